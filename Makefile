@@ -1,0 +1,45 @@
+# Suifang: `make serve` sets everything up and starts the service with demo data;
+# `make test` sets everything up and runs the test suite. Both work on a fresh machine.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-stamp
+APT_PACKAGES := espeak-ng ffmpeg sox chromium chromium-driver fonts-noto-cjk
+
+.PHONY: setup serve test system-packages bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(MAKE) system-packages
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
+	# The local CPU wheel; a bare `torch` requirement would pull several GB of CUDA packages.
+	$(BIN)/pip install --quiet torch==2.13.0
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test]'
+	# openai-whisper's triton dependency is CUDA-only; its real dependencies are in pyproject.
+	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
+	$(BIN)/suifang models prepare
+	touch $(STAMP)
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+serve: setup
+	$(BIN)/suifang demo
+	$(BIN)/suifang serve
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	for b in bench/bench_*.py; do $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) var

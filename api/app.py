@@ -1,0 +1,52 @@
+"""The FastAPI application, built in a lifespan from config.yaml."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from api.limits import BodySizeLimitMiddleware
+from api import phone
+from api.routers import auth, calls, chats, discharges, outcomes, patients, review, web
+from api.services import Services
+from suifang.config import Settings, load_settings
+from suifang.logs import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service.log_level)
+        services = Services.build(settings)
+        app.state.settings = settings
+        app.state.services = services
+        app.state.session_factory = services.session_factory
+        log.info("suifang started (database %s, llm %s)", services.engine.url.get_backend_name(),
+                 settings.models.llm.backend)
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(title="Suifang 随访", version="0.1.0", lifespan=lifespan,
+                  description="AI voice follow-up and pre-consultation for hospitals")
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.service.max_body_bytes)
+    for router in (auth.router, patients.router, discharges.router, calls.router, outcomes.router, phone.router,
+                   review.router, web.router, chats.router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict:
+        with app.state.session_factory() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+
+    return app

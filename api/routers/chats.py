@@ -1,0 +1,311 @@
+"""Pre-consultation chats (预问诊): staff open a chat for a patient and hand over a one-patient link;
+the patient chats (text) through the link; the doctor opens the structured report.
+
+Two kinds of caller:
+- staff, with a Bearer token, for patients of their own wards (admins: all);
+- the patient, with the chat's link token in the `X-Chat-Token` header (or in the /chat/{token}
+  page's URL). A link token opens exactly one chat: any other chat id answers 404 and the attempt
+  is audited; an expired or unknown token answers 401.
+Every access, allowed or denied, is written to the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep, SettingsDep, authorize_patient, client_ip, not_found, oauth2_scheme, resolve_token_user
+from records import preconsult as store
+from records.audit import Actor, record_audit
+from records.schema import Patient, PreconsultChat
+
+router = APIRouter(tags=["pre-consultation"])
+TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "chat.html"
+MESSAGE_MAX_CHARS = 20_000  # over this: 422; up to it, the engine reads the first part
+RESOURCE = "preconsult_chat"
+
+
+def _flow() -> Any:
+    from dialogs.preconsult import default_flow
+
+    return default_flow()
+
+
+_flow()  # a broken preconsult.yaml stops the service at startup, not in a patient's chat
+
+
+# ----- request and response models -------------------------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChatCreate(_Strict):
+    patient_id: int | None = Field(default=None, gt=0, description="staff: the patient to open a chat for")
+    language: Literal["zh", "en"] | None = None
+    ttl_minutes: int = Field(default=1440, ge=5, le=10080, description="how long the link works (5 min to 7 days)")
+
+
+class ChatMessageIn(_Strict):
+    text: str = Field(max_length=MESSAGE_MAX_CHARS)
+
+
+class ChatReplyOut(BaseModel):
+    chat_id: int
+    say: str
+    expecting: str | None
+    done: bool
+    triage: str | None = None
+    emergency: bool = False
+
+
+class ChatCreated(BaseModel):
+    chat_id: int
+    token: str
+    link: str
+    expires_at: str
+    status: str
+
+
+# ----- access ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ChatCaller:
+    actor: Actor
+    via: Literal["staff", "link"]
+    chat: PreconsultChat | None = None  # the link's own chat
+    user: Any = None
+
+
+def _link_actor(request: Request, chat_id: int | None) -> Actor:
+    return Actor(user_id=None, username=f"link:chat-{chat_id}" if chat_id else "link:invalid", client_ip=client_ip(request))
+
+
+def _deny(request: Request, *, actor: Actor, action: str, resource_id: object, patient_id: int | None, detail: str) -> None:
+    factory = request.app.state.session_factory
+    with factory() as s:
+        record_audit(s, actor=actor, action=action, resource=RESOURCE, resource_id=resource_id, patient_id=patient_id,
+                     outcome="denied", detail=detail)
+        s.commit()
+
+
+def chat_caller(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)] = None,
+    x_chat_token: Annotated[str | None, Header(max_length=200)] = None,
+) -> ChatCaller:
+    if x_chat_token:
+        chat = store.chat_by_token(session, token=x_chat_token)
+        if chat is None:
+            _deny(request, actor=_link_actor(request, None), action="link", resource_id=None, patient_id=None, detail="unknown link token")
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid link token")
+        if store.token_expired(chat):
+            _deny(request, actor=_link_actor(request, chat.id), action="link", resource_id=chat.id, patient_id=chat.patient_id,
+                  detail="expired link token")
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this link has expired; ask the clinic for a new one")
+        return ChatCaller(actor=_link_actor(request, chat.id), via="link", chat=chat)
+    if bearer:
+        user = resolve_token_user(request, bearer, session, settings)
+        return ChatCaller(actor=user.actor, via="staff", user=user)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in as staff, or send the chat link token in X-Chat-Token",
+                        headers={"WWW-Authenticate": "Bearer"})
+
+
+CallerDep = Annotated[ChatCaller, Depends(chat_caller)]
+
+
+def _open_chat(request: Request, session: Session, caller: ChatCaller, chat_id: int, *, action: str) -> PreconsultChat:
+    """The chat, if this caller may touch it; otherwise 404 (same answer for missing and not yours) plus an audit row."""
+    if caller.via == "link":
+        if caller.chat is None or caller.chat.id != chat_id:
+            _deny(request, actor=caller.actor, action=action, resource_id=chat_id, patient_id=None,
+                  detail="link token used for another chat")
+            raise not_found("chat")
+        return caller.chat
+    chat = session.get(PreconsultChat, chat_id)
+    if chat is None:
+        raise not_found("chat")
+    authorize_patient(request, session, caller.user, chat.patient_id, action=action, resource=RESOURCE, resource_id=chat_id)
+    return chat
+
+
+# ----- engine calls -----------------------------------------------------------------------------------------------
+
+def _model(request: Request) -> Any:
+    """The language model for triage raising: only a served model (backend openai); the packaged 0.5B
+    model is too small to second-guess triage, and `off` means rules only."""
+    services = request.app.state.services
+    if services.settings.models.llm.backend != "openai":
+        return None
+    return services.language_model_or_none()
+
+
+def _age_from_record(patient: Patient) -> float | None:
+    import datetime as dt
+
+    if patient.birth_year:
+        return float(max(0, dt.date.today().year - patient.birth_year))
+    return None
+
+
+def _start_if_needed(session: Session, chat: PreconsultChat) -> dict[str, Any] | None:
+    from dialogs.preconsult import start
+
+    state = copy.deepcopy(chat.state or {})
+    if state.get("step") is None and not state.get("done"):
+        reply = start(state, flow=_flow())
+        store.add_message(session, chat=chat, speaker="assistant", text=reply.say, expecting=reply.expecting)
+        store.save_state(session, chat=chat, state=state)
+        return reply.as_dict()
+    return None
+
+
+def _patient_ref(chat: PreconsultChat) -> dict[str, Any]:
+    return {"id": chat.patient_id}
+
+
+def _report(chat: PreconsultChat) -> dict[str, Any]:
+    from dialogs.preconsult_report import build_report
+
+    return build_report(chat.state or {}, chat_id=chat.id, patient=_patient_ref(chat))
+
+
+# ----- endpoints ------------------------------------------------------------------------------------------------------
+
+@router.post("/chats", status_code=status.HTTP_201_CREATED, responses={200: {"model": ChatReplyOut}})
+async def create_or_start_chat(request: Request, session: SessionDep, settings: SettingsDep, caller: CallerDep,
+                               body: ChatCreate | None = None) -> Any:
+    """Staff: open a chat for `patient_id` and get a link token (shown once). Patient (X-Chat-Token):
+    start the chat the token belongs to (or get its latest question back)."""
+    from dialogs.preconsult import new_state
+
+    body = body or ChatCreate()
+    if caller.via == "link":
+        if body.patient_id is not None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a link token starts its own chat; patient_id is for staff")
+        chat = caller.chat
+        started = _start_if_needed(session, chat)
+        record_audit(session, actor=caller.actor, action="start", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id)
+        if started is None:
+            from dialogs.preconsult import current_question
+
+            state = chat.state or {}
+            say = current_question(state, flow=_flow()) or ("本次预问诊已完成。" if chat.language == "zh" else "This pre-consultation is complete.")
+            started = {"say": say, "expecting": state.get("step"), "done": bool(state.get("done")),
+                       "triage": (state.get("triage") or {}).get("level"), "emergency": (state.get("triage") or {}).get("level") == "emergency"}
+        return JSONResponse(status_code=200, content=ChatReplyOut(chat_id=chat.id, **started).model_dump())
+    if body.patient_id is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "patient_id is required to open a chat")
+    authorize_patient(request, session, caller.user, body.patient_id, action="create", resource=RESOURCE, resource_id=None)
+    patient = session.get(Patient, body.patient_id)
+    language = body.language or (patient.language if patient.language in ("zh", "en") else "zh")
+    hospital = settings.dialog.hospital_name_zh if language == "zh" else settings.dialog.hospital_name_en
+    state = new_state(lang=language, hospital=hospital, age_years=_age_from_record(patient))
+    chat, token = store.create_chat(session, patient=patient, language=language, ttl_minutes=body.ttl_minutes,
+                                    created_by=caller.user.id, state=state)
+    record_audit(session, actor=caller.actor, action="create", resource=RESOURCE, resource_id=chat.id, patient_id=patient.id)
+    base = settings.service.public_base_url.rstrip("/")
+    return ChatCreated(chat_id=chat.id, token=token, link=f"{base}/chat/{token}",
+                       expires_at=store.as_utc(chat.token_expires_at).isoformat(), status=chat.status)
+
+
+@router.post("/chats/{chat_id}/messages", response_model=ChatReplyOut)
+async def post_message(chat_id: int, body: ChatMessageIn, request: Request, session: SessionDep, caller: CallerDep) -> ChatReplyOut:
+    """One patient message in, one reply out. Staff may post too (e.g. typing for a patient at the desk)."""
+    from dialogs.preconsult import handle
+
+    chat = _open_chat(request, session, caller, chat_id, action="message")
+    _start_if_needed(session, chat)
+    state = copy.deepcopy(chat.state or {})
+    text = body.text[:MESSAGE_MAX_CHARS]
+    store.add_message(session, chat=chat, speaker="patient", text=text[:4000])
+    llm = await asyncio.to_thread(_model, request)
+    reply = await asyncio.to_thread(handle, state, text, flow=_flow(), llm=llm)
+    store.add_message(session, chat=chat, speaker="assistant", text=reply.say, expecting=reply.expecting)
+    store.save_state(session, chat=chat, state=state)
+    report = await asyncio.to_thread(_report, chat)
+    store.save_report(session, chat=chat, report=report)
+    record_audit(session, actor=caller.actor, action="message", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id,
+                 detail=f"triage={reply.triage}")
+    return ChatReplyOut(chat_id=chat.id, **reply.as_dict())
+
+
+@router.get("/chats/{chat_id}")
+def read_chat(chat_id: int, request: Request, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+    """The transcript and status of one chat."""
+    chat = _open_chat(request, session, caller, chat_id, action="read")
+    messages = store.messages_of_chat(session, chat_id=chat.id)
+    record_audit(session, actor=caller.actor, action="read", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id)
+    return {"chat_id": chat.id, "patient_id": chat.patient_id, "status": chat.status, "language": chat.language,
+            "triage": chat.triage_level, "expires_at": store.as_utc(chat.token_expires_at).isoformat(),
+            "messages": [{"seq": m.seq, "speaker": m.speaker, "text": m.text, "expecting": m.expecting} for m in messages]}
+
+
+@router.get("/chats/{chat_id}/report")
+def read_report(chat_id: int, request: Request, session: SessionDep, settings: SettingsDep, caller: CallerDep,
+                format: Annotated[Literal["json", "fhir", "text"], Query()] = "json",
+                lang: Annotated[Literal["zh", "en"] | None, Query()] = None) -> Any:
+    """The structured report (JSON), its readable text (zh or en), or a FHIR R4 Bundle."""
+    from dialogs.preconsult_report import to_fhir
+
+    chat = _open_chat(request, session, caller, chat_id, action="report")
+    row = store.report_of_chat(session, chat_id=chat.id)
+    report = row.report if row is not None else _report(chat)
+    record_audit(session, actor=caller.actor, action="report", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id,
+                 detail=f"format={format}")
+    if format == "text":
+        return PlainTextResponse(report["text"][lang or chat.language])
+    if format == "fhir":
+        base = settings.service.public_base_url.rstrip("/")
+        return JSONResponse(to_fhir(report, patient_id=chat.patient_id, base_url=base), media_type="application/fhir+json")
+    return report
+
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+                               "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def _error_page(code: int, zh: str, en: str) -> HTMLResponse:
+    body = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'>"
+            f"<title>Suifang</title></head><body style='font-family:sans-serif;padding:2em'><p>{html.escape(zh)}</p>"
+            f"<p>{html.escape(en)}</p></body></html>")
+    return HTMLResponse(body, status_code=code, headers=_PAGE_HEADERS)
+
+
+@router.get("/chat/{token}", response_class=HTMLResponse, include_in_schema=False)
+def chat_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The patient's mobile chat page (server-rendered, small vanilla JS, nothing from a CDN)."""
+    chat = store.chat_by_token(session, token=token[:200])
+    if chat is None:
+        _deny(request, actor=_link_actor(request, None), action="page", resource_id=None, patient_id=None, detail="unknown link token")
+        return _error_page(401, "链接无效，请联系医院重新获取。", "This link is not valid; please ask the clinic for a new one.")
+    if store.token_expired(chat):
+        _deny(request, actor=_link_actor(request, chat.id), action="page", resource_id=chat.id, patient_id=chat.patient_id,
+              detail="expired link token")
+        return _error_page(401, "链接已过期，请联系医院重新获取。", "This link has expired; please ask the clinic for a new one.")
+    record_audit(session, actor=_link_actor(request, chat.id), action="page", resource=RESOURCE, resource_id=chat.id,
+                 patient_id=chat.patient_id)
+    messages = [{"speaker": m.speaker, "text": m.text} for m in store.messages_of_chat(session, chat_id=chat.id)]
+    config = {"chatId": chat.id, "token": token, "lang": chat.language, "messages": messages,
+              "done": chat.status == "completed", "emergency": chat.triage_level == "emergency"}
+    # JSON inside <script>: escape "<" so no text can close the tag.
+    payload = json.dumps(config, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    page = TEMPLATE.read_text(encoding="utf-8")
+    page = page.replace("{{LANG}}", "zh-CN" if chat.language == "zh" else "en").replace("{{CONFIG}}", payload)
+    return HTMLResponse(page, headers=_PAGE_HEADERS)

@@ -1,0 +1,271 @@
+"""The nurse review queue over JSON (bearer token): list, read, act on review items, correct outcome
+fields, reveal a phone or ID number with a reason, and the dashboard figures.
+
+The web pages (api/routers/web.py) reuse the helpers here, so a page and the API audit alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentUser, SessionDep, SettingsDep, StaffUser, audit_denial, authorize_patient, not_found
+from api.routers.calls import authorize_call
+from records import review
+from records.audit import record_audit
+from records.dashboard import dashboard_figures
+from records.schema import CallSession, Outcome, Patient, ReviewItem
+from suifang.config import Settings
+from suifang.logs import mask_phone
+
+router = APIRouter(prefix="/review", tags=["review"])
+
+Level = Literal["red", "yellow", "task"]
+ReviewStatus = Literal["open", "confirmed", "callback", "escalated", "resolved"]
+Action = Literal["confirm", "callback", "resolve", "escalate", "repeat"]
+
+
+# ----- shared helpers (pages and API) ------------------------------------------------------------
+
+def ward_scope(user: StaffUser) -> list[int] | None:
+    return None if user.is_admin else sorted(user.ward_ids)
+
+
+def audit_separately(request: Request, user: StaffUser, *, action: str, resource: str, outcome: str,
+                     resource_id: object | None = None, patient_id: int | None = None,
+                     detail: str | None = None) -> None:
+    """An audit row in its own transaction: it stays even when the request's work is rolled back."""
+    with request.app.state.session_factory() as s:
+        record_audit(s, actor=user.actor, action=action, resource=resource, outcome=outcome,
+                     resource_id=resource_id, patient_id=patient_id, detail=detail)
+        s.commit()
+
+
+def authorize_item(request: Request, session: Session, user: StaffUser, item_id: int, *, action: str) -> ReviewItem:
+    patient_id = session.scalar(select(ReviewItem.patient_id).where(ReviewItem.id == item_id))
+    if patient_id is None:
+        audit_denial(request, user, action=action, resource="review_item", resource_id=item_id, patient_id=None)
+        raise not_found("review item")
+    authorize_patient(request, session, user, patient_id, action=action, resource="review_item", resource_id=item_id)
+    return session.get(ReviewItem, item_id)
+
+
+def audit_listing(session: Session, user: StaffUser, rows: list[review.QueueRow], *, action: str,
+                  detail: str) -> None:
+    """One row for the view itself, one per patient shown (so a patient's audit trail lists it)."""
+    record_audit(session, actor=user.actor, action=action, resource="review_queue", detail=detail)
+    for row in rows:
+        record_audit(session, actor=user.actor, action=action, resource="review_item", resource_id=row.item.id,
+                     patient_id=row.item.patient_id)
+
+
+def perform_action(request: Request, session: Session, user: StaffUser, *, item: ReviewItem, action: str,
+                   fields: dict[str, Any]) -> dict[str, Any]:
+    """Apply an action and audit it; a refused action is audited as failed and nothing changes."""
+    item_id, patient_id = item.id, item.patient_id
+    try:
+        entry = review.apply_action(session, item=item, action=action, user_id=user.id, username=user.username,
+                                    **fields)
+    except (review.InvalidValue, review.ActionNotAllowed) as exc:
+        session.rollback()
+        audit_separately(request, user, action=action, resource="review_item", outcome="failed",
+                         resource_id=item_id, patient_id=patient_id, detail=str(exc))
+        code = status.HTTP_409_CONFLICT if isinstance(exc, review.ActionNotAllowed) else 422
+        raise HTTPException(code, str(exc)) from None
+    detail = f"{entry.get('from_status')}->{entry.get('to_status')}"
+    if action == "repeat":
+        detail = f"scheduled call {entry['scheduled_call_id']} on {entry['date']}"
+    record_audit(session, actor=user.actor, action=action, resource="review_item", resource_id=item.id,
+                 patient_id=item.patient_id, detail=detail)
+    return entry
+
+
+def perform_correction(request: Request, session: Session, user: StaffUser, *, call_id: int, patient_id: int,
+                       field: str, value: str | None, reason: str | None) -> Any:
+    outcome = session.scalar(select(Outcome).where(Outcome.call_id == call_id))
+    if outcome is None:
+        raise not_found("outcome")
+    call = session.get(CallSession, call_id)
+    try:
+        correction = review.correct_outcome(
+            session, outcome=outcome, field=field, raw_value=value, reason=reason, user_id=user.id,
+            username=user.username, item=review.item_of_call(session, call_id=call_id),
+            medications=review.medication_names(session, call=call))
+    except review.InvalidValue as exc:
+        session.rollback()
+        audit_separately(request, user, action="correct", resource="outcome", outcome="failed", resource_id=call_id,
+                         patient_id=patient_id, detail=str(exc))
+        raise HTTPException(422, str(exc)) from None
+    record_audit(session, actor=user.actor, action="correct", resource="outcome", resource_id=call_id,
+                 patient_id=patient_id, detail=f"field={field}")
+    return correction
+
+
+def authorize_unmask(request: Request, settings: Settings, user: StaffUser, *, patient_id: int,
+                     reason: str | None) -> str:
+    """Only roles in auth.unmask_roles, and only with a reason; both refusals are audited."""
+    if user.role not in settings.auth.unmask_roles:
+        audit_separately(request, user, action="unmask", resource="patient", outcome="denied",
+                         resource_id=patient_id, patient_id=patient_id, detail="role may not unmask")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not reveal phone or ID numbers")
+    try:
+        cleaned = review.clean_text(reason, field="reason", required=True, max_length=300)
+    except review.InvalidValue as exc:
+        audit_separately(request, user, action="unmask", resource="patient", outcome="failed",
+                         resource_id=patient_id, patient_id=patient_id, detail=str(exc))
+        raise HTTPException(422, "a reason is required to reveal phone or ID numbers") from None
+    assert cleaned is not None
+    return cleaned
+
+
+# ----- models ------------------------------------------------------------------------------------
+
+class ReviewItemOut(BaseModel):
+    id: int
+    call_id: int | None
+    patient_id: int
+    patient_name: str
+    phone_masked: str
+    ward_code: str
+    level: str
+    priority: int
+    reason: str
+    status: str
+    note: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    history: list[dict[str, Any]] = []
+
+
+class QueueOut(BaseModel):
+    items: list[ReviewItemOut]
+    counts: dict[str, int]
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    action: Action
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    reached: bool | None = None
+    result: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    doctor: Annotated[str, StringConstraints(max_length=100)] | None = None
+    date: dt.date | None = None
+
+
+class CorrectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    field: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    value: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class CorrectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    call_id: int
+    field: str
+    original: Any
+    corrected: Any
+    reason: str | None
+    username: str | None
+    at: dt.datetime
+
+
+class UnmaskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: Annotated[str, StringConstraints(max_length=300)] = Field(default="")
+
+
+class UnmaskOut(BaseModel):
+    patient_id: int
+    phone: str
+    id_number: str | None
+
+
+def _item_out(item: ReviewItem, *, name: str, phone: str, ward_code: str, history: bool = False) -> ReviewItemOut:
+    return ReviewItemOut(id=item.id, call_id=item.call_id, patient_id=item.patient_id, patient_name=name,
+                         phone_masked=mask_phone(phone) or "", ward_code=ward_code, level=item.level,
+                         priority=item.priority, reason=item.reason, status=item.status, note=item.note,
+                         created_at=item.created_at, updated_at=item.updated_at,
+                         history=list(item.history or []) if history else [])
+
+
+# ----- routes ------------------------------------------------------------------------------------
+
+@router.get("/items", response_model=QueueOut)
+def list_items(
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    ward: Annotated[str | None, Query(max_length=32)] = None,
+    level: Annotated[Level | None, Query()] = None,
+    status_: Annotated[ReviewStatus | None, Query(alias="status")] = None,
+    date_from: Annotated[dt.date | None, Query()] = None,
+    date_to: Annotated[dt.date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QueueOut:
+    """Review items of the user's wards (admin: all): red, then yellow, then tasks; oldest first."""
+    tz = review.local_zone(settings.service.timezone)
+    filters = review.QueueFilters(ward_code=ward, level=level, status=status_, date_from=date_from, date_to=date_to)
+    rows = review.review_queue(session, ward_ids=ward_scope(user), filters=filters, tz=tz, limit=limit, offset=offset)
+    counts = review.status_counts(session, ward_ids=ward_scope(user), filters=filters, tz=tz)
+    audit_listing(session, user, rows, action="list", detail=f"api queue: {len(rows)} items")
+    return QueueOut(items=[_item_out(r.item, name=r.patient_name, phone=r.patient_phone, ward_code=r.ward_code)
+                           for r in rows], counts=counts)
+
+
+@router.get("/items/{item_id}", response_model=ReviewItemOut)
+def read_item(item_id: int, request: Request, session: SessionDep, user: CurrentUser) -> ReviewItemOut:
+    item = authorize_item(request, session, user, item_id, action="read")
+    patient = session.get(Patient, item.patient_id)
+    record_audit(session, actor=user.actor, action="read", resource="review_item", resource_id=item_id,
+                 patient_id=item.patient_id)
+    return _item_out(item, name=patient.name, phone=patient.phone, ward_code=patient.ward.code, history=True)
+
+
+@router.post("/items/{item_id}/actions", response_model=ReviewItemOut)
+def act_on_item(item_id: int, body: ActionRequest, request: Request, session: SessionDep,
+                user: CurrentUser) -> ReviewItemOut:
+    """confirm · callback (reached, result) · resolve (note) · escalate (doctor, note) · repeat (date)."""
+    item = authorize_item(request, session, user, item_id, action=body.action)
+    perform_action(request, session, user, item=item, action=body.action,
+                   fields={"note": body.note, "reached": body.reached, "result": body.result, "doctor": body.doctor,
+                           "repeat_on": body.date})
+    patient = session.get(Patient, item.patient_id)
+    return _item_out(item, name=patient.name, phone=patient.phone, ward_code=patient.ward.code, history=True)
+
+
+@router.post("/calls/{call_id}/corrections", response_model=CorrectionOut, status_code=status.HTTP_201_CREATED)
+def correct_field(call_id: int, body: CorrectionRequest, request: Request, session: SessionDep,
+                  user: CurrentUser) -> CorrectionOut:
+    """Correct one outcome field; the original value is kept and the nurse named."""
+    patient_id = authorize_call(request, session, user, call_id, action="correct")
+    correction = perform_correction(request, session, user, call_id=call_id, patient_id=patient_id,
+                                    field=body.field, value=body.value, reason=body.reason)
+    return CorrectionOut.model_validate(correction)
+
+
+@router.post("/patients/{patient_id}/unmask", response_model=UnmaskOut)
+def unmask_patient(patient_id: int, body: UnmaskRequest, request: Request, session: SessionDep,
+                   settings: SettingsDep, user: CurrentUser) -> UnmaskOut:
+    authorize_patient(request, session, user, patient_id, action="unmask")
+    reason = authorize_unmask(request, settings, user, patient_id=patient_id, reason=body.reason)
+    patient = session.get(Patient, patient_id)
+    record_audit(session, actor=user.actor, action="unmask", resource="patient", resource_id=patient_id,
+                 patient_id=patient_id, detail=reason)
+    return UnmaskOut(patient_id=patient_id, phone=patient.phone, id_number=patient.id_number)
+
+
+@router.get("/dashboard")
+def dashboard(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
+    """Follow-up success, completion, flags by department and week, adherence, satisfaction,
+    revisits booked — for the user's wards (admin: all)."""
+    figures = dashboard_figures(session, ward_ids=ward_scope(user), tz=review.local_zone(settings.service.timezone))
+    record_audit(session, actor=user.actor, action="view", resource="dashboard")
+    return figures
+

@@ -1,0 +1,1 @@
+"""Server-rendered nurse pages: templates, static files, the browser session, strings, SVG charts."""

@@ -1,0 +1,1 @@
+"""CSS and JS of the nurse pages (a package only so that wheels carry the files)."""

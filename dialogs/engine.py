@@ -1,0 +1,564 @@
+"""The follow-up dialog engine: one patient turn in, one reply out.
+
+`Reply(say, expecting, done)` — `expecting` names the outcome field being asked. The engine holds
+no I/O: it is driven by a runner (dialogs/runner.py) that stores every turn as it happens, and its
+whole state is a plain dict (CallState.to_dict) so a call can resume after a crash.
+
+Each turn runs the same stages (one method each): normalise → stop words (refusal, hang-up) →
+identity → repeat / correction / question → parse the field (rules, then the language model only
+when rules cannot settle it, validated) → safety scan of every utterance → flag rules → advance.
+Red flags come from rules only and are announced in the same reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dialogs import understanding as nlu
+from dialogs.context import CallContext
+from dialogs.flags import evaluate_flags, risk_grade
+from dialogs.flows import END, Condition, Flow, FlowLibrary, Step
+
+log = logging.getLogger(__name__)
+
+MAX_PARSE_CHARS = 500          # longer input is cut before parsing (10 kB pastes, runaway ASR)
+MAX_EVIDENCE_CHARS = 300
+MAX_REPEATS = 3
+FINAL_STATUSES = ("completed", "partial", "no_answer", "busy", "voicemail", "wrong_person", "refused", "failed")
+_MEANINGFUL = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Reply:
+    say: str
+    expecting: str | None
+    done: bool
+    events: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """What the knowledge layer returned for a patient question."""
+
+    text: str
+    answered: bool
+    sources: tuple[int, ...]
+
+
+QuestionAnswerer = Callable[[str, str], AnswerResult]      # (question, language) -> answer
+FieldFallback = Callable[[str, str, str, dict], Any]       # (field, text, language, context) -> value | None
+
+
+@dataclass
+class CallState:
+    flow_id: str
+    language: str
+    step_index: int = -1
+    status: str = "in_progress"
+    collected: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+    cues: dict[str, Any] = field(default_factory=dict)
+    absent_symptoms: list[str] = field(default_factory=list)
+    respondent: str | None = None
+    reprompts: int = 0
+    repeats: int = 0
+    answers: int = 0
+    last_prompt: str = ""
+    last_field: str | None = None
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    announced_red: bool = False
+    questions: list[dict[str, Any]] = field(default_factory=list)
+    unanswered_fields: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallState:
+        return cls(**data)
+
+
+class FollowupEngine:
+    def __init__(self, *, flows: FlowLibrary, flow: Flow, context: CallContext, thresholds: Any,
+                 answer_question: QuestionAnswerer | None = None, llm_fallback: FieldFallback | None = None,
+                 max_reprompts: int = 2, max_questions: int = 3, state: CallState | None = None) -> None:
+        self.flows = flows
+        self.flow = flow
+        self.context = context
+        self.thresholds = thresholds
+        self.answer_question = answer_question
+        self.llm_fallback = llm_fallback
+        self.max_reprompts = max_reprompts
+        self.max_questions = max_questions
+        self.state = state or CallState(flow_id=flow.id, language=context.language)
+        self._events: list[dict[str, Any]] = []
+
+    # ----- public API -------------------------------------------------------------------------
+
+    @property
+    def lang(self) -> str:
+        return self.state.language
+
+    @property
+    def done(self) -> bool:
+        return self.state.status != "in_progress"
+
+    @property
+    def expecting(self) -> str | None:
+        step = self._current_step()
+        return step.collect if step and not self.done else None
+
+    def start(self) -> Reply:
+        """The opening: the AI-assistant disclosure, then the first question."""
+        self._events = [{"type": "start", "flow": self.flow.id}]
+        greeting = self._message("greeting")
+        return self._advance_to(0, prefix=[greeting])
+
+    def handle(self, text: str) -> Reply:
+        self._events = []
+        if self.done:
+            return Reply(say="", expecting=None, done=True, events=({"type": "ignored_after_end"},))
+        raw = (text or "").strip()
+        utterance = nlu.normalize(raw[:MAX_PARSE_CHARS])
+        self._event("patient_turn", chars=len(raw))
+        if not _MEANINGFUL.search(utterance):
+            return self._reprompt(kind="reprompt")
+        if nlu.parse_refusal(utterance, self.lang):
+            return self._end("refused", self._message("refused"))
+        step = self._current_step()
+        if step is None:
+            return self._closing()
+        if step.collect == "identity_verified":
+            return self._handle_identity(utterance)
+        if nlu.parse_repeat_request(utterance, self.lang):
+            return self._repeat()
+        if self.state.last_field and nlu.parse_correction(utterance, self.lang):
+            corrected = self._handle_correction(utterance)
+            if corrected is not None:
+                return corrected
+        if step.collect == "questions":
+            return self._handle_questions_step(utterance)
+        if nlu.parse_is_question(utterance, self.lang) and len(self.state.questions) < self.max_questions:
+            return self._handle_question(utterance, resume=step)
+        return self._handle_answer(step, utterance)
+
+    def silence(self) -> Reply:
+        """No speech within the timeout: reprompt, then leave the field unknown."""
+        self._events = [{"type": "silence"}]
+        if self.done:
+            return Reply(say="", expecting=None, done=True)
+        return self._reprompt(kind="silence")
+
+    def hangup(self) -> None:
+        """The line dropped or the patient hung up: partial if anything was answered."""
+        if not self.done:
+            self.state.status = "partial" if self.state.answers > 0 else "no_answer"
+            self._event("hangup", status=self.state.status)
+
+    def mark_unreached(self, status: str) -> None:
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"unknown call status {status!r}; valid: {', '.join(FINAL_STATUSES)}")
+        self.state.status = status
+
+    def outcome(self) -> dict[str, Any]:
+        """The outcome record (followup-outcome.md). Fields never learned are left out."""
+        s = self.state
+        out: dict[str, Any] = {"call_status": s.status if s.status != "in_progress" else "partial"}
+        if s.respondent:
+            out["respondent"] = s.respondent
+        for key, value in s.collected.items():
+            if value is not None:
+                out[key] = value
+        if s.questions:
+            out["questions"] = list(s.questions)
+        out["flags"] = [dict(f) for f in s.flags]
+        grade = risk_grade(out, [_FlagView(**f) for f in s.flags]) if s.answers else None
+        if grade and s.status not in ("wrong_person", "refused", "no_answer"):
+            out["risk_grade"] = grade
+        out["needs_callback"] = bool(
+            s.flags or any(not q.get("answered") for q in s.questions)
+            or s.status in ("failed", "partial") and s.answers > 0
+        )
+        out["evidence"] = dict(s.evidence)
+        return out
+
+    # ----- stages -----------------------------------------------------------------------------
+
+    def _handle_identity(self, utterance: str) -> Reply:
+        c = self.context
+        parse = nlu.parse_identity(utterance, self.lang, name=c.patient_name, birth_year=c.birth_year,
+                                   id_last4=c.id_last4, phone_last4=c.phone_last4)
+        value = parse.value or {}
+        self._event("parsed", field="identity_verified", value=value)
+        if value.get("wrong_person"):
+            self.state.collected["identity_verified"] = False
+            self.state.evidence["identity_verified"] = _clip(utterance)
+            return self._end("wrong_person", self._message("wrong_person"))
+        if value.get("verified"):
+            self.state.collected["identity_verified"] = True
+            self.state.respondent = value.get("respondent") or "patient"
+            self.state.evidence["identity_verified"] = _clip(utterance)
+            self.state.answers += 1
+            prefix = [self._message("family_ack")] if self.state.respondent == "family" else []
+            self._scan_for_danger(utterance)
+            return self._advance_from_current(prefix=prefix + self._red_prefix())
+        if value.get("respondent") and not self.state.respondent:
+            self.state.respondent = value["respondent"]
+        self.state.reprompts += 1
+        if self.state.reprompts > self.max_reprompts:
+            self.state.collected["identity_verified"] = False
+            return self._end("failed", self._message("identity_failed"))
+        return self._say([self._message("identity_retry")], expecting="identity_verified")
+
+    def _handle_answer(self, step: Step, utterance: str) -> Reply:
+        value = self._field_value(step, utterance)
+        if value is None and self.llm_fallback is not None:
+            value = self._llm_value(step.collect, utterance)
+        if value is None:
+            self._scan_for_danger(utterance)
+            return self._reprompt(kind="reprompt")
+        self._store(step.collect, value, utterance)
+        self._scan_for_danger(utterance, skip_symptoms=step.collect == "symptoms")
+        return self._advance_from_current(prefix=self._red_prefix())
+
+    def _handle_questions_step(self, utterance: str) -> Reply:
+        yes_no = nlu.parse_yes_no(utterance, self.lang).value
+        asked = nlu.parse_is_question(utterance, self.lang)
+        if yes_no == "no" and not asked:
+            self._scan_for_danger(utterance)
+            self.state.answers += 1
+            return self._advance_from_current(prefix=self._red_prefix())
+        if not asked and yes_no == "yes" and len(utterance) <= 6:
+            return self._say([{"zh": "好的，请问。", "en": "Sure, go ahead."}[self.lang]], expecting="questions")
+        if len(self.state.questions) >= self.max_questions:
+            return self._advance_from_current(prefix=[self._message("nurse_callback")])
+        reply_text = self._answer(utterance)
+        more = {"zh": "还有其他问题吗？", "en": "Anything else you'd like to ask?"}[self.lang]
+        return self._say([reply_text, more], expecting="questions")
+
+    def _handle_question(self, utterance: str, *, resume: Step) -> Reply:
+        reply_text = self._answer(utterance)
+        self._scan_for_danger(utterance)
+        return self._say([reply_text, *self._red_prefix(), self._message("back_to_script"), self._ask(resume)],
+                         expecting=resume.collect)
+
+    def _answer(self, question: str) -> str:
+        if len(self.state.questions) >= self.max_questions or self.answer_question is None:
+            result = AnswerResult(text=self._message("nurse_callback"), answered=False, sources=())
+        else:
+            try:
+                result = self.answer_question(question, self.lang)
+            except Exception:  # noqa: BLE001 - a failing answerer must not end the call
+                log.exception("question answering failed; handing to a nurse")
+                result = AnswerResult(text=self._message("nurse_callback"), answered=False, sources=())
+        self.state.questions.append({"text": _clip(question), "answer": result.text,
+                                     "sources": list(result.sources), "answered": bool(result.answered)})
+        self.state.answers += 1
+        self._event("question", answered=result.answered, sources=list(result.sources))
+        return result.text
+
+    def _handle_correction(self, utterance: str) -> Reply | None:
+        field_name = self.state.last_field
+        value = nlu.parse_field(field_name, utterance, self.lang, self._parser_context())
+        value = _settled(value)
+        if value is None:
+            return None
+        if field_name == "blood_pressure" and isinstance(value, dict) and value.get("diastolic") is None:
+            value = {**(self.state.collected.get("blood_pressure") or {}), **{k: v for k, v in value.items() if v}}
+        self._store(field_name, value, utterance, correction=True)
+        self._scan_for_danger(utterance)
+        step = self._current_step()
+        parts = [self._message("correction_ack"), *self._red_prefix()]
+        if step is None:
+            return self._closing(prefix=parts)
+        return self._say(parts + [self._ask(step)], expecting=step.collect)
+
+    def _repeat(self) -> Reply:
+        self.state.repeats += 1
+        self._event("repeat")
+        if self.state.repeats > MAX_REPEATS:
+            return self._reprompt(kind="reprompt")
+        return Reply(say=self.state.last_prompt, expecting=self.expecting, done=False, events=tuple(self._events))
+
+    def _reprompt(self, *, kind: str) -> Reply:
+        step = self._current_step()
+        if step is None:
+            return self._closing()
+        self.state.reprompts += 1
+        self._event("reprompt", kind=kind, count=self.state.reprompts)
+        if self.state.reprompts > self.max_reprompts:
+            if step.collect == "identity_verified":
+                self.state.collected["identity_verified"] = False
+                status = "no_answer" if kind == "silence" and self.state.answers == 0 else "failed"
+                return self._end(status, self._message("identity_failed"))
+            self.state.unanswered_fields.append(step.collect or step.id)
+            self._event("field_unknown", field=step.collect)
+            return self._advance_from_current(prefix=[self._message("give_up_field")])
+        return self._say([self._message(kind), self._ask(step)], expecting=step.collect)
+
+    # ----- understanding ------------------------------------------------------------------------
+
+    def _parser_context(self) -> dict:
+        ctx = self.context.parser_context()
+        ctx["collected"] = dict(self.state.collected)
+        return ctx
+
+    def _field_value(self, step: Step, utterance: str) -> Any:
+        if not step.collect:
+            return None
+        if step.collect == "feedback":
+            answer = nlu.parse_yes_no(utterance, self.lang).value
+            return "" if answer == "no" and len(utterance) <= 12 else utterance[:MAX_EVIDENCE_CHARS * 3]
+        return _settled(nlu.parse_field(step.collect, utterance, self.lang, self._parser_context()))
+
+    def _llm_value(self, field_name: str | None, utterance: str) -> Any:
+        if not field_name:
+            return None
+        # A bare "没有" / "yes" to a question that is not yes/no carries nothing to classify: the small
+        # model would guess (it read "没有" as "worse" and as satisfaction 1), so ask again instead.
+        short = len(utterance) <= 4 if self.lang == "zh" else len(utterance.split()) <= 2
+        if short and nlu.parse_yes_no(utterance, self.lang).value is not None:
+            return None
+        try:
+            value = self.llm_fallback(field_name, utterance, self.lang, self._parser_context())
+        except Exception:  # noqa: BLE001 - the model is optional; rules carry the call
+            log.warning("language-model fallback failed for field %s", field_name)
+            return None
+        if value is not None:
+            self._event("llm_parsed", field=field_name)
+        return value
+
+    def _store(self, field_name: str, value: Any, utterance: str, *, correction: bool = False) -> None:
+        s = self.state
+        evidence = _clip(utterance)
+        if field_name == "medication_adherence" and isinstance(value, dict):
+            s.collected["medication_adherence"] = value.get("adherence")
+            s.collected["missed_medications"] = list(value.get("missed") or [])
+            s.evidence["missed_medications"] = evidence
+        elif field_name == "symptoms" and isinstance(value, dict):
+            present = list(dict.fromkeys([*(s.collected.get("symptoms") or []), *value.get("present", [])]))
+            absent = set(value.get("absent", []))
+            s.absent_symptoms = sorted(set(s.absent_symptoms) | absent)
+            s.collected["symptoms"] = [c for c in present if c not in absent or c in value.get("present", [])]
+            s.cues.update(value.get("cues") or {})
+        elif field_name == "side_effects" and isinstance(value, dict):
+            s.collected["side_effects"] = list(value.get("present", []))
+            s.cues.update(value.get("cues") or {})
+        elif field_name in ("revisit_aware", "revisit_booked", "reexam_done"):
+            s.collected[field_name] = {"yes": True, "no": False}.get(value) if isinstance(value, str) else value
+            if field_name == "revisit_aware" and value == "uncertain":
+                s.collected[field_name] = False
+        elif field_name == "feedback":
+            if value:
+                s.collected["feedback"] = value
+        else:
+            s.collected[field_name] = value
+        s.evidence[field_name] = evidence
+        s.last_field = field_name
+        s.reprompts = 0
+        s.repeats = 0
+        if not correction:
+            s.answers += 1
+        self._event("parsed", field=field_name, value=value, correction=correction)
+
+    def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
+        """Symptoms can surface in any answer ("还行，就是昨天晕倒了"): scan every utterance."""
+        if not skip_symptoms:
+            found = nlu.parse_symptoms(utterance, self.lang).value or {}
+            present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
+            if present:
+                self.state.collected["symptoms"] = [*(self.state.collected.get("symptoms") or []), *present]
+                self.state.cues.update(found.get("cues") or {})
+                self.state.evidence.setdefault("symptoms", _clip(utterance))
+                self._event("symptoms_in_passing", codes=present)
+        self._evaluate_flags()
+
+    def _evaluate_flags(self) -> None:
+        outcome = {k: v for k, v in self.state.collected.items() if v is not None}
+        missed_classes = {m.name: m.drug_class for m in self.context.medications if m.drug_class}
+        hits = evaluate_flags(outcome, evidence=self.state.evidence, cues=self.state.cues,
+                              thresholds=self.thresholds, days_since_discharge=self.context.days_since_discharge,
+                              post_surgery=self.context.post_surgery, missed_classes=missed_classes)
+        known = {(f["level"], f["code"]) for f in self.state.flags}
+        for hit in hits:
+            if (hit.level, hit.code) not in known:
+                self.state.flags.append({"level": hit.level, "code": hit.code, "reason": hit.reason,
+                                         "evidence": hit.evidence, "source": "rule"})
+                known.add((hit.level, hit.code))
+                self._event("flag", level=hit.level, code=hit.code)
+
+    def _red_prefix(self) -> list[str]:
+        """The urgent advice, said once, in the reply to the turn that raised the first red flag."""
+        if self.state.announced_red or not any(f["level"] == "red" for f in self.state.flags):
+            return []
+        self.state.announced_red = True
+        self._event("urgent_advice")
+        return [self._message("red_flag"), self._message("red_flag_continue")]
+
+    # ----- navigation ---------------------------------------------------------------------------
+
+    def _current_step(self) -> Step | None:
+        i = self.state.step_index
+        return self.flow.steps[i] if 0 <= i < len(self.flow.steps) else None
+
+    def _advance_from_current(self, *, prefix: list[str]) -> Reply:
+        step = self._current_step()
+        target = self._next_index(step) if step else len(self.flow.steps)
+        return self._advance_to(target, prefix=prefix)
+
+    def _next_index(self, step: Step) -> int:
+        for transition in step.next:
+            if transition.condition is None or self._holds(transition.condition):
+                if transition.target == END:
+                    return len(self.flow.steps)
+                return self.flow.index_of(transition.target)
+        return self.state.step_index + 1
+
+    def _advance_to(self, index: int, *, prefix: list[str]) -> Reply:
+        parts = list(prefix)
+        while index < len(self.flow.steps):
+            step = self.flow.steps[index]
+            if step.condition is not None and not self._holds(step.condition):
+                index += 1
+                continue
+            self.state.step_index = index
+            self.state.reprompts = 0
+            if step.collect:
+                return self._say(parts + [self._ask(step)], expecting=step.collect)
+            parts.append(self._render(step.say[self.lang]))
+            index = self._next_index(step)
+        self.state.step_index = len(self.flow.steps)
+        return self._closing(prefix=parts)
+
+    def _holds(self, condition: Condition) -> bool:
+        kind, value = condition.kind, condition.value
+        if kind == "has":
+            return value in self.context.facts
+        if kind == "symptom":
+            return value in (self.state.collected.get("symptoms") or [])
+        if kind == "field":
+            name, op, expected = value
+            actual = self.state.collected.get(name)
+            return (actual is not None) == bool(expected) if op == "known" else actual == expected
+        if kind == "not":
+            return not self._holds(value)
+        if kind == "any":
+            return any(self._holds(c) for c in value)
+        return all(self._holds(c) for c in value)
+
+    def _closing(self, *, prefix: list[str] | None = None) -> Reply:
+        reminder = ""
+        revisit = next((r for r in self.context.revisits), None)
+        if revisit is not None:
+            reminder += self._render(self._message_raw("reminder_revisit"), revisit=revisit)
+        if self.context.reexams:
+            reminder += self._render(self._message_raw("reminder_reexam"))
+        if any(f["level"] in ("red", "yellow") for f in self.state.flags) or any(
+                not q["answered"] for q in self.state.questions):
+            reminder += self._message("callback_promise")
+        closing = self._render(self._message_raw("closing"), reminder=reminder)
+        return self._end("completed", closing, prefix=prefix or [])
+
+    def _end(self, status: str, text: str, *, prefix: list[str] | None = None) -> Reply:
+        self.state.status = status
+        self.state.step_index = len(self.flow.steps)
+        self._event("end", status=status)
+        return self._say([*(prefix or []), text], expecting=None, done=True)
+
+    def _say(self, parts: list[str], *, expecting: str | None, done: bool = False) -> Reply:
+        text = _join(parts, self.lang)
+        if not done:
+            self.state.last_prompt = text
+        return Reply(say=text, expecting=expecting, done=done, events=tuple(self._events))
+
+    # ----- wording ------------------------------------------------------------------------------
+
+    def _ask(self, step: Step) -> str:
+        return self._render(step.ask[self.lang])
+
+    def _message_raw(self, key: str) -> str:
+        return self.flows.messages[key][self.lang]
+
+    def _message(self, key: str) -> str:
+        return self._render(self._message_raw(key))
+
+    def _render(self, template: str, *, revisit: Any = None, reminder: str = "") -> str:
+        return template.format_map(self._placeholders(revisit=revisit, reminder=reminder))
+
+    def _placeholders(self, *, revisit: Any = None, reminder: str = "") -> dict[str, str]:
+        c, zh = self.context, self.lang == "zh"
+        family = self.state.respondent == "family"
+        pronoun = "她" if c.sex == "female" else "他"
+        first_name = c.patient_name.split()[0] if not zh else c.patient_name
+        revisit = revisit or (c.revisits[0] if c.revisits else None)
+        names = [m.generic_name or m.name if zh else _english_drug(m) for m in c.medications]
+        return {
+            "patient_name": c.patient_name,
+            "subject": pronoun if family else "您",
+            "subject_en": first_name if family else "you",
+            "medication_list": _list_words(names, self.lang),
+            "revisit_department": revisit.name if revisit else c.department,
+            "revisit_date": _when(revisit.due if revisit else None, self.context.call_date, self.lang),
+            "reexam_list": _list_words([r.name for r in c.reexams], self.lang),
+            "ward_team": c.ward_team,
+            "hospital": c.hospital,
+            "reminder": reminder,
+            "booking_url": (revisit.booking_url if revisit and revisit.booking_url else ""),
+        }
+
+    def _event(self, event_type: str, /, **data: Any) -> None:
+        self._events.append({"type": event_type, "at": round(time.monotonic(), 3), **data})
+
+
+@dataclass(frozen=True)
+class _FlagView:
+    level: str
+    code: str
+    reason: str
+    evidence: str
+    source: str = "rule"
+
+
+def _settled(parse: Any) -> Any:
+    if parse is None:
+        return None
+    value = getattr(parse, "value", parse)
+    return value
+
+
+def _clip(text: str) -> str:
+    return text[:MAX_EVIDENCE_CHARS]
+
+
+def _join(parts: list[str], lang: str) -> str:
+    parts = [p.strip() for p in parts if p and p.strip()]
+    return ("" if lang == "zh" else " ").join(parts)
+
+
+def _list_words(words: list[str], lang: str) -> str:
+    words = [w for w in dict.fromkeys(words) if w]
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0]
+    if lang == "zh":
+        return "、".join(words[:-1]) + "和" + words[-1]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _english_drug(medication: Any) -> str:
+    return medication.name
+
+
+def _when(due: dt.date | None, today: dt.date, lang: str) -> str:
+    if due is None:
+        return "按医嘱时间" if lang == "zh" else "as scheduled"
+    if lang == "zh":
+        return f"{due.month}月{due.day}日"
+    return f"on {due.strftime('%B')} {due.day}"

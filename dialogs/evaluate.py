@@ -1,0 +1,315 @@
+"""`suifang eval followup`: simulated follow-up calls scored against expected outcomes
+(../shared/spec/scenario-format.md). Runs the real engine, a fresh records store, the real
+structurer and knowledge base; the patient is played from the scenario's persona."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SIMULATION_MAX_TURNS = 80
+
+
+@dataclass
+class ScenarioResult:
+    id: str
+    passed: bool
+    matched: int
+    expected: int
+    differences: list[str]
+    expected_red: bool
+    predicted_red: bool
+    latencies_ms: list[float] = field(default_factory=list)
+    outcome: dict[str, Any] = field(default_factory=dict)
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    answer_failures: list[str] = field(default_factory=list)
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def load_scenarios(path: str | Path) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, list):
+        raise ScenarioError(f"{path}: a scenario file is a YAML list of scenarios")
+    for i, scenario in enumerate(data):
+        for key in ("id", "language", "patient", "discharge", "expect"):
+            if key not in scenario:
+                raise ScenarioError(f"{path}: scenario #{i} lacks '{key}'")
+        if scenario["language"] not in ("zh", "en"):
+            raise ScenarioError(f"{path}: scenario {scenario['id']}: language must be zh or en")
+    return data
+
+
+# ----- comparison ---------------------------------------------------------------------------------
+
+def _generic(name: str) -> str:
+    from knowledge.structurer import generic_name
+
+    return generic_name(str(name))
+
+
+def compare_field(key: str, expected: Any, outcome: dict[str, Any]) -> bool:
+    if key == "flags":
+        return {f["level"] for f in outcome.get("flags") or []} == set(expected or [])
+    actual = outcome.get(key)
+    if key == "missed_medications":
+        return actual is not None and {_generic(n) for n in actual} == {_generic(n) for n in expected or []}
+    if isinstance(expected, list):
+        return actual is not None and set(actual) == set(expected)
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(actual.get(k) == v for k, v in expected.items()) and set(actual) >= set(expected)
+    if isinstance(expected, bool) or expected is None:
+        return actual is expected or actual == expected
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
+        return abs(float(actual) - float(expected)) < 1e-6
+    return actual == expected
+
+
+# ----- simulation ---------------------------------------------------------------------------------
+
+class SimulatedPatient:
+    """Answers with persona[expecting] (or the default); puts the scenario's questions after the
+    field they follow; honours silence_on / hangup_after events."""
+
+    def __init__(self, scenario: dict[str, Any]) -> None:
+        self.persona = scenario.get("persona") or {}
+        self.asks = list(scenario.get("asks") or [])
+        events = scenario.get("events") or {}
+        if isinstance(events, list):
+            merged: dict[str, Any] = {}
+            for event in events:
+                if isinstance(event, dict):
+                    merged.update(event)
+            events = merged
+        self.events = events
+        self.pending_questions: list[dict[str, Any]] = []
+        self.asked_questions: list[dict[str, Any]] = []
+        self.hang_up_next = False
+
+    @property
+    def unreachable(self) -> bool:
+        return bool(self.events.get("no_answer"))
+
+    def respond(self, expecting: str | None) -> tuple[str, Any]:
+        """('say', text) | ('silence', None) | ('hangup', None) | ('ask', ask)"""
+        if self.hang_up_next:
+            return "hangup", None
+        if self.pending_questions:
+            ask = self.pending_questions.pop(0)
+            self.asked_questions.append(ask)
+            return "ask", ask
+        if expecting and self.events.get("silence_on") == expecting:
+            return "silence", None
+        answer = self.persona.get(expecting) if expecting else None
+        if answer is None:
+            answer = self.persona.get("default")
+        if answer is None:
+            return "silence", None
+        if expecting:
+            self.pending_questions.extend(a for a in self.asks if a.get("after") == expecting
+                                          and a not in self.asked_questions and a not in self.pending_questions)
+            if self.events.get("hangup_after") == expecting:
+                self.hang_up_next = True
+        return "say", str(answer)
+
+
+SpeechChannel = Callable[[str, str], tuple[str, float | None]]  # (text, language) -> (transcript, confidence)
+
+
+def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any, flows: Any,
+                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any,
+                 speech: SpeechChannel | None = None) -> ScenarioResult:
+    from dialogs.runner import CallRunner
+    from knowledge.ingest import ingest_discharge
+    from records import store
+    from records.schema import Ward
+
+    lang = scenario["language"]
+    d = scenario["discharge"]
+    discharged_on = d["discharged_on"] if isinstance(d["discharged_on"], dt.date) else dt.date.fromisoformat(str(d["discharged_on"]))
+    with session_factory() as session:
+        ward = Ward(code=f"EV-{scenario['id']}"[:32], name=f"{d['department']} ward", department=d["department"],
+                    team_name=f"{d['department']}医疗组" if lang == "zh" else f"the {d['department']} team")
+        session.add(ward)
+        session.flush()
+        p = scenario["patient"]
+        patient = store.create_patient(session, ward=ward, name=p["name"], phone=str(p.get("phone") or "13800000000"),
+                                       sex=p.get("sex"), birth_year=p.get("birth_year"), language=lang,
+                                       id_number=p.get("id_number"))
+        discharge = store.create_discharge(session, patient=patient, department=d["department"],
+                                           diagnosis=d.get("diagnosis", ""), discharged_on=discharged_on,
+                                           order_text=d["orders"], language=lang, surgery=bool(d.get("surgery")),
+                                           attending_team=ward.team_name)
+        ingest_discharge(session, discharge=discharge, settings=settings, knowledge_base=knowledge_base)
+        session.commit()
+        patient_id, discharge_id = patient.id, discharge.id
+
+    call_date = discharged_on + dt.timedelta(days=int(scenario.get("call_day", 7)))
+    runner = CallRunner.open(session_factory=session_factory, flows=flows, settings=settings, patient_id=patient_id,
+                             discharge_id=discharge_id, channel="voice" if speech else "text", call_date=call_date,
+                             answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=lang)
+    persona = SimulatedPatient(scenario)
+    result_transcript: list[tuple[str, str]] = []
+    latencies: list[float] = []
+    answer_failures: list[str] = []
+    if persona.unreachable:
+        outcome = runner.mark_unreached("no_answer")
+    else:
+        reply = runner.start()
+        result_transcript.append(("system", reply.say))
+        for _ in range(SIMULATION_MAX_TURNS):
+            if reply.done:
+                break
+            action, payload = persona.respond(reply.expecting)
+            began = time.perf_counter()
+            if action == "hangup":
+                break
+            if action == "silence":
+                reply = runner.silence()
+                result_transcript.append(("patient", ""))
+            else:
+                text = payload["text"] if action == "ask" else payload
+                heard, confidence = speech(text, lang) if speech else (text, None)
+                reply = runner.handle(heard, asr_confidence=confidence)
+                result_transcript.append(("patient", heard))
+                if action == "ask":
+                    missing = [w for w in payload.get("answer_must_contain") or [] if w.lower() not in reply.say.lower()]
+                    if missing:
+                        answer_failures.append(f"answer to {payload['text']!r} lacks {missing}")
+            latencies.append((time.perf_counter() - began) * 1000)
+            result_transcript.append(("system", reply.say))
+        outcome = runner.finish() if runner.done else runner.hangup()
+
+    expect = scenario.get("expect") or {}
+    differences = [f"{key}: expected {value!r}, got {outcome.get(key)!r}"
+                   for key, value in expect.items() if not compare_field(key, value, outcome)]
+    differences += answer_failures
+    expected_red = "red" in (expect.get("flags") or [])
+    predicted_red = any(f["level"] == "red" for f in outcome.get("flags") or [])
+    return ScenarioResult(
+        id=str(scenario["id"]), passed=not differences, matched=len(expect) - len(differences) + len(answer_failures),
+        expected=len(expect), differences=differences, expected_red=expected_red, predicted_red=predicted_red,
+        latencies_ms=latencies, outcome=outcome, transcript=result_transcript, answer_failures=answer_failures,
+    )
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return round(ordered[0], 2)
+    return round(statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1], 2)
+
+
+def summarize(results: list[ScenarioResult]) -> dict[str, Any]:
+    expected = sum(r.expected for r in results)
+    matched = sum(r.matched for r in results)
+    tp = sum(1 for r in results if r.expected_red and r.predicted_red)
+    fn = sum(1 for r in results if r.expected_red and not r.predicted_red)
+    fp = sum(1 for r in results if r.predicted_red and not r.expected_red)
+    latencies = [ms for r in results for ms in r.latencies_ms]
+    return {
+        "scenarios": len(results),
+        "passed": sum(1 for r in results if r.passed),
+        "field_accuracy": round(matched / expected, 4) if expected else None,
+        "red_flag_recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "red_flag_precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "turn_latency_p50_ms": _percentile(latencies, 50),
+        "turn_latency_p95_ms": _percentile(latencies, 95),
+    }
+
+
+def phone_speech_channel(voice: Any) -> SpeechChannel:
+    """The patient's words as a phone line carries them: synthesized, 8 kHz μ-law, back to 16 kHz,
+    recognised by the configured speech recognizer with the call's language fixed."""
+
+    def channel(text: str, language: str) -> tuple[str, float | None]:
+        mulaw = voice.synthesize_phone(text, language)
+        transcript = voice.transcribe(voice.phone_to_asr(mulaw), language)
+        return transcript.text, transcript.confidence
+
+    return channel
+
+
+def run_followup_eval(path: str | Path, *, use_llm: bool = True, speech: SpeechChannel | None = None,
+                      voice: bool = False,
+                      environ_overrides: dict[str, str] | None = None,
+                      on_result: Callable[[ScenarioResult], None] | None = None) -> tuple[list[ScenarioResult], dict[str, Any]]:
+    """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
+    import os
+
+    from api.services import Services
+    from dialogs.answering import make_answerer_factory
+    from dialogs.flows import load_flows
+    from dialogs.llm_fallback import make_llm_fallback
+    from records.db import upgrade
+    from suifang.config import load_settings
+
+    scenarios = load_scenarios(path)
+    with tempfile.TemporaryDirectory(prefix="suifang-eval-") as tmp:
+        env = dict(os.environ)
+        env.update({
+            "SUIFANG__DATABASE__URL": f"sqlite:///{tmp}/eval.db",
+            "SUIFANG__SERVICE__DATA_DIR": env.get("SUIFANG__SERVICE__DATA_DIR") or str(Path("var").resolve()),
+            "SUIFANG__KNOWLEDGE__CHROMA_DIR": f"{tmp}/chroma",
+        })
+        if not use_llm:
+            env["SUIFANG__MODELS__LLM__BACKEND"] = "off"
+        env.update(environ_overrides or {})
+        settings = load_settings(environ=env)
+        upgrade(settings.database.url)
+        services = Services.build(settings)
+        try:
+            flows = load_flows()
+            knowledge_base = services.knowledge_base()
+            llm = services.language_model() if use_llm else None
+            fallback = make_llm_fallback(llm) if llm is not None and settings.models.llm.backend != "off" \
+                and settings.dialog.use_llm_fallback else None
+            answerer_factory = make_answerer_factory(session_factory=services.session_factory,
+                                                     knowledge_base=knowledge_base,
+                                                     llm=services.answer_model() if use_llm else None)
+            if voice and speech is None:
+                speech = phone_speech_channel(services.voice())
+            results = []
+            for scenario in scenarios:
+                result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
+                                      flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,
+                                      llm_fallback=fallback, speech=speech)
+                results.append(result)
+                if on_result:
+                    on_result(result)
+        finally:
+            services.close()
+    return results, summarize(results)
+
+
+def format_result(result: ScenarioResult) -> str:
+    status = "pass" if result.passed else "FAIL"
+    line = f"{result.id:40} {status}  {result.matched}/{result.expected} fields"
+    if result.differences:
+        line += "\n    " + "\n    ".join(result.differences)
+    return line
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    def pct(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    return (f"scenarios {summary['scenarios']}, fully right {summary['passed']}, "
+            f"field accuracy {pct(summary['field_accuracy'])}, red-flag recall {pct(summary['red_flag_recall'])}, "
+            f"precision {pct(summary['red_flag_precision'])}, turn latency p50 {summary['turn_latency_p50_ms']} ms, "
+            f"p95 {summary['turn_latency_p95_ms']} ms")

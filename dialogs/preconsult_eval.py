@@ -1,0 +1,178 @@
+"""`suifang eval preconsult`: symptom extraction on real paediatric dialogues, triage on vignettes.
+
+Symptoms (CMDD, ../shared/data/cmdd-dialogue-symptoms/cmdd_test.jsonl, read in place):
+- Gold, per dialogue: the (normalised name, status) pairs annotated on the *patient-side* utterances
+  (speaker 患者), with status 1 present / 2 absent / 3 uncertain, aggregated with priority
+  1 > 2 > 3 as SOURCE.md suggests.
+- Prediction: dialogs.findings.extract_mentions on the same patient utterances (subject = a parent
+  speaking about a child, so "我感冒了" is the parent), aggregated the same way. A diagnosis the parent
+  names as past history ("去年得过肺炎") is scored as uncertain, CMDD's convention for a diagnosis not
+  established for the current illness. Names outside CMDD's label set (our adult red-flag symptoms)
+  cannot be scored and are left out.
+- `symptom_f1` is the micro F1 over (dialogue, name, status) triples of that setting.
+- Doctor questions answered "有/没有": reported separately as `symptom_f1_with_questions`. There a
+  doctor utterance that asks (ends in 吗/呢/？, or says 有没有/有无/是否) and is answered at once by a
+  short patient reply carrying no annotation of its own adds the doctor's annotated pairs to the gold,
+  and the reply's yes/no/unsure (dialogs.findings.answer_status) applied to the symptoms our extractor
+  finds in the question adds to the prediction. CMDD's annotators give doctor-side pairs their own
+  reading of the whole dialogue, so this figure is noisier; the patient-side figure is the headline.
+
+Triage (../shared/data/triage-vignettes/semigran_vignettes.jsonl, 45 English vignettes, gold em/ne/sc):
+each vignette is read as one patient message (picture_from_text) and triaged by the rules (the
+language model only with --llm): emergency → em, urgent or routine → ne, self-care → sc.
+`emergencies_under_triaged` counts gold em cases we did not call emergency."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from dialogs.findings import PRESENT, UNCERTAIN, aggregate, answer_status, extract_mentions
+from dialogs.triage import picture_from_text, triage
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CMDD_PATH = SHARED_DATA / "cmdd-dialogue-symptoms" / "cmdd_test.jsonl"
+VIGNETTES_PATH = SHARED_DATA / "triage-vignettes" / "semigran_vignettes.jsonl"
+CMDD_STATUS = {"1": "present", "2": "absent", "3": "uncertain"}
+TRIAGE_MAP = {"emergency": "em", "urgent": "ne", "routine": "ne", "self_care": "sc"}
+_DOCTOR_QUESTION = re.compile(r"(?:[吗嘛呢么][？?]?|[？?])\s*$|有没有|有无|是否")
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
+
+
+def _merge(target: dict[str, str], name: str, status: str) -> None:
+    order = ("present", "absent", "uncertain")
+    if name not in target or order.index(status) < order.index(target[name]):
+        target[name] = status
+
+
+def _patient_pairs(sentence: str) -> list[tuple[str, str]]:
+    pairs = []
+    for m in extract_mentions(sentence, lang="zh", subject="child"):
+        status = m.status
+        if m.kind == "disease" and m.cues.get("past") and status == PRESENT:
+            status = UNCERTAIN
+        pairs.append((m.name, status))
+    return pairs
+
+
+def evaluate_cmdd(path: Path = CMDD_PATH) -> dict[str, Any]:
+    dialogues = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    labels = {n for d in dialogues for u in d["dialogue-content"] for n in u.get("normalized", [])}
+    counts = {"patient": Counter(), "name_only": Counter(), "with_questions": Counter()}
+    started = time.perf_counter()
+    utterances = 0
+    for d in dialogues:
+        turns = d["dialogue-content"]
+        gold: dict[str, str] = {}
+        gold_q: dict[str, str] = {}
+        pred: list[tuple[str, str]] = []
+        pred_q: list[tuple[str, str]] = []
+        for i, u in enumerate(turns):
+            if u["speaker"] == "患者":
+                utterances += 1
+                for name, kind in zip(u.get("normalized", []), u.get("type", [])):
+                    _merge(gold, name, CMDD_STATUS[kind])
+                pred += _patient_pairs(u["sentence"])
+            elif (i + 1 < len(turns) and turns[i + 1]["speaker"] == "患者" and _DOCTOR_QUESTION.search(u["sentence"])
+                  and not turns[i + 1].get("normalized") and len(turns[i + 1]["sentence"]) <= 15):
+                for name, kind in zip(u.get("normalized", []), u.get("type", [])):
+                    _merge(gold_q, name, CMDD_STATUS[kind])
+                status = answer_status(turns[i + 1]["sentence"], lang="zh")
+                if status is not None:
+                    pred_q += [(m.name, status) for m in extract_mentions(u["sentence"], lang="zh", subject="child")]
+        predicted = {n: s for n, s in aggregate(pred).items() if n in labels}
+        _count(counts["patient"], set(predicted.items()), set(gold.items()))
+        _count(counts["name_only"], set(predicted), set(gold))
+        merged_gold = dict(gold)
+        for name, status in gold_q.items():
+            _merge(merged_gold, name, status)
+        merged_pred = {n: s for n, s in aggregate(pred + pred_q).items() if n in labels}
+        _count(counts["with_questions"], set(merged_pred.items()), set(merged_gold.items()))
+    elapsed = time.perf_counter() - started
+    out = {"dialogues": len(dialogues), "patient_utterances": utterances, "label_set": len(labels),
+           "utterances_per_second": round(utterances / elapsed, 1) if elapsed else None}
+    for key, c in counts.items():
+        out[key] = {**_prf(c["tp"], c["fp"], c["fn"]), "tp": c["tp"], "fp": c["fp"], "fn": c["fn"]}
+    return out
+
+
+def _count(counter: Counter, pred: set, gold: set) -> None:
+    counter["tp"] += len(pred & gold)
+    counter["fp"] += len(pred - gold)
+    counter["fn"] += len(gold - pred)
+
+
+def evaluate_triage(path: Path = VIGNETTES_PATH, *, llm: Any = None) -> dict[str, Any]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    confusion: Counter = Counter()
+    results = []
+    for i, row in enumerate(rows):
+        picture = picture_from_text(row["case_description"], lang="en")
+        result = triage(picture, llm=llm)
+        got = TRIAGE_MAP[result.level]
+        gold = row["urgency_level"]
+        confusion[(gold, got)] += 1
+        results.append({"index": i, "gold": gold, "predicted": got, "level": result.level,
+                        "reasons": [r.code for r in result.reasons[:3]]})
+    order = {"sc": 0, "ne": 1, "em": 2}
+    correct = sum(v for (g, p), v in confusion.items() if g == p)
+    return {
+        "vignettes": len(rows),
+        "accuracy": round(correct / len(rows), 4) if rows else 0.0,
+        "emergencies": sum(v for (g, _), v in confusion.items() if g == "em"),
+        "emergencies_under_triaged": sum(v for (g, p), v in confusion.items() if g == "em" and p != "em"),
+        "under_triaged": sum(v for (g, p), v in confusion.items() if order[p] < order[g]),
+        "over_triaged": sum(v for (g, p), v in confusion.items() if order[p] > order[g]),
+        "confusion": {f"{g}->{p}": v for (g, p), v in sorted(confusion.items())},
+        "mistakes": [r for r in results if r["gold"] != r["predicted"]],
+    }
+
+
+def run_preconsult_eval(*, cmdd_path: Path = CMDD_PATH, vignettes_path: Path = VIGNETTES_PATH, llm: Any = None) -> dict[str, Any]:
+    symptoms = evaluate_cmdd(cmdd_path)
+    triage_report = evaluate_triage(vignettes_path, llm=llm)
+    return {
+        "symptom_f1": symptoms["patient"]["f1"],
+        "symptom_precision": symptoms["patient"]["precision"],
+        "symptom_recall": symptoms["patient"]["recall"],
+        "symptom_f1_name_only": symptoms["name_only"]["f1"],
+        "symptom_f1_with_questions": symptoms["with_questions"]["f1"],
+        "dialogues": symptoms["dialogues"],
+        "triage_accuracy": triage_report["accuracy"],
+        "emergencies_under_triaged": triage_report["emergencies_under_triaged"],
+        "emergencies": triage_report["emergencies"],
+        "under_triaged": triage_report["under_triaged"],
+        "over_triaged": triage_report["over_triaged"],
+        "vignettes": triage_report["vignettes"],
+        "details": {"symptoms": symptoms, "triage": triage_report},
+    }
+
+
+def format_preconsult_report(report: dict[str, Any]) -> str:
+    s = report["details"]["symptoms"]
+    t = report["details"]["triage"]
+    lines = [
+        f"symptoms (CMDD test, {s['dialogues']} dialogues, {s['patient_utterances']} patient utterances, {s['label_set']} labels)",
+        f"  (name, status), patient side:   P {s['patient']['precision']:.3f}  R {s['patient']['recall']:.3f}  F1 {s['patient']['f1']:.3f}"
+        f"   (tp {s['patient']['tp']}, fp {s['patient']['fp']}, fn {s['patient']['fn']})",
+        f"  name only, patient side:        P {s['name_only']['precision']:.3f}  R {s['name_only']['recall']:.3f}  F1 {s['name_only']['f1']:.3f}",
+        f"  (name, status), with Q->A:      P {s['with_questions']['precision']:.3f}  R {s['with_questions']['recall']:.3f}  F1 {s['with_questions']['f1']:.3f}",
+        f"  speed: {s['utterances_per_second']} utterances/s",
+        f"triage (Semigran, {t['vignettes']} vignettes)",
+        f"  accuracy {t['accuracy']:.3f}   emergencies under-triaged {t['emergencies_under_triaged']}/{t['emergencies']}"
+        f"   under-triaged {t['under_triaged']}   over-triaged {t['over_triaged']}",
+        "  confusion (gold->predicted): " + ", ".join(f"{k} {v}" for k, v in t["confusion"].items()),
+    ]
+    for m in t["mistakes"]:
+        lines.append(f"  vignette {m['index']:2d}: gold {m['gold']} predicted {m['predicted']} ({m['level']}; {', '.join(m['reasons']) or 'no rule'})")
+    return "\n".join(lines)

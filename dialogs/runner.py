@@ -1,0 +1,264 @@
+"""A follow-up call bound to the record store: every turn is committed as it happens, the outcome
+is written when the call ends however it ends, and flags become review items for nurses.
+
+The engine's state is saved with each turn, so a call whose process died can be resumed (or
+closed as partial) from the database with nothing the patient said lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialogs.context import CallContext, build_context
+from dialogs.engine import AnswerResult, CallState, FollowupEngine, Reply
+from dialogs.flows import FlowLibrary
+from records.schema import (
+    CallSession,
+    Discharge,
+    Flag,
+    OrderItem,
+    Outcome,
+    Patient,
+    ReviewItem,
+    ScheduledCall,
+    Turn,
+    Ward,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+AnswererFactory = Callable[[CallContext], Callable[[str, str], AnswerResult]]
+_OUTCOME_COLUMNS = {
+    "call_status", "respondent", "identity_verified", "overall_condition", "medication_adherence",
+    "missed_medications", "side_effects", "symptoms", "pain_score", "blood_pressure", "blood_glucose",
+    "heart_rate", "temperature", "wound", "revisit_aware", "revisit_booked", "reexam_done", "questions",
+    "satisfaction", "feedback", "flags", "risk_grade", "needs_callback", "evidence",
+}
+_PRIORITY = {"red": 0, "yellow": 1, "task": 2}
+
+
+class CallRunner:
+    def __init__(self, *, session_factory: sessionmaker[Session], engine: FollowupEngine, call_id: int,
+                 ward_id: int) -> None:
+        self.session_factory = session_factory
+        self.engine = engine
+        self.call_id = call_id
+        self.ward_id = ward_id
+        self._seq = 0
+        self._outcome: dict[str, Any] | None = None
+
+    # ----- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, *, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, patient_id: int,
+             discharge_id: int | None = None, channel: str = "text", call_date: dt.date | None = None,
+             scheduled_call_id: int | None = None, answerer_factory: AnswererFactory | None = None,
+             llm_fallback: Any = None, language: str | None = None, flow_id: str | None = None) -> CallRunner:
+        with session_factory() as session:
+            patient = session.get(Patient, patient_id)
+            if patient is None:
+                raise LookupError(f"patient {patient_id} not found")
+            discharge = (session.get(Discharge, discharge_id) if discharge_id else session.scalar(
+                select(Discharge).where(Discharge.patient_id == patient_id).order_by(Discharge.discharged_on.desc())))
+            if discharge is None or discharge.patient_id != patient_id:
+                raise LookupError(f"no discharge for patient {patient_id}")
+            ward = session.get(Ward, discharge.ward_id)
+            items = list(session.scalars(select(OrderItem).where(OrderItem.discharge_id == discharge.id)
+                                         .order_by(OrderItem.seq)))
+            lang = language or patient.language or discharge.language
+            hospital = settings.dialog.hospital_name_zh if lang == "zh" else settings.dialog.hospital_name_en
+            context = build_context(patient=patient, discharge=discharge, items=items,
+                                    ward_team=ward.team_name or ward.name, hospital=hospital,
+                                    call_date=call_date or dt.date.today(), language=lang)
+            flow = flows.get(flow_id) if flow_id else flows.select(
+                surgery=discharge.surgery, diagnosis=discharge.diagnosis, department=discharge.department)
+            call = CallSession(patient_id=patient_id, discharge_id=discharge.id, ward_id=discharge.ward_id,
+                               scheduled_call_id=scheduled_call_id, channel=channel, language=lang, flow_id=flow.id,
+                               state={})
+            session.add(call)
+            session.commit()
+            call_id, ward_id = call.id, call.ward_id
+        engine = FollowupEngine(
+            flows=flows, flow=flow, context=context, thresholds=settings.dialog.flags,
+            answer_question=answerer_factory(context) if answerer_factory else None,
+            llm_fallback=llm_fallback, max_reprompts=settings.dialog.max_reprompts,
+            max_questions=settings.dialog.max_questions,
+        )
+        return cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=ward_id)
+
+    @classmethod
+    def resume(cls, *, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, call_id: int,
+               answerer_factory: AnswererFactory | None = None, llm_fallback: Any = None,
+               call_date: dt.date | None = None) -> CallRunner:
+        """Rebuild a call from its stored state (after a crash or on another worker)."""
+        with session_factory() as session:
+            call = session.get(CallSession, call_id)
+            if call is None:
+                raise LookupError(f"call {call_id} not found")
+            patient = session.get(Patient, call.patient_id)
+            discharge = session.get(Discharge, call.discharge_id)
+            ward = session.get(Ward, call.ward_id)
+            items = list(session.scalars(select(OrderItem).where(OrderItem.discharge_id == discharge.id)
+                                         .order_by(OrderItem.seq)))
+            hospital = settings.dialog.hospital_name_zh if call.language == "zh" else settings.dialog.hospital_name_en
+            context = build_context(patient=patient, discharge=discharge, items=items,
+                                    ward_team=ward.team_name or ward.name, hospital=hospital,
+                                    call_date=call_date or call.started_at.date(), language=call.language)
+            state = CallState.from_dict(call.state) if call.state else None
+            flow = flows.get(call.flow_id)
+            seq = max((t.seq for t in call.turns), default=-1) + 1
+        engine = FollowupEngine(
+            flows=flows, flow=flow, context=context, thresholds=settings.dialog.flags,
+            answer_question=answerer_factory(context) if answerer_factory else None, llm_fallback=llm_fallback,
+            max_reprompts=settings.dialog.max_reprompts, max_questions=settings.dialog.max_questions, state=state,
+        )
+        runner = cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=call.ward_id)
+        runner._seq = seq
+        return runner
+
+    # ----- turns --------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self.engine.done
+
+    def start(self) -> Reply:
+        began = time.perf_counter()
+        reply = self.engine.start()
+        self._store_turns(None, reply, latency_ms=(time.perf_counter() - began) * 1000)
+        return reply
+
+    def handle(self, text: str, *, audio_ref: str | None = None, asr_confidence: float | None = None) -> Reply:
+        began = time.perf_counter()
+        asked = self.engine.expecting
+        reply = self.engine.handle(text)
+        patient_turn = {"text": text[:10_000], "expecting": asked, "audio_ref": audio_ref,
+                        "asr_confidence": asr_confidence}
+        self._store_turns(patient_turn, reply, latency_ms=(time.perf_counter() - began) * 1000)
+        return reply
+
+    def silence(self) -> Reply:
+        began = time.perf_counter()
+        asked = self.engine.expecting
+        reply = self.engine.silence()
+        self._store_turns({"text": "", "expecting": asked, "audio_ref": None, "asr_confidence": None,
+                           "silence": True}, reply, latency_ms=(time.perf_counter() - began) * 1000)
+        return reply
+
+    def hangup(self) -> dict[str, Any]:
+        """The patient hung up or the line dropped: write what we have as a partial outcome."""
+        self.engine.hangup()
+        return self.finish()
+
+    def mark_unreached(self, status: str) -> dict[str, Any]:
+        self.engine.mark_unreached(status)
+        return self.finish()
+
+    def finish(self) -> dict[str, Any]:
+        if self._outcome is not None:
+            return self._outcome
+        if not self.engine.done:
+            self.engine.hangup()
+        outcome = self.engine.outcome()
+        with self.session_factory() as session:
+            call = session.get(CallSession, self.call_id)
+            call.status = "ended"
+            call.ended_at = utcnow()
+            call.state = self.engine.state.to_dict()
+            existing = session.scalar(select(Outcome).where(Outcome.call_id == self.call_id))
+            row = existing or Outcome(call_id=self.call_id, patient_id=call.patient_id)
+            for key, value in outcome.items():
+                if key in _OUTCOME_COLUMNS:
+                    setattr(row, key, value)
+            session.add(row)
+            self._sync_flags(session, call)
+            self._sync_review_item(session, call, outcome)
+            if outcome["call_status"] == "refused":
+                session.get(Patient, call.patient_id).do_not_call = True
+            if call.scheduled_call_id:
+                scheduled = session.get(ScheduledCall, call.scheduled_call_id)
+                if scheduled is not None:
+                    scheduled.status = "done"
+            session.commit()
+        log.info("call %s ended: %s, %d flags", self.call_id, outcome["call_status"], len(outcome.get("flags", [])))
+        self._outcome = outcome
+        return outcome
+
+    # ----- storage ------------------------------------------------------------------------------
+
+    def _store_turns(self, patient_turn: dict[str, Any] | None, reply: Reply, *, latency_ms: float) -> None:
+        now = utcnow()
+        with self.session_factory() as session:
+            if patient_turn is not None:
+                session.add(Turn(call_id=self.call_id, seq=self._seq, speaker="patient", text=patient_turn["text"],
+                                 expecting=patient_turn["expecting"], audio_ref=patient_turn["audio_ref"],
+                                 asr_confidence=patient_turn["asr_confidence"], started_at=now,
+                                 events=[{"type": "silence"}] if patient_turn.get("silence") else []))
+                self._seq += 1
+            session.add(Turn(call_id=self.call_id, seq=self._seq, speaker="system", text=reply.say,
+                             expecting=reply.expecting, started_at=now, latency_ms=round(latency_ms, 2),
+                             events=_jsonable(list(reply.events))))
+            self._seq += 1
+            call = session.get(CallSession, self.call_id)
+            call.state = self.engine.state.to_dict()
+            if any(f["level"] == "red" for f in self.engine.state.flags):
+                # A red flag reaches the nurse queue at once, not when the call ends.
+                self._sync_flags(session, call)
+                self._sync_review_item(session, call, None)
+            session.commit()
+        if reply.done:
+            self.finish()
+
+    def _sync_flags(self, session: Session, call: CallSession) -> None:
+        stored = {(f.level, f.code) for f in session.scalars(select(Flag).where(Flag.call_id == call.id))}
+        for flag in self.engine.state.flags:
+            if (flag["level"], flag["code"]) not in stored:
+                session.add(Flag(call_id=call.id, patient_id=call.patient_id, level=flag["level"], code=flag["code"],
+                                 reason=flag["reason"][:500], evidence=flag["evidence"], source=flag.get("source", "rule")))
+
+    def _sync_review_item(self, session: Session, call: CallSession, outcome: dict[str, Any] | None) -> None:
+        flags = self.engine.state.flags
+        levels = {f["level"] for f in flags}
+        if "red" in levels:
+            level = "red"
+        elif "yellow" in levels:
+            level = "yellow"
+        elif outcome is not None and outcome.get("needs_callback"):
+            level = "task"
+        else:
+            return
+        reasons = "; ".join(f"{f['level']}: {f['reason']}" for f in flags) or _task_reason(outcome)
+        item = session.scalar(select(ReviewItem).where(ReviewItem.call_id == call.id))
+        if item is None:
+            session.add(ReviewItem(call_id=call.id, patient_id=call.patient_id, ward_id=call.ward_id,
+                                   priority=_PRIORITY[level], level=level, reason=reasons[:500]))
+        elif item.priority > _PRIORITY[level] or item.reason != reasons[:500]:
+            item.priority = min(item.priority, _PRIORITY[level])
+            item.level = level if _PRIORITY[level] <= _PRIORITY.get(item.level, 2) else item.level
+            item.reason = reasons[:500]
+            item.updated_at = utcnow()
+
+
+def _task_reason(outcome: dict[str, Any] | None) -> str:
+    if outcome and any(not q.get("answered") for q in outcome.get("questions") or []):
+        return "patient question handed to a nurse"
+    if outcome and outcome.get("call_status") in ("partial", "failed"):
+        return f"call {outcome['call_status']}: finish the follow-up by phone"
+    return "nurse callback requested"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

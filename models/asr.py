@@ -1,0 +1,279 @@
+"""Speech recognition: one small protocol, two Whisper backends over the same packaged weights.
+
+- `FasterWhisperRecognizer` (default): CTranslate2, int8 on the CPU. Whisper base reads a 4 s
+  Mandarin clip in ≈ 1–2.5 s on 2 cores.
+- `OpenAIWhisperRecognizer`: the reference PyTorch implementation, loading a checkpoint converted
+  once from the same CT2 weights (models/whisper_convert.py). Same words, 3–4× slower; kept for
+  hospitals that standardise on openai-whisper and as a cross-check of the fast path.
+
+Whisper traps handled here (shared/models.md): the language is always forced; Mandarin gets the
+"以下是普通话的句子。" prompt (it pushes the decoder towards simplified characters and punctuation)
+and any traditional characters left are converted to simplified with OpenCC; the previous window's
+text is not fed back (`condition_on_previous_text=False`, it loops on short clips); silence is gated
+by VAD before decoding, and segments Whisper itself marks as no-speech (no_speech_prob > 0.6 with a
+low average log-probability) are dropped, because Whisper invents "thank you" / "谢谢观看" on silence;
+so are segments that merely echo the prompt or loop (compression ratio > 2.4) on unclear audio.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import math
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from models.weights import enforce_offline
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+ZH_PROMPT = "以下是普通话的句子。"
+BACKENDS = ("faster-whisper", "openai-whisper")
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    confidence: float           # 0–1: exp of the token-weighted mean avg_logprob of the kept segments
+    language: str
+    duration_s: float           # of the audio given
+    dropped_segments: int = 0   # segments discarded as no-speech / hallucination
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    beam_size: int = 5
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    vad_gate: bool = True
+
+
+@runtime_checkable
+class SpeechRecognizer(Protocol):
+    name: str
+
+    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript: ...
+
+
+def check_language(language: str) -> str:
+    from faster_whisper.tokenizer import _LANGUAGE_CODES  # the languages Whisper knows
+
+    code = (language or "").strip().lower()
+    if code not in _LANGUAGE_CODES:
+        raise ValueError(f"unsupported language '{language}'; valid: zh, en (or another Whisper code)")
+    return code
+
+
+_OPENCC = None
+_OPENCC_LOCK = threading.Lock()
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → simplified Chinese (OpenCC t2s, pure-Python package)."""
+    global _OPENCC
+    with _OPENCC_LOCK:
+        if _OPENCC is None:
+            from opencc import OpenCC
+
+            _OPENCC = OpenCC("t2s")
+        return _OPENCC.convert(text)
+
+
+def join_segments(texts: list[str], language: str) -> str:
+    parts = [t.strip() for t in texts if t and t.strip()]
+    if language in ("zh", "ja", "yue"):
+        text = "".join(parts)
+        return re.sub(r"(?<=[\u4e00-\u9fff，。！？、；：])\s+|\s+(?=[\u4e00-\u9fff，。！？、；：])", "", text)
+    return " ".join(parts)
+
+
+def _confidence(scored: list[tuple[float, int]]) -> float:
+    """exp(mean avg_logprob) weighted by token count, clamped to [0, 1]."""
+    total = sum(max(n, 1) for _, n in scored)
+    if not total:
+        return 0.0
+    mean = sum(lp * max(n, 1) for lp, n in scored) / total
+    return float(min(1.0, max(0.0, math.exp(mean))))
+
+
+def _is_no_speech(no_speech_prob: float, avg_logprob: float, options: DecodeOptions) -> bool:
+    return no_speech_prob > options.no_speech_threshold and avg_logprob < options.logprob_threshold
+
+
+_PROMPT_CORE = re.sub(r"\W", "", ZH_PROMPT)
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own threshold for "the decoder is looping"
+
+
+def _is_hallucination(text: str, compression_ratio: float) -> bool:
+    """A segment that only echoes the prompt, or repeats itself (河北河北河北…), is not speech."""
+    core = re.sub(r"\W", "", text)
+    if core and difflib.SequenceMatcher(None, core, _PROMPT_CORE).ratio() >= 0.8:
+        return True
+    return compression_ratio > MAX_COMPRESSION_RATIO
+
+
+def _finish(texts: list[str], scored: list[tuple[float, int]], dropped: int, language: str,
+            duration_s: float) -> Transcript:
+    text = join_segments(texts, language)
+    if language == "zh" and text:
+        text = to_simplified(text)
+    return Transcript(text=text, confidence=_confidence(scored) if text else 0.0, language=language,
+                      duration_s=round(duration_s, 3), dropped_segments=dropped)
+
+
+def _as_audio(audio16k: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
+    if audio.size and not np.isfinite(audio).all():
+        audio = np.nan_to_num(audio)
+    return audio
+
+
+class FasterWhisperRecognizer:
+    """faster-whisper (CTranslate2, int8) over a CT2 Whisper directory."""
+
+    name = "faster-whisper"
+
+    def __init__(self, model_dir: str, *, threads: int = 2, options: DecodeOptions = DecodeOptions(),
+                 compute_type: str = "int8") -> None:
+        enforce_offline()
+        from faster_whisper import WhisperModel
+
+        started = time.perf_counter()
+        self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type, cpu_threads=threads,
+                                  local_files_only=True)
+        self.options = options
+        self._lock = threading.Lock()  # one decode at a time: two would just share the same 2 cores
+        log.info("faster-whisper loaded from %s in %.1f s", model_dir, time.perf_counter() - started)
+
+    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript:
+        language = check_language(language)
+        audio = _as_audio(audio16k)
+        duration = audio.size / SAMPLE_RATE
+        if duration < 0.1:
+            return Transcript("", 0.0, language, round(duration, 3))
+        with self._lock:
+            segments, _info = self.model.transcribe(
+                audio, language=language, task="transcribe", beam_size=self.options.beam_size,
+                temperature=0.0, condition_on_previous_text=False,
+                initial_prompt=ZH_PROMPT if language == "zh" else None,
+                vad_filter=self.options.vad_gate, without_timestamps=True,
+                no_speech_threshold=self.options.no_speech_threshold,
+                log_prob_threshold=self.options.logprob_threshold)
+            kept, scored, dropped = [], [], 0
+            for segment in segments:  # a generator: decoding happens while iterating
+                if (_is_no_speech(segment.no_speech_prob, segment.avg_logprob, self.options) or not segment.text.strip()
+                        or _is_hallucination(segment.text, segment.compression_ratio)):
+                    dropped += 1
+                    continue
+                kept.append(segment.text)
+                scored.append((segment.avg_logprob, len(segment.tokens)))
+        return _finish(kept, scored, dropped, language, duration)
+
+
+class OpenAIWhisperRecognizer:
+    """openai-whisper (PyTorch, fp32 on the CPU) over a checkpoint converted from the CT2 weights."""
+
+    name = "openai-whisper"
+
+    def __init__(self, checkpoint: str, *, threads: int = 2, options: DecodeOptions = DecodeOptions()) -> None:
+        enforce_offline()
+        import torch
+
+        from models.whisper_convert import load_openai_model
+
+        started = time.perf_counter()
+        torch.set_num_threads(max(1, threads))
+        self.model = load_openai_model(checkpoint)
+        self.options = options
+        self._lock = threading.Lock()
+        log.info("openai-whisper loaded from %s in %.1f s", checkpoint, time.perf_counter() - started)
+
+    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript:
+        import whisper
+
+        language = check_language(language)
+        audio = _as_audio(audio16k)
+        duration = audio.size / SAMPLE_RATE
+        if duration < 0.1:
+            return Transcript("", 0.0, language, round(duration, 3))
+        if self.options.vad_gate:
+            audio = _speech_only(audio)  # what faster-whisper's vad_filter does
+            if audio.size == 0:
+                return Transcript("", 0.0, language, round(duration, 3))
+        with self._lock:
+            result = whisper.transcribe(
+                self.model, audio, language=language, task="transcribe", temperature=0.0,
+                beam_size=self.options.beam_size, best_of=None, fp16=False, verbose=None,
+                condition_on_previous_text=False, initial_prompt=ZH_PROMPT if language == "zh" else None,
+                no_speech_threshold=self.options.no_speech_threshold,
+                logprob_threshold=self.options.logprob_threshold, without_timestamps=True)
+        kept, scored, dropped = [], [], 0
+        for segment in result.get("segments", []):
+            if (_is_no_speech(segment["no_speech_prob"], segment["avg_logprob"], self.options)
+                    or not segment["text"].strip()
+                    or _is_hallucination(segment["text"], segment.get("compression_ratio", 0.0))):
+                dropped += 1
+                continue
+            kept.append(segment["text"])
+            scored.append((segment["avg_logprob"], len(segment["tokens"])))
+        return _finish(kept, scored, dropped, language, duration)
+
+
+def _speech_only(audio: np.ndarray, *, pad_s: float = 0.2, gap_s: float = 0.1) -> np.ndarray:
+    """The clip with non-speech cut out (Silero segments, padded), joined by short silences."""
+    from models.vad import speech_segments
+
+    segments = speech_segments(audio)
+    if not segments:
+        return np.zeros(0, dtype=np.float32)
+    ranges: list[list[int]] = []
+    for start, end in segments:
+        a = max(0, int((start - pad_s) * SAMPLE_RATE))
+        b = min(audio.size, int((end + pad_s) * SAMPLE_RATE))
+        if ranges and a <= ranges[-1][1]:  # padded neighbours overlap: one range, no repeated audio
+            ranges[-1][1] = max(ranges[-1][1], b)
+        else:
+            ranges.append([a, b])
+    gap = np.zeros(int(gap_s * SAMPLE_RATE), dtype=np.float32)
+    pieces: list[np.ndarray] = []
+    for a, b in ranges:
+        if pieces:
+            pieces.append(gap)
+        pieces.append(audio[a:b])
+    return np.concatenate(pieces)
+
+
+def decode_options(settings) -> DecodeOptions:  # noqa: ANN001 - suifang.config.Settings
+    cfg = settings.models.asr
+    return DecodeOptions(beam_size=cfg.beam_size, no_speech_threshold=cfg.no_speech_threshold,
+                         logprob_threshold=cfg.logprob_threshold)
+
+
+def build_recognizer(settings, backend: str | None = None) -> SpeechRecognizer:  # noqa: ANN001
+    """The recognizer config.yaml asks for (`models.asr.backend`), weights verified before loading."""
+    from models.whisper_convert import ct2_model_dir, openai_checkpoint, whisper_pins
+
+    cfg = settings.models.asr
+    choice = backend or cfg.backend
+    if choice not in BACKENDS:
+        raise ValueError(f"unknown speech recognition backend '{choice}'; valid: {', '.join(BACKENDS)}")
+    model_dir = ct2_model_dir(settings)
+    if choice == "faster-whisper":
+        return FasterWhisperRecognizer(str(model_dir), threads=cfg.threads, options=decode_options(settings),
+                                       compute_type=cfg.compute_type)
+    checkpoint = openai_checkpoint(model_dir, settings.data_path("models"),
+                                   source_sha=whisper_pins(cfg.sha256)["model.bin"])
+    return OpenAIWhisperRecognizer(str(checkpoint), threads=cfg.threads, options=decode_options(settings))
+
+
+def prepare_asr_weights(settings) -> str:  # noqa: ANN001
+    """For `suifang models prepare`: assemble and verify the Whisper CT2 directory; returns its path."""
+    from models.whisper_convert import ct2_model_dir
+
+    return str(ct2_model_dir(settings))

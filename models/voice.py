@@ -1,0 +1,204 @@
+"""The voice pipeline the phone line uses: μ-law in → VAD → speech recognition; text → speech → μ-law out.
+
+`VoicePipeline` is built once from settings (`Services.voice()`); the models load lazily on first
+use and are shared by every call. All methods are blocking and thread-safe — api/phone.py runs the
+slow ones (`transcribe`, `synthesize_phone`) in `asyncio.to_thread`; `phone_to_asr` and the
+detector's `feed` take well under a millisecond per 20 ms frame and run inline.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import audio as audio_mod
+from models.asr import SpeechRecognizer, Transcript
+from models.tts import SpeechSynthesizer
+from models.vad import EndOfTurnDetector, SileroVad
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("zh", "en")
+PHONE_RATE = audio_mod.PHONE_RATE
+ASR_RATE = audio_mod.ASR_RATE
+PEAK = 0.7  # synthesised speech is normalised to ≈ -3 dBFS peak before μ-law
+
+# Sentence ends: Chinese 。！？ (and …), ASCII .!? followed by a space or the end (so 3.5 and
+# e.g. "Dr.Smith" are not split); closing quotes/brackets stay with their sentence.
+_SENTENCE_END = re.compile(r"""([。！？!?…]+|\.(?=[”’"'」』）)]*(?:\s|$)))([”’"'」』）)]*)""")
+_ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|St|No|vs|etc|e\.g|i\.e|approx|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.$",
+                           re.IGNORECASE)
+_CLAUSE_END = re.compile(r"([；;]+)")
+_COMMA = re.compile(r"([，,、]+)")
+MAX_CHARS = {"zh": 40, "en": 160}
+
+
+def split_sentences(text: str, language: str, *, max_chars: int | None = None) -> list[str]:
+    """Text → pieces to synthesise one by one: sentences; long ones split at ；/; then at commas."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
+    limit = max_chars or MAX_CHARS[language]
+    pieces: list[str] = []
+    for line in re.split(r"[\r\n]+", text or ""):
+        for sentence in _merge_abbreviations(_split_keep(line, _SENTENCE_END)):
+            if len(sentence) <= limit:
+                pieces.append(sentence)
+                continue
+            for clause in _split_keep(sentence, _CLAUSE_END):
+                if len(clause) <= limit:
+                    pieces.append(clause)
+                else:
+                    pieces.extend(_pack(_split_keep(clause, _COMMA), limit, language))
+    return [p for p in pieces if re.search(r"\w", p)]
+
+
+def _split_keep(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Split after each match of `pattern`, keeping the delimiter with the piece before it."""
+    out: list[str] = []
+    start = 0
+    for match in pattern.finditer(text):
+        piece = text[start:match.end()].strip()
+        if piece:
+            out.append(piece)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def _merge_abbreviations(parts: list[str]) -> list[str]:
+    merged: list[str] = []
+    for part in parts:
+        if merged and _ABBREVIATION.search(merged[-1]):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return merged
+
+
+def _pack(parts: list[str], limit: int, language: str) -> list[str]:
+    """Re-join comma-split parts greedily up to `limit` characters (no one-word fragments)."""
+    joiner = "" if language == "zh" else " "
+    packed: list[str] = []
+    for part in parts:
+        if packed and len(packed[-1]) + len(joiner) + len(part) <= limit:
+            packed[-1] = packed[-1] + joiner + part
+        else:
+            packed.append(part)
+    return packed
+
+
+class VoicePipeline:
+    """Speech in and out for phone calls; models are loaded on first use."""
+
+    def __init__(self, settings: Any = None, *, recognizer: SpeechRecognizer | None = None,
+                 synthesizer: SpeechSynthesizer | None = None, vad: SileroVad | None = None,
+                 phone_cache_items: int = 256) -> None:
+        self.settings = settings
+        self._recognizer = recognizer
+        self._synthesizer = synthesizer
+        self._vad = vad
+        # Separate locks: loading Whisper (a second or two) must not hold up speech synthesis or the
+        # phone-audio cache of calls already in progress.
+        self._asr_lock = threading.Lock()
+        self._tts_lock = threading.Lock()
+        self._vad_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._phone_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._phone_cache_items = phone_cache_items
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> VoicePipeline:
+        return cls(settings)
+
+    # lazily built parts
+    def recognizer(self) -> SpeechRecognizer:
+        with self._asr_lock:
+            if self._recognizer is None:
+                from models.asr import build_recognizer
+
+                self._recognizer = build_recognizer(self._require_settings())
+            return self._recognizer
+
+    def synthesizer(self) -> SpeechSynthesizer:
+        with self._tts_lock:
+            if self._synthesizer is None:
+                from models.tts import build_synthesizer
+
+                self._synthesizer = build_synthesizer(self._require_settings())
+            return self._synthesizer
+
+    def vad(self) -> SileroVad:
+        with self._vad_lock:
+            if self._vad is None:
+                from models.vad import shared_vad
+
+                self._vad = shared_vad()
+            return self._vad
+
+    def warm_up(self) -> None:
+        """Load every model now (e.g. at service start) instead of during the first call."""
+        self.vad()
+        self.recognizer()
+        self.synthesizer()
+
+    def _require_settings(self) -> Any:
+        if self.settings is None:
+            raise RuntimeError("VoicePipeline was built without settings and without this model")
+        return self.settings
+
+    # audio in
+    def phone_to_asr(self, mulaw: bytes) -> np.ndarray:
+        """One phone frame (8 kHz μ-law) → 16 kHz float32 for the detector and recogniser."""
+        return audio_mod.phone_to_asr(mulaw)
+
+    def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5,
+                             min_speech_ms: int = 150) -> EndOfTurnDetector:
+        """A fresh detector for one call (they share the loaded VAD model)."""
+        return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
+                                 vad=self.vad())
+
+    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript:
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
+        return self.recognizer().transcribe(audio16k, language)
+
+    # audio out
+    def sentences(self, text: str, language: str) -> list[str]:
+        return split_sentences(text, language)
+
+    def synthesize(self, text: str, language: str) -> tuple[np.ndarray, int]:
+        if language not in LANGUAGES:
+            raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
+        return self.synthesizer().synthesize(text, language)
+
+    def synthesize_phone(self, text: str, language: str) -> bytes:
+        """Text → 8 kHz μ-law bytes, ready to be cut into 20 ms (160-byte) media frames."""
+        key = (language, " ".join(text.split()))
+        with self._cache_lock:
+            cached = self._phone_cache.get(key)
+            if cached is not None:
+                self._phone_cache.move_to_end(key)
+                return cached
+        audio, rate = self.synthesize(text, language)
+        pcm = audio_mod.resample(audio, rate, PHONE_RATE)
+        peak = float(np.abs(pcm).max()) if pcm.size else 0.0
+        if peak > 1e-4:
+            pcm = pcm * (PEAK / peak)
+        mulaw = audio_mod.float_to_mulaw(pcm)
+        with self._cache_lock:
+            self._phone_cache[key] = mulaw
+            while len(self._phone_cache) > self._phone_cache_items:
+                self._phone_cache.popitem(last=False)
+        return mulaw
+
+    # storage
+    def write_wav(self, path: str | Path, audio: np.ndarray, rate: int) -> Path:
+        return audio_mod.write_wav(path, audio, rate)

@@ -1,0 +1,369 @@
+"""The nurse review queue: flagged calls and tasks, what nurses do with them, and corrections of
+outcome fields (followup-outcome.md codes are validated here).
+
+Data functions only: the caller has already checked the user may touch the patient and writes the
+audit event; every change appends to ReviewItem.history so the item carries its own story."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from records.schema import (
+    CallSession,
+    Discharge,
+    FollowupPlan,
+    OrderItem,
+    Outcome,
+    OutcomeCorrection,
+    Patient,
+    ReviewItem,
+    ScheduledCall,
+    Ward,
+    utcnow,
+)
+
+# ----- the outcome contract (../shared/spec/followup-outcome.md) -----------------------------------
+
+CALL_STATUSES = ("completed", "partial", "no_answer", "busy", "voicemail", "wrong_person", "refused", "failed")
+RESPONDENTS = ("patient", "family", "other")
+CONDITIONS = ("better", "same", "worse")
+ADHERENCE = ("full", "partial", "none", "unknown")
+WOUND_STATES = ("ok", "redness", "swelling", "discharge", "bleeding", "dehiscence", "none")
+RISK_GRADES = ("red", "yellow", "blue", "grey")
+SYMPTOM_CODES = (
+    "chest_pain", "chest_tightness", "palpitations", "dyspnea", "cough", "hemoptysis", "fever", "chills",
+    "headache", "dizziness", "syncope", "confusion", "slurred_speech", "facial_droop", "limb_weakness", "edema",
+    "weight_gain", "fatigue", "nausea_vomiting", "hematemesis", "abdominal_pain", "diarrhea", "constipation",
+    "melena", "jaundice", "urinary_problem", "rash", "itching", "bleeding", "bruising", "wound_pain", "insomnia",
+    "low_mood", "suicidal_ideation", "hypoglycemia_symptoms", "pain",
+)
+REVIEW_STATUSES = ("open", "confirmed", "callback", "escalated", "resolved")
+REVIEW_LEVELS = ("red", "yellow", "task")
+ACTIONS = ("confirm", "callback", "resolve", "escalate", "repeat")
+
+# Fields a nurse may correct, with the kind of value each takes. `questions` and `flags` are
+# records of their own (the answers given, the rules that fired) and are not rewritten.
+CORRECTABLE_FIELDS: dict[str, str] = {
+    "call_status": "enum", "respondent": "enum", "identity_verified": "bool", "overall_condition": "enum",
+    "medication_adherence": "enum", "missed_medications": "medications", "side_effects": "symptoms",
+    "symptoms": "symptoms", "pain_score": "int", "blood_pressure": "bp", "blood_glucose": "float",
+    "heart_rate": "int", "temperature": "float", "wound": "enum", "revisit_aware": "bool",
+    "revisit_booked": "bool", "reexam_done": "bool", "satisfaction": "int", "feedback": "text",
+    "risk_grade": "enum", "needs_callback": "bool",
+}
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "call_status": CALL_STATUSES, "respondent": RESPONDENTS, "overall_condition": CONDITIONS,
+    "medication_adherence": ADHERENCE, "wound": WOUND_STATES, "risk_grade": RISK_GRADES,
+}
+_RANGES: dict[str, tuple[float, float]] = {
+    "pain_score": (0, 10), "satisfaction": (1, 5), "heart_rate": (20, 250),
+    "blood_glucose": (1.0, 40.0), "temperature": (34.0, 43.0),
+}
+_TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
+_FALSE = {"false", "no", "n", "0", "否", "不", "没有", "无"}
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+MAX_TEXT = 2000
+
+
+class InvalidValue(ValueError):
+    """A corrected value or an action's input that the contract does not allow; the message says why."""
+
+
+class ActionNotAllowed(ValueError):
+    """The action does not fit the item's state (e.g. it is already resolved)."""
+
+
+# ----- queue ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueFilters:
+    ward_code: str | None = None
+    level: str | None = None
+    status: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    item: ReviewItem
+    patient_name: str
+    patient_phone: str
+    ward_code: str
+    department: str
+
+
+def local_zone(name: str) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name)
+    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC
+        return dt.timezone.utc
+
+
+def day_start(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=tz).astimezone(dt.timezone.utc)
+
+
+def _scoped(query: Select, *, ward_ids: Sequence[int] | None, filters: QueueFilters, tz: dt.tzinfo,
+            with_status: bool = True) -> Select:
+    # Scoped by the patient's ward, as every access check is (api.deps.authorize_patient).
+    if ward_ids is not None:
+        query = query.where(Patient.ward_id.in_(list(ward_ids) or [-1]))
+    if filters.ward_code:
+        query = query.where(Ward.code == filters.ward_code)
+    if filters.level:
+        query = query.where(ReviewItem.level == filters.level)
+    if with_status and filters.status:
+        query = query.where(ReviewItem.status == filters.status)
+    if filters.date_from:
+        query = query.where(ReviewItem.created_at >= day_start(filters.date_from, tz))
+    if filters.date_to:
+        query = query.where(ReviewItem.created_at < day_start(filters.date_to + dt.timedelta(days=1), tz))
+    return query
+
+
+def review_queue(session: Session, *, ward_ids: Sequence[int] | None, filters: QueueFilters | None = None,
+                 tz: dt.tzinfo = dt.timezone.utc, limit: int = 200, offset: int = 0) -> list[QueueRow]:
+    """Red first, then yellow, then other tasks; oldest first within a level.
+
+    `ward_ids=None` means every ward (admin)."""
+    filters = filters or QueueFilters()
+    query = (select(ReviewItem, Patient.name, Patient.phone, Ward.code, Ward.department)
+             .join(Patient, Patient.id == ReviewItem.patient_id)
+             .join(Ward, Ward.id == Patient.ward_id))
+    query = _scoped(query, ward_ids=ward_ids, filters=filters, tz=tz)
+    query = query.order_by(ReviewItem.priority, ReviewItem.created_at, ReviewItem.id).limit(limit).offset(offset)
+    return [QueueRow(item=item, patient_name=name, patient_phone=phone, ward_code=code, department=dept)
+            for item, name, phone, code, dept in session.execute(query)]
+
+
+def status_counts(session: Session, *, ward_ids: Sequence[int] | None, filters: QueueFilters | None = None,
+                  tz: dt.tzinfo = dt.timezone.utc) -> dict[str, int]:
+    """How many items per status under the same filters (the status filter itself left out)."""
+    filters = filters or QueueFilters()
+    query = (select(ReviewItem.status, func.count()).join(Patient, Patient.id == ReviewItem.patient_id)
+             .join(Ward, Ward.id == Patient.ward_id).group_by(ReviewItem.status))
+    query = _scoped(query, ward_ids=ward_ids, filters=filters, tz=tz, with_status=False)
+    counts = {status: 0 for status in REVIEW_STATUSES}
+    for status, count in session.execute(query):
+        counts[status] = counts.get(status, 0) + count
+    return counts
+
+
+def item_of_call(session: Session, *, call_id: int) -> ReviewItem | None:
+    return session.scalar(select(ReviewItem).where(ReviewItem.call_id == call_id).order_by(ReviewItem.id))
+
+
+# ----- actions -------------------------------------------------------------------------------------
+
+def _history_entry(*, action: str, user_id: int | None, username: str | None, **data: Any) -> dict[str, Any]:
+    entry = {"at": utcnow().isoformat(timespec="seconds"), "action": action, "user_id": user_id,
+             "username": username}
+    entry.update({k: v for k, v in data.items() if v is not None})
+    return entry
+
+
+def append_history(item: ReviewItem, entry: dict[str, Any]) -> None:
+    # A new list, so the JSON column is seen as changed.
+    item.history = [*(item.history or []), entry]
+    item.updated_at = utcnow()
+
+
+def clean_text(value: str | None, *, field: str, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
+    text = (value or "").strip()
+    if "\x00" in text or any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise InvalidValue(f"{field} contains control characters")
+    if required and not text:
+        raise InvalidValue(f"{field} is required")
+    if len(text) > max_length:
+        raise InvalidValue(f"{field} is longer than {max_length} characters")
+    return text or None
+
+
+def parse_bool(value: str | bool | None, *, field: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidValue(f"{field} must be yes or no")
+
+
+def apply_action(session: Session, *, item: ReviewItem, action: str, user_id: int | None, username: str | None,
+                 note: str | None = None, reached: str | bool | None = None, result: str | None = None,
+                 doctor: str | None = None, repeat_on: dt.date | str | None = None,
+                 today: dt.date | None = None) -> dict[str, Any]:
+    """Apply one nurse action to a review item; returns the history entry it appended.
+
+    Raises InvalidValue (bad input) or ActionNotAllowed (wrong state) before anything changes."""
+    if action not in ACTIONS:
+        raise InvalidValue(f"action must be one of {', '.join(ACTIONS)}")
+    if item.status == "resolved":
+        raise ActionNotAllowed("this item is already resolved")
+    note = clean_text(note, field="note", required=action == "resolve")
+    today = today or dt.date.today()
+    data: dict[str, Any] = {"note": note}
+    new_status = item.status
+    if action == "confirm":
+        new_status = "confirmed"
+    elif action == "callback":
+        data["reached"] = parse_bool(reached, field="reached")
+        data["result"] = clean_text(result, field="result", required=True)
+        new_status = "callback"
+    elif action == "resolve":
+        new_status = "resolved"
+    elif action == "escalate":
+        data["doctor"] = clean_text(doctor, field="doctor", required=True, max_length=100)
+        new_status = "escalated"
+    elif action == "repeat":
+        data["scheduled_call_id"], data["date"] = _schedule_repeat(session, item=item, repeat_on=repeat_on,
+                                                                   today=today)
+    entry = _history_entry(action=action, user_id=user_id, username=username, from_status=item.status,
+                           to_status=new_status, **data)
+    item.status = new_status
+    if note and action in ("resolve", "escalate", "confirm"):
+        item.note = note
+    if action in ("confirm", "callback", "escalate") and item.assigned_to is None:
+        item.assigned_to = user_id
+    append_history(item, entry)
+    session.flush()
+    return entry
+
+
+def _parse_date(value: dt.date | str | None, *, field: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise InvalidValue(f"{field} must be a date (YYYY-MM-DD)") from None
+
+
+def _schedule_repeat(session: Session, *, item: ReviewItem, repeat_on: dt.date | str | None,
+                     today: dt.date) -> tuple[int, str]:
+    day = _parse_date(repeat_on, field="date")
+    if day < today:
+        raise InvalidValue("date must be today or later")
+    if day > today + dt.timedelta(days=366):
+        raise InvalidValue("date must be within a year")
+    discharge_id = None
+    if item.call_id is not None:
+        discharge_id = session.scalar(select(CallSession.discharge_id).where(CallSession.id == item.call_id))
+    plan_query = select(FollowupPlan).where(FollowupPlan.patient_id == item.patient_id)
+    plan = None
+    if discharge_id is not None:
+        plan = session.scalar(plan_query.where(FollowupPlan.discharge_id == discharge_id))
+    if plan is None:
+        plan = session.scalar(plan_query.join(Discharge, Discharge.id == FollowupPlan.discharge_id)
+                              .order_by(Discharge.discharged_on.desc()))
+    if plan is None:
+        raise InvalidValue("the patient has no follow-up plan to add a call to")
+    discharged_on = session.scalar(select(Discharge.discharged_on).where(Discharge.id == plan.discharge_id))
+    scheduled = ScheduledCall(plan_id=plan.id, patient_id=item.patient_id, due_date=day,
+                              day_offset=(day - discharged_on).days if discharged_on else 0, status="scheduled")
+    session.add(scheduled)
+    session.flush()
+    return scheduled.id, day.isoformat()
+
+
+# ----- corrections ---------------------------------------------------------------------------------
+
+def medication_names(session: Session, *, call: CallSession) -> list[str]:
+    if call.discharge_id is None:
+        return []
+    names = session.scalars(select(OrderItem.name).where(OrderItem.discharge_id == call.discharge_id,
+                                                         OrderItem.kind == "medication").order_by(OrderItem.seq))
+    return [n for n in names if n]
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,，、;；\n]+", text) if part.strip()]
+
+
+def parse_field_value(field: str, raw: str | None, *, medications: Sequence[str] = ()) -> Any:
+    """A nurse's typed value → the contract's value for `field`. Empty means unknown (null)."""
+    kind = CORRECTABLE_FIELDS.get(field)
+    if kind is None:
+        raise InvalidValue(f"{field!r} is not a correctable outcome field")
+    text = (raw or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidValue(f"{field}: value longer than {MAX_TEXT} characters")
+    if not text:
+        if field == "call_status":
+            raise InvalidValue("call_status cannot be empty")
+        return None
+    if kind == "enum":
+        value = text.lower()
+        if value not in _ENUMS[field]:
+            raise InvalidValue(f"{field} must be one of {', '.join(_ENUMS[field])}")
+        return value
+    if kind == "bool":
+        return parse_bool(text, field=field)
+    if kind in ("int", "float"):
+        if not _NUMBER.match(text):
+            raise InvalidValue(f"{field} must be a number")
+        number = float(text)
+        if kind == "int" and not number.is_integer():
+            raise InvalidValue(f"{field} must be a whole number")
+        low, high = _RANGES[field]
+        if not math.isfinite(number) or not low <= number <= high:
+            raise InvalidValue(f"{field} must be between {low:g} and {high:g}")
+        return int(number) if kind == "int" else round(number, 1)
+    if kind == "bp":
+        match = re.fullmatch(r"(\d{2,3})\s*[/／ ,，]\s*(\d{2,3})", text)
+        if not match:
+            raise InvalidValue("blood_pressure must be two whole numbers, systolic/diastolic (e.g. 135/85)")
+        systolic, diastolic = int(match.group(1)), int(match.group(2))
+        if not (50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic):
+            raise InvalidValue("blood_pressure out of range (systolic 50–300 above diastolic 20–200 mmHg)")
+        return {"systolic": systolic, "diastolic": diastolic}
+    if kind == "symptoms":
+        codes = [c.lower() for c in _split_list(text)]
+        unknown = [c for c in codes if c not in SYMPTOM_CODES]
+        if unknown:
+            raise InvalidValue(f"{field}: unknown symptom code(s) {', '.join(unknown[:5])}")
+        return list(dict.fromkeys(codes))
+    if kind == "medications":
+        names = _split_list(text)
+        allowed = {m.lower(): m for m in medications}
+        unknown = [n for n in names if n.lower() not in allowed]
+        if unknown:
+            listed = ", ".join(medications) if medications else "none on the orders"
+            raise InvalidValue(f"missed_medications must name drugs of the discharge orders ({listed})")
+        return list(dict.fromkeys(allowed[n.lower()] for n in names))
+    return clean_text(text, field=field)  # free text (feedback)
+
+
+def correct_outcome(session: Session, *, outcome: Outcome, field: str, raw_value: str | None, reason: str | None,
+                    user_id: int | None, username: str | None, item: ReviewItem | None = None,
+                    medications: Sequence[str] = ()) -> OutcomeCorrection:
+    """Set one outcome field to a nurse's value, keeping the original on an OutcomeCorrection."""
+    value = parse_field_value(field, raw_value, medications=medications)
+    reason = clean_text(reason, field="reason", max_length=500)
+    original = getattr(outcome, field)
+    correction = OutcomeCorrection(outcome_id=outcome.id, call_id=outcome.call_id, patient_id=outcome.patient_id,
+                                   field=field, original=original, corrected=value, reason=reason,
+                                   user_id=user_id, username=username)
+    session.add(correction)
+    setattr(outcome, field, value)
+    if item is not None:
+        append_history(item, _history_entry(action="correct", user_id=user_id, username=username, field=field,
+                                            original=original, corrected=value, reason=reason))
+    session.flush()
+    return correction
+
+
+def corrections_of_call(session: Session, *, call_id: int) -> list[OutcomeCorrection]:
+    return list(session.scalars(select(OutcomeCorrection).where(OutcomeCorrection.call_id == call_id)
+                                .order_by(OutcomeCorrection.id)))

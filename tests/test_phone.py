@@ -1,0 +1,146 @@
+"""The phone line: keypad rules, the TwiML webhook, call tokens, and a real call over the Twilio
+Media Streams WebSocket — synthesized patient speech in 8 kHz μ-law, VAD end of turn, Whisper,
+the dialog engine, and the reply played back as μ-law frames."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.phone import KeypadBuffer, issue_call_token
+from records.schema import CallSession, Patient, Turn
+from tests.conftest import login, make_settings
+
+FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
+
+
+@pytest.fixture(scope="module")
+def phone_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    from api.app import create_app
+    from suifang.demo import load_demo
+
+    data = tmp_path_factory.mktemp("phone")
+    settings = make_settings(f"sqlite:///{data}/phone.db", data, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")
+    from records.db import upgrade
+
+    upgrade(settings.database.url)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        with app.state.session_factory() as session:
+            load_demo(session, settings=settings, calls=False)
+        yield client
+
+
+def _patient_id(client: TestClient, mrn: str) -> int:
+    with client.app.state.session_factory() as session:
+        return session.scalar(select(Patient.id).where(Patient.mrn == mrn))
+
+
+def test_keypad_yes_no_and_readings() -> None:
+    keypad = KeypadBuffer()
+    assert keypad.press("1", "zh") is None
+    assert keypad.pending_yes_no("zh") == "是的"
+    for digit in "145*90":
+        assert keypad.press(digit, "en") is None
+    assert keypad.press("#", "en") == "145/90"
+    keypad.press("2", "en")
+    assert keypad.pending_yes_no("en") == "no"
+
+
+def test_twiml_webhook_needs_a_valid_call_token(phone_client: TestClient) -> None:
+    settings = phone_client.app.state.settings
+    token = issue_call_token(secret=settings.secret_key, patient_id=_patient_id(phone_client, "DEMO0002"), discharge_id=None)
+    response = phone_client.post(f"/twilio/voice?call_token={token}")
+    assert response.status_code == 200
+    assert "<Stream url=" in response.text and "/phone/stream" in response.text and token in response.text
+    assert phone_client.post("/twilio/voice?call_token=forged").status_code == 403
+
+
+def test_call_tokens_follow_ward_access(phone_client: TestClient) -> None:
+    surg = login(phone_client, "nurse_surg", "surg-demo-2026")
+    card = login(phone_client, "nurse_card", "card-demo-2026")
+    robert = _patient_id(phone_client, "DEMO0002")   # CARD-1
+    assert phone_client.post("/calls/phone-token", json={"patient_id": robert}, headers=surg).status_code == 404
+    ok = phone_client.post("/calls/phone-token", json={"patient_id": robert, "language": "en"}, headers=card)
+    assert ok.status_code == 200 and ok.json()["stream_path"] == "/phone/stream"
+    assert phone_client.post("/calls/phone-token", json={"patient_id": "x"}, headers=card).status_code == 422
+
+
+def test_stream_without_a_valid_token_is_closed(phone_client: TestClient) -> None:
+    with phone_client.websocket_connect("/phone/stream") as ws:
+        ws.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        ws.send_json({"event": "start", "streamSid": "MZ1", "start": {"customParameters": {"call_token": "forged"}}})
+        with pytest.raises(Exception):
+            ws.receive_json()
+
+
+def _until_prompt_ends(ws) -> tuple[bytes, list[dict]]:  # noqa: ANN001
+    audio, messages = b"", []
+    while True:
+        message = ws.receive_json()
+        messages.append(message)
+        if message["event"] == "media":
+            audio += base64.b64decode(message["media"]["payload"])
+        if message["event"] == "mark" and message["mark"]["name"].startswith("end-"):
+            return audio, messages
+
+
+@pytest.mark.models
+def test_a_voice_call_over_media_streams(phone_client: TestClient) -> None:
+    app = phone_client.app
+    voice = app.state.services.voice()
+    robert = _patient_id(phone_client, "DEMO0002")
+    token = issue_call_token(secret=app.state.settings.secret_key, patient_id=robert, discharge_id=None, language="en",
+                             call_date=(dt.date.today()).isoformat())
+    with phone_client.websocket_connect("/phone/stream") as ws:
+        ws.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        ws.send_json({"event": "start", "streamSid": "MZ42", "start": {"streamSid": "MZ42", "callSid": "CA1",
+                                                                       "customParameters": {"call_token": token}}})
+        greeting, messages = _until_prompt_ends(ws)
+        assert len(greeting) > 8000 * 2                      # seconds of μ-law audio, in 20 ms frames
+        assert all(m.get("streamSid") == "MZ42" for m in messages)
+        assert all(len(base64.b64decode(m["media"]["payload"])) <= FRAME_BYTES for m in messages if m["event"] == "media")
+        for m in messages:
+            if m["event"] == "mark":
+                ws.send_json({"event": "mark", "streamSid": "MZ42", "mark": {"name": m["mark"]["name"]}})
+
+        said = voice.synthesize_phone("Yes, this is Robert Miller, born in 1948.", "en")
+        silence = b"\xff" * FRAME_BYTES                       # μ-law silence
+        for offset in range(0, len(said), FRAME_BYTES):
+            frame = said[offset:offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\xff")
+            ws.send_json({"event": "media", "streamSid": "MZ42", "media": {"payload": base64.b64encode(frame).decode()}})
+        for _ in range(75):                                   # 1.5 s of silence ends the turn
+            ws.send_json({"event": "media", "streamSid": "MZ42", "media": {"payload": base64.b64encode(silence).decode()}})
+        reply, _ = _until_prompt_ends(ws)
+        assert len(reply) > 8000
+        ws.send_json({"event": "stop", "streamSid": "MZ42"})
+
+    import time
+
+    deadline = time.monotonic() + 15   # the server finishes the hang-up in its own thread
+    while time.monotonic() < deadline:
+        with app.state.session_factory() as session:
+            # Only this phone call counts: the demo data already holds ended scripted calls for Robert.
+            if session.scalars(select(CallSession).where(CallSession.patient_id == robert,
+                                                         CallSession.channel == "phone",
+                                                         CallSession.status == "ended")).first():
+                break
+        time.sleep(0.1)
+    with app.state.session_factory() as session:
+        call = session.scalars(select(CallSession).where(CallSession.patient_id == robert, CallSession.channel == "phone")
+                               .order_by(CallSession.id.desc())).first()
+        turns = session.scalars(select(Turn).where(Turn.call_id == call.id).order_by(Turn.seq)).all()
+        patient_turns = [t for t in turns if t.speaker == "patient"]
+        assert "1948" in patient_turns[0].text
+        assert patient_turns[0].asr_confidence is not None and patient_turns[0].audio_ref
+        assert Path(app.state.settings.data_path("audio", patient_turns[0].audio_ref)).exists()
+        assert "AI" in turns[0].text                          # the opening says it is an AI assistant
+        assert turns[-1].speaker == "system" and turns[-1].expecting == "overall_condition"
+        assert call.outcome is not None and call.outcome.identity_verified is True
+        assert call.outcome.call_status == "partial"          # the line dropped after an answer

@@ -1,0 +1,147 @@
+"""Discharge-order structuring: real hospital writing, spans, the validated model fallback, the scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge.evaluate import evaluate_discharge
+from knowledge.structurer import generic_name, structure_orders
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "discharge-dev.jsonl"
+EXTRA = Path(__file__).parent / "data" / "discharge-extra.jsonl"
+
+
+def meds(text: str) -> list:
+    return [i for i in structure_orders(text).items if i.kind == "medication"]
+
+
+def kinds(text: str, kind: str) -> list:
+    return [i for i in structure_orders(text).items if i.kind == kind]
+
+
+def test_numbered_chinese_orders() -> None:
+    items = meds("1. 阿司匹林肠溶片 100mg 口服 qd 长期\n2. 美托洛尔缓释片 47.5mg 每日一次")
+    assert [(m.name, m.dose, m.unit, m.frequency) for m in items] == [
+        ("阿司匹林肠溶片", 100, "mg", "qd"), ("美托洛尔缓释片", 47.5, "mg", "qd")]
+    assert items[0].route == "oral" and items[0].duration == "long_term"
+    assert items[0].drug_class == "antiplatelet" and items[0].generic_name == "阿司匹林"
+
+
+def test_run_on_line_with_a_shared_frequency() -> None:
+    items = meds("出院带药：阿司匹林肠溶片100mg，氯吡格雷片75mg，以上两药每日一次口服；瑞舒伐他汀钙片10mg qn。")
+    assert [(m.name, m.frequency) for m in items] == [("阿司匹林肠溶片", "qd"), ("氯吡格雷片", "qd"), ("瑞舒伐他汀钙片", "qn")]
+
+
+def test_english_shared_frequency_and_sig_codes() -> None:
+    items = meds("Carvedilol 12.5 mg and lisinopril 10 mg by mouth, both twice daily.\nAtorvastatin 40 mg PO QHS")
+    assert [(m.generic_name, m.frequency) for m in items] == [("carvedilol", "bid"), ("lisinopril", "bid"), ("atorvastatin", "qn")]
+    prn = meds("Albuterol inhaler 2 puffs every 4 to 6 hours as needed for wheezing")[0]
+    assert (prn.dose, prn.unit, prn.route, prn.frequency) == (2, "puff", "inhaled", "prn")
+    course = meds("Prednisone 40 mg by mouth daily x 5 days, then stop")[0]
+    assert course.duration == "P5D" and course.frequency == "qd"
+
+
+@pytest.mark.parametrize(("text", "unit"), [
+    ("左甲状腺素钠片 50ug 口服 qd", "μg"), ("左甲状腺素钠片 50mcg 口服 qd", "μg"), ("Levothyroxine 75 mcg PO daily", "μg"),
+    ("甘精胰岛素 10U ih qn", "U"), ("依诺肝素钠注射液 4000IU 皮下注射 q12h", "U"), ("Insulin glargine 20 units SC at bedtime", "U"),
+    ("Potassium chloride 20 mEq PO BID", "mEq"), ("二甲双胍片 0.5g po tid", "g"),
+])
+def test_units_are_normalised(text: str, unit: str) -> None:
+    assert meds(text)[0].unit == unit
+
+
+@pytest.mark.parametrize(("text", "frequency"), [
+    ("呋塞米片 20mg 口服 1次/日", "qd"), ("螺内酯片 20mg 口服 一天两次", "bid"), ("曲美他嗪片 20mg 口服 3次/日", "tid"),
+    ("泼尼松片 10mg 口服 隔日一次", "qod"), ("阿仑膦酸钠片 70mg 口服 每周一次", "qw"), ("Amoxicillin 500 mg PO every 8 hours", "q8h"),
+    ("布洛芬缓释胶囊 0.3g 口服 必要时", "prn"), ("Cephalexin 500 mg four times daily", "qid"),
+])
+def test_frequencies(text: str, frequency: str) -> None:
+    assert meds(text)[0].frequency == frequency
+
+
+def test_split_reexam_items_and_revisit_department() -> None:
+    result = structure_orders("出院后2周心内科门诊复诊，1月后复查血常规、肝肾功能")
+    revisit = [i for i in result.items if i.kind == "revisit"]
+    reexams = [i for i in result.items if i.kind == "reexam"]
+    assert [(r.name, r.when) for r in revisit] == [("心内科", "P2W")]
+    assert [(r.name, r.when) for r in reexams] == [("血常规", "P1M"), ("肝功能", "P1M"), ("肾功能", "P1M")]
+
+
+def test_department_followup_without_an_item_is_a_revisit() -> None:
+    assert [(r.name, r.when) for r in kinds("术后1个月普外科复查。", "revisit")] == [("普外科", "P1M")]
+
+
+def test_english_revisit_and_reexam() -> None:
+    result = structure_orders("See your primary care doctor within 1 week; repeat chest X-ray in 6 weeks")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "Primary care", "P1W"), ("reexam", "Chest X-ray", "P6W")]
+
+
+def test_warning_signs_become_symptom_codes() -> None:
+    codes = {i.symptom_code for i in kinds("如出现胸痛、胸闷持续不缓解、黑便，立即就诊", "warning_sign")}
+    assert codes == {"chest_pain", "chest_tightness", "melena"}
+    en = {i.symptom_code for i in kinds("Return to the ED for shortness of breath, chest pain, or fainting.", "warning_sign")}
+    assert en == {"dyspnea", "chest_pain", "syncope"}
+
+
+def test_the_rest_is_kept_as_instructions_and_spans_are_exact() -> None:
+    text = "出院医嘱：\n1. 阿司匹林肠溶片 100mg 口服 qd\n2. 低盐低脂饮食，戒烟限酒\n3. 伤口每3天换药"
+    result = structure_orders(text)
+    assert {i.text for i in result.items if i.kind == "instruction"} == {"低盐低脂饮食，戒烟限酒", "伤口每3天换药"}
+    for item in result.items:
+        assert text[item.span_start:item.span_end] == item.text
+
+
+class FakeModel:
+    def __init__(self, reply: object) -> None:
+        self.reply = reply
+        self.calls = 0
+
+    def generate(self, messages: list, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+        self.calls += 1
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return json.dumps(self.reply)
+
+
+ODD_LINE = "1. 自备药 ZX-7 2粒 日三"   # no drug name the rules know
+
+
+def test_model_fallback_is_only_for_lines_rules_leave_and_is_validated() -> None:
+    assert structure_orders(ODD_LINE).unparsed_lines == ("自备药 ZX-7 2粒 日三",)
+    good = FakeModel({"name": "ZX-7", "dose": 2, "unit": "粒", "route": "oral", "frequency": "tid"})
+    result = structure_orders(ODD_LINE, llm=good)
+    assert good.calls == 1 and not result.unparsed_lines
+    item = result.items[0]
+    assert (item.source, item.dose, item.unit, item.frequency) == ("llm", 2, "粒", "tid")
+    invented = FakeModel({"name": "ZX-7", "dose": 5, "unit": "粒", "frequency": "tid"})
+    assert structure_orders(ODD_LINE, llm=invented).unparsed_lines      # a dose not in the text is rejected
+    other_drug = FakeModel({"name": "阿司匹林", "dose": 2, "unit": "粒", "frequency": "tid"})
+    assert structure_orders(ODD_LINE, llm=other_drug).unparsed_lines    # a drug not in the text is rejected
+    broken = FakeModel(RuntimeError("server down"))
+    assert structure_orders(ODD_LINE, llm=broken).unparsed_lines        # the model failing loses nothing
+    rules_only = FakeModel({"name": "x"})
+    structure_orders("阿司匹林肠溶片 100mg 口服 qd", llm=rules_only)
+    assert rules_only.calls == 0
+
+
+@pytest.mark.parametrize(("name", "generic"), [
+    ("阿托伐他汀钙片", "阿托伐他汀"), ("酒石酸美托洛尔片", "美托洛尔"), ("美托洛尔缓释片", "美托洛尔"), ("苯磺酸氨氯地平片", "氨氯地平"),
+    ("Metoprolol succinate ER tablets", "metoprolol"), ("Atorvastatin calcium", "atorvastatin"), ("Plavix", "clopidogrel"),
+    ("某某新药片", "某某新药"),
+])
+def test_generic_names(name: str, generic: str) -> None:
+    assert generic_name(name) == generic
+
+
+@pytest.mark.parametrize("path", [DEV, EXTRA], ids=["dev", "extra"])
+def test_scores_on_gold_records(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    report = evaluate_discharge(path)
+    assert report["medications"]["f1"] >= 0.95
+    for category in ("revisits", "reexams", "warning_signs"):
+        assert report[category]["f1"] >= 0.9, (category, report[category])
