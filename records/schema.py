@@ -367,3 +367,27 @@ class PreconsultReport(Base):
     complete: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CallAttempt(Base):
+    """One try at a scheduled call. `key` (scheduled call id and try number) is unique, so a try is
+    dispatched at most once however many dispatchers race; a worker holds the try by a lease it
+    renews every turn, and a try whose lease ran out is recovered by the sweep (records/campaigns.py)."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (UniqueConstraint("scheduled_call_id", "try_number"),
+                      Index("ix_call_attempts_live", "status", "lease_expires_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scheduled_call_id: Mapped[int] = mapped_column(ForeignKey("scheduled_calls.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    try_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="leased")  # leased | calling | placed | done | lost
+    call_status: Mapped[str | None] = mapped_column(String(16))  # the try's result (engine FINAL_STATUSES)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call_sessions.id"))
+    worker_id: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[dt.datetime]
+    telephony_sid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]

@@ -148,6 +148,26 @@ def models_prepare() -> None:
     from models.asr import prepare_asr_weights; typer.echo(f"speech recognition: {prepare_asr_weights(settings)}")  # noqa: E702, I001
 
 
+campaigns_app = typer.Typer(help="Call campaigns: dispatch due follow-up calls.", no_args_is_help=True)
+app.add_typer(campaigns_app, name="campaigns")
+
+
+@campaigns_app.command("run")
+def campaigns_run(once: Annotated[bool, typer.Option("--once", help="one dispatcher tick, wait for its calls, exit")] = False) -> None:
+    """The dispatcher: claim due calls within the calling windows and run them (campaigns.workers)."""
+    from campaigns.cli import run_dispatcher
+
+    run_dispatcher(load_settings(), once=once, echo=typer.echo)
+
+
+@campaigns_app.command("worker")
+def campaigns_worker(concurrency: Annotated[int, typer.Option(help="calls at a time")] = 2) -> None:
+    """A Celery worker for campaigns.workers: celery (broker: campaigns.broker_url)."""
+    from campaigns.celery_app import celery_app
+
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=threads"])
+
+
 def main() -> None:  # pragma: no cover - console entry
     app(prog_name="suifang")
 

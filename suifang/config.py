@@ -8,6 +8,7 @@ scalars, so `SUIFANG__MODELS__LLM__BACKEND=off` and `SUIFANG__AUTH__LOCKOUT_MINU
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -170,6 +171,45 @@ class PhoneConfig(_Section):
     barge_in_min_speech_ms: int = Field(default=300, ge=0)     # speech this long during a prompt interrupts it
 
 
+class TwilioConfig(_Section):
+    account_sid: str = ""
+    from_number: str = ""                      # the hospital's caller ID, E.164
+    api_base: str = "https://api.twilio.com"   # a test points this at a local fake
+
+
+class LoopbackConfig(_Section):
+    # Scenario YAML (scenario-format.md) whose patients answer the loopback "phone network", matched by
+    # phone number; a number not in it rings out (no_answer).
+    personas_file: str = ""
+    answer_delay_s: float = Field(default=0.0, ge=0)  # the simulated patient's thinking time per turn
+
+
+class CampaignsConfig(_Section):
+    windows: list[str] = ["09:00-11:30", "14:30-20:00"]  # hospital time (service.timezone), HH:MM-HH:MM
+    holidays: list[dt.date] = []                         # no calls on these days
+    retry_minutes: list[int] = [30, 60, 120]             # after a no-answer/busy/voicemail try; last step repeats
+    max_tries: int = Field(default=4, ge=1)              # the first call plus the retries
+    lease_seconds: int = Field(default=120, ge=5)        # a try not heard from for this long is recovered
+    placed_call_timeout_s: int = Field(default=3600, ge=60)  # a placed (Twilio) call with no status callback
+    dispatch_batch: int = Field(default=20, ge=1)
+    tick_seconds: float = Field(default=15.0, gt=0)
+    workers: Literal["inprocess", "celery"] = "inprocess"
+    inprocess_threads: int = Field(default=2, ge=1)
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    telephony: Literal["loopback", "twilio"] = "loopback"
+    twilio: TwilioConfig = TwilioConfig()
+    loopback: LoopbackConfig = LoopbackConfig()
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: list[str]) -> list[str]:
+        from campaigns.windows import parse_window
+
+        for window in value:
+            parse_window(window)
+        return value
+
+
 class Settings(_Section):
     service: ServiceConfig = ServiceConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -179,10 +219,12 @@ class Settings(_Section):
     plans: PlanConfig = PlanConfig()
     dialog: DialogConfig = DialogConfig()
     phone: PhoneConfig = PhoneConfig()
+    campaigns: CampaignsConfig = CampaignsConfig()
 
     # Secrets: environment only (see load_settings); excluded from dumps.
     secret_key: str = Field(default="", exclude=True, repr=False)
     llm_api_key: str = Field(default="", exclude=True, repr=False)
+    twilio_auth_token: str = Field(default="", exclude=True, repr=False)
 
     def data_path(self, *parts: str) -> Path:
         """A path under the data directory (relative data_dir is relative to the project)."""
@@ -224,12 +266,13 @@ def load_settings(path: str | Path | None = None, *, environ: dict[str, str] | N
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{config_path}: top level must be a mapping")
         raw = loaded or {}
-    for secret in ("secret_key", "llm_api_key"):
+    for secret in ("secret_key", "llm_api_key", "twilio_auth_token"):
         if secret in raw:
             raise ConfigError(f"{config_path}: '{secret}' is a secret; set SUIFANG_{secret.upper()} in the environment")
     raw = _apply_env_overrides(raw, env)
     raw["secret_key"] = env.get("SUIFANG_SECRET_KEY") or _dev_secret_key()
     raw["llm_api_key"] = env.get("SUIFANG_LLM_API_KEY", "")
+    raw["twilio_auth_token"] = env.get("SUIFANG_TWILIO_AUTH_TOKEN", "")
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

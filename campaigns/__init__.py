@@ -1,0 +1,1 @@
+"""Call campaigns: calling windows and retries, workers that place the calls, telephony adapters."""

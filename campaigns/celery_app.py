@@ -1,0 +1,40 @@
+"""Celery workers for call campaigns (`campaigns.workers: celery`), Redis as the broker.
+
+Start with `suifang campaigns worker` (or `celery -A campaigns.celery_app worker`). Messages are
+acknowledged on receipt: the database lease, not the broker, decides whether a try is recovered,
+so a killed worker's try is retried by the sweep once and never redelivered behind its back."""
+
+from __future__ import annotations
+
+import threading
+
+from celery import Celery
+
+from suifang.config import load_settings
+
+_settings = load_settings()
+celery_app = Celery("suifang", broker=_settings.campaigns.broker_url)
+celery_app.conf.update(task_ignore_result=True, worker_prefetch_multiplier=1, task_acks_late=False,
+                       broker_connection_retry_on_startup=True, worker_hijack_root_logger=False)
+
+_context = None
+_context_lock = threading.Lock()
+
+
+def _worker_context():  # noqa: ANN202
+    # Built in the worker process after the fork, so no database connection crosses processes.
+    global _context
+    with _context_lock:
+        if _context is None:
+            from api.services import Services
+            from campaigns.worker import CampaignContext
+
+            _context = CampaignContext.from_services(Services.build(load_settings()))
+        return _context
+
+
+@celery_app.task(name="suifang.campaigns.run_attempt")
+def run_attempt_task(key: str) -> str | None:
+    from campaigns.worker import run_attempt
+
+    return run_attempt(_worker_context(), key=key)

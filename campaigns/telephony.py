@@ -1,0 +1,165 @@
+"""Placing outbound calls: a small Protocol, chosen once at startup from config.yaml
+(`campaigns.telephony`).
+
+- `TwilioTelephony` asks Twilio's REST API to dial; the answered call fetches TwiML from our
+  /twilio/voice webhook (a call token in its URL) and streams to /phone/stream; Twilio's status
+  callback reports how the try ended.
+- `LoopbackTelephony` is a simulated phone network for load tests: the number reaches a simulated
+  patient of `suifang eval` (dialogs/evaluate.py SimulatedPatient) who answers by text, and the call
+  runs to its end inside `place_call`."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import httpx
+
+from records.campaigns import CallRequest
+
+log = logging.getLogger(__name__)
+
+
+class TelephonyError(RuntimeError):
+    """The carrier refused or failed to place the call (the try is retried)."""
+
+
+class AttemptLost(RuntimeError):
+    """This worker's lease on the try is gone (it was recovered elsewhere): stop at once."""
+
+
+@dataclass(frozen=True)
+class CallResult:
+    telephony_sid: str
+    call_status: str | None  # how the call ended; None: still ringing, the carrier reports later
+    call_id: int | None = None
+
+
+class CallLine(Protocol):
+    """What a worker lends an adapter that runs the conversation itself (loopback)."""
+
+    def open_runner(self) -> Any: ...                      # a dialogs.runner.CallRunner, new or resumed
+    def heartbeat(self, call_id: int | None = None) -> None: ...  # raises AttemptLost
+
+
+class Telephony(Protocol):
+    def place_call(self, request: CallRequest, *, line: CallLine) -> CallResult: ...
+
+
+# ----- Twilio ---------------------------------------------------------------------------------------
+
+class TwilioTelephony:
+    """POST /2010-04-01/Accounts/{sid}/Calls.json (basic auth) with To, From, Url, StatusCallback."""
+
+    def __init__(self, *, account_sid: str, auth_token: str, from_number: str, public_base_url: str,
+                 token_secret: str, api_base: str = "https://api.twilio.com", timeout_s: float = 10.0,
+                 client: httpx.Client | None = None) -> None:
+        if not (account_sid and auth_token and from_number):
+            raise ValueError("Twilio needs campaigns.twilio.account_sid, from_number and SUIFANG_TWILIO_AUTH_TOKEN")
+        self.account_sid = account_sid
+        self.from_number = from_number
+        self.public_base_url = public_base_url.rstrip("/")
+        self.token_secret = token_secret
+        self.client = client or httpx.Client(base_url=api_base, auth=(account_sid, auth_token), timeout=timeout_s)
+
+    def place_call(self, request: CallRequest, *, line: CallLine) -> CallResult:
+        from api.phone import issue_call_token
+
+        token = issue_call_token(secret=self.token_secret, patient_id=request.patient_id,
+                                 discharge_id=request.discharge_id, language=request.language,
+                                 scheduled_call_id=request.scheduled_call_id, ttl_minutes=60,
+                                 call_date=request.call_date.isoformat())
+        form = {
+            "To": request.to_number,
+            "From": self.from_number,
+            "Url": f"{self.public_base_url}/twilio/voice?{urlencode({'call_token': token})}",
+            "StatusCallback": f"{self.public_base_url}/twilio/status?{urlencode({'attempt': request.key})}",
+            "StatusCallbackMethod": "POST",
+            "MachineDetection": "Enable",  # AnsweredBy=machine_* tells a voicemail apart
+        }
+        try:
+            response = self.client.post(f"/2010-04-01/Accounts/{self.account_sid}/Calls.json", data=form)
+        except httpx.HTTPError as exc:
+            raise TelephonyError(f"Twilio unreachable: {exc.__class__.__name__}") from None
+        if response.status_code >= 300:
+            # Twilio's error body names the problem (code, message); it does not echo the number.
+            raise TelephonyError(f"Twilio refused the call: HTTP {response.status_code} {response.text[:200]}")
+        sid = response.json().get("sid") or ""
+        log.info("try %s placed with Twilio as %s", request.key, sid)
+        return CallResult(telephony_sid=sid, call_status=None)
+
+
+# Twilio's final CallStatus / AnsweredBy → the outcome status of the try.
+TWILIO_STATUSES = {"busy": "busy", "no-answer": "no_answer", "failed": "failed", "canceled": "failed"}
+
+
+def twilio_call_status(call_status: str, answered_by: str | None = None) -> str | None:
+    """The try's status from a status callback; None for a completed human call (its outcome is
+    whatever the dialog on the phone line wrote)."""
+    if answered_by and answered_by.startswith("machine"):
+        return "voicemail"
+    if call_status == "completed":
+        return None
+    return TWILIO_STATUSES.get(call_status, "failed")
+
+
+# ----- loopback -------------------------------------------------------------------------------------
+
+class LoopbackTelephony:
+    """A phone number reaches the simulated patient whose scenario lists that number; others ring out."""
+
+    MAX_TURNS = 80
+
+    def __init__(self, *, scenarios: list[dict[str, Any]], answer_delay_s: float = 0.0) -> None:
+        self.directory = {str(s["patient"].get("phone")): s for s in scenarios if s.get("patient")}
+        self.answer_delay_s = answer_delay_s
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, answer_delay_s: float = 0.0) -> LoopbackTelephony:
+        from dialogs.evaluate import load_scenarios
+
+        return cls(scenarios=load_scenarios(path) if str(path) else [], answer_delay_s=answer_delay_s)
+
+    def place_call(self, request: CallRequest, *, line: CallLine) -> CallResult:
+        from dialogs.evaluate import SimulatedPatient
+
+        sid = f"LB{uuid.uuid4().hex}"
+        scenario = self.directory.get(request.to_number)
+        patient = SimulatedPatient(scenario) if scenario else None
+        if patient is None or patient.unreachable:
+            return CallResult(telephony_sid=sid, call_status="no_answer")
+        if patient.events.get("unreached"):  # a scenario may make the line busy or reach voicemail
+            return CallResult(telephony_sid=sid, call_status=str(patient.events["unreached"]))
+        runner = line.open_runner()
+        line.heartbeat(runner.call_id)
+        reply = runner.reconnect() if request.resume_call_id else runner.start()
+        for _ in range(self.MAX_TURNS):
+            if reply.done:
+                break
+            action, payload = patient.respond(reply.expecting)
+            if self.answer_delay_s:
+                time.sleep(self.answer_delay_s)  # the patient thinking; a real call's pace
+            line.heartbeat()
+            if action == "hangup":
+                break
+            if action == "silence":
+                reply = runner.silence()
+            else:
+                reply = runner.handle(payload["text"] if action == "ask" else payload)
+        outcome = runner.finish() if runner.done else runner.hangup()
+        return CallResult(telephony_sid=sid, call_status=outcome["call_status"], call_id=runner.call_id)
+
+
+def build_telephony(settings: Any) -> Telephony:
+    c = settings.campaigns
+    if c.telephony == "twilio":
+        return TwilioTelephony(account_sid=c.twilio.account_sid, auth_token=settings.twilio_auth_token,
+                               from_number=c.twilio.from_number, public_base_url=settings.service.public_base_url,
+                               token_secret=settings.secret_key, api_base=c.twilio.api_base)
+    path = settings.resolve_path(c.loopback.personas_file) if c.loopback.personas_file else ""
+    return LoopbackTelephony.from_file(path, answer_delay_s=c.loopback.answer_delay_s)
