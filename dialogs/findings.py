@@ -227,8 +227,9 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
     return bool(_POST_NEG_EN.match(sentence[chain_end:chain_end + 90]))
 
 
-_HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
+_HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
 _NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:点|些)?$")
+_MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
 _DIAGNOSED_ZH = re.compile(r"(?:诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是)")
 
 
@@ -238,21 +239,34 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     rel_start, rel_end, rel_chain = start - c_start, end - c_start, chain_end - c_start
     if re.search(r"(.)[不没]\1", text[start:min(c_end, end + 3)]) or re.search(r"有没有$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
         return UNCERTAIN
+    prefix = clause_text[:rel_start]
+    if _MILD_NEG_ZH.search(prefix[-6:]):
+        return PRESENT  # "不怎么咳", "不太拉了": little of it, but there
     if _negated_zh(clause_text, rel_start, rel_end, rel_chain):
+        if re.match(r"(?:的)?(?:之前|以前|那会|的时候|时候)", clause_text[rel_chain:rel_chain + 4]):
+            return PRESENT  # "没发烧之前", "没咳的时候": the symptom comes at other times
+        if re.search(r"(?:本来|原来|原先|起初)", prefix[-6:]):
+            return PRESENT  # "本来不拉肚子的": it was absent then, so it is there now
+        if kind == "disease" and re.search(r"(?:[吧吗嘛][？?。！!~～]*$|[？?]$)", clause_text.rstrip()) \
+                or kind == "disease" and _HEDGE_ZH.search(prefix):
+            return UNCERTAIN  # "应该不是肺炎吧": a parent's guess, not a finding
         return ABSENT
     s_start, s_end = _sentence_of(text, start, "zh")
     sentence = text[s_start:s_end]
-    prefix = clause_text[:rel_start]
     if _NEAR_HEDGE_ZH.search(prefix[-8:]):
         return UNCERTAIN
     if _HYPOTHETICAL_ZH.search(prefix):
         return UNCERTAIN
+    if kind == "disease" and (re.match(r"还是", text[end:end + 2]) or re.search(r"还是$", prefix)):
+        return UNCERTAIN  # "病毒还是细菌": the parent asks which
     if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断)", text[end:end + 6]):
         return UNCERTAIN
     if kind == "disease":
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix):
             return UNCERTAIN  # a test asked for, not a finding
-        if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 6]):
+        if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
+                or re.match(r"[^，,。？?]{0,2}(?:吃了|用了|打了|输了|挂了|治了)", text[end:end + 6]):
+            # "嗓子发炎了，吃什么药", "呼吸道感染吃了一个月药": being treated for it
             return PRESENT
         if _QUESTION_ZH.search(clause_text) or re.search(r"[?？]\s*$", sentence) or _HEDGE_ZH.search(sentence):
             return UNCERTAIN
@@ -397,8 +411,10 @@ def extract_vitals(text: str, lang: str) -> dict[str, Any]:
 
 _PAST = re.compile(r"之前|以前|去年|前年|上次|上回|小时候|曾经|得过|有过|患过|几个月前|年前|\bhistory of\b|\bprevious(?:ly)?\b|\bpast\b|\bused to\b|\byears? ago\b", re.I)
 _PAST_EN = re.compile(r"(?<!-day )(?<!-week )(?<!-month )(?<!-hour )(?<!-year )\b(?:history of|previous(?:ly)?|past|used to|years ago|as a child|in infancy)\b(?:\s+\w+){0,3}\s*$", re.I)
-_PRODUCT_AFTER = re.compile(r"^(?:的)?(?:药|帖|颗粒|冲剂|糖浆|口服液|合剂|灵|宁|片|胶囊|贴|针|剂|奶粉|喷雾|栓|散|丸|膏|茶|清(?!楚))")
+_PRODUCT_AFTER = re.compile(r"^(?:的)?(?:热清|药|帖|颗粒|冲剂|糖浆|口服液|合剂|灵|宁|片|胶囊|贴|针|剂|奶粉|喷雾|栓|散|丸|膏|茶|清(?!楚))")
 _PRODUCT_BEFORE = re.compile(r"(?:治|治疗|止|抗|防|预防|消|化|祛|排|吸)$")
+_THRESHOLD_AFTER = r"(?:度|℃)?(?:以上|以下|以内|之上|之下|才|就(?:要|得|吃|用|喂)|的话|再(?:吃|用))"
+_THRESHOLD_BEFORE = r"(?:超过|高于|低于|不到|不超过|大于|小于|达到)$"
 _OTHER_PERSON = re.compile(r"(?:奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|老公|老婆|同事)"
                            r"(?:也|都|最近|之前|前几天)?(?:有点|有些|得了|得过)?$")
 _SELF_PARENT = re.compile(r"(?:^|[，,。\s可但是])我(?:也|自己|本身|最近|之前)?(?:有点|有些|得了)?$")
@@ -472,6 +488,8 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
                                 kind=item.kind, en=item.en, cues=cues))
         previous = (name, status, end)
     for cls, start, end, value in temp_mentions:
+        if re.match(_THRESHOLD_AFTER, work[end:end + 4]) or re.search(_THRESHOLD_BEFORE, work[max(0, start - 4):start]):
+            continue  # "超过39度才能用", "38.5以上再吃": a threshold, not a reading
         clause = next(((a, b) for a, b in clauses if a <= start < b), (start, end))
         status = _status_zh(work, clause, start, end, end)
         item = lex.entries[cls]

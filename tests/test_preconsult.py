@@ -72,12 +72,24 @@ def test_model_may_raise_the_level_but_never_lower_it() -> None:
     ("zh", "好像有点喘", "喘息", UNCERTAIN),
     ("zh", "不确定有没有发烧", "发热", UNCERTAIN),
     ("zh", "咳嗽三天了", "咳嗽", PRESENT),
+    ("zh", "不怎么咳嗽", "咳嗽", PRESENT),                 # little, but there
+    ("zh", "他没发烧之前有点咳嗽", "发热", PRESENT),          # "before the fever": the fever came
+    ("zh", "本来不拉肚子的", "腹泻", PRESENT),
+    ("zh", "应该不是肺炎吧", "肺炎", UNCERTAIN),            # a parent's guess, not a finding
+    ("zh", "是病毒还是细菌感染", "细菌感染", UNCERTAIN),
+    ("zh", "打完预防针晚上就发烧了", "发热", PRESENT),
+    ("zh", "烧已经退了", "退热", PRESENT),
     ("en", "no fever", "发热", ABSENT),
     ("en", "maybe a rash", "皮疹", UNCERTAIN),
     ("en", "I have had a cough for a week", "咳嗽", PRESENT),
 ])
 def test_symptom_status(lang: str, text: str, name: str, status: str) -> None:
     assert aggregate(extract_mentions(text, lang=lang)).get(name) == status
+
+
+@pytest.mark.parametrize("text", ["超过39度才能用退烧栓吗", "38.5以上再吃退烧药"])
+def test_a_temperature_threshold_is_not_a_reading(text: str) -> None:
+    assert not [m for m in extract_mentions(text, lang="zh", subject="child") if m.name in ("高热", "中等度热", "低热")]
 
 
 @pytest.mark.parametrize(("lang", "messages"), [
