@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from api.limits import BodySizeLimitMiddleware
 from api import phone
-from api.routers import auth, calls, chats, discharges, outcomes, patients, review, web
+from api.routers import auth, calls, chats, discharges, fhir, metrics, outcomes, patients, review, web
 from api.services import Services
 from suifang.config import Settings, load_settings
 from suifang.logs import configure_logging
@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="AI voice follow-up and pre-consultation for hospitals")
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.service.max_body_bytes)
     for router in (auth.router, patients.router, discharges.router, calls.router, outcomes.router, phone.router,
-                   review.router, web.router, chats.router):
+                   review.router, web.router, chats.router, fhir.router, metrics.router):
         app.include_router(router)
 
     @app.get("/health", tags=["health"])

@@ -32,6 +32,7 @@ from fastapi.responses import Response
 
 from api.deps import CurrentUser, SessionDep, authorize_patient
 from records.audit import SYSTEM_ACTOR, record_audit
+from records.metrics import observe_turn_latency
 from records.schema import Turn
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ class PhoneSession:
             mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
             if first and end_of_speech is not None:
                 self.stats.turn_latencies_ms.append((time.monotonic() - end_of_speech) * 1000)
+                observe_turn_latency(self.stats.turn_latencies_ms[-1] / 1000, stage="voice")
             first = False
             for offset in range(0, len(mulaw), PHONE_RATE * FRAME_MS // 1000):
                 chunk = mulaw[offset:offset + PHONE_RATE * FRAME_MS // 1000]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialogs.context import CallContext, build_context
 from dialogs.engine import AnswerResult, CallState, FollowupEngine, Reply
 from dialogs.flows import FlowLibrary
+from records.metrics import observe_turn_latency
 from records.schema import (
     CallSession,
     Discharge,
@@ -206,6 +207,7 @@ class CallRunner:
     # ----- storage ------------------------------------------------------------------------------
 
     def _store_turns(self, patient_turn: dict[str, Any] | None, reply: Reply, *, latency_ms: float) -> None:
+        observe_turn_latency(latency_ms / 1000, stage="engine")  # Prometheus /metrics
         now = utcnow()
         with self.session_factory() as session:
             if patient_turn is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -27,19 +28,28 @@ def ingest_discharge(session: Session, *, discharge: Discharge, settings: Settin
 
     structured = structure_orders(discharge.order_text, language=discharge.language or None, llm=llm)
     discharge.language = discharge.language or structured.language
-    discharge.unparsed_lines = list(structured.unparsed_lines)
-    discharge.structured_by = "rules+llm" if any(i.source == "llm" for i in structured.items) else "rules"
+    structured_by = "rules+llm" if any(i.source == "llm" for i in structured.items) else "rules"
+    return ingest_drafts(session, discharge=discharge, drafts=structured.items,
+                         unparsed_lines=structured.unparsed_lines, structured_by=structured_by, settings=settings,
+                         knowledge_base=knowledge_base)
 
+
+def ingest_drafts(session: Session, *, discharge: Discharge, drafts: Sequence[OrderItemDraft],
+                  unparsed_lines: Sequence[str], structured_by: str, settings: Settings,
+                  knowledge_base: Any = None) -> FollowupPlan:
+    """Store already-structured items (from the structurer, or from FHIR resources), plan the calls, index."""
+    discharge.unparsed_lines = list(unparsed_lines)
+    discharge.structured_by = structured_by
     patient_ref = discharge.patient.mrn or str(discharge.patient_id)
-    items = [_order_item(draft, seq, discharge, settings, patient_ref) for seq, draft in enumerate(structured.items)]
+    items = [_order_item(draft, seq, discharge, settings, patient_ref) for seq, draft in enumerate(drafts)]
     discharge.items = items
     session.flush()
 
     plan = _plan(session, discharge, items, settings)
     if knowledge_base is not None:
         index_items(knowledge_base, discharge=discharge, items=items)
-    log.info("discharge %s ingested: %d items, %d unparsed lines, plan %s with %d calls",
-             discharge.id, len(items), len(structured.unparsed_lines), plan.kind, len(plan.calls))
+    log.info("discharge %s ingested (%s): %d items, %d unparsed lines, plan %s with %d calls",
+             discharge.id, structured_by, len(items), len(unparsed_lines), plan.kind, len(plan.calls))
     return plan
 
 

@@ -168,6 +168,62 @@ def campaigns_worker(concurrency: Annotated[int, typer.Option(help="calls at a t
     celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=threads"])
 
 
+@app.command("export")
+def export_fhir(
+    out: Annotated[Path, typer.Option("--out", help="NDJSON file to write: one FHIR R4 resource per line")],
+    since: Annotated[str | None, typer.Option(help="only calls ended on or after this date (YYYY-MM-DD)")] = None,
+    ward: Annotated[str | None, typer.Option(help="only calls of this ward (code); default all wards")] = None,
+) -> None:
+    """Export follow-up outcomes as FHIR R4 (Patient, Task, Communication, QuestionnaireResponse,
+    Observation, Flag), each resource validated; every exported patient is audited."""
+    import datetime as dt
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from records import fhir_export
+    from records.audit import SYSTEM_ACTOR, record_audit
+    from records.db import make_engine, make_session_factory
+    from records.store import UnknownWard, ward_by_code
+
+    try:
+        since_at = (dt.datetime.combine(dt.date.fromisoformat(since), dt.time(), tzinfo=dt.timezone.utc)
+                    if since else None)
+    except ValueError:
+        typer.echo(f"--since must be a date YYYY-MM-DD, not {since!r}", err=True)
+        raise typer.Exit(2) from None
+    settings = load_settings()
+    engine = make_engine(settings.database.url)
+    thresholds = fhir_export.Thresholds.from_settings(settings.dialog.flags)
+    with make_session_factory(engine)() as session:
+        ward_ids = None
+        if ward:
+            try:
+                ward_ids = [ward_by_code(session, code=ward).id]
+            except UnknownWard:
+                from sqlalchemy import select
+
+                from records.schema import Ward
+
+                codes = ", ".join(session.scalars(select(Ward.code).order_by(Ward.code)))
+                typer.echo(f"unknown ward {ward!r}; use one of {codes or '(no wards yet)'}", err=True)
+                raise typer.Exit(2) from None
+        call_ids = fhir_export.exportable_call_ids(session, ward_ids=ward_ids, since=since_at)
+        written = 0
+        columns = (TextColumn("exporting calls"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with out.open("w", encoding="utf-8") as handle, Progress(*columns, transient=False) as progress:
+            task = progress.add_task("export", total=len(call_ids))
+            for exported in fhir_export.iter_export(session, call_ids=call_ids, thresholds=thresholds):
+                for resource in exported.resources:
+                    handle.write(json.dumps(resource, ensure_ascii=False) + "\n")
+                written += len(exported.resources)
+                record_audit(session, actor=SYSTEM_ACTOR, action="export", resource="outcome",
+                             resource_id=exported.call_id, patient_id=exported.patient_id, detail="fhir ndjson")
+                progress.advance(task)
+        session.commit()
+    engine.dispose()
+    typer.echo(f"{written} resources from {len(call_ids)} calls written to {out}")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app(prog_name="suifang")
 

@@ -1,0 +1,173 @@
+"""FHIR R4 exchange: import patients and discharges from a Bundle, export call outcomes.
+
+- POST /fhir/Bundle                    import (nurse or admin; only into the user's own wards)
+- GET  /fhir/Patient/{id}              the patient (MRN, name, sex, birth year; no phone or ID number)
+- GET  /fhir/Patient/{id}/$everything  the patient and every ended call's resources, as a collection Bundle
+- GET  /fhir/outcomes/{call_id}        one call: Task, Communication, QuestionnaireResponse, Observations, Flags
+
+Access and audit as in the other routers: another ward's patient or call is a 404 with a denial
+in the audit trail; every export and import is audited per patient. See records/fhir_export.py and
+knowledge/fhir_import.py for the mappings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.deps import CurrentUser, SessionDep, audit_denial, authorize_patient, not_found
+from api.routers.calls import authorize_call
+from api.routers.review import audit_separately
+from records import fhir_export
+from records.audit import record_audit
+from records.schema import Patient
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+IMPORT_ROLES = ("nurse", "admin")
+
+
+class ImportedPatientOut(BaseModel):
+    fhir_id: str
+    patient_id: int
+    created: bool
+
+
+class ImportedDischargeOut(BaseModel):
+    fhir_id: str
+    discharge_id: int
+    patient_id: int
+    items: int
+    scheduled_calls: int
+    unparsed_lines: list[str]
+
+
+class ImportOut(BaseModel):
+    patients: list[ImportedPatientOut]
+    discharges: list[ImportedDischargeOut]
+    skipped: list[str]
+
+
+def _fhir(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, media_type=FHIR_JSON)
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _thresholds(request: Request) -> fhir_export.Thresholds:
+    return fhir_export.Thresholds.from_settings(request.app.state.settings.dialog.flags)
+
+
+@router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED)
+async def import_bundle(request: Request, session: SessionDep, user: CurrentUser,
+                        ward: Annotated[str | None, Query(max_length=32, description="ward code for entries "
+                                                          "whose Encounter names no ward")] = None) -> ImportOut:
+    """Import a FHIR R4 Bundle (transaction, batch or collection) of Patient, Encounter,
+    MedicationRequest, CarePlan, ServiceRequest, Condition and Procedure resources.
+
+    All or nothing: a bundle that fails any check is refused with 4xx and the reason, and nothing is stored."""
+    from knowledge.fhir_import import BundleError, PatientConflict, WardNotAllowed, import_bundle, parse_bundle
+
+    if user.role not in IMPORT_ROLES:
+        audit_denial(request, user, action="import", resource="fhir_bundle", resource_id=None, patient_id=None)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"importing needs the role {' or '.join(IMPORT_ROLES)}")
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not JSON; send a FHIR Bundle "
+                            f"(Content-Type {FHIR_JSON} or application/json)") from None
+    services = request.app.state.services
+    try:
+        parsed = await asyncio.to_thread(parse_bundle, data)
+        result = await asyncio.to_thread(import_bundle, session, parsed=parsed, settings=services.settings,
+                                         may_use_ward=lambda w: user.can_see_ward(w.id), default_ward=ward)
+    except BundleError as exc:
+        session.rollback()
+        audit_separately(request, user, action="import", resource="fhir_bundle", outcome="failed", detail=str(exc))
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except WardNotAllowed as exc:
+        session.rollback()
+        audit_denial(request, user, action="import", resource="fhir_bundle", resource_id=exc.ward_code, patient_id=None)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except PatientConflict as exc:
+        session.rollback()
+        audit_separately(request, user, action="import", resource="fhir_bundle", outcome="failed", detail=str(exc))
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    for _fhir_id, patient, created in result.patients:
+        record_audit(session, actor=user.actor, action="import" if created else "match", resource="patient",
+                     resource_id=patient.id, patient_id=patient.id, detail="fhir")
+    for _fhir_id, discharge, _calls in result.discharges:
+        record_audit(session, actor=user.actor, action="import", resource="discharge", resource_id=discharge.id,
+                     patient_id=discharge.patient_id, detail="fhir")
+    out = ImportOut(
+        patients=[ImportedPatientOut(fhir_id=f, patient_id=p.id, created=c) for f, p, c in result.patients],
+        discharges=[ImportedDischargeOut(fhir_id=f, discharge_id=d.id, patient_id=d.patient_id, items=len(d.items),
+                                         scheduled_calls=n, unparsed_lines=list(d.unparsed_lines or []))
+                    for f, d, n in result.discharges],
+        skipped=list(result.skipped))
+    session.commit()
+    # Retrieval is indexed after the commit (the index is not transactional); a failure leaves the
+    # records in place and questions go to a nurse, as for POST /discharges.
+    await asyncio.to_thread(_index, services, result.discharges)
+    return out
+
+
+def _index(services: Any, discharges: list[tuple[str, Any, int]]) -> None:
+    from knowledge.ingest import index_items
+    from records.schema import Discharge
+
+    try:
+        knowledge_base = services.knowledge_base()
+    except Exception:  # noqa: BLE001
+        log.exception("knowledge base unavailable; imported items stored but not indexed")
+        return
+    with services.session_factory() as session:
+        for _fhir_id, row, _calls in discharges:
+            discharge = session.get(Discharge, row.id)
+            index_items(knowledge_base, discharge=discharge, items=list(discharge.items))
+
+
+@router.get("/Patient/{patient_id}")
+def read_patient(patient_id: int, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
+    authorize_patient(request, session, user, patient_id, action="export")
+    patient = session.get(Patient, patient_id)
+    record_audit(session, actor=user.actor, action="export", resource="patient", resource_id=patient_id,
+                 patient_id=patient_id, detail="fhir Patient")
+    return _fhir(fhir_export.patient_resource(patient))
+
+
+@router.get("/Patient/{patient_id}/$everything")
+def patient_everything(patient_id: int, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
+    authorize_patient(request, session, user, patient_id, action="export")
+    patient = session.get(Patient, patient_id)
+    resources = [fhir_export.patient_resource(patient)]
+    call_ids = fhir_export.exportable_call_ids(session, patient_id=patient_id)
+    for call_id in call_ids:
+        resources += fhir_export.outcome_resources(session, call_id=call_id, thresholds=_thresholds(request),
+                                                   base_url=_base_url(request))
+    record_audit(session, actor=user.actor, action="export", resource="patient", resource_id=patient_id,
+                 patient_id=patient_id, detail=f"fhir $everything, {len(call_ids)} calls")
+    return _fhir(fhir_export.collection_bundle(resources, bundle_id=f"patient-{patient_id}-everything",
+                                               base_url=_base_url(request)))
+
+
+@router.get("/outcomes/{call_id}")
+def call_outcome(call_id: int, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
+    patient_id = authorize_call(request, session, user, call_id, action="export")
+    try:
+        resources = fhir_export.outcome_resources(session, call_id=call_id, thresholds=_thresholds(request),
+                                                  base_url=_base_url(request))
+    except fhir_export.ExportError:
+        raise not_found("outcome") from None
+    record_audit(session, actor=user.actor, action="export", resource="outcome", resource_id=call_id,
+                 patient_id=patient_id, detail="fhir")
+    return _fhir(fhir_export.collection_bundle(resources, bundle_id=f"call-{call_id}", base_url=_base_url(request)))
