@@ -12,17 +12,23 @@ from celery import Celery
 
 from suifang.config import load_settings
 
-_settings = load_settings()
-celery_app = Celery("suifang", broker=_settings.campaigns.broker_url)
-celery_app.conf.update(task_ignore_result=True, worker_prefetch_multiplier=1, task_acks_late=False,
-                       broker_connection_retry_on_startup=True, worker_hijack_root_logger=False)
+RUN_ATTEMPT = "suifang.campaigns.run_attempt"
 
+
+def make_celery(broker_url: str) -> Celery:
+    app = Celery("suifang", broker=broker_url)
+    app.conf.update(task_ignore_result=True, worker_prefetch_multiplier=1, task_acks_late=False,
+                    broker_connection_retry_on_startup=True, worker_hijack_root_logger=False)
+    return app
+
+
+celery_app = make_celery(load_settings().campaigns.broker_url)
 _context = None
 _context_lock = threading.Lock()
 
 
 def _worker_context():  # noqa: ANN202
-    # Built in the worker process after the fork, so no database connection crosses processes.
+    # Built in the worker process on first use, so no database connection crosses a fork.
     global _context
     with _context_lock:
         if _context is None:
@@ -33,7 +39,7 @@ def _worker_context():  # noqa: ANN202
         return _context
 
 
-@celery_app.task(name="suifang.campaigns.run_attempt")
+@celery_app.task(name=RUN_ATTEMPT)
 def run_attempt_task(key: str) -> str | None:
     from campaigns.worker import run_attempt
 

@@ -167,24 +167,28 @@ class InProcessQueue:
 
 
 class CeleryQueue:
-    """Tries go to Celery workers through the broker (Redis)."""
+    """Tries go to Celery workers through the broker (Redis); only the task name crosses."""
 
-    def __init__(self) -> None:
-        from campaigns.celery_app import run_attempt_task
+    def __init__(self, *, broker_url: str) -> None:
+        from campaigns.celery_app import make_celery
 
-        self.task = run_attempt_task
+        self.app = make_celery(broker_url)
 
     def submit(self, keys: list[str]) -> None:
+        from campaigns.celery_app import RUN_ATTEMPT
+
         for key in keys:
-            self.task.delay(key)
+            self.app.send_task(RUN_ATTEMPT, args=[key])
 
     def close(self) -> None:
-        pass
+        self.app.close()
 
 
 def build_queue(ctx: CampaignContext) -> AttemptQueue:
     c = ctx.settings.campaigns
-    return CeleryQueue() if c.workers == "celery" else InProcessQueue(ctx, threads=c.inprocess_threads)
+    if c.workers == "celery":
+        return CeleryQueue(broker_url=c.broker_url)
+    return InProcessQueue(ctx, threads=c.inprocess_threads)
 
 
 # ----- the dispatcher -------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def campaigns_worker(concurrency: Annotated[int, typer.Option(help="calls at a t
     """A Celery worker for campaigns.workers: celery (broker: campaigns.broker_url)."""
     from campaigns.celery_app import celery_app
 
-    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=threads"])
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=threads",
+                            "--without-gossip", "--without-mingle"])
 
 
 @app.command("export")

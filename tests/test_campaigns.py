@@ -516,3 +516,67 @@ def test_killed_worker_loses_no_answer_and_its_try_is_retried_once(fresh_pg: str
     after = patient_turns()
     assert after[:len(before)] == before and len(after) > len(before)
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_loopback_calls_through_a_real_celery_worker(fresh_pg: str, tmp_path: Path) -> None:
+    import redis
+
+    from campaigns.worker import CeleryQueue
+
+    broker = "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(broker).flushdb()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable: {exc.__class__.__name__}")
+    extra = scenarios(EXTRA)
+    picked = [extra[i] for i in ("extra-zh-surgery-clean", "extra-en-low-satisfaction", "extra-zh-refusal",
+                                 "extra-en-no-answer")] * 2
+    people = [persona(s, f"1370000{i:04d}") for i, s in enumerate(picked)]
+    personas_file = tmp_path / "personas.yaml"
+    personas_file.write_text(yaml.safe_dump(people, allow_unicode=True), encoding="utf-8")
+    overrides = {"SUIFANG__CAMPAIGNS__WINDOWS": '["00:00-24:00"]', "SUIFANG__CAMPAIGNS__WORKERS": "celery",
+                 "SUIFANG__CAMPAIGNS__BROKER_URL": broker, "SUIFANG__CAMPAIGNS__MAX_TRIES": "1",
+                 "SUIFANG__CAMPAIGNS__LOOPBACK__PERSONAS_FILE": str(personas_file),
+                 "SUIFANG__MODELS__EMBEDDINGS__BACKEND": "hashing"}
+    settings = make_settings(fresh_pg, tmp_path, **overrides)
+    engine = make_engine(fresh_pg)
+    factory = make_session_factory(engine)
+    today = dt.datetime.now(TZ).date()
+    call_ids = [seed_scenario(factory, settings, s, phone=s["patient"]["phone"],
+                              discharged_on=today - dt.timedelta(days=7), days=(7,))[1][0] for s in people]
+    env = _child_env(SUIFANG__DATABASE__URL=fresh_pg, SUIFANG__SERVICE__DATA_DIR=str(tmp_path),
+                     SUIFANG__KNOWLEDGE__CHROMA_DIR=str(tmp_path / "chroma"), SUIFANG__MODELS__LLM__BACKEND="off",
+                     SUIFANG_SECRET_KEY=settings.secret_key, **overrides)
+    worker = subprocess.Popen([sys.executable, "-m", "suifang.cli", "campaigns", "worker", "--concurrency", "2"],
+                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from dialogs.flows import load_flows
+
+        ctx = CampaignContext(session_factory=factory, settings=settings, flows=load_flows(),
+                              policy=CallingPolicy.from_settings(settings), telephony=LoopbackTelephony(scenarios=[]))
+        queue = CeleryQueue(broker_url=broker)
+        assert dispatch_tick(ctx, queue, batch=50).dispatched == len(call_ids)
+        assert dispatch_tick(ctx, queue, batch=50).dispatched == 0    # claimed once, not again
+        deadline = time.monotonic() + 40
+        while True:
+            with factory() as session:
+                statuses = session.scalars(select(ScheduledCall.status).where(ScheduledCall.id.in_(call_ids))).all()
+            if all(s == "done" for s in statuses):
+                break
+            assert worker.poll() is None and time.monotonic() < deadline, statuses
+            time.sleep(0.2)
+        queue.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+    with factory() as session:
+        attempts = session.scalars(select(CallAttempt).where(CallAttempt.scheduled_call_id.in_(call_ids))).all()
+        assert len(attempts) == len(call_ids) and all(a.status == "done" for a in attempts)
+        by_phone = {p["patient"]["phone"]: p["expect"]["call_status"] for p in people}
+        for attempt in attempts:
+            phone = session.get(Patient, attempt.patient_id).phone
+            assert attempt.call_status == by_phone[phone]
+        assert session.scalar(select(func.count()).select_from(CallSession)
+                              .where(CallSession.scheduled_call_id.in_(call_ids))) == len(call_ids)
+    engine.dispose()
