@@ -25,6 +25,7 @@ def make_celery(broker_url: str) -> Celery:
 celery_app = make_celery(load_settings().campaigns.broker_url)
 _context = None
 _context_lock = threading.Lock()
+context_factory = None  # a bench may set a factory of the worker's CampaignContext before the worker starts
 
 
 def _worker_context():  # noqa: ANN202
@@ -35,7 +36,8 @@ def _worker_context():  # noqa: ANN202
             from api.services import Services
             from campaigns.worker import CampaignContext
 
-            _context = CampaignContext.from_services(Services.build(load_settings()))
+            _context = context_factory() if context_factory else \
+                CampaignContext.from_services(Services.build(load_settings()))
         return _context
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -115,15 +116,19 @@ class LoopbackTelephony:
 
     MAX_TURNS = 80
 
-    def __init__(self, *, scenarios: list[dict[str, Any]], answer_delay_s: float = 0.0) -> None:
+    def __init__(self, *, scenarios: list[dict[str, Any]], answer_delay_s: float = 0.0,
+                 on_turn: Callable[[float], None] | None = None) -> None:
         self.directory = {str(s["patient"].get("phone")): s for s in scenarios if s.get("patient")}
         self.answer_delay_s = answer_delay_s
+        self.on_turn = on_turn  # gets each turn's milliseconds, patient words in to reply stored (bench)
 
     @classmethod
-    def from_file(cls, path: str | Path, *, answer_delay_s: float = 0.0) -> LoopbackTelephony:
+    def from_file(cls, path: str | Path, *, answer_delay_s: float = 0.0,
+                  on_turn: Callable[[float], None] | None = None) -> LoopbackTelephony:
         from dialogs.evaluate import load_scenarios
 
-        return cls(scenarios=load_scenarios(path) if str(path) else [], answer_delay_s=answer_delay_s)
+        return cls(scenarios=load_scenarios(path) if str(path) else [], answer_delay_s=answer_delay_s,
+                   on_turn=on_turn)
 
     def place_call(self, request: CallRequest, *, line: CallLine) -> CallResult:
         from dialogs.evaluate import SimulatedPatient
@@ -147,10 +152,13 @@ class LoopbackTelephony:
             line.heartbeat()
             if action == "hangup":
                 break
+            began = time.perf_counter()
             if action == "silence":
                 reply = runner.silence()
             else:
                 reply = runner.handle(payload["text"] if action == "ask" else payload)
+            if self.on_turn:
+                self.on_turn((time.perf_counter() - began) * 1000)
         outcome = runner.finish() if runner.done else runner.hangup()
         return CallResult(telephony_sid=sid, call_status=outcome["call_status"], call_id=runner.call_id)
 
