@@ -402,7 +402,7 @@ def _read_entries(entries: list[tuple[str | None, dict[str, Any]]]) -> ParsedBun
         if hit is None:
             hit = next((v for k, v in by_key.items() if target and target.endswith("/" + k) and "/" in k), None)
         if hit is None or hit[1]["resourceType"] != expected:
-            raise BundleError(f"{owner}: {what} must reference a {expected} in this Bundle")
+            raise BundleError(f"{owner}: {what} must reference an entry of this Bundle of type {expected}")
         return hit[0]
 
     patients = {ref: _patient(ref, r) for ref, r in refs if r["resourceType"] == "Patient"}
