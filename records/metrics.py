@@ -56,9 +56,10 @@ class MetricCounts:
     review_queue: dict[str, int] = field(default_factory=dict)
 
 
-def metric_counts(session: Session, *, today: dt.date | None = None) -> MetricCounts:
-    """All wards. Follow-up due/reached come from dashboard_figures itself, so they cannot drift."""
-    today = today or dt.date.today()
+def metric_counts(session: Session, *, tz: dt.tzinfo = dt.timezone.utc, today: dt.date | None = None) -> MetricCounts:
+    """All wards. Follow-up due/reached come from dashboard_figures itself, so they cannot drift;
+    `tz` is the hospital's zone (service.timezone), as the dashboard uses it for "today"."""
+    today = today or dt.datetime.now(tz).date()
     by_status = dict(session.execute(
         select(Outcome.call_status, func.count()).join(CallSession, CallSession.id == Outcome.call_id)
         .group_by(Outcome.call_status)).all())
@@ -67,7 +68,7 @@ def metric_counts(session: Session, *, today: dt.date | None = None) -> MetricCo
     flags = {(level, department): n for level, department, n in session.execute(
         select(Flag.level, Ward.department, func.count()).join(CallSession, CallSession.id == Flag.call_id)
         .join(Ward, Ward.id == CallSession.ward_id).group_by(Flag.level, Ward.department))}
-    followup = _followup(session, today=today)
+    followup = _followup(session, today=today, tz=tz)
     waiting = session.scalar(select(func.count()).select_from(ScheduledCall)
                              .join(Patient, Patient.id == ScheduledCall.patient_id)
                              .where(ScheduledCall.due_date <= today, ScheduledCall.status == "scheduled",
@@ -81,21 +82,21 @@ def metric_counts(session: Session, *, today: dt.date | None = None) -> MetricCo
                         call_queue={"waiting": int(waiting), "dispatched": int(dispatched)}, review_queue={str(k): int(v) for k, v in review.items()})
 
 
-def _followup(session: Session, *, today: dt.date) -> dict[str, int]:
-    figures = dashboard_figures(session, ward_ids=None, today=today, weeks=1)
+def _followup(session: Session, *, today: dt.date, tz: dt.tzinfo) -> dict[str, int]:
+    figures = dashboard_figures(session, ward_ids=None, today=today, tz=tz, weeks=1)
     return {"due": figures["followup"]["due"], "reached": figures["followup"]["reached"]}
 
 
 class DatabaseCollector(Collector):
     """Reads the counts from the database on every scrape (one short read-only session)."""
 
-    def __init__(self, session_factory: sessionmaker[Session], *, today: Any = None) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *, tz: dt.tzinfo = dt.timezone.utc) -> None:
         self.session_factory = session_factory
-        self.today = today  # a callable returning the date, for tests; None = today
+        self.tz = tz
 
     def collect(self) -> Iterator[Any]:
         with self.session_factory() as session:
-            counts = metric_counts(session, today=self.today() if self.today else None)
+            counts = metric_counts(session, tz=self.tz)
         calls = CounterMetricFamily("suifang_calls", "Ended follow-up calls by outcome call_status",
                                     labels=["status"])
         for status, n in sorted(counts.calls_by_status.items()):
@@ -123,8 +124,8 @@ class DatabaseCollector(Collector):
         yield review
 
 
-def build_registry(session_factory: sessionmaker[Session]) -> CollectorRegistry:
+def build_registry(session_factory: sessionmaker[Session], *, tz: dt.tzinfo = dt.timezone.utc) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(session_factory))
+    registry.register(DatabaseCollector(session_factory, tz=tz))
     registry.register(TURN_LATENCY)
     return registry

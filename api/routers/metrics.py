@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from records.metrics import build_registry
+from records.review import local_zone
 
 router = APIRouter(tags=["metrics"])
 
@@ -18,6 +19,7 @@ async def metrics(request: Request) -> Response:
     state = request.app.state
     registry = getattr(state, "metrics_registry", None)
     if registry is None:
-        registry = state.metrics_registry = build_registry(state.session_factory)
+        registry = state.metrics_registry = build_registry(
+            state.session_factory, tz=local_zone(state.settings.service.timezone))
     body = await asyncio.to_thread(generate_latest, registry)  # the collector reads the database
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
