@@ -67,7 +67,12 @@ def _thresholds(request: Request) -> fhir_export.Thresholds:
     return fhir_export.Thresholds.from_settings(request.app.state.settings.dialog.flags)
 
 
-@router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED)
+_BUNDLE_BODY = {"requestBody": {"required": True, "content": {
+    media: {"schema": {"type": "object", "description": "a FHIR R4 Bundle (resourceType Bundle)"}}
+    for media in (FHIR_JSON, "application/json")}}}
+
+
+@router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED, openapi_extra=_BUNDLE_BODY)
 async def import_bundle(request: Request, session: SessionDep, user: CurrentUser,
                         ward: Annotated[str | None, Query(max_length=32, description="ward code for entries "
                                                           "whose Encounter names no ward")] = None) -> ImportOut:
