@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import hmac
 import json
 import logging
 import time
@@ -395,6 +396,35 @@ async def twilio_voice_webhook(request: Request) -> Response:
              f'<Stream url={quoteattr(stream_url)}><Parameter name="call_token" value={quoteattr(token)}/></Stream>'
              '</Connect></Response>')
     return Response(content=twiml, media_type="application/xml")
+
+
+@router.post("/twilio/status", include_in_schema=False, status_code=204)
+async def twilio_status_callback(request: Request) -> Response:
+    """Twilio's status callback for a campaign try placed by campaigns.telephony.TwilioTelephony
+    (?attempt=<try key>); signed with the account's auth token."""
+    from campaigns.telephony import finish_from_status_callback, twilio_signature
+    from campaigns.windows import CallingPolicy
+    from records.schema import utcnow
+
+    settings = request.app.state.settings
+    params = {name: str(value) for name, value in (await request.form()).items()}
+    url = settings.service.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += f"?{request.url.query}"
+    signature = request.headers.get("X-Twilio-Signature", "")
+    expected = twilio_signature(auth_token=settings.twilio_auth_token, url=url, params=params) \
+        if settings.twilio_auth_token else ""
+    if not expected or not hmac.compare_digest(signature, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid Twilio signature")
+    key = request.query_params.get("attempt", "")
+
+    def finish() -> None:
+        with request.app.state.session_factory() as session:
+            finish_from_status_callback(session, key=key, params=params, now=utcnow(),
+                                        policy=CallingPolicy.from_settings(settings))
+
+    await asyncio.to_thread(finish)
+    return Response(status_code=204)
 
 
 @router.post("/calls/phone-token")

@@ -10,6 +10,10 @@
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
+import hmac
 import logging
 import time
 import uuid
@@ -20,7 +24,10 @@ from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from campaigns.windows import CallingPolicy
 from records.campaigns import CallRequest
 
 log = logging.getLogger(__name__)
@@ -107,6 +114,46 @@ def twilio_call_status(call_status: str, answered_by: str | None = None) -> str 
     if call_status == "completed":
         return None
     return TWILIO_STATUSES.get(call_status, "failed")
+
+
+TWILIO_FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+def twilio_signature(*, auth_token: str, url: str, params: dict[str, str]) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1 over the full URL and the sorted POST parameters."""
+    data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def finish_from_status_callback(session: Session, *, key: str, params: dict[str, str], now: dt.datetime,
+                                policy: CallingPolicy) -> str | None:
+    """Twilio's final status callback for a placed try → records.campaigns.record_result."""
+    from records import campaigns as store
+    from records.schema import CallAttempt, CallSession, Outcome
+
+    if params.get("CallStatus") not in TWILIO_FINAL_STATUSES:
+        return None
+    status = twilio_call_status(params["CallStatus"], params.get("AnsweredBy"))
+    call_id, retryable = None, None
+    if status is None:
+        # A person answered: the try ends as the phone line's dialog ended it.
+        attempt = session.scalar(select(CallAttempt).where(CallAttempt.key == key))
+        if attempt is None:
+            return None
+        # The newest call of this scheduled call that no earlier try accounts for (ids, not clocks:
+        # the web and worker machines' clocks may differ).
+        taken = select(CallAttempt.call_id).where(CallAttempt.scheduled_call_id == attempt.scheduled_call_id,
+                                                  CallAttempt.call_id.is_not(None))
+        call = session.scalar(select(CallSession).where(CallSession.scheduled_call_id == attempt.scheduled_call_id,
+                                                        CallSession.id.not_in(taken))
+                              .order_by(CallSession.id.desc()).limit(1))
+        if call is None:
+            status, retryable = "failed", True  # answered, but our stream never started
+        else:
+            outcome = session.scalar(select(Outcome.call_status).where(Outcome.call_id == call.id))
+            status, call_id = outcome or "partial", call.id  # no outcome yet: the stream is still closing
+    return store.record_result(session, key=key, call_status=status, now=now, policy=policy, call_id=call_id,
+                               telephony_sid=params.get("CallSid"), retryable=retryable)
 
 
 # ----- loopback -------------------------------------------------------------------------------------

@@ -580,3 +580,65 @@ def test_loopback_calls_through_a_real_celery_worker(fresh_pg: str, tmp_path: Pa
         assert session.scalar(select(func.count()).select_from(CallSession)
                               .where(CallSession.scheduled_call_id.in_(call_ids))) == len(call_ids)
     engine.dispose()
+
+
+def test_twilio_status_callback_is_signed_and_finishes_the_try(
+        campaign_db: tuple[Any, Any], fake_twilio: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from campaigns.telephony import twilio_signature
+    from dialogs.runner import CallRunner
+
+    base_settings, session_factory = campaign_db
+    public = "https://suifang.hospital.example"
+    settings = make_settings(base_settings.database.url, tmp_path, SUIFANG_TWILIO_AUTH_TOKEN=FakeTwilio.token,
+                             SUIFANG__SERVICE__PUBLIC_BASE_URL=public, SUIFANG__CAMPAIGNS__WINDOWS='["00:00-24:00"]')
+    scenario = scenarios(EXTRA)["extra-en-no-answer"]
+    phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+    patient_id, (call_id,) = seed_scenario(session_factory, settings, scenario, phone=phone,
+                                           discharged_on=dt.date(2026, 11, 20))
+    twilio = TwilioTelephony(account_sid=FakeTwilio.sid, auth_token=FakeTwilio.token, from_number="+15550000000",
+                             public_base_url=public, token_secret=settings.secret_key, api_base=fake_twilio)
+    clock = FakeClock(dt.datetime.now(dt.timezone.utc))
+    ctx = context((settings, session_factory), twilio, clock, windows=["00:00-24:00"])
+
+    def place() -> str:
+        with session_factory() as session:
+            tickets = store.claim_due_calls(session, policy=ctx.policy, now=clock.now, worker_id="d", limit=50)
+        key = next(t.key for t in tickets if t.scheduled_call_id == call_id)
+        assert run_attempt(ctx, key=key) == "placed"
+        return FakeTwilio.calls[-1]["StatusCallback"]
+
+    def scheduled() -> ScheduledCall:
+        with session_factory() as session:
+            return session.get(ScheduledCall, call_id)
+
+    with TestClient(create_app(settings)) as client:
+        callback = place()
+        params = {"CallSid": FakeTwilio.calls[-1]["sid"], "CallStatus": "no-answer"}
+        path = callback.removeprefix(public)
+        forged = client.post(path, data=params, headers={"X-Twilio-Signature": "forged"})
+        assert forged.status_code == 403 and scheduled().status == "dispatched"
+        signed = {"X-Twilio-Signature": twilio_signature(auth_token=FakeTwilio.token, url=callback, params=params)}
+        assert client.post(path, data=params, headers=signed).status_code == 204
+        assert scheduled().status == "scheduled" and scheduled().attempts == 1   # on the ladder
+        assert client.post(path, data=params, headers=signed).status_code == 204   # Twilio retries: no change
+        assert scheduled().attempts == 1
+
+        # Try 2 is answered by the patient; the phone line's dialog (here driven by text) hangs up part-way.
+        clock.now = scheduled().next_attempt_at.replace(tzinfo=dt.timezone.utc)
+        callback = place()
+        runner = CallRunner.open(session_factory=session_factory, flows=ctx.flows, settings=settings,
+                                 patient_id=patient_id, channel="phone", scheduled_call_id=call_id, language="en")
+        runner.start()
+        runner.handle("Yes, this is Peter Wang, born in 1970")
+        runner.hangup()
+        params = {"CallSid": FakeTwilio.calls[-1]["sid"], "CallStatus": "completed", "AnsweredBy": "human"}
+        signed = {"X-Twilio-Signature": twilio_signature(auth_token=FakeTwilio.token, url=callback, params=params)}
+        assert client.post(callback.removeprefix(public), data=params, headers=signed).status_code == 204
+    with session_factory() as session:
+        attempt = session.scalar(select(CallAttempt).where(CallAttempt.scheduled_call_id == call_id,
+                                                           CallAttempt.try_number == 2))
+        assert (attempt.status, attempt.call_status, attempt.call_id) == ("done", "partial", runner.call_id)
+        assert session.get(ScheduledCall, call_id).status == "done"
