@@ -117,10 +117,18 @@ class ParsedBundle:
     skipped: tuple[str, ...] = ()  # resources left out on purpose (cancelled, entered in error)
 
 
+@dataclass(frozen=True)
+class ImportedDischarge:
+    fhir_id: str
+    discharge: Discharge
+    created: bool  # False: the same discharge (patient, ward, date, orders) was imported before
+    planned_calls: int
+
+
 @dataclass
 class ImportResult:
     patients: list[tuple[str, Patient, bool]] = field(default_factory=list)  # (fhir id, row, created)
-    discharges: list[tuple[str, Discharge, int]] = field(default_factory=list)  # (fhir id, row, planned calls)
+    discharges: list[ImportedDischarge] = field(default_factory=list)
     skipped: tuple[str, ...] = ()
 
 
@@ -623,6 +631,12 @@ def import_bundle(session: Session, *, parsed: ParsedBundle, settings: Settings,
         language = patient.language or "zh"
         text, items, unparsed = order_drafts(draft.lines, language=language)
         home = discharge_wards[draft.key]
+        same = session.scalar(select(Discharge).where(
+            Discharge.patient_id == patient.id, Discharge.discharged_on == draft.discharged_on,
+            Discharge.ward_id == home.id, Discharge.order_text == text).order_by(Discharge.id))
+        if same is not None:  # the same discharge sent again (an EHR retrying): keep the one we have
+            result.discharges.append(ImportedDischarge(draft.fhir_id, same, created=False, planned_calls=0))
+            continue
         discharge = store.create_discharge(
             session, patient=patient, department=draft.department or home.department, diagnosis=draft.diagnosis,
             discharged_on=draft.discharged_on, admitted_on=draft.admitted_on, order_text=text, language=language,
@@ -630,7 +644,8 @@ def import_bundle(session: Session, *, parsed: ParsedBundle, settings: Settings,
         discharge.ward_id = home.id
         plan = ingest_drafts(session, discharge=discharge, drafts=items, unparsed_lines=unparsed,
                              structured_by=STRUCTURED_BY, settings=settings, knowledge_base=None)
-        result.discharges.append((draft.fhir_id, discharge, len(plan.calls)))
+        result.discharges.append(ImportedDischarge(draft.fhir_id, discharge, created=True,
+                                                   planned_calls=len(plan.calls)))
     session.flush()
     return result
 

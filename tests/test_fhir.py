@@ -124,6 +124,10 @@ def test_import_keeps_structured_orders_and_plans_calls(client, nurse_card, impo
         # Every item's span points at its own words in the stored order text.
         for item in items:
             assert discharge.order_text[item.span_start:item.span_end] == item.text
+    # Indexed for retrieval after the commit: the patient's questions are answered from these orders.
+    answer = client.post(f"/patients/{patient.id}/questions", json={"question": "阿司匹林怎么吃？"}, headers=nurse_card)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["answered"] and aspirin.id in answer.json()["sources"]
     audits = [(a.action, a.resource) for a in _audit(client, patient_id=imported["patients"][0]["patient_id"])]
     assert ("import", "patient") in audits and ("import", "discharge") in audits
 
@@ -192,12 +196,23 @@ def test_round_trip_import_call_export_validates(client, nurse_card, imported) -
     assert {a.resource for a in exports} == {"outcome", "patient"} and all(a.outcome == "allowed" for a in exports)
 
 
-def test_reimport_matches_the_patient_by_mrn(client, nurse_card, imported) -> None:  # noqa: ANN001
+def test_reimport_matches_patient_and_discharge(client, nurse_card, imported) -> None:  # noqa: ANN001
+    """An EHR sending the same bundle again gets the same records back, not copies; a new
+    discharge of the same patient (by MRN) is added to that patient."""
+    before = (_count(client, Patient), _count(client, Discharge))
     response = _post(client, nurse_card, _bundle("FHIR0001"))
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["patients"][0] == {"fhir_id": "p1", "patient_id": imported["patients"][0]["patient_id"], "created": False}
-    assert body["discharges"][0]["patient_id"] == imported["patients"][0]["patient_id"]
+    patient_id = imported["patients"][0]["patient_id"]
+    assert body["patients"][0] == {"fhir_id": "p1", "patient_id": patient_id, "created": False}
+    assert body["discharges"][0]["discharge_id"] == imported["discharges"][0]["discharge_id"]
+    assert body["discharges"][0]["created"] is False
+    assert (_count(client, Patient), _count(client, Discharge)) == before
+    later = _bundle("FHIR0001")
+    later["entry"][1]["resource"]["period"] = {"start": "2026-11-15", "end": "2026-11-20"}
+    again = _post(client, nurse_card, later).json()
+    assert again["discharges"][0]["created"] is True and again["discharges"][0]["patient_id"] == patient_id
+    assert _count(client, Discharge) == before[1] + 1
 
 
 # ----- refusals ------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class ImportedDischargeOut(BaseModel):
     fhir_id: str
     discharge_id: int
     patient_id: int
+    created: bool  # false: this discharge was imported before and is left as it was
     items: int
     scheduled_calls: int
     unparsed_lines: list[str]
@@ -110,23 +111,26 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
     for _fhir_id, patient, created in result.patients:
         record_audit(session, actor=user.actor, action="import" if created else "match", resource="patient",
                      resource_id=patient.id, patient_id=patient.id, detail="fhir")
-    for _fhir_id, discharge, _calls in result.discharges:
-        record_audit(session, actor=user.actor, action="import", resource="discharge", resource_id=discharge.id,
-                     patient_id=discharge.patient_id, detail="fhir")
+    for imported in result.discharges:
+        record_audit(session, actor=user.actor, action="import" if imported.created else "match", resource="discharge",
+                     resource_id=imported.discharge.id, patient_id=imported.discharge.patient_id, detail="fhir")
     out = ImportOut(
         patients=[ImportedPatientOut(fhir_id=f, patient_id=p.id, created=c) for f, p, c in result.patients],
-        discharges=[ImportedDischargeOut(fhir_id=f, discharge_id=d.id, patient_id=d.patient_id, items=len(d.items),
-                                         scheduled_calls=n, unparsed_lines=list(d.unparsed_lines or []))
-                    for f, d, n in result.discharges],
+        discharges=[ImportedDischargeOut(fhir_id=i.fhir_id, discharge_id=i.discharge.id, patient_id=i.discharge.patient_id,
+                                         created=i.created, items=len(i.discharge.items), scheduled_calls=i.planned_calls,
+                                         unparsed_lines=list(i.discharge.unparsed_lines or []))
+                    for i in result.discharges],
         skipped=list(result.skipped))
+    new_discharges = [i.discharge.id for i in result.discharges if i.created]
     session.commit()
     # Retrieval is indexed after the commit (the index is not transactional); a failure leaves the
     # records in place and questions go to a nurse, as for POST /discharges.
-    await asyncio.to_thread(_index, services, result.discharges)
+    if new_discharges:
+        await asyncio.to_thread(_index, services, new_discharges)
     return out
 
 
-def _index(services: Any, discharges: list[tuple[str, Any, int]]) -> None:
+def _index(services: Any, discharge_ids: list[int]) -> None:
     from knowledge.ingest import index_items
     from records.schema import Discharge
 
@@ -136,8 +140,8 @@ def _index(services: Any, discharges: list[tuple[str, Any, int]]) -> None:
         log.exception("knowledge base unavailable; imported items stored but not indexed")
         return
     with services.session_factory() as session:
-        for _fhir_id, row, _calls in discharges:
-            discharge = session.get(Discharge, row.id)
+        for discharge_id in discharge_ids:
+            discharge = session.get(Discharge, discharge_id)
             index_items(knowledge_base, discharge=discharge, items=list(discharge.items))
 
 
