@@ -95,8 +95,12 @@ class TwilioTelephony:
         except httpx.HTTPError as exc:
             raise TelephonyError(f"Twilio unreachable: {exc.__class__.__name__}") from None
         if response.status_code >= 300:
-            # Twilio's error body names the problem (code, message); it does not echo the number.
-            raise TelephonyError(f"Twilio refused the call: HTTP {response.status_code} {response.text[:200]}")
+            # Only Twilio's error code: its message may quote the patient's number.
+            try:
+                code = response.json().get("code")
+            except ValueError:
+                code = None
+            raise TelephonyError(f"Twilio refused the call: HTTP {response.status_code}, error code {code}")
         sid = response.json().get("sid") or ""
         log.info("try %s placed with Twilio as %s", request.key, sid)
         return CallResult(telephony_sid=sid, call_status=None)
