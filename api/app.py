@@ -19,13 +19,16 @@ from suifang.logs import configure_logging
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The service. `services` lets a caller that already holds loaded models (the voice evaluator)
+    share them; it then stays the caller's to close."""
     settings = settings or load_settings()
+    shared_services = services
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service.log_level)
-        services = Services.build(settings)
+        services = shared_services or Services.build(settings)
         app.state.settings = settings
         app.state.services = services
         app.state.session_factory = services.session_factory
@@ -34,7 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            services.close()
+            if shared_services is None:
+                services.close()
 
     app = FastAPI(title="Suifang 随访", version="0.1.0", lifespan=lifespan,
                   description="AI voice follow-up and pre-consultation for hospitals")

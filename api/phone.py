@@ -21,6 +21,7 @@ import json
 import logging
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["phone"])
 
 FRAME_MS = 20
+PRE_ROLL_FRAMES = 25              # 500 ms of audio before VAD's speech start joins the utterance
 PHONE_RATE = 8000
 ASR_RATE = 16000
 CALL_TOKEN_PURPOSE = "phone-call"
@@ -138,6 +140,8 @@ class PhoneSession:
         self.greeting_phase = True
         self.busy = False
         self.stats = PhoneStats()
+        self.last_prompt_text = ""
+        self.pre_roll: deque[np.ndarray] = deque(maxlen=PRE_ROLL_FRAMES)
         self._mark_seq = 0
         self._speech_ms = 0
         self._keypad_deadline: float | None = None
@@ -181,20 +185,25 @@ class PhoneSession:
         pcm16k = self.voice.phone_to_asr(mulaw)
         for event in self.detector.feed(pcm16k):
             await self._on_vad_event(event)
-        if self.detector.in_speech:
-            self.utterance.append(pcm16k)
-            self._speech_ms += FRAME_MS
-            if self.greeting_phase and self._speech_ms >= self.options.voicemail_greeting_s * 1000:
-                await self._voicemail()
-                return
-            if self.prompt_task is not None and not self.prompt_task.done() \
-                    and self._speech_ms >= self.options.barge_in_min_speech_ms:
-                await self._barge_in()
-            if self._speech_ms >= self.options.max_utterance_s * 1000:
-                await self._end_of_turn()
+        if not self.detector.in_speech:
+            self.pre_roll.append(pcm16k)
+            return
+        self.utterance.append(pcm16k)
+        self._speech_ms += FRAME_MS
+        if self.greeting_phase and self._speech_ms >= self.options.voicemail_greeting_s * 1000:
+            await self._voicemail()
+            return
+        if self.prompt_task is not None and not self.prompt_task.done() \
+                and self._speech_ms >= self.options.barge_in_min_speech_ms:
+            await self._barge_in()
+        if self._speech_ms >= self.options.max_utterance_s * 1000:
+            await self._end_of_turn()
 
     async def _on_vad_event(self, event: str) -> None:
         if event == "speech_start":
+            # VAD confirms speech a few frames in: keep the onset ("对", "No") it has already heard.
+            self.utterance = list(self.pre_roll) + self.utterance
+            self.pre_roll.clear()
             self._speech_ms = 0
             self.turn_started_speech_at = time.monotonic()
         elif event == "end_of_turn" and self.utterance:
@@ -259,7 +268,10 @@ class PhoneSession:
             return
         self.busy = True
         try:
-            transcript = await asyncio.to_thread(self.voice.transcribe, audio, self.language)
+            transcript = await asyncio.to_thread(self.voice.transcribe, audio, self.language,
+                                                 context=self._recognition_context())
+            log.info("turn recognised: %.1f s of audio, %d characters, %d segments dropped, confidence %.2f",
+                     transcript.duration_s, len(transcript.text), transcript.dropped_segments, transcript.confidence)
             if not transcript.text.strip():
                 return  # noise or silence never becomes an answer; the silence timer reprompts
             await self._patient_said(transcript.text, audio=audio, confidence=transcript.confidence,
@@ -274,10 +286,20 @@ class PhoneSession:
         reply = await asyncio.to_thread(self.runner.handle, text, audio_ref=audio_ref, asr_confidence=confidence)
         await self.speak(reply.say, end_of_speech=ended_at, done=reply.done)
 
+    def _recognition_context(self) -> str:
+        """What the recogniser should expect: the patient's name and drugs, then the last question."""
+        context = self.runner.engine.context
+        names = [context.patient_name] + [m.name for m in context.medications]
+        separator = "、" if self.language == "zh" else ", "
+        question = " ".join(self.voice.sentences(self.last_prompt_text, self.language)[-2:])
+        return separator.join(n for n in names if n) + ("。" if self.language == "zh" else ". ") + question
+
     async def speak(self, text: str, *, end_of_speech: float | None, done: bool = False) -> None:
+        self.last_prompt_text = text
         if self.prompt_task is not None and not self.prompt_task.done():
             self.prompt_task.cancel()
         self.prompt_task = asyncio.create_task(self._play(text, end_of_speech=end_of_speech, done=done))
+        self.prompt_task.add_done_callback(_log_failure)
         if done:
             await asyncio.shield(self.prompt_task)
 
@@ -329,6 +351,12 @@ class PhoneSession:
         return str(Path(f"call-{self.runner.call_id}") / name)
 
 
+def _log_failure(task: asyncio.Task) -> None:
+    """A prompt task that dies must say so: otherwise the line just goes quiet."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("playing a prompt failed", exc_info=task.exception())
+
+
 @router.websocket("/phone/stream")
 async def phone_stream(websocket: WebSocket) -> None:
     services = websocket.app.state.services
@@ -377,8 +405,8 @@ async def phone_stream(websocket: WebSocket) -> None:
         await session.close(dropped=True)
         try:
             await websocket.close()
-        except RuntimeError:
-            pass
+        except (RuntimeError, WebSocketDisconnect):
+            pass  # the other side has already gone
 
 
 @router.post("/twilio/voice", include_in_schema=True)

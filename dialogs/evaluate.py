@@ -129,10 +129,10 @@ class SimulatedPatient:
 SpeechChannel = Callable[[str, str], tuple[str, float | None]]  # (text, language) -> (transcript, confidence)
 
 
-def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any, flows: Any,
-                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any,
-                 speech: SpeechChannel | None = None) -> ScenarioResult:
-    from dialogs.runner import CallRunner
+def prepare_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any,
+                     knowledge_base: Any) -> tuple[int, int, dt.date]:
+    """The scenario's ward, patient and discharge in the records store, orders structured and
+    indexed; returns (patient id, discharge id, call date)."""
     from knowledge.ingest import ingest_discharge
     from records import store
     from records.schema import Ward
@@ -155,9 +155,32 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
                                            attending_team=ward.team_name)
         ingest_discharge(session, discharge=discharge, settings=settings, knowledge_base=knowledge_base)
         session.commit()
-        patient_id, discharge_id = patient.id, discharge.id
+        return patient.id, discharge.id, discharged_on + dt.timedelta(days=int(scenario.get("call_day", 7)))
 
-    call_date = discharged_on + dt.timedelta(days=int(scenario.get("call_day", 7)))
+
+def score(scenario: dict[str, Any], outcome: dict[str, Any], *, transcript: list[tuple[str, str]],
+          latencies_ms: list[float], answer_failures: list[str]) -> ScenarioResult:
+    expect = scenario.get("expect") or {}
+    differences = [f"{key}: expected {value!r}, got {outcome.get(key)!r}"
+                   for key, value in expect.items() if not compare_field(key, value, outcome)]
+    differences += answer_failures
+    expected_red = "red" in (expect.get("flags") or [])
+    predicted_red = any(f["level"] == "red" for f in outcome.get("flags") or [])
+    return ScenarioResult(
+        id=str(scenario["id"]), passed=not differences, matched=len(expect) - len(differences) + len(answer_failures),
+        expected=len(expect), differences=differences, expected_red=expected_red, predicted_red=predicted_red,
+        latencies_ms=latencies_ms, outcome=outcome, transcript=transcript, answer_failures=answer_failures,
+    )
+
+
+def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any, flows: Any,
+                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any,
+                 speech: SpeechChannel | None = None) -> ScenarioResult:
+    from dialogs.runner import CallRunner
+
+    lang = scenario["language"]
+    patient_id, discharge_id, call_date = prepare_scenario(scenario, session_factory=session_factory,
+                                                           settings=settings, knowledge_base=knowledge_base)
     runner = CallRunner.open(session_factory=session_factory, flows=flows, settings=settings, patient_id=patient_id,
                              discharge_id=discharge_id, channel="voice" if speech else "text", call_date=call_date,
                              answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=lang)
@@ -193,17 +216,8 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
             result_transcript.append(("system", reply.say))
         outcome = runner.finish() if runner.done else runner.hangup()
 
-    expect = scenario.get("expect") or {}
-    differences = [f"{key}: expected {value!r}, got {outcome.get(key)!r}"
-                   for key, value in expect.items() if not compare_field(key, value, outcome)]
-    differences += answer_failures
-    expected_red = "red" in (expect.get("flags") or [])
-    predicted_red = any(f["level"] == "red" for f in outcome.get("flags") or [])
-    return ScenarioResult(
-        id=str(scenario["id"]), passed=not differences, matched=len(expect) - len(differences) + len(answer_failures),
-        expected=len(expect), differences=differences, expected_red=expected_red, predicted_red=predicted_red,
-        latencies_ms=latencies, outcome=outcome, transcript=result_transcript, answer_failures=answer_failures,
-    )
+    return score(scenario, outcome, transcript=result_transcript, latencies_ms=latencies,
+                 answer_failures=answer_failures)
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -231,18 +245,6 @@ def summarize(results: list[ScenarioResult]) -> dict[str, Any]:
         "turn_latency_p50_ms": _percentile(latencies, 50),
         "turn_latency_p95_ms": _percentile(latencies, 95),
     }
-
-
-def phone_speech_channel(voice: Any) -> SpeechChannel:
-    """The patient's words as a phone line carries them: synthesized, 8 kHz μ-law, back to 16 kHz,
-    recognised by the configured speech recognizer with the call's language fixed."""
-
-    def channel(text: str, language: str) -> tuple[str, float | None]:
-        mulaw = voice.synthesize_phone(text, language)
-        transcript = voice.transcribe(voice.phone_to_asr(mulaw), language)
-        return transcript.text, transcript.confidence
-
-    return channel
 
 
 def run_followup_eval(path: str | Path, *, use_llm: bool = True, speech: SpeechChannel | None = None,
@@ -282,9 +284,13 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, speech: SpeechC
             answerer_factory = make_answerer_factory(session_factory=services.session_factory,
                                                      knowledge_base=knowledge_base,
                                                      llm=services.answer_model() if use_llm else None)
-            if voice and speech is None:
-                speech = phone_speech_channel(services.voice())
             results = []
+            if voice and speech is None:
+                # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
+                from api.phone_eval import run_over_phone
+
+                results = run_over_phone(scenarios, services=services, on_result=on_result)
+                scenarios = []
             for scenario in scenarios:
                 result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
                                       flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,

@@ -102,7 +102,10 @@ _QUESTION_ZH = re.compile(
     r"|该不该|是不是(?:要|得|可以|应该)|吃几|几(?:片|粒|次|点)吃|能(?:不能)?(?:停|吃|喝|洗)|会不会|请问|我想问|问一下|想咨询)")
 _QUESTION_EN = re.compile(
     r"(?:\?\s*$|^(?:should|can|could|how|what|when|why|is it|is there|do i|does|will|am i|where|which|may i|would it|are there|shall)\b"
-    r"|\bi (?:want|wanted|would like) to ask\b|\bi have a question\b|\bquick question\b)", re.I)
+    r"|\bi (?:want|wanted|would like) to ask\b|\bi have a question\b|\bquick question\b"
+    # "…the water pill in the morning or at night": a choice about taking a drug is asked, even when
+    # speech recognition has lost the question's first word and its question mark.
+    r"|\b(?:in the morning|at night|in the evening|before (?:meals|food|eating)|after (?:meals|food|eating)|with food)\b,? or\b)", re.I)
 
 
 def parse_is_question(text: str, lang: str) -> bool:
@@ -547,7 +550,7 @@ _CLASS_WORDS = {
     "statin": r"他汀|降脂药|降血脂|降脂的|cholesterol (?:pills?|meds?|medicines?|tablets?)|\bstatins?\b",
     "antiplatelet": r"抗血小板|blood thinners?",
     "anticoagulant": r"抗凝(?:药)?|blood thinners?",
-    "diuretic": r"利尿(?:药|剂|的)|排水的药|water pills?|fluid pills?|diuretics?",
+    "diuretic": r"利尿(?:药|剂|的)|排水的药|water [pb]ills?|fluid pills?|diuretics?",
 }
 _MISSED_NEG = re.compile(r"(?:没(?:有)?(?:漏|忘|停|落下|断|少吃)|一次(?:都|也)?没(?:落|漏|忘)|从(?:来)?(?:没|不)(?:忘|漏|落)|不(?:漏|忘)|"
                          r"never (?:miss|forget|skip)|haven'?t (?:missed|forgotten|skipped)|don'?t (?:miss|forget|skip)|didn'?t (?:miss|forget|skip)|not (?:missed|skipped) any)", re.I)
@@ -559,6 +562,8 @@ _NONE_TAKEN = re.compile(r"(?:都没吃|都停了|全(?:都)?停了|一(?:种|�
 _ALL_TAKEN = re.compile(r"(?:都(?:按时|按点|准时)?(?:给(?:他|她))?(?:在)?(?:吃|打|用)(?:了|的|着)?|按时(?:给(?:他|她))?(?:吃|打|服)|每天都(?:吃|打)|一直(?:在)?(?:吃|打)|按医嘱|照(?:常)?吃|一顿(?:都)?没落|"
                         r"all of them|every (?:day|dose|single)|as prescribed|take them all|taking them all|i take them|take all|taking all|religiously|on time|"
                         r"\bregularly\b|haven'?t missed)", re.I)
+_EXCEPTION_MED = re.compile(r"(?:就是|只是|但是|不过|可是|除了|\bbut\b|\bexcept\b)(.+)$", re.I)
+_TAKEN_OR_EFFECT = re.compile(r"吃了|在吃|吃着|按时|每天|疼|痛|不舒服|副作用|难受|过敏|反应|\btook\b|\btake\b|\btaking\b|\bpain|\bache|side effect|\bhurt", re.I)
 _CLAUSE_MED = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b")
 
 
@@ -607,6 +612,14 @@ def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Pars
         else:
             unnamed_miss = True
     missed = list(dict.fromkeys(missed))
+    if not missed and not unnamed_miss and _ALL_TAKEN.search(cleaned):
+        # "都按时吃，就是阿托伐他汀有两天……": an exception naming one drug is a miss of that drug,
+        # even when the word for it was misheard; taking it or its side effects are not.
+        exception = _EXCEPTION_MED.search(cleaned)
+        if exception and not _TAKEN_OR_EFFECT.search(exception.group(1)):
+            missed = _drugs_in(exception.group(1), medications)
+            if missed and set(missed) >= set(all_names):
+                missed = []
     if _NONE_TAKEN.search(cleaned) and not missed:
         return Parse({"adherence": "none", "missed": all_names})
     if missed:

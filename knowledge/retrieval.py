@@ -101,7 +101,8 @@ class DrugClass:
 
 
 DRUG_CLASSES: tuple[DrugClass, ...] = (
-    DrugClass("diuretic", ("water pill", "water tablet", "diuretic", "fluid pill"),
+    # "water bill": how speech recognition often hears "water pill" over the phone.
+    DrugClass("diuretic", ("water pill", "water bill", "water tablet", "diuretic", "fluid pill"),
               ("利尿药", "利尿剂", "利尿的药", "排尿的药", "消肿的药"),
               ("furosemide", "呋塞米", "torsemide", "托拉塞米", "bumetanide", "布美他尼", "hydrochlorothiazide",
                "氢氯噻嗪", "indapamide", "吲达帕胺", "spironolactone", "螺内酯", "chlorthalidone", "lasix")),

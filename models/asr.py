@@ -58,7 +58,20 @@ class DecodeOptions:
 class SpeechRecognizer(Protocol):
     name: str
 
-    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript: ...
+    def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript: ...
+
+
+MAX_CONTEXT_CHARS = 160
+
+
+def decoding_prompt(language: str, context: str | None) -> str | None:
+    """Whisper's initial prompt: the Simplified-Chinese cue for zh, then the call's context (names
+    the patient may say, the question just asked). Whisper reads the prompt as the text before the
+    clip, so a short answer ("没有", "No.") or a drug name is heard as an answer to that question."""
+    context = (context or "").strip()[-MAX_CONTEXT_CHARS:]
+    if language == "zh":
+        return ZH_PROMPT + context
+    return context or None
 
 
 def check_language(language: str) -> str:
@@ -151,7 +164,7 @@ class FasterWhisperRecognizer:
         self._lock = threading.Lock()  # one decode at a time: two would just share the same 2 cores
         log.info("faster-whisper loaded from %s in %.1f s", model_dir, time.perf_counter() - started)
 
-    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript:
+    def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         language = check_language(language)
         audio = _as_audio(audio16k)
         duration = audio.size / SAMPLE_RATE
@@ -161,7 +174,7 @@ class FasterWhisperRecognizer:
             segments, _info = self.model.transcribe(
                 audio, language=language, task="transcribe", beam_size=self.options.beam_size,
                 temperature=0.0, condition_on_previous_text=False,
-                initial_prompt=ZH_PROMPT if language == "zh" else None,
+                initial_prompt=decoding_prompt(language, context),
                 vad_filter=self.options.vad_gate, without_timestamps=True,
                 no_speech_threshold=self.options.no_speech_threshold,
                 log_prob_threshold=self.options.logprob_threshold)
@@ -194,7 +207,7 @@ class OpenAIWhisperRecognizer:
         self._lock = threading.Lock()
         log.info("openai-whisper loaded from %s in %.1f s", checkpoint, time.perf_counter() - started)
 
-    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript:
+    def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         import whisper
 
         language = check_language(language)
@@ -210,7 +223,7 @@ class OpenAIWhisperRecognizer:
             result = whisper.transcribe(
                 self.model, audio, language=language, task="transcribe", temperature=0.0,
                 beam_size=self.options.beam_size, best_of=None, fp16=False, verbose=None,
-                condition_on_previous_text=False, initial_prompt=ZH_PROMPT if language == "zh" else None,
+                condition_on_previous_text=False, initial_prompt=decoding_prompt(language, context),
                 no_speech_threshold=self.options.no_speech_threshold,
                 logprob_threshold=self.options.logprob_threshold, without_timestamps=True)
         kept, scored, dropped = [], [], 0

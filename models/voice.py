@@ -165,10 +165,10 @@ class VoicePipeline:
         return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
                                  vad=self.vad())
 
-    def transcribe(self, audio16k: np.ndarray, language: str) -> Transcript:
+    def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         if language not in LANGUAGES:
             raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
-        return self.recognizer().transcribe(audio16k, language)
+        return self.recognizer().transcribe(audio16k, language, context=context)
 
     # audio out
     def sentences(self, text: str, language: str) -> list[str]:

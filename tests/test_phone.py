@@ -144,3 +144,95 @@ def test_a_voice_call_over_media_streams(phone_client: TestClient) -> None:
         assert turns[-1].speaker == "system" and turns[-1].expecting == "overall_condition"
         assert call.outcome is not None and call.outcome.identity_verified is True
         assert call.outcome.call_status == "partial"          # the line dropped after an answer
+
+
+SCRIPTED_SCENARIO = {
+    "id": "scripted-en", "language": "en", "call_day": 7,
+    "patient": {"name": "Helen Carter", "birth_year": 1951, "sex": "female", "phone": "+15550100099"},
+    "discharge": {"department": "Cardiology", "diagnosis": "Hypertension", "discharged_on": "2026-11-10",
+                  "orders": "1. Amlodipine 5 mg by mouth once daily\n2. Follow up in the cardiology clinic in 2 weeks\n"},
+    "persona": {"identity_verified": "Yes, this is Helen Carter, born in 1951.",
+                "overall_condition": "Much better, thank you.",
+                "medication_adherence": "I take it every day.",
+                "default": "No."},
+}
+
+
+@pytest.mark.models
+def test_a_scripted_caller_completes_a_call_over_a_real_websocket(tmp_path: Path) -> None:
+    """uvicorn on a loopback port, the scripted Media Streams caller on its WebSocket: the persona's
+    answers go out as synthesized 8 kHz μ-law frames, and the outcome the service stores is scored."""
+    from api.phone_eval import run_over_phone
+    from api.services import Services
+    from records.db import upgrade
+
+    settings = make_settings(f"sqlite:///{tmp_path}/scripted.db", tmp_path, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")
+    upgrade(settings.database.url)
+    services = Services.build(settings)
+    try:
+        [result] = run_over_phone([SCRIPTED_SCENARIO], services=services)
+        with services.session_factory() as session:
+            call = session.scalars(select(CallSession).where(CallSession.channel == "phone")).one()
+            turns = session.scalars(select(Turn).where(Turn.call_id == call.id).order_by(Turn.seq)).all()
+    finally:
+        services.close()
+    outcome = result.outcome
+    assert outcome["call_status"] == "completed" and outcome["identity_verified"] is True
+    assert outcome["medication_adherence"] == "full"
+    assert "AI" in turns[0].text
+    heard = [t for t in turns if t.speaker == "patient" and t.text]
+    assert heard and all(t.audio_ref and t.asr_confidence is not None for t in heard)
+    assert "1951" in heard[0].text
+    assert len(result.latencies_ms) >= 4 and all(ms > 0 for ms in result.latencies_ms)
+
+
+@pytest.mark.models
+def test_bad_audio_never_becomes_an_answer_and_a_dropped_line_is_partial(phone_client: TestClient) -> None:
+    """Malformed base64, oversized frames, wrong codec (PCM16 sent as μ-law), white noise, clipping
+    and silence: no crash, no invented transcript; the line drops and the call is left partial."""
+    import numpy as np
+
+    app = phone_client.app
+    patient = _patient_id(phone_client, "DEMO0002")
+    token = issue_call_token(secret=app.state.settings.secret_key, patient_id=patient, discharge_id=None,
+                             language="en", call_date=dt.date.today().isoformat())
+    rng = np.random.default_rng(7)
+    from models import audio
+
+    white = audio.to_phone((rng.standard_normal(8000 * 3) * 0.3).astype(np.float32), 8000)
+    clipped = audio.to_phone(np.clip(rng.standard_normal(8000 * 2) * 5, -1, 1).astype(np.float32), 8000)
+    pcm16_as_mulaw = (rng.standard_normal(8000 * 2) * 3000).astype("<i2").tobytes()
+    with phone_client.websocket_connect("/phone/stream") as ws:
+        ws.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
+        ws.send_json({"event": "start", "streamSid": "MZ7", "start": {"streamSid": "MZ7", "customParameters": {"call_token": token}}})
+        _greeting, messages = _until_prompt_ends(ws)
+        for m in messages:
+            if m["event"] == "mark":
+                ws.send_json({"event": "mark", "streamSid": "MZ7", "mark": {"name": m["mark"]["name"]}})
+        ws.send_text("not json at all")
+        ws.send_json({"event": "media", "streamSid": "MZ7", "media": {"payload": "%%% not base64 %%%"}})
+        ws.send_json({"event": "media", "streamSid": "MZ7", "media": {"payload": base64.b64encode(b"\x00" * 200_000).decode()}})
+        ws.send_json({"event": "media"})
+        for blob in (white, clipped, pcm16_as_mulaw, b"\xff" * 8000 * 3):
+            for offset in range(0, len(blob), FRAME_BYTES):
+                frame = blob[offset:offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\xff")
+                ws.send_json({"event": "media", "streamSid": "MZ7", "media": {"payload": base64.b64encode(frame).decode()}})
+        # The line drops without a stop event.
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with app.state.session_factory() as session:
+            call = session.scalars(select(CallSession).where(CallSession.patient_id == patient, CallSession.channel == "phone")
+                                   .order_by(CallSession.id.desc())).first()
+            if call.status == "ended":
+                break
+        time.sleep(0.1)
+    with app.state.session_factory() as session:
+        call = session.scalars(select(CallSession).where(CallSession.patient_id == patient, CallSession.channel == "phone")
+                               .order_by(CallSession.id.desc())).first()
+        turns = session.scalars(select(Turn).where(Turn.call_id == call.id)).all()
+        assert call.status == "ended" and call.outcome is not None
+        assert call.outcome.call_status in ("no_answer", "partial")
+        invented = [t.text for t in turns if t.speaker == "patient" and t.text.strip()]
+        assert not invented, invented

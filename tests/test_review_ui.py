@@ -24,7 +24,10 @@ from tests.conftest import make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 # The softphone test's microphone: Chromium's built-in fake capture device (a beep).
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                 "--autoplay-policy=no-user-gesture-required"]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -211,3 +214,78 @@ def test_nurse_reviews_the_red_flagged_call_in_chromium(server: Server, browser)
     other.close()
     assert (ARTIFACTS / "review-queue.png").stat().st_size > 0
     assert (ARTIFACTS / "review-call-detail.png").stat().st_size > 0
+
+
+def _wait_for_count(page, selector: str, minimum: int, *, timeout_s: float) -> None:  # noqa: ANN001
+    # Polled from Python: the page's CSP (script-src 'self') forbids Playwright's eval-based waits.
+    deadline = time.monotonic() + timeout_s
+    while int(page.inner_text(selector) or 0) <= minimum:
+        assert time.monotonic() < deadline, f"{selector} stayed at {page.inner_text(selector)}"
+        time.sleep(0.2)
+
+
+def test_softphone_takes_a_call_over_the_media_stream(server: Server, browser) -> None:  # noqa: ANN001
+    """The softphone page gets a call token, opens /phone/stream, plays the greeting and streams the
+    (fake) microphone; the call is recorded under the patient, and its opening says it is an AI."""
+    from records.schema import CallSession, Turn
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1100, "height": 700}, locale="en-US", permissions=["microphone"])
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    missing: list[str] = []
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    _sign_in(page, server.base_url, "nurse_card", "card-demo-2026")
+    page.click("#nav-softphone")
+    page.wait_for_url(f"{server.base_url}/ui/softphone")
+    options = page.locator("#softphone-patient option")
+    assert options.count() >= 1
+    assert "13800000001" not in page.content()           # phones masked here too
+    patient_id = int(options.first.get_attribute("value"))
+    page.select_option("#softphone-patient", str(patient_id))
+    page.click("#softphone-call")
+    page.wait_for_selector("#softphone-status[data-state='in_call']", timeout=60_000)
+    # The greeting arrives as 20 ms frames (several seconds of speech), the microphone streams out.
+    _wait_for_count(page, "#frames-heard", 100, timeout_s=90)
+    _wait_for_count(page, "#frames-sent", 50, timeout_s=30)
+    page.screenshot(path=str(ARTIFACTS / "softphone.png"), full_page=True)
+    page.click("#softphone-hangup")
+    page.wait_for_selector("#softphone-status[data-state='ended']")
+    assert not [u for u in missing if not u.endswith("/favicon.ico")], missing
+    assert not [e for e in console_errors if "Content Security Policy" in e or "Refused" in e], console_errors
+
+    deadline = time.monotonic() + 20
+    with server.session() as session:
+        while True:
+            call = session.scalars(select(CallSession).where(CallSession.patient_id == patient_id,
+                                                             CallSession.channel == "phone")
+                                   .order_by(CallSession.id.desc())).first()
+            if call is not None and call.status == "ended" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+            session.expire_all()
+        assert call is not None and call.status == "ended"
+        opening = session.scalars(select(Turn).where(Turn.call_id == call.id).order_by(Turn.seq)).first()
+        assert "AI" in opening.text
+        audited = session.scalars(select(AuditEvent).where(AuditEvent.action == "call_token",
+                                                           AuditEvent.patient_id == patient_id)).all()
+        assert audited
+        other_ward = session.scalars(select(Patient).where(Patient.ward_id != session.get(Patient, patient_id).ward_id)).first()
+        issued = len(audited)
+
+    # Bad posts: no CSRF token, another ward's patient, a bad language -> refused, no token issued.
+    post = """async ([patient, language, withCsrf]) => {
+        const form = new FormData(); form.append('patient_id', String(patient)); form.append('language', language);
+        if (withCsrf) form.append('csrf', document.querySelector('input[name=csrf]').value);
+        const response = await fetch('/ui/softphone/token', {method: 'POST', body: form});
+        return [response.status, await response.text()]; }"""
+    assert page.evaluate(post, [patient_id, "", False])[0] == 403
+    assert page.evaluate(post, [other_ward.id, "", True])[0] == 404
+    assert page.evaluate(post, [patient_id, "fr", True])[0] == 422
+    status, body = page.evaluate(post, [patient_id, "en", True])
+    assert status == 200 and "call_token" in body
+    with server.session() as session:
+        assert len(session.scalars(select(AuditEvent).where(AuditEvent.action == "call_token",
+                                                             AuditEvent.patient_id == patient_id)).all()) == issued + 1
+    context.close()

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,11 +71,12 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-STATIC_FILES = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"}
+STATIC_FILES = {"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
+                "softphone.js": "text/javascript; charset=utf-8"}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+                                "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -559,3 +560,35 @@ def dashboard_page(request: Request, session: SessionDep, settings: SettingsDep,
     return render(request, settings, "dashboard.html", {"f": figures, "charts": chart_set}, user=user)
 
 
+
+
+# ----- softphone ---------------------------------------------------------------------------------
+
+@router.get("/softphone", response_class=HTMLResponse)
+def softphone_page(request: Request, session: SessionDep, settings: SettingsDep, user: WebUserDep) -> Response:
+    """A browser phone on the Media Streams endpoint: a nurse takes a real test call as a patient."""
+    query = select(Patient, Ward.code).join(Ward, Ward.id == Patient.ward_id).order_by(Ward.code, Patient.id)
+    if not user.staff.is_admin:
+        query = query.where(Patient.ward_id.in_(sorted(user.staff.ward_ids) or [-1]))
+    rows = session.execute(query.limit(500)).all()
+    record_audit(session, actor=user.staff.actor, action="list", resource="patient",
+                 detail=f"softphone page: {len(rows)} patients")
+    return render(request, settings, "softphone.html", {
+        "patients": [{"id": p.id, "name": p.name, "ward": code, "phone": mask_phone(p.phone)} for p, code in rows],
+    }, user=user)
+
+
+@router.post("/softphone/token")
+def softphone_token(request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
+                    patient_id: Annotated[int, Form()], language: Annotated[str, Form()] = "") -> Response:
+    from api.phone import issue_call_token
+
+    if language not in ("", "zh", "en"):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "language must be zh, en or empty")
+    authorize_patient(request, session, user.staff, patient_id, action="call", resource="call")
+    token = issue_call_token(secret=settings.secret_key, patient_id=patient_id, discharge_id=None,
+                             language=language or None)
+    record_audit(session, actor=user.staff.actor, action="call_token", resource="call", patient_id=patient_id,
+                 detail="softphone")
+    session.commit()
+    return _finish(request, JSONResponse({"call_token": token, "stream_path": "/phone/stream"}), settings)

@@ -10,6 +10,10 @@ DEFAULT_LANGUAGE = "zh"
 
 ZH: dict[str, str] = {
     "app_name": "随访 · 护士审核",
+    "nav_softphone": "测试电话", "softphone_title": "软电话：测试一次随访来电", "softphone_hint": "用耳机麦克风扮演患者接听一次真实的 AI 随访电话（与电话网关相同的协议）。通话会记录在该患者名下。",
+    "language": "语言", "softphone_patient_language": "按患者设置", "softphone_call": "拨打", "softphone_hangup": "挂断",
+    "softphone_idle": "未通话", "softphone_connecting": "正在连接…", "softphone_in_call": "通话中", "softphone_ended": "通话已结束",
+    "softphone_refused": "无法为该患者发起通话", "softphone_no_microphone": "无法使用麦克风", "softphone_frames_sent": "已发送音频帧", "softphone_frames_heard": "已收到音频帧",
     "nav_queue": "审核队列", "nav_dashboard": "统计看板", "nav_logout": "退出登录", "lang_switch": "English",
     "signed_in_as": "当前用户",
     # login
@@ -67,6 +71,10 @@ ZH: dict[str, str] = {
 
 EN: dict[str, str] = {
     "app_name": "Suifang · Nurse review",
+    "nav_softphone": "Test call", "softphone_title": "Softphone: take a test follow-up call", "softphone_hint": "Answer a real AI follow-up call as the patient, with a headset (the same protocol as the phone gateway). The call is recorded under that patient.",
+    "language": "Language", "softphone_patient_language": "Patient's language", "softphone_call": "Call", "softphone_hangup": "Hang up",
+    "softphone_idle": "Not in a call", "softphone_connecting": "Connecting…", "softphone_in_call": "In call", "softphone_ended": "Call ended",
+    "softphone_refused": "Cannot call this patient", "softphone_no_microphone": "The microphone is not available", "softphone_frames_sent": "Audio frames sent", "softphone_frames_heard": "Audio frames heard",
     "nav_queue": "Review queue", "nav_dashboard": "Dashboard", "nav_logout": "Sign out", "lang_switch": "中文",
     "signed_in_as": "Signed in as",
     "login_title": "Sign in", "username": "Username", "password": "Password", "login_button": "Sign in",
