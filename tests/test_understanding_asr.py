@@ -1,0 +1,40 @@
+"""Answers as speech recognition delivers them over the phone: question marks and first words lost,
+verbs misheard. The parsers must still tell a question from an answer and name the missed drug."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.understanding import _medication_adherence, parse_is_question
+from models.asr import ZH_PROMPT, decoding_prompt
+
+PCI = {"medications": [{"name": "阿司匹林肠溶片"}, {"name": "替格瑞洛片"}, {"name": "阿托伐他汀钙片"}]}
+
+
+@pytest.mark.parametrize(("text", "lang", "asked"), [
+    ("So I take the water bill in the morning, or at night.", "en", True),   # "Should" and "?" lost
+    ("Should I take it before meals or after meals", "en", True),
+    ("I take it in the morning.", "en", False),
+    ("I take all of them every day.", "en", False),
+])
+def test_a_choice_about_taking_a_drug_is_a_question(text: str, lang: str, asked: bool) -> None:
+    assert parse_is_question(text, lang) is asked
+
+
+@pytest.mark.parametrize(("text", "adherence", "missed"), [
+    ("都按时吃，就是阿托伐他汀有两天忘了", "partial", ["阿托伐他汀钙片"]),
+    ("都按时吃？就是阿托伐他汀有两天望门。", "partial", ["阿托伐他汀钙片"]),     # 忘了 misheard
+    ("都按时吃，就是阿托伐他汀吃了以后肌肉有点疼", "full", []),                  # a side effect, not a miss
+    ("都按时吃了", "full", []),
+])
+def test_an_exception_naming_a_drug_is_a_miss(text: str, adherence: str, missed: list[str]) -> None:
+    assert _medication_adherence(text, "zh", PCI).value == {"adherence": adherence, "missed": missed}
+
+
+def test_the_recognition_prompt_keeps_the_chinese_cue_and_the_latest_context() -> None:
+    assert decoding_prompt("zh", None) == ZH_PROMPT
+    assert decoding_prompt("en", "") is None
+    long = "阿司匹林、" * 100 + "请问您是王建国本人吗？"
+    prompt = decoding_prompt("zh", long)
+    assert prompt.startswith(ZH_PROMPT) and prompt.endswith("请问您是王建国本人吗？")
+    assert len(prompt) <= len(ZH_PROMPT) + 160
