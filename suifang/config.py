@@ -97,6 +97,7 @@ class ASRConfig(_Section):
     compute_type: Literal["int8", "int8_float32", "float32"] = "int8"  # faster-whisper only
     no_speech_threshold: float = Field(default=0.6, ge=0, le=1)   # a segment above this…
     logprob_threshold: float = -1.0                               # …and below this is dropped as no speech
+    window_s: float = Field(default=30.0, ge=5, le=30)            # faster-whisper encoder window for short clips
 
 
 class TTSConfig(_Section):

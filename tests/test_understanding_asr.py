@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.understanding import _medication_adherence, parse_is_question
+from dialogs.understanding import _blood_pressure, _medication_adherence, parse_is_question
 from models.asr import ZH_PROMPT, decoding_prompt
 
 PCI = {"medications": [{"name": "阿司匹林肠溶片"}, {"name": "替格瑞洛片"}, {"name": "阿托伐他汀钙片"}]}
@@ -38,3 +38,20 @@ def test_the_recognition_prompt_keeps_the_chinese_cue_and_the_latest_context() -
     prompt = decoding_prompt("zh", long)
     assert prompt.startswith(ZH_PROMPT) and prompt.endswith("请问您是王建国本人吗？")
     assert len(prompt) <= len(ZH_PROMPT) + 160
+
+
+@pytest.mark.parametrize(("text", "reading"), [
+    ("早上量的14590", (145, 90)),          # "一百四十五，九十" written as one number
+    ("12080", (120, 80)),
+    ("150100", (150, 100)),
+    ("一百四十五，九十", (145, 90)),
+    ("145", (145, None)),
+])
+def test_a_run_together_reading_splits_only_one_way(text: str, reading: tuple) -> None:
+    value = _blood_pressure(text).value
+    assert (value["systolic"], value["diastolic"]) == reading
+
+
+@pytest.mark.parametrize("text", ["1459", "2026", "99999"])
+def test_a_number_that_is_no_reading_stays_unparsed(text: str) -> None:
+    assert _blood_pressure(text).value is None

@@ -216,10 +216,23 @@ def model_settings(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def phone_clip(tts) -> np.ndarray:
-    """SENTENCE spoken by espeak-ng, sent down the phone line (8 kHz μ-law) and back to 16 kHz."""
-    pipeline = VoicePipeline(synthesizer=tts)
-    return audio.phone_to_asr(pipeline.synthesize_phone(SENTENCE, "en"))
+def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    """SENTENCE spoken by espeak-ng, sent down the phone line (8 kHz μ-law) and back to 16 kHz.
+
+    Made by the espeak-ng command, not the in-process pyttsx3 engine: that engine is shared by the
+    whole test process and its output drifts with what other tests had it say before (WER 0.27–0.45
+    on this sentence), which made a fixed recognition bound flaky. The command's audio is the same
+    every run."""
+    import subprocess
+    import wave
+
+    path = tmp_path_factory.mktemp("clip") / "sentence.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(path), SENTENCE], check=True,
+                   capture_output=True, timeout=30)
+    with wave.open(str(path)) as wav:
+        rate = wav.getframerate()
+        speech = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    return audio.phone_to_asr(audio.to_phone(speech, rate))
 
 
 @pytest.fixture(scope="module")
@@ -233,11 +246,24 @@ def faster(model_settings):
 def test_faster_whisper_reads_phone_speech(faster, phone_clip: np.ndarray) -> None:
     transcript = faster.transcribe(phone_clip, "en")
     # espeak-ng squeezed through the 8 kHz phone band is hard for Whisper base (bench_tts: WER ≈ 43% over
-    # ten prompts); after another pipeline has driven the shared pyttsx3/espeak engine in the same
-    # process the same sentence has come out at WER 0.36, so the bound is a few words, not one.
-    assert wer(SENTENCE, transcript.text) <= 0.4, transcript.text
+    # ten prompts); this clip comes out at WER 0.18 ("…and I heal mine"), so the bound is a few words.
+    assert wer(SENTENCE, transcript.text) <= 0.35, transcript.text
     assert 0.3 < transcript.confidence <= 1.0
     assert transcript.language == "en" and abs(transcript.duration_s - phone_clip.size / 16000) < 0.01
+
+
+@pytest.mark.models
+def test_a_short_encoder_window_hears_the_same_words(faster, model_settings, phone_clip: np.ndarray) -> None:
+    from models.asr import DecodeOptions, FasterWhisperRecognizer
+
+    del faster  # it assembled and verified the weights this test loads twice more
+    windowed = FasterWhisperRecognizer(str(model_settings.data_path("models", "whisper-base-ct2")),
+                                       options=DecodeOptions(window_s=15))
+    native = FasterWhisperRecognizer(str(model_settings.data_path("models", "whisper-base-ct2")),
+                                     options=DecodeOptions(window_s=30))
+    assert words(windowed.transcribe(phone_clip, "en").text) == words(native.transcribe(phone_clip, "en").text)
+    long_clip = np.concatenate([phone_clip, np.zeros(16000 * 12, np.float32)])  # 16 s: decoded in 30 s
+    assert "medicine" in windowed.transcribe(long_clip, "en").text.lower()
 
 
 @pytest.mark.models
