@@ -18,7 +18,8 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -304,6 +305,19 @@ class PatientItemsRetriever(BaseRetriever):
         return documents
 
 
+@contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """An exclusive lock between processes on `directory` (POSIX flock), held while it is opened."""
+    import fcntl
+
+    with open(directory / ".suifang-open.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class KnowledgeBase:
     """Order items and education articles in an embedded chromadb; safe to share between threads."""
 
@@ -317,25 +331,27 @@ class KnowledgeBase:
         self.retrieval_k = retrieval_k
         self.persist_dir = Path(persist_dir)
         self.persist_dir.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(self.persist_dir), settings=ChromaSettings(anonymized_telemetry=False))
-        function = _ChromaEmbeddingFunction.for_embedder(embedder)
-        try:
-            self._items = self._client.get_or_create_collection(
-                ORDER_ITEMS, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
-            self._education = self._client.get_or_create_collection(
-                EDUCATION, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
-        except ValueError as exc:
-            if "conflict" in str(exc).lower():
-                raise RuntimeError(
-                    f"the knowledge base at {self.persist_dir} was built with another embedder; "
-                    f"re-index it for {function.name()} (or point knowledge.chroma_dir elsewhere): {exc}"
-                ) from exc
-            raise
-        # Replacing a discharge's items is delete + add: readers must not see the gap.
-        self._lock = threading.RLock()
-        if education_dir is not None:
-            self.sync_education(education_dir)
+        # Worker processes starting together (Celery) would race to create chromadb's tables.
+        with _directory_lock(self.persist_dir):
+            self._client = chromadb.PersistentClient(
+                path=str(self.persist_dir), settings=ChromaSettings(anonymized_telemetry=False))
+            function = _ChromaEmbeddingFunction.for_embedder(embedder)
+            try:
+                self._items = self._client.get_or_create_collection(
+                    ORDER_ITEMS, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
+                self._education = self._client.get_or_create_collection(
+                    EDUCATION, embedding_function=function, configuration={"hnsw": {"space": "cosine"}})
+            except ValueError as exc:
+                if "conflict" in str(exc).lower():
+                    raise RuntimeError(
+                        f"the knowledge base at {self.persist_dir} was built with another embedder; "
+                        f"re-index it for {function.name()} (or point knowledge.chroma_dir elsewhere): {exc}"
+                    ) from exc
+                raise
+            # Replacing a discharge's items is delete + add: readers must not see the gap.
+            self._lock = threading.RLock()
+            if education_dir is not None:
+                self.sync_education(education_dir)
 
     @classmethod
     def from_settings(cls, settings, embedder: Embedder) -> KnowledgeBase:  # noqa: ANN001
