@@ -87,6 +87,7 @@ class VoiceOptions:
 # espeak-ng is one engine per process (pyttsx3 keeps it alive): every use goes through this lock.
 _ENGINE_LOCK = threading.Lock()
 _PYTTSX3_WEDGED = threading.Event()  # set once pyttsx3 hung in this process: the command takes over
+PYTTSX3_HANG_S = 5.0  # a sentence takes ≈ 20 ms; this long means runAndWait is stuck (a caller is waiting)
 
 
 class Pyttsx3Synthesizer:
@@ -136,7 +137,7 @@ class Pyttsx3Synthesizer:
             worker = threading.Thread(target=self._synthesize_guarded, args=(text, voice, outcome),
                                       name="pyttsx3-synthesis", daemon=True)
             worker.start()
-            worker.join(self.timeout_s + 5)
+            worker.join(min(self.timeout_s, PYTTSX3_HANG_S))
             if "audio" in outcome:
                 return outcome["audio"]  # type: ignore[return-value]
             if worker.is_alive():
