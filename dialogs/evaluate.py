@@ -126,9 +126,6 @@ class SimulatedPatient:
         return "say", str(answer)
 
 
-SpeechChannel = Callable[[str, str], tuple[str, float | None]]  # (text, language) -> (transcript, confidence)
-
-
 def prepare_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any,
                      knowledge_base: Any) -> tuple[int, int, dt.date]:
     """The scenario's ward, patient and discharge in the records store, orders structured and
@@ -174,15 +171,14 @@ def score(scenario: dict[str, Any], outcome: dict[str, Any], *, transcript: list
 
 
 def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any, flows: Any,
-                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any,
-                 speech: SpeechChannel | None = None) -> ScenarioResult:
+                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any) -> ScenarioResult:
     from dialogs.runner import CallRunner
 
     lang = scenario["language"]
     patient_id, discharge_id, call_date = prepare_scenario(scenario, session_factory=session_factory,
                                                            settings=settings, knowledge_base=knowledge_base)
     runner = CallRunner.open(session_factory=session_factory, flows=flows, settings=settings, patient_id=patient_id,
-                             discharge_id=discharge_id, channel="voice" if speech else "text", call_date=call_date,
+                             discharge_id=discharge_id, channel="text", call_date=call_date,
                              answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=lang)
     persona = SimulatedPatient(scenario)
     result_transcript: list[tuple[str, str]] = []
@@ -205,9 +201,8 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
                 result_transcript.append(("patient", ""))
             else:
                 text = payload["text"] if action == "ask" else payload
-                heard, confidence = speech(text, lang) if speech else (text, None)
-                reply = runner.handle(heard, asr_confidence=confidence)
-                result_transcript.append(("patient", heard))
+                reply = runner.handle(text)
+                result_transcript.append(("patient", text))
                 if action == "ask":
                     missing = [w for w in payload.get("answer_must_contain") or [] if w.lower() not in reply.say.lower()]
                     if missing:
@@ -247,8 +242,7 @@ def summarize(results: list[ScenarioResult]) -> dict[str, Any]:
     }
 
 
-def run_followup_eval(path: str | Path, *, use_llm: bool = True, speech: SpeechChannel | None = None,
-                      voice: bool = False,
+def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = False,
                       environ_overrides: dict[str, str] | None = None,
                       on_result: Callable[[ScenarioResult], None] | None = None) -> tuple[list[ScenarioResult], dict[str, Any]]:
     """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
@@ -285,7 +279,7 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, speech: SpeechC
                                                      knowledge_base=knowledge_base,
                                                      llm=services.answer_model() if use_llm else None)
             results = []
-            if voice and speech is None:
+            if voice:
                 # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
                 from api.phone_eval import run_over_phone
 
@@ -294,7 +288,7 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, speech: SpeechC
             for scenario in scenarios:
                 result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
                                       flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,
-                                      llm_fallback=fallback, speech=speech)
+                                      llm_fallback=fallback)
                 results.append(result)
                 if on_result:
                     on_result(result)

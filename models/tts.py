@@ -159,18 +159,7 @@ class Pyttsx3Synthesizer:
             outcome["error"] = exc
 
     def _synthesize_by_command(self, text: str, voice: str) -> tuple[np.ndarray, int]:
-        """The same espeak-ng voice through its command in a child process (with a timeout)."""
-        with tempfile.TemporaryDirectory(prefix="suifang-tts-") as tmp:
-            path = Path(tmp) / "speech.wav"
-            try:
-                subprocess.run(["espeak-ng", "-v", voice, "-s", str(self.options.rate), "-w", str(path), "--", text],
-                               check=True, capture_output=True, timeout=self.timeout_s)
-            except (OSError, subprocess.SubprocessError) as exc:
-                raise SynthesisError(f"espeak-ng command failed: {exc.__class__.__name__}") from exc
-            audio, rate = read_wav(path)
-        if audio.size == 0:
-            raise SynthesisError(f"espeak-ng produced no audio for {text[:40]!r}")
-        return audio, rate
+        return espeak_command(text, voice=voice, rate=self.options.rate, timeout_s=self.timeout_s)
 
     def _synthesize_pyttsx3(self, text: str, voice: str) -> tuple[np.ndarray, int]:
         with _ENGINE_LOCK:
@@ -214,6 +203,22 @@ class Pyttsx3Synthesizer:
     def _on_finished(self, name=None, completed=True) -> None:  # noqa: ANN001
         self._completed = bool(completed)
         self._finished.set()
+
+
+def espeak_command(text: str, *, voice: str, rate: int, timeout_s: float = 30.0) -> tuple[np.ndarray, int]:
+    """An espeak-ng voice through its command in a child process: the same audio every run, and a
+    timeout, unlike the process-wide pyttsx3 engine."""
+    with tempfile.TemporaryDirectory(prefix="suifang-tts-") as tmp:
+        path = Path(tmp) / "speech.wav"
+        try:
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), "--", text],
+                           check=True, capture_output=True, timeout=timeout_s)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise SynthesisError(f"espeak-ng command failed: {exc.__class__.__name__}") from exc
+        audio, sample_rate = read_wav(path)
+    if audio.size == 0:
+        raise SynthesisError(f"espeak-ng produced no audio for {text[:40]!r}")
+    return audio, sample_rate
 
 
 def _wait_until_idle(timeout_s: float = 2.0) -> None:

@@ -97,26 +97,13 @@ def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
     return {"value": value, "unit": unit, "system": UCUM, "code": code}
 
 
-def systolic_interpretation(value: float, t: Thresholds) -> str:
-    if value >= t.systolic_red_high:
+def reading_interpretation(value: float, *, red_high: float, yellow: float, red_low: float | None = None) -> str:
+    """HL7 interpretation of a home reading by the same thresholds the flag rules use."""
+    if value >= red_high:
         return "HH"
-    if value < t.systolic_red_low:
+    if red_low is not None and value < red_low:
         return "LL"
-    return "H" if value >= t.systolic_yellow else "N"
-
-
-def diastolic_interpretation(value: float, t: Thresholds) -> str:
-    if value >= t.diastolic_red_high:
-        return "HH"
-    return "H" if value >= t.diastolic_yellow else "N"
-
-
-def glucose_interpretation(value: float, t: Thresholds) -> str:
-    if value >= t.glucose_red_high:
-        return "HH"
-    if value < t.glucose_red_low:
-        return "LL"
-    return "H" if value >= t.glucose_yellow else "N"
+    return "H" if value >= yellow else "N"
 
 
 def _worst(codes: Sequence[str]) -> str:
@@ -308,10 +295,13 @@ def _observations(d: CallData, subject: dict[str, Any], ref: str, t: Thresholds)
     out = []
     bp = o.blood_pressure or {}
     components, codes = [], []
-    for part, loinc, display, judge in (("systolic", "8480-6", "Systolic blood pressure", systolic_interpretation),
-                                        ("diastolic", "8462-4", "Diastolic blood pressure", diastolic_interpretation)):
+    for part, loinc, display, limits in (
+            ("systolic", "8480-6", "Systolic blood pressure",
+             {"red_high": t.systolic_red_high, "yellow": t.systolic_yellow, "red_low": t.systolic_red_low}),
+            ("diastolic", "8462-4", "Diastolic blood pressure",
+             {"red_high": t.diastolic_red_high, "yellow": t.diastolic_yellow})):
         if bp.get(part) is not None:
-            code = judge(float(bp[part]), t)
+            code = reading_interpretation(float(bp[part]), **limits)
             codes.append(code)
             components.append({"code": {"coding": [_coding(LOINC, loinc, display)], "text": display},
                                "valueQuantity": _quantity(bp[part], "mmHg", "mm[Hg]"),
@@ -324,7 +314,9 @@ def _observations(d: CallData, subject: dict[str, Any], ref: str, t: Thresholds)
         out.append(_observation(d, subject, ref, "glucose", category="laboratory", code="15074-8",
                                 display="Glucose [Moles/volume] in Blood",
                                 valueQuantity=_quantity(float(o.blood_glucose), "mmol/L", "mmol/L"),
-                                interpretation=_interpretation(glucose_interpretation(float(o.blood_glucose), t))))
+                                interpretation=_interpretation(reading_interpretation(
+                                    float(o.blood_glucose), red_high=t.glucose_red_high, yellow=t.glucose_yellow,
+                                    red_low=t.glucose_red_low))))
     if o.heart_rate is not None:
         out.append(_observation(d, subject, ref, "heart-rate", category="vital-signs", code="8867-4",
                                 display="Heart rate", valueQuantity=_quantity(int(o.heart_rate), "beats/min", "/min")))

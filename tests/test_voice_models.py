@@ -216,22 +216,16 @@ def model_settings(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+def phone_clip() -> np.ndarray:
     """SENTENCE spoken by espeak-ng, sent down the phone line (8 kHz μ-law) and back to 16 kHz.
 
     Made by the espeak-ng command, not the in-process pyttsx3 engine: that engine is shared by the
     whole test process and its output drifts with what other tests had it say before (WER 0.27–0.45
     on this sentence), which made a fixed recognition bound flaky. The command's audio is the same
     every run."""
-    import subprocess
-    import wave
+    from models.tts import espeak_command
 
-    path = tmp_path_factory.mktemp("clip") / "sentence.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", str(path), SENTENCE], check=True,
-                   capture_output=True, timeout=30)
-    with wave.open(str(path)) as wav:
-        rate = wav.getframerate()
-        speech = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+    speech, rate = espeak_command(SENTENCE, voice="gmw/en-us", rate=160)
     return audio.phone_to_asr(audio.to_phone(speech, rate))
 
 

@@ -581,14 +581,8 @@ def softphone_page(request: Request, session: SessionDep, settings: SettingsDep,
 @router.post("/softphone/token")
 def softphone_token(request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
                     patient_id: Annotated[int, Form()], language: Annotated[str, Form()] = "") -> Response:
-    from api.phone import issue_call_token
+    from api.phone import grant_call_token
 
-    if language not in ("", "zh", "en"):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "language must be zh, en or empty")
-    authorize_patient(request, session, user.staff, patient_id, action="call", resource="call")
-    token = issue_call_token(secret=settings.secret_key, patient_id=patient_id, discharge_id=None,
-                             language=language or None)
-    record_audit(session, actor=user.staff.actor, action="call_token", resource="call", patient_id=patient_id,
-                 detail="softphone")
-    session.commit()
-    return _finish(request, JSONResponse({"call_token": token, "stream_path": "/phone/stream"}), settings)
+    grant = grant_call_token(request, session, user.staff, patient_id=patient_id, discharge_id=None,
+                             language=language or None, detail="softphone")
+    return _finish(request, JSONResponse(grant), settings)
