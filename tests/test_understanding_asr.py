@@ -55,3 +55,22 @@ def test_a_run_together_reading_splits_only_one_way(text: str, reading: tuple) -
 @pytest.mark.parametrize("text", ["1459", "2026", "99999"])
 def test_a_number_that_is_no_reading_stays_unparsed(text: str) -> None:
     assert _blood_pressure(text).value is None
+
+
+@pytest.mark.parametrize(("window_s", "duration_s", "frames"), [
+    (15, 3.0, 1500),    # a phone answer: the short window
+    (15, 14.0, 1500),
+    (15, 14.5, 3000),   # no second to spare: Whisper's own 30 s
+    (30, 3.0, 3000),    # configured off
+])
+def test_the_encoder_window_fits_the_clip(window_s: float, duration_s: float, frames: int) -> None:
+    """Whisper's encoder gets a short window only when the clip fits it. test_voice_models checks the
+    short window hears the same words but cannot tell whether it was used; this checks that it is."""
+    import faster_whisper.transcribe as fw
+    import numpy as np
+
+    from models.asr import _encoder_window
+
+    with _encoder_window(window_s, duration_s):
+        assert fw.pad_or_trim(np.zeros((80, 10), np.float32)).shape == (80, frames)
+    assert fw.pad_or_trim(np.zeros((80, 10), np.float32)).shape == (80, 3000)  # back to normal after
