@@ -154,12 +154,12 @@ _QUESTION_ZH = re.compile(r"(?:[?？]|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,�
                           r"如果|要是|万一|算不算|属于|还是.{0,8}(?:吗|呢|[?？])|哪种|什么病|咋办|咋回事|怎么样|会引起|会导致|会造成|有关系|能吃|能用|可以吃)")
 _HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|像(?=.{0,4}(?:炎|感冒|过敏|感染))|怀疑|担心|害怕|怕(?!冷|光)|不确定|不知道|说不好|说不准|不清楚|不太清楚|感觉像|以为|疑似|排除|不像|看着像|估计|或许|貌似)")
 _NEG_BEFORE_ZH = re.compile(r"(?:没有|没|不|无|未|别|并非|并没|从没|从来没|从不|不是|不算|不怎么|不太)")
-_NEG_GAP_OK = re.compile(r"^(?:有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
+_NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
 _NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|好多了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
 _INHERENT_ZH = re.compile(r"喘不(?:上|过)气|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
-                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
+                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
 _HEDGE_EN = re.compile(r"\b(?:maybe|perhaps|possibly|probably|not sure|unsure|i think|i guess|might|may have|could be|seems?|kind of|sort of|don'?t know|uncertain|worr(?:y|ies|ied) (?:about|that)|worried about|afraid of|concerned about|rule out|suspect(?:ed)?)\b", re.I)
@@ -192,7 +192,7 @@ def _sentence_of(text: str, pos: int, lang: str) -> tuple[int, int]:
     return start, len(text)
 
 
-def _negated_zh(clause: str, start: int, end: int, chain_end: int) -> bool:
+def _negated_zh(clause: str, start: int, end: int, chain_end: int, next_other: int | None = None) -> bool:
     inner = _INHERENT_ZH.sub("", clause[start:end])
     if end - start > 2 and re.search(r"[不没无]", inner[1:]):
         return True  # "肚子不涨", "肚子不疼"
@@ -204,11 +204,14 @@ def _negated_zh(clause: str, start: int, end: int, chain_end: int) -> bool:
         last = m
     if last is not None:
         gap = window[last.end():]
-        if len(gap) <= 4 and _NEG_GAP_OK.match(gap):
+        if len(gap) <= 6 and _NEG_GAP_OK.match(gap):
             return True
     after = clause[chain_end:chain_end + 8]
-    if _POST_NEG_ZH.match(after):
-        return True
+    if re.match(r"[^，,。]{0,2}?(?:咳|吐|咯|擤|排|拉)不(?:出|掉|干净)", clause[end:end + 8]):
+        return False  # "痰咳不出来": the phlegm is there, it will not come up
+    post = _POST_NEG_ZH.match(after)
+    if post and not (next_other is not None and next_other < chain_end + post.end()):
+        return True  # ("有鼻涕不拉肚子": the 不 belongs to the next symptom)
     return False
 
 
@@ -233,7 +236,8 @@ _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不�
 _DIAGNOSED_ZH = re.compile(r"(?:诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是)")
 
 
-def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_end: int, kind: str = "symptom") -> str:
+def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_end: int, kind: str = "symptom",
+               next_other: int | None = None) -> str:
     c_start, c_end = clause
     clause_text = text[c_start:c_end]
     rel_start, rel_end, rel_chain = start - c_start, end - c_start, chain_end - c_start
@@ -241,8 +245,15 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
         return UNCERTAIN
     prefix = clause_text[:rel_start]
     if _MILD_NEG_ZH.search(prefix[-6:]):
-        return PRESENT  # "不怎么咳", "不太拉了": little of it, but there
-    if _negated_zh(clause_text, rel_start, rel_end, rel_chain):
+        if re.match(r"[^，,。？?]{0,2}?了", clause_text[rel_chain:]):
+            return ABSENT  # "不怎么咳嗽了": 了 marks the change, it has stopped
+        return PRESENT  # "不怎么咳", "不太爱吃": little of it, but there
+    after_test = clause_text[rel_chain:rel_chain + 10]
+    if re.match(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?阴性", after_test):
+        return ABSENT  # "轮状病毒阴性", "支原体的结果是阴性": a negative test
+    if re.match(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?阳性", after_test):
+        return PRESENT  # "潜血阳性"
+    if _negated_zh(clause_text, rel_start, rel_end, rel_chain, None if next_other is None else next_other - c_start):
         if re.match(r"(?:的)?(?:之前|以前|那会|的时候|时候)", clause_text[rel_chain:rel_chain + 4]):
             return PRESENT  # "没发烧之前", "没咳的时候": the symptom comes at other times
         if re.search(r"(?:本来|原来|原先|起初)", prefix[-6:]):
@@ -255,7 +266,9 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     sentence = text[s_start:s_end]
     if _NEAR_HEDGE_ZH.search(prefix[-8:]):
         return UNCERTAIN
-    if _HYPOTHETICAL_ZH.search(prefix):
+    hypothetical = [m for m in _HYPOTHETICAL_ZH.finditer(prefix)]
+    if hypothetical and (kind == "disease" or len(prefix) - hypothetical[-1].end() <= 6):
+        # a symptom is in the "if/worried/whether" only when it comes soon after the word
         return UNCERTAIN
     if kind == "disease" and (re.match(r"还是", text[end:end + 2]) or re.search(r"还是$", prefix)):
         return UNCERTAIN  # "病毒还是细菌": the parent asks which
@@ -415,8 +428,11 @@ _PRODUCT_AFTER = re.compile(r"^(?:的)?(?:热清|药|帖|颗粒|冲剂|糖浆|�
 _PRODUCT_BEFORE = re.compile(r"(?:治|治疗|止|抗|防|预防|消|化|祛|排|吸)$")
 _THRESHOLD_AFTER = r"(?:度|℃)?(?:以上|以下|以内|之上|之下|才|就(?:要|得|吃|用|喂)|的话|再(?:吃|用))"
 _THRESHOLD_BEFORE = r"(?:超过|高于|低于|不到|不超过|大于|小于|达到)$"
-_OTHER_PERSON = re.compile(r"(?:奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|老公|老婆|同事)"
-                           r"(?:也|都|最近|之前|前几天)?(?:有点|有些|得了|得过)?$")
+_OTHER_PERSON = re.compile(r"(?:奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|家里|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|"
+                           r"老公|老婆|同事|大女儿|小女儿|大儿子|小儿子|表姐|表哥|堂姐|堂哥)"
+                           r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过)?$")
+# "接触感冒的人", "家里有感冒的宝宝": the illness of someone around the patient
+_OTHER_PERSON_AFTER = re.compile(r"^(?:的)(?:人|大人|小朋友|小孩|孩子|宝宝|同学|病人)")
 _SELF_PARENT = re.compile(r"(?:^|[，,。\s可但是])我(?:也|自己|本身|最近|之前)?(?:有点|有些|得了)?$")
 _PRODUCT_EN = re.compile(r"^\s*(?:medicine|medication|tablets?|pills?|syrup|drops|cream|spray|remed)", re.I)
 
@@ -428,7 +444,7 @@ def _not_about_patient(work: str, start: int, end: int, *, zh: bool, subject: st
             return True
         before = work[max(0, start - 8):start]
         before = re.split(r"[，,。；;！!？?]", before)[-1]
-        if _OTHER_PERSON.search(before):
+        if _OTHER_PERSON.search(before) or _OTHER_PERSON_AFTER.match(work[end:end + 4]):
             return True
         return subject == "child" and bool(_SELF_PARENT.search(before))
     return bool(_PRODUCT_EN.match(work[end:end + 14]))
@@ -468,14 +484,17 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
             chain_end = next_end
         if zh:
             clause = next(((a, b) for a, b in clauses if a <= start < b), (start, end))
-            status = _status_zh(work, clause, start, end, chain_end, lex.entries[name].kind)
+            next_other = next((s for n, s, _, _ in matches[i + 1:] if n != name and s >= chain_end), None)
+            status = _status_zh(work, clause, start, end, chain_end, lex.entries[name].kind, next_other)
             # "没有发烧咳嗽", "没有咳嗽和腹泻": a denial runs on over a list in one clause.
             if (status == PRESENT and previous is not None and previous[1] == ABSENT and previous[2] >= clause[0]
                     and re.fullmatch(r"[\s、/和或及跟与,]*(?:或者|还有|以及)?", work[previous[2]:start])):
                 status = ABSENT
         else:
             status = _status_en(work, start, end, chain_end)
-        if _not_about_patient(work, start, end, zh=zh, subject=subject):
+        if zh and re.search(r"(?:治|治疗|预防)$", work[max(0, start - 2):start]):
+            status = UNCERTAIN  # "治流鼻涕的药": a drug given for it says it may be there, not that it is
+        elif _not_about_patient(work, start, end, zh=zh, subject=subject):
             continue
         item = lex.entries[name]
         if name in ("发热",) and any(0 <= s - end <= 2 for _, s, _, _ in temp_mentions) and status == PRESENT:

@@ -79,12 +79,53 @@ def test_model_may_raise_the_level_but_never_lower_it() -> None:
     ("zh", "是病毒还是细菌感染", "细菌感染", UNCERTAIN),
     ("zh", "打完预防针晚上就发烧了", "发热", PRESENT),
     ("zh", "烧已经退了", "退热", PRESENT),
+    ("zh", "这会儿不怎么咳嗽了", "咳嗽", ABSENT),             # 了: it has stopped
+    ("zh", "那也没见他咳嗽啊", "咳嗽", ABSENT),
+    ("zh", "没见到过明显的过敏症状", "过敏", ABSENT),
+    ("zh", "有鼻涕不拉肚子", "鼻流涕", PRESENT),              # the 不 is the diarrhoea's
+    ("zh", "有鼻涕不拉肚子", "腹泻", ABSENT),
+    ("zh", "有时痰也咳不出来", "痰", PRESENT),
+    ("zh", "轮状病毒阴性", "轮状病毒感染", ABSENT),
+    ("zh", "我记得支原体的结果是阴性", "支原体感染", ABSENT),
+    ("zh", "前段时间吃过治流鼻涕的药", "鼻流涕", UNCERTAIN),  # a drug for it, not a finding
+    ("zh", "吃饭胃口不太好", "食欲不振", PRESENT),
+    ("zh", "三个月前大便次数多", "腹泻", PRESENT),
+    ("zh", "我怕她一直烧", "发热", UNCERTAIN),
     ("en", "no fever", "发热", ABSENT),
     ("en", "maybe a rash", "皮疹", UNCERTAIN),
     ("en", "I have had a cough for a week", "咳嗽", PRESENT),
 ])
 def test_symptom_status(lang: str, text: str, name: str, status: str) -> None:
     assert aggregate(extract_mentions(text, lang=lang)).get(name) == status
+
+
+def test_eval_scores_cmdd_pairs_and_the_dxy_held_out_check(tmp_path: Path) -> None:
+    from dialogs.preconsult_eval import evaluate_cmdd, evaluate_dxy
+
+    cmdd = tmp_path / "cmdd.jsonl"
+    turns = [{"speaker": "医生", "sentence": "宝宝发烧吗", "normalized": ["发热"], "type": ["1"]},
+             {"speaker": "患者", "sentence": "发烧两天了，没有咳嗽", "normalized": ["发热", "咳嗽"], "type": ["1", "2"]},
+             {"speaker": "患者", "sentence": "会不会是肺炎", "normalized": ["肺炎"], "type": ["1"]}]
+    cmdd.write_text(json.dumps({"dialogue-content": turns}, ensure_ascii=False) + "\n", encoding="utf-8")
+    scores = evaluate_cmdd(cmdd)["patient"]
+    # 发热 present and 咳嗽 absent are right; 肺炎 is asked about (uncertain), gold says present
+    assert (scores["tp"], scores["fp"], scores["fn"]) == (2, 1, 1)
+
+    dxy = tmp_path / "dxy.json"
+    records = [{"self_repo": "孩子发烧两天，没有咳嗽，有点流鼻涕", "goal": {"explicit_inform_slots": {"发烧": True, "咳嗽": True, "揉眼睛": True}}}]
+    dxy.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    held_out = evaluate_dxy(dxy)
+    # 发烧 found; 咳嗽 denied in the text, so missed; 流涕 found but unlisted; 揉眼睛 is outside our names
+    assert (held_out["tp"], held_out["fp"], held_out["fn"]) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("偶尔吐泡泡", "呕吐"), ("我就没见过他吐过痰", "呕吐"), ("最近比较爱吐舌头", "呕吐"),
+    ("家里都感冒了", "普通感冒"), ("她爸爸前阵子感冒了", "普通感冒"), ("没有接触感冒的人", "普通感冒"),
+    ("宝宝痰培养出来已没有细菌", "痰"), ("今天大便和一项血的结果出来了", "血便"),
+])
+def test_words_that_are_not_the_childs_symptom(text: str, name: str) -> None:
+    assert name not in aggregate(extract_mentions(text, lang="zh", subject="child"))
 
 
 @pytest.mark.parametrize("text", ["超过39度才能用退烧栓吗", "38.5以上再吃退烧药"])
