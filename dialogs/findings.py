@@ -233,7 +233,7 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
 _HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
 _NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:点|些)?$")
 _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
-_DIAGNOSED_ZH = re.compile(r"(?:诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是)")
+_DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是)")
 
 
 def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_end: int, kind: str = "symptom",
@@ -241,9 +241,18 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     c_start, c_end = clause
     clause_text = text[c_start:c_end]
     rel_start, rel_end, rel_chain = start - c_start, end - c_start, chain_end - c_start
-    if re.search(r"(.)[不没]\1", text[start:min(c_end, end + 3)]) or re.search(r"有没有$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
+    if re.search(r"(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
         return UNCERTAIN
     prefix = clause_text[:rel_start]
+    if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?就是", text[chain_end:chain_end + 5]):
+        return UNCERTAIN  # "不是肺炎就是气管炎": one or the other
+    if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?[吗嘛][？?]?", clause_text[rel_chain:]):
+        return UNCERTAIN  # "不是便秘吗？": a rhetorical question, not a denial
+    if re.search(r"(?:算|属于)$", prefix) and re.match(r"[^，,。]{0,2}?[吗嘛呢]|[^，,。]{0,2}?[？?]", clause_text[rel_chain:]):
+        reading = [v for v, _, _ in _zh_temperatures(clause_text)]
+        if kind == "symptom" and reading and fever_class(max(reading)) is None:
+            return ABSENT  # "37.2算发烧吗": the number answers it
+        return UNCERTAIN  # "这算腹泻吗"
     if _MILD_NEG_ZH.search(prefix[-6:]):
         if re.match(r"[^，,。？?]{0,2}?了", clause_text[rel_chain:]):
             return ABSENT  # "不怎么咳嗽了": 了 marks the change, it has stopped
@@ -281,6 +290,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
                 or re.match(r"[^，,。？?]{0,2}(?:吃了|用了|打了|输了|挂了|治了)", text[end:end + 6]):
             # "嗓子发炎了，吃什么药", "呼吸道感染吃了一个月药": being treated for it
             return PRESENT
+        if re.search(r"(?:应该|可能|估计|大概)是[^，,。？?吗]{2,6}$", prefix) and re.match(r"(?:的|了)(?![吗吧？?])", text[end:end + 2]):
+            return PRESENT  # "应该是吹空调感冒的": the guess is about the cause of a cold the child has
         if _QUESTION_ZH.search(clause_text) or re.search(r"[?？]\s*$", sentence) or _HEDGE_ZH.search(sentence):
             return UNCERTAIN
     return PRESENT

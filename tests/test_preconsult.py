@@ -91,6 +91,13 @@ def test_model_may_raise_the_level_but_never_lower_it() -> None:
     ("zh", "吃饭胃口不太好", "食欲不振", PRESENT),
     ("zh", "三个月前大便次数多", "腹泻", PRESENT),
     ("zh", "我怕她一直烧", "发热", UNCERTAIN),
+    ("zh", "拍的片子不是肺炎就是气管发炎", "肺炎", UNCERTAIN),  # one or the other
+    ("zh", "顺时针不是便秘吗？", "便秘", UNCERTAIN),          # rhetorical, not a denial
+    ("zh", "37.2算发烧吗", "发热", ABSENT),                  # the reading answers it
+    ("zh", "这算腹泻吗", "腹泻", UNCERTAIN),
+    ("zh", "看看喉咙有无发炎", "咽喉炎", UNCERTAIN),
+    ("zh", "孩子应该是吹空调感冒的", "普通感冒", PRESENT),     # the guess is about the cause
+    ("zh", "应该是感冒吧", "普通感冒", UNCERTAIN),
     ("en", "no fever", "发热", ABSENT),
     ("en", "maybe a rash", "皮疹", UNCERTAIN),
     ("en", "I have had a cough for a week", "咳嗽", PRESENT),
