@@ -6,6 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-stamp
 APT_PACKAGES := espeak-ng ffmpeg sox chromium chromium-driver fonts-noto-cjk
+# llama.cpp's default build is -march=native: on a CPU that reports AMX (Sapphire Rapids and later) it
+# uses AMX tiles, which many VMs do not enable, and the first decode segfaults. Build it once for
+# AVX2 (every x86-64 server of the last decade) into a wheel kept outside the checkout, never from
+# pip's wheel cache (that may hold a native build).
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS ?= $(HOME)/.cache/suifang/wheels/llama-cpp-$(LLAMA_VERSION)-avx2
 
 .PHONY: setup serve test system-packages bench clean
 
@@ -17,7 +25,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
 	# The local CPU wheel; a bare `torch` requirement would pull several GB of CUDA packages.
 	$(BIN)/pip install --quiet torch==2.13.0
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet -e '.[test]'
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip wheel --quiet --no-cache-dir --no-deps \
+	    --no-binary llama-cpp-python -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/pip install --quiet $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(BIN)/pip install --quiet -e '.[test]'
 	# openai-whisper's triton dependency is CUDA-only; its real dependencies are in pyproject.
 	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
 	$(BIN)/suifang models prepare

@@ -138,6 +138,7 @@ def _zh_temperatures(text: str) -> list[tuple[float, int, int]]:
 
 
 def fever_class(celsius: float) -> str | None:
+    # Parents round: "39度" is said of a high fever, so the whole degree opens the grade.
     if celsius >= 39.0:
         return "高热"
     if celsius >= 38.0:
@@ -156,7 +157,7 @@ _HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|
 _NEG_BEFORE_ZH = re.compile(r"(?:没有|没|不|无|未|别|并非|并没|从没|从来没|从不|不是|不算|不怎么|不太)")
 _NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
 _NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
-_POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|好多了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
+_POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
 _INHERENT_ZH = re.compile(r"喘不(?:上|过)气|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
                           r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
@@ -246,7 +247,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     prefix = clause_text[:rel_start]
     if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?就是", text[chain_end:chain_end + 5]):
         return UNCERTAIN  # "不是肺炎就是气管炎": one or the other
-    if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?[吗嘛][？?]?", clause_text[rel_chain:]):
+    if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?(?:[吗嘛]|[？?])", text[chain_end:chain_end + 4]):
         return UNCERTAIN  # "不是便秘吗？": a rhetorical question, not a denial
     if re.search(r"(?:算|属于)$", prefix) and re.match(r"[^，,。]{0,2}?[吗嘛呢]|[^，,。]{0,2}?[？?]", clause_text[rel_chain:]):
         reading = [v for v, _, _ in _zh_temperatures(clause_text)]
@@ -258,6 +259,9 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
             return ABSENT  # "不怎么咳嗽了": 了 marks the change, it has stopped
         return PRESENT  # "不怎么咳", "不太爱吃": little of it, but there
     after_test = clause_text[rel_chain:rel_chain + 10]
+    if re.match(r"(?:的)?(?:也|都|还|从来)?(?:没|没有|还没|还没有)(?:检查|查|化验|测|验)过?", after_test) \
+            or re.search(r"不知道(?:现在|还|到底)?(?:有没有|是不是)", text[end:end + 16]):
+        return UNCERTAIN  # "过敏的没检查过", "吸了痰，不知道现在有没有": nobody knows
     if re.match(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?阴性", after_test):
         return ABSENT  # "轮状病毒阴性", "支原体的结果是阴性": a negative test
     if re.match(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?阳性", after_test):
@@ -265,6 +269,11 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if _negated_zh(clause_text, rel_start, rel_end, rel_chain, None if next_other is None else next_other - c_start):
         if re.match(r"(?:的)?(?:之前|以前|那会|的时候|时候)", clause_text[rel_chain:rel_chain + 4]):
             return PRESENT  # "没发烧之前", "没咳的时候": the symptom comes at other times
+        if re.search(r"(?:如果|要是|假如|万一)$", prefix[:-1] if prefix.endswith(("不", "没")) else prefix) \
+                or re.search(r"(?:如果|要是|假如|万一)(?:不|没有|没)$", prefix):
+            return UNCERTAIN  # "如果不发烧": a condition, not a finding
+        if re.match(r"[^，,。]{0,2}?不多", clause_text[rel_chain:rel_chain + 4]):
+            return PRESENT  # "痰不多了": less of it, still there
         if re.search(r"(?:本来|原来|原先|起初)", prefix[-6:]):
             return PRESENT  # "本来不拉肚子的": it was absent then, so it is there now
         if kind == "disease" and re.search(r"(?:[吧吗嘛][？?。！!~～]*$|[？?]$)", clause_text.rstrip()) \
@@ -281,10 +290,10 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
         return UNCERTAIN
     if kind == "disease" and (re.match(r"还是", text[end:end + 2]) or re.search(r"还是$", prefix)):
         return UNCERTAIN  # "病毒还是细菌": the parent asks which
-    if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断)", text[end:end + 6]):
+    if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断|还有什么症状|有什么症状|有哪些症状|什么症状|(?:会)?有什么后果)", text[end:end + 7]):
         return UNCERTAIN
     if kind == "disease":
-        if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix):
+        if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
                 or re.match(r"[^，,。？?]{0,2}(?:吃了|用了|打了|输了|挂了|治了)", text[end:end + 6]):
@@ -503,7 +512,7 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
                 status = ABSENT
         else:
             status = _status_en(work, start, end, chain_end)
-        if zh and re.search(r"(?:治|治疗|预防)$", work[max(0, start - 2):start]):
+        if zh and re.search(r"(?:治|治疗|预防|适用|适合|用于)$", work[max(0, start - 2):start]):
             status = UNCERTAIN  # "治流鼻涕的药": a drug given for it says it may be there, not that it is
         elif _not_about_patient(work, start, end, zh=zh, subject=subject):
             continue
@@ -518,7 +527,8 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
                                 kind=item.kind, en=item.en, cues=cues))
         previous = (name, status, end)
     for cls, start, end, value in temp_mentions:
-        if re.match(_THRESHOLD_AFTER, work[end:end + 4]) or re.search(_THRESHOLD_BEFORE, work[max(0, start - 4):start]):
+        reading = re.search(r"(?:烧|热|体温)(?:到|了|在|都)?$", work[max(0, start - 3):start])  # "烧到39度以上" was measured
+        if not reading and re.match(_THRESHOLD_AFTER, work[end:end + 4]) or re.search(_THRESHOLD_BEFORE, work[max(0, start - 4):start]):
             continue  # "超过39度才能用", "38.5以上再吃": a threshold, not a reading
         clause = next(((a, b) for a, b in clauses if a <= start < b), (start, end))
         status = _status_zh(work, clause, start, end, end)

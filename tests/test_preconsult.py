@@ -98,6 +98,16 @@ def test_model_may_raise_the_level_but_never_lower_it() -> None:
     ("zh", "看看喉咙有无发炎", "咽喉炎", UNCERTAIN),
     ("zh", "孩子应该是吹空调感冒的", "普通感冒", PRESENT),     # the guess is about the cause
     ("zh", "应该是感冒吧", "普通感冒", UNCERTAIN),
+    ("zh", "过敏的没检查过，平时也没注意", "过敏", UNCERTAIN),   # nobody knows
+    ("zh", "出院时候吸了痰，不知道现在有没有啊", "痰", UNCERTAIN),
+    ("zh", "肠炎还有什么症状", "肠炎", UNCERTAIN),
+    ("zh", "支原体检查要多少钱啊", "支原体感染", UNCERTAIN),    # a test, not a finding
+    ("zh", "如果不发烧，这种腹泻几天会好吧", "发热", UNCERTAIN),  # a condition
+    ("zh", "痰不多了", "痰", PRESENT),                         # less, still there
+    ("zh", "以前大便特别稀现在好多了", "稀便", PRESENT),         # better is not gone
+    ("zh", "尿尿没有减少", "尿量减少", ABSENT),
+    ("zh", "有时还有点想吐奶", "呕吐", PRESENT),
+    ("zh", "这种药适合干咳", "干咳", UNCERTAIN),
     ("en", "no fever", "发热", ABSENT),
     ("en", "maybe a rash", "皮疹", UNCERTAIN),
     ("en", "I have had a cough for a week", "咳嗽", PRESENT),
@@ -138,6 +148,11 @@ def test_words_that_are_not_the_childs_symptom(text: str, name: str) -> None:
 @pytest.mark.parametrize("text", ["超过39度才能用退烧栓吗", "38.5以上再吃退烧药"])
 def test_a_temperature_threshold_is_not_a_reading(text: str) -> None:
     assert not [m for m in extract_mentions(text, lang="zh", subject="child") if m.name in ("高热", "中等度热", "低热")]
+
+
+def test_a_fever_measured_above_a_figure_is_a_reading() -> None:
+    found = aggregate(extract_mentions("每天晚上都是两点左右开始烧到39度以上", lang="zh", subject="child"))
+    assert found.get("高热") == PRESENT
 
 
 @pytest.mark.parametrize(("lang", "messages"), [
