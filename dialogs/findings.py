@@ -247,7 +247,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     prefix = clause_text[:rel_start]
     if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?就是", text[chain_end:chain_end + 5]):
         return UNCERTAIN  # "不是肺炎就是气管炎": one or the other
-    if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?(?:[吗嘛]|[？?])", text[chain_end:chain_end + 4]):
+    if re.search(r"不是[^，,。？?不没]{0,3}$", prefix) and re.match(r"[^，,。]{0,2}?(?:[吗嘛]|[？?])", text[chain_end:chain_end + 4]):
         return UNCERTAIN  # "不是便秘吗？": a rhetorical question, not a denial
     if re.search(r"(?:算|属于)$", prefix) and re.match(r"[^，,。]{0,2}?[吗嘛呢]|[^，,。]{0,2}?[？?]", clause_text[rel_chain:]):
         reading = [v for v, _, _ in _zh_temperatures(clause_text)]

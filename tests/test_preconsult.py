@@ -93,6 +93,8 @@ def test_model_may_raise_the_level_but_never_lower_it() -> None:
     ("zh", "我怕她一直烧", "发热", UNCERTAIN),
     ("zh", "拍的片子不是肺炎就是气管发炎", "肺炎", UNCERTAIN),  # one or the other
     ("zh", "顺时针不是便秘吗？", "便秘", UNCERTAIN),          # rhetorical, not a denial
+    ("zh", "不是秋季腹泻？", "腹泻", UNCERTAIN),
+    ("zh", "不是腹泻，是便秘", "腹泻", ABSENT),
     ("zh", "37.2算发烧吗", "发热", ABSENT),                  # the reading answers it
     ("zh", "这算腹泻吗", "腹泻", UNCERTAIN),
     ("zh", "看看喉咙有无发炎", "咽喉炎", UNCERTAIN),
