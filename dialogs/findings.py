@@ -237,6 +237,9 @@ _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不�
 _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是)")
 
 
+_TEST_RESULT_ZH = re.compile(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?([阴阳])性")
+
+
 def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_end: int, kind: str = "symptom",
                next_other: int | None = None) -> str:
     c_start, c_end = clause
@@ -262,15 +265,14 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if re.match(r"(?:的)?(?:也|都|还|从来)?(?:没|没有|还没|还没有)(?:检查|查|化验|测|验)过?", after_test) \
             or re.search(r"不知道(?:现在|还|到底)?(?:有没有|是不是)", text[end:end + 16]):
         return UNCERTAIN  # "过敏的没检查过", "吸了痰，不知道现在有没有": nobody knows
-    if re.match(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?阴性", after_test):
-        return ABSENT  # "轮状病毒阴性", "支原体的结果是阴性": a negative test
-    if re.match(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?阳性", after_test):
-        return PRESENT  # "潜血阳性"
+    test_result = _TEST_RESULT_ZH.match(after_test)
+    if test_result:
+        # "轮状病毒阴性", "支原体的结果是阴性": a negative test; "潜血阳性": a positive one
+        return ABSENT if test_result.group(1) == "阴" else PRESENT
     if _negated_zh(clause_text, rel_start, rel_end, rel_chain, None if next_other is None else next_other - c_start):
         if re.match(r"(?:的)?(?:之前|以前|那会|的时候|时候)", clause_text[rel_chain:rel_chain + 4]):
             return PRESENT  # "没发烧之前", "没咳的时候": the symptom comes at other times
-        if re.search(r"(?:如果|要是|假如|万一)$", prefix[:-1] if prefix.endswith(("不", "没")) else prefix) \
-                or re.search(r"(?:如果|要是|假如|万一)(?:不|没有|没)$", prefix):
+        if re.search(r"(?:如果|要是|假如|万一)(?:不|没有|没)?$", prefix):
             return UNCERTAIN  # "如果不发烧": a condition, not a finding
         if re.match(r"[^，,。]{0,2}?不多", clause_text[rel_chain:rel_chain + 4]):
             return PRESENT  # "痰不多了": less of it, still there
@@ -284,7 +286,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     sentence = text[s_start:s_end]
     if _NEAR_HEDGE_ZH.search(prefix[-8:]):
         return UNCERTAIN
-    hypothetical = [m for m in _HYPOTHETICAL_ZH.finditer(prefix)]
+    hypothetical = list(_HYPOTHETICAL_ZH.finditer(prefix))
     if hypothetical and (kind == "disease" or len(prefix) - hypothetical[-1].end() <= 6):
         # a symptom is in the "if/worried/whether" only when it comes soon after the word
         return UNCERTAIN
