@@ -29,6 +29,7 @@ class Services:
     _embedder: Any = None
     _knowledge_base: Any = None
     _voice: Any = None
+    _semantic: Any = None
     flows: Any = None
     active_calls: dict[int, Any] = field(default_factory=dict)  # call id -> CallRunner (this process)
 
@@ -102,6 +103,29 @@ class Services:
         from dialogs.llm_fallback import make_llm_fallback
 
         return make_llm_fallback(llm)
+
+    def semantic_matcher(self) -> Any:
+        """Nearest labelled phrasings over the embeddings (language.semantic), or None when off or broken."""
+        cfg = self.settings.dialog.semantic
+        if not cfg.enabled:
+            return None
+        with self._lock:
+            matcher = self._semantic
+        if matcher is not None:
+            return matcher or None
+        try:
+            from language.semantic import SemanticMatcher, SemanticOptions
+
+            matcher = SemanticMatcher(self.embedder(), options=SemanticOptions(
+                symptom_threshold=cfg.symptom_threshold, answer_threshold=cfg.answer_threshold,
+                answer_margin=cfg.answer_margin), cache_dir=self.settings.resolve_path(self.settings.service.data_dir) / "cache")
+            matcher.matrix()  # embed the bank now, not in a patient's turn
+        except Exception:  # noqa: BLE001 - rules carry the call without embeddings
+            log.exception("semantic matching unavailable; continuing with rules only")
+            matcher = False
+        with self._lock:
+            self._semantic = matcher
+        return matcher or None
 
     def voice(self) -> Any:
         """The voice pipeline of phone calls (models inside load on first use)."""

@@ -23,7 +23,7 @@ from typing import Any
 from dialogs import understanding as nlu
 from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
-from dialogs.flows import END, Condition, Flow, FlowLibrary, Step
+from dialogs.flows import END, FAIL_CLOSED_FIELDS, Condition, Flow, FlowLibrary, Step
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class CallState:
     announced_red: bool = False
     questions: list[dict[str, Any]] = field(default_factory=list)
     unanswered_fields: list[str] = field(default_factory=list)
+    unclear: dict[str, str] = field(default_factory=dict)   # field -> the words not understood (fail closed)
+    unclear_tries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,13 +89,15 @@ class CallState:
 class FollowupEngine:
     def __init__(self, *, flows: FlowLibrary, flow: Flow, context: CallContext, thresholds: Any,
                  answer_question: QuestionAnswerer | None = None, llm_fallback: FieldFallback | None = None,
-                 max_reprompts: int = 2, max_questions: int = 3, state: CallState | None = None) -> None:
+                 max_reprompts: int = 2, max_questions: int = 3, state: CallState | None = None,
+                 semantic: Any = None) -> None:
         self.flows = flows
         self.flow = flow
         self.context = context
         self.thresholds = thresholds
         self.answer_question = answer_question
         self.llm_fallback = llm_fallback
+        self.semantic = semantic        # language.semantic.SemanticMatcher: meaning where patterns miss
         self.max_reprompts = max_reprompts
         self.max_questions = max_questions
         self.state = state or CallState(flow_id=flow.id, language=context.language)
@@ -181,8 +185,10 @@ class FollowupEngine:
         grade = risk_grade(out, [_FlagView(**f) for f in s.flags]) if s.answers else None
         if grade and s.status not in ("wrong_person", "refused", "no_answer"):
             out["risk_grade"] = grade
+        if s.unclear:
+            out["unclear_fields"] = sorted(s.unclear)
         out["needs_callback"] = bool(
-            s.flags or any(not q.get("answered") for q in s.questions)
+            s.flags or any(not q.get("answered") for q in s.questions) or s.unclear
             or s.status in ("failed", "partial") and s.answers > 0
         )
         out["evidence"] = dict(s.evidence)
@@ -222,10 +228,34 @@ class FollowupEngine:
             value = self._llm_value(step.collect, utterance)
         if value is None:
             self._scan_for_danger(utterance)
+            if step.collect in FAIL_CLOSED_FIELDS:
+                return self._unclear(step, utterance)
             return self._reprompt(kind="reprompt")
         self._store(step.collect, value, utterance)
         self._scan_for_danger(utterance, skip_symptoms=step.collect == "symptoms")
         return self._advance_from_current(prefix=self._red_prefix())
+
+    def _unclear(self, step: Step, utterance: str) -> Reply:
+        """Fail closed: one short closed re-ask; then the words are kept as unclear for a nurse.
+
+        "有" to a symptom question says something is wrong without saying what: no re-ask can be
+        stored as "no", so it goes to the nurse at once."""
+        s = self.state
+        s.unclear_tries += 1
+        something_wrong = step.collect in ("symptoms", "side_effects") and \
+            nlu.parse_yes_no(utterance, self.lang).value == "yes"
+        self._event("unclear", field=step.collect, tries=s.unclear_tries)
+        if s.unclear_tries <= 1 and s.reprompts < self.max_reprompts and not something_wrong:
+            s.reprompts += 1
+            s.unclear[step.collect] = _clip(utterance)
+            reask = self._render(step.reask[self.lang]) if step.reask else self._ask(step)
+            return self._say([self._message("reprompt"), reask], expecting=step.collect)
+        previous = s.unclear.get(step.collect)
+        s.unclear[step.collect] = _clip(f"{previous} / {utterance}" if previous else utterance)
+        s.evidence[step.collect] = s.unclear[step.collect]
+        s.answers += 1
+        self._event("field_unclear", field=step.collect)
+        return self._advance_from_current(prefix=[self._message("unclear_handoff"), *self._red_prefix()])
 
     def _handle_questions_step(self, utterance: str) -> Reply:
         yes_no = nlu.parse_yes_no(utterance, self.lang).value
@@ -307,6 +337,7 @@ class FollowupEngine:
     def _parser_context(self) -> dict:
         ctx = self.context.parser_context()
         ctx["collected"] = dict(self.state.collected)
+        ctx["respondent"] = self.state.respondent
         return ctx
 
     def _field_value(self, step: Step, utterance: str) -> Any:
@@ -315,7 +346,30 @@ class FollowupEngine:
         if step.collect == "feedback":
             answer = nlu.parse_yes_no(utterance, self.lang).value
             return "" if answer == "no" and len(utterance) <= 12 else utterance[:MAX_EVIDENCE_CHARS * 3]
-        return _settled(nlu.parse_field(step.collect, utterance, self.lang, self._parser_context()))
+        value = _settled(nlu.parse_field(step.collect, utterance, self.lang, self._parser_context(),
+                                         semantic=self.semantic))
+        if value is None and self.semantic is not None:
+            value = self._semantic_answer(step.collect, utterance)
+        return value
+
+    def _semantic_answer(self, field_name: str, utterance: str) -> Any:
+        """The nearest labelled answers of the field (language.semantic), when they clearly agree."""
+        try:
+            found = self.semantic.answer(field_name, utterance, self.lang)
+        except Exception:  # noqa: BLE001 - embeddings are optional; rules carry the call
+            log.warning("semantic matching failed for field %s", field_name)
+            return None
+        if found is None:
+            return None
+        label, score = found
+        self._event("semantic_parsed", field=field_name, score=round(score, 3))
+        if field_name == "medication_adherence":
+            if label == "full":
+                return {"adherence": "full", "missed": []}
+            if label == "none":
+                return {"adherence": "none", "missed": [m.name for m in self.context.medications]}
+            return None
+        return label
 
     def _llm_value(self, field_name: str | None, utterance: str) -> Any:
         if not field_name:
@@ -360,6 +414,7 @@ class FollowupEngine:
         else:
             s.collected[field_name] = value
         s.evidence[field_name] = evidence
+        s.unclear.pop(field_name, None)
         s.last_field = field_name
         s.reprompts = 0
         s.repeats = 0
@@ -370,7 +425,8 @@ class FollowupEngine:
     def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
         """Symptoms can surface in any answer ("还行，就是昨天晕倒了"): scan every utterance."""
         if not skip_symptoms:
-            found = nlu.parse_symptoms(utterance, self.lang).value or {}
+            found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent,
+                                       semantic=self.semantic).value or {}
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
             if present:
                 self.state.collected["symptoms"] = [*(self.state.collected.get("symptoms") or []), *present]
@@ -429,6 +485,7 @@ class FollowupEngine:
                 continue
             self.state.step_index = index
             self.state.reprompts = 0
+            self.state.unclear_tries = 0
             if step.collect:
                 return self._say(parts + [self._ask(step)], expecting=step.collect)
             parts.append(self._render(step.say[self.lang]))

@@ -171,7 +171,7 @@ def score(scenario: dict[str, Any], outcome: dict[str, Any], *, transcript: list
 
 
 def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any, flows: Any,
-                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any) -> ScenarioResult:
+                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any, semantic: Any = None) -> ScenarioResult:
     from dialogs.runner import CallRunner
 
     lang = scenario["language"]
@@ -179,7 +179,8 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
                                                            settings=settings, knowledge_base=knowledge_base)
     runner = CallRunner.open(session_factory=session_factory, flows=flows, settings=settings, patient_id=patient_id,
                              discharge_id=discharge_id, channel="text", call_date=call_date,
-                             answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=lang)
+                             answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=lang,
+                             semantic=semantic)
     persona = SimulatedPatient(scenario)
     result_transcript: list[tuple[str, str]] = []
     latencies: list[float] = []
@@ -288,7 +289,7 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
             for scenario in scenarios:
                 result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
                                       flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,
-                                      llm_fallback=fallback)
+                                      llm_fallback=fallback, semantic=services.semantic_matcher())
                 results.append(result)
                 if on_result:
                     on_result(result)

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from dialogs.numbers import to_digits
+from language.numbers import to_digits
 from dialogs.understanding import normalize, parse_yes_no
 
 LEXICON_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "preconsult_symptoms.yaml"

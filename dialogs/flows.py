@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +33,21 @@ PLACEHOLDERS = frozenset({
 })
 FACTS = frozenset({"medications", "revisit", "reexam_due", "surgery", "diabetes", "hypertension",
                    "heart_failure"})
+# Fields whose answer matters clinically: an answer not understood after one closed re-ask is kept as
+# "unclear" with the patient's words and a nurse calls back; it is never stored as "no".
+FAIL_CLOSED_FIELDS = frozenset({
+    "medication_adherence", "side_effects", "symptoms", "pain_score", "blood_pressure", "blood_glucose",
+    "heart_rate", "temperature", "wound", "overall_condition",
+})
 CONDITION_KINDS = ("has", "symptom", "field", "not", "any", "all")
-STEP_KEYS = frozenset({"collect", "description", "ask", "say", "if", "next"})
-FLOW_STEP_KEYS = frozenset({"use", "id", "ask", "say", "if", "next", "description"})
+STEP_KEYS = frozenset({"collect", "description", "ask", "reask", "say", "if", "next"})
+FLOW_STEP_KEYS = frozenset({"use", "id", "ask", "reask", "say", "if", "next", "description"})
 FLOW_KEYS = frozenset({"id", "description", "priority", "match", "steps"})
 MATCH_KEYS = frozenset({"surgery", "diagnosis_any", "department_any"})
 REQUIRED_MESSAGES = frozenset({
     "greeting", "family_ack", "identity_retry", "identity_failed", "wrong_person", "refused", "reprompt",
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
-    "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise",
+    "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff",
 })
 
 
@@ -70,6 +76,7 @@ class Step:
     condition: Condition | None
     next: tuple[Transition, ...]
     description: str = ""
+    reask: dict[str, str] | None = None   # the short closed question asked once when an answer is unclear
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Flow:
 class FlowLibrary:
     flows: dict[str, Flow]
     messages: dict[str, dict[str, str]]
+    steps: dict[str, Step] = field(default_factory=dict)   # the step library (steps.yaml), by step id
 
     def get(self, flow_id: str) -> Flow:
         try:
@@ -216,14 +224,18 @@ def _build_step(where: str, entry: dict[str, Any], library: dict[str, dict[str, 
         raise FlowError(f"{where}: a step needs 'use' or 'id'")
     collect = merged.get("collect")
     ask = _check_texts(f"{where}.ask", merged["ask"]) if "ask" in merged else None
+    reask = _check_texts(f"{where}.reask", merged["reask"]) if "reask" in merged else None
     say = _check_texts(f"{where}.say", merged["say"]) if "say" in merged else None
     if collect and ask is None:
         raise FlowError(f"{where}: a collect step needs 'ask'")
     if not collect and say is None:
         raise FlowError(f"{where}: a step either collects a field (with ask) or says something")
     condition = parse_condition(f"{where}.if", merged["if"]) if "if" in merged else None
+    if reask is not None and not collect:
+        raise FlowError(f"{where}: 'reask' belongs to a step that collects a field")
     return Step(id=step_id, collect=collect, ask=ask, say=say, condition=condition,
-                next=_parse_next(f"{where}.next", merged.get("next")), description=str(merged.get("description", "")))
+                next=_parse_next(f"{where}.next", merged.get("next")), description=str(merged.get("description", "")),
+                reask=reask)
 
 
 def _load_flow(path: Path, library: dict[str, dict[str, Any]]) -> Flow:
@@ -270,8 +282,7 @@ def load_flows(directory: Path = FLOWS_DIR) -> FlowLibrary:
     if unknown:
         raise FlowError(f"messages.yaml: unknown message(s) {sorted(unknown)}; valid: {', '.join(sorted(REQUIRED_MESSAGES))}")
     messages = {key: _check_texts(f"messages.yaml:{key}", value) for key, value in raw_messages.items()}
-    for step_id, body in library.items():
-        _build_step(f"steps.yaml:{step_id}", {"use": step_id}, library)
+    steps = {step_id: _build_step(f"steps.yaml:{step_id}", {"use": step_id}, library) for step_id in library}
     flows = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name in ("steps.yaml", "messages.yaml", "preconsult.yaml"):  # preconsult.yaml: dialogs/preconsult.py
@@ -280,4 +291,4 @@ def load_flows(directory: Path = FLOWS_DIR) -> FlowLibrary:
         flows[flow.id] = flow
     if "general" not in flows:
         raise FlowError("a 'general' flow is required as the fallback")
-    return FlowLibrary(flows=flows, messages=messages)
+    return FlowLibrary(flows=flows, messages=messages, steps=steps)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from dialogs.symptom_lexicon import SYMPTOM_CODES
+from language.lexicon import SYMPTOM_CODES
 
 log = logging.getLogger(__name__)
 

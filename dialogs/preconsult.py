@@ -27,7 +27,7 @@ import yaml
 
 from dialogs.findings import (ABSENT, PRESENT, STATUS_RANK, UNCERTAIN, aggregate, answer_status, display_name, entry,
                               extract_age_years, extract_mentions, extract_vitals, text_language)
-from dialogs.numbers import to_digits
+from language.numbers import to_digits
 from dialogs.triage import LEVEL_RANK, LEVEL_TEXT, ClinicalPicture, Symptom, detect_context, triage
 from dialogs.understanding import normalize
 

@@ -61,7 +61,8 @@ class CallRunner:
     def open(cls, *, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, patient_id: int,
              discharge_id: int | None = None, channel: str = "text", call_date: dt.date | None = None,
              scheduled_call_id: int | None = None, answerer_factory: AnswererFactory | None = None,
-             llm_fallback: Any = None, language: str | None = None, flow_id: str | None = None) -> CallRunner:
+             llm_fallback: Any = None, language: str | None = None, flow_id: str | None = None,
+             semantic: Any = None) -> CallRunner:
         with session_factory() as session:
             patient = session.get(Patient, patient_id)
             if patient is None:
@@ -90,14 +91,14 @@ class CallRunner:
             flows=flows, flow=flow, context=context, thresholds=settings.dialog.flags,
             answer_question=answerer_factory(context) if answerer_factory else None,
             llm_fallback=llm_fallback, max_reprompts=settings.dialog.max_reprompts,
-            max_questions=settings.dialog.max_questions,
+            max_questions=settings.dialog.max_questions, semantic=semantic,
         )
         return cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=ward_id)
 
     @classmethod
     def resume(cls, *, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, call_id: int,
                answerer_factory: AnswererFactory | None = None, llm_fallback: Any = None,
-               call_date: dt.date | None = None) -> CallRunner:
+               call_date: dt.date | None = None, semantic: Any = None) -> CallRunner:
         """Rebuild a call from its stored state (after a crash or on another worker)."""
         with session_factory() as session:
             call = session.get(CallSession, call_id)
@@ -119,6 +120,7 @@ class CallRunner:
             flows=flows, flow=flow, context=context, thresholds=settings.dialog.flags,
             answer_question=answerer_factory(context) if answerer_factory else None, llm_fallback=llm_fallback,
             max_reprompts=settings.dialog.max_reprompts, max_questions=settings.dialog.max_questions, state=state,
+            semantic=semantic,
         )
         runner = cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=call.ward_id)
         runner._seq = seq
@@ -261,6 +263,8 @@ class CallRunner:
 
 
 def _task_reason(outcome: dict[str, Any] | None) -> str:
+    if outcome and outcome.get("unclear_fields"):
+        return "answer not understood, confirm by phone: " + ", ".join(outcome["unclear_fields"])
     if outcome and any(not q.get("answered") for q in outcome.get("questions") or []):
         return "patient question handed to a nurse"
     if outcome and outcome.get("call_status") in ("partial", "failed"):

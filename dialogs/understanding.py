@@ -13,17 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialogs.numbers import to_digits
-from dialogs.symptom_lexicon import GENERIC_OVER, match_symptoms
+from language.numbers import to_digits
+from language.symptoms import Parse, NOTHING, parse_symptoms
 
 
-@dataclass(frozen=True)
-class Parse:
-    value: Any
-    cues: dict[str, Any] = field(default_factory=dict)
-
-
-NOTHING = Parse(None)
 
 _WS = re.compile(r"\s+")
 # Full-width letters, digits and signs (Ａ１２３／) fold to ASCII; Chinese punctuation (，。？) stays as said.
@@ -214,145 +207,13 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
 # ----- symptoms --------------------------------------------------------------------------------------
 
 _CLAUSE_ZH = re.compile(r"[，。；;！!？?]|,(?!\d)|但是|不过|就是|只是|可是|除了|倒是|但")
-_CLAUSE_EN = re.compile(r"[,;!?]|\.(?!\d)|\bbut\b|\bexcept\b|\balthough\b|\bthough\b|\bhowever\b|\bjust\b|\bonly\b|\bapart from\b")
-_SENTENCE = re.compile(r"[。！!？?；;]|(?<=[a-z])\.\s")
-_NEG_ZH = re.compile(r"(?:没有|没|无|未|不|别|从不|并不|并没)(?!知道|晓得|清楚|太好|舒服|行|管用|好意思|得了|停|断|能|会|是很|太|过|少|想|算|见好|怎么)")
-_NEG_EN = re.compile(r"\b(?:no|not|never|without|denies|deny|denied|none|nor|haven'?t|hasn'?t|didn'?t|don'?t|doesn'?t|isn'?t|aren'?t|wasn'?t|weren'?t|free of|nothing like)\b", re.I)
-_NEG_EN_EXCEPT = re.compile(r"\b(?:don'?t know|not sure|not too bad|can'?t|cannot|no longer able|not able)\b", re.I)
-# Words inside a symptom phrase that are not a denial of it ("喘不上气", "睡不着").
-_INHERENT_NEG = re.compile(r"喘不(?:上|过)气|说话不清|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|不省人事|不听使唤|抬不起|动不了|"
-                           r"不灵活?|提不起|高兴不起来|不想活|透不过气|不利索|不齐|不好|不畅|不尽|上不来气|气不够|没劲|没力气?|没精神|活着没(?:什么)?意思|不舒服|没(?:有)?解(?:大便)?")
-_POST_NEG_ZH = re.compile(r"^(?:也|都|倒是|已经|早就|现在)?(?:没有|没了|没|好了|消失了|缓解了|不(?:痛|疼|闷|喘|晕)了|早好了|不明显)")
-_POST_NEG_EN = re.compile(r"^\s*(?:is|are|has|have|was)?\s*(?:gone|resolved|better now|cleared up|went away|no longer)", re.I)
-_CONTINUE_EN = re.compile(r"^[\s、/]*(?:(?:or|nor|and|any|no|或者|或|和)[\s、/]*)*$", re.I)
-
-_CUES: dict[str, list[re.Pattern[str]]] = {
-    "at_rest": [re.compile(p, re.I) for p in (
-        r"(?:躺着|坐着|不动|静息|休息的时候|安静的时候|什么都没干|没干活|没活动|睡觉的时候|睡着|半夜|夜里)(?:[^，,。]{0,4})(?:也|都|就|的时候)?",
-        r"\bat rest\b", r"\bwhile (?:resting|sitting|lying)", r"\beven (?:when|while)? ?(?:sitting|resting|lying|at rest)",
-        r"\bsitting (?:still|down|in (?:my|a) chair)", r"\blying (?:down|in bed)", r"\bdoing nothing\b", r"\bwoke me\b", r"\bin my sleep\b")],
-    "exertional": [re.compile(p, re.I) for p in (
-        r"爬楼|上楼|走路|走快|走远|活动|干活|运动|劳累|使劲|快走|上坡", r"\bclimb", r"\bstairs\b", r"\bwalk", r"\bexert", r"\bexercis", r"\buphill\b")],
-    "relieved": [re.compile(p, re.I) for p in (
-        r"(?:歇|休息|坐)(?:了)?(?:一下|一会儿?|会儿|片刻)?(?:就|后)?(?:好|缓解|没事|过去)", r"含(?:了)?(?:硝酸甘油|速效救心丸).{0,4}(?:好|缓解)",
-        r"一会儿就好", r"马上就好", r"\bwent away\b", r"\bgoes away\b", r"\bsettle[sd]?\b", r"\bpasse[sd]\b", r"\beases?\b",
-        r"\bbetter (?:after|when|once) (?:i )?(?:rest|sit|stop)")],
-    "persistent": [re.compile(p, re.I) for p in (
-        r"持续", r"一直(?:都)?(?:在)?(?:疼|痛|闷|喘|不舒服)", r"不缓解", r"没缓解", r"不见好", r"止不住", r"到现在(?:还)?", r"不停", r"一整天|一晚上|一上午",
-        r"won'?t go away", r"doesn'?t go away", r"hasn'?t gone away", r"still (?:hurts|there|going|bad)", r"\bconstant", r"\bcontinuous",
-        r"hasn'?t stopped", r"all (?:day|night|morning|afternoon)", r"\bnon-?stop\b")],
-    "severe": [re.compile(p, re.I) for p in (
-        r"剧烈|很厉害|厉害|特别(?:痛|疼)|严重|压榨|撕裂|受不了|疼得|痛得|大汗|出冷汗|憋得", r"\bsevere\b", r"\bcrushing\b", r"\bterrible\b",
-        r"\bunbearable\b", r"\breally bad\b", r"\bworst\b", r"\bexcruciating\b", r"\bsweat", r"\bagoni")],
-    "sudden": [re.compile(p, re.I) for p in (r"突然|忽然|一下子|猛地", r"\bsudden", r"all of a sudden", r"out of nowhere")],
-    "heavy": [re.compile(p, re.I) for p in (
-        r"很多|大量|止不住|不停|一大口|一大摊|一碗|好多|一大片|满(?:嘴|口)", r"\ba lot\b", r"\bheavy\b", r"\bheavily\b", r"won'?t stop",
-        r"\bsoak", r"\blots of\b", r"\bpouring\b")],
-    "chronic": [re.compile(p, re.I) for p in (
-        r"还是(?:老样子|那样|一样)|老样子|一直这样|跟以前一样|跟出院(?:的)?时(?:候)?(?:一样|差不多)|没(?:什么)?变化|出院(?:的)?时候就|以前就",
-        r"still the same", r"same as before", r"as before", r"since the stroke", r"already had", r"no (?:worse|change)")],
-}
-_MINUTES = [
-    (re.compile(r"(\d+(?:\.\d+)?)\s*(?:多)?\s*分钟"), 1.0),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*(?:个)?\s*(?:多)?\s*(?:小时|钟头)"), 60.0),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*(?:min|mins|minutes?)\b", re.I), 1.0),
-    (re.compile(r"(\d+(?:\.\d+)?)\s*(?:hours?|hrs?)\b", re.I), 60.0),
-]
-_HALF_HOUR = re.compile(r"半(?:个)?(?:多)?(?:小时|钟头)|half an? hour", re.I)
-_AN_HOUR = re.compile(r"\ban hour\b|\bhours\b|好几个小时|几个小时", re.I)
-_TEMP_IN_TEXT = re.compile(r"(\d{2}(?:\.\d)?)\s*(?:度|℃|°C|°|degrees)", re.I)
-
-
-def _cues(sentence: str) -> dict[str, Any]:
-    cues: dict[str, Any] = {name: True for name, patterns in _CUES.items() if any(p.search(sentence) for p in patterns)}
-    digits = to_digits(sentence)
-    minutes = []
-    for pattern, factor in _MINUTES:
-        minutes += [float(m) * factor for m in pattern.findall(digits)]
-    if _HALF_HOUR.search(sentence):
-        minutes.append(30.0)
-    if _AN_HOUR.search(sentence):
-        minutes.append(60.0)
-    if minutes:
-        cues["duration_min"] = max(minutes)
-    temps = [float(t) for t in _TEMP_IN_TEXT.findall(digits) if 35 <= float(t) <= 43]
-    if temps:
-        cues["temperature"] = max(temps)
-    if re.search(r"脓|\bpus\b|\bpussy\b|\binfected\b", sentence, re.I):
-        cues["pus"] = True
-    return cues
-
-
-def _negated_zh(clause: str, start: int, end: int, chain_end: int) -> bool:
-    prefix = _INHERENT_NEG.sub("", clause[:start])
-    inner = clause[start:end]
-    if _NEG_ZH.search(prefix) or re.search(r"[不没无](?:怎么|太|大|是很|再)?(?:痛|疼|晕|闷|肿|黄|黑|喘|咳|烧|痒|麻|慌)", inner):
-        return True
-    return bool(_POST_NEG_ZH.search(clause[chain_end:chain_end + 8]))
-
-
-def _negated_en(clause: str, start: int, end: int, chain_end: int) -> bool:
-    prefix = _NEG_EN_EXCEPT.sub("", clause[:start])
-    if _NEG_EN.search(prefix):
-        return True
-    return bool(_POST_NEG_EN.search(clause[chain_end:chain_end + 20]))
-
-
-def parse_symptoms(text: str, lang: str) -> Parse:
-    """{present: [codes], absent: [codes], cues: {code: {...}}}; value None when no symptom words."""
-    if not text:
-        return NOTHING
-    present: list[str] = []
-    absent: list[str] = []
-    cues: dict[str, dict[str, Any]] = {}
-    zh = bool(re.search(r"[\u4e00-\u9fff]", text)) if lang == "zh" else False
-    splitter = _CLAUSE_ZH if lang == "zh" else _CLAUSE_EN
-    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
-    for sentence in sentences:
-        sentence_cues = _cues(sentence)
-        previous_negated = False
-        for clause in splitter.split(sentence):
-            if not clause.strip():
-                continue
-            matches = match_symptoms(clause, lang)
-            clause_negated = None
-            last_end, last_negated = 0, previous_negated
-            for i, (code, start, end) in enumerate(matches):
-                # "胸痛胸闷都没有": a denial after a list of symptoms covers all of them.
-                chain_end = end
-                for _, next_start, next_end in matches[i + 1:]:
-                    if not _CONTINUE_EN.match(clause[chain_end:next_start]):
-                        break
-                    chain_end = next_end
-                if zh or lang == "zh":
-                    negated = _negated_zh(clause, start, end, chain_end)
-                else:
-                    negated = _negated_en(clause, start, end, chain_end)
-                # "no chest pain, shortness of breath or dizziness": the denial runs on over a list.
-                if not negated and last_negated and _CONTINUE_EN.match(clause[last_end:start]):
-                    negated = True
-                last_end, last_negated = end, negated
-                (absent if negated else present).append(code)
-                if not negated:
-                    cues.setdefault(code, {}).update(sentence_cues)
-                clause_negated = negated if clause_negated is None else clause_negated and negated
-            previous_negated = bool(clause_negated) if matches else previous_negated and not clause.strip()
-    present = list(dict.fromkeys(present))
-    for generic, specific in GENERIC_OVER.items():
-        if generic in present and any(s in present for s in specific):
-            present.remove(generic)
-    absent = [c for c in dict.fromkeys(absent) if c not in present]
-    if not present and not absent:
-        return NOTHING
-    return Parse({"present": present, "absent": absent, "cues": {c: cues.get(c, {}) for c in present}})
-
 
 _NOTHING_NEW_ZH = re.compile(r"(?:没有|没什么|没啥|都没有|都没|没)(?:[^，,。]{0,3})(?:不舒服|新的|情况|问题|症状|异常|变化)|都挺好|一切(?:都)?(?:正常|挺好|好)|都正常|挺好的|好着呢|^没有[了呀啊的]?[。.!]?$|^没[了呀啊]?[。.!]?$|^无[。.]?$")
 _NOTHING_NEW_EN = re.compile(r"(?:\bnothing\b|\bnone\b|^no\b|\bno new\b|\bno problems?\b|\bno issues?\b|\ball good\b|\bfeeling fine\b|\bi'?m fine\b|\bnot really\b)", re.I)
 
 
-def _symptom_field(text: str, lang: str) -> Parse:
-    parse = parse_symptoms(text, lang)
+def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic: Any = None) -> Parse:
+    parse = parse_symptoms(text, lang, respondent=respondent, semantic=semantic)
     if parse.value is not None:
         return parse
     if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or parse_yes_no(text, lang).value == "no":
@@ -678,8 +539,11 @@ def _yes_no_field(text: str, lang: str, table: dict[str, re.Pattern[str]]) -> Pa
     return parse_yes_no(text, lang)
 
 
-def parse_field(field_name: str | None, text: str, lang: str, context: dict[str, Any] | None = None) -> Parse:
-    """The value of one outcome field from an answer, in the shape the engine stores."""
+def parse_field(field_name: str | None, text: str, lang: str, context: dict[str, Any] | None = None, *,
+                semantic: Any = None) -> Parse:
+    """The value of one outcome field from an answer, in the shape the engine stores.
+
+    `semantic` (a language.semantic.SemanticMatcher) adds symptoms said in other words."""
     context = context or {}
     text = text.strip()
     if not text or not field_name:
@@ -689,9 +553,9 @@ def parse_field(field_name: str | None, text: str, lang: str, context: dict[str,
     if field_name == "medication_adherence":
         return _medication_adherence(text, lang, context)
     if field_name == "symptoms":
-        return _symptom_field(text, lang)
+        return _symptom_field(text, lang, context.get("respondent"), semantic)
     if field_name == "side_effects":
-        parse = _symptom_field(text, lang)
+        parse = _symptom_field(text, lang, context.get("respondent"), semantic)
         return Parse({"present": parse.value["present"], "cues": parse.value["cues"]}) if parse.value else NOTHING
     if field_name == "blood_pressure":
         return _blood_pressure(text)

@@ -86,13 +86,16 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 _CHANGE_REQUEST = _rx(
     r"加量|减量|加药|减药|加倍|翻倍|双倍|多吃(一|几|点|些)|少吃(一|几|点|些)|停药|停掉|停了|停用|不吃了|可以不吃|能不吃|"
     r"不想吃|换药|换成|换一种|换个药|漏服|漏吃|忘了吃|忘记吃|补吃|补服|自行调整|调整剂量|能不能停|可以停|能停|要不要停|"
-    r"减半|掰开|吃一半",
+    r"减半|掰开|吃一半|加到|减到|增加到|减少到|增到|改成|改为|改吃|吃(两|三|2|3)片|"
+    r"把.{0,14}(加|减|增|改|换|停|断)|(自己|私自|擅自).{0,6}(加|减|停|换|调)",
     r"\bdouble\b|\bincrease\b|\bdecrease\b|\breduce\b|\blower (the|my) dose|\braise (the|my) dose|\bcut (back|down)|"
     r"\bhalve\b|\bhalf (a|the|my) (dose|pill|tablet)|\bstop taking\b|\bcan i stop\b|\bshould i stop\b|"
     r"\bstop (it|them)\b|"
     r"\bquit\b|\bskip\b|\bswitch\b|\binstead of\b|\bchange (my|the) (dose|medicine|medication|pills?)|"
     r"\bmore than (prescribed|usual)|\bextra (dose|pill|tablet)|\bmissed (a |my |the )?(dose|pill)|"
-    r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b",
+    r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b|\bgo (up|down) to\b|\bbump (it |that |my dose )?up\b|"
+    r"\bup (the|my) dose\b|\btake (two|three|2|3) (instead|a day|pills|tablets)\b|\bcut (it|them|the pills?) in half\b|"
+    r"\badjust (the|my) dose\b",
 )
 # What a symptom means, whether it is serious, side effects, triage of the patient's own state.
 _DIAGNOSIS = _rx(
@@ -493,7 +496,10 @@ def _dose_words(item: IndexedItem, language: str) -> str | None:
     amount = item.dose_text or (f"{item.dose:g}" if item.dose is not None else None)
     if amount is None:
         return None
-    return f"{amount}{item.unit or ''}" if language == "zh" else f"{amount} {item.unit or ''}".strip()
+    unit = item.unit or ""
+    if unit and amount.replace(" ", "").lower().endswith(unit.lower()):
+        unit = ""  # dose_text "100mg" already says it: never "100mgmg"
+    return f"{amount}{unit}" if language == "zh" else f"{amount} {unit}".strip()
 
 
 def _label(item: IndexedItem) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from dialogs.symptom_lexicon import match_symptoms
+from language.lexicon import match_symptoms
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,15 @@ def generic_name(name: str) -> str:
     core = _EN_FORMS.sub(" ", raw.lower())
     core = re.sub(r"\s+", " ", core).strip(" -/")
     return core or raw.lower()
+
+
+def drug_info(name: str) -> tuple[str, str] | None:
+    """(generic name in the name's language, drug class) from the lexicon, or None if unknown."""
+    drug = _lookup((name or "").strip()) if name else None
+    if drug is None:
+        return None
+    zh = bool(re.search(r"[\u4e00-\u9fff]", name))
+    return (drug.generic_zh if zh else drug.generic_en), drug.drug_class
 
 
 # ----- segmentation ----------------------------------------------------------------------------------

@@ -133,6 +133,32 @@ def eval_preconsult(
         typer.echo(json.dumps({k: v for k, v in report.items() if k != "details"}, ensure_ascii=False))
 
 
+@eval_app.command("understanding")
+def eval_understanding(
+    files: Annotated[list[Path] | None, typer.Argument(help="corpus files (default: the test split)")] = None,
+    split: Annotated[str, typer.Option(help="train | dev | test, when no files are given")] = "test",
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on the last line")] = False,
+    llm: Annotated[bool, typer.Option("--llm", help="let the language model settle what the rules cannot")] = False,
+    no_embeddings: Annotated[bool, typer.Option("--no-embeddings", help="rules only, no semantic matching")] = False,
+    errors: Annotated[bool, typer.Option("--errors", help="print every wrong item (do not use on the test split to tune)")] = False,
+) -> None:
+    """Labelled patient answers (evaluation/data/understanding) through the engine: per-field accuracy, red-flag recall."""
+    from evaluation.understanding import CorpusError, format_report, run_understanding_eval, split_files
+
+    try:
+        paths = list(files) if files else split_files(split)
+        for path in paths:
+            if not path.exists():
+                raise CorpusError(f"no such file: {path}")
+        report = run_understanding_eval(paths, use_llm=llm, use_embeddings=not no_embeddings)
+    except CorpusError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(format_report(report, show_errors=errors))
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in report.items() if not k.startswith("_")}, ensure_ascii=False))
+
+
 models_app = typer.Typer(help="Packaged model weights.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 

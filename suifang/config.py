@@ -154,12 +154,21 @@ class FlagThresholds(_Section):
     satisfaction_yellow_max: int = 2
 
 
+class SemanticConfig(_Section):
+    # The fields of language.semantic.SemanticOptions (cosine similarities of multilingual-e5-small).
+    enabled: bool = True
+    symptom_threshold: float = Field(default=0.92, gt=0, le=1)
+    answer_threshold: float = Field(default=0.90, gt=0, le=1)
+    answer_margin: float = Field(default=0.015, ge=0, le=1)
+
+
 class DialogConfig(_Section):
     hospital_name_zh: str = "随访示范医院"
     hospital_name_en: str = "Suifang Demo Hospital"
     max_reprompts: int = 2
     max_questions: int = 3
     use_llm_fallback: bool = True
+    semantic: SemanticConfig = SemanticConfig()
     flags: FlagThresholds = FlagThresholds()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.numbers import chinese_to_digits, english_to_digits
+from language.numbers import chinese_to_digits, english_to_digits
 from dialogs.understanding import (
     normalize, parse_correction, parse_field, parse_identity, parse_is_question, parse_refusal,
     parse_repeat_request, parse_symptoms, parse_yes_no,

@@ -65,12 +65,13 @@ async def start_call(body: CallStart, request: Request, session: SessionDep, use
     # Model loading blocks: keep it off the event loop.
     answerer_factory = await asyncio.to_thread(services.answerer_factory)
     llm_fallback = await asyncio.to_thread(services.llm_fallback)
+    semantic = await asyncio.to_thread(services.semantic_matcher)
     try:
         runner = await asyncio.to_thread(
             CallRunner.open, session_factory=services.session_factory, flows=services.flows,
             settings=services.settings, patient_id=body.patient_id, discharge_id=body.discharge_id,
             channel="text", call_date=body.call_date, answerer_factory=answerer_factory,
-            llm_fallback=llm_fallback, language=body.language, flow_id=body.flow_id)
+            llm_fallback=llm_fallback, language=body.language, flow_id=body.flow_id, semantic=semantic)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except FlowError as exc:
@@ -98,10 +99,11 @@ async def post_turn(call_id: int, body: PatientTurn, request: Request, session: 
     if runner is None:  # e.g. after a restart: resume from the stored state
         answerer_factory = await asyncio.to_thread(services.answerer_factory)
         llm_fallback = await asyncio.to_thread(services.llm_fallback)
+        semantic = await asyncio.to_thread(services.semantic_matcher)
         runner = await asyncio.to_thread(
             CallRunner.resume, session_factory=services.session_factory, flows=services.flows,
             settings=services.settings, call_id=call_id, answerer_factory=answerer_factory,
-            llm_fallback=llm_fallback)
+            llm_fallback=llm_fallback, semantic=semantic)
         services.active_calls[call_id] = runner
     record_audit(session, actor=user.actor, action="turn", resource="call", resource_id=call_id,
                  patient_id=patient_id)

@@ -1,0 +1,62 @@
+"""Cues of a sentence (language/data/cues.yaml): at rest, on exertion, relieved, persistent, severe,
+sudden, heavy, chronic; how long it lasted (minutes) and a temperature said in passing."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from language.numbers import to_digits
+
+CUES_PATH = Path(__file__).parent / "data" / "cues.yaml"
+
+
+class CueError(ValueError):
+    pass
+
+
+def _compile(where: str, pattern: Any) -> re.Pattern[str]:
+    try:
+        return re.compile(str(pattern), re.IGNORECASE)
+    except re.error as exc:
+        raise CueError(f"{CUES_PATH.name}: {where}: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    data = yaml.safe_load(CUES_PATH.read_text(encoding="utf-8"))
+    cues = {name: [_compile(f"{name}.{lang}", p) for lang in ("zh", "en") for p in (by_lang.get(lang) or [])]
+            for name, by_lang in data["cues"].items()}
+    durations = data["durations"]
+    return {
+        "cues": cues,
+        "minutes": [(_compile("minutes", p), 1.0) for p in durations["minutes"]]
+        + [(_compile("hours", p), 60.0) for p in durations["hours"]],
+        "half_hour": [_compile("half_hour", p) for p in durations["half_hour"]],
+        "an_hour": [_compile("an_hour", p) for p in durations["an_hour"]],
+        "temperature": _compile("temperature", data["temperature"]),
+        "pus": _compile("pus", data["pus"]),
+    }
+
+
+def sentence_cues(sentence: str) -> dict[str, Any]:
+    t = _table()
+    cues: dict[str, Any] = {name: True for name, patterns in t["cues"].items() if any(p.search(sentence) for p in patterns)}
+    digits = to_digits(sentence)
+    minutes = [float(m) * factor for pattern, factor in t["minutes"] for m in pattern.findall(digits)]
+    if any(p.search(sentence) for p in t["half_hour"]):
+        minutes.append(30.0)
+    if any(p.search(sentence) for p in t["an_hour"]):
+        minutes.append(60.0)
+    if minutes:
+        cues["duration_min"] = max(minutes)
+    temps = [float(x) for x in t["temperature"].findall(digits) if 35 <= float(x) <= 43]
+    if temps:
+        cues["temperature"] = max(temps)
+    if t["pus"].search(sentence):
+        cues["pus"] = True
+    return cues

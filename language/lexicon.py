@@ -1,0 +1,91 @@
+"""The symptom lexicon (language/data/symptoms.yaml): patient words → followup-outcome.md codes.
+
+Loaded and validated once: every code present in both languages, every pattern a valid regular
+expression, generic-over rules naming known codes. `match_symptoms` finds the mentions; what they
+mean (denied, resolved, hypothetical…) is for language.context."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+LEXICON_PATH = Path(__file__).parent / "data" / "symptoms.yaml"
+
+
+class LexiconError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    codes: tuple[str, ...]
+    labels: dict[str, dict[str, str]]
+    zh: tuple[tuple[str, re.Pattern[str]], ...]
+    en: tuple[tuple[str, re.Pattern[str]], ...]
+    generic_over: dict[str, tuple[str, ...]]
+
+
+def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("symptoms"), list):
+        raise LexiconError(f"{path}: needs a 'symptoms' list")
+    codes: list[str] = []
+    labels: dict[str, dict[str, str]] = {}
+    zh: list[tuple[str, re.Pattern[str]]] = []
+    en: list[tuple[str, re.Pattern[str]]] = []
+    for entry in data["symptoms"]:
+        code = entry.get("code")
+        if not code or code in codes:
+            raise LexiconError(f"{path}: missing or repeated code {code!r}")
+        codes.append(code)
+        labels[code] = {"zh": str(entry.get("label_zh") or code), "en": str(entry.get("label_en") or code)}
+        for lang, out, flags in (("zh", zh, 0), ("en", en, re.IGNORECASE)):
+            patterns = entry.get(lang) or []
+            if not patterns:
+                raise LexiconError(f"{path}: {code} has no {lang} patterns")
+            for pattern in patterns:
+                try:
+                    out.append((code, re.compile(str(pattern), flags)))
+                except re.error as exc:
+                    raise LexiconError(f"{path}: {code} {lang} pattern {pattern!r}: {exc}") from None
+    generic_over = {}
+    for generic, specific in (data.get("generic_over") or {}).items():
+        unknown = [c for c in [generic, *specific] if c not in codes]
+        if unknown:
+            raise LexiconError(f"{path}: generic_over names unknown codes {unknown}")
+        generic_over[generic] = tuple(specific)
+    return Lexicon(codes=tuple(codes), labels=labels, zh=tuple(zh), en=tuple(en), generic_over=generic_over)
+
+
+@functools.lru_cache(maxsize=1)
+def lexicon() -> Lexicon:
+    return load_lexicon()
+
+
+SYMPTOM_CODES = lexicon().codes
+GENERIC_OVER = lexicon().generic_over
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[a-zA-Z]{3}")
+
+
+def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
+    """(code, start, end) for every symptom mention; overlaps resolved longest-first."""
+    lex = lexicon()
+    tables = [lex.zh if lang == "zh" else lex.en]
+    # Chinese text may carry English words and the reverse (code-switching, ASR).
+    if lang == "zh" and _LATIN_WORD.search(text) or lang != "zh" and _CJK.search(text):
+        tables.append(lex.en if lang == "zh" else lex.zh)
+    found = [(code, m.start(), m.end()) for table in tables for code, pattern in table
+             for m in pattern.finditer(text) if m.end() > m.start()]
+    found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
+    kept: list[tuple[str, int, int]] = []
+    for code, start, end in found:
+        if any(start < k_end and k_start < end for _, k_start, k_end in kept):
+            continue
+        kept.append((code, start, end))
+    kept.sort(key=lambda f: f[1])
+    return kept
