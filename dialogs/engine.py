@@ -140,8 +140,8 @@ class FollowupEngine:
             return self._closing()
         if step.collect == "identity_verified":
             return self._handle_identity(utterance)
-        if nlu.parse_repeat_request(utterance, self.lang):
-            return self._repeat()
+        if nlu.parse_repeat_request(utterance, self.lang) and self._field_value(step, utterance) is None:
+            return self._repeat()   # "什么？没听清……哦，好多了" answers after all: that is handled below
         if self.state.last_field and nlu.parse_correction(utterance, self.lang):
             corrected = self._handle_correction(utterance)
             if corrected is not None:

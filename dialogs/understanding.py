@@ -14,7 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from language.numbers import to_digits
-from language.symptoms import Parse, NOTHING, parse_symptoms
+from language.adherence import DrugRef, read_adherence
+from language.condition import read_condition
+from language.wound import read_wound
+from language.yes_no import read_yes_no_field
+from language.symptoms import NOTHING, Parse, parse_symptoms
 
 
 
@@ -92,9 +96,11 @@ def parse_correction(text: str, lang: str) -> bool:
 
 _QUESTION_ZH = re.compile(
     r"(?:[?？]\s*$|吗\s*[。.!！]?\s*$|多久|多长时间|怎么(?:办|吃|用|服|弄|处理|回事)|为什么|什么时候|能不能|可不可以|可以不可以|要不要|需不需要"
-    r"|该不该|是不是(?:要|得|可以|应该)|吃几|几(?:片|粒|次|点)吃|能(?:不能)?(?:停|吃|喝|洗)|会不会|请问|我想问|问一下|想咨询)")
+    r"|该不该|是不是(?:要|得|可以|应该)|吃几|几(?:片|粒|次|点)吃|能不能(?:停|吃|喝|洗)|能(?:停|吃|喝|洗)[^，,。]{0,8}(?:吗|么|不)\s*$"
+    r"|会不会|请问|我想问|问一下|想咨询|有问题想问|想问问)")
 _QUESTION_EN = re.compile(
-    r"(?:\?\s*$|^(?:should|can|could|how|what|when|why|is it|is there|do i|does|will|am i|where|which|may i|would it|are there|shall)\b"
+    r"(?:\?\s*$|^(?:how|what|when|why|where|which)\b|^(?:is it|is there|am i|may i|would it|are there)\b"
+    r"|^(?:should|can|could|will|would|shall|do|does|did)\s+(?:i|we|you|he|she|it|they|my|mum|dad|the|this|that|these)\b"
     r"|\bi (?:want|wanted|would like) to ask\b|\bi have a question\b|\bquick question\b"
     # "…the water pill in the morning or at night": a choice about taking a drug is asked, even when
     # speech recognition has lost the question's first word and its question mark.
@@ -155,6 +161,7 @@ _FAMILY_ZH = re.compile(r"(?:我是(?:他|她)的?(?:儿子|女儿|老伴|爱人
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
 _FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|"
                         r"caregiver|carer|brother|sister|nurse)|my (?:father|mother|dad|mum|mom|husband|wife|grandfather|grandmother))", re.I)
+_CARER = re.compile(r"保姆|护工|阿姨(?:我)?是(?:请|雇)|邻居|\b(?:carer|caregiver|care worker|home help|neighbou?r|from the agency)\b", re.I)
 _CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是)")
 _CONFIRM_EN = re.compile(r"(?:\byes\b|\byeah\b|speaking|this is (?:he|she|me)|that'?s me|it'?s me|\bi am\b|\bi'm\b|\bcorrect\b)", re.I)
 _YEAR_4 = re.compile(r"(?<!\d)(19\d\d|20[0-2]\d)(?!\d)")
@@ -195,6 +202,10 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
     family = _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t)
     respondent = "family" if family else None
+    if _has(_CARER, t):
+        respondent = "other"       # a carer or neighbour answers for the patient: not family
+    if name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}", t, re.I):
+        respondent = None          # "这个号码是我儿子的，我是赵淑珍": the patient speaks
     if (_has(_WRONG_ZH, t) or _has(_WRONG_EN, t)) and not (year_ok or last4_ok):
         return Parse({"verified": False, "wrong_person": True, "respondent": "other"})
     name_ok = _name_said(t, name, lang) or _has(_CONFIRM_ZH, t) or _has(_CONFIRM_EN, t) or family
@@ -241,6 +252,22 @@ def reading_numbers(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
+# Self-repair and a second reading: "一百五，不对，一百四", "150 over 95, and this morning 168 over 104".
+# What comes after the last correction counts; of several readings, the latest said counts.
+_CORRECTION_MARK = re.compile(r"不对|不是(?=[，,\s\d])|说错了|搞错了|记错了|哦不|不不|应该是|"
+                              r"\bno,? (?:sorry|wait|hang on)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
+                              r"\bactually\b|\bhang on\b|\bscratch that\b|\bcorrection\b|that'?s (?:last week|yesterday|the oxygen)", re.I)
+
+def _after_correction(t: str) -> str:
+    """The digit text after the last self-repair, when a reading follows it."""
+    marks = list(_CORRECTION_MARK.finditer(t))
+    for m in reversed(marks):
+        rest = t[m.end():]
+        if reading_numbers(rest):
+            return rest
+    return t
+
+
 _SYS_LABEL = re.compile(r"(?:高压|收缩压|上面|上压|上边|top|systolic|upper)[^\d]{0,6}(\d{2,3})", re.I)
 _DIA_LABEL = re.compile(r"(?:低压|舒张压|下面|下压|下边|bottom|diastolic|lower)[^\d]{0,6}(\d{2,3})", re.I)
 
@@ -258,7 +285,10 @@ def _run_together_pair(text: str) -> tuple[int, int] | None:
 
 
 def _blood_pressure(text: str) -> Parse:
-    t = to_digits(text)
+    t = _after_correction(to_digits(text))
+    pairs = _bp_pairs(t)
+    if len(pairs) > 1:   # two readings said: the latest counts
+        return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})
     sys_m, dia_m = _SYS_LABEL.search(t), _DIA_LABEL.search(t)
     systolic = int(sys_m.group(1)) if sys_m else None
     diastolic = int(dia_m.group(1)) if dia_m else None
@@ -274,7 +304,7 @@ def _blood_pressure(text: str) -> Parse:
                 systolic = values[0]
         elif systolic is None:
             rest = [v for v in values if v != diastolic and 60 <= v <= 300 and v > diastolic]
-            systolic = rest[0] if rest else None
+            systolic = rest[-1] if rest else None
         else:
             rest = [v for v in values if v != systolic and 30 <= v <= 200 and v < systolic]
             diastolic = rest[0] if rest else None
@@ -285,12 +315,26 @@ def _blood_pressure(text: str) -> Parse:
     return Parse({"systolic": systolic, "diastolic": diastolic})
 
 
+def _bp_pairs(t: str) -> list[tuple[int, int]]:
+    """Plausible systolic/diastolic pairs said one after the other, in order."""
+    values = [(int(v), start) for v, start, _ in reading_numbers(t) if v == int(v) and 30 <= v <= 300]
+    pairs, i = [], 0
+    while i < len(values) - 1:
+        (a, _), (b, _) = values[i], values[i + 1]
+        if 60 <= a <= 300 and 30 <= b <= 200 and a > b:
+            pairs.append((a, b))
+            i += 2
+        else:
+            i += 1
+    return pairs
+
+
 def _blood_glucose(text: str) -> Parse:
-    t = to_digits(text)
+    t = _after_correction(to_digits(text))
     values = [v for v, _, _ in reading_numbers(t)]
     if not values:
         return NOTHING
-    value = values[-1] if len(values) > 1 and re.search(r"餐后|after", t, re.I) is None else values[0]
+    value = values[-1]   # of several readings, the latest said
     mg_dl = re.search(r"mg\s*/?\s*d?l|毫克", t, re.I) is not None or value > 35
     if mg_dl:
         value = value / 18.0
@@ -300,30 +344,58 @@ def _blood_glucose(text: str) -> Parse:
     return Parse(value)
 
 
+_TEMP_SPOKEN = re.compile(r"(?<![\d.])(3[4-9]|4[0-2])(?:\s+|度)(\d)(?!\.?\d)")       # "thirty-eight five", "38度5"
+_TEMP_HALF = re.compile(r"(?<![\d.])(3[4-9]|4[0-2])\s*(?:and a half|度半|点半)", re.I)
+
+
 def _temperature(text: str) -> Parse:
-    t = to_digits(text)
+    if re.search(r"三十[四五六七八九][四五六七八九]度|\b3[4-9]-3[4-9]\b", text):
+        return NOTHING
+    t = _after_correction(to_digits(text))
+    t = _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", t)
+    t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", t)
+    found = []
     for value, _, end in reading_numbers(t):
         fahrenheit = re.match(r"\s*(?:°\s*F|F\b|degrees f|fahrenheit)", t[end:end + 12], re.I)
         if fahrenheit or 93 <= value <= 110:
             value = (value - 32) * 5 / 9
         if 34.0 <= value <= 43.0:
-            return Parse(round(value, 1))
-    return NOTHING
+            found.append(round(value, 1))
+    return Parse(found[-1]) if found else NOTHING   # the latest reading said
+
+
+_PULSE_NUMBER = re.compile(r"(?<![\d.])(\d{2,3})(?!\.?\d)\s*(?:次|下|beats?|bpm)?")
+_PULSE_WINDOW = [(re.compile(r"半分钟|half a minute|30 ?(?:秒|seconds)", re.I), 2), (re.compile(r"15 ?(?:秒|seconds)", re.I), 4)]
 
 
 def _heart_rate(text: str) -> Parse:
-    t = to_digits(text)
-    for value, _, _ in reading_numbers(t):
-        if 25 <= value <= 250 and value == int(value):
-            return Parse(int(value))
-    return NOTHING
+    """Beats a minute; "半分钟三十五下" counts double. Counts (次/下) are what a pulse is said in."""
+    t = _after_correction(to_digits(text))
+    factor = next((f for pattern, f in _PULSE_WINDOW if pattern.search(t)), 1)
+    values = [int(m.group(1)) * factor for m in _PULSE_NUMBER.finditer(t)
+              if not re.match(r"\s*(?:秒|seconds|分钟|minutes|岁|年|%|percent)", t[m.end(1):m.end(1) + 8], re.I)]
+    values = [v for v in values if 25 <= v <= 250]
+    return Parse(values[-1]) if values else NOTHING
 
 
 _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(?:疼|痛)|没感觉|不觉得疼|\bno pain\b|\bnot (?:in )?(?:any )?pain\b|\bdoesn'?t hurt\b|\bnone\b|\bzero\b|^0$)", re.I)
 
 
+_PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)
+_PAIN_HEDGE = re.compile(r"说不好|有时候疼有时候不疼|时好时坏|up and down|comes and goes|hard to say|depends", re.I)
+_NO_PAIN_AT_ALL = re.compile(r"一分都没有|一点都不(?:疼|痛)|一点也不(?:疼|痛)|not (?:at all|a bit)|no pain at all", re.I)
+
+
 def _pain_score(text: str) -> Parse:
-    t = to_digits(text)
+    if _NO_PAIN_AT_ALL.search(text):
+        return Parse(0)
+    t = _after_correction(to_digits(text))
+    # "三四分……还是三分吧": what follows 还是 settles it
+    settled = re.search(r"还是(\d+)\s*分", t)
+    if settled and int(settled.group(1)) <= 10:
+        return Parse(int(settled.group(1)))
+    if _PAIN_RANGE.search(t) or (_PAIN_HEDGE.search(text) and not re.search(r"\d", t)):
+        return NOTHING   # a range or "it varies": asked again, never a guess
     values = [v for v, _, _ in reading_numbers(t)]
     # "七八分" is said for 7–8: take the higher (the safer) figure.
     two = re.search(r"(?<!\d)(\d)(\d)\s*分", t)
@@ -340,7 +412,7 @@ def _pain_score(text: str) -> Parse:
 
 
 _SATISFACTION_ZH = [
-    (1, re.compile(r"很不满意|非常不满意|特别不满意|极不满意|太差了|非常差|很差")),
+    (1, re.compile(r"很不满意|非常不满意|特别不满意|极不满意|太差了|太差劲|非常差|很差|再也不(?:去|来)|差劲透了")),
     (2, re.compile(r"不满意|不太满意|不怎么满意|不好|差")),
     (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|非常好|特别好|太好了|相当满意|满分")),
     (3, re.compile(r"一般|还行|凑合|马马虎虎|还可以|说得过去|过得去")),
@@ -356,7 +428,12 @@ _SATISFACTION_EN = [
 ]
 
 
+_SATISFACTION_HEDGE = re.compile(r"^(?:嗯|呃)?[，,]?(?:说不好|不好说|说不上来|我也说不好)[。!！]?$|^(?:hard to say|not sure|i don'?t know)[.!]?$", re.I)
+
+
 def _satisfaction(text: str) -> Parse:
+    if _SATISFACTION_HEDGE.search(text.strip()):
+        return NOTHING
     for score, pattern in (_SATISFACTION_ZH if re.search(r"[\u4e00-\u9fff]", text) else []) + _SATISFACTION_EN:
         if pattern.search(text):
             return Parse(score)
@@ -367,80 +444,21 @@ def _satisfaction(text: str) -> Parse:
     return NOTHING
 
 
-_CONDITION = [
-    ("same", re.compile(r"差不多|一样|老样子|没什么变化|没变化|没啥变化|还那样|就那样|还行|一般|还好|还可以|about the same|the same|no change|not much (?:different|change|better)|unchanged|so-so|no different", re.I)),
-    ("worse", re.compile(r"不太好|不好|不大好|更差|差了|变差|加重|严重了|更难受|难受|不舒服|越来越|还不如|恶化|重了|worse|not (?:so |too |very )?(?:good|well|great)|\bbad\b|poorly|terrible|awful|deteriorat|not doing well", re.I)),
-    ("better", re.compile(r"好起来|见好|好多了|好些了|好一些|好一点|好点了|好转|恢复|不错|挺好|很好|轻松多了|减轻|比住院(?:的时候)?好|好了|better|improv|\bgood\b|great|\bwell\b|\bfine\b|recovering", re.I)),
-]
-
-
 def _overall_condition(text: str) -> Parse:
-    hits = [(value, m.start()) for value, pattern in _CONDITION for m in [pattern.search(text)] if m]
-    if not hits:
-        return NOTHING
-    # "不太好，今天…": the first assessment said is the answer; "worse" wins ties over the others.
-    hits.sort(key=lambda h: (h[1], {"worse": 0, "same": 1, "better": 2}[h[0]]))
-    return Parse(hits[0][0])
-
-
-_WOUND = [
-    ("dehiscence", re.compile(r"裂开|开线|崩开|绽开|伤口开了|split open|came open|opened up|gaping|coming apart|dehisc", re.I)),
-    ("discharge", re.compile(r"渗液|流水|流脓|有脓|化脓|渗出|流黄水|oozing|discharge|pus|weeping|leaking", re.I)),
-    ("bleeding", re.compile(r"出血|流血|渗血|bleeding|blood", re.I)),
-    ("swelling", re.compile(r"(?<![不没])肿|swell|swollen|puffy", re.I)),
-    ("redness", re.compile(r"(?<![不没])(?:发)?红|red\b|redness|inflamed", re.I)),
-    ("none", re.compile(r"没有伤口|没伤口|no wound|no incision|no cut", re.I)),
-    ("ok", re.compile(r"挺好|很好|还好|好了|长好|愈合|正常|没事|没问题|不红不肿|干燥|干净|结痂|拆线了|没有(?:红|肿|渗|异常)|没什么|fine|good|ok(?:ay)?|healing|healed|clean|dry|looks? (?:good|fine|normal)|no (?:problem|redness|swelling)|nothing", re.I)),
-]
+    value = read_condition(text)
+    return NOTHING if value is None else Parse(value)
 
 
 def _wound(text: str) -> Parse:
-    clauses = [c for c in _CLAUSE_ZH.split(text) if c.strip()] if re.search(r"[\u4e00-\u9fff]", text) else [text]
-    found = []
-    for clause in clauses:
-        for value, pattern in _WOUND:
-            m = pattern.search(clause)
-            if not m:
-                continue
-            if value not in ("ok", "none"):
-                before = clause[:m.start()]
-                if re.search(r"(?:没有|没|不|无|no|not|without)\W*(?:\w+\W+){0,3}$", before, re.I) or re.search(r"没有|不", clause[:m.start()][-4:]):
-                    continue
-            found.append(value)
-    order = ["dehiscence", "discharge", "bleeding", "swelling", "redness", "none", "ok"]
-    for value in order:
-        if value in found:
-            return Parse(value, cues={"pus": True} if re.search(r"脓|\bpus\b", text, re.I) else {})
-    if parse_yes_no(text, "zh").value == "no":
-        return Parse("ok")
+    value, pus = read_wound(text)
+    if value is not None:
+        return Parse(value, cues={"pus": True} if pus else {})
+    if parse_yes_no(text, "zh").value == "no" and len(text) <= 8:
+        return Parse("ok")   # "没有" to "any redness, swelling, discharge…?"
     return NOTHING
 
 
 # ----- medication adherence ------------------------------------------------------------------------
-
-_CLASS_WORDS = {
-    "antihypertensive": r"降压药|降压的|血压药|降血压|blood pressure (?:pills?|meds?|medicines?|medications?|tablets?)|\bbp (?:pills?|meds?)",
-    "antidiabetic": r"降糖药|降糖的|降血糖|糖尿病(?:的)?药|diabetes (?:pills?|meds?|medicines?|tablets?)|sugar (?:pills?|tablets?)",
-    "insulin": r"胰岛素|insulin",
-    "statin": r"他汀|降脂药|降血脂|降脂的|cholesterol (?:pills?|meds?|medicines?|tablets?)|\bstatins?\b",
-    "antiplatelet": r"抗血小板|blood thinners?",
-    "anticoagulant": r"抗凝(?:药)?|blood thinners?",
-    "diuretic": r"利尿(?:药|剂|的)|排水的药|water [pb]ills?|fluid pills?|diuretics?",
-}
-_MISSED_NEG = re.compile(r"(?:没(?:有)?(?:漏|忘|停|落下|断|少吃)|一次(?:都|也)?没(?:落|漏|忘)|从(?:来)?(?:没|不)(?:忘|漏|落)|不(?:漏|忘)|"
-                         r"never (?:miss|forget|skip)|haven'?t (?:missed|forgotten|skipped)|don'?t (?:miss|forget|skip)|didn'?t (?:miss|forget|skip)|not (?:missed|skipped) any)", re.I)
-_MISSED = re.compile(r"(?:忘(?:了|记)?|漏(?:了|吃|服|掉)?|停(?:了|掉|药)|自己停|没(?:有)?(?:吃|打|用|服|按时)|吃完了|用完了|打完了|没(?:去)?开|没买|断(?:了|药)|减(?:了|量)|少吃|不吃了|不打了|"
-                     r"不规律|偶尔|有时候?忘|\bmiss(?:ed|ing)?\b|\bforg[eo]t|\bskip(?:ped|ping)?\b|\bstopped\b|\bran out\b|\brun out\b|\bout of\b|haven'?t (?:been )?tak|"
-                     r"not taking|didn'?t take|\bquit\b|cut back|halved|don'?t take|stopped taking)", re.I)
-_NONE_TAKEN = re.compile(r"(?:都没吃|都停了|全(?:都)?停了|一(?:种|样)都没吃|药都没吃|都不吃了|什么药都没|没吃药|没有吃药|"
-                         r"stopped (?:all|everything|them all|taking (?:all|them|everything))|not taking any|haven'?t taken any|none of them|don'?t take any)", re.I)
-_ALL_TAKEN = re.compile(r"(?:都(?:按时|按点|准时)?(?:给(?:他|她))?(?:在)?(?:吃|打|用)(?:了|的|着)?|按时(?:给(?:他|她))?(?:吃|打|服)|每天都(?:吃|打)|一直(?:在)?(?:吃|打)|按医嘱|照(?:常)?吃|一顿(?:都)?没落|"
-                        r"all of them|every (?:day|dose|single)|as prescribed|take them all|taking them all|i take them|take all|taking all|religiously|on time|"
-                        r"\bregularly\b|haven'?t missed)", re.I)
-_EXCEPTION_MED = re.compile(r"(?:就是|只是|但是|不过|可是|除了|\bbut\b|\bexcept\b)(.+)$", re.I)
-_TAKEN_OR_EFFECT = re.compile(r"吃了|在吃|吃着|按时|每天|疼|痛|不舒服|副作用|难受|过敏|反应|\btook\b|\btake\b|\btaking\b|\bpain|\bache|side effect|\bhurt", re.I)
-_CLAUSE_MED = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b")
-
 
 def _drug_keys(med: dict[str, Any]) -> list[str]:
     keys = []
@@ -450,7 +468,7 @@ def _drug_keys(med: dict[str, Any]) -> list[str]:
         keys.append(raw)
         if re.search(r"[\u4e00-\u9fff]", raw):
             core = re.sub(r"(?:肠溶|缓释|控释|分散|咀嚼)?(?:片|胶囊|颗粒|注射液|口服液|软胶囊|滴丸|气雾剂|吸入剂|贴)$", "", raw)
-            core = re.sub(r"^(?:苯磺酸|酒石酸|琥珀酸|盐酸|硫酸|马来酸|富马酸|甲磺酸|阿托伐他汀钙)", lambda m: "" if m.group(0) != "阿托伐他汀钙" else "阿托伐他汀", core)
+            core = re.sub(r"^(?:苯磺酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|马来酸|富马酸|甲磺酸)", "", core)
             core = re.sub(r"钙$|钠$|钾$", "", core)
             if len(core) >= 2:
                 keys.append(core)
@@ -462,48 +480,27 @@ def _drug_keys(med: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(k.lower() for k in keys))
 
 
-def _drugs_in(clause: str, medications: list[dict[str, Any]]) -> list[str]:
-    low = clause.lower()
-    named = [m["name"] for m in medications if any(k in low for k in _drug_keys(m))]
-    for drug_class, pattern in _CLASS_WORDS.items():
-        if re.search(pattern, clause, re.I):
-            named += [m["name"] for m in medications if m.get("drug_class") == drug_class
-                      or drug_class in ("antiplatelet", "anticoagulant") and m.get("drug_class") in ("antiplatelet", "anticoagulant")]
-    return list(dict.fromkeys(named))
+def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
+    """The drugs of the orders with every name a patient may use: the orders' own, its generic, and
+    the lexicon's brands and other spellings of that generic (波立维 for 硫酸氢氯吡格雷片)."""
+    from knowledge.structurer import drug_aliases
+
+    refs = []
+    for med in medications:
+        keys = _drug_keys(med)
+        keys += [a.lower() for a in drug_aliases(med.get("generic_name") or med["name"]) if len(a) >= 3 or
+                 re.search(r"[\u4e00-\u9fff]", a) and len(a) >= 2]
+        refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(keys))))
+    return refs
 
 
 def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Parse:
     medications = [m for m in context.get("medications", []) if m.get("name")]
-    all_names = [m["name"] for m in medications]
-    cleaned = _MISSED_NEG.sub(" 都按时吃 ", text)
-    missed: list[str] = []
-    unnamed_miss = False
-    for clause in _CLAUSE_MED.split(cleaned):
-        if not clause.strip() or not _MISSED.search(clause):
-            continue
-        drugs = _drugs_in(clause, medications)
-        if drugs:
-            missed += drugs
-        else:
-            unnamed_miss = True
-    missed = list(dict.fromkeys(missed))
-    if not missed and not unnamed_miss and _ALL_TAKEN.search(cleaned):
-        # "都按时吃，就是阿托伐他汀有两天……": an exception naming one drug is a miss of that drug,
-        # even when the word for it was misheard; taking it or its side effects are not.
-        exception = _EXCEPTION_MED.search(cleaned)
-        if exception and not _TAKEN_OR_EFFECT.search(exception.group(1)):
-            missed = _drugs_in(exception.group(1), medications)
-            if missed and set(missed) >= set(all_names):
-                missed = []
-    if _NONE_TAKEN.search(cleaned) and not missed:
-        return Parse({"adherence": "none", "missed": all_names})
-    if missed:
-        every_drug = len(all_names) > 1 and set(missed) >= set(all_names) and not _ALL_TAKEN.search(cleaned)
-        return Parse({"adherence": "none" if every_drug else "partial", "missed": missed})
-    if unnamed_miss:
-        return Parse({"adherence": "partial", "missed": []})
-    if _ALL_TAKEN.search(cleaned):
-        return Parse({"adherence": "full", "missed": []})
+    reading = read_adherence(text, _drug_refs(medications))
+    if reading.hedged:
+        return NOTHING
+    if reading.adherence is not None:
+        return Parse({"adherence": reading.adherence, "missed": reading.missed})
     yes_no = parse_yes_no(text, lang).value
     if yes_no == "yes":
         return Parse({"adherence": "full", "missed": []})
@@ -515,27 +512,15 @@ def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Pars
 
 # ----- dispatch ----------------------------------------------------------------------------------------
 
-_AWARE = {
-    "yes": re.compile(r"知道|清楚|记得|了解|晓得|明白|通知(?:过|了)|说过|\bi know\b|\baware\b|\bknew\b|\bi remember\b|\btold me\b|\bi do\b|\byes\b", re.I),
-    "no": re.compile(r"不知道|不清楚|不记得|没人说|没听说|没(?:有)?通知|\bdidn'?t know\b|\bdon'?t know\b|\bnobody told\b|\bno one told\b|\bnot aware\b|\bno\b", re.I),
-}
-_BOOKED = {
-    "yes": re.compile(r"挂(?:好|了|上)|约(?:好|了|上)|预约(?:好|了)|已经(?:预约|挂|约)|订好|\bbooked\b|\bscheduled\b|made (?:an|the) appointment|\bset up\b|\byes\b", re.I),
-    "no": re.compile(r"还没|没(?:有)?(?:挂|约|预约)|不(?:会|知道怎么)挂|挂不上|约不上|\bnot yet\b|haven'?t|\bno\b", re.I),
-}
-_DONE = {
-    "yes": re.compile(r"做(?:了|过|完)|查(?:了|过|完)|抽(?:了|过)血|已经(?:做|查)|结果出来|\bdone\b|\bhad (?:it|them|the)\b|\bgot (?:it|them) done\b|\bcompleted\b|\byes\b", re.I),
-    "no": re.compile(r"还没|没(?:有)?(?:做|查|去|抽)|\bnot yet\b|haven'?t|hasn'?t|\bno\b", re.I),
-}
-
-
-def _yes_no_field(text: str, lang: str, table: dict[str, re.Pattern[str]]) -> Parse:
-    if _has(_UNCERTAIN_EN, text) and not table["no"].search(text):
-        return Parse("uncertain")
-    if table["no"].search(text):
-        return Parse("no")
-    if table["yes"].search(text):
-        return Parse("yes")
+def _yes_no_field(text: str, lang: str, field_name: str) -> Parse:
+    """yes / no from the field's table (language/yes_no.py); a hedge is not settled (asked again)."""
+    value = read_yes_no_field(field_name, text)
+    if value == "hedged":
+        return NOTHING
+    if value is not None:
+        return Parse(value)
+    if _has(_UNCERTAIN_EN, text) or _has(_UNCERTAIN_ZH, text):
+        return NOTHING if field_name != "revisit_aware" else Parse("no")
     return parse_yes_no(text, lang)
 
 
@@ -571,12 +556,8 @@ def parse_field(field_name: str | None, text: str, lang: str, context: dict[str,
         return _wound(text)
     if field_name == "satisfaction":
         return _satisfaction(text)
-    if field_name == "revisit_aware":
-        return _yes_no_field(text, lang, _AWARE)
-    if field_name == "revisit_booked":
-        return _yes_no_field(text, lang, _BOOKED)
-    if field_name == "reexam_done":
-        return _yes_no_field(text, lang, _DONE)
+    if field_name in ("revisit_aware", "revisit_booked", "reexam_done"):
+        return _yes_no_field(text, lang, field_name)
     if field_name == "identity_verified":
         return parse_identity(text, lang, name=context.get("name", ""), birth_year=context.get("birth_year"),
                               id_last4=context.get("id_last4"), phone_last4=context.get("phone_last4"))

@@ -125,6 +125,15 @@ def drug_info(name: str) -> tuple[str, str] | None:
     return (drug.generic_zh if zh else drug.generic_en), drug.drug_class
 
 
+def drug_aliases(name: str) -> list[str]:
+    """Every name the lexicon knows for the drug `name` is (generic names, brands, other spellings)."""
+    drug = _lookup((name or "").strip()) if name else None
+    if drug is None:
+        return []
+    table, _, _ = _lexicon()
+    return [alias for alias, d in table.items() if d == drug]
+
+
 # ----- segmentation ----------------------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医嘱|注意事项|出院指导|用药|随访|复诊|discharge (?:medications?|instructions?|orders?)|"

@@ -13,17 +13,6 @@ _CN_RUN = re.compile(r"[零〇一幺二两三四五六七八九十百千]+(?:点
 # A lone 一/两 is usually a word, not a number ("一样", "一直", "好一点", "两天" is fine either way).
 _LONE_KEEP_AFTER = set("样直些下起般定切共致旦同会块边点阵")
 
-_EN_SMALL = {
-    "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
-    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}
-_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-            "ninety": 90}
-_EN_WORD = "|".join([*_EN_SMALL, *_EN_TENS, "hundred", "point"])
-_EN_RUN = re.compile(rf"\b(?:{_EN_WORD})(?:[\s-]+(?:and[\s-]+)?(?:{_EN_WORD}))*\b", re.IGNORECASE)
-
-
 def _cn_integer(run: str) -> str | None:
     """"一百四十五" → "145"; "一百一" → "110" (spoken shorthand); "六二" → "62" (digit by digit)."""
     if not any(ch in _CN_UNIT for ch in run):
@@ -48,6 +37,20 @@ def _cn_integer(run: str) -> str | None:
 
 
 def _cn_run_to_digits(run: str) -> str | None:
+    """cn2an converts the run ("一百四十五", "六二", "一百一", "九点二"); the hand parser is the fallback."""
+    if not any(ch in _CN_UNIT for ch in run.partition("点")[0]):
+        return _cn_run_to_digits_by_hand(run)   # said digit by digit ("零零一七", "六二"): keep every digit
+    try:
+        import cn2an
+
+        value = cn2an.cn2an(run, "smart")
+    except (ValueError, KeyError, IndexError, TypeError):
+        return _cn_run_to_digits_by_hand(run)
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text
+
+
+def _cn_run_to_digits_by_hand(run: str) -> str | None:
     whole, _, frac = run.partition("点")
     integer = _cn_integer(whole) if whole else "0"
     if integer is None:
@@ -55,6 +58,33 @@ def _cn_run_to_digits(run: str) -> str | None:
     if frac:
         return integer + "." + "".join(str(_CN_DIGIT[ch]) for ch in frac)
     return integer
+
+
+def _split_run(run: str) -> list[str]:
+    """Two readings said back to back are one run of numerals: "一百七十五一百零五" is 175 and 105,
+    "一百三十五八十" is 135 and 80. A new number starts where a unit comes again that is not smaller
+    than one already used, or a unit follows the ones digit of a complete number."""
+    whole, dot, frac = run.partition("点")
+    parts: list[str] = []
+    start, last_unit, ones_seen = 0, None, False
+    i = 0
+    while i < len(whole):
+        ch = whole[i]
+        if ch in _CN_UNIT:
+            unit = _CN_UNIT[ch]
+            if last_unit is not None and (unit >= last_unit or ones_seen):
+                cut = i - 1 if i - 1 > start and whole[i - 1] in _CN_DIGIT else i
+                parts.append(whole[start:cut])
+                start, ones_seen = cut, False
+            last_unit = unit
+        elif ch in _CN_DIGIT and last_unit is not None and i > 0 and whole[i - 1] in _CN_DIGIT and \
+                (i + 1 >= len(whole) or whole[i + 1] not in _CN_UNIT):
+            ones_seen = True
+        elif ch in _CN_DIGIT and last_unit is not None and (i + 1 >= len(whole) or whole[i + 1] not in _CN_UNIT):
+            ones_seen = True
+        i += 1
+    parts.append(whole[start:] + (dot + frac if dot else ""))
+    return [p for p in parts if p]
 
 
 def chinese_to_digits(text: str) -> str:
@@ -68,52 +98,43 @@ def chinese_to_digits(text: str) -> str:
             return run
         if run in ("一点",):
             return run
-        digits = _cn_run_to_digits(run)
-        return digits if digits is not None else run
+        pieces = _split_run(run) if any(ch in _CN_UNIT for ch in run) else [run]
+        converted = [_cn_run_to_digits(p) for p in pieces]
+        if any(c is None for c in converted):
+            return run
+        return "，".join(converted)
 
     converted = _CN_RUN.sub(replace, text)
     # "38度8" is 38.8 degrees; "36度5" likewise.
     return re.sub(r"(\d{2})度(\d)(?!\d)", r"\1.\2度", converted)
 
 
-def _en_run_value(run: str) -> str | None:
-    words = [w for w in re.split(r"[\s-]+", run.lower()) if w and w != "and"]
-    if "point" in words:
-        i = words.index("point")
-        whole = _en_words_int(words[:i]) if words[:i] else 0
-        frac = [str(_EN_SMALL.get(w, -1)) for w in words[i + 1:]]
-        if whole is None or not frac or any(f in ("-1",) or len(f) > 1 for f in frac):
-            return None
-        return f"{whole}.{''.join(frac)}"
-    value = _en_words_int(words)
-    return None if value is None else str(value)
-
-
-def _en_words_int(words: list[str]) -> int | None:
-    total, current = 0, 0
-    for w in words:
-        if w in _EN_SMALL:
-            current += _EN_SMALL[w]
-        elif w in _EN_TENS:
-            current += _EN_TENS[w]
-        elif w == "hundred":
-            current = (current or 1) * 100
-        else:
-            return None
-    return total + current
+# English: text2num turns number words into digits; this thin pass adds what it leaves as separate
+# numbers in speech: years and readings said in pairs ("nineteen forty-nine" → 19 49 → 1949, "one sixty
+# over a hundred" → 1 60 → 160) and digits said one by one ("four four oh seven" → 4407).
+_EN_SMALL_WORD = re.compile(r"\b(zero|two|three)\b", re.IGNORECASE)
+_EN_SMALL_VALUE = {"zero": "0", "two": "2", "three": "3"}
+_EN_ONE = re.compile(r"\bone\b(?=\s+(?:over|point|oh|o|\d))|(?<=\d\s)one\b|(?<=\boh\s)one\b|\bone\b(?=\s*(?:out of|/)\s*10)", re.IGNORECASE)
+_YEAR_PAIR = re.compile(r"(?<![\d.])(19|20) ([0-9]\d)(?!\.?\d)")
+_HUNDREDS_PAIR = re.compile(r"(?<![\d.])([1-4]) ([1-9]\d)(?!\.?\d)")
+_DIGIT_RUN = re.compile(r"(?<![\d.])(?:(?:\d|\boh|\bo)[ ,-]+){2,}(?:\d|oh\b)(?!\.?\d)", re.IGNORECASE)
+_A_HUNDRED = re.compile(r"\ba (100|1000)\b", re.IGNORECASE)
 
 
 def english_to_digits(text: str) -> str:
-    """"one hundred forty five over ninety" → "145 over 90". A lone "one" stays a word."""
+    """"one hundred forty five over ninety" → "145 over 90"; "born nineteen forty-nine" → "born 1949";
+    "one sixty over a hundred" → "160 over 100". A lone "one" ("no one", "one of them") stays a word."""
+    if not re.search(r"[a-zA-Z]", text):
+        return text
+    from text_to_num import alpha2digit
 
-    def replace(match: re.Match[str]) -> str:
-        run = match.group(0)
-        if run.lower() in ("one", "oh", "point"):
-            return run
-        value = _en_run_value(run)
-        return value if value is not None else run
-
-    return _EN_RUN.sub(replace, text)
+    out = alpha2digit(text, "en")
+    out = _EN_SMALL_WORD.sub(lambda m: _EN_SMALL_VALUE[m.group(1).lower()], out)
+    out = _EN_ONE.sub("1", out)
+    out = _A_HUNDRED.sub(r"\1", out)
+    out = _DIGIT_RUN.sub(lambda m: re.sub(r"oh|o", "0", re.sub(r"[ ,-]+", "", m.group(0)), flags=re.IGNORECASE), out)
+    out = _YEAR_PAIR.sub(r"\1\2", out)
+    return _HUNDREDS_PAIR.sub(r"\1\2", out)
 
 
 def to_digits(text: str) -> str:

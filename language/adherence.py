@@ -1,0 +1,136 @@
+"""Medication adherence in the patient's words, clause by clause (language/data/adherence.yaml).
+
+Each clause names drugs — by their name in the orders, a brand or another spelling (`aliases`, from
+the drug lexicon the caller passes), or a class word ("降压药", "the water tablet") — or refers back to
+the drugs of the clause before ("阿司匹林吃了胃不舒服，我就停了"); and it says missed, taken or
+completed (a short course finished). A drug missed anywhere is missed; a finished course is full."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TABLE_PATH = Path(__file__).parent / "data" / "adherence.yaml"
+_CLAUSE = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|另外|还有|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b|\bthough\b"
+                     r"|\bwhile\b|(?<=[a-z])\.\s", re.I)
+_REFERS_BACK = re.compile(r"^\W*(?:我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
+
+
+class AdherenceTableError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DrugRef:
+    """One drug of the orders and the ways a patient may name it."""
+
+    name: str                   # as written in the orders
+    drug_class: str | None
+    keys: tuple[str, ...]       # lower-case names, brands and stems
+
+
+@dataclass
+class AdherenceReading:
+    adherence: str | None       # full | partial | none | None (not settled)
+    missed: list[str] = field(default_factory=list)
+    hedged: bool = False
+
+
+def _patterns(data: dict[str, Any], key: str) -> list[re.Pattern[str]]:
+    out = []
+    for lang in ("zh", "en"):
+        for p in (data.get(key) or {}).get(lang) or []:
+            try:
+                out.append(re.compile(str(p), re.I))
+            except re.error as exc:
+                raise AdherenceTableError(f"{TABLE_PATH.name}: {key}.{lang} {p!r}: {exc}") from None
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def table() -> dict[str, Any]:
+    data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
+    out: dict[str, Any] = {k: _patterns(data, k) for k in
+                           ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged")}
+    out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
+    return out
+
+
+def _any(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
+    return any(p.search(text) for p in patterns)
+
+
+_RELATED_CLASSES = {"antiplatelet": {"anticoagulant"}, "anticoagulant": {"antiplatelet"}}
+
+
+def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
+    low = clause.lower()
+    named = [d.name for d in drugs if any(k and k in low for k in d.keys)]
+    for cls, patterns in table()["class_words"].items():
+        if _any(patterns, clause):
+            named += [d.name for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+    return list(dict.fromkeys(named))
+
+
+def _status(clause: str) -> str | None:
+    t = table()
+    if _any(t["not_missed"], clause):
+        return "taken"
+    if _any(t["completed"], clause) and not _any(t["ran_out"], clause):
+        return "completed"
+    if _any(t["missed"], clause) or _any(t["ran_out"], clause):
+        return "missed"
+    if _any(t["taken"], clause):
+        return "taken"
+    return None
+
+
+def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
+    t = table()
+    all_names = [d.name for d in drugs]
+    if _any(t["hedged"], text.strip()):
+        return AdherenceReading(None, hedged=True)
+    missed: list[str] = []
+    taken: list[str] = []
+    completed: list[str] = []
+    unnamed_miss = unnamed_taken = False
+    previous: list[str] = []
+    for clause in _CLAUSE.split(text):
+        if not clause or not clause.strip():
+            continue
+        named = drugs_named(clause, drugs)
+        status = _status(clause)
+        if not named and status and previous and (_REFERS_BACK.search(clause) or len(clause.strip()) <= 8):
+            named = previous            # "…，我就停了": the drugs of the clause before
+        if status == "missed":
+            if named:
+                missed += named
+            else:
+                unnamed_miss = True
+        elif status == "taken":
+            taken += named
+            unnamed_taken = unnamed_taken or not named
+        elif status == "completed":
+            completed += named or all_names
+        if named:
+            previous = named
+    missed = list(dict.fromkeys(missed))
+    none_said = _any(t["none_taken"], text)
+    if none_said and not missed and not taken and not unnamed_taken:
+        return AdherenceReading("none", all_names)
+    if none_said and not missed:
+        missed = list(all_names)         # "基本都吃了，就是有一天一个都没吃"
+    if missed:
+        everything = set(missed) >= set(all_names) and not taken and not unnamed_taken and not completed and not none_said
+        return AdherenceReading("none" if everything and len(all_names) > 1 else "partial", missed)
+    if unnamed_miss:
+        return AdherenceReading("partial", list(all_names) if len(all_names) == 1 else [])
+    if taken or unnamed_taken or completed:
+        return AdherenceReading("full", [])
+    return AdherenceReading(None)

@@ -1,0 +1,51 @@
+"""overall_condition in the patient's words (language/data/condition.yaml): better, same or worse."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TABLE_PATH = Path(__file__).parent / "data" / "condition.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def _condition_table() -> dict[str, Any]:
+    data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
+
+    def compile_all(key: str) -> list[re.Pattern[str]]:
+        return [re.compile(p, re.I) for lang in ("zh", "en") for p in (data[key].get(lang) or [])]
+
+    return {"values": {v: compile_all(v) for v in ("better", "same", "worse")}, "pseudo": compile_all("pseudo"),
+            "pseudo_value": [(re.compile(p, re.I), v) for p, v in data["pseudo_value"].items()],
+            "concession": re.compile(data["concession"], re.I), "hedged": compile_all("hedged")}
+
+
+def read_condition(text: str) -> str | None:
+    """better / same / worse (language/data/condition.yaml): the latest assessment said wins."""
+    t = _condition_table()
+    hits: list[tuple[int, str]] = []
+    for pattern, value in t["pseudo_value"]:
+        hits += [(m.start(), value) for m in pattern.finditer(text)]
+    masked = text
+    for pattern in t["pseudo"]:
+        masked = pattern.sub(lambda m: "\x00" * len(m.group(0)), masked)
+    offset = 0
+    for clause in re.split(r"([，,。；;！!？?…]+|\.\s|\bbut\b)", masked):
+        conceding = bool(t["concession"].search(clause))
+        for value, patterns in t["values"].items():
+            for pattern in patterns:
+                for m in pattern.finditer(clause):
+                    if not conceding or not hits:
+                        hits.append((offset + m.start(), value))
+        offset += len(clause)
+    if not hits:
+        return None
+    if any(p.search(text) for p in t["hedged"]) and len({v for _, v in hits}) > 1:
+        return None
+    hits.sort()
+    # Several words of one assessment ("好多了好多了", "还行，比之前好点"): the last one said is the answer.
+    return hits[-1][1]

@@ -1,0 +1,45 @@
+"""wound in the patient's words (language/data/wound.yaml)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TABLE_PATH = Path(__file__).parent / "data" / "wound.yaml"
+_CLAUSE = re.compile(r"[，,。；;！!？?]|\bbut\b|\band\b|但是|不过|就是", re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
+    values = {v: [re.compile(p, re.I) for lang in ("zh", "en") for p in (data["values"][v].get(lang) or [])]
+              for v in data["order"]}
+    return {"order": list(data["order"]), "values": values, "denial": re.compile(data["denial"], re.I),
+            "pus": re.compile(data["pus"], re.I),
+            "hedged": [re.compile(p, re.I) for lang in ("zh", "en") for p in (data["hedged"].get(lang) or [])]}
+
+
+def read_wound(text: str) -> tuple[str | None, bool]:
+    """(value, pus): the most serious state the words say, or None; pus for a red flag."""
+    t = _table()
+    found: set[str] = set()
+    for clause in _CLAUSE.split(text):
+        if not clause or not clause.strip():
+            continue
+        for value, patterns in t["values"].items():
+            for pattern in patterns:
+                m = pattern.search(clause)
+                if m and (value in ("ok", "none") or not t["denial"].search(clause[:m.start()])):
+                    found.add(value)
+                    break
+    pus = bool(t["pus"].search(text))
+    for value in t["order"]:
+        if value in found:
+            return value, pus and value in ("discharge", "dehiscence", "redness", "swelling")
+    if any(p.search(text) for p in t["hedged"]):
+        return None, False
+    return None, False
