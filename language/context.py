@@ -20,10 +20,12 @@ from language.lexicon import match_symptoms
 
 RULES_PATH = Path(__file__).parent / "data" / "context_rules.yaml"
 CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person")
-DIRECTIONS = ("forward", "backward", "list_back", "sentence_back")
-_SENTENCE = re.compile(r"[。！!？?；;\n]|(?<=[a-z])\.\s")
+DIRECTIONS = ("forward", "backward", "list_back", "sentence_back", "answer_back")
+_SENTENCE = re.compile(r"[。！!？?；;\n…]+|(?<=[a-z])\.\s")
+_THIRD_PERSON = re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I)
+_QUESTION_END = re.compile(r"^\s*[？?]")
 _LIST_FILLER = {
-    "zh": re.compile(r"[\s、/啊呀吧呢哦嘛和跟及或还有以及或者什么的之类这些那些]+"),
+    "zh": re.compile(r"[\s、/啊呀吧呢哦嘛和跟及或还有以及或者什么的之类这些那些是对]+"),
     "en": re.compile(r"(?:\s|\b(?:any|or|and|no|the|some|a|bit|of|like|that|kind|sort)\b|[-/])+", re.I),
 }
 
@@ -41,6 +43,7 @@ class Trigger:
     pattern: re.Pattern[str]
     scope: int
     off_for_family: bool
+    needs_contrast: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class ContextRules:
     pseudo: dict[str, re.Pattern[str]]
     inner_negation: dict[str, re.Pattern[str] | None]
     events_persist: frozenset[str]
+    nothing_new: dict[str, re.Pattern[str]]
+    no_longer: re.Pattern[str]
+    self_contrast: dict[str, re.Pattern[str]]
     triggers: tuple[Trigger, ...]
 
 
@@ -87,6 +93,8 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
         breakers = {lang: _compile(f"scope_breakers.{lang}", data["scope_breakers"][lang], re.I) for lang in langs}
         inner = {lang: _compile(f"inner_negation.{lang}", data["inner_negation"][lang]) if data["inner_negation"][lang] else None
                  for lang in langs}
+        nothing = {lang: _compile(f"nothing_new.{lang}", data["nothing_new"][lang], re.I) for lang in langs}
+        contrast = {lang: _compile(f"self_contrast.{lang}", data["self_contrast"][lang], re.I) for lang in langs}
     except (KeyError, TypeError) as exc:
         raise ContextRuleError(f"{path}: terminators, pseudo and inner_negation need zh and en ({exc})") from None
     triggers = []
@@ -100,9 +108,12 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
             raise ContextRuleError(f"{where}: lang must be zh|en, category one of {CATEGORIES}, direction one of {DIRECTIONS}")
         triggers.append(Trigger(id=row["id"], lang=row["lang"], category=row["category"], direction=row["direction"],
                                 pattern=_compile(where, row["pattern"], re.I), scope=int(row.get("scope") or 0),
-                                off_for_family=bool(row.get("off_for_family"))))
+                                off_for_family=bool(row.get("off_for_family")),
+                                needs_contrast=bool(row.get("needs_contrast"))))
     return ContextRules(terminators=terminators, scope_breakers=breakers, pseudo=pseudo, inner_negation=inner,
-                        events_persist=frozenset(data.get("events_persist") or ()), triggers=tuple(triggers))
+                        events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
+                        self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
+                        triggers=tuple(triggers))
 
 
 @functools.lru_cache(maxsize=1)
@@ -143,17 +154,25 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
     r = rules()
     lang = "zh" if lang == "zh" else "en"
     family = respondent == "family"
-    triggers = [t for t in r.triggers if t.lang == lang and not (family and t.off_for_family)]
+    contrast = {lg: bool(p.search(text)) for lg, p in r.self_contrast.items()}
+
+    def usable(t: Trigger) -> bool:
+        return not (family and t.off_for_family) and not (t.needs_contrast and not contrast[t.lang])
+
+    triggers = [t for t in r.triggers if t.lang == lang and usable(t)]
     # Code-switched speech: the other language's triggers apply too (mentions come from both lexicons).
     other = "en" if lang == "zh" else "zh"
     if (lang == "zh" and re.search(r"[a-zA-Z]{3}", text)) or (lang == "en" and re.search(r"[\u4e00-\u9fff]", text)):
-        triggers += [t for t in r.triggers if t.lang == other and not (family and t.off_for_family)]
-    out: list[Mention] = []
+        triggers += [t for t in r.triggers if t.lang == other and usable(t)]
+    # Per sentence: (is a question, answered by a denial trigger id, mentions as [code, start, end, category, trigger]).
+    sentences: list[tuple[bool, str | None, str, list[list[Any]]]] = []
     for s_start, s_end in _spans(text, _SENTENCE):
         sentence = text[s_start:s_end]
+        is_question = bool(_QUESTION_END.match(text[s_end:s_end + 2]))
         clauses = _spans(sentence, r.terminators[lang])
         found: list[list[tuple[str, int, int]]] = []
         status: list[list[tuple[str, str | None, int]]] = []   # per mention: (category, trigger id, distance)
+        carry: tuple[str, str, bool] | None = None   # (category, trigger, only onto a question) for the sentence before
         for c_start, c_end in clauses:
             clause = sentence[c_start:c_end]
             mentions = match_symptoms(clause, lang)
@@ -192,20 +211,60 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                     elif trig.direction == "sentence_back" and not mentions:
                         for back in range(ci - 1, -1, -1):
                             status[back] = [(trig.category, trig.id, 0) if st[0] == "present" else st for st in status[back]]
+                        if ci == 0:
+                            carry = (trig.category, trig.id, False)
+                    elif trig.direction == "answer_back" and ci == 0 and not mentions:
+                        carry = (trig.category, trig.id, True)
         if lang == "en":
             for ci in range(1, len(clauses)):
+                # "My sister had a stroke, her speech went all slurred": her / his carries the person on.
+                if any(st[0] == "other_person" for st in status[ci - 1]) or any(
+                        t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
+                        for t in triggers):
+                    if _THIRD_PERSON.match(sentence[clauses[ci][0]:clauses[ci][1]]):
+                        status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
                 before = status[ci - 1]
                 if before and before[-1][0] == "negated" and found[ci] and \
                         _is_bare(sentence[clauses[ci][0]:clauses[ci][1]], found[ci], lang):
                     status[ci] = [before[-1] if st[0] == "present" else st for st in status[ci]]
-        for ci, (c_start, _) in enumerate(clauses):
+        rows: list[list[Any]] = []
+        for ci, (c_start, c_end) in enumerate(clauses):
+            clause = sentence[c_start:c_end]
             for (code, s, e), (category, trigger_id, _) in zip(found[ci], status[ci]):
-                if category in ("resolved",) and code in r.events_persist:
-                    category, trigger_id = "present", None
+                # "不晕了", "没再咳了": denied with 了 after it = no longer, i.e. resolved.
+                if lang == "zh" and category == "negated" and r.no_longer.search(clause[e:e + 3]):
+                    category = "resolved"
                 offset = s_start + c_start
-                out.append(Mention(code=code, start=offset + s, end=offset + e, status=category, trigger=trigger_id,
-                                   sentence=sentence))
+                rows.append([code, offset + s, offset + e, category, trigger_id])
+        sentences.append((is_question, carry if not rows else None, sentence, rows))
+    # A sentence that only denies or resolves speaks of the one before: an echoed question answered by a
+    # denial ("胸口疼？没有的事", "Short of breath? Me? No."), "I had a dizzy spell. Never came back."
+    for i, (_, carry, _, rows) in enumerate(sentences):
+        if carry is None:
+            continue
+        for back in range(i - 1, -1, -1):
+            was_question, _, b_sentence, b_rows = sentences[back]
+            if not b_rows:
+                if len(b_sentence.strip()) <= 8:
+                    continue
+                break
+            if was_question or not carry[2]:
+                for row in b_rows:
+                    if row[3] == "present":
+                        row[3], row[4] = carry[0], carry[1]
+            break
+    out: list[Mention] = []
+    for _, _, sentence, rows in sentences:
+        for code, start, end, category, trigger_id in rows:
+            if category == "resolved" and code in r.events_persist:
+                category, trigger_id = "present", None
+            out.append(Mention(code=code, start=start, end=end, status=category, trigger=trigger_id, sentence=sentence))
     return out
+
+
+def says_nothing_new(text: str, lang: str) -> bool:
+    """The answer says in so many words that nothing is wrong ("啥都没有", "I'm fine")."""
+    return bool(rules().nothing_new["zh" if lang == "zh" else "en"].search(text))
 
 
 def clause_status(clause: str, lang: str, *, respondent: str | None = None) -> tuple[str, str | None]:

@@ -29,6 +29,31 @@ class Lexicon:
     generic_over: dict[str, tuple[str, ...]]
 
 
+# Word windows: "A ~N B" = A, then B within N words (English) or N characters (Chinese) in the same
+# clause; "A ~N~ B" = either order. Each side is a regular expression; chains ("A ~2 B ~3 C") work.
+_WINDOW = re.compile(r"\s+~(\d+)(~?)\s+")
+# A window never reaches over a negation ("my chest isn't tight" is no tightness mention).
+_EN_GAP = r"(?:[^\w,.;:!?]+(?!(?:not|no|never|nothing|none|\w+n[’']t)\b)[\w'’]+){{0,{n}}}?[^\w,.;:!?]+"
+_ZH_GAP = r"[^，,。；;！!？?\s]{{0,{n}}}?"
+
+
+def expand_windows(pattern: str, lang: str) -> str:
+    """The plain regular expression of a pattern written with word windows (see _WINDOW)."""
+    parts = _WINDOW.split(pattern)
+    if len(parts) == 1:
+        return pattern
+    out = f"(?:{parts[0]})"
+    for i in range(1, len(parts), 3):
+        n, either, nxt = int(parts[i]), parts[i + 1], parts[i + 2]
+        gap = (_ZH_GAP if lang == "zh" else _EN_GAP).format(n=n)
+        tail = "" if lang == "zh" else r"[\w'’]*"
+        if either:
+            out = f"(?:{out}{tail}{gap}(?:{nxt})|(?:{nxt}){tail}{gap}{out})"
+        else:
+            out = f"{out}{tail}{gap}(?:{nxt})"
+    return out
+
+
 def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("symptoms"), list):
@@ -49,7 +74,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
                 raise LexiconError(f"{path}: {code} has no {lang} patterns")
             for pattern in patterns:
                 try:
-                    out.append((code, re.compile(str(pattern), flags)))
+                    out.append((code, re.compile(expand_windows(str(pattern), lang), flags)))
                 except re.error as exc:
                     raise LexiconError(f"{path}: {code} {lang} pattern {pattern!r}: {exc}") from None
     generic_over = {}
@@ -81,6 +106,7 @@ def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
         tables.append(lex.en if lang == "zh" else lex.zh)
     found = [(code, m.start(), m.end()) for table in tables for code, pattern in table
              for m in pattern.finditer(text) if m.end() > m.start()]
+    found = [f for f in found if not _spans_a_list(f, found)]
     found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
     kept: list[tuple[str, int, int]] = []
     for code, start, end in found:
@@ -89,3 +115,10 @@ def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
         kept.append((code, start, end))
     kept.sort(key=lambda f: f[1])
     return kept
+
+
+def _spans_a_list(match: tuple[str, int, int], found: list[tuple[str, int, int]]) -> bool:
+    """A window match that holds two separate shorter mentions is a list ("胸痛胸闷"), not one mention."""
+    _, start, end = match
+    inner = sorted((s, e) for _, s, e in found if start <= s and e <= end and (s, e) != (start, end))
+    return any(a_end <= b_start for i, (_, a_end) in enumerate(inner) for b_start, _ in inner[i + 1:])

@@ -4,10 +4,11 @@ symptoms said in other words (language.semantic)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from language.context import assess, clause_status
+from language.context import assess, clause_status, rules, says_nothing_new
 from language.cues import sentence_cues
 from language.lexicon import GENERIC_OVER
 
@@ -19,6 +20,7 @@ class Parse:
 
 
 NOTHING = Parse(None)
+_QUESTION_END = re.compile(r"[？?][\s。.!！]*$")
 
 
 def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, semantic: Any = None) -> Parse:
@@ -33,14 +35,23 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
     cues: dict[str, dict[str, Any]] = {}
     cues_of: dict[str, dict[str, Any]] = {}
     mentions = assess(text, lang, respondent=respondent)
+    # The last word on a code wins ("头晕，调了药就不晕了", "no chest pain... actually there was a twinge"),
+    # except that an event since discharge (a faint, blood) said once stays a finding.
+    persist = rules().events_persist
+    last: dict[str, str] = {}
     for mention in mentions:
-        if mention.present:
+        if mention.present or mention.denied:
+            if not (mention.code in persist and last.get(mention.code) == "present"):
+                last[mention.code] = "present" if mention.present else "absent"
+    for mention in mentions:
+        if mention.present and last.get(mention.code) == "present":
             present.append(mention.code)
             if mention.sentence not in cues_of:
                 cues_of[mention.sentence] = sentence_cues(mention.sentence)
             cues.setdefault(mention.code, {}).update(cues_of[mention.sentence])
-        elif mention.denied:
+        elif mention.denied or mention.present:
             absent.append(mention.code)
+    hypothetical_only = bool(mentions) and all(m.status in ("hypothetical", "other_person") for m in mentions)
     if semantic is not None:
         # What the lexicon missed, matched by meaning (language.semantic); the clause's own context decides.
         for code, start, end, _score in semantic.symptom_clauses(text, lang, skip=[(m.start, m.end) for m in mentions]):
@@ -57,5 +68,10 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
             present.remove(generic)
     absent = [c for c in dict.fromkeys(absent) if c not in present]
     if not present and not absent:
+        # Only someone else's symptoms or a worry ("要是胸口再疼我就去医院") in a statement, or "nothing
+        # wrong" said in so many words: the patient has none. A question about a symptom stays open.
+        if says_nothing_new(text, lang) or hypothetical_only and not _QUESTION_END.search(text) and \
+                any(m.status == "hypothetical" for m in mentions):
+            return Parse({"present": [], "absent": [], "cues": {}})
         return NOTHING
     return Parse({"present": present, "absent": absent, "cues": {c: cues.get(c, {}) for c in present}})
