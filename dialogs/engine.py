@@ -77,6 +77,7 @@ class CallState:
     unanswered_fields: list[str] = field(default_factory=list)
     unclear: dict[str, str] = field(default_factory=dict)   # field -> the words not understood (fail closed)
     unclear_tries: int = 0
+    transfer_requested: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,6 +141,8 @@ class FollowupEngine:
             return self._closing()
         if step.collect == "identity_verified":
             return self._handle_identity(utterance)
+        if nlu.parse_transfer_request(utterance, self.lang) and self._field_value(step, utterance) is None:
+            return self._transfer_requested(step, utterance)
         if nlu.parse_repeat_request(utterance, self.lang) and self._field_value(step, utterance) is None:
             return self._repeat()   # "什么？没听清……哦，好多了" answers after all: that is handled below
         if self.state.last_field and nlu.parse_correction(utterance, self.lang):
@@ -149,6 +152,14 @@ class FollowupEngine:
         if step.collect == "questions":
             return self._handle_questions_step(utterance)
         if nlu.parse_is_question(utterance, self.lang) and len(self.state.questions) < self.max_questions:
+            asked, said = nlu.split_questions(utterance, self.lang)
+            value = self._field_value(step, said) if said and step.collect else None
+            if value is not None:
+                # "Three hundred and twelve. That's high, right?": the answer is kept, the question answered.
+                reply_text = self._answer(asked or utterance)
+                self._store(step.collect, value, utterance)
+                self._scan_for_danger(utterance, skip_symptoms=step.collect == "symptoms")
+                return self._advance_from_current(prefix=[reply_text, *self._red_prefix()])
             return self._handle_question(utterance, resume=step)
         return self._handle_answer(step, utterance)
 
@@ -188,7 +199,7 @@ class FollowupEngine:
         if s.unclear:
             out["unclear_fields"] = sorted(s.unclear)
         out["needs_callback"] = bool(
-            s.flags or any(not q.get("answered") for q in s.questions) or s.unclear
+            s.flags or any(not q.get("answered") for q in s.questions) or s.unclear or s.transfer_requested
             or s.status in ("failed", "partial") and s.answers > 0
         )
         out["evidence"] = dict(s.evidence)
@@ -234,6 +245,15 @@ class FollowupEngine:
         self._store(step.collect, value, utterance)
         self._scan_for_danger(utterance, skip_symptoms=step.collect == "symptoms")
         return self._advance_from_current(prefix=self._red_prefix())
+
+    def _transfer_requested(self, step: Step, utterance: str) -> Reply:
+        """"转人工", "I want to talk to a nurse": a nurse calls back (a line that can transfer does so);
+        the call goes on only if the patient wants to."""
+        self.state.transfer_requested = True
+        self.state.evidence.setdefault("transfer_request", _clip(utterance))
+        self._event("transfer_requested", field=step.collect)
+        self._scan_for_danger(utterance)
+        return self._say([self._message("transfer_ack"), *self._red_prefix(), self._ask(step)], expecting=step.collect)
 
     def _unclear(self, step: Step, utterance: str) -> Reply:
         """Fail closed: one short closed re-ask; then the words are kept as unclear for a nurse.

@@ -47,7 +47,7 @@ MATCH_KEYS = frozenset({"surgery", "diagnosis_any", "department_any"})
 REQUIRED_MESSAGES = frozenset({
     "greeting", "family_ack", "identity_retry", "identity_failed", "wrong_person", "refused", "reprompt",
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
-    "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff",
+    "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
 })
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from language.numbers import to_digits
-from language.adherence import DrugRef, read_adherence
+from language.adherence import DrugRef, not_from_drug, read_adherence
 from language.condition import read_condition
 from language.wound import read_wound
 from language.yes_no import read_yes_no_field
@@ -85,6 +85,17 @@ def parse_repeat_request(text: str, lang: str) -> bool:
     return _has(_REPEAT_ZH, text) or _has(_REPEAT_EN, text.strip())
 
 
+_TRANSFER = re.compile(
+    r"转人工|人工服务|找(?:个)?真人|真人(?:客服|接)|(?:跟|和|找|要|让)(?:个)?护士(?:说|讲|通话|聊|打|联系|跟我)?|(?:跟|和|找)医生(?:说|讲|通话)|"
+    r"\b(?:talk|speak) (?:to|with) (?:a|the|an actual|a real) (?:nurse|doctor|person|human|someone)\b|\breal person\b|\bput me through\b|"
+    r"\bhave (?:a|the) nurse (?:call|ring|phone)\b|\b(?:get|want) (?:a|the) nurse\b", re.I)
+
+
+def parse_transfer_request(text: str, lang: str) -> bool:
+    """The patient asks for a person (a nurse, a doctor) rather than the assistant."""
+    return _has(_TRANSFER, text)
+
+
 _CORRECTION_ZH = re.compile(r"(?:^不对|^不是[，,]|说错了|搞错了|记错了|更正|纠正一下|^应该是|^不不|我是说|刚才说的不对)")
 _CORRECTION_EN = re.compile(r"(?:^no,? i mean|^i mean|i meant|^sorry,? (?:i mean|it'?s|it was)|^correction|^actually,? (?:it|that|i)|"
                             r"^wait,? (?:it|that)|i said (?:it )?wrong|let me correct)", re.I)
@@ -115,6 +126,19 @@ def parse_is_question(text: str, lang: str) -> bool:
         if _has(_QUESTION_ZH, t):
             return True
     return _has(_QUESTION_EN, t) and len(t.split()) >= 3
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！!？?])|(?<=[.])\s+")
+
+
+def split_questions(text: str, lang: str) -> tuple[str, str]:
+    """(the question sentences, the rest): an answer may come with a question after it."""
+    asked, said = [], []
+    for sentence in _SENTENCE_END.split(text):
+        if sentence and sentence.strip():
+            (asked if parse_is_question(sentence.strip(), lang) else said).append(sentence.strip())
+    joiner = "" if lang == "zh" else " "
+    return joiner.join(asked), joiner.join(said)
 
 
 # ----- yes / no --------------------------------------------------------------------------------------
@@ -541,7 +565,13 @@ def parse_field(field_name: str | None, text: str, lang: str, context: dict[str,
         return _symptom_field(text, lang, context.get("respondent"), semantic)
     if field_name == "side_effects":
         parse = _symptom_field(text, lang, context.get("respondent"), semantic)
-        return Parse({"present": parse.value["present"], "cues": parse.value["cues"]}) if parse.value else NOTHING
+        if not parse.value:
+            return NOTHING
+        # A complaint the patient puts down to something else is no side effect.
+        other_cause = {code for sentence in _SENTENCE_END.split(text) if sentence.strip() and not_from_drug(sentence)
+                       for code in (parse_symptoms(sentence, lang).value or {}).get("present", [])}
+        present = [c for c in parse.value["present"] if c not in other_cause]
+        return Parse({"present": present, "cues": {c: parse.value["cues"].get(c, {}) for c in present}})
     if field_name == "blood_pressure":
         return _blood_pressure(text)
     if field_name == "blood_glucose":

