@@ -60,13 +60,18 @@ def evaluate_flags(outcome: dict[str, Any], *, evidence: dict[str, str], cues: d
         add("red", "bp_low", f"systolic {systolic} mmHg below {t.systolic_red_low}", "blood_pressure")
 
     glucose = outcome.get("blood_glucose")
+    glucose_field = "blood_glucose"
+    if glucose is None:
+        said = [c.get("glucose") for c in cues.values() if isinstance(c, dict) and c.get("glucose")]
+        if said:
+            glucose, glucose_field = said[-1], "symptoms"
     if glucose is not None:
         if glucose >= t.glucose_red_high:
-            add("red", "glucose_critical_high", f"glucose {glucose} mmol/L at or above {t.glucose_red_high}", "blood_glucose")
+            add("red", "glucose_critical_high", f"glucose {glucose} mmol/L at or above {t.glucose_red_high}", glucose_field)
         elif glucose < t.glucose_red_low:
-            add("red", "glucose_low", f"glucose {glucose} mmol/L below {t.glucose_red_low}", "blood_glucose")
+            add("red", "glucose_low", f"glucose {glucose} mmol/L below {t.glucose_red_low}", glucose_field)
         elif glucose >= t.glucose_yellow:
-            add("yellow", "glucose_high", f"glucose {glucose} mmol/L at or above {t.glucose_yellow}", "blood_glucose")
+            add("yellow", "glucose_high", f"glucose {glucose} mmol/L at or above {t.glucose_yellow}", glucose_field)
 
     temperature = outcome.get("temperature")
     temperature_field = "temperature"
@@ -126,16 +131,22 @@ def _symptom_level(code: str, cue: dict[str, Any]) -> tuple[str, str]:
             return "red", f"{word} {detail}"
         return "yellow", f"{word}, short and relieved by rest" if cue.get("relieved") else word
     if code == "dyspnea":
-        if cue.get("at_rest") or cue.get("severe"):
+        # followup-outcome.md: dyspnea AT REST is red ("worse than before" on the stairs is yellow); lying
+        # flat, propped up on pillows, sitting still or talking count as rest (language/data/cues.yaml).
+        if cue.get("at_rest"):
             return "red", "shortness of breath at rest"
         return "yellow", "shortness of breath"
     if code in _STROKE_SIGNS:
         names = {"slurred_speech": "slurred speech", "facial_droop": "facial droop", "limb_weakness": "limb weakness or numbness"}
         if cue.get("chronic") and not cue.get("sudden"):
             return "yellow", f"{names[code]}, unchanged since discharge"
+        # Numbness or tingling that came on gradually or comes and goes is not the SUDDEN weakness of the rule.
+        if code == "limb_weakness" and cue.get("gradual") and not cue.get("sudden"):
+            return "yellow", f"{names[code]}, gradual or intermittent"
         return "red", f"{names[code]} (possible stroke)"
     if code == "bleeding":
-        if cue.get("heavy"):
+        # Heavy: a lot of blood, or bleeding that would not stop (persisting, or ≥ 30 minutes).
+        if cue.get("heavy") or cue.get("persistent") or (cue.get("duration_min") or 0) >= 30:
             return "red", "heavy bleeding"
         return "yellow", "bleeding"
     return "yellow", f"new or worse {code.replace('_', ' ')}"

@@ -22,7 +22,8 @@ RULES_PATH = Path(__file__).parent / "data" / "context_rules.yaml"
 CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person")
 DIRECTIONS = ("forward", "backward", "list_back", "sentence_back", "answer_back")
 _SENTENCE = re.compile(r"[。！!？?；;\n…]+|(?<=[a-z])\.\s")
-_THIRD_PERSON = re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I)
+_THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I),
+                 "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
 _LIST_FILLER = {
     "zh": re.compile(r"[\s、/啊呀吧呢哦嘛和跟及或还有以及或者什么的之类这些那些是对]+"),
@@ -215,14 +216,15 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                             carry = (trig.category, trig.id, False)
                     elif trig.direction == "answer_back" and ci == 0 and not mentions:
                         carry = (trig.category, trig.id, True)
+        for ci in range(1, len(clauses)):
+            # "My sister had a stroke, her speech went all slurred", "隔壁老李…，说是胸闷": the person carries on.
+            if any(st[0] == "other_person" for st in status[ci - 1]) or any(
+                    t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
+                    for t in triggers):
+                if _THIRD_PERSON[lang].match(sentence[clauses[ci][0]:clauses[ci][1]]):
+                    status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
         if lang == "en":
             for ci in range(1, len(clauses)):
-                # "My sister had a stroke, her speech went all slurred": her / his carries the person on.
-                if any(st[0] == "other_person" for st in status[ci - 1]) or any(
-                        t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
-                        for t in triggers):
-                    if _THIRD_PERSON.match(sentence[clauses[ci][0]:clauses[ci][1]]):
-                        status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
                 before = status[ci - 1]
                 if before and before[-1][0] == "negated" and found[ci] and \
                         _is_bare(sentence[clauses[ci][0]:clauses[ci][1]], found[ci], lang):
@@ -236,7 +238,7 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                     category = "resolved"
                 offset = s_start + c_start
                 rows.append([code, offset + s, offset + e, category, trigger_id])
-        sentences.append((is_question, carry if not rows else None, sentence, rows))
+        sentences.append((is_question, carry, sentence, rows))
     # A sentence that only denies or resolves speaks of the one before: an echoed question answered by a
     # denial ("胸口疼？没有的事", "Short of breath? Me? No."), "I had a dizzy spell. Never came back."
     for i, (_, carry, _, rows) in enumerate(sentences):

@@ -39,15 +39,24 @@ def _table() -> dict[str, Any]:
         "half_hour": [_compile("half_hour", p) for p in durations["half_hour"]],
         "an_hour": [_compile("an_hour", p) for p in durations["an_hour"]],
         "temperature": _compile("temperature", data["temperature"]),
+        "glucose": _compile("glucose", data["glucose"]),
+        "some_minutes": _compile("some_minutes", data["some_minutes"]),
+        "negated": _compile("negated_cue", data["negated_cue"]),
         "pus": _compile("pus", data["pus"]),
     }
 
 
 def sentence_cues(sentence: str) -> dict[str, Any]:
     t = _table()
-    cues: dict[str, Any] = {name: True for name, patterns in t["cues"].items() if any(p.search(sentence) for p in patterns)}
+    negated = t["negated"]
+
+    def said(pattern: re.Pattern[str]) -> bool:
+        return any(not negated.search(sentence[max(0, m.start() - 6):m.start()]) for m in pattern.finditer(sentence))
+
+    cues: dict[str, Any] = {name: True for name, patterns in t["cues"].items() if any(said(p) for p in patterns)}
     digits = to_digits(sentence)
     minutes = [float(m) * factor for pattern, factor in t["minutes"] for m in pattern.findall(digits)]
+    minutes += [float(m) + 5 for m in t["some_minutes"].findall(digits)]
     if any(p.search(sentence) for p in t["half_hour"]):
         minutes.append(30.0)
     if any(p.search(sentence) for p in t["an_hour"]):
@@ -57,6 +66,10 @@ def sentence_cues(sentence: str) -> dict[str, Any]:
     temps = [float(x) for x in t["temperature"].findall(digits) if 35 <= float(x) <= 43]
     if temps:
         cues["temperature"] = max(temps)
+    # mmol/L, or mg/dL (÷ 18) when the number can only be that
+    glucose = [v if v <= 40 else round(v / 18, 1) for v in (float(x) for x in t["glucose"].findall(digits)) if 1 <= v <= 700]
+    if glucose:
+        cues["glucose"] = glucose[-1]
     if t["pus"].search(sentence):
         cues["pus"] = True
     return cues

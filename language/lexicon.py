@@ -64,10 +64,15 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     en: list[tuple[str, re.Pattern[str]]] = []
     for entry in data["symptoms"]:
         code = entry.get("code")
-        if not code or code in codes:
+        if entry.get("codes"):   # one phrase, several findings ("忽冷忽热" = fever + chills)
+            code = "+".join(entry["codes"])
+            if any(c not in codes for c in entry["codes"]):
+                raise LexiconError(f"{path}: compound {code} names a code not defined above it")
+        elif not code or code in codes:
             raise LexiconError(f"{path}: missing or repeated code {code!r}")
-        codes.append(code)
-        labels[code] = {"zh": str(entry.get("label_zh") or code), "en": str(entry.get("label_en") or code)}
+        else:
+            codes.append(code)
+            labels[code] = {"zh": str(entry.get("label_zh") or code), "en": str(entry.get("label_en") or code)}
         for lang, out, flags in (("zh", zh, 0), ("en", en, re.IGNORECASE)):
             patterns = entry.get(lang) or []
             if not patterns:
@@ -114,11 +119,13 @@ def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
             continue
         kept.append((code, start, end))
     kept.sort(key=lambda f: f[1])
-    return kept
+    return [(c, start, end) for code, start, end in kept for c in code.split("+")]
 
 
 def _spans_a_list(match: tuple[str, int, int], found: list[tuple[str, int, int]]) -> bool:
-    """A window match that holds two separate shorter mentions is a list ("胸痛胸闷"), not one mention."""
-    _, start, end = match
-    inner = sorted((s, e) for _, s, e in found if start <= s and e <= end and (s, e) != (start, end))
-    return any(a_end <= b_start for i, (_, a_end) in enumerate(inner) for b_start, _ in inner[i + 1:])
+    """A window match that holds two separate shorter mentions, one of them of its own code, is a list
+    ("胸痛胸闷"), not one mention; "coughing up blood" (cough + blood) stays one hemoptysis mention."""
+    code, start, end = match
+    inner = sorted((s, e, c) for c, s, e in found if start <= s and e <= end and (s, e) != (start, end))
+    return any(a_end <= b_start and code in (a_code, b_code)
+               for i, (_, a_end, a_code) in enumerate(inner) for b_start, _, b_code in inner[i + 1:])

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from language.context import assess, clause_status, rules, says_nothing_new
+from language.context import _SENTENCE, _spans, assess, clause_status, rules, says_nothing_new
 from language.cues import sentence_cues
 from language.lexicon import GENERIC_OVER
 
@@ -43,11 +43,24 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
         if mention.present or mention.denied:
             if not (mention.code in persist and last.get(mention.code) == "present"):
                 last[mention.code] = "present" if mention.present else "absent"
+    # A sentence with no mention of its own goes on about the one before ("…sitting on my chest. It went on
+    # a good twenty minutes."): its cues count for that sentence's mentions.
+    with_mentions = {m.sentence for m in mentions}
+    sentences = [text[a:b] for a, b in _spans(text, _SENTENCE)]
+    follow: dict[str, str] = {}
+    for i, sentence in enumerate(sentences):
+        if sentence in with_mentions:
+            j = i + 1
+            while j < len(sentences) and sentences[j] not in with_mentions:
+                j += 1
+            follow[sentence] = " ".join(sentences[i:j])
+    spans: dict[str, list[tuple[int, int]]] = {}
     for mention in mentions:
         if mention.present and last.get(mention.code) == "present":
             present.append(mention.code)
+            spans.setdefault(mention.code, []).append((mention.start, mention.end))
             if mention.sentence not in cues_of:
-                cues_of[mention.sentence] = sentence_cues(mention.sentence)
+                cues_of[mention.sentence] = sentence_cues(follow.get(mention.sentence, mention.sentence))
             cues.setdefault(mention.code, {}).update(cues_of[mention.sentence])
         elif mention.denied or mention.present:
             absent.append(mention.code)
@@ -63,9 +76,14 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
             elif status in ("negated", "resolved", "historical"):
                 absent.append(code)
     present = list(dict.fromkeys(present))
+    # A generic word next to a specific one is the same finding ("头痛" read as pain and headache, "咳嗽有血"
+    # as cough and hemoptysis); apart from it ("bad headache and an achy neck") it is a finding of its own.
     for generic, specific in GENERIC_OVER.items():
         if generic in present and any(s in present for s in specific):
-            present.remove(generic)
+            near = [span for s in specific for span in spans.get(s, [])]
+            if not spans.get(generic) or all(any(abs(g_s - s_e) <= 8 or abs(s_s - g_e) <= 8 or (g_s < s_e and s_s < g_e)
+                                                for s_s, s_e in near) for g_s, g_e in spans[generic]):
+                present.remove(generic)
     absent = [c for c in dict.fromkeys(absent) if c not in present]
     if not present and not absent:
         # Only someone else's symptoms or a worry ("要是胸口再疼我就去医院") in a statement, or "nothing
