@@ -81,7 +81,8 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
     for generic, specific in GENERIC_OVER.items():
         if generic in present and any(s in present for s in specific):
             near = [span for s in specific for span in spans.get(s, [])]
-            if not spans.get(generic) or all(any(abs(g_s - s_e) <= 8 or abs(s_s - g_e) <= 8 or (g_s < s_e and s_s < g_e)
+            gap = 8 if lang == "zh" else 25
+            if not spans.get(generic) or all(any(abs(g_s - s_e) <= gap or abs(s_s - g_e) <= gap or (g_s < s_e and s_s < g_e)
                                                 for s_s, s_e in near) for g_s, g_e in spans[generic]):
                 present.remove(generic)
     absent = [c for c in dict.fromkeys(absent) if c not in present]
