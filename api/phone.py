@@ -161,13 +161,14 @@ class PhoneSession:
         answerer_factory = await asyncio.to_thread(self.services.answerer_factory)
         llm_fallback = await asyncio.to_thread(self.services.llm_fallback)
         semantic = await asyncio.to_thread(self.services.semantic_matcher)
+        second_reader = await asyncio.to_thread(self.services.second_reader)
         call_date = dt.date.fromisoformat(claims["call_date"]) if claims.get("call_date") else None
         self.runner = await asyncio.to_thread(
             CallRunner.open, session_factory=self.services.session_factory, flows=self.services.flows,
             settings=self.services.settings, patient_id=claims["patient_id"], discharge_id=claims.get("discharge_id"),
             channel="phone", call_date=call_date, scheduled_call_id=claims.get("scheduled_call_id"),
             answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=claims.get("language"),
-            semantic=semantic)
+            semantic=semantic, second_reader=second_reader)
         self.language = self.runner.engine.lang
         self.detector = self.voice.end_of_turn_detector(silence_ms=self.options.end_of_turn_silence_ms)
         with self.services.session_factory() as session:

@@ -104,6 +104,17 @@ class Services:
 
         return make_llm_fallback(llm)
 
+    def second_reader(self) -> Any:
+        """The language model reading each finished call's transcript (dialogs.second_reader), or None."""
+        if not self.settings.dialog.second_reader:
+            return None
+        llm = self.language_model_or_none()
+        if llm is None:
+            return None
+        from dialogs.second_reader import make_second_reader
+
+        return make_second_reader(llm, thresholds=self.settings.dialog.flags)
+
     def semantic_matcher(self) -> Any:
         """Nearest labelled phrasings over the embeddings (language.semantic), or None when off or broken."""
         cfg = self.settings.dialog.semantic

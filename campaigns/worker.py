@@ -43,6 +43,7 @@ class CampaignContext:
     answerer_factory: Any = None
     llm_fallback: Any = None
     semantic: Any = None
+    second_reader: Any = None
 
     @classmethod
     def from_services(cls, services: Any, *, telephony: Telephony | None = None,
@@ -51,7 +52,8 @@ class CampaignContext:
                    policy=CallingPolicy.from_settings(services.settings),
                    telephony=telephony or build_telephony(services.settings), clock=clock,
                    answerer_factory=services.answerer_factory() if answer_questions else None,
-                   llm_fallback=services.llm_fallback(), semantic=services.semantic_matcher())
+                   llm_fallback=services.llm_fallback(), semantic=services.semantic_matcher(),
+                   second_reader=services.second_reader())
 
 
 class _WorkerLine:
@@ -67,12 +69,13 @@ class _WorkerLine:
         if req.resume_call_id:
             return CallRunner.resume(session_factory=ctx.session_factory, flows=ctx.flows, settings=ctx.settings,
                                      call_id=req.resume_call_id, answerer_factory=ctx.answerer_factory,
-                                     llm_fallback=ctx.llm_fallback, call_date=req.call_date, semantic=ctx.semantic)
+                                     llm_fallback=ctx.llm_fallback, call_date=req.call_date, semantic=ctx.semantic,
+                                     second_reader=ctx.second_reader)
         return CallRunner.open(session_factory=ctx.session_factory, flows=ctx.flows, settings=ctx.settings,
                                patient_id=req.patient_id, discharge_id=req.discharge_id, channel="loopback",
                                call_date=req.call_date, scheduled_call_id=req.scheduled_call_id,
                                answerer_factory=ctx.answerer_factory, llm_fallback=ctx.llm_fallback,
-                               language=req.language, semantic=ctx.semantic)
+                               language=req.language, semantic=ctx.semantic, second_reader=ctx.second_reader)
 
     def heartbeat(self, call_id: int | None = None) -> None:
         with self.ctx.session_factory() as session:

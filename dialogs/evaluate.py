@@ -171,7 +171,8 @@ def score(scenario: dict[str, Any], outcome: dict[str, Any], *, transcript: list
 
 
 def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any, flows: Any,
-                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any, semantic: Any = None) -> ScenarioResult:
+                 knowledge_base: Any, answerer_factory: Any, llm_fallback: Any, semantic: Any = None,
+                 second_reader: Any = None) -> ScenarioResult:
     from dialogs.runner import CallRunner
 
     lang = scenario["language"]
@@ -180,7 +181,7 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
     runner = CallRunner.open(session_factory=session_factory, flows=flows, settings=settings, patient_id=patient_id,
                              discharge_id=discharge_id, channel="text", call_date=call_date,
                              answerer_factory=answerer_factory, llm_fallback=llm_fallback, language=lang,
-                             semantic=semantic)
+                             semantic=semantic, second_reader=second_reader)
     persona = SimulatedPatient(scenario)
     result_transcript: list[tuple[str, str]] = []
     latencies: list[float] = []
@@ -211,6 +212,7 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
             latencies.append((time.perf_counter() - began) * 1000)
             result_transcript.append(("system", reply.say))
         outcome = runner.finish() if runner.done else runner.hangup()
+        outcome = runner.wait_post_call(timeout=120) or outcome   # the second reader's additions, if any
 
     return score(scenario, outcome, transcript=result_transcript, latencies_ms=latencies,
                  answer_failures=answer_failures)
@@ -289,7 +291,8 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
             for scenario in scenarios:
                 result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
                                       flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,
-                                      llm_fallback=fallback, semantic=services.semantic_matcher())
+                                      llm_fallback=fallback, semantic=services.semantic_matcher(),
+                                      second_reader=services.second_reader() if use_llm else None)
                 results.append(result)
                 if on_result:
                     on_result(result)

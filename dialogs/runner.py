@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,13 +48,15 @@ _PRIORITY = {"red": 0, "yellow": 1, "task": 2}
 
 class CallRunner:
     def __init__(self, *, session_factory: sessionmaker[Session], engine: FollowupEngine, call_id: int,
-                 ward_id: int) -> None:
+                 ward_id: int, second_reader: Any = None) -> None:
         self.session_factory = session_factory
         self.engine = engine
         self.call_id = call_id
         self.ward_id = ward_id
+        self.second_reader = second_reader   # dialogs.second_reader: adds, after the call, what rules missed
         self._seq = 0
         self._outcome: dict[str, Any] | None = None
+        self._post_call: threading.Thread | None = None
 
     # ----- opening ------------------------------------------------------------------------------
 
@@ -62,7 +65,7 @@ class CallRunner:
              discharge_id: int | None = None, channel: str = "text", call_date: dt.date | None = None,
              scheduled_call_id: int | None = None, answerer_factory: AnswererFactory | None = None,
              llm_fallback: Any = None, language: str | None = None, flow_id: str | None = None,
-             semantic: Any = None) -> CallRunner:
+             semantic: Any = None, second_reader: Any = None) -> CallRunner:
         with session_factory() as session:
             patient = session.get(Patient, patient_id)
             if patient is None:
@@ -93,12 +96,13 @@ class CallRunner:
             llm_fallback=llm_fallback, max_reprompts=settings.dialog.max_reprompts,
             max_questions=settings.dialog.max_questions, semantic=semantic,
         )
-        return cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=ward_id)
+        return cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=ward_id,
+                   second_reader=second_reader)
 
     @classmethod
     def resume(cls, *, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, call_id: int,
                answerer_factory: AnswererFactory | None = None, llm_fallback: Any = None,
-               call_date: dt.date | None = None, semantic: Any = None) -> CallRunner:
+               call_date: dt.date | None = None, semantic: Any = None, second_reader: Any = None) -> CallRunner:
         """Rebuild a call from its stored state (after a crash or on another worker)."""
         with session_factory() as session:
             call = session.get(CallSession, call_id)
@@ -122,7 +126,8 @@ class CallRunner:
             max_reprompts=settings.dialog.max_reprompts, max_questions=settings.dialog.max_questions, state=state,
             semantic=semantic,
         )
-        runner = cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=call.ward_id)
+        runner = cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=call.ward_id,
+                     second_reader=second_reader)
         runner._seq = seq
         return runner
 
@@ -186,15 +191,7 @@ class CallRunner:
             call = session.get(CallSession, self.call_id)
             call.status = "ended"
             call.ended_at = utcnow()
-            call.state = self.engine.state.to_dict()
-            existing = session.scalar(select(Outcome).where(Outcome.call_id == self.call_id))
-            row = existing or Outcome(call_id=self.call_id, patient_id=call.patient_id)
-            for key, value in outcome.items():
-                if key in _OUTCOME_COLUMNS:
-                    setattr(row, key, value)
-            session.add(row)
-            self._sync_flags(session, call)
-            self._sync_review_item(session, call, outcome)
+            self._write_outcome(session, call, outcome)
             if outcome["call_status"] == "refused":
                 session.get(Patient, call.patient_id).do_not_call = True
             if call.scheduled_call_id:
@@ -204,7 +201,56 @@ class CallRunner:
             session.commit()
         log.info("call %s ended: %s, %d flags", self.call_id, outcome["call_status"], len(outcome.get("flags", [])))
         self._outcome = outcome
+        if self.second_reader is not None and self.engine.state.answers > 0:
+            self._post_call = threading.Thread(target=self._read_again, name=f"second-reader-{self.call_id}", daemon=True)
+            self._post_call.start()
         return outcome
+
+    def wait_post_call(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """Wait for the second reader (evaluation, tests); the call itself never waits for it."""
+        if self._post_call is not None:
+            self._post_call.join(timeout)
+        return self._outcome
+
+    def _write_outcome(self, session: Session, call: CallSession, outcome: dict[str, Any]) -> None:
+        call.state = self.engine.state.to_dict()
+        existing = session.scalar(select(Outcome).where(Outcome.call_id == self.call_id))
+        row = existing or Outcome(call_id=self.call_id, patient_id=call.patient_id)
+        for key, value in outcome.items():
+            if key in _OUTCOME_COLUMNS:
+                setattr(row, key, value)
+        session.add(row)
+        self._sync_flags(session, call)
+        self._sync_review_item(session, call, outcome)
+
+    def _read_again(self) -> None:
+        """The second reader over the stored transcript; its additions join the outcome, marked as the model's."""
+        from dialogs.second_reader import merge
+
+        try:
+            with self.session_factory() as session:
+                turns = session.scalars(select(Turn).where(Turn.call_id == self.call_id).order_by(Turn.seq)).all()
+                transcript = [(t.speaker, t.text or "") for t in turns]
+            c = self.engine.context
+            reading = self.second_reader(transcript, language=self.engine.lang, outcome=self._outcome,
+                                         post_surgery=c.post_surgery, days_since_discharge=c.days_since_discharge)
+        except Exception:  # noqa: BLE001 - the rules' outcome stands when the model fails
+            log.warning("second reader failed for call %s; the rules' outcome stands", self.call_id)
+            return
+        if reading.empty:
+            return
+        state = self.engine.state
+        state.collected["symptoms"] = list(dict.fromkeys([*(state.collected.get("symptoms") or []), *reading.symptoms]))
+        known = {(f["level"], f["code"]) for f in state.flags}
+        state.flags.extend(dict(f) for f in reading.flags if (f["level"], f["code"]) not in known)
+        outcome = merge(self.engine.outcome(), reading)
+        with self.session_factory() as session:
+            call = session.get(CallSession, self.call_id)
+            self._write_outcome(session, call, outcome)
+            session.commit()
+        log.info("second reader added %d symptoms, %d flags to call %s", len(reading.symptoms), len(reading.flags),
+                 self.call_id)
+        self._outcome = outcome
 
     # ----- storage ------------------------------------------------------------------------------
 

@@ -168,6 +168,7 @@ class DialogConfig(_Section):
     max_reprompts: int = 2
     max_questions: int = 3
     use_llm_fallback: bool = True
+    second_reader: bool = True
     semantic: SemanticConfig = SemanticConfig()
     flags: FlagThresholds = FlagThresholds()
 

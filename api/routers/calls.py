@@ -66,12 +66,14 @@ async def start_call(body: CallStart, request: Request, session: SessionDep, use
     answerer_factory = await asyncio.to_thread(services.answerer_factory)
     llm_fallback = await asyncio.to_thread(services.llm_fallback)
     semantic = await asyncio.to_thread(services.semantic_matcher)
+    second_reader = await asyncio.to_thread(services.second_reader)
     try:
         runner = await asyncio.to_thread(
             CallRunner.open, session_factory=services.session_factory, flows=services.flows,
             settings=services.settings, patient_id=body.patient_id, discharge_id=body.discharge_id,
             channel="text", call_date=body.call_date, answerer_factory=answerer_factory,
-            llm_fallback=llm_fallback, language=body.language, flow_id=body.flow_id, semantic=semantic)
+            llm_fallback=llm_fallback, language=body.language, flow_id=body.flow_id, semantic=semantic,
+            second_reader=second_reader)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except FlowError as exc:
@@ -100,10 +102,11 @@ async def post_turn(call_id: int, body: PatientTurn, request: Request, session: 
         answerer_factory = await asyncio.to_thread(services.answerer_factory)
         llm_fallback = await asyncio.to_thread(services.llm_fallback)
         semantic = await asyncio.to_thread(services.semantic_matcher)
+        second_reader = await asyncio.to_thread(services.second_reader)
         runner = await asyncio.to_thread(
             CallRunner.resume, session_factory=services.session_factory, flows=services.flows,
             settings=services.settings, call_id=call_id, answerer_factory=answerer_factory,
-            llm_fallback=llm_fallback, semantic=semantic)
+            llm_fallback=llm_fallback, semantic=semantic, second_reader=second_reader)
         services.active_calls[call_id] = runner
     record_audit(session, actor=user.actor, action="turn", resource="call", resource_id=call_id,
                  patient_id=patient_id)
