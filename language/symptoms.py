@@ -65,8 +65,9 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
         elif mention.denied or mention.present:
             absent.append(mention.code)
     hypothetical_only = bool(mentions) and all(m.status in ("hypothetical", "other_person") for m in mentions)
-    if semantic is not None:
-        # What the lexicon missed, matched by meaning (language.semantic); the clause's own context decides.
+    if semantic is not None and not mentions and not says_nothing_new(text, lang):
+        # An answer the lexicon found nothing in, matched by meaning (language.semantic); the clause's own
+        # context decides. Answers with lexicon mentions are settled by the rules (and cost no embedding).
         for code, start, end, _score in semantic.symptom_clauses(text, lang, skip=[(m.start, m.end) for m in mentions]):
             clause = text[start:end]
             status, _ = clause_status(clause, lang, respondent=respondent)

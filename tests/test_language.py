@@ -1,0 +1,257 @@
+"""The language layer (language/): one test per context trigger row and per mechanism, on the real
+lexicon, context rules and cue tables. A row added to context_rules.yaml without an example here fails
+test_every_trigger_row_has_a_test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dialogs.flags import _symptom_level
+from dialogs.understanding import normalize
+from language.context import RULES_PATH, assess
+from language.cues import sentence_cues
+from language.lexicon import expand_windows, match_symptoms
+from language.symptoms import parse_symptoms
+
+
+def statuses(text: str, lang: str, respondent: str | None = None) -> dict[str, tuple[str, str | None]]:
+    """code → (status, trigger) of the last mention of each code."""
+    return {m.code: (m.status, m.trigger) for m in assess(normalize(text), lang, respondent=respondent)}
+
+
+def present(text: str, lang: str = "zh") -> list[str] | None:
+    value = parse_symptoms(normalize(text), lang).value
+    return None if value is None else sorted(value["present"])
+
+
+def level(text: str, code: str, lang: str = "zh") -> str:
+    value = parse_symptoms(normalize(text), lang).value
+    assert value and code in value["present"], (text, value)
+    return _symptom_level(code, value["cues"][code])[0]
+
+
+# ----- one example per trigger row: (trigger id, lang, text, code, status) ------------------------------
+
+TRIGGER_CASES = [
+    ("zh-neg-pre", "zh", "没有胸痛", "chest_pain", "negated"),
+    ("zh-neg-post", "zh", "胸痛没有", "chest_pain", "negated"),
+    ("zh-neg-list", "zh", "胸痛啊，气短啊，都没有", "dyspnea", "negated"),
+    ("zh-neg-list-repeat", "zh", "胸痛胸闷心慌气短，这些统统没有", "palpitations", "negated"),
+    ("zh-neg-answer", "zh", "胸口疼？没有的事", "chest_pain", "negated"),
+    ("en-neg-answer", "en", "Short of breath? Me? No.", "dyspnea", "negated"),
+    ("en-neg-cant-say", "en", "I can't say I've had any chest pain, no.", "chest_pain", "negated"),
+    ("en-neg-pre", "en", "no chest pain", "chest_pain", "negated"),
+    ("en-neg-post", "en", "dizziness not at all", "dizziness", "negated"),
+    ("en-neg-list", "en", "Chest pain, fever, none of those.", "fever", "negated"),
+    ("zh-repair", "zh", "拉肚子，不是，是便秘", "diarrhea", "negated"),
+    ("en-repair", "en", "I had a fever, no wait, it was a headache", "fever", "negated"),
+    ("zh-resolved-post", "zh", "头晕早就好了", "dizziness", "resolved"),
+    ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
+    ("zh-resolved-sentence", "zh", "咳嗽，现在好了", "cough", "resolved"),
+    ("zh-resolved-clause", "zh", "上个礼拜咳了几天，吃了点药已经好了", "cough", "resolved"),
+    ("zh-historical-pre", "zh", "住院前就胸闷", "chest_tightness", "historical"),
+    ("zh-historical-post", "zh", "腰疼是老毛病了", "pain", "historical"),
+    ("zh-historical-sentence", "zh", "睡不着，几十年了", "insomnia", "historical"),
+    ("en-historical-sentence", "en", "My knees ache, but that's been years.", "pain", "historical"),
+    ("en-resolved-post", "en", "the dizziness has gone", "dizziness", "resolved"),
+    ("en-resolved-sentence", "en", "I had one dizzy spell. Never came back after that.", "dizziness", "resolved"),
+    ("en-historical-pre", "en", "before I went in I had terrible chest pain", "chest_pain", "historical"),
+    ("en-historical-post", "en", "the cough I had on the ward", "cough", "historical"),
+    ("zh-hypo-pre", "zh", "要是胸口再疼我就去医院", "chest_pain", "hypothetical"),
+    ("zh-hypo-question", "zh", "胸闷算是哪种病啊？", "chest_tightness", "hypothetical"),
+    ("zh-hypo-what", "zh", "啥叫气短？", "dyspnea", "hypothetical"),
+    ("zh-hypo-told", "zh", "医生说胸口疼超过一刻钟就打120", "chest_pain", "hypothetical"),
+    ("en-hypo-question", "en", "Is it normal to get headaches after a stent?", "headache", "hypothetical"),
+    ("en-hypo-pre", "en", "if I get chest pain I'll ring", "chest_pain", "hypothetical"),
+    ("zh-when-post", "zh", "咳嗽的时候刀口疼", "cough", "hypothetical"),
+    ("en-when-pre", "en", "the scar hurts when I cough", "cough", "hypothetical"),
+    ("zh-other-pre", "zh", "隔壁床那个老王老头晕", "dizziness", "other_person"),
+    ("zh-other-family", "zh", "我没事，倒是我老伴这两天咳嗽", "cough", "other_person"),
+    ("en-other-pre", "en", "my neighbour has a terrible cough", "cough", "other_person"),
+    ("en-other-family", "en", "Not me, but my husband's got a terrible cough.", "cough", "other_person"),
+]
+
+
+@pytest.mark.parametrize(("trigger", "lang", "text", "code", "status"), TRIGGER_CASES)
+def test_trigger_row(trigger: str, lang: str, text: str, code: str, status: str) -> None:
+    got = statuses(text, lang)
+    assert code in got, (text, got)
+    assert got[code] == (status, trigger)
+
+
+def test_every_trigger_row_has_a_test() -> None:
+    rows = {row["id"] for row in yaml.safe_load(Path(RULES_PATH).read_text(encoding="utf-8"))["triggers"]}
+    assert rows == {case[0] for case in TRIGGER_CASES}
+
+
+# ----- lexicon mechanisms ----------------------------------------------------------------------------
+
+def test_word_windows_expand_in_order_or_either_order() -> None:
+    either = re.compile(expand_windows(r"\bchest ~4~ tight", "en"), re.I)
+    assert either.search("a tightness right across my chest") and either.search("my chest feels all tight")
+    assert not either.search("my chest, tight")                 # no window over a clause break
+    assert not either.search("my chest is not tight")            # nor over a negation
+    ordered = re.compile(expand_windows("胸 ~3 堵", "zh"))
+    assert ordered.search("胸口那儿堵") and not ordered.search("堵在胸口")
+
+
+def test_colloquial_and_lay_terms() -> None:
+    assert present("肚儿痛") == ["abdominal_pain"]
+    assert present("脑壳痛，痛了好几天了") == ["headache"]
+    assert present("心口堵得慌") == ["chest_tightness"]
+    assert present("喘不赢") == ["dyspnea"]
+    assert present("拉的屎黑得发亮") == ["melena"]
+    assert present("痰里有血丝") == ["hemoptysis"]                # not cough
+    assert present("吐出来的东西是咖啡色的") == ["hematemesis"]
+    assert present("嘴角往一边斜") == ["facial_droop"]
+    assert present("拿筷子老掉") == ["limb_weakness"]
+    assert present("I've had the trots for three days", "en") == ["diarrhea"]
+    assert present("I get puffed going up the stairs", "en") == ["dyspnea"]
+    assert present("I'm absolutely knackered", "en") == ["fatigue"]
+    assert present("It burns when I pee", "en") == ["urinary_problem"]
+    assert present("the whites of my eyes have gone yellow", "en") == ["jaundice"]
+    assert present("I coughed up blood-stained spit", "en") == ["hemoptysis"]
+    assert present("a heavy feeling in my chest", "en") == ["chest_tightness"]
+
+
+def test_word_boundaries_keep_words_apart() -> None:
+    assert present("My husband is in the kitchen", "en") is None        # kitchen is no itch
+    assert present("He retired twenty years ago", "en") is None         # retired is not tired
+
+
+def test_a_window_over_a_list_is_not_one_mention() -> None:
+    assert [c for c, _, _ in match_symptoms("胸痛胸闷都没有", "zh")] == ["chest_pain", "chest_tightness"]
+    assert [c for c, _, _ in match_symptoms("I've been coughing up blood", "en")] == ["hemoptysis"]
+
+
+def test_compound_phrases_give_several_codes() -> None:
+    assert present("打摆子一样，一阵冷一阵热") == ["chills", "fever"]
+    assert present("feel hot and cold", "en") == ["chills", "fever"]
+
+
+def test_generic_word_dropped_only_next_to_the_specific_one() -> None:
+    assert present("咳嗽有点血丝") == ["hemoptysis"]
+    assert present("Bad headache since this morning, and my whole body is achy.", "en") == ["headache", "pain"]
+
+
+# ----- context mechanisms ----------------------------------------------------------------------------
+
+def test_last_word_on_a_code_wins() -> None:
+    assert present("刚回来的时候头晕，调了药就不晕了") == []
+
+
+def test_events_since_discharge_persist() -> None:
+    assert present("晕倒过一次，现在好了") == ["syncope"]
+    assert present("I passed out on Monday. It's fine now.", "en") == ["syncope"]
+
+
+def test_denied_with_le_is_no_longer() -> None:
+    assert statuses("头晕，现在不晕了", "zh")["dizziness"][0] == "resolved"
+
+
+def test_family_rows_need_a_self_contrast() -> None:
+    assert present("我老伴刚才突然说不出话了") == ["slurred_speech"]        # a wife speaking for the patient
+    assert present("My husband passed out in the kitchen this morning.", "en") == ["syncope"]
+    assert present("我没事，倒是我老伴这两天咳嗽") == []
+    assert statuses("我老伴咳嗽", "zh", respondent="family")["cough"][0] == "present"
+
+
+def test_the_person_carries_on_over_clauses() -> None:
+    assert present("My sister had a stroke, her speech went all slurred. But no, nothing like that with me.",
+                   "en") == []
+    assert present("隔壁老李出院后又住进去了，说是胸闷，我倒没事") == []
+
+
+def test_pseudo_triggers_and_episodic_relief() -> None:
+    assert present("晚上睡觉躺不下去一躺就喘要坐起来") == ["dyspnea"]   # 躺不下 denies nothing
+    assert present("爬楼梯胸口发紧，停下来一两分钟就没事了") == ["chest_tightness"]  # relieved, not resolved
+
+
+def test_nothing_new_and_worries_are_an_empty_list() -> None:
+    assert present("莫得，啥子都莫得") == []
+    assert present("要是胸口再疼我就去医院") == []
+    assert present("胸闷算是哪种病啊？") is None                          # a question stays open
+    assert present("啥也没干坐着") is None                                 # "did nothing" is no denial
+
+
+# ----- cues and flags --------------------------------------------------------------------------------
+
+def test_rest_cues_make_chest_pain_and_dyspnea_red() -> None:
+    assert level("I've been getting chest pain even when I'm just sitting watching the telly.", "chest_pain", "en") == "red"
+    assert level("I can't lie flat any more, I sleep propped up on four pillows.", "dyspnea", "en") == "red"
+    assert level("晚上躺不平，一躺下就憋气，得垫三个枕头才能睡", "dyspnea") == "red"
+    assert level("I get puffed going up the stairs", "dyspnea", "en") == "yellow"
+    assert level("气短比住院前还厉害", "dyspnea") == "yellow"             # at rest only, not "worse"
+
+
+def test_durations_in_words() -> None:
+    assert sentence_cues("疼了有个把钟头了")["duration_min"] == 60
+    assert sentence_cues("有十几分钟吧")["duration_min"] == 15
+    assert level("It felt like someone was sitting on my chest. It went on a good twenty minutes.",
+                 "chest_tightness", "en") == "red"                       # duration in the next sentence
+
+
+def test_a_negated_cue_word_does_not_count() -> None:
+    assert "severe" not in sentence_cues("有一点点胸闷，也不厉害")
+    assert level("有一点点胸闷，也不厉害，上坡的时候才有", "chest_tightness") == "yellow"
+
+
+def test_bleeding_that_would_not_stop_is_red() -> None:
+    assert level("I had a nosebleed yesterday that wouldn't stop.", "bleeding", "en") == "red"
+    assert level("鼻子出血出了好久才止住", "bleeding") == "red"
+    assert level("牙龈刷牙的时候出点血", "bleeding") == "yellow"
+
+
+def test_gradual_numbness_is_yellow_sudden_weakness_red() -> None:
+    assert level("手指头有点麻，时有时无的", "limb_weakness") == "yellow"
+    assert level("左腿突然软了一下", "limb_weakness") == "red"
+
+
+def test_glucose_said_with_symptoms() -> None:
+    assert sentence_cues("I went all shaky and my sugar was 2.8")["glucose"] == 2.8
+    assert sentence_cues("my sugar ran 230")["glucose"] == 12.8          # mg/dL
+
+
+# ----- semantic matching -----------------------------------------------------------------------------
+
+class _FixedEmbedder:
+    """Embeds a bank phrase to its own axis; any other text to a mix that scores `score` on the first."""
+
+    def __init__(self, texts: list[str], score: float) -> None:
+        self.texts, self.score = texts, score
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        n = len(self.texts)
+        rows = []
+        for t in texts:
+            if t in self.texts:
+                rows.append([1.0 if i == self.texts.index(t) else 0.0 for i in range(n)])
+            else:
+                rest = (1 - self.score ** 2) ** 0.5
+                rows.append([self.score] + [rest] + [0.0] * (n - 2))
+        return rows
+
+
+def test_semantic_symptoms_need_a_near_paraphrase_and_only_when_the_lexicon_found_nothing() -> None:
+    from language.semantic import BankEntry, SemanticMatcher, SemanticOptions
+
+    entries = (BankEntry("symptom", "melena", "zh", "大便是黑色的"), BankEntry("symptom", "edema", "zh", "鞋子穿不进去"))
+    close = SemanticMatcher(_FixedEmbedder([e.text for e in entries], 0.995), entries=entries, options=SemanticOptions())
+    near = SemanticMatcher(_FixedEmbedder([e.text for e in entries], 0.982), entries=entries, options=SemanticOptions())
+    assert parse_symptoms("颜色像墨一样的东西", "zh", semantic=close).value["present"] == ["melena"]
+    assert parse_symptoms("颜色像墨一样的东西", "zh", semantic=near).value is None    # below the zh floor
+    assert parse_symptoms("头晕，颜色像墨一样的东西", "zh", semantic=close).value["present"] == ["dizziness"]
+
+
+@pytest.mark.models
+def test_semantic_with_the_packaged_embedder() -> None:
+    from language.semantic import SemanticMatcher
+    from models.embeddings import build_embedder
+    from suifang.config import load_settings
+
+    matcher = SemanticMatcher(build_embedder(load_settings()))
+    assert parse_symptoms("大便是黄色的", "zh", semantic=matcher).value is None          # no false melena
