@@ -366,9 +366,13 @@ class FollowupEngine:
         if step.collect == "feedback":
             answer = nlu.parse_yes_no(utterance, self.lang).value
             return "" if answer == "no" and len(utterance) <= 12 else utterance[:MAX_EVIDENCE_CHARS * 3]
-        value = _settled(nlu.parse_field(step.collect, utterance, self.lang, self._parser_context(),
-                                         semantic=self.semantic))
-        if value is None and self.semantic is not None:
+        parse = nlu.parse_field(step.collect, utterance, self.lang, self._parser_context(), semantic=self.semantic)
+        value = _settled(parse)
+        if value is not None and step.collect == "wound" and getattr(parse, "cues", None):
+            self.state.cues["wound"] = dict(parse.cues)   # pus, heavy bleeding: read by the flag rules
+        if value is None and self.semantic is not None and self.state.unclear_tries >= 1:
+            # Only for the answer to the closed re-ask: embeddings cost ≈ 25–50 ms a text on this CPU and,
+            # measured on the dev split, add nothing to a first answer the rules cannot settle.
             value = self._semantic_answer(step.collect, utterance)
         return value
 
@@ -445,8 +449,7 @@ class FollowupEngine:
     def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
         """Symptoms can surface in any answer ("还行，就是昨天晕倒了"): scan every utterance."""
         if not skip_symptoms:
-            found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent,
-                                       semantic=self.semantic).value or {}
+            found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
             if present:
                 self.state.collected["symptoms"] = [*(self.state.collected.get("symptoms") or []), *present]

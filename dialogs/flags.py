@@ -96,9 +96,13 @@ def evaluate_flags(outcome: dict[str, Any], *, evidence: dict[str, str], cues: d
             add("yellow", "pain_moderate", f"pain {pain}/10", "pain_score")
 
     wound = outcome.get("wound")
-    wound_pus = wound is not None and re.search(r"脓|\bpus\b", evidence.get("wound", ""), re.I) is not None
+    wound_cues = cues.get("wound") or {}
+    wound_pus = wound is not None and (bool(wound_cues.get("pus")) or
+                                       re.search(r"脓|\bpus\b", evidence.get("wound", ""), re.I) is not None)
     if wound == "dehiscence" or wound_pus:
         add("red", "wound_dehiscence_or_pus", "wound opening" if wound == "dehiscence" else "pus from the wound", "wound")
+    elif wound == "bleeding" and wound_cues.get("heavy"):
+        add("red", "wound_bleeding_heavy", "wound bleeding that does not stop", "wound")
     elif wound in ("redness", "swelling", "discharge", "bleeding"):
         add("yellow", f"wound_{wound}", f"wound {wound}", "wound")
 

@@ -308,8 +308,11 @@ def _run_together_pair(text: str) -> tuple[int, int] | None:
     return plausible[0] if len(plausible) == 1 else None
 
 
+_APPROXIMATE_THEN_EXACT = re.compile(r"\d+\s*(?:几|多|来)\s*(?:…+|\.{2,}|，|,)\s*(?=\d)")   # "七十几……七十五": the exact one
+
+
 def _blood_pressure(text: str) -> Parse:
-    t = _after_correction(to_digits(text))
+    t = _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text)))
     pairs = _bp_pairs(t)
     if len(pairs) > 1:   # two readings said: the latest counts
         return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})
@@ -474,9 +477,9 @@ def _overall_condition(text: str) -> Parse:
 
 
 def _wound(text: str) -> Parse:
-    value, pus = read_wound(text)
+    value, cues = read_wound(text)
     if value is not None:
-        return Parse(value, cues={"pus": True} if pus else {})
+        return Parse(value, cues=cues)
     if parse_yes_no(text, "zh").value == "no" and len(text) <= 8:
         return Parse("ok")   # "没有" to "any redness, swelling, discharge…?"
     return NOTHING

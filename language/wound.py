@@ -19,12 +19,12 @@ def _table() -> dict[str, Any]:
     values = {v: [re.compile(p, re.I) for lang in ("zh", "en") for p in (data["values"][v].get(lang) or [])]
               for v in data["order"]}
     return {"order": list(data["order"]), "values": values, "denial": re.compile(data["denial"], re.I),
-            "pus": re.compile(data["pus"], re.I),
+            "pus": re.compile(data["pus"], re.I), "heavy": re.compile(data["heavy"], re.I),
             "hedged": [re.compile(p, re.I) for lang in ("zh", "en") for p in (data["hedged"].get(lang) or [])]}
 
 
-def read_wound(text: str) -> tuple[str | None, bool]:
-    """(value, pus): the most serious state the words say, or None; pus for a red flag."""
+def read_wound(text: str) -> tuple[str | None, dict[str, bool]]:
+    """(value, cues): the most serious state the words say, or None; cues pus / heavy for the red flag."""
     t = _table()
     found: set[str] = set()
     for clause in _CLAUSE.split(text):
@@ -39,7 +39,7 @@ def read_wound(text: str) -> tuple[str | None, bool]:
     pus = bool(t["pus"].search(text))
     for value in t["order"]:
         if value in found:
-            return value, pus and value in ("discharge", "dehiscence", "redness", "swelling")
-    if any(p.search(text) for p in t["hedged"]):
-        return None, False
-    return None, False
+            cues = {"pus": pus and value in ("discharge", "dehiscence", "redness", "swelling"),
+                    "heavy": value == "bleeding" and bool(t["heavy"].search(text))}
+            return value, {k: v for k, v in cues.items() if v}
+    return None, {}
