@@ -94,7 +94,11 @@ def chinese_to_digits(text: str) -> str:
         run = match.group(0)
         after = text[match.end():match.end() + 1]
         before = text[match.start() - 1:match.start()] if match.start() else ""
-        if len(run) == 1 and run in "一两二" and (after in _LONE_KEEP_AFTER or not after) and before != "度":
+        # A lone 一/两 is a word ("一身汗", "一样", "两口子") unless it scores pain ("一分") or ends a
+        # temperature ("三十八度一" is handled by the 度 rule); readings are never a lone 一.
+        if len(run) == 1 and run in "一两" and before != "度" and after not in "分":
+            return run
+        if len(run) == 1 and run == "二" and (after in _LONE_KEEP_AFTER or not after) and before != "度":
             return run
         if run in ("一点",):
             return run
