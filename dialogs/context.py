@@ -21,10 +21,11 @@ class Medication:
     name: str
     generic_name: str | None
     drug_class: str | None
+    frequency: str | None = None    # prn: taken only when needed, so not taking it is no miss
 
     def as_dict(self) -> dict:
         return {"id": self.item_id, "name": self.name, "generic_name": self.generic_name,
-                "drug_class": self.drug_class}
+                "drug_class": self.drug_class, "frequency": self.frequency}
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def build_context(*, patient, discharge, items, ward_team: str, hospital: str,  
                   call_date: dt.date, language: str | None = None) -> CallContext:
     """From record rows (records.schema Patient, Discharge, OrderItem)."""
     medications = tuple(
-        Medication(item_id=i.id, name=i.name, generic_name=i.generic_name, drug_class=i.drug_class)
+        Medication(item_id=i.id, name=i.name, generic_name=i.generic_name, drug_class=i.drug_class,
+                   frequency=i.frequency)
         for i in items if i.kind == "medication" and i.name
     )
 

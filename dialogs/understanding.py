@@ -181,9 +181,10 @@ def parse_yes_no(text: str, lang: str) -> Parse:
 _WRONG_ZH = re.compile(r"(?:打错了|没有这个人|没这个人|不认识|没有叫.{1,5}的|这里没有|不是这家|号码错了|找错人了|不是我[，,。]?$|我不是(?!他|她))")
 _WRONG_EN = re.compile(r"(?:wrong number|no one (?:by|with) that name|nobody (?:by|with) that name|there'?s no .{1,30} here|"
                        r"doesn'?t live here|don'?t know (?:him|her|anyone)|no such person|you have the wrong|not (?:him|her)[.,]?$)", re.I)
-_FAMILY_ZH = re.compile(r"(?:我是(?:他|她)的?(?:儿子|女儿|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|保姆|护工)"
+_FAMILY_ZH = re.compile(r"(?:我是(?:他|她)的?(?:儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
+                        r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工)"
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
-_FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|"
+_FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
                         r"caregiver|carer|brother|sister|nurse)|my (?:father|mother|dad|mum|mom|husband|wife|grandfather|grandmother))", re.I)
 _CARER = re.compile(r"保姆|护工|阿姨(?:我)?是(?:请|雇)|邻居|\b(?:carer|caregiver|care worker|home help|neighbou?r|from the agency)\b", re.I)
 _CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是)")
@@ -517,7 +518,8 @@ def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
         keys = _drug_keys(med)
         keys += [a.lower() for a in drug_aliases(med.get("generic_name") or med["name"]) if len(a) >= 3 or
                  re.search(r"[\u4e00-\u9fff]", a) and len(a) >= 2]
-        refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(keys))))
+        refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(keys)),
+                            as_needed=med.get("frequency") == "prn"))
     return refs
 
 

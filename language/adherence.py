@@ -33,6 +33,7 @@ class DrugRef:
     name: str                   # as written in the orders
     drug_class: str | None
     keys: tuple[str, ...]       # lower-case names, brands and stems
+    as_needed: bool = False     # prn: not taking it when not needed is no miss
 
 
 @dataclass
@@ -59,6 +60,8 @@ def table() -> dict[str, Any]:
     out: dict[str, Any] = {k: _patterns(data, k) for k in
                            ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug")}
     out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
+    out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
+                         for row in data.get("name_words") or []]
     return out
 
 
@@ -75,6 +78,9 @@ def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
     for cls, patterns in table()["class_words"].items():
         if _any(patterns, clause):
             named += [d.name for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+    for words, name_parts in table()["name_words"]:
+        if words.search(clause):
+            named += [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)]
     return list(dict.fromkeys(named))
 
 
@@ -120,7 +126,10 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             completed += named or all_names
         if named:
             previous = named
-    missed = list(dict.fromkeys(missed))
+    # An as-needed drug not taken because it was not needed ("止痛的那个基本没吃，不怎么疼") is no miss.
+    as_needed = {d.name for d in drugs if d.as_needed}
+    missed = [m for m in dict.fromkeys(missed) if m not in as_needed]
+    all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
     if none_said and not missed and not taken and not unnamed_taken:
         return AdherenceReading("none", all_names)
