@@ -121,7 +121,8 @@ class _Harness:
         from dialogs.flows import Flow
 
         step = self.steps[item["field"]]
-        step = type(step)(id=step.id, collect=step.collect, ask=step.ask, say=None, condition=None, next=())
+        step = type(step)(id=step.id, collect=step.collect, ask=step.ask, say=None, condition=None, next=(),
+                          reask=step.reask)
         flow = Flow(id="eval", description="", priority=0, match={}, steps=(step,))
         engine = FollowupEngine(flows=self.library, flow=flow, context=self.context(item),
                                 thresholds=self.settings.dialog.flags, llm_fallback=self.llm_fallback,

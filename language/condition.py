@@ -44,8 +44,8 @@ def read_condition(text: str) -> str | None:
         offset += len(clause)
     if not hits:
         return None
-    if any(p.search(text) for p in t["hedged"]) and len({v for _, v in hits}) > 1:
-        return None
+    if any(p.search(text) for p in t["hedged"]):
+        return None   # "说不好", "hard to say… some days good": not an answer to store
     hits.sort()
     # Several words of one assessment ("好多了好多了", "还行，比之前好点"): the last one said is the answer.
     return hits[-1][1]
