@@ -24,13 +24,14 @@ from dialogs import understanding as nlu
 from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
 from dialogs.flows import END, FAIL_CLOSED_FIELDS, Condition, Flow, FlowLibrary, Step
+from records.outcome_contract import CALL_STATUSES
 
 log = logging.getLogger(__name__)
 
 MAX_PARSE_CHARS = 500          # longer input is cut before parsing (10 kB pastes, runaway ASR)
 MAX_EVIDENCE_CHARS = 300
 MAX_REPEATS = 3
-FINAL_STATUSES = ("completed", "partial", "no_answer", "busy", "voicemail", "wrong_person", "refused", "failed")
+FINAL_STATUSES = CALL_STATUSES
 _MEANINGFUL = re.compile(r"[\w\u4e00-\u9fff]")
 
 

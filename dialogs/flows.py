@@ -17,16 +17,12 @@ from typing import Any
 
 import yaml
 
+from records.outcome_contract import COLLECTABLE_FIELDS
+
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
 LANGUAGES = ("zh", "en")
 END = "END"
 
-# Outcome fields a step may collect (followup-outcome.md), beyond call bookkeeping.
-COLLECTABLE_FIELDS = (
-    "identity_verified", "overall_condition", "medication_adherence", "side_effects", "symptoms",
-    "pain_score", "blood_pressure", "blood_glucose", "heart_rate", "temperature", "wound", "revisit_aware",
-    "revisit_booked", "reexam_done", "questions", "satisfaction", "feedback",
-)
 PLACEHOLDERS = frozenset({
     "patient_name", "subject", "subject_en", "medication_list", "revisit_department", "revisit_date",
     "reexam_list", "ward_team", "hospital", "reminder", "booking_url",

@@ -14,28 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from language.lexicon import SYMPTOM_CODES
+from records.outcome_contract import BY_NAME, model_choices
 
 log = logging.getLogger(__name__)
 
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "overall_condition": ("better", "same", "worse"),
-    "revisit_aware": ("yes", "no", "uncertain"),
-    "revisit_booked": ("yes", "no", "uncertain"),
-    "reexam_done": ("yes", "no", "uncertain"),
-    "wound": ("ok", "redness", "swelling", "discharge", "bleeding", "dehiscence", "none"),
-    "satisfaction": (1, 2, 3, 4, 5),
-    "medication_adherence": ("full", "partial", "none"),
-}
-_DESCRIPTIONS = {
-    "overall_condition": "How the patient feels compared with the hospital stay.",
-    "revisit_aware": "Does the patient know about the follow-up clinic visit?",
-    "revisit_booked": "Has the follow-up visit been booked?",
-    "reexam_done": "Have the requested tests been done?",
-    "wound": "State of the surgical wound.",
-    "satisfaction": "Satisfaction with care, 5 = very satisfied, 1 = very dissatisfied.",
-    "medication_adherence": "Did the patient take the discharge medicines as prescribed?",
-    "symptoms": "New or worse symptoms the patient reports as present (not denied ones).",
-}
+_FIELDS = ("overall_condition", "revisit_aware", "revisit_booked", "reexam_done", "wound", "satisfaction",
+           "medication_adherence", "symptoms")
+_CHOICES: dict[str, tuple[Any, ...]] = {f: model_choices(f) for f in _FIELDS if f != "symptoms"}
+_DESCRIPTIONS = {f: BY_NAME[f].description for f in _FIELDS}
 
 
 def make_llm_fallback(llm: Any) -> Callable[[str, str, str, dict], Any]:

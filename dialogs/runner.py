@@ -20,6 +20,7 @@ from dialogs.context import CallContext, build_context
 from dialogs.engine import AnswerResult, CallState, FollowupEngine, Reply
 from dialogs.flows import FlowLibrary
 from records.metrics import observe_turn_latency
+from records.outcome_contract import OUTCOME_COLUMNS
 from records.schema import (
     CallSession,
     Discharge,
@@ -37,12 +38,7 @@ from records.schema import (
 log = logging.getLogger(__name__)
 
 AnswererFactory = Callable[[CallContext], Callable[[str, str], AnswerResult]]
-_OUTCOME_COLUMNS = {
-    "call_status", "respondent", "identity_verified", "overall_condition", "medication_adherence",
-    "missed_medications", "side_effects", "symptoms", "pain_score", "blood_pressure", "blood_glucose",
-    "heart_rate", "temperature", "wound", "revisit_aware", "revisit_booked", "reexam_done", "questions",
-    "satisfaction", "feedback", "flags", "risk_grade", "needs_callback", "evidence",
-}
+_OUTCOME_COLUMNS = OUTCOME_COLUMNS
 _PRIORITY = {"red": 0, "yellow": 1, "task": 2}
 
 

@@ -17,6 +17,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from records.outcome_contract import (  # noqa: F401 - re-exported for the API
+    ADHERENCE,
+    CALL_STATUSES,
+    CONDITIONS,
+    CORRECTABLE_FIELDS,
+    ENUMS,
+    RANGES,
+    RESPONDENTS,
+    RISK_GRADES,
+    WOUND_STATES,
+)
 from records.schema import (
     CallSession,
     Discharge,
@@ -33,12 +44,6 @@ from records.schema import (
 
 # ----- the outcome contract (../shared/spec/followup-outcome.md) -----------------------------------
 
-CALL_STATUSES = ("completed", "partial", "no_answer", "busy", "voicemail", "wrong_person", "refused", "failed")
-RESPONDENTS = ("patient", "family", "other")
-CONDITIONS = ("better", "same", "worse")
-ADHERENCE = ("full", "partial", "none", "unknown")
-WOUND_STATES = ("ok", "redness", "swelling", "discharge", "bleeding", "dehiscence", "none")
-RISK_GRADES = ("red", "yellow", "blue", "grey")
 SYMPTOM_CODES = (
     "chest_pain", "chest_tightness", "palpitations", "dyspnea", "cough", "hemoptysis", "fever", "chills",
     "headache", "dizziness", "syncope", "confusion", "slurred_speech", "facial_droop", "limb_weakness", "edema",
@@ -50,24 +55,9 @@ REVIEW_STATUSES = ("open", "confirmed", "callback", "escalated", "resolved")
 REVIEW_LEVELS = ("red", "yellow", "task")
 ACTIONS = ("confirm", "callback", "resolve", "escalate", "repeat")
 
-# Fields a nurse may correct, with the kind of value each takes. `questions` and `flags` are
-# records of their own (the answers given, the rules that fired) and are not rewritten.
-CORRECTABLE_FIELDS: dict[str, str] = {
-    "call_status": "enum", "respondent": "enum", "identity_verified": "bool", "overall_condition": "enum",
-    "medication_adherence": "enum", "missed_medications": "medications", "side_effects": "symptoms",
-    "symptoms": "symptoms", "pain_score": "int", "blood_pressure": "bp", "blood_glucose": "float",
-    "heart_rate": "int", "temperature": "float", "wound": "enum", "revisit_aware": "bool",
-    "revisit_booked": "bool", "reexam_done": "bool", "satisfaction": "int", "feedback": "text",
-    "risk_grade": "enum", "needs_callback": "bool",
-}
-_ENUMS: dict[str, tuple[str, ...]] = {
-    "call_status": CALL_STATUSES, "respondent": RESPONDENTS, "overall_condition": CONDITIONS,
-    "medication_adherence": ADHERENCE, "wound": WOUND_STATES, "risk_grade": RISK_GRADES,
-}
-_RANGES: dict[str, tuple[float, float]] = {
-    "pain_score": (0, 10), "satisfaction": (1, 5), "heart_rate": (20, 250),
-    "blood_glucose": (1.0, 40.0), "temperature": (34.0, 43.0),
-}
+# Fields a nurse may correct and their kinds, enums and ranges: from the outcome contract.
+_ENUMS = ENUMS
+_RANGES = RANGES
 _TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
 _FALSE = {"false", "no", "n", "0", "否", "不", "没有", "无"}
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")

@@ -242,12 +242,7 @@ class Outcome(Base):
     call: Mapped[CallSession] = relationship(back_populates="outcome")
 
 
-OUTCOME_FIELDS = (
-    "call_status", "respondent", "identity_verified", "overall_condition", "medication_adherence",
-    "missed_medications", "side_effects", "symptoms", "pain_score", "blood_pressure", "blood_glucose",
-    "heart_rate", "temperature", "wound", "revisit_aware", "revisit_booked", "reexam_done", "questions",
-    "satisfaction", "feedback", "flags", "risk_grade", "needs_callback",
-)
+from records.outcome_contract import OUTCOME_FIELDS  # noqa: E402 - the field list is defined once, there
 
 
 class OutcomeCorrection(Base):
