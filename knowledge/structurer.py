@@ -7,6 +7,7 @@ Every item keeps the exact span of the input it came from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -22,6 +23,7 @@ from dialogs.symptom_lexicon import match_symptoms
 log = logging.getLogger(__name__)
 
 LEXICON_PATH = Path(__file__).parent / "data" / "drugs.yaml"
+VOCAB_PATH = Path(__file__).parent / "data" / "order_vocab.yaml"
 FREQUENCIES = ("qd", "bid", "tid", "qid", "qn", "qod", "qw", "q4h", "q6h", "q8h", "q12h", "prn", "once")
 ROUTES = ("oral", "iv", "im", "sc", "inhaled", "topical", "sublingual", "other")
 
@@ -260,29 +262,92 @@ def _iso_period(count: float, unit: str) -> str | None:
     return f"P{int(count)}{unit}"
 
 
-def _when(text: str) -> str | None:
+_MONTH_EN = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+_DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
+_DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
+_DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
+_RANGE_ZH = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
+_EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
+_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
+_NEXT = [(re.compile(p, re.I), v) for p, v in (
+    (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
+    (r"下个月|下月|\bnext month\b", "P1M"), (r"\bfortnight\b", "P2W"))]
+
+
+def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None) -> str | None:
+    """A calendar date; without a year, the first such day on or after the discharge (ref, default today)."""
+    ref = ref or dt.date.today()
+    try:
+        if year is not None:
+            return dt.date(year, month, day).isoformat()
+        found = dt.date(ref.year, month, day)
+        if found < ref - dt.timedelta(days=14):
+            found = dt.date(ref.year + 1, month, day)
+        return found.isoformat()
+    except ValueError:
+        return None
+
+
+def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, when) for every time expression: ISO periods from discharge, or ISO dates.
+
+    "每周复查" / "weekly" is the period of the first one (P1W); "1-2 weeks" is its lower bound; a date
+    without a year ("Dec 8", "12月8日") is the next such day after discharge."""
+    found: list[tuple[int, int, str]] = []
+
+    def add(m: re.Match[str], value: str | None) -> None:
+        if value and not any(s <= m.start() < e or m.start() <= s < m.end() for s, e, _ in found):
+            found.append((m.start(), m.end(), value))
+
+    for m in _ISO_DATE.finditer(text):
+        y, mo, d = (int(g) for g in m.groups())
+        add(m, _date_from_parts(y, mo, d, ref))
+    for m in _DATE_ZH_MD.finditer(text):
+        add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
+    for m in _DATE_EN_MD.finditer(text):
+        if m.group(1).lower() == "may" and not m.group(1).startswith("M"):
+            continue                                  # "you may 2 …" is not a month
+        add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(1)[:3].lower()], int(m.group(2)), ref))
+    for m in _DATE_EN_DM.finditer(text):
+        if m.group(2).lower() == "may" and not m.group(2).startswith("M"):
+            continue
+        add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(2)[:3].lower()], int(m.group(1)), ref))
+    for m in _RANGE_ZH.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
+    for m in _RANGE_EN.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_EN[m.group(2).lower()]) if n is not None else None)
+    for m in _PERIOD_ZH.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
+    for m in _PERIOD_EN.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_EN[m.group(2).lower()]) if n is not None else None)
+    for m in _EVERY_ZH.finditer(text):
+        unit = _UNIT_ZH[m.group(1)]
+        add(m, f"P2{unit}" if m.group(0).startswith("隔") else f"P1{unit}")
+    for m in _EVERY_EN.finditer(text):
+        word = (m.group(2) or m.group(3)).lower()
+        value = {"day": "P1D", "week": "P1W", "weekly": "P1W", "fortnight": "P2W", "fortnightly": "P2W", "month": "P1M",
+                 "monthly": "P1M", "year": "P1Y", "yearly": "P1Y", "annually": "P1Y"}[word]
+        if m.group(1):                                # every other week
+            value = value.replace("P1", "P2")
+        add(m, value)
+    for pattern, value in _NEXT:
+        for m in pattern.finditer(text):
+            add(m, value)
+    found.sort()
+    return found
+
+
+def _when(text: str, ref: dt.date | None = None) -> str | None:
     """The first time expression: ISO period from discharge, or an ISO date."""
-    date = _ISO_DATE.search(text)
-    if date:
-        y, m, d = (int(g) for g in date.groups())
-        return f"{y:04d}-{m:02d}-{d:02d}"
-    zh = _PERIOD_ZH.search(text)
-    en = _PERIOD_EN.search(text)
-    candidates = []
-    if zh:
-        n = _num(zh.group(1))
-        if n is not None:
-            candidates.append((zh.start(), _iso_period(n, _UNIT_ZH[zh.group(2)])))
-    if en:
-        n = _num(en.group(1))
-        if n is not None:
-            candidates.append((en.start(), _iso_period(n, _UNIT_EN[en.group(2).lower()])))
-    if re.search(r"下周|next week", text, re.I):
-        candidates.append((0, "P1W"))
-    if re.search(r"下个月|next month", text, re.I):
-        candidates.append((0, "P1M"))
-    candidates = [c for c in candidates if c[1]]
-    return min(candidates)[1] if candidates else None
+    found = _time_expressions(text, ref)
+    dates = [f for f in found if not f[2].startswith("P")]
+    return (dates or found)[0][2] if found else None
 
 
 def _frequency(text: str) -> str | None:
@@ -447,13 +512,64 @@ _ITEM_EXPAND = {
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
-_WARNING_TRIGGER = re.compile(r"如(?:出现|有|果|发现)|若(?:出现|有)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
-                              r"急诊|警惕|(?:立即|马上|及时|尽快)(?:拨打|呼叫|来院|到|去|联系)|120|\breturn to\b|\bgo to the\b|\bseek\b|\bcall (?:911|120|your|us|the|if)\b|\bif (?:you|your)\b|\bwatch for\b|"
-                              r"\breport\b|\bemergency\b|\bcall if\b|\bcontact\b", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|dr)\b|\bclinic\b|\bappointment\b|\bvisit\b|return to (?:the )?clinic|\bfollow\b", re.I)
-_TEST_EN = re.compile(r"panel|\btests?\b|x-?ray|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\binr\b|blood ?work|\blabs?\b|\bcbc\b|\bbmp\b|\bcmp\b|lipid|"
-                      r"a1c|ultrasound|function|potassium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|"
-                      r"hemoglobin|glucose|spirometry|holter|angiogra|doppler|biopsy|urinalysis|level", re.I)
+_WARNING_TRIGGER = re.compile(
+    r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
+    r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
+    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
+    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bbring (?:him|her|them|your child|the child|the baby) back\b|"
+    r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call)\b|\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
+    re.I)
+# a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
+_WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b", re.I)
+_REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with)\b|\bback to (?:the )?clinic\b", re.I)
+_TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+                      r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
+                      r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
+                      r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
+                      r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test", re.I)
+_EN_TIME = re.compile(
+    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
+    rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?)\b|\b(?:weekly|fortnightly|monthly)\b|"
+    rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
+    rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def _order_vocab() -> tuple[re.Pattern[str], dict[str, list[tuple[str, re.Pattern[str]]]]]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    words = sorted((str(w) for w in data["departments_en"]), key=len, reverse=True)
+    departments = re.compile(r"(?<![A-Za-z])(?:the |your |a |an )?(" + "|".join(words) + r")(?![A-Za-z])", re.I)
+    signs: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for lang, table in data["warning_signs"].items():
+        flags = re.I if lang == "en" else 0
+        signs[lang] = [(code, re.compile(p, flags)) for code, patterns in table.items() for p in patterns]
+    return departments, signs
+
+
+def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
+    """(code, start, end) of every warning sign: the conversation lexicon plus the order phrasings of
+    knowledge/data/order_vocab.yaml; overlapping mentions resolved longest-first."""
+    found = list(match_symptoms(text, lang))
+    _, signs = _order_vocab()
+    tables = [signs.get(lang, [])]
+    if lang == "zh" and re.search(r"[a-zA-Z]{3}", text):
+        tables.append(signs.get("en", []))
+    for table in tables:
+        for code, pattern in table:
+            for m in pattern.finditer(text):
+                if m.end() > m.start():
+                    found.append((code, m.start(), m.end()))
+    found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
+    kept: list[tuple[str, int, int]] = []
+    for code, start, end in found:
+        if any(start < k_end and k_start < end for _, k_start, k_end in kept):
+            continue
+        kept.append((code, start, end))
+    kept.sort(key=lambda f: f[1])
+    return kept
 
 
 def _zh_department(text: str) -> str | None:
@@ -492,12 +608,36 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     return items
 
 
+_SPECIALIST = [(re.compile(p, re.I), r) for p, r in (
+    (r"ologists?$", "ology"), (r"iatrists?$", "iatry"), (r"(pa?ediatr)icians?$", r"\1ics"), (r"(obstetr)icians?$", r"\1ics"),
+    (r"(ortho(?:pa)?edic) surg(?:eon|ery)s?$", r"\1s"), (r"(neuro)surgeons?$", r"\1surgery"), (r"(gyn(?:a)?ecolog)ists?$", r"\1y"))]
+
+
 def _en_department(text: str) -> str | None:
+    """The clinic of an English follow-up sentence, as written ("with Dr Smith in orthopaedics" → Orthopaedics)."""
+    departments, _ = _order_vocab()
+    # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it
+    for m in departments.finditer(text):
+        word = m.group(1)
+        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT", word, re.I):
+            # short words name a clinic only as "<word> clinic/team/…" or as a place to go
+            after = text[m.end():m.end() + 25]
+            if not (re.match(r"\s+(?:clinic|team|service|unit|department|specialist|doctor|nurse|centre|center|office)\b", after, re.I)
+                    or word in ("GP", "ENT", "GI", "INR") and word == word.upper()):
+                continue
+        # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
+        dept = word
+        for pattern, repl in _SPECIALIST:
+            if pattern.search(dept):
+                dept = pattern.sub(repl, dept)
+                break
+        return dept[0].upper() + dept[1:]
     patterns = [
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)(?:\s+clinic|\s+office|\s+department)?\s+(?:in|within|after|on)\b",
         r"see (?:your|the|a) (.+?)\s+(?:doctor|physician|provider|specialist|team|clinic)\b",
         r"(?:^|\b)(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
         r"appointment (?:with|at) (?:the |your )?(.+?)\s+(?:in|within|on|after)\b",
+        r"\bsee (?:your|the|a) ([A-Za-z][A-Za-z ]{1,30}?)\s+(?:in|within|on|after|tomorrow|next)\b",
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)$",
     ]
     for p in patterns:
@@ -505,76 +645,149 @@ def _en_department(text: str) -> str | None:
         if m:
             dept = re.sub(r"\s+(?:clinic|doctor|physician|office|department|team)$", "", m.group(1).strip(), flags=re.I)
             dept = re.sub(r"^(?:dr\.? )", "Dr ", dept)
+            dept = re.sub(r"\s+(?:is|are|will be|was|has been)$", "", dept, flags=re.I)
+            if re.search(r"\b(?:we|you|will|see|in|at|to|is|are|be|please|should|need|return|back|with|for|on)\b", dept, re.I):
+                continue
             if dept and len(dept) <= 40 and not re.search(r"\d", dept):
                 return dept[0].upper() + dept[1:]
     return None
 
 
-def _en_reexam_items(text: str) -> list[tuple[str, int, int]]:
-    m = re.search(r"(?:repeat|recheck|check|get|have|obtain|schedule)?\s*(?:a |an |your |the )?"
-                  r"([A-Za-z][A-Za-z0-9 \-]*?(?:\([^)]*\))?)\s+(?:in|within|after|at)\s+" + _NUM, text, re.I)
-    if not m or not _TEST_EN.search(m.group(1)):
-        return []
-    raw = m.group(1).strip()
-    raw = re.sub(r"^(?:repeat|recheck|check|get|have|obtain|schedule)\s+(?:a |an |your |the )?", "", raw, flags=re.I)
-    start = text.find(raw)
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
+                            r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+
+
+def _en_test_names(raw: str) -> list[str]:
+    """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
-    names = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()] if inner else [raw]
-    return [(n[0].upper() + n[1:], start, start + len(raw)) for n in names if n]
+    if inner and _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1)):
+        parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
+    else:
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", raw) if p.strip()]
+        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p) for p in parts):
+            parts = [raw]
+    return [p[0].upper() + p[1:] for p in parts if p]
 
 
-def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str) -> list[OrderItemDraft]:
+def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]]:
+    """Tests with a time: "Basic metabolic panel in 1 week", "CBC every week", "Repeat chest X-ray on Dec 8".
+    timed=False: the time was in the clause before ("In 2 weeks, have blood tests")."""
+    time = _EN_TIME.search(text)
+    if not time and timed:
+        return []
+    before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
+    after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
+    candidates = [before]
+    if not before or not _TEST_EN.search(before):
+        candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
+    for raw in candidates:
+        raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = _EN_TEST_VERBS.sub("", raw).strip()
+        raw = re.sub(r"\s+(?:on the same day|the same day|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     "", raw, flags=re.I)
+        if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
+            continue
+        start = text.find(raw)
+        return [(name, start, start + len(raw)) for name in _en_test_names(raw)]
+    return []
+
+
+def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
+                       warning_context: bool = False) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original)
     if items:
         return items
-    out: list[OrderItemDraft] = []
     text = segment.text
-    if _WARNING_TRIGGER.search(text):
-        codes = match_symptoms(text, lang)
-        seen = set()
-        for code, start, end in codes:
-            if code in seen:
-                continue
-            seen.add(code)
-            s, e = segment.start + start, segment.start + end
-            out.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
-                                      name=original[s:e], symptom_code=code))
-        if out:
-            # the sentence itself stays as an instruction too, so its advice is not lost
-            end = segment.start + len(text)
-            return out + [OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start,
-                                         span_end=end)]
+    # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
+    # with the visit before it); in a sentence of warning signs only clauses without the warning words count
+    # ("两周后复诊，如有发热随时就诊" is a visit and a sign; "如有发热请及时就诊" is no visit)
+    warning = warning_context or bool(_WARNING_TRIGGER.search(text))
+    structured: list[OrderItemDraft] = []
     last_when = None
     for clause in _clauses(segment, zh):
-        found = _structure_clause(clause, zh, original)
-        # "两周后肾内科复诊，复查血常规": a re-exam without its own time goes with the visit before it
+        if warning and _WARNING_TRIGGER.search(clause.text) and (not _when(clause.text, ref) or warning_signs(clause.text, lang)):
+            continue
+        found = _structure_clause(clause, zh, original, ref, pending_when=last_when)
         found = [replace(i, when=last_when) if i.when is None and i.kind in ("revisit", "reexam") and last_when else i
                  for i in found]
+        if warning:
+            found = [i for i in found if i.when]
         last_when = next((i.when for i in found if i.when), last_when)
-        out += found
-    return out
+        if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
+            last_when = _when(clause.text, ref)      # "In 2 weeks, have blood tests (CBC, LFTs)"
+        structured += found
+    if not warning:
+        return structured
+    signs: list[OrderItemDraft] = []
+    seen = set()
+    for code, start, end in warning_signs(text, lang):
+        s, e = segment.start + start, segment.start + end
+        if code in seen or any(i.span_start <= s < i.span_end for i in structured):
+            continue
+        seen.add(code)
+        signs.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
+                                    name=original[s:e], symptom_code=code))
+    if signs:
+        # the sentence itself stays as an instruction too, so its advice is not lost
+        end = segment.start + len(text)
+        signs.append(OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start, span_end=end))
+    return structured + signs
 
 
-def _structure_clause(clause: _Segment, zh: bool, original: str) -> list[OrderItemDraft]:
+_WHEN_JOIN = re.compile(r"^\s*(?:[、,，/]|和|及|以及|与|或|and|again|then|and again|and then|,\s*and|,\s*again)\s*(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
+
+
+def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
+    """"See the eye clinic tomorrow and again in 1 week" / "术后第1天、第1周眼科复查": one visit per time."""
+    found = _time_expressions(text, ref)
+    whens = [found[0]] if found else []
+    for prev, cur in zip(found, found[1:]):
+        if _WHEN_JOIN.match(text[prev[1]:cur[0]]) and cur[2] not in [w[2] for w in whens]:
+            whens.append(cur)
+        else:
+            break
+    if len(whens) > 1:
+        return [w[2] for w in whens]
+    return [_when(text, ref)]
+
+
+def _is_time_only(text: str, ref: dt.date | None) -> bool:
+    rest = text
+    for start, end, _ in reversed(_time_expressions(text, ref)):
+        rest = rest[:start] + rest[end:]
+    return len(re.sub(r"\b(?:in|after|within|on|about|around|then|and|出院后|术后|后|内)\b|[\s,，:：]", "", rest, flags=re.I)) <= 3
+
+
+def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
+                      pending_when: str | None = None) -> list[OrderItemDraft]:
     text = clause.text
     s, e = clause.start, clause.start + len(text)
-    when = _when(text)
+    when = _when(text, ref)
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
         if reexams:
             return [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
                     for item, _, _ in reexams]
         if _REVISIT_ZH.search(text) or re.search(r"复查", text):
-            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
-                                   name=_zh_department(text), when=when)]
+            department = _zh_department(text)
+            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                    for w in _revisit_whens(text, ref)]
     else:
-        reexams = _en_reexam_items(text)
+        reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
-            return [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
-                    for item, _, _ in reexams]
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
+                     for item, _, _ in reexams]
+            # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
+            rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
+            if rest and _REVISIT_EN.search(rest) and when:
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_en_department(rest), when=when))
+            return found
         if _REVISIT_EN.search(text) and when:
-            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
-                                   name=_en_department(text), when=when)]
+            department = _en_department(text)
+            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                    for w in _revisit_whens(text, ref)]
     return []
 
 
@@ -639,14 +852,28 @@ def detect_language(text: str) -> str:
     return "zh" if re.search(r"[\u4e00-\u9fff]", text or "") else "en"
 
 
-def structure_orders(text: str, *, language: str | None = None, llm: Any = None) -> StructuredOrders:
+def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
+                     discharge_date: dt.date | None = None) -> StructuredOrders:
+    """Structure free-text discharge orders. discharge_date (default today) places dates written without
+    a year ("Dec 8", "12月8日")."""
     text = text or ""
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
     items: list[OrderItemDraft] = []
     unparsed: list[str] = []
+    warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
+    previous_end = 0
     for segment in _segments(text, zh):
-        found = _structure_segment(segment, zh, text, lang)
+        if warning_list and re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
+            warning_list = False  # a blank line ends the list
+        previous_end = segment.start + len(segment.text)
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list)
+        if any(i.kind in ("medication", "revisit", "reexam") for i in found):
+            warning_list = False
+        elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):
+            warning_list = True
+        elif warning_list and re.search(r"[:：]\s*$", segment.text):
+            warning_list = False  # a new heading
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)

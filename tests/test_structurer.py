@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -145,3 +146,97 @@ def test_scores_on_gold_records(path: Path) -> None:
     assert report["medications"]["f1"] >= 0.95
     for category in ("revisits", "reexams", "warning_signs"):
         assert report[category]["f1"] >= 0.9, (category, report[category])
+
+
+# ----- generalising beyond the dev set: visits, tests, warning signs ------------------------------------
+
+DISCHARGED = dt.date(2026, 11, 30)
+
+
+def visits(text: str) -> list[tuple[str | None, str | None]]:
+    return [(i.name, i.when) for i in structure_orders(text, discharge_date=DISCHARGED).items if i.kind == "revisit"]
+
+
+def reexams_of(text: str) -> list[tuple[str | None, str | None]]:
+    return [(i.name, i.when) for i in structure_orders(text, discharge_date=DISCHARGED).items if i.kind == "reexam"]
+
+
+def signs(text: str, language: str | None = None) -> set[str]:
+    return {i.symptom_code for i in structure_orders(text, language=language).items if i.kind == "warning_sign"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("每周复查血常规", [("血常规", "P1W")]), ("每月复查肝功能", [("肝功能", "P1M")]), ("隔周复查尿常规", [("尿常规", "P2W")]),
+    ("CBC every week.", [("CBC", "P1W")]), ("Repeat blood count every week for 4 weeks", [("Blood count", "P1W")]),
+    ("HbA1c every 3 months.", [("HbA1c", "P3M")]), ("Repeat CBC and BMP weekly", [("CBC", "P1W"), ("BMP", "P1W")]),
+])
+def test_repeating_reexams_take_their_period(text: str, expected: list) -> None:
+    assert reexams_of(text) == expected
+
+
+def test_english_test_lists_split_and_a_time_in_the_clause_before() -> None:
+    assert reexams_of("Kidney function and potassium in 1 week.") == [("Kidney function", "P1W"), ("Potassium", "P1W")]
+    assert reexams_of("Lithium level and kidney function in 5 days") == [("Lithium level", "P5D"), ("Kidney function", "P5D")]
+    assert reexams_of("In 2 weeks, have blood tests (CBC, LFTs)") == [("CBC", "P2W"), ("LFTs", "P2W")]
+    assert reexams_of("X-ray of the hip and pelvis in 6 weeks") == [("X-ray of the hip and pelvis", "P6W")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026年12月8日心内科门诊复诊", [("心内科", "2026-12-08")]),
+    ("12月8日到眼科复查", [("眼科", "2026-12-08")]),
+    ("1月5日骨科门诊复诊", [("骨科", "2027-01-05")]),                     # the next 5 January after discharge
+    ("Follow-up: gastroenterology clinic on Dec 15.", [("Gastroenterology", "2026-12-15")]),
+    ("Follow up in paediatric clinic on 10 December.", [("Paediatric", "2026-12-10")]),
+    ("Follow up in the diabetes clinic on 2026-12-21.", [("Diabetes", "2026-12-21")]),
+    ("Return to the fracture clinic on 3 January 2027", [("Fracture", "2027-01-03")]),
+])
+def test_appointments_on_a_calendar_date(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("两周后到骨科门诊复诊", [("骨科", "P2W")]),
+    ("Follow up with Dr Smith in orthopaedics in 6 weeks", [("Orthopaedics", "P6W")]),
+    ("Follow up with Dr Chen in neurology in 4 weeks.", [("Neurology", "P4W")]),
+    ("see the wound clinic after two weeks", [("Wound", "P2W")]),
+    ("See your neurologist in 1-2 weeks", [("Neurology", "P1W")]),
+    ("See your GP in 3 days.", [("GP", "P3D")]),
+    ("Please see the obstetrics clinic in 1 week for a blood pressure check.", [("Obstetrics", "P1W")]),
+    ("See the eye clinic tomorrow and again in 1 week.", [("Eye", "P1D"), ("Eye", "P1W")]),
+    ("术后第1天、第1周眼科门诊复查", [("眼科", "P1D"), ("眼科", "P1W")]),
+])
+def test_appointments_written_as_sentences(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_a_visit_with_a_test_and_a_visit_before_warning_signs() -> None:
+    result = structure_orders("Follow up with Dr Smith in orthopaedics in 6 weeks with an X-ray of the hip on the same day.")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "Orthopaedics", "P6W"), ("reexam", "X-ray of the hip", "P6W")]
+    assert visits("两周后复诊，如有发热随时就诊") == [(None, "P2W")]
+    assert signs("两周后复诊，如有发热随时就诊") == {"fever"}
+    assert visits("如有发热、伤口渗液请及时就诊") == []          # seeking care for a sign is no appointment
+
+
+def test_warning_signs_listed_on_the_lines_after_the_opener() -> None:
+    en = ("Seek care right away if you notice:\n- sudden weakness or numbness of the face, arm or leg\n- slurred speech\n"
+          "- a seizure\n- black stools")
+    assert signs(en) == {"limb_weakness", "slurred_speech", "melena"}
+    zh = "如出现以下情况，请立即就诊：1.发热 2.伤口渗液 3.呼吸困难"
+    assert signs(zh) == {"fever", "dyspnea"}
+    # the list ends at the next heading or blank line: later advice is not a warning sign
+    assert signs("Call us if you have any of the following:\n- fever\n\nRest and take paracetamol for pain.") == {"fever"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("若有情绪低落加重、自伤或轻生念头、整夜不睡，立即陪同就诊", {"low_mood", "suicidal_ideation", "insomnia"}),
+    ("如出现一侧肢体麻木无力、口角歪斜、言语含糊或剧烈头痛，立即拨打120", {"limb_weakness", "facial_droop", "slurred_speech", "headache"}),
+    ("如出现高热、意识不清、血尿，请及时就诊", {"fever", "confusion", "urinary_problem"}),
+    ("If your breathing gets worse, you cough up blood or you have a fever, go to the emergency department.",
+     {"dyspnea", "hemoptysis", "fever"}),
+    ("Call the crisis line if you have thoughts of harming yourself or feel hopeless.", {"suicidal_ideation", "low_mood"}),
+    ("Call the hotline if your temperature is 38 or higher or you have pain in your belly.", {"fever", "abdominal_pain"}),
+    ("Bring your child back straight away if he has difficulty breathing or has a rash that does not fade.", {"dyspnea", "rash"}),
+])
+def test_warning_signs_in_order_phrasing(text: str, expected: set) -> None:
+    assert signs(text) == expected
