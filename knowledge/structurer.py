@@ -61,7 +61,7 @@ class StructuredOrders:
 class _Drug:
     generic_en: str
     generic_zh: str
-    drug_class: str
+    drug_class: str | None      # None: a name from the THUOCL-derived list, not in drugs.yaml
 
 
 @functools.lru_cache(maxsize=1)
@@ -90,7 +90,7 @@ def _lookup(name: str) -> _Drug | None:
     found = [m.group(0).lower() for m in zh_pattern.finditer(name)] + [m.group(0).lower() for m in en_pattern.finditer(name)]
     if not found:
         return None
-    return table[max(found, key=len)]
+    return table[max(found, key=lambda k: (len(k), table[k].drug_class is not None))]
 
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
@@ -106,8 +106,13 @@ def generic_name(name: str) -> str:
     raw = (name or "").strip()
     drug = _lookup(raw) if raw else None
     is_zh = bool(re.search(r"[\u4e00-\u9fff]", raw))
-    if drug is not None:
+    if drug is not None and (is_zh or drug.generic_en):
         return drug.generic_zh if is_zh else drug.generic_en
+    both = re.fullmatch(r"(.+?)\s?[(（]([^()（）]+)[)）]", raw)
+    if both:
+        # "Brand (generic)" or "generic (Brand)", neither known: the generic is the one in lower case or with a form
+        outer, inner = both.group(1).strip(), both.group(2).strip()
+        return generic_name(inner if re.match(r"[a-z]", inner) or re.search(rf"{_ZH_FORMS}$", inner) else outer)
     if is_zh:
         core = re.sub(rf"^{_ZH_SALTS}", "", raw)
         core = re.sub(rf"{_ZH_FORMS}$", "", core)
@@ -199,31 +204,68 @@ _UNIT_NORMAL = {
 }
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
+_DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
+
+# "q8h", "每8小时", "every 6 to 8 hours": the shortest interval
+_EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
+                          r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
+_HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+                          r"\b(one|two|three|four|[1234])\s*(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
+                          r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
+_TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
+_COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
+_PRN = re.compile(r"必要时|需要时|按需|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+                  r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
+                  r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
+                  r"\bas necessary\b|\bif necessary\b|\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
-    ("prn", r"必要时|需要时|按需|疼痛时|痛时|发作时|不适时|\bprn\b|p\.r\.n\.|as needed|if needed|when needed|as required"),
-    ("q12h", r"每12小时|q12h|every 12 hours|12[- ]hourly"),
-    ("q8h", r"每8小时|q8h|every 8 hours"),
-    ("q6h", r"每6小时|q6h|every 6 hours"),
-    ("q4h", r"每4小时|q4h|every 4 hours"),
-    ("qod", r"隔日|隔天|\bqod\b|every other day|alternate days"),
-    ("qw", r"每周(?:一|1)次|每周一次|\bqw\b|once (?:a|per|every) week|\bweekly\b"),
-    ("qid", r"(?:每日|每天|一日|一天|日)(?:四|4)次|4次/日|\bqid\b|q\.i\.d\.|four times (?:a|per) day|four times daily"),
-    ("tid", r"(?:每日|每天|一日|一天|日)(?:三|3)次|3次/日|\btid\b|t\.i\.d\.|three times (?:a|per) day|three times daily|三餐(?:前|时|后|中)|每餐"),
-    ("bid", r"(?:每日|每天|一日|一天|日)(?:两|二|2)次|2次/日|\bbid\b|b\.i\.d\.|twice (?:a|per) day|twice daily|two times (?:a|per) day|早晚各"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|q\.h\.s\.|at bedtime|nightly|every night|at night|in the evening|每天晚上"),
-    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|every morning|"
-           r"in the morning|每早|每天早上|早上一次|\bqam\b|\bq\.?am\b"),
+    ("qid", r"\bqid\b|q\.i\.d\.|四次/日"),
+    ("tid", r"\btid\b|t\.i\.d\."),
+    ("bid", r"\bbid\b|b\.i\.d\.|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
+    ("qod", r"隔日|隔天|每(?:2|两|二)天(?:一|1)次|\bqod\b|every other day|alternate days|on alternate days|every second day"),
+    ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
+           r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|in the evening|every evening|each evening|"
+           r"每天晚上|晚上(?:一|1)次"),
+    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+           r"every morning|each morning|in the morning|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
     ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性"),
 )]
+# doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
+_SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
+                      r"(?:U|IU|iu|u|单位|mg|片|粒|ml|mL)(?![A-Za-z])")
+_SLOT_EN = re.compile(r"\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|ml)\s+(?:before|with|after|at)\s+(breakfast|lunch|dinner|supper|bedtime|night|"
+                      r"the evening meal)|\b(breakfast|lunch|dinner|supper|bedtime|morning|noon|evening|night)\s*[:：-]?\s*\d+(?:\.\d+)?\s*"
+                      r"(?:units?|U|IU|mg|tablets?)\b", re.I)
+_SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
+         "中": "n", "lunch": "n", "noon": "n", "晚餐": "e", "晚上": "e", "晚": "e", "dinner": "e", "supper": "e", "evening": "e",
+         "the evening meal": "e", "睡前": "b", "bedtime": "b", "night": "b"}
+_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\bwith each meal\b", re.I)),
+          ("bid", re.compile(r"早晚餐|早晚饭|早晚|\bbreakfast and (?:dinner|supper|evening meal)\b", re.I))]
+# where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
+_TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
+                    r"然后|之后|此后|以后|随后|再改|后改|改为|逐渐|递减|减量|减至|减为|加量|加至|增至|每(?:\d+|[一二两三四])?(?:天|日|周|星期)减|"
+                    r"(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)后", re.I)
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
-    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bsq\b|\bsubq\b|subcut|subcutaneous"),
+    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|topical|apply to|to the skin"),
-    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐"),
+    ("topical", r"外用|外涂|涂抹|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+                r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
+                r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
+    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
+    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
+# the route a dosage form implies when the line does not say
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|"
+                                       r"\b(?:cream|ointment|gel|patch)\b", re.I)),
+                ("other", re.compile(r"栓|滴鼻液|鼻喷|\bsuppositor|\bnasal spray\b|\bpessar", re.I)),
+                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
+                                    r"\boral solution\b|\belixir\b", re.I))]
 _DURATION_LONG = re.compile(r"长期|终身|不可自行停药|长期服用|长期口服|long[- ]term|indefinitely|lifelong|for life|ongoing", re.I)
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12,
            "十四": 14, "半": 0.5}
@@ -235,7 +277,7 @@ _UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "m
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续)\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\btimes\b)\s*{_NUM}\s*(days?|weeks?|months?)\b", re.I)
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(days?|weeks?|months?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
 
@@ -351,7 +393,28 @@ def _when(text: str, ref: dt.date | None = None) -> str | None:
 
 
 def _frequency(text: str) -> str | None:
+    """The frequency code of a medication line ("早6U 中4U 晚6U" → tid, "1 drop every 6 hours" → q6h)."""
+    if _PRN.search(text):
+        return "prn"
+    for m in _EVERY_HOURS.finditer(text):
+        hours = int(next(g for g in m.groups() if g))
+        if hours in _HOURS_CODE:
+            return _HOURS_CODE[hours]
+    counts = []
+    for m in _TIMES_A_DAY.finditer(text):
+        word = next(g for g in m.groups() if g).lower()
+        counts.append(int(word) if word.isdigit() else _COUNT_WORD[word])
+    several = [c for c in counts if c >= 2]
+    if several:
+        return _TIMES_CODE[several[0]]
+    slots = {_SLOT[m.group(1)] for m in _SLOT_ZH.finditer(text)}
+    slots |= {_SLOT[(m.group(1) or m.group(2)).lower()] for m in _SLOT_EN.finditer(text)}
+    if len(slots) >= 2:
+        return _TIMES_CODE[len(slots)]
     for code, pattern in _FREQ_RULES:
+        if pattern.search(text):
+            return code
+    for code, pattern in _MEALS:
         if pattern.search(text):
             return code
     return None
@@ -362,6 +425,19 @@ def _route(text: str) -> str | None:
         if pattern.search(text):
             return code
     return None
+
+
+def _form_route(name: str) -> str | None:
+    for code, pattern in _FORM_ROUTES:
+        if pattern.search(name):
+            return code
+    return None
+
+
+def _regimen_head(after: str) -> str:
+    """The text of a medication line before a taper or a later change begins."""
+    m = _TAPER.search(after)
+    return after[:m.start()] if m and m.start() > 0 else after
 
 
 def _duration(text: str) -> str | None:
@@ -396,6 +472,11 @@ class _Med:
     drug: _Drug | None
 
 
+_LEAD_WORDS = re.compile(r"^(?:出院带药|出院后|带药|继续|继服|予以|给予|予|加用|服用|使用|口服|改为|改用|换用|换为|并|及|和|与|或|请|每日|每天|停用|停服|暂停)+")
+_EN_FORM_WORDS = r"(?:eye drops?|ear drops?|drops|oral suspension|suspension|syrup|oral solution|solution|elixir|cream|ointment|gel|patch|inhaler|" \
+                 r"nasal spray|spray|tablets?|capsules?|injection|pen|suppositor(?:y|ies))"
+
+
 def _find_drug_names(text: str, zh: bool) -> list[_Med]:
     """Drug names in the text: lexicon entries (extended to the written form) or form-suffixed words."""
     _, zh_pattern, en_pattern = _lexicon()
@@ -407,17 +488,20 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             salt = re.search(rf"{_ZH_SALTS}$", text[max(0, start - 6):start])
             if salt:
                 start -= len(salt.group(0))
-            form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}", text[end:end + 12])
+            form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
             if form and not _NOT_DRUG_WORDS.search(form.group(0)):
                 end += form.end()
             found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
         for m in _ZH_NAME.finditer(text):
             if any(m.start() < f.end and f.start < m.end() for f in found):
                 continue
-            name = re.sub(r"^(?:出院带药|带药|口服|继续|予|给予|加用|服用|并|及|和)", "", m.group(1))
+            name = _LEAD_WORDS.sub("", m.group(1))
+            more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
+            end = m.end() + (more.end() if more else 0)
+            name += text[m.end():end]
             if len(name) >= 3 and not _NOT_DRUG_WORDS.search(name):
-                start = m.start() + (len(m.group(1)) - len(name))
-                found.append(_Med(name, start, m.end(), _lookup(name)))
+                start = end - len(name)
+                found.append(_Med(name, start, end, _lookup(name)))
     for m in en_pattern.finditer(text):
         if any(m.start() < f.end and f.start < m.end() for f in found):
             continue
@@ -437,62 +521,180 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             end += len(keep)
         found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
     if not zh:
-        # unknown English drug: capitalised word(s) right before a dose
-        for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
-            if any(m.start(1) < f.end and f.start < m.end(1) for f in found) or _NOT_DRUG_WORDS.search(m.group(1)):
+        # unknown English drug: capitalised word(s) right before a dose, possibly with a strength ("0.5%"), a form
+        # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
+        for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
+                             rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
+                             rf"|^([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
+            g = 1 if m.group(1) else 2
+            name = re.sub(rf"\s+{_EN_FORM_WORDS}$", "", m.group(g), flags=re.I)
+            if any(m.start(g) < f.end and f.start < m.start(g) + len(name) for f in found) or _NOT_DRUG_WORDS.search(name) \
+                    or re.match(r"(?:take|give|use|apply|inject|inhale|instil|insert|then|and|for|drink|eat|increase|decrease|reduce|"
+                                r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold)\b", name, re.I):
                 continue
-            found.append(_Med(m.group(1), m.start(1), m.end(1), None))
+            found.append(_Med(name, m.start(g), m.start(g) + len(name), None))
     found.sort(key=lambda f: f.start)
     kept: list[_Med] = []
     for f in found:
         if kept and f.start < kept[-1].end:
             continue
         kept.append(f)
-    return kept
+    return _merge_names(text, kept)
 
 
-def _medication_items(segment: _Segment, zh: bool, original: str) -> list[OrderItemDraft]:
+def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
+    """One drug written as two names: "波立维(硫酸氢氯吡格雷片)", "Eliquis (apixaban)", "丙戊酸钠缓释片(德巴金)",
+    an unknown brand before a known generic ("帅泰(盐酸曲美他嗪片)"), or two names run together ("妥布霉素地塞米松")."""
+    out: list[_Med] = []
+    i = 0
+    while i < len(meds):
+        med = meds[i]
+        bracket = re.match(r"\s?[(（]([^()（）\d]{1,30})[)）]", text[med.end:])
+        if bracket:
+            inner_start, close = med.end + bracket.start(1), med.end + bracket.end()
+            inside = [m for m in meds[i + 1:] if m.start >= inner_start and m.end <= close]
+            inner = bracket.group(1).strip()
+            if inside or _lookup(inner) is not None or re.search(rf"{_ZH_FORMS}$", inner) \
+                    or re.fullmatch(r"[A-Za-z][a-z]{3,}(?:[ -][a-z]{3,})?", inner):
+                drug = med.drug or next((m.drug for m in inside if m.drug), None) or _lookup(inner)
+                out.append(_Med(text[med.start:close], med.start, close, drug))
+                i += 1 + len(inside)
+                continue
+        # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
+        before = re.search(r"(?:^|(?<=[\s:：，,、;；]))([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[:med.start])
+        after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
+        if before and after and not (out and out[-1].end > before.start(1)):
+            brand = _LEAD_WORDS.sub("", before.group(1))
+            if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand):
+                start = before.end(1) - len(brand)
+                end = med.end + after.end()
+                out.append(_Med(text[start:end], start, end, med.drug))
+                i += 1
+                continue
+        # two names run together with nothing between them ("妥布霉素" + "地塞米松滴眼液")
+        if out and out[-1].end == med.start and re.match(r"[\u4e00-\u9fff]", text[med.start:med.start + 1]):
+            prev = out.pop()
+            name = text[prev.start:med.end]
+            out.append(_Med(name, prev.start, med.end, prev.drug or med.drug))
+            i += 1
+            continue
+        out.append(med)
+        i += 1
+    return out
+
+
+_STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
+                         r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
+                         r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
+                         r"\bcease[ds]?\b|\bavoid\b|\bnot to be taken\b", re.I)
+_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
+_STOP_NEGATED = re.compile(r"(?:不|勿|别|切勿|不要|不可|不能|不得|严禁|do not|don.?t|never|not|without)\s*(?:自行|擅自|随意|突然|suddenly)?\s*$", re.I)
+_RESUME = re.compile(r"改为|改用|换用|换为|继续|开始|加用|续用|恢复|\binstead\b|\bswitch|\bchange|\breplace|\bstart|\bcontinue|\bresume|"
+                     r"\brestart|\btake\b|\buse\b|\bwhile\b|\bwith\b|\bon\b", re.I)
+# "Medications to stop:", "STOP taking these:", "以下药物停用：" — a heading over a list of drugs to stop
+_STOP_HEADING = re.compile(r"^(?:(?:please\s+)?(?:stop|discontinue|do not take|don.?t take|no longer take)\b.{0,50}|"
+                           r".{0,40}\b(?:to stop|stopped|discontinued|to discontinue|no longer (?:take|need)|not to take)\b.{0,20}|"
+                           r".{0,12}(?:停用|停服|停止服用|停止使用|暂停服用|不再服用).{0,12})"
+                           r"(?:[:：]|\b(?:the following|these|below)\b.{0,20}|(?:以下|下列|如下)(?:药物?|药品)?[:：]?)\s*$|"
+                           r"^(?:以下|下列|如下)(?:药物?|药品)?(?:停用|停服|停止服用|暂停)[:：]?\s*$", re.I)
+_STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|stopped|discontinue|discontinued|hold|held)[.。!！]?", re.I)
+_CONJUNCTION = re.compile(r"^[\s,，、/&]*(?:and|or|及|和|与|或|以及)?[\s,，、/&]*$", re.I)
+
+
+def _stopped_before(between: str, after: str) -> bool:
+    """"停用阿司匹林", "Stop taking aspirin", "STOP: naproxen": the stop word before the drug, not undone."""
+    stops = list(_STOP_WORDS.finditer(between))
+    if not stops:
+        return False
+    stop = stops[-1]
+    if _STOP_NEGATED.search(between[:stop.start()]) or _RESUME.search(between[stop.end():]):
+        return False
+    if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|for)\b|如|若|当|<|>|低于|高于", after, re.I):
+        return False                                 # "hold if BP < 100" is a parameter, not a stop
+    return True
+
+
+def _continues_list(between: str) -> bool:
+    """"STOP: naproxen 500 mg BID and aspirin 81 mg": the next drug of the same list, nothing new begun."""
+    tail = re.split(r"[。;；!?]", between)[-1]
+    return len(tail) == len(between) and bool(re.search(r"(?:^|[\s,，、/&])(?:and|or|及|和|与|或|以及)?[\s,，、/&]*$", between, re.I)) \
+        and not _RESUME.search(between)
+
+
+def _stopped_after(after: str) -> bool:
+    """"阿司匹林 100mg qd（停用）", "Lisinopril 10 mg daily - STOP"; not "then stop", "连服14天停7天", "术前7天停用"."""
+    for m in _STOP_AFTER_WORDS.finditer(after):
+        pre, post = after[max(0, m.start() - 12):m.start()], after[m.end():m.end() + 14]
+        if _STOP_NEGATED.search(after[:m.start()]):
+            continue
+        if re.search(r"\b(?:then|and|until|after|before|if|when)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|[\d一二两三四五六七八九十]\s*(?:天|日|周)$",
+                     pre, re.I):
+            continue
+        if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\b|if\b|when\b|once\b|before\b|after\b|"
+                    r"on\b|at\b|until\b|while\b|如|若|时|前|后)", post, re.I):
+            continue
+        return True
+    return False
+
+
+def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh)
     if not meds:
         return []
     items = []
+    stopped_previous = False
     for i, med in enumerate(meds):
         chunk_end = meds[i + 1].start if i + 1 < len(meds) else len(segment.text)
         chunk = segment.text[med.start:chunk_end]
         after = segment.text[med.end:chunk_end]
-        dose_m = _DOSE.search(after)
+        between = segment.text[meds[i - 1].end if i else 0:med.start]
+        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(after)
+                   or stopped_previous and i and _continues_list(between))
+        stopped_previous = bool(stopped)
+        head = _regimen_head(after)
+        dose_m = _DOSE_IN_MED.search(after)
+        frequency = _frequency(head) or _frequency(after)
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order
-        if dose_m is None and _frequency(after) is None:
+        if dose_m is None and frequency is None:
             continue
-        if re.search(r"停用|停服|避免|禁用|不要(?:服用|吃)|stop taking|do not take|avoid", segment.text[:med.start][-8:], re.I):
+        name = med.name.strip(" ，,、")
+        if not zh:
+            name = re.sub(r"\s+(?:inhaler|tablets?|capsules?)$", "", name, flags=re.I)
+        start = segment.start + med.start
+        end = segment.start + med.start + len(chunk.rstrip(" ，,、;；"))
+        if stopped:
+            # a drug to stop is not a drug to take; the line stays as an instruction naming it
+            items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
+                                        generic_name=generic_name(name)))
             continue
         dose = dose_text = unit = None
         if dose_m:
             unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
             if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
                 dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
-                count = _DOSE.search(after, dose_m.end())
+                count = _DOSE_IN_MED.search(after, dose_m.end())
                 if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
                     dose_m = count
                     unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
                     dose, dose_text = float(count.group(1)), count.group(0).strip()
+            elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
+                # "250 mg/5 mL: give 5 mL": the strength, then the dose
+                dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
+                unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
+                dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
             else:
                 dose = float(dose_m.group(1))
                 dose_text = dose_m.group(0).strip()
-        frequency = _frequency(after)
-        route = _route(after) or _route(med.name)
+        route = _route(head) or _route(after) or _route(med.name)
         if route is None:
             if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
                 route = "inhaled"
             elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
                 route = "sc"
-            elif re.search(r"片|胶囊|颗粒|口服液|tablet|capsule", med.name, re.I):
-                route = "oral"
-        name = med.name.strip(" ，,、")
-        if not zh:
-            name = re.sub(r"\s+(?:inhaler|tablets?|capsules?)$", "", name, flags=re.I)
-        start = segment.start + med.start
-        end = segment.start + med.start + len(chunk.rstrip(" ，,、;；"))
+            elif unit == "drop" and re.search(r"眼|eye", after + med.name, re.I):
+                route = "topical"
+            else:
+                route = _form_route(med.name)
         items.append(OrderItemDraft(
             kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
             generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
@@ -694,8 +896,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
-                       warning_context: bool = False) -> list[OrderItemDraft]:
-    items = _medication_items(segment, zh, original)
+                       warning_context: bool = False, stop_list: bool = False) -> list[OrderItemDraft]:
+    items = _medication_items(segment, zh, original, stop_section=stop_list)
     if items:
         return items
     text = segment.text
@@ -852,6 +1054,10 @@ def detect_language(text: str) -> str:
     return "zh" if re.search(r"[\u4e00-\u9fff]", text or "") else "en"
 
 
+# "increase to 100 mg after 2 weeks", "然后每周减5mg": a change to the drug of the line before, not a new drug
+_CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
+
+
 def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
                      discharge_date: dt.date | None = None) -> StructuredOrders:
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
@@ -862,12 +1068,27 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     items: list[OrderItemDraft] = []
     unparsed: list[str] = []
     warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
+    stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
     previous_end = 0
     for segment in _segments(text, zh):
-        if warning_list and re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
-            warning_list = False  # a blank line ends the list
+        if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
+            warning_list = stop_list = False       # a blank line ends a list
         previous_end = segment.start + len(segment.text)
-        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list)
+        if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
+            # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
+            last = items.pop()
+            end = segment.start + len(segment.text)
+            items.append(OrderItemDraft(kind="instruction", text=text[last.span_start:end], span_start=last.span_start, span_end=end,
+                                        name=last.name, generic_name=last.generic_name))
+            continue
+        if _STOP_HEADING.search(segment.text) and not _find_drug_names(segment.text, zh):
+            stop_list = True
+            end = segment.start + len(segment.text)
+            items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
+            continue
+        if stop_list and (re.search(r"[:：]\s*$", segment.text) or not _find_drug_names(segment.text, zh)):
+            stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list)
         if any(i.kind in ("medication", "revisit", "reexam") for i in found):
             warning_list = False
         elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):
@@ -880,12 +1101,13 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             items, found = combined[:len(items)], combined[len(items):]
             if not found:
                 continue
-        if not found and _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and llm is not None:
+        if not found and _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and llm is not None \
+                and not _CONTINUATION.match(segment.text):
             item = _llm_medication(segment, text, llm)
             if item is not None:
                 found = [item]
         if not found:
-            if _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text):
+            if _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and not _CONTINUATION.match(segment.text):
                 unparsed.append(segment.text)
                 continue
             end = segment.start + len(segment.text)

@@ -240,3 +240,115 @@ def test_warning_signs_listed_on_the_lines_after_the_opener() -> None:
 ])
 def test_warning_signs_in_order_phrasing(text: str, expected: set) -> None:
     assert signs(text) == expected
+
+
+# ----- generalising beyond the dev set: medications ------------------------------------------------------
+
+def med_rows(text: str) -> list[tuple]:
+    return [(m.name, m.generic_name, m.dose, m.unit, m.route, m.frequency) for m in meds(text)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("波立维(硫酸氢氯吡格雷片) 75mg 口服 每日一次", ("波立维(硫酸氢氯吡格雷片)", "氯吡格雷", 75, "mg", "oral", "qd")),
+    ("丙戊酸钠缓释片(德巴金) 500mg 口服 一日两次", ("丙戊酸钠缓释片(德巴金)", "丙戊酸钠", 500, "mg", "oral", "bid")),
+    ("帅泰(盐酸曲美他嗪片) 20mg 口服 tid", ("帅泰(盐酸曲美他嗪片)", "曲美他嗪", 20, "mg", "oral", "tid")),
+    ("Eliquis (apixaban) 5 mg by mouth twice a day", ("Eliquis (apixaban)", "apixaban", 5, "mg", "oral", "bid")),
+    ("Lantus (insulin glargine) 18 units subcutaneously at bedtime",
+     ("Lantus (insulin glargine)", "insulin glargine", 18, "U", "sc", "qn")),
+    ("Xtandi (enzalutamide) 160 mg once daily", ("Xtandi (enzalutamide)", "enzalutamide", 160, "mg", None, "qd")),
+])
+def test_brand_names_with_the_generic_in_brackets(text: str, expected: tuple) -> None:
+    assert med_rows(text) == [expected]
+
+
+def test_generic_name_of_an_unknown_brand_is_the_generic_in_brackets() -> None:
+    assert generic_name("Xtandi (enzalutamide)") == "enzalutamide"
+    assert generic_name("波立维(硫酸氢氯吡格雷片)") == generic_name("硫酸氢氯吡格雷片") == "氯吡格雷"
+
+
+@pytest.mark.parametrize(("text", "dose", "frequency", "duration"), [
+    ("醋酸泼尼松片 30mg 口服 qd，一周后每周减5mg，减至10mg维持", 30, "qd", None),
+    ("Prednisone 40 mg by mouth once a day for 5 days, then reduce by 10 mg every 5 days until finished.", 40, "qd", "P5D"),
+    ("Salbutamol inhaler 2 puffs four times a day for 3 days, then as needed", 2, "qid", "P3D"),
+    ("Prednisolone acetate 1% eye drops: 1 drop four times a day for 1 week, then twice a day for 1 week", 1, "qid", "P1W"),
+    ("卡培他滨片 1500mg 口服 每日2次，餐后30分钟服用，连服14天停7天", 1500, "bid", "P14D"),
+    ("Capecitabine 1500 mg by mouth twice a day, 2 weeks on and 1 week off", 1500, "bid", None),
+])
+def test_tapers_and_on_off_cycles_keep_the_starting_regimen(text: str, dose: float, frequency: str, duration: str | None) -> None:
+    items = meds(text)
+    assert len(items) == 1
+    assert (items[0].dose, items[0].frequency, items[0].duration) == (dose, frequency, duration)
+
+
+@pytest.mark.parametrize(("text", "dose", "frequency"), [
+    ("门冬胰岛素注射液 早6U 中4U 晚6U 餐前皮下注射", 6, "tid"),
+    ("诺和锐 早8U 晚6U 餐前皮下注射", 8, "bid"),
+    ("NovoRapid 4 units before breakfast, 4 units before lunch and 6 units before dinner", 4, "tid"),
+])
+def test_insulin_doses_per_meal(text: str, dose: float, frequency: str) -> None:
+    [item] = meds(text)
+    assert (item.dose, item.unit, item.route, item.frequency) == (dose, "U", "sc", frequency)
+
+
+@pytest.mark.parametrize(("text", "name", "frequency"), [
+    ("普拉洛芬滴眼液 1滴 滴右眼 每日4次", "普拉洛芬滴眼液", "qid"),
+    ("Moxifloxacin 0.5% eye drops 1 drop right eye every 6 hours for 7 days", "Moxifloxacin", "q6h"),
+    ("Timolol 0.5% 1 drop both eyes every 12 hours", "Timolol", "q12h"),
+])
+def test_eye_drops(text: str, name: str, frequency: str) -> None:
+    [item] = meds(text)
+    assert (item.name, item.dose, item.unit, item.route, item.frequency) == (name, 1, "drop", "topical", frequency)
+
+
+@pytest.mark.parametrize("text", [
+    "停用阿司匹林肠溶片 100mg qd", "4. 阿司匹林肠溶片 100mg qd（停用）", "暂停服用华法林钠片 2.5mg qn",
+    "Stop taking metoprolol 25 mg twice daily.", "STOP: naproxen 500 mg BID and aspirin 81 mg daily",
+    "Lisinopril 10 mg daily - STOP", "Medications to stop:\n- Lisinopril 10 mg daily\n- Ibuprofen 400 mg as needed",
+    "以下药物停用：\n1. 氯沙坦钾片 50mg qd\n2. 氢氯噻嗪片 25mg qd",
+])
+def test_drugs_to_stop_are_not_drugs_to_take(text: str) -> None:
+    result = structure_orders(text)
+    assert not [i for i in result.items if i.kind == "medication"]
+    assert [i for i in result.items if i.kind == "instruction" and i.name]      # the stop order is kept, naming the drug
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("停用氯吡格雷，继续阿司匹林肠溶片 100mg qd", ["阿司匹林肠溶片"]),
+    ("Medications to stop:\n- Ibuprofen 400 mg as needed\nContinue:\n- Metformin 500 mg twice daily", ["Metformin"]),
+    ("Prednisone 40 mg by mouth daily x 5 days, then stop", ["Prednisone"]),
+    ("Lisinopril 10 mg daily; hold if systolic BP is below 100", ["Lisinopril"]),
+    ("阿托伐他汀钙片 20mg qn 长期服用，不可自行停药", ["阿托伐他汀钙片"]),
+    ("华法林钠片 3mg qn，术前5天停用", ["华法林钠片"]),
+    ("Stop ibuprofen while on enoxaparin. Enoxaparin 40 mg subcutaneous injection once a day", ["Enoxaparin"]),
+])
+def test_drugs_to_take_next_to_stop_words(text: str, names: list) -> None:
+    assert [m.name for m in meds(text)] == names
+
+
+@pytest.mark.parametrize(("text", "frequency"), [
+    ("Amoxicillin 500 mg every 8 hours", "q8h"), ("Oxycodone 5 mg every 6 to 8 hours as needed", "prn"),
+    ("Tramadol 50 mg every 6 to 8 hours", "q6h"), ("Sertraline 50 mg at bedtime", "qn"), ("Zolpidem 5 mg before bed", "qn"),
+    ("Metformin 500 mg twice a day", "bid"), ("Metformin 500 mg 2 times a day", "bid"), ("Labetalol 200 mg three times a day", "tid"),
+    ("Cephalexin 500 mg four times a day", "qid"), ("Methotrexate 15 mg once a week", "qw"), ("Prednisone 10 mg every other day", "qod"),
+    ("Empagliflozin 10 mg every morning", "qd"), ("Furosemide 40 mg once a day", "qd"), ("Ondansetron 4 mg if needed for nausea", "prn"),
+    ("布洛芬混悬液 5ml 口服 体温超过38.5℃时服用", "prn"), ("昂丹司琼片 8mg 口服 恶心时服用", "prn"), ("劳拉西泮片 0.5mg 失眠时服用", "prn"),
+    ("对乙酰氨基酚片 0.5g 每4~6小时一次", "q4h"), ("美托洛尔缓释片 47.5mg 每日早晚各一次", "bid"),
+    ("阿司匹林肠溶片 100mg 每日一次 与早餐同时服用", "qd"),
+])
+def test_frequency_words(text: str, frequency: str) -> None:
+    assert meds(text)[0].frequency == frequency
+
+
+@pytest.mark.parametrize(("text", "dose", "unit"), [
+    ("Ibuprofen 400-600 mg every 6 hours as needed for pain", 400, "mg"), ("Quetiapine 25-50 mg at bedtime", 25, "mg"),
+    ("Acetaminophen 500 mg 1-2 tablets every 6 hours as needed", 500, "mg"), ("对乙酰氨基酚片 1~2片 必要时", 1, "片"),
+    ("Amoxicillin suspension 250 mg/5 mL: give 5 mL by mouth three times a day for 7 days", 5, "mL"),
+    ("Ibuprofen syrup 100 mg/5 mL: 7.5 mL every 8 hours if needed for fever", 7.5, "mL"),
+])
+def test_dose_ranges_and_liquid_strengths(text: str, dose: float, unit: str) -> None:
+    item = meds(text)[0]
+    assert (item.dose, item.unit) == (dose, unit)
+
+
+def test_times_a_day_is_not_a_duration() -> None:
+    assert meds("Amoxicillin 500 mg three times a day for 7 days")[0].duration == "P7D"
