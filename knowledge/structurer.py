@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 LEXICON_PATH = Path(__file__).parent / "data" / "drugs.yaml"
 VOCAB_PATH = Path(__file__).parent / "data" / "order_vocab.yaml"
+GAZETTEER_PATH = Path(__file__).parent / "data" / "drugs_zh_thuocl.txt"
 FREQUENCIES = ("qd", "bid", "tid", "qid", "qn", "qod", "qw", "q4h", "q6h", "q8h", "q12h", "prn", "once")
 ROUTES = ("oral", "iv", "im", "sc", "inhaled", "topical", "sublingual", "other")
 
@@ -74,6 +75,13 @@ def _lexicon() -> tuple[dict[str, _Drug], re.Pattern[str], re.Pattern[str]]:
             key = str(alias).strip().lower()
             if key and len(key) >= 2 and key not in entries:
                 entries[key] = drug
+    # Chinese drug names derived from THUOCL (MIT): recognised without a dosage form ("卡培他滨 1500mg bid");
+    # a name that contains a drugs.yaml entry is left to that entry (its class and English name)
+    known = re.compile("|".join(re.escape(k) for k in sorted(entries, key=len, reverse=True) if re.search(r"[\u4e00-\u9fff]", k)))
+    for line in GAZETTEER_PATH.read_text(encoding="utf-8").splitlines():
+        name = line.strip()
+        if name and not name.startswith("#") and name.lower() not in entries and not known.search(name):
+            entries[name.lower()] = _Drug(generic_en="", generic_zh=name, drug_class=None)
     keys = sorted(entries, key=len, reverse=True)
     cjk = [k for k in keys if re.search(r"[\u4e00-\u9fff]", k)]
     latin = [k for k in keys if not re.search(r"[\u4e00-\u9fff]", k)]

@@ -291,7 +291,7 @@ def test_insulin_doses_per_meal(text: str, dose: float, frequency: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "name", "frequency"), [
-    ("普拉洛芬滴眼液 1滴 滴右眼 每日4次", "普拉洛芬滴眼液", "qid"),
+    ("妥布霉素地塞米松滴眼液 1滴 滴右眼 每日4次", "妥布霉素地塞米松滴眼液", "qid"),
     ("Moxifloxacin 0.5% eye drops 1 drop right eye every 6 hours for 7 days", "Moxifloxacin", "q6h"),
     ("Timolol 0.5% 1 drop both eyes every 12 hours", "Timolol", "q12h"),
 ])
@@ -352,3 +352,15 @@ def test_dose_ranges_and_liquid_strengths(text: str, dose: float, unit: str) -> 
 
 def test_times_a_day_is_not_a_duration() -> None:
     assert meds("Amoxicillin 500 mg three times a day for 7 days")[0].duration == "P7D"
+
+
+def test_chinese_drug_names_from_thuocl_need_no_dosage_form() -> None:
+    # 卡培他滨, 吉非替尼 are not in drugs.yaml; the THUOCL-derived list (MIT) knows them without …片
+    assert med_rows("卡培他滨 1500mg 口服 每日2次") == [("卡培他滨", "卡培他滨", 1500, "mg", "oral", "bid")]
+    assert med_rows("吉非替尼 250mg qd") == [("吉非替尼", "吉非替尼", 250, "mg", None, "qd")]
+    # and where two names run together, both stay in the name
+    assert [m.name for m in meds("妥布霉素地塞米松滴眼液 1滴 滴右眼 每日4次")] == ["妥布霉素地塞米松滴眼液"]
+    # words that are not drug names stay out of the list
+    from knowledge.structurer import _lexicon
+    table, _, _ = _lexicon()
+    assert not {"感冒", "抗病毒", "宫颈刮", "口腔溃疡", "清热解毒", "霉素"} & set(table)
