@@ -364,3 +364,17 @@ def test_chinese_drug_names_from_thuocl_need_no_dosage_form() -> None:
     from knowledge.structurer import _lexicon
     table, _, _ = _lexicon()
     assert not {"感冒", "抗病毒", "宫颈刮", "口腔溃疡", "清热解毒", "霉素"} & set(table)
+
+
+@pytest.mark.parametrize(("text", "generic", "route", "frequency"), [
+    ("Latanoprost 0.005% 1 drop both eyes at bedtime", "latanoprost", "topical", "qn"),
+    ("Xalatan 1 drop in the left eye nightly", "latanoprost", "topical", "qn"),
+    ("来曲唑片 2.5mg 口服 qd", "来曲唑", "oral", "qd"),
+    ("Seretide 2 puffs twice a day", "fluticasone-salmeterol", "inhaled", "bid"),
+    ("lithium carbonate 300 mg twice a day", "lithium carbonate", None, "bid"),
+    ("美沙拉秦肠溶片 1g 口服 每日三次", "美沙拉秦", "oral", "tid"),
+])
+def test_drugs_of_departments_beyond_the_dev_set(text: str, generic: str, route: str | None, frequency: str) -> None:
+    [item] = meds(text)
+    assert (item.generic_name, item.route, item.frequency) == (generic, route, frequency)
+    assert item.drug_class is not None           # from drugs.yaml, not only recognised by shape
