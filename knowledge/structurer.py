@@ -153,6 +153,8 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     pieces: list[tuple[int, int]] = []
     last = 0
     for m in breaker.finditer(text):
+        if m.group(0) == "." and re.fullmatch(r"[ \t]*\d{1,2}", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
+            continue          # "1. Prednisolone …": the number of an item, not the end of a sentence
         pieces.append((last, m.start()))
         last = m.end()
     pieces.append((last, len(text)))
@@ -181,7 +183,7 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
 
 
 def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
-    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\d)(?![^(]*\))")
+    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))")
     out = []
     last = 0
     for m in splitter.finditer(segment.text):
@@ -538,7 +540,9 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             name = re.sub(rf"\s+{_EN_FORM_WORDS}$", "", m.group(g), flags=re.I)
             if any(m.start(g) < f.end and f.start < m.start(g) + len(name) for f in found) or _NOT_DRUG_WORDS.search(name) \
                     or re.match(r"(?:take|give|use|apply|inject|inhale|instil|insert|then|and|for|drink|eat|increase|decrease|reduce|"
-                                r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold)\b", name, re.I):
+                                r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold|continue|continued|resume|"
+                                r"restart|keep|place|put|chew|dissolve|mix|plus|also|but|after|before|until|from|with|without|change|"
+                                r"switch|dose|doses|daily|weekly|then|reduce|wean|taper)\b", name, re.I):
                 continue
             found.append(_Med(name, m.start(g), m.start(g) + len(name), None))
     found.sort(key=lambda f: f.start)
@@ -675,40 +679,46 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
                                         generic_name=generic_name(name)))
             continue
-        dose = dose_text = unit = None
-        if dose_m:
-            unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
-            if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
-                dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
-                count = _DOSE_IN_MED.search(after, dose_m.end())
-                if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
-                    dose_m = count
-                    unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
-                    dose, dose_text = float(count.group(1)), count.group(0).strip()
-            elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
-                # "250 mg/5 mL: give 5 mL": the strength, then the dose
-                dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
-                unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
-                dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
-            else:
-                dose = float(dose_m.group(1))
-                dose_text = dose_m.group(0).strip()
-        route = _route(head) or _route(after) or _route(med.name)
-        if route is None:
-            if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
-                route = "inhaled"
-            elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
-                route = "sc"
-            elif unit == "drop" and re.search(r"眼|eye", after + med.name, re.I):
-                route = "topical"
-            else:
-                route = _form_route(med.name)
-        items.append(OrderItemDraft(
-            kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
-            generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
-            dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after),
-        ))
+        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original))
     return items
+
+
+def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
+                start: int, end: int, original: str) -> OrderItemDraft:
+    """The medication item of one drug name and the text of its order after the name."""
+    dose = dose_text = unit = None
+    if dose_m:
+        unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
+        if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
+            dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
+            count = _DOSE_IN_MED.search(after, dose_m.end())
+            if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
+                dose_m = count
+                unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
+                dose, dose_text = float(count.group(1)), count.group(0).strip()
+        elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
+            # "250 mg/5 mL: give 5 mL": the strength, then the dose
+            dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
+            unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
+            dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
+        else:
+            dose = float(dose_m.group(1))
+            dose_text = dose_m.group(0).strip()
+    route = _route(head) or _route(after) or _route(med.name)
+    if route is None:
+        if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
+            route = "inhaled"
+        elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
+            route = "sc"
+        elif unit == "drop" and re.search(r"眼|eye", after + med.name, re.I):
+            route = "topical"
+        else:
+            route = _form_route(med.name)
+    return OrderItemDraft(
+        kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
+        generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
+        dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after),
+    )
 
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
@@ -738,7 +748,10 @@ _TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
-                      r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test", re.I)
+                      r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
+                      r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
+                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
+                      r"hba1c|swab|\binr\b|coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?)\b|\b(?:weekly|fortnightly|monthly)\b|"
@@ -823,11 +836,22 @@ _SPECIALIST = [(re.compile(p, re.I), r) for p, r in (
     (r"(ortho(?:pa)?edic) surg(?:eon|ery)s?$", r"\1s"), (r"(neuro)surgeons?$", r"\1surgery"), (r"(gyn(?:a)?ecolog)ists?$", r"\1y"))]
 
 
+def _known_en_department(text: str) -> str | None:
+    """A clinic named by a word of knowledge/data/order_vocab.yaml only (no sentence patterns)."""
+    departments, _ = _order_vocab()
+    m = departments.search(text)
+    return _en_department(text) if m else None
+
+
 def _en_department(text: str) -> str | None:
     """The clinic of an English follow-up sentence, as written ("with Dr Smith in orthopaedics" → Orthopaedics)."""
     departments, _ = _order_vocab()
-    # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it
-    for m in departments.finditer(text):
+    # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it; one after
+    # "with / in / at / to / see" ("a postnatal review with your GP") before one that only says what the visit is for
+    matches = list(departments.finditer(text))
+    matches.sort(key=lambda m: (not re.search(r"\b(?:with|in|at|to|see|visit)\s+(?:the\s+|your\s+|a\s+|an\s+)?$", text[:m.start(1)], re.I),
+                                m.start()))
+    for m in matches:
         word = m.group(1)
         if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT", word, re.I):
             # short words name a clinic only as "<word> clinic/team/…" or as a place to go
@@ -874,6 +898,10 @@ def _en_test_names(raw: str) -> list[str]:
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", raw) if p.strip()]
+        # "kidney and liver function": the last part's noun goes with the bare words before it
+        head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
+        if head and len(parts) > 1:
+            parts = [p if " " in p or _TEST_EN.search(p) else f"{p} {head.group(1)}" for p in parts[:-1]] + parts[-1:]
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p) for p in parts):
             parts = [raw]
     return [p[0].upper() + p[1:] for p in parts if p]
@@ -891,11 +919,15 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     if not before or not _TEST_EN.search(before):
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
+        raw = raw.strip().rstrip(".;:!")
+        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:on the same day|the same day|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
+        raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
         start = text.find(raw)
@@ -927,6 +959,16 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
             last_when = _when(clause.text, ref)      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
+    if any(i.kind == "revisit" and not i.name for i in structured):
+        # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
+        used = [(i.span_start, i.span_end) for i in structured]
+        for clause in _clauses(segment, zh):
+            if any(a <= clause.start < b for a, b in used):
+                continue
+            department = _zh_department(clause.text) if zh else _known_en_department(clause.text)
+            if department:
+                structured = [replace(i, name=department) if i.kind == "revisit" and not i.name else i for i in structured]
+                break
     if not warning:
         return structured
     signs: list[OrderItemDraft] = []
@@ -977,10 +1019,18 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
         if reexams:
-            return [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
-                    for item, _, _ in reexams]
-        if _REVISIT_ZH.search(text) or re.search(r"复查", text):
-            department = _zh_department(text)
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
+                     for item, _, _ in reexams]
+            # "术后1周眼科门诊复查视力、眼压": a visit to that clinic, and the tests
+            department = _zh_department(text[:reexams[0][1]])
+            if department and when and re.search(r"门诊|科|中心", text[:reexams[0][1]]):
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=when))
+            return found
+        department = _zh_department(text)
+        # "2026年12月10日泌尿外科门诊拔管": a clinic on a day is a visit whatever is done there
+        if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text):
+            if not department and not when:
+                return []     # "复诊后由医生决定是否恢复": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
@@ -1066,6 +1116,24 @@ def detect_language(text: str) -> str:
 _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
 
 
+_CONTINUE_DRUG = re.compile(r"\s*(?:continue|resume|restart|keep (?:using|taking|on)|but continue|but|and|继续|恢复|但)\b\s*", re.I)
+
+
+def _continued_medication(segment: _Segment, previous: list[_Med], zh: bool, original: str) -> OrderItemDraft | None:
+    """"Timolol 0.5% eye drops: stop in the right eye; continue 1 drop in the left eye twice daily": a line that
+    goes on with the drug of the line before."""
+    if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or _find_drug_names(segment.text, zh):
+        return None
+    after = segment.text[_CONTINUE_DRUG.match(segment.text).end():]
+    head = _regimen_head(after)
+    dose_m, frequency = _DOSE_IN_MED.search(after), _frequency(head) or _frequency(after)
+    if dose_m is None or frequency is None or _stopped_after(after):
+        return None
+    name = previous[0].name.strip(" ，,、")
+    end = segment.start + len(segment.text)
+    return _medication(previous[0], name, after, head, dose_m, frequency, segment.start, end, original)
+
+
 def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
                      discharge_date: dt.date | None = None) -> StructuredOrders:
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
@@ -1078,6 +1146,7 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
     stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
     previous_end = 0
+    previous_drugs: list[_Med] = []
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = False       # a blank line ends a list
@@ -1097,6 +1166,11 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         if stop_list and (re.search(r"[:：]\s*$", segment.text) or not _find_drug_names(segment.text, zh)):
             stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
         found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list)
+        if not any(i.kind == "medication" for i in found):
+            continued = _continued_medication(segment, previous_drugs, zh, text)
+            if continued is not None:
+                found = [continued]
+        previous_drugs = _find_drug_names(segment.text, zh)
         if any(i.kind in ("medication", "revisit", "reexam") for i in found):
             warning_list = False
         elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):

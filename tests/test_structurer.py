@@ -378,3 +378,52 @@ def test_drugs_of_departments_beyond_the_dev_set(text: str, generic: str, route:
     [item] = meds(text)
     assert (item.generic_name, item.route, item.frequency) == (generic, route, frequency)
     assert item.drug_class is not None           # from drugs.yaml, not only recognised by shape
+
+
+# ----- phrasings met in evaluation/data/orders/train.jsonl (the other author's training orders) ---------------
+
+def test_item_numbers_are_not_sentences() -> None:
+    result = structure_orders("1. Amoxicillin 500 mg PO TID\n2. Follow up with your GP in 1 week.")
+    assert [(i.kind, i.text) for i in result.items] == [
+        ("medication", "Amoxicillin 500 mg PO TID"), ("revisit", "Follow up with your GP in 1 week")]
+
+
+def test_chinese_clinic_visits_with_tests_and_without_a_visit_word() -> None:
+    result = structure_orders("术后1周眼科门诊复查视力、眼压")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "眼科", "P1W"), ("reexam", "视力", "P1W"), ("reexam", "眼压", "P1W")]
+    assert visits("请于2026年12月10日泌尿外科门诊拔管") == [("泌尿外科", "2026-12-10")]
+    assert visits("阿司匹林肠溶片暂停服用，复诊后由医生决定是否恢复") == []      # a visit mentioned, not ordered
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Labs: CBC and liver function tests every 2 weeks for 3 months.", [("CBC", "P2W"), ("Liver function tests", "P2W")]),
+    ("Blood tests for kidney and liver function in 1 week.", [("Kidney function", "P1W"), ("Liver function", "P1W")]),
+    ("Stool calprotectin and CBC in 2 weeks.", [("Stool calprotectin", "P2W"), ("CBC", "P2W")]),
+    ("Weight and fasting glucose in 3 months.", [("Weight", "P3M"), ("Fasting glucose", "P3M")]),
+])
+def test_more_english_test_lists(text: str, expected: list) -> None:
+    assert reexams_of(text) == expected
+
+
+def test_english_visits_named_apart_from_the_sentence_pattern() -> None:
+    result = structure_orders("Ophthalmology clinic appointment in 1 week, with an intraocular pressure check at the same visit.")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "Ophthalmology", "P1W"), ("reexam", "Intraocular pressure", "P1W")]
+    assert visits("Please book a postnatal review with your GP at 6 weeks.") == [("GP", "P6W")]
+    assert visits("Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry.") == [("Psychiatry", "2026-12-08")]
+
+
+def test_a_line_that_continues_the_drug_of_the_line_before() -> None:
+    text = "3. Timolol 0.5% eye drops: stop in the right eye; continue 1 drop in the left eye twice daily"
+    assert med_rows(text) == [("Timolol", "timolol", 1, "drop", "topical", "bid")]
+    assert meds("Wear the eye shield at night; continue 1 drop twice daily") == []     # no drug before it
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("如出现呕血、黑便、意识模糊、眼黄尿黄加重，立即来院", {"hematemesis", "melena", "confusion", "jaundice"}),
+    ("If you notice a severe headache or pain in the upper abdomen, call the maternity unit straight away.",
+     {"headache", "abdominal_pain"}),
+])
+def test_more_warning_sign_phrasings(text: str, expected: set) -> None:
+    assert signs(text) == expected
