@@ -1,7 +1,8 @@
 """`suifang eval discharge`: the structurer scored against gold records (../shared/spec/discharge-orders.md).
 
 A medication is right when generic name, dose, unit and frequency all match (keys the gold leaves
-out are not scored); route and duration are scored on their own as accuracy over the matched
+out are not scored; units compare by meaning: IU = U, ml = mL, mcg = μg, 滴 = drop, 片 = tablet);
+route and duration are scored on their own as accuracy over the matched
 drugs. Revisits match on department and when, re-exams on item and when, warning signs on code.
 Precision, recall and F1 are micro-averaged over all documents."""
 
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from knowledge.structurer import generic_name, structure_orders
+from knowledge.structurer import generic_name, structure_orders, unit_key
 
 CATEGORIES = ("medications", "revisits", "reexams", "warning_signs")
 
@@ -57,7 +58,7 @@ def _med_key_matches(gold: dict[str, Any], item: Any) -> bool:
         return False
     if "dose" in gold and (item.dose is None or abs(float(gold["dose"]) - float(item.dose)) > 1e-9):
         return False
-    if "unit" in gold and str(gold["unit"]) != str(item.unit):
+    if "unit" in gold and unit_key(gold["unit"]) != unit_key(item.unit):     # IU = U, ml = mL, 滴 = drop
         return False
     if "frequency" in gold and gold["frequency"] != item.frequency:
         return False

@@ -212,6 +212,16 @@ _UNIT_NORMAL = {
     "cap": "capsule", "caps": "capsule", "drop": "drop", "drops": "drop", "spray": "spray", "sprays": "spray",
     "patch": "patch", "patches": "patch",
 }
+_UNIT_SAME = {"片": "tablet", "粒": "capsule"}
+
+
+def unit_key(unit: Any) -> str:
+    """The comparison key of a dose unit: IU, 单位 and units are U; ml is mL; mcg is μg; 滴 is drop; 片 is tablet."""
+    text = str(unit or "").strip()
+    normal = _UNIT_NORMAL.get(text.lower(), _UNIT_NORMAL.get(text, text))
+    return _UNIT_SAME.get(normal, normal)
+
+
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")

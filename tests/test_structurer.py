@@ -427,3 +427,18 @@ def test_a_line_that_continues_the_drug_of_the_line_before() -> None:
 ])
 def test_more_warning_sign_phrasings(text: str, expected: set) -> None:
     assert signs(text) == expected
+
+
+def test_the_evaluator_compares_units_by_meaning(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    records = [
+        {"id": "u1", "language": "zh", "text": "重组人促红素注射液 10000IU 皮下注射 每周一次\n乳果糖口服溶液 15ml 口服 每日两次\n普拉洛芬滴眼液 1滴 每日4次",
+         "expect": {"medications": [{"name": "重组人促红素注射液", "dose": 10000, "unit": "IU", "frequency": "qw"},
+                                    {"name": "乳果糖口服溶液", "dose": 15, "unit": "ml", "frequency": "bid"},
+                                    {"name": "普拉洛芬滴眼液", "dose": 1, "unit": "滴", "frequency": "qid"}]}},
+        {"id": "u2", "language": "en", "text": "Levothyroxine 50 mcg daily",
+         "expect": {"medications": [{"name": "Levothyroxine", "dose": 50, "unit": "g", "frequency": "qd"}]}},
+    ]
+    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    report = evaluate_discharge(gold)
+    assert report["medications"]["precision"] == 0.75       # IU = U, ml = mL, 滴 = drop; μg is not g
