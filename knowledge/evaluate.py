@@ -1,19 +1,21 @@
 """`suifang eval discharge`: the structurer scored against gold records (../shared/spec/discharge-orders.md).
 
 A medication is right when generic name, dose, unit and frequency all match (keys the gold leaves
-out are not scored); route and duration are scored on their own as accuracy over the matched
+out are not scored; units compare by meaning: IU = U, ml = mL, mcg = μg, 滴 = drop, 片 = tablet);
+route and duration are scored on their own as accuracy over the matched
 drugs. Revisits match on department and when, re-exams on item and when, warning signs on code.
 Precision, recall and F1 are micro-averaged over all documents."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-from knowledge.structurer import generic_name, structure_orders
+from knowledge.structurer import generic_name, structure_orders, unit_key
 
 CATEGORIES = ("medications", "revisits", "reexams", "warning_signs")
 
@@ -33,6 +35,14 @@ def load_gold(path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def _date(value: Any) -> dt.date | None:
+    """A record may give its discharge date (ISO); dates written without a year are placed after it."""
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _dept(name: Any) -> str:
     text = str(name or "").strip().lower()
     text = re.sub(r"门诊$|\s*clinic$|\s*department$", "", text)
@@ -48,7 +58,7 @@ def _med_key_matches(gold: dict[str, Any], item: Any) -> bool:
         return False
     if "dose" in gold and (item.dose is None or abs(float(gold["dose"]) - float(item.dose)) > 1e-9):
         return False
-    if "unit" in gold and str(gold["unit"]) != str(item.unit):
+    if "unit" in gold and unit_key(gold["unit"]) != unit_key(item.unit):     # IU = U, ml = mL, 滴 = drop
         return False
     if "frequency" in gold and gold["frequency"] != item.frequency:
         return False
@@ -81,7 +91,8 @@ def evaluate_discharge(path: str | Path) -> dict[str, Any]:
     route_right = route_total = duration_right = duration_total = 0
     documents = []
     began = time.perf_counter()
-    structured = [structure_orders(r["text"], language=r.get("language")) for r in records]
+    structured = [structure_orders(r["text"], language=r.get("language"), discharge_date=_date(r.get("discharge_date")))
+                  for r in records]
     elapsed = time.perf_counter() - began
     for record, result in zip(records, structured):
         expect = record["expect"]

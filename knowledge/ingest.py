@@ -26,7 +26,8 @@ def ingest_discharge(session: Session, *, discharge: Discharge, settings: Settin
                      knowledge_base: Any = None) -> FollowupPlan:
     from knowledge.structurer import structure_orders
 
-    structured = structure_orders(discharge.order_text, language=discharge.language or None, llm=llm)
+    structured = structure_orders(discharge.order_text, language=discharge.language or None, llm=llm,
+                                 discharge_date=discharge.discharged_on)
     discharge.language = discharge.language or structured.language
     structured_by = "rules+llm" if any(i.source == "llm" for i in structured.items) else "rules"
     return ingest_drafts(session, discharge=discharge, drafts=structured.items,

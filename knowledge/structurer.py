@@ -7,6 +7,7 @@ Every item keeps the exact span of the input it came from."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -22,6 +23,8 @@ from language.lexicon import match_symptoms
 log = logging.getLogger(__name__)
 
 LEXICON_PATH = Path(__file__).parent / "data" / "drugs.yaml"
+VOCAB_PATH = Path(__file__).parent / "data" / "order_vocab.yaml"
+GAZETTEER_PATH = Path(__file__).parent / "data" / "drugs_zh_thuocl.txt"
 FREQUENCIES = ("qd", "bid", "tid", "qid", "qn", "qod", "qw", "q4h", "q6h", "q8h", "q12h", "prn", "once")
 ROUTES = ("oral", "iv", "im", "sc", "inhaled", "topical", "sublingual", "other")
 
@@ -59,7 +62,7 @@ class StructuredOrders:
 class _Drug:
     generic_en: str
     generic_zh: str
-    drug_class: str
+    drug_class: str | None      # None: a name from the THUOCL-derived list, not in drugs.yaml
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +75,13 @@ def _lexicon() -> tuple[dict[str, _Drug], re.Pattern[str], re.Pattern[str]]:
             key = str(alias).strip().lower()
             if key and len(key) >= 2 and key not in entries:
                 entries[key] = drug
+    # Chinese drug names derived from THUOCL (MIT): recognised without a dosage form ("卡培他滨 1500mg bid");
+    # a name that contains a drugs.yaml entry is left to that entry (its class and English name)
+    known = re.compile("|".join(re.escape(k) for k in sorted(entries, key=len, reverse=True) if re.search(r"[\u4e00-\u9fff]", k)))
+    for line in GAZETTEER_PATH.read_text(encoding="utf-8").splitlines():
+        name = line.strip()
+        if name and not name.startswith("#") and name.lower() not in entries and not known.search(name):
+            entries[name.lower()] = _Drug(generic_en="", generic_zh=name, drug_class=None)
     keys = sorted(entries, key=len, reverse=True)
     cjk = [k for k in keys if re.search(r"[\u4e00-\u9fff]", k)]
     latin = [k for k in keys if not re.search(r"[\u4e00-\u9fff]", k)]
@@ -88,7 +98,7 @@ def _lookup(name: str) -> _Drug | None:
     found = [m.group(0).lower() for m in zh_pattern.finditer(name)] + [m.group(0).lower() for m in en_pattern.finditer(name)]
     if not found:
         return None
-    return table[max(found, key=len)]
+    return table[max(found, key=lambda k: (len(k), table[k].drug_class is not None))]
 
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
@@ -104,8 +114,13 @@ def generic_name(name: str) -> str:
     raw = (name or "").strip()
     drug = _lookup(raw) if raw else None
     is_zh = bool(re.search(r"[\u4e00-\u9fff]", raw))
-    if drug is not None:
+    if drug is not None and (is_zh or drug.generic_en):
         return drug.generic_zh if is_zh else drug.generic_en
+    both = re.fullmatch(r"(.+?)\s?[(（]([^()（）]+)[)）]", raw)
+    if both:
+        # "Brand (generic)" or "generic (Brand)", neither known: the generic is the one in lower case or with a form
+        outer, inner = both.group(1).strip(), both.group(2).strip()
+        return generic_name(inner if re.match(r"[a-z]", inner) or re.search(rf"{_ZH_FORMS}$", inner) else outer)
     if is_zh:
         core = re.sub(rf"^{_ZH_SALTS}", "", raw)
         core = re.sub(rf"{_ZH_FORMS}$", "", core)
@@ -156,6 +171,8 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     pieces: list[tuple[int, int]] = []
     last = 0
     for m in breaker.finditer(text):
+        if m.group(0) == "." and re.fullmatch(r"[ \t]*\d{1,2}", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
+            continue          # "1. Prednisolone …": the number of an item, not the end of a sentence
         pieces.append((last, m.start()))
         last = m.end()
     pieces.append((last, len(text)))
@@ -184,7 +201,7 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
 
 
 def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
-    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\d)(?![^(]*\))")
+    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))")
     out = []
     last = 0
     for m in splitter.finditer(segment.text):
@@ -213,33 +230,80 @@ _UNIT_NORMAL = {
     "cap": "capsule", "caps": "capsule", "drop": "drop", "drops": "drop", "spray": "spray", "sprays": "spray",
     "patch": "patch", "patches": "patch",
 }
+_UNIT_SAME = {"片": "tablet", "粒": "capsule"}
+
+
+def unit_key(unit: Any) -> str:
+    """The comparison key of a dose unit: IU, 单位 and units are U; ml is mL; mcg is μg; 滴 is drop; 片 is tablet."""
+    text = str(unit or "").strip()
+    normal = _UNIT_NORMAL.get(text.lower(), _UNIT_NORMAL.get(text, text))
+    return _UNIT_SAME.get(normal, normal)
+
+
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
+_DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
+
+# "q8h", "每8小时", "every 6 to 8 hours": the shortest interval
+_EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
+                          r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
+_HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+                          r"\b(one|two|three|four|[1234])\s*(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
+                          r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
+_TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
+_COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
+_PRN = re.compile(r"必要时|需要时|按需|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+                  r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
+                  r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
+                  r"\bas necessary\b|\bif necessary\b|\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
-    ("prn", r"必要时|需要时|按需|疼痛时|痛时|发作时|不适时|\bprn\b|p\.r\.n\.|as needed|if needed|when needed|as required"),
-    ("q12h", r"每12小时|q12h|every 12 hours|12[- ]hourly"),
-    ("q8h", r"每8小时|q8h|every 8 hours"),
-    ("q6h", r"每6小时|q6h|every 6 hours"),
-    ("q4h", r"每4小时|q4h|every 4 hours"),
-    ("qod", r"隔日|隔天|\bqod\b|every other day|alternate days"),
-    ("qw", r"每周(?:一|1)次|每周一次|\bqw\b|once (?:a|per|every) week|\bweekly\b"),
-    ("qid", r"(?:每日|每天|一日|一天|日)(?:四|4)次|4次/日|\bqid\b|q\.i\.d\.|four times (?:a|per) day|four times daily"),
-    ("tid", r"(?:每日|每天|一日|一天|日)(?:三|3)次|3次/日|\btid\b|t\.i\.d\.|three times (?:a|per) day|three times daily|三餐(?:前|时|后|中)|每餐"),
-    ("bid", r"(?:每日|每天|一日|一天|日)(?:两|二|2)次|2次/日|\bbid\b|b\.i\.d\.|twice (?:a|per) day|twice daily|two times (?:a|per) day|早晚各"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|q\.h\.s\.|at bedtime|nightly|every night|at night|in the evening|每天晚上"),
-    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|every morning|"
-           r"in the morning|每早|每天早上|早上一次|\bqam\b|\bq\.?am\b"),
+    ("qid", r"\bqid\b|q\.i\.d\.|四次/日"),
+    ("tid", r"\btid\b|t\.i\.d\."),
+    ("bid", r"\bbid\b|b\.i\.d\.|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
+    ("qod", r"隔日|隔天|每(?:2|两|二)天(?:一|1)次|\bqod\b|every other day|alternate days|on alternate days|every second day"),
+    ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
+           r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|in the evening|every evening|each evening|"
+           r"每天晚上|晚上(?:一|1)次"),
+    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+           r"every morning|each morning|in the morning|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
     ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性"),
 )]
+# doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
+_SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
+                      r"(?:U|IU|iu|u|单位|mg|片|粒|ml|mL)(?![A-Za-z])")
+_SLOT_EN = re.compile(r"\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|ml)\s+(?:before|with|after|at)\s+(breakfast|lunch|dinner|supper|bedtime|night|"
+                      r"the evening meal)|\b(breakfast|lunch|dinner|supper|bedtime|morning|noon|evening|night)\s*[:：-]?\s*\d+(?:\.\d+)?\s*"
+                      r"(?:units?|U|IU|mg|tablets?)\b", re.I)
+_SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
+         "中": "n", "lunch": "n", "noon": "n", "晚餐": "e", "晚上": "e", "晚": "e", "dinner": "e", "supper": "e", "evening": "e",
+         "the evening meal": "e", "睡前": "b", "bedtime": "b", "night": "b"}
+_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\bwith each meal\b", re.I)),
+          ("bid", re.compile(r"早晚餐|早晚饭|早晚|\bbreakfast and (?:dinner|supper|evening meal)\b", re.I))]
+# where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
+_TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
+                    r"然后|之后|此后|以后|随后|再改|后改|改为|逐渐|递减|减量|减至|减为|加量|加至|增至|每(?:\d+|[一二两三四])?(?:天|日|周|星期)减|"
+                    r"(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)后", re.I)
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
-    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bsq\b|\bsubq\b|subcut|subcutaneous"),
+    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|topical|apply to|to the skin"),
-    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐"),
+    ("topical", r"外用|外涂|涂抹|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+                r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
+                r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
+    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
+    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
+# the route a dosage form implies when the line does not say
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|"
+                                       r"\b(?:cream|ointment|gel|patch)\b", re.I)),
+                ("other", re.compile(r"栓|滴鼻液|鼻喷|\bsuppositor|\bnasal spray\b|\bpessar", re.I)),
+                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
+                                    r"\boral solution\b|\belixir\b", re.I))]
 _DURATION_LONG = re.compile(r"长期|终身|不可自行停药|长期服用|长期口服|long[- ]term|indefinitely|lifelong|for life|ongoing", re.I)
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12,
            "十四": 14, "半": 0.5}
@@ -251,7 +315,7 @@ _UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "m
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续)\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\btimes\b)\s*{_NUM}\s*(days?|weeks?|months?)\b", re.I)
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(days?|weeks?|months?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
 
@@ -278,33 +342,117 @@ def _iso_period(count: float, unit: str) -> str | None:
     return f"P{int(count)}{unit}"
 
 
-def _when(text: str) -> str | None:
+_MONTH_EN = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
+_DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
+_DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
+_DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
+_RANGE_ZH = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
+_EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
+_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
+_NEXT = [(re.compile(p, re.I), v) for p, v in (
+    (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
+    (r"下个月|下月|\bnext month\b", "P1M"), (r"\bfortnight\b", "P2W"))]
+
+
+def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None) -> str | None:
+    """A calendar date; without a year, the first such day on or after the discharge (ref, default today)."""
+    ref = ref or dt.date.today()
+    try:
+        if year is not None:
+            return dt.date(year, month, day).isoformat()
+        found = dt.date(ref.year, month, day)
+        if found < ref - dt.timedelta(days=14):
+            found = dt.date(ref.year + 1, month, day)
+        return found.isoformat()
+    except ValueError:
+        return None
+
+
+def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, when) for every time expression: ISO periods from discharge, or ISO dates.
+
+    "每周复查" / "weekly" is the period of the first one (P1W); "1-2 weeks" is its lower bound; a date
+    without a year ("Dec 8", "12月8日") is the next such day after discharge."""
+    found: list[tuple[int, int, str]] = []
+
+    def add(m: re.Match[str], value: str | None) -> None:
+        if value and not any(s <= m.start() < e or m.start() <= s < m.end() for s, e, _ in found):
+            found.append((m.start(), m.end(), value))
+
+    for m in _ISO_DATE.finditer(text):
+        y, mo, d = (int(g) for g in m.groups())
+        add(m, _date_from_parts(y, mo, d, ref))
+    for m in _DATE_ZH_MD.finditer(text):
+        add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
+    for m in _DATE_EN_MD.finditer(text):
+        if m.group(1).lower() == "may" and not m.group(1).startswith("M"):
+            continue                                  # "you may 2 …" is not a month
+        add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(1)[:3].lower()], int(m.group(2)), ref))
+    for m in _DATE_EN_DM.finditer(text):
+        if m.group(2).lower() == "may" and not m.group(2).startswith("M"):
+            continue
+        add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(2)[:3].lower()], int(m.group(1)), ref))
+    for m in _RANGE_ZH.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
+    for m in _RANGE_EN.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_EN[m.group(2).lower()]) if n is not None else None)
+    for m in _PERIOD_ZH.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
+    for m in _PERIOD_EN.finditer(text):
+        n = _num(m.group(1))
+        add(m, _iso_period(n, _UNIT_EN[m.group(2).lower()]) if n is not None else None)
+    for m in _EVERY_ZH.finditer(text):
+        unit = _UNIT_ZH[m.group(1)]
+        add(m, f"P2{unit}" if m.group(0).startswith("隔") else f"P1{unit}")
+    for m in _EVERY_EN.finditer(text):
+        word = (m.group(2) or m.group(3)).lower()
+        value = {"day": "P1D", "week": "P1W", "weekly": "P1W", "fortnight": "P2W", "fortnightly": "P2W", "month": "P1M",
+                 "monthly": "P1M", "year": "P1Y", "yearly": "P1Y", "annually": "P1Y"}[word]
+        if m.group(1):                                # every other week
+            value = value.replace("P1", "P2")
+        add(m, value)
+    for pattern, value in _NEXT:
+        for m in pattern.finditer(text):
+            add(m, value)
+    found.sort()
+    return found
+
+
+def _when(text: str, ref: dt.date | None = None) -> str | None:
     """The first time expression: ISO period from discharge, or an ISO date."""
-    date = _ISO_DATE.search(text)
-    if date:
-        y, m, d = (int(g) for g in date.groups())
-        return f"{y:04d}-{m:02d}-{d:02d}"
-    zh = _PERIOD_ZH.search(text)
-    en = _PERIOD_EN.search(text)
-    candidates = []
-    if zh:
-        n = _num(zh.group(1))
-        if n is not None:
-            candidates.append((zh.start(), _iso_period(n, _UNIT_ZH[zh.group(2)])))
-    if en:
-        n = _num(en.group(1))
-        if n is not None:
-            candidates.append((en.start(), _iso_period(n, _UNIT_EN[en.group(2).lower()])))
-    if re.search(r"下周|next week", text, re.I):
-        candidates.append((0, "P1W"))
-    if re.search(r"下个月|next month", text, re.I):
-        candidates.append((0, "P1M"))
-    candidates = [c for c in candidates if c[1]]
-    return min(candidates)[1] if candidates else None
+    found = _time_expressions(text, ref)
+    dates = [f for f in found if not f[2].startswith("P")]
+    return (dates or found)[0][2] if found else None
 
 
 def _frequency(text: str) -> str | None:
+    """The frequency code of a medication line ("早6U 中4U 晚6U" → tid, "1 drop every 6 hours" → q6h)."""
+    if _PRN.search(text):
+        return "prn"
+    for m in _EVERY_HOURS.finditer(text):
+        hours = int(next(g for g in m.groups() if g))
+        if hours in _HOURS_CODE:
+            return _HOURS_CODE[hours]
+    counts = []
+    for m in _TIMES_A_DAY.finditer(text):
+        word = next(g for g in m.groups() if g).lower()
+        counts.append(int(word) if word.isdigit() else _COUNT_WORD[word])
+    several = [c for c in counts if c >= 2]
+    if several:
+        return _TIMES_CODE[several[0]]
+    slots = {_SLOT[m.group(1)] for m in _SLOT_ZH.finditer(text)}
+    slots |= {_SLOT[(m.group(1) or m.group(2)).lower()] for m in _SLOT_EN.finditer(text)}
+    if len(slots) >= 2:
+        return _TIMES_CODE[len(slots)]
     for code, pattern in _FREQ_RULES:
+        if pattern.search(text):
+            return code
+    for code, pattern in _MEALS:
         if pattern.search(text):
             return code
     return None
@@ -315,6 +463,19 @@ def _route(text: str) -> str | None:
         if pattern.search(text):
             return code
     return None
+
+
+def _form_route(name: str) -> str | None:
+    for code, pattern in _FORM_ROUTES:
+        if pattern.search(name):
+            return code
+    return None
+
+
+def _regimen_head(after: str) -> str:
+    """The text of a medication line before a taper or a later change begins."""
+    m = _TAPER.search(after)
+    return after[:m.start()] if m and m.start() > 0 else after
 
 
 def _duration(text: str) -> str | None:
@@ -349,6 +510,11 @@ class _Med:
     drug: _Drug | None
 
 
+_LEAD_WORDS = re.compile(r"^(?:出院带药|出院后|带药|继续|继服|予以|给予|予|加用|服用|使用|口服|改为|改用|换用|换为|并|及|和|与|或|请|每日|每天|停用|停服|暂停)+")
+_EN_FORM_WORDS = r"(?:eye drops?|ear drops?|drops|oral suspension|suspension|syrup|oral solution|solution|elixir|cream|ointment|gel|patch|inhaler|" \
+                 r"nasal spray|spray|tablets?|capsules?|injection|pen|suppositor(?:y|ies))"
+
+
 def _find_drug_names(text: str, zh: bool) -> list[_Med]:
     """Drug names in the text: lexicon entries (extended to the written form) or form-suffixed words."""
     _, zh_pattern, en_pattern = _lexicon()
@@ -360,17 +526,20 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             salt = re.search(rf"{_ZH_SALTS}$", text[max(0, start - 6):start])
             if salt:
                 start -= len(salt.group(0))
-            form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}", text[end:end + 12])
+            form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
             if form and not _NOT_DRUG_WORDS.search(form.group(0)):
                 end += form.end()
             found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
         for m in _ZH_NAME.finditer(text):
             if any(m.start() < f.end and f.start < m.end() for f in found):
                 continue
-            name = re.sub(r"^(?:出院带药|带药|口服|继续|予|给予|加用|服用|并|及|和)", "", m.group(1))
+            name = _LEAD_WORDS.sub("", m.group(1))
+            more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
+            end = m.end() + (more.end() if more else 0)
+            name += text[m.end():end]
             if len(name) >= 3 and not _NOT_DRUG_WORDS.search(name):
-                start = m.start() + (len(m.group(1)) - len(name))
-                found.append(_Med(name, start, m.end(), _lookup(name)))
+                start = end - len(name)
+                found.append(_Med(name, start, end, _lookup(name)))
     for m in en_pattern.finditer(text):
         if any(m.start() < f.end and f.start < m.end() for f in found):
             continue
@@ -390,68 +559,194 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             end += len(keep)
         found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
     if not zh:
-        # unknown English drug: capitalised word(s) right before a dose
-        for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
-            if any(m.start(1) < f.end and f.start < m.end(1) for f in found) or _NOT_DRUG_WORDS.search(m.group(1)):
+        # unknown English drug: capitalised word(s) right before a dose, possibly with a strength ("0.5%"), a form
+        # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
+        for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
+                             rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
+                             rf"|^([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
+            g = 1 if m.group(1) else 2
+            name = re.sub(rf"\s+{_EN_FORM_WORDS}$", "", m.group(g), flags=re.I)
+            if any(m.start(g) < f.end and f.start < m.start(g) + len(name) for f in found) or _NOT_DRUG_WORDS.search(name) \
+                    or re.match(r"(?:take|give|use|apply|inject|inhale|instil|insert|then|and|for|drink|eat|increase|decrease|reduce|"
+                                r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold|continue|continued|resume|"
+                                r"restart|keep|place|put|chew|dissolve|mix|plus|also|but|after|before|until|from|with|without|change|"
+                                r"switch|dose|doses|daily|weekly|then|reduce|wean|taper)\b", name, re.I):
                 continue
-            found.append(_Med(m.group(1), m.start(1), m.end(1), None))
+            found.append(_Med(name, m.start(g), m.start(g) + len(name), None))
     found.sort(key=lambda f: f.start)
     kept: list[_Med] = []
     for f in found:
         if kept and f.start < kept[-1].end:
             continue
         kept.append(f)
-    return kept
+    return _merge_names(text, kept)
 
 
-def _medication_items(segment: _Segment, zh: bool, original: str) -> list[OrderItemDraft]:
+def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
+    """One drug written as two names: "波立维(硫酸氢氯吡格雷片)", "Eliquis (apixaban)", "丙戊酸钠缓释片(德巴金)",
+    an unknown brand before a known generic ("帅泰(盐酸曲美他嗪片)"), or two names run together ("妥布霉素地塞米松")."""
+    out: list[_Med] = []
+    i = 0
+    while i < len(meds):
+        med = meds[i]
+        bracket = re.match(r"\s?[(（]([^()（）\d]{1,30})[)）]", text[med.end:])
+        if bracket:
+            inner_start, close = med.end + bracket.start(1), med.end + bracket.end()
+            inside = [m for m in meds[i + 1:] if m.start >= inner_start and m.end <= close]
+            inner = bracket.group(1).strip()
+            if inside or _lookup(inner) is not None or re.search(rf"{_ZH_FORMS}$", inner) \
+                    or re.fullmatch(r"[A-Za-z][a-z]{3,}(?:[ -][a-z]{3,})?", inner):
+                drug = med.drug or next((m.drug for m in inside if m.drug), None) or _lookup(inner)
+                out.append(_Med(text[med.start:close], med.start, close, drug))
+                i += 1 + len(inside)
+                continue
+        # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
+        before = re.search(r"(?:^|(?<=[\s:：，,、;；]))([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[:med.start])
+        after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
+        if before and after and not (out and out[-1].end > before.start(1)):
+            brand = _LEAD_WORDS.sub("", before.group(1))
+            if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand):
+                start = before.end(1) - len(brand)
+                end = med.end + after.end()
+                out.append(_Med(text[start:end], start, end, med.drug))
+                i += 1
+                continue
+        # two names run together with nothing between them ("妥布霉素" + "地塞米松滴眼液")
+        if out and out[-1].end == med.start and re.match(r"[\u4e00-\u9fff]", text[med.start:med.start + 1]):
+            prev = out.pop()
+            name = text[prev.start:med.end]
+            out.append(_Med(name, prev.start, med.end, prev.drug or med.drug))
+            i += 1
+            continue
+        out.append(med)
+        i += 1
+    return out
+
+
+_STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
+                         r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
+                         r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
+                         r"\bcease[ds]?\b|\bavoid\b|\bnot to be taken\b", re.I)
+_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
+_STOP_NEGATED = re.compile(r"(?:不|勿|别|切勿|不要|不可|不能|不得|严禁|do not|don.?t|never|not|without)\s*(?:自行|擅自|随意|突然|suddenly)?\s*$", re.I)
+_RESUME = re.compile(r"改为|改用|换用|换为|继续|开始|加用|续用|恢复|\binstead\b|\bswitch|\bchange|\breplace|\bstart|\bcontinue|\bresume|"
+                     r"\brestart|\btake\b|\buse\b|\bwhile\b|\bwith\b|\bon\b", re.I)
+# "Medications to stop:", "STOP taking these:", "以下药物停用：" — a heading over a list of drugs to stop
+_STOP_HEADING = re.compile(r"^(?:(?:please\s+)?(?:stop|discontinue|do not take|don.?t take|no longer take)\b.{0,50}|"
+                           r".{0,40}\b(?:to stop|stopped|discontinued|to discontinue|no longer (?:take|need)|not to take)\b.{0,20}|"
+                           r".{0,12}(?:停用|停服|停止服用|停止使用|暂停服用|不再服用).{0,12})"
+                           r"(?:[:：]|\b(?:the following|these|below)\b.{0,20}|(?:以下|下列|如下)(?:药物?|药品)?[:：]?)\s*$|"
+                           r"^(?:以下|下列|如下)(?:药物?|药品)?(?:停用|停服|停止服用|暂停)[:：]?\s*$", re.I)
+_STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|stopped|discontinue|discontinued|hold|held)[.。!！]?", re.I)
+_CONJUNCTION = re.compile(r"^[\s,，、/&]*(?:and|or|及|和|与|或|以及)?[\s,，、/&]*$", re.I)
+
+
+def _stopped_before(between: str, after: str) -> bool:
+    """"停用阿司匹林", "Stop taking aspirin", "STOP: naproxen": the stop word before the drug, not undone."""
+    stops = list(_STOP_WORDS.finditer(between))
+    if not stops:
+        return False
+    stop = stops[-1]
+    if _STOP_NEGATED.search(between[:stop.start()]) or _RESUME.search(between[stop.end():]):
+        return False
+    if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|for)\b|如|若|当|<|>|低于|高于", after, re.I):
+        return False                                 # "hold if BP < 100" is a parameter, not a stop
+    return True
+
+
+def _continues_list(between: str) -> bool:
+    """"STOP: naproxen 500 mg BID and aspirin 81 mg": the next drug of the same list, nothing new begun."""
+    tail = re.split(r"[。;；!?]", between)[-1]
+    return len(tail) == len(between) and bool(re.search(r"(?:^|[\s,，、/&])(?:and|or|及|和|与|或|以及)?[\s,，、/&]*$", between, re.I)) \
+        and not _RESUME.search(between)
+
+
+def _stopped_after(after: str) -> bool:
+    """"阿司匹林 100mg qd（停用）", "Lisinopril 10 mg daily - STOP"; not "then stop", "连服14天停7天", "术前7天停用"."""
+    for m in _STOP_AFTER_WORDS.finditer(after):
+        pre, post = after[max(0, m.start() - 12):m.start()], after[m.end():m.end() + 14]
+        if _STOP_NEGATED.search(after[:m.start()]):
+            continue
+        if re.search(r"\b(?:then|and|until|after|before|if|when)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|[\d一二两三四五六七八九十]\s*(?:天|日|周)$",
+                     pre, re.I):
+            continue
+        if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\b|if\b|when\b|once\b|before\b|after\b|"
+                    r"on\b|at\b|until\b|while\b|如|若|时|前|后)", post, re.I):
+            continue
+        return True
+    return False
+
+
+def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh)
     if not meds:
         return []
     items = []
+    stopped_previous = False
     for i, med in enumerate(meds):
         chunk_end = meds[i + 1].start if i + 1 < len(meds) else len(segment.text)
         chunk = segment.text[med.start:chunk_end]
         after = segment.text[med.end:chunk_end]
-        dose_m = _DOSE.search(after)
+        between = segment.text[meds[i - 1].end if i else 0:med.start]
+        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(after)
+                   or stopped_previous and i and _continues_list(between))
+        stopped_previous = bool(stopped)
+        head = _regimen_head(after)
+        dose_m = _DOSE_IN_MED.search(after)
+        frequency = _frequency(head) or _frequency(after)
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order
-        if dose_m is None and _frequency(after) is None:
+        if dose_m is None and frequency is None:
             continue
-        if re.search(r"停用|停服|避免|禁用|不要(?:服用|吃)|stop taking|do not take|avoid", segment.text[:med.start][-8:], re.I):
-            continue
-        dose = dose_text = unit = None
-        if dose_m:
-            unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
-            if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
-                dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
-                count = _DOSE.search(after, dose_m.end())
-                if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
-                    dose_m = count
-                    unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
-                    dose, dose_text = float(count.group(1)), count.group(0).strip()
-            else:
-                dose = float(dose_m.group(1))
-                dose_text = dose_m.group(0).strip()
-        frequency = _frequency(after)
-        route = _route(after) or _route(med.name)
-        if route is None:
-            if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
-                route = "inhaled"
-            elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
-                route = "sc"
-            elif re.search(r"片|胶囊|颗粒|口服液|tablet|capsule", med.name, re.I):
-                route = "oral"
         name = med.name.strip(" ，,、")
         if not zh:
             name = re.sub(r"\s+(?:inhaler|tablets?|capsules?)$", "", name, flags=re.I)
         start = segment.start + med.start
         end = segment.start + med.start + len(chunk.rstrip(" ，,、;；"))
-        items.append(OrderItemDraft(
-            kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
-            generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
-            dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after),
-        ))
+        if stopped:
+            # a drug to stop is not a drug to take; the line stays as an instruction naming it
+            items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
+                                        generic_name=generic_name(name)))
+            continue
+        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original))
     return items
+
+
+def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
+                start: int, end: int, original: str) -> OrderItemDraft:
+    """The medication item of one drug name and the text of its order after the name."""
+    dose = dose_text = unit = None
+    if dose_m:
+        unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
+        if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
+            dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
+            count = _DOSE_IN_MED.search(after, dose_m.end())
+            if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
+                dose_m = count
+                unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
+                dose, dose_text = float(count.group(1)), count.group(0).strip()
+        elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
+            # "250 mg/5 mL: give 5 mL": the strength, then the dose
+            dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
+            unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
+            dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
+        else:
+            dose = float(dose_m.group(1))
+            dose_text = dose_m.group(0).strip()
+    route = _route(head) or _route(after) or _route(med.name)
+    if route is None:
+        if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
+            route = "inhaled"
+        elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
+            route = "sc"
+        elif unit == "drop" and re.search(r"眼|eye", after + med.name, re.I):
+            route = "topical"
+        else:
+            route = _form_route(med.name)
+    return OrderItemDraft(
+        kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
+        generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
+        dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after),
+    )
 
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
@@ -465,13 +760,67 @@ _ITEM_EXPAND = {
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
-_WARNING_TRIGGER = re.compile(r"如(?:出现|有|果|发现)|若(?:出现|有)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
-                              r"急诊|警惕|(?:立即|马上|及时|尽快)(?:拨打|呼叫|来院|到|去|联系)|120|\breturn to\b|\bgo to the\b|\bseek\b|\bcall (?:911|120|your|us|the|if)\b|\bif (?:you|your)\b|\bwatch for\b|"
-                              r"\breport\b|\bemergency\b|\bcall if\b|\bcontact\b", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|dr)\b|\bclinic\b|\bappointment\b|\bvisit\b|return to (?:the )?clinic|\bfollow\b", re.I)
-_TEST_EN = re.compile(r"panel|\btests?\b|x-?ray|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\binr\b|blood ?work|\blabs?\b|\bcbc\b|\bbmp\b|\bcmp\b|lipid|"
-                      r"a1c|ultrasound|function|potassium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|"
-                      r"hemoglobin|glucose|spirometry|holter|angiogra|doppler|biopsy|urinalysis|level", re.I)
+_WARNING_TRIGGER = re.compile(
+    r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
+    r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
+    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
+    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bbring (?:him|her|them|your child|the child|the baby) back\b|"
+    r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call)\b|\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
+    re.I)
+# a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
+_WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b", re.I)
+_REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with)\b|\bback to (?:the )?clinic\b", re.I)
+_TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+                      r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
+                      r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
+                      r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
+                      r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
+                      r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
+                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
+                      r"hba1c|swab|\binr\b|coagulation|clotting", re.I)
+_EN_TIME = re.compile(
+    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
+    rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?)\b|\b(?:weekly|fortnightly|monthly)\b|"
+    rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
+    rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def _order_vocab() -> tuple[re.Pattern[str], dict[str, list[tuple[str, re.Pattern[str]]]]]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    words = sorted((str(w) for w in data["departments_en"]), key=len, reverse=True)
+    departments = re.compile(r"(?<![A-Za-z])(?:the |your |a |an )?(" + "|".join(words) + r")(?![A-Za-z])", re.I)
+    signs: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for lang, table in data["warning_signs"].items():
+        flags = re.I if lang == "en" else 0
+        signs[lang] = [(code, re.compile(p, flags)) for code, patterns in table.items() for p in patterns]
+    return departments, signs
+
+
+def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
+    """(code, start, end) of every warning sign: the conversation lexicon plus the order phrasings of
+    knowledge/data/order_vocab.yaml; overlapping mentions resolved longest-first."""
+    found = list(match_symptoms(text, lang))
+    _, signs = _order_vocab()
+    tables = [signs.get(lang, [])]
+    if lang == "zh" and re.search(r"[a-zA-Z]{3}", text):
+        tables.append(signs.get("en", []))
+    for table in tables:
+        for code, pattern in table:
+            for m in pattern.finditer(text):
+                if m.end() > m.start():
+                    found.append((code, m.start(), m.end()))
+    found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
+    kept: list[tuple[str, int, int]] = []
+    for code, start, end in found:
+        if any(start < k_end and k_start < end for _, k_start, k_end in kept):
+            continue
+        kept.append((code, start, end))
+    kept.sort(key=lambda f: f[1])
+    return kept
 
 
 def _zh_department(text: str) -> str | None:
@@ -510,12 +859,47 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     return items
 
 
+_SPECIALIST = [(re.compile(p, re.I), r) for p, r in (
+    (r"ologists?$", "ology"), (r"iatrists?$", "iatry"), (r"(pa?ediatr)icians?$", r"\1ics"), (r"(obstetr)icians?$", r"\1ics"),
+    (r"(ortho(?:pa)?edic) surg(?:eon|ery)s?$", r"\1s"), (r"(neuro)surgeons?$", r"\1surgery"), (r"(gyn(?:a)?ecolog)ists?$", r"\1y"))]
+
+
+def _known_en_department(text: str) -> str | None:
+    """A clinic named by a word of knowledge/data/order_vocab.yaml only (no sentence patterns)."""
+    departments, _ = _order_vocab()
+    m = departments.search(text)
+    return _en_department(text) if m else None
+
+
 def _en_department(text: str) -> str | None:
+    """The clinic of an English follow-up sentence, as written ("with Dr Smith in orthopaedics" → Orthopaedics)."""
+    departments, _ = _order_vocab()
+    # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it; one after
+    # "with / in / at / to / see" ("a postnatal review with your GP") before one that only says what the visit is for
+    matches = list(departments.finditer(text))
+    matches.sort(key=lambda m: (not re.search(r"\b(?:with|in|at|to|see|visit)\s+(?:the\s+|your\s+|a\s+|an\s+)?$", text[:m.start(1)], re.I),
+                                m.start()))
+    for m in matches:
+        word = m.group(1)
+        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT", word, re.I):
+            # short words name a clinic only as "<word> clinic/team/…" or as a place to go
+            after = text[m.end():m.end() + 25]
+            if not (re.match(r"\s+(?:clinic|team|service|unit|department|specialist|doctor|nurse|centre|center|office)\b", after, re.I)
+                    or word in ("GP", "ENT", "GI", "INR") and word == word.upper()):
+                continue
+        # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
+        dept = word
+        for pattern, repl in _SPECIALIST:
+            if pattern.search(dept):
+                dept = pattern.sub(repl, dept)
+                break
+        return dept[0].upper() + dept[1:]
     patterns = [
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)(?:\s+clinic|\s+office|\s+department)?\s+(?:in|within|after|on)\b",
         r"see (?:your|the|a) (.+?)\s+(?:doctor|physician|provider|specialist|team|clinic)\b",
         r"(?:^|\b)(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
         r"appointment (?:with|at) (?:the |your )?(.+?)\s+(?:in|within|on|after)\b",
+        r"\bsee (?:your|the|a) ([A-Za-z][A-Za-z ]{1,30}?)\s+(?:in|within|on|after|tomorrow|next)\b",
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)$",
     ]
     for p in patterns:
@@ -523,76 +907,175 @@ def _en_department(text: str) -> str | None:
         if m:
             dept = re.sub(r"\s+(?:clinic|doctor|physician|office|department|team)$", "", m.group(1).strip(), flags=re.I)
             dept = re.sub(r"^(?:dr\.? )", "Dr ", dept)
+            dept = re.sub(r"\s+(?:is|are|will be|was|has been)$", "", dept, flags=re.I)
+            if re.search(r"\b(?:we|you|will|see|in|at|to|is|are|be|please|should|need|return|back|with|for|on)\b", dept, re.I):
+                continue
             if dept and len(dept) <= 40 and not re.search(r"\d", dept):
                 return dept[0].upper() + dept[1:]
     return None
 
 
-def _en_reexam_items(text: str) -> list[tuple[str, int, int]]:
-    m = re.search(r"(?:repeat|recheck|check|get|have|obtain|schedule)?\s*(?:a |an |your |the )?"
-                  r"([A-Za-z][A-Za-z0-9 \-]*?(?:\([^)]*\))?)\s+(?:in|within|after|at)\s+" + _NUM, text, re.I)
-    if not m or not _TEST_EN.search(m.group(1)):
-        return []
-    raw = m.group(1).strip()
-    raw = re.sub(r"^(?:repeat|recheck|check|get|have|obtain|schedule)\s+(?:a |an |your |the )?", "", raw, flags=re.I)
-    start = text.find(raw)
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
+                            r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+
+
+def _en_test_names(raw: str) -> list[str]:
+    """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
-    names = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()] if inner else [raw]
-    return [(n[0].upper() + n[1:], start, start + len(raw)) for n in names if n]
+    if inner and _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1)):
+        parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
+    else:
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", raw) if p.strip()]
+        # "kidney and liver function": the last part's noun goes with the bare words before it
+        head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
+        if head and len(parts) > 1:
+            parts = [p if " " in p or _TEST_EN.search(p) else f"{p} {head.group(1)}" for p in parts[:-1]] + parts[-1:]
+        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p) for p in parts):
+            parts = [raw]
+    return [p[0].upper() + p[1:] for p in parts if p]
 
 
-def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str) -> list[OrderItemDraft]:
-    items = _medication_items(segment, zh, original)
+def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]]:
+    """Tests with a time: "Basic metabolic panel in 1 week", "CBC every week", "Repeat chest X-ray on Dec 8".
+    timed=False: the time was in the clause before ("In 2 weeks, have blood tests")."""
+    time = _EN_TIME.search(text)
+    if not time and timed:
+        return []
+    before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
+    after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
+    candidates = [before]
+    if not before or not _TEST_EN.search(before):
+        candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
+    for raw in candidates:
+        raw = raw.strip().rstrip(".;:!")
+        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = _EN_TEST_VERBS.sub("", raw).strip()
+        raw = re.sub(r"\s+(?:on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     "", raw, flags=re.I)
+        raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
+        if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
+            continue
+        start = text.find(raw)
+        return [(name, start, start + len(raw)) for name in _en_test_names(raw)]
+    return []
+
+
+def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
+                       warning_context: bool = False, stop_list: bool = False) -> list[OrderItemDraft]:
+    items = _medication_items(segment, zh, original, stop_section=stop_list)
     if items:
         return items
-    out: list[OrderItemDraft] = []
     text = segment.text
-    if _WARNING_TRIGGER.search(text):
-        codes = match_symptoms(text, lang)
-        seen = set()
-        for code, start, end in codes:
-            if code in seen:
-                continue
-            seen.add(code)
-            s, e = segment.start + start, segment.start + end
-            out.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
-                                      name=original[s:e], symptom_code=code))
-        if out:
-            # the sentence itself stays as an instruction too, so its advice is not lost
-            end = segment.start + len(text)
-            return out + [OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start,
-                                         span_end=end)]
+    # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
+    # with the visit before it); in a sentence of warning signs only clauses without the warning words count
+    # ("两周后复诊，如有发热随时就诊" is a visit and a sign; "如有发热请及时就诊" is no visit)
+    warning = warning_context or bool(_WARNING_TRIGGER.search(text))
+    structured: list[OrderItemDraft] = []
     last_when = None
     for clause in _clauses(segment, zh):
-        found = _structure_clause(clause, zh, original)
-        # "两周后肾内科复诊，复查血常规": a re-exam without its own time goes with the visit before it
+        if warning and _WARNING_TRIGGER.search(clause.text) and (not _when(clause.text, ref) or warning_signs(clause.text, lang)):
+            continue
+        found = _structure_clause(clause, zh, original, ref, pending_when=last_when)
         found = [replace(i, when=last_when) if i.when is None and i.kind in ("revisit", "reexam") and last_when else i
                  for i in found]
+        if warning:
+            found = [i for i in found if i.when]
         last_when = next((i.when for i in found if i.when), last_when)
-        out += found
-    return out
+        if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
+            last_when = _when(clause.text, ref)      # "In 2 weeks, have blood tests (CBC, LFTs)"
+        structured += found
+    if any(i.kind == "revisit" and not i.name for i in structured):
+        # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
+        used = [(i.span_start, i.span_end) for i in structured]
+        for clause in _clauses(segment, zh):
+            if any(a <= clause.start < b for a, b in used):
+                continue
+            department = _zh_department(clause.text) if zh else _known_en_department(clause.text)
+            if department:
+                structured = [replace(i, name=department) if i.kind == "revisit" and not i.name else i for i in structured]
+                break
+    if not warning:
+        return structured
+    signs: list[OrderItemDraft] = []
+    seen = set()
+    for code, start, end in warning_signs(text, lang):
+        s, e = segment.start + start, segment.start + end
+        if code in seen or any(i.span_start <= s < i.span_end for i in structured):
+            continue
+        seen.add(code)
+        signs.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
+                                    name=original[s:e], symptom_code=code))
+    if signs:
+        # the sentence itself stays as an instruction too, so its advice is not lost
+        end = segment.start + len(text)
+        signs.append(OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start, span_end=end))
+    return structured + signs
 
 
-def _structure_clause(clause: _Segment, zh: bool, original: str) -> list[OrderItemDraft]:
+_WHEN_JOIN = re.compile(r"^\s*(?:[、,，/]|和|及|以及|与|或|and|again|then|and again|and then|,\s*and|,\s*again)\s*(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
+
+
+def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
+    """"See the eye clinic tomorrow and again in 1 week" / "术后第1天、第1周眼科复查": one visit per time."""
+    found = _time_expressions(text, ref)
+    whens = [found[0]] if found else []
+    for prev, cur in zip(found, found[1:]):
+        if _WHEN_JOIN.match(text[prev[1]:cur[0]]) and cur[2] not in [w[2] for w in whens]:
+            whens.append(cur)
+        else:
+            break
+    if len(whens) > 1:
+        return [w[2] for w in whens]
+    return [_when(text, ref)]
+
+
+def _is_time_only(text: str, ref: dt.date | None) -> bool:
+    rest = text
+    for start, end, _ in reversed(_time_expressions(text, ref)):
+        rest = rest[:start] + rest[end:]
+    return len(re.sub(r"\b(?:in|after|within|on|about|around|then|and|出院后|术后|后|内)\b|[\s,，:：]", "", rest, flags=re.I)) <= 3
+
+
+def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
+                      pending_when: str | None = None) -> list[OrderItemDraft]:
     text = clause.text
     s, e = clause.start, clause.start + len(text)
-    when = _when(text)
+    when = _when(text, ref)
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
         if reexams:
-            return [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
-                    for item, _, _ in reexams]
-        if _REVISIT_ZH.search(text) or re.search(r"复查", text):
-            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
-                                   name=_zh_department(text), when=when)]
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
+                     for item, _, _ in reexams]
+            # "术后1周眼科门诊复查视力、眼压": a visit to that clinic, and the tests
+            department = _zh_department(text[:reexams[0][1]])
+            if department and when and re.search(r"门诊|科|中心", text[:reexams[0][1]]):
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=when))
+            return found
+        department = _zh_department(text)
+        # "2026年12月10日泌尿外科门诊拔管": a clinic on a day is a visit whatever is done there
+        if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text):
+            if not department and not when:
+                return []     # "复诊后由医生决定是否恢复": a visit mentioned, not ordered
+            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                    for w in _revisit_whens(text, ref)]
     else:
-        reexams = _en_reexam_items(text)
+        reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
-            return [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
-                    for item, _, _ in reexams]
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
+                     for item, _, _ in reexams]
+            # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
+            rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
+            if rest and _REVISIT_EN.search(rest) and when:
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_en_department(rest), when=when))
+            return found
         if _REVISIT_EN.search(text) and when:
-            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
-                                   name=_en_department(text), when=when)]
+            department = _en_department(text)
+            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                    for w in _revisit_whens(text, ref)]
     return []
 
 
@@ -657,26 +1140,84 @@ def detect_language(text: str) -> str:
     return "zh" if re.search(r"[\u4e00-\u9fff]", text or "") else "en"
 
 
-def structure_orders(text: str, *, language: str | None = None, llm: Any = None) -> StructuredOrders:
+# "increase to 100 mg after 2 weeks", "然后每周减5mg": a change to the drug of the line before, not a new drug
+_CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
+
+
+_CONTINUE_DRUG = re.compile(r"\s*(?:continue|resume|restart|keep (?:using|taking|on)|but continue|but|and|继续|恢复|但)\b\s*", re.I)
+
+
+def _continued_medication(segment: _Segment, previous: list[_Med], zh: bool, original: str) -> OrderItemDraft | None:
+    """"Timolol 0.5% eye drops: stop in the right eye; continue 1 drop in the left eye twice daily": a line that
+    goes on with the drug of the line before."""
+    if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or _find_drug_names(segment.text, zh):
+        return None
+    after = segment.text[_CONTINUE_DRUG.match(segment.text).end():]
+    head = _regimen_head(after)
+    dose_m, frequency = _DOSE_IN_MED.search(after), _frequency(head) or _frequency(after)
+    if dose_m is None or frequency is None or _stopped_after(after):
+        return None
+    name = previous[0].name.strip(" ，,、")
+    end = segment.start + len(segment.text)
+    return _medication(previous[0], name, after, head, dose_m, frequency, segment.start, end, original)
+
+
+def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
+                     discharge_date: dt.date | None = None) -> StructuredOrders:
+    """Structure free-text discharge orders. discharge_date (default today) places dates written without
+    a year ("Dec 8", "12月8日")."""
     text = text or ""
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
     items: list[OrderItemDraft] = []
     unparsed: list[str] = []
+    warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
+    stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
+    previous_end = 0
+    previous_drugs: list[_Med] = []
     for segment in _segments(text, zh):
-        found = _structure_segment(segment, zh, text, lang)
+        if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
+            warning_list = stop_list = False       # a blank line ends a list
+        previous_end = segment.start + len(segment.text)
+        if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
+            # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
+            last = items.pop()
+            end = segment.start + len(segment.text)
+            items.append(OrderItemDraft(kind="instruction", text=text[last.span_start:end], span_start=last.span_start, span_end=end,
+                                        name=last.name, generic_name=last.generic_name))
+            continue
+        if _STOP_HEADING.search(segment.text) and not _find_drug_names(segment.text, zh):
+            stop_list = True
+            end = segment.start + len(segment.text)
+            items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
+            continue
+        if stop_list and (re.search(r"[:：]\s*$", segment.text) or not _find_drug_names(segment.text, zh)):
+            stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list)
+        if not any(i.kind == "medication" for i in found):
+            continued = _continued_medication(segment, previous_drugs, zh, text)
+            if continued is not None:
+                found = [continued]
+        previous_drugs = _find_drug_names(segment.text, zh)
+        if any(i.kind in ("medication", "revisit", "reexam") for i in found):
+            warning_list = False
+        elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):
+            warning_list = True
+        elif warning_list and re.search(r"[:：]\s*$", segment.text):
+            warning_list = False  # a new heading
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)
             items, found = combined[:len(items)], combined[len(items):]
             if not found:
                 continue
-        if not found and _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and llm is not None:
+        if not found and _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and llm is not None \
+                and not _CONTINUATION.match(segment.text):
             item = _llm_medication(segment, text, llm)
             if item is not None:
                 found = [item]
         if not found:
-            if _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text):
+            if _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and not _CONTINUATION.match(segment.text):
                 unparsed.append(segment.text)
                 continue
             end = segment.start + len(segment.text)

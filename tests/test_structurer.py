@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -145,3 +146,299 @@ def test_scores_on_gold_records(path: Path) -> None:
     assert report["medications"]["f1"] >= 0.95
     for category in ("revisits", "reexams", "warning_signs"):
         assert report[category]["f1"] >= 0.9, (category, report[category])
+
+
+# ----- generalising beyond the dev set: visits, tests, warning signs ------------------------------------
+
+DISCHARGED = dt.date(2026, 11, 30)
+
+
+def visits(text: str) -> list[tuple[str | None, str | None]]:
+    return [(i.name, i.when) for i in structure_orders(text, discharge_date=DISCHARGED).items if i.kind == "revisit"]
+
+
+def reexams_of(text: str) -> list[tuple[str | None, str | None]]:
+    return [(i.name, i.when) for i in structure_orders(text, discharge_date=DISCHARGED).items if i.kind == "reexam"]
+
+
+def signs(text: str, language: str | None = None) -> set[str]:
+    return {i.symptom_code for i in structure_orders(text, language=language).items if i.kind == "warning_sign"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("每周复查血常规", [("血常规", "P1W")]), ("每月复查肝功能", [("肝功能", "P1M")]), ("隔周复查尿常规", [("尿常规", "P2W")]),
+    ("CBC every week.", [("CBC", "P1W")]), ("Repeat blood count every week for 4 weeks", [("Blood count", "P1W")]),
+    ("HbA1c every 3 months.", [("HbA1c", "P3M")]), ("Repeat CBC and BMP weekly", [("CBC", "P1W"), ("BMP", "P1W")]),
+])
+def test_repeating_reexams_take_their_period(text: str, expected: list) -> None:
+    assert reexams_of(text) == expected
+
+
+def test_english_test_lists_split_and_a_time_in_the_clause_before() -> None:
+    assert reexams_of("Kidney function and potassium in 1 week.") == [("Kidney function", "P1W"), ("Potassium", "P1W")]
+    assert reexams_of("Lithium level and kidney function in 5 days") == [("Lithium level", "P5D"), ("Kidney function", "P5D")]
+    assert reexams_of("In 2 weeks, have blood tests (CBC, LFTs)") == [("CBC", "P2W"), ("LFTs", "P2W")]
+    assert reexams_of("X-ray of the hip and pelvis in 6 weeks") == [("X-ray of the hip and pelvis", "P6W")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026年12月8日心内科门诊复诊", [("心内科", "2026-12-08")]),
+    ("12月8日到眼科复查", [("眼科", "2026-12-08")]),
+    ("1月5日骨科门诊复诊", [("骨科", "2027-01-05")]),                     # the next 5 January after discharge
+    ("Follow-up: gastroenterology clinic on Dec 15.", [("Gastroenterology", "2026-12-15")]),
+    ("Follow up in paediatric clinic on 10 December.", [("Paediatric", "2026-12-10")]),
+    ("Follow up in the diabetes clinic on 2026-12-21.", [("Diabetes", "2026-12-21")]),
+    ("Return to the fracture clinic on 3 January 2027", [("Fracture", "2027-01-03")]),
+])
+def test_appointments_on_a_calendar_date(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("两周后到骨科门诊复诊", [("骨科", "P2W")]),
+    ("Follow up with Dr Smith in orthopaedics in 6 weeks", [("Orthopaedics", "P6W")]),
+    ("Follow up with Dr Chen in neurology in 4 weeks.", [("Neurology", "P4W")]),
+    ("see the wound clinic after two weeks", [("Wound", "P2W")]),
+    ("See your neurologist in 1-2 weeks", [("Neurology", "P1W")]),
+    ("See your GP in 3 days.", [("GP", "P3D")]),
+    ("Please see the obstetrics clinic in 1 week for a blood pressure check.", [("Obstetrics", "P1W")]),
+    ("See the eye clinic tomorrow and again in 1 week.", [("Eye", "P1D"), ("Eye", "P1W")]),
+    ("术后第1天、第1周眼科门诊复查", [("眼科", "P1D"), ("眼科", "P1W")]),
+])
+def test_appointments_written_as_sentences(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_a_visit_with_a_test_and_a_visit_before_warning_signs() -> None:
+    result = structure_orders("Follow up with Dr Smith in orthopaedics in 6 weeks with an X-ray of the hip on the same day.")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "Orthopaedics", "P6W"), ("reexam", "X-ray of the hip", "P6W")]
+    assert visits("两周后复诊，如有发热随时就诊") == [(None, "P2W")]
+    assert signs("两周后复诊，如有发热随时就诊") == {"fever"}
+    assert visits("如有发热、伤口渗液请及时就诊") == []          # seeking care for a sign is no appointment
+
+
+def test_warning_signs_listed_on_the_lines_after_the_opener() -> None:
+    en = ("Seek care right away if you notice:\n- sudden weakness or numbness of the face, arm or leg\n- slurred speech\n"
+          "- a seizure\n- black stools")
+    assert signs(en) == {"limb_weakness", "slurred_speech", "melena"}
+    zh = "如出现以下情况，请立即就诊：1.发热 2.伤口渗液 3.呼吸困难"
+    assert signs(zh) == {"fever", "dyspnea"}
+    # the list ends at the next heading or blank line: later advice is not a warning sign
+    assert signs("Call us if you have any of the following:\n- fever\n\nRest and take paracetamol for pain.") == {"fever"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("若有情绪低落加重、自伤或轻生念头、整夜不睡，立即陪同就诊", {"low_mood", "suicidal_ideation", "insomnia"}),
+    ("如出现一侧肢体麻木无力、口角歪斜、言语含糊或剧烈头痛，立即拨打120", {"limb_weakness", "facial_droop", "slurred_speech", "headache"}),
+    ("如出现高热、意识不清、血尿，请及时就诊", {"fever", "confusion", "urinary_problem"}),
+    ("If your breathing gets worse, you cough up blood or you have a fever, go to the emergency department.",
+     {"dyspnea", "hemoptysis", "fever"}),
+    ("Call the crisis line if you have thoughts of harming yourself or feel hopeless.", {"suicidal_ideation", "low_mood"}),
+    ("Call the hotline if your temperature is 38 or higher or you have pain in your belly.", {"fever", "abdominal_pain"}),
+    ("Bring your child back straight away if he has difficulty breathing or has a rash that does not fade.", {"dyspnea", "rash"}),
+])
+def test_warning_signs_in_order_phrasing(text: str, expected: set) -> None:
+    assert signs(text) == expected
+
+
+# ----- generalising beyond the dev set: medications ------------------------------------------------------
+
+def med_rows(text: str) -> list[tuple]:
+    return [(m.name, m.generic_name, m.dose, m.unit, m.route, m.frequency) for m in meds(text)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("波立维(硫酸氢氯吡格雷片) 75mg 口服 每日一次", ("波立维(硫酸氢氯吡格雷片)", "氯吡格雷", 75, "mg", "oral", "qd")),
+    ("丙戊酸钠缓释片(德巴金) 500mg 口服 一日两次", ("丙戊酸钠缓释片(德巴金)", "丙戊酸钠", 500, "mg", "oral", "bid")),
+    ("帅泰(盐酸曲美他嗪片) 20mg 口服 tid", ("帅泰(盐酸曲美他嗪片)", "曲美他嗪", 20, "mg", "oral", "tid")),
+    ("Eliquis (apixaban) 5 mg by mouth twice a day", ("Eliquis (apixaban)", "apixaban", 5, "mg", "oral", "bid")),
+    ("Lantus (insulin glargine) 18 units subcutaneously at bedtime",
+     ("Lantus (insulin glargine)", "insulin glargine", 18, "U", "sc", "qn")),
+    ("Xtandi (enzalutamide) 160 mg once daily", ("Xtandi (enzalutamide)", "enzalutamide", 160, "mg", None, "qd")),
+])
+def test_brand_names_with_the_generic_in_brackets(text: str, expected: tuple) -> None:
+    assert med_rows(text) == [expected]
+
+
+def test_generic_name_of_an_unknown_brand_is_the_generic_in_brackets() -> None:
+    assert generic_name("Xtandi (enzalutamide)") == "enzalutamide"
+    assert generic_name("波立维(硫酸氢氯吡格雷片)") == generic_name("硫酸氢氯吡格雷片") == "氯吡格雷"
+
+
+@pytest.mark.parametrize(("text", "dose", "frequency", "duration"), [
+    ("醋酸泼尼松片 30mg 口服 qd，一周后每周减5mg，减至10mg维持", 30, "qd", None),
+    ("Prednisone 40 mg by mouth once a day for 5 days, then reduce by 10 mg every 5 days until finished.", 40, "qd", "P5D"),
+    ("Salbutamol inhaler 2 puffs four times a day for 3 days, then as needed", 2, "qid", "P3D"),
+    ("Prednisolone acetate 1% eye drops: 1 drop four times a day for 1 week, then twice a day for 1 week", 1, "qid", "P1W"),
+    ("卡培他滨片 1500mg 口服 每日2次，餐后30分钟服用，连服14天停7天", 1500, "bid", "P14D"),
+    ("Capecitabine 1500 mg by mouth twice a day, 2 weeks on and 1 week off", 1500, "bid", None),
+])
+def test_tapers_and_on_off_cycles_keep_the_starting_regimen(text: str, dose: float, frequency: str, duration: str | None) -> None:
+    items = meds(text)
+    assert len(items) == 1
+    assert (items[0].dose, items[0].frequency, items[0].duration) == (dose, frequency, duration)
+
+
+@pytest.mark.parametrize(("text", "dose", "frequency"), [
+    ("门冬胰岛素注射液 早6U 中4U 晚6U 餐前皮下注射", 6, "tid"),
+    ("诺和锐 早8U 晚6U 餐前皮下注射", 8, "bid"),
+    ("NovoRapid 4 units before breakfast, 4 units before lunch and 6 units before dinner", 4, "tid"),
+])
+def test_insulin_doses_per_meal(text: str, dose: float, frequency: str) -> None:
+    [item] = meds(text)
+    assert (item.dose, item.unit, item.route, item.frequency) == (dose, "U", "sc", frequency)
+
+
+@pytest.mark.parametrize(("text", "name", "frequency"), [
+    ("妥布霉素地塞米松滴眼液 1滴 滴右眼 每日4次", "妥布霉素地塞米松滴眼液", "qid"),
+    ("Moxifloxacin 0.5% eye drops 1 drop right eye every 6 hours for 7 days", "Moxifloxacin", "q6h"),
+    ("Timolol 0.5% 1 drop both eyes every 12 hours", "Timolol", "q12h"),
+])
+def test_eye_drops(text: str, name: str, frequency: str) -> None:
+    [item] = meds(text)
+    assert (item.name, item.dose, item.unit, item.route, item.frequency) == (name, 1, "drop", "topical", frequency)
+
+
+@pytest.mark.parametrize("text", [
+    "停用阿司匹林肠溶片 100mg qd", "4. 阿司匹林肠溶片 100mg qd（停用）", "暂停服用华法林钠片 2.5mg qn",
+    "Stop taking metoprolol 25 mg twice daily.", "STOP: naproxen 500 mg BID and aspirin 81 mg daily",
+    "Lisinopril 10 mg daily - STOP", "Medications to stop:\n- Lisinopril 10 mg daily\n- Ibuprofen 400 mg as needed",
+    "以下药物停用：\n1. 氯沙坦钾片 50mg qd\n2. 氢氯噻嗪片 25mg qd",
+])
+def test_drugs_to_stop_are_not_drugs_to_take(text: str) -> None:
+    result = structure_orders(text)
+    assert not [i for i in result.items if i.kind == "medication"]
+    assert [i for i in result.items if i.kind == "instruction" and i.name]      # the stop order is kept, naming the drug
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("停用氯吡格雷，继续阿司匹林肠溶片 100mg qd", ["阿司匹林肠溶片"]),
+    ("Medications to stop:\n- Ibuprofen 400 mg as needed\nContinue:\n- Metformin 500 mg twice daily", ["Metformin"]),
+    ("Prednisone 40 mg by mouth daily x 5 days, then stop", ["Prednisone"]),
+    ("Lisinopril 10 mg daily; hold if systolic BP is below 100", ["Lisinopril"]),
+    ("阿托伐他汀钙片 20mg qn 长期服用，不可自行停药", ["阿托伐他汀钙片"]),
+    ("华法林钠片 3mg qn，术前5天停用", ["华法林钠片"]),
+    ("Stop ibuprofen while on enoxaparin. Enoxaparin 40 mg subcutaneous injection once a day", ["Enoxaparin"]),
+])
+def test_drugs_to_take_next_to_stop_words(text: str, names: list) -> None:
+    assert [m.name for m in meds(text)] == names
+
+
+@pytest.mark.parametrize(("text", "frequency"), [
+    ("Amoxicillin 500 mg every 8 hours", "q8h"), ("Oxycodone 5 mg every 6 to 8 hours as needed", "prn"),
+    ("Tramadol 50 mg every 6 to 8 hours", "q6h"), ("Sertraline 50 mg at bedtime", "qn"), ("Zolpidem 5 mg before bed", "qn"),
+    ("Metformin 500 mg twice a day", "bid"), ("Metformin 500 mg 2 times a day", "bid"), ("Labetalol 200 mg three times a day", "tid"),
+    ("Cephalexin 500 mg four times a day", "qid"), ("Methotrexate 15 mg once a week", "qw"), ("Prednisone 10 mg every other day", "qod"),
+    ("Empagliflozin 10 mg every morning", "qd"), ("Furosemide 40 mg once a day", "qd"), ("Ondansetron 4 mg if needed for nausea", "prn"),
+    ("布洛芬混悬液 5ml 口服 体温超过38.5℃时服用", "prn"), ("昂丹司琼片 8mg 口服 恶心时服用", "prn"), ("劳拉西泮片 0.5mg 失眠时服用", "prn"),
+    ("对乙酰氨基酚片 0.5g 每4~6小时一次", "q4h"), ("美托洛尔缓释片 47.5mg 每日早晚各一次", "bid"),
+    ("阿司匹林肠溶片 100mg 每日一次 与早餐同时服用", "qd"),
+])
+def test_frequency_words(text: str, frequency: str) -> None:
+    assert meds(text)[0].frequency == frequency
+
+
+@pytest.mark.parametrize(("text", "dose", "unit"), [
+    ("Ibuprofen 400-600 mg every 6 hours as needed for pain", 400, "mg"), ("Quetiapine 25-50 mg at bedtime", 25, "mg"),
+    ("Acetaminophen 500 mg 1-2 tablets every 6 hours as needed", 500, "mg"), ("对乙酰氨基酚片 1~2片 必要时", 1, "片"),
+    ("Amoxicillin suspension 250 mg/5 mL: give 5 mL by mouth three times a day for 7 days", 5, "mL"),
+    ("Ibuprofen syrup 100 mg/5 mL: 7.5 mL every 8 hours if needed for fever", 7.5, "mL"),
+])
+def test_dose_ranges_and_liquid_strengths(text: str, dose: float, unit: str) -> None:
+    item = meds(text)[0]
+    assert (item.dose, item.unit) == (dose, unit)
+
+
+def test_times_a_day_is_not_a_duration() -> None:
+    assert meds("Amoxicillin 500 mg three times a day for 7 days")[0].duration == "P7D"
+
+
+def test_chinese_drug_names_from_thuocl_need_no_dosage_form() -> None:
+    # 卡培他滨, 吉非替尼 are not in drugs.yaml; the THUOCL-derived list (MIT) knows them without …片
+    assert med_rows("卡培他滨 1500mg 口服 每日2次") == [("卡培他滨", "卡培他滨", 1500, "mg", "oral", "bid")]
+    assert med_rows("吉非替尼 250mg qd") == [("吉非替尼", "吉非替尼", 250, "mg", None, "qd")]
+    # and where two names run together, both stay in the name
+    assert [m.name for m in meds("妥布霉素地塞米松滴眼液 1滴 滴右眼 每日4次")] == ["妥布霉素地塞米松滴眼液"]
+    # words that are not drug names stay out of the list
+    from knowledge.structurer import _lexicon
+    table, _, _ = _lexicon()
+    assert not {"感冒", "抗病毒", "宫颈刮", "口腔溃疡", "清热解毒", "霉素"} & set(table)
+
+
+@pytest.mark.parametrize(("text", "generic", "route", "frequency"), [
+    ("Latanoprost 0.005% 1 drop both eyes at bedtime", "latanoprost", "topical", "qn"),
+    ("Xalatan 1 drop in the left eye nightly", "latanoprost", "topical", "qn"),
+    ("来曲唑片 2.5mg 口服 qd", "来曲唑", "oral", "qd"),
+    ("Seretide 2 puffs twice a day", "fluticasone-salmeterol", "inhaled", "bid"),
+    ("lithium carbonate 300 mg twice a day", "lithium carbonate", None, "bid"),
+    ("美沙拉秦肠溶片 1g 口服 每日三次", "美沙拉秦", "oral", "tid"),
+])
+def test_drugs_of_departments_beyond_the_dev_set(text: str, generic: str, route: str | None, frequency: str) -> None:
+    [item] = meds(text)
+    assert (item.generic_name, item.route, item.frequency) == (generic, route, frequency)
+    assert item.drug_class is not None           # from drugs.yaml, not only recognised by shape
+
+
+# ----- phrasings met in evaluation/data/orders/train.jsonl (the other author's training orders) ---------------
+
+def test_item_numbers_are_not_sentences() -> None:
+    result = structure_orders("1. Amoxicillin 500 mg PO TID\n2. Follow up with your GP in 1 week.")
+    assert [(i.kind, i.text) for i in result.items] == [
+        ("medication", "Amoxicillin 500 mg PO TID"), ("revisit", "Follow up with your GP in 1 week")]
+
+
+def test_chinese_clinic_visits_with_tests_and_without_a_visit_word() -> None:
+    result = structure_orders("术后1周眼科门诊复查视力、眼压")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "眼科", "P1W"), ("reexam", "视力", "P1W"), ("reexam", "眼压", "P1W")]
+    assert visits("请于2026年12月10日泌尿外科门诊拔管") == [("泌尿外科", "2026-12-10")]
+    assert visits("阿司匹林肠溶片暂停服用，复诊后由医生决定是否恢复") == []      # a visit mentioned, not ordered
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Labs: CBC and liver function tests every 2 weeks for 3 months.", [("CBC", "P2W"), ("Liver function tests", "P2W")]),
+    ("Blood tests for kidney and liver function in 1 week.", [("Kidney function", "P1W"), ("Liver function", "P1W")]),
+    ("Stool calprotectin and CBC in 2 weeks.", [("Stool calprotectin", "P2W"), ("CBC", "P2W")]),
+    ("Weight and fasting glucose in 3 months.", [("Weight", "P3M"), ("Fasting glucose", "P3M")]),
+])
+def test_more_english_test_lists(text: str, expected: list) -> None:
+    assert reexams_of(text) == expected
+
+
+def test_english_visits_named_apart_from_the_sentence_pattern() -> None:
+    result = structure_orders("Ophthalmology clinic appointment in 1 week, with an intraocular pressure check at the same visit.")
+    assert [(i.kind, i.name, i.when) for i in result.items] == [
+        ("revisit", "Ophthalmology", "P1W"), ("reexam", "Intraocular pressure", "P1W")]
+    assert visits("Please book a postnatal review with your GP at 6 weeks.") == [("GP", "P6W")]
+    assert visits("Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry.") == [("Psychiatry", "2026-12-08")]
+
+
+def test_a_line_that_continues_the_drug_of_the_line_before() -> None:
+    text = "3. Timolol 0.5% eye drops: stop in the right eye; continue 1 drop in the left eye twice daily"
+    assert med_rows(text) == [("Timolol", "timolol", 1, "drop", "topical", "bid")]
+    assert meds("Wear the eye shield at night; continue 1 drop twice daily") == []     # no drug before it
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("如出现呕血、黑便、意识模糊、眼黄尿黄加重，立即来院", {"hematemesis", "melena", "confusion", "jaundice"}),
+    ("If you notice a severe headache or pain in the upper abdomen, call the maternity unit straight away.",
+     {"headache", "abdominal_pain"}),
+])
+def test_more_warning_sign_phrasings(text: str, expected: set) -> None:
+    assert signs(text) == expected
+
+
+def test_the_evaluator_compares_units_by_meaning(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.jsonl"
+    records = [
+        {"id": "u1", "language": "zh", "text": "重组人促红素注射液 10000IU 皮下注射 每周一次\n乳果糖口服溶液 15ml 口服 每日两次\n普拉洛芬滴眼液 1滴 每日4次",
+         "expect": {"medications": [{"name": "重组人促红素注射液", "dose": 10000, "unit": "IU", "frequency": "qw"},
+                                    {"name": "乳果糖口服溶液", "dose": 15, "unit": "ml", "frequency": "bid"},
+                                    {"name": "普拉洛芬滴眼液", "dose": 1, "unit": "滴", "frequency": "qid"}]}},
+        {"id": "u2", "language": "en", "text": "Levothyroxine 50 mcg daily",
+         "expect": {"medications": [{"name": "Levothyroxine", "dose": 50, "unit": "g", "frequency": "qd"}]}},
+    ]
+    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    report = evaluate_discharge(gold)
+    assert report["medications"]["precision"] == 0.75       # IU = U, ml = mL, 滴 = drop; μg is not g
