@@ -93,7 +93,7 @@ _CHANGE_REQUEST = _rx(
     r"\bstop (it|them)\b|"
     r"\bquit\b|\bskip\b|\bswitch\b|\binstead of\b|\bchange (my|the) (dose|medicine|medication|pills?)|"
     r"\bmore than (prescribed|usual)|\bextra (dose|pill|tablet)|\bmissed (a |my |the )?(dose|pill)|"
-    r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b|\bgo (up|down) to\b|\bbump (it |that |my dose )?up\b|"
+    r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b|\b(can|could|should|may) i (go|come) (up|down)\b|\bbump (it |that |my dose )?up\b|"
     r"\bup (the|my) dose\b|\btake (two|three|2|3) (instead|a day|pills|tablets)\b|\bcut (it|them|the pills?) in half\b|"
     r"\badjust (the|my) dose\b",
 )
@@ -102,7 +102,7 @@ _DIAGNOSIS = _rx(
     r"是不是.{0,10}(病|癌|炎|症|梗|中风|感染|复发|副作用|不良反应|问题)|(严重|要紧|危险|正常)吗|要不要紧|有没有事|"
     r"怎么回事|什么原因|为什么会|得了什么|什么病|会不会是|副作用|不良反应|需要住院|要不要去医院|需要去医院吗|要去医院吗|"
     r"(?<!如果)(?<!万一)(?<!要是)(我|他|她|我爸|我妈|老人).{0,12}怎么办",
-    r"\bis (it|this|that) (serious|normal|dangerous|bad|cancer|an infection)|\bdo i have\b|"
+    r"\bis (it|this|that) (serious|normal|dangerous|bad|cancer|an infection)|\bdo i have\b(?! to)|"
     r"\bwhat'?s wrong with\b|\bwhat is wrong with\b|\bshould i (be worried|worry)|\bwhy (do|am|is|does) (i|my)\b|"
     r"\bside[- ]effects?\b|\bis it because\b|\bcould it be\b|\bdiagnos|\bshould i go to (the )?(er|hospital|emergency)|"
     r"\bdo i need to go to\b|\bwhat should i do about\b",
@@ -155,10 +155,11 @@ TOPICS: dict[str, re.Pattern[str]] = {
     "diet": _rx(r"饮食|忌口|盐|油腻|低脂|清淡|吃什么(?!药)", r"\bdiet\b|\bsalt\b|\bsodium\b|\bfoods?\b|\bfat\b"),
     "alcohol": _rx(r"酒", r"\balcohol\b|\bbeer\b|\bwine\b|\bdrinking\b"),
     "smoking": _rx(r"烟", r"\bsmok|\bcigarette"),
-    "activity": _rx(r"运动|锻炼|活动|走路|爬楼|干活|上班|康复|跌倒|摔",
-                    r"\bexercise\b|\bwalk|\bactivity\b|\blift|\brehab|\bfall"),
+    "activity": _rx(r"运动|锻炼|活动|走路|爬楼|干活|上班|上学|体育|康复|跌倒|摔|开车",
+                    r"\bexercise\b|\bwalk|\bactivity\b|\blift|\brehab|\bfall|\bsports?\b|\bpe\b|\bgym\b|\bschool\b|"
+                    r"\bwork\b|\bdriv(e|ing)\b|\bswim"),
     "weight": _rx(r"体重|称重", r"\bweigh"),
-    "fluids": _rx(r"喝水|饮水|液体|入量", r"\bfluids?\b|\bwater(?! pills?| tablets?)\b"),
+    "fluids": _rx(r"喝.{0,3}水|饮水|液体|入量", r"\bfluids?\b|\bwater(?! pills?| tablets?)\b"),
     "blood_pressure": _rx(r"血压", r"\bblood pressure\b"),
     "glucose": _rx(r"血糖|低血糖", r"\bblood sugar\b|\bglucose\b|\bhypoglyc"),
 }
@@ -743,6 +744,14 @@ def _lexical_terms(text: str) -> set[str]:
     return {t for t in terms if t not in _STOP_BIGRAMS and t not in _EN_STOPWORDS}
 
 
+_ROUTE_WORDS = (
+    (_rx(r"打针|针剂|那(?:个|一)?针|注射", r"\binjections?\b|\bshots?\b|\bjabs?\b|\bneedles?\b"), ("sc", "im", "iv")),
+    (_rx(r"喷(?:的|剂|雾)|吸入|气雾", r"\binhalers?\b|\bpuffers?\b|\bspray\b"), ("inhaled",)),
+    (_rx(r"眼药水|滴眼|滴的", r"\beye ?drops?\b|\bdrops\b"), ("topical", "other")),
+    (_rx(r"药膏|涂的|贴的", r"\bcream\b|\bointment\b|\bpatch\b"), ("topical",)),
+)
+
+
 def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[int, str], known_names: set[str],
             score_floor: float) -> tuple[_Selection, set[str]]:
     intents = _intents(question)
@@ -758,6 +767,14 @@ def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[in
             # A drug that is not in their orders (alone or next to one that is: an interaction question).
             return _Selection(reason="advice_request" if permission else "not_in_orders"), intents
         return _Selection(items=matched), intents
+
+    # "the injections", "那个针": the drug named by how it is given, when only one of the orders is given so.
+    if intents & {"duration", "timing", "dose", "frequency"}:
+        by_route = [c for c in usable if c.kind == "medication" and any(
+            pattern.search(question) and (c.route in routes or pattern.search(order_texts[c.item_id]))
+            for pattern, routes in _ROUTE_WORDS)]
+        if len({c.item_id for c in by_route}) == 1:
+            return _Selection(items=by_route), intents
 
     kind_intents = set(intents)
     if kind_intents & {"revisit", "reexam", "warning"}:

@@ -3,6 +3,8 @@ output, never read another patient's orders, ignore instructions hidden in order
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from collections.abc import Callable, Iterator
 
@@ -141,6 +143,7 @@ def test_dev_scenario_water_pill_morning_or_night(kb: KnowledgeBase) -> None:
     (SURGERY, "能不能吃布洛芬", 22, "必要时"),  # ibuprofen IS in these orders: restate them
     (SURGERY, "头孢要吃几天", 21, "5天"),
     (SURGERY, "什么时候拆线", 23, "10天"),
+    (HF, "How many times a day do I have to take the sacubitril?", 13, "twice daily"),  # "do I have to" is no diagnosis
 ])
 def test_answers_cite_the_item_that_says_it(kb: KnowledgeBase, patient_id: int, question: str, source: int,
                                             must_contain: str) -> None:
@@ -160,6 +163,9 @@ def test_answers_cite_the_item_that_says_it(kb: KnowledgeBase, patient_id: int, 
     (PCI, "今天天气怎么样", "not_in_orders"),
     (PCI, "能不能吃布洛芬", "advice_request"),  # not in these orders
     (PCI, "阿司匹林可以加量吗", "advice_request"),
+    (PCI, "我可以把阿司匹林加到两片吗？", "advice_request"),   # a dose change asked, not the dose
+    (PCI, "替格瑞洛我想自己减一半", "advice_request"),
+    (HF, "Could I bump the furosemide up to two a day?", "advice_request"),
     (PCI, "替格瑞洛能减量吗", "advice_request"),
     (PCI, "我可以停药吗", "advice_request"),
     (PCI, "我爬楼梯胸闷，是不是心梗？", "advice_request"),
@@ -361,3 +367,25 @@ def test_a_lab_named_like_a_drug_is_not_a_drug_question(kb: KnowledgeBase) -> No
     answer = ask(kb, HF, "When is my potassium blood test?")
     assert answer.answered and answer.sources == (17,)
     assert "1 week" in answer.text
+
+
+def test_a_dose_written_with_its_unit_is_said_once() -> None:
+    """dose_text "100mg" and unit "mg": the answer says 100mg, never 100mgmg."""
+    from knowledge.answers import _dose_words
+
+    aspirin = item(1, "medication", "阿司匹林肠溶片 100mg 口服 每日一次", name="阿司匹林肠溶片", dose=100.0,
+                   dose_text="100mg", unit="mg")
+    assert _dose_words(aspirin, "zh") == "100mg"
+    assert _dose_words(replace(aspirin, dose_text=None), "en") == "100 mg"
+
+
+def test_the_drug_named_by_how_it_is_given(kb: KnowledgeBase) -> None:
+    """"the injections" is the one injected drug of the orders."""
+    items = {31: item(31, "medication", "Enoxaparin 40 mg subcutaneous injection once daily for 10 days",
+                      name="Enoxaparin", dose=40.0, unit="mg", route="sc", frequency="qd", duration="P10D"),
+             32: item(32, "medication", "Paracetamol 1 g by mouth up to four times daily as needed", name="Paracetamol",
+                      dose=1.0, unit="g", route="oral", frequency="prn")}
+    kb.index_patient_items(patient_id=77, discharge_id=770, items=list(items.values()))
+    answer = answer_question(patient_id=77, question="How long do I have to keep doing the injections?", language="en",
+                             kb=kb, llm=None, items_by_id=items)
+    assert answer.answered and answer.sources == (31,) and "10 days" in answer.text
