@@ -93,7 +93,7 @@ _CHANGE_REQUEST = _rx(
     r"\bstop (it|them)\b|"
     r"\bquit\b|\bskip\b|\bswitch\b|\binstead of\b|\bchange (my|the) (dose|medicine|medication|pills?)|"
     r"\bmore than (prescribed|usual)|\bextra (dose|pill|tablet)|\bmissed (a |my |the )?(dose|pill)|"
-    r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b|\b(can|could|should|may) i (go|come) (up|down)\b|\bbump (it |that |my dose )?up\b|"
+    r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b|\b(can|could|should|may) i (go|come) (up|down)\b|\bbump\b.{0,30}\bup\b|\bup to (two|three|2|3) (a|per) day\b|"
     r"\bup (the|my) dose\b|\btake (two|three|2|3) (instead|a day|pills|tablets)\b|\bcut (it|them|the pills?) in half\b|"
     r"\badjust (the|my) dose\b",
 )
