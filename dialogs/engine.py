@@ -24,6 +24,7 @@ from dialogs import understanding as nlu
 from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
 from dialogs.flows import END, FAIL_CLOSED_FIELDS, Condition, Flow, FlowLibrary, Step
+from language.lexicon import GENERIC_OVER
 from records.outcome_contract import CALL_STATUSES
 
 log = logging.getLogger(__name__)
@@ -191,6 +192,11 @@ class FollowupEngine:
         for key, value in s.collected.items():
             if value is not None:
                 out[key] = value
+        if out.get("symptoms"):
+            # Heard in different answers, "心慌" and "心慌出汗手抖" are one finding: the specific code stands.
+            present = set(out["symptoms"])
+            out["symptoms"] = [c for c in out["symptoms"]
+                               if not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         if s.questions:
             out["questions"] = list(s.questions)
         out["flags"] = [dict(f) for f in s.flags]
