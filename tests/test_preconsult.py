@@ -403,3 +403,33 @@ def test_chat_page_is_self_contained(client, nurse_card, admin) -> None:  # noqa
     client.post(f"/chats/{created['chat_id']}/messages", json={"text": "</script><script>alert(1)</script>头痛"}, headers=link)
     page = client.get(f"/chat/{created['token']}")
     assert "</script><script>alert(1)" not in page.text
+
+
+# ----- MIE cardiology scoring (dialogs/preconsult_eval.py) ---------------------------------------------------
+
+def _mie_window(history: list[str], labels: list[str]) -> dict:
+    return {"utterances": ([""] * 5 + history)[-5:], "label": labels}
+
+
+def test_mie_split_is_fixed_half_and_disjoint() -> None:
+    from dialogs.preconsult_eval import mie_split
+
+    tune, check = mie_split(160)
+    assert len(tune) == len(check) == 80 and not set(tune) & set(check)
+    assert mie_split(160) == (tune, check)
+
+
+def test_mie_gold_is_patient_side_symptoms_only() -> None:
+    from dialogs.preconsult_eval import mie_dialogue
+
+    said = ["患者:最近胸闷，心慌", "医生:有没有头晕？做过心电图吗？", "患者:没有", "医生:考虑早搏"]
+    labels = [["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性"],
+              ["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性", "症状:头晕-状态:未知", "检查:心电图-状态:未知"],
+              ["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性", "症状:头晕-状态:阴性", "检查:心电图-状态:阴性"],
+              ["症状:胸闷-状态:阳性", "症状:头晕-状态:阴性", "症状:早搏-状态:医生阳性"]]
+    dialogue = [_mie_window(said[:i + 1], labels[i]) for i in range(len(said))]
+    gold, predicted = mie_dialogue(dialogue)
+    # the doctor's question (未知) and verdict (医生阳性) and the test are not patient-side symptom findings
+    assert gold == {"胸闷": PRESENT, "心慌": PRESENT, "头晕": ABSENT}
+    # "没有" right after "有没有头晕？" denies it
+    assert predicted == gold
