@@ -159,8 +159,8 @@ _NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|
 _NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
-_INHERENT_ZH = re.compile(r"喘不(?:上|过)气|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
-                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
+_INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
+                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不整|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
 _HEDGE_EN = re.compile(r"\b(?:maybe|perhaps|possibly|probably|not sure|unsure|i think|i guess|might|may have|could be|seems?|kind of|sort of|don'?t know|uncertain|worr(?:y|ies|ied) (?:about|that)|worried about|afraid of|concerned about|rule out|suspect(?:ed)?)\b", re.I)
@@ -287,6 +287,9 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if _NEAR_HEDGE_ZH.search(prefix[-8:]):
         return UNCERTAIN
     hypothetical = list(_HYPOTHETICAL_ZH.finditer(prefix))
+    if hypothetical and prefix[hypothetical[-1].start() - 1:hypothetical[-1].start()] == "就" and hypothetical[-1].group(0).startswith("会") \
+            and not re.search(r"如果|要是|假如|万一|的话|是不是|会不会", text[s_start:start]):
+        hypothetical.pop()  # "走路就会有点心慌": when this, then that — it happens, it is no "if"
     if hypothetical and (kind == "disease" or len(prefix) - hypothetical[-1].end() <= 6):
         # a symptom is in the "if/worried/whether" only when it comes soon after the word
         return UNCERTAIN

@@ -433,3 +433,59 @@ def test_mie_gold_is_patient_side_symptoms_only() -> None:
     assert gold == {"胸闷": PRESENT, "心慌": PRESENT, "头晕": ABSENT}
     # "没有" right after "有没有头晕？" denies it
     assert predicted == gold
+
+
+# ----- adult cardiology lexicon (knowledge/data/preconsult_symptoms.yaml) -------------------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("心口痛感厉害", "心绞痛", PRESENT),
+    ("有时候心脏会突然疼一下", "心绞痛", PRESENT),
+    ("胸口像堵住一样", "胸闷", PRESENT),
+    ("喉节下胸部发紧", "胸闷", PRESENT),
+    ("窗户关完比较密封的情况才感觉闷", "胸闷", PRESENT),
+    ("前两天就是胸口闷心脏乱跳", "心悸", PRESENT),
+    ("症状是后背痛，喘气困难", "呼吸困难", PRESENT),
+    ("鼻塞引起呼吸不畅通", "呼吸困难", PRESENT),
+    ("有呼吸不上气十几秒", "呼吸困难", PRESENT),
+    ("很累就会有气喘不过来", "呼吸困难", PRESENT),
+    ("头不舒服还有浑身没力", "乏力", PRESENT),
+    ("就这几天眼皮肿，头晕", "水肿", PRESENT),
+    ("医生说是心肌缺血", "心肌缺血", PRESENT),
+    ("下午体检说心脏供血不足", "心肌缺血", PRESENT),  # 不足 is no denial
+    ("心电图讲窦性心律不齐", "心律不齐", PRESENT),
+    ("最近胸闷气短，心率失常", "心律不齐", PRESENT),
+    ("心率还不正常", "心律不齐", PRESENT),
+    ("窦性心动过速可以去健身房跑步吗", "心律不齐", UNCERTAIN),
+    ("凌晨的早搏很频繁", "早搏", PRESENT),
+    ("我爸急性心肌梗塞，现在在做手术", "心肌梗死", PRESENT),
+    ("室间隔缺损5毫米，不做手术可以吗", "室间隔缺损", PRESENT),
+    ("检查出是房间隔缺损，肺动脉瓣狭窄", "房间隔缺损", PRESENT),
+    ("房颤已有两三年了，并且还有心脏扩大", "心脏肥大", PRESENT),
+    ("血压150一100，血脂偏高", "高血脂", PRESENT),
+    ("胆固醇偏高", "高血脂", PRESENT),
+    ("血脂不高", "高血脂", ABSENT),
+    ("血糖高", "高血糖", PRESENT),
+    ("没有甲亢，血压偏高", "甲亢", ABSENT),
+])
+def test_adult_cardiology_words(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "absent_name"), [
+    ("我很心疼孩子", "心绞痛"),          # 心疼 + object: to feel for someone
+    ("脑供血不足", "心肌缺血"),           # the brain's blood supply, not the heart's
+    ("有心包积液，肺水肿", "水肿"),        # fluid around the heart or in the lungs is no swelling of the body
+    ("天气闷热", "胸闷"),
+])
+def test_adult_cardiology_words_do_not_overreach(text: str, absent_name: str) -> None:
+    assert absent_name not in aggregate(extract_mentions(text, lang="zh"))
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("走路快了就会有点心慌", "心悸", PRESENT),          # when this, then that: it happens
+    ("一激动就会出现胸闷", "胸闷", PRESENT),
+    ("如果不及时治疗就会有心慌", "心悸", UNCERTAIN),     # an "if" before it stays an "if"
+    ("吃这个药会有头晕吗", "头晕", UNCERTAIN),
+])
+def test_then_it_happens_is_no_hypothetical(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
