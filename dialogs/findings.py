@@ -160,7 +160,7 @@ _NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没�
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
 _INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
-                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不整|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
+                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
 _HEDGE_EN = re.compile(r"\b(?:maybe|perhaps|possibly|probably|not sure|unsure|i think|i guess|might|may have|could be|seems?|kind of|sort of|don'?t know|uncertain|worr(?:y|ies|ied) (?:about|that)|worried about|afraid of|concerned about|rule out|suspect(?:ed)?)\b", re.I)
@@ -248,6 +248,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if re.search(r"(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
         return UNCERTAIN
     prefix = clause_text[:rel_start]
+    if re.search(r"有$", prefix) and re.match(r"没(?:有)?(?:$|[吗呢啊呀谢？?，,。])", clause_text[rel_chain:rel_chain + 3]):
+        return UNCERTAIN  # "帮我看看有心衰没": 有X没 asks whether X is there
     if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?就是", text[chain_end:chain_end + 5]):
         return UNCERTAIN  # "不是肺炎就是气管炎": one or the other
     if re.search(r"不是[^，,。？?不没]{0,3}$", prefix) and re.match(r"[^，,。]{0,2}?(?:[吗嘛]|[？?])", text[chain_end:chain_end + 4]):
@@ -298,6 +300,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断|还有什么症状|有什么症状|有哪些症状|什么症状|(?:会)?有什么后果)", text[end:end + 7]):
         return UNCERTAIN
     if kind == "disease":
+        if re.match(r"[，,、\s]*(?:(?:是不是|会不会|算不算|属于)?(?:很|太|比较|特别|更)?(?:严重|要紧|危险)(?:吗|嘛|么|不|[?？])|严不严重|要不要紧|危不危险)", text[chain_end:chain_end + 10]):
+            return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
@@ -554,6 +558,7 @@ def aggregate(mentions: list[Mention] | list[tuple[str, str]]) -> dict[str, str]
     return out
 
 
+_ACK_ZH = re.compile(r"^(?:好的?|好吧|行|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
 _YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常)")
 _NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没)")
 
@@ -565,6 +570,8 @@ def answer_status(reply: str, *, lang: str) -> str | None:
         return None
     if re.search(r"不确定|不知道|不清楚|说不好|不太清楚|好像|可能|也许|没注意|not sure|maybe|don'?t know|perhaps|possibly", t, re.I):
         return UNCERTAIN
+    if _ACK_ZH.match(t):
+        return None  # "好的", "可以", "谢谢": an acknowledgment, no answer to "有没有胸闷？"
     if lang == "zh" or _HAS_ZH.search(t):
         if _YES_SOME_ZH.match(t) and not re.match(r"^有没有", t):
             return PRESENT

@@ -36,7 +36,8 @@ read in place). MIE labels sliding windows of five utterances; each window is an
   aggregated with priority present > absent > uncertain, as for CMDD.
 - Prediction: extract_mentions on every patient utterance (subject = the patient: MIE's patients are
   adults, or a relative who says who is ill), plus answers: a patient utterance that opens with a
-  yes/no/unsure (answer_status of its first clause) right after a doctor's question gives that status
+  yes/no/unsure (answer_status of its first clause, when that clause names no finding itself) right
+  after a doctor's question gives that status
   to the symptoms our extractor finds in the question and the patient's words do not name themselves.
   Our names map to MIE items by MIE_NAMES; names without an MIE item are not scored; an MIE item we
   cannot express counts as missed.
@@ -219,8 +220,10 @@ def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[s
             _merge(gold, item, status)
         own = [(m.name, m.status) for m in extract_mentions(text, lang="zh", subject="self")]
         pred += own
-        if i and turns[i - 1][0] == "医生" and _DOCTOR_QUESTION.search(turns[i - 1][1]):
-            status = answer_status(_first_clause(text), lang="zh")
+        first = _first_clause(text)
+        if i and turns[i - 1][0] == "医生" and _DOCTOR_QUESTION.search(turns[i - 1][1]) \
+                and not extract_mentions(first, lang="zh"):  # "就是房颤" names its own answer
+            status = answer_status(first, lang="zh")
             if status is not None:
                 named = {ours_to_mie.get(n) for n, _ in own}
                 pred += [(m.name, status) for m in extract_mentions(turns[i - 1][1], lang="zh", subject="self")

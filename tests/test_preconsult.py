@@ -489,3 +489,37 @@ def test_adult_cardiology_words_do_not_overreach(text: str, absent_name: str) ->
 ])
 def test_then_it_happens_is_no_hypothetical(text: str, name: str, status: str) -> None:
     assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("症状是后背痛，浑身无力", "乏力", PRESENT),         # 无力 is the finding, not a denial
+    ("帮我看看有心衰没谢谢", "心力衰竭", UNCERTAIN),     # 有X没: is X there?
+    ("冠心病严重吗？", "冠心病", PRESENT),                # asking how bad it is takes it as given
+    ("窦性心动过速，严重吗", "心律不齐", PRESENT),
+    ("心肌炎是什么原因引起的", "心肌炎", UNCERTAIN),
+    ("有时候跑完肚子也不舒服", "腹部不适", PRESENT),
+])
+def test_adult_status_rules(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+def test_lower_body_weakness_is_not_one_sided() -> None:
+    found = aggregate(extract_mentions("心率快的时候，感觉下半身马上就没力气了", lang="zh"))
+    assert "偏侧肢体无力" not in found
+
+
+@pytest.mark.parametrize("reply", ["好的", "可以", "好的，谢谢医生", "行"])
+def test_an_acknowledgment_is_no_answer_to_a_symptom_question(reply: str) -> None:
+    from dialogs.findings import answer_status
+
+    assert answer_status(reply, lang="zh") is None
+    assert answer_status("有", lang="zh") == PRESENT and answer_status("没有", lang="zh") == ABSENT
+
+
+def test_mie_reply_that_names_its_own_answer_does_not_confirm_the_question() -> None:
+    from dialogs.preconsult_eval import mie_dialogue
+
+    said = ["患者:房颤可以吃辅酶q10吗", "医生:请问她是有心肌炎或者其他疾病吗？", "患者:就是房颤。澳洲保健品"]
+    labels = [["症状:房颤-状态:未知"], ["症状:房颤-状态:未知", "症状:心肌炎-状态:未知"], ["症状:房颤-状态:阳性"]]
+    _, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert "心肌炎" not in predicted and predicted["房颤"] == PRESENT
