@@ -35,9 +35,9 @@ read in place). MIE labels sliding windows of five utterances; each window is an
   the label of the symptom asked about, as MIE annotates it. Per dialogue the (item, status) pairs are
   aggregated with priority present > absent > uncertain, as for CMDD.
 - Prediction: extract_mentions on every patient utterance (subject = the patient: MIE's patients are
-  adults, or a relative who says who is ill), plus answers: a patient utterance that opens with a
-  yes/no/unsure (answer_status of its first clause, when that clause names no finding itself) right
-  after a doctor's question gives that status
+  adults, or a relative who says who is ill), plus answers: a patient utterance that answers yes/no/unsure
+  (answer_status of its first clause when that names no finding itself, or of a later sentence that is
+  only an answer word) right after a doctor's question gives that status
   to the symptoms our extractor finds in the question and the patient's words do not name themselves.
   Our names map to MIE items by MIE_NAMES; names without an MIE item are not scored; an MIE item we
   cannot express counts as missed.
@@ -207,6 +207,23 @@ def _first_clause(text: str) -> str:
     return re.split(r"[，,。.！!？?；;～~\s]", text.strip(), maxsplit=1)[0]
 
 
+def _bare_answer(text: str) -> str | None:
+    """The yes/no/unsure of a reply: its first clause, or a later sentence that is nothing but an answer
+    ("正中、手撑大小。没有" answers "where? … any nausea?" in order). A clause naming a finding itself
+    ("就是房颤") is a statement, not a bare answer."""
+    first = _first_clause(text)
+    if first and not extract_mentions(first, lang="zh"):
+        status = answer_status(first, lang="zh")
+        if status is not None:
+            return status
+    for sentence in re.split(r"[。！!？?；;\s]+", text.strip())[1:]:
+        if sentence and len(sentence) <= 4 and not extract_mentions(sentence, lang="zh"):
+            status = answer_status(sentence, lang="zh")
+            if status is not None:
+                return status
+    return None
+
+
 def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
     """(gold, predicted) item → status for one MIE dialogue, patient side."""
     ours_to_mie = {ours: item for item, names in MIE_NAMES.items() for ours in names}
@@ -220,10 +237,8 @@ def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[s
             _merge(gold, item, status)
         own = [(m.name, m.status) for m in extract_mentions(text, lang="zh", subject="self")]
         pred += own
-        first = _first_clause(text)
-        if i and turns[i - 1][0] == "医生" and _DOCTOR_QUESTION.search(turns[i - 1][1]) \
-                and not extract_mentions(first, lang="zh"):  # "就是房颤" names its own answer
-            status = answer_status(first, lang="zh")
+        if i and turns[i - 1][0] == "医生" and _DOCTOR_QUESTION.search(turns[i - 1][1]):
+            status = _bare_answer(text)
             if status is not None:
                 named = {ours_to_mie.get(n) for n, _ in own}
                 pred += [(m.name, status) for m in extract_mentions(turns[i - 1][1], lang="zh", subject="self")

@@ -523,3 +523,26 @@ def test_mie_reply_that_names_its_own_answer_does_not_confirm_the_question() -> 
     labels = [["症状:房颤-状态:未知"], ["症状:房颤-状态:未知", "症状:心肌炎-状态:未知"], ["症状:房颤-状态:阳性"]]
     _, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
     assert "心肌炎" not in predicted and predicted["房颤"] == PRESENT
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("这个也不是病，怎么造成窦性心律不齐的啊", "心律不齐", UNCERTAIN),  # asking the cause
+    ("心电图讲窦性心律不齐，T波改变是讲？", "心律不齐", PRESENT),         # the report says so
+    ("他说只有冠心病才需要搭桥", "冠心病", UNCERTAIN),                    # a rule about X
+    ("我没有胸闷气短胸痛心慌那些", "胸闷", ABSENT),                        # 胸痛 does not swallow 胸闷气短
+    ("我没有胸闷气短胸痛心慌那些", "呼吸困难", ABSENT),
+    ("我没有胸闷气短胸痛心慌那些", "胸痛", ABSENT),
+])
+def test_adult_status_rules_second_round(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+def test_tongue_ache_is_no_headache() -> None:
+    assert "头痛" not in aggregate(extract_mentions("主要是舌头红还疼", lang="zh"))
+
+
+def test_mie_a_later_bare_sentence_answers_the_question() -> None:
+    from dialogs.preconsult_eval import _bare_answer
+
+    assert _bare_answer("正中、手撑大小。没有") == ABSENT
+    assert _bare_answer("就是房颤。澳洲保健品") is None
