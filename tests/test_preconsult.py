@@ -546,3 +546,16 @@ def test_mie_a_later_bare_sentence_answers_the_question() -> None:
 
     assert _bare_answer("正中、手撑大小。没有") == ABSENT
     assert _bare_answer("就是房颤。澳洲保健品") is None
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("胸痛、胸闷、心绞痛", "胸痛", PRESENT),              # 胸闷's gap does not swallow 胸痛 before it
+    ("胸痛、胸闷、心绞痛", "胸闷", PRESENT),
+    ("不晕，血脂很高，人不怕，窦性心律不齐", "高血脂", PRESENT),  # 不怕 is no worry
+])
+def test_adult_status_rules_third_round(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+def test_a_full_head_is_no_bloated_belly() -> None:
+    assert "腹胀" not in aggregate(extract_mentions("心慌，难受，头胀", lang="zh"))
