@@ -151,16 +151,16 @@ def fever_class(celsius: float) -> str | None:
 # ----- status ----------------------------------------------------------------------------------------
 
 _CLAUSE_SPLIT_ZH = re.compile(r"[，,。；;！!？?～~…\n]|但是|不过(?!敏)|可是|就是|只是|但")
-_QUESTION_ZH = re.compile(r"(?:[?？]|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,。]|是不是|会不会|是否|有没有可能|能不能|怎么办|怎么回事|怎么治|怎么弄|怎么处理|什么原因|是什么|啥原因|为什么|为啥|"
+_QUESTION_ZH = re.compile(r"(?:[?？]|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,。]|是不是|会不会|是否|有没有可能|能不能|怎么办|怎么回事|怎么治|怎么弄|怎么处理|什么原因|是什么|啥原因|为什么|为啥|怎么(?:造成|引起|导致|会|得的|来的)|"
                           r"如果|要是|万一|算不算|属于|还是.{0,8}(?:吗|呢|[?？])|哪种|什么病|咋办|咋回事|怎么样|会引起|会导致|会造成|有关系|能吃|能用|可以吃)")
-_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|像(?=.{0,4}(?:炎|感冒|过敏|感染))|怀疑|担心|害怕|怕(?!冷|光)|不确定|不知道|说不好|说不准|不清楚|不太清楚|感觉像|以为|疑似|排除|不像|看着像|估计|或许|貌似)")
+_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|像(?=.{0,4}(?:炎|感冒|过敏|感染))|怀疑|担心|害怕|(?<!不)怕(?!冷|光)|不确定|不知道|说不好|说不准|不清楚|不太清楚|感觉像|以为|疑似|排除|不像|看着像|估计|或许|貌似)")
 _NEG_BEFORE_ZH = re.compile(r"(?:没有|没|不|无|未|别|并非|并没|从没|从来没|从不|不是|不算|不怎么|不太)")
 _NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
 _NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
-_INHERENT_ZH = re.compile(r"喘不(?:上|过)气|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
-                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
+_INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
+                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
 _HEDGE_EN = re.compile(r"\b(?:maybe|perhaps|possibly|probably|not sure|unsure|i think|i guess|might|may have|could be|seems?|kind of|sort of|don'?t know|uncertain|worr(?:y|ies|ied) (?:about|that)|worried about|afraid of|concerned about|rule out|suspect(?:ed)?)\b", re.I)
@@ -234,7 +234,7 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
 _HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
 _NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:点|些)?$")
 _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
-_DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是)")
+_DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是|(?:心电图|彩超|心超|造影|报告|单子|体检|动态)[^，,。？?]{0,4}?(?:讲|说|提示|显示|写的是|写着))")
 
 
 _TEST_RESULT_ZH = re.compile(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?([阴阳])性")
@@ -248,6 +248,10 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if re.search(r"(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
         return UNCERTAIN
     prefix = clause_text[:rel_start]
+    if re.search(r"有$", prefix) and re.match(r"没(?:有)?(?:$|[吗呢啊呀谢？?，,。])", clause_text[rel_chain:rel_chain + 3]):
+        return UNCERTAIN  # "帮我看看有心衰没": 有X没 asks whether X is there
+    if re.search(r"只有$", prefix) and re.match(r"[^，,。]{0,2}?才", text[chain_end:chain_end + 4]):
+        return UNCERTAIN  # "只有冠心病才需要搭桥": a rule about X, not a finding
     if re.search(r"不是$", prefix) and re.match(r"[^，,。]{0,2}?就是", text[chain_end:chain_end + 5]):
         return UNCERTAIN  # "不是肺炎就是气管炎": one or the other
     if re.search(r"不是[^，,。？?不没]{0,3}$", prefix) and re.match(r"[^，,。]{0,2}?(?:[吗嘛]|[？?])", text[chain_end:chain_end + 4]):
@@ -287,6 +291,9 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if _NEAR_HEDGE_ZH.search(prefix[-8:]):
         return UNCERTAIN
     hypothetical = list(_HYPOTHETICAL_ZH.finditer(prefix))
+    if hypothetical and prefix[hypothetical[-1].start() - 1:hypothetical[-1].start()] == "就" and hypothetical[-1].group(0).startswith("会") \
+            and not re.search(r"如果|要是|假如|万一|的话|是不是|会不会", text[s_start:start]):
+        hypothetical.pop()  # "走路就会有点心慌": when this, then that — it happens, it is no "if"
     if hypothetical and (kind == "disease" or len(prefix) - hypothetical[-1].end() <= 6):
         # a symptom is in the "if/worried/whether" only when it comes soon after the word
         return UNCERTAIN
@@ -295,6 +302,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断|还有什么症状|有什么症状|有哪些症状|什么症状|(?:会)?有什么后果)", text[end:end + 7]):
         return UNCERTAIN
     if kind == "disease":
+        if re.match(r"[，,、\s]*(?:(?:是不是|会不会|算不算|属于)?(?:很|太|比较|特别|更)?(?:严重|要紧|危险)(?:吗|嘛|么|不|[?？])|严不严重|要不要紧|危不危险)", text[chain_end:chain_end + 10]):
+            return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
@@ -551,6 +560,7 @@ def aggregate(mentions: list[Mention] | list[tuple[str, str]]) -> dict[str, str]
     return out
 
 
+_ACK_ZH = re.compile(r"^(?:好的?|好吧|行|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
 _YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常)")
 _NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没)")
 
@@ -562,6 +572,8 @@ def answer_status(reply: str, *, lang: str) -> str | None:
         return None
     if re.search(r"不确定|不知道|不清楚|说不好|不太清楚|好像|可能|也许|没注意|not sure|maybe|don'?t know|perhaps|possibly", t, re.I):
         return UNCERTAIN
+    if _ACK_ZH.match(t):
+        return None  # "好的", "可以", "谢谢": an acknowledgment, no answer to "有没有胸闷？"
     if lang == "zh" or _HAS_ZH.search(t):
         if _YES_SOME_ZH.match(t) and not re.match(r"^有没有", t):
             return PRESENT

@@ -23,6 +23,28 @@ same extractor on text it was not tuned on — present symptoms found in each se
 `explicit_inform_slots`, over the DXY names our lexicon can express (DXY_NAMES maps them). DXY's slots
 are sparse (a true mention is often unlisted), so its precision is a floor.
 
+Adult cardiology (MIE, ../shared/data/mie-cardiology-dialogue/dev.json, 160 real online consultations,
+read in place). MIE labels sliding windows of five utterances; each window is annotated on its own with
+"category:item-状态:status" facts. The mapping scored here:
+- Only category 症状 (symptoms and the diagnoses a patient names: 胸闷, 心慌, 高血压, 房颤, …); tests
+  (检查), operations (手术) and general information (一般信息) are not findings of ours.
+- Only patient-side statuses: 阳性 → present, 阴性 → absent, 未知 → uncertain. 医生阳性 / 医生阴性 are
+  the doctor's verdict, not what the patient says, and are left out.
+- A label belongs to the utterance whose window first carries it (absent from the window before); it
+  is gold when that utterance is the patient's. A bare reply ("没有") to a doctor's question carries
+  the label of the symptom asked about, as MIE annotates it. Per dialogue the (item, status) pairs are
+  aggregated with priority present > absent > uncertain, as for CMDD.
+- Prediction: extract_mentions on every patient utterance (subject = the patient: MIE's patients are
+  adults, or a relative who says who is ill), plus answers: a patient utterance that answers yes/no/unsure
+  (answer_status of its first clause when that names no finding itself, or of a later sentence that is
+  only an answer word) right after a doctor's question gives that status
+  to the symptoms our extractor finds in the question and the patient's words do not name themselves.
+  Our names map to MIE items by MIE_NAMES; names without an MIE item are not scored; an MIE item we
+  cannot express counts as missed.
+- Split: the 160 dev dialogues are split 50/50 by dialogue index (sorted by sha256 of "mie-dev:<index>",
+  first 80 = tune, rest = check) before any rule was changed for MIE; rules were tuned by reading errors
+  of the tune half only; the check half is held out. `mie_f1` is the whole dev split.
+
 Triage (../shared/data/triage-vignettes/semigran_vignettes.jsonl, 45 English vignettes, gold em/ne/sc):
 each vignette is read as one patient message (picture_from_text) and triaged by the rules (the
 language model only with --llm): emergency → em, urgent or routine → ne, self-care → sc.
@@ -30,6 +52,7 @@ language model only with --llm): emergency → em, urgent or routine → ne, sel
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -44,6 +67,21 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CMDD_PATH = SHARED_DATA / "cmdd-dialogue-symptoms" / "cmdd_test.jsonl"
 VIGNETTES_PATH = SHARED_DATA / "triage-vignettes" / "semigran_vignettes.jsonl"
 DXY_PATH = SHARED_DATA / "dxy-dialogue-symptoms" / "dxy_test.json"
+MIE_PATH = SHARED_DATA / "mie-cardiology-dialogue" / "dev.json"
+MIE_STATUS = {"阳性": "present", "阴性": "absent", "未知": "uncertain"}
+# MIE symptom item → our names. MIE items without a name of ours count as missed.
+MIE_NAMES: dict[str, tuple[str, ...]] = {
+    "心慌": ("心悸",), "背痛": ("腰背痛",), "头晕": ("头晕",), "呃逆": ("呃逆",),
+    "腹部不适": ("腹痛", "腹部不适", "腹泻", "稀便", "水样便", "腹胀", "肠痉挛"), "高血压": ("高血压",),
+    "呼吸困难": ("呼吸困难", "喘息", "呼吸深快"), "胸闷": ("胸闷",), "恶心": ("恶心", "干呕"), "呕吐": ("呕吐",),
+    "胸痛": ("胸痛",), "乏力": ("乏力",), "出汗": ("出汗", "出汗多"), "发热": ("发热", "低热", "中等度热", "高热", "自觉发热"),
+    "晕厥": ("晕厥",), "感冒": ("普通感冒", "病毒性感冒", "流行性感冒", "肠胃型感冒"), "咳嗽": ("咳嗽", "干咳", "咳痰", "痰"),
+    "流涕": ("鼻流涕",), "头痛": ("头痛",), "发绀": ("口周发青",), "糖尿病": ("糖尿病",), "贫血": ("贫血",),
+    "水肿": ("腿肿", "水肿"), "心肌炎": ("心肌炎",), "冠心病": ("冠心病",), "心衰": ("心力衰竭",), "房颤": ("心房颤动",),
+    "心绞痛": ("心绞痛",), "心肌梗死": ("心肌梗死",), "心肌缺血": ("心肌缺血",), "心律不齐": ("心律不齐",), "早搏": ("早搏",),
+    "先天性心脏病": ("先天性心脏病",), "室间隔缺损": ("室间隔缺损",), "房间隔缺损": ("房间隔缺损",), "心肌病": ("心肌病",),
+    "心脏肥大": ("心脏肥大",), "甲亢": ("甲亢",), "高血脂": ("高血脂",), "高血糖": ("高血糖",), "休克": ("休克",),
+}
 CMDD_STATUS = {"1": "present", "2": "absent", "3": "uncertain"}
 # DXY's normalised name → ours. DXY names without an entry (揉眼睛, 吐泡泡, 流口水, …) are not scored.
 DXY_NAMES: dict[str, tuple[str, ...]] = {
@@ -141,6 +179,91 @@ def evaluate_dxy(path: Path = DXY_PATH) -> dict[str, Any]:
             "tp": counts["tp"], "fp": counts["fp"], "fn": counts["fn"]}
 
 
+def mie_split(n: int) -> tuple[list[int], list[int]]:
+    """MIE dev dialogue indices → (tune, check): sorted by sha256("mie-dev:<index>"), first half tunes."""
+    order = sorted(range(n), key=lambda i: hashlib.sha256(f"mie-dev:{i}".encode()).hexdigest())
+    return sorted(order[:n // 2]), sorted(order[n // 2:])
+
+
+def _mie_turns(dialogue: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, str]]]:
+    """(speaker, text, {item: status}) per utterance; labels are those the utterance's window adds."""
+    turns = []
+    previous: set[str] = set()
+    for window in dialogue:
+        current = set(window["label"])
+        speaker, _, text = window["utterances"][-1].partition(":")
+        labels: dict[str, str] = {}
+        for label in current - previous:
+            category, _, rest = label.partition(":")
+            item, _, status = rest.partition("-状态:")
+            if category == "症状" and status in MIE_STATUS:
+                _merge(labels, item, MIE_STATUS[status])
+        turns.append((speaker, text, labels))
+        previous = current
+    return turns
+
+
+def _first_clause(text: str) -> str:
+    return re.split(r"[，,。.！!？?；;～~\s]", text.strip(), maxsplit=1)[0]
+
+
+def _bare_answer(text: str) -> str | None:
+    """The yes/no/unsure of a reply: its first clause, or a later sentence that is nothing but an answer
+    ("正中、手撑大小。没有" answers "where? … any nausea?" in order). A clause naming a finding itself
+    ("就是房颤") is a statement, not a bare answer."""
+    first = _first_clause(text)
+    if first and not extract_mentions(first, lang="zh"):
+        status = answer_status(first, lang="zh")
+        if status is not None:
+            return status
+    for sentence in re.split(r"[。！!？?；;\s]+", text.strip())[1:]:
+        if sentence and len(sentence) <= 4 and not extract_mentions(sentence, lang="zh"):
+            status = answer_status(sentence, lang="zh")
+            if status is not None:
+                return status
+    return None
+
+
+def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
+    """(gold, predicted) item → status for one MIE dialogue, patient side."""
+    ours_to_mie = {ours: item for item, names in MIE_NAMES.items() for ours in names}
+    turns = _mie_turns(dialogue)
+    gold: dict[str, str] = {}
+    pred: list[tuple[str, str]] = []
+    for i, (speaker, text, labels) in enumerate(turns):
+        if speaker != "患者":
+            continue
+        for item, status in labels.items():
+            _merge(gold, item, status)
+        own = [(m.name, m.status) for m in extract_mentions(text, lang="zh", subject="self")]
+        pred += own
+        if i and turns[i - 1][0] == "医生" and _DOCTOR_QUESTION.search(turns[i - 1][1]):
+            status = _bare_answer(text)
+            if status is not None:
+                named = {ours_to_mie.get(n) for n, _ in own}
+                pred += [(m.name, status) for m in extract_mentions(turns[i - 1][1], lang="zh", subject="self")
+                         if ours_to_mie.get(m.name) not in named]
+    predicted: dict[str, str] = {}
+    for name, status in pred:
+        if name in ours_to_mie:
+            _merge(predicted, ours_to_mie[name], status)
+    return gold, predicted
+
+
+def evaluate_mie(path: Path = MIE_PATH) -> dict[str, Any]:
+    dialogues = json.loads(path.read_text(encoding="utf-8"))
+    tune, check = mie_split(len(dialogues))
+    out: dict[str, Any] = {"dialogues": len(dialogues), "items": len(MIE_NAMES)}
+    for part, ids in (("tune", tune), ("check", check), ("all", range(len(dialogues)))):
+        counts: Counter = Counter()
+        for i in ids:
+            gold, predicted = mie_dialogue(dialogues[i])
+            _count(counts, set(predicted.items()), set(gold.items()))
+        out[part] = {**_prf(counts["tp"], counts["fp"], counts["fn"]), "tp": counts["tp"], "fp": counts["fp"],
+                     "fn": counts["fn"], "dialogues": len(ids)}
+    return out
+
+
 def evaluate_triage(path: Path = VIGNETTES_PATH, *, llm: Any = None) -> dict[str, Any]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     confusion: Counter = Counter()
@@ -168,9 +291,10 @@ def evaluate_triage(path: Path = VIGNETTES_PATH, *, llm: Any = None) -> dict[str
 
 
 def run_preconsult_eval(*, cmdd_path: Path = CMDD_PATH, vignettes_path: Path = VIGNETTES_PATH, dxy_path: Path | None = DXY_PATH,
-                        llm: Any = None) -> dict[str, Any]:
+                        mie_path: Path | None = MIE_PATH, llm: Any = None) -> dict[str, Any]:
     symptoms = evaluate_cmdd(cmdd_path)
     held_out = evaluate_dxy(dxy_path) if dxy_path is not None and dxy_path.exists() else None
+    mie = evaluate_mie(mie_path) if mie_path is not None and mie_path.exists() else None
     triage_report = evaluate_triage(vignettes_path, llm=llm)
     return {
         "symptom_f1": symptoms["patient"]["f1"],
@@ -180,13 +304,16 @@ def run_preconsult_eval(*, cmdd_path: Path = CMDD_PATH, vignettes_path: Path = V
         "symptom_f1_with_questions": symptoms["with_questions"]["f1"],
         "dialogues": symptoms["dialogues"],
         "dxy_self_report_f1": held_out["f1"] if held_out else None,
+        "mie_f1": mie["all"]["f1"] if mie else None,
+        "mie_tune_f1": mie["tune"]["f1"] if mie else None,
+        "mie_check_f1": mie["check"]["f1"] if mie else None,
         "triage_accuracy": triage_report["accuracy"],
         "emergencies_under_triaged": triage_report["emergencies_under_triaged"],
         "emergencies": triage_report["emergencies"],
         "under_triaged": triage_report["under_triaged"],
         "over_triaged": triage_report["over_triaged"],
         "vignettes": triage_report["vignettes"],
-        "details": {"symptoms": symptoms, "triage": triage_report, "held_out": held_out},
+        "details": {"symptoms": symptoms, "triage": triage_report, "held_out": held_out, "mie": mie},
     }
 
 
@@ -205,6 +332,13 @@ def format_preconsult_report(report: dict[str, Any]) -> str:
     if h:
         lines.append(f"held-out check (DXY self-reports, {h['records']}, present symptoms): P {h['precision']:.3f}  R {h['recall']:.3f}"
                      f"  F1 {h['f1']:.3f}   (tp {h['tp']}, fp {h['fp']}, fn {h['fn']})")
+    m = report["details"].get("mie")
+    if m:
+        lines.append(f"symptoms (MIE cardiology dev, adults, {m['dialogues']} dialogues; (name, status), patient side incl. answers)")
+        for part, what in (("tune", "tune half"), ("check", "check half, held out"), ("all", "whole dev")):
+            r = m[part]
+            lines.append(f"  {what + ':':23s}P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}"
+                         f"   (tp {r['tp']}, fp {r['fp']}, fn {r['fn']}; {r['dialogues']} dialogues)")
     lines += [
         f"triage (Semigran, {t['vignettes']} vignettes)",
         f"  accuracy {t['accuracy']:.3f}   emergencies under-triaged {t['emergencies_under_triaged']}/{t['emergencies']}"

@@ -114,7 +114,7 @@ def eval_preconsult(
     vignettes: Annotated[Path | None, typer.Option(help="triage vignettes (default: ../shared/data/triage-vignettes/semigran_vignettes.jsonl)")] = None,
     llm: Annotated[bool, typer.Option("--llm", help="let the configured language model raise triage levels")] = False,
 ) -> None:
-    """Pre-consultation: symptom + status F1 on CMDD dialogues, triage accuracy on Semigran vignettes."""
+    """Pre-consultation: symptom + status F1 on CMDD (paediatric) and MIE cardiology dev (adult, tune/check halves) dialogues, DXY held-out check, triage accuracy on Semigran vignettes."""
     from dialogs.preconsult_eval import CMDD_PATH, VIGNETTES_PATH, format_preconsult_report, run_preconsult_eval
 
     cmdd_path, vignettes_path = cmdd or CMDD_PATH, vignettes or VIGNETTES_PATH

@@ -403,3 +403,159 @@ def test_chat_page_is_self_contained(client, nurse_card, admin) -> None:  # noqa
     client.post(f"/chats/{created['chat_id']}/messages", json={"text": "</script><script>alert(1)</script>头痛"}, headers=link)
     page = client.get(f"/chat/{created['token']}")
     assert "</script><script>alert(1)" not in page.text
+
+
+# ----- MIE cardiology scoring (dialogs/preconsult_eval.py) ---------------------------------------------------
+
+def _mie_window(history: list[str], labels: list[str]) -> dict:
+    return {"utterances": ([""] * 5 + history)[-5:], "label": labels}
+
+
+def test_mie_split_is_fixed_half_and_disjoint() -> None:
+    from dialogs.preconsult_eval import mie_split
+
+    tune, check = mie_split(160)
+    assert len(tune) == len(check) == 80 and not set(tune) & set(check)
+    assert mie_split(160) == (tune, check)
+
+
+def test_mie_gold_is_patient_side_symptoms_only() -> None:
+    from dialogs.preconsult_eval import mie_dialogue
+
+    said = ["患者:最近胸闷，心慌", "医生:有没有头晕？做过心电图吗？", "患者:没有", "医生:考虑早搏"]
+    labels = [["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性"],
+              ["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性", "症状:头晕-状态:未知", "检查:心电图-状态:未知"],
+              ["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性", "症状:头晕-状态:阴性", "检查:心电图-状态:阴性"],
+              ["症状:胸闷-状态:阳性", "症状:头晕-状态:阴性", "症状:早搏-状态:医生阳性"]]
+    dialogue = [_mie_window(said[:i + 1], labels[i]) for i in range(len(said))]
+    gold, predicted = mie_dialogue(dialogue)
+    # the doctor's question (未知) and verdict (医生阳性) and the test are not patient-side symptom findings
+    assert gold == {"胸闷": PRESENT, "心慌": PRESENT, "头晕": ABSENT}
+    # "没有" right after "有没有头晕？" denies it
+    assert predicted == gold
+
+
+# ----- adult cardiology lexicon (knowledge/data/preconsult_symptoms.yaml) -------------------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("心口痛感厉害", "心绞痛", PRESENT),
+    ("有时候心脏会突然疼一下", "心绞痛", PRESENT),
+    ("胸口像堵住一样", "胸闷", PRESENT),
+    ("喉节下胸部发紧", "胸闷", PRESENT),
+    ("窗户关完比较密封的情况才感觉闷", "胸闷", PRESENT),
+    ("前两天就是胸口闷心脏乱跳", "心悸", PRESENT),
+    ("症状是后背痛，喘气困难", "呼吸困难", PRESENT),
+    ("鼻塞引起呼吸不畅通", "呼吸困难", PRESENT),
+    ("有呼吸不上气十几秒", "呼吸困难", PRESENT),
+    ("很累就会有气喘不过来", "呼吸困难", PRESENT),
+    ("头不舒服还有浑身没力", "乏力", PRESENT),
+    ("就这几天眼皮肿，头晕", "水肿", PRESENT),
+    ("医生说是心肌缺血", "心肌缺血", PRESENT),
+    ("下午体检说心脏供血不足", "心肌缺血", PRESENT),  # 不足 is no denial
+    ("心电图讲窦性心律不齐", "心律不齐", PRESENT),
+    ("最近胸闷气短，心率失常", "心律不齐", PRESENT),
+    ("心率还不正常", "心律不齐", PRESENT),
+    ("窦性心动过速可以去健身房跑步吗", "心律不齐", UNCERTAIN),
+    ("凌晨的早搏很频繁", "早搏", PRESENT),
+    ("我爸急性心肌梗塞，现在在做手术", "心肌梗死", PRESENT),
+    ("室间隔缺损5毫米，不做手术可以吗", "室间隔缺损", PRESENT),
+    ("检查出是房间隔缺损，肺动脉瓣狭窄", "房间隔缺损", PRESENT),
+    ("房颤已有两三年了，并且还有心脏扩大", "心脏肥大", PRESENT),
+    ("血压150一100，血脂偏高", "高血脂", PRESENT),
+    ("胆固醇偏高", "高血脂", PRESENT),
+    ("血脂不高", "高血脂", ABSENT),
+    ("血糖高", "高血糖", PRESENT),
+    ("没有甲亢，血压偏高", "甲亢", ABSENT),
+])
+def test_adult_cardiology_words(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "absent_name"), [
+    ("我很心疼孩子", "心绞痛"),          # 心疼 + object: to feel for someone
+    ("脑供血不足", "心肌缺血"),           # the brain's blood supply, not the heart's
+    ("有心包积液，肺水肿", "水肿"),        # fluid around the heart or in the lungs is no swelling of the body
+    ("天气闷热", "胸闷"),
+])
+def test_adult_cardiology_words_do_not_overreach(text: str, absent_name: str) -> None:
+    assert absent_name not in aggregate(extract_mentions(text, lang="zh"))
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("走路快了就会有点心慌", "心悸", PRESENT),          # when this, then that: it happens
+    ("一激动就会出现胸闷", "胸闷", PRESENT),
+    ("如果不及时治疗就会有心慌", "心悸", UNCERTAIN),     # an "if" before it stays an "if"
+    ("吃这个药会有头晕吗", "头晕", UNCERTAIN),
+])
+def test_then_it_happens_is_no_hypothetical(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("症状是后背痛，浑身无力", "乏力", PRESENT),         # 无力 is the finding, not a denial
+    ("帮我看看有心衰没谢谢", "心力衰竭", UNCERTAIN),     # 有X没: is X there?
+    ("冠心病严重吗？", "冠心病", PRESENT),                # asking how bad it is takes it as given
+    ("窦性心动过速，严重吗", "心律不齐", PRESENT),
+    ("心肌炎是什么原因引起的", "心肌炎", UNCERTAIN),
+    ("有时候跑完肚子也不舒服", "腹部不适", PRESENT),
+])
+def test_adult_status_rules(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+def test_lower_body_weakness_is_not_one_sided() -> None:
+    found = aggregate(extract_mentions("心率快的时候，感觉下半身马上就没力气了", lang="zh"))
+    assert "偏侧肢体无力" not in found
+
+
+@pytest.mark.parametrize("reply", ["好的", "可以", "好的，谢谢医生", "行"])
+def test_an_acknowledgment_is_no_answer_to_a_symptom_question(reply: str) -> None:
+    from dialogs.findings import answer_status
+
+    assert answer_status(reply, lang="zh") is None
+    assert answer_status("有", lang="zh") == PRESENT and answer_status("没有", lang="zh") == ABSENT
+
+
+def test_mie_reply_that_names_its_own_answer_does_not_confirm_the_question() -> None:
+    from dialogs.preconsult_eval import mie_dialogue
+
+    said = ["患者:房颤可以吃辅酶q10吗", "医生:请问她是有心肌炎或者其他疾病吗？", "患者:就是房颤。澳洲保健品"]
+    labels = [["症状:房颤-状态:未知"], ["症状:房颤-状态:未知", "症状:心肌炎-状态:未知"], ["症状:房颤-状态:阳性"]]
+    _, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert "心肌炎" not in predicted and predicted["房颤"] == PRESENT
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("这个也不是病，怎么造成窦性心律不齐的啊", "心律不齐", UNCERTAIN),  # asking the cause
+    ("心电图讲窦性心律不齐，T波改变是讲？", "心律不齐", PRESENT),         # the report says so
+    ("他说只有冠心病才需要搭桥", "冠心病", UNCERTAIN),                    # a rule about X
+    ("我没有胸闷气短胸痛心慌那些", "胸闷", ABSENT),                        # 胸痛 does not swallow 胸闷气短
+    ("我没有胸闷气短胸痛心慌那些", "呼吸困难", ABSENT),
+    ("我没有胸闷气短胸痛心慌那些", "胸痛", ABSENT),
+])
+def test_adult_status_rules_second_round(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+def test_tongue_ache_is_no_headache() -> None:
+    assert "头痛" not in aggregate(extract_mentions("主要是舌头红还疼", lang="zh"))
+
+
+def test_mie_a_later_bare_sentence_answers_the_question() -> None:
+    from dialogs.preconsult_eval import _bare_answer
+
+    assert _bare_answer("正中、手撑大小。没有") == ABSENT
+    assert _bare_answer("就是房颤。澳洲保健品") is None
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("胸痛、胸闷、心绞痛", "胸痛", PRESENT),              # 胸闷's gap does not swallow 胸痛 before it
+    ("胸痛、胸闷、心绞痛", "胸闷", PRESENT),
+    ("不晕，血脂很高，人不怕，窦性心律不齐", "高血脂", PRESENT),  # 不怕 is no worry
+])
+def test_adult_status_rules_third_round(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status
+
+
+def test_a_full_head_is_no_bloated_belly() -> None:
+    assert "腹胀" not in aggregate(extract_mentions("心慌，难受，头胀", lang="zh"))
