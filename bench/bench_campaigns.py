@@ -82,7 +82,7 @@ def main() -> None:
     from campaigns.telephony import LoopbackTelephony
     from campaigns.windows import CallingPolicy
     from campaigns.worker import CampaignContext, CeleryQueue, dispatch_tick
-    from dialogs.evaluate import load_scenarios
+    from evaluation.followup import load_scenarios
     from dialogs.flows import load_flows
     from knowledge.ingest import ingest_discharge
     from records import store

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dialogs.evaluate import run_followup_eval  # noqa: E402
+from evaluation.followup import run_followup_eval  # noqa: E402
 
 FILES = [ROOT.parent / "shared" / "eval" / "followup-dev.yaml", ROOT / "tests" / "data" / "followup-extra.yaml"]
 

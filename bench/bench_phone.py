@@ -25,7 +25,7 @@ DEV = ROOT.parent / "shared" / "eval" / "followup-dev.yaml"
 def main() -> None:
     import yaml
 
-    from dialogs.evaluate import format_result, format_summary, load_scenarios, run_followup_eval
+    from evaluation.followup import format_result, format_summary, load_scenarios, run_followup_eval
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenarios", nargs="?", default=str(DEV))

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from knowledge.evaluate import evaluate_discharge, load_gold  # noqa: E402
+from evaluation.discharge import evaluate_discharge, load_gold  # noqa: E402
 from knowledge.structurer import structure_orders  # noqa: E402
 
 DEFAULT_FILES = [ROOT.parent / "shared" / "eval" / "discharge-dev.jsonl", ROOT / "tests" / "data" / "discharge-extra.jsonl"]

@@ -5,7 +5,7 @@
   /twilio/voice webhook (a call token in its URL) and streams to /phone/stream; Twilio's status
   callback reports how the try ended.
 - `LoopbackTelephony` is a simulated phone network for load tests: the number reaches a simulated
-  patient of `suifang eval` (dialogs/evaluate.py SimulatedPatient) who answers by text, and the call
+  patient of `suifang eval` (campaigns/scripted.py ScriptedCallee) who answers by text, and the call
   runs to its end inside `place_call`."""
 
 from __future__ import annotations
@@ -176,17 +176,17 @@ class LoopbackTelephony:
     @classmethod
     def from_file(cls, path: str | Path, *, answer_delay_s: float = 0.0,
                   on_turn: Callable[[float], None] | None = None) -> LoopbackTelephony:
-        from dialogs.evaluate import load_scenarios
+        from campaigns.scripted import load_callees
 
-        return cls(scenarios=load_scenarios(path) if str(path) else [], answer_delay_s=answer_delay_s,
+        return cls(scenarios=list(load_callees(path).values()) if str(path) else [], answer_delay_s=answer_delay_s,
                    on_turn=on_turn)
 
     def place_call(self, request: CallRequest, *, line: CallLine) -> CallResult:
-        from dialogs.evaluate import SimulatedPatient
+        from campaigns.scripted import ScriptedCallee
 
         sid = f"LB{uuid.uuid4().hex}"
         scenario = self.directory.get(request.to_number)
-        patient = SimulatedPatient(scenario) if scenario else None
+        patient = ScriptedCallee(scenario) if scenario else None
         if patient is None or patient.unreachable:
             return CallResult(telephony_sid=sid, call_status="no_answer")
         if patient.events.get("unreached"):  # a scenario may make the line busy or reach voicemail

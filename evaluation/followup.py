@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from campaigns.scripted import ScriptedCallee
+
 SIMULATION_MAX_TURNS = 80
 
 
@@ -80,50 +82,9 @@ def compare_field(key: str, expected: Any, outcome: dict[str, Any]) -> bool:
 
 # ----- simulation ---------------------------------------------------------------------------------
 
-class SimulatedPatient:
-    """Answers with persona[expecting] (or the default); puts the scenario's questions after the
-    field they follow; honours silence_on / hangup_after events."""
-
-    def __init__(self, scenario: dict[str, Any]) -> None:
-        self.persona = scenario.get("persona") or {}
-        self.asks = list(scenario.get("asks") or [])
-        events = scenario.get("events") or {}
-        if isinstance(events, list):
-            merged: dict[str, Any] = {}
-            for event in events:
-                if isinstance(event, dict):
-                    merged.update(event)
-            events = merged
-        self.events = events
-        self.pending_questions: list[dict[str, Any]] = []
-        self.asked_questions: list[dict[str, Any]] = []
-        self.hang_up_next = False
-
-    @property
-    def unreachable(self) -> bool:
-        return bool(self.events.get("no_answer"))
-
-    def respond(self, expecting: str | None) -> tuple[str, Any]:
-        """('say', text) | ('silence', None) | ('hangup', None) | ('ask', ask)"""
-        if self.hang_up_next:
-            return "hangup", None
-        if self.pending_questions:
-            ask = self.pending_questions.pop(0)
-            self.asked_questions.append(ask)
-            return "ask", ask
-        if expecting and self.events.get("silence_on") == expecting:
-            return "silence", None
-        answer = self.persona.get(expecting) if expecting else None
-        if answer is None:
-            answer = self.persona.get("default")
-        if answer is None:
-            return "silence", None
-        if expecting:
-            self.pending_questions.extend(a for a in self.asks if a.get("after") == expecting
-                                          and a not in self.asked_questions and a not in self.pending_questions)
-            if self.events.get("hangup_after") == expecting:
-                self.hang_up_next = True
-        return "say", str(answer)
+# The scripted patient is the loopback phone network's (campaigns/scripted.py): the same persona answers
+# a simulated call in `suifang eval` and a loopback campaign call.
+SimulatedPatient = ScriptedCallee
 
 
 def prepare_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: Any,
@@ -284,7 +245,7 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
             results = []
             if voice:
                 # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
-                from api.phone_eval import run_over_phone
+                from evaluation.phone import run_over_phone
 
                 results = run_over_phone(scenarios, services=services, on_result=on_result)
                 scenarios = []

@@ -1,6 +1,6 @@
 """`suifang eval followup --voice`: every scenario is a real phone call.
 
-The service runs under uvicorn on a loopback port; a scripted caller (api/phone_client.py) dials
+The service runs under uvicorn on a loopback port; a scripted caller (evaluation/phone_client.py) dials
 its Media Streams WebSocket with a call token. The persona's answers are synthesized, turned into
 8 kHz μ-law and sent as 20 ms frames; the service hears them through VAD end-of-turn and speech
 recognition exactly as it would hear a patient. What the persona answers is chosen from what the
@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.phone_client import MediaStreamsCaller, PhoneLineClosed
-from dialogs.evaluate import SIMULATION_MAX_TURNS, ScenarioResult, SimulatedPatient, prepare_scenario, score
+from evaluation.phone_client import MediaStreamsCaller, PhoneLineClosed
+from evaluation.followup import SIMULATION_MAX_TURNS, ScenarioResult, SimulatedPatient, prepare_scenario, score
 
 log = logging.getLogger(__name__)
 OUTCOME_WAIT_S = 20.0

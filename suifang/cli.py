@@ -71,7 +71,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
 @eval_app.command("discharge")
 def eval_discharge(file: Path, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Score the order structurer against gold records (shared/spec/discharge-orders.md)."""
-    from knowledge.evaluate import evaluate_discharge, format_discharge_report
+    from evaluation.discharge import evaluate_discharge, format_discharge_report
 
     if not file.exists():
         typer.echo(f"no such file: {file}", err=True)
@@ -91,7 +91,7 @@ def eval_followup(
     voice: Annotated[bool, typer.Option("--voice", help="answers go through TTS, 8 kHz μ-law and speech recognition")] = False,
 ) -> None:
     """Simulated follow-up calls scored against expected outcomes (shared/spec/scenario-format.md)."""
-    from dialogs.evaluate import ScenarioError, format_result, format_summary, run_followup_eval
+    from evaluation.followup import ScenarioError, format_result, format_summary, run_followup_eval
 
     if not file.exists():
         typer.echo(f"no such file: {file}", err=True)
@@ -115,7 +115,7 @@ def eval_preconsult(
     llm: Annotated[bool, typer.Option("--llm", help="let the configured language model raise triage levels")] = False,
 ) -> None:
     """Pre-consultation: symptom + status F1 on CMDD (paediatric) and MIE cardiology dev (adult, tune/check halves) dialogues, DXY held-out check, triage accuracy on Semigran vignettes."""
-    from dialogs.preconsult_eval import CMDD_PATH, VIGNETTES_PATH, format_preconsult_report, run_preconsult_eval
+    from evaluation.preconsult import CMDD_PATH, VIGNETTES_PATH, format_preconsult_report, run_preconsult_eval
 
     cmdd_path, vignettes_path = cmdd or CMDD_PATH, vignettes or VIGNETTES_PATH
     for path in (cmdd_path, vignettes_path):

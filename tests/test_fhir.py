@@ -14,7 +14,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy import func, select
 
-from dialogs.evaluate import SimulatedPatient
+from evaluation.followup import SimulatedPatient
 from records.schema import AuditEvent, Discharge, OrderItem, Patient
 from tests.test_foundation import patient_id_by_mrn
 

@@ -162,7 +162,7 @@ SCRIPTED_SCENARIO = {
 def test_a_scripted_caller_completes_a_call_over_a_real_websocket(tmp_path: Path) -> None:
     """uvicorn on a loopback port, the scripted Media Streams caller on its WebSocket: the persona's
     answers go out as synthesized 8 kHz μ-law frames, and the outcome the service stores is scored."""
-    from api.phone_eval import run_over_phone
+    from evaluation.phone import run_over_phone
     from api.services import Services
     from records.db import upgrade
 

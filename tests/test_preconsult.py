@@ -119,7 +119,7 @@ def test_symptom_status(lang: str, text: str, name: str, status: str) -> None:
 
 
 def test_eval_scores_cmdd_pairs_and_the_dxy_held_out_check(tmp_path: Path) -> None:
-    from dialogs.preconsult_eval import evaluate_cmdd, evaluate_dxy
+    from evaluation.preconsult import evaluate_cmdd, evaluate_dxy
 
     cmdd = tmp_path / "cmdd.jsonl"
     turns = [{"speaker": "医生", "sentence": "宝宝发烧吗", "normalized": ["发热"], "type": ["1"]},
@@ -405,14 +405,14 @@ def test_chat_page_is_self_contained(client, nurse_card, admin) -> None:  # noqa
     assert "</script><script>alert(1)" not in page.text
 
 
-# ----- MIE cardiology scoring (dialogs/preconsult_eval.py) ---------------------------------------------------
+# ----- MIE cardiology scoring (evaluation/preconsult.py) ---------------------------------------------------
 
 def _mie_window(history: list[str], labels: list[str]) -> dict:
     return {"utterances": ([""] * 5 + history)[-5:], "label": labels}
 
 
 def test_mie_split_is_fixed_half_and_disjoint() -> None:
-    from dialogs.preconsult_eval import mie_split
+    from evaluation.preconsult import mie_split
 
     tune, check = mie_split(160)
     assert len(tune) == len(check) == 80 and not set(tune) & set(check)
@@ -420,7 +420,7 @@ def test_mie_split_is_fixed_half_and_disjoint() -> None:
 
 
 def test_mie_gold_is_patient_side_symptoms_only() -> None:
-    from dialogs.preconsult_eval import mie_dialogue
+    from evaluation.preconsult import mie_dialogue
 
     said = ["患者:最近胸闷，心慌", "医生:有没有头晕？做过心电图吗？", "患者:没有", "医生:考虑早搏"]
     labels = [["症状:胸闷-状态:阳性", "症状:心慌-状态:阳性"],
@@ -517,7 +517,7 @@ def test_an_acknowledgment_is_no_answer_to_a_symptom_question(reply: str) -> Non
 
 
 def test_mie_reply_that_names_its_own_answer_does_not_confirm_the_question() -> None:
-    from dialogs.preconsult_eval import mie_dialogue
+    from evaluation.preconsult import mie_dialogue
 
     said = ["患者:房颤可以吃辅酶q10吗", "医生:请问她是有心肌炎或者其他疾病吗？", "患者:就是房颤。澳洲保健品"]
     labels = [["症状:房颤-状态:未知"], ["症状:房颤-状态:未知", "症状:心肌炎-状态:未知"], ["症状:房颤-状态:阳性"]]
@@ -542,7 +542,7 @@ def test_tongue_ache_is_no_headache() -> None:
 
 
 def test_mie_a_later_bare_sentence_answers_the_question() -> None:
-    from dialogs.preconsult_eval import _bare_answer
+    from evaluation.preconsult import _bare_answer
 
     assert _bare_answer("正中、手撑大小。没有") == ABSENT
     assert _bare_answer("就是房颤。澳洲保健品") is None

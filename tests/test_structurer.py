@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.evaluate import evaluate_discharge
+from evaluation.discharge import evaluate_discharge
 from knowledge.structurer import generic_name, structure_orders
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "discharge-dev.jsonl"
