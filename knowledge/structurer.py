@@ -82,12 +82,34 @@ def _lexicon() -> tuple[dict[str, _Drug], re.Pattern[str], re.Pattern[str]]:
         name = line.strip()
         if name and not name.startswith("#") and name.lower() not in entries and not known.search(name):
             entries[name.lower()] = _Drug(generic_en="", generic_zh=name, drug_class=None)
-    keys = sorted(entries, key=len, reverse=True)
-    cjk = [k for k in keys if re.search(r"[\u4e00-\u9fff]", k)]
-    latin = [k for k in keys if not re.search(r"[\u4e00-\u9fff]", k)]
-    zh_pattern = re.compile("|".join(re.escape(k) for k in cjk))
-    en_pattern = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(k) for k in latin) + r")(?![A-Za-z])", re.I)
+    cjk = [k for k in entries if re.search(r"[\u4e00-\u9fff]", k)]
+    latin = [k for k in entries if not re.search(r"[\u4e00-\u9fff]", k)]
+    zh_pattern = re.compile(_trie_regex(cjk))
+    # a Latin name ends where a word ends: the longest name that does ("insulin glargine", not "insulin")
+    en_pattern = re.compile(r"(?<![A-Za-z])(?:" + _trie_regex(latin, boundary=r"(?![A-Za-z])") + r")", re.I)
     return entries, zh_pattern, en_pattern
+
+
+def _trie_regex(words: list[str], boundary: str = "") -> str:
+    """One regular expression for many names, as a prefix tree: the longest name wins, as with names sorted by
+    length, but each position is tried once per prefix rather than once per name (the lexicon has thousands)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return boundary
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:                  # a name ends here; a longer one is tried first
+            return f"(?:{body}|{boundary})" if boundary else f"(?:{body})?"
+        return body
+
+    return build(trie)
 
 
 def _lookup(name: str) -> _Drug | None:
@@ -256,7 +278,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
                       r"(?:U|IU|iu|u|单位|mg|片|粒|ml|mL)(?![A-Za-z])")
-_SLOT_EN = re.compile(r"\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|ml)\s+(?:before|with|after|at)\s+(breakfast|lunch|dinner|supper|bedtime|night|"
+_SLOT_EN = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|ml)\s+(?:before|with|after|at)\s+(breakfast|lunch|dinner|supper|bedtime|night|"
                       r"the evening meal)|\b(breakfast|lunch|dinner|supper|bedtime|morning|noon|evening|night)\s*[:：-]?\s*\d+(?:\.\d+)?\s*"
                       r"(?:units?|U|IU|mg|tablets?)\b", re.I)
 _SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
@@ -267,7 +289,7 @@ _MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |ev
 # where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
 _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
                     r"然后|之后|此后|以后|随后|再改|后改|改为|逐渐|递减|减量|减至|减为|加量|加至|增至|每(?:\d+|[一二两三四])?(?:天|日|周|星期)减|"
-                    r"(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)后", re.I)
+                    r"(?:(?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)后", re.I)
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
@@ -291,7 +313,7 @@ _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "十四": 14, "半": 0.5}
 _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
            "twelve": 12, "fourteen": 14, "a": 1, "an": 1}
-_NUM = r"(\d+|[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
+_NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
 _UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
@@ -329,7 +351,7 @@ _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul":
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
-_RANGE_ZH = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
@@ -358,10 +380,12 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     "每周复查" / "weekly" is the period of the first one (P1W); "1-2 weeks" is its lower bound; a date
     without a year ("Dec 8", "12月8日") is the next such day after discharge."""
     found: list[tuple[int, int, str]] = []
+    covered = bytearray(len(text) + 1)
 
     def add(m: re.Match[str], value: str | None) -> None:
-        if value and not any(s <= m.start() < e or m.start() <= s < m.end() for s, e, _ in found):
+        if value and not any(covered[m.start():max(m.end(), m.start() + 1)]):
             found.append((m.start(), m.end(), value))
+            covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
 
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
@@ -501,6 +525,15 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
     """Drug names in the text: lexicon entries (extended to the written form) or form-suffixed words."""
     _, zh_pattern, en_pattern = _lexicon()
     found: list[_Med] = []
+    covered = bytearray(len(text) + 1)          # characters already part of a name (linear overlap checks)
+
+    def taken(start: int, end: int) -> bool:
+        return any(covered[start:end])
+
+    def add(med: _Med) -> None:
+        found.append(med)
+        covered[med.start:med.end] = b"\x01" * (med.end - med.start)
+
     if zh:
         for m in zh_pattern.finditer(text):
             start, end = m.start(), m.end()
@@ -511,9 +544,9 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
             if form and not _NOT_DRUG_WORDS.search(form.group(0)):
                 end += form.end()
-            found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
+            add(_Med(text[start:end], start, end, _lookup(m.group(0))))
         for m in _ZH_NAME.finditer(text):
-            if any(m.start() < f.end and f.start < m.end() for f in found):
+            if taken(m.start(), m.end()):
                 continue
             name = _LEAD_WORDS.sub("", m.group(1))
             more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
@@ -521,9 +554,9 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             name += text[m.end():end]
             if len(name) >= 3 and not _NOT_DRUG_WORDS.search(name):
                 start = end - len(name)
-                found.append(_Med(name, start, end, _lookup(name)))
+                add(_Med(name, start, end, _lookup(name)))
     for m in en_pattern.finditer(text):
-        if any(m.start() < f.end and f.start < m.end() for f in found):
+        if taken(m.start(), m.end()):
             continue
         start, end = m.start(), m.end()
         # extend right over salt / release words ("Metoprolol succinate ER")
@@ -539,7 +572,7 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
                 else:
                     break
             end += len(keep)
-        found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
+        add(_Med(text[start:end], start, end, _lookup(m.group(0))))
     if not zh:
         # unknown English drug: capitalised word(s) right before a dose, possibly with a strength ("0.5%"), a form
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
@@ -548,13 +581,13 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
                              rf"|^([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
             g = 1 if m.group(1) else 2
             name = re.sub(rf"\s+{_EN_FORM_WORDS}$", "", m.group(g), flags=re.I)
-            if any(m.start(g) < f.end and f.start < m.start(g) + len(name) for f in found) or _NOT_DRUG_WORDS.search(name) \
+            if taken(m.start(g), m.start(g) + len(name)) or _NOT_DRUG_WORDS.search(name) \
                     or re.match(r"(?:take|give|use|apply|inject|inhale|instil|insert|then|and|for|drink|eat|increase|decrease|reduce|"
                                 r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold|continue|continued|resume|"
                                 r"restart|keep|place|put|chew|dissolve|mix|plus|also|but|after|before|until|from|with|without|change|"
                                 r"switch|dose|doses|daily|weekly|then|reduce|wean|taper)\b", name, re.I):
                 continue
-            found.append(_Med(name, m.start(g), m.start(g) + len(name), None))
+            add(_Med(name, m.start(g), m.start(g) + len(name), None))
     found.sort(key=lambda f: f.start)
     kept: list[_Med] = []
     for f in found:
@@ -583,12 +616,17 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
                 i += 1 + len(inside)
                 continue
         # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
-        before = re.search(r"(?:^|(?<=[\s:：，,、;；]))([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[:med.start])
+        offset = max(0, med.start - 20)
+        before = re.search(r"([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[offset:med.start])
+        if before and (offset + before.start(1) == 0 or text[offset + before.start(1) - 1] in " \t\n:：，,、;；."):
+            brand_start, brand_end = offset + before.start(1), offset + before.end(1)
+        else:
+            brand_start = brand_end = -1
         after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
-        if before and after and not (out and out[-1].end > before.start(1)):
-            brand = _LEAD_WORDS.sub("", before.group(1))
+        if brand_start >= 0 and after and not (out and out[-1].end > brand_start):
+            brand = _LEAD_WORDS.sub("", text[brand_start:brand_end])
             if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand):
-                start = before.end(1) - len(brand)
+                start = brand_end - len(brand)
                 end = med.end + after.end()
                 out.append(_Med(text[start:end], start, end, med.drug))
                 i += 1
@@ -659,8 +697,9 @@ def _stopped_after(after: str) -> bool:
     return False
 
 
-def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False) -> list[OrderItemDraft]:
-    meds = _find_drug_names(segment.text, zh)
+def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False,
+                      names: list[_Med] | None = None) -> list[OrderItemDraft]:
+    meds = _find_drug_names(segment.text, zh) if names is None else names
     if not meds:
         return []
     items = []
@@ -946,8 +985,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
-                       warning_context: bool = False, stop_list: bool = False) -> list[OrderItemDraft]:
-    items = _medication_items(segment, zh, original, stop_section=stop_list)
+                       warning_context: bool = False, stop_list: bool = False,
+                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
+    items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items
     text = segment.text
@@ -1015,9 +1055,11 @@ def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
 
 
 def _is_time_only(text: str, ref: dt.date | None) -> bool:
-    rest = text
-    for start, end, _ in reversed(_time_expressions(text, ref)):
-        rest = rest[:start] + rest[end:]
+    pieces, last = [], 0
+    for start, end, _ in _time_expressions(text, ref):
+        pieces.append(text[last:start])
+        last = end
+    rest = "".join(pieces) + text[last:]
     return len(re.sub(r"\b(?:in|after|within|on|about|around|then|and|出院后|术后|后|内)\b|[\s,，:：]", "", rest, flags=re.I)) <= 3
 
 
@@ -1129,10 +1171,10 @@ _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|
 _CONTINUE_DRUG = re.compile(r"\s*(?:continue|resume|restart|keep (?:using|taking|on)|but continue|but|and|继续|恢复|但)\b\s*", re.I)
 
 
-def _continued_medication(segment: _Segment, previous: list[_Med], zh: bool, original: str) -> OrderItemDraft | None:
+def _continued_medication(segment: _Segment, previous: list[_Med], names: list[_Med], original: str) -> OrderItemDraft | None:
     """"Timolol 0.5% eye drops: stop in the right eye; continue 1 drop in the left eye twice daily": a line that
     goes on with the drug of the line before."""
-    if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or _find_drug_names(segment.text, zh):
+    if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or names:
         return None
     after = segment.text[_CONTINUE_DRUG.match(segment.text).end():]
     head = _regimen_head(after)
@@ -1168,19 +1210,21 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             items.append(OrderItemDraft(kind="instruction", text=text[last.span_start:end], span_start=last.span_start, span_end=end,
                                         name=last.name, generic_name=last.generic_name))
             continue
-        if _STOP_HEADING.search(segment.text) and not _find_drug_names(segment.text, zh):
+        names = _find_drug_names(segment.text, zh)
+        if _STOP_HEADING.search(segment.text) and not names:
             stop_list = True
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue
-        if stop_list and (re.search(r"[:：]\s*$", segment.text) or not _find_drug_names(segment.text, zh)):
+        if stop_list and (re.search(r"[:：]\s*$", segment.text) or not names):
             stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
-        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list)
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list,
+                                   names=names)
         if not any(i.kind == "medication" for i in found):
-            continued = _continued_medication(segment, previous_drugs, zh, text)
+            continued = _continued_medication(segment, previous_drugs, names, text)
             if continued is not None:
                 found = [continued]
-        previous_drugs = _find_drug_names(segment.text, zh)
+        previous_drugs = names
         if any(i.kind in ("medication", "revisit", "reexam") for i in found):
             warning_list = False
         elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):

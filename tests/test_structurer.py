@@ -442,3 +442,26 @@ def test_the_evaluator_compares_units_by_meaning(tmp_path: Path) -> None:
     gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
     report = evaluate_discharge(gold)
     assert report["medications"]["precision"] == 0.75       # IU = U, ml = mL, 滴 = drop; μg is not g
+
+
+def test_bad_input_never_crashes_and_stays_linear() -> None:
+    import random
+    import string
+    import time
+
+    rng = random.Random(7)
+    words = ["every", "week", "in", "2", "weeks", "clinic", "follow up", "with", "Dr", "mg", "停用", "复查", "每周", "如出现", "发热",
+             "(", ")", "（", "，", "。", "Eliquis", "(apixaban)", "5", "1-2", "tablets", "then", "stop", "\n", "- ", "1.", "Dec", "8",
+             "2026年12月8日", "continue", "Seek care if you notice:", "STOP:", "早6U", "滴眼液", "q8h", "250 mg/5 mL"]
+    inputs = [None, "", "   \n\t", "1" * 40000, "a" * 20000, "(" * 20000, "每" * 20000, "2 weeks " * 5000,
+              "阿司匹林肠溶片 100mg qd，" * 1000, "Drug" + " " * 20000 + "5 mg", "Xtandi (" + "a" * 20000 + ") 160 mg",
+              "".join(rng.choice(string.printable) for _ in range(20000)),
+              "".join(chr(rng.randint(32, 0x9FFF)) for _ in range(20000)),
+              " ".join(rng.choice(words) for _ in range(5000))]
+    structure_orders("warm up")
+    for text in inputs:
+        began = time.perf_counter()
+        result = structure_orders(text)      # type: ignore[arg-type]
+        assert time.perf_counter() - began < 10, (text or "")[:40]
+        for item in result.items:
+            assert (text or "")[item.span_start:item.span_end] == item.text
