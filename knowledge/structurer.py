@@ -223,8 +223,9 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 
 # ----- medication parts ------------------------------------------------------------------------------
 
-_UNIT = (r"(?:mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|puffs?|滴|"
-         r"tablets?|tabs?|capsules?|caps?|drops?|sprays?|patch(?:es)?)")
+_UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
+         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
+         r"patch(?:es)?|sachets?)")
 _DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
@@ -232,7 +233,9 @@ _UNIT_NORMAL = {
     "片": "片", "粒": "粒", "袋": "袋", "支": "支", "喷": "puff", "揿": "puff", "吸": "puff", "puff": "puff", "puffs": "puff", "滴": "drop",
     "tablet": "tablet", "tablets": "tablet", "tab": "tablet", "tabs": "tablet", "capsule": "capsule", "capsules": "capsule",
     "cap": "capsule", "caps": "capsule", "drop": "drop", "drops": "drop", "spray": "spray", "sprays": "spray",
-    "patch": "patch", "patches": "patch",
+    "patch": "patch", "patches": "patch", "microgram": "μg", "micrograms": "μg", "milligram": "mg", "milligrams": "mg",
+    "gram": "g", "grams": "g", "milliliter": "mL", "milliliters": "mL", "millilitre": "mL", "millilitres": "mL",
+    "international unit": "U", "international units": "U", "国际单位": "U", "sachet": "袋", "sachets": "袋",
 }
 _UNIT_SAME = {"片": "tablet", "粒": "capsule"}
 
@@ -247,6 +250,7 @@ def unit_key(unit: Any) -> str:
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
 _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
 
 # "q8h", "每8小时", "every 6 to 8 hours": the shortest interval
@@ -258,7 +262,7 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+_PRN = re.compile(r"必要时|需要时|按需|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
@@ -318,7 +322,7 @@ _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "�
 _UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续)\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|×|\*|[xX](?=\s*\d))\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(days?|weeks?|months?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
@@ -350,6 +354,7 @@ _MONTH_EN = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
+_DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
@@ -390,6 +395,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
         add(m, _date_from_parts(y, mo, d, ref))
+    for m in _DATE_NUMERIC.finditer(text):
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        readings = [d for d in (_date_from_parts(y, b, a, ref), _date_from_parts(y, a, b, ref)) if d]   # day first, month first
+        # 15/12/2026 and 12/15/2026 can be read one way only; 05/12/2026 is the reading after the discharge
+        start = (ref or dt.date.today()) - dt.timedelta(days=14)
+        later = [d for d in readings if d >= start.isoformat()]
+        add(m, (later or readings or [None])[0])
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -669,7 +681,7 @@ def _stopped_before(between: str, after: str) -> bool:
     stop = stops[-1]
     if _STOP_NEGATED.search(between[:stop.start()]) or _RESUME.search(between[stop.end():]):
         return False
-    if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|for)\b|如|若|当|<|>|低于|高于", after, re.I):
+    if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|below|above)\b|如|若|当|<|>|低于|高于", after, re.I):
         return False                                 # "hold if BP < 100" is a parameter, not a stop
     return True
 
@@ -687,8 +699,8 @@ def _stopped_after(after: str) -> bool:
         pre, post = after[max(0, m.start() - 12):m.start()], after[m.end():m.end() + 14]
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
-        if re.search(r"\b(?:then|and|until|after|before|if|when)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|[\d一二两三四五六七八九十]\s*(?:天|日|周)$",
-                     pre, re.I):
+        if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
+                     r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\b|if\b|when\b|once\b|before\b|after\b|"
                     r"on\b|at\b|until\b|while\b|如|若|时|前|后)", post, re.I):
@@ -753,6 +765,17 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         else:
             dose = float(dose_m.group(1))
             dose_text = dose_m.group(0).strip()
+            # "take 4 tablets (20 mg)": the amount in brackets is the dose
+            amount = re.match(r"\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", after[dose_m.end():])
+            if unit in ("tablet", "capsule", "片", "粒") and amount:
+                dose, unit = float(amount.group(1)), _UNIT_NORMAL.get(amount.group(2).lower(), amount.group(2))
+                dose_text = amount.group(0).strip(" ()（）")
+    else:
+        word = _DOSE_WORD.search(head)                   # "one drop", "two puffs", "half a tablet"
+        if word:
+            dose = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5}[word.group(1).lower()]
+            unit = _UNIT_NORMAL.get(word.group(2).lower(), word.group(2))
+            dose_text = word.group(0)
     route = _route(head) or _route(after) or _route(med.name)
     if route is None:
         if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
@@ -989,7 +1012,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                        names: list[_Med] | None = None) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
-        return items
+        return items + _after_medication(segment, zh, original, lang, ref, names)
     text = segment.text
     # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
     # with the visit before it); in a sentence of warning signs only clauses without the warning words count
@@ -1037,6 +1060,31 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     return structured + signs
 
 
+_VISIT_OR_TEST = re.compile(r"复查|复诊|随诊|随访|门诊|复测|化验|\bfollow[- ]?up\b|\bclinic\b|\brecheck\b|\brepeat\b|\bcheck\b|"
+                            r"\bappointment\b|\bsee (?:your|the|a)\b", re.I)
+
+
+def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None,
+                      names: list[_Med] | None) -> list[OrderItemDraft]:
+    """"甲巯咪唑片 10mg tid，4周后复查甲功" / "阿司匹林 100mg qd，如有黑便及时就诊": the visit, test or warning
+    signs in a clause of a medication line that names no drug."""
+    names = _find_drug_names(segment.text, zh) if names is None else names
+    out: list[OrderItemDraft] = []
+    for clause in _clauses(segment, zh):
+        offset = clause.start - segment.start
+        if any(n.start < offset + len(clause.text) and offset < n.end for n in names) or _DOSE_IN_MED.search(clause.text):
+            continue
+        if _WARNING_TRIGGER.search(clause.text):
+            for code, start, end in warning_signs(clause.text, lang):
+                s, e = clause.start + start, clause.start + end
+                if code not in {i.symptom_code for i in out}:
+                    out.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
+                                              name=original[s:e], symptom_code=code))
+        elif _VISIT_OR_TEST.search(clause.text) and _when(clause.text, ref):
+            out += [i for i in _structure_clause(clause, zh, original, ref) if i.when]
+    return out
+
+
 _WHEN_JOIN = re.compile(r"^\s*(?:[、,，/]|和|及|以及|与|或|and|again|then|and again|and then|,\s*and|,\s*again)\s*(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
 
 
@@ -1071,8 +1119,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
         if reexams:
-            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
-                     for item, _, _ in reexams]
+            # "化疗后第7天、第14天复查血常规": the test at each time
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
+                     for w in _revisit_whens(text[:reexams[0][1]] or text, ref) for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic, and the tests
             department = _zh_department(text[:reexams[0][1]])
             if department and when and re.search(r"门诊|科|中心", text[:reexams[0][1]]):

@@ -465,3 +465,42 @@ def test_bad_input_never_crashes_and_stays_linear() -> None:
         assert time.perf_counter() - began < 10, (text or "")[:40]
         for item in result.items:
             assert (text or "")[item.span_start:item.span_end] == item.text
+
+
+# ----- probes written after the train files were at 1.00 (phrasings neither train file has) ------------------
+
+def test_visits_tests_and_signs_inside_a_medication_line() -> None:
+    result = structure_orders("甲巯咪唑片 10mg 口服 每日3次，4周后复查甲功", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("medication", "甲巯咪唑片", None), ("reexam", "甲功", "P4W")]
+    assert signs("阿司匹林肠溶片 100mg qd，如有黑便及时就诊") == {"melena"}
+    assert [i.kind for i in structure_orders("氨溴索片 30mg 口服 tid 连服7天").items] == ["medication"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("硝苯地平控释片 30mg 口服 每日一次（血压低于100/60mmHg时暂停）", ["硝苯地平控释片"]),     # a condition, not a stop
+    ("Hold metformin 500 mg for 48 hours after the CT scan", []),                               # a stop for now
+])
+def test_pauses_on_a_condition_and_holds_for_a_time(text: str, expected: list) -> None:
+    assert [m.name for m in meds(text)] == expected
+
+
+@pytest.mark.parametrize(("text", "dose", "unit", "frequency", "duration"), [
+    ("泼尼松片 60mg qd×2周，之后每周减5mg", 60, "mg", "qd", "P2W"),
+    ("布洛芬混悬液(美林) 5ml 口服 发热>38.5℃时", 5, "mL", "prn", None),
+    ("Prednisone: take 4 tablets (20 mg) by mouth daily", 20, "mg", "qd", None),
+    ("Brimonidine 0.2% one drop twice daily both eyes", 1, "drop", "bid", None),
+    ("Salbutamol 100 micrograms 2 puffs as needed", 100, "μg", "prn", None),
+    ("重组人促红素注射液 10000国际单位 皮下注射 每周一次", 10000, "U", "qw", None),
+])
+def test_more_dose_and_frequency_writing(text: str, dose: float, unit: str, frequency: str, duration: str | None) -> None:
+    [item] = meds(text)
+    assert (item.dose, item.unit, item.frequency, item.duration) == (dose, unit, frequency, duration)
+
+
+def test_a_test_at_several_times_and_numeric_dates() -> None:
+    assert reexams_of("化疗后第7天、第14天复查血常规") == [("血常规", "P7D"), ("血常规", "P14D")]
+    assert visits("Your next appointment: Orthopaedic Clinic, 15/12/2026") == [("Orthopaedic", "2026-12-15")]
+    # 12/08/2026 read day first would be August, before the discharge: it is 8 December; 05/12/2026 is 5 December
+    assert visits("Cardiology clinic on 12/08/2026") == [("Cardiology", "2026-12-08")]
+    assert visits("Cardiology clinic on 05/12/2026") == [("Cardiology", "2026-12-05")]
