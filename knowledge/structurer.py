@@ -177,6 +177,9 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     for m in breaker.finditer(text):
         if m.group(0) == "." and re.fullmatch(r"[ \t]*\d{1,2}", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
             continue          # "1. Prednisolone …": the number of an item, not the end of a sentence
+        if m.group(0) == "." and re.search(r"(?<![A-Za-z])(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|No|vs|approx|Tab|Cap|Inj|Sr|Jr|e\.g|i\.e)$",
+                                           text[max(0, m.start() - 8):m.start()], re.I):
+            continue          # "Dr. Lee", "e.g. ibuprofen"
         pieces.append((last, m.start()))
         last = m.end()
     pieces.append((last, len(text)))
@@ -250,6 +253,11 @@ def unit_key(unit: Any) -> str:
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
+_COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|片|粒)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
+_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸)")
+_WORD_AMOUNT = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5,
+                "半": 0.5, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0}
 _DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
 _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
 
@@ -307,7 +315,7 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
 # the route a dosage form implies when the line does not say
-_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|"
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|^\s*drops\b|"
                                        r"\b(?:cream|ointment|gel|patch)\b", re.I)),
                 ("other", re.compile(r"栓|滴鼻液|鼻喷|\bsuppositor|\bnasal spray\b|\bpessar", re.I)),
                 ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
@@ -360,6 +368,7 @@ _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
+_DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
     (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
     (r"下个月|下月|\bnext month\b", "P1M"), (r"\bfortnight\b", "P2W"))]
@@ -437,6 +446,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for pattern, value in _NEXT:
         for m in pattern.finditer(text):
             add(m, value)
+    for m in _DAY_N.finditer(text):                  # "wound check on day 5"
+        add(m, _iso_period(float(m.group(1)), "D"))
     found.sort()
     return found
 
@@ -561,6 +572,8 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             if taken(m.start(), m.end()):
                 continue
             name = _LEAD_WORDS.sub("", m.group(1))
+            if re.fullmatch(r"(?:一次|每次|每回|一日|每日|每天|单次)?[\d一二两三四五六七八九十半/]*[片粒袋支丸]", name):
+                continue                                                 # "一次半片" is a dose, not a drug
             more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
             end = m.end() + (more.end() if more else 0)
             name += text[m.end():end]
@@ -590,16 +603,23 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
                              rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
-                             rf"|^([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
-            g = 1 if m.group(1) else 2
+                             rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
+                             rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
+                             rf"|(?:^|(?<=[\s:]))([A-Z][a-z]{{3,}}(?:\s[A-Z][a-z]+)?)\s+(?:eye |ear |nasal )?(?:drops|ointment|cream|gel|spray)\b"
+                             rf"(?=[^.;]*?\b(?i:qid|tid|bid|qd|qds|tds|bd|daily|nightly|at night|at bedtime|times? (?:a|per) day|every \d+ hours|q\d+h)\b)",
+                             text):
+            g = 1 if m.group(1) else 2 if m.group(2) else 3
             name = re.sub(rf"\s+{_EN_FORM_WORDS}$", "", m.group(g), flags=re.I)
-            if taken(m.start(g), m.start(g) + len(name)) or _NOT_DRUG_WORDS.search(name) \
+            verb = re.match(r"(?:continue|start|resume|restart|take|give|use)\s+(?=[a-z]{4})", name, re.I)
+            name_start = m.start(g) + (verb.end() if verb else 0)
+            name = name[verb.end():] if verb else name                          # "Continue ferrous sulphate 200 mg"
+            if taken(name_start, name_start + len(name)) or _NOT_DRUG_WORDS.search(name) \
                     or re.match(r"(?:take|give|use|apply|inject|inhale|instil|insert|then|and|for|drink|eat|increase|decrease|reduce|"
                                 r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold|continue|continued|resume|"
                                 r"restart|keep|place|put|chew|dissolve|mix|plus|also|but|after|before|until|from|with|without|change|"
                                 r"switch|dose|doses|daily|weekly|then|reduce|wean|taper)\b", name, re.I):
                 continue
-            add(_Med(name, m.start(g), m.start(g) + len(name), None))
+            add(_Med(name, name_start, name_start + len(name), None))
     found.sort(key=lambda f: f.start)
     kept: list[_Med] = []
     for f in found:
@@ -740,14 +760,17 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
                                         generic_name=generic_name(name)))
             continue
-        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original))
+        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=segment.text))
     return items
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
-                start: int, end: int, original: str) -> OrderItemDraft:
+                start: int, end: int, original: str, line: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
     dose = dose_text = unit = None
+    if dose_m and _PACKAGE.match(after, dose_m.start()):
+        # "0.5g*20片 1g": the package (strength × count) is not the dose; the next amount is
+        dose_m = _DOSE_IN_MED.search(after, _PACKAGE.match(after, dose_m.start()).end()) or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
@@ -765,27 +788,32 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         else:
             dose = float(dose_m.group(1))
             dose_text = dose_m.group(0).strip()
-            # "take 4 tablets (20 mg)": the amount in brackets is the dose
-            amount = re.match(r"\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", after[dose_m.end():])
-            if unit in ("tablet", "capsule", "片", "粒") and amount:
+            # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
+            amount = _COUNT_AMOUNT.search(head)
+            if amount:
                 dose, unit = float(amount.group(1)), _UNIT_NORMAL.get(amount.group(2).lower(), amount.group(2))
-                dose_text = amount.group(0).strip(" ()（）")
+                dose_text = amount.group(0).strip()
     else:
-        word = _DOSE_WORD.search(head)                   # "one drop", "two puffs", "half a tablet"
+        word = _DOSE_WORD.search(head) or _DOSE_WORD_ZH.search(head)     # "one drop", "half a tablet", "一次半片"
         if word:
-            dose = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5}[word.group(1).lower()]
-            unit = _UNIT_NORMAL.get(word.group(2).lower(), word.group(2))
-            dose_text = word.group(0)
+            dose = _WORD_AMOUNT.get(word.group(1).lower())
+            if dose is None and "/" in word.group(1):
+                top, bottom = word.group(1).split("/")
+                dose = float(top) / float(bottom) if float(bottom) else None
+            unit = _UNIT_NORMAL.get(word.group(2).lower(), word.group(2)) if dose is not None else None
+            dose_text = word.group(0) if dose is not None else None
     route = _route(head) or _route(after) or _route(med.name)
     if route is None:
         if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
-        elif unit == "drop" and re.search(r"眼|eye", after + med.name, re.I):
+        elif unit == "drop" and re.search(r"眼|eye", after + med.name + line, re.I):
             route = "topical"
         else:
-            route = _form_route(med.name)
+            route = _form_route(med.name) or _form_route(after[:24])
+            if route is None and re.search(r"[左右双]眼|\b(?:right|left|both|each) eyes?\b|\beye drops?\b", line, re.I):
+                route = "topical"                          # "Right eye: Maxitrol drops QID"
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
         generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
@@ -810,10 +838,12 @@ _WARNING_TRIGGER = re.compile(
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bbring (?:him|her|them|your child|the child|the baby) back\b|"
-    r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call)\b|\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
+    r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
+    r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
     re.I)
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
-_WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b", re.I)
+_WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
+                                  r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
@@ -966,7 +996,8 @@ _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
-    if inner and _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1)):
+    generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
+    if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", raw) if p.strip()]
@@ -991,7 +1022,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     if not before or not _TEST_EN.search(before):
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
-        raw = raw.strip().rstrip(".;:!")
+        raw = raw.strip().rstrip(".;:!–—- ")
         raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _EN_TEST_VERBS.sub("", raw).strip()
@@ -1021,7 +1052,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     structured: list[OrderItemDraft] = []
     last_when = None
     for clause in _clauses(segment, zh):
-        if warning and _WARNING_TRIGGER.search(clause.text) and (not _when(clause.text, ref) or warning_signs(clause.text, lang)):
+        if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_when)
         found = [replace(i, when=last_when) if i.when is None and i.kind in ("revisit", "reexam") and last_when else i
@@ -1145,7 +1176,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             return found
-        if _REVISIT_EN.search(text) and when:
+        if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)):
             department = _en_department(text)
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
@@ -1213,6 +1244,8 @@ def detect_language(text: str) -> str:
     return "zh" if re.search(r"[\u4e00-\u9fff]", text or "") else "en"
 
 
+_VISIT_HEADING = re.compile(r"\s*(?:(?:your |next )?follow[- ]?up(?: appointments?| visits?| care| plan)?|(?:your |next )?appointments?|"
+                            r"复诊(?:安排|时间|计划)?|随访(?:安排|计划)?|门诊随访|预约)\s*[:：]?\s*", re.I)
 # "increase to 100 mg after 2 weeks", "然后每周减5mg": a change to the drug of the line before, not a new drug
 _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
 
@@ -1226,6 +1259,9 @@ def _continued_medication(segment: _Segment, previous: list[_Med], names: list[_
     if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or names:
         return None
     after = segment.text[_CONTINUE_DRUG.match(segment.text).end():]
+    if not re.match(r"\s*(?:\d|one\b|two\b|half\b|an?\b|the same\b|as before\b|in\b|on\b|at\b|with\b|to\b|each\b|both\b|every\b|"
+                    r"[一二两三半每]|用|服)", after, re.I):
+        return None           # "Continue ferrous sulphate 200 mg": a drug of its own, not the one before
     head = _regimen_head(after)
     dose_m, frequency = _DOSE_IN_MED.search(after), _frequency(head) or _frequency(after)
     if dose_m is None or frequency is None or _stopped_after(after):
@@ -1246,11 +1282,12 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     unparsed: list[str] = []
     warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
     stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
+    visit_list = False            # inside the list of visits after "Follow-up appointments" / "复诊安排："
     previous_end = 0
     previous_drugs: list[_Med] = []
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
-            warning_list = stop_list = False       # a blank line ends a list
+            warning_list = stop_list = visit_list = False       # a blank line ends a list
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
             # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
@@ -1274,6 +1311,18 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             if continued is not None:
                 found = [continued]
         previous_drugs = names
+        if visit_list and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
+            # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
+            when = _when(segment.text, discharge_date)
+            department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None
+            if department:
+                end = segment.start + len(segment.text)
+                found = [OrderItemDraft(kind="revisit", text=text[segment.start:end], span_start=segment.start, span_end=end,
+                                        name=department, when=when)] + [i for i in found if i.kind != "instruction"]
+        if _VISIT_HEADING.fullmatch(segment.text):
+            visit_list = True
+        elif visit_list and (re.search(r"[:：]\s*$", segment.text) or any(i.kind in ("medication", "warning_sign") for i in found)):
+            visit_list = False
         if any(i.kind in ("medication", "revisit", "reexam") for i in found):
             warning_list = False
         elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):

@@ -504,3 +504,34 @@ def test_a_test_at_several_times_and_numeric_dates() -> None:
     # 12/08/2026 read day first would be August, before the discharge: it is 8 December; 05/12/2026 is 5 December
     assert visits("Cardiology clinic on 12/08/2026") == [("Cardiology", "2026-12-08")]
     assert visits("Cardiology clinic on 05/12/2026") == [("Cardiology", "2026-12-05")]
+
+
+def test_medication_tables_and_chinese_dose_words() -> None:
+    table = ("药品名称\t规格\t用量\t用法\t频次\n二甲双胍片\t0.5g*20片\t1g\t口服\tbid\n"
+             "甘精胰岛素注射液\t300U/3ml\t16U\t皮下注射\tqn")
+    assert [(m.name, m.dose, m.unit, m.frequency) for m in meds(table)] == [
+        ("二甲双胍片", 1, "g", "bid"), ("甘精胰岛素注射液", 16, "U", "qn")]        # the package is not the dose
+    assert med_rows("阿托伐他汀钙片 一次半片 每晚一次") == [("阿托伐他汀钙片", "阿托伐他汀", 0.5, "片", "oral", "qn")]
+    assert meds("Furosemide 20 mg tablet – Take 2 tablets (40 mg) by mouth every morning")[0].dose == 40
+
+
+def test_english_sections_and_unknown_names() -> None:
+    text = ("Follow-up appointments\n• Lab work (BMP) – in 1 week\n"
+            "Return precautions\nCome to the ER for chest pain, fainting, or weight gain of more than 2 kg in 2 days.")
+    result = structure_orders(text)
+    assert [(i.name, i.when) for i in result.items if i.kind == "reexam"] == [("BMP", "P1W")]
+    assert {i.symptom_code for i in result.items if i.kind == "warning_sign"} == {"chest_pain", "syncope", "weight_gain"}
+    assert visits("Wound check with your midwife on day 5.") == [("Midwife", "P5D")]
+    # "Continue <drug>" is that drug, not the drug of the line before
+    assert [m.name for m in meds("Dalteparin 5000 units subcutaneously once daily\nContinue ferrous sulphate 200 mg twice daily")] == [
+        "Dalteparin", "ferrous sulphate"]
+    [drops] = meds("Right eye: Maxitrol drops QID x 1 week then BID x 1 week.")
+    assert (drops.name, drops.route, drops.frequency) == ("Maxitrol", "topical", "qid")
+
+
+def test_visits_listed_under_a_follow_up_heading() -> None:
+    text = "Follow-up appointments\n• Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM\n• Lab work (BMP) – in 1 week"
+    result = structure_orders(text, discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "Cardiology", "2026-12-15"), ("reexam", "BMP", "P1W")]
+    assert visits("复诊安排：\n心内科 2026年12月15日") == [("心内科", "2026-12-15")]
