@@ -275,16 +275,16 @@ _PRN = re.compile(r"必要时|需要时|按需|(?:℃|度|°C?)\s*(?:以上)?\s*
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
-    ("qid", r"\bqid\b|q\.i\.d\.|四次/日"),
-    ("tid", r"\btid\b|t\.i\.d\."),
-    ("bid", r"\bbid\b|b\.i\.d\.|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
+    ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
+    ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
+    ("bid", r"\bbid\b|b\.i\.d\.|\bbd\b|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
     ("qod", r"隔日|隔天|每(?:2|两|二)天(?:一|1)次|\bqod\b|every other day|alternate days|on alternate days|every second day"),
     ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
            r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|in the evening|every evening|each evening|"
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
-           r"every morning|each morning|in the morning|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
+           r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
     ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
@@ -305,13 +305,13 @@ _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|inc
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
-    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
+    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
     ("topical", r"外用|外涂|涂抹|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
-    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
+    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
     ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
 # the route a dosage form implies when the line does not say

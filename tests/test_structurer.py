@@ -334,6 +334,8 @@ def test_drugs_to_take_next_to_stop_words(text: str, names: list) -> None:
     ("布洛芬混悬液 5ml 口服 体温超过38.5℃时服用", "prn"), ("昂丹司琼片 8mg 口服 恶心时服用", "prn"), ("劳拉西泮片 0.5mg 失眠时服用", "prn"),
     ("对乙酰氨基酚片 0.5g 每4~6小时一次", "q4h"), ("美托洛尔缓释片 47.5mg 每日早晚各一次", "bid"),
     ("阿司匹林肠溶片 100mg 每日一次 与早餐同时服用", "qd"),
+    ("Paracetamol 1 g QDS", "qid"), ("Novorapid 6 units TDS with meals", "tid"), ("Bisoprolol 2.5 mg BD", "bid"),
+    ("Omeprazole 20 mg mane", "qd"), ("Amitriptyline 10 mg nocte", "qn"),
 ])
 def test_frequency_words(text: str, frequency: str) -> None:
     assert meds(text)[0].frequency == frequency
