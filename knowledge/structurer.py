@@ -1,6 +1,11 @@
 """Discharge-order structuring (出院医嘱结构化): free text in Chinese or English → order items.
 
-Deterministic rules and a drug lexicon (knowledge/data/drugs.yaml) do the work; the language model
+Deterministic rules and tables do the work: the drug lexicon (knowledge/data/drugs.yaml), Chinese drug
+names derived from THUOCL (knowledge/data/drugs_zh_thuocl.txt, MIT), clinic words and warning-sign
+phrasings of orders (knowledge/data/order_vocab.yaml) and the symptom lexicon of the calls. A drug to
+stop is kept as an instruction, not a medication; a taper or an on/off cycle keeps its starting regimen;
+lists under a heading ("Medications to stop:", "如出现以下情况…：", "Follow-up appointments") carry the
+heading's meaning to their lines. The language model
 is asked only about segments that look like a medication the rules could not read, and its answer
 is checked against the text before it is kept (a dose that is not in the text is rejected).
 Every item keeps the exact span of the input it came from."""
@@ -273,15 +278,18 @@ _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two"
 _PRN = re.compile(r"必要时|需要时|按需|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
-                  r"\bas necessary\b|\bif necessary\b|\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
+                  r"\bas necessary\b|\bif necessary\b|"
+                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
     ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
     ("bid", r"\bbid\b|b\.i\.d\.|\bbd\b|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
     ("qod", r"隔日|隔天|每(?:2|两|二)天(?:一|1)次|\bqod\b|every other day|alternate days|on alternate days|every second day"),
     ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
-           r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|in the evening|every evening|each evening|"
+           r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+           r"\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
+           r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
@@ -690,7 +698,6 @@ _STOP_HEADING = re.compile(r"^(?:(?:please\s+)?(?:stop|discontinue|do not take|d
                            r"(?:[:：]|\b(?:the following|these|below)\b.{0,20}|(?:以下|下列|如下)(?:药物?|药品)?[:：]?)\s*$|"
                            r"^(?:以下|下列|如下)(?:药物?|药品)?(?:停用|停服|停止服用|暂停)[:：]?\s*$", re.I)
 _STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|stopped|discontinue|discontinued|hold|held)[.。!！]?", re.I)
-_CONJUNCTION = re.compile(r"^[\s,，、/&]*(?:and|or|及|和|与|或|以及)?[\s,，、/&]*$", re.I)
 
 
 def _stopped_before(between: str, after: str) -> bool:
@@ -836,10 +843,13 @@ _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
-    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
-    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bbring (?:him|her|them|your child|the child|the baby) back\b|"
+    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
+    r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
+    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
-    r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
+    r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
+    r"\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
     re.I)
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
