@@ -611,7 +611,7 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
                              rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
-                             rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
+                             rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart|[Tt]ake|[Gg]ive)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
                              rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
                              rf"|(?:^|(?<=[\s:]))([A-Z][a-z]{{3,}}(?:\s[A-Z][a-z]+)?)\s+(?:eye |ear |nasal )?(?:drops|ointment|cream|gel|spray)\b"
                              rf"(?=[^.;]*?\b(?i:qid|tid|bid|qd|qds|tds|bd|daily|nightly|at night|at bedtime|times? (?:a|per) day|every \d+ hours|q\d+h)\b)",

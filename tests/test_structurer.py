@@ -537,3 +537,8 @@ def test_visits_listed_under_a_follow_up_heading() -> None:
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
         ("revisit", "Cardiology", "2026-12-15"), ("reexam", "BMP", "P1W")]
     assert visits("复诊安排：\n心内科 2026年12月15日") == [("心内科", "2026-12-15")]
+
+
+def test_an_unknown_lower_case_drug_after_a_verb() -> None:
+    assert [(m.name, m.dose, m.frequency) for m in meds("Take apremilast 30 mg twice daily")] == [("apremilast", 30, "bid")]
+    assert meds("Give 5 mL three times a day") == []            # no drug named: left for a nurse (unparsed)
