@@ -1,6 +1,11 @@
 """Discharge-order structuring (出院医嘱结构化): free text in Chinese or English → order items.
 
-Deterministic rules and a drug lexicon (knowledge/data/drugs.yaml) do the work; the language model
+Deterministic rules and tables do the work: the drug lexicon (knowledge/data/drugs.yaml), Chinese drug
+names derived from THUOCL (knowledge/data/drugs_zh_thuocl.txt, MIT), clinic words and warning-sign
+phrasings of orders (knowledge/data/order_vocab.yaml) and the symptom lexicon of the calls. A drug to
+stop is kept as an instruction, not a medication; a taper or an on/off cycle keeps its starting regimen;
+lists under a heading ("Medications to stop:", "如出现以下情况…：", "Follow-up appointments") carry the
+heading's meaning to their lines. The language model
 is asked only about segments that look like a medication the rules could not read, and its answer
 is checked against the text before it is kept (a dose that is not in the text is rejected).
 Every item keeps the exact span of the input it came from."""
@@ -82,12 +87,34 @@ def _lexicon() -> tuple[dict[str, _Drug], re.Pattern[str], re.Pattern[str]]:
         name = line.strip()
         if name and not name.startswith("#") and name.lower() not in entries and not known.search(name):
             entries[name.lower()] = _Drug(generic_en="", generic_zh=name, drug_class=None)
-    keys = sorted(entries, key=len, reverse=True)
-    cjk = [k for k in keys if re.search(r"[\u4e00-\u9fff]", k)]
-    latin = [k for k in keys if not re.search(r"[\u4e00-\u9fff]", k)]
-    zh_pattern = re.compile("|".join(re.escape(k) for k in cjk))
-    en_pattern = re.compile(r"(?<![A-Za-z])(?:" + "|".join(re.escape(k) for k in latin) + r")(?![A-Za-z])", re.I)
+    cjk = [k for k in entries if re.search(r"[\u4e00-\u9fff]", k)]
+    latin = [k for k in entries if not re.search(r"[\u4e00-\u9fff]", k)]
+    zh_pattern = re.compile(_trie_regex(cjk))
+    # a Latin name ends where a word ends: the longest name that does ("insulin glargine", not "insulin")
+    en_pattern = re.compile(r"(?<![A-Za-z])(?:" + _trie_regex(latin, boundary=r"(?![A-Za-z])") + r")", re.I)
     return entries, zh_pattern, en_pattern
+
+
+def _trie_regex(words: list[str], boundary: str = "") -> str:
+    """One regular expression for many names, as a prefix tree: the longest name wins, as with names sorted by
+    length, but each position is tried once per prefix rather than once per name (the lexicon has thousands)."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return boundary
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if "" in node:                  # a name ends here; a longer one is tried first
+            return f"(?:{body}|{boundary})" if boundary else f"(?:{body})?"
+        return body
+
+    return build(trie)
 
 
 def _lookup(name: str) -> _Drug | None:
@@ -173,6 +200,9 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     for m in breaker.finditer(text):
         if m.group(0) == "." and re.fullmatch(r"[ \t]*\d{1,2}", text[text.rfind("\n", 0, m.start()) + 1:m.start()]):
             continue          # "1. Prednisolone …": the number of an item, not the end of a sentence
+        if m.group(0) == "." and re.search(r"(?<![A-Za-z])(?:Dr|Drs|Mr|Mrs|Ms|Prof|St|No|vs|approx|Tab|Cap|Inj|Sr|Jr|e\.g|i\.e)$",
+                                           text[max(0, m.start() - 8):m.start()], re.I):
+            continue          # "Dr. Lee", "e.g. ibuprofen"
         pieces.append((last, m.start()))
         last = m.end()
     pieces.append((last, len(text)))
@@ -219,8 +249,9 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 
 # ----- medication parts ------------------------------------------------------------------------------
 
-_UNIT = (r"(?:mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|puffs?|滴|"
-         r"tablets?|tabs?|capsules?|caps?|drops?|sprays?|patch(?:es)?)")
+_UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
+         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
+         r"patch(?:es)?|sachets?)")
 _DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
@@ -228,7 +259,9 @@ _UNIT_NORMAL = {
     "片": "片", "粒": "粒", "袋": "袋", "支": "支", "喷": "puff", "揿": "puff", "吸": "puff", "puff": "puff", "puffs": "puff", "滴": "drop",
     "tablet": "tablet", "tablets": "tablet", "tab": "tablet", "tabs": "tablet", "capsule": "capsule", "capsules": "capsule",
     "cap": "capsule", "caps": "capsule", "drop": "drop", "drops": "drop", "spray": "spray", "sprays": "spray",
-    "patch": "patch", "patches": "patch",
+    "patch": "patch", "patches": "patch", "microgram": "μg", "micrograms": "μg", "milligram": "mg", "milligrams": "mg",
+    "gram": "g", "grams": "g", "milliliter": "mL", "milliliters": "mL", "millilitre": "mL", "millilitres": "mL",
+    "international unit": "U", "international units": "U", "国际单位": "U", "sachet": "袋", "sachets": "袋",
 }
 _UNIT_SAME = {"片": "tablet", "粒": "capsule"}
 
@@ -243,6 +276,12 @@ def unit_key(unit: Any) -> str:
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
+_COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|片|粒)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
+_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸)")
+_WORD_AMOUNT = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5,
+                "半": 0.5, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0}
+_DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
 _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
 
 # "q8h", "每8小时", "every 6 to 8 hours": the shortest interval
@@ -254,27 +293,30 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+_PRN = re.compile(r"必要时|需要时|按需|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
-                  r"\bas necessary\b|\bif necessary\b|\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
+                  r"\bas necessary\b|\bif necessary\b|"
+                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
-    ("qid", r"\bqid\b|q\.i\.d\.|四次/日"),
-    ("tid", r"\btid\b|t\.i\.d\."),
-    ("bid", r"\bbid\b|b\.i\.d\.|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
+    ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
+    ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
+    ("bid", r"\bbid\b|b\.i\.d\.|\bbd\b|早晚各|早、晚各|morning and (?:evening|night)|\bin the morning and (?:at night|in the evening)"),
     ("qod", r"隔日|隔天|每(?:2|两|二)天(?:一|1)次|\bqod\b|every other day|alternate days|on alternate days|every second day"),
     ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
-           r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|in the evening|every evening|each evening|"
+           r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+           r"\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
+           r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
-           r"every morning|each morning|in the morning|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
+           r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
     ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
                       r"(?:U|IU|iu|u|单位|mg|片|粒|ml|mL)(?![A-Za-z])")
-_SLOT_EN = re.compile(r"\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|ml)\s+(?:before|with|after|at)\s+(breakfast|lunch|dinner|supper|bedtime|night|"
+_SLOT_EN = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|ml)\s+(?:before|with|after|at)\s+(breakfast|lunch|dinner|supper|bedtime|night|"
                       r"the evening meal)|\b(breakfast|lunch|dinner|supper|bedtime|morning|noon|evening|night)\s*[:：-]?\s*\d+(?:\.\d+)?\s*"
                       r"(?:units?|U|IU|mg|tablets?)\b", re.I)
 _SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
@@ -285,21 +327,21 @@ _MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |ev
 # where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
 _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
                     r"然后|之后|此后|以后|随后|再改|后改|改为|逐渐|递减|减量|减至|减为|加量|加至|增至|每(?:\d+|[一二两三四])?(?:天|日|周|星期)减|"
-                    r"(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)后", re.I)
+                    r"(?:(?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)后", re.I)
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
-    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
+    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
     ("topical", r"外用|外涂|涂抹|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
-    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
+    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
     ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
 # the route a dosage form implies when the line does not say
-_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|"
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|^\s*drops\b|"
                                        r"\b(?:cream|ointment|gel|patch)\b", re.I)),
                 ("other", re.compile(r"栓|滴鼻液|鼻喷|\bsuppositor|\bnasal spray\b|\bpessar", re.I)),
                 ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
@@ -309,12 +351,12 @@ _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "十四": 14, "半": 0.5}
 _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
            "twelve": 12, "fourteen": 14, "a": 1, "an": 1}
-_NUM = r"(\d+|[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
+_NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
 _UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续)\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|×|\*|[xX](?=\s*\d))\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(days?|weeks?|months?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
@@ -346,11 +388,13 @@ _MONTH_EN = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
+_DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
-_RANGE_ZH = re.compile(r"(\d+|[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
+_DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
     (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
     (r"下个月|下月|\bnext month\b", "P1M"), (r"\bfortnight\b", "P2W"))]
@@ -376,14 +420,23 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     "每周复查" / "weekly" is the period of the first one (P1W); "1-2 weeks" is its lower bound; a date
     without a year ("Dec 8", "12月8日") is the next such day after discharge."""
     found: list[tuple[int, int, str]] = []
+    covered = bytearray(len(text) + 1)
 
     def add(m: re.Match[str], value: str | None) -> None:
-        if value and not any(s <= m.start() < e or m.start() <= s < m.end() for s, e, _ in found):
+        if value and not any(covered[m.start():max(m.end(), m.start() + 1)]):
             found.append((m.start(), m.end(), value))
+            covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
 
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
         add(m, _date_from_parts(y, mo, d, ref))
+    for m in _DATE_NUMERIC.finditer(text):
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        readings = [d for d in (_date_from_parts(y, b, a, ref), _date_from_parts(y, a, b, ref)) if d]   # day first, month first
+        # 15/12/2026 and 12/15/2026 can be read one way only; 05/12/2026 is the reading after the discharge
+        start = (ref or dt.date.today()) - dt.timedelta(days=14)
+        later = [d for d in readings if d >= start.isoformat()]
+        add(m, (later or readings or [None])[0])
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -419,6 +472,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for pattern, value in _NEXT:
         for m in pattern.finditer(text):
             add(m, value)
+    for m in _DAY_N.finditer(text):                  # "wound check on day 5"
+        add(m, _iso_period(float(m.group(1)), "D"))
     found.sort()
     return found
 
@@ -519,6 +574,15 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
     """Drug names in the text: lexicon entries (extended to the written form) or form-suffixed words."""
     _, zh_pattern, en_pattern = _lexicon()
     found: list[_Med] = []
+    covered = bytearray(len(text) + 1)          # characters already part of a name (linear overlap checks)
+
+    def taken(start: int, end: int) -> bool:
+        return any(covered[start:end])
+
+    def add(med: _Med) -> None:
+        found.append(med)
+        covered[med.start:med.end] = b"\x01" * (med.end - med.start)
+
     if zh:
         for m in zh_pattern.finditer(text):
             start, end = m.start(), m.end()
@@ -529,19 +593,21 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
             if form and not _NOT_DRUG_WORDS.search(form.group(0)):
                 end += form.end()
-            found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
+            add(_Med(text[start:end], start, end, _lookup(m.group(0))))
         for m in _ZH_NAME.finditer(text):
-            if any(m.start() < f.end and f.start < m.end() for f in found):
+            if taken(m.start(), m.end()):
                 continue
             name = _LEAD_WORDS.sub("", m.group(1))
+            if re.fullmatch(r"(?:一次|每次|每回|一日|每日|每天|单次)?[\d一二两三四五六七八九十半/]*[片粒袋支丸]", name):
+                continue                                                 # "一次半片" is a dose, not a drug
             more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
             end = m.end() + (more.end() if more else 0)
             name += text[m.end():end]
             if len(name) >= 3 and not _NOT_DRUG_WORDS.search(name):
                 start = end - len(name)
-                found.append(_Med(name, start, end, _lookup(name)))
+                add(_Med(name, start, end, _lookup(name)))
     for m in en_pattern.finditer(text):
-        if any(m.start() < f.end and f.start < m.end() for f in found):
+        if taken(m.start(), m.end()):
             continue
         start, end = m.start(), m.end()
         # extend right over salt / release words ("Metoprolol succinate ER")
@@ -557,22 +623,29 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
                 else:
                     break
             end += len(keep)
-        found.append(_Med(text[start:end], start, end, _lookup(m.group(0))))
+        add(_Med(text[start:end], start, end, _lookup(m.group(0))))
     if not zh:
         # unknown English drug: capitalised word(s) right before a dose, possibly with a strength ("0.5%"), a form
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
                              rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
-                             rf"|^([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)\s+\d+(?:\.\d+)?\s*{_UNIT}\b", text):
-            g = 1 if m.group(1) else 2
+                             rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart|[Tt]ake|[Gg]ive)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
+                             rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
+                             rf"|(?:^|(?<=[\s:]))([A-Z][a-z]{{3,}}(?:\s[A-Z][a-z]+)?)\s+(?:eye |ear |nasal )?(?:drops|ointment|cream|gel|spray)\b"
+                             rf"(?=[^.;]*?\b(?i:qid|tid|bid|qd|qds|tds|bd|daily|nightly|at night|at bedtime|times? (?:a|per) day|every \d+ hours|q\d+h)\b)",
+                             text):
+            g = 1 if m.group(1) else 2 if m.group(2) else 3
             name = re.sub(rf"\s+{_EN_FORM_WORDS}$", "", m.group(g), flags=re.I)
-            if any(m.start(g) < f.end and f.start < m.start(g) + len(name) for f in found) or _NOT_DRUG_WORDS.search(name) \
+            verb = re.match(r"(?:continue|start|resume|restart|take|give|use)\s+(?=[a-z]{4})", name, re.I)
+            name_start = m.start(g) + (verb.end() if verb else 0)
+            name = name[verb.end():] if verb else name                          # "Continue ferrous sulphate 200 mg"
+            if taken(name_start, name_start + len(name)) or _NOT_DRUG_WORDS.search(name) \
                     or re.match(r"(?:take|give|use|apply|inject|inhale|instil|insert|then|and|for|drink|eat|increase|decrease|reduce|"
                                 r"up|every|each|over|about|total|max|maximum|not|no|only|add|start|stop|hold|continue|continued|resume|"
                                 r"restart|keep|place|put|chew|dissolve|mix|plus|also|but|after|before|until|from|with|without|change|"
                                 r"switch|dose|doses|daily|weekly|then|reduce|wean|taper)\b", name, re.I):
                 continue
-            found.append(_Med(name, m.start(g), m.start(g) + len(name), None))
+            add(_Med(name, name_start, name_start + len(name), None))
     found.sort(key=lambda f: f.start)
     kept: list[_Med] = []
     for f in found:
@@ -601,12 +674,17 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
                 i += 1 + len(inside)
                 continue
         # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
-        before = re.search(r"(?:^|(?<=[\s:：，,、;；]))([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[:med.start])
+        offset = max(0, med.start - 20)
+        before = re.search(r"([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[offset:med.start])
+        if before and (offset + before.start(1) == 0 or text[offset + before.start(1) - 1] in " \t\n:：，,、;；."):
+            brand_start, brand_end = offset + before.start(1), offset + before.end(1)
+        else:
+            brand_start = brand_end = -1
         after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
-        if before and after and not (out and out[-1].end > before.start(1)):
-            brand = _LEAD_WORDS.sub("", before.group(1))
+        if brand_start >= 0 and after and not (out and out[-1].end > brand_start):
+            brand = _LEAD_WORDS.sub("", text[brand_start:brand_end])
             if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand):
-                start = before.end(1) - len(brand)
+                start = brand_end - len(brand)
                 end = med.end + after.end()
                 out.append(_Med(text[start:end], start, end, med.drug))
                 i += 1
@@ -638,7 +716,6 @@ _STOP_HEADING = re.compile(r"^(?:(?:please\s+)?(?:stop|discontinue|do not take|d
                            r"(?:[:：]|\b(?:the following|these|below)\b.{0,20}|(?:以下|下列|如下)(?:药物?|药品)?[:：]?)\s*$|"
                            r"^(?:以下|下列|如下)(?:药物?|药品)?(?:停用|停服|停止服用|暂停)[:：]?\s*$", re.I)
 _STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|stopped|discontinue|discontinued|hold|held)[.。!！]?", re.I)
-_CONJUNCTION = re.compile(r"^[\s,，、/&]*(?:and|or|及|和|与|或|以及)?[\s,，、/&]*$", re.I)
 
 
 def _stopped_before(between: str, after: str) -> bool:
@@ -649,7 +726,7 @@ def _stopped_before(between: str, after: str) -> bool:
     stop = stops[-1]
     if _STOP_NEGATED.search(between[:stop.start()]) or _RESUME.search(between[stop.end():]):
         return False
-    if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|for)\b|如|若|当|<|>|低于|高于", after, re.I):
+    if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|below|above)\b|如|若|当|<|>|低于|高于", after, re.I):
         return False                                 # "hold if BP < 100" is a parameter, not a stop
     return True
 
@@ -667,8 +744,8 @@ def _stopped_after(after: str) -> bool:
         pre, post = after[max(0, m.start() - 12):m.start()], after[m.end():m.end() + 14]
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
-        if re.search(r"\b(?:then|and|until|after|before|if|when)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|[\d一二两三四五六七八九十]\s*(?:天|日|周)$",
-                     pre, re.I):
+        if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
+                     r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\b|if\b|when\b|once\b|before\b|after\b|"
                     r"on\b|at\b|until\b|while\b|如|若|时|前|后)", post, re.I):
@@ -677,8 +754,9 @@ def _stopped_after(after: str) -> bool:
     return False
 
 
-def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False) -> list[OrderItemDraft]:
-    meds = _find_drug_names(segment.text, zh)
+def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False,
+                      names: list[_Med] | None = None) -> list[OrderItemDraft]:
+    meds = _find_drug_names(segment.text, zh) if names is None else names
     if not meds:
         return []
     items = []
@@ -707,14 +785,17 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
                                         generic_name=generic_name(name)))
             continue
-        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original))
+        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=segment.text))
     return items
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
-                start: int, end: int, original: str) -> OrderItemDraft:
+                start: int, end: int, original: str, line: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
     dose = dose_text = unit = None
+    if dose_m and _PACKAGE.match(after, dose_m.start()):
+        # "0.5g*20片 1g": the package (strength × count) is not the dose; the next amount is
+        dose_m = _DOSE_IN_MED.search(after, _PACKAGE.match(after, dose_m.start()).end()) or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
@@ -732,16 +813,32 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         else:
             dose = float(dose_m.group(1))
             dose_text = dose_m.group(0).strip()
+            # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
+            amount = _COUNT_AMOUNT.search(head)
+            if amount:
+                dose, unit = float(amount.group(1)), _UNIT_NORMAL.get(amount.group(2).lower(), amount.group(2))
+                dose_text = amount.group(0).strip()
+    else:
+        word = _DOSE_WORD.search(head) or _DOSE_WORD_ZH.search(head)     # "one drop", "half a tablet", "一次半片"
+        if word:
+            dose = _WORD_AMOUNT.get(word.group(1).lower())
+            if dose is None and "/" in word.group(1):
+                top, bottom = word.group(1).split("/")
+                dose = float(top) / float(bottom) if float(bottom) else None
+            unit = _UNIT_NORMAL.get(word.group(2).lower(), word.group(2)) if dose is not None else None
+            dose_text = word.group(0) if dose is not None else None
     route = _route(head) or _route(after) or _route(med.name)
     if route is None:
         if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
-        elif unit == "drop" and re.search(r"眼|eye", after + med.name, re.I):
+        elif unit == "drop" and re.search(r"眼|eye", after + med.name + line, re.I):
             route = "topical"
         else:
-            route = _form_route(med.name)
+            route = _form_route(med.name) or _form_route(after[:24])
+            if route is None and re.search(r"[左右双]眼|\b(?:right|left|both|each) eyes?\b|\beye drops?\b", line, re.I):
+                route = "topical"                          # "Right eye: Maxitrol drops QID"
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
         generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
@@ -764,12 +861,17 @@ _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
-    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
-    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bbring (?:him|her|them|your child|the child|the baby) back\b|"
-    r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call)\b|\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
+    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
+    r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
+    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
+    r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
+    r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
+    r"\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
     re.I)
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
-_WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b", re.I)
+_WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
+                                  r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
@@ -922,7 +1024,8 @@ _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
-    if inner and _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1)):
+    generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
+    if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", raw) if p.strip()]
@@ -947,7 +1050,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     if not before or not _TEST_EN.search(before):
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
-        raw = raw.strip().rstrip(".;:!")
+        raw = raw.strip().rstrip(".;:!–—- ")
         raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _EN_TEST_VERBS.sub("", raw).strip()
@@ -964,10 +1067,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
-                       warning_context: bool = False, stop_list: bool = False) -> list[OrderItemDraft]:
-    items = _medication_items(segment, zh, original, stop_section=stop_list)
+                       warning_context: bool = False, stop_list: bool = False,
+                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
+    items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
-        return items
+        return items + _after_medication(segment, zh, original, lang, ref, names)
     text = segment.text
     # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
     # with the visit before it); in a sentence of warning signs only clauses without the warning words count
@@ -976,7 +1080,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     structured: list[OrderItemDraft] = []
     last_when = None
     for clause in _clauses(segment, zh):
-        if warning and _WARNING_TRIGGER.search(clause.text) and (not _when(clause.text, ref) or warning_signs(clause.text, lang)):
+        if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_when)
         found = [replace(i, when=last_when) if i.when is None and i.kind in ("revisit", "reexam") and last_when else i
@@ -1015,6 +1119,31 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     return structured + signs
 
 
+_VISIT_OR_TEST = re.compile(r"复查|复诊|随诊|随访|门诊|复测|化验|\bfollow[- ]?up\b|\bclinic\b|\brecheck\b|\brepeat\b|\bcheck\b|"
+                            r"\bappointment\b|\bsee (?:your|the|a)\b", re.I)
+
+
+def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None,
+                      names: list[_Med] | None) -> list[OrderItemDraft]:
+    """"甲巯咪唑片 10mg tid，4周后复查甲功" / "阿司匹林 100mg qd，如有黑便及时就诊": the visit, test or warning
+    signs in a clause of a medication line that names no drug."""
+    names = _find_drug_names(segment.text, zh) if names is None else names
+    out: list[OrderItemDraft] = []
+    for clause in _clauses(segment, zh):
+        offset = clause.start - segment.start
+        if any(n.start < offset + len(clause.text) and offset < n.end for n in names) or _DOSE_IN_MED.search(clause.text):
+            continue
+        if _WARNING_TRIGGER.search(clause.text):
+            for code, start, end in warning_signs(clause.text, lang):
+                s, e = clause.start + start, clause.start + end
+                if code not in {i.symptom_code for i in out}:
+                    out.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
+                                              name=original[s:e], symptom_code=code))
+        elif _VISIT_OR_TEST.search(clause.text) and _when(clause.text, ref):
+            out += [i for i in _structure_clause(clause, zh, original, ref) if i.when]
+    return out
+
+
 _WHEN_JOIN = re.compile(r"^\s*(?:[、,，/]|和|及|以及|与|或|and|again|then|and again|and then|,\s*and|,\s*again)\s*(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
 
 
@@ -1033,9 +1162,11 @@ def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
 
 
 def _is_time_only(text: str, ref: dt.date | None) -> bool:
-    rest = text
-    for start, end, _ in reversed(_time_expressions(text, ref)):
-        rest = rest[:start] + rest[end:]
+    pieces, last = [], 0
+    for start, end, _ in _time_expressions(text, ref):
+        pieces.append(text[last:start])
+        last = end
+    rest = "".join(pieces) + text[last:]
     return len(re.sub(r"\b(?:in|after|within|on|about|around|then|and|出院后|术后|后|内)\b|[\s,，:：]", "", rest, flags=re.I)) <= 3
 
 
@@ -1047,8 +1178,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
         if reexams:
-            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
-                     for item, _, _ in reexams]
+            # "化疗后第7天、第14天复查血常规": the test at each time
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
+                     for w in _revisit_whens(text[:reexams[0][1]] or text, ref) for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic, and the tests
             department = _zh_department(text[:reexams[0][1]])
             if department and when and re.search(r"门诊|科|中心", text[:reexams[0][1]]):
@@ -1072,7 +1204,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             return found
-        if _REVISIT_EN.search(text) and when:
+        if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)):
             department = _en_department(text)
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
@@ -1140,6 +1272,8 @@ def detect_language(text: str) -> str:
     return "zh" if re.search(r"[\u4e00-\u9fff]", text or "") else "en"
 
 
+_VISIT_HEADING = re.compile(r"\s*(?:(?:your |next )?follow[- ]?up(?: appointments?| visits?| care| plan)?|(?:your |next )?appointments?|"
+                            r"复诊(?:安排|时间|计划)?|随访(?:安排|计划)?|门诊随访|预约)\s*[:：]?\s*", re.I)
 # "increase to 100 mg after 2 weeks", "然后每周减5mg": a change to the drug of the line before, not a new drug
 _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
 
@@ -1147,12 +1281,15 @@ _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|
 _CONTINUE_DRUG = re.compile(r"\s*(?:continue|resume|restart|keep (?:using|taking|on)|but continue|but|and|继续|恢复|但)\b\s*", re.I)
 
 
-def _continued_medication(segment: _Segment, previous: list[_Med], zh: bool, original: str) -> OrderItemDraft | None:
+def _continued_medication(segment: _Segment, previous: list[_Med], names: list[_Med], original: str) -> OrderItemDraft | None:
     """"Timolol 0.5% eye drops: stop in the right eye; continue 1 drop in the left eye twice daily": a line that
     goes on with the drug of the line before."""
-    if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or _find_drug_names(segment.text, zh):
+    if len(previous) != 1 or not _CONTINUE_DRUG.match(segment.text) or names:
         return None
     after = segment.text[_CONTINUE_DRUG.match(segment.text).end():]
+    if not re.match(r"\s*(?:\d|one\b|two\b|half\b|an?\b|the same\b|as before\b|in\b|on\b|at\b|with\b|to\b|each\b|both\b|every\b|"
+                    r"[一二两三半每]|用|服)", after, re.I):
+        return None           # "Continue ferrous sulphate 200 mg": a drug of its own, not the one before
     head = _regimen_head(after)
     dose_m, frequency = _DOSE_IN_MED.search(after), _frequency(head) or _frequency(after)
     if dose_m is None or frequency is None or _stopped_after(after):
@@ -1173,11 +1310,12 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     unparsed: list[str] = []
     warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
     stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
+    visit_list = False            # inside the list of visits after "Follow-up appointments" / "复诊安排："
     previous_end = 0
     previous_drugs: list[_Med] = []
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
-            warning_list = stop_list = False       # a blank line ends a list
+            warning_list = stop_list = visit_list = False       # a blank line ends a list
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
             # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
@@ -1186,19 +1324,33 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             items.append(OrderItemDraft(kind="instruction", text=text[last.span_start:end], span_start=last.span_start, span_end=end,
                                         name=last.name, generic_name=last.generic_name))
             continue
-        if _STOP_HEADING.search(segment.text) and not _find_drug_names(segment.text, zh):
+        names = _find_drug_names(segment.text, zh)
+        if _STOP_HEADING.search(segment.text) and not names:
             stop_list = True
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue
-        if stop_list and (re.search(r"[:：]\s*$", segment.text) or not _find_drug_names(segment.text, zh)):
+        if stop_list and (re.search(r"[:：]\s*$", segment.text) or not names):
             stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
-        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list)
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list,
+                                   names=names)
         if not any(i.kind == "medication" for i in found):
-            continued = _continued_medication(segment, previous_drugs, zh, text)
+            continued = _continued_medication(segment, previous_drugs, names, text)
             if continued is not None:
                 found = [continued]
-        previous_drugs = _find_drug_names(segment.text, zh)
+        previous_drugs = names
+        if visit_list and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
+            # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
+            when = _when(segment.text, discharge_date)
+            department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None
+            if department:
+                end = segment.start + len(segment.text)
+                found = [OrderItemDraft(kind="revisit", text=text[segment.start:end], span_start=segment.start, span_end=end,
+                                        name=department, when=when)] + [i for i in found if i.kind != "instruction"]
+        if _VISIT_HEADING.fullmatch(segment.text):
+            visit_list = True
+        elif visit_list and (re.search(r"[:：]\s*$", segment.text) or any(i.kind in ("medication", "warning_sign") for i in found)):
+            visit_list = False
         if any(i.kind in ("medication", "revisit", "reexam") for i in found):
             warning_list = False
         elif _WARNING_TRIGGER.search(segment.text) and _WARNING_LIST_OPENER.search(segment.text):
