@@ -145,8 +145,14 @@ class FollowupEngine:
             return self._handle_identity(utterance)
         if nlu.parse_transfer_request(utterance, self.lang) and self._field_value(step, utterance) is None:
             return self._transfer_requested(step, utterance)
-        if nlu.parse_repeat_request(utterance, self.lang) and self._field_value(step, utterance) is None:
-            return self._repeat()   # "什么？没听清……哦，好多了" answers after all: that is handled below
+        if nlu.parse_repeat_request(utterance, self.lang):
+            # "什么？没听清……哦，好多了" answers after all; "你再说一遍，什么好了差了？" does not.
+            after = nlu.after_repeat_request(utterance)
+            if after and self._field_value(step, after) is not None:
+                utterance = after
+            elif nlu.opens_with_repeat_request(utterance):
+                return self._repeat()
+            # else: words like 啥意思 inside an answer ("天天这样有啥意思") are no request to repeat
         if self.state.last_field and nlu.parse_correction(utterance, self.lang):
             corrected = self._handle_correction(utterance)
             if corrected is not None:

@@ -79,6 +79,23 @@ _REPEAT_EN = re.compile(r"(?:repeat (?:that|it|the question|yourself)|say (?:tha
                         r"didn'?t (?:catch|hear|get) (?:that|you|it)|can'?t hear|could you repeat|speak up|one more time|^excuse me\??$)", re.I)
 
 
+def after_repeat_request(text: str) -> str:
+    """What follows the last repeat request in the turn ("什么？没听清……哦，好多了" → "哦，好多了")."""
+    last = None
+    for pattern in (_REPEAT_ZH, _REPEAT_EN):
+        for m in pattern.finditer(text):
+            if last is None or m.end() > last:
+                last = m.end()
+    rest = text[last:] if last is not None else text
+    return rest.lstrip(" ，,。.!！？?…~～").strip()
+
+
+def opens_with_repeat_request(text: str) -> bool:
+    """The turn starts by asking to hear the question again (its first few characters)."""
+    t = text.strip()
+    return any(m.start() <= 3 for pattern in (_REPEAT_ZH, _REPEAT_EN) for m in pattern.finditer(t)) or len(t) <= 6
+
+
 def parse_repeat_request(text: str, lang: str) -> bool:
     if len(text) > 60:
         return False
@@ -248,10 +265,24 @@ _NOTHING_NEW_ZH = re.compile(r"(?:没有|没什么|没啥|都没有|都没|没)(
 _NOTHING_NEW_EN = re.compile(r"(?:\bnothing\b|\bnone\b|^no\b|\bno new\b|\bno problems?\b|\bno issues?\b|\ball good\b|\bfeeling fine\b|\bi'?m fine\b|\bnot really\b)", re.I)
 
 
+# Something is wrong but not said what ("不舒服倒是有点，说不清哪儿"), or the speaker does not know
+# ("我不清楚他有没有不舒服"): never "nothing new" — asked again, then a nurse.
+_UNSAID_COMPLAINT = re.compile(
+    r"(?<![没不无])(?:有点|有些|是有|倒是有|挺|很|老是|总是|还是)?(?:不舒服|难受|不对劲|不得劲|不太舒服|不大舒服)(?:倒是|还是)?(?:有|有点|的)?"
+    r"|不舒服倒是|说不清(?:是)?(?:哪|什么)|something(?:'s| is)? (?:not right|wrong|off)|not (?:feeling )?(?:right|myself)"
+    r"|feel(?:ing)? (?:off|rough|awful|unwell|poorly|rotten)", re.I)
+_DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|don'?t know|not sure|no idea|can'?t say", re.I)
+
+
 def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic: Any = None) -> Parse:
     parse = parse_symptoms(text, lang, respondent=respondent, semantic=semantic)
     if parse.value is not None:
         return parse
+    complaint = _UNSAID_COMPLAINT.search(text)
+    if complaint and not re.search(r"(?:没有|没|无|不|别|no|not|nothing)\W*$", text[:complaint.start()][-6:], re.I):
+        return NOTHING
+    if _DONT_KNOW.search(text):
+        return NOTHING
     if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or parse_yes_no(text, lang).value == "no":
         return Parse({"present": [], "absent": [], "cues": {}})
     return NOTHING

@@ -169,3 +169,21 @@ def test_a_clear_answer_after_the_reask_is_stored() -> None:
     engine.handle("都按时吃了")
     outcome = engine.outcome()
     assert outcome["medication_adherence"] == "full" and "unclear_fields" not in outcome
+
+
+@pytest.mark.parametrize("text", ["不舒服倒是有点，也说不清是哪儿", "你问我爸啊？他出去了，我不清楚他有没有不舒服",
+                                  "I feel a bit off but I can't say what"])
+def test_a_complaint_not_named_or_not_known_is_never_nothing(text: str) -> None:
+    assert value("symptoms", text, "en" if text.isascii() else "zh") is None
+
+
+def test_repeat_words_inside_an_answer_are_not_a_request_to_repeat() -> None:
+    engine = _engine("symptoms")
+    engine.handle("我真是不想活了，天天这样有啥意思")
+    assert "suicidal_ideation" in engine.outcome()["symptoms"]
+    engine = _engine("overall_condition")
+    reply = engine.handle("你再说一遍，什么好了差了？")
+    assert reply.expecting == "overall_condition" and "overall_condition" not in engine.outcome()
+    engine = _engine("overall_condition")
+    engine.handle("啊？你说啥？……哦，好多了好多了")
+    assert engine.outcome()["overall_condition"] == "better"
