@@ -506,7 +506,7 @@ def _patient(ref: str, r: dict[str, Any]) -> PatientDraft:
                   if t.get("system") == "phone" and str(t.get("value") or "").strip()), None)
     if phone is None:
         raise BundleError(f"{ref}: telecom with system \"phone\" is required (the follow-up call dials it)")
-    from api.schemas import ID_NUMBER_PATTERN, PHONE_PATTERN  # the same rules as POST /patients
+    from records.identifiers import ID_NUMBER_PATTERN, PHONE_PATTERN  # the same rules as POST /patients
 
     phone = re.sub(r"[\s()]", "", phone)
     if not PHONE_PATTERN.match(phone):
