@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from language.lexicon import match_symptoms
+from language.lexicon import longest_first, match_symptoms
 
 log = logging.getLogger(__name__)
 
@@ -915,14 +915,7 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     found.append((code, m.start(), m.end()))
-    found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
-    kept: list[tuple[str, int, int]] = []
-    for code, start, end in found:
-        if any(start < k_end and k_start < end for _, k_start, k_end in kept):
-            continue
-        kept.append((code, start, end))
-    kept.sort(key=lambda f: f[1])
-    return kept
+    return longest_first(found)
 
 
 def _zh_department(text: str) -> str | None:

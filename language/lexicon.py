@@ -112,14 +112,16 @@ def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
     found = [(code, m.start(), m.end()) for table in tables for code, pattern in table
              for m in pattern.finditer(text) if m.end() > m.start()]
     found = [f for f in found if not _spans_a_list(f, found)]
-    found.sort(key=lambda f: (-(f[2] - f[1]), f[1]))
+    return [(c, start, end) for code, start, end in longest_first(found) for c in code.split("+")]
+
+
+def longest_first(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Overlapping matches resolved: the longest wins (then the earliest); the result in text order."""
     kept: list[tuple[str, int, int]] = []
-    for code, start, end in found:
-        if any(start < k_end and k_start < end for _, k_start, k_end in kept):
-            continue
-        kept.append((code, start, end))
-    kept.sort(key=lambda f: f[1])
-    return [(c, start, end) for code, start, end in kept for c in code.split("+")]
+    for code, start, end in sorted(found, key=lambda f: (-(f[2] - f[1]), f[1])):
+        if not any(start < k_end and k_start < end for _, k_start, k_end in kept):
+            kept.append((code, start, end))
+    return sorted(kept, key=lambda f: f[1])
 
 
 def _spans_a_list(match: tuple[str, int, int], found: list[tuple[str, int, int]]) -> bool:
