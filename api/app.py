@@ -12,7 +12,7 @@ from sqlalchemy import text
 from api.limits import BodySizeLimitMiddleware
 from api import phone
 from api.routers import auth, calls, chats, discharges, fhir, metrics, outcomes, patients, review, web
-from api.services import Services
+from suifang.services import Services
 from suifang.config import Settings, load_settings
 from suifang.logs import configure_logging
 

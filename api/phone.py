@@ -20,14 +20,13 @@ import hmac
 import json
 import logging
 import time
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-import jwt
+from campaigns.call_tokens import issue_call_token, read_call_token  # noqa: F401 - used by routes and tests
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import Response
@@ -46,7 +45,6 @@ FRAME_MS = 20
 PRE_ROLL_FRAMES = 25              # 500 ms of audio before VAD's speech start joins the utterance
 PHONE_RATE = 8000
 ASR_RATE = 16000
-CALL_TOKEN_PURPOSE = "phone-call"
 VOICEMAIL_MESSAGES = {
     "zh": "您好，这里是{hospital}{ward_team}的AI随访助手，打电话了解您出院后的恢复情况。我们稍后会再联系您，如有不适请及时就医。再见。",
     "en": "Hello, this is the AI follow-up assistant for {ward_team} at {hospital}, calling to see how you are since leaving hospital. We'll call again later; if you feel unwell, please seek care. Goodbye.",
@@ -62,26 +60,7 @@ class PhoneOptions:
     barge_in_min_speech_ms: int = 300     # speech this long during a prompt interrupts it
 
 
-# ----- call tokens: which patient a stream is for --------------------------------------------------
-
-def issue_call_token(*, secret: str, patient_id: int, discharge_id: int | None, language: str | None = None,
-                     scheduled_call_id: int | None = None, ttl_minutes: int = 30, call_date: str | None = None) -> str:
-    now = dt.datetime.now(dt.timezone.utc)
-    payload = {"purpose": CALL_TOKEN_PURPOSE, "patient_id": patient_id, "discharge_id": discharge_id,
-               "language": language, "scheduled_call_id": scheduled_call_id, "call_date": call_date,
-               "iat": now, "exp": now + dt.timedelta(minutes=ttl_minutes), "jti": uuid.uuid4().hex}
-    return jwt.encode(payload, secret, algorithm="HS256")
-
-
-def read_call_token(token: str, *, secret: str) -> dict[str, Any]:
-    try:
-        payload = jwt.decode(token, secret, algorithms=["HS256"])
-    except jwt.PyJWTError as exc:
-        raise PermissionError(f"invalid call token: {exc}") from None
-    if payload.get("purpose") != CALL_TOKEN_PURPOSE:
-        raise PermissionError("not a call token")
-    return payload
-
+# ----- call tokens: which patient a stream is for (campaigns/call_tokens.py) --------------------------
 
 # ----- keypad -----------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ def worker_main() -> None:
     """A Celery worker whose loopback calls push each turn's latency to Redis (`--worker` mode)."""
     import redis
 
-    from api.services import Services
+    from suifang.services import Services
     from campaigns import celery_app as module
     from campaigns.telephony import LoopbackTelephony
     from campaigns.worker import CampaignContext

@@ -33,7 +33,7 @@ def _worker_context():  # noqa: ANN202
     global _context
     with _context_lock:
         if _context is None:
-            from api.services import Services
+            from suifang.services import Services
             from campaigns.worker import CampaignContext
 
             _context = context_factory() if context_factory else \

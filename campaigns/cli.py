@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 
 def run_dispatcher(settings: Any, *, once: bool = False, echo: Callable[[str], None] = print) -> None:
-    from api.services import Services
+    from suifang.services import Services
     from campaigns.worker import CampaignContext, InProcessQueue, build_queue, dispatch_tick
     from records.db import upgrade
 

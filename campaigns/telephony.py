@@ -76,7 +76,7 @@ class TwilioTelephony:
         self.client = client or httpx.Client(base_url=api_base, auth=(account_sid, auth_token), timeout=timeout_s)
 
     def place_call(self, request: CallRequest, *, line: CallLine) -> CallResult:
-        from api.phone import issue_call_token
+        from campaigns.call_tokens import issue_call_token
 
         token = issue_call_token(secret=self.token_secret, patient_id=request.patient_id,
                                  discharge_id=request.discharge_id, language=request.language,

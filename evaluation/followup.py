@@ -212,7 +212,7 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
     """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
     import os
 
-    from api.services import Services
+    from suifang.services import Services
     from dialogs.answering import make_answerer_factory
     from dialogs.flows import load_flows
     from dialogs.llm_fallback import make_llm_fallback

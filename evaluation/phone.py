@@ -125,7 +125,7 @@ def _transcript(session_factory: Any, call_id: int) -> list[tuple[str, str]]:
 
 async def call_scenario(scenario: dict[str, Any], *, services: Any, ws_url: str) -> ScenarioResult:
     """One scenario as a phone call through the WebSocket; scored as in text mode."""
-    from api.phone import issue_call_token
+    from campaigns.call_tokens import issue_call_token
 
     settings = services.settings
     factory = services.session_factory

@@ -32,7 +32,7 @@ def db_upgrade(revision: str = "head") -> None:
 @app.command()
 def demo() -> None:
     """Load demo wards, staff accounts and discharged patients (idempotent), and print the logins."""
-    from api.services import Services
+    from suifang.services import Services
     from records.db import upgrade
     from suifang.demo import load_demo
 
@@ -124,7 +124,7 @@ def eval_preconsult(
             raise typer.Exit(2)
     model = None
     if llm:
-        from api.services import Services
+        from suifang.services import Services
 
         model = Services.build(load_settings()).language_model_or_none()
     report = run_preconsult_eval(cmdd_path=cmdd_path, vignettes_path=vignettes_path, llm=model)

@@ -311,7 +311,7 @@ def fake_twilio() -> str:
 
 def test_twilio_adapter_places_the_call_and_the_status_callback_finishes_it(
         campaign_db: tuple[Any, Any], fake_twilio: str) -> None:
-    from api.phone import read_call_token
+    from campaigns.call_tokens import read_call_token
 
     settings, session_factory = campaign_db
     scenario = scenarios(EXTRA)["extra-en-no-answer"]
@@ -486,7 +486,7 @@ def test_killed_worker_loses_no_answer_and_its_try_is_retried_once(fresh_pg: str
     assert len(before) >= 3
 
     clock = FakeClock(killed_at)
-    from api.services import Services
+    from suifang.services import Services
 
     services = Services.build(settings)
     ctx = CampaignContext.from_services(services, clock=clock, answer_questions=False)

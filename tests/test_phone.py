@@ -163,7 +163,7 @@ def test_a_scripted_caller_completes_a_call_over_a_real_websocket(tmp_path: Path
     """uvicorn on a loopback port, the scripted Media Streams caller on its WebSocket: the persona's
     answers go out as synthesized 8 kHz μ-law frames, and the outcome the service stores is scored."""
     from evaluation.phone import run_over_phone
-    from api.services import Services
+    from suifang.services import Services
     from records.db import upgrade
 
     settings = make_settings(f"sqlite:///{tmp_path}/scripted.db", tmp_path, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")

@@ -1,4 +1,5 @@
-"""The service's long-lived parts, built once at startup from config.yaml.
+"""The composition root: the service's long-lived parts, built once from config.yaml for the API, the CLI
+and the campaign workers (the one place that wires models, knowledge, dialogs and records together).
 
 Models load lazily on first use (loading the LLM takes seconds and hundreds of MB; a service
 that only lists patients should not pay for it) and are shared across requests."""
