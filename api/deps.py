@@ -6,15 +6,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.schemas import DB_INT_MAX
 from api.security import InvalidToken, decode_token
 from records.audit import Actor, record_audit
 from records.schema import Patient, User
+from records.sessions import token_is_live
 from suifang.config import Settings
+
+# Record ids are database integers: anything outside 1..2^31-1 cannot name a row and is refused
+# at the edge (a larger number overflows PostgreSQL's integer and SQLite's bind).
+MAX_OFFSET = 1_000_000
+IdPath = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip (at most {MAX_OFFSET})")]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
