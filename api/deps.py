@@ -77,7 +77,7 @@ def client_ip(request: Request) -> str | None:
 
 _UNAUTHORIZED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="not signed in or the token has expired",
+    detail="not signed in, or the token has expired or was revoked (logout, password change)",
     headers={"WWW-Authenticate": "Bearer"},
 )
 
@@ -89,9 +89,14 @@ def resolve_token_user(request: Request, token: str | None, session: Session, se
         claims = decode_token(token, secret=settings.secret_key)
     except InvalidToken:
         raise _UNAUTHORIZED from None
+    # The signature is not enough: the token's id must still be live (not logged out, no password
+    # change since it was issued).
+    if not token_is_live(session, jti=claims.jti, user_id=claims.user_id, kind="api"):
+        raise _UNAUTHORIZED
     user = session.get(User, claims.user_id)
     if user is None or not user.active:
         raise _UNAUTHORIZED
+    request.state.token_id = claims.jti
     return StaffUser(
         id=user.id, username=user.username, role=user.role,
         ward_ids=frozenset(w.id for w in user.wards), client_ip=client_ip(request),
