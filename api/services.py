@@ -31,6 +31,7 @@ class Services:
     _voice: Any = None
     flows: Any = None
     active_calls: dict[int, Any] = field(default_factory=dict)  # call id -> CallRunner (this process)
+    _structuring: Any = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -81,8 +82,21 @@ class Services:
                                      llm=self.answer_model())
 
     def answer_model(self) -> Any:
-        """The model that may rephrase grounded answers, when configured to."""
-        return self.language_model_or_none() if self.settings.knowledge.answers_use_llm else None
+        """The model that may rephrase grounded answers, when configured to, held to
+        knowledge.answer_llm_timeout_s per reply (then the rules answer is used)."""
+        if not self.settings.knowledge.answers_use_llm:
+            return None
+        llm = self.language_model_or_none()
+        return None if llm is None else BudgetedModel(llm, budget_s=self.settings.knowledge.answer_llm_timeout_s)
+
+    def structuring_workers(self) -> Any:
+        """Worker processes that structure order texts under a hard time bound (api/structuring.py)."""
+        with self._lock:
+            if self._structuring is None:
+                from api.structuring import StructuringWorkers
+
+                self._structuring = StructuringWorkers(max_workers=2)
+            return self._structuring
 
     def language_model_or_none(self) -> Any:
         if self.settings.models.llm.backend == "off":
@@ -101,7 +115,7 @@ class Services:
             return None
         from dialogs.llm_fallback import make_llm_fallback
 
-        return make_llm_fallback(llm)
+        return make_llm_fallback(BudgetedModel(llm, budget_s=self.settings.dialog.llm_timeout_s))
 
     def voice(self) -> Any:
         """The voice pipeline of phone calls (models inside load on first use)."""
@@ -122,4 +136,38 @@ class Services:
                             barge_in_min_speech_ms=cfg.barge_in_min_speech_ms)
 
     def close(self) -> None:
+        if self._structuring is not None:
+            self._structuring.close()
         self.engine.dispose()
+
+
+class BudgetedModel:
+    """A language model held to a time budget per reply: past it the caller gets LLMUnavailable and
+    takes its rule-based path (a rules answer, "a nurse will call you back"), while the generation
+    runs out in the background under the model's own timeout_s. The request does not wait for it."""
+
+    def __init__(self, model: Any, *, budget_s: float) -> None:
+        self.model = model
+        self.budget_s = budget_s
+        self.name = getattr(model, "name", "model")
+
+    def generate(self, messages: Any, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+        from models.llm import LLMUnavailable
+
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["text"] = self.model.generate(messages, max_tokens=max_tokens, json_mode=json_mode)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="suifang-llm-budget", daemon=True)
+        worker.start()
+        worker.join(self.budget_s)
+        if worker.is_alive():
+            log.warning("language model %s gave no reply within %.1f s; using the rules", self.name, self.budget_s)
+            raise LLMUnavailable(f"no reply within the {self.budget_s:g} s budget")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["text"]
