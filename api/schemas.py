@@ -62,7 +62,8 @@ def _iso_date(value: Any) -> Any:
     raise ValueError("date must be written YYYY-MM-DD")
 
 
-CARE_DATE_SCHEMA = {"type": "string", "format": "date", "pattern": r"^(?:19|20)\d\d-"}
+CARE_DATE_SCHEMA = {"type": "string", "format": "date",
+                    "pattern": r"^(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])$"}
 CareDate = Annotated[dt.date, BeforeValidator(_iso_date), AfterValidator(_date_in_range), WithJsonSchema(CARE_DATE_SCHEMA)]
 
 
@@ -210,7 +211,9 @@ class DischargeCreate(StrictModel):
     language: Language | None = None
     order_text: str = Field(
         json_schema_extra={"minLength": 1, "maxLength": ORDER_TEXT_MAX,
-                           "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"},
+                           # lines of at most ORDER_LINE_MAX between newlines or semicolons, no control characters
+                           "pattern": rf"^(?:[^\n;\x00-\x08\x0b\x0c\x0e-\x1f]{{0,{ORDER_LINE_MAX}}}[\n;])*"
+                                      rf"[^\n;\x00-\x08\x0b\x0c\x0e-\x1f]{{0,{ORDER_LINE_MAX}}}$"},
         description=f"the discharge orders as written (出院医嘱), at most {ORDER_TEXT_MAX:,} characters and "
                     f"{ORDER_LINE_MAX:,} per line (or sentence)")
 
@@ -355,7 +358,8 @@ class OutcomeOut(BaseModel):
 
 
 class QuestionRequest(StrictModel):
-    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")]
+    # A patient's question is a sentence or two; its embedding's cost grows faster than its length.
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S")]
     language: Language | None = None
 
 
@@ -377,7 +381,7 @@ class CallStart(StrictModel):
 class PatientTurn(StrictModel):
     """One patient turn of a text call: what they said, or silence, or hanging up."""
 
-    text: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    text: Annotated[str, StringConstraints(max_length=1_000)] | None = None
     silence: StrictBool = False
     hangup: StrictBool = False
 

@@ -138,6 +138,7 @@ class KnowledgeConfig(_Section):
     answer_llm_timeout_s: float = Field(default=3.0, gt=0)  # the model's share of an answer; then the rules answer
     answer_budget_s: float = Field(default=8.0, gt=0)       # a whole answer; then "a nurse will call you back"
     structuring_timeout_s: float = Field(default=5.0, gt=0)  # structuring one discharge's order text (POST /discharges)
+    index_wait_s: float = Field(default=3.0, ge=0)           # a request waits this long for retrieval indexing
     max_order_items: int = Field(default=300, ge=1)          # more items from one order text is refused (422)
 
 

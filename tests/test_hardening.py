@@ -22,6 +22,7 @@ from api.security import hash_password
 from records.schema import AuditEvent, AuthToken, Discharge, Patient, User, Ward
 from suifang.config import ConfigError, load_settings
 from tests.conftest import login, make_settings
+from tests.fuzzing import ENDS_TOKEN, without_fake_link_token
 
 METRICS_TOKEN = "metrics-scrape-token-for-tests-0123"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -265,6 +266,48 @@ def test_a_question_past_its_budget_is_handed_to_a_nurse(client: TestClient, adm
     assert body["answered"] is False and body["reason"] == "answer_timeout" and "护士" in body["text"]
 
 
+def test_slow_indexing_goes_on_after_the_answer(client: TestClient, admin, monkeypatch) -> None:  # noqa: ANN001
+    services = client.app.state.services
+    settings = services.settings
+    monkeypatch.setattr(services, "settings", settings.model_copy(update={
+        "knowledge": settings.knowledge.model_copy(update={"index_wait_s": 0.3})}))
+    release = threading.Event()
+    real_knowledge_base = services.knowledge_base
+
+    def slow_knowledge_base() -> Any:  # embedding long items: seconds each on a CPU
+        release.wait(10)
+        return real_knowledge_base()
+
+    monkeypatch.setattr(services, "knowledge_base", slow_knowledge_base)
+    started = time.monotonic()
+    try:
+        response = client.post("/discharges", json={
+            "patient_id": _patient_id(client, "DEMO0002"), "department": "心血管内科", "diagnosis": "心衰",
+            "discharged_on": "2026-11-02", "order_text": "1. 呋塞米片 20mg 口服 每日一次\n2. 两周后心内科门诊复诊"},
+            headers=admin)
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert response.status_code == 201 and len(response.json()["items"]) == 2
+    assert elapsed < 3
+
+
+def test_a_question_in_a_call_past_its_budget_goes_to_a_nurse() -> None:
+    from api.services import budgeted_answerer_factory
+
+    def factory(context: Any) -> Any:
+        def answer(question: str, language: str) -> str:
+            time.sleep(3)
+            return "too late"
+        return answer
+
+    answer = budgeted_answerer_factory(factory, budget_s=0.2)(None)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):  # the dialog engine hands the question to a nurse on any error
+        answer("阿司匹林怎么吃？", "zh")
+    assert time.monotonic() - started < 2
+
+
 def test_a_slow_model_reply_gives_way_to_the_rules() -> None:
     from api.services import BudgetedModel
     from models.llm import LLMUnavailable
@@ -303,9 +346,6 @@ def test_the_document_says_what_each_operation_returns(client: TestClient) -> No
 
 
 # ----- schemathesis over the served document -------------------------------------------------------
-
-ENDS_TOKEN = frozenset({"/auth/logout", "/auth/password"})
-
 
 
 
@@ -348,6 +388,7 @@ def test_fuzzed_requests_get_documented_answers_in_time(client: TestClient, admi
                 headers = login(client, "admin", "admin-demo-2026")
             else:
                 headers = admin
+            case.headers = without_fake_link_token(case.headers)  # reach the chats as staff too
             started = time.monotonic()
             response = case.call(headers=headers)
             elapsed = time.monotonic() - started

@@ -17,7 +17,7 @@ from api.deps import CurrentUser, IdPath, SessionDep, authorize_patient, not_fou
 from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
 from api.schemas import DischargeCreate, DischargeOut, OrderItemOut, PlanOut
 from api.structuring import StructuringFailed, StructuringTimeout
-from knowledge.ingest import ingest_drafts
+from knowledge.ingest import indexed_item, ingest_drafts
 from records import store
 from records.audit import record_audit
 from records.schema import Discharge, Patient
@@ -73,15 +73,31 @@ async def create_discharge(body: DischargeCreate, request: Request, session: Ses
     )
     # The raw text is committed before the items, plan and index are written.
     session.commit()
-    knowledge_base = await asyncio.to_thread(_knowledge_base_or_none, services)
     structured_by = "rules+llm" if any(i.source == "llm" for i in structured.items) else "rules"
     await asyncio.to_thread(ingest_drafts, session, discharge=discharge, drafts=structured.items,
                             unparsed_lines=structured.unparsed_lines, structured_by=structured_by,
-                            settings=services.settings, knowledge_base=knowledge_base)
+                            settings=services.settings, knowledge_base=None)
     record_audit(session, actor=user.actor, action="create", resource="discharge", resource_id=discharge.id,
                  patient_id=discharge.patient_id)
     session.commit()
+    await index_within(services, patient_id=discharge.patient_id, discharge_id=discharge.id,
+                       items=[indexed_item(i) for i in discharge.items])
     return discharge_out(session, discharge)
+
+
+async def index_within(services, *, patient_id: int, discharge_id: int, items: list) -> None:  # noqa: ANN001
+    """Index the items for retrieval, waiting at most knowledge.index_wait_s: embedding a long item
+    takes seconds on a CPU, so longer indexing goes on after the answer (questions asked meanwhile
+    are handed to a nurse, as when nothing is indexed)."""
+    def work() -> None:
+        knowledge_base = _knowledge_base_or_none(services)
+        if knowledge_base is not None:
+            knowledge_base.index_patient_items(patient_id=patient_id, discharge_id=discharge_id, items=items)
+
+    future = services.index_later(work)
+    done, _ = await asyncio.wait([asyncio.wrap_future(future)], timeout=services.settings.knowledge.index_wait_s)
+    if not done:
+        log.info("discharge %s: indexing %d items goes on after the answer", discharge_id, len(items))
 
 
 def _knowledge_base_or_none(services):  # noqa: ANN001, ANN202

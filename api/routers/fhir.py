@@ -177,7 +177,8 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
     # Retrieval is indexed after the commit (the index is not transactional); a failure leaves the
     # records in place and questions go to a nurse, as for POST /discharges.
     if new_discharges:
-        await asyncio.to_thread(_index, services, new_discharges)
+        future = services.index_later(lambda: _index(services, new_discharges))
+        await asyncio.wait([asyncio.wrap_future(future)], timeout=services.settings.knowledge.index_wait_s)
     return out
 
 
