@@ -5,7 +5,9 @@
 Staff tokens come from signing in (SUIFANG_ST_USER / SUIFANG_ST_PASSWORD, the demo admin by default).
 The operations that end a token (POST /auth/logout, POST /auth/password) get a throwaway token of
 their own each time, so the run does not log itself out. GET /metrics gets the scrape token
-(SUIFANG_METRICS_TOKEN) when it is set."""
+(SUIFANG_METRICS_TOKEN) when it is set. A generated X-Chat-Token that cannot be a link token is
+dropped, so the chat operations are reached as staff too (a link token from POST /chats, passed by
+the stateful links, is kept)."""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ import os
 import httpx
 import schemathesis
 
+from tests.fuzzing import ENDS_TOKEN, without_fake_link_token
+
 BASE_URL = os.environ.get("SUIFANG_ST_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 USER = os.environ.get("SUIFANG_ST_USER", "admin")
 PASSWORD = os.environ.get("SUIFANG_ST_PASSWORD", "admin-demo-2026")
-ENDS_TOKEN = frozenset({"/auth/logout", "/auth/password"})
 
 
 def sign_in() -> str:
@@ -41,4 +44,4 @@ class StaffToken:
         return StaffToken.token
 
     def set(self, case, data, context):  # noqa: ANN001, ANN201
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+        case.headers = {**without_fake_link_token(case.headers), "Authorization": f"Bearer {data}"}
