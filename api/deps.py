@@ -48,7 +48,10 @@ def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_fa
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the request's work is committed before the answer is sent (FastAPI's default for
+# a dependency with yield ends it after the response, so a client acting on a 201 at once could find
+# nothing yet, and a failed commit went unreported).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True)

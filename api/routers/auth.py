@@ -75,6 +75,9 @@ def authenticate(request: Request, session: Session, settings: Settings,
     record_token(session, jti=jti, user_id=user.id, kind="api", expires_at=expires, now=now)
     record_audit(session, actor=Actor(user_id=user.id, username=user.username, client_ip=client_ip(request)),
                  action="login", resource="session", outcome="allowed")
+    # Committed before the answer leaves: a client may use the token at once, and the request
+    # session's own commit can come after the response is sent.
+    session.commit()
     return TokenResponse(access_token=token, expires_at=expires, role=user.role, username=user.username)
 
 
@@ -114,6 +117,7 @@ def logout(request: Request, session: SessionDep, user: CurrentUser) -> Response
     """End this token now (the server forgets it; a copy of it no longer works)."""
     revoke_token(session, jti=request.state.token_id, reason="logout")
     record_audit(session, actor=user.actor, action="logout", resource="session")
+    session.commit()  # ended before the answer says so
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -142,4 +146,5 @@ def change_password(body: PasswordChange, request: Request, session: SessionDep,
     revoked = revoke_user_tokens(session, user_id=row.id, reason="password_change")
     record_audit(session, actor=user.actor, action="password", resource="session",
                  detail=f"password changed; {revoked} sign-ins revoked")
+    session.commit()  # ended before the answer says so
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -257,6 +257,7 @@ def login_submit(request: Request, session: SessionDep, settings: SettingsDep,
     record_token(session, jti=web.sid, user_id=user.id, kind="web", expires_at=web.expires_at)
     record_audit(session, actor=Actor(user_id=user.id, username=user.username, client_ip=client_ip(request)),
                  action="login", resource="session", outcome="allowed", detail="web")
+    session.commit()  # the browser follows the redirect at once; the session must exist by then
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     _set_session_cookie(request, response, settings, web)
     response.delete_cookie(PRELOGIN_COOKIE, path=COOKIE_PATH)
@@ -267,6 +268,7 @@ def login_submit(request: Request, session: SessionDep, settings: SettingsDep,
 def logout(request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep) -> Response:
     revoke_token(session, jti=user.session.sid, reason="logout")
     record_audit(session, actor=user.staff.actor, action="logout", resource="session")
+    session.commit()
     request.state.web_session = None
     response = RedirectResponse("/ui/login?bye=1", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
