@@ -195,6 +195,18 @@ def test_a_second_patient_with_an_existing_mrn_is_409(client: TestClient, admin)
         assert session.scalar(select(func.count()).select_from(Patient)) == before
 
 
+@pytest.mark.parametrize("bundle", [
+    {"resourceType": "Bundle", "type": "batch", "entry": -25226418530895731712468189184},  # found by the fuzz run: a 500
+    {"resourceType": "Bundle", "type": "batch", "entry": [5]},
+    {"resourceType": "Bundle", "type": "batch", "entry": [{"resource": {"resourceType": "Patient", "name": "x" * 1001}}]},
+    {"resourceType": "Bundle", "type": "batch", "entry": [{"resource": {"resourceType": "Patient", "name": "a\u0000"}}]},
+    {"resourceType": "Bundle", "type": "batch", "entry": [{}] * 501},
+])
+def test_a_malformed_or_oversized_fhir_bundle_is_422(client: TestClient, admin, bundle) -> None:  # noqa: ANN001
+    response = client.post("/fhir/Bundle", json=bundle, headers=admin)
+    assert response.status_code == 422 and isinstance(response.json()["detail"], str), response.text
+
+
 def test_an_unknown_record_is_404_with_the_reason(client: TestClient, admin) -> None:
     assert client.get("/patients/2147483647", headers=admin).json() == {"detail": "patient not found"}
     assert client.get("/discharges/2147483647", headers=admin).json() == {"detail": "discharge not found"}

@@ -131,7 +131,7 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
     MedicationRequest, CarePlan, ServiceRequest, Condition and Procedure resources.
 
     All or nothing: a bundle that fails any check is refused with 4xx and the reason, and nothing is stored."""
-    from knowledge.fhir_import import BundleError, PatientConflict, WardNotAllowed, import_bundle, parse_bundle
+    from knowledge.fhir_import import BundleError, PatientConflict, WardNotAllowed, import_bundle
 
     if user.role not in IMPORT_ROLES:
         audit_denial(request, user, action="import", resource="fhir_bundle", resource_id=None, patient_id=None)
@@ -144,7 +144,7 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
     check_bundle_size(data)
     services = request.app.state.services
     try:
-        parsed = await asyncio.to_thread(parse_bundle, data)
+        parsed = await asyncio.to_thread(_parse, data)
         result = await asyncio.to_thread(import_bundle, session, parsed=parsed, settings=services.settings,
                                          may_use_ward=lambda w: user.can_see_ward(w.id), default_ward=ward)
     except BundleError as exc:
@@ -180,6 +180,22 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
         future = services.index_later(lambda: _index(services, new_discharges))
         await asyncio.wait([asyncio.wrap_future(future)], timeout=services.settings.knowledge.index_wait_s)
     return out
+
+
+def _parse(data: Any) -> Any:
+    """knowledge.fhir_import.parse_bundle, with a value of the wrong type anywhere ("entry": 5) taken
+    for what it is, malformed input (BundleError, 422), not a server error. The traceback is logged
+    for the parser's owners."""
+    from knowledge.fhir_import import BundleError, parse_bundle
+
+    try:
+        return parse_bundle(data)
+    except BundleError:
+        raise
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        log.warning("FHIR bundle of an unexpected shape (%s)", exc.__class__.__name__, exc_info=True)
+        raise BundleError("the body is not shaped like a FHIR R4 Bundle (a field has the wrong type, "
+                          f"{exc.__class__.__name__}); check it against the R4 Bundle schema") from None
 
 
 def _index(services: Any, discharge_ids: list[int]) -> None:
