@@ -7,22 +7,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlalchemy import text
 
-from api.limits import BodySizeLimitMiddleware
+from api import errors
+from api.limits import BodySizeLimitMiddleware, NulInUrlMiddleware
 from api import phone
 from api.routers import auth, calls, chats, discharges, fhir, metrics, outcomes, patients, review, web
+from suifang.config import Settings, check_secrets, load_settings
 from suifang.services import Services
-from suifang.config import Settings, load_settings
 from suifang.logs import configure_logging
 
 log = logging.getLogger(__name__)
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     """The service. `services` lets a caller that already holds loaded models (the voice evaluator)
     share them; it then stays the caller's to close."""
     settings = settings or load_settings()
+    # A short signing key is refused here too, for settings built without load_settings.
+    check_secrets(secret_key=settings.secret_key, metrics_token=settings.metrics_token)
     shared_services = services
 
     @asynccontextmanager
@@ -43,14 +52,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = FastAPI(title="Suifang 随访", version="0.1.0", lifespan=lifespan,
                   description="AI voice follow-up and pre-consultation for hospitals")
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.service.max_body_bytes)
+    app.add_middleware(NulInUrlMiddleware)
+    errors.install(app)
     for router in (auth.router, patients.router, discharges.router, calls.router, outcomes.router, phone.router,
                    review.router, web.router, chats.router, fhir.router, metrics.router):
         app.include_router(router)
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict:
+    @app.get("/health", tags=["health"], response_model=HealthOut)
+    def health() -> HealthOut:
         with app.state.session_factory() as session:
             session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
+        return HealthOut(status="ok", database="ok")
 
     return app

@@ -6,15 +6,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.schemas import DB_INT_MAX
 from api.security import InvalidToken, decode_token
 from records.audit import Actor, record_audit
 from records.schema import Patient, User
+from records.sessions import token_is_live
 from suifang.config import Settings
+
+# Record ids are database integers: anything outside 1..2^31-1 cannot name a row and is refused
+# at the edge (a larger number overflows PostgreSQL's integer and SQLite's bind).
+MAX_OFFSET = 1_000_000
+IdPath = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip (at most {MAX_OFFSET})")]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -40,7 +48,10 @@ def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_fa
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the request's work is committed before the answer is sent (FastAPI's default for
+# a dependency with yield ends it after the response, so a client acting on a 201 at once could find
+# nothing yet, and a failed commit went unreported).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,7 @@ def client_ip(request: Request) -> str | None:
 
 _UNAUTHORIZED = HTTPException(
     status_code=status.HTTP_401_UNAUTHORIZED,
-    detail="not signed in or the token has expired",
+    detail="not signed in, or the token has expired or was revoked (logout, password change)",
     headers={"WWW-Authenticate": "Bearer"},
 )
 
@@ -81,9 +92,14 @@ def resolve_token_user(request: Request, token: str | None, session: Session, se
         claims = decode_token(token, secret=settings.secret_key)
     except InvalidToken:
         raise _UNAUTHORIZED from None
+    # The signature is not enough: the token's id must still be live (not logged out, no password
+    # change since it was issued).
+    if not token_is_live(session, jti=claims.jti, user_id=claims.user_id, kind="api"):
+        raise _UNAUTHORIZED
     user = session.get(User, claims.user_id)
     if user is None or not user.active:
         raise _UNAUTHORIZED
+    request.state.token_id = claims.jti
     return StaffUser(
         id=user.id, username=user.username, role=user.role,
         ward_ids=frozenset(w.id for w in user.wards), client_ip=client_ip(request),

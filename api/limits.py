@@ -1,4 +1,6 @@
-"""Request body limit: a body over the configured size gets 413 before it is read whole."""
+"""Request limits at the edge: a body over the configured size gets 413 before it is read whole; a
+URL carrying a NUL character (%00) gets 422 before any route sees it (PostgreSQL cannot compare
+text with NUL in it)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,17 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+
+
+class NulInUrlMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")):
+            await _reject(send, 422, "the URL contains a NUL character (%00)")
+            return
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:

@@ -23,16 +23,19 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from xml.sax.saxutils import quoteattr
 
 from campaigns.call_tokens import issue_call_token, read_call_token  # noqa: F401 - used by routes and tests
 import numpy as np
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, authorize_patient
+from api.errors import WITH_BODY, responses
+from api.schemas import PlainModel, RecordId
 from records.audit import SYSTEM_ACTOR, record_audit
 from records.metrics import observe_turn_latency
 from records.schema import Turn
@@ -392,11 +395,15 @@ async def phone_stream(websocket: WebSocket) -> None:
             pass  # the other side has already gone
 
 
-@router.post("/twilio/voice", include_in_schema=True)
-async def twilio_voice_webhook(request: Request) -> Response:
+@router.post("/twilio/voice", include_in_schema=True, response_class=Response, responses={
+    200: {"description": "TwiML connecting the call to /phone/stream",
+          "content": {"application/xml": {"schema": {"type": "string"}}}},
+    **responses(403, 422)})
+async def twilio_voice_webhook(request: Request,
+                               call_token: Annotated[str, Query(max_length=2000)] = "") -> Response:
     """TwiML for an answered call: connect its audio to our Media Streams endpoint. The call token
     rides in the webhook URL (set when the outbound call was placed) as ?call_token=…"""
-    token = request.query_params.get("call_token", "")
+    token = call_token
     try:
         read_call_token(token, secret=request.app.state.settings.secret_key)
     except PermissionError:
@@ -438,15 +445,22 @@ async def twilio_status_callback(request: Request) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/calls/phone-token")
-def phone_token(body: dict, request: Request, session: SessionDep, user: CurrentUser) -> dict:
+class PhoneTokenRequest(PlainModel):
+    patient_id: RecordId
+    discharge_id: RecordId | None = None
+    language: Literal["zh", "en"] | None = None
+
+
+class PhoneTokenOut(BaseModel):
+    call_token: str
+    stream_path: str
+
+
+@router.post("/calls/phone-token", response_model=PhoneTokenOut, responses=responses(*WITH_BODY, 404))
+def phone_token(body: PhoneTokenRequest, request: Request, session: SessionDep, user: CurrentUser) -> dict:
     """A short-lived token a softphone (or a test client) presents to start a voice call."""
-    try:
-        patient_id = int(body.get("patient_id"))
-    except (TypeError, ValueError):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "patient_id (integer) is required") from None
-    return grant_call_token(request, session, user, patient_id=patient_id, discharge_id=body.get("discharge_id"),
-                            language=body.get("language"))
+    return grant_call_token(request, session, user, patient_id=body.patient_id, discharge_id=body.discharge_id,
+                            language=body.language)
 
 
 def grant_call_token(request: Request, session: Session, user: Any, *, patient_id: int, discharge_id: int | None,

@@ -386,3 +386,18 @@ class CallAttempt(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[dt.datetime | None]
+
+
+class AuthToken(Base):
+    """A staff sign-in: an API token or a web session, by its id (the token's `jti`). Every request
+    checks that its id is here, unexpired and not revoked; logout revokes one id, a password change
+    every id of the user (records/sessions.py)."""
+
+    __tablename__ = "auth_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # api | web
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # logout | password_change | ...

@@ -51,6 +51,15 @@ class AuthConfig(_Section):
     lockout_minutes: int = Field(default=30, gt=0)
     idle_timeout_minutes: int = Field(default=15, gt=0)
     unmask_roles: list[str] = ["nurse", "admin"]  # roles that may reveal a phone or ID number (with a reason)
+    min_password_length: int = Field(default=12, ge=12, le=128)  # a new password set through POST /auth/password
+
+
+class MetricsConfig(_Section):
+    # GET /metrics needs `Authorization: Bearer <SUIFANG_METRICS_TOKEN>`. With this on, a scrape without
+    # the token is also answered, but only when the service is bound to a loopback address
+    # (service.host 127.0.0.1 / ::1 / localhost) and the scrape comes from loopback; a reverse proxy on
+    # the same box would forward outside requests from loopback too, so leave it off behind one.
+    allow_loopback_without_token: bool = False
 
 
 class LocalLLMConfig(_Section):
@@ -126,7 +135,11 @@ class KnowledgeConfig(_Section):
     # The packaged 0.5B model rarely improves the template answer (bench/bench_answers.py) and
     # costs ~0.8 s; a hospital with a larger model on a GPU server can turn it on.
     answers_use_llm: bool = False
-    answer_llm_timeout_s: float = Field(default=3.0, gt=0)
+    answer_llm_timeout_s: float = Field(default=3.0, gt=0)  # the model's share of an answer; then the rules answer
+    answer_budget_s: float = Field(default=8.0, gt=0)       # a whole answer; then "a nurse will call you back"
+    structuring_timeout_s: float = Field(default=5.0, gt=0)  # structuring one discharge's order text (POST /discharges)
+    index_wait_s: float = Field(default=3.0, ge=0)           # a request waits this long for retrieval indexing
+    max_order_items: int = Field(default=300, ge=1)          # more items from one order text is refused (422)
 
 
 class PlanConfig(_Section):
@@ -170,6 +183,7 @@ class DialogConfig(_Section):
     use_llm_fallback: bool = True
     second_reader: bool = True
     semantic: SemanticConfig = SemanticConfig()
+    llm_timeout_s: float = Field(default=4.0, gt=0)  # one fallback reply; past it the answer stays unsettled
     flags: FlagThresholds = FlagThresholds()
 
 
@@ -231,11 +245,13 @@ class Settings(_Section):
     dialog: DialogConfig = DialogConfig()
     phone: PhoneConfig = PhoneConfig()
     campaigns: CampaignsConfig = CampaignsConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     # Secrets: environment only (see load_settings); excluded from dumps.
     secret_key: str = Field(default="", exclude=True, repr=False)
     llm_api_key: str = Field(default="", exclude=True, repr=False)
     twilio_auth_token: str = Field(default="", exclude=True, repr=False)
+    metrics_token: str = Field(default="", exclude=True, repr=False)
 
     def data_path(self, *parts: str) -> Path:
         """A path under the data directory (relative data_dir is relative to the project)."""
@@ -277,13 +293,15 @@ def load_settings(path: str | Path | None = None, *, environ: dict[str, str] | N
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{config_path}: top level must be a mapping")
         raw = loaded or {}
-    for secret in ("secret_key", "llm_api_key", "twilio_auth_token"):
+    for secret in ("secret_key", "llm_api_key", "twilio_auth_token", "metrics_token"):
         if secret in raw:
             raise ConfigError(f"{config_path}: '{secret}' is a secret; set SUIFANG_{secret.upper()} in the environment")
     raw = _apply_env_overrides(raw, env)
     raw["secret_key"] = env.get("SUIFANG_SECRET_KEY") or _dev_secret_key()
     raw["llm_api_key"] = env.get("SUIFANG_LLM_API_KEY", "")
     raw["twilio_auth_token"] = env.get("SUIFANG_TWILIO_AUTH_TOKEN", "")
+    raw["metrics_token"] = env.get("SUIFANG_METRICS_TOKEN", "")
+    check_secrets(secret_key=raw["secret_key"], metrics_token=raw["metrics_token"])
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
@@ -291,6 +309,21 @@ def load_settings(path: str | Path | None = None, *, environ: dict[str, str] | N
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration ({config_path}): {problems}") from None
+
+
+SECRET_KEY_MIN_CHARS = 32
+METRICS_TOKEN_MIN_CHARS = 16
+
+
+def check_secrets(*, secret_key: str, metrics_token: str = "") -> None:
+    """Refuse to start with a signing key (or scrape token) short enough to guess."""
+    if len(secret_key) < SECRET_KEY_MIN_CHARS:
+        raise ConfigError(
+            f"SUIFANG_SECRET_KEY is {len(secret_key)} characters; it signs staff tokens and must be at least "
+            f"{SECRET_KEY_MIN_CHARS} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+    if metrics_token and len(metrics_token) < METRICS_TOKEN_MIN_CHARS:
+        raise ConfigError(f"SUIFANG_METRICS_TOKEN is {len(metrics_token)} characters; use at least "
+                          f"{METRICS_TOKEN_MIN_CHARS}, or leave it unset to refuse every scrape")
 
 
 _DEV_SECRET: str | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class Services:
     _semantic: Any = None
     flows: Any = None
     active_calls: dict[int, Any] = field(default_factory=dict)  # call id -> CallRunner (this process)
+    _structuring: Any = None
+    _indexer: ThreadPoolExecutor | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -79,12 +82,34 @@ class Services:
         except Exception:  # noqa: BLE001
             log.exception("knowledge base unavailable: questions will be handed to nurses")
             return None
-        return make_answerer_factory(session_factory=self.session_factory, knowledge_base=knowledge_base,
-                                     llm=self.answer_model())
+        factory = make_answerer_factory(session_factory=self.session_factory, knowledge_base=knowledge_base,
+                                        llm=self.answer_model())
+        return budgeted_answerer_factory(factory, budget_s=self.settings.knowledge.answer_budget_s)
 
     def answer_model(self) -> Any:
-        """The model that may rephrase grounded answers, when configured to."""
-        return self.language_model_or_none() if self.settings.knowledge.answers_use_llm else None
+        """The model that may rephrase grounded answers, when configured to, held to
+        knowledge.answer_llm_timeout_s per reply (then the rules answer is used)."""
+        if not self.settings.knowledge.answers_use_llm:
+            return None
+        llm = self.language_model_or_none()
+        return None if llm is None else BudgetedModel(llm, budget_s=self.settings.knowledge.answer_llm_timeout_s)
+
+    def index_later(self, work: Any) -> Future:
+        """Run retrieval indexing (embedding order items: seconds per long item on a CPU) on one
+        background thread, so a request can answer before it ends; close() waits for what is queued."""
+        with self._lock:
+            if self._indexer is None:
+                self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suifang-index")
+            return self._indexer.submit(work)
+
+    def structuring_workers(self) -> Any:
+        """Worker processes that structure order texts under a hard time bound (api/structuring.py)."""
+        with self._lock:
+            if self._structuring is None:
+                from api.structuring import StructuringWorkers
+
+                self._structuring = StructuringWorkers(max_workers=2)
+            return self._structuring
 
     def language_model_or_none(self) -> Any:
         if self.settings.models.llm.backend == "off":
@@ -103,7 +128,7 @@ class Services:
             return None
         from dialogs.llm_fallback import make_llm_fallback
 
-        return make_llm_fallback(llm)
+        return make_llm_fallback(BudgetedModel(llm, budget_s=self.settings.dialog.llm_timeout_s))
 
     def second_reader(self) -> Any:
         """The language model reading each finished call's transcript (dialogs.second_reader), or None."""
@@ -158,4 +183,65 @@ class Services:
                             barge_in_min_speech_ms=cfg.barge_in_min_speech_ms)
 
     def close(self) -> None:
+        if self._indexer is not None:
+            self._indexer.shutdown(wait=True)
+        if self._structuring is not None:
+            self._structuring.close()
         self.engine.dispose()
+
+
+def run_within(budget_s: float, work: Any, *args: Any, name: str = "suifang-budget", **kwargs: Any) -> Any:
+    """work(*args, **kwargs) in a daemon thread; its result, or TimeoutError after budget_s (the work
+    runs out in the background)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name=name, daemon=True)
+    worker.start()
+    worker.join(budget_s)
+    if worker.is_alive():
+        raise TimeoutError(f"no result within {budget_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def budgeted_answerer_factory(factory: Any, *, budget_s: float) -> Any:
+    """A call's question answerer held to budget_s per question: past it the dialog engine hands the
+    question to a nurse (it treats an answerer's exception so), instead of the patient waiting."""
+
+    def budgeted(context: Any) -> Any:
+        answer = factory(context)
+
+        def within_budget(question: str, language: str) -> Any:
+            return run_within(budget_s, answer, question, language, name="suifang-answer")
+
+        return within_budget
+
+    return budgeted
+
+
+class BudgetedModel:
+    """A language model held to a time budget per reply: past it the caller gets LLMUnavailable and
+    takes its rule-based path (a rules answer, "a nurse will call you back"), while the generation
+    runs out in the background under the model's own timeout_s. The request does not wait for it."""
+
+    def __init__(self, model: Any, *, budget_s: float) -> None:
+        self.model = model
+        self.budget_s = budget_s
+        self.name = getattr(model, "name", "model")
+
+    def generate(self, messages: Any, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+        from models.llm import LLMUnavailable
+
+        try:
+            return run_within(self.budget_s, self.model.generate, messages, max_tokens=max_tokens, json_mode=json_mode,
+                              name="suifang-llm-budget")
+        except TimeoutError:
+            log.warning("language model %s gave no reply within %.1f s; using the rules", self.name, self.budget_s)
+            raise LLMUnavailable(f"no reply within the {self.budget_s:g} s budget") from None

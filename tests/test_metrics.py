@@ -11,11 +11,21 @@ from sqlalchemy import func, select
 
 from records.metrics import metric_counts, observe_turn_latency
 from records.schema import CallSession, Patient, ReviewItem, ScheduledCall
+from tests.conftest import make_settings
 from tests.test_foundation import patient_id_by_mrn
+
+METRICS_TOKEN = "metrics-scrape-token-for-tests-0123"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def settings(database_url, tmp_path_factory):  # noqa: ANN001, ANN201 - the shared one, plus a scrape token
+    return make_settings(database_url, tmp_path_factory.mktemp("data"), SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing",
+                         SUIFANG_METRICS_TOKEN=METRICS_TOKEN)
 
 
 def _scrape(client) -> dict[str, list]:  # noqa: ANN001
-    response = client.get("/metrics")  # no sign-in: counts only
+    response = client.get("/metrics", headers=SCRAPER)  # the scrape token; counts only
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     samples: dict[str, list] = {}
     for family in text_string_to_metric_families(response.text):
@@ -91,7 +101,7 @@ def test_turn_latency_histogram_moves_with_calls(client, nurse_card) -> None:  #
 
 
 def test_metrics_expose_no_patient_data(client) -> None:  # noqa: ANN001
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=SCRAPER).text
     with client.app.state.session_factory() as session:
         patients = list(session.scalars(select(Patient)))
     assert patients

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 from sqlalchemy import select
 
 from api.phone import KeypadBuffer, issue_call_token
@@ -76,8 +77,9 @@ def test_stream_without_a_valid_token_is_closed(phone_client: TestClient) -> Non
     with phone_client.websocket_connect("/phone/stream") as ws:
         ws.send_json({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         ws.send_json({"event": "start", "streamSid": "MZ1", "start": {"customParameters": {"call_token": "forged"}}})
-        with pytest.raises(Exception):
+        with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
+    assert closed.value.code == 1008  # policy violation: the server refused the call token
 
 
 def _until_prompt_ends(ws) -> tuple[bytes, list[dict]]:  # noqa: ANN001

@@ -24,6 +24,7 @@ from records.schema import (
     User,
     Ward,
 )
+from records.sessions import record_token
 from tests.conftest import login
 
 WANG_PHONE = "13800000001"
@@ -183,10 +184,13 @@ def test_session_slides_and_goes_stale_after_15_idle_minutes(client: TestClient,
         user_id = session.scalar(select(User.id).where(User.username == "nurse_card"))
     now = dt.datetime.now(dt.timezone.utc)
     fresh = new_session(user_id=user_id, now=now - dt.timedelta(minutes=30))
+    with _db(client) as session:  # a session is only honoured while its server-side record lives
+        record_token(session, jti=fresh.sid, user_id=user_id, kind="web", expires_at=fresh.expires_at)
+        session.commit()
     ten_idle = WebSession(user_id=user_id, csrf=fresh.csrf, issued_at=fresh.issued_at,
-                          last_active=int((now - dt.timedelta(minutes=10)).timestamp()))
+                          last_active=int((now - dt.timedelta(minutes=10)).timestamp()), sid=fresh.sid)
     stale = WebSession(user_id=user_id, csrf=fresh.csrf, issued_at=fresh.issued_at,
-                       last_active=int((now - dt.timedelta(minutes=16)).timestamp()))
+                       last_active=int((now - dt.timedelta(minutes=16)).timestamp()), sid=fresh.sid)
 
     def cookie(web: WebSession, secret: str = settings.secret_key) -> str:
         return encode_session(web, secret=secret, idle_minutes=settings.auth.idle_timeout_minutes)

@@ -9,8 +9,9 @@ import asyncio
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 
-from api.deps import CurrentUser, SessionDep, authorize_patient, not_found
-from api.schemas import CallOut, CallReply, CallStart, CallSummary, PatientTurn, TurnOut
+from api.deps import CurrentUser, IdPath, Offset, SessionDep, authorize_patient, not_found
+from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
+from api.schemas import DB_INT_MAX, CallOut, CallReply, CallStart, CallSummary, PatientTurn, TurnOut
 from records import store
 from records.audit import record_audit
 from records.schema import CallSession
@@ -26,14 +27,14 @@ def authorize_call(request: Request, session, user, call_id: int, *, action: str
     return patient_id
 
 
-@router.get("", response_model=list[CallSummary])
+@router.get("", response_model=list[CallSummary], responses=responses(*SIGNED_IN))
 def list_calls(
     session: SessionDep,
     user: CurrentUser,
-    patient_id: Annotated[int | None, Query(gt=0)] = None,
+    patient_id: Annotated[int | None, Query(ge=1, le=DB_INT_MAX)] = None,
     status: Annotated[Literal["in_progress", "ended"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[CallSummary]:
     ward_ids = None if user.is_admin else sorted(user.ward_ids)
     calls = store.list_calls(session, ward_ids=ward_ids, patient_id=patient_id, status=status,
@@ -44,8 +45,8 @@ def list_calls(
     return [CallSummary.model_validate(c) for c in calls]
 
 
-@router.get("/{call_id}", response_model=CallOut)
-def read_call(call_id: int, request: Request, session: SessionDep, user: CurrentUser) -> CallOut:
+@router.get("/{call_id}", response_model=CallOut, responses=responses(*SIGNED_IN, 404))
+def read_call(call_id: IdPath, request: Request, session: SessionDep, user: CurrentUser) -> CallOut:
     patient_id = authorize_call(request, session, user, call_id, action="read")
     call = session.get(CallSession, call_id)
     record_audit(session, actor=user.actor, action="read", resource="call", resource_id=call_id,
@@ -54,7 +55,18 @@ def read_call(call_id: int, request: Request, session: SessionDep, user: Current
     return CallOut(**summary, turns=[TurnOut.model_validate(t) for t in call.turns])
 
 
-@router.post("", response_model=CallReply, status_code=status.HTTP_201_CREATED)
+_CALL_LINKS = {
+    "ReadCall": link("/calls/{call_id}", "get", call_id="$response.body#/call_id"),
+    "PostTurn": link("/calls/{call_id}/turns", "post", call_id="$response.body#/call_id"),
+    "ReadOutcome": link("/outcomes/{call_id}", "get", call_id="$response.body#/call_id"),
+    "FhirOutcome": link("/fhir/outcomes/{call_id}", "get", call_id="$response.body#/call_id"),
+    "CorrectOutcome": link("/review/calls/{call_id}/corrections", "post", call_id="$response.body#/call_id"),
+}
+
+
+@router.post("", response_model=CallReply, status_code=status.HTTP_201_CREATED,
+             responses={**with_links(201, "The call, opened: its first prompt", **_CALL_LINKS),
+                        **responses(*WITH_BODY, 404)})
 async def start_call(body: CallStart, request: Request, session: SessionDep, user: CurrentUser) -> CallReply:
     """Start a text follow-up call (a nurse testing a flow, or the chat channel)."""
     from dialogs.flows import FlowError
@@ -85,8 +97,9 @@ async def start_call(body: CallStart, request: Request, session: SessionDep, use
     return CallReply(call_id=runner.call_id, say=reply.say, expecting=reply.expecting, done=reply.done)
 
 
-@router.post("/{call_id}/turns", response_model=CallReply)
-async def post_turn(call_id: int, body: PatientTurn, request: Request, session: SessionDep,
+@router.post("/{call_id}/turns", response_model=CallReply,
+             responses={**with_links(200, "The reply to the turn", **_CALL_LINKS), **responses(*WITH_BODY, 404, 409)})
+async def post_turn(call_id: IdPath, body: PatientTurn, request: Request, session: SessionDep,
                     user: CurrentUser) -> CallReply:
     from dialogs.runner import CallRunner
 

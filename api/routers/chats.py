@@ -23,7 +23,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, authorize_patient, client_ip, not_found, oauth2_scheme, resolve_token_user
+from api.deps import (
+    IdPath,
+    SessionDep,
+    SettingsDep,
+    authorize_patient,
+    client_ip,
+    not_found,
+    oauth2_scheme,
+    resolve_token_user,
+)
+from api.errors import link, responses, with_links
+from api.schemas import JsonInt, PlainModel, RecordId
 from records import preconsult as store
 from records.audit import Actor, record_audit
 from records.schema import Patient, PreconsultChat
@@ -45,14 +56,14 @@ _flow()  # a broken preconsult.yaml stops the service at startup, not in a patie
 
 # ----- request and response models -------------------------------------------------------------------------
 
-class _Strict(BaseModel):
+class _Strict(PlainModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ChatCreate(_Strict):
-    patient_id: int | None = Field(default=None, gt=0, description="staff: the patient to open a chat for")
+    patient_id: RecordId | None = Field(default=None, description="staff: the patient to open a chat for (required)")
     language: Literal["zh", "en"] | None = None
-    ttl_minutes: int = Field(default=1440, ge=5, le=10080, description="how long the link works (5 min to 7 days)")
+    ttl_minutes: JsonInt = Field(default=1440, ge=5, le=10080, description="how long the link works (5 min to 7 days)")
 
 
 class ChatMessageIn(_Strict):
@@ -74,6 +85,29 @@ class ChatCreated(BaseModel):
     link: str
     expires_at: str
     status: str
+
+
+class ChatMessageOut(BaseModel):
+    seq: int
+    speaker: str
+    text: str
+    expecting: str | None
+
+
+class ChatOut(BaseModel):
+    chat_id: int
+    patient_id: int
+    status: str
+    language: str
+    triage: str | None
+    expires_at: str
+    messages: list[ChatMessageOut]
+
+
+_REPORT_CONTENT = {200: {"description": "format=json: the report; format=text: its text; format=fhir: a FHIR R4 Bundle",
+                         "content": {"application/json": {"schema": {"type": "object"}},
+                                     "text/plain": {"schema": {"type": "string"}},
+                                     "application/fhir+json": {"schema": {"type": "object"}}}}}
 
 
 # ----- access ----------------------------------------------------------------------------------------------------
@@ -183,7 +217,16 @@ def _report(chat: PreconsultChat) -> dict[str, Any]:
 
 # ----- endpoints ------------------------------------------------------------------------------------------------------
 
-@router.post("/chats", status_code=status.HTTP_201_CREATED, responses={200: {"model": ChatReplyOut}})
+_CHAT_LINK_PARAMS = {"chat_id": "$response.body#/chat_id", "header.x-chat-token": "$response.body#/token"}
+
+
+@router.post("/chats", status_code=status.HTTP_201_CREATED, response_model=ChatCreated,
+             responses={200: {"model": ChatReplyOut, "description": "X-Chat-Token: the chat started (or its current question)"},
+                        201: {"description": "Staff: the chat, opened, and its link token (shown once)", "links": {
+                            "PostMessage": {**link("/chats/{chat_id}/messages", "post"), "parameters": _CHAT_LINK_PARAMS},
+                            "ReadChat": {**link("/chats/{chat_id}", "get"), "parameters": _CHAT_LINK_PARAMS},
+                            "ReadReport": {**link("/chats/{chat_id}/report", "get"), "parameters": _CHAT_LINK_PARAMS}}},
+                        **responses(400, 401, 404, 413, 422)})
 async def create_or_start_chat(request: Request, session: SessionDep, settings: SettingsDep, caller: CallerDep,
                                body: ChatCreate | None = None) -> Any:
     """Staff: open a chat for `patient_id` and get a link token (shown once). Patient (X-Chat-Token):
@@ -220,8 +263,8 @@ async def create_or_start_chat(request: Request, session: SessionDep, settings: 
                        expires_at=store.as_utc(chat.token_expires_at).isoformat(), status=chat.status)
 
 
-@router.post("/chats/{chat_id}/messages", response_model=ChatReplyOut)
-async def post_message(chat_id: int, body: ChatMessageIn, request: Request, session: SessionDep, caller: CallerDep) -> ChatReplyOut:
+@router.post("/chats/{chat_id}/messages", response_model=ChatReplyOut, responses=responses(400, 401, 404, 413, 422))
+async def post_message(chat_id: IdPath, body: ChatMessageIn, request: Request, session: SessionDep, caller: CallerDep) -> ChatReplyOut:
     """One patient message in, one reply out. Staff may post too (e.g. typing for a patient at the desk)."""
     from dialogs.preconsult import handle
 
@@ -241,19 +284,20 @@ async def post_message(chat_id: int, body: ChatMessageIn, request: Request, sess
     return ChatReplyOut(chat_id=chat.id, **reply.as_dict())
 
 
-@router.get("/chats/{chat_id}")
-def read_chat(chat_id: int, request: Request, session: SessionDep, caller: CallerDep) -> dict[str, Any]:
+@router.get("/chats/{chat_id}", response_model=ChatOut, responses=responses(401, 404, 422))
+def read_chat(chat_id: IdPath, request: Request, session: SessionDep, caller: CallerDep) -> ChatOut:
     """The transcript and status of one chat."""
     chat = _open_chat(request, session, caller, chat_id, action="read")
     messages = store.messages_of_chat(session, chat_id=chat.id)
     record_audit(session, actor=caller.actor, action="read", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id)
-    return {"chat_id": chat.id, "patient_id": chat.patient_id, "status": chat.status, "language": chat.language,
-            "triage": chat.triage_level, "expires_at": store.as_utc(chat.token_expires_at).isoformat(),
-            "messages": [{"seq": m.seq, "speaker": m.speaker, "text": m.text, "expecting": m.expecting} for m in messages]}
+    return ChatOut(chat_id=chat.id, patient_id=chat.patient_id, status=chat.status, language=chat.language,
+                   triage=chat.triage_level, expires_at=store.as_utc(chat.token_expires_at).isoformat(),
+                   messages=[ChatMessageOut(seq=m.seq, speaker=m.speaker, text=m.text, expecting=m.expecting)
+                             for m in messages])
 
 
-@router.get("/chats/{chat_id}/report")
-def read_report(chat_id: int, request: Request, session: SessionDep, settings: SettingsDep, caller: CallerDep,
+@router.get("/chats/{chat_id}/report", responses={**_REPORT_CONTENT, **responses(401, 404, 422)})
+def read_report(chat_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep, caller: CallerDep,
                 format: Annotated[Literal["json", "fhir", "text"], Query()] = "json",
                 lang: Annotated[Literal["zh", "en"] | None, Query()] = None) -> Any:
     """The structured report (JSON), its readable text (zh or en), or a FHIR R4 Bundle."""

@@ -20,7 +20,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, SessionDep, audit_denial, authorize_patient, not_found
+from api.deps import CurrentUser, IdPath, SessionDep, audit_denial, authorize_patient, not_found
+from api.errors import SIGNED_IN, responses
+from api.schemas import ORDER_LINE_MAX
 from api.routers.calls import authorize_call
 from api.routers.review import audit_separately
 from records import fhir_export
@@ -68,12 +70,60 @@ def _thresholds(request: Request) -> fhir_export.Thresholds:
     return fhir_export.Thresholds.from_settings(request.app.state.settings.dialog.flags)
 
 
+# Bounds on what one import may ask of the order structurer, whose work grows with the square of a
+# text's length: entries, characters per text, and the sum of squared text lengths (≈ 3 s of
+# structuring at worst). Narrative XHTML (`div`) and attachment `data` are never structured.
+MAX_ENTRIES = 500
+MAX_TEXT_WORK = 30_000_000
+MAX_DEPTH = 32  # FHIR resources nest a few levels; deeper is not a resource
+_UNSTRUCTURED_KEYS = frozenset({"div", "data"})
+
+
+def check_bundle_size(data: Any) -> None:
+    """Raise HTTPException 422 when the bundle is beyond what one request may structure."""
+    if not isinstance(data, dict):
+        return  # parse_bundle says what is wrong with it
+    entries = data.get("entry")
+    if isinstance(entries, list) and len(entries) > MAX_ENTRIES:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"the bundle has {len(entries)} entries; the limit is {MAX_ENTRIES}: split it")
+    work = 0
+    stack: list[tuple[str, int, Any]] = [("Bundle", 0, data)]
+    while stack:
+        path, depth, node = stack.pop()
+        if isinstance(node, (dict, list)) and depth >= MAX_DEPTH:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                f"the bundle nests deeper than {MAX_DEPTH} levels at {path[:200]}")
+        if isinstance(node, dict):
+            stack.extend((f"{path}.{key}", depth + 1, value) for key, value in node.items()
+                         if key not in _UNSTRUCTURED_KEYS)
+            stack.extend((f"{path} (a key)", depth + 1, key) for key in node)
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", depth + 1, value) for i, value in enumerate(node))
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{path[:200]} contains a NUL character")
+            if len(node) > ORDER_LINE_MAX:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                    f"{path[:200]} is {len(node):,} characters; the limit is {ORDER_LINE_MAX:,} per text")
+            work += len(node) ** 2
+    if work > MAX_TEXT_WORK:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "the bundle carries more long text than one import structures; split it into smaller bundles")
+
+
 _BUNDLE_BODY = {"requestBody": {"required": True, "content": {
-    media: {"schema": {"type": "object", "description": "a FHIR R4 Bundle (resourceType Bundle)"}}
+    media: {"schema": {"type": "object", "required": ["resourceType", "type"],
+                       "description": f"a FHIR R4 Bundle (transaction, batch or collection), at most {MAX_ENTRIES} entries, "
+                                      f"each text at most {ORDER_LINE_MAX} characters",
+                       "properties": {"resourceType": {"const": "Bundle"},
+                                      "type": {"enum": ["transaction", "batch", "collection"]},
+                                      "entry": {"type": "array", "minItems": 1, "maxItems": MAX_ENTRIES}}}}
     for media in (FHIR_JSON, "application/json")}}}
 
 
-@router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED, openapi_extra=_BUNDLE_BODY)
+@router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED, openapi_extra=_BUNDLE_BODY,
+             responses=responses(400, 401, 403, 409, 413, 422))
 async def import_bundle(request: Request, session: SessionDep, user: CurrentUser,
                         ward: Annotated[str | None, Query(max_length=32, description="ward code for entries "
                                                           "whose Encounter names no ward")] = None) -> ImportOut:
@@ -81,19 +131,20 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
     MedicationRequest, CarePlan, ServiceRequest, Condition and Procedure resources.
 
     All or nothing: a bundle that fails any check is refused with 4xx and the reason, and nothing is stored."""
-    from knowledge.fhir_import import BundleError, PatientConflict, WardNotAllowed, import_bundle, parse_bundle
+    from knowledge.fhir_import import BundleError, PatientConflict, WardNotAllowed, import_bundle
 
     if user.role not in IMPORT_ROLES:
         audit_denial(request, user, action="import", resource="fhir_bundle", resource_id=None, patient_id=None)
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"importing needs the role {' or '.join(IMPORT_ROLES)}")
     try:
         data = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not JSON; send a FHIR Bundle "
                             f"(Content-Type {FHIR_JSON} or application/json)") from None
+    check_bundle_size(data)
     services = request.app.state.services
     try:
-        parsed = await asyncio.to_thread(parse_bundle, data)
+        parsed = await asyncio.to_thread(_parse, data)
         result = await asyncio.to_thread(import_bundle, session, parsed=parsed, settings=services.settings,
                                          may_use_ward=lambda w: user.can_see_ward(w.id), default_ward=ward)
     except BundleError as exc:
@@ -126,8 +177,25 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
     # Retrieval is indexed after the commit (the index is not transactional); a failure leaves the
     # records in place and questions go to a nurse, as for POST /discharges.
     if new_discharges:
-        await asyncio.to_thread(_index, services, new_discharges)
+        future = services.index_later(lambda: _index(services, new_discharges))
+        await asyncio.wait([asyncio.wrap_future(future)], timeout=services.settings.knowledge.index_wait_s)
     return out
+
+
+def _parse(data: Any) -> Any:
+    """knowledge.fhir_import.parse_bundle, with a value of the wrong type anywhere ("entry": 5) taken
+    for what it is, malformed input (BundleError, 422), not a server error. The traceback is logged
+    for the parser's owners."""
+    from knowledge.fhir_import import BundleError, parse_bundle
+
+    try:
+        return parse_bundle(data)
+    except BundleError:
+        raise
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        log.warning("FHIR bundle of an unexpected shape (%s)", exc.__class__.__name__, exc_info=True)
+        raise BundleError("the body is not shaped like a FHIR R4 Bundle (a field has the wrong type, "
+                          f"{exc.__class__.__name__}); check it against the R4 Bundle schema") from None
 
 
 def _index(services: Any, discharge_ids: list[int]) -> None:
@@ -145,8 +213,11 @@ def _index(services: Any, discharge_ids: list[int]) -> None:
             index_items(knowledge_base, discharge=discharge, items=list(discharge.items))
 
 
-@router.get("/Patient/{patient_id}")
-def read_patient(patient_id: int, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
+_FHIR_OK = {200: {"description": "a FHIR R4 resource", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}}
+
+
+@router.get("/Patient/{patient_id}", response_class=JSONResponse, responses={**_FHIR_OK, **responses(*SIGNED_IN, 404)})
+def read_patient(patient_id: IdPath, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
     authorize_patient(request, session, user, patient_id, action="export")
     patient = session.get(Patient, patient_id)
     record_audit(session, actor=user.actor, action="export", resource="patient", resource_id=patient_id,
@@ -154,8 +225,9 @@ def read_patient(patient_id: int, request: Request, session: SessionDep, user: C
     return _fhir(fhir_export.patient_resource(patient))
 
 
-@router.get("/Patient/{patient_id}/$everything")
-def patient_everything(patient_id: int, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
+@router.get("/Patient/{patient_id}/$everything", response_class=JSONResponse,
+            responses={**_FHIR_OK, **responses(*SIGNED_IN, 404)})
+def patient_everything(patient_id: IdPath, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
     authorize_patient(request, session, user, patient_id, action="export")
     patient = session.get(Patient, patient_id)
     resources = [fhir_export.patient_resource(patient)]
@@ -169,8 +241,8 @@ def patient_everything(patient_id: int, request: Request, session: SessionDep, u
                                                base_url=_base_url(request)))
 
 
-@router.get("/outcomes/{call_id}")
-def call_outcome(call_id: int, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
+@router.get("/outcomes/{call_id}", response_class=JSONResponse, responses={**_FHIR_OK, **responses(*SIGNED_IN, 404)})
+def call_outcome(call_id: IdPath, request: Request, session: SessionDep, user: CurrentUser) -> JSONResponse:
     patient_id = authorize_call(request, session, user, call_id, action="export")
     try:
         resources = fhir_export.outcome_resources(session, call_id=call_id, thresholds=_thresholds(request),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import CurrentUser, SessionDep, not_found
+from api.deps import CurrentUser, IdPath, SessionDep, not_found
+from api.errors import SIGNED_IN, responses
 from api.routers.calls import authorize_call
 from api.schemas import OutcomeOut
 from records import store
@@ -13,8 +14,8 @@ from records.audit import record_audit
 router = APIRouter(prefix="/outcomes", tags=["outcomes"])
 
 
-@router.get("/{call_id}", response_model=OutcomeOut)
-def read_outcome(call_id: int, request: Request, session: SessionDep, user: CurrentUser) -> OutcomeOut:
+@router.get("/{call_id}", response_model=OutcomeOut, responses=responses(*SIGNED_IN, 404))
+def read_outcome(call_id: IdPath, request: Request, session: SessionDep, user: CurrentUser) -> OutcomeOut:
     patient_id = authorize_call(request, session, user, call_id, action="read")
     outcome = store.outcome_of_call(session, call_id=call_id)
     if outcome is None:

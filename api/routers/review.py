@@ -9,11 +9,26 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentUser, SessionDep, SettingsDep, StaffUser, audit_denial, authorize_patient, not_found
+from api.deps import (
+    CurrentUser,
+    IdPath,
+    Offset,
+    SessionDep,
+    SettingsDep,
+    StaffUser,
+    audit_denial,
+    authorize_patient,
+    not_found,
+)
+from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
+from api.schemas import CARE_DATE_SCHEMA, TEXT_PATTERN, CareDate, StrictModel, UtcDateTime
+
+# records.review.clean_text: no control characters but tab and line breaks, and not blank.
+CLEAN_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 from api.routers.calls import authorize_call
 from records import review
 from records.audit import record_audit
@@ -136,8 +151,8 @@ class ReviewItemOut(BaseModel):
     reason: str
     status: str
     note: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     history: list[dict[str, Any]] = []
 
 
@@ -146,19 +161,45 @@ class QueueOut(BaseModel):
     counts: dict[str, int]
 
 
-class ActionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+def _action_schema(schema: dict[str, Any]) -> None:
+    """The documented contract: what each action needs. The checks themselves stay in
+    records.review.apply_action, so a refused action is audited like any other."""
+    text = {"type": "string", "maxLength": 2000, "pattern": TEXT_PATTERN}
+    required_text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": CLEAN_TEXT_PATTERN}
+    note = {"anyOf": [text, {"type": "null"}]}
+    date = {**CARE_DATE_SCHEMA, "description": "today or later, within a year"}
+
+    def variant(action: str, required: dict[str, Any], summary: str) -> dict[str, Any]:
+        return {"type": "object", "title": f"{action.capitalize()}Action", "description": summary,
+                "additionalProperties": False, "required": ["action", *required],
+                "properties": {"action": {"const": action}, "note": note, **required}}
+
+    schema.clear()
+    schema.update({"title": "ActionRequest", "oneOf": [
+        variant("confirm", {}, "the flag is real; the item is being handled"),
+        variant("callback", {"reached": {"type": "boolean"}, "result": required_text},
+                "a nurse called the patient back"),
+        variant("resolve", {"note": required_text}, "done, with a note saying how"),
+        variant("escalate", {"doctor": {**required_text, "maxLength": 100}}, "handed to a doctor"),
+        variant("repeat", {"date": date}, "schedule another follow-up call"),
+    ]})
+
+
+class ActionRequest(StrictModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_action_schema)
     action: Action
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    reached: bool | None = None
+    reached: StrictBool | None = None
     result: Annotated[str, StringConstraints(max_length=2000)] | None = None
     doctor: Annotated[str, StringConstraints(max_length=100)] | None = None
-    date: dt.date | None = None
+    date: CareDate | None = None
 
 
-class CorrectionRequest(BaseModel):
+class CorrectionRequest(StrictModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    field: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    # Checked in records.review (an unknown field is refused with the reason and audited).
+    field: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        json_schema_extra={"enum": list(review.CORRECTABLE_FIELDS)})
     value: Annotated[str, StringConstraints(max_length=2000)] | None = None
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -172,12 +213,20 @@ class CorrectionOut(BaseModel):
     corrected: Any
     reason: str | None
     username: str | None
-    at: dt.datetime
+    at: UtcDateTime
 
 
-class UnmaskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: Annotated[str, StringConstraints(max_length=300)] = Field(default="")
+def _reason_required(schema: dict[str, Any]) -> None:
+    schema["required"] = ["reason"]
+    schema["properties"]["reason"].pop("default", None)
+
+
+class UnmaskRequest(StrictModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_reason_required)
+    # Required (a missing or blank reason is refused with 422 and audited by authorize_unmask).
+    reason: Annotated[str, StringConstraints(max_length=300)] = Field(
+        default="", description="why the numbers are needed (audited)",
+        json_schema_extra={"minLength": 1, "pattern": CLEAN_TEXT_PATTERN})
 
 
 class UnmaskOut(BaseModel):
@@ -196,7 +245,11 @@ def _item_out(item: ReviewItem, *, name: str, phone: str, ward_code: str, histor
 
 # ----- routes ------------------------------------------------------------------------------------
 
-@router.get("/items", response_model=QueueOut)
+@router.get("/items", response_model=QueueOut, responses={
+    **with_links(200, "The queue, most urgent first, and counts by status",
+                 ReadItem=link("/review/items/{item_id}", "get", item_id="$response.body#/items/0/id"),
+                 ActOnItem=link("/review/items/{item_id}/actions", "post", item_id="$response.body#/items/0/id")),
+    **responses(*SIGNED_IN)})
 def list_items(
     session: SessionDep,
     settings: SettingsDep,
@@ -204,10 +257,10 @@ def list_items(
     ward: Annotated[str | None, Query(max_length=32)] = None,
     level: Annotated[Level | None, Query()] = None,
     status_: Annotated[ReviewStatus | None, Query(alias="status")] = None,
-    date_from: Annotated[dt.date | None, Query()] = None,
-    date_to: Annotated[dt.date | None, Query()] = None,
+    date_from: Annotated[CareDate | None, Query()] = None,
+    date_to: Annotated[CareDate | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> QueueOut:
     """Review items of the user's wards (admin: all): red, then yellow, then tasks; oldest first."""
     tz = review.local_zone(settings.service.timezone)
@@ -219,8 +272,8 @@ def list_items(
                            for r in rows], counts=counts)
 
 
-@router.get("/items/{item_id}", response_model=ReviewItemOut)
-def read_item(item_id: int, request: Request, session: SessionDep, user: CurrentUser) -> ReviewItemOut:
+@router.get("/items/{item_id}", response_model=ReviewItemOut, responses=responses(*SIGNED_IN, 404))
+def read_item(item_id: IdPath, request: Request, session: SessionDep, user: CurrentUser) -> ReviewItemOut:
     item = authorize_item(request, session, user, item_id, action="read")
     patient = session.get(Patient, item.patient_id)
     record_audit(session, actor=user.actor, action="read", resource="review_item", resource_id=item_id,
@@ -228,8 +281,8 @@ def read_item(item_id: int, request: Request, session: SessionDep, user: Current
     return _item_out(item, name=patient.name, phone=patient.phone, ward_code=patient.ward.code, history=True)
 
 
-@router.post("/items/{item_id}/actions", response_model=ReviewItemOut)
-def act_on_item(item_id: int, body: ActionRequest, request: Request, session: SessionDep,
+@router.post("/items/{item_id}/actions", response_model=ReviewItemOut, responses=responses(*WITH_BODY, 404, 409))
+def act_on_item(item_id: IdPath, body: ActionRequest, request: Request, session: SessionDep,
                 user: CurrentUser) -> ReviewItemOut:
     """confirm · callback (reached, result) · resolve (note) · escalate (doctor, note) · repeat (date)."""
     item = authorize_item(request, session, user, item_id, action=body.action)
@@ -240,8 +293,9 @@ def act_on_item(item_id: int, body: ActionRequest, request: Request, session: Se
     return _item_out(item, name=patient.name, phone=patient.phone, ward_code=patient.ward.code, history=True)
 
 
-@router.post("/calls/{call_id}/corrections", response_model=CorrectionOut, status_code=status.HTTP_201_CREATED)
-def correct_field(call_id: int, body: CorrectionRequest, request: Request, session: SessionDep,
+@router.post("/calls/{call_id}/corrections", response_model=CorrectionOut, status_code=status.HTTP_201_CREATED,
+             responses=responses(*WITH_BODY, 404))
+def correct_field(call_id: IdPath, body: CorrectionRequest, request: Request, session: SessionDep,
                   user: CurrentUser) -> CorrectionOut:
     """Correct one outcome field; the original value is kept and the nurse named."""
     patient_id = authorize_call(request, session, user, call_id, action="correct")
@@ -250,8 +304,8 @@ def correct_field(call_id: int, body: CorrectionRequest, request: Request, sessi
     return CorrectionOut.model_validate(correction)
 
 
-@router.post("/patients/{patient_id}/unmask", response_model=UnmaskOut)
-def unmask_patient(patient_id: int, body: UnmaskRequest, request: Request, session: SessionDep,
+@router.post("/patients/{patient_id}/unmask", response_model=UnmaskOut, responses=responses(*WITH_BODY, 403, 404))
+def unmask_patient(patient_id: IdPath, body: UnmaskRequest, request: Request, session: SessionDep,
                    settings: SettingsDep, user: CurrentUser) -> UnmaskOut:
     authorize_patient(request, session, user, patient_id, action="unmask")
     reason = authorize_unmask(request, settings, user, patient_id=patient_id, reason=body.reason)
@@ -261,7 +315,7 @@ def unmask_patient(patient_id: int, body: UnmaskRequest, request: Request, sessi
     return UnmaskOut(patient_id=patient_id, phone=patient.phone, id_number=patient.id_number)
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", responses=responses(401))
 def dashboard(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Follow-up success, completion, flags by department and week, adherence, satisfaction,
     revisits booked — for the user's wards (admin: all)."""

@@ -21,8 +21,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import SessionDep, SettingsDep, StaffUser, authorize_patient, client_ip, not_found
-from api.routers.auth import authenticate
+from api.deps import IdPath, SessionDep, SettingsDep, StaffUser, authorize_patient, client_ip, not_found
+from api.routers.auth import check_credentials
+from api.schemas import DB_INT_MAX
 from api.routers.calls import authorize_call
 from api.routers.review import (
     audit_listing,
@@ -53,6 +54,7 @@ from api.web.session import (
 from records import review
 from records.audit import Actor, record_audit
 from records.dashboard import dashboard_figures
+from records.sessions import prune_expired, record_token, revoke_token, token_is_live
 from records.schema import (
     CallSession,
     Discharge,
@@ -127,6 +129,8 @@ def web_user(request: Request, session: SessionDep, settings: SettingsDep) -> We
                              idle_minutes=settings.auth.idle_timeout_minutes)
     except StaleSession as exc:
         raise _login_required(request, "no session" if not request.cookies.get(SESSION_COOKIE) else str(exc)) from None
+    if not token_is_live(session, jti=web.sid, user_id=web.user_id, kind="web"):
+        raise _login_required(request, "session ended (logout or password change)")
     user = session.get(User, web.user_id)
     if user is None or not user.active:
         raise _login_required(request, "inactive user")
@@ -244,12 +248,16 @@ def login_submit(request: Request, session: SessionDep, settings: SettingsDep,
         return _login_page(request, settings, next_url=next_url, message="login_failed",
                            status_code=status.HTTP_401_UNAUTHORIZED)
     try:
-        token = authenticate(request, session, settings, username=username, password=password)
+        user = check_credentials(request, session, settings, username=username, password=password)
     except HTTPException as exc:
         message = "login_locked" if exc.status_code == status.HTTP_423_LOCKED else "login_failed"
         return _login_page(request, settings, next_url=next_url, message=message, status_code=exc.status_code)
-    user_id = session.scalar(select(User.id).where(User.username == token.username))
-    web = new_session(user_id=user_id)
+    web = new_session(user_id=user.id)
+    prune_expired(session)
+    record_token(session, jti=web.sid, user_id=user.id, kind="web", expires_at=web.expires_at)
+    record_audit(session, actor=Actor(user_id=user.id, username=user.username, client_ip=client_ip(request)),
+                 action="login", resource="session", outcome="allowed", detail="web")
+    session.commit()  # the browser follows the redirect at once; the session must exist by then
     response = RedirectResponse(next_url, status_code=status.HTTP_303_SEE_OTHER)
     _set_session_cookie(request, response, settings, web)
     response.delete_cookie(PRELOGIN_COOKIE, path=COOKIE_PATH)
@@ -258,7 +266,9 @@ def login_submit(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/logout")
 def logout(request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep) -> Response:
+    revoke_token(session, jti=user.session.sid, reason="logout")
     record_audit(session, actor=user.staff.actor, action="logout", resource="session")
+    session.commit()
     request.state.web_session = None
     response = RedirectResponse("/ui/login?bye=1", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
@@ -430,7 +440,7 @@ def _render_detail(request: Request, session: Session, settings: Settings, user:
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_page(call_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+def call_page(call_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
               user: WebUserDep) -> Response:
     try:
         authorize_call(request, session, user.staff, call_id, action="read")
@@ -440,7 +450,7 @@ def call_page(call_id: int, request: Request, session: SessionDep, settings: Set
 
 
 @router.post("/calls/{call_id}/unmask", response_class=HTMLResponse)
-def unmask(call_id: int, request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
+def unmask(call_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
            reason: Annotated[str, Form(max_length=300)] = "") -> Response:
     try:
         patient_id = authorize_call(request, session, user.staff, call_id, action="unmask")
@@ -455,7 +465,7 @@ def unmask(call_id: int, request: Request, session: SessionDep, settings: Settin
 
 
 @router.post("/calls/{call_id}/correct", response_class=HTMLResponse)
-def correct(call_id: int, request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
+def correct(call_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
             field: Annotated[str, Form(max_length=64)] = "", value: Annotated[str, Form(max_length=2000)] = "",
             reason: Annotated[str, Form(max_length=500)] = "") -> Response:
     try:
@@ -473,7 +483,7 @@ def correct(call_id: int, request: Request, session: SessionDep, settings: Setti
 
 
 @router.post("/items/{item_id}/{action}", response_class=HTMLResponse)
-def item_action(item_id: int, action: str, request: Request, session: SessionDep, settings: SettingsDep,
+def item_action(item_id: IdPath, action: str, request: Request, session: SessionDep, settings: SettingsDep,
                 user: CsrfUserDep, note: Annotated[str, Form(max_length=2000)] = "",
                 reached: Annotated[str, Form(max_length=8)] = "", result: Annotated[str, Form(max_length=2000)] = "",
                 doctor: Annotated[str, Form(max_length=100)] = "",
@@ -499,7 +509,7 @@ def item_action(item_id: int, action: str, request: Request, session: SessionDep
 
 
 @router.get("/turns/{turn_id}/audio")
-def turn_audio(turn_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+def turn_audio(turn_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
                user: WebUserDep) -> Response:
     """The recording of one patient turn; each playback is audited (range requests after the first
     byte are parts of the same playback)."""
@@ -580,7 +590,8 @@ def softphone_page(request: Request, session: SessionDep, settings: SettingsDep,
 
 @router.post("/softphone/token")
 def softphone_token(request: Request, session: SessionDep, settings: SettingsDep, user: CsrfUserDep,
-                    patient_id: Annotated[int, Form()], language: Annotated[str, Form()] = "") -> Response:
+                    patient_id: Annotated[int, Form(ge=1, le=DB_INT_MAX)],
+                    language: Annotated[str, Form(max_length=8)] = "") -> Response:
     from api.phone import grant_call_token
 
     grant = grant_call_token(request, session, user.staff, patient_id=patient_id, discharge_id=None,

@@ -3,7 +3,9 @@ of the last request. It slides (each request re-signs it) and goes stale after t
 
 The cookie is signed with a key derived from SUIFANG_SECRET_KEY, so it is never accepted as an API
 bearer token and an API token is never accepted as a cookie. Each session carries its own CSRF
-token; every POST form must echo it."""
+token; every POST form must echo it. Each session also has an id (`sid`) recorded server-side
+(records/sessions.py, kind "web"): logout and a password change revoke it, so a copied cookie
+stops working at once."""
 
 from __future__ import annotations
 
@@ -33,6 +35,12 @@ class WebSession:
     csrf: str
     issued_at: int
     last_active: int
+    sid: str = ""  # the server-side record of this session (empty: none, never accepted)
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        """When the session ends however active (its server-side record expires then)."""
+        return dt.datetime.fromtimestamp(self.issued_at + MAX_SESSION_HOURS * 3600, dt.timezone.utc)
 
 
 def _key(secret: str, purpose: str) -> str:
@@ -45,12 +53,13 @@ def _now(now: dt.datetime | None) -> int:
 
 def new_session(*, user_id: int, now: dt.datetime | None = None) -> WebSession:
     stamp = _now(now)
-    return WebSession(user_id=user_id, csrf=secrets.token_urlsafe(24), issued_at=stamp, last_active=stamp)
+    return WebSession(user_id=user_id, csrf=secrets.token_urlsafe(24), issued_at=stamp, last_active=stamp,
+                      sid=secrets.token_hex(16))
 
 
 def encode_session(session: WebSession, *, secret: str, idle_minutes: int) -> str:
     payload = {"purpose": PURPOSE, "sub": str(session.user_id), "csrf": session.csrf, "iat": session.issued_at,
-               "act": session.last_active, "exp": session.last_active + idle_minutes * 60}
+               "act": session.last_active, "exp": session.last_active + idle_minutes * 60, "sid": session.sid}
     return jwt.encode(payload, _key(secret, PURPOSE), algorithm="HS256")
 
 
@@ -63,8 +72,10 @@ def decode_session(token: str | None, *, secret: str, idle_minutes: int,
         payload = jwt.decode(token, _key(secret, PURPOSE), algorithms=["HS256"],
                              options={"require": ["sub", "act", "iat", "exp"], "verify_exp": False})
         session = WebSession(user_id=int(payload["sub"]), csrf=str(payload["csrf"]), issued_at=int(payload["iat"]),
-                             last_active=int(payload["act"]))
-    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
+                             last_active=int(payload["act"]), sid=str(payload.get("sid") or ""))
+        if not 1 <= session.user_id <= 2**31 - 1:
+            raise ValueError("user id out of range")
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError, OverflowError) as exc:
         raise StaleSession(f"invalid session: {exc.__class__.__name__}") from None
     if payload.get("purpose") != PURPOSE:
         raise StaleSession("not a web session")
@@ -77,7 +88,7 @@ def decode_session(token: str | None, *, secret: str, idle_minutes: int,
 
 def touched(session: WebSession, *, now: dt.datetime | None = None) -> WebSession:
     return WebSession(user_id=session.user_id, csrf=session.csrf, issued_at=session.issued_at,
-                      last_active=_now(now))
+                      last_active=_now(now), sid=session.sid)
 
 
 def prelogin_token(*, secret: str) -> tuple[str, str]:
