@@ -19,10 +19,9 @@ from pydantic import (
     field_validator,
 )
 
+from records.identifiers import ID_NUMBER_PATTERN, PHONE_PATTERN
 from suifang.logs import mask_id_number, mask_phone
 
-PHONE_PATTERN = re.compile(r"^(?:1[3-9]\d{9}|\+[1-9]\d{7,14}|0\d{2,3}-?\d{7,8})$")
-ID_NUMBER_PATTERN = re.compile(r"^\d{17}[\dXx]$")
 
 # Record ids are database integers (PostgreSQL integer, SQLite bind): 1 .. 2^31-1.
 DB_INT_MAX = 2**31 - 1
