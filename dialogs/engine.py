@@ -460,7 +460,14 @@ class FollowupEngine:
         self._event("parsed", field=field_name, value=value, correction=correction)
 
     def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
-        """Symptoms can surface in any answer ("还行，就是昨天晕倒了"): scan every utterance."""
+        """Symptoms and readings can surface in any answer ("还行，就是昨天晕倒了", "头疼，刚量了血压
+        一百九十二、一百一十五"): scan every utterance."""
+        current = self._current_step()
+        for name, value in nlu.readings_in_passing(utterance).items():
+            if self.state.collected.get(name) is None and not (current and current.collect == name):
+                self.state.collected[name] = value
+                self.state.evidence.setdefault(name, _clip(utterance))
+                self._event("reading_in_passing", field=name)
         if not skip_symptoms:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]

@@ -517,6 +517,32 @@ def _wound(text: str) -> Parse:
     return NOTHING
 
 
+# A reading said in passing, in an answer to another question ("头疼，刚量了血压一百九十二、一百一十五").
+_PASSING = {
+    "blood_pressure": re.compile(r"血压|高压|低压|\bbp\b|blood pressure|\bpressure\b|the machine said", re.I),
+    "blood_glucose": re.compile(r"血糖|测糖|\bsugars?\b|glucose|\bmeter\b", re.I),
+    "temperature": re.compile(r"体温|发烧|发热|烧到|烧了|温度|\btemperature\b|\bfever\b|\btemp\b|thermometer|°|℃", re.I),
+}
+_PASSING_PARSERS = {"blood_pressure": lambda t: _blood_pressure(t), "blood_glucose": lambda t: _blood_glucose(t),
+                    "temperature": lambda t: _temperature(t)}
+
+
+def readings_in_passing(text: str) -> dict[str, Any]:
+    """Readings the words name (by a label: 血压, sugar, temperature…) with their value, sentence by sentence."""
+    found: dict[str, Any] = {}
+    sentences = [x for x in re.split(r"(?<=[。！!？?；;])|(?<=[.])\s+", text) if x and x.strip()]
+    for i, sentence in enumerate(sentences):
+        if not re.search(r"\d", to_digits(sentence)):
+            continue
+        for name, label in _PASSING.items():
+            # The label may be in the sentence before ("Fever, yes. A hundred and three this morning.")
+            if label.search(sentence) or (i and label.search(sentences[i - 1])):
+                value = _PASSING_PARSERS[name](sentence).value
+                if value is not None and (name != "blood_pressure" or value.get("diastolic") is not None):
+                    found[name] = value
+    return found
+
+
 # ----- medication adherence ------------------------------------------------------------------------
 
 def _drug_keys(med: dict[str, Any]) -> list[str]:
