@@ -5,7 +5,6 @@ over the served OpenAPI document (no server error, no slow answer, every answer 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 import time
