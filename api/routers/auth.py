@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, SettingsDep, client_ip
-from api.errors import SIGNED_IN, WITH_BODY, responses
+from api.errors import SIGNED_IN, responses
 from api.schemas import LoginRequest, PasswordChange, TokenResponse
 from api.security import hash_password, issue_token, new_token_id, verify_password
 from records.audit import Actor, record_audit

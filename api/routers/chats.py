@@ -33,7 +33,7 @@ from api.deps import (
     oauth2_scheme,
     resolve_token_user,
 )
-from api.errors import link, responses, with_links
+from api.errors import link, responses
 from api.schemas import JsonInt, PlainModel, RecordId
 from records import preconsult as store
 from records.audit import Actor, record_audit

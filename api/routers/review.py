@@ -5,7 +5,6 @@ The web pages (api/routers/web.py) reuse the helpers here, so a page and the API
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
