@@ -15,6 +15,7 @@ from typing import Any
 
 from language.numbers import to_digits
 from language.adherence import DrugRef, not_from_drug, read_adherence
+from language.asr import fix_homophones
 from language.condition import read_condition
 from language.wound import read_wound
 from language.yes_no import read_yes_no_field
@@ -29,9 +30,10 @@ _FULLWIDTH_ASCII[0x3000] = 0x20
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width → half-width), traditional → simplified Chinese, single spaces."""
+    """NFKC (full-width → half-width), traditional → simplified Chinese, speech-recognition homophones of
+    medical words (language/data/asr_homophones.yaml), single spaces."""
     text = (text or "").translate(_FULLWIDTH_ASCII)
-    text = _to_simplified(text)
+    text = fix_homophones(_to_simplified(text))
     return _WS.sub(" ", text).strip()
 
 

@@ -89,6 +89,7 @@ def _split_run(run: str) -> list[str]:
 
 def chinese_to_digits(text: str) -> str:
     """Replace Chinese numerals by Arabic digits; leave words like 一样/一直 alone."""
+    text = text.replace("廿", "二十").replace("卅", "三十")   # spoken in the south: 廿分钟 = 20 minutes
 
     def replace(match: re.Match[str]) -> str:
         run = match.group(0)

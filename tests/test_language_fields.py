@@ -187,3 +187,16 @@ def test_repeat_words_inside_an_answer_are_not_a_request_to_repeat() -> None:
     engine = _engine("overall_condition")
     engine.handle("啊？你说啥？……哦，好多了好多了")
     assert engine.outcome()["overall_condition"] == "better"
+
+
+@pytest.mark.parametrize(("heard", "meant"), [("凶猛得厉害", "胸闷得厉害"), ("一岛素忘打了", "胰岛素忘打了"), ("学堂二点九", "血糖二点九")])
+def test_speech_recognition_homophones_of_medical_words(heard: str, meant: str) -> None:
+    assert normalize(heard) == meant
+
+
+def test_a_reading_said_in_passing_is_flagged() -> None:
+    engine = _engine("symptoms")
+    engine.handle("头疼，后脑勺一跳一跳地疼，刚量了血压一百九十二、一百一十五")
+    outcome = engine.outcome()
+    assert outcome["blood_pressure"] == {"systolic": 192, "diastolic": 115}
+    assert "red" in {f["level"] for f in outcome["flags"]}
