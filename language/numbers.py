@@ -60,6 +60,10 @@ def _cn_run_to_digits_by_hand(run: str) -> str | None:
     return integer
 
 
+_APPROXIMATE_RANGE = re.compile(r"(?<![零〇一二两三四五六七八九十百千])(一|两|二|三|四|五|六|七|八)(二|三|四|五|六|七|八|九)(?=(?:个)?(?:分钟|钟头|小时|天|次|回|趟|下|片|粒|顿|斤|公斤|岁|个月|周|礼拜|星期))"
+                                r"(?<=一二|两三|二三|三四|三五|四五|五六|六七|七八|八九)")
+
+
 def _split_run(run: str) -> list[str]:
     """Two readings said back to back are one run of numerals: "一百七十五一百零五" is 175 and 105,
     "一百三十五八十" is 135 and 80. A new number starts where a unit comes again that is not smaller
@@ -90,6 +94,9 @@ def _split_run(run: str) -> list[str]:
 def chinese_to_digits(text: str) -> str:
     """Replace Chinese numerals by Arabic digits; leave words like 一样/一直 alone."""
     text = text.replace("廿", "二十").replace("卅", "三十")   # spoken in the south: 廿分钟 = 20 minutes
+    # "三五分钟", "两三天", "七八次": two neighbouring digits before a measure word say a range; keep the
+    # larger (the safer figure), never 35. Years ("五六年的") are digits said one by one.
+    text = _APPROXIMATE_RANGE.sub(lambda m: m.group(2), text)
 
     def replace(match: re.Match[str]) -> str:
         run = match.group(0)

@@ -52,6 +52,7 @@ TRIGGER_CASES = [
     ("zh-resolved-post", "zh", "头晕早就好了", "dizziness", "resolved"),
     ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
     ("zh-improving-post", "zh", "咳嗽比在医院的时候轻多了", "cough", "historical"),
+    ("en-longstanding-sentence", "en", "My hands tingle, but that's my carpal tunnel, I've had it for years", "limb_weakness", "historical"),
     ("zh-improving-sentence", "zh", "不烧了，就偶尔咳两声，比在医院的时候轻多了", "cough", "historical"),
     ("en-improving-post", "en", "Still a bit of a cough first thing, but nowhere near what it was", "cough", "historical"),
     ("zh-drug-for", "zh", "止吐的药我只吃过两回", "nausea_vomiting", "hypothetical"),

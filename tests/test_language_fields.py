@@ -200,3 +200,8 @@ def test_a_reading_said_in_passing_is_flagged() -> None:
     outcome = engine.outcome()
     assert outcome["blood_pressure"] == {"systolic": 192, "diastolic": 115}
     assert "red" in {f["level"] for f in outcome["flags"]}
+
+
+@pytest.mark.parametrize(("spoken", "digits"), [("就三五分钟", "就5分钟"), ("两三天", "3天"), ("五六年的", "56年的")])
+def test_a_spoken_range_is_its_larger_figure_not_a_number(spoken: str, digits: str) -> None:
+    assert to_digits(spoken) == digits
