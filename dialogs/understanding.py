@@ -382,7 +382,7 @@ def _bp_pairs(t: str) -> list[tuple[int, int]]:
     pairs, i = [], 0
     while i < len(values) - 1:
         (a, _), (b, _) = values[i], values[i + 1]
-        if 60 <= a <= 300 and 30 <= b <= 200 and a > b:
+        if 60 <= a <= 300 and 30 <= b <= 200 and a - b >= 15:   # a pulse pressure under 15 is no reading
             pairs.append((a, b))
             i += 2
         else:
@@ -442,6 +442,9 @@ def _heart_rate(text: str) -> Parse:
 _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(?:疼|痛)|没感觉|不觉得疼|\bno pain\b|\bnot (?:in )?(?:any )?pain\b|\bdoesn'?t hurt\b|\bnone\b|\bzero\b|^0$)", re.I)
 
 
+_PAIN_SCALE = re.compile(r"(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制)|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
+_PAIN_NOW = re.compile(r"现在|目前|这会儿|眼下|\bnow\b|\btoday\b|at the moment|these days", re.I)
+_PAIN_SETTLE = re.compile(r"\bsay\b|就算|算(?:是)?|还是", re.I)
 _PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)
 _PAIN_HEDGE = re.compile(r"说不好|有时候疼有时候不疼|时好时坏|up and down|comes and goes|hard to say|depends", re.I)
 _NO_PAIN_AT_ALL = re.compile(r"一分都没有|一点都不(?:疼|痛)|一点也不(?:疼|痛)|not (?:at all|a bit)|no pain at all", re.I)
@@ -451,6 +454,13 @@ def _pain_score(text: str) -> Parse:
     if _NO_PAIN_AT_ALL.search(text):
         return Parse(0)
     t = _after_correction(to_digits(text))
+    t = _PAIN_SCALE.sub(" ", t)                       # "十分里头", "out of ten": the scale, not the score
+    now = list(_PAIN_NOW.finditer(t))
+    if now and reading_numbers(t[now[-1].end():]):
+        t = t[now[-1].end():]                          # "刚开始八九分，现在也就两分": the score now
+    settle = list(_PAIN_SETTLE.finditer(t))
+    if settle and reading_numbers(t[settle[-1].end():]):
+        t = t[settle[-1].end():]                       # "A two, maybe a three… Say two."
     # "三四分……还是三分吧": what follows 还是 settles it
     settled = re.search(r"还是(\d+)\s*分", t)
     if settled and int(settled.group(1)) <= 10:
@@ -489,12 +499,22 @@ _SATISFACTION_EN = [
 ]
 
 
-_SATISFACTION_HEDGE = re.compile(r"^(?:嗯|呃)?[，,]?(?:说不好|不好说|说不上来|我也说不好)[。!！]?$|^(?:hard to say|not sure|i don'?t know)[.!]?$", re.I)
+_SATISFACTION_HEDGE = re.compile(r"^(?:嗯|呃)?[，,]?(?:说不好|不好说|说不上来|我也说不好)[。!！]?$|^(?:hard to say|not sure|i don'?t know)[.!]?$"
+                                 r"|^这个不好说|你们自己心里有数", re.I)
+
+
+_SATISFACTION_TOP = re.compile(r"10 out of 10|ten out of ten|十二分|一百分|满分|没得说|没话说|\b(?:5|five) out of (?:5|five)\b", re.I)
+_SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|不满意也不不满意|neither (?:satisfied|happy) nor", re.I)
 
 
 def _satisfaction(text: str) -> Parse:
     if _SATISFACTION_HEDGE.search(text.strip()):
         return NOTHING
+    text = _after_correction(text)                      # "不满意……哎不对不对，我是说满意"
+    if _SATISFACTION_MIDDLE.search(text):
+        return Parse(3)
+    if _SATISFACTION_TOP.search(to_digits(text)):
+        return Parse(5)
     for score, pattern in (_SATISFACTION_ZH if re.search(r"[\u4e00-\u9fff]", text) else []) + _SATISFACTION_EN:
         if pattern.search(text):
             return Parse(score)

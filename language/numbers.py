@@ -128,7 +128,7 @@ _EN_SMALL_WORD = re.compile(r"\b(zero|two|three)\b", re.IGNORECASE)
 _EN_SMALL_VALUE = {"zero": "0", "two": "2", "three": "3"}
 _EN_ONE = re.compile(r"\bone\b(?=\s+(?:over|point|oh|o|\d))|(?<=\d\s)one\b|(?<=\boh\s)one\b|\bone\b(?=\s*(?:out of|/)\s*10)", re.IGNORECASE)
 _YEAR_PAIR = re.compile(r"(?<![\d.])(19|20) ([0-9]\d)(?!\.?\d)")
-_HUNDREDS_PAIR = re.compile(r"(?<![\d.])([1-4]) ([1-9]\d)(?!\.?\d)")
+_HUNDREDS_PAIR = re.compile(r"(?<![\d.])([1-4])[ -]([1-9]\d)(?!\.?\d)")
 _DIGIT_RUN = re.compile(r"(?<![\d.])(?:(?:\d|\boh|\bo)[ ,-]+){2,}(?:\d|oh\b)(?!\.?\d)", re.IGNORECASE)
 _A_HUNDRED = re.compile(r"\ba (100|1000)\b", re.IGNORECASE)
 

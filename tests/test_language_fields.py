@@ -205,3 +205,18 @@ def test_a_reading_said_in_passing_is_flagged() -> None:
 @pytest.mark.parametrize(("spoken", "digits"), [("就三五分钟", "就5分钟"), ("两三天", "3天"), ("五六年的", "56年的")])
 def test_a_spoken_range_is_its_larger_figure_not_a_number(spoken: str, digits: str) -> None:
     assert to_digits(spoken) == digits
+
+
+@pytest.mark.parametrize(("field", "text", "lang", "expected"), [
+    ("blood_pressure", "One-forty over eighty-five.", "en", {"systolic": 140, "diastolic": 85}),
+    ("blood_pressure", "头一回量的一百四五，我不放心又量了一回，一百三十八，八十五", "zh", {"systolic": 138, "diastolic": 85}),
+    ("pain_score", "刚开始那几天有八九分，现在好多了，也就两分", "zh", 2),
+    ("pain_score", "十分里头……怎么着也得有八分，晚上疼得睡不着", "zh", 8),
+    ("satisfaction", "Ten out of ten! Brilliant, all of them.", "en", 5),
+    ("satisfaction", "不满意……哎不对不对，我是说满意，刚才没听清你问的", "zh", 4),
+    ("overall_condition", "Rubbish. Same as when I left, not improving at all.", "en", "same"),
+    ("revisit_aware", "要复诊啊？没人跟我说过啊", "zh", "no"),
+    ("reexam_done", "血是抽了，CT排到下个月了", "zh", "no"),
+])
+def test_second_author_phrasings(field: str, text: str, lang: str, expected: object) -> None:
+    assert value(field, text, lang) == expected
