@@ -31,7 +31,7 @@ def read_condition(text: str) -> str | None:
     for pattern, value in t["pseudo_value"]:
         hits += [(m.start(), value) for m in pattern.finditer(text)]
     masked = text
-    for pattern in t["pseudo"]:
+    for pattern in [p for p, _ in t["pseudo_value"]] + t["pseudo"]:   # their words give no other value
         masked = pattern.sub(lambda m: "\x00" * len(m.group(0)), masked)
     offset = 0
     for clause in re.split(r"([，,。；;！!？?…]+|\.\s|\bbut\b)", masked):
