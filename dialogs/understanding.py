@@ -510,7 +510,9 @@ _SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|不�
 def _satisfaction(text: str) -> Parse:
     if _SATISFACTION_HEDGE.search(text.strip()):
         return NOTHING
-    text = _after_correction(text)                      # "不满意……哎不对不对，我是说满意"
+    marks = list(_CORRECTION_MARK.finditer(text))      # "不满意……哎不对不对，我是说满意": what follows counts
+    if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:
+        text = text[marks[-1].end():]
     if _SATISFACTION_MIDDLE.search(text):
         return Parse(3)
     if _SATISFACTION_TOP.search(to_digits(text)):
