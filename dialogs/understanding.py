@@ -348,8 +348,8 @@ _APPROXIMATE_THEN_EXACT = re.compile(r"\d+\s*(?:几|多|来)\s*(?:…+|\.{2,}|�
 def _blood_pressure(text: str) -> Parse:
     t = _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text)))
     pairs = _bp_pairs(t)
-    if len(pairs) > 1:   # two readings said: the latest counts
-        return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})
+    if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
+        return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})   # of two readings, the latest
     sys_m, dia_m = _SYS_LABEL.search(t), _DIA_LABEL.search(t)
     systolic = int(sys_m.group(1)) if sys_m else None
     diastolic = int(dia_m.group(1)) if dia_m else None

@@ -130,6 +130,9 @@ _EN_ONE = re.compile(r"\bone\b(?=\s+(?:over|point|oh|o|\d))|(?<=\d\s)one\b|(?<=\
 _YEAR_PAIR = re.compile(r"(?<![\d.])(19|20) ([0-9]\d)(?!\.?\d)")
 _HUNDREDS_PAIR = re.compile(r"(?<![\d.])([1-4])[ -]([1-9]\d)(?!\.?\d)")
 _DIGIT_RUN = re.compile(r"(?<![\d.])(?:(?:\d|\boh|\bo)[ ,-]+){2,}(?:\d|oh\b)(?!\.?\d)", re.IGNORECASE)
+_NUMBER_WORD_HYPHEN = re.compile(r"(?:(?<=\bone)|(?<=\btwo)|(?<=\bthree)|(?<=\bfour))-(?=(?:ten|eleven|twelve|thirteen|fourteen|"
+                                 r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+                                 r"ninety)\b)", re.I)
 _A_HUNDRED = re.compile(r"\ba (100|1000)\b", re.IGNORECASE)
 
 
@@ -140,6 +143,8 @@ def english_to_digits(text: str) -> str:
         return text
     from text_to_num import alpha2digit
 
+    # "one-forty", "one-seventy": a hyphen between two number words of a spoken reading
+    text = _NUMBER_WORD_HYPHEN.sub(" ", text)
     out = alpha2digit(text, "en")
     out = _EN_SMALL_WORD.sub(lambda m: _EN_SMALL_VALUE[m.group(1).lower()], out)
     out = _EN_ONE.sub("1", out)
