@@ -67,6 +67,9 @@ class Lexicon:
 
 
 def _alternation(words: list[str]) -> str:
+    """A regex alternation, longest first; with no words, one that never matches."""
+    if not words:
+        return "(?!)"
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
@@ -201,7 +204,10 @@ def _en_patterns(lexicon: Lexicon) -> dict[str, re.Pattern[str]]:
     en = lexicon.section("en")
     units = list(en.get("units") or {})
     return {
-        "abbreviation": re.compile(rf"(?<=[\d\sA-Za-z])\b({_alternation(list(en.get('abbreviations') or {}))})\b(?=[\s.,;!?]|$)"),
+        # only after a dose ("100 mg bid"): "bid" is also an English word
+        "abbreviation": re.compile(rf"((?:\d|\b(?:{_alternation(units)}|tablets?|capsules?|puffs?|drops?|units?))\s*)"
+                                   rf"\b({_alternation(list(en.get('abbreviations') or {}))})\b(?=[\s.,;!?]|$)",
+                                   re.IGNORECASE),
         "date": re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"),
         "phone_context": re.compile(rf"\b({_alternation(list(en.get('phone_context') or []))})(\s+)(\+?\d[\d\- ]*\d)(?!\.?\d)",
                                     re.IGNORECASE),
@@ -221,7 +227,8 @@ def normalize_en(text: str, lexicon: Lexicon | None = None) -> str:
     abbreviations = en.get("abbreviations") or {}
     text = text.translate(_FULLWIDTH)
     if abbreviations:
-        text = p["abbreviation"].sub(lambda m: abbreviations[m.group(1)], text)
+        lowered = {k.lower(): v for k, v in abbreviations.items()}
+        text = p["abbreviation"].sub(lambda m: m.group(1) + lowered[m.group(2).lower()], text)
 
     def date(m: re.Match[str]) -> str:
         year, month, day = (int(g) for g in m.groups())
