@@ -14,6 +14,10 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
 	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_WHEELS ?= $(HOME)/.cache/suifang/wheels/llama-cpp-$(LLAMA_VERSION)-avx2
+# Kokoro's voices ship in the npm package kokoro-js; its tarball is kept outside the checkout and
+# `suifang models prepare` extracts the configured voices from it, checking each one's SHA-256.
+KOKORO_JS := kokoro-js@1.2.1
+KOKORO_JS_TGZ ?= $(HOME)/.cache/suifang/npm/kokoro-js-1.2.1.tgz
 
 .PHONY: setup serve test system-packages bench clean
 
@@ -32,11 +36,14 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[test]'
 	# openai-whisper's triton dependency is CUDA-only; its real dependencies are in pyproject.
 	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
-	$(BIN)/suifang models prepare
+	test -s $(KOKORO_JS_TGZ) || { tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(KOKORO_JS) >/dev/null) && \
+	  mkdir -p $(dir $(KOKORO_JS_TGZ)) && mv $$tmp/kokoro-js-1.2.1.tgz $(KOKORO_JS_TGZ) && rmdir $$tmp; }
+	SUIFANG__MODELS__TTS__KOKORO__VOICES_ARCHIVE=$(KOKORO_JS_TGZ) $(BIN)/suifang models prepare
 	touch $(STAMP)
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

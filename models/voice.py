@@ -19,7 +19,7 @@ import numpy as np
 
 from models import audio as audio_mod
 from models.asr import SpeechRecognizer, Transcript
-from models.tts import SpeechSynthesizer
+from models.tts import SpeechSynthesizer, result_cacheable
 from models.vad import EndOfTurnDetector, SileroVad
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,9 @@ class VoicePipeline:
         """Load every model now (e.g. at service start) instead of during the first call."""
         self.vad()
         self.recognizer()
-        self.synthesizer()
+        warm_up = getattr(self.synthesizer(), "warm_up", None)
+        if warm_up is not None:  # e.g. load the Kokoro model now, not on the first prompt
+            warm_up()
 
     def _require_settings(self) -> Any:
         if self.settings is None:
@@ -188,11 +190,14 @@ class VoicePipeline:
                 self._phone_cache.move_to_end(key)
                 return cached
         audio, rate = self.synthesize(text, language)
+        cacheable = result_cacheable(self.synthesizer())  # not a stand-in voice's audio (see models/tts.py)
         pcm = audio_mod.resample(audio, rate, PHONE_RATE)
         peak = float(np.abs(pcm).max()) if pcm.size else 0.0
         if peak > 1e-4:
             pcm = pcm * (PEAK / peak)
         mulaw = audio_mod.float_to_mulaw(pcm)
+        if not cacheable:
+            return mulaw
         with self._cache_lock:
             self._phone_cache[key] = mulaw
             while len(self._phone_cache) > self._phone_cache_items:

@@ -38,16 +38,18 @@ class WeightsError(RuntimeError):
 
 @dataclass(frozen=True)
 class PackagedWeights:
-    """A weight file split across packages: `package_prefix` + 1..n, each holding `data/partNN.bin`."""
+    """A weight file split across packages: `package_prefix` + 1..n, each holding `part_file`
+    (formatted with the part number i, e.g. `data/part01.bin`)."""
 
     filename: str
     sha256: str
     package_prefix: str
     part_count: int
     pip_names: str  # what to tell the operator to install
+    part_file: str = "data/part{i:02d}.bin"
 
     def part_paths(self) -> list[Path]:
-        return [packaged_file(f"{self.package_prefix}{i}", f"data/part{i:02d}.bin", pip_names=self.pip_names)
+        return [packaged_file(f"{self.package_prefix}{i}", self.part_file.format(i=i), pip_names=self.pip_names)
                 for i in range(1, self.part_count + 1)]
 
 

@@ -172,6 +172,10 @@ def models_prepare() -> None:
     path = local_llm_path(settings)
     typer.echo(f"language model: {path}")
     from models.asr import prepare_asr_weights; typer.echo(f"speech recognition: {prepare_asr_weights(settings)}")  # noqa: E702, I001
+    if settings.models.tts.backend == "kokoro":
+        from models.kokoro import prepare_kokoro_weights
+
+        typer.echo(f"speech synthesis (Kokoro): {prepare_kokoro_weights(settings)}")
 
 
 campaigns_app = typer.Typer(help="Call campaigns: dispatch due follow-up calls.", no_args_is_help=True)

