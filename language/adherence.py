@@ -19,6 +19,8 @@ import yaml
 TABLE_PATH = Path(__file__).parent / "data" / "adherence.yaml"
 _CLAUSE = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|另外|还有|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b|\bthough\b"
                      r"|\bwhile\b|(?<=[a-z])\.\s", re.I)
+_EXCEPTION = re.compile(r"(?:就是|只是|但是|不过|可是|\bexcept\b|\bbut\b)(.+)$", re.I)
+_EFFECT = re.compile(r"疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
 _REFERS_BACK = re.compile(r"^\W*(?:我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
@@ -126,6 +128,14 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             completed += named or all_names
         if named:
             previous = named
+    # "都按时吃，就是阿托伐他汀有两天……": an exception naming a drug is a miss of that drug even when the
+    # words for the miss were misheard ("望门" for 忘了); taking it or its side effects are not.
+    exception = _EXCEPTION.search(text)
+    if not missed and exception and (taken or unnamed_taken):
+        rest = exception.group(1)
+        named = drugs_named(rest, drugs)
+        if named and _status(rest) is None and not _EFFECT.search(rest) and set(named) < set(all_names):
+            missed += named
     # An as-needed drug not taken because it was not needed ("止痛的那个基本没吃，不怎么疼") is no miss.
     as_needed = {d.name for d in drugs if d.as_needed}
     missed = [m for m in dict.fromkeys(missed) if m not in as_needed]
