@@ -394,6 +394,10 @@ def test_a_failed_or_hung_synthesis_is_spoken_by_espeak_and_not_cached(
         good, good_rate = cached.synthesize("Hello Mrs Wang.", "en")  # the next try is the primary again
         assert good_rate == 24000 and cached.last_result_cacheable()
         assert len(list(tmp_path.glob("*.wav"))) == 1
+        fake.behaviour = "error"
+        cached.synthesize("Another sentence.", "en")
+        assert not cached.last_result_cacheable()
+        assert cached.synthesize("Hello Mrs Wang.", "en")[1] == 24000 and cached.last_result_cacheable()  # a hit
     finally:
         fake.release.set()
 
