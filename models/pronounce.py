@@ -343,7 +343,7 @@ _jieba_lock = threading.Lock()
 _jieba_ready: set[str] = set()
 
 
-def _init_jieba(cache_dir: str | Path | None) -> None:
+def init_jieba(cache_dir: str | Path | None) -> None:
     """jieba builds its prefix dictionary once and caches it as a file: keep that where we choose
     (default TMPDIR), and build it before first use under a lock (jieba's own init is not
     thread-safe against concurrent first calls)."""
@@ -419,7 +419,7 @@ class MandarinG2P:
 
         import jieba
 
-        _init_jieba(self.cache_dir)
+        init_jieba(self.cache_dir)
         out: list[_Syllable] = []
 
         def plain(chunk: str) -> None:

