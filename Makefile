@@ -19,7 +19,7 @@ LLAMA_WHEELS ?= $(HOME)/.cache/suifang/wheels/llama-cpp-$(LLAMA_VERSION)-avx2
 KOKORO_JS := kokoro-js@1.2.1
 KOKORO_JS_TGZ ?= $(HOME)/.cache/suifang/npm/kokoro-js-1.2.1.tgz
 
-.PHONY: setup serve test system-packages bench clean
+.PHONY: setup serve test test-fast system-packages bench clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,10 @@ serve: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The fast lane while developing: no model-backed, browser or PostgreSQL tests (CI runs `make test`).
+test-fast: setup
+	$(BIN)/pytest -m "not models and not browser and not postgres" -x -q
 
 bench: setup
 	for b in bench/bench_*.py; do $(BIN)/python $$b; done
