@@ -201,8 +201,8 @@ class FollowupEngine:
         if out.get("symptoms"):
             # Heard in different answers, "心慌" and "心慌出汗手抖" are one finding: the specific code stands.
             present = set(out["symptoms"])
-            out["symptoms"] = [c for c in out["symptoms"]
-                               if not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
+            out["symptoms"] = [c for c in out["symptoms"] if c in _DISTINCT_ACROSS_ANSWERS
+                               or not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         if s.questions:
             out["questions"] = list(s.questions)
         out["flags"] = [dict(f) for f in s.flags]
@@ -614,6 +614,10 @@ class FollowupEngine:
 
     def _event(self, event_type: str, /, **data: Any) -> None:
         self._events.append({"type": event_type, "at": round(time.monotonic(), 3), **data})
+
+
+# Bleeding (gums, nose) and black stools heard in two answers are two findings, not one said twice.
+_DISTINCT_ACROSS_ANSWERS = frozenset({"bleeding"})
 
 
 @dataclass(frozen=True)

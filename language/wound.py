@@ -23,8 +23,21 @@ def _table() -> dict[str, Any]:
             "hedged": [re.compile(p, re.I) for lang in ("zh", "en") for p in (data["hedged"].get(lang) or [])]}
 
 
+_NOW = re.compile(r"现在|目前|这会儿|\bnow\b|\btoday\b", re.I)
+
+
 def read_wound(text: str) -> tuple[str | None, dict[str, bool]]:
-    """(value, cues): the most serious state the words say, or None; cues pus / heavy for the red flag."""
+    """(value, cues): the most serious state the words say, or None; cues pus / heavy for the red flag.
+    What the wound is like now counts: "前两天有点渗液，现在干了" is ok."""
+    now = list(_NOW.finditer(text))
+    if now:
+        value, cues = _read(text[now[-1].end():])
+        if value is not None:
+            return value, cues
+    return _read(text)
+
+
+def _read(text: str) -> tuple[str | None, dict[str, bool]]:
     t = _table()
     found: set[str] = set()
     for clause in _CLAUSE.split(text):
