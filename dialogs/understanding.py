@@ -200,7 +200,7 @@ def parse_yes_no(text: str, lang: str) -> Parse:
 _WRONG_ZH = re.compile(r"(?:打错了|没有这个人|没这个人|不认识|没有叫.{1,5}的|这里没有|不是这家|号码错了|找错人了|不是我[，,。]?$|我不是(?!他|她))")
 _WRONG_EN = re.compile(r"(?:wrong number|no one (?:by|with) that name|nobody (?:by|with) that name|there'?s no .{1,30} here|"
                        r"doesn'?t live here|don'?t know (?:him|her|anyone)|no such person|you have the wrong|not (?:him|her)[.,]?$)", re.I)
-_FAMILY_ZH = re.compile(r"(?:我是(?:他|她)的?(?:儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
+_FAMILY_ZH = re.compile(r"(?:是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|爱人|公公|婆婆|岳父|岳母|爷爷|奶奶)|我是(?:他|她)的?(?:幺女|幺儿|大女儿|小女儿|二女儿|大儿子|小儿子|儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
                         r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工)"
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
 _FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
@@ -215,7 +215,8 @@ _DIGITS_4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
 def _years(text: str) -> set[int]:
-    t = to_digits(text)
+    t = to_digits(text.replace("解放那年", "1949年"))
+    t = re.sub(r"\b(\d\d)[- ]baby\b", r"\1年", t)          # "a sixty-one baby"
     years = {int(y) for y in _YEAR_4.findall(t)}
     for two in _YEAR_2.findall(t) + _YEAR_EN_2.findall(t):
         n = int(two)
@@ -409,9 +410,13 @@ _TEMP_SPOKEN = re.compile(r"(?<![\d.])(3[4-9]|4[0-2])(?:\s+|度)(\d)(?!\.?\d)") 
 _TEMP_HALF = re.compile(r"(?<![\d.])(3[4-9]|4[0-2])\s*(?:and a half|度半|点半)", re.I)
 
 
+_TEMP_APPROXIMATE = re.compile(r"三十[四五六七八九][四五六七八九]度|\b3[4-9]-3[4-9]\b|度多|度几|度[一二三四五六七八九][一二三四五六七八九]"
+                               r"|and a bit\b|\bsomething\b|\bor so\b|\b(?:9\d|3\d)-ish\b", re.I)
+
+
 def _temperature(text: str) -> Parse:
-    if re.search(r"三十[四五六七八九][四五六七八九]度|\b3[4-9]-3[4-9]\b", text):
-        return NOTHING
+    if _TEMP_APPROXIMATE.search(text):
+        return NOTHING   # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again)
     t = _after_correction(to_digits(text))
     t = _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", t)
     t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", t)
@@ -599,8 +604,12 @@ def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
         keys = _drug_keys(med)
         keys += [a.lower() for a in drug_aliases(med.get("generic_name") or med["name"]) if len(a) >= 3 or
                  re.search(r"[\u4e00-\u9fff]", a) and len(a) >= 2]
-        refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(keys)),
-                            as_needed=med.get("frequency") == "prn"))
+        # An English generic said half ("hydrochloro-whatsit"): its first eight letters.
+        keys += [g[:8] for g in (str(med.get("generic_name") or ""), med["name"].split()[0]) if re.fullmatch(r"[a-z]{10,}", g.lower() or "")]
+        as_needed = med.get("frequency") == "prn" or med.get("drug_class") == "analgesic" or \
+            bool(re.search(r"必要时|疼痛时|需要时|as needed|\bprn\b", med["name"], re.I))
+        refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(k.lower() for k in keys)),
+                            as_needed=as_needed))
     return refs
 
 

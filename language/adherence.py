@@ -62,6 +62,7 @@ def table() -> dict[str, Any]:
     out: dict[str, Any] = {k: _patterns(data, k) for k in
                            ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug")}
     out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
+    out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
     out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
                          for row in data.get("name_words") or []]
     return out
@@ -114,7 +115,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             continue
         named = drugs_named(clause, drugs)
         status = _status(clause)
-        if not named and status and previous and (_REFERS_BACK.search(clause) or len(clause.strip()) <= 8):
+        if not named and status and t["others"].search(clause):
+            named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
+        elif not named and status and previous and (_REFERS_BACK.search(clause) or len(clause.strip()) <= 8):
             named = previous            # "…，我就停了": the drugs of the clause before
         if status == "missed":
             if named:
