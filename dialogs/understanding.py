@@ -346,8 +346,16 @@ def _run_together_pair(text: str) -> tuple[int, int] | None:
 _APPROXIMATE_THEN_EXACT = re.compile(r"\d+\s*(?:几|多|来)\s*(?:…+|\.{2,}|，|,)\s*(?=\d)")   # "七十几……七十五": the exact one
 
 
+_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来|左右)|\d+-?ish\b|\bover something\b|\d+-something", re.I)
+
+
 def _blood_pressure(text: str) -> Parse:
     t = _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text)))
+    if _APPROXIMATE.search(t):
+        # "一百二十几，七十几吧": not a reading to store (asked again), but a number past the red line is
+        # kept so that its flag is never lost ("高压一百九十多").
+        alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= 180]
+        return Parse({"systolic": max(alarming), "diastolic": None}) if alarming else NOTHING
     pairs = _bp_pairs(t)
     if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
         return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})   # of two readings, the latest
