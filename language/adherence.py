@@ -149,7 +149,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     if none_said and not missed:
         missed = list(all_names)         # "基本都吃了，就是有一天一个都没吃"
     if missed:
-        everything = set(missed) >= set(all_names) and not taken and not unnamed_taken and not completed and not none_said
+        everything = set(missed) >= set(all_names) and not taken and not unnamed_taken and not completed
         return AdherenceReading("none" if everything and len(all_names) > 1 else "partial", missed)
     if unnamed_miss:
         return AdherenceReading("partial", list(all_names) if len(all_names) == 1 else [])
