@@ -7,8 +7,12 @@ softphone and `suifang eval followup --voice` all speak it.
 Per turn: VAD end-of-turn → speech recognition → dialog engine → speech synthesis, sentence by
 sentence. The patient may talk over a prompt (barge-in: we send `clear` and listen). Silence after a
 prompt reprompts; keypad digits answer yes/no (1/2) and readings (digits ended with #, * between two
-numbers). A long uninterrupted greeting at pick-up is an answering machine: leave a short message and
-end as `voicemail`. A dropped socket ends the call as `partial` with every answer so far stored.
+numbers). Who answered is decided by what the first turn says (language/pickup.py): a carrier
+announcement (关机, 无法接通, 空号, 通话中, 停机, 无人接听) ends the call with its outcome, an
+answering machine's greeting gets a short message and ends as `voicemail`, and a person — however
+long they speak — gets the call; only when no words are recognised does a long uninterrupted
+greeting count as a machine (`voicemail_greeting_s`). A dropped socket ends the call as `partial`
+with every answer so far stored.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentUser, SessionDep, authorize_patient
 from api.errors import WITH_BODY, responses
 from api.schemas import PlainModel, RecordId
+from language.pickup import Pickup, classify_pickup
 from records.audit import SYSTEM_ACTOR, record_audit
 from records.metrics import observe_turn_latency
 from records.schema import Turn
@@ -59,7 +64,7 @@ class PhoneOptions:
     silence_timeout_s: float = 7.0        # after a prompt finishes playing
     end_of_turn_silence_ms: int = 700     # trailing silence that ends the patient's turn
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
-    voicemail_greeting_s: float = 6.0     # uninterrupted speech at pick-up longer than this = machine
+    voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
     barge_in_min_speech_ms: int = 300     # speech this long during a prompt interrupts it
 
 
@@ -112,6 +117,7 @@ class PhoneSession:
         self.voice = services.voice()
         self.stream_sid: str | None = None
         self.runner: Any = None
+        self.scheduled_call_id: int | None = None
         self.language = "zh"
         self.keypad = KeypadBuffer()
         self.detector: Any = None
@@ -145,6 +151,7 @@ class PhoneSession:
         semantic = await asyncio.to_thread(self.services.semantic_matcher)
         second_reader = await asyncio.to_thread(self.services.second_reader)
         call_date = dt.date.fromisoformat(claims["call_date"]) if claims.get("call_date") else None
+        self.scheduled_call_id = claims.get("scheduled_call_id")
         self.runner = await asyncio.to_thread(
             CallRunner.open, session_factory=self.services.session_factory, flows=self.services.flows,
             settings=self.services.settings, patient_id=claims["patient_id"], discharge_id=claims.get("discharge_id"),
@@ -177,8 +184,10 @@ class PhoneSession:
         self.utterance.append(pcm16k)
         self._speech_ms += FRAME_MS
         if self.greeting_phase and self._speech_ms >= self.options.voicemail_greeting_s * 1000:
-            await self._voicemail()
-            return
+            # Long speech at pick-up: decide by what has been said so far, not by its length.
+            await self._check_pickup()
+            if self.runner.done:
+                return
         if self.prompt_task is not None and not self.prompt_task.done() \
                 and self._speech_ms >= self.options.barge_in_min_speech_ms:
             await self._barge_in()
@@ -248,7 +257,7 @@ class PhoneSession:
         audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
         self.utterance = []
         self._speech_ms = 0
-        self.greeting_phase = False
+        first_turn, self.greeting_phase = self.greeting_phase, False
         ended_at = time.monotonic()
         if audio.size < ASR_RATE * 0.2:
             return
@@ -260,6 +269,11 @@ class PhoneSession:
                      transcript.duration_s, len(transcript.text), transcript.dropped_segments, transcript.confidence)
             if not transcript.text.strip():
                 return  # noise or silence never becomes an answer; the silence timer reprompts
+            if first_turn:
+                pickup = classify_pickup(transcript.text)
+                if pickup.ends_call:  # a short announcement or greeting, over before the length check
+                    await self._end_by_pickup(pickup)
+                    return
             await self._patient_said(transcript.text, audio=audio, confidence=transcript.confidence,
                                      ended_at=ended_at, source="asr")
         finally:
@@ -318,11 +332,57 @@ class PhoneSession:
         self.playing_marks.clear()
         await self._send({"event": "clear", "streamSid": self.stream_sid})
 
-    async def _voicemail(self) -> None:
+    async def _check_pickup(self) -> None:
+        """Speech at pick-up has gone on for `voicemail_greeting_s`: recognise it so far and classify it.
+        A person keeps the turn (and the call); a carrier or a machine ends it; no words at all fall
+        back to the length rule (a machine)."""
+        self.greeting_phase = False
+        audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
+        self.busy = True
+        try:
+            transcript = await asyncio.to_thread(self.voice.transcribe, audio, self.language,
+                                                 context=self._recognition_context())
+        finally:
+            self.busy = False
+        pickup = classify_pickup(transcript.text)
+        log.info("pick-up after %.1f s of speech: %s", self._speech_ms / 1000, pickup.kind)
+        if pickup.kind == "unknown":
+            pickup = Pickup("voicemail", call_status="voicemail", try_outcome="voicemail")  # the length fallback
+        if pickup.ends_call:
+            await self._end_by_pickup(pickup)
+
+    async def _end_by_pickup(self, pickup: Pickup) -> None:
+        """A carrier announcement ends the call with its outcome, silently; a machine gets the short
+        message. A campaign try is finished at once with the try's own outcome (an empty number stops
+        the retry ladder and opens a nurse task)."""
+        self.greeting_phase = False
+        self.utterance = []
+        log.info("call %s answered by %s: ends as %s", self.runner.call_id, pickup.kind, pickup.call_status)
+        if pickup.kind == "voicemail":
+            await self._voicemail(evidence=pickup.evidence or None)
+        else:
+            if self.prompt_task is not None and not self.prompt_task.done():
+                await self._barge_in()
+            await asyncio.to_thread(self.runner.mark_unreached, pickup.call_status, evidence=pickup.evidence or None)
+            await self._send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": "hangup"}})
+        if self.scheduled_call_id is not None and pickup.try_outcome:
+            await asyncio.to_thread(self._finish_try, pickup.try_outcome)
+
+    def _finish_try(self, try_outcome: str) -> None:
+        from campaigns.windows import CallingPolicy
+        from records import campaigns as store
+        from records.schema import utcnow
+
+        with self.services.session_factory() as session:
+            store.finish_live_try(session, scheduled_call_id=self.scheduled_call_id, call_status=try_outcome,
+                                  call_id=self.runner.call_id, now=utcnow(),
+                                  policy=CallingPolicy.from_settings(self.services.settings))
+
+    async def _voicemail(self, evidence: str | None = None) -> None:
         self.greeting_phase = False
         context = self.runner.engine.context
         message = VOICEMAIL_MESSAGES[self.language].format(hospital=context.hospital, ward_team=context.ward_team)
-        await asyncio.to_thread(self.runner.mark_unreached, "voicemail")
+        await asyncio.to_thread(self.runner.mark_unreached, "voicemail", evidence=evidence)
         self.utterance = []
         await self.speak(message, end_of_speech=None, done=True)
 

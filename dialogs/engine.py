@@ -184,10 +184,13 @@ class FollowupEngine:
             self.state.status = "partial" if self.state.answers > 0 else "no_answer"
             self._event("hangup", status=self.state.status)
 
-    def mark_unreached(self, status: str) -> None:
+    def mark_unreached(self, status: str, *, evidence: str | None = None) -> None:
+        """End as not reached; `evidence` is what was heard instead (a carrier announcement, a greeting)."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"unknown call status {status!r}; valid: {', '.join(FINAL_STATUSES)}")
         self.state.status = status
+        if evidence:
+            self.state.evidence["call_status"] = _clip(evidence)
 
     def outcome(self) -> dict[str, Any]:
         """The outcome record (followup-outcome.md). Fields never learned are left out."""

@@ -173,8 +173,8 @@ class CallRunner:
         self.engine.hangup()
         return self.finish()
 
-    def mark_unreached(self, status: str) -> dict[str, Any]:
-        self.engine.mark_unreached(status)
+    def mark_unreached(self, status: str, *, evidence: str | None = None) -> dict[str, Any]:
+        self.engine.mark_unreached(status, evidence=evidence)
         return self.finish()
 
     def finish(self) -> dict[str, Any]:

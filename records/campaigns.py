@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from campaigns.windows import RETRYABLE_STATUSES, CallingPolicy
+from campaigns.windows import RETRYABLE_STATUSES, TERMINAL_STATUSES, CallingPolicy
 from records.schema import (
     CallAttempt,
     CallSession,
@@ -181,7 +181,9 @@ def record_result(session: Session, *, key: str, call_status: str, now: dt.datet
                   call_id: int | None = None, telephony_sid: str | None = None,
                   retryable: bool | None = None) -> str | None:
     """Finish a try: 'retry' (rescheduled on the ladder), 'unreached' (last try: no_answer outcome and a
-    nurse task written), 'done', or None when the try was already finished (a repeated callback)."""
+    nurse task written), 'stopped' (`not_found`: the number is empty or suspended — no more tries, a
+    nurse task to check the number), 'done', or None when the try was already finished (a repeated
+    callback)."""
     attempt = session.scalar(select(CallAttempt).where(CallAttempt.key == key).with_for_update())
     if attempt is None or attempt.status not in LIVE_STATUSES:
         session.rollback()
@@ -194,7 +196,11 @@ def record_result(session: Session, *, key: str, call_status: str, now: dt.datet
     if retryable is None:
         retryable = call_status in RETRYABLE_STATUSES
     decision = "done"
-    if retryable and attempt.try_number < policy.max_tries and not patient.do_not_call:
+    if call_status in TERMINAL_STATUSES:
+        _close_not_found(session, scheduled=scheduled, patient=patient, call_id=attempt.call_id,
+                         tries=attempt.try_number, now=now)
+        decision = "stopped"
+    elif retryable and attempt.try_number < policy.max_tries and not patient.do_not_call:
         scheduled.status = "scheduled"
         scheduled.next_attempt_at = policy.retry_at(tries_done=attempt.try_number, ended_at=now)
         decision = "retry"
@@ -210,6 +216,21 @@ def record_result(session: Session, *, key: str, call_status: str, now: dt.datet
                         .values(status="cancelled").execution_options(synchronize_session=False))
     session.commit()
     return decision
+
+
+def finish_live_try(session: Session, *, scheduled_call_id: int, call_status: str, call_id: int | None,
+                    now: dt.datetime, policy: CallingPolicy) -> str | None:
+    """The phone line knows how a try ended before the carrier's status callback does (it heard a
+    carrier announcement or a machine): finish the scheduled call's live try with that outcome (the
+    callback then finds it finished). None when no try of this call is live."""
+    key = session.scalar(select(CallAttempt.key)
+                         .where(CallAttempt.scheduled_call_id == scheduled_call_id,
+                                CallAttempt.status.in_(LIVE_STATUSES))
+                         .order_by(CallAttempt.try_number.desc()).limit(1))
+    if key is None:
+        session.rollback()
+        return None
+    return record_result(session, key=key, call_status=call_status, now=now, policy=policy, call_id=call_id)
 
 
 def recover_expired(session: Session, *, now: dt.datetime, policy: CallingPolicy) -> list[RecoveredAttempt]:
@@ -250,4 +271,29 @@ def _close_unreached(session: Session, *, scheduled: ScheduledCall, patient: Pat
     session.add(ReviewItem(call_id=call.id, patient_id=patient.id, ward_id=patient.ward_id,
                            priority=_TASK_PRIORITY, level="task",
                            reason=f"no answer after {tries} tries: call the patient", created_at=now, updated_at=now))
+    scheduled.status = "done"
+
+
+def _close_not_found(session: Session, *, scheduled: ScheduledCall, patient: Patient, call_id: int | None,
+                     tries: int, now: dt.datetime) -> None:
+    # The carrier says the number does not exist (空号) or is suspended (停机): stop the ladder, keep
+    # the call the phone line wrote (its outcome is `failed`) or write one, and open a nurse task.
+    call = session.get(CallSession, call_id) if call_id else None
+    if call is None:
+        plan = session.get(FollowupPlan, scheduled.plan_id)
+        call = CallSession(patient_id=patient.id, discharge_id=plan.discharge_id, ward_id=patient.ward_id,
+                           scheduled_call_id=scheduled.id, channel="phone", language=patient.language,
+                           status="ended", state={}, started_at=now, ended_at=now)
+        session.add(call)
+        session.flush()
+    outcome = session.scalar(select(Outcome).where(Outcome.call_id == call.id))
+    if outcome is None:
+        session.add(Outcome(call_id=call.id, patient_id=patient.id, call_status="failed", flags=[],
+                            needs_callback=True, evidence={}, created_at=now))
+    else:
+        outcome.needs_callback = True
+    session.add(ReviewItem(call_id=call.id, patient_id=patient.id, ward_id=patient.ward_id,
+                           priority=_TASK_PRIORITY, level="task",
+                           reason=f"number not in service (try {tries}): check the patient's phone number",
+                           created_at=now, updated_at=now))
     scheduled.status = "done"

@@ -378,7 +378,7 @@ class CallAttempt(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     try_number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="leased")  # leased | calling | placed | done | lost
-    call_status: Mapped[str | None] = mapped_column(String(16))  # the try's result (engine FINAL_STATUSES)
+    call_status: Mapped[str | None] = mapped_column(String(16))  # the try's result (engine FINAL_STATUSES, or not_found)
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call_sessions.id"))
     worker_id: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[dt.datetime]

@@ -203,7 +203,7 @@ class PhoneConfig(_Section):
     silence_timeout_s: float = Field(default=7.0, gt=0)        # after a prompt finishes playing
     end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends the patient's turn
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
-    voicemail_greeting_s: float = Field(default=6.0, gt=0)     # uninterrupted speech at pick-up = answering machine
+    voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
     barge_in_min_speech_ms: int = Field(default=300, ge=0)     # speech this long during a prompt interrupts it
 
 
