@@ -51,7 +51,8 @@ def test_every_flag_reason_has_chinese_wording(reason: str) -> None:
 
 @pytest.mark.parametrize("reason", ["answer not understood, confirm by phone: symptoms, blood_pressure",
                                     "patient question handed to a nurse", "call partial: finish the follow-up by phone",
-                                    "nurse callback requested", "no answer after 4 tries: call the patient"])
+                                    "nurse callback requested", "no answer after 4 tries: call the patient",
+                                    "number not in service (try 1): check the patient's phone number"])
 def test_task_reasons_have_chinese_wording(reason: str) -> None:
     zh = reason_text(reason, "zh")
     assert _UNKNOWN_ZH not in zh and not _ENGLISH.search(zh), zh

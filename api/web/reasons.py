@@ -63,6 +63,7 @@ _CATALOG: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) fo
     (r"call (partial|failed): finish the follow-up by phone", lambda m: "通话中断" if m.group(1) == "partial" else "通话失败"),
     (r"nurse callback requested", "需要护士回电"),
     (r"no answer after (\d+) tries: call the patient", r"\1 次未接通，请致电患者"),
+    (r"number not in service \(try (\d+)\): check the patient's phone number", r"空号或已停机（第 \1 次呼叫），请核对患者电话"),
 ))
 _STROKE = {"limb weakness or numbness": "limb weakness"}
 
