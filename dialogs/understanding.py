@@ -424,7 +424,16 @@ _TEMP_APPROXIMATE = re.compile(r"三十[四五六七八九][四五六七八九]�
 
 def _temperature(text: str) -> Parse:
     if _TEMP_APPROXIMATE.search(text):
-        return NOTHING   # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again)
+        # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again) — unless what the
+        # patient at least has is a fever: "三十九度多" keeps 39.0, so no fever flag is ever lost.
+        floor = [v for v in _temperatures(re.sub(r"(?<=度)[多几].*$|(?<=\d)\s*(?:and a bit|or so|something|-ish).*$", "", text))
+                 if v >= 37.5]
+        return Parse(max(floor)) if floor else NOTHING
+    found = _temperatures(text)
+    return Parse(found[-1]) if found else NOTHING   # the latest reading said
+
+
+def _temperatures(text: str) -> list[float]:
     t = _after_correction(to_digits(text))
     t = _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", t)
     t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", t)
@@ -435,7 +444,7 @@ def _temperature(text: str) -> Parse:
             value = (value - 32) * 5 / 9
         if 34.0 <= value <= 43.0:
             found.append(round(value, 1))
-    return Parse(found[-1]) if found else NOTHING   # the latest reading said
+    return found
 
 
 _PULSE_NUMBER = re.compile(r"(?<![\d.])(\d{2,3})(?!\.?\d)\s*(?:次|下|beats?|bpm)?")

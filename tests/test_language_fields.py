@@ -220,3 +220,8 @@ def test_a_spoken_range_is_its_larger_figure_not_a_number(spoken: str, digits: s
 ])
 def test_second_author_phrasings(field: str, text: str, lang: str, expected: object) -> None:
     assert value(field, text, lang) == expected
+
+
+def test_a_rough_fever_keeps_what_the_patient_at_least_has() -> None:
+    assert value("temperature", "三十九度多", "zh") == 39.0      # a red line is never lost to "多"
+    assert value("temperature", "三十六度多点", "zh") is None    # not a fever: asked again
