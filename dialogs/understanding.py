@@ -78,7 +78,8 @@ def parse_refusal(text: str, lang: str) -> bool:
 
 _REPEAT_ZH = re.compile(r"(?:再说一遍|再说一次|重复一下|重复一遍|没听清|听不清|没听见|没听到|你说什么|说的什么|说啥|啥意思|什么意思|^什么[?？]?$|^啥[?？]?$|^啊[?？]$|^嗯[?？]$|^哪个[?？]?$|大点声|慢点说|说慢点)")
 _REPEAT_EN = re.compile(r"(?:repeat (?:that|it|the question|yourself)|say (?:that|it) again|come again|^pardon|^sorry\??$|^what\??$|^huh\??$|"
-                        r"didn'?t (?:catch|hear|get) (?:that|you|it)|can'?t hear|could you repeat|speak up|one more time|^excuse me\??$)", re.I)
+                        r"didn'?t (?:catch|hear|get) (?:that|you|it)|can'?t hear|could you repeat|speak up|one more time|^excuse me\??$"
+                        r"|what was that|what did you (?:say|ask)|^sorry,? what)", re.I)
 
 
 def after_repeat_request(text: str) -> str:
@@ -93,9 +94,14 @@ def after_repeat_request(text: str) -> str:
 
 
 def opens_with_repeat_request(text: str) -> bool:
-    """The turn starts by asking to hear the question again (its first few characters)."""
+    """The turn asks to hear the question again: it starts so, or says nothing else
+    ("Sorry, what was that? I didn't catch it.")."""
     t = text.strip()
-    return any(m.start() <= 3 for pattern in (_REPEAT_ZH, _REPEAT_EN) for m in pattern.finditer(t)) or len(t) <= 6
+    if any(m.start() <= 3 for pattern in (_REPEAT_ZH, _REPEAT_EN) for m in pattern.finditer(t)) or len(t) <= 6:
+        return True
+    rest = _REPEAT_EN.sub(" ", _REPEAT_ZH.sub(" ", t))
+    rest = re.sub(r"\b(?:sorry|i|it|that|you|please|the|question|again|what)\b|[\W_]+", "", rest, flags=re.I)
+    return len(rest) <= 3
 
 
 def parse_repeat_request(text: str, lang: str) -> bool:
@@ -206,7 +212,7 @@ _FAMILY_ZH = re.compile(r"(?:是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|�
 _FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
                         r"caregiver|carer|brother|sister|nurse)|my (?:father|mother|dad|mum|mom|husband|wife|grandfather|grandmother))", re.I)
 _CARER = re.compile(r"保姆|护工|阿姨(?:我)?是(?:请|雇)|邻居|\b(?:carer|caregiver|care worker|home help|neighbou?r|from the agency)\b", re.I)
-_CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是)")
+_CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是|^是[，,。\s])")
 _CONFIRM_EN = re.compile(r"(?:\byes\b|\byeah\b|speaking|this is (?:he|she|me)|that'?s me|it'?s me|\bi am\b|\bi'm\b|\bcorrect\b)", re.I)
 _YEAR_4 = re.compile(r"(?<!\d)(19\d\d|20[0-2]\d)(?!\d)")
 _YEAR_2 = re.compile(r"(?<!\d)(\d\d)\s*年")
@@ -264,7 +270,7 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
 
 _CLAUSE_ZH = re.compile(r"[，。；;！!？?]|,(?!\d)|但是|不过|就是|只是|可是|除了|倒是|但")
 
-_NOTHING_NEW_ZH = re.compile(r"(?:没有|没什么|没啥|都没有|都没|没)(?:[^，,。]{0,3})(?:不舒服|新的|情况|问题|症状|异常|变化)|都挺好|一切(?:都)?(?:正常|挺好|好)|都正常|挺好的|好着呢|^没有[了呀啊的]?[。.!]?$|^没[了呀啊]?[。.!]?$|^无[。.]?$")
+_NOTHING_NEW_ZH = re.compile(r"没(?:啥|什么)?(?:感觉|反应)|(?:没有|没什么|没啥|都没有|都没|没)(?:[^，,。]{0,3})(?:不舒服|新的|情况|问题|症状|异常|变化)|都挺好|一切(?:都)?(?:正常|挺好|好)|都正常|挺好的|好着呢|^没有[了呀啊的]?[。.!]?$|^没[了呀啊]?[。.!]?$|^无[。.]?$")
 _NOTHING_NEW_EN = re.compile(r"(?:\bnothing\b|\bnone\b|^no\b|\bno new\b|\bno problems?\b|\bno issues?\b|\ball good\b|\bfeeling fine\b|\bi'?m fine\b|\bnot really\b)", re.I)
 
 
@@ -346,7 +352,7 @@ def _run_together_pair(text: str) -> tuple[int, int] | None:
 _APPROXIMATE_THEN_EXACT = re.compile(r"\d+\s*(?:几|多|来)\s*(?:…+|\.{2,}|，|,)\s*(?=\d)")   # "七十几……七十五": the exact one
 
 
-_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来|左右)|\d+-?ish\b|\bover something\b|\d+-something", re.I)
+_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover something\b|\d+-something", re.I)   # 左右 gives the reading
 
 
 def _blood_pressure(text: str) -> Parse:

@@ -225,3 +225,9 @@ def test_second_author_phrasings(field: str, text: str, lang: str, expected: obj
 def test_a_rough_fever_keeps_what_the_patient_at_least_has() -> None:
     assert value("temperature", "三十九度多", "zh") == 39.0      # a red line is never lost to "多"
     assert value("temperature", "三十六度多点", "zh") is None    # not a fever: asked again
+
+
+def test_a_request_to_repeat_is_never_stored_as_no() -> None:
+    engine = _engine("symptoms", lang="en")
+    reply = engine.handle("Sorry, what was that? I didn't catch it.")
+    assert reply.expecting == "symptoms" and "symptoms" not in engine.outcome()
