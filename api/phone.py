@@ -124,6 +124,7 @@ class PhoneSession:
         self.utterance: list[np.ndarray] = []
         self.playing_marks: set[str] = set()
         self.prompt_task: asyncio.Task | None = None
+        self.opening_prompt: asyncio.Task | None = None   # the AI-assistant and recording notice
         self.last_prompt_end: float | None = None
         self.turn_started_speech_at: float | None = None
         self.greeting_phase = True
@@ -188,7 +189,10 @@ class PhoneSession:
             await self._check_pickup()
             if self.runner.done:
                 return
-        if self.prompt_task is not None and not self.prompt_task.done() \
+        # The opening (an AI assistant, the call is recorded) is always heard whole: a "喂？" or noise at
+        # pick-up never cuts it off.
+        opening = self.opening_prompt is not None and self.prompt_task is self.opening_prompt
+        if self.prompt_task is not None and not self.prompt_task.done() and not opening \
                 and self._speech_ms >= self.options.barge_in_min_speech_ms:
             await self._barge_in()
         if self._speech_ms >= self.options.max_utterance_s * 1000:
@@ -300,6 +304,8 @@ class PhoneSession:
             self.prompt_task.cancel()
         self.prompt_task = asyncio.create_task(self._play(text, end_of_speech=end_of_speech, done=done))
         self.prompt_task.add_done_callback(_log_failure)
+        if self.opening_prompt is None:
+            self.opening_prompt = self.prompt_task
         if done:
             await asyncio.shield(self.prompt_task)
 
