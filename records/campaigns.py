@@ -257,20 +257,29 @@ def recover_expired(session: Session, *, now: dt.datetime, policy: CallingPolicy
     return recovered
 
 
-def _close_unreached(session: Session, *, scheduled: ScheduledCall, patient: Patient, tries: int,
-                     now: dt.datetime) -> None:
-    # The outcome the spec asks for after the last try, and a nurse task, in the same transaction.
+def _ended_call(session: Session, *, scheduled: ScheduledCall, patient: Patient, now: dt.datetime) -> CallSession:
+    """The call record of a try that reached nobody."""
     plan = session.get(FollowupPlan, scheduled.plan_id)
     call = CallSession(patient_id=patient.id, discharge_id=plan.discharge_id, ward_id=patient.ward_id,
                        scheduled_call_id=scheduled.id, channel="phone", language=patient.language,
                        status="ended", state={}, started_at=now, ended_at=now)
     session.add(call)
     session.flush()
+    return call
+
+
+def _nurse_task(session: Session, *, call: CallSession, patient: Patient, reason: str, now: dt.datetime) -> None:
+    session.add(ReviewItem(call_id=call.id, patient_id=patient.id, ward_id=patient.ward_id, priority=_TASK_PRIORITY,
+                           level="task", reason=reason, created_at=now, updated_at=now))
+
+
+def _close_unreached(session: Session, *, scheduled: ScheduledCall, patient: Patient, tries: int,
+                     now: dt.datetime) -> None:
+    # The outcome the spec asks for after the last try, and a nurse task, in the same transaction.
+    call = _ended_call(session, scheduled=scheduled, patient=patient, now=now)
     session.add(Outcome(call_id=call.id, patient_id=patient.id, call_status="no_answer", flags=[],
                         needs_callback=True, evidence={}, created_at=now))
-    session.add(ReviewItem(call_id=call.id, patient_id=patient.id, ward_id=patient.ward_id,
-                           priority=_TASK_PRIORITY, level="task",
-                           reason=f"no answer after {tries} tries: call the patient", created_at=now, updated_at=now))
+    _nurse_task(session, call=call, patient=patient, reason=f"no answer after {tries} tries: call the patient", now=now)
     scheduled.status = "done"
 
 
@@ -280,20 +289,13 @@ def _close_not_found(session: Session, *, scheduled: ScheduledCall, patient: Pat
     # the call the phone line wrote (its outcome is `failed`) or write one, and open a nurse task.
     call = session.get(CallSession, call_id) if call_id else None
     if call is None:
-        plan = session.get(FollowupPlan, scheduled.plan_id)
-        call = CallSession(patient_id=patient.id, discharge_id=plan.discharge_id, ward_id=patient.ward_id,
-                           scheduled_call_id=scheduled.id, channel="phone", language=patient.language,
-                           status="ended", state={}, started_at=now, ended_at=now)
-        session.add(call)
-        session.flush()
+        call = _ended_call(session, scheduled=scheduled, patient=patient, now=now)
     outcome = session.scalar(select(Outcome).where(Outcome.call_id == call.id))
     if outcome is None:
         session.add(Outcome(call_id=call.id, patient_id=patient.id, call_status="failed", flags=[],
                             needs_callback=True, evidence={}, created_at=now))
     else:
         outcome.needs_callback = True
-    session.add(ReviewItem(call_id=call.id, patient_id=patient.id, ward_id=patient.ward_id,
-                           priority=_TASK_PRIORITY, level="task",
-                           reason=f"number not in service (try {tries}): check the patient's phone number",
-                           created_at=now, updated_at=now))
+    _nurse_task(session, call=call, patient=patient, now=now,
+                reason=f"number not in service (try {tries}): check the patient's phone number")
     scheduled.status = "done"
