@@ -23,7 +23,8 @@ from typing import Any
 from dialogs import understanding as nlu
 from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
-from dialogs.flows import END, FAIL_CLOSED_FIELDS, Condition, Flow, FlowLibrary, Step
+from dialogs.flow_schema import Condition, next_index, runnable_index
+from dialogs.flows import FAIL_CLOSED_FIELDS, Flow, FlowLibrary, Step
 from language.lexicon import GENERIC_OVER
 from records.outcome_contract import CALL_STATUSES
 
@@ -515,20 +516,12 @@ class FollowupEngine:
         return self._advance_to(target, prefix=prefix)
 
     def _next_index(self, step: Step) -> int:
-        for transition in step.next:
-            if transition.condition is None or self._holds(transition.condition):
-                if transition.target == END:
-                    return len(self.flow.steps)
-                return self.flow.index_of(transition.target)
-        return self.state.step_index + 1
+        return next_index(self.flow.steps, self.flow.index_of(step.id), self._leaf_holds)
 
     def _advance_to(self, index: int, *, prefix: list[str]) -> Reply:
         parts = list(prefix)
-        while index < len(self.flow.steps):
+        while (index := runnable_index(self.flow.steps, index, self._leaf_holds)) < len(self.flow.steps):
             step = self.flow.steps[index]
-            if step.condition is not None and not self._holds(step.condition):
-                index += 1
-                continue
             self.state.step_index = index
             self.state.reprompts = 0
             self.state.unclear_tries = 0
@@ -539,21 +532,16 @@ class FollowupEngine:
         self.state.step_index = len(self.flow.steps)
         return self._closing(prefix=parts)
 
-    def _holds(self, condition: Condition) -> bool:
+    def _leaf_holds(self, condition: Condition) -> bool:
+        """One leaf condition of a follow-up flow (dialogs/flows.py FOLLOWUP_GRAMMAR) over this call."""
         kind, value = condition.kind, condition.value
         if kind == "has":
             return value in self.context.facts
         if kind == "symptom":
             return value in (self.state.collected.get("symptoms") or [])
-        if kind == "field":
-            name, op, expected = value
-            actual = self.state.collected.get(name)
-            return (actual is not None) == bool(expected) if op == "known" else actual == expected
-        if kind == "not":
-            return not self._holds(value)
-        if kind == "any":
-            return any(self._holds(c) for c in value)
-        return all(self._holds(c) for c in value)
+        name, op, expected = value  # field
+        actual = self.state.collected.get(name)
+        return (actual is not None) == bool(expected) if op == "known" else actual == expected
 
     def _closing(self, *, prefix: list[str] | None = None) -> Reply:
         reminder = ""

@@ -1,27 +1,32 @@
 """Follow-up flows as data: YAML files in dialogs/flows, validated when loaded.
 
 A flow is an ordered list of steps drawn from the step library (steps.yaml) with `use:`; a step
-may override `ask`, add an `if` (skip the step when false) or a `next` (jump). Conditions come from
-a fixed list (see CONDITION_KINDS); nothing in a flow file is ever evaluated as code. Unknown step
-ids, unknown keys, unknown placeholders and missing translations raise FlowError at load, so a
-broken flow stops the service at startup rather than in a patient's call.
+may override `ask`, add an `if` (skip the step when false) or a `next` (jump). The document shape,
+the texts, `next` and the condition combinators are the schema every flow shares
+(dialogs/flow_schema.py, also used by pre-consultation); the leaf conditions of a follow-up call are
+below (FOLLOWUP_GRAMMAR). Unknown step ids, keys, conditions, placeholders and missing translations
+raise FlowError at load, so a broken flow stops the service at startup rather than in a patient's call.
 """
 
 from __future__ import annotations
 
 import re
-import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dialogs.flow_schema import (END, LANGUAGES, Condition, FlowError, FlowGrammar, FollowupFlowModel, FollowupStepModel,
+                                 Transition, check_messages, check_step_graph, check_texts, parse_condition, parse_next,
+                                 validate)
 from records.outcome_contract import COLLECTABLE_FIELDS
 
+__all__ = ["END", "FAIL_CLOSED_FIELDS", "FLOWS_DIR", "LANGUAGES", "Condition", "Flow", "FlowError", "FlowLibrary", "Step",
+           "Transition", "load_flows"]
+
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
-LANGUAGES = ("zh", "en")
-END = "END"
 
 PLACEHOLDERS = frozenset({
     "patient_name", "subject", "subject_en", "medication_list", "revisit_department", "revisit_date",
@@ -35,10 +40,6 @@ FAIL_CLOSED_FIELDS = frozenset({
     "medication_adherence", "side_effects", "symptoms", "pain_score", "blood_pressure", "blood_glucose",
     "heart_rate", "temperature", "wound", "overall_condition",
 })
-CONDITION_KINDS = ("has", "symptom", "field", "not", "any", "all")
-STEP_KEYS = frozenset({"collect", "description", "ask", "reask", "say", "if", "next"})
-FLOW_STEP_KEYS = frozenset({"use", "id", "ask", "reask", "say", "if", "next", "description"})
-FLOW_KEYS = frozenset({"id", "description", "priority", "match", "steps"})
 MATCH_KEYS = frozenset({"surgery", "diagnosis_any", "department_any"})
 REQUIRED_MESSAGES = frozenset({
     "greeting", "family_ack", "identity_retry", "identity_failed", "wrong_person", "refused", "reprompt",
@@ -47,20 +48,32 @@ REQUIRED_MESSAGES = frozenset({
 })
 
 
-class FlowError(ValueError):
-    """A flow file is invalid; the message names the file, the step and the problem."""
+def _fact(raw: Mapping[str, Any]) -> str:
+    if raw["has"] not in FACTS:
+        raise ValueError(f"unknown fact {raw['has']!r} for 'has'; valid: {', '.join(sorted(FACTS))}")
+    return str(raw["has"])
 
 
-@dataclass(frozen=True)
-class Condition:
-    kind: str
-    value: Any  # has: fact name; symptom: code; field: (name, op, value); not: Condition; any/all: tuple
+def _symptom_code(raw: Mapping[str, Any]) -> str:
+    if not isinstance(raw["symptom"], str) or not re.fullmatch(r"[a-z_]+", raw["symptom"]):
+        raise ValueError("'symptom' takes a symptom code")
+    return raw["symptom"]
 
 
-@dataclass(frozen=True)
-class Transition:
-    condition: Condition | None  # None = else
-    target: str
+def _field_test(raw: Mapping[str, Any]) -> tuple[str, str, Any]:
+    ops = set(raw) - {"field"}
+    if raw["field"] not in COLLECTABLE_FIELDS or len(ops) != 1:
+        raise ValueError("'field' takes a collectable field and one of equals/known")
+    op = ops.pop()
+    return (raw["field"], op, raw[op])
+
+
+# The leaf conditions a follow-up flow may test: a fact of the discharge, a symptom collected, a field's value.
+FOLLOWUP_GRAMMAR = FlowGrammar(
+    name="follow-up", placeholders=PLACEHOLDERS,
+    leaves={"has": _fact, "symptom": _symptom_code, "field": _field_test},
+    leaf_keys={"field": frozenset({"equals", "known"})},
+)
 
 
 @dataclass(frozen=True)
@@ -118,68 +131,6 @@ class FlowLibrary:
         return self.flows["general"]
 
 
-def _check_texts(where: str, texts: Any) -> dict[str, str]:
-    if not isinstance(texts, dict):
-        raise FlowError(f"{where}: expected a mapping of language to text, got {type(texts).__name__}")
-    unknown = set(texts) - set(LANGUAGES)
-    if unknown:
-        raise FlowError(f"{where}: unknown language(s) {sorted(unknown)}; valid: {', '.join(LANGUAGES)}")
-    for lang in LANGUAGES:
-        text = texts.get(lang)
-        if not isinstance(text, str) or not text.strip():
-            raise FlowError(f"{where}: missing {lang} translation")
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is not None and name not in PLACEHOLDERS:
-                raise FlowError(f"{where} ({lang}): unknown placeholder {{{name}}}; valid: {', '.join(sorted(PLACEHOLDERS))}")
-    return {lang: texts[lang] for lang in LANGUAGES}
-
-
-def parse_condition(where: str, raw: Any) -> Condition:
-    if not isinstance(raw, dict) or len(raw) not in (1, 2):
-        raise FlowError(f"{where}: a condition is a mapping with one of {', '.join(CONDITION_KINDS)}")
-    kind = next(iter(raw)) if len(raw) == 1 else "field"
-    if kind not in CONDITION_KINDS:
-        raise FlowError(f"{where}: unknown condition {kind!r}; valid: {', '.join(CONDITION_KINDS)}")
-    value = raw[kind]
-    if kind == "has":
-        if value not in FACTS:
-            raise FlowError(f"{where}: unknown fact {value!r} for 'has'; valid: {', '.join(sorted(FACTS))}")
-        return Condition("has", value)
-    if kind == "symptom":
-        if not isinstance(value, str) or not re.fullmatch(r"[a-z_]+", value):
-            raise FlowError(f"{where}: 'symptom' takes a symptom code")
-        return Condition("symptom", value)
-    if kind == "field":
-        ops = set(raw) - {"field"}
-        if value not in COLLECTABLE_FIELDS or len(ops) != 1 or not ops <= {"equals", "known"}:
-            raise FlowError(f"{where}: 'field' takes a collectable field and one of equals/known")
-        op = ops.pop()
-        return Condition("field", (value, op, raw[op]))
-    if kind == "not":
-        return Condition("not", parse_condition(where, value))
-    if not isinstance(value, list) or not value:
-        raise FlowError(f"{where}: '{kind}' takes a non-empty list of conditions")
-    return Condition(kind, tuple(parse_condition(where, v) for v in value))
-
-
-def _parse_next(where: str, raw: Any) -> tuple[Transition, ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        return (Transition(None, raw),)
-    if not isinstance(raw, list):
-        raise FlowError(f"{where}: 'next' is a step id or a list of if/then and else")
-    transitions = []
-    for entry in raw:
-        if isinstance(entry, dict) and set(entry) == {"if", "then"}:
-            transitions.append(Transition(parse_condition(where, entry["if"]), str(entry["then"])))
-        elif isinstance(entry, dict) and set(entry) == {"else"}:
-            transitions.append(Transition(None, str(entry["else"])))
-        else:
-            raise FlowError(f"{where}: each 'next' entry is {{if: ..., then: STEP}} or {{else: STEP}}")
-    return tuple(transitions)
-
-
 def _load_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -194,90 +145,59 @@ def _load_step_library(path: Path) -> dict[str, dict[str, Any]]:
     library = {}
     for step_id, body in raw.items():
         where = f"{path.name}:{step_id}"
-        if not isinstance(body, dict):
-            raise FlowError(f"{where}: a step is a mapping")
-        unknown = set(body) - STEP_KEYS
-        if unknown:
-            raise FlowError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(STEP_KEYS))}")
-        if body.get("collect") is not None and body["collect"] not in COLLECTABLE_FIELDS:
-            raise FlowError(f"{where}: cannot collect {body['collect']!r}; valid: {', '.join(COLLECTABLE_FIELDS)}")
+        step = validate(FollowupStepModel, body, where)
+        if step.use is not None:
+            raise FlowError(f"{where}: a library step cannot 'use' another")
+        if step.collect is not None and step.collect not in COLLECTABLE_FIELDS:
+            raise FlowError(f"{where}: cannot collect {step.collect!r}; valid: {', '.join(COLLECTABLE_FIELDS)}")
         library[step_id] = body
     return library
 
 
-def _build_step(where: str, entry: dict[str, Any], library: dict[str, dict[str, Any]]) -> Step:
-    unknown = set(entry) - FLOW_STEP_KEYS
-    if unknown:
-        raise FlowError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(FLOW_STEP_KEYS))}")
+def _build_step(where: str, entry: Any, library: dict[str, dict[str, Any]]) -> Step:
+    given = validate(FollowupStepModel, entry, where)
     base: dict[str, Any] = {}
-    if "use" in entry:
-        if entry["use"] not in library:
-            raise FlowError(f"{where}: unknown step {entry['use']!r}; valid: {', '.join(sorted(library))}")
-        base = dict(library[entry["use"]])
-    merged = {**base, **{k: v for k, v in entry.items() if k != "use"}}
-    step_id = str(merged.get("id") or entry.get("use") or "")
+    if given.use is not None:
+        if given.use not in library:
+            raise FlowError(f"{where}: unknown step {given.use!r}; valid: {', '.join(sorted(library))}")
+        base = dict(library[given.use])
+    step = validate(FollowupStepModel, {**base, **{k: v for k, v in entry.items() if k != "use"}}, where)
+    step_id = step.id or given.use or ""
     if not step_id:
         raise FlowError(f"{where}: a step needs 'use' or 'id'")
-    collect = merged.get("collect")
-    ask = _check_texts(f"{where}.ask", merged["ask"]) if "ask" in merged else None
-    reask = _check_texts(f"{where}.reask", merged["reask"]) if "reask" in merged else None
-    say = _check_texts(f"{where}.say", merged["say"]) if "say" in merged else None
-    if collect and ask is None:
+    if step.collect is not None and step.collect not in COLLECTABLE_FIELDS:
+        raise FlowError(f"{where}: cannot collect {step.collect!r}; valid: {', '.join(COLLECTABLE_FIELDS)}")
+    ask = check_texts(f"{where}.ask", step.ask, PLACEHOLDERS) if step.ask is not None else None
+    reask = check_texts(f"{where}.reask", step.reask, PLACEHOLDERS) if step.reask is not None else None
+    say = check_texts(f"{where}.say", step.say, PLACEHOLDERS) if step.say is not None else None
+    if step.collect and ask is None:
         raise FlowError(f"{where}: a collect step needs 'ask'")
-    if not collect and say is None:
+    if not step.collect and say is None:
         raise FlowError(f"{where}: a step either collects a field (with ask) or says something")
-    condition = parse_condition(f"{where}.if", merged["if"]) if "if" in merged else None
-    if reask is not None and not collect:
+    if reask is not None and not step.collect:
         raise FlowError(f"{where}: 'reask' belongs to a step that collects a field")
-    return Step(id=step_id, collect=collect, ask=ask, say=say, condition=condition,
-                next=_parse_next(f"{where}.next", merged.get("next")), description=str(merged.get("description", "")),
-                reask=reask)
+    condition = parse_condition(f"{where}.if", step.if_, FOLLOWUP_GRAMMAR) if step.if_ is not None else None
+    return Step(id=step_id, collect=step.collect, ask=ask, say=say, condition=condition,
+                next=parse_next(f"{where}.next", step.next, FOLLOWUP_GRAMMAR), description=step.description, reask=reask)
 
 
 def _load_flow(path: Path, library: dict[str, dict[str, Any]]) -> Flow:
-    raw = _load_yaml(path)
-    if not isinstance(raw, dict):
-        raise FlowError(f"{path.name}: expected a mapping")
-    unknown = set(raw) - FLOW_KEYS
-    if unknown:
-        raise FlowError(f"{path.name}: unknown key(s) {sorted(unknown)}; valid: {', '.join(sorted(FLOW_KEYS))}")
-    match = raw.get("match") or {}
-    if set(match) - MATCH_KEYS:
-        raise FlowError(f"{path.name}: unknown match key(s) {sorted(set(match) - MATCH_KEYS)}; valid: {', '.join(sorted(MATCH_KEYS))}")
-    entries = raw.get("steps")
-    if not isinstance(entries, list) or not entries:
-        raise FlowError(f"{path.name}: 'steps' must be a non-empty list")
-    steps = tuple(_build_step(f"{path.name}:steps[{i}]", e if isinstance(e, dict) else {"?": e}, library)
-                  for i, e in enumerate(entries))
-    ids = [s.id for s in steps]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise FlowError(f"{path.name}: duplicate step id(s) {sorted(duplicates)}; give one an 'id'")
-    for step in steps:
-        for transition in step.next:
-            if transition.target != END and transition.target not in ids:
-                raise FlowError(f"{path.name}:{step.id}: 'next' names unknown step {transition.target!r}; valid: {', '.join(ids + [END])}")
+    raw = validate(FollowupFlowModel, _load_yaml(path), path.name)
+    if set(raw.match) - MATCH_KEYS:
+        raise FlowError(f"{path.name}: unknown match key(s) {sorted(set(raw.match) - MATCH_KEYS)}; valid: {', '.join(sorted(MATCH_KEYS))}")
+    steps = tuple(_build_step(f"{path.name}:steps[{i}]", entry, library) for i, entry in enumerate(raw.steps))
+    check_step_graph(path.name, steps)
     if steps[0].collect != "identity_verified":
         raise FlowError(f"{path.name}: the first step must verify identity (collect identity_verified)")
-    flow_id = str(raw.get("id") or path.stem)
+    flow_id = raw.id or path.stem
     if flow_id != path.stem:
         raise FlowError(f"{path.name}: id {flow_id!r} must match the file name")
-    return Flow(id=flow_id, description=str(raw.get("description", "")), priority=int(raw.get("priority", 1000)),
-                match=dict(match), steps=steps)
+    return Flow(id=flow_id, description=raw.description, priority=raw.priority, match=dict(raw.match), steps=steps)
 
 
 def load_flows(directory: Path = FLOWS_DIR) -> FlowLibrary:
     library = _load_step_library(directory / "steps.yaml")
-    raw_messages = _load_yaml(directory / "messages.yaml")
-    if not isinstance(raw_messages, dict):
-        raise FlowError("messages.yaml: expected a mapping")
-    missing = REQUIRED_MESSAGES - set(raw_messages)
-    if missing:
-        raise FlowError(f"messages.yaml: missing message(s) {sorted(missing)}")
-    unknown = set(raw_messages) - REQUIRED_MESSAGES
-    if unknown:
-        raise FlowError(f"messages.yaml: unknown message(s) {sorted(unknown)}; valid: {', '.join(sorted(REQUIRED_MESSAGES))}")
-    messages = {key: _check_texts(f"messages.yaml:{key}", value) for key, value in raw_messages.items()}
+    messages = check_messages("messages.yaml", _load_yaml(directory / "messages.yaml"), REQUIRED_MESSAGES, PLACEHOLDERS)
     steps = {step_id: _build_step(f"steps.yaml:{step_id}", {"use": step_id}, library) for step_id in library}
     flows = {}
     for path in sorted(directory.glob("*.yaml")):

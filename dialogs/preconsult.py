@@ -18,13 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from dialogs.flow_schema import (END, LANGUAGES, Condition, FlowError, FlowGrammar, PreconsultFlowModel, PreconsultStepModel,
+                                 Transition, check_messages, check_step_graph, check_texts, holds, next_index, parse_condition,
+                                 parse_next, runnable_index, validate)
 from dialogs.findings import (ABSENT, PRESENT, STATUS_RANK, UNCERTAIN, aggregate, answer_status, display_name, entry,
                               extract_age_years, extract_mentions, extract_vitals, text_language)
 from language.numbers import to_digits
@@ -32,16 +35,12 @@ from dialogs.triage import LEVEL_RANK, LEVEL_TEXT, ClinicalPicture, Symptom, det
 from dialogs.understanding import normalize
 
 FLOW_PATH = Path(__file__).resolve().parent / "flows" / "preconsult.yaml"
-LANGUAGES = ("zh", "en")
-END = "END"
 STATE_VERSION = 1
 MAX_INPUT_CHARS = 2000          # longer messages are truncated (the API also caps the body)
 MAX_ANSWER_CHARS = 500          # kept per history field
 MAX_TURNS = 80                  # a chat that goes on and on is closed politely
 
 FIELD_KINDS = ("text", "number", "age", "weight", "temperature", "symptom", "cue")
-CONDITION_KINDS = ("complaint", "symptom", "child", "age_unknown", "field", "pain", "not", "any", "all")
-STEP_KEYS = frozenset({"id", "collect", "kind", "symptom", "cue", "cue_of", "section", "ask", "if", "next", "description"})
 SECTIONS = ("chief_complaint", "patient", "hpi", "past_history", "medications", "allergies")
 PLACEHOLDERS = frozenset({"hospital", "reasons", "triage", "department", "doctor", "day"})
 REQUIRED_MESSAGES = frozenset({"greeting", "emergency", "emergency_reminder", "reprompt", "empty", "truncated", "off_topic",
@@ -51,14 +50,44 @@ PAIN_CODES = frozenset({"chest_pain", "abdominal_pain", "headache", "back_pain",
                         "facial_pain", "wound_pain", "radiating_pain"})
 
 
-class PreconsultFlowError(ValueError):
+class PreconsultFlowError(FlowError):
     """preconsult.yaml is invalid; the message names the step and the problem."""
 
 
-@dataclass(frozen=True)
-class Condition:
-    kind: str
-    value: Any
+def _names(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    value = raw["complaint"]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("'complaint' takes a list of symptom names or codes")
+    return tuple(value)
+
+
+def _name(raw: Mapping[str, Any]) -> str:
+    if not isinstance(raw["symptom"], str):
+        raise ValueError("'symptom' takes a name or code")
+    return raw["symptom"]
+
+
+def _flag(kind: str):  # noqa: ANN202 - a leaf validator for a true/false condition
+    def check(raw: Mapping[str, Any]) -> bool:
+        if not isinstance(raw[kind], bool):
+            raise ValueError(f"'{kind}' takes true or false")
+        return raw[kind]
+    return check
+
+
+def _known(raw: Mapping[str, Any]) -> tuple[str, bool]:
+    if set(raw) != {"field", "known"}:
+        raise ValueError("'field' takes a field name and known: true/false")
+    return (str(raw["field"]), bool(raw["known"]))
+
+
+# The leaf conditions of the chat: what the complaint holds, whether a child is the patient, what is known.
+PRECONSULT_GRAMMAR = FlowGrammar(
+    name="pre-consultation", placeholders=PLACEHOLDERS,
+    leaves={"complaint": _names, "symptom": _name, "child": _flag("child"), "age_unknown": _flag("age_unknown"),
+            "field": _known, "pain": _flag("pain")},
+    leaf_keys={"field": frozenset({"known"})},
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +98,7 @@ class PStep:
     ask: dict[str, str]
     section: str
     condition: Condition | None = None
-    next: tuple[tuple[Condition | None, str], ...] = ()
+    next: tuple[Transition, ...] = ()
     symptom: str | None = None
     cue: str | None = None
     cue_of: tuple[str, ...] = ()
@@ -95,118 +124,47 @@ class PreconsultFlow:
 
 # ----- loading ---------------------------------------------------------------------------------------------
 
-def _texts(where: str, raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict) or set(raw) - set(LANGUAGES):
-        raise PreconsultFlowError(f"{where}: expected a mapping of zh/en to text")
-    for lang in LANGUAGES:
-        text = raw.get(lang)
-        if not isinstance(text, str) or not text.strip():
-            raise PreconsultFlowError(f"{where}: missing {lang} translation")
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is not None and name not in PLACEHOLDERS:
-                raise PreconsultFlowError(f"{where} ({lang}): unknown placeholder {{{name}}}")
-    return {lang: raw[lang] for lang in LANGUAGES}
-
-
-def _condition(where: str, raw: Any) -> Condition:
-    if not isinstance(raw, dict) or len(raw) not in (1, 2):
-        raise PreconsultFlowError(f"{where}: a condition is a mapping with one of {', '.join(CONDITION_KINDS)}")
-    kind = "field" if "field" in raw else next(iter(raw))
-    if kind not in CONDITION_KINDS:
-        raise PreconsultFlowError(f"{where}: unknown condition {kind!r}; valid: {', '.join(CONDITION_KINDS)}")
-    value = raw[kind]
-    if kind == "complaint":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise PreconsultFlowError(f"{where}: 'complaint' takes a list of symptom names or codes")
-        return Condition(kind, tuple(value))
-    if kind == "symptom":
-        if not isinstance(value, str):
-            raise PreconsultFlowError(f"{where}: 'symptom' takes a name or code")
-        return Condition(kind, value)
-    if kind in ("child", "age_unknown", "pain"):
-        if not isinstance(value, bool):
-            raise PreconsultFlowError(f"{where}: '{kind}' takes true or false")
-        return Condition(kind, value)
-    if kind == "field":
-        if set(raw) != {"field", "known"}:
-            raise PreconsultFlowError(f"{where}: 'field' takes a field name and known: true/false")
-        return Condition(kind, (str(value), bool(raw["known"])))
-    if kind == "not":
-        return Condition(kind, _condition(where, value))
-    if not isinstance(value, list) or not value:
-        raise PreconsultFlowError(f"{where}: '{kind}' takes a non-empty list of conditions")
-    return Condition(kind, tuple(_condition(where, v) for v in value))
-
-
-def _next(where: str, raw: Any) -> tuple[tuple[Condition | None, str], ...]:
-    if raw is None:
-        return ()
-    if isinstance(raw, str):
-        return ((None, raw),)
-    if not isinstance(raw, list):
-        raise PreconsultFlowError(f"{where}: 'next' is a step id or a list of if/then and else")
-    out = []
-    for item in raw:
-        if isinstance(item, dict) and set(item) == {"if", "then"}:
-            out.append((_condition(where, item["if"]), str(item["then"])))
-        elif isinstance(item, dict) and set(item) == {"else"}:
-            out.append((None, str(item["else"])))
-        else:
-            raise PreconsultFlowError(f"{where}: each 'next' entry is {{if: …, then: STEP}} or {{else: STEP}}")
-    return tuple(out)
-
-
 def load_preconsult_flow(path: Path = FLOW_PATH) -> PreconsultFlow:
+    try:
+        return _load(path)
+    except PreconsultFlowError:
+        raise
+    except FlowError as exc:
+        raise PreconsultFlowError(str(exc)) from None
+
+
+def _load(path: Path) -> PreconsultFlow:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise PreconsultFlowError(f"{path.name}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("steps"), list) or not raw["steps"]:
-        raise PreconsultFlowError(f"{path.name}: expected a mapping with a non-empty 'steps' list")
-    unknown = set(raw) - {"id", "description", "max_reprompts", "messages", "steps"}
-    if unknown:
-        raise PreconsultFlowError(f"{path.name}: unknown key(s) {sorted(unknown)}")
-    raw_messages = raw.get("messages") or {}
-    missing = REQUIRED_MESSAGES - set(raw_messages)
-    if missing:
-        raise PreconsultFlowError(f"{path.name}: missing message(s) {sorted(missing)}")
-    messages = {key: _texts(f"{path.name}:messages.{key}", value) for key, value in raw_messages.items()}
+    doc = validate(PreconsultFlowModel, raw, path.name)
+    messages = check_messages(f"{path.name}:messages", doc.messages, REQUIRED_MESSAGES, PLACEHOLDERS)
     steps = []
-    for i, item in enumerate(raw["steps"]):
-        where = f"{path.name}:steps[{i}]"
-        if not isinstance(item, dict):
-            raise PreconsultFlowError(f"{where}: a step is a mapping")
-        bad = set(item) - STEP_KEYS
-        if bad:
-            raise PreconsultFlowError(f"{where}: unknown key(s) {sorted(bad)}; valid: {', '.join(sorted(STEP_KEYS))}")
-        if not item.get("id") or not item.get("collect"):
-            raise PreconsultFlowError(f"{where}: a step needs 'id' and 'collect'")
-        where = f"{path.name}:{item['id']}"
-        kind = item.get("kind", "text")
-        if kind not in FIELD_KINDS:
-            raise PreconsultFlowError(f"{where}: unknown kind {kind!r}; valid: {', '.join(FIELD_KINDS)}")
-        if kind == "symptom" and (not item.get("symptom") or entry(item["symptom"]) is None):
+    for i, item in enumerate(doc.steps):
+        step = validate(PreconsultStepModel, item, f"{path.name}:steps[{i}]")
+        if not step.id or not step.collect:
+            raise PreconsultFlowError(f"{path.name}:steps[{i}]: a step needs 'id' and 'collect'")
+        where = f"{path.name}:{step.id}"
+        if step.kind not in FIELD_KINDS:
+            raise PreconsultFlowError(f"{where}: unknown kind {step.kind!r}; valid: {', '.join(FIELD_KINDS)}")
+        if step.kind == "symptom" and (not step.symptom or entry(step.symptom) is None):
             raise PreconsultFlowError(f"{where}: 'symptom' must name an entry of preconsult_symptoms.yaml")
-        if kind == "cue" and (item.get("cue") not in CUES or not item.get("cue_of")):
+        if step.kind == "cue" and (step.cue not in CUES or not step.cue_of):
             raise PreconsultFlowError(f"{where}: a cue step needs cue (one of {sorted(CUES)}) and cue_of")
-        section = item.get("section", "hpi")
-        if section not in SECTIONS:
-            raise PreconsultFlowError(f"{where}: unknown section {section!r}; valid: {', '.join(SECTIONS)}")
-        steps.append(PStep(id=str(item["id"]), collect=str(item["collect"]), kind=kind, ask=_texts(f"{where}.ask", item.get("ask")),
-                           section=section, condition=_condition(f"{where}.if", item["if"]) if "if" in item else None,
-                           next=_next(f"{where}.next", item.get("next")), symptom=item.get("symptom"), cue=item.get("cue"),
-                           cue_of=tuple(item.get("cue_of") or ()), description=str(item.get("description", ""))))
-    ids = [s.id for s in steps]
-    if len(set(ids)) != len(ids):
-        raise PreconsultFlowError(f"{path.name}: duplicate step ids")
-    for s in steps:
-        for _, target in s.next:
-            if target != END and target not in ids:
-                raise PreconsultFlowError(f"{path.name}:{s.id}: 'next' names unknown step {target!r}")
+        if step.section not in SECTIONS:
+            raise PreconsultFlowError(f"{where}: unknown section {step.section!r}; valid: {', '.join(SECTIONS)}")
+        if step.ask is None:
+            raise PreconsultFlowError(f"{where}: a step needs 'ask'")
+        steps.append(PStep(id=step.id, collect=step.collect, kind=step.kind, ask=check_texts(f"{where}.ask", step.ask, PLACEHOLDERS),
+                           section=step.section,
+                           condition=parse_condition(f"{where}.if", step.if_, PRECONSULT_GRAMMAR) if step.if_ is not None else None,
+                           next=parse_next(f"{where}.next", step.next, PRECONSULT_GRAMMAR), symptom=step.symptom, cue=step.cue,
+                           cue_of=tuple(step.cue_of), description=step.description))
+    check_step_graph(path.name, steps)
     if steps[0].collect != "chief_complaint":
         raise PreconsultFlowError(f"{path.name}: the first step must collect the chief complaint")
-    return PreconsultFlow(id=str(raw.get("id", "preconsult")), steps=tuple(steps), messages=messages,
-                          max_reprompts=int(raw.get("max_reprompts", 1)))
+    return PreconsultFlow(id=doc.id, steps=tuple(steps), messages=messages, max_reprompts=doc.max_reprompts)
 
 
 @functools.lru_cache(maxsize=1)
@@ -296,28 +254,22 @@ def _is_child(state: dict[str, Any]) -> bool:
     return state.get("subject") == "child" or age is not None and age < 14
 
 
-def _holds(cond: Condition | None, state: dict[str, Any]) -> bool:
-    if cond is None:
-        return True
-    k, v = cond.kind, cond.value
-    if k == "complaint":
-        return _complaint_has(state, v)
-    if k == "symptom":
-        return _complaint_has(state, (v,))
-    if k == "child":
-        return _is_child(state) == v
-    if k == "age_unknown":
-        return (state["vitals"].get("age_years") is None) == v
-    if k == "pain":
-        return _complaint_has(state, tuple(PAIN_CODES)) == v
-    if k == "field":
-        name, known = v
+def _leaf(state: dict[str, Any]):  # noqa: ANN202 - the leaf test of PRECONSULT_GRAMMAR over one chat
+    def test(cond: Condition) -> bool:
+        k, v = cond.kind, cond.value
+        if k == "complaint":
+            return _complaint_has(state, v)
+        if k == "symptom":
+            return _complaint_has(state, (v,))
+        if k == "child":
+            return _is_child(state) == v
+        if k == "age_unknown":
+            return (state["vitals"].get("age_years") is None) == v
+        if k == "pain":
+            return _complaint_has(state, tuple(PAIN_CODES)) == v
+        name, known = v  # field
         return (state["answers"].get(name) not in (None, "")) == known
-    if k == "not":
-        return not _holds(v, state)
-    if k == "any":
-        return any(_holds(c, state) for c in v)
-    return all(_holds(c, state) for c in v)
+    return test
 
 
 # ----- parsing of answers --------------------------------------------------------------------------------------
@@ -411,23 +363,10 @@ def _ask(flow: PreconsultFlow, step: PStep, lang: str) -> str:
 
 def _advance(flow: PreconsultFlow, state: dict[str, Any], from_step: PStep | None) -> PStep | None:
     """The next step whose condition holds, or None at the end."""
-    if from_step is None:
-        index = 0
-    else:
-        target = None
-        for cond, dest in from_step.next:
-            if cond is None or _holds(cond, state):
-                target = dest
-                break
-        if target == END:
-            return None
-        index = flow.index(target) if target else flow.index(from_step.id) + 1
-    while index < len(flow.steps):
-        step = flow.steps[index]
-        if _holds(step.condition, state):
-            return step
-        index += 1
-    return None
+    leaf = _leaf(state)
+    index = 0 if from_step is None else next_index(flow.steps, flow.index(from_step.id), leaf)
+    index = runnable_index(flow.steps, index, leaf)
+    return flow.steps[index] if index < len(flow.steps) else None
 
 
 def _update_triage(state: dict[str, Any], llm: Any) -> Any:
@@ -512,7 +451,7 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
             return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm)
         state["answers"][step.collect] = value
         if value is not None:
-            state["vitals"]["pain_score" if _holds(Condition("pain", True), state) else "severity"] = value
+            state["vitals"]["pain_score" if holds(Condition("pain", True), _leaf(state)) else "severity"] = value
         _read_symptoms(state, words, step, history=False, explicit=None)
     elif step.kind in ("age", "weight", "temperature"):
         parser = {"age": lambda t: _age(t, lang), "weight": _weight, "temperature": lambda t: _temperature(t, lang)}[step.kind]
