@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from language.numbers import to_digits
-from language.adherence import DrugRef, not_from_drug, read_adherence
+from language.adherence import DrugRef, is_as_needed, is_course, not_from_drug, read_adherence
 from language.asr import fix_homophones
 from language.condition import read_condition
 from language.wound import read_wound
@@ -68,7 +68,7 @@ _REFUSAL_ZH = re.compile(
     r"(?:不(?:需要|用|要|想)(?:再)?(?:做)?(?:回访|随访|电话回访)|别(?:再)?(?:给我)?打(?:电话)?(?:了|来)|不要(?:再)?(?:给我)?打(?:电话)?(?:了|来)"
     r"|不(?:用|要)(?:再)?(?:给我)?打(?:电话)?了|不(?:接受|同意|参加)(?:回访|随访)|拒绝(?:回访|随访)|以后别打|不想接(?:电话|回访)|不用再联系)")
 _REFUSAL_EN = re.compile(
-    r"(?:stop calling|don'?t call (?:me|here|again)|do not call|not interested|remove (?:me|my number)|take me off"
+    r"(?:stop calling|don'?t call (?:me|here|again)|do not call|not interested(?!\s+in\b)|remove (?:me|my number)|take me off"
     r"|don'?t want (?:these|this|any) (?:calls?|follow[- ]?ups?)|no more calls|leave me alone|i refuse)", re.I)
 
 
@@ -159,10 +159,15 @@ _SENTENCE_END = re.compile(r"(?<=[。！!？?])|(?<=[.])\s+")
 def split_questions(text: str, lang: str) -> tuple[str, str]:
     """(the question sentences, the rest): an answer may come with a question after it."""
     asked, said = [], []
+    zh = _zh(lang) or bool(re.search(r"[\u4e00-\u9fff]", text))
     for sentence in _SENTENCE_END.split(text):
-        if sentence and sentence.strip():
-            (asked if parse_is_question(sentence.strip(), lang) else said).append(sentence.strip())
-    joiner = "" if lang == "zh" else " "
+        if not sentence or not sentence.strip():
+            continue
+        # A Chinese answer runs on with commas: the question is the clause that asks ("…一天比一天瘦，要不要再去住几天").
+        parts = [c for c in re.split(r"(?<=[，,])", sentence) if c.strip()] if zh else [sentence]
+        for part in parts:
+            (asked if parse_is_question(part.strip(" ，,"), lang) else said).append(part.strip())
+    joiner = "" if zh else " "
     return joiner.join(asked), joiner.join(said)
 
 
@@ -629,10 +634,9 @@ def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
                  re.search(r"[\u4e00-\u9fff]", a) and len(a) >= 2]
         # An English generic said half ("hydrochloro-whatsit"): its first eight letters.
         keys += [g[:8] for g in (str(med.get("generic_name") or ""), med["name"].split()[0]) if re.fullmatch(r"[a-z]{10,}", g.lower() or "")]
-        as_needed = med.get("frequency") == "prn" or med.get("drug_class") == "analgesic" or \
-            bool(re.search(r"必要时|疼痛时|需要时|as needed|\bprn\b", med["name"], re.I))
+        as_needed = is_as_needed(med["name"], med.get("drug_class"), med.get("frequency"))
         refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(k.lower() for k in keys)),
-                            as_needed=as_needed))
+                            as_needed=as_needed, course=is_course(med["name"], med.get("drug_class"))))
     return refs
 
 

@@ -36,6 +36,7 @@ class DrugRef:
     drug_class: str | None
     keys: tuple[str, ...]       # lower-case names, brands and stems
     as_needed: bool = False     # prn: not taking it when not needed is no miss
+    course: bool = False        # given as a course: "吃完了" is completed, not run out
 
 
 @dataclass
@@ -65,7 +66,20 @@ def table() -> dict[str, Any]:
     out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
     out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
                          for row in data.get("name_words") or []]
+    prn = data.get("as_needed") or {}
+    courses = data.get("courses") or {}
+    out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
+    out["wondering"] = _patterns({"x": data.get("wondering") and {k: [v] for k, v in data["wondering"].items()}}, "x")
+    out["as_needed"] = (frozenset(prn.get("classes") or ()), tuple(str(n).lower() for n in prn.get("names") or ()),
+                        re.compile(str(prn.get("order_words") or "(?!x)x"), re.I))
     return out
+
+
+def is_as_needed(name: str, drug_class: str | None, frequency: str | None = None) -> bool:
+    """A drug taken only when needed: prn in the orders, or a rescue/relief drug by class or name."""
+    classes, names, order_words = table()["as_needed"]
+    low = name.lower()
+    return frequency == "prn" or drug_class in classes or any(n in low for n in names) or bool(order_words.search(name))
 
 
 def _any(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
@@ -73,6 +87,12 @@ def _any(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
 
 
 _RELATED_CLASSES = {"antiplatelet": {"anticoagulant"}, "anticoagulant": {"antiplatelet"}}
+
+
+def is_course(name: str, drug_class: str | None) -> bool:
+    """A drug given as a course (antibiotics, steroids, or an order with a duration)."""
+    classes, order_words = table()["courses"]
+    return drug_class in classes or bool(order_words.search(name))
 
 
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
@@ -89,6 +109,8 @@ def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
 
 def _status(clause: str) -> str | None:
     t = table()
+    if _any(t["wondering"], clause):
+        return None
     if _any(t["not_missed"], clause):
         return "taken"
     if _any(t["completed"], clause) and not _any(t["ran_out"], clause):
@@ -109,6 +131,11 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     taken: list[str] = []
     completed: list[str] = []
     unnamed_miss = unnamed_taken = False
+    # "I've missed a few. Maybe three, four days of the metoprolol?": a miss said without a drug is of the
+    # drug named in the next clauses that say nothing else of it.
+    awaiting_drug = 0
+    unnamed_ran_out = False
+    courses = {d.name for d in drugs if d.course}
     previous: list[str] = []
     for clause in _CLAUSE.split(text):
         if not clause or not clause.strip():
@@ -123,12 +150,19 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             if named:
                 missed += named
             else:
-                unnamed_miss = True
+                unnamed_miss, awaiting_drug = True, 3
+                unnamed_ran_out = unnamed_ran_out or _any(t["ran_out"], clause)
         elif status == "taken":
             taken += named
             unnamed_taken = unnamed_taken or not named
         elif status == "completed":
-            completed += named or all_names
+            # "吃完了" of a course is done; of a drug taken for good it ran out ("阿司匹林吃完了，这三天没得吃").
+            finished = named or all_names
+            completed += [n for n in finished if n in courses or not named]
+            missed += [n for n in named if n not in courses]
+        elif status is None and named and awaiting_drug:
+            missed += named
+        awaiting_drug = max(0, awaiting_drug - 1)
         if named:
             previous = named
     # "都按时吃，就是阿托伐他汀有两天……": an exception naming a drug is a miss of that drug even when the
@@ -140,11 +174,13 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         if named and _status(rest) is None and not _EFFECT.search(rest) and set(named) < set(all_names):
             missed += named
     # An as-needed drug not taken because it was not needed ("止痛的那个基本没吃，不怎么疼") is no miss.
+    if unnamed_ran_out and not missed and not taken:
+        missed = list(all_names)         # "药都吃完了，儿子今天去医院拿": every drug ran out
     as_needed = {d.name for d in drugs if d.as_needed}
     missed = [m for m in dict.fromkeys(missed) if m not in as_needed]
     all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
-    if none_said and not missed and not taken and not unnamed_taken:
+    if none_said and (not missed and not taken and not unnamed_taken or missed and set(missed) >= set(all_names)):
         return AdherenceReading("none", all_names)
     if none_said and not missed:
         missed = list(all_names)         # "基本都吃了，就是有一天一个都没吃"

@@ -8,6 +8,7 @@ A mention nothing governs is present."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from language.lexicon import match_symptoms
 RULES_PATH = Path(__file__).parent / "data" / "context_rules.yaml"
 CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person")
 DIRECTIONS = ("forward", "backward", "list_back", "sentence_back", "answer_back")
-_SENTENCE = re.compile(r"[。！!？?；;\n…]+|(?<=[a-z])\.\s")
+# A trailing-off "…" is a pause inside a sentence ("头晕嘛…也没有"), not its end.
+_SENTENCE = re.compile(r"[。！!？?；;\n]+|(?<=[a-z])\.\s")
 _THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I),
                  "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
@@ -58,6 +60,8 @@ class ContextRules:
     no_longer: re.Pattern[str]
     self_contrast: dict[str, re.Pattern[str]]
     triggers: tuple[Trigger, ...]
+    circumstance_denial: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    pseudo_mentions: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                  for lang in langs}
         nothing = {lang: _compile(f"nothing_new.{lang}", data["nothing_new"][lang], re.I) for lang in langs}
         contrast = {lang: _compile(f"self_contrast.{lang}", data["self_contrast"][lang], re.I) for lang in langs}
+        not_mentions = {lang: _compile(f"pseudo_mentions.{lang}", data["pseudo_mentions"][lang], re.I) for lang in langs}
+        circumstance = {lang: _compile(f"circumstance_denial.{lang}", data["circumstance_denial"][lang], re.I) for lang in langs}
     except (KeyError, TypeError) as exc:
         raise ContextRuleError(f"{path}: terminators, pseudo and inner_negation need zh and en ({exc})") from None
     triggers = []
@@ -114,7 +120,8 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
     return ContextRules(terminators=terminators, scope_breakers=breakers, pseudo=pseudo, inner_negation=inner,
                         events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
-                        triggers=tuple(triggers))
+                        triggers=tuple(triggers), circumstance_denial=circumstance,
+                        pseudo_mentions=not_mentions)
 
 
 @functools.lru_cache(maxsize=1)
@@ -176,7 +183,7 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
         carry: tuple[str, str, bool] | None = None   # (category, trigger, only onto a question) for the sentence before
         for c_start, c_end in clauses:
             clause = sentence[c_start:c_end]
-            mentions = match_symptoms(clause, lang)
+            mentions = match_symptoms(_mask(clause, [m.span() for m in r.pseudo_mentions[lang].finditer(clause)], "\uff03"), lang)
             found.append(mentions)
             status.append([("present", None, 10**6) for _ in mentions])
         for ci, (c_start, c_end) in enumerate(clauses):

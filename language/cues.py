@@ -43,6 +43,7 @@ def _table() -> dict[str, Any]:
         "some_minutes": _compile("some_minutes", data["some_minutes"]),
         "negated": _compile("negated_cue", data["negated_cue"]),
         "pus": _compile("pus", data["pus"]),
+        "denied_after": {name: _compile(f"denied_after.{name}", p) for name, p in (data.get("denied_after") or {}).items()},
     }
 
 
@@ -50,10 +51,13 @@ def sentence_cues(sentence: str) -> dict[str, Any]:
     t = _table()
     negated = t["negated"]
 
-    def said(pattern: re.Pattern[str]) -> bool:
-        return any(not negated.search(sentence[max(0, m.start() - 6):m.start()]) for m in pattern.finditer(sentence))
+    def said(name: str, pattern: re.Pattern[str]) -> bool:
+        denied_after = t["denied_after"].get(name)
+        return any(not negated.search(sentence[max(0, m.start() - 6):m.start()])
+                   and not (denied_after is not None and denied_after.search(sentence[m.end():]))
+                   for m in pattern.finditer(sentence))
 
-    cues: dict[str, Any] = {name: True for name, patterns in t["cues"].items() if any(said(p) for p in patterns)}
+    cues: dict[str, Any] = {name: True for name, patterns in t["cues"].items() if any(said(name, p) for p in patterns)}
     digits = to_digits(sentence)
     minutes = [float(m) * factor for pattern, factor in t["minutes"] for m in pattern.findall(digits)]
     minutes += [float(m) + 5 for m in t["some_minutes"].findall(digits)]

@@ -39,10 +39,15 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
     # except that an event since discharge (a faint, blood) said once stays a finding.
     persist = rules().events_persist
     last: dict[str, str] = {}
+    at_rest_only = rules().circumstance_denial[lang]
     for mention in mentions:
         if mention.present or mention.denied:
-            if not (mention.code in persist and last.get(mention.code) == "present"):
-                last[mention.code] = "present" if mention.present else "absent"
+            if mention.code in persist and last.get(mention.code) == "present":
+                continue
+            if mention.denied and last.get(mention.code) == "present" and \
+                    at_rest_only.search(text[max(0, mention.start - 16):mention.start]):
+                continue
+            last[mention.code] = "present" if mention.present else "absent"
     # A sentence with no mention of its own goes on about the one before ("…sitting on my chest. It went on
     # a good twenty minutes."): its cues count for that sentence's mentions.
     with_mentions = {m.sentence for m in mentions}

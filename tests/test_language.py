@@ -47,6 +47,7 @@ TRIGGER_CASES = [
     ("en-neg-pre", "en", "no chest pain", "chest_pain", "negated"),
     ("en-neg-post", "en", "dizziness not at all", "dizziness", "negated"),
     ("en-neg-list", "en", "Chest pain, fever, none of those.", "fever", "negated"),
+    ("zh-neg-normal", "zh", "喘气也匀和，脚也不肿", "dyspnea", "negated"),
     ("zh-repair", "zh", "拉肚子，不是，是便秘", "diarrhea", "negated"),
     ("en-repair", "en", "I had a fever, no wait, it was a headache", "fever", "negated"),
     ("zh-resolved-post", "zh", "头晕早就好了", "dizziness", "resolved"),
@@ -261,3 +262,32 @@ def test_semantic_with_the_packaged_embedder() -> None:
 
     matcher = SemanticMatcher(build_embedder(load_settings()))
     assert parse_symptoms("大便是黄色的", "zh", semantic=matcher).value is None          # no false melena
+
+
+def test_a_rest_cue_denied_after_it_is_no_rest() -> None:
+    assert level("平时坐着都好好的，那天上三楼心口有点闷，歇了两三分钟就好了", "chest_tightness") == "yellow"
+    assert level("走快了胸口会疼一下，停下来一两分钟就过去了，坐着从来没疼过", "chest_pain") == "yellow"
+    assert level("胸口闷，坐着也闷，闷了半个钟头", "chest_tightness") == "red"
+
+
+def test_a_denial_under_a_circumstance_of_rest_leaves_the_symptom() -> None:
+    assert present("走个坡坡就喘，不过坐着的时候就没啥子，不喘") == ["dyspnea"]
+    assert present("On the stairs I get puffed. When I'm sitting I'm not breathless at all.", "en") == ["dyspnea"]
+    assert present("喘了两天，现在不喘了") == []
+
+
+def test_near_misses_and_idioms_are_no_finding() -> None:
+    assert present("出冷汗，手抖，差点晕过去，吃了两块糖就好了") == ["hypoglycemia_symptoms"]
+    assert "syncope" not in (present("Had the bloods done, I nearly fainted, I'm hopeless with needles.", "en") or [])
+    assert "confusion" not in (present("我是杨丽华，一九五七…不对，一九五八年，老糊涂了") or [])
+
+
+def test_dialect_denials_and_a_trailing_pause() -> None:
+    assert present("冇啊，冇乜嘢唔舒服，胸口唔痛，都几好嘅") == []
+    assert present("胸痛是没有，胸闷也没有，头晕嘛…也没有") == []
+    assert present("没有胸痛胸闷，大便是黄的不是黑的") == []
+
+
+def test_stool_told_by_comparison_is_melena() -> None:
+    assert present("大便这两天颜色不对，黑乎乎的，像柏油一样") == ["melena"]
+    assert "melena" in (present("When I go to the toilet it's been black, like the tar they put on the road.", "en") or [])

@@ -72,6 +72,32 @@ def test_adherence_clause_by_clause(text: str, lang: str, meds: list, adherence:
     assert got == {"adherence": adherence, "missed": missed}
 
 
+@pytest.mark.parametrize(("text", "lang", "meds", "adherence", "missed"), [
+    # "吃完了" of a drug taken for good is a supply run out, not a course completed
+    ("阿司匹林跟氯吡格雷都吃完了，这三天没得吃，明天去医院开", "zh", MEDS_ZH, "partial", ["阿司匹林肠溶片", "硫酸氢氯吡格雷片"]),
+    # a miss said without a drug is of the drug named just after it
+    ("I've missed a few. Maybe three, four days of the metoprolol?", "en", MEDS_EN, "partial", ["Metoprolol succinate ER"]),
+    # wondering whether one missed is no miss; a rescue drug not needed is no miss
+    ("Every little box is empty at the end of the day, so I can see if I've missed. Never needed the spray.", "en",
+     MEDS_EN + [{"name": "Nitroglycerin 0.4 mg spray", "generic_name": "nitroglycerin", "drug_class": "nitrate"}], "full", []),
+    ("每天都吃，硝酸甘油随身带着，一次都没用上", "zh",
+     MEDS_ZH + [{"name": "硝酸甘油片", "generic_name": "硝酸甘油", "drug_class": "nitrate"}], "full", []),
+    ("降压那个忘带了，有三天没吃，降脂的都吃了", "zh",
+     [{"name": "氯沙坦钾片", "generic_name": "氯沙坦", "drug_class": "antihypertensive"}] + MEDS_ZH[2:3], "partial", ["氯沙坦钾片"]),
+    ("华法林我是吃了，就是我自己把一粒半改成一粒了", "zh",
+     [{"name": "华法林钠片", "generic_name": "华法林", "drug_class": "anticoagulant"}], "partial", ["华法林钠片"]),
+])
+def test_adherence_runs_out_wonders_and_needs(text: str, lang: str, meds: list, adherence: str, missed: list) -> None:
+    got = value("medication_adherence", text, lang, medications=meds)
+    assert got == {"adherence": adherence, "missed": sorted(missed, key=[m["name"] for m in meds].index)} or \
+        got == {"adherence": adherence, "missed": missed}
+
+
+@pytest.mark.parametrize("text", ["吃不吃药是我自己的事，你们就别管了", "吃没吃全我也说不上来，你得问他", "Mm-hm. Yep. Go on."])
+def test_adherence_not_settled_by_a_refusal_or_a_hand_off(text: str) -> None:
+    assert value("medication_adherence", text, "en" if text.isascii() else "zh", medications=MEDS_ZH) is None
+
+
 def test_a_finished_course_is_full_and_a_hedge_is_not_settled() -> None:
     meds = [{"name": "头孢克肟胶囊", "generic_name": "头孢克肟", "drug_class": "antibiotic"},
             {"name": "泮托拉唑钠肠溶片", "generic_name": "泮托拉唑", "drug_class": "ppi"}]
@@ -231,3 +257,15 @@ def test_a_request_to_repeat_is_never_stored_as_no() -> None:
     engine = _engine("symptoms", lang="en")
     reply = engine.handle("Sorry, what was that? I didn't catch it.")
     assert reply.expecting == "symptoms" and "symptoms" not in engine.outcome()
+
+
+def test_a_question_inside_a_long_chinese_answer_is_only_its_clause() -> None:
+    asked, said = split_questions("不得行，比在医院的时候还差了，一天比一天瘦，我儿子说要不要再去住几天", "zh")
+    assert asked.startswith("我儿子说要不要") and said.startswith("不得行")
+    assert value("overall_condition", said, "zh") == "worse"
+
+
+def test_not_interested_in_something_is_no_refusal_of_the_call() -> None:
+    from dialogs.understanding import parse_refusal
+    assert not parse_refusal("he's not interested in the telly or anything", "en")
+    assert parse_refusal("I'm not interested, thank you", "en")
