@@ -316,7 +316,10 @@ class FollowupEngine:
                          expecting=resume.collect)
 
     def _answer(self, question: str) -> str:
-        if len(self.state.questions) >= self.max_questions or self.answer_question is None:
+        if nlu.asks_what_to_do(question, self.lang) and any(f.get("level") == "red" for f in self.state.flags):
+            # "那我现在是等到下午去门诊，还是咋个弄嘛？" after a red flag: the answer is the red-flag advice again.
+            result = AnswerResult(text=self._message("red_flag"), answered=False, sources=())
+        elif len(self.state.questions) >= self.max_questions or self.answer_question is None:
             result = AnswerResult(text=self._message("nurse_callback"), answered=False, sources=())
         else:
             try:
@@ -436,6 +439,13 @@ class FollowupEngine:
             s.collected["medication_adherence"] = value.get("adherence")
             s.collected["missed_medications"] = list(value.get("missed") or [])
             s.evidence["missed_medications"] = evidence
+            if s.collected.get("side_effects") is None and nlu.blames_drug(utterance):
+                # "舍曲林吃了老想吐，我就停了": the complaint the patient puts down to a medicine is a side effect.
+                effects = nlu.parse_field("side_effects", utterance, self.lang, self._parser_context()).value
+                if effects and effects.get("present"):
+                    s.collected["side_effects"] = list(effects["present"])
+                    s.cues.update(effects.get("cues") or {})
+                    s.evidence["side_effects"] = evidence
         elif field_name == "symptoms" and isinstance(value, dict):
             present = list(dict.fromkeys([*(s.collected.get("symptoms") or []), *value.get("present", [])]))
             absent = set(value.get("absent", []))

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from language.numbers import to_digits
-from language.adherence import DrugRef, is_as_needed, is_course, not_from_drug, read_adherence
+from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
 from language.condition import read_condition
+from language.context import assess
 from language.wound import read_wound
 from language.yes_no import read_yes_no_field
 from language.symptoms import NOTHING, Parse, parse_symptoms
@@ -133,7 +134,7 @@ def parse_correction(text: str, lang: str) -> bool:
 _QUESTION_ZH = re.compile(
     r"(?:[?？]\s*$|吗\s*[。.!！]?\s*$|多久|多长时间|怎么(?:办|吃|用|服|弄|处理|回事)|为什么|什么时候|能不能|可不可以|可以不可以|要不要|需不需要"
     r"|该不该|是不是(?:要|得|可以|应该)|吃几|几(?:片|粒|次|点)吃|能不能(?:停|吃|喝|洗)|能(?:停|吃|喝|洗)[^，,。]{0,8}(?:吗|么|不)\s*$"
-    r"|会不会|请问|我想问|问一下|想咨询|有问题想问|想问问)")
+    r"|会不会|请问|我想问|问一下|想咨询|有问题想问|想问问|[能可]\w{0,6}(?:不|没)[？?]|行不[？?])")
 _QUESTION_EN = re.compile(
     r"(?:\?\s*$|^(?:how|what|when|why|where|which)\b|^(?:is it|is there|am i|may i|would it|are there)\b"
     r"|^(?:should|can|could|will|would|shall|do|does|did)\s+(?:i|we|you|he|she|it|they|my|mum|dad|the|this|that|these)\b"
@@ -156,6 +157,16 @@ def parse_is_question(text: str, lang: str) -> bool:
 _SENTENCE_END = re.compile(r"(?<=[。！!？?])|(?<=[.])\s+")
 
 
+_WHAT_TO_DO = re.compile(
+    r"怎么办|咋办|咋个(?:弄|办|整)|咋整|怎么弄|怎么处理|该怎么|要不要(?:去|上)(?:医院|急诊)|等到[^，,。]{0,10}还是|现在(?:就)?(?:去|上)(?:医院|急诊)"
+    r"|\bwhat (?:should|do|shall|can) (?:i|we) do\b|\bshould (?:i|we|he|she) (?:wait|go)\b|\bdo (?:i|we) (?:need to )?go (?:in|to)\b", re.I)
+
+
+def asks_what_to_do(text: str, lang: str) -> bool:
+    """The patient asks what to do now ("咋个弄嘛", "should I wait or go in?")."""
+    return bool(_WHAT_TO_DO.search(text))
+
+
 def split_questions(text: str, lang: str) -> tuple[str, str]:
     """(the question sentences, the rest): an answer may come with a question after it."""
     asked, said = [], []
@@ -175,8 +186,9 @@ def split_questions(text: str, lang: str) -> tuple[str, str]:
 
 _UNCERTAIN_ZH = re.compile(r"(?:不确定|说不好|说不准|记不清|记不得|不记得|不太记得|忘了是|不太清楚|也许吧|可能吧|不好说|大概吧|不知道|不晓得|不清楚)")
 _YES_EXCEPTIONS_ZH = re.compile(r"(?:没问题|没错|不错|没什么问题|可不是)")
-_NO_ZH = re.compile(r"(?:^(?:不|没|无|否|别|未)|还没|没有|没(?:挂|约|做|查|去|吃|打|用|量|测|预约|来得及)|不是|不对|不用|不需要|不要|没呢|不知道)")
-_YES_ZH = re.compile(r"(?:是|对|嗯|好|有|知道|清楚|了解|做了|做过|查了|查过|挂(?:好|了|上)|约(?:好|了|上)|预约|已经|可以|行|当然|会的|吃了|记得|明白|晓得|收到|OK|ok|没错|没问题)")
+# Cantonese and other regional words count the same: 冇/唔 = no, 系/知 = yes.
+_NO_ZH = re.compile(r"(?:^(?:不|没|无|否|别|未|冇|唔|么得|木有|呒没)|还没|没有|没(?:挂|约|做|查|去|吃|打|用|量|测|预约|来得及)|不是|不对|不用|不需要|不要|没呢|不知道)")
+_YES_ZH = re.compile(r"(?:^(?:系|係|啱|知)(?:啊|呀|嘅|㗎|喇|啦)?(?:[，,。！!\s]|$)|是|对|嗯|好|有|知道|清楚|了解|做了|做过|查了|查过|挂(?:好|了|上)|约(?:好|了|上)|预约|已经|可以|行|当然|会的|吃了|记得|明白|晓得|收到|OK|ok|没错|没问题)")
 
 _UNCERTAIN_EN = re.compile(r"(?:not sure|don'?t know|dunno|\bmaybe\b|can'?t remember|don'?t remember|no idea|unsure|i forget|perhaps)", re.I)
 _NO_EN = re.compile(r"(?:^(?:no|nope|nah|not)\b|\bnot yet\b|\bhaven'?t\b|\bhasn'?t\b|\bdidn'?t\b|\bdon'?t\b|\bdo not\b|\bnot really\b|\bnever\b|\bno\b)", re.I)
@@ -533,11 +545,14 @@ _SATISFACTION_EN = [
 
 
 _SATISFACTION_HEDGE = re.compile(r"^(?:嗯|呃)?[，,]?(?:说不好|不好说|说不上来|我也说不好)[。!！]?$|^(?:hard to say|not sure|i don'?t know)[.!]?$"
-                                 r"|^这个不好说|你们自己心里有数", re.I)
+                                 r"|^这个不好说|你们自己心里有数|让我想想|let me think", re.I)
 
 
 _SATISFACTION_TOP = re.compile(r"10 out of 10|ten out of ten|十二分|一百分|满分|没得说|没话说|\b(?:5|five) out of (?:5|five)\b", re.I)
-_SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|不满意也不不满意|neither (?:satisfied|happy) nor", re.I)
+_SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|说不上好.{0,4}说不上不好|不满意也不不满意|neither (?:satisfied|happy) nor|"
+                                  r"neither here nor there|\bin between\b|\bmiddling\b|middle of the road", re.I)
+# A score said first ("Four. Parking was a nightmare but…", "四分吧"): the number is the answer.
+_SATISFACTION_OPENING = re.compile(r"^\W*(?:i'?d (?:say|give (?:it|you|them)(?: a)?)\s+|给(?:个|你们)?|打)?([1-5])(?:\s*分)?(?:\W|$)", re.I)
 
 
 def _satisfaction(text: str) -> Parse:
@@ -546,6 +561,9 @@ def _satisfaction(text: str) -> Parse:
     marks = list(_CORRECTION_MARK.finditer(text))      # "不满意……哎不对不对，我是说满意": what follows counts
     if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:
         text = text[marks[-1].end():]
+    opening = _SATISFACTION_OPENING.match(to_digits(text))
+    if opening:
+        return Parse(int(opening.group(1)))
     if _SATISFACTION_MIDDLE.search(text):
         return Parse(3)
     if _SATISFACTION_TOP.search(to_digits(text)):
@@ -693,6 +711,11 @@ def parse_field(field_name: str | None, text: str, lang: str, context: dict[str,
         other_cause = {code for sentence in _SENTENCE_END.split(text) if sentence.strip() and not_from_drug(sentence)
                        for code in (parse_symptoms(sentence, lang).value or {}).get("present", [])}
         present = [c for c in parse.value["present"] if c not in other_cause]
+        # A complaint that went away once the drug was stopped ("吃了老想吐，我就停了，停了以后就不恶心了") was a
+        # side effect all the same: the reason for stopping.
+        if stopped_for_it(text) and blames_drug(text):
+            present += [m.code for m in assess(text, lang, respondent=context.get("respondent"))
+                        if m.status == "resolved" and m.code not in present and m.code not in other_cause]
         return Parse({"present": present, "cues": {c: parse.value["cues"].get(c, {}) for c in present}})
     if field_name == "blood_pressure":
         return _blood_pressure(text)

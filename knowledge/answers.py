@@ -84,7 +84,7 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 # Asking to change the orders (dose, stopping, switching, missed doses): always a nurse.
 _CHANGE_REQUEST = _rx(
-    r"加量|减量|加药|减药|加倍|翻倍|双倍|多吃(一|几|点|些)|少吃(一|几|点|些)|停药|停掉|停了|停用|不吃了|可以不吃|能不吃|"
+    r"加量|减量|加药|减药|加倍|翻倍|双倍|(?<!最)多吃(一|几|点|些)|重新吃|再吃回|换(个|一个|种|一种)?[^，。？?]{0,6}药|少吃(一|几|点|些)|停药|停掉|停了|停用|不吃了|可以不吃|能不吃|"
     r"不想吃|换药|换成|换一种|换个药|漏服|漏吃|忘了吃|忘记吃|补吃|补服|自行调整|调整剂量|能不能停|可以停|能停|要不要停|"
     r"减半|掰开|吃一半|加到|减到|增加到|减少到|增到|改成|改为|改吃|吃(两|三|2|3)片|"
     r"把.{0,14}(加|减|增|改|换|停|断)|(自己|私自|擅自).{0,6}(加|减|停|换|调)",
@@ -95,14 +95,14 @@ _CHANGE_REQUEST = _rx(
     r"\bmore than (prescribed|usual)|\bextra (dose|pill|tablet)|\bmissed (a |my |the )?(dose|pill)|"
     r"\bforgot to take\b|\btake (less|more)\b|\bcome off\b|\b(can|could|should|may) i (go|come) (up|down)\b|\bbump\b.{0,30}\bup\b|\bup to (two|three|2|3) (a|per) day\b|"
     r"\bup (the|my) dose\b|\btake (two|three|2|3) (instead|a day|pills|tablets)\b|\bcut (it|them|the pills?) in half\b|"
-    r"\badjust (the|my) dose\b",
+    r"\badjust (the|my) dose\b|\b(?:start|take) (?:the |my )?[a-z]+ again\b|\brestart\b|\bgo back on\b",
 )
 # What a symptom means, whether it is serious, side effects, triage of the patient's own state.
 _DIAGNOSIS = _rx(
     r"是不是.{0,10}(病|癌|炎|症|梗|中风|感染|复发|副作用|不良反应|问题)|(严重|要紧|危险|正常)吗|要不要紧|有没有事|"
     r"怎么回事|什么原因|为什么会|得了什么|什么病|会不会是|副作用|不良反应|需要住院|要不要去医院|需要去医院吗|要去医院吗|"
     r"(?<!如果)(?<!万一)(?<!要是)(我|他|她|我爸|我妈|老人).{0,12}怎么办",
-    r"\bis (it|this|that) (serious|normal|dangerous|bad|cancer|an infection)|\bdo i have\b(?! to)|"
+    r"\bis (it|this|that) (serious|normal|dangerous|bad|cancer|an infection)|(?<!many )(?<!much )\bdo i have\b(?! to)(?=\s+[a-z])|"
     r"\bwhat'?s wrong with\b|\bwhat is wrong with\b|\bshould i (be worried|worry)|\bwhy (do|am|is|does) (i|my)\b|"
     r"\bside[- ]effects?\b|\bis it because\b|\bcould it be\b|\bdiagnos|\bshould i go to (the )?(er|hospital|emergency)|"
     r"\bdo i need to go to\b|\bwhat should i do about\b",
@@ -119,8 +119,14 @@ _PERMISSION = _rx(
     r"(take|use|have|drink|eat|try|start)\b",
 )
 
+# Treating something themselves with what the orders do not name ("拿创可贴粘上行不", "Can I put Sudocrem on
+# it?") and what the orders never say (price, insurance, a cheaper brand): a nurse, never a restated order.
+_SELF_TREATMENT = _rx(r"(?:拿|用)[^，。？?]{1,8}(?:粘|贴|涂|抹|擦|敷|包|缠)[^，。？?]{0,8}(?:行不|行吗|可以吗|能行|中不中|好不好)",
+                      r"\b(?:can|could|should|may) i (?:put|apply|rub|use) [^?]{1,30} on\b")
+_OUTSIDE_ORDERS = _rx(r"便宜|多少钱|价格|医保|报销|太贵", r"\bcheaper\b|\bcost\b|\bprice\b|\binsurance\b|\bafford\b|\bgeneric version\b")
+
 INTENT_PATTERNS: dict[str, re.Pattern[str]] = {
-    "duration": _rx(r"多久|多长时间|多少天|几天|几个月|多少个月|吃到什么时候|要吃到|一直吃|要一直|吃多长|长期吃|疗程",
+    "duration": _rx(r"多久|好久|好长时间|多长时间|多少天|几天|几个月|多少个月|吃到什么时候|要吃到|一直吃|要一直|吃多长|长期吃|疗程",
                     r"\bhow long\b|\buntil when\b|\bhow many (days|weeks|months)\b|\bkeep taking\b|\bfor life\b"),
     "timing": _rx(r"早上|晚上|早晨|上午|下午|中午|睡前|饭前|饭后|餐前|餐后|空腹|随餐|什么时候吃|几点吃|啥时候吃|什么时间吃|白天|夜里",
                   r"\bmorning\b|\bnight\b|\bevening\b|\bbedtime\b|\bbefore (meals?|food|breakfast|bed|eating)\b|"
@@ -300,7 +306,7 @@ _TIME_PATTERNS: dict[str, re.Pattern[str]] = {
     "bedtime": _rx(r"睡前|临睡", r"\bbedtime\b|\bbefore (bed|sleep)\b"),
     "before_meal": _rx(r"饭前|餐前|空腹", r"\bbefore (meals?|eating|food|breakfast)\b|\bempty stomach\b"),
     "after_meal": _rx(r"饭后|餐后", r"\bafter (meals?|eating|food|breakfast)\b"),
-    "with_meal": _rx(r"随餐|进餐时|吃饭时|饭中", r"\bwith (meals?|food|breakfast)\b"),
+    "with_meal": _rx(r"随餐|进餐时|吃饭时|饭中|(?:第一口|头一口)饭|与饭同服|同时嚼服", r"\bwith (meals?|food|breakfast)\b|\bwith the first (bite|mouthful)\b"),
 }
 _LONG_TERM = _rx(r"长期|终身|一直吃|一直服", r"\blong[- ]term\b|\bindefinitely\b|\bfor life\b|\blifelong\b|\bpermanently\b")
 _UNITS = {
@@ -834,6 +840,12 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
     if _CHANGE_REQUEST.search(question) or _DIAGNOSIS.search(question):
         log.info("question for patient %s needs a nurse (advice request)", patient_id)
         return _nurse("advice_request", language)
+    if _SELF_TREATMENT.search(question):
+        log.info("question for patient %s asks about self-treatment; nurse", patient_id)
+        return _nurse("advice_request", language)
+    if _OUTSIDE_ORDERS.search(question):
+        log.info("question for patient %s is outside the orders; nurse", patient_id)
+        return _nurse("not_in_orders", language)
     if _DEFINITION.search(question):
         log.info("question for patient %s asks for an explanation; not in orders", patient_id)
         return _nurse("not_in_orders", language)

@@ -21,6 +21,8 @@ _CLAUSE = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|
                      r"|\bwhile\b|(?<=[a-z])\.\s", re.I)
 _EXCEPTION = re.compile(r"(?:就是|只是|但是|不过|可是|\bexcept\b|\bbut\b)(.+)$", re.I)
 _EFFECT = re.compile(r"疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
+_BARE_STOP = re.compile(r"^\W*(?:我|他|她|so i|i|and i)?\s*(?:就|也|then)?\s*(?:停(?:了|掉了|药了)?|stopped(?: it| them)?)\W*$", re.I)
+_AS_TOLD = re.compile(r"(?:医生|大夫)(?:说|让|交代)|吃完就停|\bdoctors? (?:said|told)|\bas (?:told|instructed)", re.I)
 _REFERS_BACK = re.compile(r"^\W*(?:我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
@@ -66,6 +68,8 @@ def table() -> dict[str, Any]:
     out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
     out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
                          for row in data.get("name_words") or []]
+    out["blames_drug"] = _patterns({"x": {k: [v] for k, v in (data.get("blames_drug") or {}).items()}}, "x")
+    out["stopped_for_it"] = _patterns({"x": {k: [v] for k, v in (data.get("stopped_for_it") or {}).items()}}, "x")
     prn = data.get("as_needed") or {}
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
@@ -137,6 +141,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     unnamed_ran_out = False
     courses = {d.name for d in drugs if d.course}
     previous: list[str] = []
+    before = ""
     for clause in _CLAUSE.split(text):
         if not clause or not clause.strip():
             continue
@@ -146,6 +151,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
         elif not named and status and previous and (_REFERS_BACK.search(clause) or len(clause.strip()) <= 8):
             named = previous            # "…，我就停了": the drugs of the clause before
+        if status == "missed" and not named and _BARE_STOP.match(clause) and (
+                previous and set(previous) <= courses or _AS_TOLD.search(before)):
+            status = "completed"       # "激素吃了五天，医生说吃完就停，我就停了": a course stopped as told
         if status == "missed":
             if named:
                 missed += named
@@ -165,6 +173,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         awaiting_drug = max(0, awaiting_drug - 1)
         if named:
             previous = named
+        before = clause
     # "都按时吃，就是阿托伐他汀有两天……": an exception naming a drug is a miss of that drug even when the
     # words for the miss were misheard ("望门" for 忘了); taking it or its side effects are not.
     exception = _EXCEPTION.search(text)
@@ -197,3 +206,13 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
 def not_from_drug(sentence: str) -> bool:
     """The patient says this complaint is not caused by the medicine."""
     return _any(table()["not_from_drug"], sentence)
+
+
+def blames_drug(text: str) -> bool:
+    """The words put a complaint down to a medicine ("吃了老想吐", "it gave me a cough")."""
+    return _any(table()["blames_drug"], text)
+
+
+def stopped_for_it(sentence: str) -> bool:
+    """The sentence says the medicine was stopped (because of a complaint)."""
+    return _any(table()["stopped_for_it"], sentence)

@@ -174,6 +174,11 @@ def test_answers_cite_the_item_that_says_it(kb: KnowledgeBase, patient_id: int, 
     (HF, "Can I stop the metoprolol?", "advice_request"),
     (HF, "How long do I take metoprolol?", "not_in_orders"),  # the orders do not say
     (HF, "What does heart failure mean?", "not_in_orders"),
+    (SURGERY, "这刀口咧开了，我自个儿在家拿创可贴给它粘上行不？", "advice_request"),   # self-treatment
+    (HF, "Can I put Sudocrem on the red bit?", "advice_request"),
+    (HF, "Is there a cheaper version of these pills I can get?", "not_in_orders"),
+    (PCI, "替格瑞洛我能不能换个便宜点的药？", "advice_request"),
+    (HF, "Can I start the lisinopril again now the cough's gone?", "advice_request"),
 ])
 def test_questions_beyond_the_orders_go_to_a_nurse(kb: KnowledgeBase, patient_id: int, question: str,
                                                    reason: str) -> None:
@@ -389,3 +394,11 @@ def test_the_drug_named_by_how_it_is_given(kb: KnowledgeBase) -> None:
     answer = answer_question(patient_id=77, question="How long do I have to keep doing the injections?", language="en",
                              kb=kb, llm=None, items_by_id=items)
     assert answer.answered and answer.sources == (31,) and "10 days" in answer.text
+
+
+
+def test_how_often_at_most_is_a_question_not_a_dose_change() -> None:
+    from knowledge.answers import _CHANGE_REQUEST, _DIAGNOSIS
+    assert not _CHANGE_REQUEST.search("那个止吐的药一天最多吃几次？") and _CHANGE_REQUEST.search("我能多吃几片吗")
+    assert not _DIAGNOSIS.search("How many more days of the injections do I have?")
+    assert _DIAGNOSIS.search("Do I have an infection?")

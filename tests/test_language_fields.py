@@ -269,3 +269,44 @@ def test_not_interested_in_something_is_no_refusal_of_the_call() -> None:
     from dialogs.understanding import parse_refusal
     assert not parse_refusal("he's not interested in the telly or anything", "en")
     assert parse_refusal("I'm not interested, thank you", "en")
+
+
+
+@pytest.mark.parametrize(("field", "text", "expected"), [
+    ("revisit_aware", "知，两个礼拜后返内分泌科睇。", "yes"),
+    ("reexam_done", "血常规？验咗啦，上个礼拜五验嘅。", "yes"),
+    ("revisit_aware", "嗯", None),
+    ("satisfaction", "Four. Parking was a nightmare but the staff were great.", 4),
+    ("satisfaction", "一般吧，马马虎虎，说不上好也说不上不好", 3),
+    ("wound", "刀口中间那段儿咧开了，一道缝，能瞅着里头红肉，往外渗点黄水", "dehiscence"),
+    ("wound", "没得刀口噻，他们说是从尿道进去做的", "none"),
+])
+def test_regional_and_indirect_answers(field: str, text: str, expected: object) -> None:
+    lang = "en" if text.isascii() else "zh"
+    got = value(field, text, lang)
+    assert got == expected or (expected in ("yes", "no") and got == (expected == "yes"))
+
+
+def test_a_side_effect_that_made_the_patient_stop_is_kept_after_it_settled() -> None:
+    text = "早上那个舍曲林……吃了老想吐，胃里翻江倒海的，我就停了，有个四五天没吃了。停了以后就不恶心了。"
+    assert value("side_effects", text, "zh") == {"present": ["nausea_vomiting"], "cues": {"nausea_vomiting": {}}} or \
+        value("side_effects", text, "zh")["present"] == ["nausea_vomiting"]
+    assert value("side_effects", "刚开始吃那几天胃有点不舒服，后来饭后吃就好了，现在没有了", "zh")["present"] == []
+
+
+def test_side_effects_said_in_the_adherence_answer_are_kept() -> None:
+    engine = _engine("medication_adherence")
+    engine.handle("阿司匹林吃了老想吐，胃里翻江倒海的，我就停了，停了以后就不恶心了")
+    outcome = engine.outcome()
+    assert outcome["medication_adherence"] in ("partial", "none") and outcome["side_effects"] == ["nausea_vomiting"]
+
+
+def test_what_to_do_after_a_red_flag_repeats_the_emergency_advice() -> None:
+    engine = _engine("symptoms")
+    steps = tuple(type(s)(id=s.id, collect=s.collect, ask=s.ask, say=None, condition=None, next=(), reask=s.reask)
+                  for s in (FLOWS.steps["symptoms"], FLOWS.steps["blood_pressure"]))
+    engine.flow = Flow(id="two", description="", priority=0, match={}, steps=steps)
+    engine.handle("昨天晚上坐着看电视胸口疼，疼了半个钟头")
+    assert any(f["level"] == "red" for f in engine.state.flags) and not engine.done
+    reply = engine.handle("那我现在是等到下午去门诊，还是咋个弄嘛？")   # the family asks what to do
+    assert "120" in reply.say and reply.expecting == "blood_pressure"
