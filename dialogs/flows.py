@@ -3,20 +3,20 @@
 A flow is an ordered list of steps drawn from the step library (steps.yaml) with `use:`; a step
 may override `ask`, add an `if` (skip the step when false) or a `next` (jump). Conditions come from
 a fixed list (see CONDITION_KINDS); nothing in a flow file is ever evaluated as code. Unknown step
-ids, unknown keys, unknown placeholders and missing translations raise FlowError at load, so a
+ids, unknown keys, unknown placeholders, placeholders that differ between zh and en and missing
+translations raise FlowError at load (the checks of language/catalog.py), so a
 broken flow stops the service at startup rather than in a patient's call.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from language.catalog import Catalog, check_texts, parse_catalog, read_yaml
 from records.outcome_contract import COLLECTABLE_FIELDS
 
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
@@ -24,9 +24,12 @@ LANGUAGES = ("zh", "en")
 END = "END"
 
 PLACEHOLDERS = frozenset({
-    "patient_name", "subject", "subject_en", "medication_list", "revisit_department", "revisit_date",
+    "patient_name", "subject", "medication_list", "revisit_department", "revisit_date",
     "reexam_list", "ward_team", "hospital", "reminder", "booking_url",
 })
+# The spoken subject ("您" / "you", or the patient when a family member answers) is a word Chinese
+# often leaves out: a question may use it in one language only. Every other placeholder is in both.
+OPTIONAL_PLACEHOLDERS = frozenset({"subject"})
 FACTS = frozenset({"medications", "revisit", "reexam_due", "surgery", "diabetes", "hypertension",
                    "heart_failure"})
 # Fields whose answer matters clinically: an answer not understood after one closed re-ask is kept as
@@ -44,6 +47,7 @@ REQUIRED_MESSAGES = frozenset({
     "greeting", "family_ack", "identity_retry", "identity_failed", "wrong_person", "refused", "reprompt",
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
     "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
+    "question_go_ahead", "question_more", "reconnect", "voicemail",
 })
 
 
@@ -119,19 +123,7 @@ class FlowLibrary:
 
 
 def _check_texts(where: str, texts: Any) -> dict[str, str]:
-    if not isinstance(texts, dict):
-        raise FlowError(f"{where}: expected a mapping of language to text, got {type(texts).__name__}")
-    unknown = set(texts) - set(LANGUAGES)
-    if unknown:
-        raise FlowError(f"{where}: unknown language(s) {sorted(unknown)}; valid: {', '.join(LANGUAGES)}")
-    for lang in LANGUAGES:
-        text = texts.get(lang)
-        if not isinstance(text, str) or not text.strip():
-            raise FlowError(f"{where}: missing {lang} translation")
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is not None and name not in PLACEHOLDERS:
-                raise FlowError(f"{where} ({lang}): unknown placeholder {{{name}}}; valid: {', '.join(sorted(PLACEHOLDERS))}")
-    return {lang: texts[lang] for lang in LANGUAGES}
+    return check_texts(where, texts, allowed=PLACEHOLDERS, optional=OPTIONAL_PLACEHOLDERS, error=FlowError)
 
 
 def parse_condition(where: str, raw: Any) -> Condition:
@@ -181,10 +173,7 @@ def _parse_next(where: str, raw: Any) -> tuple[Transition, ...]:
 
 
 def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{path.name}: not valid YAML: {exc}") from None
+    return read_yaml(path, error=FlowError)
 
 
 def _load_step_library(path: Path) -> dict[str, dict[str, Any]]:
@@ -266,18 +255,21 @@ def _load_flow(path: Path, library: dict[str, dict[str, Any]]) -> Flow:
                 match=dict(match), steps=steps)
 
 
+def load_call_messages(directory: Path = FLOWS_DIR) -> Catalog:
+    """messages.yaml: what the call says around the script, every message checked."""
+    return parse_catalog("messages.yaml", _load_yaml(directory / "messages.yaml"), required=REQUIRED_MESSAGES,
+                         exact=True, allowed=PLACEHOLDERS, optional=OPTIONAL_PLACEHOLDERS, error=FlowError)
+
+
+@functools.lru_cache(maxsize=1)
+def call_messages() -> Catalog:
+    """The shipped messages.yaml, loaded once (for the parts of the call outside the engine)."""
+    return load_call_messages()
+
+
 def load_flows(directory: Path = FLOWS_DIR) -> FlowLibrary:
     library = _load_step_library(directory / "steps.yaml")
-    raw_messages = _load_yaml(directory / "messages.yaml")
-    if not isinstance(raw_messages, dict):
-        raise FlowError("messages.yaml: expected a mapping")
-    missing = REQUIRED_MESSAGES - set(raw_messages)
-    if missing:
-        raise FlowError(f"messages.yaml: missing message(s) {sorted(missing)}")
-    unknown = set(raw_messages) - REQUIRED_MESSAGES
-    if unknown:
-        raise FlowError(f"messages.yaml: unknown message(s) {sorted(unknown)}; valid: {', '.join(sorted(REQUIRED_MESSAGES))}")
-    messages = {key: _check_texts(f"messages.yaml:{key}", value) for key, value in raw_messages.items()}
+    messages = {key: dict(texts) for key, texts in load_call_messages(directory).entries.items()}
     steps = {step_id: _build_step(f"steps.yaml:{step_id}", {"use": step_id}, library) for step_id in library}
     flows = {}
     for path in sorted(directory.glob("*.yaml")):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import yaml
 
 from dialogs.findings import (ABSENT, PRESENT, STATUS_RANK, UNCERTAIN, aggregate, answer_status, display_name, entry,
                               extract_age_years, extract_mentions, extract_vitals, text_language)
+from language.catalog import check_texts
 from language.numbers import to_digits
 from dialogs.triage import LEVEL_RANK, LEVEL_TEXT, ClinicalPicture, Symptom, detect_context, triage
 from dialogs.understanding import normalize
@@ -45,7 +45,8 @@ STEP_KEYS = frozenset({"id", "collect", "kind", "symptom", "cue", "cue_of", "sec
 SECTIONS = ("chief_complaint", "patient", "hpi", "past_history", "medications", "allergies")
 PLACEHOLDERS = frozenset({"hospital", "reasons", "triage", "department", "doctor", "day"})
 REQUIRED_MESSAGES = frozenset({"greeting", "emergency", "emergency_reminder", "reprompt", "empty", "truncated", "off_topic",
-                               "skip", "closing", "closing_doctor", "finished"})
+                               "skip", "closing", "closing_doctor", "finished", "hospital_default", "answer_none",
+                               "already_finished", "link_invalid", "link_expired"})
 CUES = frozenset({"exertional", "at_rest", "sudden", "severe", "persistent", "worsening", "heavy"})
 PAIN_CODES = frozenset({"chest_pain", "abdominal_pain", "headache", "back_pain", "pain", "ear_pain", "eye_pain",
                         "facial_pain", "wound_pain", "radiating_pain"})
@@ -96,16 +97,7 @@ class PreconsultFlow:
 # ----- loading ---------------------------------------------------------------------------------------------
 
 def _texts(where: str, raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict) or set(raw) - set(LANGUAGES):
-        raise PreconsultFlowError(f"{where}: expected a mapping of zh/en to text")
-    for lang in LANGUAGES:
-        text = raw.get(lang)
-        if not isinstance(text, str) or not text.strip():
-            raise PreconsultFlowError(f"{where}: missing {lang} translation")
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is not None and name not in PLACEHOLDERS:
-                raise PreconsultFlowError(f"{where} ({lang}): unknown placeholder {{{name}}}")
-    return {lang: raw[lang] for lang in LANGUAGES}
+    return check_texts(where, raw, allowed=PLACEHOLDERS, error=PreconsultFlowError)
 
 
 def _condition(where: str, raw: Any) -> Condition:
@@ -446,7 +438,7 @@ def start(state: dict[str, Any], *, flow: PreconsultFlow | None = None) -> Reply
     lang = state["lang"]
     first = _advance(flow, state, None)
     state["step"] = first.id if first else None
-    greeting = _fmt(flow, "greeting", lang, hospital=state.get("hospital") or ("本院" if lang == "zh" else "our hospital"))
+    greeting = _fmt(flow, "greeting", lang, hospital=state.get("hospital") or _fmt(flow, "hospital_default", lang))
     return Reply(say=f"{greeting}\n\n{_ask(flow, first, lang)}" if first else greeting, expecting=state["step"], done=False)
 
 
@@ -502,7 +494,7 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
             state["reprompts"][step.id] = state["reprompts"].get(step.id, 0) + 1
             return _reply(flow, state, notes, step)
         value = None if _NONE.match(words) and step.id != "chief_complaint" else words[:MAX_ANSWER_CHARS]
-        state["answers"][step.collect] = value if value is not None else ("无" if lang == "zh" else "none")
+        state["answers"][step.collect] = value if value is not None else _fmt(flow, "answer_none", lang)
         _read_symptoms(state, words, step, history=not hpi, explicit=None)
     elif step.kind == "number":
         value = _number_0_10(words)
@@ -604,7 +596,7 @@ def _reply(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], step: 
 
 
 def _close(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], result: Any) -> Reply:
-    from knowledge.matching import match_departments, match_doctors
+    from knowledge.matching import default_library, match_departments, match_doctors
 
     lang = state["lang"]
     picture = picture_from_state(state)
@@ -616,7 +608,7 @@ def _close(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], result
     state["done"] = True
     state["step"] = None
     state["completed_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-    dept = departments[0].reason if departments else ("全科医学科" if lang == "zh" else "General Medicine")
+    dept = departments[0].reason if departments else default_library().departments["general_medicine"].name(lang)
     doctor = ""
     if doctors and result.level != "emergency":
         doctor = _fmt(flow, "closing_doctor", lang, doctor=doctors[0].name, day=doctors[0].extra.get("next_clinic") or "")

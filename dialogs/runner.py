@@ -144,8 +144,7 @@ class CallRunner:
         question again; everything already answered stays answered."""
         began = time.perf_counter()
         state = self.engine.state
-        lead = {"zh": "您好，刚才的通话中断了，我们接着刚才的问题。",
-                "en": "Hello again, we were cut off; let's carry on where we stopped."}[state.language]
+        lead = self.engine.flows.messages["reconnect"][state.language]
         reply = Reply(say=f"{lead} {state.last_prompt}".strip(), expecting=self.engine.expecting,
                       done=self.engine.done, events=({"type": "reconnect"},))
         self._store_turns(None, reply, latency_ms=(time.perf_counter() - began) * 1000)

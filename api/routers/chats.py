@@ -244,7 +244,7 @@ async def create_or_start_chat(request: Request, session: SessionDep, settings: 
             from dialogs.preconsult import current_question
 
             state = chat.state or {}
-            say = current_question(state, flow=_flow()) or ("本次预问诊已完成。" if chat.language == "zh" else "This pre-consultation is complete.")
+            say = current_question(state, flow=_flow()) or _flow().messages["already_finished"]["zh" if chat.language == "zh" else "en"]
             started = {"say": say, "expecting": state.get("step"), "done": bool(state.get("done")),
                        "triage": (state.get("triage") or {}).get("level"), "emergency": (state.get("triage") or {}).get("level") == "emergency"}
         return JSONResponse(status_code=200, content=ChatReplyOut(chat_id=chat.id, **started).model_dump())
@@ -325,7 +325,10 @@ _PAGE_HEADERS = {
 }
 
 
-def _error_page(code: int, zh: str, en: str) -> HTMLResponse:
+def _error_page(code: int, message: str) -> HTMLResponse:
+    """A page for a link that does not open a chat: the message (dialogs/flows/preconsult.yaml) in both
+    languages, since the chat's language is not known."""
+    zh, en = (_flow().messages[message][lang] for lang in ("zh", "en"))
     body = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>Suifang</title></head><body style='font-family:sans-serif;padding:2em'><p>{html.escape(zh)}</p>"
             f"<p>{html.escape(en)}</p></body></html>")
@@ -338,11 +341,11 @@ def chat_page(token: str, request: Request, session: SessionDep) -> HTMLResponse
     chat = store.chat_by_token(session, token=token[:200])
     if chat is None:
         _deny(request, actor=_link_actor(request, None), action="page", resource_id=None, patient_id=None, detail="unknown link token")
-        return _error_page(401, "链接无效，请联系医院重新获取。", "This link is not valid; please ask the clinic for a new one.")
+        return _error_page(401, "link_invalid")
     if store.token_expired(chat):
         _deny(request, actor=_link_actor(request, chat.id), action="page", resource_id=chat.id, patient_id=chat.patient_id,
               detail="expired link token")
-        return _error_page(401, "链接已过期，请联系医院重新获取。", "This link has expired; please ask the clinic for a new one.")
+        return _error_page(401, "link_expired")
     record_audit(session, actor=_link_actor(request, chat.id), action="page", resource=RESOURCE, resource_id=chat.id,
                  patient_id=chat.patient_id)
     messages = [{"speaker": m.speaker, "text": m.text} for m in store.messages_of_chat(session, chat_id=chat.id)]
