@@ -118,7 +118,10 @@ def parse_catalog(name: str, raw: Any, *, required: Iterable[str] | None = None,
         extra = set(raw) - wanted
         if exact and extra:
             raise error(f"{name}: unknown message(s) {sorted(extra)}; valid: {', '.join(sorted(wanted))}")
-    entries = {str(key): check_texts(f"{name}:{key}", value, allowed=allowed, optional=optional, error=error)
+    for key in raw:
+        if not isinstance(key, str):
+            raise error(f"{name}: key {key!r} is not a string (quote keys such as yes, no, on, off)")
+    entries = {key: check_texts(f"{name}:{key}", value, allowed=allowed, optional=optional, error=error)
                for key, value in raw.items()}
     return Catalog(name=name, entries=entries)
 
