@@ -18,20 +18,19 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dialogs import understanding as nlu
 from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
 from dialogs.flows import END, FAIL_CLOSED_FIELDS, Condition, Flow, FlowLibrary, Step
-from language.catalog import load_catalog
+from language.catalog import catalog
 from language.lexicon import GENERIC_OVER
 from records.outcome_contract import CALL_STATUSES
 
 log = logging.getLogger(__name__)
 # The words filled into the call's sentences (the sentences themselves: dialogs/flows/messages.yaml, steps.yaml).
-WORDS = load_catalog(Path(__file__).resolve().parent / "data" / "words.yaml", optional=("first_name",))
+WORDS = catalog("dialogs/data/words.yaml", optional=("first_name",))
 
 MAX_PARSE_CHARS = 500          # longer input is cut before parsing (10 kB pastes, runaway ASR)
 MAX_EVIDENCE_CHARS = 300

@@ -139,7 +139,7 @@ def load_catalog(path: Path, **checks: Any) -> Catalog:
 
 
 @functools.lru_cache(maxsize=None)
-def catalog(relative_path: str) -> Catalog:
+def catalog(relative_path: str, *, optional: tuple[str, ...] = ()) -> Catalog:
     """A shipped catalog by its path from the project root (e.g. "knowledge/data/messages.yaml"),
-    loaded and checked once per process."""
-    return load_catalog(ROOT / relative_path)
+    loaded and checked once per process; `optional` as for check_texts."""
+    return load_catalog(ROOT / relative_path, optional=optional)

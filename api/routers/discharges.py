@@ -109,7 +109,7 @@ def _knowledge_base_or_none(services):  # noqa: ANN001, ANN202
 
 
 def _guess_language(text: str, fallback: str) -> str:
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    han = sum(1 for ch in text if 0x4E00 <= ord(ch) <= 0x9FFF)
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
     if han == 0 and latin == 0:
         return fallback
