@@ -16,7 +16,7 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
@@ -29,6 +29,7 @@ from api.deps import (
     SettingsDep,
     authorize_patient,
     client_ip,
+    get_services,
     not_found,
     oauth2_scheme,
     resolve_token_user,
@@ -38,6 +39,9 @@ from api.schemas import JsonInt, PlainModel, RecordId
 from records import preconsult as store
 from records.audit import Actor, record_audit
 from records.schema import Patient, PreconsultChat
+
+if TYPE_CHECKING:
+    from models.llm import LanguageModel
 
 router = APIRouter(tags=["pre-consultation"])
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "chat.html"
@@ -176,10 +180,10 @@ def _open_chat(request: Request, session: Session, caller: ChatCaller, chat_id: 
 
 # ----- engine calls -----------------------------------------------------------------------------------------------
 
-def _model(request: Request) -> Any:
+def _model(request: Request) -> LanguageModel | None:
     """The language model for triage raising: only a served model (backend openai); the packaged 0.5B
     model is too small to second-guess triage, and `off` means rules only."""
-    services = request.app.state.services
+    services = get_services(request)
     if services.settings.models.llm.backend != "openai":
         return None
     return services.language_model_or_none()

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import IdPath, SessionDep, SettingsDep, StaffUser, authorize_patient, client_ip, not_found
+from api.deps import IdPath, SessionDep, SettingsDep, StaffUser, authorize_patient, client_ip, get_services, not_found
 from api.routers.auth import check_credentials
 from api.schemas import DB_INT_MAX
 from api.routers.calls import authorize_call
@@ -401,7 +401,7 @@ def _detail_context(request: Request, session: Session, settings: Settings, user
     items = list(session.scalars(select(OrderItem).where(OrderItem.discharge_id == call.discharge_id)
                                  .order_by(OrderItem.seq))) if discharge else []
     items_by_id = {i.id: i for i in items}
-    services = request.app.state.services
+    services = get_services(request)
     turns = [{"turn": turn, "has_audio": turn_audio_path(services, turn) is not None} for turn in call.turns]
     outcome = session.scalar(select(Outcome).where(Outcome.call_id == call_id))
     fields = []
@@ -524,7 +524,7 @@ def turn_audio(turn_id: IdPath, request: Request, session: SessionDep, settings:
     authorize_patient(request, session, user.staff, patient_id, action="play", resource="turn_audio",
                       resource_id=turn_id)
     turn = session.get(Turn, turn_id)
-    path = turn_audio_path(request.app.state.services, turn)
+    path = turn_audio_path(get_services(request), turn)
     if path is None:
         raise not_found("recording")
     range_header = request.headers.get("range", "")
