@@ -11,11 +11,13 @@ The catalogs: dialogs/flows/messages.yaml and steps.yaml (the follow-up call), d
 (the pre-consultation chat), dialogs/data/words.yaml (words the call fills into its sentences),
 dialogs/data/preconsult_report.yaml (the pre-consultation report and triage levels),
 knowledge/data/messages.yaml (answers, order lines, department reasons), records/data/review_reasons.yaml
-(flag and nurse-task reasons) and api/web/strings.yaml (the review pages)."""
+(flag and nurse-task reasons), records/data/review_errors.yaml (why a review action was refused) and
+api/web/strings.yaml (the review pages' interface)."""
 
 from __future__ import annotations
 
 import functools
+import re
 import string
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -102,6 +104,35 @@ class Catalog:
     def group(self, prefix: str) -> dict[str, dict[str, str]]:
         """The entries whose key starts with `prefix`, by the rest of the key."""
         return {key[len(prefix):]: dict(texts) for key, texts in self.entries.items() if key.startswith(prefix)}
+
+
+class TemplateReader:
+    """Reads a filled text back: which entry's `language` text it is, and the placeholder values.
+
+    For texts stored in one language and shown in another (a flag's English reason on the Chinese
+    review page). `slots` gives the regular expression each placeholder matches; entries are tried in
+    catalog order and the first whole match wins, so a catalog lists specific entries first."""
+
+    def __init__(self, catalog: Catalog, slots: Mapping[str, str], *, language: str = "en") -> None:
+        self.catalog = catalog
+        self.patterns = tuple((key, self._pattern(catalog.raw(key, language), slots)) for key in catalog)
+
+    @staticmethod
+    def _pattern(template: str, slots: Mapping[str, str]) -> re.Pattern[str]:
+        parts: list[str] = []
+        for literal, name, _, _ in string.Formatter().parse(template):
+            parts.append(re.escape(literal))
+            if name is not None:
+                parts.append(f"(?P<{name}>{slots[name]})")
+        return re.compile("".join(parts))
+
+    def read(self, text: str) -> tuple[str, dict[str, str]] | None:
+        """(key, placeholder values) of the first entry whose text matches all of `text`, or None."""
+        for key, pattern in self.patterns:
+            m = pattern.fullmatch(text.strip())
+            if m:
+                return key, m.groupdict()
+        return None
 
 
 def parse_catalog(name: str, raw: Any, *, required: Iterable[str] | None = None, exact: bool = False,

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("api", "campaigns", "dialogs", "knowledge", "records", "models", "language", "suifang")
 CATALOGS = {  # the catalogs besides the flow files (test_flows, test_preconsult), with their optional placeholders
     "dialogs/data/words.yaml": ("first_name",), "dialogs/data/preconsult_report.yaml": (),
-    "knowledge/data/messages.yaml": (), "records/data/review_reasons.yaml": (), "api/web/strings.yaml": (),
+    "knowledge/data/messages.yaml": (), "records/data/review_reasons.yaml": (), "records/data/review_errors.yaml": (),
+    "api/web/strings.yaml": (),
 }
 
 # path -> why the whole module may hold Chinese literals: it reads text, and its literals are the words

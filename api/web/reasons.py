@@ -1,10 +1,11 @@
-"""Flag and review-item reasons in the review page's language.
+"""Flag and review-item reasons, and why an action was refused, in the review page's language.
 
 The rules write their reasons in English with the figures in them (dialogs/flags.py, the nurse task
 reasons of dialogs/runner.py and records/campaigns.py); the Chinese page shows each reason in the
 wording of the catalog records/data/review_reasons.yaml, the figures carried over (records/reasons.py
 reads a stored reason back). A reason the catalog does not know is shown as a neutral Chinese line,
-never in English."""
+never in English. Refusals (the API's English `detail`, records/data/review_errors.yaml) are read back
+the same way (notice_text)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 from api.web.i18n import translator
 from language.lexicon import lexicon
-from records.reasons import read_reason, reasons
+from records.reasons import read_reason, read_review_error, reasons, review_errors
 
 _ZH = translator("zh")
 _UNKNOWN_ZH = _ZH("reason_unknown")
@@ -60,3 +61,29 @@ def reason_text(reason: str | None, language: str) -> str:
         else:
             parts.append(_one(segment))
     return "；".join(parts)
+
+
+# Form fields of the review actions, by their key in api/web/strings.yaml (outcome fields: f_<field>).
+_ACTION_FIELDS = {"note": "note", "reached": "reached", "result": "result", "doctor": "doctor", "date": "repeat_date"}
+
+
+def _field_zh(field: str) -> str:
+    code = field.strip("'\"")
+    key = _ACTION_FIELDS.get(code, f"f_{code}")
+    shown = _ZH(key)
+    return code if shown == key else shown
+
+
+def notice_text(message: str, language: str) -> str:
+    """Why an action or correction was refused, in the page's language (unknown ones: a neutral line)."""
+    if language != "zh" or not message:
+        return message
+    found = read_review_error(message)
+    if found is None:
+        return _ZH("notice_unknown")
+    key, values = found
+    if "field" in values:
+        values["field"] = _field_zh(values["field"])
+    if values.get("listed") == review_errors().raw("no_medications_ordered", "en"):
+        values["listed"] = review_errors().raw("no_medications_ordered", "zh")
+    return review_errors().text(key, "zh", **values)
