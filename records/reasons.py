@@ -8,7 +8,6 @@ ERROR_SLOTS fix what each placeholder may match, so a template is also the patte
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -30,41 +29,24 @@ ERROR_SLOTS: dict[str, str] = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def reasons() -> Catalog:
-    return load_catalog(PATH, allowed=SLOTS)
+class StoredTexts:
+    """A catalog whose English text is what is stored or sent, and read back to show another language.
+    Loaded and checked when built, at import (placeholders only those of `slots`)."""
+
+    def __init__(self, path: Path, slots: dict[str, str]) -> None:
+        self.catalog: Catalog = load_catalog(path, allowed=slots)
+        self._reader = TemplateReader(self.catalog, slots)
+
+    def english(self, key: str, **values: Any) -> str:
+        """The text to store or send: the entry's English, placeholders filled."""
+        return self.catalog.text(key, "en", **values)
+
+    def read(self, text: str) -> tuple[str, dict[str, str]] | None:
+        """The key and placeholder values of a stored English text, or None if no entry matches."""
+        return self._reader.read(text)
 
 
-def reason(key: str, **values: Any) -> str:
-    """The reason to store (English, figures filled in)."""
-    return reasons().text(key, "en", **values)
-
-
-@functools.lru_cache(maxsize=1)
-def _reader() -> TemplateReader:
-    return TemplateReader(reasons(), SLOTS)
-
-
-def read_reason(text: str) -> tuple[str, dict[str, str]] | None:
-    """The catalog key and the placeholder values of a stored reason, or None if no entry matches."""
-    return _reader().read(text)
-
-
-@functools.lru_cache(maxsize=1)
-def review_errors() -> Catalog:
-    return load_catalog(ERRORS_PATH, allowed=ERROR_SLOTS)
-
-
-def review_error(key: str, **values: Any) -> str:
-    """Why an action or correction is refused, in English (the API's `detail`)."""
-    return review_errors().text(key, "en", **values)
-
-
-@functools.lru_cache(maxsize=1)
-def _error_reader() -> TemplateReader:
-    return TemplateReader(review_errors(), ERROR_SLOTS)
-
-
-def read_review_error(text: str) -> tuple[str, dict[str, str]] | None:
-    """The catalog key and placeholder values of a refusal's English text, or None."""
-    return _error_reader().read(text)
+REASONS = StoredTexts(PATH, SLOTS)
+ERRORS = StoredTexts(ERRORS_PATH, ERROR_SLOTS)
+reason = REASONS.english              # a flag's or nurse task's reason, to store
+review_error = ERRORS.english         # why a review action was refused (the API's detail)

@@ -102,9 +102,9 @@ def test_a_refused_correction_is_explained_in_chinese(client, nurse_card, field,
 
 def test_every_refusal_has_chinese_wording() -> None:
     from api.web.reasons import notice_text
-    from records.reasons import review_errors
+    from records.reasons import ERRORS
 
-    catalog = review_errors()
+    catalog = ERRORS.catalog
     samples = {"field": "pain_score", "max_length": "2000", "low": "0", "high": "10", "choices": "better, same, worse",
                "codes": "x", "listed": "none on the orders"}
     for key in catalog:

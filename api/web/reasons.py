@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from api.web.i18n import translator
 from language.lexicon import lexicon
-from records.reasons import read_reason, read_review_error, reasons, review_errors
+from records.reasons import ERRORS, REASONS
 
 _ZH = translator("zh")
 _UNKNOWN_ZH = _ZH("reason_unknown")
@@ -42,11 +42,11 @@ _SHOWN_ZH: dict[str, Callable[[str], str]] = {
 
 
 def _one(reason: str) -> str:
-    found = read_reason(reason)
+    found = REASONS.read(reason)
     if found is None:
         return _UNKNOWN_ZH
     key, values = found
-    return reasons().text(key, "zh", **{name: _SHOWN_ZH.get(name, str)(value) for name, value in values.items()})
+    return REASONS.catalog.text(key, "zh", **{name: _SHOWN_ZH.get(name, str)(value) for name, value in values.items()})
 
 
 def reason_text(reason: str | None, language: str) -> str:
@@ -78,12 +78,12 @@ def notice_text(message: str, language: str) -> str:
     """Why an action or correction was refused, in the page's language (unknown ones: a neutral line)."""
     if language != "zh" or not message:
         return message
-    found = read_review_error(message)
+    found = ERRORS.read(message)
     if found is None:
         return _ZH("notice_unknown")
     key, values = found
     if "field" in values:
         values["field"] = _field_zh(values["field"])
-    if values.get("listed") == review_errors().raw("no_medications_ordered", "en"):
-        values["listed"] = review_errors().raw("no_medications_ordered", "zh")
-    return review_errors().text(key, "zh", **values)
+    if values.get("listed") == ERRORS.catalog.raw("no_medications_ordered", "en"):
+        values["listed"] = ERRORS.catalog.raw("no_medications_ordered", "zh")
+    return ERRORS.catalog.text(key, "zh", **values)
