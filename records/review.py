@@ -28,6 +28,7 @@ from records.outcome_contract import (  # noqa: F401 - re-exported for the API
     RISK_GRADES,
     WOUND_STATES,
 )
+from language.words import word_list
 from records.reasons import review_error
 from records.schema import (
     CallSession,
@@ -59,8 +60,8 @@ ACTIONS = ("confirm", "callback", "resolve", "escalate", "repeat")
 # Fields a nurse may correct and their kinds, enums and ranges: from the outcome contract.
 _ENUMS = ENUMS
 _RANGES = RANGES
-_TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
-_FALSE = {"false", "no", "n", "0", "否", "不", "没有", "无"}
+_TRUE = frozenset(word_list("typed_yes"))   # language/data/word_lists.yaml
+_FALSE = frozenset(word_list("typed_no"))
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 MAX_TEXT = 2000
 
