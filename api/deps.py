@@ -1,4 +1,6 @@
-"""Request dependencies: settings, database session, the signed-in staff member, access checks."""
+"""Request dependencies: the composition root's services (suifang/services.py), settings, database
+session, the signed-in staff member, access checks. Each is an `Annotated` type a route takes as a
+parameter (`services: ServicesDep`), typed through the services container."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from records.audit import Actor, record_audit
 from records.schema import Patient, User
 from records.sessions import token_is_live
 from suifang.config import Settings
+from suifang.services import Services
 
 # Record ids are database integers: anything outside 1..2^31-1 cannot name a row and is refused
 # at the edge (a larger number overflows PostgreSQL's integer and SQLite's bind).
@@ -27,12 +30,19 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip (a
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
+def get_services(request: Request) -> Services:
+    """The application's services, built once in its lifespan (api/app.py)."""
+    services: Services = request.app.state.services
+    return services
+
+
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
-def get_session_factory(request: Request) -> sessionmaker[Session]:
-    return request.app.state.session_factory
+def get_session_factory(services: Annotated[Services, Depends(get_services)]) -> sessionmaker[Session]:
+    return services.session_factory
 
 
 def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_factory)]) -> Iterator[Session]:
@@ -47,6 +57,7 @@ def get_session(factory: Annotated[sessionmaker[Session], Depends(get_session_fa
         session.close()
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": the request's work is committed before the answer is sent (FastAPI's default for
 # a dependency with yield ends it after the response, so a client acting on a 201 at once could find

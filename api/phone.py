@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentUser, SessionDep, authorize_patient
 from api.errors import WITH_BODY, responses
 from api.schemas import PlainModel, RecordId
+from dialogs.flows import call_messages
 from language.pickup import Pickup, classify_pickup
 from records.audit import SYSTEM_ACTOR, record_audit
 from records.metrics import observe_turn_latency
@@ -53,10 +54,7 @@ FRAME_MS = 20
 PRE_ROLL_FRAMES = 25              # 500 ms of audio before VAD's speech start joins the utterance
 PHONE_RATE = 8000
 ASR_RATE = 16000
-VOICEMAIL_MESSAGES = {
-    "zh": "您好，这里是{hospital}{ward_team}的AI随访助手，打电话了解您出院后的恢复情况。我们稍后会再联系您，如有不适请及时就医。再见。",
-    "en": "Hello, this is the AI follow-up assistant for {ward_team} at {hospital}, calling to see how you are since leaving hospital. We'll call again later; if you feel unwell, please seek care. Goodbye.",
-}
+VOICEMAIL_MESSAGES = call_messages().texts("voicemail")  # dialogs/flows/messages.yaml
 
 
 @dataclass(frozen=True)

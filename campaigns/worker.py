@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +23,15 @@ from campaigns.windows import CallingPolicy
 from records import campaigns as store
 from records.campaigns import CallRequest
 from records.schema import utcnow
+
+if TYPE_CHECKING:
+    from dialogs.engine import FieldFallback
+    from dialogs.flows import FlowLibrary
+    from dialogs.runner import AnswererFactory
+    from dialogs.second_reader import SecondReader
+    from language.semantic import SemanticMatcher
+    from suifang.config import Settings
+    from suifang.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +43,19 @@ def new_worker_id() -> str:
 @dataclass
 class CampaignContext:
     session_factory: sessionmaker[Session]
-    settings: Any
-    flows: Any
+    settings: Settings
+    flows: FlowLibrary
     policy: CallingPolicy
     telephony: Telephony
     worker_id: str = field(default_factory=new_worker_id)
     clock: Callable[[], dt.datetime] = utcnow
-    answerer_factory: Any = None
-    llm_fallback: Any = None
-    semantic: Any = None
-    second_reader: Any = None
+    answerer_factory: AnswererFactory | None = None
+    llm_fallback: FieldFallback | None = None
+    semantic: SemanticMatcher | None = None
+    second_reader: SecondReader | None = None
 
     @classmethod
-    def from_services(cls, services: Any, *, telephony: Telephony | None = None,
+    def from_services(cls, services: Services, *, telephony: Telephony | None = None,
                       clock: Callable[[], dt.datetime] = utcnow, answer_questions: bool = True) -> CampaignContext:
         return cls(session_factory=services.session_factory, settings=services.settings, flows=services.flows,
                    policy=CallingPolicy.from_settings(services.settings),

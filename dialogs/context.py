@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from knowledge.plans import due_date as period_due_date
+from language.words import word_list
 
 # Days after the call within which a due re-exam is worth asking about.
 REEXAM_LOOKAHEAD_DAYS = 7
 
-_DIABETES_WORDS = ("糖尿病", "diabetes", "血糖")
-_HYPERTENSION_WORDS = ("高血压", "hypertension")
-_HEART_FAILURE_WORDS = ("心力衰竭", "心衰", "heart failure")
+# Facts from the diagnosis: language/data/word_lists.yaml.
+_DIABETES_WORDS = word_list("diabetes_words")
+_HYPERTENSION_WORDS = word_list("hypertension_words")
+_HEART_FAILURE_WORDS = word_list("heart_failure_words")
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,13 @@ from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
 from dialogs.flow_schema import Condition, next_index, runnable_index
 from dialogs.flows import FAIL_CLOSED_FIELDS, Flow, FlowLibrary, Step
+from language.catalog import catalog
 from language.lexicon import GENERIC_OVER
 from records.outcome_contract import CALL_STATUSES
 
 log = logging.getLogger(__name__)
+# The words filled into the call's sentences (the sentences themselves: dialogs/flows/messages.yaml, steps.yaml).
+WORDS = catalog("dialogs/data/words.yaml", optional=("first_name",))
 
 MAX_PARSE_CHARS = 500          # longer input is cut before parsing (10 kB pastes, runaway ASR)
 MAX_EVIDENCE_CHARS = 300
@@ -302,12 +305,11 @@ class FollowupEngine:
             self.state.answers += 1
             return self._advance_from_current(prefix=self._red_prefix())
         if not asked and yes_no == "yes" and len(utterance) <= 6:
-            return self._say([{"zh": "好的，请问。", "en": "Sure, go ahead."}[self.lang]], expecting="questions")
+            return self._say([self._message("question_go_ahead")], expecting="questions")
         if len(self.state.questions) >= self.max_questions:
             return self._advance_from_current(prefix=[self._message("nurse_callback")])
         reply_text = self._answer(utterance)
-        more = {"zh": "还有其他问题吗？", "en": "Anything else you'd like to ask?"}[self.lang]
-        return self._say([reply_text, more], expecting="questions")
+        return self._say([reply_text, self._message("question_more")], expecting="questions")
 
     def _handle_question(self, utterance: str, *, resume: Step) -> Reply:
         reply_text = self._answer(utterance)
@@ -595,14 +597,13 @@ class FollowupEngine:
     def _placeholders(self, *, revisit: Any = None, reminder: str = "") -> dict[str, str]:
         c, zh = self.context, self.lang == "zh"
         family = self.state.respondent == "family"
-        pronoun = "她" if c.sex == "female" else "他"
         first_name = c.patient_name.split()[0] if not zh else c.patient_name
+        subject = ("subject_family_female" if c.sex == "female" else "subject_family_male") if family else "subject_patient"
         revisit = revisit or (c.revisits[0] if c.revisits else None)
         names = [m.generic_name or m.name if zh else _english_drug(m) for m in c.medications]
         return {
             "patient_name": c.patient_name,
-            "subject": pronoun if family else "您",
-            "subject_en": first_name if family else "you",
+            "subject": WORDS.text(subject, self.lang, first_name=first_name),
             "medication_list": _list_words(names, self.lang),
             "revisit_department": revisit.name if revisit else c.department,
             "revisit_date": _when(revisit.due if revisit else None, self.context.call_date, self.lang),
@@ -652,9 +653,7 @@ def _list_words(words: list[str], lang: str) -> str:
         return ""
     if len(words) == 1:
         return words[0]
-    if lang == "zh":
-        return "、".join(words[:-1]) + "和" + words[-1]
-    return ", ".join(words[:-1]) + " and " + words[-1]
+    return WORDS.text("list_last", lang, items=WORDS.raw("list_separator", lang).join(words[:-1]), last=words[-1])
 
 
 def _english_drug(medication: Any) -> str:
@@ -663,7 +662,5 @@ def _english_drug(medication: Any) -> str:
 
 def _when(due: dt.date | None, today: dt.date, lang: str) -> str:
     if due is None:
-        return "按医嘱时间" if lang == "zh" else "as scheduled"
-    if lang == "zh":
-        return f"{due.month}月{due.day}日"
-    return f"on {due.strftime('%B')} {due.day}"
+        return WORDS.raw("due_unscheduled", lang)
+    return WORDS.text("due_date", lang, month=due.month if lang == "zh" else due.strftime("%B"), day=due.day)

@@ -20,7 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from language import catalog as catalogs
 
 LANGUAGES = ("zh", "en")
 END = "END"
@@ -54,6 +56,7 @@ class FlowGrammar:
     name: str
     leaves: Mapping[str, LeafValidator]
     placeholders: frozenset[str]
+    optional_placeholders: frozenset[str] = frozenset()   # may be in one language only (the spoken subject)
     leaf_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)  # extra keys a leaf may carry (field: equals/known)
 
     @property
@@ -65,18 +68,6 @@ class FlowGrammar:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class TextsModel(_Strict):
-    zh: str
-    en: str
-
-    @field_validator("zh", "en")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("empty text")
-        return text
 
 
 class StepModel(_Strict):
@@ -140,35 +131,22 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> str:
         return f"unknown key(s) {unknown}; valid: {', '.join(valid)}"
     first = errors[0]
     location = ".".join(str(part) for part in first["loc"])
-    if model is TextsModel:  # absent, blank or not a string: the translation is missing
-        return f"missing {location} translation"
     if first["type"] == "missing":
         return f"missing {location}"
     return f"{location}: {first['msg']}" if location else first["msg"]
 
 
-def check_texts(where: str, raw: Any, placeholders: frozenset[str]) -> dict[str, str]:
-    """A text in zh and en, both non-empty, using only the flow kind's placeholders."""
-    texts = validate(TextsModel, raw, where)
-    out = {"zh": texts.zh, "en": texts.en}
-    for lang, text in out.items():
-        for _, name, _, _ in string.Formatter().parse(text):
-            if name is not None and name not in placeholders:
-                raise FlowError(f"{where} ({lang}): unknown placeholder {{{name}}}; valid: {', '.join(sorted(placeholders))}")
-    return out
+def check_texts(where: str, raw: Any, placeholders: frozenset[str], optional: frozenset[str] = frozenset()) -> dict[str, str]:
+    """A text in zh and en, both non-empty, with the same placeholders, only the flow kind's
+    (the checks of every catalog, language/catalog.py)."""
+    return catalogs.check_texts(where, raw, allowed=placeholders, optional=optional, error=FlowError)
 
 
-def check_messages(where: str, raw: Any, required: frozenset[str], placeholders: frozenset[str]) -> dict[str, dict[str, str]]:
+def check_messages(where: str, raw: Any, required: frozenset[str], placeholders: frozenset[str],
+                   optional: frozenset[str] = frozenset()) -> catalogs.Catalog:
     """The message catalog of a flow: exactly the required keys, each a text in both languages."""
-    if not isinstance(raw, dict):
-        raise FlowError(f"{where}: expected a mapping of message key to texts")
-    missing = required - set(raw)
-    if missing:
-        raise FlowError(f"{where}: missing message(s) {sorted(missing)}")
-    unknown = set(raw) - required
-    if unknown:
-        raise FlowError(f"{where}: unknown message(s) {sorted(unknown)}; valid: {', '.join(sorted(required))}")
-    return {key: check_texts(f"{where}:{key}", value, placeholders) for key, value in raw.items()}
+    return catalogs.parse_catalog(where, raw, required=required, exact=True, allowed=placeholders, optional=optional,
+                                  error=FlowError)
 
 
 def parse_condition(where: str, raw: Any, grammar: FlowGrammar) -> Condition:

@@ -4,23 +4,25 @@ A flow is an ordered list of steps drawn from the step library (steps.yaml) with
 may override `ask`, add an `if` (skip the step when false) or a `next` (jump). The document shape,
 the texts, `next` and the condition combinators are the schema every flow shares
 (dialogs/flow_schema.py, also used by pre-consultation); the leaf conditions of a follow-up call are
-below (FOLLOWUP_GRAMMAR). Unknown step ids, keys, conditions, placeholders and missing translations
-raise FlowError at load, so a broken flow stops the service at startup rather than in a patient's call.
+below (FOLLOWUP_GRAMMAR). Unknown step ids, keys, conditions, placeholders, placeholders that differ
+between zh and en and missing translations raise FlowError at load (texts are checked as every
+catalog is, language/catalog.py), so a broken flow stops the service at startup rather than in a
+patient's call.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dialogs.flow_schema import (END, LANGUAGES, Condition, FlowError, FlowGrammar, FollowupFlowModel, FollowupStepModel,
                                  Transition, check_messages, check_step_graph, check_texts, parse_condition, parse_next,
                                  validate)
+from language.catalog import Catalog, read_yaml
 from records.outcome_contract import COLLECTABLE_FIELDS
 
 __all__ = ["END", "FAIL_CLOSED_FIELDS", "FLOWS_DIR", "LANGUAGES", "Condition", "Flow", "FlowError", "FlowLibrary", "Step",
@@ -29,9 +31,12 @@ __all__ = ["END", "FAIL_CLOSED_FIELDS", "FLOWS_DIR", "LANGUAGES", "Condition", "
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
 
 PLACEHOLDERS = frozenset({
-    "patient_name", "subject", "subject_en", "medication_list", "revisit_department", "revisit_date",
+    "patient_name", "subject", "medication_list", "revisit_department", "revisit_date",
     "reexam_list", "ward_team", "hospital", "reminder", "booking_url",
 })
+# The spoken subject ("您" / "you", or the patient when a family member answers) is a word Chinese
+# often leaves out: a question may use it in one language only. Every other placeholder is in both.
+OPTIONAL_PLACEHOLDERS = frozenset({"subject"})
 FACTS = frozenset({"medications", "revisit", "reexam_due", "surgery", "diabetes", "hypertension",
                    "heart_failure"})
 # Fields whose answer matters clinically: an answer not understood after one closed re-ask is kept as
@@ -45,6 +50,7 @@ REQUIRED_MESSAGES = frozenset({
     "greeting", "family_ack", "identity_retry", "identity_failed", "wrong_person", "refused", "reprompt",
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
     "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
+    "question_go_ahead", "question_more", "reconnect", "voicemail",
 })
 
 
@@ -70,7 +76,7 @@ def _field_test(raw: Mapping[str, Any]) -> tuple[str, str, Any]:
 
 # The leaf conditions a follow-up flow may test: a fact of the discharge, a symptom collected, a field's value.
 FOLLOWUP_GRAMMAR = FlowGrammar(
-    name="follow-up", placeholders=PLACEHOLDERS,
+    name="follow-up", placeholders=PLACEHOLDERS, optional_placeholders=OPTIONAL_PLACEHOLDERS,
     leaves={"has": _fact, "symptom": _symptom_code, "field": _field_test},
     leaf_keys={"field": frozenset({"equals", "known"})},
 )
@@ -132,10 +138,7 @@ class FlowLibrary:
 
 
 def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise FlowError(f"{path.name}: not valid YAML: {exc}") from None
+    return read_yaml(path, error=FlowError)
 
 
 def _load_step_library(path: Path) -> dict[str, dict[str, Any]]:
@@ -167,9 +170,9 @@ def _build_step(where: str, entry: Any, library: dict[str, dict[str, Any]]) -> S
         raise FlowError(f"{where}: a step needs 'use' or 'id'")
     if step.collect is not None and step.collect not in COLLECTABLE_FIELDS:
         raise FlowError(f"{where}: cannot collect {step.collect!r}; valid: {', '.join(COLLECTABLE_FIELDS)}")
-    ask = check_texts(f"{where}.ask", step.ask, PLACEHOLDERS) if step.ask is not None else None
-    reask = check_texts(f"{where}.reask", step.reask, PLACEHOLDERS) if step.reask is not None else None
-    say = check_texts(f"{where}.say", step.say, PLACEHOLDERS) if step.say is not None else None
+    ask = check_texts(f"{where}.ask", step.ask, PLACEHOLDERS, OPTIONAL_PLACEHOLDERS) if step.ask is not None else None
+    reask = check_texts(f"{where}.reask", step.reask, PLACEHOLDERS, OPTIONAL_PLACEHOLDERS) if step.reask is not None else None
+    say = check_texts(f"{where}.say", step.say, PLACEHOLDERS, OPTIONAL_PLACEHOLDERS) if step.say is not None else None
     if step.collect and ask is None:
         raise FlowError(f"{where}: a collect step needs 'ask'")
     if not step.collect and say is None:
@@ -195,9 +198,21 @@ def _load_flow(path: Path, library: dict[str, dict[str, Any]]) -> Flow:
     return Flow(id=flow_id, description=raw.description, priority=raw.priority, match=dict(raw.match), steps=steps)
 
 
+def load_call_messages(directory: Path = FLOWS_DIR) -> Catalog:
+    """messages.yaml: what the call says around the script, every message checked."""
+    return check_messages("messages.yaml", _load_yaml(directory / "messages.yaml"), REQUIRED_MESSAGES, PLACEHOLDERS,
+                          OPTIONAL_PLACEHOLDERS)
+
+
+@functools.lru_cache(maxsize=1)
+def call_messages() -> Catalog:
+    """The shipped messages.yaml, loaded once (for the parts of the call outside the engine)."""
+    return load_call_messages()
+
+
 def load_flows(directory: Path = FLOWS_DIR) -> FlowLibrary:
     library = _load_step_library(directory / "steps.yaml")
-    messages = check_messages("messages.yaml", _load_yaml(directory / "messages.yaml"), REQUIRED_MESSAGES, PLACEHOLDERS)
+    messages = {key: dict(texts) for key, texts in load_call_messages(directory).entries.items()}
     steps = {step_id: _build_step(f"steps.yaml:{step_id}", {"use": step_id}, library) for step_id in library}
     flows = {}
     for path in sorted(directory.glob("*.yaml")):

@@ -44,7 +44,8 @@ FIELD_KINDS = ("text", "number", "age", "weight", "temperature", "symptom", "cue
 SECTIONS = ("chief_complaint", "patient", "hpi", "past_history", "medications", "allergies")
 PLACEHOLDERS = frozenset({"hospital", "reasons", "triage", "department", "doctor", "day"})
 REQUIRED_MESSAGES = frozenset({"greeting", "emergency", "emergency_reminder", "reprompt", "empty", "truncated", "off_topic",
-                               "skip", "closing", "closing_doctor", "finished"})
+                               "skip", "closing", "closing_doctor", "finished", "hospital_default", "answer_none",
+                               "already_finished", "link_invalid", "link_expired"})
 CUES = frozenset({"exertional", "at_rest", "sudden", "severe", "persistent", "worsening", "heavy"})
 PAIN_CODES = frozenset({"chest_pain", "abdominal_pain", "headache", "back_pain", "pain", "ear_pain", "eye_pain",
                         "facial_pain", "wound_pain", "radiating_pain"})
@@ -139,7 +140,8 @@ def _load(path: Path) -> PreconsultFlow:
     except yaml.YAMLError as exc:
         raise PreconsultFlowError(f"{path.name}: not valid YAML: {exc}") from None
     doc = validate(PreconsultFlowModel, raw, path.name)
-    messages = check_messages(f"{path.name}:messages", doc.messages, REQUIRED_MESSAGES, PLACEHOLDERS)
+    messages = {key: dict(texts) for key, texts in
+                check_messages(f"{path.name}:messages", doc.messages, REQUIRED_MESSAGES, PLACEHOLDERS).entries.items()}
     steps = []
     for i, item in enumerate(doc.steps):
         step = validate(PreconsultStepModel, item, f"{path.name}:steps[{i}]")
@@ -385,7 +387,7 @@ def start(state: dict[str, Any], *, flow: PreconsultFlow | None = None) -> Reply
     lang = state["lang"]
     first = _advance(flow, state, None)
     state["step"] = first.id if first else None
-    greeting = _fmt(flow, "greeting", lang, hospital=state.get("hospital") or ("本院" if lang == "zh" else "our hospital"))
+    greeting = _fmt(flow, "greeting", lang, hospital=state.get("hospital") or _fmt(flow, "hospital_default", lang))
     return Reply(say=f"{greeting}\n\n{_ask(flow, first, lang)}" if first else greeting, expecting=state["step"], done=False)
 
 
@@ -441,7 +443,7 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
             state["reprompts"][step.id] = state["reprompts"].get(step.id, 0) + 1
             return _reply(flow, state, notes, step)
         value = None if _NONE.match(words) and step.id != "chief_complaint" else words[:MAX_ANSWER_CHARS]
-        state["answers"][step.collect] = value if value is not None else ("无" if lang == "zh" else "none")
+        state["answers"][step.collect] = value if value is not None else _fmt(flow, "answer_none", lang)
         _read_symptoms(state, words, step, history=not hpi, explicit=None)
     elif step.kind == "number":
         value = _number_0_10(words)
@@ -543,7 +545,7 @@ def _reply(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], step: 
 
 
 def _close(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], result: Any) -> Reply:
-    from knowledge.matching import match_departments, match_doctors
+    from knowledge.matching import default_library, match_departments, match_doctors
 
     lang = state["lang"]
     picture = picture_from_state(state)
@@ -555,7 +557,7 @@ def _close(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], result
     state["done"] = True
     state["step"] = None
     state["completed_at"] = dt.datetime.now(dt.timezone.utc).isoformat()
-    dept = departments[0].reason if departments else ("全科医学科" if lang == "zh" else "General Medicine")
+    dept = departments[0].reason if departments else default_library().departments["general_medicine"].name(lang)
     doctor = ""
     if doctors and result.level != "emergency":
         doctor = _fmt(flow, "closing_doctor", lang, doctor=doctors[0].name, day=doctors[0].extra.get("next_clinic") or "")

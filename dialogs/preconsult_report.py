@@ -16,15 +16,12 @@ from typing import Any
 from dialogs.findings import ABSENT, PRESENT, UNCERTAIN
 from dialogs.preconsult import default_flow, picture_from_state, symptom_table
 from dialogs.triage import LEVEL_TEXT, triage
+from language.catalog import catalog
 
-LEVEL_NAMES = {"emergency": {"zh": "急诊", "en": "Emergency"}, "urgent": {"zh": "尽快就诊（当天）", "en": "Urgent (today)"},
-               "routine": {"zh": "常规门诊", "en": "Routine"}, "self_care": {"zh": "居家自我护理", "en": "Self-care"}}
+REPORT_TEXTS = catalog("dialogs/data/preconsult_report.yaml")  # every word of the report
+LEVEL_NAMES = REPORT_TEXTS.group("level_")
 HPI_FIELDS = ("onset", "duration", "site", "character", "severity", "modifiers", "max_temperature", "associated")
-HPI_LABELS = {
-    "onset": ("起病", "Onset"), "duration": ("持续", "Duration"), "site": ("部位", "Site"), "character": ("性质", "Character"),
-    "severity": ("程度(0-10)", "Severity (0-10)"), "modifiers": ("加重/缓解因素", "Better/worse"),
-    "max_temperature": ("最高体温", "Highest temperature"), "associated": ("其他症状", "Other symptoms"),
-}
+READINGS = ("temperature_c", "spo2", "heart_rate", "resp_rate", "pain_score", "severity")
 
 
 def _now() -> str:
@@ -108,73 +105,75 @@ def _names(items: list[dict[str, Any]], lang: str) -> str:
 def render_text(report: dict[str, Any], lang: str) -> str:
     """The readable report a doctor opens (zh or en)."""
     zh = lang == "zh"
-    none = "无" if zh else "none"
-    unknown = "未提供" if zh else "not given"
+
+    def say(key: str, **values: Any) -> str:
+        return REPORT_TEXTS.text(key, lang, **values)
+
+    def line(label_key: str, value: str) -> str:
+        return say("line", label=say(label_key), value=value)
+
+    none, unknown = say("none"), say("not_given")
+    part_sep = "；" if zh else "; "
     lines = []
     p = report.get("patient") or {}
     who = []
     if p.get("age_years") is not None:
         age = p["age_years"]
-        who.append((f"{age:g}岁" if age >= 1 else f"{round(age * 12)}个月") if zh else (f"{age:g} years" if age >= 1 else f"{round(age * 12)} months"))
+        who.append(say("age_years", age=f"{age:g}") if age >= 1 else say("age_months", months=round(age * 12)))
     if p.get("weight_kg") is not None:
         who.append(f"{p['weight_kg']:g}kg")
     if p.get("is_child"):
-        who.append("儿童" if zh else "child")
-    lines.append(("患者：" if zh else "Patient: ") + (", ".join(who) if who else unknown))
-    lines.append(("主诉：" if zh else "Chief complaint: ") + (report.get("chief_complaint") or unknown))
+        who.append(say("child"))
+    lines.append(line("label_patient", ", ".join(who) if who else unknown))
+    lines.append(line("section_chief_complaint", report.get("chief_complaint") or unknown))
     hpi_parts = []
     for field, value in report.get("hpi", {}).items():
-        label = HPI_LABELS[field][0 if zh else 1]
-        hpi_parts.append(f"{label}：{value}" if zh else f"{label}: {value}")
+        hpi_parts.append(line(f"hpi_{field}", value))
     sym = report["symptoms"]
     if sym["present"]:
-        hpi_parts.append(("症状：" if zh else "Symptoms: ") + _names(sym["present"], lang))
+        hpi_parts.append(line("label_symptoms", _names(sym["present"], lang)))
     if sym["denied"]:
-        hpi_parts.append(("否认：" if zh else "Denies: ") + _names(sym["denied"], lang))
+        hpi_parts.append(line("label_denied", _names(sym["denied"], lang)))
     if sym["uncertain"]:
-        hpi_parts.append(("不确定：" if zh else "Uncertain: ") + _names(sym["uncertain"], lang))
+        hpi_parts.append(line("label_uncertain", _names(sym["uncertain"], lang)))
     vit = report.get("vitals") or {}
     if vit:
-        labels = {"temperature_c": ("体温", "temperature", "℃"), "spo2": ("血氧", "SpO2", "%"), "heart_rate": ("心率", "heart rate", "/min"),
-                  "resp_rate": ("呼吸", "breathing rate", "/min"), "pain_score": ("疼痛评分", "pain score", "/10"),
-                  "severity": ("严重程度", "severity", "/10")}
-        parts = [f"{labels[k][0 if zh else 1]} {v}{labels[k][2]}" for k, v in vit.items() if k in labels]
+        parts = [say(f"reading_{k}", value=v) for k, v in vit.items() if k in READINGS]
         if "systolic" in vit:
-            parts.append(f"{'血压' if zh else 'BP'} {vit['systolic']}/{vit.get('diastolic')}mmHg")
+            parts.append(say("reading_blood_pressure", systolic=vit["systolic"], diastolic=vit.get("diastolic")))
         if parts:
-            hpi_parts.append(("自述读数：" if zh else "Reported readings: ") + ", ".join(parts))
-    lines.append(("现病史：" if zh else "History of present illness: ") + (("；" if zh else "; ").join(hpi_parts) if hpi_parts else unknown))
+            hpi_parts.append(line("label_readings", ", ".join(parts)))
+    lines.append(line("section_hpi", part_sep.join(hpi_parts) if hpi_parts else unknown))
     past = [x for x in (report.get("past_history"), report.get("surgeries")) if x]
-    lines.append(("既往史：" if zh else "Past history: ") + (("；" if zh else "; ").join(past) if past else unknown))
-    lines.append(("用药：" if zh else "Medications: ") + (report.get("medications") or unknown))
-    lines.append(("过敏史：" if zh else "Allergies: ") + (report.get("allergies") or unknown))
+    lines.append(line("section_past_history", part_sep.join(past) if past else unknown))
+    lines.append(line("section_medications", report.get("medications") or unknown))
+    lines.append(line("section_allergies", report.get("allergies") or unknown))
     tri = report["triage"]
-    reasons = ("；" if zh else "; ").join(r["text"] for r in tri.get("reasons", [])[:3]) if tri.get("reasons") else none
-    name = LEVEL_NAMES[tri["level"]]["zh" if zh else "en"]
-    lines.append(("分诊：" if zh else "Triage: ") + f"{name}（{reasons}）" if zh else ("Triage: " + f"{name} ({reasons})"))
+    reasons = part_sep.join(r["text"] for r in tri.get("reasons", [])[:3]) if tri.get("reasons") else none
+    lines.append(line("section_triage", say("with_reason", name=LEVEL_NAMES[tri["level"]][lang], reason=reasons)))
     if report.get("departments"):
         dept = report["departments"][0]
-        lines.append(("建议科室：" if zh else "Suggested department: ") + f"{dept['name']}（{dept['reason']}）" if zh
-                     else "Suggested department: " + f"{dept['name']} ({dept['reason']})")
+        lines.append(line("section_department", say("with_reason", name=dept["name"], reason=dept["reason"])))
     if report.get("doctors"):
         docs = ("、" if zh else ", ").join(d["name"] for d in report["doctors"][:2])
-        lines.append(("推荐医生：" if zh else "Suggested doctors: ") + docs)
+        lines.append(line("label_doctors", docs))
     if not report.get("complete"):
-        lines.append("（问诊未完成）" if zh else "(pre-consultation not finished)")
+        lines.append(say("not_finished"))
     return "\n".join(lines)
 
 
 # ----- FHIR R4 -------------------------------------------------------------------------------------------
 
 LOINC = "http://loinc.org"
+# LOINC codes and their displays; a section's title in the report's language is REPORT_TEXTS' section_<key>.
 SECTION_CODES = {
-    "chief_complaint": ("10154-3", "Chief complaint Narrative - Reported", "主诉", "Chief complaint"),
-    "hpi": ("10164-2", "History of Present illness Narrative", "现病史", "History of present illness"),
-    "past_history": ("11348-0", "History of Past illness Narrative", "既往史", "Past history"),
-    "medications": ("10160-0", "History of Medication use Narrative", "用药", "Medications"),
-    "allergies": ("48765-2", "Allergies and adverse reactions Document", "过敏史", "Allergies"),
-    "triage": ("11283-9", "Acuity assessment", "分诊", "Triage"),
-    "department": ("42349-1", "Reason for referral (narrative)", "建议科室", "Suggested department"),
+    "chief_complaint": ("10154-3", "Chief complaint Narrative - Reported"),
+    "hpi": ("10164-2", "History of Present illness Narrative"),
+    "past_history": ("11348-0", "History of Past illness Narrative"),
+    "medications": ("10160-0", "History of Medication use Narrative"),
+    "allergies": ("48765-2", "Allergies and adverse reactions Document"),
+    "triage": ("11283-9", "Acuity assessment"),
+    "department": ("42349-1", "Reason for referral (narrative)"),
 }
 
 
@@ -221,21 +220,21 @@ def to_fhir(report: dict[str, Any], *, patient_id: int | None, base_url: str = "
     lines = {line.split("：" if zh else ": ", 1)[0]: line for line in text.split("\n")}
 
     def section(key: str, body: str) -> dict[str, Any]:
-        code, display, title_zh, title_en = SECTION_CODES[key]
-        return {"title": title_zh if zh else title_en, "code": {"coding": [{"system": LOINC, "code": code, "display": display}]},
-                "text": _div(body)}
+        code, display = SECTION_CODES[key]
+        return {"title": REPORT_TEXTS.raw(f"section_{key}", lang),
+                "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}, "text": _div(body)}
 
-    def line(label_zh: str, label_en: str) -> str:
-        return lines.get(label_zh if zh else label_en, "")
+    def line(key: str) -> str:
+        return lines.get(REPORT_TEXTS.raw(f"section_{key}", lang), "")
 
     dept = report["departments"][0] if report.get("departments") else None
     sections = [
         section("chief_complaint", report.get("chief_complaint") or "-"),
-        section("hpi", line("现病史", "History of present illness")),
-        section("past_history", line("既往史", "Past history")),
+        section("hpi", line("hpi")),
+        section("past_history", line("past_history")),
         section("medications", report.get("medications") or "-"),
         section("allergies", report.get("allergies") or "-"),
-        section("triage", line("分诊", "Triage")),
+        section("triage", line("triage")),
     ]
     if dept:
         sections.append(section("department", f"{dept['name']} — {dept['reason']}"))
@@ -244,11 +243,11 @@ def to_fhir(report: dict[str, Any], *, patient_id: int | None, base_url: str = "
         "id": f"preconsult-{chat}",
         "status": "final" if report.get("complete") else "preliminary",
         "type": {"coding": [{"system": LOINC, "code": "34117-2", "display": "History and physical note"}],
-                 "text": "预问诊报告" if zh else "Pre-consultation report"},
+                 "text": REPORT_TEXTS.raw("title", lang)},
         "subject": subject,
         "date": when,
         "author": author,
-        "title": "预问诊报告" if zh else "Pre-consultation report",
+        "title": REPORT_TEXTS.raw("title", lang),
         "section": sections,
     }
     bundle = {"resourceType": "Bundle", "id": f"preconsult-{chat}-bundle", "type": "collection", "timestamp": when,

@@ -21,6 +21,7 @@ from dialogs.engine import AnswerResult, CallState, FollowupEngine, Reply
 from dialogs.flows import FlowLibrary
 from records.metrics import observe_turn_latency
 from records.outcome_contract import OUTCOME_COLUMNS
+from records.reasons import reason
 from records.schema import (
     CallSession,
     Discharge,
@@ -144,8 +145,7 @@ class CallRunner:
         question again; everything already answered stays answered."""
         began = time.perf_counter()
         state = self.engine.state
-        lead = {"zh": "您好，刚才的通话中断了，我们接着刚才的问题。",
-                "en": "Hello again, we were cut off; let's carry on where we stopped."}[state.language]
+        lead = self.engine.flows.messages["reconnect"][state.language]
         reply = Reply(say=f"{lead} {state.last_prompt}".strip(), expecting=self.engine.expecting,
                       done=self.engine.done, events=({"type": "reconnect"},))
         self._store_turns(None, reply, latency_ms=(time.perf_counter() - began) * 1000)
@@ -306,12 +306,12 @@ class CallRunner:
 
 def _task_reason(outcome: dict[str, Any] | None) -> str:
     if outcome and outcome.get("unclear_fields"):
-        return "answer not understood, confirm by phone: " + ", ".join(outcome["unclear_fields"])
+        return reason("task_unclear", fields=", ".join(outcome["unclear_fields"]))
     if outcome and any(not q.get("answered") for q in outcome.get("questions") or []):
-        return "patient question handed to a nurse"
+        return reason("task_question")
     if outcome and outcome.get("call_status") in ("partial", "failed"):
-        return f"call {outcome['call_status']}: finish the follow-up by phone"
-    return "nurse callback requested"
+        return reason(f"task_call_{outcome['call_status']}")
+    return reason("task_callback")
 
 
 def _jsonable(value: Any) -> Any:

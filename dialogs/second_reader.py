@@ -60,7 +60,11 @@ def _patient_text(transcript: list[tuple[str, str]]) -> list[str]:
     return [text for speaker, text in transcript if speaker == "patient" and text]
 
 
-def make_second_reader(llm: Any, *, thresholds: Any) -> Callable[..., SecondReading]:
+# read(transcript, *, language, outcome, post_surgery=False, days_since_discharge=None) -> SecondReading
+SecondReader = Callable[..., SecondReading]
+
+
+def make_second_reader(llm: Any, *, thresholds: Any) -> SecondReader:
     """A second reader over a LanguageModel (models/llm.py)."""
 
     def read(transcript: list[tuple[str, str]], *, language: str, outcome: dict[str, Any],

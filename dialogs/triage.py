@@ -19,17 +19,13 @@ from typing import Any
 
 from dialogs.findings import ABSENT, PRESENT, STATUS_RANK, Mention, extract_mentions, extract_vitals, text_language
 from dialogs.understanding import normalize
+from language.catalog import catalog
 
 log = logging.getLogger(__name__)
 
 LEVELS = ("self_care", "routine", "urgent", "emergency")
 LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
-LEVEL_TEXT = {
-    "emergency": {"zh": "急诊：请立即拨打120或马上到最近的急诊科", "en": "Emergency: call 120 or go to the nearest emergency department now"},
-    "urgent": {"zh": "尽快：请今天内就诊", "en": "Urgent: see a doctor today"},
-    "routine": {"zh": "常规：按预约门诊就诊", "en": "Routine: see a doctor at your outpatient appointment"},
-    "self_care": {"zh": "居家观察：可先自我护理，症状加重时及时就诊", "en": "Self-care: look after yourself at home and see a doctor if it gets worse"},
-}
+LEVEL_TEXT = catalog("dialogs/data/preconsult_report.yaml").group("advice_")  # what the patient is told to do
 
 
 @dataclass(frozen=True)

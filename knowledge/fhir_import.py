@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from knowledge.ingest import ingest_drafts
 from knowledge.structurer import FREQUENCIES, OrderItemDraft, detect_language, generic_name, structure_orders
+from language.catalog import catalog
 from records import store
 from records.schema import Discharge, Patient, Ward
 from suifang.config import Settings
@@ -264,9 +265,16 @@ def _medication_line(resource: dict[str, Any], ref: str, language: str) -> Order
     else:
         dose = f"{_number(item['dose'])}{item.get('unit') or ''}" if item.get("dose") is not None else ""
         parts = [name, dose, item["route"] or "", item["frequency"] or "",
-                 ("长期" if language == "zh" else "long term") if duration == "long_term" else duration or ""]
+                 MESSAGES.raw("order_long_term", _lang(language)) if duration == "long_term" else duration or ""]
         text = " ".join(p for p in parts if p)
     return OrderLine(text=_one_line(text), source=ref, item={k: v for k, v in item.items() if v is not None})
+
+
+MESSAGES = catalog("knowledge/data/messages.yaml")  # the order lines written when a resource has no text
+
+
+def _lang(language: str) -> str:
+    return "zh" if language == "zh" else "en"
 
 
 def _one_line(text: str) -> str:
@@ -296,11 +304,12 @@ def _followup_line(*, kind: str, name: str | None, when: str | None, description
     if description:
         text = description
     elif kind == "revisit":
-        text = (f"{name or ''}门诊复诊" if language == "zh" else f"Follow up in the {name or ''} clinic".replace("  ", " "))
+        text = MESSAGES.text("order_revisit", _lang(language), name=name or "")
+        text = text if language == "zh" else text.replace("  ", " ")
     else:
-        text = f"复查{name}" if language == "zh" else f"Re-examination: {name}"
+        text = MESSAGES.text("order_reexam", _lang(language), name=name)
     if when and not description:
-        text += f"（{when}）" if language == "zh" else f" ({when})"
+        text += MESSAGES.text("order_when", _lang(language), when=when)
     item = {"kind": kind, "name": (name or None) and name[:200], "when": when}
     return OrderLine(text=_one_line(text), source=ref, item={k: v for k, v in item.items() if v is not None})
 

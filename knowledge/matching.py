@@ -18,7 +18,9 @@ from typing import Any
 import yaml
 
 from dialogs.triage import ClinicalPicture
+from language.catalog import catalog
 
+MESSAGES = catalog("knowledge/data/messages.yaml")  # why a department is suggested
 DEPARTMENTS_PATH = Path(__file__).resolve().parent / "data" / "departments.yaml"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DEPT_KEYS = frozenset({"id", "zh", "en", "symptoms", "diseases", "keywords", "weight", "age_max", "age_min", "only_for_emergency"})
@@ -176,7 +178,7 @@ def match_departments(picture: ClinicalPicture, *, chief_complaint: str = "", hi
             if kind == "keyword" and _PROCEDURE.search(tag) and (
                     re.search(re.escape(tag) + r"\s*(?:术)?后|after (?:a |my |the |his |her )?" + re.escape(tag), current_words, re.I)
                     or re.search(re.escape(tag), history, re.I)):
-                label = f"{tag}术后" if lang == "zh" else f"after {tag}"
+                label = MESSAGES.text("match_after_procedure", _lang(lang), procedure=tag)
             if not any(label.lower() in other.lower() or other.lower() in label.lower() for other in labels):
                 labels.append(label)
         sep = "、" if lang == "zh" else ", "
@@ -186,14 +188,18 @@ def match_departments(picture: ClinicalPicture, *, chief_complaint: str = "", hi
     if not results:
         fallback = library.departments.get("pediatrics" if child else "general_medicine")
         if fallback:
-            why = "未见专科指向" if lang == "zh" else "no specialty indicated"
+            why = MESSAGES.raw("match_no_specialty", _lang(lang))
             results.append(Match(id=fallback.id, name=fallback.name(lang), score=0.0, tags=[],
                                  reason=f"{why} → {fallback.name(lang)}"))
     if triage_level == "emergency" and "emergency" in library.departments:
         er = library.departments["emergency"]
-        why = "急诊分级" if lang == "zh" else "emergency triage"
+        why = MESSAGES.raw("match_emergency", _lang(lang))
         results.insert(0, Match(id=er.id, name=er.name(lang), score=100.0, tags=[why], reason=f"{why} → {er.name(lang)}"))
     return results[:limit]
+
+
+def _lang(lang: str) -> str:
+    return "zh" if lang == "zh" else "en"
 
 
 def _next_clinic(days: tuple[str, ...], today: dt.date) -> str | None:

@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from language.words import word_list
+
 _PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
-_CHRONIC_WORDS = ("高血压", "糖尿病", "心力衰竭", "心衰", "慢阻肺", "慢性阻塞", "冠心病", "慢性肾",
-                  "hypertension", "diabetes", "heart failure", "copd", "chronic")
+_CHRONIC_WORDS = word_list("chronic_diagnoses")  # language/data/word_lists.yaml
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

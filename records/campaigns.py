@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from campaigns.windows import RETRYABLE_STATUSES, TERMINAL_STATUSES, CallingPolicy
+from records.reasons import reason as task_reason
 from records.schema import (
     CallAttempt,
     CallSession,
@@ -279,7 +280,7 @@ def _close_unreached(session: Session, *, scheduled: ScheduledCall, patient: Pat
     call = _ended_call(session, scheduled=scheduled, patient=patient, now=now)
     session.add(Outcome(call_id=call.id, patient_id=patient.id, call_status="no_answer", flags=[],
                         needs_callback=True, evidence={}, created_at=now))
-    _nurse_task(session, call=call, patient=patient, reason=f"no answer after {tries} tries: call the patient", now=now)
+    _nurse_task(session, call=call, patient=patient, reason=task_reason("task_no_answer", tries=tries), now=now)
     scheduled.status = "done"
 
 
@@ -297,5 +298,5 @@ def _close_not_found(session: Session, *, scheduled: ScheduledCall, patient: Pat
     else:
         outcome.needs_callback = True
     _nurse_task(session, call=call, patient=patient, now=now,
-                reason=f"number not in service (try {tries}): check the patient's phone number")
+                reason=task_reason("task_not_in_service", tries=tries))
     scheduled.status = "done"

@@ -28,6 +28,8 @@ from records.outcome_contract import (  # noqa: F401 - re-exported for the API
     RISK_GRADES,
     WOUND_STATES,
 )
+from language.words import word_list
+from records.reasons import review_error
 from records.schema import (
     CallSession,
     Discharge,
@@ -58,8 +60,8 @@ ACTIONS = ("confirm", "callback", "resolve", "escalate", "repeat")
 # Fields a nurse may correct and their kinds, enums and ranges: from the outcome contract.
 _ENUMS = ENUMS
 _RANGES = RANGES
-_TRUE = {"true", "yes", "y", "1", "是", "对", "有"}
-_FALSE = {"false", "no", "n", "0", "否", "不", "没有", "无"}
+_TRUE = frozenset(word_list("typed_yes"))   # language/data/word_lists.yaml
+_FALSE = frozenset(word_list("typed_no"))
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 MAX_TEXT = 2000
 
@@ -171,11 +173,11 @@ def append_history(item: ReviewItem, entry: dict[str, Any]) -> None:
 def clean_text(value: str | None, *, field: str, required: bool = False, max_length: int = MAX_TEXT) -> str | None:
     text = (value or "").strip()
     if "\x00" in text or any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
-        raise InvalidValue(f"{field} contains control characters")
+        raise InvalidValue(review_error("control_characters", field=field))
     if required and not text:
-        raise InvalidValue(f"{field} is required")
+        raise InvalidValue(review_error("required", field=field))
     if len(text) > max_length:
-        raise InvalidValue(f"{field} is longer than {max_length} characters")
+        raise InvalidValue(review_error("too_long", field=field, max_length=max_length))
     return text or None
 
 
@@ -187,7 +189,7 @@ def parse_bool(value: str | bool | None, *, field: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise InvalidValue(f"{field} must be yes or no")
+    raise InvalidValue(review_error("yes_or_no", field=field))
 
 
 def apply_action(session: Session, *, item: ReviewItem, action: str, user_id: int | None, username: str | None,
@@ -198,9 +200,9 @@ def apply_action(session: Session, *, item: ReviewItem, action: str, user_id: in
 
     Raises InvalidValue (bad input) or ActionNotAllowed (wrong state) before anything changes."""
     if action not in ACTIONS:
-        raise InvalidValue(f"action must be one of {', '.join(ACTIONS)}")
+        raise InvalidValue(review_error("action_unknown", choices=", ".join(ACTIONS)))
     if item.status == "resolved":
-        raise ActionNotAllowed("this item is already resolved")
+        raise ActionNotAllowed(review_error("already_resolved"))
     note = clean_text(note, field="note", required=action == "resolve")
     today = today or dt.date.today()
     data: dict[str, Any] = {"note": note}
@@ -237,16 +239,16 @@ def _parse_date(value: dt.date | str | None, *, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat((value or "").strip())
     except ValueError:
-        raise InvalidValue(f"{field} must be a date (YYYY-MM-DD)") from None
+        raise InvalidValue(review_error("not_a_date", field=field)) from None
 
 
 def _schedule_repeat(session: Session, *, item: ReviewItem, repeat_on: dt.date | str | None,
                      today: dt.date) -> tuple[int, str]:
     day = _parse_date(repeat_on, field="date")
     if day < today:
-        raise InvalidValue("date must be today or later")
+        raise InvalidValue(review_error("date_past"))
     if day > today + dt.timedelta(days=366):
-        raise InvalidValue("date must be within a year")
+        raise InvalidValue(review_error("date_too_far"))
     discharge_id = None
     if item.call_id is not None:
         discharge_id = session.scalar(select(CallSession.discharge_id).where(CallSession.id == item.call_id))
@@ -258,7 +260,7 @@ def _schedule_repeat(session: Session, *, item: ReviewItem, repeat_on: dt.date |
         plan = session.scalar(plan_query.join(Discharge, Discharge.id == FollowupPlan.discharge_id)
                               .order_by(Discharge.discharged_on.desc()))
     if plan is None:
-        raise InvalidValue("the patient has no follow-up plan to add a call to")
+        raise InvalidValue(review_error("no_plan"))
     discharged_on = session.scalar(select(Discharge.discharged_on).where(Discharge.id == plan.discharge_id))
     scheduled = ScheduledCall(plan_id=plan.id, patient_id=item.patient_id, due_date=day,
                               day_offset=(day - discharged_on).days if discharged_on else 0, status="scheduled")
@@ -285,52 +287,52 @@ def parse_field_value(field: str, raw: str | None, *, medications: Sequence[str]
     """A nurse's typed value → the contract's value for `field`. Empty means unknown (null)."""
     kind = CORRECTABLE_FIELDS.get(field)
     if kind is None:
-        raise InvalidValue(f"{field!r} is not a correctable outcome field")
+        raise InvalidValue(review_error("not_correctable", field=repr(field)))
     text = (raw or "").strip()
     if len(text) > MAX_TEXT:
-        raise InvalidValue(f"{field}: value longer than {MAX_TEXT} characters")
+        raise InvalidValue(review_error("value_too_long", field=field, max_length=MAX_TEXT))
     if not text:
         if field == "call_status":
-            raise InvalidValue("call_status cannot be empty")
+            raise InvalidValue(review_error("call_status_empty"))
         return None
     if kind == "enum":
         value = text.lower()
         if value not in _ENUMS[field]:
-            raise InvalidValue(f"{field} must be one of {', '.join(_ENUMS[field])}")
+            raise InvalidValue(review_error("one_of", field=field, choices=", ".join(_ENUMS[field])))
         return value
     if kind == "bool":
         return parse_bool(text, field=field)
     if kind in ("int", "float"):
         if not _NUMBER.match(text):
-            raise InvalidValue(f"{field} must be a number")
+            raise InvalidValue(review_error("not_a_number", field=field))
         number = float(text)
         if kind == "int" and not number.is_integer():
-            raise InvalidValue(f"{field} must be a whole number")
+            raise InvalidValue(review_error("not_whole", field=field))
         low, high = _RANGES[field]
         if not math.isfinite(number) or not low <= number <= high:
-            raise InvalidValue(f"{field} must be between {low:g} and {high:g}")
+            raise InvalidValue(review_error("out_of_range", field=field, low=f"{low:g}", high=f"{high:g}"))
         return int(number) if kind == "int" else round(number, 1)
     if kind == "bp":
         match = re.fullmatch(r"(\d{2,3})\s*[/／ ,，]\s*(\d{2,3})", text)
         if not match:
-            raise InvalidValue("blood_pressure must be two whole numbers, systolic/diastolic (e.g. 135/85)")
+            raise InvalidValue(review_error("bp_format"))
         systolic, diastolic = int(match.group(1)), int(match.group(2))
         if not (50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic):
-            raise InvalidValue("blood_pressure out of range (systolic 50–300 above diastolic 20–200 mmHg)")
+            raise InvalidValue(review_error("bp_range"))
         return {"systolic": systolic, "diastolic": diastolic}
     if kind == "symptoms":
         codes = [c.lower() for c in _split_list(text)]
         unknown = [c for c in codes if c not in SYMPTOM_CODES]
         if unknown:
-            raise InvalidValue(f"{field}: unknown symptom code(s) {', '.join(unknown[:5])}")
+            raise InvalidValue(review_error("unknown_symptoms", field=field, codes=", ".join(unknown[:5])))
         return list(dict.fromkeys(codes))
     if kind == "medications":
         names = _split_list(text)
         allowed = {m.lower(): m for m in medications}
         unknown = [n for n in names if n.lower() not in allowed]
         if unknown:
-            listed = ", ".join(medications) if medications else "none on the orders"
-            raise InvalidValue(f"missed_medications must name drugs of the discharge orders ({listed})")
+            listed = ", ".join(medications) if medications else review_error("no_medications_ordered")
+            raise InvalidValue(review_error("medications_not_ordered", listed=listed))
         return list(dict.fromkeys(allowed[n.lower()] for n in names))
     return clean_text(text, field=field)  # free text (feedback)
 

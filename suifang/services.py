@@ -2,15 +2,22 @@
 and the campaign workers (the one place that wires models, knowledge, dialogs and records together).
 
 Models load lazily on first use (loading the LLM takes seconds and hundreds of MB; a service
-that only lists patients should not pay for it) and are shared across requests."""
+that only lists patients should not pay for it) and are shared across requests.
+
+Every part is typed with its backend's protocol or class (models.llm.LanguageModel, models.asr.SpeechRecognizer,
+models.tts.SpeechSynthesizer, models.embeddings.Embedder, knowledge.retrieval.KnowledgeBase, …). Those
+modules are imported for type checking only: importing this module loads no model code, and the
+layers below never import it."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +25,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from records.db import make_engine, make_session_factory
 from suifang.config import Settings
 
+if TYPE_CHECKING:
+    from api.phone import PhoneOptions
+    from api.structuring import StructuringWorkers
+    from dialogs.context import CallContext
+    from dialogs.engine import AnswerResult, FieldFallback, QuestionAnswerer
+    from dialogs.flows import FlowLibrary
+    from dialogs.runner import AnswererFactory, CallRunner
+    from dialogs.second_reader import SecondReader
+    from knowledge.retrieval import KnowledgeBase
+    from language.semantic import SemanticMatcher
+    from models.asr import SpeechRecognizer
+    from models.embeddings import Embedder
+    from models.llm import LanguageModel, Messages
+    from models.tts import SpeechSynthesizer
+    from models.voice import VoicePipeline
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,15 +50,15 @@ class Services:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    flows: FlowLibrary
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _llm: Any = None
-    _embedder: Any = None
-    _knowledge_base: Any = None
-    _voice: Any = None
-    _semantic: Any = None
-    flows: Any = None
-    active_calls: dict[int, Any] = field(default_factory=dict)  # call id -> CallRunner (this process)
-    _structuring: Any = None
+    _llm: LanguageModel | None = None
+    _embedder: Embedder | None = None
+    _knowledge_base: KnowledgeBase | None = None
+    _voice: VoicePipeline | None = None
+    _semantic: SemanticMatcher | Literal[False] | None = None  # False: tried and unavailable
+    active_calls: dict[int, CallRunner] = field(default_factory=dict)  # call id -> the call's runner (this process)
+    _structuring: StructuringWorkers | None = None
     _indexer: ThreadPoolExecutor | None = None
 
     @classmethod
@@ -45,7 +69,7 @@ class Services:
         engine = make_engine(settings.database.url, echo=settings.database.echo)
         return cls(settings=settings, engine=engine, session_factory=make_session_factory(engine), flows=flows)
 
-    def language_model(self) -> Any:
+    def language_model(self) -> LanguageModel:
         """The configured language model (a DisabledModel when backend is off)."""
         with self._lock:
             if self._llm is None:
@@ -54,7 +78,7 @@ class Services:
                 self._llm = build_language_model(self.settings)
             return self._llm
 
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
                 from models.embeddings import build_embedder
@@ -62,7 +86,7 @@ class Services:
                 self._embedder = build_embedder(self.settings)
             return self._embedder
 
-    def knowledge_base(self) -> Any:
+    def knowledge_base(self) -> KnowledgeBase:
         embedder = self.embedder()
         with self._lock:
             if self._knowledge_base is None:
@@ -73,7 +97,7 @@ class Services:
                     retrieval_k=self.settings.knowledge.retrieval_k)
             return self._knowledge_base
 
-    def answerer_factory(self) -> Any:
+    def answerer_factory(self) -> AnswererFactory | None:
         """Grounded answers for calls; without a knowledge base every question goes to a nurse."""
         from dialogs.answering import make_answerer_factory
 
@@ -86,7 +110,7 @@ class Services:
                                         llm=self.answer_model())
         return budgeted_answerer_factory(factory, budget_s=self.settings.knowledge.answer_budget_s)
 
-    def answer_model(self) -> Any:
+    def answer_model(self) -> BudgetedModel | None:
         """The model that may rephrase grounded answers, when configured to, held to
         knowledge.answer_llm_timeout_s per reply (then the rules answer is used)."""
         if not self.settings.knowledge.answers_use_llm:
@@ -94,7 +118,7 @@ class Services:
         llm = self.language_model_or_none()
         return None if llm is None else BudgetedModel(llm, budget_s=self.settings.knowledge.answer_llm_timeout_s)
 
-    def index_later(self, work: Any) -> Future:
+    def index_later(self, work: Callable[[], object]) -> Future[object]:
         """Run retrieval indexing (embedding order items: seconds per long item on a CPU) on one
         background thread, so a request can answer before it ends; close() waits for what is queued."""
         with self._lock:
@@ -102,7 +126,7 @@ class Services:
                 self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suifang-index")
             return self._indexer.submit(work)
 
-    def structuring_workers(self) -> Any:
+    def structuring_workers(self) -> StructuringWorkers:
         """Worker processes that structure order texts under a hard time bound (api/structuring.py)."""
         with self._lock:
             if self._structuring is None:
@@ -111,7 +135,7 @@ class Services:
                 self._structuring = StructuringWorkers(max_workers=2)
             return self._structuring
 
-    def language_model_or_none(self) -> Any:
+    def language_model_or_none(self) -> LanguageModel | None:
         if self.settings.models.llm.backend == "off":
             return None
         try:
@@ -120,7 +144,7 @@ class Services:
             log.exception("language model unavailable; continuing with rules only")
             return None
 
-    def llm_fallback(self) -> Any:
+    def llm_fallback(self) -> FieldFallback | None:
         if not self.settings.dialog.use_llm_fallback:
             return None
         llm = self.language_model_or_none()
@@ -130,7 +154,7 @@ class Services:
 
         return make_llm_fallback(BudgetedModel(llm, budget_s=self.settings.dialog.llm_timeout_s))
 
-    def second_reader(self) -> Any:
+    def second_reader(self) -> SecondReader | None:
         """The language model reading each finished call's transcript (dialogs.second_reader), or None."""
         if not self.settings.dialog.second_reader:
             return None
@@ -141,15 +165,16 @@ class Services:
 
         return make_second_reader(llm, thresholds=self.settings.dialog.flags)
 
-    def semantic_matcher(self) -> Any:
+    def semantic_matcher(self) -> SemanticMatcher | None:
         """Nearest labelled phrasings over the embeddings (language.semantic), or None when off or broken."""
         cfg = self.settings.dialog.semantic
         if not cfg.enabled:
             return None
         with self._lock:
-            matcher = self._semantic
-        if matcher is not None:
-            return matcher or None
+            known = self._semantic
+        if known is not None:
+            return known or None
+        matcher: SemanticMatcher | Literal[False]
         try:
             from language.semantic import SemanticMatcher, SemanticOptions
 
@@ -164,7 +189,7 @@ class Services:
             self._semantic = matcher
         return matcher or None
 
-    def voice(self) -> Any:
+    def voice(self) -> VoicePipeline:
         """The voice pipeline of phone calls (models inside load on first use)."""
         with self._lock:
             if self._voice is None:
@@ -173,7 +198,15 @@ class Services:
                 self._voice = VoicePipeline.from_settings(self.settings)
             return self._voice
 
-    def phone_options(self) -> Any:
+    def recognizer(self) -> SpeechRecognizer:
+        """The speech recogniser of the voice pipeline (loaded on first use)."""
+        return self.voice().recognizer()
+
+    def synthesizer(self) -> SpeechSynthesizer:
+        """The speech synthesiser of the voice pipeline (loaded on first use)."""
+        return self.voice().synthesizer()
+
+    def phone_options(self) -> PhoneOptions:
         """Timings of the phone line, from config.yaml's `phone:` section."""
         from api.phone import PhoneOptions
 
@@ -190,36 +223,37 @@ class Services:
         self.engine.dispose()
 
 
-def run_within(budget_s: float, work: Any, *args: Any, name: str = "suifang-budget", **kwargs: Any) -> Any:
-    """work(*args, **kwargs) in a daemon thread; its result, or TimeoutError after budget_s (the work
-    runs out in the background)."""
-    outcome: dict[str, Any] = {}
+def run_within(budget_s: float, work: Callable[[], T], *, name: str = "suifang-budget") -> T:
+    """work() in a daemon thread (bind its arguments with functools.partial); its result, or
+    TimeoutError after budget_s (the work runs out in the background)."""
+    values: list[T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            outcome["value"] = work(*args, **kwargs)
+            values.append(work())
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-            outcome["error"] = exc
+            errors.append(exc)
 
     worker = threading.Thread(target=run, name=name, daemon=True)
     worker.start()
     worker.join(budget_s)
     if worker.is_alive():
         raise TimeoutError(f"no result within {budget_s:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    if errors:
+        raise errors[0]
+    return values[0]
 
 
-def budgeted_answerer_factory(factory: Any, *, budget_s: float) -> Any:
+def budgeted_answerer_factory(factory: AnswererFactory, *, budget_s: float) -> AnswererFactory:
     """A call's question answerer held to budget_s per question: past it the dialog engine hands the
     question to a nurse (it treats an answerer's exception so), instead of the patient waiting."""
 
-    def budgeted(context: Any) -> Any:
+    def budgeted(context: CallContext) -> QuestionAnswerer:
         answer = factory(context)
 
-        def within_budget(question: str, language: str) -> Any:
-            return run_within(budget_s, answer, question, language, name="suifang-answer")
+        def within_budget(question: str, language: str) -> AnswerResult:
+            return run_within(budget_s, partial(answer, question, language), name="suifang-answer")
 
         return within_budget
 
@@ -231,17 +265,17 @@ class BudgetedModel:
     takes its rule-based path (a rules answer, "a nurse will call you back"), while the generation
     runs out in the background under the model's own timeout_s. The request does not wait for it."""
 
-    def __init__(self, model: Any, *, budget_s: float) -> None:
+    def __init__(self, model: LanguageModel, *, budget_s: float) -> None:
         self.model = model
         self.budget_s = budget_s
-        self.name = getattr(model, "name", "model")
+        self.name: str = getattr(model, "name", "model")
 
-    def generate(self, messages: Any, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
         from models.llm import LLMUnavailable
 
         try:
-            return run_within(self.budget_s, self.model.generate, messages, max_tokens=max_tokens, json_mode=json_mode,
-                              name="suifang-llm-budget")
+            return run_within(self.budget_s, partial(self.model.generate, messages, max_tokens=max_tokens,
+                                                     json_mode=json_mode), name="suifang-llm-budget")
         except TimeoutError:
             log.warning("language model %s gave no reply within %.1f s; using the rules", self.name, self.budget_s)
             raise LLMUnavailable(f"no reply within the {self.budget_s:g} s budget") from None

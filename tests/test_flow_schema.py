@@ -47,7 +47,8 @@ def test_each_flow_kind_refuses_conditions_it_cannot_read(grammar, raw, message)
 @pytest.mark.parametrize(("raw", "message"), [
     ({"zh": "您好"}, "missing en translation"),
     ({"zh": "您好", "en": "   "}, "missing en translation"),
-    ({"zh": "您好", "en": "Hello", "fr": "Bonjour"}, "unknown key"),
+    ({"zh": "您好", "en": "Hello", "fr": "Bonjour"}, "unknown language"),
+    ({"zh": "您好{hospital}", "en": "Hello"}, "differ in placeholder"),
     ({"zh": "您好{secret}", "en": "Hello"}, "unknown placeholder"),
     ("您好", "expected a mapping"),
 ])

@@ -74,3 +74,42 @@ def test_the_chinese_review_pages_show_no_english_reason(client, nurse_card) -> 
             assert not _ENGLISH.search(cell), cell
     call_page = browser.get(f"/ui/calls/{call_id}").text
     assert "胸痛" in call_page and "chest pain" not in call_page
+
+
+@pytest.mark.parametrize(("field", "value", "zh"), [
+    ("pain_score", "11", "疼痛评分须在 0 到 10 之间"),
+    ("blood_pressure", "180", "血压须为两个整数"),
+    ("symptoms", "chest_pain, unicorn", "症状：未知的症状代码 unicorn"),
+    ("missed_medications", "unobtainium", "漏服药物须为出院医嘱中的药物"),
+    ("flags", "none", "flags不是可更正的随访结果项目"),
+])
+def test_a_refused_correction_is_explained_in_chinese(client, nurse_card, field, value, zh) -> None:  # noqa: ANN001
+    from tests.test_calls_api import _start
+    from tests.test_review_api import web_login
+
+    call_id = _start(client, nurse_card, "DEMO0001")["call_id"]
+    client.post(f"/calls/{call_id}/turns", json={"hangup": True}, headers=nurse_card)  # the outcome to correct
+    browser, csrf = web_login(client, "nurse_card", "card-demo-2026")
+    browser.get("/ui/lang/zh?next=/ui/queue")
+    page = browser.post(f"/ui/calls/{call_id}/correct", data={"csrf": csrf, "field": field, "value": value})
+    notice = re.search(r'id="error-notice">([^<]*)<', page.text)
+    assert page.status_code == 422 and notice and zh in notice.group(1), page.text[:200]
+    shown = notice.group(1)
+    for typed in [*re.split(r"[,\s]+", value), field]:  # what the nurse typed is quoted as typed
+        shown = shown.replace(typed, "")
+    assert not _ENGLISH.search(shown), notice.group(1)
+
+
+def test_every_refusal_has_chinese_wording() -> None:
+    from api.web.reasons import notice_text
+    from records.reasons import ERRORS
+
+    catalog = ERRORS.catalog
+    samples = {"field": "pain_score", "max_length": "2000", "low": "0", "high": "10", "choices": "better, same, worse",
+               "codes": "x", "listed": "none on the orders"}
+    for key in catalog:
+        english = catalog.text(key, "en", **samples)
+        assert notice_text(english, "zh") == catalog.text(key, "zh", **{**samples, "field": "疼痛评分",
+                                                                        "listed": "医嘱中没有药物"}), key
+        assert notice_text(english, "en") == english
+    assert notice_text("call not found", "zh") == "请求未能完成，请检查后重试"

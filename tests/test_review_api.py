@@ -408,7 +408,11 @@ def test_bad_correction_values_are_422_and_nothing_changes(client: TestClient, c
     browser, csrf = card
     call_id = demo["red_call"]
     before = _snapshot(client, demo["red_item"])
-    response = browser.post(f"/ui/calls/{call_id}/correct", data={"csrf": csrf, "field": field, "value": value})
+    browser.get("/ui/lang/en?next=/ui/queue")  # the English page shows the API's reason (the Chinese one: test_reasons)
+    try:
+        response = browser.post(f"/ui/calls/{call_id}/correct", data={"csrf": csrf, "field": field, "value": value})
+    finally:
+        browser.get("/ui/lang/zh?next=/ui/queue")
     assert response.status_code == 422 and reason in response.text
     api = client.post(f"/review/calls/{call_id}/corrections", json={"field": field, "value": value},
                       headers=_NURSE[0])

@@ -9,7 +9,7 @@ import asyncio
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 
-from api.deps import CurrentUser, IdPath, Offset, SessionDep, authorize_patient, not_found
+from api.deps import CurrentUser, IdPath, Offset, ServicesDep, SessionDep, authorize_patient, not_found
 from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
 from api.schemas import DB_INT_MAX, CallOut, CallReply, CallStart, CallSummary, PatientTurn, TurnOut
 from records import store
@@ -67,13 +67,13 @@ _CALL_LINKS = {
 @router.post("", response_model=CallReply, status_code=status.HTTP_201_CREATED,
              responses={**with_links(201, "The call, opened: its first prompt", **_CALL_LINKS),
                         **responses(*WITH_BODY, 404)})
-async def start_call(body: CallStart, request: Request, session: SessionDep, user: CurrentUser) -> CallReply:
+async def start_call(body: CallStart, request: Request, session: SessionDep, user: CurrentUser,
+                     services: ServicesDep) -> CallReply:
     """Start a text follow-up call (a nurse testing a flow, or the chat channel)."""
     from dialogs.flows import FlowError
     from dialogs.runner import CallRunner
 
     authorize_patient(request, session, user, body.patient_id, action="call", resource="call", resource_id=None)
-    services = request.app.state.services
     # Model loading blocks: keep it off the event loop.
     answerer_factory = await asyncio.to_thread(services.answerer_factory)
     llm_fallback = await asyncio.to_thread(services.llm_fallback)
@@ -100,7 +100,7 @@ async def start_call(body: CallStart, request: Request, session: SessionDep, use
 @router.post("/{call_id}/turns", response_model=CallReply,
              responses={**with_links(200, "The reply to the turn", **_CALL_LINKS), **responses(*WITH_BODY, 404, 409)})
 async def post_turn(call_id: IdPath, body: PatientTurn, request: Request, session: SessionDep,
-                    user: CurrentUser) -> CallReply:
+                    user: CurrentUser, services: ServicesDep) -> CallReply:
     from dialogs.runner import CallRunner
 
     patient_id = authorize_call(request, session, user, call_id, action="turn")
@@ -109,7 +109,6 @@ async def post_turn(call_id: IdPath, body: PatientTurn, request: Request, sessio
         raise HTTPException(status.HTTP_409_CONFLICT, "this call has ended")
     if body.text is None and not body.silence and not body.hangup:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send text, silence: true or hangup: true")
-    services = request.app.state.services
     runner = services.active_calls.get(call_id)
     if runner is None:  # e.g. after a restart: resume from the stored state
         answerer_factory = await asyncio.to_thread(services.answerer_factory)
@@ -130,7 +129,7 @@ async def post_turn(call_id: IdPath, body: PatientTurn, request: Request, sessio
     if body.silence:
         reply = await asyncio.to_thread(runner.silence)
     else:
-        reply = await asyncio.to_thread(runner.handle, body.text)
+        reply = await asyncio.to_thread(runner.handle, body.text or "")  # text is set: checked above
     status_ = None
     if reply.done:
         services.active_calls.pop(call_id, None)

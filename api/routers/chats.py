@@ -16,7 +16,7 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
@@ -29,6 +29,7 @@ from api.deps import (
     SettingsDep,
     authorize_patient,
     client_ip,
+    get_services,
     not_found,
     oauth2_scheme,
     resolve_token_user,
@@ -38,6 +39,9 @@ from api.schemas import JsonInt, PlainModel, RecordId
 from records import preconsult as store
 from records.audit import Actor, record_audit
 from records.schema import Patient, PreconsultChat
+
+if TYPE_CHECKING:
+    from models.llm import LanguageModel
 
 router = APIRouter(tags=["pre-consultation"])
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "chat.html"
@@ -176,10 +180,10 @@ def _open_chat(request: Request, session: Session, caller: ChatCaller, chat_id: 
 
 # ----- engine calls -----------------------------------------------------------------------------------------------
 
-def _model(request: Request) -> Any:
+def _model(request: Request) -> LanguageModel | None:
     """The language model for triage raising: only a served model (backend openai); the packaged 0.5B
     model is too small to second-guess triage, and `off` means rules only."""
-    services = request.app.state.services
+    services = get_services(request)
     if services.settings.models.llm.backend != "openai":
         return None
     return services.language_model_or_none()
@@ -244,7 +248,7 @@ async def create_or_start_chat(request: Request, session: SessionDep, settings: 
             from dialogs.preconsult import current_question
 
             state = chat.state or {}
-            say = current_question(state, flow=_flow()) or ("本次预问诊已完成。" if chat.language == "zh" else "This pre-consultation is complete.")
+            say = current_question(state, flow=_flow()) or _flow().messages["already_finished"]["zh" if chat.language == "zh" else "en"]
             started = {"say": say, "expecting": state.get("step"), "done": bool(state.get("done")),
                        "triage": (state.get("triage") or {}).get("level"), "emergency": (state.get("triage") or {}).get("level") == "emergency"}
         return JSONResponse(status_code=200, content=ChatReplyOut(chat_id=chat.id, **started).model_dump())
@@ -325,7 +329,10 @@ _PAGE_HEADERS = {
 }
 
 
-def _error_page(code: int, zh: str, en: str) -> HTMLResponse:
+def _error_page(code: int, message: str) -> HTMLResponse:
+    """A page for a link that does not open a chat: the message (dialogs/flows/preconsult.yaml) in both
+    languages, since the chat's language is not known."""
+    zh, en = (_flow().messages[message][lang] for lang in ("zh", "en"))
     body = (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' content='width=device-width,initial-scale=1'>"
             f"<title>Suifang</title></head><body style='font-family:sans-serif;padding:2em'><p>{html.escape(zh)}</p>"
             f"<p>{html.escape(en)}</p></body></html>")
@@ -338,11 +345,11 @@ def chat_page(token: str, request: Request, session: SessionDep) -> HTMLResponse
     chat = store.chat_by_token(session, token=token[:200])
     if chat is None:
         _deny(request, actor=_link_actor(request, None), action="page", resource_id=None, patient_id=None, detail="unknown link token")
-        return _error_page(401, "链接无效，请联系医院重新获取。", "This link is not valid; please ask the clinic for a new one.")
+        return _error_page(401, "link_invalid")
     if store.token_expired(chat):
         _deny(request, actor=_link_actor(request, chat.id), action="page", resource_id=chat.id, patient_id=chat.patient_id,
               detail="expired link token")
-        return _error_page(401, "链接已过期，请联系医院重新获取。", "This link has expired; please ask the clinic for a new one.")
+        return _error_page(401, "link_expired")
     record_audit(session, actor=_link_actor(request, chat.id), action="page", resource=RESOURCE, resource_id=chat.id,
                  patient_id=chat.patient_id)
     messages = [{"speaker": m.speaker, "text": m.text} for m in store.messages_of_chat(session, chat_id=chat.id)]

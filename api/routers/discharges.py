@@ -13,7 +13,7 @@ import logging
 from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy import select
 
-from api.deps import CurrentUser, IdPath, SessionDep, authorize_patient, not_found
+from api.deps import CurrentUser, IdPath, ServicesDep, SessionDep, authorize_patient, not_found
 from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
 from api.schemas import DischargeCreate, DischargeOut, OrderItemOut, PlanOut
 from api.structuring import StructuringFailed, StructuringTimeout
@@ -45,10 +45,9 @@ def discharge_out(session, discharge: Discharge) -> DischargeOut:  # noqa: ANN00
                                      ReadDischarge=link("/discharges/{discharge_id}", "get", discharge_id="$response.body#/id")),
                         **responses(*WITH_BODY, 404)})
 async def create_discharge(body: DischargeCreate, request: Request, session: SessionDep,
-                           user: CurrentUser) -> DischargeOut:
+                           user: CurrentUser, services: ServicesDep) -> DischargeOut:
     authorize_patient(request, session, user, body.patient_id, action="create", resource="discharge",
                       resource_id=None)
-    services = request.app.state.services
     knowledge = services.settings.knowledge
     patient = session.get(Patient, body.patient_id)
     language = body.language or _guess_language(body.order_text, patient.language)
@@ -109,7 +108,7 @@ def _knowledge_base_or_none(services):  # noqa: ANN001, ANN202
 
 
 def _guess_language(text: str, fallback: str) -> str:
-    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    han = sum(1 for ch in text if 0x4E00 <= ord(ch) <= 0x9FFF)
     latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
     if han == 0 and latin == 0:
         return fallback

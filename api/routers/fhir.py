@@ -20,7 +20,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, IdPath, SessionDep, audit_denial, authorize_patient, not_found
+from api.deps import CurrentUser, IdPath, ServicesDep, SessionDep, audit_denial, authorize_patient, not_found
 from api.errors import SIGNED_IN, responses
 from api.schemas import ORDER_LINE_MAX
 from api.routers.calls import authorize_call
@@ -28,6 +28,7 @@ from api.routers.review import audit_separately
 from records import fhir_export
 from records.audit import record_audit
 from records.schema import Patient
+from suifang.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ _BUNDLE_BODY = {"requestBody": {"required": True, "content": {
 
 @router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED, openapi_extra=_BUNDLE_BODY,
              responses=responses(400, 401, 403, 409, 413, 422))
-async def import_bundle(request: Request, session: SessionDep, user: CurrentUser,
+async def import_bundle(request: Request, session: SessionDep, user: CurrentUser, services: ServicesDep,
                         ward: Annotated[str | None, Query(max_length=32, description="ward code for entries "
                                                           "whose Encounter names no ward")] = None) -> ImportOut:
     """Import a FHIR R4 Bundle (transaction, batch or collection) of Patient, Encounter,
@@ -142,7 +143,6 @@ async def import_bundle(request: Request, session: SessionDep, user: CurrentUser
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not JSON; send a FHIR Bundle "
                             f"(Content-Type {FHIR_JSON} or application/json)") from None
     check_bundle_size(data)
-    services = request.app.state.services
     try:
         parsed = await asyncio.to_thread(_parse, data)
         result = await asyncio.to_thread(import_bundle, session, parsed=parsed, settings=services.settings,
@@ -198,7 +198,7 @@ def _parse(data: Any) -> Any:
                           f"{exc.__class__.__name__}); check it against the R4 Bundle schema") from None
 
 
-def _index(services: Any, discharge_ids: list[int]) -> None:
+def _index(services: Services, discharge_ids: list[int]) -> None:
     from knowledge.ingest import index_items
     from records.schema import Discharge
 
@@ -210,7 +210,8 @@ def _index(services: Any, discharge_ids: list[int]) -> None:
     with services.session_factory() as session:
         for discharge_id in discharge_ids:
             discharge = session.get(Discharge, discharge_id)
-            index_items(knowledge_base, discharge=discharge, items=list(discharge.items))
+            if discharge is not None:  # stored by the import just before
+                index_items(knowledge_base, discharge=discharge, items=list(discharge.items))
 
 
 _FHIR_OK = {200: {"description": "a FHIR R4 resource", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}}

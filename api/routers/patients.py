@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import CurrentUser, IdPath, Offset, SessionDep, audit_denial, authorize_patient
+from api.deps import CurrentUser, IdPath, Offset, ServicesDep, SessionDep, audit_denial, authorize_patient
 from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
 from api.schemas import AnswerOut, PatientCreate, PatientOut, QuestionRequest
 from records import store
@@ -90,7 +90,7 @@ def read_patient(patient_id: IdPath, request: Request, session: SessionDep, user
 
 @router.post("/{patient_id}/questions", response_model=AnswerOut, responses=responses(*WITH_BODY, 404))
 async def ask_question(patient_id: IdPath, body: QuestionRequest, request: Request, session: SessionDep,
-                       user: CurrentUser) -> AnswerOut:
+                       user: CurrentUser, services: ServicesDep) -> AnswerOut:
     """Answer a patient's question from that patient's own discharge orders (or hand it to a nurse).
 
     The whole answer (loading retrieval, retrieving, the optional model) has knowledge.answer_budget_s;
@@ -98,7 +98,6 @@ async def ask_question(patient_id: IdPath, body: QuestionRequest, request: Reque
     from dialogs.answering import load_indexed_items
 
     authorize_patient(request, session, user, patient_id, action="question")
-    services = request.app.state.services
     patient = session.get(Patient, patient_id)
     language = body.language or patient.language
     items_by_id = load_indexed_items(session, patient_id=patient_id)

@@ -32,6 +32,7 @@ from api.routers.calls import authorize_call
 from records import review
 from records.audit import record_audit
 from records.dashboard import dashboard_figures
+from records.reasons import review_error
 from records.schema import CallSession, Outcome, Patient, ReviewItem
 from suifang.config import Settings
 from suifang.logs import mask_phone
@@ -125,13 +126,13 @@ def authorize_unmask(request: Request, settings: Settings, user: StaffUser, *, p
     if user.role not in settings.auth.unmask_roles:
         audit_separately(request, user, action="unmask", resource="patient", outcome="denied",
                          resource_id=patient_id, patient_id=patient_id, detail="role may not unmask")
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not reveal phone or ID numbers")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, review_error("unmask_denied"))
     try:
         cleaned = review.clean_text(reason, field="reason", required=True, max_length=300)
     except review.InvalidValue as exc:
         audit_separately(request, user, action="unmask", resource="patient", outcome="failed",
                          resource_id=patient_id, patient_id=patient_id, detail=str(exc))
-        raise HTTPException(422, "a reason is required to reveal phone or ID numbers") from None
+        raise HTTPException(422, review_error("unmask_reason_required")) from None
     assert cleaned is not None
     return cleaned
 

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import IdPath, SessionDep, SettingsDep, StaffUser, authorize_patient, client_ip, not_found
+from api.deps import IdPath, SessionDep, SettingsDep, StaffUser, authorize_patient, client_ip, get_services, not_found
 from api.routers.auth import check_credentials
 from api.schemas import DB_INT_MAX
 from api.routers.calls import authorize_call
@@ -35,7 +35,7 @@ from api.routers.review import (
     ward_scope,
 )
 from api.web import charts
-from api.web.reasons import reason_text
+from api.web.reasons import notice_text, reason_text
 from api.web.i18n import LANGUAGES, language_of, translator
 from api.web.session import (
     COOKIE_PATH,
@@ -203,7 +203,8 @@ def render(request: Request, settings: Settings, template: str, context: dict[st
 
 
 def _error_page(request: Request, settings: Settings, user: WebUser | None, exc: HTTPException) -> Response:
-    return render(request, settings, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
+    return render(request, settings, "error.html", {"status": exc.status_code,
+                                                    "message": notice_text(str(exc.detail), _lang(request))},
                   user=user, status_code=exc.status_code)
 
 
@@ -401,7 +402,7 @@ def _detail_context(request: Request, session: Session, settings: Settings, user
     items = list(session.scalars(select(OrderItem).where(OrderItem.discharge_id == call.discharge_id)
                                  .order_by(OrderItem.seq))) if discharge else []
     items_by_id = {i.id: i for i in items}
-    services = request.app.state.services
+    services = get_services(request)
     turns = [{"turn": turn, "has_audio": turn_audio_path(services, turn) is not None} for turn in call.turns]
     outcome = session.scalar(select(Outcome).where(Outcome.call_id == call_id))
     fields = []
@@ -459,7 +460,7 @@ def unmask(call_id: IdPath, request: Request, session: SessionDep, settings: Set
         cleaned = authorize_unmask(request, settings, user.staff, patient_id=patient_id, reason=reason)
     except HTTPException as exc:
         if exc.status_code == 422:
-            return _render_detail(request, session, settings, user, call_id, error=str(exc.detail), status_code=422)
+            return _render_detail(request, session, settings, user, call_id, error=notice_text(str(exc.detail), _lang(request)), status_code=422)
         return _error_page(request, settings, user, exc)
     record_audit(session, actor=user.staff.actor, action="unmask", resource="patient", resource_id=patient_id,
                  patient_id=patient_id, detail=cleaned)
@@ -479,7 +480,7 @@ def correct(call_id: IdPath, request: Request, session: SessionDep, settings: Se
                            value=value, reason=reason)
     except HTTPException as exc:
         if exc.status_code == 422:
-            return _render_detail(request, session, settings, user, call_id, error=str(exc.detail), status_code=422)
+            return _render_detail(request, session, settings, user, call_id, error=notice_text(str(exc.detail), _lang(request)), status_code=422)
         return _error_page(request, settings, user, exc)
     return _redirect(request, settings, f"/ui/calls/{call_id}?done=correct")
 
@@ -503,7 +504,7 @@ def item_action(item_id: IdPath, action: str, request: Request, session: Session
                                "repeat_on": date or None})
     except HTTPException as exc:
         if call_id is not None and exc.status_code in (409, 422):
-            return _render_detail(request, session, settings, user, call_id, error=str(exc.detail),
+            return _render_detail(request, session, settings, user, call_id, error=notice_text(str(exc.detail), _lang(request)),
                                   status_code=exc.status_code)
         return _error_page(request, settings, user, exc)
     target = f"/ui/calls/{call_id}?done={quote(action)}" if call_id is not None else "/ui/queue"
@@ -524,7 +525,7 @@ def turn_audio(turn_id: IdPath, request: Request, session: SessionDep, settings:
     authorize_patient(request, session, user.staff, patient_id, action="play", resource="turn_audio",
                       resource_id=turn_id)
     turn = session.get(Turn, turn_id)
-    path = turn_audio_path(request.app.state.services, turn)
+    path = turn_audio_path(get_services(request), turn)
     if path is None:
         raise not_found("recording")
     range_header = request.headers.get("range", "")
