@@ -350,8 +350,10 @@ def _after_correction(t: str) -> str:
     return t
 
 
-_SYS_LABEL = re.compile(r"(?:高压|收缩压|上面|上压|上边|top|systolic|upper)[^\d]{0,6}(\d{2,3})", re.I)
-_DIA_LABEL = re.compile(r"(?:低压|舒张压|下面|下压|下边|bottom|diastolic|lower)[^\d]{0,6}(\d{2,3})", re.I)
+_SYS_LABEL = re.compile(r"(?:高压|收缩压|上面|上压|上边|top|systolic|upper)[^\d，,。.]{0,14}(\d{2,3})", re.I)
+_DIA_LABEL = re.compile(r"(?:低压|舒张压|下面|下压|下边|bottom|diastolic|lower)[^\d，,。.]{0,14}(\d{2,3})", re.I)
+# A pulse said beside the reading ("血压计上还有个心跳是七十几") is not part of it.
+_PULSE_ASIDE = re.compile(r"(?:心跳|脉搏|心率|pulse|heart ?rate)[^\d，,。.]{0,10}\d+\s*(?:几|多|来)?(?:下)?", re.I)
 
 
 def _run_together_pair(text: str) -> tuple[int, int] | None:
@@ -373,10 +375,14 @@ _APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover someth
 
 
 def _blood_pressure(text: str) -> Parse:
-    t = _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text)))
+    t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text))))
     if _APPROXIMATE.search(t):
         # "一百二十几，七十几吧": not a reading to store (asked again), but a number past the red line is
-        # kept so that its flag is never lost ("高压一百九十多").
+        # kept so that its flag is never lost ("高压一百九十多"); an exact pair said before the rough
+        # re-measure ("一百九十五，一百一十…又量了一遍还是一百九十多") is the reading.
+        exact = [p for p in _bp_pairs(_APPROXIMATE.sub(" ", t)) if p[0] >= 180 or p[1] >= 110]
+        if exact:
+            return Parse({"systolic": exact[-1][0], "diastolic": exact[-1][1]})
         alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= 180]
         return Parse({"systolic": max(alarming), "diastolic": None}) if alarming else NOTHING
     pairs = _bp_pairs(t)
@@ -597,9 +603,12 @@ _PASSING = {
     "blood_pressure": re.compile(r"血压|高压|低压|\bbp\b|blood pressure|\bpressure\b|the machine said", re.I),
     "blood_glucose": re.compile(r"血糖|测糖|\bsugars?\b|glucose|\bmeter\b", re.I),
     "temperature": re.compile(r"体温|发烧|发热|烧到|烧了|温度|\btemperature\b|\bfever\b|\btemp\b|thermometer|°|℃", re.I),
+    # a pain score said while telling of a pain ("疼得受不了…我说九分都不止"), never minutes (分钟)
+    "pain_score": re.compile(r"(?:疼|痛|打分)[^。]{0,24}?[0-9一二三四五六七八九十]+\s*分(?!钟)|[0-9一二三四五六七八九十]+\s*分(?!钟)[^。]{0,6}(?:疼|痛)"
+                             r"|\b(?:pain|hurts?|hurting)\b[^.]{0,40}\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten) out of (?:10|ten)\b", re.I),
 }
 _PASSING_PARSERS = {"blood_pressure": lambda t: _blood_pressure(t), "blood_glucose": lambda t: _blood_glucose(t),
-                    "temperature": lambda t: _temperature(t)}
+                    "temperature": lambda t: _temperature(t), "pain_score": lambda t: _pain_score(t)}
 
 
 def readings_in_passing(text: str) -> dict[str, Any]:
@@ -613,7 +622,9 @@ def readings_in_passing(text: str) -> dict[str, Any]:
             # The label may be in the sentence before ("Fever, yes. A hundred and three this morning.")
             if label.search(sentence) or (i and label.search(sentences[i - 1])):
                 value = _PASSING_PARSERS[name](sentence).value
-                if value is not None and (name != "blood_pressure" or value.get("diastolic") is not None):
+                # A systolic alone is kept only past the red line, so that its flag is never lost.
+                if value is not None and (name != "blood_pressure" or value.get("diastolic") is not None
+                                          or (value.get("systolic") or 0) >= 180):
                     found[name] = value
     return found
 

@@ -62,6 +62,7 @@ class ContextRules:
     triggers: tuple[Trigger, ...]
     circumstance_denial: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     pseudo_mentions: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    wishes_are_findings: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
                         triggers=tuple(triggers), circumstance_denial=circumstance,
-                        pseudo_mentions=not_mentions)
+                        pseudo_mentions=not_mentions,
+                        wishes_are_findings=frozenset(data.get("wishes_are_findings") or ()))
 
 
 @functools.lru_cache(maxsize=1)
@@ -267,6 +269,8 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
         for code, start, end, category, trigger_id in rows:
             if category == "resolved" and code in r.events_persist:
                 category, trigger_id = "present", None
+            if category == "hypothetical" and code in r.wishes_are_findings and trigger_id not in ("zh-drug-for", "en-drug-for"):
+                category, trigger_id = "present", None   # "要是哪天就这么过去了也挺好" is a wish, not a worry
             out.append(Mention(code=code, start=start, end=end, status=category, trigger=trigger_id, sentence=sentence))
     return out
 

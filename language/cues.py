@@ -40,6 +40,8 @@ def _table() -> dict[str, Any]:
         "an_hour": [_compile("an_hour", p) for p in durations["an_hour"]],
         "temperature": _compile("temperature", data["temperature"]),
         "glucose": _compile("glucose", data["glucose"]),
+        "glucose_low": _compile("glucose_low_unlabelled", data["glucose_low_unlabelled"]),
+        "hypo_context": _compile("hypo_context", data["hypo_context"]),
         "some_minutes": _compile("some_minutes", data["some_minutes"]),
         "negated": _compile("negated_cue", data["negated_cue"]),
         "pus": _compile("pus", data["pus"]),
@@ -72,6 +74,9 @@ def sentence_cues(sentence: str) -> dict[str, Any]:
         cues["temperature"] = max(temps)
     # mmol/L, or mg/dL (÷ 18) when the number can only be that
     glucose = [v if v <= 40 else round(v / 18, 1) for v in (float(x) for x in t["glucose"].findall(digits)) if 1 <= v <= 700]
+    if not glucose and t["hypo_context"].search(sentence):
+        lows = [float(x) for x in t["glucose_low"].findall(digits)]
+        glucose = [v if v <= 40 else round(v / 18, 1) for v in lows if 1 <= v <= 4.4 or 20 <= v < 80]
     if glucose:
         cues["glucose"] = glucose[-1]
     if t["pus"].search(sentence):

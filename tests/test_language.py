@@ -292,3 +292,19 @@ def test_dialect_denials_and_a_trailing_pause() -> None:
 def test_stool_told_by_comparison_is_melena() -> None:
     assert present("大便这两天颜色不对，黑乎乎的，像柏油一样") == ["melena"]
     assert "melena" in (present("When I go to the toilet it's been black, like the tar they put on the road.", "en") or [])
+
+
+def test_red_flags_told_as_stories() -> None:
+    assert "syncope" in present("蹲厕所起来那一下，眼前发黑，后面的事我就不晓得了。我老伴说我在地上躺了有一会儿")
+    assert "hematemesis" in present("昨晚吐了，吐出来黑乎乎的，像咖啡渣子，一共吐了两回")
+    assert "suicidal_ideation" in present("就是晚上会想，要是哪天就这么过去了也挺好，不用再麻烦谁")
+    assert "suicidal_ideation" in present("She's been giving away her jewellery, telling us she won't be needing them.", "en")
+    assert level("心口这块儿，就这儿，像压了块大石头。昨天晚上坐沙发上看电视的时候来的，我动都没动，压了二十来分钟",
+                 "chest_tightness") == "red"
+    assert "syncope" not in (present("I thought I was getting a cold, but it came to nothing.", "en") or [])
+
+
+def test_a_low_sugar_measured_without_a_label_is_read_only_in_a_low() -> None:
+    assert sentence_cues("浑身冷汗，手抖得厉害，测了一下才二点八")["glucose"] == 2.8
+    assert sentence_cues("Woke up drenched and shaking, the reading was sixty-two.")["glucose"] == 3.4
+    assert "glucose" not in sentence_cues("I get a bit dizzy, the reading was sixty-two on the pulse thing.")

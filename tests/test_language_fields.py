@@ -310,3 +310,18 @@ def test_what_to_do_after_a_red_flag_repeats_the_emergency_advice() -> None:
     assert any(f["level"] == "red" for f in engine.state.flags) and not engine.done
     reply = engine.handle("那我现在是等到下午去门诊，还是咋个弄嘛？")   # the family asks what to do
     assert "120" in reply.say and reply.expecting == "blood_pressure"
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("The bottom number was a hundred and fourteen, and the top one was a hundred and seventy.", "en", {"systolic": 170, "diastolic": 114}),
+    ("上面那个数是一百四十四，下面那个数是八十八，血压计上还有个心跳是七十几", "zh", {"systolic": 144, "diastolic": 88}),
+    ("刚才量了个血压，一百九十五，一百一十，又量了一遍还是一百九十多", "zh", {"systolic": 195, "diastolic": 110}),
+])
+def test_labelled_and_remeasured_blood_pressure(text: str, lang: str, expected: dict) -> None:
+    assert value("blood_pressure", text, lang) == expected
+
+
+def test_a_pain_score_said_while_telling_of_a_pain_is_kept_and_minutes_are_not_scores() -> None:
+    from dialogs.understanding import readings_in_passing
+    assert readings_in_passing("肚子疼得受不了，在床上打滚。你要让我打分，我说九分都不止。")["pain_score"] == 9
+    assert "pain_score" not in readings_in_passing("胸口疼了十分钟就好了")
