@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.clinical_rules import default_threshold
 from language.numbers import to_digits
 from language.adherence import DrugRef, not_from_drug, read_adherence
 from language.asr import fix_homophones
@@ -359,8 +360,8 @@ def _blood_pressure(text: str) -> Parse:
     t = _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text)))
     if _APPROXIMATE.search(t):
         # "一百二十几，七十几吧": not a reading to store (asked again), but a number past the red line is
-        # kept so that its flag is never lost ("高压一百九十多").
-        alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= 180]
+        # kept so that its flag is never lost ("高压一百九十多"); the line is the rule table's (packaged).
+        alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= default_threshold("systolic_red_high")]
         return Parse({"systolic": max(alarming), "diastolic": None}) if alarming else NOTHING
     pairs = _bp_pairs(t)
     if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
@@ -433,7 +434,7 @@ def _temperature(text: str) -> Parse:
         # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again) — unless what the
         # patient at least has is a fever: "三十九度多" keeps 39.0, so no fever flag is ever lost.
         floor = [v for v in _temperatures(re.sub(r"(?<=度)[多几].*$|(?<=\d)\s*(?:and a bit|or so|something|-ish).*$", "", text))
-                 if v >= 37.5]
+                 if v >= default_threshold("temperature_yellow")]
         return Parse(max(floor)) if floor else NOTHING
     found = _temperatures(text)
     return Parse(found[-1]) if found else NOTHING   # the latest reading said

@@ -1,62 +1,73 @@
 """Flag and review-item reasons in the review page's language.
 
-The rules write their reasons in English with the figures in them (dialogs/flags.py, the nurse task
-reasons of dialogs/runner.py); the Chinese page shows each reason from this catalog: an English
-reason pattern and its Chinese wording, the figures carried over. A reason the catalog does not know
-is shown as a neutral Chinese line, never in English."""
+The rules write their reasons in English with the figures in them: a flag's reason is the English text
+of its row in the clinical rule table (dialogs/rules/clinical_rules.yaml), a nurse task's comes from
+dialogs/runner.py and campaigns. The Chinese page shows each reason in Chinese: a flag reason by its
+row's `reason.zh`, matched back from the English wording (the figures carried over), a task reason from
+the catalog below. A reason neither knows is shown as a neutral Chinese line, never in English."""
 
 from __future__ import annotations
 
 import re
+import string
+from collections.abc import Callable
+from typing import Any
 
 from api.web.i18n import translator
-from language.lexicon import lexicon
+from dialogs.clinical_rules import TEXT_PLACEHOLDERS, ClinicalRules, Rule, default_rules
+from language.lexicon import SYMPTOM_CODES, lexicon
 
 _UNKNOWN_ZH = "需护士核实的情况"
 _LEVELS_ZH = {"red": "红色", "yellow": "黄色", "task": "待办"}
+_Entry = tuple[re.Pattern[str], "str | Callable[[re.Match[str]], str]"]
 
 
-def _symptom_zh(words: str) -> str:
-    for code, labels in lexicon().labels.items():
-        if words in (labels["en"], code.replace("_", " ")):
-            return labels["zh"]
+def _symptom_zh(words: str, rules: ClinicalRules) -> str:
+    for code in SYMPTOM_CODES:
+        labels = lexicon().labels.get(code, {})
+        if words in (rules.symptom_words(code), labels.get("en"), code.replace("_", " ")):
+            return labels.get("zh", words)
     return words
 
 
-# (English reason, Chinese) — the English side is a full match of one reason.
-_CATALOG: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) for p, zh in (
-    (r"blood pressure (\S+)/(\S+) mmHg at or above (\d+)/(\d+)", r"血压 \1/\2 mmHg，达到或超过 \3/\4"),
-    (r"systolic (\S+) mmHg below (\S+)", r"收缩压 \1 mmHg，低于 \2"),
-    (r"glucose (\S+) mmol/L at or above (\S+)", r"血糖 \1 mmol/L，达到或超过 \2"),
-    (r"glucose (\S+) mmol/L below (\S+)", r"血糖 \1 mmol/L，低于 \2"),
-    (r"temperature (\S+) °C at or above (\S+) within 30 days of surgery", r"体温 \1 °C，达到或超过 \2（术后30天内）"),
-    (r"temperature (\S+) °C at or above (\S+)", r"体温 \1 °C，达到或超过 \2"),
-    (r"pain (\d+)/10", r"疼痛评分 \1/10"),
-    (r"satisfaction (\d+)/5", r"满意度 \1/5"),
-    (r"wound opening", "伤口裂开"),
-    (r"pus from the wound", "伤口流脓"),
-    (r"wound bleeding that does not stop", "伤口出血不止"),
-    (r"wound redness", "伤口发红"), (r"wound swelling", "伤口肿胀"), (r"wound discharge", "伤口渗液"),
-    (r"wound bleeding", "伤口出血"),
-    (r"missed (.+)", r"漏服或停用：\1"),
-    (r"not taking the discharge medications", "未按出院医嘱服药"),
-    (r"feels worse since discharge", "自觉出院后病情加重"),
-    (r"syncope", "晕厥"), (r"new confusion", "新出现的意识模糊"), (r"coughing up blood", "咯血"),
-    (r"vomiting blood", "呕血"), (r"black or bloody stools", "黑便或便血"), (r"thoughts of self-harm", "轻生念头"),
-    (r"shortness of breath at rest", "静息时呼吸困难"), (r"shortness of breath", "气短"),
-    (r"heavy bleeding", "大出血或出血不止"), (r"bleeding", "出血"),
-    (r"(chest pain|chest tightness) at rest", lambda m: f"{_symptom_zh(m.group(1))}（静息时）"),
-    (r"(chest pain|chest tightness) lasting (\d+) min", lambda m: f"{_symptom_zh(m.group(1))}（持续{m.group(2)}分钟）"),
-    (r"(chest pain|chest tightness) not relieved", lambda m: f"{_symptom_zh(m.group(1))}（不缓解）"),
-    (r"(chest pain|chest tightness), short and relieved by rest", lambda m: f"{_symptom_zh(m.group(1))}（短暂，休息后缓解）"),
-    (r"(chest pain|chest tightness)", lambda m: _symptom_zh(m.group(1))),
-    (r"(slurred speech|facial droop|limb weakness or numbness) \(possible stroke\)",
-     lambda m: f"{_symptom_zh(_STROKE.get(m.group(1), m.group(1)))}（疑似卒中）"),
-    (r"(slurred speech|facial droop|limb weakness or numbness), unchanged since discharge",
-     lambda m: f"{_symptom_zh(_STROKE.get(m.group(1), m.group(1)))}（出院后无变化）"),
-    (r"(slurred speech|facial droop|limb weakness or numbness), gradual or intermittent",
-     lambda m: f"{_symptom_zh(_STROKE.get(m.group(1), m.group(1)))}（逐渐或间歇出现）"),
-    (r"new or worse (.+)", lambda m: f"新出现或加重：{_symptom_zh(m.group(1))}"),
+def _flag_entry(rule: Rule, rules: ClinicalRules) -> _Entry:
+    """The English reason of a flag rule as a pattern, and its Chinese wording from the captured figures."""
+    parts, seen = [], set()
+    for literal, name, _, _ in string.Formatter().parse(rule.en):
+        parts.append(re.escape(literal))
+        if name is None:
+            continue
+        if name in seen:
+            parts.append(f"(?P={name})")
+            continue
+        seen.add(name)
+        if name == "symptom":
+            words = sorted({rules.symptom_words(c) for c in rule.symptoms or SYMPTOM_CODES}, key=len, reverse=True)
+            parts.append(f"(?P<symptom>{'|'.join(map(re.escape, words))})")
+        else:
+            parts.append(f"(?P<{name}>.+)" if name in TEXT_PLACEHOLDERS else rf"(?P<{name}>\S+)")
+
+    def zh(m: re.Match[str]) -> str:
+        values: dict[str, Any] = dict(m.groupdict())
+        if "symptom" in values:
+            values["symptom_zh"] = _symptom_zh(values["symptom"], rules)
+        return rule.zh.format_map(values)
+
+    return re.compile("".join(parts)), zh
+
+
+_FLAG_CATALOGS: dict[str, tuple[_Entry, ...]] = {}
+
+
+def _flag_catalog(rules: ClinicalRules) -> tuple[_Entry, ...]:
+    if rules.sha256 not in _FLAG_CATALOGS:
+        _FLAG_CATALOGS[rules.sha256] = tuple(_flag_entry(rule, rules) for group in ("followup_symptom", "followup")
+                                             for rule in rules.group(group))
+    return _FLAG_CATALOGS[rules.sha256]
+
+
+# Nurse task reasons (English reason, Chinese) — the English side is a full match of one reason.
+_TASKS: tuple[_Entry, ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"answer not understood, confirm by phone: (.+)",
      lambda m: "回答未能识别，请电话核实：" + "、".join(translator("zh")(f"f_{f.strip()}") for f in m.group(1).split(","))),
     (r"patient question handed to a nurse", "患者提问需护士回复"),
@@ -65,26 +76,27 @@ _CATALOG: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) fo
     (r"no answer after (\d+) tries: call the patient", r"\1 次未接通，请致电患者"),
     (r"number not in service \(try (\d+)\): check the patient's phone number", r"空号或已停机（第 \1 次呼叫），请核对患者电话"),
 ))
-_STROKE = {"limb weakness or numbness": "limb weakness"}
 
 
-def _one(reason: str) -> str:
-    for pattern, zh in _CATALOG:
+def _one(reason: str, rules: ClinicalRules) -> str:
+    for pattern, zh in (*_flag_catalog(rules), *_TASKS):
         m = pattern.fullmatch(reason.strip())
         if m:
             return zh(m) if callable(zh) else m.expand(zh)
     return _UNKNOWN_ZH
 
 
-def reason_text(reason: str | None, language: str) -> str:
-    """A flag's reason or a review item's reasons ("red: …; yellow: …") in the page's language."""
+def reason_text(reason: str | None, language: str, rules: ClinicalRules | None = None) -> str:
+    """A flag's reason or a review item's reasons ("red: …; yellow: …") in the page's language.
+    `rules`: the clinical rule table the flags came from (default: the packaged one)."""
+    rules = rules or default_rules()
     if not reason or language != "zh":
         return reason or ""
     parts = []
     for segment in reason.split("; "):
         level, sep, text = segment.partition(": ")
         if sep and level in _LEVELS_ZH:
-            parts.append(f"{_LEVELS_ZH[level]}：{_one(text)}")
+            parts.append(f"{_LEVELS_ZH[level]}：{_one(text, rules)}")
         else:
-            parts.append(_one(segment))
+            parts.append(_one(segment, rules))
     return "；".join(parts)
