@@ -582,7 +582,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RuleResult:
     """A rule that held, with its reason rendered."""
 
     rule: Rule
@@ -632,11 +632,11 @@ class ClinicalRules:
         """How a follow-up symptom code is named in an English reason."""
         return self.symptom_word_overrides.get(code) or code.replace("_", " ")
 
-    def evaluate(self, group: str, subject: Any) -> list[Outcome]:
+    def evaluate(self, group: str, subject: Any) -> list[RuleResult]:
         """The rows of a group that hold for the subject, in table order (first-match groups: at most one)."""
         spec = GROUPS[group]
         env = _Env(subject=subject, thresholds=self.thresholds, definitions=self.definitions[group], fired=set())
-        out: list[Outcome] = []
+        out: list[RuleResult] = []
         values: dict[str, Any] | None = None
         for rule in self._by_group[group]:
             if rule.condition is not None and not rule.condition.holds(env):
@@ -644,7 +644,7 @@ class ClinicalRules:
             env.fired.add(rule.id)
             if values is None:
                 values = _Blank({**self.thresholds, **subject.values()})
-            out.append(Outcome(rule=rule, level=rule.level, code=rule.code, zh=rule.zh.format_map(values),
+            out.append(RuleResult(rule=rule, level=rule.level, code=rule.code, zh=rule.zh.format_map(values),
                                en=rule.en.format_map(values), evidence=subject.evidence(rule.evidence)))
             if spec.first_match:
                 break

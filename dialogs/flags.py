@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs.clinical_rules import ClinicalRules, Evidence, default_rules
+from dialogs.clinical_rules import ClinicalRules, Evidence, RuleResult, default_rules
 from language.lexicon import lexicon
 
 
@@ -22,6 +22,7 @@ class FlagHit:
     reason: str     # English, with the figures; the review page words it in Chinese (api/web/reasons.py)
     evidence: str
     reason_zh: str = ""
+    rule: str = ""  # the id of its row in the clinical rule table
 
 
 class _Facts:
@@ -79,11 +80,11 @@ def evaluate_flags(outcome: dict[str, Any], *, evidence: dict[str, str], cues: d
     for source_field in ("symptoms", "side_effects"):
         for code in list(outcome.get(source_field) or []):
             subject = _ReportedSymptom(rules, code, cues.get(code) or {}, evidence.get(source_field, ""))
-            hits += [FlagHit(level=o.level, code=f"symptom_{code}", reason=o.en, evidence=o.evidence, reason_zh=o.zh)
-                     for o in rules.evaluate("followup_symptom", subject)]
+            hits += [FlagHit(level=o.level, code=f"symptom_{code}", reason=o.en, evidence=o.evidence, reason_zh=o.zh,
+                             rule=o.rule.id) for o in rules.evaluate("followup_symptom", subject)]
     facts, evidence_of = _outcome_facts(outcome, evidence=evidence, cues=cues, rules=rules, post_surgery=post_surgery,
                                         days_since_discharge=days_since_discharge, missed_classes=missed_classes or {})
-    hits += [FlagHit(level=o.level, code=o.code, reason=o.en, evidence=o.evidence, reason_zh=o.zh)
+    hits += [FlagHit(level=o.level, code=o.code, reason=o.en, evidence=o.evidence, reason_zh=o.zh, rule=o.rule.id)
              for o in rules.evaluate("followup", _Facts(facts, evidence=evidence_of, cues=cues))]
     hits.sort(key=lambda h: h.level != "red")
     return hits
@@ -122,9 +123,14 @@ def _outcome_facts(outcome: dict[str, Any], *, evidence: dict[str, str], cues: d
 
 def risk_grade(outcome: dict[str, Any], flags: list[Any], *, rules: ClinicalRules | None = None) -> str:
     """red = red flag now; yellow = yellow flag / off target; blue = stable, on target; grey = too little known."""
+    return grade_rule(outcome, flags, rules=rules).level
+
+
+def grade_rule(outcome: dict[str, Any], flags: list[Any], *, rules: ClinicalRules | None = None) -> RuleResult:
+    """The risk_grade row of the rule table that decides the call's grade."""
     rules = rules or default_rules()
     levels = {getattr(f, "level", None) or f.get("level") for f in flags}
     known = sum(1 for name in rules.lists["grade_known_fields"] if outcome.get(name) is not None)
     facts = {"has_red_flag": "red" in levels, "has_yellow_flag": "yellow" in levels, "known_fields": known,
              "medication_adherence": outcome.get("medication_adherence")}
-    return rules.evaluate("risk_grade", _Facts(facts))[0].level
+    return rules.evaluate("risk_grade", _Facts(facts))[0]

@@ -99,6 +99,7 @@ class Reason:
     zh: str
     en: str
     evidence: str = ""
+    rule: str = ""      # the id of its row in the clinical rule table
 
     def text(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -207,7 +208,7 @@ class _PictureSubject:
 def rule_reasons(picture: ClinicalPicture, *, rules: ClinicalRules | None = None) -> list[Reason]:
     """Every triage rule of the table that holds for the picture, in table order."""
     fired = (rules or default_rules()).evaluate("triage", _PictureSubject(picture))
-    return [Reason(code=o.code, level=o.level, zh=o.zh, en=o.en, evidence=o.evidence) for o in fired]
+    return [Reason(code=o.code, level=o.level, zh=o.zh, en=o.en, evidence=o.evidence, rule=o.rule.id) for o in fired]
 
 
 def rule_triage(picture: ClinicalPicture, *, rules: ClinicalRules | None = None) -> tuple[str, list[Reason]]:
