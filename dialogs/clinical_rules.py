@@ -719,9 +719,8 @@ def parse_rules(text: str, *, source: str = "<rules>", overrides: Mapping[str, A
         raise RulesError(f"{source}: symptom_words: unknown symptom code(s) {', '.join(bad_words)}")
     lists = {name: tuple(items) for name, items in table.lists.items()}
     for group, spec in GROUPS.items():
-        for name in spec.lists - set(lists):
-            if any(r.applies_to == group for r in table.rules):
-                raise RulesError(f"{source}: lists.{name} is needed by the {group} rules")
+        for name in sorted(spec.lists - set(lists)):
+            raise RulesError(f"{source}: lists.{name} is needed by the {group} rules")
     bad = sorted(set(lists.get("critical_medication_classes", ())) - vocab["drug_classes"])
     if bad:
         raise RulesError(f"{source}: lists.critical_medication_classes: unknown drug class(es) {', '.join(bad)} "
@@ -765,7 +764,9 @@ def parse_rules(text: str, *, source: str = "<rules>", overrides: Mapping[str, A
         raise RulesError(message if message.startswith(source) else f"{source}: {message}") from None
     for group, spec in GROUPS.items():
         rows = [r for r in rules if r.group == group]
-        if spec.first_match and rows and rows[-1].condition is not None:
+        if not rows:   # a table without, say, triage rules would call every chat self-care
+            raise RulesError(f"{source}: no {group} rules; every group needs its rules")
+        if spec.first_match and rows[-1].condition is not None:
             raise RulesError(f"{source}: the last {group} rule ({rows[-1].id}) must have no condition, so that "
                              f"every {'reported symptom gets a flag' if group == 'followup_symptom' else 'call gets a grade'}")
     return ClinicalRules(

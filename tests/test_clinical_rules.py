@@ -318,6 +318,10 @@ BROKEN = {
                            "unknown drug class(es) anticoagulants"),
     "bad regular expression": (lambda t: _rule(t, "triage", "fever_rash")["if"]["all"][2]["any"][1].update(
         text_matches="瘀点("), "bad regular expression"),
+    "a group without rules": (lambda t: t.update(rules=[r for r in t["rules"] if r["applies_to"] != "triage"]),
+                              "no triage rules"),
+    "a list the facts need is missing": (lambda t: t["lists"].pop("grade_known_fields"),
+                                         "lists.grade_known_fields is needed by the risk_grade rules"),
     "zh says what en does not": (lambda t: _rule(t, "followup", "bp_low")["reason"].update(zh="收缩压 {diastolic}"),
                                  "reason.zh uses diastolic"),
 }
