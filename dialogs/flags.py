@@ -90,6 +90,13 @@ def evaluate_flags(outcome: dict[str, Any], *, evidence: dict[str, str], cues: d
     return hits
 
 
+def symptom_level(code: str, cue: dict[str, Any], *, rules: ClinicalRules | None = None) -> tuple[str, str]:
+    """(level, English reason) of one reported symptom with its cues: the first followup_symptom row that holds."""
+    rules = rules or default_rules()
+    result = rules.evaluate("followup_symptom", _ReportedSymptom(rules, code, cue, ""))[0]
+    return result.level, result.en
+
+
 def _outcome_facts(outcome: dict[str, Any], *, evidence: dict[str, str], cues: dict[str, Any], rules: ClinicalRules,
                    post_surgery: bool, days_since_discharge: int | None,
                    missed_classes: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
