@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dialogs import understanding as nlu
+from dialogs.clinical_rules import ClinicalRules, default_rules
 from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade
 from dialogs.flow_schema import Condition, next_index, runnable_index
@@ -94,14 +95,14 @@ class CallState:
 
 
 class FollowupEngine:
-    def __init__(self, *, flows: FlowLibrary, flow: Flow, context: CallContext, thresholds: Any,
+    def __init__(self, *, flows: FlowLibrary, flow: Flow, context: CallContext, rules: ClinicalRules | None = None,
                  answer_question: QuestionAnswerer | None = None, llm_fallback: FieldFallback | None = None,
                  max_reprompts: int = 2, max_questions: int = 3, state: CallState | None = None,
                  semantic: Any = None) -> None:
         self.flows = flows
         self.flow = flow
         self.context = context
-        self.thresholds = thresholds
+        self.rules = rules or default_rules()   # the clinical rule table (dialogs/clinical_rules.py)
         self.answer_question = answer_question
         self.llm_fallback = llm_fallback
         self.semantic = semantic        # language.semantic.SemanticMatcher: meaning where patterns miss
@@ -213,7 +214,7 @@ class FollowupEngine:
         if s.questions:
             out["questions"] = list(s.questions)
         out["flags"] = [dict(f) for f in s.flags]
-        grade = risk_grade(out, [_FlagView(**f) for f in s.flags]) if s.answers else None
+        grade = risk_grade(out, [_FlagView(**f) for f in s.flags], rules=self.rules) if s.answers else None
         if grade and s.status not in ("wrong_person", "refused", "no_answer"):
             out["risk_grade"] = grade
         if s.unclear:
@@ -498,7 +499,7 @@ class FollowupEngine:
         outcome = {k: v for k, v in self.state.collected.items() if v is not None}
         missed_classes = {m.name: m.drug_class for m in self.context.medications if m.drug_class}
         hits = evaluate_flags(outcome, evidence=self.state.evidence, cues=self.state.cues,
-                              thresholds=self.thresholds, days_since_discharge=self.context.days_since_discharge,
+                              rules=self.rules, days_since_discharge=self.context.days_since_discharge,
                               post_surgery=self.context.post_surgery, missed_classes=missed_classes)
         known = {(f["level"], f["code"]) for f in self.state.flags}
         for hit in hits:

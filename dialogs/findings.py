@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from language.numbers import to_digits
+from dialogs.clinical_rules import default_threshold
 from dialogs.understanding import normalize, parse_yes_no
 
 LEXICON_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "preconsult_symptoms.yaml"
@@ -138,12 +139,13 @@ def _zh_temperatures(text: str) -> list[tuple[float, int, int]]:
 
 
 def fever_class(celsius: float) -> str | None:
-    # Parents round: "39度" is said of a high fever, so the whole degree opens the grade.
-    if celsius >= 39.0:
+    # Parents round: "39度" is said of a high fever, so the whole degree opens the grade. The lines are the
+    # triage thresholds of the clinical rule table (the packaged values).
+    if celsius >= default_threshold("triage_high_fever_c"):
         return "高热"
-    if celsius >= 38.0:
+    if celsius >= default_threshold("triage_fever_c"):
         return "中等度热"
-    if celsius >= 37.3:
+    if celsius >= default_threshold("triage_low_grade_fever_c"):
         return "低热"
     return None
 
@@ -339,6 +341,8 @@ _CUE_PATTERNS: dict[str, re.Pattern[str]] = {
     "persistent": re.compile(r"持续|一直(?:在)?(?:疼|痛|喘)|不缓解|不停|\bconstant|\bpersistent|\bcontinuous|\bunrelieved|\bnot relieved", re.I),
     "heavy": re.compile(r"很多|大量|止不住|一大口|一大摊|好多|\ba lot of\b|\bheavy\b|\bheavily\b|\bsoak|\bprofuse|\bpouring", re.I),
 }
+# The cues a mention can carry (what triage rules may ask for): the patterns above, a past mention, a temperature.
+CUE_NAMES = frozenset(_CUE_PATTERNS) | {"past", "temperature"}
 
 _AGE_ZH = [
     (re.compile(r"(\d+(?:\.\d+)?)\s*(?:周岁|岁半?)(?:(?:零|又)?(\d+)\s*个?月)?"), "years"),

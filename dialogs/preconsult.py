@@ -28,8 +28,9 @@ import yaml
 from dialogs.flow_schema import (END, LANGUAGES, Condition, FlowError, FlowGrammar, PreconsultFlowModel, PreconsultStepModel,
                                  Transition, check_messages, check_step_graph, check_texts, holds, next_index, parse_condition,
                                  parse_next, runnable_index, validate)
+from dialogs.clinical_rules import ClinicalRules, default_threshold
 from dialogs.findings import (ABSENT, PRESENT, STATUS_RANK, UNCERTAIN, aggregate, answer_status, display_name, entry,
-                              extract_age_years, extract_mentions, extract_vitals, text_language)
+                              extract_age_years, extract_mentions, extract_vitals, fever_class, text_language)
 from language.numbers import to_digits
 from dialogs.triage import LEVEL_RANK, LEVEL_TEXT, ClinicalPicture, Symptom, detect_context, triage
 from dialogs.understanding import normalize
@@ -253,7 +254,7 @@ def _complaint_has(state: dict[str, Any], keys: tuple[str, ...]) -> bool:
 
 def _is_child(state: dict[str, Any]) -> bool:
     age = state["vitals"].get("age_years")
-    return state.get("subject") == "child" or age is not None and age < 14
+    return state.get("subject") == "child" or age is not None and age < default_threshold("child_age_years")
 
 
 def _leaf(state: dict[str, Any]):  # noqa: ANN202 - the leaf test of PRECONSULT_GRAMMAR over one chat
@@ -371,9 +372,9 @@ def _advance(flow: PreconsultFlow, state: dict[str, Any], from_step: PStep | Non
     return flow.steps[index] if index < len(flow.steps) else None
 
 
-def _update_triage(state: dict[str, Any], llm: Any) -> Any:
+def _update_triage(state: dict[str, Any], llm: Any, rules: ClinicalRules | None) -> Any:
     picture = picture_from_state(state)
-    result = triage(picture, llm=llm)
+    result = triage(picture, llm=llm, rules=rules)
     previous = (state.get("triage") or {}).get("level")
     lang = state["lang"]
     # Safety: the level shown never drops within a chat unless the patient corrects the words behind it.
@@ -398,8 +399,10 @@ def current_question(state: dict[str, Any], *, flow: PreconsultFlow | None = Non
     return _ask(flow, flow.step(state["step"]), state["lang"])
 
 
-def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | None = None, llm: Any = None) -> Reply:
-    """One patient message in, one reply out; `state` is updated in place. Never raises on input."""
+def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | None = None, llm: Any = None,
+           rules: ClinicalRules | None = None) -> Reply:
+    """One patient message in, one reply out; `state` is updated in place. Never raises on input.
+    `rules`: the clinical rule table triage uses (default: the packaged one)."""
     flow = flow or default_flow()
     lang = state["lang"]
     if state.get("step") is None and not state.get("done"):
@@ -423,7 +426,7 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
         # Still read it for red flags (safety), but never as an answer or an instruction.
         _read_symptoms(state, words, step, history=False, explicit=None)
         notes.append(_fmt(flow, "off_topic", lang))
-        return _finish_turn(flow, state, step, notes, advance=False, llm=llm)
+        return _finish_turn(flow, state, step, notes, advance=False, llm=llm, rules=rules)
 
     hpi = step.section in ("chief_complaint", "hpi")
     if hpi:
@@ -450,7 +453,7 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
         if value is None and state["reprompts"].get(step.id, 0) < flow.max_reprompts:
             state["reprompts"][step.id] = state["reprompts"].get(step.id, 0) + 1
             _read_symptoms(state, words, step, history=False, explicit=None)
-            return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm)
+            return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm, rules=rules)
         state["answers"][step.collect] = value
         if value is not None:
             state["vitals"]["pain_score" if holds(Condition("pain", True), _leaf(state)) else "severity"] = value
@@ -460,23 +463,23 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
         value = parser(words)
         if value is None and state["reprompts"].get(step.id, 0) < flow.max_reprompts:
             state["reprompts"][step.id] = state["reprompts"].get(step.id, 0) + 1
-            return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm)
+            return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm, rules=rules)
         state["answers"][step.collect] = value
         if value is not None:
             key = {"age": "age_years", "weight": "weight_kg", "temperature": "temperature_c"}[step.kind]
             state["vitals"][key] = value
-            if step.kind == "age" and value < 14:
+            if step.kind == "age" and value < default_threshold("child_age_years"):
                 state["subject"] = "child"
             if step.kind == "temperature":
-                _set_symptom(state, {True: "高热", False: "中等度热"}[value >= 39.0] if value >= 38.0 else "低热" if value >= 37.3 else "发热",
-                             PRESENT if value >= 37.3 else ABSENT, words)
+                fever_word = fever_class(value)
+                _set_symptom(state, fever_word or "发热", PRESENT if fever_word else ABSENT, words)
         _read_symptoms(state, words, step, history=False, explicit=None)
     elif step.kind == "symptom":
         status = _symptom_answer(words, step.symptom, lang)
         if status is None and state["reprompts"].get(step.id, 0) < flow.max_reprompts:
             state["reprompts"][step.id] = state["reprompts"].get(step.id, 0) + 1
             _read_symptoms(state, words, step, history=False, explicit=None)
-            return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm)
+            return _finish_turn(flow, state, step, notes + [_fmt(flow, "reprompt", lang)], advance=False, llm=llm, rules=rules)
         _read_symptoms(state, words, step, history=False, explicit=(step.symptom, status))
         state["answers"][step.id] = status
     elif step.kind == "cue":
@@ -490,7 +493,7 @@ def handle(state: dict[str, Any], text: str | None, *, flow: PreconsultFlow | No
                     item.setdefault("cues", {})[step.cue] = True
         _read_symptoms(state, words, step, history=False, explicit=None)
     state["asked"].append(step.id)
-    return _finish_turn(flow, state, step, notes, advance=advance, llm=llm)
+    return _finish_turn(flow, state, step, notes, advance=advance, llm=llm, rules=rules)
 
 
 def _symptom_answer(words: str, name: str | None, lang: str) -> str | None:
@@ -517,13 +520,14 @@ def _read_symptoms(state: dict[str, Any], words: str, step: PStep, *, history: b
                 continue
             state["vitals"][key] = value
         age = state["vitals"].get("age_years")
-        if age is not None and age < 14:
+        if age is not None and age < default_threshold("child_age_years"):
             state["subject"] = "child"
 
 
-def _finish_turn(flow: PreconsultFlow, state: dict[str, Any], step: PStep, notes: list[str], *, advance: bool, llm: Any) -> Reply:
+def _finish_turn(flow: PreconsultFlow, state: dict[str, Any], step: PStep, notes: list[str], *, advance: bool, llm: Any,
+                 rules: ClinicalRules | None = None) -> Reply:
     lang = state["lang"]
-    result = _update_triage(state, llm)
+    result = _update_triage(state, llm, rules)
     if result.level == "emergency" and not state.get("emergency_announced"):
         reasons = [r.text(lang) for r in result.reasons if r.level == "emergency"][:2]
         notes.insert(0, _fmt(flow, "emergency", lang, reasons=("；" if lang == "zh" else "; ").join(reasons)))
@@ -568,12 +572,13 @@ def _close(flow: PreconsultFlow, state: dict[str, Any], notes: list[str], result
                  emergency=result.level == "emergency")
 
 
-def run_script(messages: list[str], *, lang: str = "zh", llm: Any = None, age_years: float | None = None) -> tuple[dict[str, Any], list[Reply]]:
+def run_script(messages: list[str], *, lang: str = "zh", llm: Any = None, age_years: float | None = None,
+               rules: ClinicalRules | None = None) -> tuple[dict[str, Any], list[Reply]]:
     """Play a list of patient messages through a fresh chat (tests, demos, evaluation)."""
     state = new_state(lang=lang, age_years=age_years)
     replies = [start(state)]
     for message in messages:
-        replies.append(handle(state, message, llm=llm))
+        replies.append(handle(state, message, llm=llm, rules=rules))
         if replies[-1].done:
             break
     return state, replies

@@ -28,14 +28,16 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def build_report(state: dict[str, Any], *, chat_id: int | None = None, patient: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The structured report (JSON-serialisable) from a chat state; works on unfinished chats too."""
+def build_report(state: dict[str, Any], *, chat_id: int | None = None, patient: dict[str, Any] | None = None,
+                 rules: Any = None) -> dict[str, Any]:
+    """The structured report (JSON-serialisable) from a chat state; works on unfinished chats too.
+    `rules`: the clinical rule table triage uses (default: the packaged one)."""
     from knowledge.matching import match_departments, match_doctors
 
     lang = state.get("lang", "zh")
     answers = state.get("answers", {})
     picture = picture_from_state(state)
-    triage_result = triage(picture)
+    triage_result = triage(picture, rules=rules)
     level = triage_result.level
     stored = state.get("triage") or {}
     if stored.get("level") and stored["level"] in LEVEL_TEXT and _rank(stored["level"]) > _rank(level):

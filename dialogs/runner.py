@@ -88,7 +88,7 @@ class CallRunner:
             session.commit()
             call_id, ward_id = call.id, call.ward_id
         engine = FollowupEngine(
-            flows=flows, flow=flow, context=context, thresholds=settings.dialog.flags,
+            flows=flows, flow=flow, context=context, rules=settings.clinical_rules(),
             answer_question=answerer_factory(context) if answerer_factory else None,
             llm_fallback=llm_fallback, max_reprompts=settings.dialog.max_reprompts,
             max_questions=settings.dialog.max_questions, semantic=semantic,
@@ -118,7 +118,7 @@ class CallRunner:
             flow = flows.get(call.flow_id)
             seq = max((t.seq for t in call.turns), default=-1) + 1
         engine = FollowupEngine(
-            flows=flows, flow=flow, context=context, thresholds=settings.dialog.flags,
+            flows=flows, flow=flow, context=context, rules=settings.clinical_rules(),
             answer_question=answerer_factory(context) if answerer_factory else None, llm_fallback=llm_fallback,
             max_reprompts=settings.dialog.max_reprompts, max_questions=settings.dialog.max_questions, state=state,
             semantic=semantic,

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.clinical_rules import ClinicalRules
 from dialogs.flags import FlagHit, evaluate_flags
 from language.context import assess, clause_status
 from language.cues import sentence_cues
@@ -64,7 +65,7 @@ def _patient_text(transcript: list[tuple[str, str]]) -> list[str]:
 SecondReader = Callable[..., SecondReading]
 
 
-def make_second_reader(llm: Any, *, thresholds: Any) -> SecondReader:
+def make_second_reader(llm: Any, *, rules: ClinicalRules | None = None) -> SecondReader:
     """A second reader over a LanguageModel (models/llm.py)."""
 
     def read(transcript: list[tuple[str, str]], *, language: str, outcome: dict[str, Any],
@@ -82,7 +83,7 @@ def make_second_reader(llm: Any, *, thresholds: Any) -> SecondReader:
         # Unconstrained: llama.cpp's JSON grammar over a 150k-token vocabulary runs past the time budget on a
         # CPU; the reply is parsed leniently and validated strictly below.
         raw = _json_object(llm.generate(messages, max_tokens=120))
-        return validate(raw, patient_turns=patient_turns, language=language, outcome=outcome, thresholds=thresholds,
+        return validate(raw, patient_turns=patient_turns, language=language, outcome=outcome, rules=rules,
                         post_surgery=post_surgery, days_since_discharge=days_since_discharge)
 
     return read
@@ -94,8 +95,9 @@ def _json_object(text: str) -> str:
     return text[start:end + 1] if 0 <= start < end else text
 
 
-def validate(raw: str, *, patient_turns: list[str], language: str, outcome: dict[str, Any], thresholds: Any,
-             post_surgery: bool = False, days_since_discharge: int | None = None) -> SecondReading:
+def validate(raw: str, *, patient_turns: list[str], language: str, outcome: dict[str, Any],
+             rules: ClinicalRules | None = None, post_surgery: bool = False,
+             days_since_discharge: int | None = None) -> SecondReading:
     """Keep only additions the patient's own words support; the rules decide their level."""
     try:
         data = json.loads(raw)
@@ -135,7 +137,7 @@ def validate(raw: str, *, patient_turns: list[str], language: str, outcome: dict
     if candidates:
         hits: list[FlagHit] = evaluate_flags(
             {"symptoms": [c.code for c in candidates]}, evidence={"symptoms": ""},
-            cues={c.code: c.cues for c in candidates}, thresholds=thresholds,
+            cues={c.code: c.cues for c in candidates}, rules=rules,
             days_since_discharge=days_since_discharge, post_surgery=post_surgery)
         quotes = {f"symptom_{c.code}": c.quote for c in candidates}
         flags = [{"level": h.level, "code": h.code, "reason": h.reason, "evidence": quotes.get(h.code, ""),

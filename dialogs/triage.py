@@ -1,6 +1,9 @@
 """Pre-consultation triage: emergency (go now / call 120), urgent (today), routine, self-care.
 
-Rules over red-flag symptoms and readings decide first; they fire with the language model off.
+Rules over red-flag symptoms and readings decide first; they fire with the language model off. The
+rules, their thresholds and their zh/en reasons are rows of the clinical rule table
+(dialogs/rules/clinical_rules.yaml, `applies_to: triage`), interpreted by dialogs/clinical_rules.py
+over the picture; this module reads the picture from the words and combines the levels.
 The model may raise the level, never lower it: the final level is max(rules, model). A symptom
 counts only when present (an absent or uncertain one never triggers a rule, and never lowers one).
 
@@ -17,13 +20,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.clinical_rules import TRIAGE_FACTS, TRIAGE_LEVELS, ClinicalRules, Evidence, default_rules, default_threshold
 from dialogs.findings import ABSENT, PRESENT, STATUS_RANK, Mention, extract_mentions, extract_vitals, text_language
 from dialogs.understanding import normalize
 from language.catalog import catalog
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("self_care", "routine", "urgent", "emergency")
+LEVELS = TRIAGE_LEVELS
 LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
 LEVEL_TEXT = catalog("dialogs/data/preconsult_report.yaml").group("advice_")  # what the patient is told to do
 
@@ -81,7 +85,7 @@ class ClinicalPicture:
         return self.vitals.get("age_years")
 
     def is_child(self) -> bool:
-        return self.age is not None and self.age < 14 or "child" in self.context
+        return self.age is not None and self.age < default_threshold("child_age_years") or "child" in self.context
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Reason:
     zh: str
     en: str
     evidence: str = ""
+    rule: str = ""      # the id of its row in the clinical rule table
 
     def text(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -134,6 +139,9 @@ _CONTEXT = {
 }
 
 
+CONTEXT_NAMES = frozenset(_CONTEXT) | {"child"}   # what {context: NAME} may name in the rule table
+
+
 def detect_context(text: str) -> set[str]:
     return {name for name, pattern in _CONTEXT.items() if pattern.search(text)}
 
@@ -150,173 +158,57 @@ def picture_from_text(text: str, *, lang: str | None = None, subject: str = "sel
     return picture
 
 
-# ----- the rules ------------------------------------------------------------------------------------------
+# ----- the rules (dialogs/rules/clinical_rules.yaml, group triage) ----------------------------------------
 
-def _r(code: str, level: str, zh: str, en: str, evidence: str = "") -> Reason:
-    return Reason(code=code, level=level, zh=zh, en=en, evidence=evidence)
-
-
-def _ev(picture: ClinicalPicture, *keys: str) -> str:
-    return "、".join(s.evidence for s in picture.matching(*keys))[:120]
+def _ev(picture: ClinicalPicture, *keys: str, cue: str | None = None) -> str:
+    return "、".join(s.evidence for s in picture.matching(*keys) if cue is None or s.cues.get(cue))[:120]
 
 
-def rule_reasons(picture: ClinicalPicture) -> list[Reason]:
-    p = picture
-    v = p.vitals
-    out: list[Reason] = []
-    temp = v.get("temperature_c")
-    fever_denied = any(s.code == "fever" and s.status == ABSENT for s in p.symptoms.values())
-    fever = p.has("fever") or temp is not None and temp >= 38.0 and not fever_denied
-    high_fever_word = p.has("高热")
-    age = p.age
-    child = p.is_child()
+class _PictureSubject:
+    """A ClinicalPicture as the triage rules see it (dialogs.clinical_rules.Subject)."""
 
-    # --- emergency -------------------------------------------------------------------------------------
-    chest = p.has("chest_pain", "chest_tightness")
-    if chest:
-        companions = [s for s in ("sweating", "radiating_pain", "dyspnea", "syncope") if p.has(s)]
-        severe = p.cue("severe", "chest_pain", "chest_tightness") or v.get("pain_score", 0) >= 7
-        rest_persist = p.cue("at_rest", "chest_pain", "chest_tightness") and p.cue("persistent", "chest_pain", "chest_tightness")
-        if companions or severe or rest_persist:
-            out.append(_r("chest_pain_red_flags", "emergency", "胸痛伴出汗、放射痛、气短或剧烈疼痛，警惕心梗",
-                          "chest pain with sweating, spreading pain, breathlessness or severe pain: possible heart attack",
-                          _ev(p, "chest_pain", "chest_tightness", *companions)))
-    if p.has("facial_droop", "slurred_speech", "limb_weakness"):
-        out.append(_r("stroke_signs", "emergency", "口角歪斜、言语不清或一侧肢体无力，警惕脑卒中",
-                      "facial droop, speech trouble or one-sided weakness: possible stroke",
-                      _ev(p, "facial_droop", "slurred_speech", "limb_weakness")))
-    if p.has("syncope"):
-        out.append(_r("syncope", "emergency", "晕厥/意识丧失", "fainting or loss of consciousness", _ev(p, "syncope")))
-    if p.has("confusion"):
-        out.append(_r("altered_mental_status", "emergency", "意识改变（意识模糊、叫不醒）", "altered mental status",
-                      _ev(p, "confusion")))
-    if p.has("seizure"):
-        out.append(_r("seizure", "emergency", "抽搐/惊厥", "seizure or convulsion", _ev(p, "seizure")))
-    if p.has("suicidal_ideation"):
-        out.append(_r("suicidal_ideation", "emergency", "有轻生或伤害自己的念头", "thoughts of suicide or self-harm",
-                      _ev(p, "suicidal_ideation")))
-    if p.has("apnea", "cyanosis", "trismus"):
-        out.append(_r("airway_breathing", "emergency", "呼吸暂停、口唇发紫或牙关紧闭", "stops breathing, blue lips or lockjaw",
-                      _ev(p, "apnea", "cyanosis", "trismus")))
-    dyspnea = p.matching("dyspnea")
-    true_dyspnea = [s for s in dyspnea if s.name != "喘息"]
-    if dyspnea:
-        severe_dyspnea = (p.cue("at_rest", "dyspnea") or p.cue("severe", "dyspnea") or "reliever_failure" in p.context
-                          or v.get("spo2", 100) <= 92 or (v.get("resp_rate", 0) >= (40 if child else 30))
-                          or re.search(r"说不出(?:完整的)?话|说话都?费劲|\bcan'?t (?:speak|talk) in (?:full )?sentences\b|respiratory distress", p.text, re.I))
-        if severe_dyspnea and (true_dyspnea or "reliever_failure" in p.context or p.cue("severe", "dyspnea")):
-            out.append(_r("severe_dyspnea", "emergency", "严重呼吸困难（静息时、药物无效或血氧低）",
-                          "severe breathing difficulty (at rest, reliever not helping, or low oxygen)", _ev(p, "dyspnea")))
-    if v.get("spo2") is not None and v["spo2"] <= 92:
-        out.append(_r("low_spo2", "emergency", f"血氧饱和度{v['spo2']}%", f"oxygen saturation {v['spo2']}%"))
-    if v.get("systolic") is not None and v["systolic"] < 90:
-        out.append(_r("hypotension", "emergency", f"收缩压{v['systolic']}mmHg（低血压）", f"systolic blood pressure {v['systolic']} mmHg"))
-    if p.has("hematemesis", "hemoptysis") or p.has("黑便") or p.has("bleeding") and p.cue("heavy", "bleeding"):
-        out.append(_r("major_bleeding", "emergency", "呕血、咯血、黑便或大量出血", "vomiting or coughing blood, black stools or heavy bleeding",
-                      _ev(p, "hematemesis", "hemoptysis", "黑便", "bleeding")))
-    bloody_stool = p.has("血便", "脓血便")
-    if bloody_stool and (p.has("diarrhea") or re.search(r"diarrh|泻|拉", _ev(p, "血便", "脓血便"), re.I)):
-        if child and "streaks_only" not in p.context:
-            out.append(_r("bloody_diarrhoea_child", "emergency", "儿童血性腹泻", "bloody diarrhoea in a child", _ev(p, "血便", "脓血便")))
-    if p.has("peritonism"):
-        out.append(_r("peritonism", "emergency", "腹部僵硬/反跳痛（腹膜刺激征）", "rigid or guarding abdomen", _ev(p, "peritonism")))
-    for code, zh, en in (("abdominal_pain", "腹痛", "abdominal pain"), ("back_pain", "腰背痛", "back or flank pain"),
-                         ("headache", "头痛", "headache"), ("chest_pain", "胸痛", "chest pain")):
-        if p.has(code) and p.cue("sudden", code) and (p.cue("severe", code) or "agonising_pain" in p.context):
-            out.append(_r(f"sudden_severe_{code}", "emergency", f"突发剧烈{zh}", f"sudden severe {en}", _ev(p, code)))
-    if fever and (p.has("neck_stiffness") or p.has("photophobia") and p.has("headache")):
-        out.append(_r("meningism", "emergency", "发热伴颈部僵硬或怕光头痛，警惕脑膜炎", "fever with stiff neck or light sensitivity and headache",
-                      _ev(p, "fever", "neck_stiffness", "photophobia")))
-    if fever and p.has("rash") and (p.has("headache") or re.search(r"瘀点|瘀斑|紫癜|压之不褪色|petechial rash|purpur|non-?blanching", p.text, re.I)):
-        out.append(_r("fever_rash", "emergency", "发热伴皮疹和头痛/瘀点", "fever with a rash and headache or purple spots", _ev(p, "fever", "rash")))
-    if fever and age is not None and age < 0.25:
-        out.append(_r("infant_fever", "emergency", "3个月以下婴儿发热", "fever in a baby under 3 months", _ev(p, "fever")))
-    if fever and "malaria_travel" in p.context:
-        out.append(_r("fever_after_travel", "emergency", "去过疟疾流行区后发热", "fever after travel to a malaria area", _ev(p, "fever")))
-    if p.has("anaphylaxis") or ("sting_or_allergen" in p.context and p.has("rash", "lip_swelling", "edema")
-                                 and (p.has("dyspnea") or p.has("syncope"))):
-        out.append(_r("anaphylaxis", "emergency", "严重过敏反应（喉头/舌头肿胀、呼吸困难）", "severe allergic reaction (throat or tongue swelling, breathing trouble)",
-                      _ev(p, "anaphylaxis", "dyspnea")))
-    leg_swelling = p.has("edema") and ("unilateral" in p.context or p.has("肢体疼痛"))
-    if leg_swelling and p.has("肢体疼痛", "pain") and "recent_surgery_or_immobile" in p.context:
-        out.append(_r("dvt_risk", "emergency", "术后/卧床后单侧腿肿痛，警惕血栓", "one swollen painful leg after surgery, hospital stay or immobility: possible clot",
-                      _ev(p, "edema", "肢体疼痛")))
-    if "pregnant" in p.context and p.has("bleeding", "abdominal_pain"):
-        out.append(_r("pregnancy_bleeding_pain", "emergency", "孕期出血或腹痛", "bleeding or abdominal pain in pregnancy", _ev(p, "bleeding", "abdominal_pain")))
-    if "head_injury" in p.context and p.has("nausea_vomiting", "drowsiness", "headache"):
-        out.append(_r("head_injury", "emergency", "头部外伤后呕吐、嗜睡或头痛", "vomiting, drowsiness or headache after a head injury"))
+    def __init__(self, picture: ClinicalPicture) -> None:
+        self.p = picture
 
-    # --- urgent (today) -----------------------------------------------------------------------------
-    if chest and not any(r.code == "chest_pain_red_flags" for r in out):
-        out.append(_r("chest_pain", "urgent", "胸痛/胸闷，需当天评估", "chest pain or tightness needs a same-day check", _ev(p, "chest_pain", "chest_tightness")))
-    if dyspnea:
-        out.append(_r("dyspnea", "urgent", "气短/喘息", "shortness of breath or wheezing", _ev(p, "dyspnea")))
-    if p.has("palpitations") and (p.has("dizziness") or p.cue("persistent", "palpitations")):
-        out.append(_r("palpitations", "urgent", "心悸伴头晕或持续不缓解", "palpitations with dizziness or not settling", _ev(p, "palpitations")))
-    if temp is not None and temp >= 39.0 or high_fever_word:
-        out.append(_r("high_fever", "urgent", f"高热{'' if temp is None else f'（{temp}℃）'}", f"high fever{'' if temp is None else f' ({temp} °C)'}",
-                      _ev(p, "fever")))
-    if fever and age is not None and 0.25 <= age < 0.5:
-        out.append(_r("young_infant_fever", "urgent", "6个月以下婴儿发热", "fever in a baby under 6 months", _ev(p, "fever")))
-    if bloody_stool and not any(r.code == "bloody_diarrhoea_child" for r in out):
-        level = "routine" if "streaks_only" in p.context and p.has("constipation") else "urgent"
-        out.append(_r("blood_in_stool", level, "大便带血", "blood in the stool", _ev(p, "血便", "脓血便")))
-    if p.has("bleeding") and not p.cue("heavy", "bleeding"):
-        out.append(_r("bleeding", "urgent", "出血", "bleeding", _ev(p, "bleeding")))
-    if p.has("jaundice"):
-        out.append(_r("jaundice", "urgent", "黄疸（皮肤或眼白发黄）", "jaundice (yellow skin or eyes)", _ev(p, "jaundice")))
-    if p.has("dehydration") or p.has("尿量减少") and (child or p.has("diarrhea", "nausea_vomiting")):
-        out.append(_r("dehydration", "urgent", "脱水表现（尿少、精神差）", "signs of dehydration", _ev(p, "dehydration", "尿量减少")))
-    if p.has("drowsiness"):
-        out.append(_r("drowsiness", "urgent", "嗜睡/精神差", "unusually drowsy", _ev(p, "drowsiness")))
-    if p.has("weakness"):
-        out.append(_r("new_weakness", "urgent", "新出现的肢体无力或麻木", "new weakness or numbness of a limb", _ev(p, "weakness")))
-    if leg_swelling and not any(r.code == "dvt_risk" for r in out):
-        out.append(_r("leg_swelling", "urgent", "单侧腿肿", "one swollen leg", _ev(p, "edema")))
-    if p.has("vision_change"):
-        out.append(_r("vision_change", "urgent", "视力改变", "change in vision", _ev(p, "vision_change")))
-    pain_score = v.get("pain_score")
-    severe_pain = [s for s in p.present() if s.cues.get("severe") and s.code in (
-        "abdominal_pain", "headache", "back_pain", "pain", "ear_pain", "eye_pain", "facial_pain")]
-    if pain_score is not None and pain_score >= 7 or severe_pain:
-        out.append(_r("severe_pain", "urgent", "剧烈疼痛", "severe pain", "、".join(s.evidence for s in severe_pain)))
-    if p.has("abdominal_pain") and (fever or p.has("nausea_vomiting")):
-        out.append(_r("abdominal_pain_fever_vomiting", "urgent", "腹痛伴发热或呕吐", "abdominal pain with fever or vomiting", _ev(p, "abdominal_pain")))
-    if child and age is not None and age < 1 and p.has("diarrhea") and p.has("nausea_vomiting"):
-        out.append(_r("infant_gastro", "urgent", "婴儿又吐又泻", "vomiting and diarrhoea in a baby", _ev(p, "diarrhea", "nausea_vomiting")))
+    def fact(self, name: str) -> Any:
+        return self.p.vitals.get(name)
 
-    # --- routine (see a doctor at the appointment) ------------------------------------------------------
-    if fever and not (temp is not None and temp < 38.3) and not (p.has("低热") and temp is None and not p.has("发热", "高热", "中等度热")):
-        out.append(_r("fever", "routine", "发热", "fever", _ev(p, "fever")))
-    if p.has("diarrhea") and p.has("nausea_vomiting"):
-        out.append(_r("vomiting_diarrhoea", "routine", "又吐又泻", "vomiting and diarrhoea", _ev(p, "diarrhea", "nausea_vomiting")))
-    if p.has("skin_redness"):
-        out.append(_r("skin_infection", "routine", "皮肤红肿热痛", "red, swollen, painful skin", _ev(p, "skin_redness")))
-    if p.has("urinary_problem"):
-        out.append(_r("urinary", "routine", "排尿异常", "urinary symptoms", _ev(p, "urinary_problem")))
-    if p.has("ear_pain"):
-        out.append(_r("ear", "routine", "耳痛/耳部问题", "ear pain or ear problem", _ev(p, "ear_pain")))
-    if p.has("facial_pain"):
-        out.append(_r("sinus", "routine", "面部/鼻窦疼痛", "facial or sinus pain", _ev(p, "facial_pain")))
-    if p.has("abdominal_pain") and not any(r.code.startswith("abdominal") for r in out):
-        out.append(_r("abdominal_pain", "routine", "腹痛", "abdominal pain", _ev(p, "abdominal_pain")))
-    if p.has("dizziness", "palpitations") and not any(r.code == "palpitations" for r in out):
-        out.append(_r("dizziness_palpitations", "routine", "头晕或心悸", "dizziness or palpitations", _ev(p, "dizziness", "palpitations")))
-    if p.has("edema") and not leg_swelling:
-        out.append(_r("edema", "routine", "水肿", "swelling", _ev(p, "edema")))
-    if pain_score is not None and 4 <= pain_score < 7:
-        out.append(_r("moderate_pain", "routine", f"中度疼痛（{pain_score}/10）", f"moderate pain ({pain_score}/10)"))
-    if p.has("dysphagia"):
-        out.append(_r("dysphagia", "routine", "吞咽困难", "difficulty swallowing", _ev(p, "dysphagia")))
-    if p.has("eye_pain") and p.has("photophobia"):
-        out.append(_r("painful_eye", "urgent", "眼痛伴怕光", "painful eye with light sensitivity", _ev(p, "eye_pain")))
-    if child and age is not None and age < 0.25 and p.present():
-        out.append(_r("young_infant", "routine", "3个月以下婴儿有症状", "a baby under 3 months with symptoms"))
-    return out
+    def has_symptom(self, names: tuple[str, ...], leave_out: tuple[str, ...]) -> bool:
+        return any(s.name not in leave_out for s in self.p.matching(*names))
+
+    def denied(self, names: tuple[str, ...]) -> bool:
+        return any(s.status == ABSENT and (s.code in names or s.name in names) for s in self.p.symptoms.values())
+
+    def any_symptom(self) -> bool:
+        return bool(self.p.present())
+
+    def cue_values(self, key: str, of: tuple[str, ...] | None) -> list[Any]:
+        return [s.cues.get(key) for s in self.p.matching(*(of or ()))]
+
+    def context(self, name: str) -> bool:
+        return name in self.p.context
+
+    def text(self) -> str:
+        return self.p.text
+
+    def evidence_text(self, of: tuple[str, ...]) -> str:
+        return _ev(self.p, *of)
+
+    def evidence(self, spec: Evidence | None) -> str:
+        return "" if spec is None else _ev(self.p, *spec.symptoms, cue=spec.cue)
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.p.vitals.get(name) for name in TRIAGE_FACTS}
 
 
-def rule_triage(picture: ClinicalPicture) -> tuple[str, list[Reason]]:
-    reasons = rule_reasons(picture)
+def rule_reasons(picture: ClinicalPicture, *, rules: ClinicalRules | None = None) -> list[Reason]:
+    """Every triage rule of the table that holds for the picture, in table order."""
+    fired = (rules or default_rules()).evaluate("triage", _PictureSubject(picture))
+    return [Reason(code=o.code, level=o.level, zh=o.zh, en=o.en, evidence=o.evidence, rule=o.rule.id) for o in fired]
+
+
+def rule_triage(picture: ClinicalPicture, *, rules: ClinicalRules | None = None) -> tuple[str, list[Reason]]:
+    reasons = rule_reasons(picture, rules=rules)
     level = max((r.level for r in reasons), key=LEVEL_RANK.__getitem__, default="self_care")
     reasons.sort(key=lambda r: -LEVEL_RANK[r.level])
     return level, reasons
@@ -343,20 +235,21 @@ def llm_level(llm: Any, picture: ClinicalPicture) -> str | None:
     return level if level in LEVEL_RANK else None
 
 
-def triage(picture: ClinicalPicture, *, llm: Any = None) -> TriageResult:
+def triage(picture: ClinicalPicture, *, llm: Any = None, rules: ClinicalRules | None = None) -> TriageResult:
     """max(rules, model): the model may raise the level, never lower it."""
-    rule_level, reasons = rule_triage(picture)
+    rule_level, reasons = rule_triage(picture, rules=rules)
     model_level = llm_level(llm, picture)
     level = rule_level
     if model_level is not None and LEVEL_RANK[model_level] > LEVEL_RANK[rule_level]:
         level = model_level
-        reasons = [_r("model_raised", model_level, "语言模型建议提高分级", "the language model raised the level"), *reasons]
+        reasons = [Reason(code="model_raised", level=model_level, zh="语言模型建议提高分级",
+                          en="the language model raised the level"), *reasons]
     return TriageResult(level=level, reasons=tuple(reasons), rule_level=rule_level, llm_level=model_level)
 
 
-def triage_text(text: str, *, lang: str | None = None, llm: Any = None) -> TriageResult:
-    return triage(picture_from_text(text, lang=lang), llm=llm)
+def triage_text(text: str, *, lang: str | None = None, llm: Any = None, rules: ClinicalRules | None = None) -> TriageResult:
+    return triage(picture_from_text(text, lang=lang), llm=llm, rules=rules)
 
 
-__all__ = ["ABSENT", "LEVELS", "LEVEL_RANK", "LEVEL_TEXT", "ClinicalPicture", "Reason", "Symptom", "TriageResult",
-           "detect_context", "picture_from_text", "rule_triage", "triage", "triage_text"]
+__all__ = ["ABSENT", "CONTEXT_NAMES", "LEVELS", "LEVEL_RANK", "LEVEL_TEXT", "ClinicalPicture", "Reason", "Symptom",
+           "TriageResult", "detect_context", "picture_from_text", "rule_reasons", "rule_triage", "triage", "triage_text"]

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialogs.clinical_rules import default_threshold
 from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
@@ -378,12 +379,13 @@ def _blood_pressure(text: str) -> Parse:
     t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text))))
     if _APPROXIMATE.search(t):
         # "一百二十几，七十几吧": not a reading to store (asked again), but a number past the red line is
-        # kept so that its flag is never lost ("高压一百九十多"); an exact pair said before the rough
-        # re-measure ("一百九十五，一百一十…又量了一遍还是一百九十多") is the reading.
-        exact = [p for p in _bp_pairs(_APPROXIMATE.sub(" ", t)) if p[0] >= 180 or p[1] >= 110]
+        # kept so that its flag is never lost ("高压一百九十多"; the line is the rule table's, packaged); an
+        # exact pair said before the rough re-measure ("一百九十五，一百一十…又量了一遍还是一百九十多") is the reading.
+        red_high = default_threshold("systolic_red_high")
+        exact = [p for p in _bp_pairs(_APPROXIMATE.sub(" ", t)) if p[0] >= red_high or p[1] >= default_threshold("diastolic_red_high")]
         if exact:
             return Parse({"systolic": exact[-1][0], "diastolic": exact[-1][1]})
-        alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= 180]
+        alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= red_high]
         return Parse({"systolic": max(alarming), "diastolic": None}) if alarming else NOTHING
     pairs = _bp_pairs(t)
     if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
@@ -456,7 +458,7 @@ def _temperature(text: str) -> Parse:
         # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again) — unless what the
         # patient at least has is a fever: "三十九度多" keeps 39.0, so no fever flag is ever lost.
         floor = [v for v in _temperatures(re.sub(r"(?<=度)[多几].*$|(?<=\d)\s*(?:and a bit|or so|something|-ish).*$", "", text))
-                 if v >= 37.5]
+                 if v >= default_threshold("temperature_yellow")]
         return Parse(max(floor)) if floor else NOTHING
     found = _temperatures(text)
     return Parse(found[-1]) if found else NOTHING   # the latest reading said
@@ -624,7 +626,7 @@ def readings_in_passing(text: str) -> dict[str, Any]:
                 value = _PASSING_PARSERS[name](sentence).value
                 # A systolic alone is kept only past the red line, so that its flag is never lost.
                 if value is not None and (name != "blood_pressure" or value.get("diastolic") is not None
-                                          or (value.get("systolic") or 0) >= 180):
+                                          or (value.get("systolic") or 0) >= default_threshold("systolic_red_high")):
                     found[name] = value
     return found
 

@@ -125,7 +125,7 @@ class _Harness:
                           reask=step.reask)
         flow = Flow(id="eval", description="", priority=0, match={}, steps=(step,))
         engine = FollowupEngine(flows=self.library, flow=flow, context=self.context(item),
-                                thresholds=self.settings.dialog.flags, llm_fallback=self.llm_fallback,
+                                rules=self.settings.clinical_rules(), llm_fallback=self.llm_fallback,
                                 max_reprompts=self.settings.dialog.max_reprompts, semantic=self.semantic)
         engine.start()
         engine.handle(str(item["text"]))

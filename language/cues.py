@@ -49,6 +49,11 @@ def _table() -> dict[str, Any]:
     }
 
 
+def cue_names() -> frozenset[str]:
+    """Every cue sentence_cues can give (what the flag rules may ask for)."""
+    return frozenset(_table()["cues"]) | {"duration_min", "temperature", "glucose", "pus"}
+
+
 def sentence_cues(sentence: str) -> dict[str, Any]:
     t = _table()
     negated = t["negated"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,20 +53,22 @@ _SEVERITY = {"N": 0, "L": 1, "H": 1, "LL": 2, "HH": 2}
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The flag thresholds interpretation codes come from (config.yaml dialog.flags)."""
+    """The flag thresholds interpretation codes come from: those of the clinical rule table
+    (dialogs/rules/clinical_rules.yaml, with a hospital's overrides), passed in by the caller."""
 
-    systolic_red_high: float = 180
-    diastolic_red_high: float = 110
-    systolic_red_low: float = 90
-    systolic_yellow: float = 160
-    diastolic_yellow: float = 100
-    glucose_red_high: float = 16.7
-    glucose_red_low: float = 3.9
-    glucose_yellow: float = 13.9
+    systolic_red_high: float
+    diastolic_red_high: float
+    systolic_red_low: float
+    systolic_yellow: float
+    diastolic_yellow: float
+    glucose_red_high: float
+    glucose_red_low: float
+    glucose_yellow: float
 
     @classmethod
-    def from_settings(cls, flags: Any) -> Thresholds:
-        return cls(**{name: getattr(flags, name) for name in cls.__dataclass_fields__ if hasattr(flags, name)})
+    def from_values(cls, values: Mapping[str, float]) -> Thresholds:
+        """From the rule table's named thresholds (ClinicalRules.thresholds)."""
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
 
 
 class ExportError(LookupError):

@@ -1,4 +1,5 @@
-"""Reasons on flags and review items (records/data/review_reasons.yaml) and why a review action was
+"""Reasons on review items that are not flags (records/data/review_reasons.yaml; a flag's reason is its
+row's text in dialogs/rules/clinical_rules.yaml) and why a review action was
 refused (records/data/review_errors.yaml).
 
 A reason is stored in English with its figures ("no answer after 4 tries: call the patient"), and a
@@ -16,13 +17,7 @@ from language.catalog import Catalog, TemplateReader, load_catalog
 PATH = Path(__file__).resolve().parent / "data" / "review_reasons.yaml"
 ERRORS_PATH = Path(__file__).resolve().parent / "data" / "review_errors.yaml"
 # placeholder -> the regular expression it matches in a stored reason
-SLOTS: dict[str, str] = {
-    "systolic": r"\S+", "diastolic": r"\S+", "systolic_limit": r"\S+", "diastolic_limit": r"\S+",
-    "value": r"\S+", "limit": r"\S+", "score": r"\d+", "minutes": r"\d+", "tries": r"\d+",
-    "drugs": r".+", "symptom": r".+", "fields": r".+",
-    "chest": r"chest pain|chest tightness",
-    "stroke_sign": r"slurred speech|facial droop|limb weakness or numbness",
-}
+SLOTS: dict[str, str] = {"tries": r"\d+", "fields": r".+"}
 ERROR_SLOTS: dict[str, str] = {
     "field": r".+", "max_length": r"\d+", "low": r"\S+", "high": r"\S+", "choices": r".+", "codes": r".+",
     "listed": r".+",
@@ -48,5 +43,5 @@ class StoredTexts:
 
 REASONS = StoredTexts(PATH, SLOTS)
 ERRORS = StoredTexts(ERRORS_PATH, ERROR_SLOTS)
-reason = REASONS.english              # a flag's or nurse task's reason, to store
+reason = REASONS.english              # a nurse task's reason, to store
 review_error = ERRORS.english         # why a review action was refused (the API's detail)

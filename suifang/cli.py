@@ -224,7 +224,7 @@ def export_fhir(
         raise typer.Exit(2) from None
     settings = load_settings()
     engine = make_engine(settings.database.url)
-    thresholds = fhir_export.Thresholds.from_settings(settings.dialog.flags)
+    thresholds = fhir_export.Thresholds.from_values(settings.clinical_rules().thresholds)
     with make_session_factory(engine)() as session:
         ward_ids = None
         if ward:

@@ -160,22 +160,11 @@ class PlanConfig(_Section):
     chronic_count: int = 6
 
 
-class FlagThresholds(_Section):
-    systolic_red_high: int = 180
-    diastolic_red_high: int = 110
-    systolic_red_low: int = 90
-    systolic_yellow: int = 160
-    diastolic_yellow: int = 100
-    glucose_red_high: float = 16.7
-    glucose_red_low: float = 3.9
-    glucose_yellow: float = 13.9
-    temperature_red: float = 39.0
-    temperature_red_post_surgery: float = 38.5
-    post_surgery_days: int = 30
-    temperature_yellow: float = 37.5
-    pain_red: int = 8
-    pain_yellow: int = 5
-    satisfaction_yellow_max: int = 2
+class ClinicalRulesConfig(_Section):
+    # Every flag, grading and triage rule and every threshold they use live in one versioned table,
+    # dialogs/rules/clinical_rules.yaml (dialogs/clinical_rules.py); its values are not repeated here.
+    file: str = ""                                   # empty: the packaged table; else a hospital's own copy
+    thresholds: dict[str, int | float] = {}          # named thresholds of the table overridden, e.g. {pain_red: 7}
 
 
 class SemanticConfig(_Section):
@@ -195,7 +184,10 @@ class DialogConfig(_Section):
     second_reader: bool = True
     semantic: SemanticConfig = SemanticConfig()
     llm_timeout_s: float = Field(default=4.0, gt=0)  # one fallback reply; past it the answer stays unsettled
-    flags: FlagThresholds = FlagThresholds()
+    clinical_rules: ClinicalRulesConfig = ClinicalRulesConfig()
+    # The former `dialog.flags: {systolic_red_high: …}` section: still read, as overrides of the same names
+    # (clinical_rules.thresholds wins where both name one).
+    flags: dict[str, int | float] = {}
 
 
 class PhoneConfig(_Section):
@@ -274,6 +266,18 @@ class Settings(_Section):
     def resolve_path(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else PROJECT_ROOT / path
+
+    def clinical_rules(self) -> Any:
+        """The clinical rule table (dialogs.clinical_rules.ClinicalRules) with this hospital's overrides.
+        Loaded and validated once per file and overrides; ConfigError names what is wrong."""
+        from dialogs.clinical_rules import RulesError, load_rules
+
+        cfg = self.dialog.clinical_rules
+        try:
+            return load_rules(self.resolve_path(cfg.file) if cfg.file else None,
+                              overrides={**self.dialog.flags, **cfg.thresholds})
+        except RulesError as exc:
+            raise ConfigError(f"dialog.clinical_rules: {exc}") from None
 
 
 def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:

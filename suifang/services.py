@@ -66,6 +66,9 @@ class Services:
         from dialogs.flows import load_flows
 
         flows = load_flows()  # a broken flow file stops startup, not a patient's call
+        rules = settings.clinical_rules()  # so does a broken clinical rule table or an unknown threshold override
+        log.info("clinical rules v%s (%s, sha256 %s…)%s", rules.version, rules.source, rules.sha256[:12],
+                 f"; thresholds overridden: {', '.join(sorted(rules.overridden))}" if rules.overridden else "")
         engine = make_engine(settings.database.url, echo=settings.database.echo)
         return cls(settings=settings, engine=engine, session_factory=make_session_factory(engine), flows=flows)
 
@@ -163,7 +166,7 @@ class Services:
             return None
         from dialogs.second_reader import make_second_reader
 
-        return make_second_reader(llm, thresholds=self.settings.dialog.flags)
+        return make_second_reader(llm, rules=self.settings.clinical_rules())
 
     def semantic_matcher(self) -> SemanticMatcher | None:
         """Nearest labelled phrasings over the embeddings (language.semantic), or None when off or broken."""

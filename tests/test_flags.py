@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dialogs.flags import evaluate_flags, risk_grade
-from suifang.config import FlagThresholds
+from dialogs.clinical_rules import default_rules, load_rules
 
-T = FlagThresholds()
+T = default_rules()
 
 
 def flags(outcome: dict, *, cues: dict | None = None, evidence: dict | None = None, post_surgery: bool = False,
           days: int = 7, classes: dict | None = None) -> set[tuple[str, str]]:
-    hits = evaluate_flags(outcome, evidence=evidence or {}, cues=cues or {}, thresholds=T, days_since_discharge=days,
+    hits = evaluate_flags(outcome, evidence=evidence or {}, cues=cues or {}, rules=T, days_since_discharge=days,
                           post_surgery=post_surgery, missed_classes=classes or {})
     return {(h.level, h.code) for h in hits}
 
@@ -84,15 +84,16 @@ def test_condition_and_satisfaction() -> None:
 
 def test_flags_carry_the_patients_words() -> None:
     hits = evaluate_flags({"blood_pressure": {"systolic": 190, "diastolic": 100}},
-                          evidence={"blood_pressure": "高压一百九"}, cues={}, thresholds=T)
+                          evidence={"blood_pressure": "高压一百九"}, cues={}, rules=T)
     assert hits[0].evidence == "高压一百九" and hits[0].level == "red"
 
 
 def test_thresholds_come_from_config() -> None:
-    strict = FlagThresholds(systolic_yellow=140)
+    strict = load_rules(overrides={"systolic_yellow": 140})
     hits = evaluate_flags({"blood_pressure": {"systolic": 145, "diastolic": 85}}, evidence={}, cues={},
-                          thresholds=strict)
+                          rules=strict)
     assert [h.level for h in hits] == ["yellow"]
+    assert [h.reason for h in hits] == ["blood pressure 145/85 mmHg at or above 140/100"]
 
 
 def test_risk_grade() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dialogs.flags import _symptom_level
+from dialogs.flags import symptom_level
 from dialogs.understanding import normalize
 from language.context import RULES_PATH, assess
 from language.cues import sentence_cues
@@ -31,7 +31,7 @@ def present(text: str, lang: str = "zh") -> list[str] | None:
 def level(text: str, code: str, lang: str = "zh") -> str:
     value = parse_symptoms(normalize(text), lang).value
     assert value and code in value["present"], (text, value)
-    return _symptom_level(code, value["cues"][code])[0]
+    return symptom_level(code, value["cues"][code])[0]
 
 
 # ----- one example per trigger row: (trigger id, lang, text, code, status) ------------------------------

@@ -12,7 +12,7 @@ from dialogs.engine import FollowupEngine
 from dialogs.flows import Flow, load_flows
 from dialogs.understanding import normalize, parse_field, split_questions
 from language.numbers import to_digits
-from suifang.config import FlagThresholds
+from dialogs.clinical_rules import default_rules
 
 MEDS_ZH = [{"name": n, "generic_name": g, "drug_class": c, "frequency": f} for n, g, c, f in [
     ("阿司匹林肠溶片", "阿司匹林", "antiplatelet", "qd"), ("硫酸氢氯吡格雷片", "氯吡格雷", "antiplatelet", "qd"),
@@ -158,7 +158,7 @@ def _engine(field: str, lang: str = "zh") -> FollowupEngine:
         hospital="医院", ward_team="心内科", department="心内科", diagnosis="", discharged_on=dt.date(2026, 11, 1),
         call_date=dt.date(2026, 11, 8), post_surgery=False,
         medications=(Medication(item_id=1, name="阿司匹林肠溶片", generic_name="阿司匹林", drug_class="antiplatelet"),))
-    engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, thresholds=FlagThresholds())
+    engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules())
     engine.start()
     return engine
 

@@ -10,9 +10,9 @@ import pytest
 from api.web.reasons import _UNKNOWN_ZH, reason_text
 from dialogs.flags import evaluate_flags
 from language.lexicon import SYMPTOM_CODES
-from suifang.config import FlagThresholds
+from dialogs.clinical_rules import default_rules
 
-T = FlagThresholds()
+T = default_rules()
 _ENGLISH = re.compile(r"(?<![A-Za-z])(?!mmHg|mmol)[A-Za-z]{3,}")
 CUE_VARIANTS = [{}, {"at_rest": True}, {"duration_min": 30}, {"persistent": True}, {"relieved": True},
                 {"chronic": True}, {"heavy": True}, {"gradual": True}]
@@ -22,7 +22,7 @@ def every_reason() -> list[str]:
     reasons = set()
     for cues in CUE_VARIANTS:
         hits = evaluate_flags({"symptoms": list(SYMPTOM_CODES)}, evidence={}, cues={c: cues for c in SYMPTOM_CODES},
-                              thresholds=T)
+                              rules=T)
         reasons |= {h.reason for h in hits}
     readings = [
         {"blood_pressure": {"systolic": 190, "diastolic": 100}}, {"blood_pressure": {"systolic": 165, "diastolic": 90}},
@@ -34,7 +34,7 @@ def every_reason() -> list[str]:
         {"medication_adherence": "none"},
     ]
     for outcome in readings:
-        hits = evaluate_flags(outcome, evidence={}, cues={"wound": {"heavy": True}}, thresholds=T,
+        hits = evaluate_flags(outcome, evidence={}, cues={"wound": {"heavy": True}}, rules=T,
                               post_surgery=True, days_since_discharge=5,
                               missed_classes={"阿司匹林肠溶片": "antiplatelet", "x": "insulin"})
         reasons |= {h.reason for h in hits}

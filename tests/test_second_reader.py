@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 from dialogs.second_reader import SecondReading, merge, validate
-from suifang.config import FlagThresholds
+from dialogs.clinical_rules import default_rules
 
-T = FlagThresholds()
+T = default_rules()
 
 
 def _read(symptoms, turns, lang="zh", callback=None, outcome=None):
     raw = json.dumps({"symptoms": symptoms, "callback": callback}, ensure_ascii=False)
-    return validate(raw, patient_turns=turns, language=lang, outcome=outcome or {"symptoms": []}, thresholds=T)
+    return validate(raw, patient_turns=turns, language=lang, outcome=outcome or {"symptoms": []}, rules=T)
 
 
 def test_a_symptom_quoted_from_the_patient_is_added_with_the_rules_level() -> None:
@@ -37,7 +37,7 @@ def test_a_denied_symptom_is_not_added_even_when_quoted() -> None:
 
 def test_unknown_codes_and_broken_json_change_nothing() -> None:
     assert _read([{"code": "cancer", "quote": "我"}], ["我"]).empty
-    assert validate("not json", patient_turns=["x"], language="zh", outcome={}, thresholds=T).empty
+    assert validate("not json", patient_turns=["x"], language="zh", outcome={}, rules=T).empty
 
 
 def test_merge_adds_and_never_removes() -> None:
@@ -72,7 +72,7 @@ def test_the_stored_outcome_shows_the_model_additions_after_the_call(client, nur
         raw = json.dumps({"symptoms": [{"code": "insomnia", "quote": "夜里老是瞪着天花板到天亮"}], "callback": None},
                          ensure_ascii=False)
         return validate(raw, patient_turns=[t for s, t in transcript if s == "patient"], language=language,
-                        outcome=outcome, thresholds=T)
+                        outcome=outcome, rules=T)
 
     monkeypatch.setattr(client.app.state.services, "second_reader", lambda: reader)
     call_id = _start(client, nurse_card, "DEMO0001")["call_id"]

@@ -16,7 +16,7 @@ from dialogs.engine import AnswerResult, FollowupEngine
 from dialogs.flows import load_flows
 from knowledge.plans import due_date
 from knowledge.structurer import structure_orders
-from suifang.config import FlagThresholds
+from dialogs.clinical_rules import default_rules
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 FLOWS = load_flows()
@@ -64,7 +64,7 @@ def build_engine(case: dict[str, Any], questions: list[str]) -> FollowupEngine:
 
     flow = FLOWS.select(surgery=bool(discharge.get("surgery")), diagnosis=discharge["diagnosis"],
                         department=discharge["department"])
-    return FollowupEngine(flows=FLOWS, flow=flow, context=context, thresholds=FlagThresholds(), answer_question=answer)
+    return FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules(), answer_question=answer)
 
 
 def _check(reply: Any, engine: FollowupEngine, expect: dict[str, Any], where: str) -> None:

@@ -213,10 +213,15 @@ def _patient_ref(chat: PreconsultChat) -> dict[str, Any]:
     return {"id": chat.patient_id}
 
 
-def _report(chat: PreconsultChat) -> dict[str, Any]:
+def _rules(request: Request) -> Any:
+    """The clinical rule table with this hospital's overrides (config.yaml dialog.clinical_rules)."""
+    return request.app.state.settings.clinical_rules()
+
+
+def _report(chat: PreconsultChat, rules: Any) -> dict[str, Any]:
     from dialogs.preconsult_report import build_report
 
-    return build_report(chat.state or {}, chat_id=chat.id, patient=_patient_ref(chat))
+    return build_report(chat.state or {}, chat_id=chat.id, patient=_patient_ref(chat), rules=rules)
 
 
 # ----- endpoints ------------------------------------------------------------------------------------------------------
@@ -278,10 +283,10 @@ async def post_message(chat_id: IdPath, body: ChatMessageIn, request: Request, s
     text = body.text[:MESSAGE_MAX_CHARS]
     store.add_message(session, chat=chat, speaker="patient", text=text[:4000])
     llm = await asyncio.to_thread(_model, request)
-    reply = await asyncio.to_thread(handle, state, text, flow=_flow(), llm=llm)
+    reply = await asyncio.to_thread(handle, state, text, flow=_flow(), llm=llm, rules=_rules(request))
     store.add_message(session, chat=chat, speaker="assistant", text=reply.say, expecting=reply.expecting)
     store.save_state(session, chat=chat, state=state)
-    report = await asyncio.to_thread(_report, chat)
+    report = await asyncio.to_thread(_report, chat, _rules(request))
     store.save_report(session, chat=chat, report=report)
     record_audit(session, actor=caller.actor, action="message", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id,
                  detail=f"triage={reply.triage}")
@@ -309,7 +314,7 @@ def read_report(chat_id: IdPath, request: Request, session: SessionDep, settings
 
     chat = _open_chat(request, session, caller, chat_id, action="report")
     row = store.report_of_chat(session, chat_id=chat.id)
-    report = row.report if row is not None else _report(chat)
+    report = row.report if row is not None else _report(chat, _rules(request))
     record_audit(session, actor=caller.actor, action="report", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id,
                  detail=f"format={format}")
     if format == "text":

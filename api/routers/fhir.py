@@ -68,7 +68,7 @@ def _base_url(request: Request) -> str:
 
 
 def _thresholds(request: Request) -> fhir_export.Thresholds:
-    return fhir_export.Thresholds.from_settings(request.app.state.settings.dialog.flags)
+    return fhir_export.Thresholds.from_values(request.app.state.settings.clinical_rules().thresholds)
 
 
 # Bounds on what one import may ask of the order structurer, whose work grows with the square of a

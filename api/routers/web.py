@@ -194,7 +194,7 @@ def render(request: Request, settings: Settings, template: str, context: dict[st
     lang = _lang(request)
     tz = review.local_zone(settings.service.timezone)
     ctx = {"t": translator(lang), "lang": lang, "other_lang": "en" if lang == "zh" else "zh", "user": user,
-           "reason": lambda text: reason_text(text, lang),
+           "reason": lambda text: reason_text(text, lang, settings.clinical_rules()),
            "csrf": user.session.csrf if user else "", "localtime": _localtime(tz),
            "idle_minutes": settings.auth.idle_timeout_minutes,
            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""), **context}
