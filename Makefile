@@ -59,7 +59,7 @@ test: setup
 
 # The fast lane while developing: no model-backed, browser or PostgreSQL tests (CI runs `make test`).
 test-fast: setup
-	$(BIN)/pytest -m "not models and not browser and not postgres" -x -q
+	$(BIN)/pytest -m "not models and not browser and not postgres and not fuzz" -x -q
 
 bench: setup
 	for b in bench/bench_*.py; do $(BIN)/python $$b; done

@@ -47,7 +47,8 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# The PostgreSQL run of each database test carries the `postgres` mark, so the fast lane leaves it out.
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from records.db import upgrade
 

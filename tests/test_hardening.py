@@ -360,6 +360,7 @@ def test_the_document_says_what_each_operation_returns(client: TestClient) -> No
 FUZZ_EXAMPLES = 8  # per operation and mode (schema-valid, schema-invalid); the full run is in the README
 
 
+@pytest.mark.fuzz
 def test_fuzzed_requests_get_documented_answers_in_time(client: TestClient, admin) -> None:  # noqa: ANN001
     """schemathesis over the served document, every operation, an admin token (a throwaway one where
     the operation ends its token): no 5xx, and status, content type, headers and body as documented.
