@@ -1,5 +1,5 @@
-"""Build language/data/answer_bank.yaml from the TRAIN splits of the labelled answers (train, train2, train3;
-never dev or test):
+"""Build language/data/answer_bank.yaml from the TRAIN splits of the labelled answers (train, train2, train3,
+train4, train5 — every file named train*; never dev or test):
 the patient answers of each enumerated field, grouped by the value they give, for the semantic matcher.
 
     .venv/bin/python -m evaluation.build_answer_bank
@@ -34,7 +34,7 @@ def label_of(item: dict) -> object | None:
 
 def main() -> None:
     bank: dict[str, dict[str, dict[str, list[str]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    paths = [p for split in ("train", "train2", "train3") for p in split_files(split)]
+    paths = sorted(p for p in split_files("train*") if p.name.startswith("train"))
     for item in load_items(paths):
         if item["field"] not in FIELDS:
             continue
