@@ -480,7 +480,7 @@ class FollowupEngine:
         """Symptoms and readings can surface in any answer ("还行，就是昨天晕倒了", "头疼，刚量了血压
         一百九十二、一百一十五"): scan every utterance."""
         current = self._current_step()
-        for name, value in nlu.readings_in_passing(utterance).items():
+        for name, value in nlu.readings_in_passing(utterance, self.lang, self.state.respondent).items():
             if self.state.collected.get(name) is None and not (current and current.collect == name):
                 self.state.collected[name] = value
                 self.state.evidence.setdefault(name, _clip(utterance))

@@ -18,7 +18,7 @@ from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
 from language.condition import read_condition
-from language.context import assess
+from language.context import assess, not_the_patients
 from language.wound import read_wound
 from language.yes_no import read_yes_no_field
 from language.symptoms import NOTHING, Parse, parse_symptoms
@@ -613,12 +613,14 @@ _PASSING_PARSERS = {"blood_pressure": lambda t: _blood_pressure(t), "blood_gluco
                     "temperature": lambda t: _temperature(t), "pain_score": lambda t: _pain_score(t)}
 
 
-def readings_in_passing(text: str) -> dict[str, Any]:
-    """Readings the words name (by a label: 血压, sugar, temperature…) with their value, sentence by sentence."""
+def readings_in_passing(text: str, lang: str | None = None, respondent: str | None = None) -> dict[str, Any]:
+    """Readings the words name (by a label: 血压, sugar, temperature…) with their value, sentence by sentence;
+    not in a sentence about someone else or a hypothetical ("是我孙子发烧，三十九度多", "医生说如果烧到三十八度五")."""
     found: dict[str, Any] = {}
+    lang = lang or ("zh" if re.search(r"[\u4e00-\u9fff]", text) else "en")
     sentences = [x for x in re.split(r"(?<=[。！!？?；;])|(?<=[.])\s+", text) if x and x.strip()]
     for i, sentence in enumerate(sentences):
-        if not re.search(r"\d", to_digits(sentence)):
+        if not re.search(r"\d", to_digits(sentence)) or not_the_patients(sentence, lang, whole=text, respondent=respondent):
             continue
         for name, label in _PASSING.items():
             # The label may be in the sentence before ("Fever, yes. A hundred and three this morning.")

@@ -63,6 +63,7 @@ class ContextRules:
     circumstance_denial: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     pseudo_mentions: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     wishes_are_findings: frozenset[str] = frozenset()
+    reading_hypothetical: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,9 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
                         triggers=tuple(triggers), circumstance_denial=circumstance,
                         pseudo_mentions=not_mentions,
-                        wishes_are_findings=frozenset(data.get("wishes_are_findings") or ()))
+                        wishes_are_findings=frozenset(data.get("wishes_are_findings") or ()),
+                        reading_hypothetical={lang: _compile(f"reading_hypothetical.{lang}", data["reading_hypothetical"][lang], re.I)
+                                              for lang in langs})
 
 
 @functools.lru_cache(maxsize=1)
@@ -157,6 +160,24 @@ def _is_bare(clause: str, mentions: list[tuple[str, int, int]], lang: str) -> bo
     rest = re.sub(r"\w*\x00+\w*", " ", rest)   # "dizz" matched in "dizziness": the whole word is the mention
     rest = _LIST_FILLER[lang].sub("", rest)
     return len(rest) <= (2 if lang == "zh" else 3)
+
+
+def not_the_patients(sentence: str, lang: str, *, whole: str = "", respondent: str | None = None) -> bool:
+    """A sentence about someone else ("是我孙子发烧，三十九度多" after "我没事") or a hypothetical
+    ("医生说如果烧到三十八度五以上…", "if it goes over 180"): a reading in it is not the patient's."""
+    r = rules()
+    lang = "zh" if lang == "zh" else "en"
+    if r.reading_hypothetical[lang].search(sentence):
+        return True
+    contrast = bool(r.self_contrast[lang].search(whole or sentence))
+    for t in r.triggers:
+        if t.lang != lang or t.category != "other_person" or t.direction != "forward":
+            continue
+        if respondent == "family" and t.off_for_family or t.needs_contrast and not contrast:
+            continue
+        if t.pattern.search(sentence):
+            return True
+    return False
 
 
 def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Mention]:

@@ -46,6 +46,7 @@ def _table() -> dict[str, Any]:
         "negated": _compile("negated_cue", data["negated_cue"]),
         "pus": _compile("pus", data["pus"]),
         "denied_after": {name: _compile(f"denied_after.{name}", p) for name, p in (data.get("denied_after") or {}).items()},
+        "denied_before": {name: _compile(f"denied_before.{name}", p) for name, p in (data.get("denied_before") or {}).items()},
     }
 
 
@@ -59,9 +60,10 @@ def sentence_cues(sentence: str) -> dict[str, Any]:
     negated = t["negated"]
 
     def said(name: str, pattern: re.Pattern[str]) -> bool:
-        denied_after = t["denied_after"].get(name)
+        denied_after, denied_before = t["denied_after"].get(name), t["denied_before"].get(name)
         return any(not negated.search(sentence[max(0, m.start() - 6):m.start()])
                    and not (denied_after is not None and denied_after.search(sentence[m.end():]))
+                   and not (denied_before is not None and denied_before.search(sentence[max(0, m.start() - 12):m.start()]))
                    for m in pattern.finditer(sentence))
 
     cues: dict[str, Any] = {name: True for name, patterns in t["cues"].items() if any(said(name, p) for p in patterns)}

@@ -62,6 +62,8 @@ TRIGGER_CASES = [
     ("zh-resolved-clause", "zh", "上个礼拜咳了几天，吃了点药已经好了", "cough", "resolved"),
     ("zh-historical-pre", "zh", "住院前就胸闷", "chest_tightness", "historical"),
     ("zh-historical-post", "zh", "腰疼是老毛病了", "pain", "historical"),
+    ("zh-historical-when", "zh", "晕倒过，那是前年的事了", "syncope", "historical"),
+    ("en-historical-when", "en", "I fainted once, but that was two years ago", "syncope", "historical"),
     ("zh-historical-sentence", "zh", "睡不着，几十年了", "insomnia", "historical"),
     ("en-historical-sentence", "en", "My knees ache, but that's been years.", "pain", "historical"),
     ("en-resolved-post", "en", "the dizziness has gone", "dizziness", "resolved"),
@@ -308,3 +310,19 @@ def test_a_low_sugar_measured_without_a_label_is_read_only_in_a_low() -> None:
     assert sentence_cues("浑身冷汗，手抖得厉害，测了一下才二点八")["glucose"] == 2.8
     assert sentence_cues("Woke up drenched and shaking, the reading was sixty-two.")["glucose"] == 3.4
     assert "glucose" not in sentence_cues("I get a bit dizzy, the reading was sixty-two on the pulse thing.")
+
+
+def test_readings_about_someone_else_or_a_condition_are_not_the_patients() -> None:
+    from dialogs.understanding import readings_in_passing
+    assert readings_in_passing("我没事，是我孙子这两天发烧，三十九度多，我在医院陪他呢", "zh") == {}
+    assert readings_in_passing("医生说如果烧到三十八度五以上就要回医院，我天天量，都是三十六度多", "zh") == {}
+    assert readings_in_passing("Not me, it's my grandson who's got the temperature, a hundred and three. I'm fine.", "en") == {}
+    assert readings_in_passing("我发烧了，体温三十九度二", "zh")["temperature"] == 39.2
+
+
+def test_rest_said_as_able_or_fine_is_no_rest_and_gradual_stays_gradual() -> None:
+    assert level("脚有点肿，喘气比以前粗了。不过躺下还能躺平，就是上楼的时候喘。", "dyspnea") == "yellow"
+    assert level("I'm breathless going up the stairs. Fine sitting down though.", "dyspnea", "en") == "yellow"
+    assert level("Pins and needles in both feet, creeping on over the last couple of weeks, not all of a sudden.",
+                 "limb_weakness", "en") == "yellow"
+    assert "dyspnea" not in (present("Missed my insulin two nights, I fell asleep in the chair.", "en") or [])
