@@ -430,12 +430,54 @@ def _bp_pairs(t: str) -> list[tuple[int, int]]:
     return pairs
 
 
+# Which of several numbers is the reading asked for: not one said with another measure's word ("pulse 84 …
+# oxygen 97", "sugar two thirty … turned five"); then the most recent by
+# the words of time — today/now over earlier today ("was … this morning") over yesterday, and any of
+# them over a habit ("it's been sevens and eights", "平时都是八十来下"); of equals, the latest said.
+_READING_CLAUSE = re.compile(r"[，,。；;！!？?]|\.(?!\d)")
+_HABIT = re.compile(r"平时|平常|一般|通常|向来|一直|这几天都|每天都|老是|always|usually|normally|mostly|all week|every day|"
+                    r"most days|tends? to|it'?s been (?:\d|between|in the|around)|been between|\d+s and \d+s|\d+ to \d+", re.I)
+_EARLIER = re.compile(r"昨天|昨晚|昨儿|前天|前几天|上午的时候|早上的时候|last night|yesterday|the other day|earlier", re.I)
+_EARLIER_TODAY = re.compile(r"\b(?:was|were)\b[^,;]{0,30}\bthis morning\b|\bthis morning\b[^,;]{0,20}\b(?:was|were)\b|早上是|早上还是", re.I)
+_OTHER_WORDS = {
+    "blood_glucose": re.compile(r"岁|血压|心跳|脉搏|血氧|体温|turned|years? old|pulse|oxygen|pressure|temperature", re.I),
+    "heart_rate": re.compile(r"血氧|氧|血压|血糖|体温|oxygen|sats?|saturation|pressure|sugar|temperature|%", re.I),
+    "temperature": re.compile(r"血压|血糖|心跳|pulse|pressure|sugar", re.I),
+}
+
+
+def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) -> float | None:
+    """The reading asked for among (value, position) numbers of the digit text `t` (see above)."""
+    if not found:
+        return None
+    bounds = [0, *[m.end() for m in _READING_CLAUSE.finditer(t)], len(t) + 1]
+
+    def clause_of(pos: int) -> str:
+        i = max(k for k, b in enumerate(bounds) if b <= pos)
+        return t[bounds[i]:bounds[min(i + 1, len(bounds) - 1)]]
+
+    other = _OTHER_WORDS[field_name]
+    said = [(v, p, clause_of(p)) for v, p in found]
+    pool = [x for x in said if not other.search(x[2])] or said
+
+    def rank(clause: str) -> float:
+        if _HABIT.search(clause):
+            return 0
+        if _EARLIER_TODAY.search(clause):
+            return 1.5
+        if _EARLIER.search(clause):
+            return 1
+        return 2
+
+    best = max(rank(c) for _, _, c in pool)
+    return [v for v, _, c in pool if rank(c) == best][-1]
+
+
 def _blood_glucose(text: str) -> Parse:
     t = _after_correction(to_digits(text))
-    values = [v for v, _, _ in reading_numbers(t)]
-    if not values:
+    value = _current_reading(t, [(v, s) for v, s, _ in reading_numbers(t)], "blood_glucose")
+    if value is None:
         return NOTHING
-    value = values[-1]   # of several readings, the latest said
     mg_dl = re.search(r"mg\s*/?\s*d?l|毫克", t, re.I) is not None or value > 35
     if mg_dl:
         value = value / 18.0
@@ -454,27 +496,32 @@ _TEMP_APPROXIMATE = re.compile(r"三十[四五六七八九][四五六七八九]�
 
 
 def _temperature(text: str) -> Parse:
-    if _TEMP_APPROXIMATE.search(text):
+    t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", _after_correction(to_digits(text))))
+    # a rough figure said only of the habit ("it's always thirty-six something") leaves the exact one standing
+    rough = [m for m in _TEMP_APPROXIMATE.finditer(text)
+             if not _HABIT.search(text[max(0, m.start() - 30):m.end()])]
+    if rough:
         # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again) — unless what the
         # patient at least has is a fever: "三十九度多" keeps 39.0, so no fever flag is ever lost.
         floor = [v for v in _temperatures(re.sub(r"(?<=度)[多几].*$|(?<=\d)\s*(?:and a bit|or so|something|-ish).*$", "", text))
                  if v >= default_threshold("temperature_yellow")]
         return Parse(max(floor)) if floor else NOTHING
-    found = _temperatures(text)
-    return Parse(found[-1]) if found else NOTHING   # the latest reading said
+    found = _temperatures(text, positions=True)
+    value = _current_reading(t, found, "temperature")
+    return NOTHING if value is None else Parse(value)
 
 
-def _temperatures(text: str) -> list[float]:
+def _temperatures(text: str, *, positions: bool = False) -> list[Any]:
     t = _after_correction(to_digits(text))
     t = _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", t)
     t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", t)
-    found = []
-    for value, _, end in reading_numbers(t):
+    found: list[Any] = []
+    for value, start, end in reading_numbers(t):
         fahrenheit = re.match(r"\s*(?:°\s*F|F\b|degrees f|fahrenheit)", t[end:end + 12], re.I)
         if fahrenheit or 93 <= value <= 110:
             value = (value - 32) * 5 / 9
         if 34.0 <= value <= 43.0:
-            found.append(round(value, 1))
+            found.append((round(value, 1), start) if positions else round(value, 1))
     return found
 
 
@@ -486,10 +533,10 @@ def _heart_rate(text: str) -> Parse:
     """Beats a minute; "半分钟三十五下" counts double. Counts (次/下) are what a pulse is said in."""
     t = _after_correction(to_digits(text))
     factor = next((f for pattern, f in _PULSE_WINDOW if pattern.search(t)), 1)
-    values = [int(m.group(1)) * factor for m in _PULSE_NUMBER.finditer(t)
-              if not re.match(r"\s*(?:秒|seconds|分钟|minutes|岁|年|%|percent)", t[m.end(1):m.end(1) + 8], re.I)]
-    values = [v for v in values if 25 <= v <= 250]
-    return Parse(values[-1]) if values else NOTHING
+    found = [(int(m.group(1)) * factor, m.start(1)) for m in _PULSE_NUMBER.finditer(t)
+             if not re.match(r"\s*(?:秒|seconds|分钟|minutes|岁|年|%|percent)", t[m.end(1):m.end(1) + 8], re.I)]
+    value = _current_reading(t, [(v, p) for v, p in found if 25 <= v <= 250], "heart_rate")
+    return NOTHING if value is None else Parse(int(value))
 
 
 _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(?:疼|痛)|没感觉|不觉得疼|\bno pain\b|\bnot (?:in )?(?:any )?pain\b|\bdoesn'?t hurt\b|\bnone\b|\bzero\b|^0$)", re.I)

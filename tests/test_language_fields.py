@@ -325,3 +325,17 @@ def test_a_pain_score_said_while_telling_of_a_pain_is_kept_and_minutes_are_not_s
     from dialogs.understanding import readings_in_passing
     assert readings_in_passing("肚子疼得受不了，在床上打滚。你要让我打分，我说九分都不止。")["pain_score"] == 9
     assert "pain_score" not in readings_in_passing("胸口疼了十分钟就好了")
+
+
+@pytest.mark.parametrize(("field", "text", "lang", "expected"), [
+    ("blood_glucose", "My sugar ran two thirty this morning. My great-granddaughter turned five, you can't say no.", "en", 12.8),
+    ("blood_glucose", "Seven point four this morning before breakfast. It's been sevens and eights mostly.", "en", 7.4),
+    ("temperature", "Thirty-eight point three. It was thirty-seven point nine this morning, so it's gone up.", "en", 38.3),
+    ("temperature", "Thirty-six point eight. Normal. It's always thirty-six something.", "en", 36.8),
+    ("heart_rate", "Pulse is eighty-four per minute. The oximeter said oxygen ninety-seven.", "en", 84),
+    ("heart_rate", "今天有点快，一百一，平时都是八十来下", "zh", 110),
+    ("heart_rate", "早上七十八，刚才又量了一下九十", "zh", 90),
+])
+def test_the_reading_asked_for_is_the_current_one_with_its_own_measure(field: str, text: str, lang: str,
+                                                                          expected: object) -> None:
+    assert value(field, text, lang) == expected
