@@ -23,7 +23,7 @@ from typing import Any
 from dialogs import understanding as nlu
 from dialogs.clinical_rules import ClinicalRules, default_rules
 from dialogs.context import CallContext
-from dialogs.flags import evaluate_flags, risk_grade
+from dialogs.flags import evaluate_flags, risk_grade, symptom_level
 from dialogs.flow_schema import Condition, next_index, runnable_index
 from dialogs.flows import FAIL_CLOSED_FIELDS, Flow, FlowLibrary, Step
 from language.catalog import catalog
@@ -488,6 +488,11 @@ class FollowupEngine:
         if not skip_symptoms:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
+            if current is not None and current.collect == "overall_condition":
+                # How things are overall ("这两天又不行了，人没劲"): its mild complaints are part of that
+                # assessment (worse is its own flag, the symptoms question follows); a red one is kept at once.
+                present = [c for c in present
+                           if symptom_level(c, (found.get("cues") or {}).get(c) or {}, rules=self.rules)[0] == "red"]
             if present:
                 self.state.collected["symptoms"] = [*(self.state.collected.get("symptoms") or []), *present]
                 self.state.cues.update(found.get("cues") or {})

@@ -339,3 +339,12 @@ def test_a_pain_score_said_while_telling_of_a_pain_is_kept_and_minutes_are_not_s
 def test_the_reading_asked_for_is_the_current_one_with_its_own_measure(field: str, text: str, lang: str,
                                                                           expected: object) -> None:
     assert value(field, text, lang) == expected
+
+
+def test_mild_complaints_in_the_overall_answer_are_part_of_it_and_red_ones_are_kept() -> None:
+    engine = _engine("overall_condition")
+    engine.handle("本来好点了，这两天又不行了，人没劲")
+    assert engine.outcome()["overall_condition"] == "worse" and "symptoms" not in engine.outcome()
+    engine = _engine("overall_condition")
+    engine.handle("差多了，昨天上厕所晕倒了一回")
+    assert "syncope" in engine.outcome()["symptoms"]
