@@ -24,10 +24,11 @@ class Medication:
     generic_name: str | None
     drug_class: str | None
     frequency: str | None = None    # prn: taken only when needed, so not taking it is no miss
+    duration: str | None = None     # a set course ("P7D"): "吃完了" then is the course done, not run out
 
     def as_dict(self) -> dict:
         return {"id": self.item_id, "name": self.name, "generic_name": self.generic_name,
-                "drug_class": self.drug_class, "frequency": self.frequency}
+                "drug_class": self.drug_class, "frequency": self.frequency, "duration": self.duration}
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def build_context(*, patient, discharge, items, ward_team: str, hospital: str,  
     """From record rows (records.schema Patient, Discharge, OrderItem)."""
     medications = tuple(
         Medication(item_id=i.id, name=i.name, generic_name=i.generic_name, drug_class=i.drug_class,
-                   frequency=i.frequency)
+                   frequency=i.frequency, duration=i.duration)
         for i in items if i.kind == "medication" and i.name
     )
 

@@ -488,7 +488,7 @@ class FollowupEngine:
         if not skip_symptoms:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
-            if current is not None and current.collect == "overall_condition":
+            if current is not None and current.collect in ("overall_condition", "pain_score"):
                 # How things are overall ("这两天又不行了，人没劲"): its mild complaints are part of that
                 # assessment (worse is its own flag, the symptoms question follows); a red one is kept at once.
                 present = [c for c in present

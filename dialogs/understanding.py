@@ -193,7 +193,7 @@ _YES_ZH = re.compile(r"(?:^(?:系|係|啱|知)(?:啊|呀|嘅|㗎|喇|啦)?(?:[�
 
 _UNCERTAIN_EN = re.compile(r"(?:not sure|don'?t know|dunno|\bmaybe\b|can'?t remember|don'?t remember|no idea|unsure|i forget|perhaps)", re.I)
 _NO_EN = re.compile(r"(?:^(?:no|nope|nah|not)\b|\bnot yet\b|\bhaven'?t\b|\bhasn'?t\b|\bdidn'?t\b|\bdon'?t\b|\bdo not\b|\bnot really\b|\bnever\b|\bno\b)", re.I)
-_YES_EN = re.compile(r"(?:\byes\b|\byeah\b|\byep\b|\byup\b|\bsure\b|of course|\bi do\b|\bi did\b|\balready\b|\bdone\b|\bbooked\b|\bcorrect\b|"
+_YES_EN = re.compile(r"(?:\byes\b|\baye\b|\byeah\b|\byep\b|\byup\b|\bsure\b|of course|\bi do\b|\bi did\b|\balready\b|\bdone\b|\bbooked\b|\bcorrect\b|"
                      r"that'?s right|\bright\b|certainly|absolutely|uh-huh|\bok(?:ay)?\b|\bi have\b|\bi know\b|\bi will\b|\bgot it\b|\bindeed\b)", re.I)
 
 
@@ -224,7 +224,8 @@ def parse_yes_no(text: str, lang: str) -> Parse:
 _WRONG_ZH = re.compile(r"(?:打错了|没有这个人|没这个人|不认识|没有叫.{1,5}的|这里没有|不是这家|号码错了|找错人了|不是我[，,。]?$|我不是(?!他|她))")
 _WRONG_EN = re.compile(r"(?:wrong number|no one (?:by|with) that name|nobody (?:by|with) that name|there'?s no .{1,30} here|"
                        r"doesn'?t live here|don'?t know (?:him|her|anyone)|no such person|you have the wrong|not (?:him|her)[.,]?$)", re.I)
-_FAMILY_ZH = re.compile(r"(?:是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|爱人|公公|婆婆|岳父|岳母|爷爷|奶奶)|我是(?:他|她)的?(?:幺女|幺儿|大女儿|小女儿|二女儿|大儿子|小儿子|儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
+_FAMILY_ZH = re.compile(r"(?:(?:是|系)我(?:老头儿?|老头子|老太婆|老婆子|老豆|老窦|阿爸|阿妈|姆妈|老母|老爸|老妈|老公|老婆)|阿拉(?:姆妈|爸爸|阿爸|老头子)"
+                        r"|(?:我|阿拉)(?:是|系)(?:他|她|伊|佢)(?:的|个|嘅)?(?:屋头的|囡儿?|囡囡|仔|女|老婆|老公|新妇|心抱)|是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|爱人|公公|婆婆|岳父|岳母|爷爷|奶奶)|我是(?:他|她)的?(?:幺女|幺儿|大女儿|小女儿|二女儿|大儿子|小儿子|儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
                         r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工)"
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
 _FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
@@ -716,7 +717,7 @@ def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
         keys += [g[:8] for g in (str(med.get("generic_name") or ""), med["name"].split()[0]) if re.fullmatch(r"[a-z]{10,}", g.lower() or "")]
         as_needed = is_as_needed(med["name"], med.get("drug_class"), med.get("frequency"))
         refs.append(DrugRef(name=med["name"], drug_class=med.get("drug_class"), keys=tuple(dict.fromkeys(k.lower() for k in keys)),
-                            as_needed=as_needed, course=is_course(med["name"], med.get("drug_class"))))
+                            as_needed=as_needed, course=is_course(med["name"], med.get("drug_class"), med.get("duration"))))
     return refs
 
 

@@ -93,10 +93,13 @@ def _any(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
 _RELATED_CLASSES = {"antiplatelet": {"anticoagulant"}, "anticoagulant": {"antiplatelet"}}
 
 
-def is_course(name: str, drug_class: str | None) -> bool:
-    """A drug given as a course (antibiotics, steroids, or an order with a duration)."""
+def is_course(name: str, drug_class: str | None, duration: str | None = None) -> bool:
+    """A drug given as a course (antibiotics, steroids, or an order with a set duration such as P7D)."""
     classes, order_words = table()["courses"]
-    return drug_class in classes or bool(order_words.search(name))
+    # a short set course (up to a month: "共7天", P2W); a year of clopidogrel "吃完了" is a supply run out
+    m = re.fullmatch(r"P(\d+)([DW])", str(duration or "").upper())
+    set_duration = bool(m) and int(m.group(1)) * (7 if m.group(2) == "W" else 1) <= 31
+    return drug_class in classes or set_duration or bool(order_words.search(name))
 
 
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:

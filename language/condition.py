@@ -44,8 +44,10 @@ def read_condition(text: str) -> str | None:
         offset += len(clause)
     if not hits:
         return None
-    if any(p.search(text) for p in t["hedged"]):
-        return None   # "说不好", "hard to say… some days good": not an answer to store
     hits.sort()
+    hedges = [m.end() for p in t["hedged"] for m in p.finditer(text)]
+    if hedges and max(hedges) >= hits[-1][0]:
+        return None   # "说不好", "hard to say… some days good": not an answer to store
+    # "说不好……这几天又把自己关屋里了，我看比出院的时候差": an assessment said after the hedge settles it
     # Several words of one assessment ("好多了好多了", "还行，比之前好点"): the last one said is the answer.
     return hits[-1][1]

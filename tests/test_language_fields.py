@@ -348,3 +348,31 @@ def test_mild_complaints_in_the_overall_answer_are_part_of_it_and_red_ones_are_k
     engine = _engine("overall_condition")
     engine.handle("差多了，昨天上厕所晕倒了一回")
     assert "syncope" in engine.outcome()["symptoms"]
+
+
+@pytest.mark.parametrize(("text", "respondent"), [
+    ("我是他屋头的，蒋德华是我老头儿，一九五四年的。", "family"),
+    ("我是伊囡儿，沈美娟是阿拉姆妈，一九五八年生的。", "family"),
+    ("喂？系，我系佢个仔。黎永康系我老豆，五九年出世嘅。", "family"),
+])
+def test_regional_ways_of_saying_who_answers(text: str, respondent: str) -> None:
+    got = value("identity_verified", text, "zh", name="蒋德华", birth_year=1954)
+    assert got is None or got.get("respondent") == respondent
+
+
+def test_a_short_set_course_finished_is_full_and_a_year_long_one_ran_out() -> None:
+    meds = [{"name": "呋塞米片", "generic_name": "呋塞米", "drug_class": "diuretic", "duration": "P7D"},
+            {"name": "硫酸氢氯吡格雷片", "generic_name": "氯吡格雷", "drug_class": "antiplatelet", "duration": "P12M"}]
+    assert value("medication_adherence", "呋塞米吃满七天就停了，医生说的七天嘛，氯吡格雷天天吃", "zh", medications=meds) == \
+        {"adherence": "full", "missed": []}
+    assert value("medication_adherence", "氯吡格雷吃完了，这两天没得吃", "zh", medications=meds)["missed"] == ["硫酸氢氯吡格雷片"]
+
+
+@pytest.mark.parametrize(("field", "text", "expected"), [
+    ("revisit_booked", "还冇挂咯。", "no"), ("revisit_booked", "约咗喇。", "yes"),
+    ("revisit_booked", "Aye, that's booked.", "yes"),
+    ("overall_condition", "说不好……刚回来那几天还愿意出来跟我们吃饭，这几天又把自己关屋里了，我看比出院的时候差。", "worse"),
+    ("wound", "There's nae cut. They went up the plumbing.", "none"),
+])
+def test_more_regional_answers(field: str, text: str, expected: object) -> None:
+    assert value(field, text, "en" if text.isascii() else "zh") == expected
