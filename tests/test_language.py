@@ -326,3 +326,8 @@ def test_rest_said_as_able_or_fine_is_no_rest_and_gradual_stays_gradual() -> Non
     assert level("Pins and needles in both feet, creeping on over the last couple of weeks, not all of a sudden.",
                  "limb_weakness", "en") == "yellow"
     assert "dyspnea" not in (present("Missed my insulin two nights, I fell asleep in the chair.", "en") or [])
+
+
+def test_a_family_member_tells_of_withdrawal_sleeplessness_and_saved_up_pills() -> None:
+    assert present("她不怎么说话，一天到晚躺着，她都没睡。我问她攒药干什么，她说“攒够了，就不用再拖累你们了”。") == \
+        ["insomnia", "low_mood", "suicidal_ideation"]
