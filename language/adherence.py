@@ -22,7 +22,9 @@ _CLAUSE = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|
 _EXCEPTION = re.compile(r"(?:就是|只是|但是|不过|可是|\bexcept\b|\bbut\b)(.+)$", re.I)
 _EFFECT = re.compile(r"疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
 _BARE_STOP = re.compile(r"^\W*(?:我|他|她|so i|i|and i)?\s*(?:就|也|then)?\s*(?:停(?:了|掉了|药了)?|stopped(?: it| them)?)\W*$", re.I)
-_AS_TOLD = re.compile(r"(?:医生|大夫)(?:说|让|交代)|吃完就停|\bdoctors? (?:said|told)|\bas (?:told|instructed)", re.I)
+_ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|that|a) day\b|\bthat sunday\b|\bone (?:morning|evening|night)\b", re.I)
+_CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
+_AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\bdoctors? (?:said|told)|\bas (?:told|instructed)", re.I)
 _REFERS_BACK = re.compile(r"^\W*(?:我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
@@ -157,6 +159,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         if status == "missed" and not named and _BARE_STOP.match(clause) and (
                 previous and set(previous) <= courses or _AS_TOLD.search(before)):
             status = "completed"       # "激素吃了五天，医生说吃完就停，我就停了": a course stopped as told
+        elif status == "missed" and _CHANGED.search(clause) and (_AS_TOLD.search(before) or _AS_TOLD.search(clause)):
+            status = "taken"           # "医生看了指标，让我改成一天一片": the dose the doctor changed is the dose
         if status == "missed":
             if named:
                 missed += named
@@ -192,13 +196,16 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     missed = [m for m in dict.fromkeys(missed) if m not in as_needed]
     all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
-    if none_said and (not missed and not taken and not unnamed_taken or missed and set(missed) >= set(all_names)):
+    # "全停了。吃了几天觉得好了…就都没吃了": nothing taken now, whatever was taken before; but "有一天一个都没吃"
+    # is one day's miss, and a drug still named as taken is not stopped.
+    if none_said and not _ONE_DAY.search(text) and not taken or \
+            none_said and missed and set(missed) >= set(all_names):
         return AdherenceReading("none", all_names)
     if none_said and not missed:
         missed = list(all_names)         # "基本都吃了，就是有一天一个都没吃"
     if missed:
-        everything = set(missed) >= set(all_names) and not taken and not unnamed_taken and not completed
-        return AdherenceReading("none" if everything and len(all_names) > 1 else "partial", missed)
+        # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
+        return AdherenceReading("partial", missed)
     if unnamed_miss:
         return AdherenceReading("partial", list(all_names) if len(all_names) == 1 else [])
     if taken or unnamed_taken or completed:

@@ -376,3 +376,13 @@ def test_a_short_set_course_finished_is_full_and_a_year_long_one_ran_out() -> No
 ])
 def test_more_regional_answers(field: str, text: str, expected: object) -> None:
     assert value(field, text, "en" if text.isascii() else "zh") == expected
+
+
+@pytest.mark.parametrize(("text", "adherence"), [
+    ("全停了。吃了几天觉得好了，血压也不高了，就都没吃了", "none"),        # stopped, whatever was taken before
+    ("基本都吃了，就是有一天阿司匹林一个都没吃", "partial"),                # one day's miss
+    ("上回抽血医生看了那个指标，让我改成一天一片，我就改了", "full"),       # a change the doctor made
+    ("阿拉老头子药是吃额，就是阿司匹林伊讲吃了胃里厢难过，老早就勿吃了", "partial"),
+])
+def test_adherence_stopped_one_day_doctor_changed_regional(text: str, adherence: str) -> None:
+    assert value("medication_adherence", text, "zh", medications=MEDS_ZH)["adherence"] == adherence
