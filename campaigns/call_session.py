@@ -600,7 +600,8 @@ class CallSession:
         the nurse will call back; the call goes on."""
         policy = self.transfer_policy
         context = self.runner.engine.context
-        destination = policy.destination(context.ward_code) if getattr(context, "ward_code", None) else None
+        ward_code = await asyncio.to_thread(self.runner.ward_code)
+        destination = policy.destination(ward_code) if ward_code else None
         await asyncio.to_thread(self.runner.note_transfer, reason)
         if destination is None or not policy.open_now():
             self.transferred = "later"

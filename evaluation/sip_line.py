@@ -181,7 +181,7 @@ def call_scenario_over_sip(scenario: dict[str, Any], *, services: Any, telephony
     since = len(phone.events)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sip-eval") as pool:
         placed = pool.submit(telephony.place_call, request, line=line)
-        phone.wait_event("CALL_ESTABLISHED", since=since, timeout_s=60)
+        phone.answered(since=since, timeout_s=60)
         heard_from = 0.0
         call = None
         for _ in range(SIMULATION_MAX_TURNS):

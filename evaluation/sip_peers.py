@@ -380,6 +380,19 @@ class BaresipPhone:
             return any(e.get("type") == kind for e in self.events[since:])
 
     # the phone's user
+    def select(self, aor: str) -> None:
+        """Make the account `aor` (one of this phone's numbers) the one the commands act on."""
+        response = self.command("uafind", aor)
+        if not response.get("ok"):
+            raise RuntimeError(f"baresip has no account {aor}")
+
+    def answered(self, *, since: int = 0, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Wait for a call to be established on any of the numbers; its account becomes the current one."""
+        event = self.wait_event("CALL_ESTABLISHED", since=since, timeout_s=timeout_s)
+        if event.get("accountaor"):
+            self.select(event["accountaor"])
+        return event
+
     def say(self, pcm8k: np.ndarray, *, trailing_silence_s: float = 1.5) -> None:
         """Speak: the microphone switches to these samples, then silence for the rest of the call."""
         self._says += 1
@@ -388,18 +401,25 @@ class BaresipPhone:
         write_wav(path, np.concatenate([np.zeros(int(PHONE_RATE * 0.3), dtype=np.int16),
                                         np.asarray(pcm8k, dtype=np.int16),
                                         np.zeros(int(PHONE_RATE * trailing_silence_s), dtype=np.int16), tail]))
-        self.command("ausrc", f"aufile,{path}")
+        self._ok("ausrc", f"aufile,{path}")
 
     def quiet(self) -> None:
         self.command("ausrc", f"aufile,{self.silence}")
 
     def press(self, digits: str) -> None:
+        """Keypad digits on the current call (RFC 4733 events, or SIP INFO with dtmf='info')."""
         for digit in digits:
-            self.command("sndcode", digit)
+            self._ok("sndcode", digit)
             time.sleep(0.25)
 
     def hang_up(self) -> None:
         self.command("hangup")
+
+    def _ok(self, command: str, params: str = "") -> dict[str, Any]:
+        response = self.command(command, params)
+        if not response.get("ok"):
+            raise RuntimeError(f"baresip refused {command}: {response.get('data')}")
+        return response
 
     def dial(self, uri: str) -> None:
         self.command("dial", uri)

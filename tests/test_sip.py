@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from campaigns.sip import try_outcome_for_sip
 from evaluation.sip_peers import missing_packages
-from records.schema import CallEventRow, CallSession, Turn
+from records.schema import CallEventRow, CallSession, ReviewItem, Turn
 from tests.conftest import make_settings
 from tests.test_phone import SCRIPTED_SCENARIO
 
@@ -151,6 +151,66 @@ def test_a_follow_up_over_sip_ends_as_over_media_streams(line: tuple[Any, Any], 
     assert ("media", "PCMA") in events and ("hangup", "by_service") in events
     assert len(result.latencies_ms) >= 4 and all(ms > 0 for ms in result.latencies_ms)
 
+
+
+@needs_peers
+@pytest.mark.models
+def test_mu_law_keypad_digits_and_a_dropped_call(line: tuple[Any, Any], lab: Any) -> None:
+    """A μ-law-only phone: spoken answers, the medication question answered on the keypad (RFC 4733
+    '1' = yes), then the patient hangs up: the call is partial with every answer stored."""
+    from evaluation.sip_line import call_scenario_over_sip
+
+    services, telephony = line
+    scenario = {**SCENARIO, "id": "sip-ulaw", "patient": {**SCENARIO["patient"], "phone": PCMU_NUMBER},
+                "events": {"hangup_after": "medication_adherence"}}
+    result = call_scenario_over_sip(scenario, services=services, telephony=telephony, phone=lab.phone,
+                                    digits={"medication_adherence": "1"})
+    outcome = result.outcome
+    assert outcome["call_status"] == "partial" and outcome["needs_callback"] is True
+    assert outcome["identity_verified"] is True and outcome.get("overall_condition")
+    assert outcome.get("medication_adherence")
+    with services.session_factory() as session:
+        call = session.scalars(select(CallSession).where(CallSession.channel == "sip")
+                               .order_by(CallSession.id.desc())).first()
+        said = {t.expecting: (t.text, t.asr_confidence, t.audio_ref) for t in
+                session.scalars(select(Turn).where(Turn.call_id == call.id, Turn.speaker == "patient"))}
+    assert said["medication_adherence"] == ("yes", 1.0, None)          # the key, not speech
+    assert "1951" in said["identity_verified"][0] and said["identity_verified"][2] is not None
+    events = _events(services, call.id)
+    assert ("media", "PCMU") in events and ("digit", None) in events and ("hangup", "dropped") in events
+
+
+@needs_peers
+@pytest.mark.models
+def test_asking_for_a_nurse_transfers_the_call_to_the_wards_extension(line: tuple[Any, Any], lab: Any) -> None:
+    """转人工 inside office hours: the assistant says so and REFERs the patient to the ward's nurse
+    extension (kamailio routes it to the nurse's baresip, which answers); the review item with the
+    transcript so far is already open."""
+    from evaluation.sip_line import call_scenario_over_sip
+
+    services, telephony = line
+    scenario = {**SCENARIO, "id": "sip-transfer", "patient": {**SCENARIO["patient"], "phone": TRANSFER_NUMBER},
+                "persona": {**SCENARIO["persona"], "overall_condition": "I want to talk to a nurse, please."}}
+    nurse_events = len(lab.nurse.events)
+    try:
+        result = call_scenario_over_sip(scenario, services=services, telephony=telephony, phone=lab.phone)
+        lab.nurse.wait_event("CALL_ESTABLISHED", since=nurse_events, timeout_s=30)
+    finally:
+        for phone in (lab.phone, lab.nurse):
+            try:
+                phone.hang_up()
+            except Exception:  # noqa: BLE001 - already over
+                pass
+    outcome = result.outcome
+    assert outcome["needs_callback"] is True and outcome["identity_verified"] is True
+    with services.session_factory() as session:
+        call = session.scalars(select(CallSession).where(CallSession.channel == "sip")
+                               .order_by(CallSession.id.desc())).first()
+        item = session.scalar(select(ReviewItem).where(ReviewItem.call_id == call.id))
+        last = session.scalars(select(Turn).where(Turn.call_id == call.id, Turn.speaker == "patient")
+                               .order_by(Turn.seq.desc())).first()
+    assert item is not None and "nurse" in last.text.lower()
+    assert ("transfer", "refer") in _events(services, call.id)
 
 # ----- the trunk's channels and the dispatcher ------------------------------------------------------
 
