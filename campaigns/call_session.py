@@ -133,7 +133,8 @@ class LineTransport(Protocol):
     async def mark(self, name: str) -> None: ...
     async def clear(self) -> None: ...
     async def hangup(self) -> None: ...
-    async def transfer(self, destination: str) -> str | None: ...  # "refer" | "bridge" when handed over, else None
+    async def transfer(self, destination: str) -> str | None: ...  # "refer" when handed over, else None
+    # optional: async def drained(self) -> None — returns once everything queued has been played
 
 
 @dataclass(frozen=True)
@@ -627,6 +628,11 @@ class CallSession:
         self._hangup_sent = True   # the line now belongs to the nurse
 
     async def _wait_played(self, timeout_s: float = 30.0) -> None:
+        """Until the line has played everything queued (the patient hears the whole notice)."""
+        drained = getattr(self.line, "drained", None)
+        if drained is not None:
+            await asyncio.wait_for(drained(), timeout_s)
+            return
         deadline = time.monotonic() + timeout_s
         while self.playing_marks and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
