@@ -83,6 +83,7 @@ class CallEventType(str, enum.Enum):
     RECOGNISED = "recognised"          # speech recognition finished (ms: its time)
     NOTHING_HEARD = "nothing_heard"    # recognition found no words; the turn is dropped
     REPLY = "reply"                    # the dialog engine answered (ms: its time)
+    SYNTHESIZED = "synthesized"        # the reply's first sentence was synthesized (ms: its time)
     FIRST_AUDIO = "first_audio"        # the reply's first audio went to the line (ms: since turn_end)
     PROMPT_PLAYED = "prompt_played"    # the line reports a prompt played to its end
     BARGE_IN = "barge_in"              # the patient talked over a prompt; playback cleared
@@ -488,12 +489,14 @@ class CallSession:
     async def _play(self, text: str, *, end_of_speech: float | None, done: bool) -> None:
         first = True
         for sentence in self.voice.sentences(text, self.language):
+            began = time.monotonic()
             try:
                 mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
             except Exception as exc:
                 self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
                 raise StageError(Stage.TTS, "tts_failed") from exc
             if first and end_of_speech is not None:
+                self.log_event(CallEventType.SYNTHESIZED, stage=Stage.TTS, ms=(time.monotonic() - began) * 1000)
                 latency_ms = (time.monotonic() - end_of_speech) * 1000
                 self.stats.turn_latencies_ms.append(latency_ms)
                 observe_turn_latency(latency_ms / 1000, stage="voice")

@@ -213,9 +213,11 @@ class SipEndpoint:
         cfg.uaConfig.mainThreadOnly = False
         cfg.uaConfig.maxCalls = max(self.max_calls * 2, 4)   # a bridged hand-over takes a second leg
         cfg.uaConfig.userAgent = "Suifang"
-        cfg.logConfig.level = 2
-        cfg.logConfig.consoleLevel = 1
+        cfg.logConfig.level = 3
+        cfg.logConfig.consoleLevel = 3
         cfg.logConfig.msgLogging = 0            # SIP messages carry patients' numbers: never logged
+        self._log_writer = _log_writer(pj)      # PJSIP's own lines, numbers masked, into Python's logging
+        cfg.logConfig.writer = self._log_writer
         cfg.medConfig.clockRate = 8000
         cfg.medConfig.sndClockRate = 8000
         cfg.medConfig.audioFramePtime = 20
@@ -290,7 +292,11 @@ class SipEndpoint:
 
         call = _PjCall(self, handle)
         self.calls.add(call)
-        call.makeCall(uri, pj.CallOpParam(True))
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except Exception:
+            self.calls.discard(call)
+            raise
         return call
 
 
@@ -300,7 +306,7 @@ def _define() -> None:
     global _PjAccount, _PjCall, _MediaPort
 
     class _PjAccountImpl(pj.Account):
-        def __init__(self, endpoint: SipEndpoint, pj_mod: Any) -> None:
+        def __init__(self, endpoint: SipEndpoint, _pj: Any) -> None:
             super().__init__()
             self.endpoint = endpoint
 
@@ -316,10 +322,10 @@ def _define() -> None:
         def onIncomingCall(self, prm: Any) -> None:
             handler = self.endpoint.on_incoming
             call = _PjCallImpl(self.endpoint, None, account=self, call_id=prm.callId)
+            self.endpoint.calls.add(call)   # kept until it is disconnected, never freed inside a callback
             if handler is None:
                 call.hangup(_op(486))
                 return
-            self.endpoint.calls.add(call)
             handler(call)
 
     class _PjCallImpl(pj.Call):
@@ -425,6 +431,18 @@ def _define() -> None:
 _PjAccount: Any = None
 _PjCall: Any = None
 _MediaPort: Any = None
+
+
+def _log_writer(pj: Any) -> Any:
+    class _Writer(pj.LogWriter):
+        def write(self, entry: Any) -> None:
+            text = _DIGITS.sub("…", str(entry.msg).strip())
+            log.log(logging.WARNING if entry.level <= 2 else logging.DEBUG, "pjsip: %s", text)
+
+    return _Writer()
+
+
+_DIGITS = re.compile(r"\d{5,}")   # phone numbers, in any PJSIP message
 
 
 def _op(status_code: int = 0) -> Any:
@@ -540,6 +558,10 @@ class SipCallLine:
     async def hangup(self) -> None:
         self.handle.enqueue([("hangup", None)])
 
+    async def drained(self) -> None:
+        while self.handle.draining:
+            await asyncio.sleep(0.02)
+
     async def transfer(self, destination: str) -> str | None:
         """SIP REFER of the patient to the nurse's extension; 'refer' once the far end reports the new
         call up (NOTIFY 2xx), None when it fails."""
@@ -585,7 +607,7 @@ class SipTelephony:
         """Bring the endpoint up and register; with `inbound`, answer calls to the service's number."""
         endpoint = self.endpoint
         if inbound if inbound is not None else self.settings.campaigns.sip.inbound:
-            endpoint.on_incoming = self._incoming
+            self.accept_inbound()
         if self.account.registrar and not endpoint.wait_registered(15):
             raise TelephonyError(f"SIP registration failed (response {endpoint.registration_code})")
 
@@ -733,7 +755,7 @@ class SipTelephony:
             self.release()
 
     async def _inbound(self, call: Any) -> None:
-        from campaigns.inbound import find_caller
+        from campaigns.inbound import decline_unknown, find_caller
 
         handle = CallHandle(asyncio.get_running_loop())
         handle.call = call
@@ -745,11 +767,18 @@ class SipTelephony:
         if handle.ended.done():
             return
         if target is None:
-            from campaigns.inbound import take_message
-
-            await take_message(self, handle, number)
+            try:
+                await decline_unknown(SipCallLine(self.endpoint, handle), voice=self.services.voice(),
+                                      settings=self.settings, handle=handle)
+            finally:
+                await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
             return
+        log.info("an inbound call continues a patient's follow-up")
         await self.converse(handle, target)
+
+    def accept_inbound(self) -> None:
+        """Answer calls to the service's number from now on."""
+        self.endpoint.on_incoming = self._incoming
 
 
 def _hangup(call: Any, code: int) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 
 from evaluation.followup import SIMULATION_MAX_TURNS, ScenarioResult, SimulatedPatient, prepare_scenario, score
-from evaluation.phone import _last_system_turn, _stored_outcome, _transcript, patient_voice_for
+from evaluation.phone import _last_system_turn, _stored_outcome, _transcript, patient_voice_for, service_latencies
 from evaluation.sip_peers import BaresipPhone, Kamailio, SippCallee, free_ports, missing_packages
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,16 @@ SERVICE_USER = "suifang"
 PROMPT_QUIET_S = 1.5
 PROMPT_WAIT_S = 120.0
 NURSE_EXTENSION = "8001"
+
+
+USAGE: list[tuple[float, float]] = []   # (seconds on the line, CPU seconds of this process) per call
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class SipLab:
@@ -140,16 +150,6 @@ def _latest_call(session_factory: Any, patient_id: int) -> Any:
                                .order_by(CallSession.id.desc())).first()
 
 
-def service_latencies(session_factory: Any, call_id: int) -> list[float]:
-    """The call's turn latencies from its event log (`first_audio`, ms)."""
-    from records.schema import CallEventRow
-
-    with session_factory() as session:
-        return [row.ms for row in session.scalars(select(CallEventRow).where(
-            CallEventRow.call_id == call_id, CallEventRow.type == "first_audio").order_by(CallEventRow.seq))
-            if row.ms is not None]
-
-
 def wait_for_prompt(phone: BaresipPhone, *, after_s: float, done: Any, timeout_s: float = PROMPT_WAIT_S,
                     since_event: int = 0) -> bool:
     """Until the service has spoken and gone quiet; False when the call ended first."""
@@ -222,8 +222,9 @@ def call_scenario_over_sip(scenario: dict[str, Any], *, services: Any, telephony
     if outcome is None:
         raise RuntimeError(f"scenario {scenario['id']}: the service wrote no outcome (try {result.call_status})")
     transcript = _transcript(factory, call.id)
-    scored = score(scenario, outcome, transcript=transcript, latencies_ms=service_latencies(factory, call.id),
-                   answer_failures=answer_failures)
+    measured = service_latencies(factory, call.id)
+    scored = score(scenario, outcome, transcript=transcript, latencies_ms=measured, answer_failures=answer_failures)
+    scored.service_latencies_ms = measured
     log.info("scenario %s over SIP: try outcome %s", scenario["id"], result.call_status)
     return scored
 
@@ -232,18 +233,28 @@ def run_over_sip(scenarios: list[dict[str, Any]], *, services: Any, lab: SipLab,
                  on_result: Any = None) -> list[ScenarioResult]:
     from campaigns.sip import SipTelephony
 
+    from campaigns.sip import SipEndpoint
+
     telephony = SipTelephony(settings=services.settings, services=services)
-    telephony.start(inbound=False)
     assert lab.phone is not None
     results = []
-    for scenario in scenarios:
-        if SimulatedPatient(scenario).unreachable:
-            log.info("scenario %s: no one answers; no call to place", scenario["id"])
-            continue
-        result = call_scenario_over_sip(scenario, services=services, telephony=telephony, phone=lab.phone)
-        results.append(result)
-        if on_result:
-            on_result(result)
+    try:
+        telephony.start(inbound=False)
+        for scenario in scenarios:
+            if SimulatedPatient(scenario).unreachable:
+                log.info("scenario %s: no one answers; no call to place", scenario["id"])
+                continue
+            cpu, began = _cpu_seconds(), time.monotonic()
+            result = call_scenario_over_sip(scenario, services=services, telephony=telephony, phone=lab.phone)
+            cpu, wall = _cpu_seconds() - cpu, time.monotonic() - began
+            log.info("scenario %s: %.0f s on the line, %.1f CPU seconds in this process (%.2f of a core)",
+                     scenario["id"], wall, cpu, cpu / wall)
+            USAGE.append((wall, cpu))
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        SipEndpoint.shutdown_shared()
     return results
 
 

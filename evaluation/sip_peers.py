@@ -66,12 +66,24 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it dies, however it dies
+    (a killed test run must not leave SIP peers holding ports)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class _Process:
     def __init__(self, args: list[str], *, log_path: Path, cwd: Path | None = None) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=cwd)
+                                     cwd=cwd, preexec_fn=_die_with_parent)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -86,7 +98,7 @@ class _Process:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(3)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
@@ -425,17 +437,34 @@ class BaresipPhone:
         self.command("dial", uri)
 
     def heard(self) -> Heard:
-        """Everything heard on the newest call (baresip's sndfile dump of the decoded audio)."""
+        """Everything heard on the newest call (baresip's sndfile dump of the decoded audio, read
+        incrementally as it grows)."""
         files = sorted((self.workdir / "recordings").glob("*-dec.wav"), key=lambda p: p.stat().st_mtime)
         if not files:
             return Heard(np.zeros(0, dtype=np.int16))
-        raw = files[-1].read_bytes()
-        index = raw.find(b"data")
-        if index < 0:
-            return Heard(np.zeros(0, dtype=np.int16))
-        data = raw[index + 8:]
+        path = files[-1]
+        if getattr(self, "_heard_path", None) != path:
+            self._heard_path, self._heard_offset = path, None
+            self._heard, self._heard_n = np.zeros(PHONE_RATE * 60, dtype=np.int16), 0
+        with open(path, "rb") as f:
+            if self._heard_offset is None:
+                head = f.read(4096)
+                index = head.find(b"data")
+                if index < 0:
+                    return Heard(np.zeros(0, dtype=np.int16))
+                self._heard_offset = index + 8
+            f.seek(self._heard_offset)
+            data = f.read()
         data = data[:len(data) // 2 * 2]
-        return Heard(np.frombuffer(data, dtype="<i2").copy())
+        self._heard_offset += len(data)
+        new = np.frombuffer(data, dtype="<i2")
+        if self._heard_n + new.size > self._heard.size:   # grow by doubling: appending stays cheap
+            grown = np.zeros(max(self._heard.size * 2, self._heard_n + new.size), dtype=np.int16)
+            grown[:self._heard_n] = self._heard[:self._heard_n]
+            self._heard = grown
+        self._heard[self._heard_n:self._heard_n + new.size] = new
+        self._heard_n += new.size
+        return Heard(self._heard[:self._heard_n])
 
 
 def write_wav(path: Path, pcm: np.ndarray, rate: int = PHONE_RATE) -> Path:

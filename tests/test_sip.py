@@ -27,6 +27,8 @@ needs_peers = pytest.mark.skipif(bool(MISSING), reason=f"Debian packages missing
 PCMA_NUMBER = "15550100099"      # the scripted patient; its phone offers A-law first
 PCMU_NUMBER = "15550100077"      # a phone that speaks μ-law only
 TRANSFER_NUMBER = "15550100055"
+INBOUND_NUMBER = "15550100033"   # a patient who calls the service back
+UNKNOWN_NUMBER = "15550100011"   # on no patient record
 CALLEES = {"2486": 486, "2404": 404, "2480": 480, "2603": 603, "2000": None}
 
 # test_phone's scripted patient, on the SIP phone's number.
@@ -58,7 +60,8 @@ def lab() -> Iterator[Any]:
         pytest.skip(f"Debian packages missing: {' '.join(MISSING)}")
     from evaluation.sip_line import SipLab
 
-    with SipLab([PCMA_NUMBER, PCMU_NUMBER, TRANSFER_NUMBER], codecs={PCMU_NUMBER: "PCMU"}, callees=CALLEES,
+    with SipLab([PCMA_NUMBER, PCMU_NUMBER, TRANSFER_NUMBER, INBOUND_NUMBER, UNKNOWN_NUMBER],
+                codecs={PCMU_NUMBER: "PCMU"}, callees=CALLEES,
                 ward_codes=("EV-sip-transfer",)) as running:
         yield running
 
@@ -212,6 +215,73 @@ def test_asking_for_a_nurse_transfers_the_call_to_the_wards_extension(line: tupl
     assert item is not None and "nurse" in last.text.lower()
     assert ("transfer", "refer") in _events(services, call.id)
 
+
+def _dial_the_service(lab: Any, number: str) -> int:
+    """The phone calls the service's number from `number`; returns the event index to wait from."""
+    lab.phone.select(f"sip:{number}@{lab.kamailio.address}")
+    since = len(lab.phone.events)
+    lab.phone.dial(f"sip:suifang@{lab.kamailio.address}")
+    lab.phone.answered(since=since, timeout_s=30)
+    return since
+
+
+@needs_peers
+@pytest.mark.models
+def test_a_patient_calling_back_continues_their_follow_up(line: tuple[Any, Any], lab: Any) -> None:
+    """An inbound call from a patient's number opens that patient's follow-up: the opening, then their
+    spoken answer stored; they hang up and the call is partial."""
+    from evaluation.followup import prepare_scenario
+    from evaluation.phone import patient_voice_for
+    from evaluation.sip_line import wait_for_prompt
+    from models.audio import mulaw_decode
+
+    services, telephony = line
+    scenario = {**SCENARIO, "id": "sip-inbound", "patient": {**SCENARIO["patient"], "phone": INBOUND_NUMBER}}
+    patient_id, _, _ = prepare_scenario(scenario, session_factory=services.session_factory,
+                                        settings=services.settings, knowledge_base=services.knowledge_base())
+    telephony.accept_inbound()
+    since = _dial_the_service(lab, INBOUND_NUMBER)
+    assert wait_for_prompt(lab.phone, after_s=0, done=lambda: False, since_event=since)
+    answer = mulaw_decode(patient_voice_for(services)("Yes, this is Helen Carter, born in 1951.", "en"))
+    heard_from = lab.phone.heard().seconds + 0.3 + answer.size / 8000 + 0.5
+    lab.phone.say(answer)
+    assert wait_for_prompt(lab.phone, after_s=heard_from, done=lambda: False, since_event=since)
+    lab.phone.hang_up()
+    lab.phone.quiet()
+    call = _ended_call_of(services, patient_id)
+    with services.session_factory() as session:
+        said = [t.text for t in session.scalars(select(Turn).where(Turn.call_id == call.id, Turn.speaker == "patient"))]
+        outcome = session.get(CallSession, call.id).outcome
+    assert call.channel == "sip" and "1951" in said[0]
+    assert outcome.call_status == "partial" and outcome.identity_verified is True
+
+
+@needs_peers
+@pytest.mark.models
+def test_an_unknown_caller_is_told_to_call_the_ward(line: tuple[Any, Any], lab: Any) -> None:
+    services, telephony = line
+    with services.session_factory() as session:
+        calls_before = len(session.scalars(select(CallSession)).all())
+    telephony.accept_inbound()
+    since = _dial_the_service(lab, UNKNOWN_NUMBER)
+    lab.phone.wait_event("CALL_CLOSED", since=since, timeout_s=120)   # the service hangs up after its message
+    assert lab.phone.heard().seconds > 5                               # it spoke first
+    with services.session_factory() as session:
+        assert len(session.scalars(select(CallSession)).all()) == calls_before   # nothing opened
+
+
+def _ended_call_of(services: Any, patient_id: int) -> Any:
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        with services.session_factory() as session:
+            call = session.scalars(select(CallSession).where(CallSession.patient_id == patient_id)
+                                   .order_by(CallSession.id.desc())).first()
+            if call is not None and call.status == "ended" or time.monotonic() > deadline:
+                return call
+        time.sleep(0.2)
+
 # ----- the trunk's channels and the dispatcher ------------------------------------------------------
 
 from tests.test_campaigns import (  # noqa: E402 - the campaign test helpers and their database fixture
@@ -267,3 +337,32 @@ def test_the_dispatcher_claims_no_more_tries_than_the_trunk_has_channels(campaig
     for key in held.keys:
         assert run_attempt(ctx, key=key) == "retry"      # busy: back on the ladder, the channels free
     assert dispatch_tick(ctx, held).dispatched == 2
+
+
+def test_an_inbound_caller_is_found_by_number(campaign_db: tuple[Any, Any]) -> None:  # noqa: F811
+    """The trunk may present a mainland number with 0, 86 or +86 in front; a number on two patient
+    records opens nobody's follow-up; a patient calling back takes the place of their waiting call."""
+    import uuid
+
+    from campaigns.inbound import find_caller
+    from records.schema import ScheduledCall
+
+    settings, session_factory = campaign_db
+    scenario = scenarios(EXTRA)["extra-en-no-answer"]
+    number = f"139{uuid.uuid4().int % 10**8:08d}"
+    patient_id, (scheduled_id,) = seed_scenario(session_factory, settings, scenario, phone=number,
+                                                discharged_on=dt.date(2026, 11, 28))
+    for presented in (number, f"+86{number}", f"0{number}", f"86{number}"):
+        target = find_caller(session_factory, presented)
+        assert target is not None and target.patient_id == patient_id and target.scheduled_call_id == scheduled_id
+    assert find_caller(session_factory, f"138{uuid.uuid4().int % 10**8:08d}") is None
+    assert find_caller(session_factory, "anonymous") is None
+    shared = f"137{uuid.uuid4().int % 10**8:08d}"
+    for _ in range(2):
+        seed_scenario(session_factory, settings, scenario, phone=shared, discharged_on=dt.date(2026, 11, 28))
+    assert find_caller(session_factory, shared) is None
+    with session_factory() as session:
+        session.get(ScheduledCall, scheduled_id).status = "done"
+        session.commit()
+    target = find_caller(session_factory, number)
+    assert target is not None and target.scheduled_call_id is None   # nothing waiting: a new call all the same
