@@ -271,8 +271,13 @@ class SipEndpoint:
             self.pj_account.shutdown()
         except Exception:  # noqa: BLE001
             pass
-        gc.collect()   # PJSUA2 objects are freed while PJSUA is still up
+        self.pj_account = None
+        gc.collect()   # PJSUA2 objects are freed while PJSUA is still up, on this thread
         self.ep.libDestroy()
+        # The endpoint object too, here: freed from any other thread it would call PJLIB unregistered.
+        self.ep = None
+        self._log_writer = None
+        gc.collect()
 
     def _drain_jobs(self) -> None:
         while True:

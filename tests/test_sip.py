@@ -54,6 +54,24 @@ def test_the_sip_password_comes_only_from_the_environment(tmp_path: Path) -> Non
     assert settings.sip_password == "from-env" and "from-env" not in repr(settings)
 
 
+def test_the_sip_endpoint_stops_and_starts_again_in_one_process() -> None:
+    """PJSUA2's objects are freed on the endpoint's own thread: a process may bring the line down and
+    up again (tests, benchmarks, a reconfigured service) without PJLIB asserting on a foreign thread."""
+    import gc
+
+    from campaigns.sip import SipAccount, SipEndpoint
+
+    account = SipAccount(registrar="", domain="127.0.0.1", username="", auth_username="", password="",
+                         outbound_proxy="", bind="127.0.0.1", public_address="", port=0, rtp_port=41000,
+                         codecs=("PCMA", "PCMU"), dial_prefix="")
+    for _ in range(3):
+        endpoint = SipEndpoint.shared(account, max_calls=2)
+        assert endpoint.registered.is_set()          # no registrar: a trunk by IP is ready at once
+        SipEndpoint.shutdown_shared()
+        del endpoint
+        gc.collect()
+
+
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Any]:
     if MISSING:
