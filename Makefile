@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-stamp
-APT_PACKAGES := espeak-ng ffmpeg sox chromium chromium-driver fonts-noto-cjk
+APT_PACKAGES := espeak-ng ffmpeg sox chromium chromium-driver fonts-noto-cjk kamailio baresip-core sip-tester
 # llama.cpp's default build is -march=native: on a CPU that reports AMX (Sapphire Rapids and later) it
 # uses AMX tiles, which many VMs do not enable, and the first decode segfaults. Build it once for
 # AVX2 (every x86-64 server of the last decade) into a wheel kept outside the checkout, never from

@@ -18,6 +18,11 @@ def run_dispatcher(settings: Any, *, once: bool = False, echo: Callable[[str], N
     upgrade(settings.database.url)
     services = Services.build(settings)
     ctx = CampaignContext.from_services(services)
+    start = getattr(ctx.telephony, "start", None)
+    if start is not None:
+        start()   # the SIP line registers with the PBX or trunk and answers calls to the service's number
+        echo(f"SIP line up: {settings.campaigns.sip.max_channels} channels, "
+             f"inbound {'on' if settings.campaigns.sip.inbound else 'off'}")
     queue = build_queue(ctx)
     try:
         while True:
@@ -31,4 +36,8 @@ def run_dispatcher(settings: Any, *, once: bool = False, echo: Callable[[str], N
             time.sleep(settings.campaigns.tick_seconds)
     finally:
         queue.close()
+        if start is not None:
+            from campaigns.sip import SipEndpoint
+
+            SipEndpoint.shutdown_shared()
         services.close()

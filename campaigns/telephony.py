@@ -4,6 +4,8 @@
 - `TwilioTelephony` asks Twilio's REST API to dial; the answered call fetches TwiML from our
   /twilio/voice webhook (a call token in its URL) and streams to /phone/stream; Twilio's status
   callback reports how the try ended.
+- `SipTelephony` (campaigns/sip.py) dials through the hospital's PBX or a carrier SIP trunk with PJSIP;
+  the answered call runs inside `place_call` on the worker's thread, over campaigns.call_session.
 - `LoopbackTelephony` is a simulated phone network for load tests: the number reaches a simulated
   patient of `suifang eval` (campaigns/scripted.py ScriptedCallee) who answers by text, and the call
   runs to its end inside `place_call`."""
@@ -51,7 +53,7 @@ class CallResult:
 class CallLine(Protocol):
     """What a worker lends an adapter that runs the conversation itself (loopback)."""
 
-    def open_runner(self) -> Any: ...                      # a dialogs.runner.CallRunner, new or resumed
+    def open_runner(self, channel: str = "loopback") -> Any: ...  # a dialogs.runner.CallRunner, new or resumed
     def heartbeat(self, call_id: int | None = None) -> None: ...  # raises AttemptLost
 
 
@@ -214,8 +216,14 @@ class LoopbackTelephony:
         return CallResult(telephony_sid=sid, call_status=outcome["call_status"], call_id=runner.call_id)
 
 
-def build_telephony(settings: Any) -> Telephony:
+def build_telephony(settings: Any, *, services: Any = None) -> Telephony:
     c = settings.campaigns
+    if c.telephony == "sip":
+        from campaigns.sip import SipTelephony
+
+        if services is None:
+            raise ValueError("the SIP line runs its calls itself: build it with the services")
+        return SipTelephony(settings=settings, services=services)
     if c.telephony == "twilio":
         return TwilioTelephony(account_sid=c.twilio.account_sid, auth_token=settings.twilio_auth_token,
                                from_number=c.twilio.from_number, public_base_url=settings.service.public_base_url,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-RETRYABLE_STATUSES = frozenset({"no_answer", "busy", "voicemail"})
+RETRYABLE_STATUSES = frozenset({"no_answer", "busy", "voicemail", "rejected", "unreachable"})
 # A try outcome that stops the ladder at once (the carrier says the number is empty or suspended): no
 # retry can reach the patient, a nurse must check the number. Not a call_status of the outcome contract
 # (that call ends as `failed`); only call_attempts.call_status carries it.

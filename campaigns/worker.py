@@ -59,7 +59,7 @@ class CampaignContext:
                       clock: Callable[[], dt.datetime] = utcnow, answer_questions: bool = True) -> CampaignContext:
         return cls(session_factory=services.session_factory, settings=services.settings, flows=services.flows,
                    policy=CallingPolicy.from_settings(services.settings),
-                   telephony=telephony or build_telephony(services.settings), clock=clock,
+                   telephony=telephony or build_telephony(services.settings, services=services), clock=clock,
                    answerer_factory=services.answerer_factory() if answer_questions else None,
                    llm_fallback=services.llm_fallback(), semantic=services.semantic_matcher(),
                    second_reader=services.second_reader())
@@ -71,7 +71,7 @@ class _WorkerLine:
     def __init__(self, ctx: CampaignContext, request: CallRequest) -> None:
         self.ctx, self.request = ctx, request
 
-    def open_runner(self) -> Any:
+    def open_runner(self, channel: str = "loopback") -> Any:
         from dialogs.runner import CallRunner
 
         ctx, req = self.ctx, self.request
@@ -81,7 +81,7 @@ class _WorkerLine:
                                      llm_fallback=ctx.llm_fallback, call_date=req.call_date, semantic=ctx.semantic,
                                      second_reader=ctx.second_reader)
         return CallRunner.open(session_factory=ctx.session_factory, flows=ctx.flows, settings=ctx.settings,
-                               patient_id=req.patient_id, discharge_id=req.discharge_id, channel="loopback",
+                               patient_id=req.patient_id, discharge_id=req.discharge_id, channel=channel,
                                call_date=req.call_date, scheduled_call_id=req.scheduled_call_id,
                                answerer_factory=ctx.answerer_factory, llm_fallback=ctx.llm_fallback,
                                language=req.language, semantic=ctx.semantic, second_reader=ctx.second_reader)
@@ -226,6 +226,10 @@ def dispatch_tick(ctx: CampaignContext, queue: AttemptQueue, *, batch: int | Non
     with ctx.session_factory() as session:
         cancelled = store.cancel_refused(session)
         room = batch - store.queued_attempts(session)
+        channels = getattr(ctx.telephony, "max_channels", None)
+        if channels is not None:
+            # A trunk carries so many calls at once: never claim a try it has no line for.
+            room = min(room, channels - store.live_attempts(session))
         tickets = store.claim_due_calls(session, policy=ctx.policy, now=now, worker_id=ctx.worker_id, limit=room)
     queue.submit([t.key for t in tickets])
     return TickReport(recovered=len(recovered), cancelled=cancelled, dispatched=len(tickets))

@@ -32,7 +32,7 @@ FLOWS_DIR = Path(__file__).resolve().parent / "flows"
 
 PLACEHOLDERS = frozenset({
     "patient_name", "subject", "medication_list", "revisit_department", "revisit_date",
-    "reexam_list", "ward_team", "hospital", "reminder", "booking_url",
+    "reexam_list", "ward_team", "hospital", "reminder", "booking_url", "when",
 })
 # The spoken subject ("您" / "you", or the patient when a family member answers) is a word Chinese
 # often leaves out: a question may use it in one language only. Every other placeholder is in both.
@@ -50,7 +50,8 @@ REQUIRED_MESSAGES = frozenset({
     "greeting", "family_ack", "identity_retry", "identity_failed", "wrong_person", "refused", "reprompt",
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
     "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
-    "question_go_ahead", "question_more", "reconnect", "voicemail",
+    "question_go_ahead", "question_more", "reconnect", "voicemail", "transfer_now", "transfer_later", "transfer_failed",
+    "unknown_caller", "callback_hours",
 })
 
 

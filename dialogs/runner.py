@@ -177,6 +177,30 @@ class CallRunner:
         self.engine.mark_unreached(status, evidence=evidence)
         return self.finish()
 
+    def ward_code(self) -> str | None:
+        with self.session_factory() as session:
+            ward = session.get(Ward, self.ward_id)
+            return ward.code if ward else None
+
+    def note_transfer(self, reason: str) -> None:
+        """The call is being handed to a nurse (the patient asked, or a red flag): the request is
+        stored and the review item opened now, so the nurse has the transcript so far."""
+        state = self.engine.state
+        state.transfer_requested = True
+        state.evidence.setdefault("transfer_reason", reason)
+        with self.session_factory() as session:
+            call = session.get(CallSession, self.call_id)
+            call.state = state.to_dict()
+            self._sync_flags(session, call)
+            self._sync_review_item(session, call, self.engine.outcome())
+            session.commit()
+
+    def transferred(self, how: str) -> dict[str, Any]:
+        """The line now belongs to the nurse (`how`: refer | bridge): the assistant's part ends here,
+        as partial with every answer kept and a nurse callback."""
+        log.info("call %s handed to a nurse by %s", self.call_id, how)
+        return self.hangup()
+
     def finish(self) -> dict[str, Any]:
         if self._outcome is not None:
             return self._outcome

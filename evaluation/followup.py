@@ -4,6 +4,8 @@ structurer and knowledge base; the patient is played from the scenario's persona
 
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import statistics
 import tempfile
@@ -33,6 +35,7 @@ class ScenarioResult:
     outcome: dict[str, Any] = field(default_factory=dict)
     transcript: list[tuple[str, str]] = field(default_factory=list)
     answer_failures: list[str] = field(default_factory=list)
+    service_latencies_ms: list[float] = field(default_factory=list)   # a voice call's event log: turn end → first reply audio
 
 
 class ScenarioError(ValueError):
@@ -195,6 +198,7 @@ def summarize(results: list[ScenarioResult]) -> dict[str, Any]:
     fn = sum(1 for r in results if r.expected_red and not r.predicted_red)
     fp = sum(1 for r in results if r.predicted_red and not r.expected_red)
     latencies = [ms for r in results for ms in r.latencies_ms]
+    service = [ms for r in results for ms in r.service_latencies_ms]
     return {
         "scenarios": len(results),
         "passed": sum(1 for r in results if r.passed),
@@ -203,10 +207,12 @@ def summarize(results: list[ScenarioResult]) -> dict[str, Any]:
         "red_flag_precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "turn_latency_p50_ms": _percentile(latencies, 50),
         "turn_latency_p95_ms": _percentile(latencies, 95),
+        "service_turn_latency_p50_ms": _percentile(service, 50),
+        "service_turn_latency_p95_ms": _percentile(service, 95),
     }
 
 
-def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = False,
+def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = False, line: str = "media-streams",
                       environ_overrides: dict[str, str] | None = None,
                       on_result: Callable[[ScenarioResult], None] | None = None) -> tuple[list[ScenarioResult], dict[str, Any]]:
     """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
@@ -220,7 +226,17 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
     from suifang.config import load_settings
 
     scenarios = load_scenarios(path)
-    with tempfile.TemporaryDirectory(prefix="suifang-eval-") as tmp:
+    line_usage: tuple[float, float] | None = None
+    if line not in ("media-streams", "sip"):
+        raise ScenarioError(f"unknown phone line {line!r}: media-streams or sip")
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="suifang-eval-"))
+        lab = None
+        if voice and line == "sip":
+            # A local registrar and the patients' SIP phone; the service registers and dials through it.
+            from evaluation.sip_line import SipLab, scenario_numbers
+
+            lab = stack.enter_context(SipLab(scenario_numbers(scenarios)))
         env = dict(os.environ)
         env.update({
             "SUIFANG__DATABASE__URL": f"sqlite:///{tmp}/eval.db",
@@ -229,6 +245,8 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
         })
         if not use_llm:
             env["SUIFANG__MODELS__LLM__BACKEND"] = "off"
+        if lab is not None:
+            env.update(lab.service_env())
         env.update(environ_overrides or {})
         settings = load_settings(environ=env)
         upgrade(settings.database.url)
@@ -243,7 +261,16 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
                                                      knowledge_base=knowledge_base,
                                                      llm=services.answer_model() if use_llm else None)
             results = []
-            if voice:
+            if voice and lab is not None:
+                # SIP calls: the service dials each patient's SIP phone through the local registrar.
+                from evaluation.sip_line import run_over_sip
+
+                results = run_over_sip(scenarios, services=services, lab=lab, on_result=on_result)
+                scenarios = []
+                from evaluation.sip_line import USAGE
+
+                line_usage = (sum(cpu for _, cpu in USAGE), sum(wall for wall, _ in USAGE))
+            elif voice:
                 # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
                 from evaluation.phone import run_over_phone
 
@@ -259,7 +286,11 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
                     on_result(result)
         finally:
             services.close()
-    return results, summarize(results)
+    summary = summarize(results)
+    if line_usage is not None and line_usage[1] > 0:
+        # The service's process (and the scripted patients' control of their phones) per call on the line.
+        summary["cores_per_line"] = round(line_usage[0] / line_usage[1], 3)
+    return results, summary
 
 
 def format_result(result: ScenarioResult) -> str:
@@ -277,4 +308,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     return (f"scenarios {summary['scenarios']}, fully right {summary['passed']}, "
             f"field accuracy {pct(summary['field_accuracy'])}, red-flag recall {pct(summary['red_flag_recall'])}, "
             f"precision {pct(summary['red_flag_precision'])}, turn latency p50 {summary['turn_latency_p50_ms']} ms, "
-            f"p95 {summary['turn_latency_p95_ms']} ms")
+            f"p95 {summary['turn_latency_p95_ms']} ms"
+            + (f"; service turn latency (event log) p50 {summary['service_turn_latency_p50_ms']} ms, "
+               f"p95 {summary['service_turn_latency_p95_ms']} ms" if summary.get("service_turn_latency_p50_ms") is not None
+               else "")
+            + (f"; {summary['cores_per_line']} CPU cores per line" if summary.get("cores_per_line") is not None else ""))

@@ -179,7 +179,24 @@ async def call_scenario(scenario: dict[str, Any], *, services: Any, ws_url: str)
     if outcome is None:
         raise RuntimeError(f"scenario {scenario['id']}: the service wrote no outcome for call {call.id}")
     transcript = await asyncio.to_thread(_transcript, factory, call.id)
-    return score(scenario, outcome, transcript=transcript, latencies_ms=latencies, answer_failures=answer_failures)
+    result = score(scenario, outcome, transcript=transcript, latencies_ms=latencies, answer_failures=answer_failures)
+    result.service_latencies_ms = await asyncio.to_thread(service_latencies, factory, call.id)
+    return result
+
+
+def service_latencies(session_factory: Any, call_id: int) -> list[float]:
+    """A voice call's turn latencies from its event log (`first_audio`: turn end → first reply audio, ms).
+    The event log is written as the call closes, after the outcome."""
+    from records.schema import CallEventRow
+
+    deadline = time.monotonic() + OUTCOME_WAIT_S
+    while True:
+        with session_factory() as session:
+            rows = session.scalars(select(CallEventRow).where(CallEventRow.call_id == call_id)
+                                   .order_by(CallEventRow.seq)).all()
+            if rows or time.monotonic() > deadline:
+                return [r.ms for r in rows if r.type == "first_audio" and r.ms is not None]
+        time.sleep(0.1)
 
 
 def run_over_phone(scenarios: list[dict[str, Any]], *, services: Any,

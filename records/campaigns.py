@@ -83,6 +83,12 @@ def queued_attempts(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(CallAttempt).where(CallAttempt.status == "leased")) or 0
 
 
+def live_attempts(session: Session) -> int:
+    """Tries claimed and not yet finished (waiting for a worker, ringing or talking)."""
+    return session.scalar(select(func.count()).select_from(CallAttempt)
+                          .where(CallAttempt.status.in_(LIVE_STATUSES))) or 0
+
+
 def claim_due_calls(session: Session, *, policy: CallingPolicy, now: dt.datetime, worker_id: str,
                     limit: int) -> list[AttemptTicket]:
     """Claim up to `limit` due calls as new tries (committed). Empty outside the calling windows."""

@@ -178,7 +178,7 @@ class CallSession(Base):
     discharge_id: Mapped[int | None] = mapped_column(ForeignKey("discharges.id"), index=True)
     scheduled_call_id: Mapped[int | None] = mapped_column(ForeignKey("scheduled_calls.id"), index=True)
     ward_id: Mapped[int] = mapped_column(ForeignKey("wards.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16), default="text")  # text | phone | softphone
+    channel: Mapped[str] = mapped_column(String(16), default="text")  # text | phone | softphone | sip | loopback
     language: Mapped[str] = mapped_column(String(8), default="zh")
     flow_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="in_progress")  # in_progress | ended
@@ -187,6 +187,22 @@ class CallSession(Base):
     ended_at: Mapped[dt.datetime | None]
     turns: Mapped[list[Turn]] = relationship(back_populates="call", order_by="Turn.seq", cascade="all, delete-orphan")
     outcome: Mapped[Outcome | None] = relationship(back_populates="call", uselist=False)
+
+
+class CallEventRow(Base):
+    """One entry of a voice call's event log (campaigns.call_session.CallEvent): what happened on the
+    line and in which stage, with an error code when a stage failed. Never the patient's words."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (UniqueConstraint("call_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call_sessions.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime]
+    stage: Mapped[str | None] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(48))
+    ms: Mapped[float | None] = mapped_column(Float)
 
 
 class Turn(Base):

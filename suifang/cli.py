@@ -89,6 +89,8 @@ def eval_followup(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on the last line")] = False,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="run with the language model switched off")] = False,
     voice: Annotated[bool, typer.Option("--voice", help="answers go through TTS, 8 kHz μ-law and speech recognition")] = False,
+    line: Annotated[str, typer.Option("--line", help="with --voice: media-streams (the WebSocket) or sip "
+                                                     "(SIP calls through a local kamailio to a baresip phone)")] = "media-streams",
 ) -> None:
     """Simulated follow-up calls scored against expected outcomes (shared/spec/scenario-format.md)."""
     from evaluation.followup import ScenarioError, format_result, format_summary, run_followup_eval
@@ -97,7 +99,7 @@ def eval_followup(
         typer.echo(f"no such file: {file}", err=True)
         raise typer.Exit(2)
     try:
-        _results, summary = run_followup_eval(file, use_llm=not no_llm, voice=voice,
+        _results, summary = run_followup_eval(file, use_llm=not no_llm, voice=voice, line=line,
                                               on_result=lambda r: typer.echo(format_result(r)))
     except ScenarioError as exc:
         typer.echo(str(exc), err=True)

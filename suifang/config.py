@@ -191,7 +191,7 @@ class DialogConfig(_Section):
 
 
 class PhoneConfig(_Section):
-    # The fields of api.phone.PhoneOptions.
+    # The fields of campaigns.call_session.PhoneOptions.
     silence_timeout_s: float = Field(default=7.0, gt=0)        # after a prompt finishes playing
     end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends the patient's turn
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
@@ -212,6 +212,40 @@ class LoopbackConfig(_Section):
     answer_delay_s: float = Field(default=0.0, ge=0)  # the simulated patient's thinking time per turn
 
 
+def _check_windows(value: list[str]) -> list[str]:
+    """Every entry is HH:MM-HH:MM (campaigns.windows.parse_window)."""
+    from campaigns.windows import parse_window
+
+    for window in value:
+        parse_window(window)
+    return value
+
+
+class SipConfig(_Section):
+    # The hospital's PBX or carrier trunk (campaigns/sip.py, PJSIP). The password only from SUIFANG_SIP_PASSWORD.
+    registrar: str = ""                  # sip:pbx.hospital.local:5060 to register; "" for a trunk by IP (no REGISTER)
+    domain: str = ""                     # where numbers are dialled: sip:<dial_prefix><number>@<domain>; default: the registrar's host
+    username: str = ""                   # the account (extension or trunk user); "" with no registration
+    auth_username: str = ""              # digest user when it differs from username
+    outbound_proxy: str = ""             # e.g. sip:sbc.carrier.example;lr
+    bind: str = "0.0.0.0"                # local address of the SIP and RTP sockets
+    public_address: str = ""             # the address put in Contact and SDP, when not the bound one
+    port: int = Field(default=5062, ge=0, le=65535)         # local SIP port (UDP); 0 picks one
+    rtp_port: int = Field(default=40000, ge=1024, le=65000)  # first local RTP port
+    codecs: list[Literal["PCMA", "PCMU"]] = ["PCMA", "PCMU"]  # offered in this order (G.711 A-law is China's)
+    dial_prefix: str = ""                # put before every number (an outside-line digit, a trunk prefix)
+    max_channels: int = Field(default=4, ge=1)    # concurrent calls this trunk carries (outbound and inbound)
+    ring_timeout_s: float = Field(default=45.0, gt=0)     # unanswered this long: no_answer
+    transfer: Literal["refer"] = "refer"                  # how a call reaches the nurse: SIP REFER
+    ward_extensions: dict[str, str] = {}  # ward code -> the nurses' extension or SIP URI
+    office_hours: list[str] = ["08:00-17:30"]  # hospital time: nurses take transferred calls (not on holidays)
+    # when a nurse calls back outside office hours, by language; empty: the catalog's callback_hours
+    callback_hours_text: dict[str, str] = {}
+    inbound: bool = True                 # answer calls to the service's number (a patient calling back)
+
+    _office_hours = field_validator("office_hours")(lambda cls, value: _check_windows(value))
+
+
 class CampaignsConfig(_Section):
     windows: list[str] = ["09:00-11:30", "14:30-20:00"]  # hospital time (service.timezone), HH:MM-HH:MM
     holidays: list[dt.date] = []                         # no calls on these days
@@ -224,18 +258,12 @@ class CampaignsConfig(_Section):
     workers: Literal["inprocess", "celery"] = "inprocess"
     inprocess_threads: int = Field(default=2, ge=1)
     broker_url: str = "redis://127.0.0.1:6379/0"
-    telephony: Literal["loopback", "twilio"] = "loopback"
+    telephony: Literal["loopback", "twilio", "sip"] = "loopback"
     twilio: TwilioConfig = TwilioConfig()
+    sip: SipConfig = SipConfig()
     loopback: LoopbackConfig = LoopbackConfig()
 
-    @field_validator("windows")
-    @classmethod
-    def _windows(cls, value: list[str]) -> list[str]:
-        from campaigns.windows import parse_window
-
-        for window in value:
-            parse_window(window)
-        return value
+    _windows = field_validator("windows")(lambda cls, value: _check_windows(value))
 
 
 class Settings(_Section):
@@ -254,6 +282,7 @@ class Settings(_Section):
     secret_key: str = Field(default="", exclude=True, repr=False)
     llm_api_key: str = Field(default="", exclude=True, repr=False)
     twilio_auth_token: str = Field(default="", exclude=True, repr=False)
+    sip_password: str = Field(default="", exclude=True, repr=False)
     metrics_token: str = Field(default="", exclude=True, repr=False)
 
     def data_path(self, *parts: str) -> Path:
@@ -308,13 +337,14 @@ def load_settings(path: str | Path | None = None, *, environ: dict[str, str] | N
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{config_path}: top level must be a mapping")
         raw = loaded or {}
-    for secret in ("secret_key", "llm_api_key", "twilio_auth_token", "metrics_token"):
+    for secret in ("secret_key", "llm_api_key", "twilio_auth_token", "sip_password", "metrics_token"):
         if secret in raw:
             raise ConfigError(f"{config_path}: '{secret}' is a secret; set SUIFANG_{secret.upper()} in the environment")
     raw = _apply_env_overrides(raw, env)
     raw["secret_key"] = env.get("SUIFANG_SECRET_KEY") or _dev_secret_key()
     raw["llm_api_key"] = env.get("SUIFANG_LLM_API_KEY", "")
     raw["twilio_auth_token"] = env.get("SUIFANG_TWILIO_AUTH_TOKEN", "")
+    raw["sip_password"] = env.get("SUIFANG_SIP_PASSWORD", "")
     raw["metrics_token"] = env.get("SUIFANG_METRICS_TOKEN", "")
     check_secrets(secret_key=raw["secret_key"], metrics_token=raw["metrics_token"])
     try:

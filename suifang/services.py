@@ -211,7 +211,7 @@ class Services:
 
     def phone_options(self) -> PhoneOptions:
         """Timings of the phone line, from config.yaml's `phone:` section."""
-        from api.phone import PhoneOptions
+        from campaigns.call_session import PhoneOptions
 
         cfg = self.settings.phone
         return PhoneOptions(silence_timeout_s=cfg.silence_timeout_s, end_of_turn_silence_ms=cfg.end_of_turn_silence_ms,

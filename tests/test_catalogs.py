@@ -48,7 +48,7 @@ ALLOWED_PLACES = {
     ("knowledge/answers.py", "_STOP_BIGRAMS"): "question words left out of lexical matching",
     ("knowledge/fhir_import.py", "ROUTE_WORDS"): "route patterns of FHIR dosage texts",
     ("dialogs/preconsult.py", "handle"): "the fever grade a temperature answer sets (symptom names of the lexicon)",
-    ("api/phone.py", "KeypadBuffer.pending_yes_no"): "the answer a key press stands for, fed to the engine as the patient's word",
+    ("campaigns/call_session.py", "KeypadBuffer.pending_yes_no"): "the answer a key press stands for, fed to the engine as the patient's word",
     ("dialogs/understanding.py", "_years"): "a birth year said as an event (解放那年 = 1949), read as a number",
     ("language/context.py", "clause_status"): "particles stripped from a clause's end (matching)",
     ("api/schemas.py", "DischargeCreate"): "the API document names the field in Chinese (出院医嘱) for integrators",

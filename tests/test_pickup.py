@@ -174,22 +174,23 @@ class _Socket:
 
 
 def _pick_up(tmp_path: Any, text: str, *, speech_s: float, end_of_turn: bool = True) -> tuple[Any, _Runner, _Voice]:
-    """Speech of `speech_s` seconds at pick-up, recognised as `text`, through PhoneSession.on_media."""
-    import base64
-
-    from api.phone import PhoneOptions, PhoneSession
+    """Speech of `speech_s` seconds at pick-up, recognised as `text`, through the call session of the
+    Media Streams line."""
+    from api.phone import MediaStreamsLine
+    from campaigns.call_session import CallSession, PhoneOptions
 
     voice, runner, ws = _Voice(text), _Runner(), _Socket()
     services = SimpleNamespace(voice=lambda: voice, settings=SimpleNamespace(data_path=lambda *p: tmp_path.joinpath(*p)))
-    session = PhoneSession(websocket=ws, services=services, options=PhoneOptions(voicemail_greeting_s=6.0))
-    session.runner, session.detector, session.stream_sid = runner, _Detector(), "MZ1"
+    line = MediaStreamsLine(ws)
+    line.stream_sid = "MZ1"
+    session = CallSession(services=services, transport=line, options=PhoneOptions(voicemail_greeting_s=6.0))
+    session.runner, session.detector = runner, _Detector()
     frames = int(speech_s * 50)
     session.detector.end_at = frames + 1 if end_of_turn else None
-    frame = {"event": "media", "media": {"payload": base64.b64encode(b"\x00" * 160).decode()}}
 
     async def run() -> None:
         for _ in range(frames + 1):
-            await session.on_media(frame)
+            await session.hear_phone(b"\x00" * 160)
             if runner.done:
                 break
         if session.prompt_task is not None:
