@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -57,6 +59,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for router in (auth.router, patients.router, discharges.router, calls.router, outcomes.router, phone.router,
                    review.router, web.router, chats.router, fhir.router, metrics.router):
         app.include_router(router)
+
+    # The document states today's window for a repeat call's date (records.review.repeat_window), so
+    # it is built again when the day changes.
+    build_openapi = app.openapi
+    built_on: list[dt.date] = []
+
+    def openapi() -> dict[str, Any]:
+        today = dt.date.today()
+        if built_on != [today]:
+            app.openapi_schema = None
+            built_on[:] = [today]
+        return build_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["health"], response_model=HealthOut)
     def health() -> HealthOut:

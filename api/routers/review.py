@@ -24,7 +24,7 @@ from api.deps import (
     not_found,
 )
 from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
-from api.schemas import CARE_DATE_SCHEMA, TEXT_PATTERN, CareDate, StrictModel, UtcDateTime
+from api.schemas import TEXT_PATTERN, CareDate, StrictModel, UtcDateTime, date_range_pattern
 
 # records.review.clean_text: no control characters but tab and line breaks, and not blank.
 CLEAN_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
@@ -110,11 +110,12 @@ def perform_correction(request: Request, session: Session, user: StaffUser, *, c
             session, outcome=outcome, field=field, raw_value=value, reason=reason, user_id=user.id,
             username=user.username, item=review.item_of_call(session, call_id=call_id),
             medications=review.medication_names(session, call=call))
-    except review.InvalidValue as exc:
+    except (review.InvalidValue, review.ActionNotAllowed) as exc:
         session.rollback()
         audit_separately(request, user, action="correct", resource="outcome", outcome="failed", resource_id=call_id,
                          patient_id=patient_id, detail=str(exc))
-        raise HTTPException(422, str(exc)) from None
+        code = status.HTTP_409_CONFLICT if isinstance(exc, review.ActionNotAllowed) else 422
+        raise HTTPException(code, str(exc)) from None
     record_audit(session, actor=user.actor, action="correct", resource="outcome", resource_id=call_id,
                  patient_id=patient_id, detail=f"field={field}")
     return correction
@@ -167,7 +168,11 @@ def _action_schema(schema: dict[str, Any]) -> None:
     text = {"type": "string", "maxLength": 2000, "pattern": TEXT_PATTERN}
     required_text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": CLEAN_TEXT_PATTERN}
     note = {"anyOf": [text, {"type": "null"}]}
-    date = {**CARE_DATE_SCHEMA, "description": "today or later, within a year"}
+    # The window moves with the calendar: the document is built again when the day changes (api/app.py).
+    first, last = review.repeat_window()
+    date = {"type": "string", "format": "date", "pattern": date_range_pattern(first, last),
+            "description": f"today or later, within a year: {first.isoformat()} … {last.isoformat()} on the day "
+                           "this document was served"}
 
     def variant(action: str, required: dict[str, Any], summary: str) -> dict[str, Any]:
         return {"type": "object", "title": f"{action.capitalize()}Action", "description": summary,
@@ -195,13 +200,38 @@ class ActionRequest(StrictModel):
     date: CareDate | None = None
 
 
+def _correction_schema(schema: dict[str, Any]) -> None:
+    """The documented contract: for each field, the typed values records.review.parse_field_value
+    accepts (records.review.value_pattern). Missed medicines must be drugs of the call's orders: the
+    record decides that (409)."""
+    reason = {"anyOf": [{"type": "string", "maxLength": 500, "pattern": review.text_pattern()}, {"type": "null"}],
+              "description": "why (kept with the correction)"}
+
+    def variant(field: str) -> dict[str, Any]:
+        pattern = review.value_pattern(field)
+        value: dict[str, Any] = {"type": "string", "maxLength": review.MAX_TEXT,
+                                 "pattern": pattern if pattern is not None else TEXT_PATTERN}
+        required = ["field"]
+        if field == "call_status":
+            required.append("value")
+        else:
+            value = {"anyOf": [value, {"type": "null"}], "description": "blank or null: unknown"}
+        if field == "missed_medications":
+            value["description"] = "drugs of the call's discharge orders, separated by , ; 、 or new lines"
+        return {"type": "object", "title": f"Correct_{field}", "additionalProperties": False, "required": required,
+                "properties": {"field": {"const": field}, "value": value, "reason": reason}}
+
+    schema.clear()
+    schema.update({"title": "CorrectionRequest", "oneOf": [variant(f) for f in review.CORRECTABLE_FIELDS]})
+
+
 class CorrectionRequest(StrictModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    # Checked in records.review (an unknown field is refused with the reason and audited).
-    field: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        json_schema_extra={"enum": list(review.CORRECTABLE_FIELDS)})
-    value: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_correction_schema)
+    # Checked in records.review (an unknown field or value is refused with the reason and audited), on
+    # the text as sent: the bounds apply before trimming, as the document says.
+    field: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=False)]
+    value: Annotated[str, StringConstraints(max_length=review.MAX_TEXT, strip_whitespace=False)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=False)] | None = None
 
 
 class CorrectionOut(BaseModel):
@@ -294,7 +324,7 @@ def act_on_item(item_id: IdPath, body: ActionRequest, request: Request, session:
 
 
 @router.post("/calls/{call_id}/corrections", response_model=CorrectionOut, status_code=status.HTTP_201_CREATED,
-             responses=responses(*WITH_BODY, 404))
+             responses=responses(*WITH_BODY, 404, 409))
 def correct_field(call_id: IdPath, body: CorrectionRequest, request: Request, session: SessionDep,
                   user: CurrentUser) -> CorrectionOut:
     """Correct one outcome field; the original value is kept and the nurse named."""
