@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from api import errors
-from api.limits import BodySizeLimitMiddleware, NulInUrlMiddleware
+from api.limits import BodySizeLimitMiddleware, NulInUrlMiddleware, known_query_only
 from api import phone
 from api.routers import auth, calls, chats, discharges, fhir, metrics, outcomes, patients, review, web
 from suifang.config import Settings, check_secrets, load_settings
@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 services.close()
 
     app = FastAPI(title="Suifang 随访", version="0.1.0", lifespan=lifespan,
-                  description="AI voice follow-up and pre-consultation for hospitals")
+                  description="AI voice follow-up and pre-consultation for hospitals",
+                  dependencies=[Depends(known_query_only)])
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.service.max_body_bytes)
     app.add_middleware(NulInUrlMiddleware)
     errors.install(app)
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.get("/health", tags=["health"], response_model=HealthOut)
+    @app.get("/health", tags=["health"], response_model=HealthOut, responses=errors.responses(422))
     def health() -> HealthOut:
         with app.state.session_factory() as session:
             session.execute(text("SELECT 1"))

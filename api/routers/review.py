@@ -345,7 +345,7 @@ def unmask_patient(patient_id: IdPath, body: UnmaskRequest, request: Request, se
     return UnmaskOut(patient_id=patient_id, phone=patient.phone, id_number=patient.id_number)
 
 
-@router.get("/dashboard", responses=responses(401))
+@router.get("/dashboard", responses=responses(*SIGNED_IN))
 def dashboard(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Follow-up success, completion, flags by department and week, adherence, satisfaction,
     revisits booked — for the user's wards (admin: all)."""
