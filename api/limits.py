@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -87,13 +88,14 @@ async def _reject(send: Send, status: int, reason: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def known_query_only(request: Request) -> None:
+def known_query_only(connection: HTTPConnection) -> None:
     """An operation of the API document answers 422 to a query parameter it does not declare, as a
     body answers to an unknown field (a misspelt filter must not silently list everything). The
-    pages (left out of the document) keep their own handling."""
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not route.include_in_schema:
+    pages and the phone WebSocket (left out of the document) keep their own handling."""
+    route = connection.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema or not isinstance(connection, Request):
         return
+    request = connection
     names = _declared_query(request, route)
     unknown = sorted({name for name in request.query_params if name not in names})
     if unknown:
