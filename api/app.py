@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.session_factory = services.session_factory
         log.info("suifang started (database %s, llm %s)", services.engine.url.get_backend_name(),
                  settings.models.llm.backend)
+        if settings.service.warm_models and shared_services is None:
+            threading.Thread(target=services.warm, name="suifang-warm", daemon=True).start()
         try:
             yield
         finally:

@@ -354,6 +354,25 @@ def test_the_document_says_what_each_operation_returns(client: TestClient) -> No
     assert spec["paths"]["/patients/{patient_id}"]["get"]["parameters"][0]["schema"]["maximum"] == 2**31 - 1
 
 
+def test_models_are_warmed_at_start_not_in_the_first_call(tmp_path) -> None:  # noqa: ANN001
+    # A first start embeds the phrase bank (tens of seconds on a CPU): in the background at start,
+    # so the first text call after it does not wait past its time bound.
+    from api.app import create_app
+
+    settings = make_settings(f"sqlite:///{tmp_path}/warm.db", tmp_path, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing",
+                             SUIFANG__SERVICE__WARM_MODELS="true")
+    from records.db import upgrade
+
+    upgrade(settings.database.url)
+    with TestClient(create_app(settings)) as client:
+        services = client.app.state.services
+        deadline = time.monotonic() + 120
+        while (services._semantic is None or services._knowledge_base is None) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert services._knowledge_base is not None and services._semantic  # loaded without a request
+    assert not make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path).service.warm_models  # the suite's clients do not
+
+
 def test_an_undeclared_query_parameter_is_422(client: TestClient, admin) -> None:  # noqa: ANN001
     # As a body's unknown field: a misspelt filter must not silently list everything.
     response = client.get("/calls?patient_id=1&stauts=ended", headers=admin)
