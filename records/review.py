@@ -453,3 +453,9 @@ def value_pattern(field: str) -> str | None:
 def text_pattern() -> str:
     """A text clean_text accepts: no control characters but tab and line breaks, once trimmed."""
     return f"^{_WS}*[^{_CONTROL}]*{_WS}*$"
+
+
+def required_text_pattern() -> str:
+    """A text clean_text(required=True) accepts: the same, with a character that is not a space."""
+    visible = _WS.replace("[", "[^\\x00-\\x08\\x0e-\\x1b", 1)  # neither a control character nor a space
+    return f"^{_WS}*[^{_CONTROL}]*{visible}[^{_CONTROL}]*{_WS}*$"

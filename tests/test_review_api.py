@@ -516,6 +516,46 @@ def test_the_document_states_exactly_the_correction_values_accepted(client: Test
     assert patterns["missed_medications"].pattern == "^[^\\x00]*$"
 
 
+def test_the_documented_text_patterns_are_what_clean_text_accepts() -> None:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from records.review import InvalidValue, clean_text, required_text_pattern, text_pattern
+
+    patterns = {False: re.compile(text_pattern()), True: re.compile(required_text_pattern())}
+
+    def accepted(text: str, required: bool) -> bool:
+        try:
+            clean_text(text, field="note", required=required)
+        except InvalidValue:
+            return False
+        return True
+
+    pieces = st.sampled_from([*"ab 是\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u3000\ufeff\x00\x01\x7f", "\U000e3379"])
+
+    @settings(max_examples=3000, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(text=st.one_of(st.text(max_size=8), st.lists(pieces, max_size=8).map("".join)), required=st.booleans())
+    def check(text: str, required: bool) -> None:
+        assert (patterns[required].fullmatch(text) is not None) == accepted(text, required), (text, required)
+
+    check()
+
+
+def test_an_action_takes_its_own_fields_only(client: TestClient, demo) -> None:  # noqa: ANN001
+    nurse = _NURSE[0]
+    item_id = demo["red_item"]
+    before = _snapshot(client, item_id)
+    for body in ({"action": "confirm", "result": "x"}, {"action": "resolve", "note": "done", "date": None},
+                 {"action": "repeat", "date": dt.date.today().isoformat(), "doctor": "张主任"}):
+        response = client.post(f"/review/items/{item_id}/actions", json=body, headers=nurse)
+        assert response.status_code == 422 and "does not take" in str(response.json()["detail"]), body
+    assert _snapshot(client, item_id) == before
+    unmask = _component(client, "UnmaskRequest")["properties"]["reason"]
+    assert re.fullmatch(unmask["pattern"], "call-back\x0b") and not re.fullmatch(unmask["pattern"], " \x0b")
+    patient_id = _patient_id(client, "DEMO0001")
+    trimmed = client.post(f"/review/patients/{patient_id}/unmask", json={"reason": "call-back\x0b"}, headers=nurse)
+    assert trimmed.status_code == 200  # what the document accepts, the service does (trimmed)
+
+
 def test_a_repeat_call_date_is_documented_as_todays_window(client: TestClient) -> None:
     repeat = next(v for v in _component(client, "ActionRequest")["oneOf"] if v["properties"]["action"]["const"] == "repeat")
     date = re.compile(repeat["properties"]["date"]["pattern"])

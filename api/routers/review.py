@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +27,7 @@ from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
 from api.schemas import TEXT_PATTERN, CareDate, StrictModel, UtcDateTime, date_range_pattern
 
 # records.review.clean_text: no control characters but tab and line breaks, and not blank.
-CLEAN_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+# (records.review.clean_text's rules, as patterns: records.review.text_pattern, required_text_pattern)
 from api.routers.calls import authorize_call
 from records import review
 from records.audit import record_audit
@@ -165,8 +165,8 @@ class QueueOut(BaseModel):
 def _action_schema(schema: dict[str, Any]) -> None:
     """The documented contract: what each action needs. The checks themselves stay in
     records.review.apply_action, so a refused action is audited like any other."""
-    text = {"type": "string", "maxLength": 2000, "pattern": TEXT_PATTERN}
-    required_text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": CLEAN_TEXT_PATTERN}
+    text = {"type": "string", "maxLength": 2000, "pattern": review.text_pattern()}
+    required_text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": review.required_text_pattern()}
     note = {"anyOf": [text, {"type": "null"}]}
     # The window moves with the calendar: the document is built again when the day changes (api/app.py).
     first, last = review.repeat_window()
@@ -190,14 +190,27 @@ def _action_schema(schema: dict[str, Any]) -> None:
     ]})
 
 
+ACTION_FIELDS = {"confirm": {"note"}, "callback": {"note", "reached", "result"}, "resolve": {"note"},
+                 "escalate": {"note", "doctor"}, "repeat": {"note", "date"}}
+
+
 class ActionRequest(StrictModel):
+    # Texts are checked as sent (records.review.clean_text trims them), so the bounds are the document's.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_action_schema)
     action: Action
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=False)] | None = None
     reached: StrictBool | None = None
-    result: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    doctor: Annotated[str, StringConstraints(max_length=100)] | None = None
+    result: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=False)] | None = None
+    doctor: Annotated[str, StringConstraints(max_length=100, strip_whitespace=False)] | None = None
     date: CareDate | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_the_action(self) -> ActionRequest:
+        # As the document's variants say: each action takes its own fields only.
+        other = sorted(self.model_fields_set - {"action"} - ACTION_FIELDS[self.action])
+        if other:
+            raise ValueError(f"{self.action} does not take {', '.join(other)}")
+        return self
 
 
 def _correction_schema(schema: dict[str, Any]) -> None:
@@ -254,9 +267,9 @@ def _reason_required(schema: dict[str, Any]) -> None:
 class UnmaskRequest(StrictModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_reason_required)
     # Required (a missing or blank reason is refused with 422 and audited by authorize_unmask).
-    reason: Annotated[str, StringConstraints(max_length=300)] = Field(
+    reason: Annotated[str, StringConstraints(max_length=300, strip_whitespace=False)] = Field(
         default="", description="why the numbers are needed (audited)",
-        json_schema_extra={"minLength": 1, "pattern": CLEAN_TEXT_PATTERN})
+        json_schema_extra={"minLength": 1, "pattern": review.required_text_pattern()})
 
 
 class UnmaskOut(BaseModel):
