@@ -373,6 +373,19 @@ def test_models_are_warmed_at_start_not_in_the_first_call(tmp_path) -> None:  # 
     assert not make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path).service.warm_models  # the suite's clients do not
 
 
+def test_the_oauth2_form_is_bounded_as_the_login_body(client: TestClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    signed = client.post("/auth/token", headers=form,  # as /docs' Authorize sends it
+                         content="grant_type=password&username=admin&password=admin-demo-2026&scope=&client_id=")
+    assert signed.status_code == 200 and signed.json()["username"] == "admin"
+    for body in ("username=&password=x", "username=admin&password=", "username=admin&password=x&grant_type=code",
+                 "username=" + "a" * 65 + "&password=x"):
+        assert client.post("/auth/token", headers=form, content=body).status_code == 422, body
+    assert client.post("/auth/token", headers=form, content="username=nobody&password=x").status_code == 401
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["TokenForm"]
+    assert schema["properties"]["username"]["minLength"] == 1 and schema["properties"]["password"]["minLength"] == 1
+
+
 def test_an_undeclared_query_parameter_is_422(client: TestClient, admin) -> None:  # noqa: ANN001
     # As a body's unknown field: a misspelt filter must not silently list everything.
     response = client.get("/calls?patient_id=1&stauts=ended", headers=admin)
