@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 from sqlalchemy import text
 
 from api import errors
-from api.limits import BodySizeLimitMiddleware, NulInUrlMiddleware
+from api.limits import BodySizeLimitMiddleware, NulInUrlMiddleware, known_query_only
 from api import phone
 from api.routers import auth, calls, chats, discharges, fhir, metrics, outcomes, patients, review, web
 from suifang.config import Settings, check_secrets, load_settings
@@ -43,6 +46,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.session_factory = services.session_factory
         log.info("suifang started (database %s, llm %s)", services.engine.url.get_backend_name(),
                  settings.models.llm.backend)
+        if settings.service.warm_models and shared_services is None:
+            threading.Thread(target=services.warm, name="suifang-warm", daemon=True).start()
         try:
             yield
         finally:
@@ -50,7 +55,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 services.close()
 
     app = FastAPI(title="Suifang 随访", version="0.1.0", lifespan=lifespan,
-                  description="AI voice follow-up and pre-consultation for hospitals")
+                  description="AI voice follow-up and pre-consultation for hospitals",
+                  dependencies=[Depends(known_query_only)])
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.service.max_body_bytes)
     app.add_middleware(NulInUrlMiddleware)
     errors.install(app)
@@ -58,7 +64,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                    review.router, web.router, chats.router, fhir.router, metrics.router):
         app.include_router(router)
 
-    @app.get("/health", tags=["health"], response_model=HealthOut)
+    # The document states today's window for a repeat call's date (records.review.repeat_window), so
+    # it is built again when the day changes.
+    build_openapi = app.openapi
+    built_on: list[dt.date] = []
+
+    def openapi() -> dict[str, Any]:
+        today = dt.date.today()
+        if built_on != [today]:
+            app.openapi_schema = None
+            built_on[:] = [today]
+        return build_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/health", tags=["health"], response_model=HealthOut, responses=errors.responses(422))
     def health() -> HealthOut:
         with app.state.session_factory() as session:
             session.execute(text("SELECT 1"))

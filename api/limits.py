@@ -1,11 +1,15 @@
 """Request limits at the edge: a body over the configured size gets 413 before it is read whole; a
 URL carrying a NUL character (%00) gets 422 before any route sees it (PostgreSQL cannot compare
-text with NUL in it)."""
+text with NUL in it); a query parameter that the operation does not declare gets 422."""
 
 from __future__ import annotations
 
 import json
 
+from fastapi import Request
+from starlette.requests import HTTPConnection
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -82,3 +86,24 @@ async def _reject(send: Send, status: int, reason: str) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def known_query_only(connection: HTTPConnection) -> None:
+    """An operation of the API document answers 422 to a query parameter it does not declare, as a
+    body answers to an unknown field (a misspelt filter must not silently list everything). The
+    pages and the phone WebSocket (left out of the document) keep their own handling."""
+    route = connection.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema or not isinstance(connection, Request):
+        return
+    request = connection
+    names = _declared_query(request, route)
+    unknown = sorted({name for name in request.query_params if name not in names})
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name), "msg": "unknown query parameter", "type": "extra_forbidden"}
+                                      for name in unknown[:20]])
+
+
+def _declared_query(request: Request, route: APIRoute) -> frozenset[str]:
+    """The query parameters the document names for this operation."""
+    operation = request.app.openapi().get("paths", {}).get(route.path_format, {}).get(request.method.lower(), {})
+    return frozenset(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")

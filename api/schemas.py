@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from records.identifiers import ID_NUMBER_PATTERN, PHONE_PATTERN
+from records.patterns import date_range_pattern, digits_range_pattern  # noqa: F401 - for the routers
 from suifang.logs import mask_id_number, mask_phone
 
 
@@ -377,9 +378,17 @@ class CallStart(StrictModel):
     flow_id: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
+def _turn_schema(schema: dict[str, Any]) -> None:
+    # A turn says something: text, or silence: true, or hangup: true (hangup wins, then silence).
+    schema["anyOf"] = [{"required": ["text"], "properties": {"text": {"type": "string"}}},
+                       {"required": ["silence"], "properties": {"silence": {"const": True}}},
+                       {"required": ["hangup"], "properties": {"hangup": {"const": True}}}]
+
+
 class PatientTurn(StrictModel):
     """One patient turn of a text call: what they said, or silence, or hanging up."""
 
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_turn_schema)
     text: Annotated[str, StringConstraints(max_length=1_000)] | None = None
     silence: StrictBool = False
     hangup: StrictBool = False

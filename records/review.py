@@ -7,7 +7,7 @@ audit event; every change appends to ReviewItem.history so the item carries its 
 from __future__ import annotations
 
 import datetime as dt
-import math
+from decimal import Decimal
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ from records.outcome_contract import (  # noqa: F401 - re-exported for the API
     WOUND_STATES,
 )
 from language.words import word_list
+from records.patterns import digits_range_pattern, whole_numbers_pattern
 from records.reasons import review_error
 from records.schema import (
     CallSession,
@@ -62,8 +63,22 @@ _ENUMS = ENUMS
 _RANGES = RANGES
 _TRUE = frozenset(word_list("typed_yes"))   # language/data/word_lists.yaml
 _FALSE = frozenset(word_list("typed_no"))
-_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+# Typed values are read as written with ASCII digits and letters (any case); str.strip()'s whitespace
+# around them is ignored. value_pattern() states the same as a regular expression for the API document.
+_NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.[0-9]+)?$")
+_WS = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # what str.strip() removes
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f"  # refused in texts (clean_text)
+_LIST_BREAK = "[,，、;；\n]"
+_BP_BREAK = "[ \t\u3000]*[/／ ,，][ \t\u3000]*"  # 120/80, 120 / 80, 120 80, 120，80
+_BP = re.compile(f"([0-9]{{2,3}}){_BP_BREAK}([0-9]{{2,3}})")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 MAX_TEXT = 2000
+BP_SYSTOLIC, BP_DIASTOLIC = (50, 300), (20, 200)
+
+
+def _lower(text: str) -> str:
+    """ASCII letters in lower case (str.lower() would also read the Kelvin sign as k)."""
+    return text.translate(_ASCII_LOWER)
 
 
 class InvalidValue(ValueError):
@@ -71,7 +86,8 @@ class InvalidValue(ValueError):
 
 
 class ActionNotAllowed(ValueError):
-    """The action does not fit the item's state (e.g. it is already resolved)."""
+    """The request does not fit the record's state: an action on a resolved item, a repeat call for a
+    patient without a follow-up plan, missed medicines that the call's orders do not list."""
 
 
 # ----- queue ---------------------------------------------------------------------------------------
@@ -184,7 +200,7 @@ def clean_text(value: str | None, *, field: str, required: bool = False, max_len
 def parse_bool(value: str | bool | None, *, field: str) -> bool:
     if isinstance(value, bool):
         return value
-    text = (value or "").strip().lower()
+    text = _lower((value or "").strip())
     if text in _TRUE:
         return True
     if text in _FALSE:
@@ -242,12 +258,22 @@ def _parse_date(value: dt.date | str | None, *, field: str) -> dt.date:
         raise InvalidValue(review_error("not_a_date", field=field)) from None
 
 
+REPEAT_WITHIN_DAYS = 366
+
+
+def repeat_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The first and last day a repeat call may be scheduled on: today, and a year on."""
+    today = today or dt.date.today()
+    return today, today + dt.timedelta(days=REPEAT_WITHIN_DAYS)
+
+
 def _schedule_repeat(session: Session, *, item: ReviewItem, repeat_on: dt.date | str | None,
                      today: dt.date) -> tuple[int, str]:
     day = _parse_date(repeat_on, field="date")
-    if day < today:
+    first, last = repeat_window(today)
+    if day < first:
         raise InvalidValue(review_error("date_past"))
-    if day > today + dt.timedelta(days=366):
+    if day > last:
         raise InvalidValue(review_error("date_too_far"))
     discharge_id = None
     if item.call_id is not None:
@@ -259,8 +285,8 @@ def _schedule_repeat(session: Session, *, item: ReviewItem, repeat_on: dt.date |
     if plan is None:
         plan = session.scalar(plan_query.join(Discharge, Discharge.id == FollowupPlan.discharge_id)
                               .order_by(Discharge.discharged_on.desc()))
-    if plan is None:
-        raise InvalidValue(review_error("no_plan"))
+    if plan is None:  # the record's state, not the request, is what is missing
+        raise ActionNotAllowed(review_error("no_plan"))
     discharged_on = session.scalar(select(Discharge.discharged_on).where(Discharge.id == plan.discharge_id))
     scheduled = ScheduledCall(plan_id=plan.id, patient_id=item.patient_id, due_date=day,
                               day_offset=(day - discharged_on).days if discharged_on else 0, status="scheduled")
@@ -280,7 +306,7 @@ def medication_names(session: Session, *, call: CallSession) -> list[str]:
 
 
 def _split_list(text: str) -> list[str]:
-    return [part.strip() for part in re.split(r"[,，、;；\n]+", text) if part.strip()]
+    return [part.strip() for part in re.split(f"{_LIST_BREAK}+", text) if part.strip()]
 
 
 def parse_field_value(field: str, raw: str | None, *, medications: Sequence[str] = ()) -> Any:
@@ -296,7 +322,7 @@ def parse_field_value(field: str, raw: str | None, *, medications: Sequence[str]
             raise InvalidValue(review_error("call_status_empty"))
         return None
     if kind == "enum":
-        value = text.lower()
+        value = _lower(text)
         if value not in _ENUMS[field]:
             raise InvalidValue(review_error("one_of", field=field, choices=", ".join(_ENUMS[field])))
         return value
@@ -305,23 +331,24 @@ def parse_field_value(field: str, raw: str | None, *, medications: Sequence[str]
     if kind in ("int", "float"):
         if not _NUMBER.match(text):
             raise InvalidValue(review_error("not_a_number", field=field))
-        number = float(text)
-        if kind == "int" and not number.is_integer():
+        number = Decimal(text)  # exact: 40.0000000000000001 is over 40
+        if kind == "int" and number != number.to_integral_value():
             raise InvalidValue(review_error("not_whole", field=field))
         low, high = _RANGES[field]
-        if not math.isfinite(number) or not low <= number <= high:
+        if not low <= number <= high:
             raise InvalidValue(review_error("out_of_range", field=field, low=f"{low:g}", high=f"{high:g}"))
-        return int(number) if kind == "int" else round(number, 1)
+        return int(number) if kind == "int" else round(float(number), 1)
     if kind == "bp":
-        match = re.fullmatch(r"(\d{2,3})\s*[/／ ,，]\s*(\d{2,3})", text)
+        match = _BP.fullmatch(text)
         if not match:
             raise InvalidValue(review_error("bp_format"))
         systolic, diastolic = int(match.group(1)), int(match.group(2))
-        if not (50 <= systolic <= 300 and 20 <= diastolic <= 200 and systolic > diastolic):
+        if not (BP_SYSTOLIC[0] <= systolic <= BP_SYSTOLIC[1] and BP_DIASTOLIC[0] <= diastolic <= BP_DIASTOLIC[1]
+                and systolic > diastolic):
             raise InvalidValue(review_error("bp_range"))
         return {"systolic": systolic, "diastolic": diastolic}
     if kind == "symptoms":
-        codes = [c.lower() for c in _split_list(text)]
+        codes = [_lower(c) for c in _split_list(text)]
         unknown = [c for c in codes if c not in SYMPTOM_CODES]
         if unknown:
             raise InvalidValue(review_error("unknown_symptoms", field=field, codes=", ".join(unknown[:5])))
@@ -330,9 +357,9 @@ def parse_field_value(field: str, raw: str | None, *, medications: Sequence[str]
         names = _split_list(text)
         allowed = {m.lower(): m for m in medications}
         unknown = [n for n in names if n.lower() not in allowed]
-        if unknown:
+        if unknown:  # the call's orders decide, not the form of the value: a conflict with the record
             listed = ", ".join(medications) if medications else review_error("no_medications_ordered")
-            raise InvalidValue(review_error("medications_not_ordered", listed=listed))
+            raise ActionNotAllowed(review_error("medications_not_ordered", listed=listed))
         return list(dict.fromkeys(allowed[n.lower()] for n in names))
     return clean_text(text, field=field)  # free text (feedback)
 
@@ -359,3 +386,76 @@ def correct_outcome(session: Session, *, outcome: Outcome, field: str, raw_value
 def corrections_of_call(session: Session, *, call_id: int) -> list[OutcomeCorrection]:
     return list(session.scalars(select(OutcomeCorrection).where(OutcomeCorrection.call_id == call_id)
                                 .order_by(OutcomeCorrection.id)))
+
+
+# ----- what a typed value may look like, as the API document states it -----------------------------
+
+def _any_case(word: str) -> str:
+    assert re.fullmatch(r"[\w]+", word), word  # codes and typed words: letters, digits, _ (no regex syntax)
+    return "".join(f"[{ch}{ch.upper()}]" if ch.isascii() and ch.isalpha() else ch for ch in word)
+
+
+def _choice(words: Sequence[str]) -> str:
+    return "(?:" + "|".join(_any_case(w) for w in sorted(set(words), key=lambda w: (-len(w), w))) + ")"
+
+
+def _bp_number(low: int, high: int) -> str:
+    """low..high as a blood-pressure reading is typed: two or three digits (85 or 085)."""
+    parts = []
+    if low <= 99:
+        parts.append(f"0?(?:{digits_range_pattern(low, min(high, 99), 2)})")
+    if high >= 100:
+        parts.append(digits_range_pattern(max(low, 100), high, 3))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def value_pattern(field: str) -> str | None:
+    """A regular expression (ECMA and Python alike) for exactly the typed values of `field` that
+    parse_field_value accepts, or None where any text is accepted and only the record decides
+    (missed_medications: names from the call's orders). Blank means unknown, except for call_status."""
+    kind = CORRECTABLE_FIELDS[field]
+    ws = _WS
+    core: str
+    if kind == "enum":
+        core = _choice(_ENUMS[field])
+    elif kind == "bool":
+        core = _choice([*_TRUE, *_FALSE])
+    elif kind in ("int", "float"):
+        low, high = (int(bound) for bound in _RANGES[field])
+        assert (low, high) == _RANGES[field] and low >= 0 and (kind == "int" or low > 0), field
+        whole = whole_numbers_pattern
+        if kind == "int":
+            number = rf"\+?0*(?:{whole(low, high)})(?:\.0+)?"
+            if low == 0:
+                number = rf"(?:{number}|-0+(?:\.0+)?)"
+        else:
+            number = rf"\+?0*(?:(?:{whole(low, high - 1)})(?:\.[0-9]+)?|{high}(?:\.0+)?)"
+        core = number
+    elif kind == "bp":
+        sep = _BP_BREAK
+        (s_low, s_high), (d_low, d_high) = BP_SYSTOLIC, BP_DIASTOLIC
+        pairs = [f"{_bp_number(s_low, s_high)}{sep}{_bp_number(d_low, s_low - 1)}"]  # any systolic is above these
+        pairs += [f"{_bp_number(d + 1, s_high)}{sep}{_bp_number(d, d)}" for d in range(s_low, d_high + 1)]
+        core = "(?:" + "|".join(pairs) + ")"
+    elif kind == "symptoms":
+        ws_in_line = ws.replace("\\t-\\r", "\\t\\x0b-\\r")  # a newline breaks the list
+        part = f"{ws_in_line}*(?:{_choice(SYMPTOM_CODES)}{ws_in_line}*)?"
+        return f"^{part}(?:{_LIST_BREAK}{part})*$"
+    elif kind == "medications":
+        return None
+    else:  # free text
+        return text_pattern()
+    if field == "call_status":
+        return f"^{ws}*{core}{ws}*$"
+    return f"^{ws}*(?:{core}{ws}*)?$"
+
+
+def text_pattern() -> str:
+    """A text clean_text accepts: no control characters but tab and line breaks, once trimmed."""
+    return f"^{_WS}*[^{_CONTROL}]*{_WS}*$"
+
+
+def required_text_pattern() -> str:
+    """A text clean_text(required=True) accepts: the same, with a character that is not a space."""
+    visible = _WS.replace("[", "[^\\x00-\\x08\\x0e-\\x1b", 1)  # neither a control character nor a space
+    return f"^{_WS}*[^{_CONTROL}]*{visible}[^{_CONTROL}]*{_WS}*$"

@@ -38,6 +38,7 @@ class ServiceConfig(_Section):
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    warm_models: bool = True
 
 
 class DatabaseConfig(_Section):

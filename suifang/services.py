@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -191,6 +192,26 @@ class Services:
         with self._lock:
             self._semantic = matcher
         return matcher or None
+
+    def warm(self) -> None:
+        """Load now what a text call and a question need (embeddings and retrieval, the phrase bank,
+        the language model), so the first call after a start does not wait for it (the phrase bank is
+        embedded on a first start: tens of seconds on a CPU). Run in a thread at start; a part that
+        fails is logged, as on first use."""
+        started = time.monotonic()
+        try:
+            self.answerer_factory()
+            self.llm_fallback()
+            self.second_reader()
+            self.semantic_matcher()
+            llm = self.language_model_or_none()
+            warm_up = getattr(llm, "warm_up", None)
+            if warm_up is not None:
+                warm_up()
+        except Exception:  # noqa: BLE001 - the parts load again on first use
+            log.exception("warming the models failed; they load on first use")
+            return
+        log.info("models ready for calls in %.1f s", time.monotonic() - started)
 
     def voice(self) -> VoicePipeline:
         """The voice pipeline of phone calls (models inside load on first use)."""

@@ -78,6 +78,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settin
         "SUIFANG__SERVICE__DATA_DIR": str(data_dir),
         "SUIFANG__KNOWLEDGE__CHROMA_DIR": str(data_dir / "chroma"),
         "SUIFANG__MODELS__LLM__BACKEND": "off",
+        "SUIFANG__SERVICE__WARM_MODELS": "false",  # test_hardening covers the warm-up
         "SUIFANG_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
     }
     env.update({k: v for k, v in overrides.items()})

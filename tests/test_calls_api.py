@@ -85,7 +85,12 @@ def test_calls_of_another_ward_are_out_of_reach(client, nurse_card, nurse_surg) 
 def test_bad_turns_are_rejected_with_a_reason(client, nurse_card) -> None:  # noqa: ANN001
     call_id = _start(client, nurse_card, "DEMO0002")["call_id"]
     before = _turn_count(client, call_id)
-    assert client.post(f"/calls/{call_id}/turns", json={}, headers=nurse_card).status_code == 422
+    # A turn says something: the document says so too (text, or silence: true, or hangup: true).
+    for empty in ({}, {"text": None}, {"silence": False, "hangup": False}):
+        assert client.post(f"/calls/{call_id}/turns", json=empty, headers=nurse_card).status_code == 422
+    turn = client.get("/openapi.json").json()["components"]["schemas"]["PatientTurn"]
+    assert [branch["required"] for branch in turn["anyOf"]] == [["text"], ["silence"], ["hangup"]]
+    assert turn["anyOf"][0]["properties"]["text"] == {"type": "string"}
     assert client.post(f"/calls/{call_id}/turns", json={"text": 5}, headers=nurse_card).status_code == 422
     assert client.post(f"/calls/{call_id}/turns", json={"text": "x" * 10_001}, headers=nurse_card).status_code == 422
     assert _turn_count(client, call_id) == before

@@ -124,7 +124,6 @@ def _patient_count(client) -> int:  # noqa: ANN001
         ({"ward_code": "CARD-1", "name": "测试", "phone": "13800000009", "birth_year": "nineteen"}, "birth_year"),
         ({"ward_code": "CARD-1", "name": "测" * 101, "phone": "13800000009"}, "name"),
         ({"ward_code": "CARD-1", "name": "测试", "phone": "13800000009", "id_number": "12345"}, "id_number"),
-        ({"ward_code": "NOPE", "name": "测试", "phone": "13800000009"}, "ward_code"),
         ({"name": "测试", "phone": "13800000009"}, "ward_code"),
     ],
 )
@@ -133,6 +132,15 @@ def test_bad_patient_input_is_422_with_a_reason_and_nothing_written(client, nurs
     response = client.post("/patients", json=body, headers=nurse_card)
     assert response.status_code == 422
     assert reason in response.text
+    assert _patient_count(client) == before
+
+
+def test_an_unknown_ward_is_404_and_nothing_written(client, nurse_card) -> None:  # noqa: ANN001
+    # A well-formed ward code that names no ward is a missing record, as an unknown patient_id is.
+    before = _patient_count(client)
+    response = client.post("/patients", json={"ward_code": "NOPE", "name": "测试", "phone": "13800000009"},
+                           headers=nurse_card)
+    assert response.status_code == 404 and "unknown ward_code 'NOPE'" in response.json()["detail"]
     assert _patient_count(client) == before
 
 

@@ -5,6 +5,7 @@ over the served OpenAPI document (no server error, every answer as documented)."
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -351,6 +352,89 @@ def test_the_document_says_what_each_operation_returns(client: TestClient) -> No
                     assert "application/json" in response.get("content", {}), (method, path, code)
     assert "409" in spec["paths"]["/patients"]["post"]["responses"]
     assert spec["paths"]["/patients/{patient_id}"]["get"]["parameters"][0]["schema"]["maximum"] == 2**31 - 1
+
+
+def test_models_are_warmed_at_start_not_in_the_first_call(tmp_path) -> None:  # noqa: ANN001
+    # A first start embeds the phrase bank (tens of seconds on a CPU): in the background at start,
+    # so the first text call after it does not wait past its time bound.
+    from api.app import create_app
+
+    settings = make_settings(f"sqlite:///{tmp_path}/warm.db", tmp_path, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing",
+                             SUIFANG__SERVICE__WARM_MODELS="true")
+    from records.db import upgrade
+
+    upgrade(settings.database.url)
+    with TestClient(create_app(settings)) as client:
+        services = client.app.state.services
+        deadline = time.monotonic() + 120
+        while (services._semantic is None or services._knowledge_base is None) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert services._knowledge_base is not None and services._semantic  # loaded without a request
+    assert not make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path).service.warm_models  # the suite's clients do not
+
+
+def test_the_oauth2_form_is_bounded_as_the_login_body(client: TestClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    signed = client.post("/auth/token", headers=form,  # as /docs' Authorize sends it
+                         content="grant_type=password&username=admin&password=admin-demo-2026&scope=&client_id=")
+    assert signed.status_code == 200 and signed.json()["username"] == "admin"
+    for body in ("username=&password=x", "username=admin&password=", "username=admin&password=x&grant_type=code",
+                 "username=" + "a" * 65 + "&password=x"):
+        assert client.post("/auth/token", headers=form, content=body).status_code == 422, body
+    assert client.post("/auth/token", headers=form, content="username=nobody&password=x").status_code == 401
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["TokenForm"]
+    assert schema["properties"]["username"]["minLength"] == 1 and schema["properties"]["password"]["minLength"] == 1
+
+
+def test_an_undeclared_query_parameter_is_422(client: TestClient, admin) -> None:  # noqa: ANN001
+    # As a body's unknown field: a misspelt filter must not silently list everything.
+    response = client.get("/calls?patient_id=1&stauts=ended", headers=admin)
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{"loc": ["query", "stauts"], "msg": "unknown query parameter",
+                                           "type": "extra_forbidden"}]
+    assert client.get("/calls?patient_id=1&status=ended", headers=admin).status_code == 200
+    assert client.get("/health?x=1").status_code == 422 and client.get("/health").status_code == 200
+    assert client.get("/ui/login?next=/ui/queue").status_code == 200  # pages are not operations of the document
+    spec = client.get("/openapi.json").json()
+    assert all("422" in operation["responses"] for operations in spec["paths"].values()
+               for operation in operations.values())
+
+
+def test_the_fhir_import_documents_entries_with_resources_and_a_patient(client: TestClient, admin) -> None:  # noqa: ANN001
+    body = client.get("/openapi.json").json()["paths"]["/fhir/Bundle"]["post"]["requestBody"]
+    schema = body["content"]["application/fhir+json"]["schema"]
+    entry = schema["properties"]["entry"]
+    assert entry["items"]["required"] == ["resource"] and "Patient" in entry["items"]["properties"]["resource"][
+        "properties"]["resourceType"]["enum"]
+    assert entry["contains"]["properties"]["resource"]["properties"]["resourceType"] == {"const": "Patient"}
+    assert "entry" in schema["required"]
+
+
+@pytest.mark.parametrize(("low", "high", "width"), [(0, 9, 1), (3, 3, 1), (7, 12, 2), (0, 99, 2), (20, 250, 3),
+                                                     (101, 199, 3), (0, 999, 3), (50, 300, 3), (1234, 5678, 4)])
+def test_digit_range_patterns_match_exactly_their_range(low: int, high: int, width: int) -> None:
+    from records.patterns import digits_range_pattern, whole_numbers_pattern
+
+    padded = re.compile(f"(?:{digits_range_pattern(low, high, width)})")
+    plain = re.compile(f"(?:{whole_numbers_pattern(low, high)})")
+    for n in range(10**width):
+        assert (padded.fullmatch(f"{n:0{width}d}") is not None) == (low <= n <= high), n
+        assert (plain.fullmatch(str(n)) is not None) == (low <= n <= high), n
+    assert plain.fullmatch("0" + str(high)) is None or high < 10  # no leading zeros
+    assert "\\d" not in padded.pattern  # ASCII digits only (Python's \d is any Unicode digit)
+
+
+def test_date_range_patterns_match_exactly_their_window() -> None:
+    from records.patterns import date_range_pattern
+
+    for first, days in ((dt.date(2026, 11, 30), 366), (dt.date(2027, 12, 31), 1), (dt.date(2028, 2, 28), 40),
+                        (dt.date(2026, 1, 1), 0), (dt.date(2099, 1, 15), 300)):
+        last = first + dt.timedelta(days=days)
+        pattern = re.compile(date_range_pattern(first, last))
+        day = first - dt.timedelta(days=45)
+        while day <= last + dt.timedelta(days=45):
+            assert (pattern.fullmatch(day.isoformat()) is not None) == (first <= day <= last), (first, last, day)
+            day += dt.timedelta(days=1)
 
 
 # ----- schemathesis over the served document -------------------------------------------------------

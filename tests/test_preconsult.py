@@ -312,8 +312,11 @@ def test_chat_api_end_to_end_and_access(client, nurse_card, nurse_surg, admin) -
     assert created["link"].endswith(f"/chat/{token}")
     link = {"X-Chat-Token": token}
 
-    started = client.post("/chats", headers=link)
+    started = client.post(f"/chats/{chat_id}/start", headers=link)
     assert started.status_code == 200 and started.json()["expecting"] == "chief_complaint"
+    again = client.post(f"/chats/{chat_id}/start", headers=link)  # the page reopened: the same question back
+    assert again.status_code == 200 and again.json()["expecting"] == "chief_complaint"
+    assert again.json()["say"] in started.json()["say"]
     reply = client.post(f"/chats/{chat_id}/messages", json={"text": "胸口疼，出了一身冷汗"}, headers=link).json()
     assert reply["triage"] == "emergency" and reply["emergency"] and "120" in reply["say"]
 
@@ -332,7 +335,9 @@ def test_chat_api_end_to_end_and_access(client, nurse_card, nurse_surg, admin) -
         assert denied.status_code == 404 and "李秀英" not in denied.text
     denied = client.post(f"/chats/{other['chat_id']}/messages", json={"text": "hi"}, headers=link)
     assert denied.status_code == 404
-    assert client.post("/chats", json={"patient_id": surg_patient}, headers=link).status_code == 422
+    # Only staff open chats; a link token starts its own chat only.
+    assert client.post("/chats", json={"patient_id": surg_patient}, headers=link).status_code == 401
+    assert client.post(f"/chats/{other['chat_id']}/start", headers=link).status_code == 404
     # staff cannot open chats for other wards' patients
     assert client.post("/chats", json={"patient_id": surg_patient}, headers=nurse_card).status_code == 404
 
@@ -356,7 +361,7 @@ def test_expired_or_unknown_link_token_is_refused(client, nurse_card, admin) -> 
         chat.token_expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
         session.commit()
     link = {"X-Chat-Token": created["token"]}
-    for response in (client.post("/chats", headers=link),
+    for response in (client.post(f"/chats/{created['chat_id']}/start", headers=link),
                      client.post(f"/chats/{created['chat_id']}/messages", json={"text": "头痛"}, headers=link),
                      client.get(f"/chats/{created['chat_id']}/report", headers=link),
                      client.get(f"/chat/{created['token']}")):
@@ -385,7 +390,14 @@ def test_bad_requests_and_bad_input_over_http(client, nurse_card, admin) -> None
         assert response.json()["detail"]
     response = client.post(url, content=b"{not json", headers={**link, "Content-Type": "application/json"})
     assert response.status_code == 422
+    # The body says what staff must send: a patient (no body, or one without patient_id, is 422).
     assert client.post("/chats", json={}, headers=nurse_card).status_code == 422
+    assert client.post("/chats", headers=nurse_card).status_code == 422
+    schema = client.get("/openapi.json").json()
+    create = schema["paths"]["/chats"]["post"]
+    assert create["requestBody"]["required"] is True
+    assert "x-chat-token" not in {p["name"].lower() for p in create.get("parameters", [])}
+    assert "StartChat" in create["responses"]["201"]["links"]
     assert client.post("/chats", json={"patient_id": 999999}, headers=nurse_card).status_code == 404
     assert client.post("/chats", json={"patient_id": ids["DEMO0002"], "ttl_minutes": 1}, headers=nurse_card).status_code == 422
 

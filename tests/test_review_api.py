@@ -389,6 +389,10 @@ def test_every_action_is_audited_and_kept_on_the_item(client: TestClient, card, 
 
 @pytest.mark.parametrize(("field", "value", "reason"), [
     ("pain_score", "11", "between 0 and 10"),
+    ("pain_score", "٣", "number"),  # digits are ASCII (Python's \d would read Arabic-Indic ones)
+    ("temperature", "43.0000000000000001", "between 34 and 43"),  # exact, not rounded to a float first
+    ("wound", "o\u212a", "must be one of"),  # the Kelvin sign is not a k
+    ("blood_pressure", "120\n/80", "two whole numbers"),
     ("pain_score", "three", "number"),
     ("pain_score", "2.5", "whole number"),
     ("blood_pressure", "180", "two whole numbers"),
@@ -403,7 +407,7 @@ def test_every_action_is_audited_and_kept_on_the_item(client: TestClient, card, 
     ("flags", "none", "not a correctable"),
     ("needs_callback", "perhaps", "yes or no"),
 ])
-def test_bad_correction_values_are_422_and_nothing_changes(client: TestClient, card, demo, field, value,  # noqa: ANN001
+def test_bad_correction_values_are_refused_and_nothing_changes(client: TestClient, card, demo, field, value,  # noqa: ANN001
                                                            reason) -> None:
     browser, csrf = card
     call_id = demo["red_call"]
@@ -413,10 +417,12 @@ def test_bad_correction_values_are_422_and_nothing_changes(client: TestClient, c
         response = browser.post(f"/ui/calls/{call_id}/correct", data={"csrf": csrf, "field": field, "value": value})
     finally:
         browser.get("/ui/lang/zh?next=/ui/queue")
-    assert response.status_code == 422 and reason in response.text
+    # A medicine the call's orders do not list conflicts with the record (409); the rest is bad input.
+    code = 409 if field == "missed_medications" else 422
+    assert response.status_code == code and reason in response.text
     api = client.post(f"/review/calls/{call_id}/corrections", json={"field": field, "value": value},
                       headers=_NURSE[0])
-    assert api.status_code == 422 and reason in api.json()["detail"]
+    assert api.status_code == code and reason in api.json()["detail"]
     assert _snapshot(client, demo["red_item"]) == before
     assert audit_rows(client, action="correct", resource_id=str(call_id))[-1].outcome == "failed"
 
@@ -462,6 +468,119 @@ def test_forged_posts_change_nothing(client: TestClient, card, surg, demo) -> No
     assert client.get(f"/review/items/{item_id}", headers=surg_token).status_code == 404
     assert client.post(f"/review/items/{item_id}/actions", json={"action": "resolve"}).status_code == 401
     assert _snapshot(client, item_id) == before
+
+
+# ----- the document says what each request may carry ------------------------------------------
+
+def _component(client: TestClient, name: str) -> dict:
+    return client.get("/openapi.json").json()["components"]["schemas"][name]
+
+
+def test_the_document_states_exactly_the_correction_values_accepted(client: TestClient) -> None:
+    """For each correctable field, the document's pattern for `value` matches exactly the typed
+    values records.review.parse_field_value accepts (drawn from the pattern and from near misses)."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from records.review import CORRECTABLE_FIELDS, ActionNotAllowed, InvalidValue, parse_field_value, text_pattern
+
+    variants = {v["properties"]["field"]["const"]: v for v in _component(client, "CorrectionRequest")["oneOf"]}
+    assert set(variants) == set(CORRECTABLE_FIELDS)
+    patterns = {}
+    for field, variant in variants.items():
+        value = variant["properties"]["value"]
+        patterns[field] = re.compile((value.get("anyOf") or [value])[0]["pattern"])
+        assert variant["required"] == (["field", "value"] if field == "call_status" else ["field"])
+    reason = re.compile(variants["wound"]["properties"]["reason"]["anyOf"][0]["pattern"])
+    assert reason.pattern == text_pattern()
+
+    def accepted(field: str, text: str) -> bool:
+        try:
+            parse_field_value(field, text, medications=["阿司匹林", "Metoprolol"])
+        except (InvalidValue, ActionNotAllowed):
+            return False
+        return True
+
+    pieces = st.sampled_from([*"0123456789+-./／ ,，、;；\n\t\r\x0b\x1c\x85\xa0\u3000\ufeffAaEeKkOoRrSsYy_是无",
+                              "\u212a", "٣", "３", "\x00", "\x01", "chest_pain", "yes", "ok", "120", "80", "40.0", "10"])
+    near_misses = st.lists(pieces, max_size=10).map("".join)
+    fields = sorted(f for f in CORRECTABLE_FIELDS if f != "missed_medications")  # the orders decide: 409
+
+    @settings(max_examples=1500, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(field=st.sampled_from(fields), data=st.data())
+    def check(field: str, data) -> None:  # noqa: ANN001
+        pattern = patterns[field]
+        text = data.draw(st.one_of(st.text(max_size=12), near_misses, st.from_regex(pattern, fullmatch=True)))
+        assert (pattern.fullmatch(text) is not None) == accepted(field, text), (field, text)
+
+    check()
+    assert patterns["missed_medications"].pattern == "^[^\\x00]*$"
+
+
+def test_the_documented_text_patterns_are_what_clean_text_accepts() -> None:
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from records.review import InvalidValue, clean_text, required_text_pattern, text_pattern
+
+    patterns = {False: re.compile(text_pattern()), True: re.compile(required_text_pattern())}
+
+    def accepted(text: str, required: bool) -> bool:
+        try:
+            clean_text(text, field="note", required=required)
+        except InvalidValue:
+            return False
+        return True
+
+    pieces = st.sampled_from([*"ab 是\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u3000\ufeff\x00\x01\x7f", "\U000e3379"])
+
+    @settings(max_examples=3000, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(text=st.one_of(st.text(max_size=8), st.lists(pieces, max_size=8).map("".join)), required=st.booleans())
+    def check(text: str, required: bool) -> None:
+        assert (patterns[required].fullmatch(text) is not None) == accepted(text, required), (text, required)
+
+    check()
+
+
+def test_an_action_takes_its_own_fields_only(client: TestClient, demo) -> None:  # noqa: ANN001
+    nurse = _NURSE[0]
+    item_id = demo["red_item"]
+    before = _snapshot(client, item_id)
+    for body in ({"action": "confirm", "result": "x"}, {"action": "resolve", "note": "done", "date": None},
+                 {"action": "repeat", "date": dt.date.today().isoformat(), "doctor": "张主任"}):
+        response = client.post(f"/review/items/{item_id}/actions", json=body, headers=nurse)
+        assert response.status_code == 422 and "does not take" in str(response.json()["detail"]), body
+    assert _snapshot(client, item_id) == before
+    unmask = _component(client, "UnmaskRequest")["properties"]["reason"]
+    assert re.fullmatch(unmask["pattern"], "call-back\x0b") and not re.fullmatch(unmask["pattern"], " \x0b")
+    patient_id = _patient_id(client, "DEMO0001")
+    trimmed = client.post(f"/review/patients/{patient_id}/unmask", json={"reason": "call-back\x0b"}, headers=nurse)
+    assert trimmed.status_code == 200  # what the document accepts, the service does (trimmed)
+
+
+def test_a_repeat_call_date_is_documented_as_todays_window(client: TestClient) -> None:
+    repeat = next(v for v in _component(client, "ActionRequest")["oneOf"] if v["properties"]["action"]["const"] == "repeat")
+    date = re.compile(repeat["properties"]["date"]["pattern"])
+    today = dt.date.today()
+    for days, inside in ((-1, False), (0, True), (1, True), (200, True), (366, True), (367, False)):
+        assert (date.fullmatch((today + dt.timedelta(days=days)).isoformat()) is not None) == inside, days
+
+
+def test_a_repeat_call_for_a_patient_without_a_plan_is_409(client: TestClient) -> None:
+    # The request is well formed; the record has nothing to add a call to: a conflict, not bad input.
+    nurse = _NURSE[0]
+    created = client.post("/patients", json={"ward_code": "CARD-1", "name": "无计划", "phone": "13800000077"},
+                          headers=nurse)
+    assert created.status_code == 201, created.text
+    with _db(client) as session:
+        patient = session.get(Patient, created.json()["id"])
+        item = ReviewItem(patient_id=patient.id, ward_id=patient.ward_id, priority=2, level="task", reason="test")
+        session.add(item)
+        session.commit()
+        item_id = item.id
+    repeat_on = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    response = client.post(f"/review/items/{item_id}/actions", json={"action": "repeat", "date": repeat_on},
+                           headers=nurse)
+    assert response.status_code == 409 and "no follow-up plan" in response.json()["detail"]
+    assert audit_rows(client, action="repeat", resource_id=str(item_id))[-1].outcome == "failed"
 
 
 # ----- JSON API and dashboard --------------------------------------------------------------------

@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -99,8 +98,20 @@ def login(body: LoginRequest, request: Request, session: SessionDep, settings: S
     return authenticate(request, session, settings, username=body.username, password=body.password)
 
 
+class TokenForm(BaseModel):
+    """The OAuth2 password form (what /docs' Authorize sends), bounded as POST /auth/login's body is:
+    an empty username or password is refused as input (422), not tried as credentials."""
+
+    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
 @router.post("/token", response_model=TokenResponse, include_in_schema=True, responses=responses(400, 401, 413, 422, 423))
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
+def token(form: Annotated[TokenForm, Form()], request: Request,
           session: SessionDep, settings: SettingsDep) -> TokenResponse:
     """OAuth2 password flow, for the Authorize button of /docs."""
     return authenticate(request, session, settings, username=form.username, password=form.password)

@@ -2,9 +2,10 @@
 the patient chats (text) through the link; the doctor opens the structured report.
 
 Two kinds of caller:
-- staff, with a Bearer token, for patients of their own wards (admins: all);
+- staff, with a Bearer token, for patients of their own wards (admins: all); only staff open a chat
+  (POST /chats);
 - the patient, with the chat's link token in the `X-Chat-Token` header (or in the /chat/{token}
-  page's URL). A link token opens exactly one chat: any other chat id answers 404 and the attempt
+  page's URL), for that one chat: start it (POST /chats/{chat_id}/start), post messages, read it. A link token opens exactly one chat: any other chat id answers 404 and the attempt
   is audited; an expired or unknown token answers 401.
 Every access, allowed or denied, is written to the audit trail."""
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.deps import (
+    CurrentUser,
     IdPath,
     SessionDep,
     SettingsDep,
@@ -65,7 +67,7 @@ class _Strict(PlainModel):
 
 
 class ChatCreate(_Strict):
-    patient_id: RecordId | None = Field(default=None, description="staff: the patient to open a chat for (required)")
+    patient_id: RecordId = Field(description="the patient to open a chat for")
     language: Literal["zh", "en"] | None = None
     ttl_minutes: JsonInt = Field(default=1440, ge=5, le=10080, description="how long the link works (5 min to 7 days)")
 
@@ -230,46 +232,48 @@ _CHAT_LINK_PARAMS = {"chat_id": "$response.body#/chat_id", "header.x-chat-token"
 
 
 @router.post("/chats", status_code=status.HTTP_201_CREATED, response_model=ChatCreated,
-             responses={200: {"model": ChatReplyOut, "description": "X-Chat-Token: the chat started (or its current question)"},
-                        201: {"description": "Staff: the chat, opened, and its link token (shown once)", "links": {
+             responses={201: {"description": "The chat, opened, and its link token (shown once)", "links": {
+                            "StartChat": {**link("/chats/{chat_id}/start", "post"), "parameters": _CHAT_LINK_PARAMS},
                             "PostMessage": {**link("/chats/{chat_id}/messages", "post"), "parameters": _CHAT_LINK_PARAMS},
                             "ReadChat": {**link("/chats/{chat_id}", "get"), "parameters": _CHAT_LINK_PARAMS},
                             "ReadReport": {**link("/chats/{chat_id}/report", "get"), "parameters": _CHAT_LINK_PARAMS}}},
                         **responses(400, 401, 404, 413, 422)})
-async def create_or_start_chat(request: Request, session: SessionDep, settings: SettingsDep, caller: CallerDep,
-                               body: ChatCreate | None = None) -> Any:
-    """Staff: open a chat for `patient_id` and get a link token (shown once). Patient (X-Chat-Token):
-    start the chat the token belongs to (or get its latest question back)."""
+def create_chat(body: ChatCreate, request: Request, session: SessionDep, settings: SettingsDep,
+                      user: CurrentUser) -> ChatCreated:
+    """Staff: open a chat for `patient_id` and get a link token (shown once). The patient's page
+    starts it with POST /chats/{chat_id}/start."""
     from dialogs.preconsult import new_state
 
-    body = body or ChatCreate()
-    if caller.via == "link":
-        if body.patient_id is not None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "a link token starts its own chat; patient_id is for staff")
-        chat = caller.chat
-        started = _start_if_needed(session, chat)
-        record_audit(session, actor=caller.actor, action="start", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id)
-        if started is None:
-            from dialogs.preconsult import current_question
-
-            state = chat.state or {}
-            say = current_question(state, flow=_flow()) or _flow().messages["already_finished"]["zh" if chat.language == "zh" else "en"]
-            started = {"say": say, "expecting": state.get("step"), "done": bool(state.get("done")),
-                       "triage": (state.get("triage") or {}).get("level"), "emergency": (state.get("triage") or {}).get("level") == "emergency"}
-        return JSONResponse(status_code=200, content=ChatReplyOut(chat_id=chat.id, **started).model_dump())
-    if body.patient_id is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "patient_id is required to open a chat")
-    authorize_patient(request, session, caller.user, body.patient_id, action="create", resource=RESOURCE, resource_id=None)
+    caller = ChatCaller(actor=user.actor, via="staff", user=user)
+    authorize_patient(request, session, user, body.patient_id, action="create", resource=RESOURCE, resource_id=None)
     patient = session.get(Patient, body.patient_id)
     language = body.language or (patient.language if patient.language in ("zh", "en") else "zh")
     hospital = settings.dialog.hospital_name_zh if language == "zh" else settings.dialog.hospital_name_en
     state = new_state(lang=language, hospital=hospital, age_years=_age_from_record(patient))
     chat, token = store.create_chat(session, patient=patient, language=language, ttl_minutes=body.ttl_minutes,
-                                    created_by=caller.user.id, state=state)
+                                    created_by=user.id, state=state)
     record_audit(session, actor=caller.actor, action="create", resource=RESOURCE, resource_id=chat.id, patient_id=patient.id)
     base = settings.service.public_base_url.rstrip("/")
     return ChatCreated(chat_id=chat.id, token=token, link=f"{base}/chat/{token}",
                        expires_at=store.as_utc(chat.token_expires_at).isoformat(), status=chat.status)
+
+
+@router.post("/chats/{chat_id}/start", response_model=ChatReplyOut, responses=responses(401, 404, 422))
+def start_chat(chat_id: IdPath, request: Request, session: SessionDep, caller: CallerDep) -> ChatReplyOut:
+    """Start the chat: its first question, or, once started, its current question (the patient's page
+    calls this on opening; staff may too)."""
+    from dialogs.preconsult import current_question
+
+    chat = _open_chat(request, session, caller, chat_id, action="start")
+    started = _start_if_needed(session, chat)
+    record_audit(session, actor=caller.actor, action="start", resource=RESOURCE, resource_id=chat.id, patient_id=chat.patient_id)
+    if started is None:
+        state = chat.state or {}
+        say = current_question(state, flow=_flow()) or _flow().messages["already_finished"]["zh" if chat.language == "zh" else "en"]
+        triage = (state.get("triage") or {}).get("level")
+        started = {"say": say, "expecting": state.get("step"), "done": bool(state.get("done")),
+                   "triage": triage, "emergency": triage == "emergency"}
+    return ChatReplyOut(chat_id=chat.id, **started)
 
 
 @router.post("/chats/{chat_id}/messages", response_model=ChatReplyOut, responses=responses(400, 401, 404, 413, 422))

@@ -113,14 +113,28 @@ def check_bundle_size(data: Any) -> None:
                             "the bundle carries more long text than one import structures; split it into smaller bundles")
 
 
+def _bundle_schema() -> dict[str, Any]:
+    """What the document can say of an importable Bundle: its type, entries that each carry a
+    resource of an importable type, and a Patient among them. The rest (each resource valid FHIR R4,
+    references resolving to entries of the same Bundle, a known ward) is checked on import: 422 with
+    the reason."""
+    from knowledge.fhir_import import BUNDLE_TYPES, RESOURCE_TYPES
+
+    resource = {"type": "object", "required": ["resourceType"],
+                "properties": {"resourceType": {"enum": list(RESOURCE_TYPES)}}}
+    entry = {"type": "object", "required": ["resource"], "properties": {"resource": resource}}
+    patient_entry = {"properties": {"resource": {"properties": {"resourceType": {"const": "Patient"}}}}}
+    return {"type": "object", "required": ["resourceType", "type", "entry"],
+            "description": f"a FHIR R4 Bundle ({', '.join(BUNDLE_TYPES)}) of {', '.join(RESOURCE_TYPES)} resources, "
+                           f"a Patient among them, at most {MAX_ENTRIES} entries, each text at most {ORDER_LINE_MAX} "
+                           "characters; each resource valid FHIR R4 and its references to entries of this Bundle",
+            "properties": {"resourceType": {"const": "Bundle"}, "type": {"enum": list(BUNDLE_TYPES)},
+                           "entry": {"type": "array", "minItems": 1, "maxItems": MAX_ENTRIES, "items": entry,
+                                     "contains": patient_entry}}}
+
+
 _BUNDLE_BODY = {"requestBody": {"required": True, "content": {
-    media: {"schema": {"type": "object", "required": ["resourceType", "type"],
-                       "description": f"a FHIR R4 Bundle (transaction, batch or collection), at most {MAX_ENTRIES} entries, "
-                                      f"each text at most {ORDER_LINE_MAX} characters",
-                       "properties": {"resourceType": {"const": "Bundle"},
-                                      "type": {"enum": ["transaction", "batch", "collection"]},
-                                      "entry": {"type": "array", "minItems": 1, "maxItems": MAX_ENTRIES}}}}
-    for media in (FHIR_JSON, "application/json")}}}
+    media: {"schema": _bundle_schema()} for media in (FHIR_JSON, "application/json")}}}
 
 
 @router.post("/Bundle", response_model=ImportOut, status_code=status.HTTP_201_CREATED, openapi_extra=_BUNDLE_BODY,

@@ -46,7 +46,7 @@ def scrape_allowed(request: Request, settings: Settings) -> bool:
 
 @router.get("/metrics", response_class=Response, responses={
     200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}},
-    **responses(401)})
+    **responses(401, 422)})
 async def metrics(request: Request) -> Response:
     state = request.app.state
     if not scrape_allowed(request, state.settings):

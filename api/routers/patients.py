@@ -35,12 +35,15 @@ _PATIENT_LINKS = {
 
 
 @router.post("", response_model=PatientOut, status_code=status.HTTP_201_CREATED,
-             responses={**with_links(201, "The patient, registered", **_PATIENT_LINKS), **responses(*WITH_BODY, 403, 409)})
+             responses={**with_links(201, "The patient, registered", **_PATIENT_LINKS),
+                        **responses(*WITH_BODY, 403, 404, 409)})
 def create_patient(body: PatientCreate, request: Request, session: SessionDep, user: CurrentUser) -> PatientOut:
     try:
         ward = store.ward_by_code(session, code=body.ward_code)
     except store.UnknownWard:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown ward_code {body.ward_code!r}") from None
+        # A ward named in the body that does not exist is a missing record (as an unknown patient_id
+        # is for POST /discharges), not malformed input: the document cannot list the wards.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown ward_code {body.ward_code!r}") from None
     if not user.can_see_ward(ward.id):
         audit_denial(request, user, action="create", resource="patient", resource_id=None, patient_id=None)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "you may only register patients of your own wards")

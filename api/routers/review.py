@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,10 +24,10 @@ from api.deps import (
     not_found,
 )
 from api.errors import SIGNED_IN, WITH_BODY, link, responses, with_links
-from api.schemas import CARE_DATE_SCHEMA, TEXT_PATTERN, CareDate, StrictModel, UtcDateTime
+from api.schemas import TEXT_PATTERN, CareDate, StrictModel, UtcDateTime, date_range_pattern
 
 # records.review.clean_text: no control characters but tab and line breaks, and not blank.
-CLEAN_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+# (records.review.clean_text's rules, as patterns: records.review.text_pattern, required_text_pattern)
 from api.routers.calls import authorize_call
 from records import review
 from records.audit import record_audit
@@ -110,11 +110,12 @@ def perform_correction(request: Request, session: Session, user: StaffUser, *, c
             session, outcome=outcome, field=field, raw_value=value, reason=reason, user_id=user.id,
             username=user.username, item=review.item_of_call(session, call_id=call_id),
             medications=review.medication_names(session, call=call))
-    except review.InvalidValue as exc:
+    except (review.InvalidValue, review.ActionNotAllowed) as exc:
         session.rollback()
         audit_separately(request, user, action="correct", resource="outcome", outcome="failed", resource_id=call_id,
                          patient_id=patient_id, detail=str(exc))
-        raise HTTPException(422, str(exc)) from None
+        code = status.HTTP_409_CONFLICT if isinstance(exc, review.ActionNotAllowed) else 422
+        raise HTTPException(code, str(exc)) from None
     record_audit(session, actor=user.actor, action="correct", resource="outcome", resource_id=call_id,
                  patient_id=patient_id, detail=f"field={field}")
     return correction
@@ -164,10 +165,14 @@ class QueueOut(BaseModel):
 def _action_schema(schema: dict[str, Any]) -> None:
     """The documented contract: what each action needs. The checks themselves stay in
     records.review.apply_action, so a refused action is audited like any other."""
-    text = {"type": "string", "maxLength": 2000, "pattern": TEXT_PATTERN}
-    required_text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": CLEAN_TEXT_PATTERN}
+    text = {"type": "string", "maxLength": 2000, "pattern": review.text_pattern()}
+    required_text = {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": review.required_text_pattern()}
     note = {"anyOf": [text, {"type": "null"}]}
-    date = {**CARE_DATE_SCHEMA, "description": "today or later, within a year"}
+    # The window moves with the calendar: the document is built again when the day changes (api/app.py).
+    first, last = review.repeat_window()
+    date = {"type": "string", "format": "date", "pattern": date_range_pattern(first, last),
+            "description": f"today or later, within a year: {first.isoformat()} … {last.isoformat()} on the day "
+                           "this document was served"}
 
     def variant(action: str, required: dict[str, Any], summary: str) -> dict[str, Any]:
         return {"type": "object", "title": f"{action.capitalize()}Action", "description": summary,
@@ -185,23 +190,61 @@ def _action_schema(schema: dict[str, Any]) -> None:
     ]})
 
 
+ACTION_FIELDS = {"confirm": {"note"}, "callback": {"note", "reached", "result"}, "resolve": {"note"},
+                 "escalate": {"note", "doctor"}, "repeat": {"note", "date"}}
+
+
 class ActionRequest(StrictModel):
+    # Texts are checked as sent (records.review.clean_text trims them), so the bounds are the document's.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_action_schema)
     action: Action
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=False)] | None = None
     reached: StrictBool | None = None
-    result: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    doctor: Annotated[str, StringConstraints(max_length=100)] | None = None
+    result: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=False)] | None = None
+    doctor: Annotated[str, StringConstraints(max_length=100, strip_whitespace=False)] | None = None
     date: CareDate | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_the_action(self) -> ActionRequest:
+        # As the document's variants say: each action takes its own fields only.
+        other = sorted(self.model_fields_set - {"action"} - ACTION_FIELDS[self.action])
+        if other:
+            raise ValueError(f"{self.action} does not take {', '.join(other)}")
+        return self
+
+
+def _correction_schema(schema: dict[str, Any]) -> None:
+    """The documented contract: for each field, the typed values records.review.parse_field_value
+    accepts (records.review.value_pattern). Missed medicines must be drugs of the call's orders: the
+    record decides that (409)."""
+    reason = {"anyOf": [{"type": "string", "maxLength": 500, "pattern": review.text_pattern()}, {"type": "null"}],
+              "description": "why (kept with the correction)"}
+
+    def variant(field: str) -> dict[str, Any]:
+        pattern = review.value_pattern(field)
+        value: dict[str, Any] = {"type": "string", "maxLength": review.MAX_TEXT,
+                                 "pattern": pattern if pattern is not None else TEXT_PATTERN}
+        required = ["field"]
+        if field == "call_status":
+            required.append("value")
+        else:
+            value = {"anyOf": [value, {"type": "null"}], "description": "blank or null: unknown"}
+        if field == "missed_medications":
+            value["description"] = "drugs of the call's discharge orders, separated by , ; 、 or new lines"
+        return {"type": "object", "title": f"Correct_{field}", "additionalProperties": False, "required": required,
+                "properties": {"field": {"const": field}, "value": value, "reason": reason}}
+
+    schema.clear()
+    schema.update({"title": "CorrectionRequest", "oneOf": [variant(f) for f in review.CORRECTABLE_FIELDS]})
 
 
 class CorrectionRequest(StrictModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    # Checked in records.review (an unknown field is refused with the reason and audited).
-    field: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        json_schema_extra={"enum": list(review.CORRECTABLE_FIELDS)})
-    value: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_correction_schema)
+    # Checked in records.review (an unknown field or value is refused with the reason and audited), on
+    # the text as sent: the bounds apply before trimming, as the document says.
+    field: Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=False)]
+    value: Annotated[str, StringConstraints(max_length=review.MAX_TEXT, strip_whitespace=False)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=False)] | None = None
 
 
 class CorrectionOut(BaseModel):
@@ -224,9 +267,9 @@ def _reason_required(schema: dict[str, Any]) -> None:
 class UnmaskRequest(StrictModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_reason_required)
     # Required (a missing or blank reason is refused with 422 and audited by authorize_unmask).
-    reason: Annotated[str, StringConstraints(max_length=300)] = Field(
+    reason: Annotated[str, StringConstraints(max_length=300, strip_whitespace=False)] = Field(
         default="", description="why the numbers are needed (audited)",
-        json_schema_extra={"minLength": 1, "pattern": CLEAN_TEXT_PATTERN})
+        json_schema_extra={"minLength": 1, "pattern": review.required_text_pattern()})
 
 
 class UnmaskOut(BaseModel):
@@ -294,7 +337,7 @@ def act_on_item(item_id: IdPath, body: ActionRequest, request: Request, session:
 
 
 @router.post("/calls/{call_id}/corrections", response_model=CorrectionOut, status_code=status.HTTP_201_CREATED,
-             responses=responses(*WITH_BODY, 404))
+             responses=responses(*WITH_BODY, 404, 409))
 def correct_field(call_id: IdPath, body: CorrectionRequest, request: Request, session: SessionDep,
                   user: CurrentUser) -> CorrectionOut:
     """Correct one outcome field; the original value is kept and the nurse named."""
@@ -315,7 +358,7 @@ def unmask_patient(patient_id: IdPath, body: UnmaskRequest, request: Request, se
     return UnmaskOut(patient_id=patient_id, phone=patient.phone, id_number=patient.id_number)
 
 
-@router.get("/dashboard", responses=responses(401))
+@router.get("/dashboard", responses=responses(*SIGNED_IN))
 def dashboard(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> dict:
     """Follow-up success, completion, flags by department and week, adherence, satisfaction,
     revisits booked — for the user's wards (admin: all)."""

@@ -479,8 +479,9 @@ def correct(call_id: IdPath, request: Request, session: SessionDep, settings: Se
         perform_correction(request, session, user.staff, call_id=call_id, patient_id=patient_id, field=field,
                            value=value, reason=reason)
     except HTTPException as exc:
-        if exc.status_code == 422:
-            return _render_detail(request, session, settings, user, call_id, error=notice_text(str(exc.detail), _lang(request)), status_code=422)
+        if exc.status_code in (409, 422):
+            return _render_detail(request, session, settings, user, call_id, error=notice_text(str(exc.detail), _lang(request)),
+                                  status_code=exc.status_code)
         return _error_page(request, settings, user, exc)
     return _redirect(request, settings, f"/ui/calls/{call_id}?done=correct")
 
