@@ -78,6 +78,9 @@ def run(lines: int, scenario: dict, *, password: str = "bench-secret-0123456789"
         finally:
             for phone in phones:
                 phone.__exit__()
+    for result in results:
+        if not result.passed:
+            print(f"  {result.id}: {'; '.join(result.differences)}", flush=True)
     latencies = sorted(ms for r in results for ms in r.service_latencies_ms)
     return {
         "lines": lines, "calls_right": sum(r.passed for r in results), "calls": len(results),

@@ -165,6 +165,7 @@ class Kamailio:
         self.domain = domain
         self.users = dict(users)
         self.routes = dict(routes or {})
+        self._own_workdir = workdir is None   # made here: removed on exit
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="suifang-kamailio-"))
         self.process: _Process | None = None
 
@@ -196,6 +197,7 @@ class Kamailio:
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
             self.process.stop()
+        _remove(self)
 
 
 def _quote(text: str) -> str:
@@ -265,6 +267,7 @@ class BaresipPhone:
         self.codecs = codecs
         self.answer = answer
         self.dtmf = dtmf
+        self._own_workdir = workdir is None   # made here: removed on exit
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="suifang-baresip-"))
         self.sip_port, self.ctrl_port, self.rtp_low = free_ports(3)
         self.process: _Process | None = None
@@ -313,6 +316,7 @@ class BaresipPhone:
                 pass
         if self.process is not None:
             self.process.stop()
+        _remove(self)
 
     def codecs_for(self, number: str) -> str:
         if isinstance(self.codecs, dict):
@@ -552,6 +556,7 @@ class SippCallee:
         self.code = code
         self.delay_ms = delay_ms
         self.port = free_port()
+        self._own_workdir = workdir is None   # made here: removed on exit
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="suifang-sipp-"))
         self.process: _Process | None = None
 
@@ -575,6 +580,13 @@ class SippCallee:
     def __exit__(self, *exc: object) -> None:
         if self.process is not None:
             self.process.stop()
+        _remove(self)
+
+
+def _remove(peer: Any) -> None:
+    """A peer's working folder (configuration, logs, recordings: megabytes per call), if it made it."""
+    if getattr(peer, "_own_workdir", False):
+        shutil.rmtree(peer.workdir, ignore_errors=True)
 
 
 def espeak_pcm8k(text: str, *, voice: str = "en-us", rate: int = 160) -> np.ndarray:

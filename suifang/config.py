@@ -235,7 +235,7 @@ class SipConfig(_Section):
     rtp_port: int = Field(default=40000, ge=1024, le=65000)  # first local RTP port
     codecs: list[Literal["PCMA", "PCMU"]] = ["PCMA", "PCMU"]  # offered in this order (G.711 A-law is China's)
     dial_prefix: str = ""                # put before every number (an outside-line digit, a trunk prefix)
-    max_channels: int = Field(default=4, ge=1)    # concurrent calls this trunk carries (outbound and inbound)
+    max_channels: int = Field(default=2, ge=1)    # concurrent calls (outbound and inbound); 2 per 2-core box measured
     ring_timeout_s: float = Field(default=45.0, gt=0)     # unanswered this long: no_answer
     transfer: Literal["refer"] = "refer"                  # how a call reaches the nurse: SIP REFER
     ward_extensions: dict[str, str] = {}  # ward code -> the nurses' extension or SIP URI
