@@ -102,12 +102,13 @@ class TokenForm(BaseModel):
     """The OAuth2 password form (what /docs' Authorize sends), bounded as POST /auth/login's body is:
     an empty username or password is refused as input (422), not tried as credentials."""
 
-    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    # A form has no null: a field left out takes its default.
+    grant_type: Annotated[str, Field(pattern="^password$")] = "password"
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Annotated[str, Field(min_length=1, max_length=256)]
     scope: str = ""
-    client_id: str | None = None
-    client_secret: str | None = None
+    client_id: str = ""
+    client_secret: str = ""
 
 
 @router.post("/token", response_model=TokenResponse, include_in_schema=True, responses=responses(400, 401, 413, 422, 423))
