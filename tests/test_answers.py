@@ -338,7 +338,7 @@ def test_sanitize_order_text() -> None:
 def test_local_llm_answers_stay_grounded(kb: KnowledgeBase) -> None:
     from tests.test_llm import shared_local_model
 
-    llm = shared_local_model()
+    llm = shared_local_model()      # no wall-clock budget a loaded machine can miss (tests/test_llm.py)
     for patient_id, question, source, must in [(PCI, "阿司匹林要吃多久啊？", 1, "长期"),
                                                (HF, "Should I take the water pill in the morning or at night?", 11,
                                                 "morning")]:

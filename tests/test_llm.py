@@ -279,6 +279,9 @@ def shared_local_model() -> LocalLlamaModel:
     """One loaded local model per test process (also used by test_answers), loaded offline."""
     model = build_language_model(load_settings(environ={"SUIFANG_CONFIG": "/nonexistent.yaml"}))
     assert isinstance(model, LocalLlamaModel)
+    # The tests check what the model says, not how fast: a loaded CI machine must not turn a slow reply
+    # into a timeout (the time bound itself is tested against a fake server in this file).
+    model.timeout_s = 600.0
     with network_forbidden():
         model.warm_up()
     return model
