@@ -61,6 +61,11 @@ def _patterns(data: dict[str, Any], key: str) -> list[re.Pattern[str]]:
     return out
 
 
+def _one_per_language(data: dict[str, Any], key: str) -> list[re.Pattern[str]]:
+    """A table entry written as one pattern per language ({zh: '…', en: '…'})."""
+    return _patterns({key: {lang: [p] for lang, p in (data.get(key) or {}).items()}}, key)
+
+
 @functools.lru_cache(maxsize=1)
 def table() -> dict[str, Any]:
     data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
@@ -70,12 +75,12 @@ def table() -> dict[str, Any]:
     out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
     out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
                          for row in data.get("name_words") or []]
-    out["blames_drug"] = _patterns({"x": {k: [v] for k, v in (data.get("blames_drug") or {}).items()}}, "x")
-    out["stopped_for_it"] = _patterns({"x": {k: [v] for k, v in (data.get("stopped_for_it") or {}).items()}}, "x")
+    out["blames_drug"] = _one_per_language(data, "blames_drug")
+    out["stopped_for_it"] = _one_per_language(data, "stopped_for_it")
     prn = data.get("as_needed") or {}
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
-    out["wondering"] = _patterns({"x": data.get("wondering") and {k: [v] for k, v in data["wondering"].items()}}, "x")
+    out["wondering"] = _one_per_language(data, "wondering")
     out["as_needed"] = (frozenset(prn.get("classes") or ()), tuple(str(n).lower() for n in prn.get("names") or ()),
                         re.compile(str(prn.get("order_words") or "(?!x)x"), re.I))
     return out
