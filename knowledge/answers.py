@@ -23,7 +23,10 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from knowledge.retrieval import (
     DRUG_CLASSES,
@@ -34,6 +37,7 @@ from knowledge.retrieval import (
     drug_classes_of,
 )
 from language.catalog import catalog
+from language.words import word_list
 from models.llm import LanguageModel, LLMUnavailable
 
 log = logging.getLogger(__name__)
@@ -107,6 +111,12 @@ _PERMISSION = _rx(
     r"(take|use|have|drink|eat|try|start)\b",
 )
 
+# Asking leave to do something ("能不能去打篮球", "Can I go swimming"): answered only by a line that names it.
+_MAY_I = _rx(r"能不能|可不可以|可以.{0,10}[吗嘛不]|能.{0,10}[吗嘛不][？?]?$|行不行|行吗|中不中|让不让",
+             # a yes/no question, not "When can I drive again?"
+             r"(?:^|[.?!,;]\s*)(?:so |and |but |well,? )?(?:can|could|may|might) (?:i|he|she|we|they)\b|"
+             r"(?:^|[.?!,;]\s*)(?:is it|would it be) (?:ok|okay|safe|alright|fine) (?:to|if)\b|"
+             r"(?:^|[.?!,;]\s*)(?:am i|is (?:he|she)|are (?:we|they)) allowed\b")
 # Treating something themselves with what the orders do not name ("拿创可贴粘上行不", "Can I put Sudocrem on
 # it?") and what the orders never say (price, insurance, a cheaper brand): a nurse, never a restated order.
 _SELF_TREATMENT = _rx(r"(?:拿|用)[^，。？?]{1,8}(?:粘|贴|涂|抹|擦|敷|包|缠)[^，。？?]{0,8}(?:行不|行吗|可以吗|能行|中不中|好不好)",
@@ -142,21 +152,32 @@ _INTENT_KINDS = {
     "duration": {"medication"}, "timing": {"medication"}, "frequency": {"medication"}, "dose": {"medication"},
     "med_list": {"medication"}, "revisit": {"revisit"}, "reexam": {"reexam"}, "warning": {"warning_sign"},
 }
-# Everyday topics: a question and an order item about the same topic go together.
-TOPICS: dict[str, re.Pattern[str]] = {
-    "bathing": _rx(r"洗澡|淋浴|沐浴|泡澡", r"\bshowers?\b|\bbath(e|ing)?\b"),
-    "wound": _rx(r"伤口|换药|拆线|刀口|纱布", r"\bwound\b|\bdressing\b|\bstitch|\bsuture|\bincision\b|\bstaples?\b"),
-    "diet": _rx(r"饮食|忌口|盐|油腻|低脂|清淡|吃什么(?!药)", r"\bdiet\b|\bsalt\b|\bsodium\b|\bfoods?\b|\bfat\b"),
-    "alcohol": _rx(r"酒", r"\balcohol\b|\bbeer\b|\bwine\b|\bdrinking\b"),
-    "smoking": _rx(r"烟", r"\bsmok|\bcigarette"),
-    "activity": _rx(r"运动|锻炼|活动|走路|爬楼|干活|上班|上学|体育|康复|跌倒|摔|开车",
-                    r"\bexercise\b|\bwalk|\bactivity\b|\blift|\brehab|\bfall|\bsports?\b|\bpe\b|\bgym\b|\bschool\b|"
-                    r"\bwork\b|\bdriv(e|ing)\b|\bswim"),
-    "weight": _rx(r"体重|称重", r"\bweigh"),
-    "fluids": _rx(r"喝.{0,3}水|饮水|液体|入量", r"\bfluids?\b|\bwater(?! pills?| tablets?)\b"),
-    "blood_pressure": _rx(r"血压", r"\bblood pressure\b"),
-    "glucose": _rx(r"血糖|低血糖", r"\bblood sugar\b|\bglucose\b|\bhypoglyc"),
-}
+# Everyday topics (bathing, a brace, the tube …): a question and an order item about the same topic go
+# together. The table is data: knowledge/data/answer_topics.yaml.
+TOPICS_PATH = Path(__file__).resolve().parent / "data" / "answer_topics.yaml"
+
+
+class TopicTableError(ValueError):
+    pass
+
+
+def _load_topics(path: Path = TOPICS_PATH) -> dict[str, re.Pattern[str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not data:
+        raise TopicTableError(f"{path.name}: a mapping of topic → zh/en patterns")
+    topics = {}
+    for name, by_language in data.items():
+        if not isinstance(by_language, dict) or set(by_language) != {"zh", "en"}:
+            raise TopicTableError(f"{path.name}: topic {name!r} needs zh and en patterns, nothing else")
+        patterns = [str(p) for lang in ("zh", "en") for p in by_language[lang] or []]
+        try:
+            topics[str(name)] = _rx(*patterns)
+        except re.error as exc:
+            raise TopicTableError(f"{path.name}: topic {name!r}: {exc}") from None
+    return topics
+
+
+TOPICS: dict[str, re.Pattern[str]] = _load_topics()
 
 _ZH_STEMS = re.compile(
     r"[\u4e00-\u9fff]{1,5}?(?:洛尔|普利|沙坦|他汀|地平|拉唑|列汀|列净|沙星|西林|霉素|环素|肝素|沙班|洛芬|西泮|唑仑|替丁|司琼|"
@@ -692,6 +713,15 @@ def _topics(text: str) -> set[str]:
     return {name for name, pattern in TOPICS.items() if pattern.search(text)}
 
 
+# Words that frame any question ("要…吗", "what about", "can he") and carry nothing it names.
+_QUESTION_FRAME = _rx(r"什么时候|啥时候|多会儿|能不能|可不可以|要不要|得不得|行不行|是不是|还要|还得|一天|每天|一次|那个|这个|"
+                      r"一点|一下|一些|多少|多大|周末|平时|现在|以后|之后|今天|明天|"
+                      r"[吗嘛呢吧啊呀哦]",
+                      r"\b(?:again|anymore|still|ever|every|each|day|days|week|weeks|time|times|once|coming|going|"
+                      r"supposed|allowed|okay|alright)\b")
+# Grammar, not things named: language/data/word_lists.yaml.
+_FUNCTION_CHARS = frozenset(word_list("function_chars_zh"))
+_FUNCTION_WORDS_EN = frozenset(word_list("function_words_en"))
 _STOP_BIGRAMS = {"什么", "时候", "怎么", "可以", "需要", "要吃", "吃多", "多久", "一下", "请问", "医生", "我的", "这个", "那个",
                  "是不", "不是", "能不", "不能", "有没", "没有", "吃的", "的药", "一个", "我们", "你们", "应该", "如何",
                  "还是", "要不", "出院", "医嘱"}
@@ -708,6 +738,22 @@ def _lexical_terms(text: str) -> set[str]:
         terms.update(run[i:i + 2] for i in range(len(run) - 1))
     terms.update(w.rstrip("s") for w in re.findall(r"[a-z]{4,}", lowered))
     return {t for t in terms if t not in _STOP_BIGRAMS and t not in _EN_STOPWORDS}
+
+
+def _named_terms(question: str) -> set[str]:
+    """The question's own content words: its terms once the words that only say what kind of question it
+    is (how long, when, how much, may I …) and everyday topics are taken out."""
+    core = question
+    for pattern in (*INTENT_PATTERNS.values(), _PERMISSION, _QUESTION_FRAME):
+        core = pattern.sub(" ", core)
+    return {t for t in _lexical_terms(core) if not _FUNCTION_CHARS & set(t) and t not in _FUNCTION_WORDS_EN}
+
+
+def _names_covered(question: str, items: list[RetrievedItem], order_texts: dict[int, str]) -> bool:
+    """Whether every thing the question names is in one of the items or is a topic word they share."""
+    texts = " ".join(order_texts[c.item_id] for c in items)
+    item_terms = _lexical_terms(texts)
+    return all(term in item_terms or _topics(term) & _topics(texts) for term in _named_terms(question))
 
 
 _ROUTE_WORDS = (
@@ -742,6 +788,16 @@ def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[in
         if len({c.item_id for c in by_route}) == 1:
             return _Selection(items=by_route), intents
 
+    # What the question names that is not a drug ("腰围", "the tube", "氧气"): the non-drug order items that
+    # name it too answer it, before any item chosen only by the kind of question ("how long" → drugs).
+    named = _named_terms(question)
+    if named and not any(named & _lexical_terms(order_texts[c.item_id]) for c in usable if c.kind == "medication"):
+        by_name = [c for c in usable if c.kind != "medication" and named & _lexical_terms(order_texts[c.item_id])]
+        if by_name:
+            if _MAY_I.search(question) and not _names_covered(question, by_name, order_texts):
+                return _Selection(reason="advice_request"), intents
+            return _Selection(items=by_name), intents
+
     kind_intents = set(intents)
     if kind_intents & {"revisit", "reexam", "warning"}:
         # "What time is my appointment?" asks about the visit, not about pills taken at a time.
@@ -751,6 +807,9 @@ def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[in
     # ("早上还是晚上" about blood pressure readings is not about pills).
     question_topics = _topics(question)
     chosen = [c for c in usable if question_topics & _topics(order_texts[c.item_id])]
+    if chosen and _MAY_I.search(question) and not _names_covered(question, chosen, order_texts):
+        # "带着管子能不能去打篮球": the tube's care order says nothing about basketball.
+        return _Selection(reason="advice_request"), intents
     if not chosen:
         for c in usable:
             text = order_texts[c.item_id]
