@@ -585,7 +585,7 @@ def _pain_score(text: str) -> Parse:
 
 _SATISFACTION_ZH = [
     (1, re.compile(r"很不满意|非常不满意|特别不满意|极不满意|太差了|太差劲|非常差|很差|再也不(?:去|来)|差劲透了")),
-    (2, re.compile(r"不满意|不太满意|不怎么满意|不好|差")),
+    (2, re.compile(r"不满意|不太满意|不怎么满意|不好|不太好|不怎么好|差")),
     (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|非常好|特别好|太好了|相当满意|满分")),
     (3, re.compile(r"一般|还行|凑合|马马虎虎|还可以|说得过去|过得去")),
     (4, re.compile(r"满意|挺好|不错|蛮好|很好|还好")),
@@ -611,8 +611,19 @@ _SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|说�
 _SATISFACTION_OPENING = re.compile(r"^\W*(?:i'?d (?:say|give (?:it|you|them)(?: a)?)\s+|给(?:个|你们)?|打)?([1-5])(?:\s*分)?(?:\W|$)", re.I)
 
 
+# Declining to rate ("我不太想打分", "I'd rather not put a number on it"): no score, never a low one.
+_SATISFACTION_DECLINED = re.compile(
+    r"不(?:太|大)?(?:想|愿意?|便|好)(?:打分|评价|评分|评|打)|不(?:打分|评价|评分|给分)|我?说不了|弃权|(?<!说)不好(?:说|讲)|"
+    r"^\W*(?:我|这个)?(?:也)?说不好\W*$|"
+    r"(?:问|让)(?:我|他|她)?(?:女儿|儿子|闺女|家里人|老伴|家属|他|她)(?:去|来)?(?:评|说|打)|"
+    r"\brather not (?:say|rate|score|answer|put a number)|\b(?:prefer|like) not to (?:say|rate|answer|score)|"
+    r"\bdon'?t (?:do|give|like) (?:those |these )?(?:ratings?|scores?|numbers?|surveys?)|\bno comment\b|"
+    r"\bcan(?:no|')?t (?:say|speak|answer) for\b|\bask (?:her|his|my|their) (?:daughter|son|wife|husband|family)\b|"
+    r"\bpass on (?:that|this)\b|\bskip (?:that|this)(?: one)?\b", re.I)
+
+
 def _satisfaction(text: str) -> Parse:
-    if _SATISFACTION_HEDGE.search(text.strip()):
+    if _SATISFACTION_HEDGE.search(text.strip()) or _SATISFACTION_DECLINED.search(text):
         return NOTHING
     marks = list(_CORRECTION_MARK.finditer(text))      # "不满意……哎不对不对，我是说满意": what follows counts
     if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:

@@ -33,6 +33,10 @@ _LIST_FILLER = {
 }
 
 
+# Categories a forward trigger carries from inside a mention's span (negation inside has its own rule).
+_INSIDE_CATEGORIES = frozenset({"historical"})
+
+
 class ContextRuleError(ValueError):
     pass
 
@@ -218,6 +222,14 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             for mi, (_, s, e) in enumerate(mentions):
                 if inner is not None and inner.search(clause[s:e]):
                     status[ci][mi] = ("negated", "inner_negation", 0)
+                    continue
+                # A time said between the body part and the symptom ("腿原先麻", "腿以前肿") governs it too.
+                for trig in triggers:
+                    if trig.direction == "forward" and trig.category in _INSIDE_CATEGORIES:
+                        inside = trig.pattern.search(clause[s:e])
+                        if inside and 0 < inside.start() and inside.end() < e - s:
+                            status[ci][mi] = (trig.category, trig.id, 0)
+                            break
             for trig in triggers:
                 for m in trig.pattern.finditer(masked):
                     if m.end() == m.start():

@@ -181,6 +181,20 @@ def test_pseudo_triggers_and_episodic_relief() -> None:
     assert present("爬楼梯胸口发紧，停下来一两分钟就没事了") == ["chest_tightness"]  # relieved, not resolved
 
 
+def test_a_time_said_inside_a_mention_governs_it() -> None:
+    # "腿原先麻": the time sits between the body part and the symptom word, inside the mention.
+    assert present("腿原先麻得跟过电似的，做完手术就不麻了，现在利利索索的") == []
+    assert present("腿以前肿，现在消了") == []
+    assert present("腿现在麻得厉害") == ["limb_weakness"]                  # "now" is no time before
+    assert present("腿要是麻了怎么办") in ([], None)                         # a worry, not a finding
+
+
+def test_the_hand_of_an_operation_is_no_hand() -> None:
+    assert present("做完手术就不麻了") in ([], None)                          # 手术 names no hand
+    assert present("做完手术手麻") == ["limb_weakness"]                       # the hand after it still counts
+    assert present("手一阵一阵麻，后来就不麻了") == ["limb_weakness"]           # a passing episode persists
+
+
 def test_nothing_new_and_worries_are_an_empty_list() -> None:
     assert present("莫得，啥子都莫得") == []
     assert present("要是胸口再疼我就去医院") == []

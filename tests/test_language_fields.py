@@ -386,3 +386,18 @@ def test_more_regional_answers(field: str, text: str, expected: object) -> None:
 ])
 def test_adherence_stopped_one_day_doctor_changed_regional(text: str, adherence: str) -> None:
     assert value("medication_adherence", text, "zh", medications=MEDS_ZH)["adherence"] == adherence
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("这个我就不评价了，不好意思，我不太想打分。", "zh"),
+    ("我不好说", "zh"),
+    ("Oh, I don't do those ratings, honey. I'd rather not put a number on it.", "en"),
+    ("That you should ask her daughter, I cannot say for the family.", "en"),
+])
+def test_declining_to_rate_is_no_score_and_never_a_low_one(text: str, lang: str) -> None:
+    assert value("satisfaction", text, lang) is None
+    engine = _engine("satisfaction", lang=lang)
+    engine.handle(text)
+    outcome = engine.outcome()
+    assert outcome.get("satisfaction") is None
+    assert not [f for f in outcome["flags"] if f["code"] == "low_satisfaction"]
