@@ -133,11 +133,22 @@ class TTSConfig(_Section):
     cache_items: int = Field(default=256, ge=0)    # in-memory LRU size
 
 
+class TurnConfig(_Section):
+    # smart-turn: Smart Turn v3.2 judges each pause (models/turn.py); silence: a fixed trailing silence
+    # (phone.end_of_turn_silence_ms), also what a model that cannot load falls back to.
+    backend: Literal["smart-turn", "silence"] = "smart-turn"
+    model_path: str = ""   # empty: data_dir/models/smart-turn, extracted from the pipecat-ai 1.14.0 wheel
+    wheel: str = ""        # that wheel (`pip download pipecat-ai==1.14.0 --no-deps`); empty: ~/.cache/suifang/pip/…
+    sha256: str = ""       # empty: the pin in models/turn.py
+    threads: int = Field(default=1, ge=1)
+
+
 class ModelsConfig(_Section):
     llm: LLMConfig = LLMConfig()
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
     asr: ASRConfig = ASRConfig()
     tts: TTSConfig = TTSConfig()
+    turn: TurnConfig = TurnConfig()
 
 
 class KnowledgeConfig(_Section):
