@@ -60,7 +60,10 @@ TRANSFER_MESSAGES = {key: call_messages().texts(f"transfer_{key}") for key in ("
 @dataclass(frozen=True)
 class PhoneOptions:
     silence_timeout_s: float = 7.0        # after a prompt finishes playing
-    end_of_turn_silence_ms: int = 700     # trailing silence that ends the patient's turn
+    end_of_turn_silence_ms: int = 700     # trailing silence that ends the patient's turn without the turn model
+    turn_pause_ms: int = 250              # a pause this long asks the turn model whether the turn is over
+    turn_max_silence_ms: int = 2500       # a turn the model calls unfinished ends after this much silence
+    turn_complete_probability: float = 0.5
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
     barge_in_min_speech_ms: int = 300     # speech this long during a prompt interrupts it
@@ -72,7 +75,7 @@ class CallEventType(str, enum.Enum):
     CALL_START = "call_start"          # the call record is open, the opening is about to play
     MEDIA = "media"                    # the line's audio is up (code: the codec, PCMA | PCMU)
     SPEECH_START = "speech_start"      # VAD heard the patient begin
-    TURN_END = "turn_end"              # VAD: the patient's turn ended (or was cut at max length)
+    TURN_END = "turn_end"              # the patient's turn ended (code: model | silence | max_length; ms: its audio)
     RECOGNISED = "recognised"          # speech recognition finished (ms: its time)
     NOTHING_HEARD = "nothing_heard"    # recognition found no words; the turn is dropped
     REPLY = "reply"                    # the dialog engine answered (ms: its time)
@@ -266,7 +269,10 @@ class CallSession:
             runner = await asyncio.to_thread(self._open_runner, target)
         self.runner = runner
         self.language = self.runner.engine.lang
-        self.detector = self.voice.end_of_turn_detector(silence_ms=self.options.end_of_turn_silence_ms)
+        o = self.options
+        self.detector = self.voice.end_of_turn_detector(
+            silence_ms=o.end_of_turn_silence_ms, pause_ms=o.turn_pause_ms, max_silence_ms=o.turn_max_silence_ms,
+            complete_probability=o.turn_complete_probability)
         await asyncio.to_thread(self._audit_start, target.patient_id)
         self.log_event(CallEventType.CALL_START, stage=Stage.LINE, code=self.channel)
         resumed = target.resume_call_id is not None
@@ -315,7 +321,7 @@ class CallSession:
         if self.playing and not opening and self._speech_ms >= self.options.barge_in_min_speech_ms:
             await self._barge_in()
         if self._speech_ms >= self.options.max_utterance_s * 1000:
-            await self._end_of_turn()
+            await self._end_of_turn("max_length")
 
     async def hear_phone(self, mulaw: bytes) -> None:
         """One frame of 8 kHz μ-law."""
@@ -330,8 +336,12 @@ class CallSession:
             self.pre_roll.clear()
             self._speech_ms = 0
             self.log_event(CallEventType.SPEECH_START, stage=Stage.VAD)
+        elif event == "pause" and self.utterance:
+            # The turn model takes tens of milliseconds: not on the event loop other calls share.
+            if await asyncio.to_thread(self.detector.judge):
+                await self._end_of_turn("model")
         elif event == "end_of_turn" and self.utterance:
-            await self._end_of_turn()
+            await self._end_of_turn("silence")
 
     async def digit(self, digit: str) -> None:
         """A keypad digit (0-9, *, #)."""
@@ -401,7 +411,7 @@ class CallSession:
 
     # ----- the stages of a turn -----------------------------------------------------------------
 
-    async def _end_of_turn(self) -> None:
+    async def _end_of_turn(self, reason: str) -> None:
         audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
         self.utterance = []
         self._speech_ms = 0
@@ -409,7 +419,7 @@ class CallSession:
         ended_at = time.monotonic()
         if audio.size < ASR_RATE * 0.2:
             return
-        self.log_event(CallEventType.TURN_END, stage=Stage.VAD, ms=audio.size / ASR_RATE * 1000)
+        self.log_event(CallEventType.TURN_END, stage=Stage.VAD, code=reason, ms=audio.size / ASR_RATE * 1000)
         self.busy = True
         try:
             transcript = await self._recognise(audio)

@@ -3,7 +3,8 @@
 `VoicePipeline` is built once from settings (`Services.voice()`); the models load lazily on first
 use and are shared by every call. All methods are blocking and thread-safe — api/phone.py runs the
 slow ones (`transcribe`, `synthesize_phone`) in `asyncio.to_thread`; `phone_to_asr` and the
-detector's `feed` take well under a millisecond per 20 ms frame and run inline.
+detector's `feed` take well under a millisecond per 20 ms frame and run inline (the Smart Turn
+detector's `judge` does not: tens of milliseconds, run in a thread).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from models import audio as audio_mod
 from models.asr import SpeechRecognizer, Transcript
 from models.tts import SpeechSynthesizer, result_cacheable
+from models.turn import SmartTurnDetector, TurnModel
 from models.vad import EndOfTurnDetector, SileroVad
 
 log = logging.getLogger(__name__)
@@ -100,11 +102,14 @@ class VoicePipeline:
 
     def __init__(self, settings: Any = None, *, recognizer: SpeechRecognizer | None = None,
                  synthesizer: SpeechSynthesizer | None = None, vad: SileroVad | None = None,
-                 phone_cache_items: int = 256) -> None:
+                 turn_model: TurnModel | None = None, phone_cache_items: int = 256) -> None:
         self.settings = settings
         self._recognizer = recognizer
         self._synthesizer = synthesizer
         self._vad = vad
+        self._turn_model = turn_model
+        self._turn_model_failed = False
+        self._turn_lock = threading.Lock()
         # Separate locks: loading Whisper (a second or two) must not hold up speech synthesis or the
         # phone-audio cache of calls already in progress.
         self._asr_lock = threading.Lock()
@@ -143,9 +148,28 @@ class VoicePipeline:
                 self._vad = shared_vad()
             return self._vad
 
+    def turn_model(self) -> TurnModel | None:
+        """The end-of-turn model (models.turn.backend smart-turn), or None when it is off or cannot
+        load — then turns end after a fixed silence, as before it existed."""
+        with self._turn_lock:
+            if self._turn_model is None and not self._turn_model_failed:
+                if self.settings is None or self.settings.models.turn.backend != "smart-turn":
+                    self._turn_model_failed = True
+                    return None
+                try:
+                    from models.turn import load_turn_model
+
+                    self._turn_model = load_turn_model(self.settings)
+                except Exception as exc:  # noqa: BLE001 - any load failure: the silence rule
+                    self._turn_model_failed = True
+                    log.error("end-of-turn model did not load (%s: %s); turns end after a fixed silence",
+                              exc.__class__.__name__, exc)
+            return self._turn_model
+
     def warm_up(self) -> None:
         """Load every model now (e.g. at service start) instead of during the first call."""
         self.vad()
+        self.turn_model()
         self.recognizer()
         warm_up = getattr(self.synthesizer(), "warm_up", None)
         if warm_up is not None:  # e.g. load the Kokoro model now, not on the first prompt
@@ -161,11 +185,19 @@ class VoicePipeline:
         """One phone frame (8 kHz μ-law) → 16 kHz float32 for the detector and recogniser."""
         return audio_mod.phone_to_asr(mulaw)
 
-    def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5,
-                             min_speech_ms: int = 150) -> EndOfTurnDetector:
-        """A fresh detector for one call (they share the loaded VAD model)."""
-        return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
-                                 vad=self.vad())
+    def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5, min_speech_ms: int = 150,
+                             pause_ms: int | None = None, max_silence_ms: int = 2500,
+                             complete_probability: float = 0.5) -> EndOfTurnDetector:
+        """A fresh detector for one call (they share the loaded models). With `pause_ms` and an
+        end-of-turn model, a SmartTurnDetector (`silence_ms` is its fallback); else the fixed
+        `silence_ms` rule."""
+        model = self.turn_model() if pause_ms is not None else None
+        if model is None:
+            return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
+                                     vad=self.vad())
+        return SmartTurnDetector(model, pause_ms=pause_ms, max_silence_ms=max_silence_ms,
+                                 complete_probability=complete_probability, fallback_silence_ms=silence_ms,
+                                 threshold=threshold, min_speech_ms=min_speech_ms, vad=self.vad())
 
     def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         if language not in LANGUAGES:

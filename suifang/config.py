@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
@@ -205,10 +205,19 @@ class DialogConfig(_Section):
 class PhoneConfig(_Section):
     # The fields of campaigns.call_session.PhoneOptions.
     silence_timeout_s: float = Field(default=7.0, gt=0)        # after a prompt finishes playing
-    end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends the patient's turn
+    end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends a turn without the turn model
+    turn_pause_ms: int = Field(default=250, ge=64)             # a pause this long asks the turn model whether the turn is over
+    turn_max_silence_ms: int = Field(default=2500, ge=500)     # a turn the model calls unfinished ends after this much silence
+    turn_complete_probability: float = Field(default=0.5, gt=0, lt=1)  # the model's probability that ends a turn
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
     voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
     barge_in_min_speech_ms: int = Field(default=300, ge=0)     # speech this long during a prompt interrupts it
+
+    @model_validator(mode="after")
+    def _pause_before_cap(self) -> PhoneConfig:
+        if self.turn_pause_ms >= self.turn_max_silence_ms:
+            raise ValueError("turn_pause_ms must be shorter than turn_max_silence_ms")
+        return self
 
 
 class TwilioConfig(_Section):
