@@ -40,6 +40,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from dialogs.flows import call_messages
+from language.backchannel import is_backchannel
 from language.pickup import Pickup, classify_pickup
 from records.audit import SYSTEM_ACTOR, record_audit
 from records.metrics import observe_turn_latency
@@ -66,7 +67,7 @@ class PhoneOptions:
     turn_complete_probability: float = 0.5
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
-    barge_in_min_speech_ms: int = 300     # speech this long during a prompt interrupts it
+    barge_in_min_speech_ms: int = 850     # voiced speech this long during a prompt interrupts it
 
 
 # ----- the typed event log ----------------------------------------------------------------------
@@ -76,6 +77,7 @@ class CallEventType(str, enum.Enum):
     MEDIA = "media"                    # the line's audio is up (code: the codec, PCMA | PCMU)
     SPEECH_START = "speech_start"      # VAD heard the patient begin
     TURN_END = "turn_end"              # the patient's turn ended (code: model | silence | max_length; ms: its audio)
+    BACKCHANNEL = "backchannel"        # "嗯", "uh-huh" over a prompt: not an interruption, not an answer
     RECOGNISED = "recognised"          # speech recognition finished (ms: its time)
     NOTHING_HEARD = "nothing_heard"    # recognition found no words; the turn is dropped
     REPLY = "reply"                    # the dialog engine answered (ms: its time)
@@ -227,6 +229,7 @@ class CallSession:
         self._events_stored = 0
         self._mark_seq = 0
         self._speech_ms = 0
+        self._over_prompt = False       # this turn began while a prompt was playing and has not barged in
         self._keypad_deadline: float | None = None
         self._hangup_sent = False
 
@@ -259,6 +262,11 @@ class CallSession:
     @property
     def playing(self) -> bool:
         return self.prompt_task is not None and not self.prompt_task.done()
+
+    @property
+    def audible(self) -> bool:
+        """A prompt is being synthesized or the line has not yet played all of it (marks unreported)."""
+        return self.playing or bool(self.playing_marks)
 
     # ----- opening ------------------------------------------------------------------------------
 
@@ -315,11 +323,11 @@ class CallSession:
             await self._check_pickup()
             if self.runner.done:
                 return
-        # The opening (an AI assistant, the call is recorded) is always heard whole: a "喂？" or noise at
-        # pick-up never cuts it off.
-        opening = self.opening_prompt is not None and self.prompt_task is self.opening_prompt
-        if self.playing and not opening and self._speech_ms >= self.options.barge_in_min_speech_ms:
-            await self._barge_in()
+        # Voiced time, not time since the onset: a "嗯" and the silence after it is no interruption.
+        if self._over_prompt and self.detector.voiced_ms >= self.options.barge_in_min_speech_ms:
+            self._over_prompt = False
+            if self.audible:
+                await self._barge_in()
         if self._speech_ms >= self.options.max_utterance_s * 1000:
             await self._end_of_turn("max_length")
 
@@ -335,6 +343,10 @@ class CallSession:
             self.utterance = list(self.pre_roll) + self.utterance
             self.pre_roll.clear()
             self._speech_ms = 0
+            # The opening (an AI assistant, the call is recorded) is always heard whole: a "喂？" or noise
+            # at pick-up never cuts it off.
+            opening = self.opening_prompt is not None and self.prompt_task is self.opening_prompt
+            self._over_prompt = self.audible and not opening
             self.log_event(CallEventType.SPEECH_START, stage=Stage.VAD)
         elif event == "pause" and self.utterance:
             # The turn model takes tens of milliseconds: not on the event loop other calls share.
@@ -415,6 +427,7 @@ class CallSession:
         audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
         self.utterance = []
         self._speech_ms = 0
+        over_prompt, self._over_prompt = self._over_prompt, False
         first_turn, self.greeting_phase = self.greeting_phase, False
         ended_at = time.monotonic()
         if audio.size < ASR_RATE * 0.2:
@@ -426,6 +439,14 @@ class CallSession:
             if not transcript.text.strip():
                 self.log_event(CallEventType.NOTHING_HEARD, stage=Stage.ASR)
                 return  # noise or silence never becomes an answer; the silence timer reprompts
+            if over_prompt:
+                # Short speech over a prompt (it did not barge in): "嗯", "对对" is the patient listening
+                # and the prompt goes on; anything else ("不是", "wait") is an answer after all.
+                if is_backchannel(transcript.text, self.language):
+                    self.log_event(CallEventType.BACKCHANNEL, stage=Stage.ASR)
+                    return
+                if self.audible:
+                    await self._barge_in()
             if first_turn:
                 pickup = classify_pickup(transcript.text)
                 if pickup.ends_call:  # a short announcement or greeting, over before the length check

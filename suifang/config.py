@@ -211,7 +211,7 @@ class PhoneConfig(_Section):
     turn_complete_probability: float = Field(default=0.5, gt=0, lt=1)  # the model's probability that ends a turn
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
     voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
-    barge_in_min_speech_ms: int = Field(default=300, ge=0)     # speech this long during a prompt interrupts it
+    barge_in_min_speech_ms: int = Field(default=850, ge=0)     # voiced speech this long during a prompt interrupts it (bench_turn.py: backchannels ≤ 800)
 
     @model_validator(mode="after")
     def _pause_before_cap(self) -> PhoneConfig:
