@@ -6,10 +6,13 @@ SIP/RTP through a PBX or carrier trunk) turns its protocol into a few calls on a
 gives it a `LineTransport` to speak through: `play` (8 kHz μ-law), `mark`, `clear`, `hangup` and,
 where the line can, `transfer`.
 
-Per turn, one method per stage (as Home Assistant's assist pipeline): VAD end of turn →
-`_recognise` (speech recognition) → `_converse` (the dialog engine) → `_speak` (speech synthesis,
-sentence by sentence). The patient may talk over a prompt (barge-in: `clear`, then listen) but never
-over the opening, which says the caller is an AI assistant and the call is recorded. Silence after a
+Per turn, one method per stage (as Home Assistant's assist pipeline): end of turn (Silero VAD finds
+the pauses, Smart Turn judges whether the utterance sounds finished; a fixed silence when that model
+is off) → `_recognise` (speech recognition) → `_converse` (the dialog engine) → `_speak` (speech
+synthesis, sentence by sentence, from the phone-audio cache the call's known script was rendered
+into when it opened). The patient may talk over a prompt (barge-in: `clear`, then listen) but never
+over the opening, which says the caller is an AI assistant and the call is recorded; a backchannel
+("嗯", "对对", "uh-huh") over a prompt neither interrupts it nor answers it. Silence after a
 prompt reprompts; keypad digits answer yes/no (1/2) and readings (digits ended with #, * between two
 numbers). Who answered is decided by what the first turn says (language/pickup.py): a carrier
 announcement ends the call with its outcome, an answering machine gets a short message, a person
@@ -68,6 +71,7 @@ class PhoneOptions:
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
     barge_in_min_speech_ms: int = 850     # voiced speech this long during a prompt interrupts it
+    prepare_prompts_max: int = 40         # sentences of the call's script rendered ahead into the phone-audio cache
 
 
 # ----- the typed event log ----------------------------------------------------------------------
@@ -82,6 +86,8 @@ class CallEventType(str, enum.Enum):
     NOTHING_HEARD = "nothing_heard"    # recognition found no words; the turn is dropped
     REPLY = "reply"                    # the dialog engine answered (ms: its time)
     SYNTHESIZED = "synthesized"        # the reply's first sentence was synthesized (ms: its time)
+    PROMPT_AUDIO = "prompt_audio"      # one sentence's phone audio (code: cache_hit | cache_miss; ms: to get it)
+    PROMPTS_PREPARED = "prompts_prepared"  # the call's script rendered ahead (code: sentences rendered/total)
     FIRST_AUDIO = "first_audio"        # the reply's first audio went to the line (ms: since turn_end)
     PROMPT_PLAYED = "prompt_played"    # the line reports a prompt played to its end
     BARGE_IN = "barge_in"              # the patient talked over a prompt; playback cleared
@@ -230,6 +236,7 @@ class CallSession:
         self._mark_seq = 0
         self._speech_ms = 0
         self._over_prompt = False       # this turn began while a prompt was playing and has not barged in
+        self.prefetch: Any = None       # the Future of the call's script rendered ahead
         self._keypad_deadline: float | None = None
         self._hangup_sent = False
 
@@ -286,6 +293,28 @@ class CallSession:
         resumed = target.resume_call_id is not None
         reply = await asyncio.to_thread(self.runner.reconnect if resumed else self.runner.start)
         await self._speak(reply.say, end_of_speech=None)
+        self._prepare_prompts(exclude=reply.say)
+
+    def _prepare_prompts(self, *, exclude: str) -> None:
+        """Render the rest of the call's known script into the phone-audio cache in the background
+        (the opening, being spoken now, is left out). Already rendered sentences (e.g. by the
+        campaign worker before dialling) cost nothing here."""
+        script = getattr(self.runner.engine, "script", None)
+        prefetch = getattr(self.voice, "prefetch_phone", None)
+        if script is None or prefetch is None or self.options.prepare_prompts_max <= 0:
+            return
+        heard = set(self.voice.sentences(exclude, self.language))
+        texts = [" ".join(s for s in self.voice.sentences(t, self.language) if s not in heard) for t in script()]
+        self.prefetch = prefetch([t for t in texts if t], self.language, max_sentences=self.options.prepare_prompts_max)
+        self.prefetch.add_done_callback(self._prepared)
+
+    def _prepared(self, future: Any) -> None:
+        if future.cancelled() or future.exception() is not None:
+            log.warning("rendering call %s's prompts ahead failed", getattr(self.runner, "call_id", None))
+            return
+        report = future.result()
+        self.log_event(CallEventType.PROMPTS_PREPARED, stage=Stage.TTS, code=f"{report.rendered}/{report.sentences}",
+                       ms=report.seconds * 1000)
 
     def _open_runner(self, target: CallTarget) -> Any:
         from dialogs.runner import CallRunner
@@ -512,13 +541,20 @@ class CallSession:
 
     async def _play(self, text: str, *, end_of_speech: float | None, done: bool) -> None:
         first = True
+        cached_phone = getattr(self.voice, "cached_phone", None)
         for sentence in self.voice.sentences(text, self.language):
             began = time.monotonic()
-            try:
-                mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
-            except Exception as exc:
-                self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
-                raise StageError(Stage.TTS, "tts_failed") from exc
+            mulaw = cached_phone(sentence, self.language) if cached_phone is not None else None
+            hit = mulaw is not None
+            if not hit:
+                try:
+                    mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
+                except Exception as exc:
+                    self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
+                    raise StageError(Stage.TTS, "tts_failed") from exc
+            if cached_phone is not None:
+                self.log_event(CallEventType.PROMPT_AUDIO, stage=Stage.TTS, code="cache_hit" if hit else "cache_miss",
+                               ms=(time.monotonic() - began) * 1000)
             if first and end_of_speech is not None:
                 self.log_event(CallEventType.SYNTHESIZED, stage=Stage.TTS, ms=(time.monotonic() - began) * 1000)
                 latency_ms = (time.monotonic() - end_of_speech) * 1000

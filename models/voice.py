@@ -5,14 +5,21 @@ use and are shared by every call. All methods are blocking and thread-safe — a
 slow ones (`transcribe`, `synthesize_phone`) in `asyncio.to_thread`; `phone_to_asr` and the
 detector's `feed` take well under a millisecond per 20 ms frame and run inline (the Smart Turn
 detector's `judge` does not: tens of milliseconds, run in a thread).
+
+A call's prompts are known before it is dialled: `prefetch_phone` renders them into the phone-audio
+cache on one background thread of lowered priority, so a turn synthesizes only what is new.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
+import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +46,18 @@ _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|St|No|vs|etc|e\.g|i\.e|appro
 _CLAUSE_END = re.compile(r"([；;]+)")
 _COMMA = re.compile(r"([，,、]+)")
 MAX_CHARS = {"zh": 40, "en": 160}
+PREFETCH_NICE = 10  # prompts rendered ahead yield the CPU to the turns of calls in progress
+
+
+@dataclass(frozen=True)
+class PrefetchReport:
+    """What one `prefetch_phone` did with a call's prompts (counted in sentences)."""
+
+    sentences: int      # distinct sentences of the texts
+    cached: int         # already in the phone-audio cache
+    rendered: int       # synthesized now
+    skipped: int        # over the budget, or not cacheable (a stand-in voice spoke)
+    seconds: float
 
 
 def split_sentences(text: str, language: str, *, max_chars: int | None = None) -> list[str]:
@@ -110,6 +129,7 @@ class VoicePipeline:
         self._turn_model = turn_model
         self._turn_model_failed = False
         self._turn_lock = threading.Lock()
+        self._prefetcher: ThreadPoolExecutor | None = None
         # Separate locks: loading Whisper (a second or two) must not hold up speech synthesis or the
         # phone-audio cache of calls already in progress.
         self._asr_lock = threading.Lock()
@@ -213,14 +233,21 @@ class VoicePipeline:
             raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
         return self.synthesizer().synthesize(text, language)
 
-    def synthesize_phone(self, text: str, language: str) -> bytes:
-        """Text → 8 kHz μ-law bytes, ready to be cut into 20 ms (160-byte) media frames."""
+    def cached_phone(self, text: str, language: str) -> bytes | None:
+        """The phone audio of `text` if it is in the cache (no synthesis)."""
         key = (language, " ".join(text.split()))
         with self._cache_lock:
             cached = self._phone_cache.get(key)
             if cached is not None:
                 self._phone_cache.move_to_end(key)
-                return cached
+            return cached
+
+    def synthesize_phone(self, text: str, language: str) -> bytes:
+        """Text → 8 kHz μ-law bytes, ready to be cut into 20 ms (160-byte) media frames."""
+        key = (language, " ".join(text.split()))
+        cached = self.cached_phone(text, language)
+        if cached is not None:
+            return cached
         audio, rate = self.synthesize(text, language)
         cacheable = result_cacheable(self.synthesizer())  # not a stand-in voice's audio (see models/tts.py)
         pcm = audio_mod.resample(audio, rate, PHONE_RATE)
@@ -236,6 +263,46 @@ class VoicePipeline:
                 self._phone_cache.popitem(last=False)
         return mulaw
 
+    def prefetch_phone(self, texts: list[str], language: str, *, max_sentences: int) -> Future[PrefetchReport]:
+        """Render the sentences of `texts` (in order, at most `max_sentences` new ones) into the
+        phone-audio cache on the background thread; the future gives what was done."""
+        with self._cache_lock:
+            if self._prefetcher is None:
+                self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suifang-prefetch",
+                                                      initializer=_lower_priority)
+            prefetcher = self._prefetcher
+        sentences = list(dict.fromkeys(s for text in texts for s in self.sentences(text, language)))
+        return prefetcher.submit(self._prefetch, sentences, language, max_sentences)
+
+    def _prefetch(self, sentences: list[str], language: str, max_sentences: int) -> PrefetchReport:
+        began = time.monotonic()
+        cached = rendered = skipped = 0
+        for sentence in sentences:
+            if self.cached_phone(sentence, language) is not None:
+                cached += 1
+            elif rendered >= max_sentences:
+                skipped += 1
+            else:
+                self.synthesize_phone(sentence, language)
+                if self.cached_phone(sentence, language) is None:
+                    skipped += 1     # a stand-in voice spoke it: nothing was kept
+                else:
+                    rendered += 1
+        report = PrefetchReport(sentences=len(sentences), cached=cached, rendered=rendered, skipped=skipped,
+                                seconds=time.monotonic() - began)
+        log.info("prompts prepared: %d sentences, %d already cached, %d rendered in %.1f s, %d left",
+                 report.sentences, report.cached, report.rendered, report.seconds, report.skipped)
+        return report
+
     # storage
     def write_wav(self, path: str | Path, audio: np.ndarray, rate: int) -> Path:
         return audio_mod.write_wav(path, audio, rate)
+
+
+def _lower_priority() -> None:
+    """Run the prefetch thread (and the synthesis threads it starts, which inherit it) at a lower
+    priority: on Linux a thread's nice value is its own."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: it still works, at normal priority
+        pass
