@@ -44,6 +44,7 @@ import numpy as np
 
 from dialogs.flows import call_messages
 from language.backchannel import is_backchannel
+from language.words import word_list
 from language.pickup import Pickup, classify_pickup
 from records.audit import SYSTEM_ACTOR, record_audit
 from records.metrics import observe_turn_latency
@@ -59,6 +60,9 @@ KEYPAD_PAUSE_S = 1.5
 # message catalog, dialogs/flows/messages.yaml.
 VOICEMAIL_MESSAGES = call_messages().texts("voicemail")
 TRANSFER_MESSAGES = {key: call_messages().texts(f"transfer_{key}") for key in ("now", "later", "failed")}
+# What the recogniser is told to expect of short speech over a prompt: written out, Whisper writes a
+# backchannel as one ("Uh-huh" rather than "Oh, her"; bench/bench_turn.py).
+BACKCHANNEL_CONTEXT = {language: " ".join(word_list(f"backchannel_context_{language}")) for language in ("zh", "en")}
 
 
 @dataclass(frozen=True)
@@ -462,20 +466,21 @@ class CallSession:
         if audio.size < ASR_RATE * 0.2:
             return
         self.log_event(CallEventType.TURN_END, stage=Stage.VAD, code=reason, ms=audio.size / ASR_RATE * 1000)
+        # Short speech over a prompt that is still playing (it did not barge in): "嗯", "对对" is the
+        # patient listening and the prompt goes on; anything else ("不是", "wait") interrupts it and is
+        # the answer. Once the prompt has ended, it was an answer to its last words, like any other.
+        over_prompt = over_prompt and self.audible
         self.busy = True
         try:
-            transcript = await self._recognise(audio)
+            transcript = await self._recognise(audio, context=BACKCHANNEL_CONTEXT[self.language] if over_prompt else None)
             if not transcript.text.strip():
                 self.log_event(CallEventType.NOTHING_HEARD, stage=Stage.ASR)
                 return  # noise or silence never becomes an answer; the silence timer reprompts
             if over_prompt:
-                # Short speech over a prompt (it did not barge in): "嗯", "对对" is the patient listening
-                # and the prompt goes on; anything else ("不是", "wait") is an answer after all.
                 if is_backchannel(transcript.text, self.language):
                     self.log_event(CallEventType.BACKCHANNEL, stage=Stage.ASR)
                     return
-                if self.audible:
-                    await self._barge_in()
+                await self._barge_in()
             if first_turn:
                 pickup = classify_pickup(transcript.text)
                 if pickup.ends_call:  # a short announcement or greeting, over before the length check
@@ -486,11 +491,11 @@ class CallSession:
         finally:
             self.busy = False
 
-    async def _recognise(self, audio: np.ndarray) -> Any:
+    async def _recognise(self, audio: np.ndarray, *, context: str | None = None) -> Any:
         began = time.monotonic()
         try:
             transcript = await asyncio.to_thread(self.voice.transcribe, audio, self.language,
-                                                 context=self._recognition_context())
+                                                 context=context or self._recognition_context())
         except Exception as exc:
             self.log_event(CallEventType.ERROR, stage=Stage.ASR, code="asr_failed")
             raise StageError(Stage.ASR, "asr_failed") from exc

@@ -26,6 +26,7 @@ OPTIONS = PhoneOptions()
 class Voice:
     def __init__(self, heard: str) -> None:
         self.heard = heard
+        self.contexts: list[str | None] = []
 
     def sentences(self, text: str, language: str) -> list[str]:
         return [text] if text else []
@@ -34,6 +35,7 @@ class Voice:
         return b"\xff" * 1600
 
     def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Any:
+        self.contexts.append(context)
         return SimpleNamespace(text=self.heard, confidence=0.9, duration_s=audio16k.size / 16000, dropped_segments=0)
 
     def write_wav(self, path, audio, rate) -> None:  # noqa: ANN001
@@ -64,9 +66,10 @@ class Runner:
         return Reply(say="好的。", expecting="overall_condition", done=False)
 
 
-def _call(heard: str, speech: np.ndarray, *, prompt_played: bool = False) -> tuple[CallSession, Runner, Line]:
-    runner, line = Runner(), Line()
-    session = CallSession(services=SimpleNamespace(voice=lambda: Voice(heard)), transport=line, options=OPTIONS)
+def _call(heard: str, speech: np.ndarray, *, prompt_played: bool = False,
+          prompt_ends_during_speech: bool = False) -> tuple[CallSession, Runner, Line]:
+    runner, line, voice = Runner(), Line(), Voice(heard)
+    session = CallSession(services=SimpleNamespace(voice=lambda: voice), transport=line, options=OPTIONS)
     session.runner, session.language, session.greeting_phase = runner, "zh", False
     session._store_audio = lambda audio: None                     # no files in this test
     session.detector = EndOfTurnDetector(silence_ms=OPTIONS.end_of_turn_silence_ms, vad=EnergyVad())
@@ -81,6 +84,9 @@ def _call(heard: str, speech: np.ndarray, *, prompt_played: bool = False) -> tup
         signal = np.concatenate([silence(0.3), speech, silence(1.2)])
         for start in range(0, signal.size, 320):
             await session.hear(signal[start:start + 320])
+            if prompt_ends_during_speech and start / 16000 >= 0.3 + speech.size / 16000:
+                for name in list(session.playing_marks):   # the line reports the prompt played
+                    await session.played(name)
         if session.prompt_task is not None:
             await asyncio.wait([session.prompt_task])
 
@@ -97,6 +103,13 @@ def test_a_backchannel_over_a_prompt_is_neither_an_interruption_nor_an_answer() 
     assert line.cleared == 0 and CallEventType.BARGE_IN not in _types(session)
     assert CallEventType.BACKCHANNEL in _types(session) and runner.said == []
     assert session.audible                                         # the prompt is still on the line
+    assert "嗯" in session.voice.contexts[0]                       # told to expect a backchannel
+
+
+def test_a_backchannel_as_the_prompt_ends_is_an_answer() -> None:
+    """"对" said over the question's last words: by the time the turn ends the prompt has played out."""
+    session, runner, line = _call("对", tone(0.3), prompt_ends_during_speech=True)
+    assert runner.said == ["对"] and line.cleared == 0 and CallEventType.BACKCHANNEL not in _types(session)
 
 
 def test_a_second_of_speech_over_a_prompt_barges_in() -> None:
