@@ -12,13 +12,15 @@ cache on one background thread of lowered priority, so a turn synthesizes only w
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,7 +131,7 @@ class VoicePipeline:
         self._turn_model = turn_model
         self._turn_model_failed = False
         self._turn_lock = threading.Lock()
-        self._prefetcher: ThreadPoolExecutor | None = None
+        self._prefetch_jobs: queue.SimpleQueue[tuple[Future[PrefetchReport], list[str], str, int]] | None = None
         # Separate locks: loading Whisper (a second or two) must not hold up speech synthesis or the
         # phone-audio cache of calls already in progress.
         self._asr_lock = threading.Lock()
@@ -266,13 +268,33 @@ class VoicePipeline:
     def prefetch_phone(self, texts: list[str], language: str, *, max_sentences: int) -> Future[PrefetchReport]:
         """Render the sentences of `texts` (in order, at most `max_sentences` new ones) into the
         phone-audio cache on the background thread; the future gives what was done."""
-        with self._cache_lock:
-            if self._prefetcher is None:
-                self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suifang-prefetch",
-                                                      initializer=_lower_priority)
-            prefetcher = self._prefetcher
         sentences = list(dict.fromkeys(s for text in texts for s in self.sentences(text, language)))
-        return prefetcher.submit(self._prefetch, sentences, language, max_sentences)
+        future: Future[PrefetchReport] = Future()
+        with self._cache_lock:
+            if self._prefetch_jobs is None:
+                self._prefetch_jobs = queue.SimpleQueue()
+                # A daemon thread, stopped at exit after the sentence in hand: work rendered ahead is
+                # not worth holding up the process's exit, and the model must not be torn down under it.
+                worker = threading.Thread(target=self._prefetch_worker, args=(self._prefetch_jobs,),
+                                          name="suifang-prefetch", daemon=True)
+                worker.start()
+                _PREFETCH_THREADS.append(worker)
+            self._prefetch_jobs.put((future, sentences, language, max_sentences))
+        return future
+
+    def _prefetch_worker(self, jobs: queue.SimpleQueue) -> None:
+        _lower_priority()
+        while not _PREFETCH_STOP.is_set():
+            try:
+                future, sentences, language, max_sentences = jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._prefetch(sentences, language, max_sentences))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(exc)
 
     def _prefetch(self, sentences: list[str], language: str, max_sentences: int) -> PrefetchReport:
         began = time.monotonic()
@@ -280,7 +302,7 @@ class VoicePipeline:
         for sentence in sentences:
             if self.cached_phone(sentence, language) is not None:
                 cached += 1
-            elif rendered >= max_sentences:
+            elif rendered >= max_sentences or _PREFETCH_STOP.is_set():
                 skipped += 1
             else:
                 self.synthesize_phone(sentence, language)
@@ -297,6 +319,17 @@ class VoicePipeline:
     # storage
     def write_wav(self, path: str | Path, audio: np.ndarray, rate: int) -> Path:
         return audio_mod.write_wav(path, audio, rate)
+
+
+_PREFETCH_STOP = threading.Event()
+_PREFETCH_THREADS: list[threading.Thread] = []
+
+
+@atexit.register
+def _stop_prefetching() -> None:
+    _PREFETCH_STOP.set()
+    for worker in _PREFETCH_THREADS:
+        worker.join(timeout=30)
 
 
 def _lower_priority() -> None:
