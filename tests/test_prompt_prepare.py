@@ -127,3 +127,31 @@ def test_rendering_ahead_is_bounded_and_a_new_sentence_is_a_miss(demo) -> None: 
 
     asyncio.run(speak())
     assert [e.code for e in session.events if e.type is CallEventType.PROMPT_AUDIO] == ["cache_hit", "cache_miss"]
+
+
+from tests.test_campaigns import EXTRA, FakeClock, InlineQueue, campaign_db, context, local, scenarios, seed_scenario  # noqa: E402,F401
+
+
+def test_the_worker_starts_rendering_a_calls_prompts_before_it_dials(campaign_db) -> None:  # noqa: ANN001,F811
+    import dataclasses
+    import uuid
+
+    from campaigns.telephony import CallResult
+    from campaigns.worker import dispatch_tick
+
+    order: list[tuple[str, int]] = []
+
+    class Telephony:
+        def place_call(self, request: CallRequest, *, line: object) -> CallResult:
+            order.append(("dial", request.patient_id))
+            return CallResult(telephony_sid="SIP1", call_status="no_answer")
+
+    settings, session_factory = campaign_db
+    phone = f"+1555{uuid.uuid4().int % 10**7:07d}"
+    patient_id, _ = seed_scenario(session_factory, settings, scenarios(EXTRA)["extra-en-no-answer"], phone=phone,
+                                  discharged_on=dt.date(2026, 11, 28))
+    ctx = context(campaign_db, Telephony(), FakeClock(local(2026, 12, 1, 9, 0)))
+    ctx = dataclasses.replace(ctx, prepare_prompts=lambda request: order.append(("prepare", request.patient_id)))
+    dispatch_tick(ctx, InlineQueue(ctx))
+    mine = [step for step in order if step[1] == patient_id]
+    assert mine == [("prepare", patient_id), ("dial", patient_id)]
