@@ -18,6 +18,11 @@ LLAMA_WHEELS ?= $(HOME)/.cache/suifang/wheels/llama-cpp-$(LLAMA_VERSION)-avx2
 # `suifang models prepare` extracts the configured voices from it, checking each one's SHA-256.
 KOKORO_JS := kokoro-js@1.2.1
 KOKORO_JS_TGZ ?= $(HOME)/.cache/suifang/npm/kokoro-js-1.2.1.tgz
+# Smart Turn v3.2 (end of turn) ships inside the pipecat-ai wheel; only its ONNX file is used: the wheel
+# is kept outside the checkout (never installed) and `suifang models prepare` extracts the file, checking its SHA-256.
+PIPECAT := pipecat-ai==1.14.0
+PIPECAT_WHEEL_DIR ?= $(HOME)/.cache/suifang/pip
+PIPECAT_WHEEL := $(PIPECAT_WHEEL_DIR)/pipecat_ai-1.14.0-py3-none-any.whl
 
 .PHONY: setup serve test test-fast system-packages bench clean
 
@@ -38,7 +43,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps openai-whisper==20250625
 	test -s $(KOKORO_JS_TGZ) || { tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent $(KOKORO_JS) >/dev/null) && \
 	  mkdir -p $(dir $(KOKORO_JS_TGZ)) && mv $$tmp/kokoro-js-1.2.1.tgz $(KOKORO_JS_TGZ) && rmdir $$tmp; }
-	SUIFANG__MODELS__TTS__KOKORO__VOICES_ARCHIVE=$(KOKORO_JS_TGZ) $(BIN)/suifang models prepare
+	test -s $(PIPECAT_WHEEL) || $(BIN)/pip download --quiet --no-deps --only-binary :all: -d $(PIPECAT_WHEEL_DIR) $(PIPECAT)
+	SUIFANG__MODELS__TTS__KOKORO__VOICES_ARCHIVE=$(KOKORO_JS_TGZ) SUIFANG__MODELS__TURN__WHEEL=$(PIPECAT_WHEEL) \
+	  $(BIN)/suifang models prepare
 	touch $(STAMP)
 
 system-packages:

@@ -6,10 +6,13 @@ SIP/RTP through a PBX or carrier trunk) turns its protocol into a few calls on a
 gives it a `LineTransport` to speak through: `play` (8 kHz μ-law), `mark`, `clear`, `hangup` and,
 where the line can, `transfer`.
 
-Per turn, one method per stage (as Home Assistant's assist pipeline): VAD end of turn →
-`_recognise` (speech recognition) → `_converse` (the dialog engine) → `_speak` (speech synthesis,
-sentence by sentence). The patient may talk over a prompt (barge-in: `clear`, then listen) but never
-over the opening, which says the caller is an AI assistant and the call is recorded. Silence after a
+Per turn, one method per stage (as Home Assistant's assist pipeline): end of turn (Silero VAD finds
+the pauses, Smart Turn judges whether the utterance sounds finished; a fixed silence when that model
+is off) → `_recognise` (speech recognition) → `_converse` (the dialog engine) → `_speak` (speech
+synthesis, sentence by sentence, from the phone-audio cache the call's known script was rendered
+into when it opened). The patient may talk over a prompt (barge-in: `clear`, then listen) but never
+over the opening, which says the caller is an AI assistant and the call is recorded; a backchannel
+("嗯", "对对", "uh-huh") over a prompt neither interrupts it nor answers it. Silence after a
 prompt reprompts; keypad digits answer yes/no (1/2) and readings (digits ended with #, * between two
 numbers). Who answered is decided by what the first turn says (language/pickup.py): a carrier
 announcement ends the call with its outcome, an answering machine gets a short message, a person
@@ -40,6 +43,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from dialogs.flows import call_messages
+from language.backchannel import is_backchannel
+from language.words import word_list
 from language.pickup import Pickup, classify_pickup
 from records.audit import SYSTEM_ACTOR, record_audit
 from records.metrics import observe_turn_latency
@@ -55,15 +60,22 @@ KEYPAD_PAUSE_S = 1.5
 # message catalog, dialogs/flows/messages.yaml.
 VOICEMAIL_MESSAGES = call_messages().texts("voicemail")
 TRANSFER_MESSAGES = {key: call_messages().texts(f"transfer_{key}") for key in ("now", "later", "failed")}
+# What the recogniser is told to expect of short speech over a prompt: written out, Whisper writes a
+# backchannel as one ("Uh-huh" rather than "Oh, her"; bench/bench_turn.py).
+BACKCHANNEL_CONTEXT = {language: " ".join(word_list(f"backchannel_context_{language}")) for language in ("zh", "en")}
 
 
 @dataclass(frozen=True)
 class PhoneOptions:
     silence_timeout_s: float = 7.0        # after a prompt finishes playing
-    end_of_turn_silence_ms: int = 700     # trailing silence that ends the patient's turn
+    end_of_turn_silence_ms: int = 700     # trailing silence that ends the patient's turn without the turn model
+    turn_pause_ms: int = 250              # a pause this long asks the turn model whether the turn is over
+    turn_max_silence_ms: int = 2500       # a turn the model calls unfinished ends after this much silence
+    turn_complete_probability: float = 0.5
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
-    barge_in_min_speech_ms: int = 300     # speech this long during a prompt interrupts it
+    barge_in_min_speech_ms: int = 850     # voiced speech this long during a prompt interrupts it
+    prepare_prompts_max: int = 40         # sentences of the call's script rendered ahead into the phone-audio cache
 
 
 # ----- the typed event log ----------------------------------------------------------------------
@@ -72,11 +84,14 @@ class CallEventType(str, enum.Enum):
     CALL_START = "call_start"          # the call record is open, the opening is about to play
     MEDIA = "media"                    # the line's audio is up (code: the codec, PCMA | PCMU)
     SPEECH_START = "speech_start"      # VAD heard the patient begin
-    TURN_END = "turn_end"              # VAD: the patient's turn ended (or was cut at max length)
+    TURN_END = "turn_end"              # the patient's turn ended (code: model | silence | max_length; ms: its audio)
+    BACKCHANNEL = "backchannel"        # "嗯", "uh-huh" over a prompt: not an interruption, not an answer
     RECOGNISED = "recognised"          # speech recognition finished (ms: its time)
     NOTHING_HEARD = "nothing_heard"    # recognition found no words; the turn is dropped
     REPLY = "reply"                    # the dialog engine answered (ms: its time)
     SYNTHESIZED = "synthesized"        # the reply's first sentence was synthesized (ms: its time)
+    PROMPT_AUDIO = "prompt_audio"      # one sentence's phone audio (code: cache_hit | cache_miss; ms: to get it)
+    PROMPTS_PREPARED = "prompts_prepared"  # the call's script rendered ahead (code: sentences rendered/total)
     FIRST_AUDIO = "first_audio"        # the reply's first audio went to the line (ms: since turn_end)
     PROMPT_PLAYED = "prompt_played"    # the line reports a prompt played to its end
     BARGE_IN = "barge_in"              # the patient talked over a prompt; playback cleared
@@ -224,6 +239,8 @@ class CallSession:
         self._events_stored = 0
         self._mark_seq = 0
         self._speech_ms = 0
+        self._over_prompt = False       # this turn began while a prompt was playing and has not barged in
+        self.prefetch: Any = None       # the Future of the call's script rendered ahead
         self._keypad_deadline: float | None = None
         self._hangup_sent = False
 
@@ -257,6 +274,11 @@ class CallSession:
     def playing(self) -> bool:
         return self.prompt_task is not None and not self.prompt_task.done()
 
+    @property
+    def audible(self) -> bool:
+        """A prompt is being synthesized or the line has not yet played all of it (marks unreported)."""
+        return self.playing or bool(self.playing_marks)
+
     # ----- opening ------------------------------------------------------------------------------
 
     async def open(self, target: CallTarget, *, runner: Any = None) -> None:
@@ -266,12 +288,37 @@ class CallSession:
             runner = await asyncio.to_thread(self._open_runner, target)
         self.runner = runner
         self.language = self.runner.engine.lang
-        self.detector = self.voice.end_of_turn_detector(silence_ms=self.options.end_of_turn_silence_ms)
+        o = self.options
+        self.detector = self.voice.end_of_turn_detector(
+            silence_ms=o.end_of_turn_silence_ms, pause_ms=o.turn_pause_ms, max_silence_ms=o.turn_max_silence_ms,
+            complete_probability=o.turn_complete_probability)
         await asyncio.to_thread(self._audit_start, target.patient_id)
         self.log_event(CallEventType.CALL_START, stage=Stage.LINE, code=self.channel)
         resumed = target.resume_call_id is not None
         reply = await asyncio.to_thread(self.runner.reconnect if resumed else self.runner.start)
         await self._speak(reply.say, end_of_speech=None)
+        self._prepare_prompts(exclude=reply.say)
+
+    def _prepare_prompts(self, *, exclude: str) -> None:
+        """Render the rest of the call's known script into the phone-audio cache in the background
+        (the opening, being spoken now, is left out). Already rendered sentences (e.g. by the
+        campaign worker before dialling) cost nothing here."""
+        script = getattr(self.runner.engine, "script", None)
+        prefetch = getattr(self.voice, "prefetch_phone", None)
+        if script is None or prefetch is None or self.options.prepare_prompts_max <= 0:
+            return
+        heard = set(self.voice.sentences(exclude, self.language))
+        texts = [" ".join(s for s in self.voice.sentences(t, self.language) if s not in heard) for t in script()]
+        self.prefetch = prefetch([t for t in texts if t], self.language, max_sentences=self.options.prepare_prompts_max)
+        self.prefetch.add_done_callback(self._prepared)
+
+    def _prepared(self, future: Any) -> None:
+        if future.cancelled() or future.exception() is not None:
+            log.warning("rendering call %s's prompts ahead failed", getattr(self.runner, "call_id", None))
+            return
+        report = future.result()
+        self.log_event(CallEventType.PROMPTS_PREPARED, stage=Stage.TTS, code=f"{report.rendered}/{report.sentences}",
+                       ms=report.seconds * 1000)
 
     def _open_runner(self, target: CallTarget) -> Any:
         from dialogs.runner import CallRunner
@@ -309,13 +356,13 @@ class CallSession:
             await self._check_pickup()
             if self.runner.done:
                 return
-        # The opening (an AI assistant, the call is recorded) is always heard whole: a "喂？" or noise at
-        # pick-up never cuts it off.
-        opening = self.opening_prompt is not None and self.prompt_task is self.opening_prompt
-        if self.playing and not opening and self._speech_ms >= self.options.barge_in_min_speech_ms:
-            await self._barge_in()
+        # Voiced time, not time since the onset: a "嗯" and the silence after it is no interruption.
+        if self._over_prompt and self.detector.voiced_ms >= self.options.barge_in_min_speech_ms:
+            self._over_prompt = False
+            if self.audible:
+                await self._barge_in()
         if self._speech_ms >= self.options.max_utterance_s * 1000:
-            await self._end_of_turn()
+            await self._end_of_turn("max_length")
 
     async def hear_phone(self, mulaw: bytes) -> None:
         """One frame of 8 kHz μ-law."""
@@ -329,9 +376,17 @@ class CallSession:
             self.utterance = list(self.pre_roll) + self.utterance
             self.pre_roll.clear()
             self._speech_ms = 0
+            # The opening (an AI assistant, the call is recorded) is always heard whole: a "喂？" or noise
+            # at pick-up never cuts it off.
+            opening = self.opening_prompt is not None and self.prompt_task is self.opening_prompt
+            self._over_prompt = self.audible and not opening
             self.log_event(CallEventType.SPEECH_START, stage=Stage.VAD)
+        elif event == "pause" and self.utterance:
+            # The turn model takes tens of milliseconds: not on the event loop other calls share.
+            if await asyncio.to_thread(self.detector.judge):
+                await self._end_of_turn("model")
         elif event == "end_of_turn" and self.utterance:
-            await self._end_of_turn()
+            await self._end_of_turn("silence")
 
     async def digit(self, digit: str) -> None:
         """A keypad digit (0-9, *, #)."""
@@ -401,21 +456,31 @@ class CallSession:
 
     # ----- the stages of a turn -----------------------------------------------------------------
 
-    async def _end_of_turn(self) -> None:
+    async def _end_of_turn(self, reason: str) -> None:
         audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
         self.utterance = []
         self._speech_ms = 0
+        over_prompt, self._over_prompt = self._over_prompt, False
         first_turn, self.greeting_phase = self.greeting_phase, False
         ended_at = time.monotonic()
         if audio.size < ASR_RATE * 0.2:
             return
-        self.log_event(CallEventType.TURN_END, stage=Stage.VAD, ms=audio.size / ASR_RATE * 1000)
+        self.log_event(CallEventType.TURN_END, stage=Stage.VAD, code=reason, ms=audio.size / ASR_RATE * 1000)
+        # Short speech over a prompt that is still playing (it did not barge in): "嗯", "对对" is the
+        # patient listening and the prompt goes on; anything else ("不是", "wait") interrupts it and is
+        # the answer. Once the prompt has ended, it was an answer to its last words, like any other.
+        over_prompt = over_prompt and self.audible
         self.busy = True
         try:
-            transcript = await self._recognise(audio)
+            transcript = await self._recognise(audio, context=BACKCHANNEL_CONTEXT[self.language] if over_prompt else None)
             if not transcript.text.strip():
                 self.log_event(CallEventType.NOTHING_HEARD, stage=Stage.ASR)
                 return  # noise or silence never becomes an answer; the silence timer reprompts
+            if over_prompt:
+                if is_backchannel(transcript.text, self.language):
+                    self.log_event(CallEventType.BACKCHANNEL, stage=Stage.ASR)
+                    return
+                await self._barge_in()
             if first_turn:
                 pickup = classify_pickup(transcript.text)
                 if pickup.ends_call:  # a short announcement or greeting, over before the length check
@@ -426,11 +491,11 @@ class CallSession:
         finally:
             self.busy = False
 
-    async def _recognise(self, audio: np.ndarray) -> Any:
+    async def _recognise(self, audio: np.ndarray, *, context: str | None = None) -> Any:
         began = time.monotonic()
         try:
             transcript = await asyncio.to_thread(self.voice.transcribe, audio, self.language,
-                                                 context=self._recognition_context())
+                                                 context=context or self._recognition_context())
         except Exception as exc:
             self.log_event(CallEventType.ERROR, stage=Stage.ASR, code="asr_failed")
             raise StageError(Stage.ASR, "asr_failed") from exc
@@ -481,13 +546,20 @@ class CallSession:
 
     async def _play(self, text: str, *, end_of_speech: float | None, done: bool) -> None:
         first = True
+        cached_phone = getattr(self.voice, "cached_phone", None)
         for sentence in self.voice.sentences(text, self.language):
             began = time.monotonic()
-            try:
-                mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
-            except Exception as exc:
-                self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
-                raise StageError(Stage.TTS, "tts_failed") from exc
+            mulaw = cached_phone(sentence, self.language) if cached_phone is not None else None
+            hit = mulaw is not None
+            if not hit:
+                try:
+                    mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
+                except Exception as exc:
+                    self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
+                    raise StageError(Stage.TTS, "tts_failed") from exc
+            if cached_phone is not None:
+                self.log_event(CallEventType.PROMPT_AUDIO, stage=Stage.TTS, code="cache_hit" if hit else "cache_miss",
+                               ms=(time.monotonic() - began) * 1000)
             if first and end_of_speech is not None:
                 self.log_event(CallEventType.SYNTHESIZED, stage=Stage.TTS, ms=(time.monotonic() - began) * 1000)
                 latency_ms = (time.monotonic() - end_of_speech) * 1000

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,16 +54,21 @@ class CampaignContext:
     llm_fallback: FieldFallback | None = None
     semantic: SemanticMatcher | None = None
     second_reader: SecondReader | None = None
+    prepare_prompts: Callable[[CallRequest], object] | None = None  # render a voice call's script before dialling
 
     @classmethod
     def from_services(cls, services: Services, *, telephony: Telephony | None = None,
                       clock: Callable[[], dt.datetime] = utcnow, answer_questions: bool = True) -> CampaignContext:
+        from campaigns.prompts import prepare_call_prompts
+
+        voice_line = services.settings.campaigns.telephony != "loopback"  # the loopback patient answers by text
         return cls(session_factory=services.session_factory, settings=services.settings, flows=services.flows,
                    policy=CallingPolicy.from_settings(services.settings),
                    telephony=telephony or build_telephony(services.settings, services=services), clock=clock,
                    answerer_factory=services.answerer_factory() if answer_questions else None,
                    llm_fallback=services.llm_fallback(), semantic=services.semantic_matcher(),
-                   second_reader=services.second_reader())
+                   second_reader=services.second_reader(),
+                   prepare_prompts=partial(prepare_call_prompts, services) if voice_line else None)
 
 
 class _WorkerLine:
@@ -102,6 +108,11 @@ def run_attempt(ctx: CampaignContext, *, key: str) -> str | None:
     if request is None:
         log.info("try %s is not waiting to start; skipped", key)
         return None
+    if ctx.prepare_prompts is not None:
+        try:
+            ctx.prepare_prompts(request)   # returns at once; the audio is rendered while the phone rings
+        except Exception:  # noqa: BLE001 - the call goes on: its prompts are synthesized as they come
+            log.exception("rendering try %s's prompts ahead failed", key)
     try:
         result = ctx.telephony.place_call(request, line=_WorkerLine(ctx, request))
     except AttemptLost:

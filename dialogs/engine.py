@@ -132,6 +132,23 @@ class FollowupEngine:
         greeting = self._message("greeting")
         return self._advance_to(0, prefix=[greeting])
 
+    def script(self) -> list[str]:
+        """What this call will or may say, rendered for its patient, most likely first: the opening,
+        each question and statement of the flow in order (steps whose facts rule them out left out),
+        the closing, then the call's other messages. For rendering audio ahead of the call; reading it
+        changes nothing."""
+        texts = [self._message("greeting")]
+        for step in self.flow.steps:
+            if not _may_run(step.condition, self.context.facts):
+                continue
+            texts.append(self._ask(step) if step.collect else self._render(step.say[self.lang]))
+        closing = self._closing_text(callback=False)
+        texts += [closing, *(self._message(key) for key in _LIKELY_MESSAGES)]
+        texts += [self._render(step.reask[self.lang]) for step in self.flow.steps
+                  if step.reask and _may_run(step.condition, self.context.facts)]
+        texts += [self._closing_text(callback=True), *(self._message(key) for key in _RARE_MESSAGES)]
+        return list(dict.fromkeys(t for t in texts if t.strip()))
+
     def handle(self, text: str) -> Reply:
         self._events = []
         if self.done:
@@ -562,17 +579,20 @@ class FollowupEngine:
         return (actual is not None) == bool(expected) if op == "known" else actual == expected
 
     def _closing(self, *, prefix: list[str] | None = None) -> Reply:
+        callback = any(f["level"] in ("red", "yellow") for f in self.state.flags) or any(
+            not q["answered"] for q in self.state.questions)
+        return self._end("completed", self._closing_text(callback=callback), prefix=prefix or [])
+
+    def _closing_text(self, *, callback: bool) -> str:
         reminder = ""
         revisit = next((r for r in self.context.revisits), None)
         if revisit is not None:
             reminder += self._render(self._message_raw("reminder_revisit"), revisit=revisit)
         if self.context.reexams:
             reminder += self._render(self._message_raw("reminder_reexam"))
-        if any(f["level"] in ("red", "yellow") for f in self.state.flags) or any(
-                not q["answered"] for q in self.state.questions):
+        if callback:
             reminder += self._message("callback_promise")
-        closing = self._render(self._message_raw("closing"), reminder=reminder)
-        return self._end("completed", closing, prefix=prefix or [])
+        return self._render(self._message_raw("closing"), reminder=reminder)
 
     def _end(self, status: str, text: str, *, prefix: list[str] | None = None) -> Reply:
         self.state.status = status
@@ -622,6 +642,30 @@ class FollowupEngine:
 
     def _event(self, event_type: str, /, **data: Any) -> None:
         self._events.append({"type": event_type, "at": round(time.monotonic(), 3), **data})
+
+
+# The call's messages in the order script() offers them for rendering ahead: the likely ones (a missed
+# answer, a question, a correction) before the rare ones (a red flag, a failed identity check).
+_LIKELY_MESSAGES = ("reprompt", "silence", "give_up_field", "unclear_handoff", "question_more", "question_go_ahead",
+                    "nurse_callback", "back_to_script", "correction_ack", "identity_retry", "family_ack")
+_RARE_MESSAGES = ("transfer_ack", "red_flag", "red_flag_continue", "identity_failed", "wrong_person", "refused",
+                  "voicemail")
+
+
+def _may_run(condition: Condition | None, facts: Any) -> bool:
+    """Whether a step may run in this call as far as it is known before dialling: its conditions on
+    facts of the discharge are decided; those on answers might go either way."""
+    if condition is None:
+        return True
+    if condition.kind == "has":
+        return condition.value in facts
+    if condition.kind == "all":
+        return all(_may_run(c, facts) for c in condition.value)
+    if condition.kind == "any":
+        return any(_may_run(c, facts) for c in condition.value)
+    if condition.kind == "not" and condition.value.kind == "has":
+        return condition.value.value not in facts
+    return True   # an answer, or a negation of one: unknown before the call
 
 
 # Bleeding (gums, nose) and black stools heard in two answers are two findings, not one said twice.

@@ -43,6 +43,29 @@ _OUTCOME_COLUMNS = OUTCOME_COLUMNS
 _PRIORITY = {"red": 0, "yellow": 1, "task": 2}
 
 
+def _plan(session: Session, *, flows: FlowLibrary, settings: Any, patient_id: int, discharge_id: int | None,
+          call_date: dt.date | None, language: str | None, flow_id: str | None) -> tuple[Discharge, CallContext, Any]:
+    """The discharge, the call's context and its flow for a new call to a patient."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise LookupError(f"patient {patient_id} not found")
+    discharge = (session.get(Discharge, discharge_id) if discharge_id else session.scalar(
+        select(Discharge).where(Discharge.patient_id == patient_id).order_by(Discharge.discharged_on.desc())))
+    if discharge is None or discharge.patient_id != patient_id:
+        raise LookupError(f"no discharge for patient {patient_id}")
+    ward = session.get(Ward, discharge.ward_id)
+    items = list(session.scalars(select(OrderItem).where(OrderItem.discharge_id == discharge.id)
+                                 .order_by(OrderItem.seq)))
+    lang = language or patient.language or discharge.language
+    hospital = settings.dialog.hospital_name_zh if lang == "zh" else settings.dialog.hospital_name_en
+    context = build_context(patient=patient, discharge=discharge, items=items,
+                            ward_team=ward.team_name or ward.name, hospital=hospital,
+                            call_date=call_date or dt.date.today(), language=lang)
+    flow = flows.get(flow_id) if flow_id else flows.select(
+        surgery=discharge.surgery, diagnosis=discharge.diagnosis, department=discharge.department)
+    return discharge, context, flow
+
+
 class CallRunner:
     def __init__(self, *, session_factory: sessionmaker[Session], engine: FollowupEngine, call_id: int,
                  ward_id: int, second_reader: Any = None) -> None:
@@ -64,23 +87,10 @@ class CallRunner:
              llm_fallback: Any = None, language: str | None = None, flow_id: str | None = None,
              semantic: Any = None, second_reader: Any = None) -> CallRunner:
         with session_factory() as session:
-            patient = session.get(Patient, patient_id)
-            if patient is None:
-                raise LookupError(f"patient {patient_id} not found")
-            discharge = (session.get(Discharge, discharge_id) if discharge_id else session.scalar(
-                select(Discharge).where(Discharge.patient_id == patient_id).order_by(Discharge.discharged_on.desc())))
-            if discharge is None or discharge.patient_id != patient_id:
-                raise LookupError(f"no discharge for patient {patient_id}")
-            ward = session.get(Ward, discharge.ward_id)
-            items = list(session.scalars(select(OrderItem).where(OrderItem.discharge_id == discharge.id)
-                                         .order_by(OrderItem.seq)))
-            lang = language or patient.language or discharge.language
-            hospital = settings.dialog.hospital_name_zh if lang == "zh" else settings.dialog.hospital_name_en
-            context = build_context(patient=patient, discharge=discharge, items=items,
-                                    ward_team=ward.team_name or ward.name, hospital=hospital,
-                                    call_date=call_date or dt.date.today(), language=lang)
-            flow = flows.get(flow_id) if flow_id else flows.select(
-                surgery=discharge.surgery, diagnosis=discharge.diagnosis, department=discharge.department)
+            discharge, context, flow = _plan(session, flows=flows, settings=settings, patient_id=patient_id,
+                                             discharge_id=discharge_id, call_date=call_date, language=language,
+                                             flow_id=flow_id)
+            lang = context.language
             call = CallSession(patient_id=patient_id, discharge_id=discharge.id, ward_id=discharge.ward_id,
                                scheduled_call_id=scheduled_call_id, channel=channel, language=lang, flow_id=flow.id,
                                state={})
@@ -95,6 +105,18 @@ class CallRunner:
         )
         return cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=ward_id,
                    second_reader=second_reader)
+
+    @staticmethod
+    def script(*, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, patient_id: int,
+               discharge_id: int | None = None, call_date: dt.date | None = None, language: str | None = None,
+               flow_id: str | None = None) -> tuple[str, list[str]]:
+        """(language, texts) the call `open` would start will say (FollowupEngine.script), known before
+        dialling; nothing is stored."""
+        with session_factory() as session:
+            _, context, flow = _plan(session, flows=flows, settings=settings, patient_id=patient_id,
+                                     discharge_id=discharge_id, call_date=call_date, language=language, flow_id=flow_id)
+        engine = FollowupEngine(flows=flows, flow=flow, context=context, rules=settings.clinical_rules())
+        return context.language, engine.script()
 
     @classmethod
     def resume(cls, *, session_factory: sessionmaker[Session], flows: FlowLibrary, settings: Any, call_id: int,

@@ -157,7 +157,9 @@ async def call_scenario(scenario: dict[str, Any], *, services: Any, ws_url: str)
             text = payload["text"] if action == "ask" else payload
             mulaw = await asyncio.to_thread(patient_voice, text, lang)
             try:
-                sent_at = await caller.say(mulaw)
+                # Silence past the turn model's cap, as a line would carry it: an answer the model
+                # calls unfinished still ends (a real line never stops sending frames).
+                sent_at = await caller.say(mulaw, trailing_silence_ms=settings.phone.turn_max_silence_ms + 200)
             except PhoneLineClosed:
                 break  # the service ended the call after its last prompt
             prompt = await caller.listen()

@@ -116,6 +116,11 @@ class EndOfTurnDetector:
     def in_speech(self) -> bool:
         return self._in_speech
 
+    @property
+    def voiced_ms(self) -> float:
+        """Voiced audio in the current turn so far (its trailing silence not counted)."""
+        return self._voiced_ms if self._in_speech else 0.0
+
     def feed(self, pcm16k: np.ndarray) -> list[str]:
         """Process a frame; return the events it completed ("speech_start", "end_of_turn")."""
         frame = np.asarray(pcm16k, dtype=np.float32).reshape(-1)

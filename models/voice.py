@@ -3,15 +3,25 @@
 `VoicePipeline` is built once from settings (`Services.voice()`); the models load lazily on first
 use and are shared by every call. All methods are blocking and thread-safe — api/phone.py runs the
 slow ones (`transcribe`, `synthesize_phone`) in `asyncio.to_thread`; `phone_to_asr` and the
-detector's `feed` take well under a millisecond per 20 ms frame and run inline.
+detector's `feed` take well under a millisecond per 20 ms frame and run inline (the Smart Turn
+detector's `judge` does not: tens of milliseconds, run in a thread).
+
+A call's prompts are known before it is dialled: `prefetch_phone` renders them into the phone-audio
+cache on one background thread of lowered priority, so a turn synthesizes only what is new.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import re
 import threading
+import time
 from collections import OrderedDict
+import queue
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +30,7 @@ import numpy as np
 from models import audio as audio_mod
 from models.asr import SpeechRecognizer, Transcript
 from models.tts import SpeechSynthesizer, result_cacheable
+from models.turn import SmartTurnDetector, TurnModel
 from models.vad import EndOfTurnDetector, SileroVad
 
 log = logging.getLogger(__name__)
@@ -37,6 +48,18 @@ _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|St|No|vs|etc|e\.g|i\.e|appro
 _CLAUSE_END = re.compile(r"([；;]+)")
 _COMMA = re.compile(r"([，,、]+)")
 MAX_CHARS = {"zh": 40, "en": 160}
+PREFETCH_NICE = 10  # prompts rendered ahead yield the CPU to the turns of calls in progress
+
+
+@dataclass(frozen=True)
+class PrefetchReport:
+    """What one `prefetch_phone` did with a call's prompts (counted in sentences)."""
+
+    sentences: int      # distinct sentences of the texts
+    cached: int         # already in the phone-audio cache
+    rendered: int       # synthesized now
+    skipped: int        # over the budget, or not cacheable (a stand-in voice spoke)
+    seconds: float
 
 
 def split_sentences(text: str, language: str, *, max_chars: int | None = None) -> list[str]:
@@ -100,11 +123,15 @@ class VoicePipeline:
 
     def __init__(self, settings: Any = None, *, recognizer: SpeechRecognizer | None = None,
                  synthesizer: SpeechSynthesizer | None = None, vad: SileroVad | None = None,
-                 phone_cache_items: int = 256) -> None:
+                 turn_model: TurnModel | None = None, phone_cache_items: int = 256) -> None:
         self.settings = settings
         self._recognizer = recognizer
         self._synthesizer = synthesizer
         self._vad = vad
+        self._turn_model = turn_model
+        self._turn_model_failed = False
+        self._turn_lock = threading.Lock()
+        self._prefetch_jobs: queue.SimpleQueue[tuple[Future[PrefetchReport], list[str], str, int]] | None = None
         # Separate locks: loading Whisper (a second or two) must not hold up speech synthesis or the
         # phone-audio cache of calls already in progress.
         self._asr_lock = threading.Lock()
@@ -143,9 +170,28 @@ class VoicePipeline:
                 self._vad = shared_vad()
             return self._vad
 
+    def turn_model(self) -> TurnModel | None:
+        """The end-of-turn model (models.turn.backend smart-turn), or None when it is off or cannot
+        load — then turns end after a fixed silence, as before it existed."""
+        with self._turn_lock:
+            if self._turn_model is None and not self._turn_model_failed:
+                if self.settings is None or self.settings.models.turn.backend != "smart-turn":
+                    self._turn_model_failed = True
+                    return None
+                try:
+                    from models.turn import load_turn_model
+
+                    self._turn_model = load_turn_model(self.settings)
+                except Exception as exc:  # noqa: BLE001 - any load failure: the silence rule
+                    self._turn_model_failed = True
+                    log.error("end-of-turn model did not load (%s: %s); turns end after a fixed silence",
+                              exc.__class__.__name__, exc)
+            return self._turn_model
+
     def warm_up(self) -> None:
         """Load every model now (e.g. at service start) instead of during the first call."""
         self.vad()
+        self.turn_model()
         self.recognizer()
         warm_up = getattr(self.synthesizer(), "warm_up", None)
         if warm_up is not None:  # e.g. load the Kokoro model now, not on the first prompt
@@ -161,11 +207,19 @@ class VoicePipeline:
         """One phone frame (8 kHz μ-law) → 16 kHz float32 for the detector and recogniser."""
         return audio_mod.phone_to_asr(mulaw)
 
-    def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5,
-                             min_speech_ms: int = 150) -> EndOfTurnDetector:
-        """A fresh detector for one call (they share the loaded VAD model)."""
-        return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
-                                 vad=self.vad())
+    def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5, min_speech_ms: int = 150,
+                             pause_ms: int | None = None, max_silence_ms: int = 2500,
+                             complete_probability: float = 0.5) -> EndOfTurnDetector:
+        """A fresh detector for one call (they share the loaded models). With `pause_ms` and an
+        end-of-turn model, a SmartTurnDetector (`silence_ms` is its fallback); else the fixed
+        `silence_ms` rule."""
+        model = self.turn_model() if pause_ms is not None else None
+        if model is None:
+            return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
+                                     vad=self.vad())
+        return SmartTurnDetector(model, pause_ms=pause_ms, max_silence_ms=max_silence_ms,
+                                 complete_probability=complete_probability, fallback_silence_ms=silence_ms,
+                                 threshold=threshold, min_speech_ms=min_speech_ms, vad=self.vad())
 
     def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         if language not in LANGUAGES:
@@ -181,14 +235,21 @@ class VoicePipeline:
             raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
         return self.synthesizer().synthesize(text, language)
 
-    def synthesize_phone(self, text: str, language: str) -> bytes:
-        """Text → 8 kHz μ-law bytes, ready to be cut into 20 ms (160-byte) media frames."""
+    def cached_phone(self, text: str, language: str) -> bytes | None:
+        """The phone audio of `text` if it is in the cache (no synthesis)."""
         key = (language, " ".join(text.split()))
         with self._cache_lock:
             cached = self._phone_cache.get(key)
             if cached is not None:
                 self._phone_cache.move_to_end(key)
-                return cached
+            return cached
+
+    def synthesize_phone(self, text: str, language: str) -> bytes:
+        """Text → 8 kHz μ-law bytes, ready to be cut into 20 ms (160-byte) media frames."""
+        key = (language, " ".join(text.split()))
+        cached = self.cached_phone(text, language)
+        if cached is not None:
+            return cached
         audio, rate = self.synthesize(text, language)
         cacheable = result_cacheable(self.synthesizer())  # not a stand-in voice's audio (see models/tts.py)
         pcm = audio_mod.resample(audio, rate, PHONE_RATE)
@@ -204,6 +265,77 @@ class VoicePipeline:
                 self._phone_cache.popitem(last=False)
         return mulaw
 
+    def prefetch_phone(self, texts: list[str], language: str, *, max_sentences: int) -> Future[PrefetchReport]:
+        """Render the sentences of `texts` (in order, at most `max_sentences` new ones) into the
+        phone-audio cache on the background thread; the future gives what was done."""
+        sentences = list(dict.fromkeys(s for text in texts for s in self.sentences(text, language)))
+        future: Future[PrefetchReport] = Future()
+        with self._cache_lock:
+            if self._prefetch_jobs is None:
+                self._prefetch_jobs = queue.SimpleQueue()
+                # A daemon thread, stopped at exit after the sentence in hand: work rendered ahead is
+                # not worth holding up the process's exit, and the model must not be torn down under it.
+                worker = threading.Thread(target=self._prefetch_worker, args=(self._prefetch_jobs,),
+                                          name="suifang-prefetch", daemon=True)
+                worker.start()
+                _PREFETCH_THREADS.append(worker)
+            self._prefetch_jobs.put((future, sentences, language, max_sentences))
+        return future
+
+    def _prefetch_worker(self, jobs: queue.SimpleQueue) -> None:
+        _lower_priority()
+        while not _PREFETCH_STOP.is_set():
+            try:
+                future, sentences, language, max_sentences = jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._prefetch(sentences, language, max_sentences))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(exc)
+
+    def _prefetch(self, sentences: list[str], language: str, max_sentences: int) -> PrefetchReport:
+        began = time.monotonic()
+        cached = rendered = skipped = 0
+        for sentence in sentences:
+            if self.cached_phone(sentence, language) is not None:
+                cached += 1
+            elif rendered >= max_sentences or _PREFETCH_STOP.is_set():
+                skipped += 1
+            else:
+                self.synthesize_phone(sentence, language)
+                if self.cached_phone(sentence, language) is None:
+                    skipped += 1     # a stand-in voice spoke it: nothing was kept
+                else:
+                    rendered += 1
+        report = PrefetchReport(sentences=len(sentences), cached=cached, rendered=rendered, skipped=skipped,
+                                seconds=time.monotonic() - began)
+        log.info("prompts prepared: %d sentences, %d already cached, %d rendered in %.1f s, %d left",
+                 report.sentences, report.cached, report.rendered, report.seconds, report.skipped)
+        return report
+
     # storage
     def write_wav(self, path: str | Path, audio: np.ndarray, rate: int) -> Path:
         return audio_mod.write_wav(path, audio, rate)
+
+
+_PREFETCH_STOP = threading.Event()
+_PREFETCH_THREADS: list[threading.Thread] = []
+
+
+@atexit.register
+def _stop_prefetching() -> None:
+    _PREFETCH_STOP.set()
+    for worker in _PREFETCH_THREADS:
+        worker.join(timeout=30)
+
+
+def _lower_priority() -> None:
+    """Run the prefetch thread (and the synthesis threads it starts, which inherit it) at a lower
+    priority: on Linux a thread's nice value is its own."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: it still works, at normal priority
+        pass

@@ -178,6 +178,10 @@ def models_prepare() -> None:
         from models.kokoro import prepare_kokoro_weights
 
         typer.echo(f"speech synthesis (Kokoro): {prepare_kokoro_weights(settings)}")
+    if settings.models.turn.backend == "smart-turn":
+        from models.turn import prepare_turn_weights
+
+        typer.echo(f"end of turn (Smart Turn): {prepare_turn_weights(settings)}")
 
 
 campaigns_app = typer.Typer(help="Call campaigns: dispatch due follow-up calls.", no_args_is_help=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
@@ -133,11 +133,22 @@ class TTSConfig(_Section):
     cache_items: int = Field(default=256, ge=0)    # in-memory LRU size
 
 
+class TurnConfig(_Section):
+    # smart-turn: Smart Turn v3.2 judges each pause (models/turn.py); silence: a fixed trailing silence
+    # (phone.end_of_turn_silence_ms), also what a model that cannot load falls back to.
+    backend: Literal["smart-turn", "silence"] = "smart-turn"
+    model_path: str = ""   # empty: data_dir/models/smart-turn, extracted from the pipecat-ai 1.14.0 wheel
+    wheel: str = ""        # that wheel (`pip download pipecat-ai==1.14.0 --no-deps`); empty: ~/.cache/suifang/pip/…
+    sha256: str = ""       # empty: the pin in models/turn.py
+    threads: int = Field(default=1, ge=1)
+
+
 class ModelsConfig(_Section):
     llm: LLMConfig = LLMConfig()
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
     asr: ASRConfig = ASRConfig()
     tts: TTSConfig = TTSConfig()
+    turn: TurnConfig = TurnConfig()
 
 
 class KnowledgeConfig(_Section):
@@ -194,10 +205,20 @@ class DialogConfig(_Section):
 class PhoneConfig(_Section):
     # The fields of campaigns.call_session.PhoneOptions.
     silence_timeout_s: float = Field(default=7.0, gt=0)        # after a prompt finishes playing
-    end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends the patient's turn
+    end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends a turn without the turn model
+    turn_pause_ms: int = Field(default=250, ge=64)             # a pause this long asks the turn model whether the turn is over
+    turn_max_silence_ms: int = Field(default=2500, ge=500)     # a turn the model calls unfinished ends after this much silence
+    turn_complete_probability: float = Field(default=0.5, gt=0, lt=1)  # the model's probability that ends a turn
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
     voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
-    barge_in_min_speech_ms: int = Field(default=300, ge=0)     # speech this long during a prompt interrupts it
+    barge_in_min_speech_ms: int = Field(default=850, ge=0)     # voiced speech this long during a prompt interrupts it (bench_turn.py: backchannels ≤ 800)
+    prepare_prompts_max: int = Field(default=40, ge=0)         # sentences of a call's script rendered ahead, at most
+
+    @model_validator(mode="after")
+    def _pause_before_cap(self) -> PhoneConfig:
+        if self.turn_pause_ms >= self.turn_max_silence_ms:
+            raise ValueError("turn_pause_ms must be shorter than turn_max_silence_ms")
+        return self
 
 
 class TwilioConfig(_Section):

@@ -234,10 +234,7 @@ class Services:
         """Timings of the phone line, from config.yaml's `phone:` section."""
         from campaigns.call_session import PhoneOptions
 
-        cfg = self.settings.phone
-        return PhoneOptions(silence_timeout_s=cfg.silence_timeout_s, end_of_turn_silence_ms=cfg.end_of_turn_silence_ms,
-                            max_utterance_s=cfg.max_utterance_s, voicemail_greeting_s=cfg.voicemail_greeting_s,
-                            barge_in_min_speech_ms=cfg.barge_in_min_speech_ms)
+        return PhoneOptions(**self.settings.phone.model_dump())
 
     def close(self) -> None:
         if self._indexer is not None:

@@ -117,7 +117,8 @@ def test_a_voice_call_over_media_streams(phone_client: TestClient) -> None:
         for offset in range(0, len(said), FRAME_BYTES):
             frame = said[offset:offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\xff")
             ws.send_json({"event": "media", "streamSid": "MZ42", "media": {"payload": base64.b64encode(frame).decode()}})
-        for _ in range(75):                                   # 1.5 s of silence ends the turn
+        # Silence past the turn model's cap (2.5 s): the turn ends whatever the model makes of it.
+        for _ in range((app.state.settings.phone.turn_max_silence_ms + 200) // 20):
             ws.send_json({"event": "media", "streamSid": "MZ42", "media": {"payload": base64.b64encode(silence).decode()}})
         reply, _ = _until_prompt_ends(ws)
         assert len(reply) > 8000
