@@ -902,6 +902,15 @@ def _order_vocab() -> tuple[re.Pattern[str], dict[str, list[tuple[str, re.Patter
     return departments, signs
 
 
+@functools.lru_cache(maxsize=1)
+def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(named units kept whole, department names longest-first) of knowledge/data/order_vocab.yaml."""
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))["departments_zh"]
+    names = "|".join(re.escape(str(n)) for n in sorted(data["names"], key=len, reverse=True))
+    units = re.compile("|".join("(?:" + str(u).replace("{name}", f"(?:{names})") + ")" for u in data["units"]))
+    return units, re.compile(names)
+
+
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     """(code, start, end) of every warning sign: the conversation lexicon plus the order phrasings of
     knowledge/data/order_vocab.yaml; overlapping mentions resolved longest-first."""
@@ -919,6 +928,13 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
 
 
 def _zh_department(text: str) -> str | None:
+    """The clinic of a Chinese visit: a named unit as written ("血液科日间病房", "伤口门诊"), else a known department
+    (a subspecialty after it goes to it: "神经内科癫痫门诊" → 神经内科), else "…科" / "…门诊" as written."""
+    units, names = _zh_department_vocab()
+    for pattern in (units, names):
+        m = pattern.search(text)
+        if m:
+            return m.group(0)
     for m in _DEPT_ZH.finditer(text):
         raw = m.group(1) or m.group(2)
         dept = _DEPT_PREFIX.sub("", raw)

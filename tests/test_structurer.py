@@ -542,3 +542,18 @@ def test_visits_listed_under_a_follow_up_heading() -> None:
 def test_an_unknown_lower_case_drug_after_a_verb() -> None:
     assert [(m.name, m.dose, m.frequency) for m in meds("Take apremilast 30 mg twice daily")] == [("apremilast", 30, "bid")]
     assert meds("Give 5 mL three times a day") == []            # no drug named: left for a nurse (unparsed)
+
+
+# ----- phrasings met in evaluation/data/orders/train2.jsonl (orders written apart from the code) -------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("连续2天每日<10ml时到甲乳外科门诊拔管", "甲乳外科"),                   # a known department, not "时到甲乳外科"
+    ("出院后隔日到口腔科门诊换药", "口腔科"),
+    ("每周二上午到血液科日间病房注射", "血液科日间病房"),                     # a named unit is kept whole
+    ("1个月后到结核病门诊复诊", "结核病门诊"),
+    ("3个月后神经内科门诊（运动障碍专病门诊）复诊", "神经内科"),             # a subspecialty goes to its department
+    ("2周后到肝病科复诊", "肝病科"),                                       # not listed: read from "…科"
+])
+def test_chinese_departments_from_the_vocabulary(text: str, expected: str) -> None:
+    from knowledge.structurer import _zh_department
+    assert _zh_department(text) == expected
