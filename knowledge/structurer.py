@@ -180,7 +180,7 @@ def drug_aliases(name: str) -> list[str]:
 
 _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医嘱|注意事项|出院指导|用药|随访|复诊|discharge (?:medications?|instructions?|orders?)|"
                      r"medications?|instructions?|follow[- ]up|home medications?)\s*[:：]\s*", re.I)
-_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}[.、](?!\d)|[①-⑳]|[-•*·]\s)\s*")
+_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?!\d)|、)|[①-⑳]|[-•*·]\s)\s*")
 _ZH_BREAK = re.compile(r"[；;。\n]")
 _EN_BREAK = re.compile(r"[;\n]|\.(?=\s+[A-Z(])|\.$")
 
@@ -392,6 +392,9 @@ _DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
+# "术后1、3、6个月", "at 1, 3 and 6 months": time points listed one by one share the unit written after the last
+_LIST_ZH = re.compile(r"(?<![\d.])\d{1,3}(?:\s*[、,，和及]\s*\d{1,3})+\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_LIST_EN = re.compile(r"\b\d{1,3}(?:\s*,\s*\d{1,3})*(?:\s*,?\s*(?:and|or)\s*\d{1,3})\s*(days?|weeks?|months?|years?)\b", re.I)
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
@@ -422,10 +425,11 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     found: list[tuple[int, int, str]] = []
     covered = bytearray(len(text) + 1)
 
-    def add(m: re.Match[str], value: str | None) -> None:
-        if value and not any(covered[m.start():max(m.end(), m.start() + 1)]):
-            found.append((m.start(), m.end(), value))
-            covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    def add(m: re.Match[str] | tuple[int, int], value: str | None) -> None:
+        start, end = (m.start(), m.end()) if isinstance(m, re.Match) else m
+        if value and not any(covered[start:max(end, start + 1)]):
+            found.append((start, end, value))
+            covered[start:end] = b"\x01" * (end - start)
 
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
@@ -447,6 +451,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         if m.group(2).lower() == "may" and not m.group(2).startswith("M"):
             continue
         add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(2)[:3].lower()], int(m.group(1)), ref))
+    for pattern, units in ((_LIST_ZH, _UNIT_ZH), (_LIST_EN, _UNIT_EN)):
+        for m in pattern.finditer(text):
+            unit = units[m.group(1).lower()]
+            numbers = list(re.finditer(r"\d+", m.group(0)))
+            for k, n in enumerate(numbers):
+                end = m.end() if k == len(numbers) - 1 else m.start() + n.end()
+                add((m.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -849,6 +860,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
 _REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|回院|来院|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+                                r"\bas (?:needed|required)\b", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
@@ -857,6 +870,8 @@ _ITEM_EXPAND = {
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
+# a clinical look at a wound or a bleb is not a test ("复查眼压及滤过泡")
+_NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?:情况|愈合)?")
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
@@ -958,10 +973,11 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     offset = tail_start
     for piece in _ITEM_SPLIT.split(body):
         raw = piece
-        piece = re.sub(r"^(?:一下|一次|下|的)", "", piece.strip())
+        piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
+        piece = re.sub(r"^(?:一下|一次|下|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时)$", piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -1075,6 +1091,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
+_JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
+
+
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
                        names: list[_Med] | None = None) -> list[OrderItemDraft]:
@@ -1087,18 +1106,28 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     # ("两周后复诊，如有发热随时就诊" is a visit and a sign; "如有发热请及时就诊" is no visit)
     warning = warning_context or bool(_WARNING_TRIGGER.search(text))
     structured: list[OrderItemDraft] = []
-    last_when = None
+    last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
+    last_visits: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
-        found = _structure_clause(clause, zh, original, ref, pending_when=last_when)
-        found = [replace(i, when=last_when) if i.when is None and i.kind in ("revisit", "reexam") and last_when else i
-                 for i in found]
+        found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        # a visit or test without its own time goes with each time of the clause before
+        found = [replace(i, when=w) for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam")
+                                                            and last_whens else [i.when])]
         if warning:
             found = [i for i in found if i.when]
-        last_when = next((i.when for i in found if i.when), last_when)
+        if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text):
+            # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
+            whens = [w for _, _, w in _time_expressions(clause.text, ref)]
+            found = [replace(v, when=w) for w in dict.fromkeys(whens) for v in last_visits if w not in {x.when for x in last_visits}]
+        if any(i.when for i in found):
+            timed = [i for i in found if i.when]
+            visits_here = [i for i in timed if i.kind == "revisit"]
+            last_whens = list(dict.fromkeys(i.when for i in (visits_here or timed[:1]) if i.when))
+            last_visits = visits_here or last_visits
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
-            last_when = _when(clause.text, ref)      # "In 2 weeks, have blood tests (CBC, LFTs)"
+            last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
     if any(i.kind == "revisit" and not i.name for i in structured):
         # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
@@ -1153,7 +1182,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:[、,，/]|和|及|以及|与|或|and|again|then|and again|and then|,\s*and|,\s*again)\s*(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
+_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
 
 
 def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
@@ -1176,7 +1205,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
         pieces.append(text[last:start])
         last = end
     rest = "".join(pieces) + text[last:]
-    return len(re.sub(r"\b(?:in|after|within|on|about|around|then|and|出院后|术后|后|内)\b|[\s,，:：]", "", rest, flags=re.I)) <= 3
+    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
 
 
 def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
@@ -1184,21 +1213,28 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     text = clause.text
     s, e = clause.start, clause.start + len(text)
     when = _when(text, ref)
+    if _CONDITIONAL_VISIT.search(text):
+        return []             # "必要时复查胸片", "see your GP if not better": not an appointment
     if zh:
-        reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
+        reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验|加查", text) and not re.search(r"监测", text) else []
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
+            whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
-                     for w in _revisit_whens(text[:reexams[0][1]] or text, ref) for item, _, _ in reexams]
-            # "术后1周眼科门诊复查视力、眼压": a visit to that clinic, and the tests
+                     for w in whens for item, _, _ in reexams]
+            # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
-            if department and when and re.search(r"门诊|科|中心", text[:reexams[0][1]]):
-                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=when))
+            if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]):
+                found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                             for w in whens]
             return found
         department = _zh_department(text)
-        # "2026年12月10日泌尿外科门诊拔管": a clinic on a day is a visit whatever is done there
-        if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text):
-            if not department and not when:
+        known = bool(department) and any(p.search(text) for p in _zh_department_vocab())
+        # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
+        # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
+        if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
+                or when and known:
+            if not department and not when or not when and re.search(r"复诊(?:后|时)", text):
                 return []     # "复诊后由医生决定是否恢复": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]

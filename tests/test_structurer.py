@@ -557,3 +557,25 @@ def test_an_unknown_lower_case_drug_after_a_verb() -> None:
 def test_chinese_departments_from_the_vocabulary(text: str, expected: str) -> None:
     from knowledge.structurer import _zh_department
     assert _zh_department(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("术后1、3、6个月骨科门诊复诊", [("骨科", "P1M"), ("骨科", "P3M"), ("骨科", "P6M")]),      # time points listed one by one
+    ("Review in the memory clinic at 1, 3 and 6 months", [("Memory", "P1M"), ("Memory", "P3M"), ("Memory", "P6M")]),
+    ("Eye clinic tomorrow, then at 1 week and at 1 month.", [("Eye", "P1D"), ("Eye", "P1W"), ("Eye", "P1M")]),
+    ("出院后10天口腔科拆线", [("口腔科", "P10D")]),                      # a known clinic on a day is a visit
+    ("2026-12-03 入住肿瘤科行第3周期化疗", [("肿瘤科", "2026-12-03")]),
+    ("出院后10天拆线", []),                                             # no clinic: not counted (the older corpora)
+    ("出院1周后儿科门诊复诊，必要时复查胸片", [("儿科", "P1W")]),
+    ("5、2周后精神科门诊复诊", [("精神科", "P2W")]),                      # "5、" is the item number, not a time list
+])
+def test_visit_times_listed_and_known_clinics(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_reexam_notes_conditions_and_times_of_the_visit_before() -> None:
+    assert reexams_of("每周复查血常规（注意白细胞）") == [("血常规", "P1W")]
+    assert reexams_of("出院1周后复诊，必要时复查胸片") == []                  # a conditional test is no order
+    assert reexams_of("出院后第3天、第1周眼科门诊复查眼压及滤过泡") == [("眼压", "P3D"), ("眼压", "P1W")]   # a bleb is looked at
+    assert visits("出院后第3天、第1周眼科门诊复查眼压") == [("眼科", "P3D"), ("眼科", "P1W")]
+    assert reexams_of("术后1、3个月骨科门诊复诊，复查腰椎正侧位片") == [("腰椎正侧位片", "P1M"), ("腰椎正侧位片", "P3M")]
