@@ -122,7 +122,7 @@ def _lookup(name: str) -> _Drug | None:
     low = name.lower()
     if low in table:
         return table[low]
-    found = [m.group(0).lower() for m in zh_pattern.finditer(name)] + [m.group(0).lower() for m in en_pattern.finditer(name)]
+    found = [m.group(0).lower() for m in zh_pattern.finditer(low)] + [m.group(0).lower() for m in en_pattern.finditer(name)]
     if not found:
         return None
     return table[max(found, key=lambda k: (len(k), table[k].drug_class is not None))]
@@ -130,7 +130,8 @@ def _lookup(name: str) -> _Drug | None:
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|混悬液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|软膏|乳膏|凝胶|滴眼液|栓|丸|散|糖浆|笔|针)")
+             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
                        r"potassium|calcium|hydrochloride|hcl|succinate|tartrate|besylate|maleate|mesylate|bisulfate|magnesium)\b", re.I)
@@ -250,13 +251,13 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 # ----- medication parts ------------------------------------------------------------------------------
 
 _UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
-         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
+         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
          r"patch(?:es)?|sachets?)")
 _DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
     "iu": "U", "u": "U", "单位": "U", "unit": "U", "units": "U", "meq": "mEq", "mmol": "mmol", "ml": "mL", "毫升": "mL",
-    "片": "片", "粒": "粒", "袋": "袋", "支": "支", "喷": "puff", "揿": "puff", "吸": "puff", "puff": "puff", "puffs": "puff", "滴": "drop",
+    "片": "片", "#": "片", "粒": "粒", "袋": "袋", "支": "支", "贴": "贴", "喷": "puff", "揿": "puff", "吸": "puff", "puff": "puff", "puffs": "puff", "滴": "drop",
     "tablet": "tablet", "tablets": "tablet", "tab": "tablet", "tabs": "tablet", "capsule": "capsule", "capsules": "capsule",
     "cap": "capsule", "caps": "capsule", "drop": "drop", "drops": "drop", "spray": "spray", "sprays": "spray",
     "patch": "patch", "patches": "patch", "microgram": "μg", "micrograms": "μg", "milligram": "mg", "milligrams": "mg",
@@ -273,12 +274,13 @@ def unit_key(unit: Any) -> str:
     return _UNIT_SAME.get(normal, normal)
 
 
-_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
+_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
-_COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|片|粒)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
-_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸)")
+_COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|sachets?|片|粒|袋|支|丸|#|ml|mL|毫升)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
+_SECOND_STRENGTH = re.compile(r"\s*/\s*\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|IU|U|units?|单位|毫克|微克)(?![A-Za-z])", re.I)
+_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸|贴)")
 _WORD_AMOUNT = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5,
                 "半": 0.5, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0}
 _DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
@@ -288,8 +290,8 @@ _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|�
 _EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
                           r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
 _HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
-_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
-                          r"\b(one|two|three|four|[1234])\s*(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四1234]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+                          r"\b(one|two|three|four|[1234])\s*(?:(?:-|–|to|or)\s*(?:two|three|four|[234])\s*)?(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
@@ -309,9 +311,9 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
-    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -334,17 +336,18 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+    ("topical", r"外用|外涂|涂抹|含漱|漱口|喷鼻|滴鼻|鼻腔|mouthwash|mouth ?rinse|\brinse\b|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
-    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
-    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
+    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|营养管|鼻饲|胃管|空肠管|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|feeding tube|"
+              r"\b(?:PEG|NG|NJ|nasogastric|nasojejunal) tube"),
+    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|顿服|送服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
 # the route a dosage form implies when the line does not say
-_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|^\s*drops\b|"
-                                       r"\b(?:cream|ointment|gel|patch)\b", re.I)),
-                ("other", re.compile(r"栓|滴鼻液|鼻喷|\bsuppositor|\bnasal spray\b|\bpessar", re.I)),
-                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|含漱液|漱口液|滴鼻液|鼻喷|\beye (?:drops?|ointment|gel)\b|"
+                                       r"\bear drops\b|^\s*drops\b|\b(?:cream|ointment|gel|patch|mouthwash|nasal spray)\b", re.I)),
+                ("other", re.compile(r"栓|\bsuppositor|\bpessar", re.I)),
+                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|合剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
                                     r"\boral solution\b|\belixir\b", re.I))]
 _DURATION_LONG = re.compile(r"长期|终身|不可自行停药|长期服用|长期口服|long[- ]term|indefinitely|lifelong|for life|ongoing", re.I)
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12,
@@ -562,7 +565,10 @@ def _duration(text: str) -> str | None:
 
 # ----- medications -----------------------------------------------------------------------------------
 
-_ZH_NAME = re.compile(rf"([\u4e00-\u9fffA-Za-z()（）·\-/]{{2,30}}?{_ZH_FORMS})")
+_ZH_NAME = re.compile(rf"((?:[\u4e00-\u9fffA-Za-z()（）·\-/]|(?<=[A-Za-z])\d){{2,30}}?{_ZH_FORMS})")     # "维生素B6片"
+# how a drug is given, written before its name ("经空肠营养管泵入肠内营养混悬液"): not part of the name
+_GIVEN_BY = re.compile(r"^.*(?:泵入|注入|鼻饲|滴注|输注|冲服)")
+_SIG_WORD = re.compile(r"^(?:qd|bid|tid|qid|qn|qod|qw|po|iv|im|sc|prn|st|q\d+h)(?![A-Za-z])", re.I)
 _NOT_DRUG_WORDS = re.compile(r"复查|复诊|随诊|检查|监测|饮食|伤口|换药|拆线|就诊|门诊|运动|体重|血压|血糖|戒烟|限酒|饮水|休息|注意|避免|淋浴|"
                              r"follow|clinic|return|weigh|diet|limit|avoid|check|monitor|repeat|blood test|wound|shower", re.I)
 _SHARED_FREQ = re.compile(r"(?:以上|上述|前述)(?:两|二|三|四|2|3|4)?(?:种|个)?(?:药物?|药品)?(?:均|都|各)?|\b(?:both|all|each)\b", re.I)
@@ -595,20 +601,26 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         covered[med.start:med.end] = b"\x01" * (med.end - med.start)
 
     if zh:
-        for m in zh_pattern.finditer(text):
+        folded = text.lower() if len(text.lower()) == len(text) else text       # the lexicon keys are lower case ("碳酸钙d3")
+        for m in zh_pattern.finditer(folded):
             start, end = m.start(), m.end()
             # extend left over salts ("苯磺酸氨氯地平") and right over forms ("…缓释片")
             salt = re.search(rf"{_ZH_SALTS}$", text[max(0, start - 6):start])
             if salt:
                 start -= len(salt.group(0))
-            form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
+            form = re.match(rf"(?:[\u4e00-\u9fff]|[A-Za-z]\d?){{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
             if form and not _NOT_DRUG_WORDS.search(form.group(0)):
                 end += form.end()
-            add(_Med(text[start:end], start, end, _lookup(m.group(0))))
+            add(_Med(text[start:end], start, end, _lookup(text[m.start():m.end()])))
         for m in _ZH_NAME.finditer(text):
             if taken(m.start(), m.end()):
                 continue
             name = _LEAD_WORDS.sub("", m.group(1))
+            given = _GIVEN_BY.match(name)
+            if given and len(name) - given.end() >= 3:
+                name = name[given.end():]
+            if _SIG_WORD.match(name) or name.count("(") + name.count("（") != name.count(")") + name.count("）"):
+                continue                                                 # "qd（预防血栓": a sig and a note, not a drug
             if re.fullmatch(r"(?:一次|每次|每回|一日|每日|每天|单次)?[\d一二两三四五六七八九十半/]*[片粒袋支丸]", name):
                 continue                                                 # "一次半片" is a dose, not a drug
             more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
@@ -666,6 +678,10 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
     return _merge_names(text, kept)
 
 
+# words of a plan, not of a brand, before a drug in brackets ("降糖继续原方案（二甲双胍）")
+_NOT_BRAND = re.compile(r"方案|继续|维持|治疗|降糖|降压|调脂|降脂|抗凝|抗血小板|护胃|预防|用药")
+
+
 def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     """One drug written as two names: "波立维(硫酸氢氯吡格雷片)", "Eliquis (apixaban)", "丙戊酸钠缓释片(德巴金)",
     an unknown brand before a known generic ("帅泰(盐酸曲美他嗪片)"), or two names run together ("妥布霉素地塞米松")."""
@@ -694,7 +710,7 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
         after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
         if brand_start >= 0 and after and not (out and out[-1].end > brand_start):
             brand = _LEAD_WORDS.sub("", text[brand_start:brand_end])
-            if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand):
+            if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand) and not _NOT_BRAND.search(brand):
                 start = brand_end - len(brand)
                 end = med.end + after.end()
                 out.append(_Med(text[start:end], start, end, med.drug))
@@ -712,11 +728,12 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     return out
 
 
+_KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
                          r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
                          r"\bcease[ds]?\b|\bavoid\b|\bnot to be taken\b", re.I)
-_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
+_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|暂不(?:用|使用|服用)|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
 _STOP_NEGATED = re.compile(r"(?:不|勿|别|切勿|不要|不可|不能|不得|严禁|do not|don.?t|never|not|without)\s*(?:自行|擅自|随意|突然|suddenly)?\s*$", re.I)
 _RESUME = re.compile(r"改为|改用|换用|换为|继续|开始|加用|续用|恢复|\binstead\b|\bswitch|\bchange|\breplace|\bstart|\bcontinue|\bresume|"
                      r"\brestart|\btake\b|\buse\b|\bwhile\b|\bwith\b|\bon\b", re.I)
@@ -777,14 +794,23 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         chunk = segment.text[med.start:chunk_end]
         after = segment.text[med.end:chunk_end]
         between = segment.text[meds[i - 1].end if i else 0:med.start]
-        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(after)
+        # a note in brackets that names another drug goes on to its closing bracket ("5mg tid（与多潘立酮二选一，暂不用）")
+        note = after
+        if after.count("（") + after.count("(") > after.count("）") + after.count(")"):
+            close = re.search(r"[)）]", segment.text[chunk_end:])
+            note = segment.text[med.end:chunk_end + close.end()] if close else after
+        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note)
                    or stopped_previous and i and _continues_list(between))
         stopped_previous = bool(stopped)
         head = _regimen_head(after)
         dose_m = _DOSE_IN_MED.search(after)
-        frequency = _frequency(head) or _frequency(after)
-        # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order
-        if dose_m is None and frequency is None:
+        # the frequency of the drug's own clause ("500ml 每日一次，每4小时温水冲管"), unless it is taken as needed
+        first = re.split(r"[，,；;]", head, maxsplit=1)[0]
+        frequency = _frequency(head) if _PRN.search(head) else _frequency(first) or _frequency(head) or _frequency(after)
+        # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
+        # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
+        kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
+        if dose_m is None and frequency is None and not kept_on:
             continue
         name = med.name.strip(" ，,、")
         if not zh:
@@ -796,12 +822,16 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
                                         generic_name=generic_name(name)))
             continue
-        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=segment.text))
+        line_start = original.rfind("\n", 0, segment.start) + 1
+        line_end = original.find("\n", segment.start)
+        line = original[line_start:line_end if line_end >= 0 else len(original)]   # "Drops to the LEFT eye: …; levofloxacin …"
+        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
+                                 before=segment.text[:med.start] if i == 0 else ""))
     return items
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
-                start: int, end: int, original: str, line: str = "") -> OrderItemDraft:
+                start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
     dose = dose_text = unit = None
     if dose_m and _PACKAGE.match(after, dose_m.start()):
@@ -809,9 +839,11 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         dose_m = _DOSE_IN_MED.search(after, _PACKAGE.match(after, dose_m.start()).end()) or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
-        if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
-            dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
-            count = _DOSE_IN_MED.search(after, dose_m.end())
+        combination = _SECOND_STRENGTH.match(after, dose_m.end())
+        if dose_m.group(2) and re.search(r"/", dose_m.group(0)) or combination:
+            # "49/51 mg", "(600 mg/125 IU) 1 tablet": a combination of two strengths; the dose is the tablet count
+            dose_text = dose_m.group(0).strip()
+            count = _DOSE_IN_MED.search(after, combination.end() if combination else dose_m.end())
             if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
                 dose_m = count
                 unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
@@ -838,7 +870,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 dose = float(top) / float(bottom) if float(bottom) else None
             unit = _UNIT_NORMAL.get(word.group(2).lower(), word.group(2)) if dose is not None else None
             dose_text = word.group(0) if dose is not None else None
-    route = _route(head) or _route(after) or _route(med.name)
+    # the route in the order, or before the first drug of a line ("经空肠营养管泵入肠内营养混悬液")
+    route = _route(head) or _route(after) or _route(med.name) or _route(before)
     if route is None:
         if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"

@@ -579,3 +579,39 @@ def test_reexam_notes_conditions_and_times_of_the_visit_before() -> None:
     assert reexams_of("出院后第3天、第1周眼科门诊复查眼压及滤过泡") == [("眼压", "P3D"), ("眼压", "P1W")]   # a bleb is looked at
     assert visits("出院后第3天、第1周眼科门诊复查眼压") == [("眼科", "P3D"), ("眼科", "P1W")]
     assert reexams_of("术后1、3个月骨科门诊复诊，复查腰椎正侧位片") == [("腰椎正侧位片", "P1M"), ("腰椎正侧位片", "P3M")]
+
+
+def med_tuple(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.route, m.frequency) for m in meds(text)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("铝碳酸镁咀嚼片 2# 嚼服 tid 饭后1小时", [("铝碳酸镁咀嚼片", 2, "片", "oral", "tid")]),          # "#" counts tablets
+    ("氨氯地平 5mg 1# qd", [("氨氯地平", 5, "mg", None, "qd")]),                                # the mass wins
+    ("阿莫西林克拉维酸钾干混悬剂（7:1）每次1袋（228.5mg），口服，每日两次",
+     [("阿莫西林克拉维酸钾干混悬剂", 228.5, "mg", "oral", "bid")]),
+    ("尿素软膏 外涂手足 每日2-3次", [("尿素软膏", None, None, "topical", "bid")]),                # a range: the lower bound
+    ("消痛贴膏 外贴腰部 每日1贴", [("消痛贴膏", 1, "贴", "topical", "qd")]),
+    ("独活寄生合剂 20ml 口服 tid", [("独活寄生合剂", 20, "mL", "oral", "tid")]),
+    ("复方氯己定含漱液 10ml 含漱 每日3次 饭后", [("复方氯己定含漱液", 10, "mL", "topical", "tid")]),
+    ("维生素B6片 10mg 口服 tid", [("维生素B6片", 10, "mg", "oral", "tid")]),
+    ("阿司匹林肠溶片 100mg qd（预防血栓）", [("阿司匹林肠溶片", 100, "mg", "oral", "qd")]),         # 血栓 is no suppository
+    ("泼尼松 30mg qd 晨起顿服", [("泼尼松", 30, "mg", "oral", "qd")]),
+    ("经空肠营养管泵入肠内营养混悬液（百普力）500ml 每日一次，每4小时温水冲管",
+     [("肠内营养混悬液", 500, "mL", "other", "qd")]),                                   # the drug's own clause
+    ("莫沙必利片 5mg tid（与多潘立酮二选一，暂不用）", []),
+    ("降糖继续原方案（二甲双胍）", [("二甲双胍", None, None, None, None)]),                         # kept on, by name only
+    ("Nifedipine XL 30 mg po od", [("Nifedipine XL", 30, "mg", "oral", "qd")]),
+    ("Pegfilgrastim 6 mg SC once, 24 hours after chemo", [("Pegfilgrastim", 6, "mg", "sc", "once")]),
+    ("Calcium carbonate/vitamin D3 (600 mg/125 IU) 1 tablet PO bid",
+     [("Calcium carbonate/vitamin D", 1, "tablet", "oral", "bid")]),                            # two strengths: the count
+    ("Mometasone furoate nasal spray 2 sprays each nostril once daily", [("Mometasone furoate", 2, "spray", "topical", "qd")]),
+])
+def test_medication_forms_units_and_frequencies_of_train2(text: str, expected: list) -> None:
+    assert med_tuple(text) == expected
+
+
+def test_the_route_of_a_list_of_drops_comes_from_its_line() -> None:
+    text = "Drops to the LEFT eye: prednisolone acetate 1% 1 drop qid; levofloxacin 0.5% 1 drop qid; atropine 1% 1 drop at night"
+    assert [(m.name, m.route) for m in meds(text)] == [("prednisolone acetate", "topical"), ("levofloxacin", "topical"),
+                                                      ("atropine", "topical")]
