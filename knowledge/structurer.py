@@ -895,6 +895,10 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 _REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|回院|来院|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
+# not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+                          r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
+                          r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
@@ -921,8 +925,8 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with)\b|\bback to (?:the )?clinic\b", re.I)
-_TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+_TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1024,16 +1028,65 @@ _SPECIALIST = [(re.compile(p, re.I), r) for p, r in (
     (r"(ortho(?:pa)?edic) surg(?:eon|ery)s?$", r"\1s"), (r"(neuro)surgeons?$", r"\1surgery"), (r"(gyn(?:a)?ecolog)ists?$", r"\1y"))]
 
 
+@functools.lru_cache(maxsize=1)
+def _en_clinic_vocab() -> tuple[dict[str, str], re.Pattern[str]]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    short = {str(k).lower(): str(v) for k, v in (data.get("department_short_en") or {}).items()}
+    nurses = sorted((str(n) for n in data.get("nurse_specialties_en") or []), key=len, reverse=True)
+    return short, re.compile(r"(?<![A-Za-z])(" + "|".join(nurses) + r") nurse\b", re.I)
+
+
+# the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
+_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|"
+                              r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
+                              r"\w*ing|\w*ed)$", re.I)
+
+
+def _clinic_phrase(text: str) -> str | None:
+    """A clinic or unit named before its noun, as written: "Vascular access clinic", "the renal access nurse clinic",
+    "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
+    departments, _ = _order_vocab()
+    short, nurses = _en_clinic_vocab()
+    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center))\b", text, re.I):
+        words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[:m.start()]).group(0))
+        kept: list[str] = []
+        for word in reversed(words):
+            if _NOT_CLINIC_WORD.fullmatch(word):
+                break
+            kept.insert(0, word)
+        phrase = " ".join(kept)
+        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short):
+            continue
+        phrase = short.get(phrase.lower(), phrase)
+        if m.group(1).lower() != "clinic":
+            phrase += " " + m.group(1)
+        return phrase[0].upper() + phrase[1:]
+    nurse = nurses.search(text)
+    if nurse and not re.match(r"\s+clinic\b", text[nurse.end():], re.I):
+        return nurse.group(0)
+    return None
+
+
+def _in_department(text: str) -> bool:
+    """"Stent removal (cystoscopy) in Urology in 4 weeks": a capitalised department after "in"."""
+    departments, _ = _order_vocab()
+    return any(departments.match(text, m.end()) for m in re.finditer(r"\bin (?:the )?(?=[A-Z])", text))
+
+
 def _known_en_department(text: str) -> str | None:
     """A clinic named by a word of knowledge/data/order_vocab.yaml only (no sentence patterns)."""
     departments, _ = _order_vocab()
     m = departments.search(text)
-    return _en_department(text) if m else None
+    return _en_department(text) if m or _clinic_phrase(text) else None
 
 
 def _en_department(text: str) -> str | None:
     """The clinic of an English follow-up sentence, as written ("with Dr Smith in orthopaedics" → Orthopaedics)."""
+    phrase = _clinic_phrase(text)
+    if phrase:
+        return phrase
     departments, _ = _order_vocab()
+    short, _ = _en_clinic_vocab()
     # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it; one after
     # "with / in / at / to / see" ("a postnatal review with your GP") before one that only says what the visit is for
     matches = list(departments.finditer(text))
@@ -1048,7 +1101,7 @@ def _en_department(text: str) -> str | None:
                     or word in ("GP", "ENT", "GI", "INR") and word == word.upper()):
                 continue
         # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
-        dept = word
+        dept = short.get(word.lower(), word)
         for pattern, repl in _SPECIALIST:
             if pattern.search(dept):
                 dept = pattern.sub(repl, dept)
@@ -1124,12 +1177,14 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
+_SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|复诊时|届时|同日|当天", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
-                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
+                       names: list[_Med] | None = None, visit_when: str | None = None) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
@@ -1140,11 +1195,25 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     warning = warning_context or bool(_WARNING_TRIGGER.search(text))
     structured: list[OrderItemDraft] = []
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
+    if visit_when and _SAME_VISIT.search(text) and not _when(text, ref):
+        last_whens = [visit_when]     # "KUB X-ray and urinary tract ultrasound at the same visit."
     last_visits: list[OrderItemDraft] = []
+    held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
+        if not zh and not last_whens and not _when(clause.text, ref):
+            tests = _en_reexam_items(clause.text, timed=False)
+            if tests and not _REVISIT_EN.search(clause.text):
+                held += [OrderItemDraft(kind="reexam", text=original[clause.start:clause.start + len(clause.text)],
+                                        span_start=clause.start, span_end=clause.start + len(clause.text), name=name)
+                         for name, _, _ in tests]
+                continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        timed_tests = [i for i in found if i.kind == "reexam" and i.when]
+        if held and timed_tests:
+            found = [replace(i, when=timed_tests[0].when) for i in held] + found
+        held = []
         # a visit or test without its own time goes with each time of the clause before
         found = [replace(i, when=w) for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam")
                                                             and last_whens else [i.when])]
@@ -1246,8 +1315,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     text = clause.text
     s, e = clause.start, clause.start + len(text)
     when = _when(text, ref)
-    if _CONDITIONAL_VISIT.search(text):
-        return []             # "必要时复查胸片", "see your GP if not better": not an appointment
+    if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
+        return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验|加查", text) and not re.search(r"监测", text) else []
         if reexams:
@@ -1282,7 +1351,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             return found
-        if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)):
+        if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)
+                     or _clinic_phrase(text) or _in_department(text)):
             department = _en_department(text)
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
@@ -1411,6 +1481,7 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         if stop_list and (re.search(r"[:：]\s*$", segment.text) or not names):
             stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
         found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list,
+                                   visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    names=names)
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)

@@ -615,3 +615,25 @@ def test_the_route_of_a_list_of_drops_comes_from_its_line() -> None:
     text = "Drops to the LEFT eye: prednisolone acetate 1% 1 drop qid; levofloxacin 0.5% 1 drop qid; atropine 1% 1 drop at night"
     assert [(m.name, m.route) for m in meds(text)] == [("prednisolone acetate", "topical"), ("levofloxacin", "topical"),
                                                       ("atropine", "topical")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Suture removal at the renal access nurse clinic in 10–14 days.", [("Renal access nurse", "P10D")]),  # named clinic kept whole
+    ("Thyroid surgery clinic in 2 weeks to go through the pathology report", [("Thyroid surgery", "P2W")]),
+    ("Next cycle: Oncology day unit on 2026-12-02 if counts are OK.", [("Oncology day unit", "2026-12-02")]),
+    ("Inhaler technique check with the asthma nurse next week.", [("asthma nurse", "P1W")]),
+    ("Rehab outpatient review on 2026-12-15", [("Rehabilitation", "2026-12-15")]),      # a short form written out
+    ("Stent removal (cystoscopy) in Urology in 4 weeks", [("Urology", "P4W")]),
+    ("Occupational therapist home visit on 2026-12-01 to check the bathroom rails.", []),  # a home visit is not attended
+    ("Continue haemodialysis 3 times a week (Mon/Wed/Fri) at our dialysis unit.", []),     # a regular treatment goes on
+])
+def test_english_named_clinics_and_what_is_not_a_visit(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_english_tests_before_a_comma_and_at_the_same_visit() -> None:
+    assert reexams_of("Check Hb, potassium and PTH in 1 month.") == [("Hb", "P1M"), ("Potassium", "P1M"), ("PTH", "P1M")]
+    assert reexams_of("TSH, free T4 and thyroglobulin in 6 weeks.") == [("TSH", "P6W"), ("Free T4", "P6W"), ("Thyroglobulin", "P6W")]
+    text = "Stent removal in Urology in 4 weeks. KUB X-ray and urinary tract ultrasound at the same visit."
+    assert reexams_of(text) == [("KUB X-ray", "P4W"), ("Urinary tract ultrasound", "P4W")]
+    assert reexams_of("Anticoagulation clinic in 3 weeks; repeat venous duplex at 3 months.") == [("Venous duplex", "P3M")]
