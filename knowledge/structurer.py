@@ -911,7 +911,7 @@ _ITEM_EXPAND = {
 _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?:情况|愈合)?")
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
-    r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
+    r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
@@ -966,7 +966,7 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     """(code, start, end) of every warning sign: the conversation lexicon plus the order phrasings of
     knowledge/data/order_vocab.yaml; overlapping mentions resolved longest-first."""
-    found = list(match_symptoms(text, lang))
+    found: list[tuple[str, int, int]] = []
     _, signs = _order_vocab()
     tables = [signs.get(lang, [])]
     if lang == "zh" and re.search(r"[a-zA-Z]{3}", text):
@@ -976,7 +976,15 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     found.append((code, m.start(), m.end()))
-    return longest_first(found)
+    # the conversation lexicon item by item of a list ("头晕、跌倒" is dizziness and a fall, not one fainting); an order
+    # phrasing wins a tie with it
+    last = 0
+    for m in [*re.finditer(r"[、，,；;]", text), None]:
+        end = m.start() if m else len(text)
+        found += [(code, last + a, last + b) for code, a, b in match_symptoms(text[last:end], lang)]
+        last = m.end() if m else last
+    # "小腿肿痛": one phrase, two signs (edema+pain)
+    return [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]
 
 
 def _zh_department(text: str) -> str | None:

@@ -637,3 +637,24 @@ def test_english_tests_before_a_comma_and_at_the_same_visit() -> None:
     text = "Stent removal in Urology in 4 weeks. KUB X-ray and urinary tract ultrasound at the same visit."
     assert reexams_of(text) == [("KUB X-ray", "P4W"), ("Urinary tract ultrasound", "P4W")]
     assert reexams_of("Anticoagulation clinic in 3 weeks; repeat venous duplex at 3 months.") == [("Venous duplex", "P3M")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("如出现气短加重、头晕、跌倒、黑便，立即就医", {"dyspnea", "dizziness", "melena"}),      # "晕、跌倒" is no faint
+    ("如患儿出现高热不退、嗜睡叫不醒，立即到儿科急诊", {"fever", "confusion"}),
+    ("如出现幻觉、意识混乱、突然不能行走，及时就诊", {"confusion", "limb_weakness"}),
+    ("如出现发热、咽痛、皮肤发黄，立即就诊", {"fever", "pain", "jaundice"}),
+    ("如出现乳房红肿硬痛，请立即就诊", {"pain"}),
+    ("若出现小腿肿痛，立即就诊", {"edema"}),                                                  # as the older corpora
+    ("如出现引流液变浑浊或鲜红、发热，及时就诊", {"bleeding", "fever"}),
+    ("若口中吐出鲜血或血块，立即到急诊就诊", {"bleeding"}),
+    ("如出现下肢麻木无力加重、大小便障碍，及时复诊", {"limb_weakness", "urinary_problem"}),
+    ("如连续几晚不睡、有轻生念头，及时就诊", {"insomnia", "suicidal_ideation"}),
+    ("发热＞38.5℃也请就诊", {"fever"}),
+    ("Come back urgently if you get tingling around the lips or difficulty breathing.", {"limb_weakness", "dyspnea"}),
+    ("Get help urgently for new weakness, trouble speaking or severe drowsiness.", {"limb_weakness", "slurred_speech", "confusion"}),
+    ("Return immediately if the hand goes cold, numb or painful, or you stop passing urine.",
+     {"limb_weakness", "pain", "urinary_problem"}),
+])
+def test_warning_sign_wording_of_train2(text: str, expected: set) -> None:
+    assert signs(text) == expected
