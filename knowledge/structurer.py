@@ -398,6 +398,7 @@ _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s
 # "术后1、3、6个月", "at 1, 3 and 6 months": time points listed one by one share the unit written after the last
 _LIST_ZH = re.compile(r"(?<![\d.])\d{1,3}(?:\s*[、,，和及]\s*\d{1,3})+\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _LIST_EN = re.compile(r"\b\d{1,3}(?:\s*,\s*\d{1,3})*(?:\s*,?\s*(?:and|or)\s*\d{1,3})\s*(days?|weeks?|months?|years?)\b", re.I)
+_SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
@@ -461,6 +462,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else m.start() + n.end()
                 add((m.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
+    for m in _SPAN_ZH.finditer(text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -488,6 +491,10 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             add(m, value)
     for m in _DAY_N.finditer(text):                  # "wound check on day 5"
         add(m, _iso_period(float(m.group(1)), "D"))
+    # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
+    daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
+    if daily and len(daily) < len(found):
+        found = [f for f in found if f not in daily]
     found.sort()
     return found
 
@@ -1532,6 +1539,9 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         items += found
+    # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
+    named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
+    items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
 
 

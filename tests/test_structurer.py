@@ -658,3 +658,12 @@ def test_english_tests_before_a_comma_and_at_the_same_visit() -> None:
 ])
 def test_warning_sign_wording_of_train2(text: str, expected: set) -> None:
     assert signs(text) == expected
+
+
+def test_when_of_a_visit_is_not_a_span_or_a_daily_habit() -> None:
+    text = "带引流管出院，每日记录引流量，连续2天每日<10ml时到甲乳外科门诊拔管（预计出院后5-7天）"
+    assert visits(text) == [("甲乳外科", "P5D")]                 # not "连续2天" (how long) nor "每日" (how often)
+    assert visits("每日换药，出院后隔日到口腔科门诊换药") == [("口腔科", "P2D")]
+    # a visit without a clinic at the time of a visit with one is the same visit
+    text = "螺内酯20mg bid，服1周后复诊再调整。出院后1周肝胆外科门诊复诊。"
+    assert visits(text) == [("肝胆外科", "P1W")]
