@@ -356,11 +356,13 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
            "twelve": 12, "fourteen": 14, "a": 1, "an": 1}
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
-_UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
+_UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|×|\*|[xX](?=\s*\d))\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(days?|weeks?|months?)\b", re.I)
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
+                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
+                          rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
 
@@ -396,8 +398,11 @@ _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
 # "术后1、3、6个月", "at 1, 3 and 6 months": time points listed one by one share the unit written after the last
-_LIST_ZH = re.compile(r"(?<![\d.])\d{1,3}(?:\s*[、,，和及]\s*\d{1,3})+\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
-_LIST_EN = re.compile(r"\b\d{1,3}(?:\s*,\s*\d{1,3})*(?:\s*,?\s*(?:and|or)\s*\d{1,3})\s*(days?|weeks?|months?|years?)\b", re.I)
+# (the last number and its unit, then the numbers before it, read backwards over a bounded window: linear time)
+_LIST_LAST_ZH = re.compile(r"(?<![\d.])\d{1,3}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_LIST_LAST_EN = re.compile(r"\b\d{1,3}\s*(days?|weeks?|months?|years?)\b", re.I)
+_LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$")
+_LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
@@ -455,13 +460,17 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         if m.group(2).lower() == "may" and not m.group(2).startswith("M"):
             continue
         add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(2)[:3].lower()], int(m.group(1)), ref))
-    for pattern, units in ((_LIST_ZH, _UNIT_ZH), (_LIST_EN, _UNIT_EN)):
-        for m in pattern.finditer(text):
+    for last_pattern, before_pattern, units in ((_LIST_LAST_ZH, _LIST_BEFORE_ZH, _UNIT_ZH), (_LIST_LAST_EN, _LIST_BEFORE_EN, _UNIT_EN)):
+        for m in last_pattern.finditer(text):
+            window = max(0, m.start() - 80)
+            before = before_pattern.search(text, window, m.start())
+            if not before:
+                continue
             unit = units[m.group(1).lower()]
-            numbers = list(re.finditer(r"\d+", m.group(0)))
+            numbers = list(re.finditer(r"\d+", text[before.start():m.end()]))
             for k, n in enumerate(numbers):
-                end = m.end() if k == len(numbers) - 1 else m.start() + n.end()
-                add((m.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
+                end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
+                add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
     for m in _RANGE_ZH.finditer(text):
@@ -554,7 +563,66 @@ def _regimen_head(after: str) -> str:
     return after[:m.start()] if m and m.start() > 0 else after
 
 
-def _duration(text: str) -> str | None:
+# a taper that ends at a fixed point ("…, then stop", "每周减5mg至停")
+_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|至停药|后停药?$", re.I)
+_TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b", re.I)
+_TAPER_STEP = re.compile(r"每\s*(?:(\d+)\s*)?(天|日|周|星期)\s*(?:减|递减|减少)(?:量)?\s*(\d+(?:\.\d+)?)\s*(mg|毫克|片|次|滴|g|μg)?|"
+                         r"\b(?:reduc|decreas|taper)\w*\s+(?:the dose\s+)?by\s+(\d+(?:\.\d+)?)\s*(mg|tablets?|drops?)?\s+(?:every|each|a|per)\s+(day|week)\b|"
+                         r"减至\s*(\d+(?:\.\d+)?)\s*(?:mg|毫克|片|次)?|\b(?:down )?to\s+(\d+(?:\.\d+)?)\s*mg\b", re.I)
+
+
+def _taper_duration(text: str, first_dose: float | None) -> str | None:
+    """The whole course of a taper that ends at a fixed point: "40 mg for 3 days, then 30 mg for 3 days, …, then stop"
+    → P12D (the steps added up); "30mg qd，1周后每周减5mg至停" → P6W (1 week, then 25, 20, 15, 10, 5 mg a week);
+    "每日4次，每周减1次至停" → P4W. None when the taper has no fixed end."""
+    if not _TAPER_END.search(text):
+        return None
+    steps = [m for m in _DURATION_EN.finditer(text)] or [m for m in _DURATION_ZH.finditer(text)]
+    units = {(_UNIT_EN.get(m.group(2).lower()) or _UNIT_ZH.get(m.group(2))) for m in steps}
+    if len(steps) >= 2 and len(units) == 1:
+        counts = [_num(m.group(1)) for m in steps]
+        if all(c is not None for c in counts):
+            return _iso_period(sum(counts), units.pop())
+    value = first_dose
+    if any(m.group(4) == "次" for m in _TAPER_STEP.finditer(text)):
+        times = _TIMES_A_DAY.search(text)                      # a drop that loses one dose a week: count the doses
+        value = float(next((int(g) if g.isdigit() else _COUNT_WORD.get(g.lower(), _CN_NUM.get(g, 0))) for g in times.groups() if g)) \
+            if times else None
+    if not value:
+        return None
+    total = 0.0
+    unit = None
+    hold = _TAPER_HOLD.search(text)
+    step_size = None
+    for m in _TAPER_STEP.finditer(text):
+        if m.group(3) or m.group(5):                          # a step: "每周减5mg", "reduce by 5 mg every week"
+            step_unit = _UNIT_ZH.get(m.group(2)) if m.group(3) else _UNIT_EN[m.group(7).lower() + "s"]
+            every = int(m.group(1)) if m.group(1) else 1
+            if unit not in (None, step_unit) or every != 1:
+                return None
+            unit, step_size = step_unit, float(m.group(3) or m.group(5))
+        elif step_size:                                       # a target: "减至20mg后"
+            target = float(m.group(8) or m.group(9))
+            if target >= value or (value - target) % step_size:
+                return None
+            total += (value - target) / step_size
+            value = target
+    if not unit or not step_size or value % step_size:
+        return None
+    held = 1.0
+    if hold and hold.start() < (_TAPER_STEP.search(text).start() if _TAPER_STEP.search(text) else 0):
+        held_count = _num(hold.group(1) or hold.group(3))
+        held_unit = _UNIT_ZH.get(hold.group(2)) if hold.group(2) else _UNIT_EN.get((hold.group(4) or "").lower())
+        if held_count is None or held_unit != unit:
+            return None
+        held = held_count
+    return _iso_period(held + total + value / step_size - 1, unit)
+
+
+def _duration(text: str, first_dose: float | None = None) -> str | None:
+    taper = _taper_duration(text, first_dose)
+    if taper:
+        return taper
     zh = _DURATION_ZH.search(text)
     if zh:
         n = _num(zh.group(1))
@@ -789,6 +857,10 @@ def _stopped_after(after: str) -> bool:
     return False
 
 
+_SHARED_DURATION = re.compile(rf"(?:均|都|各|以上(?:两|二|三|四|\d)?(?:种)?(?:药物?)?)\s*(?:再|继续)?(?:服|用|连服|连用|使用|服用)\s*{_NUM}\s*(?:个)?\s*(天|日|周|月)|"
+                              rf"\b(?:both|all|each)\b[^.;]{{0,30}}?\bfor\s+(?:another\s+)?{_NUM}\s*(days?|weeks?)\b", re.I)
+
+
 def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False,
                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh) if names is None else names
@@ -834,6 +906,13 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         line = original[line_start:line_end if line_end >= 0 else len(original)]   # "Drops to the LEFT eye: …; levofloxacin …"
         items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
                                  before=segment.text[:med.start] if i == 0 else ""))
+    # "头孢呋辛酯片 0.25g po bid，甲硝唑片 0.4g po tid，均再服3天": one length for every drug of the line
+    shared = _SHARED_DURATION.search(segment.text)
+    if shared and sum(i.kind == "medication" for i in items) >= 2:
+        n = _num(shared.group(1) or shared.group(3))
+        unit = _UNIT_ZH.get(shared.group(2) or "") or _UNIT_EN.get((shared.group(4) or "").lower())
+        period = _iso_period(n, unit) if n is not None and unit else None
+        items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
     return items
 
 
@@ -893,7 +972,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
         generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
-        dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after),
+        dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after, dose),
     )
 
 

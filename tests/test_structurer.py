@@ -667,3 +667,30 @@ def test_when_of_a_visit_is_not_a_span_or_a_daily_habit() -> None:
     # a visit without a clinic at the time of a visit with one is the same visit
     text = "螺内酯20mg bid，服1周后复诊再调整。出院后1周肝胆外科门诊复诊。"
     assert visits(text) == [("肝胆外科", "P1W")]
+
+
+@pytest.mark.parametrize(("text", "duration"), [
+    ("Prednisolone 40 mg PO once daily for 3 more days, then 30 mg for 3 days, 20 mg for 3 days, 10 mg for 3 days, then stop.", "P12D"),
+    ("泼尼松 30mg qd 晨起顿服，1周后每周减5mg至停", "P6W"),                          # 1 week, then 25 … 5 mg a week
+    ("醋酸泼尼松片 60mg（12片）晨起顿服，2周后每周减10mg，减至20mg后每周减5mg至停", "P9W"),
+    ("醋酸泼尼松龙滴眼液 点左眼 每次1滴 每日4次，每周减1次至停", "P4W"),              # 4, 3, 2, 1 drops a day
+    ("泼尼松 30mg qd，每周减5mg，减至20mg后复诊再定", None),                         # no fixed end
+    ("Olanzapine 5 mg at night for 4 nights", "P4D"),
+    ("来曲唑片 2.5mg 口服 每日一次 长期（内分泌治疗5年）", "P5Y"),                      # a length wins over 长期
+    ("依诺肝素钠注射液 40mg 皮下注射 qd，用至出院后第10天", "P10D"),
+])
+def test_durations_of_tapers_and_written_lengths(text: str, duration: str | None) -> None:
+    assert meds(text)[0].duration == duration
+
+
+def test_a_length_shared_by_the_drugs_of_a_line() -> None:
+    items = meds("头孢呋辛酯片 0.25g po bid，甲硝唑片 0.4g po tid，均再服3天")
+    assert [(m.name, m.duration) for m in items] == [("头孢呋辛酯片", "P3D"), ("甲硝唑片", "P3D")]
+
+
+def test_listed_time_points_stay_linear_on_a_long_line() -> None:
+    import time
+    began = time.perf_counter()
+    structure_orders("Review at " + "1, " * 3000 + "x")
+    structure_orders("术后" + "1、" * 3000 + "复诊")
+    assert time.perf_counter() - began < 5
