@@ -253,7 +253,7 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 _UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
          r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
          r"patch(?:es)?|sachets?)")
-_DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
     "iu": "U", "u": "U", "单位": "U", "unit": "U", "units": "U", "meq": "mEq", "mmol": "mmol", "ml": "mL", "毫升": "mL",
@@ -276,7 +276,7 @@ def unit_key(unit: Any) -> str:
 
 _DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
-_DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
 _COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|sachets?|片|粒|袋|支|丸|#|ml|mL|毫升)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
 _SECOND_STRENGTH = re.compile(r"\s*/\s*\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|IU|U|units?|单位|毫克|微克)(?![A-Za-z])", re.I)
@@ -287,7 +287,7 @@ _DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs
 _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
 
 # "q8h", "每8小时", "every 6 to 8 hours": the shortest interval
-_EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
+_EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*(?:(?:-|–|to)\s*\d{1,2}\s*)?h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
                           r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
 _HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
 _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四1234]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
@@ -515,8 +515,13 @@ def _when(text: str, ref: dt.date | None = None) -> str | None:
     return (dates or found)[0][2] if found else None
 
 
+_SIG_CODE = r"(?:qd|od|bid|bd|tid|tds|qid|qds|qn|q\d{1,2}h)"
+_SIG_RANGE = re.compile(rf"\b({_SIG_CODE})\s*(?:-|–|—|~|to|or|/)\s*{_SIG_CODE}\b", re.I)
+
+
 def _frequency(text: str) -> str | None:
     """The frequency code of a medication line ("早6U 中4U 晚6U" → tid, "1 drop every 6 hours" → q6h)."""
+    text = _SIG_RANGE.sub(r"\1", text)          # "bid–tid": the lower bound
     if _PRN.search(text):
         return "prn"
     for m in _EVERY_HOURS.finditer(text):
@@ -803,6 +808,8 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     return out
 
 
+_GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
+                             r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
 _KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
@@ -886,6 +893,12 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         # the frequency of the drug's own clause ("500ml 每日一次，每4小时温水冲管"), unless it is taken as needed
         first = re.split(r"[，,；;]", head, maxsplit=1)[0]
         frequency = _frequency(head) if _PRN.search(head) else _frequency(first) or _frequency(head) or _frequency(after)
+        # a drug given by staff at a visit ("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") is the visit
+        clause_from = max((m.end() for m in re.finditer(r"[，,；;]", segment.text[:med.start])), default=0)
+        clause_to = re.search(r"[，,；;]", segment.text[med.end:])
+        own_clause = segment.text[clause_from:med.end + clause_to.start() if clause_to else len(segment.text)]
+        if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
+            continue
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
@@ -1038,6 +1051,38 @@ def _order_vocab() -> tuple[re.Pattern[str], dict[str, list[tuple[str, re.Patter
         flags = re.I if lang == "en" else 0
         signs[lang] = [(code, re.compile(p, flags)) for code, patterns in table.items() for p in patterns]
     return departments, signs
+
+
+@functools.lru_cache(maxsize=1)
+def _zh_test_words() -> re.Pattern[str]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{w})" for w in sorted((str(w) for w in data["tests_zh"]), key=len, reverse=True)))
+
+
+def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]]:
+    """"出院后2周T管造影": tests named with a time and no 复查 (words of tests_zh), as written."""
+    tests = _zh_test_words()
+    if not tests.search(text) or re.search(r"监测|自测|测量|记录|必要时", text):
+        return []
+    out = []
+    offset = 0
+    for piece in re.split(r"([、及和与]|以及)", text):
+        start = offset
+        offset += len(piece)
+        if not tests.search(piece):
+            continue
+        name = piece
+        for a, b, _ in reversed(_time_expressions(piece, ref)):
+            name = name[:a] + name[b:]
+        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再)+", "", name)
+        department = _zh_department(name)
+        if department and name.startswith(department):
+            name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
+        name = re.sub(r"(?:检查|一次)$", "", name).strip()
+        if len(name) >= 2 and tests.search(name):
+            at = text.find(name, start)
+            out.append((name, at if at >= 0 else start, start + len(piece)))
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -1226,6 +1271,11 @@ _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?
                             r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
 
+# who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
+_TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|should|can|may|must) (?=(?:re-?check|check|repeat|take|do|draw|arrange|get)\b)",
+                      re.I)
+
+
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
@@ -1258,6 +1308,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = raw.strip().rstrip(".;:!–—- ")
         raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
         raw = re.sub(r"\s+(?:on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
@@ -1413,6 +1464,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
         reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验|加查", text) and not re.search(r"监测", text) else []
+        if not reexams and when and not _REVISIT_ZH.search(text):
+            reexams = _zh_named_tests(text, ref)
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
@@ -1441,7 +1494,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
-            if rest and _REVISIT_EN.search(rest) and when:
+            if rest and when and (_REVISIT_EN.search(rest) or _TEST_BY.match(rest) and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             return found

@@ -694,3 +694,27 @@ def test_listed_time_points_stay_linear_on_a_long_line() -> None:
     structure_orders("Review at " + "1, " * 3000 + "x")
     structure_orders("术后" + "1、" * 3000 + "复诊")
     assert time.perf_counter() - began < 5
+
+
+def test_ranges_take_their_lower_bound() -> None:
+    assert med_tuple("Lactulose 15–30 ml bd") == [("Lactulose", 15, "mL", None, "bid")]
+    assert med_tuple("Codeine 30 mg bid–tid") == [("Codeine", 30, "mg", None, "bid")]
+    assert med_tuple("Oxycodone 5 mg q4-6h") == [("Oxycodone", 5, "mg", None, "q4h")]
+
+
+def test_who_does_a_test_and_a_drug_given_at_a_visit() -> None:
+    result = structure_orders("GP to recheck sodium in 2 weeks.", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "GP", "P2W"), ("reexam", "Sodium", "P2W")]
+    # staff give it at the clinic: the visit, not a medication; a clinic later in the line leaves the drug alone
+    assert meds("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") == []
+    assert visits("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") == [("Urology", "P4W")]
+    assert [m.name for m in meds("Warfarin 3 mg nocte, INR on Monday 7 December at the anticoagulation clinic")] == ["Warfarin"]
+    assert meds("2周后于泌尿外科门诊膀胱灌注吡柔比星 30mg") == []
+
+
+def test_chinese_tests_named_with_a_time_and_no_verb() -> None:
+    assert reexams_of("出院后2周T管造影，复查肝功能") == [("T管造影", "P2W"), ("肝功能", "P2W")]
+    assert reexams_of("术后3个月胸部CT") == [("胸部CT", "P3M")]
+    assert visits("2周后眼科门诊查视力") == [("眼科", "P2W")] and reexams_of("2周后眼科门诊查视力") == [("视力", "P2W")]
+    assert reexams_of("出院后每日监测血压、血糖") == []                     # self-monitoring is no re-exam
