@@ -295,7 +295,7 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
@@ -1114,8 +1114,11 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
         end = m.start() if m else len(text)
         found += [(code, last + a, last + b) for code, a, b in match_symptoms(text[last:end], lang)]
         last = m.end() if m else last
-    # "小腿肿痛": one phrase, two signs (edema+pain)
-    return [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]
+    result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]      # "a+b": two signs in one phrase
+    # "心慌、出冷汗、手抖等低血糖表现" / "心慌出汗手抖": the racing heart of a low sugar is that, not palpitations as well
+    hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
+    return [(c, a, b) for c, a, b in result
+            if not (c == "palpitations" and any(max(a - hb, ha - b) <= 4 for ha, hb in hypo))]
 
 
 def _zh_department(text: str) -> str | None:

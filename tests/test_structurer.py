@@ -718,3 +718,10 @@ def test_chinese_tests_named_with_a_time_and_no_verb() -> None:
     assert reexams_of("术后3个月胸部CT") == [("胸部CT", "P3M")]
     assert visits("2周后眼科门诊查视力") == [("眼科", "P2W")] and reexams_of("2周后眼科门诊查视力") == [("视力", "P2W")]
     assert reexams_of("出院后每日监测血压、血糖") == []                     # self-monitoring is no re-exam
+
+
+def test_the_racing_heart_of_a_low_sugar_and_a_dose_after_each_loose_stool() -> None:
+    assert signs("如出现心慌、出冷汗、手抖等低血糖症状，立即进食糖果并就诊") == {"hypoglycemia_symptoms"}
+    assert signs("若有心慌、出汗、手抖，立即进食含糖食物并就诊") == {"hypoglycemia_symptoms"}
+    assert signs("若有胸痛胸闷、心慌、头晕，请及时就诊") == {"chest_pain", "chest_tightness", "palpitations", "dizziness"}
+    assert meds("口服补液盐Ⅲ 每次稀便后50-100ml")[0].frequency == "prn"
