@@ -324,7 +324,7 @@ _SLOT_EN = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|
 _SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
          "中": "n", "lunch": "n", "noon": "n", "晚餐": "e", "晚上": "e", "晚": "e", "dinner": "e", "supper": "e", "evening": "e",
          "the evening meal": "e", "睡前": "b", "bedtime": "b", "night": "b"}
-_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\bwith each meal\b", re.I)),
+_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\b(?:before|with|after) (?:each|every) meal\b", re.I)),
           ("bid", re.compile(r"早晚餐|早晚饭|早晚|\bbreakfast and (?:dinner|supper|evening meal)\b", re.I))]
 # where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
 _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
@@ -359,6 +359,7 @@ _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "�
 _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
+_HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
                           rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
@@ -498,6 +499,9 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for pattern, value in _NEXT:
         for m in pattern.finditer(text):
             add(m, value)
+    for m in _HOURS_AHEAD.finditer(text):            # whole days only: "in 48 hours" → P2D
+        hours = int(m.group(1) or m.group(2))
+        add(m, f"P{hours // 24}D" if hours % 24 == 0 else None)
     for m in _DAY_N.finditer(text):                  # "wound check on day 5"
         add(m, _iso_period(float(m.group(1)), "D"))
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
@@ -1025,7 +1029,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
-_TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|panel|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"

@@ -725,3 +725,10 @@ def test_the_racing_heart_of_a_low_sugar_and_a_dose_after_each_loose_stool() -> 
     assert signs("若有心慌、出汗、手抖，立即进食含糖食物并就诊") == {"hypoglycemia_symptoms"}
     assert signs("若有胸痛胸闷、心慌、头晕，请及时就诊") == {"chest_pain", "chest_tightness", "palpitations", "dizziness"}
     assert meds("口服补液盐Ⅲ 每次稀便后50-100ml")[0].frequency == "prn"
+
+
+def test_hours_ahead_endoscopy_and_a_dose_before_each_meal() -> None:
+    assert visits("GP review in 48 hours.") == [("GP", "P2D")]
+    assert reexams_of("Urology clinic in 2 weeks; flexible cystoscopy in 3 months.") == [("Flexible cystoscopy", "P3M")]
+    assert reexams_of("Stent removal (cystoscopy) in Urology in 4 weeks") == []      # what is done at the visit, in brackets
+    assert meds("Insulin aspart 4 units before each meal")[0].frequency == "tid"
