@@ -336,7 +336,7 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|含漱|漱口|喷鼻|滴鼻|鼻腔|mouthwash|mouth ?rinse|\brinse\b|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+    ("topical", r"外用|外涂|涂抹|含漱(?!后)|喷鼻|滴鼻|鼻腔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
     ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|营养管|鼻饲|胃管|空肠管|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|feeding tube|"
@@ -360,9 +360,9 @@ _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
                           rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:at least\s+|another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 

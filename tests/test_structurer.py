@@ -732,3 +732,10 @@ def test_hours_ahead_endoscopy_and_a_dose_before_each_meal() -> None:
     assert reexams_of("Urology clinic in 2 weeks; flexible cystoscopy in 3 months.") == [("Flexible cystoscopy", "P3M")]
     assert reexams_of("Stent removal (cystoscopy) in Urology in 4 weeks") == []      # what is done at the visit, in brackets
     assert meds("Insulin aspart 4 units before each meal")[0].frequency == "tid"
+
+
+def test_rinsing_after_an_inhaler_is_no_route_and_at_least_is_a_length() -> None:
+    assert meds("布地奈德福莫特罗粉吸入剂（160/4.5μg）每次2吸 bid，吸后漱口")[0].route == "inhaled"
+    assert meds("Budesonide/formoterol 160/4.5 two puffs BID, rinse your mouth after use.")[0].route == "inhaled"
+    assert meds("西吡氯铵含漱液 15ml 含漱 tid 饭后")[0].route == "topical"
+    assert meds("替格瑞洛片 90mg 口服 bid，至少12个月")[0].duration == "P12M"
