@@ -739,3 +739,8 @@ def test_rinsing_after_an_inhaler_is_no_route_and_at_least_is_a_length() -> None
     assert meds("Budesonide/formoterol 160/4.5 two puffs BID, rinse your mouth after use.")[0].route == "inhaled"
     assert meds("西吡氯铵含漱液 15ml 含漱 tid 饭后")[0].route == "topical"
     assert meds("替格瑞洛片 90mg 口服 bid，至少12个月")[0].duration == "P12M"
+
+
+def test_readmission_for_the_next_cycle_is_a_visit() -> None:
+    assert visits("2026-12-20 入院行下一疗程化疗") == [(None, "2026-12-20")]
+    assert visits("患者于2026-11-10入院，诊断肺炎") == []                 # the admission of the history is no visit
