@@ -130,7 +130,7 @@ def _lookup(name: str) -> _Drug | None:
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
@@ -347,7 +347,7 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
 _FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|含漱液|漱口液|滴鼻液|鼻喷|\beye (?:drops?|ointment|gel)\b|"
                                        r"\bear drops\b|^\s*drops\b|\b(?:cream|ointment|gel|patch|mouthwash|nasal spray)\b", re.I)),
                 ("other", re.compile(r"栓|\bsuppositor|\bpessar", re.I)),
-                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|合剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
+                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|合剂|滴剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
                                     r"\boral solution\b|\belixir\b", re.I))]
 _DURATION_LONG = re.compile(r"长期|终身|不可自行停药|长期服用|长期口服|long[- ]term|indefinitely|lifelong|for life|ongoing", re.I)
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12,
