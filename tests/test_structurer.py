@@ -745,3 +745,10 @@ def test_rinsing_after_an_inhaler_is_no_route_and_at_least_is_a_length() -> None
 def test_readmission_for_the_next_cycle_is_a_visit() -> None:
     assert visits("2026-12-20 入院行下一疗程化疗") == [(None, "2026-12-20")]
     assert visits("患者于2026-11-10入院，诊断肺炎") == []                 # the admission of the history is no visit
+
+
+def test_english_test_abbreviations_and_where_a_test_is_done() -> None:
+    assert reexams_of("GP to check U&E and FBC in 1 week.") == [("U&E", "P1W"), ("FBC", "P1W")]    # "U&E" is one test
+    assert reexams_of("Echocardiogram as an outpatient in 6 weeks") == [("Echocardiogram", "P6W")]
+    assert reexams_of("Repeat OGD in 8 weeks to check healing") == [("OGD", "P8W")]
+    assert visits("Wound check and suture removal with the practice nurse at 10–14 days.") == [("practice nurse", "P10D")]
