@@ -1016,7 +1016,7 @@ _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
-    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
+    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
@@ -1098,6 +1098,13 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return units, re.compile(names)
 
 
+# a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
+# label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
+_LOCAL_SITE = r"(?:颈部?|阴囊|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
+_LOCAL_SWELLING_BEFORE = re.compile(rf"{_LOCAL_SITE}[^，,。；;、]{{0,3}}$|{_LOCAL_SITE}", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
+
+
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     """(code, start, end) of every warning sign: the conversation lexicon plus the order phrasings of
     knowledge/data/order_vocab.yaml; overlapping mentions resolved longest-first."""
@@ -1122,7 +1129,9 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     # "心慌、出冷汗、手抖等低血糖表现" / "心慌出汗手抖": the racing heart of a low sugar is that, not palpitations as well
     hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
     return [(c, a, b) for c, a, b in result
-            if not (c == "palpitations" and any(max(a - hb, ha - b) <= 4 for ha, hb in hypo))]
+            if not (c == "palpitations" and any(max(a - hb, ha - b) <= 4 for ha, hb in hypo))
+            and not (c == "edema" and (_LOCAL_SWELLING_BEFORE.search(text[max(0, a - 8):a]) or re.search(_LOCAL_SITE, text[a:b], re.I)
+                                        or _LOCAL_SWELLING_AFTER.match(text, b)))]
 
 
 def _zh_department(text: str) -> str | None:

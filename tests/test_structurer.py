@@ -752,3 +752,15 @@ def test_english_test_abbreviations_and_where_a_test_is_done() -> None:
     assert reexams_of("Echocardiogram as an outpatient in 6 weeks") == [("Echocardiogram", "P6W")]
     assert reexams_of("Repeat OGD in 8 weeks to check healing") == [("OGD", "P8W")]
     assert visits("Wound check and suture removal with the practice nurse at 10–14 days.") == [("practice nurse", "P10D")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Come back urgently if you get neck swelling or difficulty breathing.", {"dyspnea"}),   # a local swelling is no edema
+    ("若出现阴囊肿胀明显，及时就诊", set()),
+    ("如出现患侧手臂肿胀，及时就诊", {"edema"}),
+    ("Call us if you have calf swelling or pain.", {"edema", "pain"}),
+    ("如出现尿管堵塞、发热，及时就诊", {"urinary_problem", "fever"}),
+    ("Return if the catheter is blocked or you have a fever.", {"urinary_problem", "fever"}),
+])
+def test_local_swelling_and_a_blocked_catheter(text: str, expected: set) -> None:
+    assert signs(text) == expected
