@@ -130,7 +130,7 @@ def _lookup(name: str) -> _Drug | None:
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
@@ -290,7 +290,7 @@ _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|�
 _EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*(?:(?:-|–|to)\s*\d{1,2}\s*)?h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
                           r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
 _HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
-_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四1234]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四五六1-6]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
                           r"\b(one|two|three|four|[1234])\s*(?:(?:-|–|to|or)\s*(?:two|three|four|[234])\s*)?(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
@@ -344,7 +344,7 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|顿服|送服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
 # the route a dosage form implies when the line does not say
-_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|含漱液|漱口液|滴鼻液|鼻喷|\beye (?:drops?|ointment|gel)\b|"
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|洗剂|搽剂|涂剂|酊|贴剂|贴膏|含漱液|漱口液|滴鼻液|鼻喷|\beye (?:drops?|ointment|gel)\b|"
                                        r"\bear drops\b|^\s*drops\b|\b(?:cream|ointment|gel|patch|mouthwash|nasal spray)\b", re.I)),
                 ("other", re.compile(r"栓|\bsuppositor|\bpessar", re.I)),
                 ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|合剂|滴剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
@@ -1166,7 +1166,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     for piece in _ITEM_SPLIT.split(body):
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
-        piece = re.sub(r"^(?:一下|一次|下|的)", "", piece)
+        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):

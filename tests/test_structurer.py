@@ -596,6 +596,8 @@ def med_tuple(text: str) -> list[tuple]:
     ("复方氯己定含漱液 10ml 含漱 每日3次 饭后", [("复方氯己定含漱液", 10, "mL", "topical", "tid")]),
     ("维生素B6片 10mg 口服 tid", [("维生素B6片", 10, "mg", "oral", "tid")]),
     ("维生素D3滴剂 800IU qd", [("维生素D3滴剂", 800, "U", "oral", "qd")]),
+    ("阿昔洛韦乳膏 外用 每日4-5次", [("阿昔洛韦乳膏", None, None, "topical", "qid")]),
+    ("炉甘石洗剂 外涂 tid", [("炉甘石洗剂", None, None, "topical", "tid")]),
     ("阿司匹林肠溶片 100mg qd（预防血栓）", [("阿司匹林肠溶片", 100, "mg", "oral", "qd")]),         # 血栓 is no suppository
     ("泼尼松 30mg qd 晨起顿服", [("泼尼松", 30, "mg", "oral", "qd")]),
     ("经空肠营养管泵入肠内营养混悬液（百普力）500ml 每日一次，每4小时温水冲管",
@@ -764,3 +766,8 @@ def test_english_test_abbreviations_and_where_a_test_is_done() -> None:
 ])
 def test_local_swelling_and_a_blocked_catheter(text: str, expected: set) -> None:
     assert signs(text) == expected
+
+
+def test_a_lower_limb_test_and_numbness_in_a_list() -> None:
+    assert reexams_of("出院后1个月复查下肢动脉彩超") == [("下肢动脉彩超", "P1M")]       # "下肢" is no "复查一下"
+    assert signs("如出现左下肢发凉、苍白、静息痛、麻木，或黑便，立即就诊") == {"pain", "limb_weakness", "melena"}
