@@ -472,6 +472,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
+    for m in re.finditer(r"(?:复诊|门诊|就诊)前(?:一|1)(?:周|天|日)", text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
     for m in _RANGE_ZH.finditer(text):
@@ -999,7 +1001,7 @@ _REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|回院|来院|入住|(?:�
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -1326,7 +1328,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
@@ -1356,8 +1358,9 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     warning = warning_context or bool(_WARNING_TRIGGER.search(text))
     structured: list[OrderItemDraft] = []
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
-    if visit_when and _SAME_VISIT.search(text) and not _when(text, ref):
-        last_whens = [visit_when]     # "KUB X-ray and urinary tract ultrasound at the same visit."
+    if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
+        # "KUB X-ray and urinary tract ultrasound at the same visit.", "bloods the week before"
+        last_whens = [_before_the_visit(text, visit_when) or visit_when]
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     for clause in _clauses(segment, zh):
@@ -1376,8 +1379,8 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
         held = []
         # a visit or test without its own time goes with each time of the clause before
-        found = [replace(i, when=w) for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam")
-                                                            and last_whens else [i.when])]
+        found = [replace(i, when=w if w == i.when else _before_the_visit(clause.text, w))
+                 for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam") and last_whens else [i.when])]
         if warning:
             found = [i for i in found if i.when]
         if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text):
@@ -1471,6 +1474,22 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
     return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
 
 
+_BEFORE_VISIT = re.compile(r"\b(?:the|a) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
+
+
+def _before_the_visit(text: str, when: str | None) -> str | None:
+    """"Respiratory clinic in 6 weeks with a chest X-ray the week before" → the test at P5W."""
+    m = _BEFORE_VISIT.search(text)
+    period = re.fullmatch(r"P(\d+)([DW])", when or "")
+    if not m or not period:
+        return when
+    unit = "W" if (m.group(1) or "").lower() == "week" or m.group(2) == "周" else "D"
+    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - (7 if unit == "W" else 1)
+    if count <= 0:
+        return when
+    return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
+
+
 def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
                       pending_when: str | None = None) -> list[OrderItemDraft]:
     text = clause.text
@@ -1506,7 +1525,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     else:
         reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
-            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
+                                    when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""

@@ -771,3 +771,11 @@ def test_local_swelling_and_a_blocked_catheter(text: str, expected: set) -> None
 def test_a_lower_limb_test_and_numbness_in_a_list() -> None:
     assert reexams_of("出院后1个月复查下肢动脉彩超") == [("下肢动脉彩超", "P1M")]       # "下肢" is no "复查一下"
     assert signs("如出现左下肢发凉、苍白、静息痛、麻木，或黑便，立即就诊") == {"pain", "limb_weakness", "melena"}
+
+
+def test_a_test_the_week_before_the_visit_and_a_visit_at_home() -> None:
+    assert reexams_of("Respiratory clinic in 6 weeks with a chest X-ray the week before.") == [("Chest X-ray", "P5W")]
+    assert reexams_of("Cardiology clinic in 3 weeks; bloods the week before.") == [("Bloods", "P2W")]
+    assert reexams_of("3周后心内科门诊复诊，复诊前一周复查血常规") == [("血常规", "P2W")]
+    assert reexams_of("3周后心内科门诊复诊。复诊前一周复查血常规") == [("血常规", "P2W")]
+    assert visits("Community mental health team will visit you at home within 7 days.") == []
