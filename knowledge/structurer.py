@@ -1360,7 +1360,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
     if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
         # "KUB X-ray and urinary tract ultrasound at the same visit.", "bloods the week before"
-        last_whens = [_before_the_visit(text, visit_when) or visit_when]
+        last_whens = [visit_when]     # (a test "the week before" is moved when it takes the time, below)
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     for clause in _clauses(segment, zh):
