@@ -181,7 +181,7 @@ def drug_aliases(name: str) -> list[str]:
 
 _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医嘱|注意事项|出院指导|用药|随访|复诊|discharge (?:medications?|instructions?|orders?)|"
                      r"medications?|instructions?|follow[- ]up|home medications?)\s*[:：]\s*", re.I)
-_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?!\d)|、)|[①-⑳]|[-•*·]\s)\s*")
+_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[-•*·]\s)\s*")
 _ZH_BREAK = re.compile(r"[；;。\n]")
 _EN_BREAK = re.compile(r"[;\n]|\.(?=\s+[A-Z(])|\.$")
 
@@ -863,8 +863,10 @@ def _stopped_after(after: str) -> bool:
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
-        if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\b|if\b|when\b|once\b|before\b|after\b|"
-                    r"on\b|at\b|until\b|while\b|如|若|时|前|后)", post, re.I):
+        # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
+        if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\s+(?:\d|a\b|an\b|one|two|three|"
+                    r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|"
+                    r"on\b|at\b|while\b|如|若|时|前|后)", post, re.I):
             continue
         return True
     return False
@@ -1321,6 +1323,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
     candidates = [before]
     if not before or not _TEST_EN.search(before):
+        after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().rstrip(".;:!–—- ")
@@ -1530,7 +1533,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
-            if rest and when and (_REVISIT_EN.search(rest) or _TEST_BY.match(rest) and _known_en_department(rest)):
+            # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
+            if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip()))
+                                  and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             return found

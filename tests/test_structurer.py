@@ -779,3 +779,14 @@ def test_a_test_the_week_before_the_visit_and_a_visit_at_home() -> None:
     assert reexams_of("3周后心内科门诊复诊，复诊前一周复查血常规") == [("血常规", "P2W")]
     assert reexams_of("3周后心内科门诊复诊。复诊前一周复查血常规") == [("血常规", "P2W")]
     assert visits("Community mental health team will visit you at home within 7 days.") == []
+
+
+def test_held_drugs_an_item_number_at_a_line_end_and_a_gp_test_visit() -> None:
+    assert meds("- Metformin 500 mg BD with meals – HOLD until review by GP (recent AKI)") == []
+    assert meds("- Ramipril 2.5 mg od: stop for now") == []
+    assert meds("Aspirin 75 mg od – stop for 7 days before the procedure")[0].frequency == "qd"     # a stop to come
+    text = "4. Community midwife home visit on day 3; wound check with the practice nurse on day 7.\n5. Postnatal check with your GP at 6 weeks."
+    assert visits(text) == [("practice nurse", "P7D"), ("GP", "P6W")]                 # "day 7." is not an item number
+    result = structure_orders("GP in 1 week to recheck kidney function and potassium", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "GP", "P1W"), ("reexam", "Kidney function", "P1W"), ("reexam", "Potassium", "P1W")]
