@@ -790,3 +790,8 @@ def test_held_drugs_an_item_number_at_a_line_end_and_a_gp_test_visit() -> None:
     result = structure_orders("GP in 1 week to recheck kidney function and potassium", discharge_date=DISCHARGED)
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
         ("revisit", "GP", "P1W"), ("reexam", "Kidney function", "P1W"), ("reexam", "Potassium", "P1W")]
+
+
+def test_a_clinic_visit_without_a_department_and_a_decision_after_a_test() -> None:
+    assert visits("术后2周门诊拆线") == [(None, "P2W")]                      # a clinic is written: a visit
+    assert reexams_of("暂停阿司匹林，待胃镜复查后决定") == []                    # "后决定" is no test
