@@ -1163,7 +1163,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         return []
     tail_start = m.end()
     tail = text[tail_start:]
-    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊", tail)
+    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
     offset = tail_start

@@ -795,3 +795,8 @@ def test_held_drugs_an_item_number_at_a_line_end_and_a_gp_test_visit() -> None:
 def test_a_clinic_visit_without_a_department_and_a_decision_after_a_test() -> None:
     assert visits("术后2周门诊拆线") == [(None, "P2W")]                      # a clinic is written: a visit
     assert reexams_of("暂停阿司匹林，待胃镜复查后决定") == []                    # "后决定" is no test
+
+
+def test_a_test_then_a_dose_decision_on_a_medication_line() -> None:
+    result = structure_orders("甲巯咪唑片 10mg tid，4周后复查甲功后调整剂量", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲功", "P4W")]
