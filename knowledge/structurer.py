@@ -737,7 +737,9 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         # unknown English drug: capitalised word(s) right before a dose, possibly with a strength ("0.5%"), a form
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
-                             rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
+                             rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+"
+                             rf"(?:\d+(?:\.\d+)?/\d+(?:\.\d+)?\s+)?"                   # "Co-codamol 8/500 two tablets": two strengths
+                             rf"(?:\d+(?:\.\d+)?\s*{_UNIT}\b|(?:one|two|three|four|half)\s+(?:tablets?|capsules?|puffs?|sachets?)\b)"
                              rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart|[Tt]ake|[Gg]ive)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
                              rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
                              rf"|(?:^|(?<=[\s:]))([A-Z][a-z]{{3,}}(?:\s[A-Z][a-z]+)?)\s+(?:eye |ear |nasal )?(?:drops|ointment|cream|gel|spray)\b"

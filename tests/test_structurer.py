@@ -800,3 +800,8 @@ def test_a_clinic_visit_without_a_department_and_a_decision_after_a_test() -> No
 def test_a_test_then_a_dose_decision_on_a_medication_line() -> None:
     result = structure_orders("甲巯咪唑片 10mg tid，4周后复查甲功后调整剂量", discharge_date=DISCHARGED)
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲功", "P4W")]
+
+
+def test_an_unknown_combination_with_two_strengths_and_a_count_in_words() -> None:
+    [item] = meds("Co-codamol 8/500 two tablets qds as needed for 1 week.")
+    assert (item.name, item.dose, item.unit, item.frequency) == ("Co-codamol", 2, "tablet", "prn")
