@@ -634,6 +634,9 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
     taper = _taper_duration(text, first_dose)
     if taper:
         return taper
+    cycle = re.search(r"(?<![A-Za-z])d1\s*[-–~～至到]\s*d?(\d{1,2})\b|\bdays? 1\s*(?:-|–|to)\s*(\d{1,2})\b", text, re.I)
+    if cycle:                                   # "d1-14，休息7天": the first on-period of the cycle
+        return _iso_period(float(cycle.group(1) or cycle.group(2)), "D")
     zh = _DURATION_ZH.search(text)
     if zh:
         n = _num(zh.group(1))

@@ -681,6 +681,8 @@ def test_when_of_a_visit_is_not_a_span_or_a_daily_habit() -> None:
     ("Olanzapine 5 mg at night for 4 nights", "P4D"),
     ("来曲唑片 2.5mg 口服 每日一次 长期（内分泌治疗5年）", "P5Y"),                      # a length wins over 长期
     ("依诺肝素钠注射液 40mg 皮下注射 qd，用至出院后第10天", "P10D"),
+    ("卡培他滨片 1.5g bid 口服 d1-14，休息7天", "P14D"),                                  # an on/off cycle: the first on-period
+    ("Capecitabine 1500 mg bd on days 1-14 of each 21-day cycle", "P14D"),
 ])
 def test_durations_of_tapers_and_written_lengths(text: str, duration: str | None) -> None:
     assert meds(text)[0].duration == duration
