@@ -1110,7 +1110,9 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
 _LOCAL_SITE = r"(?:颈部?|阴囊|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
-_LOCAL_SWELLING_BEFORE = re.compile(rf"{_LOCAL_SITE}[^，,。；;、]{{0,3}}$|{_LOCAL_SITE}", re.I)
+# the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
+_BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|belly|tummy|abdomen|"
+                        rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
 _LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
 
 
@@ -1130,7 +1132,7 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     # the conversation lexicon item by item of a list ("头晕、跌倒" is dizziness and a fall, not one fainting); an order
     # phrasing wins a tie with it
     last = 0
-    for m in [*re.finditer(r"[、，,；;]", text), None]:
+    for m in [*re.finditer(r"[、，,；;]|\s(?:or|and)\s", text), None]:
         end = m.start() if m else len(text)
         found += [(code, last + a, last + b) for code, a, b in match_symptoms(text[last:end], lang)]
         last = m.end() if m else last
@@ -1139,8 +1141,18 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
     return [(c, a, b) for c, a, b in result
             if not (c == "palpitations" and any(max(a - hb, ha - b) <= 4 for ha, hb in hypo))
-            and not (c == "edema" and (_LOCAL_SWELLING_BEFORE.search(text[max(0, a - 8):a]) or re.search(_LOCAL_SITE, text[a:b], re.I)
-                                        or _LOCAL_SWELLING_AFTER.match(text, b)))]
+            and not (c == "edema" and _local_swelling(text, a, b))]
+
+
+def _local_swelling(text: str, start: int, end: int) -> bool:
+    """A swelling of the neck, scrotum, wound or jaw (the body part in the phrase, or the last one named before it)."""
+    if _LOCAL_SWELLING_AFTER.match(text, end):
+        return True
+    parts = list(_BODY_PART.finditer(text[start:end]))
+    if not parts:
+        before = re.split(r"[.;。；!?！？、]", text[max(0, start - 40):start])[-1]
+        parts = list(_BODY_PART.finditer(before))
+    return bool(parts) and bool(re.fullmatch(_LOCAL_SITE, parts[-1].group(0), re.I))
 
 
 def _zh_department(text: str) -> str | None:

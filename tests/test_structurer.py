@@ -807,3 +807,13 @@ def test_a_test_then_a_dose_decision_on_a_medication_line() -> None:
 def test_an_unknown_combination_with_two_strengths_and_a_count_in_words() -> None:
     [item] = meds("Co-codamol 8/500 two tablets qds as needed for 1 week.")
     assert (item.name, item.dose, item.unit, item.frequency) == ("Co-codamol", 2, "tablet", "prn")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Return if the wound becomes red, hot or swollen, or the pain gets worse.", {"pain"}),   # the wound is swollen
+    ("Return if the wound is red or your legs swell.", {"edema"}),
+    ("如伤口红肿、双下肢水肿，及时就诊", {"edema"}),
+    ("Call us if you have a fever over 38, yellow skin, dark urine or pale stools.", {"fever", "jaundice"}),  # not melena
+])
+def test_the_body_part_of_a_swelling_and_items_joined_by_or(text: str, expected: set) -> None:
+    assert signs(text) == expected
