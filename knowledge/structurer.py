@@ -896,7 +896,7 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         # a note in brackets that names another drug goes on to its closing bracket ("5mg tid（与多潘立酮二选一，暂不用）")
         note = after
         if after.count("（") + after.count("(") > after.count("）") + after.count(")"):
-            close = re.search(r"[)）]", segment.text[chunk_end:])
+            close = re.search(r"[)）]", segment.text[chunk_end:chunk_end + 60])
             note = segment.text[med.end:chunk_end + close.end()] if close else after
         stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note)
                    or stopped_previous and i and _continues_list(between))
@@ -907,9 +907,10 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         first = re.split(r"[，,；;]", head, maxsplit=1)[0]
         frequency = _frequency(head) if _PRN.search(head) else _frequency(first) or _frequency(head) or _frequency(after)
         # a drug given by staff at a visit ("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") is the visit
-        clause_from = max((m.end() for m in re.finditer(r"[，,；;]", segment.text[:med.start])), default=0)
-        clause_to = re.search(r"[，,；;]", segment.text[med.end:])
-        own_clause = segment.text[clause_from:med.end + clause_to.start() if clause_to else len(segment.text)]
+        window = max(0, med.start - 80)                                  # (bounded windows: linear on long lines)
+        clause_from = max((window + m.end() for m in re.finditer(r"[，,；;]", segment.text[window:med.start])), default=window)
+        clause_to = re.search(r"[，,；;]", segment.text[med.end:med.end + 200])
+        own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
         if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
             continue
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says

@@ -698,7 +698,9 @@ def test_listed_time_points_stay_linear_on_a_long_line() -> None:
     began = time.perf_counter()
     structure_orders("Review at " + "1, " * 3000 + "x")
     structure_orders("术后" + "1、" * 3000 + "复诊")
-    assert time.perf_counter() - began < 5
+    structure_orders("二甲双胍（" * 2000)                  # a note in brackets and a drug's own clause: bounded windows
+    structure_orders("如出现" + "伤口红肿、" * 2000 + "水肿，立即就诊")
+    assert time.perf_counter() - began < 8
 
 
 def test_ranges_take_their_lower_bound() -> None:
