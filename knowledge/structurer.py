@@ -1686,7 +1686,12 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             continue
         if stop_list and (re.search(r"[:：]\s*$", segment.text) or not names):
             stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
-        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list,
+        # "STOPPED: Amitriptyline 10 mg nocte; Oxybutynin 5 mg bd": a stop label at the start of a line covers the line
+        line_start = text.rfind("\n", 0, segment.start) + 1
+        label = _STOP_LABEL.match(text, line_start)
+        inline_stop = bool(label) and label.end() <= segment.start and names
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list,
+                                   stop_list=stop_list or inline_stop,
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    names=names)
         if not any(i.kind == "medication" for i in found):
@@ -1734,6 +1739,10 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+_STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",
+                         re.I)
 
 
 def _shared_frequency(text: str) -> str | None:

@@ -819,3 +819,8 @@ def test_an_unknown_combination_with_two_strengths_and_a_count_in_words() -> Non
 ])
 def test_the_body_part_of_a_swelling_and_items_joined_by_or(text: str, expected: set) -> None:
     assert signs(text) == expected
+
+
+def test_a_stop_label_covers_its_whole_line() -> None:
+    text = "STOPPED: Amitriptyline 10 mg nocte (may worsen confusion); Oxybutynin 5 mg bd.\nUNCHANGED: Donepezil 5 mg nocte"
+    assert [m.name for m in meds(text)] == ["Donepezil"]
