@@ -1140,8 +1140,11 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]      # "a+b": two signs in one phrase
     # "心慌、出冷汗、手抖等低血糖表现" / "心慌出汗手抖": the racing heart of a low sugar is that, not palpitations as well
     hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
+    # "心慌、出汗、饥饿感等低血糖表现": the signs listed before the name of the low sugar are its signs
+    labels = [(a, b) for a, b in hypo if re.match(r"低血糖|low (?:blood )?(?:sugar|glucose)|hypo", text[a:b], re.I)]
     return [(c, a, b) for c, a, b in result
-            if not (c == "palpitations" and any(max(a - hb, ha - b) <= 4 for ha, hb in hypo))
+            if not (c == "palpitations" and (any(max(a - hb, ha - b) <= 4 for ha, hb in hypo)
+                                             or any(b <= la and not re.search(r"[，,。；;.!?]", text[b:la]) for la, _ in labels)))
             and not (c == "edema" and _local_swelling(text, a, b))]
 
 

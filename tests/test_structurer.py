@@ -730,6 +730,7 @@ def test_chinese_tests_named_with_a_time_and_no_verb() -> None:
 def test_the_racing_heart_of_a_low_sugar_and_a_dose_after_each_loose_stool() -> None:
     assert signs("如出现心慌、出冷汗、手抖等低血糖症状，立即进食糖果并就诊") == {"hypoglycemia_symptoms"}
     assert signs("若有心慌、出汗、手抖，立即进食含糖食物并就诊") == {"hypoglycemia_symptoms"}
+    assert signs("如有心慌、出汗、饥饿感等低血糖表现，立即进食；如出现呼吸深快，及时就诊") == {"hypoglycemia_symptoms", "dyspnea"}
     assert signs("若有胸痛胸闷、心慌、头晕，请及时就诊") == {"chest_pain", "chest_tightness", "palpitations", "dizziness"}
     assert meds("口服补液盐Ⅲ 每次稀便后50-100ml")[0].frequency == "prn"
 
