@@ -1228,7 +1228,7 @@ def _clinic_phrase(text: str) -> str | None:
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
     for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center))\b", text, re.I):
-        words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[:m.start()]).group(0))
+        words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
             if _NOT_CLINIC_WORD.fullmatch(word):
@@ -1270,7 +1270,8 @@ def _en_department(text: str) -> str | None:
     # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it; one after
     # "with / in / at / to / see" ("a postnatal review with your GP") before one that only says what the visit is for
     matches = list(departments.finditer(text))
-    matches.sort(key=lambda m: (not re.search(r"\b(?:with|in|at|to|see|visit)\s+(?:the\s+|your\s+|a\s+|an\s+)?$", text[:m.start(1)], re.I),
+    matches.sort(key=lambda m: (not re.search(r"\b(?:with|in|at|to|see|visit)\s+(?:the\s+|your\s+|a\s+|an\s+)?$",
+                                              text[max(0, m.start(1) - 30):m.start(1)], re.I),
                                 m.start()))
     for m in matches:
         word = m.group(1)

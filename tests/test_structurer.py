@@ -700,7 +700,9 @@ def test_listed_time_points_stay_linear_on_a_long_line() -> None:
     structure_orders("术后" + "1、" * 3000 + "复诊")
     structure_orders("二甲双胍（" * 2000)                  # a note in brackets and a drug's own clause: bounded windows
     structure_orders("如出现" + "伤口红肿、" * 2000 + "水肿，立即就诊")
-    assert time.perf_counter() - began < 8
+    structure_orders("GP to recheck " * 2000 + "sodium in 2 weeks")   # a department preferred after "with/in/see": a window
+    structure_orders("Renal clinic " * 2000 + "in 2 weeks")
+    assert time.perf_counter() - began < 10
 
 
 def test_ranges_take_their_lower_bound() -> None:
