@@ -1006,6 +1006,11 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
 _REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+# where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
+_TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
+_NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
+                         r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
+                         r"improved|resolved|settled)\b", re.I)
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
@@ -1420,6 +1425,8 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
             last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
+    if _NOT_BETTER.search(text):
+        structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
         # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
         used = [(i.span_start, i.span_end) for i in structured]
@@ -1533,7 +1540,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for w in whens for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
-            if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]):
+            if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             return found

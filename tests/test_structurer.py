@@ -827,3 +827,11 @@ def test_the_body_part_of_a_swelling_and_items_joined_by_or(text: str, expected:
 def test_a_stop_label_covers_its_whole_line() -> None:
     text = "STOPPED: Amitriptyline 10 mg nocte (may worsen confusion); Oxybutynin 5 mg bd.\nUNCHANGED: Donepezil 5 mg nocte"
     assert [m.name for m in meds(text)] == ["Donepezil"]
+
+
+def test_a_test_at_a_community_centre_and_a_visit_on_a_condition() -> None:
+    text = "出院后1周在社区卫生服务中心复查血常规、电解质"
+    assert visits(text) == [] and reexams_of(text) == [("血常规", "P1W"), ("电解质", "P1W")]
+    assert visits("如症状不缓解，2周后呼吸科门诊复诊") == []
+    assert visits("If the cough is not better in 2 weeks, see your GP.") == []
+    assert visits("2周后呼吸科门诊复诊") == [("呼吸科", "P2W")]
