@@ -406,7 +406,8 @@ _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$"
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
-_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
+_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
+                       r"\b(?:every|each)\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
     (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
@@ -492,7 +493,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         unit = _UNIT_ZH[m.group(1)]
         add(m, f"P2{unit}" if m.group(0).startswith("隔") else f"P1{unit}")
     for m in _EVERY_EN.finditer(text):
-        word = (m.group(2) or m.group(3)).lower()
+        word = "week" if m.group(4) else (m.group(2) or m.group(3)).lower()        # "every Tuesday": the first one
         value = {"day": "P1D", "week": "P1W", "weekly": "P1W", "fortnight": "P2W", "fortnightly": "P2W", "month": "P1M",
                  "monthly": "P1M", "year": "P1Y", "yearly": "P1Y", "annually": "P1Y"}[word]
         if m.group(1):                                # every other week
@@ -1054,7 +1055,8 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"hba1c|swab|\binr\b|coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
-    rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?)\b|\b(?:weekly|fortnightly|monthly)\b|"
+    rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
+    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
     rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
@@ -1567,6 +1569,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                   and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
+            elif when and _clinic_phrase(text[reexams[-1][2]:] if reexams[-1][2] > 0 else text):
+                # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_clinic_phrase(text[reexams[-1][2]:]), when=when))
             return found
         if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)
                      or _clinic_phrase(text) or _in_department(text)):

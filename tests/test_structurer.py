@@ -835,3 +835,11 @@ def test_a_test_at_a_community_centre_and_a_visit_on_a_condition() -> None:
     assert visits("如症状不缓解，2周后呼吸科门诊复诊") == []
     assert visits("If the cough is not better in 2 weeks, see your GP.") == []
     assert visits("2周后呼吸科门诊复诊") == [("呼吸科", "P2W")]
+
+
+def test_every_weekday_and_a_test_taken_at_a_named_unit() -> None:
+    result = structure_orders("Bloods (FBC) every Tuesday at the haematology day unit.", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "Haematology day unit", "P1W"), ("reexam", "FBC", "P1W")]
+    assert visits("Blood test (sodium and potassium) at your GP practice in 1 week.") == []     # drawn there: no visit
+    assert meds("Methotrexate 15 mg every Monday")[0].frequency == "qw"
