@@ -843,3 +843,10 @@ def test_every_weekday_and_a_test_taken_at_a_named_unit() -> None:
         ("revisit", "Haematology day unit", "P1W"), ("reexam", "FBC", "P1W")]
     assert visits("Blood test (sodium and potassium) at your GP practice in 1 week.") == []     # drawn there: no visit
     assert meds("Methotrexate 15 mg every Monday")[0].frequency == "qw"
+
+
+def test_tests_beforehand_take_the_visit_time_and_a_review_by_phone_is_no_visit() -> None:
+    text = "Follow up:\n- Virtual ward review by phone tomorrow\n- Infection clinic in 10 days; CRP and FBC beforehand"
+    assert visits(text) == [("Infection", "P10D")]
+    assert reexams_of(text) == [("CRP", "P10D"), ("FBC", "P10D")]
+    assert reexams_of("2周后肾内科门诊复诊。复诊前复查肾功能") == [("肾功能", "P2W")]
