@@ -1553,8 +1553,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
                 or when and known:
-            if not department and not when or not when and re.search(r"复诊(?:后|时)", text):
-                return []     # "复诊后由医生决定是否恢复": a visit mentioned, not ordered
+            if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text):
+                return []     # "复诊后由医生决定是否恢复", "根据病理结果至肿瘤内科就诊": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:

@@ -850,3 +850,7 @@ def test_tests_beforehand_take_the_visit_time_and_a_review_by_phone_is_no_visit(
     assert visits(text) == [("Infection", "P10D")]
     assert reexams_of(text) == [("CRP", "P10D"), ("FBC", "P10D")]
     assert reexams_of("2周后肾内科门诊复诊。复诊前复查肾功能") == [("肾功能", "P2W")]
+
+
+def test_a_referral_that_depends_on_a_result_is_no_appointment() -> None:
+    assert visits("出院后1个月胸外科门诊复诊，复查胸部CT；根据病理结果至肿瘤内科就诊") == [("胸外科", "P1M")]
