@@ -122,7 +122,7 @@ def _lookup(name: str) -> _Drug | None:
     low = name.lower()
     if low in table:
         return table[low]
-    found = [m.group(0).lower() for m in zh_pattern.finditer(name)] + [m.group(0).lower() for m in en_pattern.finditer(name)]
+    found = [m.group(0).lower() for m in zh_pattern.finditer(low)] + [m.group(0).lower() for m in en_pattern.finditer(name)]
     if not found:
         return None
     return table[max(found, key=lambda k: (len(k), table[k].drug_class is not None))]
@@ -130,7 +130,8 @@ def _lookup(name: str) -> _Drug | None:
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|混悬液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|软膏|乳膏|凝胶|滴眼液|栓|丸|散|糖浆|笔|针)")
+             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
                        r"potassium|calcium|hydrochloride|hcl|succinate|tartrate|besylate|maleate|mesylate|bisulfate|magnesium)\b", re.I)
@@ -180,7 +181,7 @@ def drug_aliases(name: str) -> list[str]:
 
 _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医嘱|注意事项|出院指导|用药|随访|复诊|discharge (?:medications?|instructions?|orders?)|"
                      r"medications?|instructions?|follow[- ]up|home medications?)\s*[:：]\s*", re.I)
-_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}[.、](?!\d)|[①-⑳]|[-•*·]\s)\s*")
+_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[-•*·]\s)\s*")
 _ZH_BREAK = re.compile(r"[；;。\n]")
 _EN_BREAK = re.compile(r"[;\n]|\.(?=\s+[A-Z(])|\.$")
 
@@ -250,13 +251,13 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 # ----- medication parts ------------------------------------------------------------------------------
 
 _UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
-         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
+         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
          r"patch(?:es)?|sachets?)")
-_DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
     "iu": "U", "u": "U", "单位": "U", "unit": "U", "units": "U", "meq": "mEq", "mmol": "mmol", "ml": "mL", "毫升": "mL",
-    "片": "片", "粒": "粒", "袋": "袋", "支": "支", "喷": "puff", "揿": "puff", "吸": "puff", "puff": "puff", "puffs": "puff", "滴": "drop",
+    "片": "片", "#": "片", "粒": "粒", "袋": "袋", "支": "支", "贴": "贴", "喷": "puff", "揿": "puff", "吸": "puff", "puff": "puff", "puffs": "puff", "滴": "drop",
     "tablet": "tablet", "tablets": "tablet", "tab": "tablet", "tabs": "tablet", "capsule": "capsule", "capsules": "capsule",
     "cap": "capsule", "caps": "capsule", "drop": "drop", "drops": "drop", "spray": "spray", "sprays": "spray",
     "patch": "patch", "patches": "patch", "microgram": "μg", "micrograms": "μg", "milligram": "mg", "milligrams": "mg",
@@ -273,27 +274,28 @@ def unit_key(unit: Any) -> str:
     return _UNIT_SAME.get(normal, normal)
 
 
-_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "puff", "tablet", "capsule", "drop", "spray", "patch"}
+_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
-_DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
+_DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
-_COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|片|粒)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
-_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸)")
+_COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|sachets?|片|粒|袋|支|丸|#|ml|mL|毫升)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
+_SECOND_STRENGTH = re.compile(r"\s*/\s*\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|IU|U|units?|单位|毫克|微克)(?![A-Za-z])", re.I)
+_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸|贴)")
 _WORD_AMOUNT = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5,
                 "半": 0.5, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0}
 _DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
 _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|片|粒|tab|tablet|capsule|cap|支|袋|滴|drop|喷|puff|actuation)\b", re.I)
 
 # "q8h", "每8小时", "every 6 to 8 hours": the shortest interval
-_EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
+_EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*(?:(?:-|–|to)\s*\d{1,2}\s*)?h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
                           r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
 _HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
-_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
-                          r"\b(one|two|three|four|[1234])\s*(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四五六1-6]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+                          r"\b(one|two|three|four|[1234])\s*(?:(?:-|–|to|or)\s*(?:two|three|four|[234])\s*)?(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
@@ -309,9 +311,9 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
-    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -322,7 +324,7 @@ _SLOT_EN = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|
 _SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
          "中": "n", "lunch": "n", "noon": "n", "晚餐": "e", "晚上": "e", "晚": "e", "dinner": "e", "supper": "e", "evening": "e",
          "the evening meal": "e", "睡前": "b", "bedtime": "b", "night": "b"}
-_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\bwith each meal\b", re.I)),
+_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\b(?:before|with|after) (?:each|every) meal\b", re.I)),
           ("bid", re.compile(r"早晚餐|早晚饭|早晚|\bbreakfast and (?:dinner|supper|evening meal)\b", re.I))]
 # where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
 _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
@@ -334,17 +336,18 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+    ("topical", r"外用|外涂|涂抹|含漱(?!后)|喷鼻|滴鼻|鼻腔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
-    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|喷鼻|滴鼻|鼻腔|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|nasal|each nostril|intranasal"),
-    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
+    ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|营养管|鼻饲|胃管|空肠管|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|feeding tube|"
+              r"\b(?:PEG|NG|NJ|nasogastric|nasojejunal) tube"),
+    ("oral", r"口服|\bpo\b|p\.o\.|by mouth|orally|\boral\b|嚼服|顿服|送服|含服(?!.*舌下)|冲服|餐后服|饭后服|随餐|\bswallow"),
 )]
 # the route a dosage form implies when the line does not say
-_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|贴剂|贴膏|\beye (?:drops?|ointment|gel)\b|\bear drops\b|^\s*drops\b|"
-                                       r"\b(?:cream|ointment|gel|patch)\b", re.I)),
-                ("other", re.compile(r"栓|滴鼻液|鼻喷|\bsuppositor|\bnasal spray\b|\bpessar", re.I)),
-                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
+_FORM_ROUTES = [("topical", re.compile(r"滴眼液|眼用|眼膏|滴耳液|软膏|乳膏|凝胶|洗剂|搽剂|涂剂|酊|贴剂|贴膏|含漱液|漱口液|滴鼻液|鼻喷|\beye (?:drops?|ointment|gel)\b|"
+                                       r"\bear drops\b|^\s*drops\b|\b(?:cream|ointment|gel|patch|mouthwash|nasal spray)\b", re.I)),
+                ("other", re.compile(r"栓|\bsuppositor|\bpessar", re.I)),
+                ("oral", re.compile(r"片|胶囊|颗粒|口服液|口服溶液|混悬液|混悬剂|合剂|滴剂|糖浆|散$|丸$|tablet|capsule|\bsuspension\b|\bsyrup\b|"
                                     r"\boral solution\b|\belixir\b", re.I))]
 _DURATION_LONG = re.compile(r"长期|终身|不可自行停药|长期服用|长期口服|long[- ]term|indefinitely|lifelong|for life|ongoing", re.I)
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十二": 12,
@@ -353,11 +356,14 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
            "twelve": 12, "fourteen": 14, "a": 1, "an": 1}
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
-_UNIT_EN = {"day": "D", "days": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
+_UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|×|\*|[xX](?=\s*\d))\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:another\s+|a further\s+|the next\s+)?{_NUM}\s*(days?|weeks?|months?)\b", re.I)
+_HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
+                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:at least\s+|another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
+                          rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
 
@@ -392,8 +398,16 @@ _DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
+# "术后1、3、6个月", "at 1, 3 and 6 months": time points listed one by one share the unit written after the last
+# (the last number and its unit, then the numbers before it, read backwards over a bounded window: linear time)
+_LIST_LAST_ZH = re.compile(r"(?<![\d.])\d{1,3}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_LIST_LAST_EN = re.compile(r"\b\d{1,3}\s*(days?|weeks?|months?|years?)\b", re.I)
+_LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$")
+_LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
+_SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
-_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b", re.I)
+_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
+                       r"\b(?:every|each)\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
     (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
@@ -422,10 +436,11 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     found: list[tuple[int, int, str]] = []
     covered = bytearray(len(text) + 1)
 
-    def add(m: re.Match[str], value: str | None) -> None:
-        if value and not any(covered[m.start():max(m.end(), m.start() + 1)]):
-            found.append((m.start(), m.end(), value))
-            covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    def add(m: re.Match[str] | tuple[int, int], value: str | None) -> None:
+        start, end = (m.start(), m.end()) if isinstance(m, re.Match) else m
+        if value and not any(covered[start:max(end, start + 1)]):
+            found.append((start, end, value))
+            covered[start:end] = b"\x01" * (end - start)
 
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
@@ -447,6 +462,21 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         if m.group(2).lower() == "may" and not m.group(2).startswith("M"):
             continue
         add(m, _date_from_parts(int(m.group(3)) if m.group(3) else None, _MONTH_NUM[m.group(2)[:3].lower()], int(m.group(1)), ref))
+    for last_pattern, before_pattern, units in ((_LIST_LAST_ZH, _LIST_BEFORE_ZH, _UNIT_ZH), (_LIST_LAST_EN, _LIST_BEFORE_EN, _UNIT_EN)):
+        for m in last_pattern.finditer(text):
+            window = max(0, m.start() - 80)
+            before = before_pattern.search(text, window, m.start())
+            if not before:
+                continue
+            unit = units[m.group(1).lower()]
+            numbers = list(re.finditer(r"\d+", text[before.start():m.end()]))
+            for k, n in enumerate(numbers):
+                end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
+                add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
+    for m in re.finditer(r"(?:复诊|门诊|就诊)前(?:一|1)(?:周|天|日)", text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
+    for m in _SPAN_ZH.finditer(text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -463,7 +493,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         unit = _UNIT_ZH[m.group(1)]
         add(m, f"P2{unit}" if m.group(0).startswith("隔") else f"P1{unit}")
     for m in _EVERY_EN.finditer(text):
-        word = (m.group(2) or m.group(3)).lower()
+        word = "week" if m.group(4) else (m.group(2) or m.group(3)).lower()        # "every Tuesday": the first one
         value = {"day": "P1D", "week": "P1W", "weekly": "P1W", "fortnight": "P2W", "fortnightly": "P2W", "month": "P1M",
                  "monthly": "P1M", "year": "P1Y", "yearly": "P1Y", "annually": "P1Y"}[word]
         if m.group(1):                                # every other week
@@ -472,8 +502,15 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for pattern, value in _NEXT:
         for m in pattern.finditer(text):
             add(m, value)
+    for m in _HOURS_AHEAD.finditer(text):            # whole days only: "in 48 hours" → P2D
+        hours = int(m.group(1) or m.group(2))
+        add(m, f"P{hours // 24}D" if hours % 24 == 0 else None)
     for m in _DAY_N.finditer(text):                  # "wound check on day 5"
         add(m, _iso_period(float(m.group(1)), "D"))
+    # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
+    daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
+    if daily and len(daily) < len(found):
+        found = [f for f in found if f not in daily]
     found.sort()
     return found
 
@@ -485,8 +522,13 @@ def _when(text: str, ref: dt.date | None = None) -> str | None:
     return (dates or found)[0][2] if found else None
 
 
+_SIG_CODE = r"(?:qd|od|bid|bd|tid|tds|qid|qds|qn|q\d{1,2}h)"
+_SIG_RANGE = re.compile(rf"\b({_SIG_CODE})\s*(?:-|–|—|~|to|or|/)\s*{_SIG_CODE}\b", re.I)
+
+
 def _frequency(text: str) -> str | None:
     """The frequency code of a medication line ("早6U 中4U 晚6U" → tid, "1 drop every 6 hours" → q6h)."""
+    text = _SIG_RANGE.sub(r"\1", text)          # "bid–tid": the lower bound
     if _PRN.search(text):
         return "prn"
     for m in _EVERY_HOURS.finditer(text):
@@ -533,7 +575,69 @@ def _regimen_head(after: str) -> str:
     return after[:m.start()] if m and m.start() > 0 else after
 
 
-def _duration(text: str) -> str | None:
+# a taper that ends at a fixed point ("…, then stop", "每周减5mg至停")
+_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|至停药|后停药?$", re.I)
+_TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b", re.I)
+_TAPER_STEP = re.compile(r"每\s*(?:(\d+)\s*)?(天|日|周|星期)\s*(?:减|递减|减少)(?:量)?\s*(\d+(?:\.\d+)?)\s*(mg|毫克|片|次|滴|g|μg)?|"
+                         r"\b(?:reduc|decreas|taper)\w*\s+(?:the dose\s+)?by\s+(\d+(?:\.\d+)?)\s*(mg|tablets?|drops?)?\s+(?:every|each|a|per)\s+(day|week)\b|"
+                         r"减至\s*(\d+(?:\.\d+)?)\s*(?:mg|毫克|片|次)?|\b(?:down )?to\s+(\d+(?:\.\d+)?)\s*mg\b", re.I)
+
+
+def _taper_duration(text: str, first_dose: float | None) -> str | None:
+    """The whole course of a taper that ends at a fixed point: "40 mg for 3 days, then 30 mg for 3 days, …, then stop"
+    → P12D (the steps added up); "30mg qd，1周后每周减5mg至停" → P6W (1 week, then 25, 20, 15, 10, 5 mg a week);
+    "每日4次，每周减1次至停" → P4W. None when the taper has no fixed end."""
+    if not _TAPER_END.search(text):
+        return None
+    steps = [m for m in _DURATION_EN.finditer(text)] or [m for m in _DURATION_ZH.finditer(text)]
+    units = {(_UNIT_EN.get(m.group(2).lower()) or _UNIT_ZH.get(m.group(2))) for m in steps}
+    if len(steps) >= 2 and len(units) == 1:
+        counts = [_num(m.group(1)) for m in steps]
+        if all(c is not None for c in counts):
+            return _iso_period(sum(counts), units.pop())
+    value = first_dose
+    if any(m.group(4) == "次" for m in _TAPER_STEP.finditer(text)):
+        times = _TIMES_A_DAY.search(text)                      # a drop that loses one dose a week: count the doses
+        value = float(next((int(g) if g.isdigit() else _COUNT_WORD.get(g.lower(), _CN_NUM.get(g, 0))) for g in times.groups() if g)) \
+            if times else None
+    if not value:
+        return None
+    total = 0.0
+    unit = None
+    hold = _TAPER_HOLD.search(text)
+    step_size = None
+    for m in _TAPER_STEP.finditer(text):
+        if m.group(3) or m.group(5):                          # a step: "每周减5mg", "reduce by 5 mg every week"
+            step_unit = _UNIT_ZH.get(m.group(2)) if m.group(3) else _UNIT_EN[m.group(7).lower() + "s"]
+            every = int(m.group(1)) if m.group(1) else 1
+            if unit not in (None, step_unit) or every != 1:
+                return None
+            unit, step_size = step_unit, float(m.group(3) or m.group(5))
+        elif step_size:                                       # a target: "减至20mg后"
+            target = float(m.group(8) or m.group(9))
+            if target >= value or (value - target) % step_size:
+                return None
+            total += (value - target) / step_size
+            value = target
+    if not unit or not step_size or value % step_size:
+        return None
+    held = 1.0
+    if hold and hold.start() < (_TAPER_STEP.search(text).start() if _TAPER_STEP.search(text) else 0):
+        held_count = _num(hold.group(1) or hold.group(3))
+        held_unit = _UNIT_ZH.get(hold.group(2)) if hold.group(2) else _UNIT_EN.get((hold.group(4) or "").lower())
+        if held_count is None or held_unit != unit:
+            return None
+        held = held_count
+    return _iso_period(held + total + value / step_size - 1, unit)
+
+
+def _duration(text: str, first_dose: float | None = None) -> str | None:
+    taper = _taper_duration(text, first_dose)
+    if taper:
+        return taper
+    cycle = re.search(r"(?<![A-Za-z])d1\s*[-–~～至到]\s*d?(\d{1,2})\b|\bdays? 1\s*(?:-|–|to)\s*(\d{1,2})\b", text, re.I)
+    if cycle:                                   # "d1-14，休息7天": the first on-period of the cycle
+        return _iso_period(float(cycle.group(1) or cycle.group(2)), "D")
     zh = _DURATION_ZH.search(text)
     if zh:
         n = _num(zh.group(1))
@@ -551,7 +655,10 @@ def _duration(text: str) -> str | None:
 
 # ----- medications -----------------------------------------------------------------------------------
 
-_ZH_NAME = re.compile(rf"([\u4e00-\u9fffA-Za-z()（）·\-/]{{2,30}}?{_ZH_FORMS})")
+_ZH_NAME = re.compile(rf"((?:[\u4e00-\u9fffA-Za-z()（）·\-/]|(?<=[A-Za-z])\d){{2,30}}?{_ZH_FORMS})")     # "维生素B6片"
+# how a drug is given, written before its name ("经空肠营养管泵入肠内营养混悬液"): not part of the name
+_GIVEN_BY = re.compile(r"^.*(?:泵入|注入|鼻饲|滴注|输注|冲服)")
+_SIG_WORD = re.compile(r"^(?:qd|bid|tid|qid|qn|qod|qw|po|iv|im|sc|prn|st|q\d+h)(?![A-Za-z])", re.I)
 _NOT_DRUG_WORDS = re.compile(r"复查|复诊|随诊|检查|监测|饮食|伤口|换药|拆线|就诊|门诊|运动|体重|血压|血糖|戒烟|限酒|饮水|休息|注意|避免|淋浴|"
                              r"follow|clinic|return|weigh|diet|limit|avoid|check|monitor|repeat|blood test|wound|shower", re.I)
 _SHARED_FREQ = re.compile(r"(?:以上|上述|前述)(?:两|二|三|四|2|3|4)?(?:种|个)?(?:药物?|药品)?(?:均|都|各)?|\b(?:both|all|each)\b", re.I)
@@ -584,20 +691,26 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         covered[med.start:med.end] = b"\x01" * (med.end - med.start)
 
     if zh:
-        for m in zh_pattern.finditer(text):
+        folded = text.lower() if len(text.lower()) == len(text) else text       # the lexicon keys are lower case ("碳酸钙d3")
+        for m in zh_pattern.finditer(folded):
             start, end = m.start(), m.end()
             # extend left over salts ("苯磺酸氨氯地平") and right over forms ("…缓释片")
             salt = re.search(rf"{_ZH_SALTS}$", text[max(0, start - 6):start])
             if salt:
                 start -= len(salt.group(0))
-            form = re.match(rf"[\u4e00-\u9fff]{{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
+            form = re.match(rf"(?:[\u4e00-\u9fff]|[A-Za-z]\d?){{0,4}}?{_ZH_FORMS}+", text[end:end + 14])
             if form and not _NOT_DRUG_WORDS.search(form.group(0)):
                 end += form.end()
-            add(_Med(text[start:end], start, end, _lookup(m.group(0))))
+            add(_Med(text[start:end], start, end, _lookup(text[m.start():m.end()])))
         for m in _ZH_NAME.finditer(text):
             if taken(m.start(), m.end()):
                 continue
             name = _LEAD_WORDS.sub("", m.group(1))
+            given = _GIVEN_BY.match(name)
+            if given and len(name) - given.end() >= 3:
+                name = name[given.end():]
+            if _SIG_WORD.match(name) or name.count("(") + name.count("（") != name.count(")") + name.count("）"):
+                continue                                                 # "qd（预防血栓": a sig and a note, not a drug
             if re.fullmatch(r"(?:一次|每次|每回|一日|每日|每天|单次)?[\d一二两三四五六七八九十半/]*[片粒袋支丸]", name):
                 continue                                                 # "一次半片" is a dose, not a drug
             more = re.match(rf"{_ZH_FORMS}+", text[m.end():m.end() + 6])      # "甲地孕酮分散" + "片"
@@ -628,7 +741,9 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         # unknown English drug: capitalised word(s) right before a dose, possibly with a strength ("0.5%"), a form
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
-                             rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
+                             rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+"
+                             rf"(?:\d+(?:\.\d+)?/\d+(?:\.\d+)?\s+)?"                   # "Co-codamol 8/500 two tablets": two strengths
+                             rf"(?:\d+(?:\.\d+)?\s*{_UNIT}\b|(?:one|two|three|four|half)\s+(?:tablets?|capsules?|puffs?|sachets?)\b)"
                              rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart|[Tt]ake|[Gg]ive)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
                              rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
                              rf"|(?:^|(?<=[\s:]))([A-Z][a-z]{{3,}}(?:\s[A-Z][a-z]+)?)\s+(?:eye |ear |nasal )?(?:drops|ointment|cream|gel|spray)\b"
@@ -653,6 +768,10 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
             continue
         kept.append(f)
     return _merge_names(text, kept)
+
+
+# words of a plan, not of a brand, before a drug in brackets ("降糖继续原方案（二甲双胍）")
+_NOT_BRAND = re.compile(r"方案|继续|维持|治疗|降糖|降压|调脂|降脂|抗凝|抗血小板|护胃|预防|用药")
 
 
 def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
@@ -683,7 +802,7 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
         after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
         if brand_start >= 0 and after and not (out and out[-1].end > brand_start):
             brand = _LEAD_WORDS.sub("", text[brand_start:brand_end])
-            if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand):
+            if len(brand) >= 2 and not _NOT_DRUG_WORDS.search(brand) and not _NOT_BRAND.search(brand):
                 start = brand_end - len(brand)
                 end = med.end + after.end()
                 out.append(_Med(text[start:end], start, end, med.drug))
@@ -701,11 +820,14 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     return out
 
 
+_GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
+                             r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
+_KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
                          r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
                          r"\bcease[ds]?\b|\bavoid\b|\bnot to be taken\b", re.I)
-_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
+_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|暂不(?:用|使用|服用)|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
 _STOP_NEGATED = re.compile(r"(?:不|勿|别|切勿|不要|不可|不能|不得|严禁|do not|don.?t|never|not|without)\s*(?:自行|擅自|随意|突然|suddenly)?\s*$", re.I)
 _RESUME = re.compile(r"改为|改用|换用|换为|继续|开始|加用|续用|恢复|\binstead\b|\bswitch|\bchange|\breplace|\bstart|\bcontinue|\bresume|"
                      r"\brestart|\btake\b|\buse\b|\bwhile\b|\bwith\b|\bon\b", re.I)
@@ -747,11 +869,17 @@ def _stopped_after(after: str) -> bool:
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
-        if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\b|if\b|when\b|once\b|before\b|after\b|"
-                    r"on\b|at\b|until\b|while\b|如|若|时|前|后)", post, re.I):
+        # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
+        if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\s+(?:\d|a\b|an\b|one|two|three|"
+                    r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|"
+                    r"on\b|at\b|while\b|如|若|时|前|后)", post, re.I):
             continue
         return True
     return False
+
+
+_SHARED_DURATION = re.compile(rf"(?:均|都|各|以上(?:两|二|三|四|\d)?(?:种)?(?:药物?)?)\s*(?:再|继续)?(?:服|用|连服|连用|使用|服用)\s*{_NUM}\s*(?:个)?\s*(天|日|周|月)|"
+                              rf"\b(?:both|all|each)\b[^.;]{{0,30}}?\bfor\s+(?:another\s+)?{_NUM}\s*(days?|weeks?)\b", re.I)
 
 
 def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False,
@@ -766,14 +894,30 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         chunk = segment.text[med.start:chunk_end]
         after = segment.text[med.end:chunk_end]
         between = segment.text[meds[i - 1].end if i else 0:med.start]
-        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(after)
+        # a note in brackets that names another drug goes on to its closing bracket ("5mg tid（与多潘立酮二选一，暂不用）")
+        note = after
+        if after.count("（") + after.count("(") > after.count("）") + after.count(")"):
+            close = re.search(r"[)）]", segment.text[chunk_end:chunk_end + 60])
+            note = segment.text[med.end:chunk_end + close.end()] if close else after
+        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note)
                    or stopped_previous and i and _continues_list(between))
         stopped_previous = bool(stopped)
         head = _regimen_head(after)
         dose_m = _DOSE_IN_MED.search(after)
-        frequency = _frequency(head) or _frequency(after)
-        # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order
-        if dose_m is None and frequency is None:
+        # the frequency of the drug's own clause ("500ml 每日一次，每4小时温水冲管"), unless it is taken as needed
+        first = re.split(r"[，,；;]", head, maxsplit=1)[0]
+        frequency = _frequency(head) if _PRN.search(head) else _frequency(first) or _frequency(head) or _frequency(after)
+        # a drug given by staff at a visit ("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") is the visit
+        window = max(0, med.start - 80)                                  # (bounded windows: linear on long lines)
+        clause_from = max((window + m.end() for m in re.finditer(r"[，,；;]", segment.text[window:med.start])), default=window)
+        clause_to = re.search(r"[，,；;]", segment.text[med.end:med.end + 200])
+        own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
+        if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
+            continue
+        # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
+        # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
+        kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
+        if dose_m is None and frequency is None and not kept_on:
             continue
         name = med.name.strip(" ，,、")
         if not zh:
@@ -785,12 +929,23 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             items.append(OrderItemDraft(kind="instruction", text=original[start:end], span_start=start, span_end=end, name=name,
                                         generic_name=generic_name(name)))
             continue
-        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=segment.text))
+        line_start = original.rfind("\n", 0, segment.start) + 1
+        line_end = original.find("\n", segment.start)
+        line = original[line_start:line_end if line_end >= 0 else len(original)]   # "Drops to the LEFT eye: …; levofloxacin …"
+        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
+                                 before=segment.text[:med.start] if i == 0 else ""))
+    # "头孢呋辛酯片 0.25g po bid，甲硝唑片 0.4g po tid，均再服3天": one length for every drug of the line
+    shared = _SHARED_DURATION.search(segment.text)
+    if shared and sum(i.kind == "medication" for i in items) >= 2:
+        n = _num(shared.group(1) or shared.group(3))
+        unit = _UNIT_ZH.get(shared.group(2) or "") or _UNIT_EN.get((shared.group(4) or "").lower())
+        period = _iso_period(n, unit) if n is not None and unit else None
+        items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
     return items
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
-                start: int, end: int, original: str, line: str = "") -> OrderItemDraft:
+                start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
     dose = dose_text = unit = None
     if dose_m and _PACKAGE.match(after, dose_m.start()):
@@ -798,9 +953,11 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         dose_m = _DOSE_IN_MED.search(after, _PACKAGE.match(after, dose_m.start()).end()) or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
-        if dose_m.group(2) and re.search(r"/", dose_m.group(0)):
-            dose_text = dose_m.group(0).strip()        # "49/51 mg": a combination, not one dose
-            count = _DOSE_IN_MED.search(after, dose_m.end())
+        combination = _SECOND_STRENGTH.match(after, dose_m.end())
+        if dose_m.group(2) and re.search(r"/", dose_m.group(0)) or combination:
+            # "49/51 mg", "(600 mg/125 IU) 1 tablet": a combination of two strengths; the dose is the tablet count
+            dose_text = dose_m.group(0).strip()
+            count = _DOSE_IN_MED.search(after, combination.end() if combination else dose_m.end())
             if count and _UNIT_NORMAL.get(count.group(3).lower(), count.group(3)) in ("puff", "片", "粒", "tablet", "capsule"):
                 dose_m = count
                 unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
@@ -827,7 +984,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 dose = float(top) / float(bottom) if float(bottom) else None
             unit = _UNIT_NORMAL.get(word.group(2).lower(), word.group(2)) if dose is not None else None
             dose_text = word.group(0) if dose is not None else None
-    route = _route(head) or _route(after) or _route(med.name)
+    # the route in the order, or before the first drug of a line ("经空肠营养管泵入肠内营养混悬液")
+    route = _route(head) or _route(after) or _route(med.name) or _route(before)
     if route is None:
         if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
@@ -842,13 +1000,24 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
         generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
-        dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after),
+        dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after, dose),
     )
 
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|回院|来院|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+# where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
+_TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
+_NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
+                         r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
+                         r"improved|resolved|settled)\b", re.I)
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+                                r"\bas (?:needed|required)\b", re.I)
+# not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+                          r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
+                          r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
@@ -857,11 +1026,13 @@ _ITEM_EXPAND = {
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
+# a clinical look at a wound or a bleb is not a test ("复查眼压及滤过泡")
+_NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?:情况|愈合)?")
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
-    r"急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
+    r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
-    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
+    r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
@@ -873,8 +1044,8 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with)\b|\bback to (?:the )?clinic\b", re.I)
-_TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -884,7 +1055,8 @@ _TEST_EN = re.compile(r"panel|\btests?\b|x-?rays?\b|\bct\b|\bmri\b|\becho|\becg\
                       r"hba1c|swab|\binr\b|coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
-    rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?)\b|\b(?:weekly|fortnightly|monthly)\b|"
+    rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
+    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
     rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
@@ -902,10 +1074,60 @@ def _order_vocab() -> tuple[re.Pattern[str], dict[str, list[tuple[str, re.Patter
     return departments, signs
 
 
+@functools.lru_cache(maxsize=1)
+def _zh_test_words() -> re.Pattern[str]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{w})" for w in sorted((str(w) for w in data["tests_zh"]), key=len, reverse=True)))
+
+
+def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]]:
+    """"出院后2周T管造影": tests named with a time and no 复查 (words of tests_zh), as written."""
+    tests = _zh_test_words()
+    if not tests.search(text) or re.search(r"监测|自测|测量|记录|必要时", text):
+        return []
+    out = []
+    offset = 0
+    for piece in re.split(r"([、及和与]|以及)", text):
+        start = offset
+        offset += len(piece)
+        if not tests.search(piece):
+            continue
+        name = piece
+        for a, b, _ in reversed(_time_expressions(piece, ref)):
+            name = name[:a] + name[b:]
+        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再)+", "", name)
+        department = _zh_department(name)
+        if department and name.startswith(department):
+            name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
+        name = re.sub(r"(?:检查|一次)$", "", name).strip()
+        if len(name) >= 2 and tests.search(name):
+            at = text.find(name, start)
+            out.append((name, at if at >= 0 else start, start + len(piece)))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(named units kept whole, department names longest-first) of knowledge/data/order_vocab.yaml."""
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))["departments_zh"]
+    names = "|".join(re.escape(str(n)) for n in sorted(data["names"], key=len, reverse=True))
+    units = re.compile("|".join("(?:" + str(u).replace("{name}", f"(?:{names})") + ")" for u in data["units"]))
+    return units, re.compile(names)
+
+
+# a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
+# label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
+_LOCAL_SITE = r"(?:颈部?|阴囊|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
+# the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
+_BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|belly|tummy|abdomen|"
+                        rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
+
+
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
     """(code, start, end) of every warning sign: the conversation lexicon plus the order phrasings of
     knowledge/data/order_vocab.yaml; overlapping mentions resolved longest-first."""
-    found = list(match_symptoms(text, lang))
+    found: list[tuple[str, int, int]] = []
     _, signs = _order_vocab()
     tables = [signs.get(lang, [])]
     if lang == "zh" and re.search(r"[a-zA-Z]{3}", text):
@@ -915,10 +1137,43 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
             for m in pattern.finditer(text):
                 if m.end() > m.start():
                     found.append((code, m.start(), m.end()))
-    return longest_first(found)
+    # the conversation lexicon item by item of a list ("头晕、跌倒" is dizziness and a fall, not one fainting); an order
+    # phrasing wins a tie with it
+    last = 0
+    for m in [*re.finditer(r"[、，,；;]|\s(?:or|and)\s", text), None]:
+        end = m.start() if m else len(text)
+        found += [(code, last + a, last + b) for code, a, b in match_symptoms(text[last:end], lang)]
+        last = m.end() if m else last
+    result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]      # "a+b": two signs in one phrase
+    # "心慌、出冷汗、手抖等低血糖表现" / "心慌出汗手抖": the racing heart of a low sugar is that, not palpitations as well
+    hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
+    # "心慌、出汗、饥饿感等低血糖表现": the signs listed before the name of the low sugar are its signs
+    labels = [(a, b) for a, b in hypo if re.match(r"低血糖|low (?:blood )?(?:sugar|glucose)|hypo", text[a:b], re.I)]
+    return [(c, a, b) for c, a, b in result
+            if not (c == "palpitations" and (any(max(a - hb, ha - b) <= 4 for ha, hb in hypo)
+                                             or any(b <= la and not re.search(r"[，,。；;.!?]", text[b:la]) for la, _ in labels)))
+            and not (c == "edema" and _local_swelling(text, a, b))]
+
+
+def _local_swelling(text: str, start: int, end: int) -> bool:
+    """A swelling of the neck, scrotum, wound or jaw (the body part in the phrase, or the last one named before it)."""
+    if _LOCAL_SWELLING_AFTER.match(text, end):
+        return True
+    parts = list(_BODY_PART.finditer(text[start:end]))
+    if not parts:
+        before = re.split(r"[.;。；!?！？、]", text[max(0, start - 40):start])[-1]
+        parts = list(_BODY_PART.finditer(before))
+    return bool(parts) and bool(re.fullmatch(_LOCAL_SITE, parts[-1].group(0), re.I))
 
 
 def _zh_department(text: str) -> str | None:
+    """The clinic of a Chinese visit: a named unit as written ("血液科日间病房", "伤口门诊"), else a known department
+    (a subspecialty after it goes to it: "神经内科癫痫门诊" → 神经内科), else "…科" / "…门诊" as written."""
+    units, names = _zh_department_vocab()
+    for pattern in (units, names):
+        m = pattern.search(text)
+        if m:
+            return m.group(0)
     for m in _DEPT_ZH.finditer(text):
         raw = m.group(1) or m.group(2)
         dept = _DEPT_PREFIX.sub("", raw)
@@ -936,16 +1191,17 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         return []
     tail_start = m.end()
     tail = text[tail_start:]
-    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊", tail)
+    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
     offset = tail_start
     for piece in _ITEM_SPLIT.split(body):
         raw = piece
-        piece = re.sub(r"^(?:一下|一次|下|的)", "", piece.strip())
+        piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
+        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时)$", piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -959,20 +1215,70 @@ _SPECIALIST = [(re.compile(p, re.I), r) for p, r in (
     (r"(ortho(?:pa)?edic) surg(?:eon|ery)s?$", r"\1s"), (r"(neuro)surgeons?$", r"\1surgery"), (r"(gyn(?:a)?ecolog)ists?$", r"\1y"))]
 
 
+@functools.lru_cache(maxsize=1)
+def _en_clinic_vocab() -> tuple[dict[str, str], re.Pattern[str]]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    short = {str(k).lower(): str(v) for k, v in (data.get("department_short_en") or {}).items()}
+    nurses = sorted((str(n) for n in data.get("nurse_specialties_en") or []), key=len, reverse=True)
+    return short, re.compile(r"(?<![A-Za-z])(" + "|".join(nurses) + r") nurse\b", re.I)
+
+
+# the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
+_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|"
+                              r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
+                              r"\w*ing|\w*ed)$", re.I)
+
+
+def _clinic_phrase(text: str) -> str | None:
+    """A clinic or unit named before its noun, as written: "Vascular access clinic", "the renal access nurse clinic",
+    "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
+    departments, _ = _order_vocab()
+    short, nurses = _en_clinic_vocab()
+    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center))\b", text, re.I):
+        words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
+        kept: list[str] = []
+        for word in reversed(words):
+            if _NOT_CLINIC_WORD.fullmatch(word):
+                break
+            kept.insert(0, word)
+        phrase = " ".join(kept)
+        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short):
+            continue
+        phrase = short.get(phrase.lower(), phrase)
+        if m.group(1).lower() != "clinic":
+            phrase += " " + m.group(1)
+        return phrase[0].upper() + phrase[1:]
+    nurse = nurses.search(text)
+    if nurse and not re.match(r"\s+clinic\b", text[nurse.end():], re.I):
+        return nurse.group(0)
+    return None
+
+
+def _in_department(text: str) -> bool:
+    """"Stent removal (cystoscopy) in Urology in 4 weeks": a capitalised department after "in"."""
+    departments, _ = _order_vocab()
+    return any(departments.match(text, m.end()) for m in re.finditer(r"\bin (?:the )?(?=[A-Z])", text))
+
+
 def _known_en_department(text: str) -> str | None:
     """A clinic named by a word of knowledge/data/order_vocab.yaml only (no sentence patterns)."""
     departments, _ = _order_vocab()
     m = departments.search(text)
-    return _en_department(text) if m else None
+    return _en_department(text) if m or _clinic_phrase(text) else None
 
 
 def _en_department(text: str) -> str | None:
     """The clinic of an English follow-up sentence, as written ("with Dr Smith in orthopaedics" → Orthopaedics)."""
+    phrase = _clinic_phrase(text)
+    if phrase:
+        return phrase
     departments, _ = _order_vocab()
+    short, _ = _en_clinic_vocab()
     # a known specialty word wins over the doctor's name; the clinic noun and "Dr X" are not part of it; one after
     # "with / in / at / to / see" ("a postnatal review with your GP") before one that only says what the visit is for
     matches = list(departments.finditer(text))
-    matches.sort(key=lambda m: (not re.search(r"\b(?:with|in|at|to|see|visit)\s+(?:the\s+|your\s+|a\s+|an\s+)?$", text[:m.start(1)], re.I),
+    matches.sort(key=lambda m: (not re.search(r"\b(?:with|in|at|to|see|visit)\s+(?:the\s+|your\s+|a\s+|an\s+)?$",
+                                              text[max(0, m.start(1) - 30):m.start(1)], re.I),
                                 m.start()))
     for m in matches:
         word = m.group(1)
@@ -983,7 +1289,7 @@ def _en_department(text: str) -> str | None:
                     or word in ("GP", "ENT", "GI", "INR") and word == word.upper()):
                 continue
         # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
-        dept = word
+        dept = short.get(word.lower(), word)
         for pattern, repl in _SPECIALIST:
             if pattern.search(dept):
                 dept = pattern.sub(repl, dept)
@@ -1014,6 +1320,11 @@ _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?
                             r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
 
+# who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
+_TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|should|can|may|must) (?=(?:re-?check|check|repeat|take|do|draw|arrange|get)\b)",
+                      re.I)
+
+
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
@@ -1021,7 +1332,7 @@ def _en_test_names(raw: str) -> list[str]:
     if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
-        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*", raw) if p.strip()]
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
         # "kidney and liver function": the last part's noun goes with the bare words before it
         head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
         if head and len(parts) > 1:
@@ -1041,13 +1352,15 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
     candidates = [before]
     if not before or not _TEST_EN.search(before):
+        after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().rstrip(".;:!–—- ")
         raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
@@ -1059,9 +1372,15 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
+_SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment)\b|"
+                         r"复诊时|复诊前|届时|同日|当天", re.I)
+_JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
+
+
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
-                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
+                       names: list[_Med] | None = None, visit_when: str | None = None) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
@@ -1071,19 +1390,46 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     # ("两周后复诊，如有发热随时就诊" is a visit and a sign; "如有发热请及时就诊" is no visit)
     warning = warning_context or bool(_WARNING_TRIGGER.search(text))
     structured: list[OrderItemDraft] = []
-    last_when = None
+    last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
+    if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
+        # "KUB X-ray and urinary tract ultrasound at the same visit.", "bloods the week before"
+        last_whens = [visit_when]     # (a test "the week before" is moved when it takes the time, below)
+    last_visits: list[OrderItemDraft] = []
+    held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
-        found = _structure_clause(clause, zh, original, ref, pending_when=last_when)
-        found = [replace(i, when=last_when) if i.when is None and i.kind in ("revisit", "reexam") and last_when else i
-                 for i in found]
+        if not zh and not last_whens and not _when(clause.text, ref):
+            tests = _en_reexam_items(clause.text, timed=False)
+            if tests and not _REVISIT_EN.search(clause.text):
+                held += [OrderItemDraft(kind="reexam", text=original[clause.start:clause.start + len(clause.text)],
+                                        span_start=clause.start, span_end=clause.start + len(clause.text), name=name)
+                         for name, _, _ in tests]
+                continue
+        found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        timed_tests = [i for i in found if i.kind == "reexam" and i.when]
+        if held and timed_tests:
+            found = [replace(i, when=timed_tests[0].when) for i in held] + found
+        held = []
+        # a visit or test without its own time goes with each time of the clause before
+        found = [replace(i, when=w if w == i.when else _before_the_visit(clause.text, w))
+                 for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam") and last_whens else [i.when])]
         if warning:
             found = [i for i in found if i.when]
-        last_when = next((i.when for i in found if i.when), last_when)
+        if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text):
+            # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
+            whens = [w for _, _, w in _time_expressions(clause.text, ref)]
+            found = [replace(v, when=w) for w in dict.fromkeys(whens) for v in last_visits if w not in {x.when for x in last_visits}]
+        if any(i.when for i in found):
+            timed = [i for i in found if i.when]
+            visits_here = [i for i in timed if i.kind == "revisit"]
+            last_whens = list(dict.fromkeys(i.when for i in (visits_here or timed[:1]) if i.when))
+            last_visits = visits_here or last_visits
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
-            last_when = _when(clause.text, ref)      # "In 2 weeks, have blood tests (CBC, LFTs)"
+            last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
+    if _NOT_BETTER.search(text):
+        structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
         # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
         used = [(i.span_start, i.span_end) for i in structured]
@@ -1137,7 +1483,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:[、,，/]|和|及|以及|与|或|and|again|then|and again|and then|,\s*and|,\s*again)\s*(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
+_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
 
 
 def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
@@ -1160,7 +1506,23 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
         pieces.append(text[last:start])
         last = end
     rest = "".join(pieces) + text[last:]
-    return len(re.sub(r"\b(?:in|after|within|on|about|around|then|and|出院后|术后|后|内)\b|[\s,，:：]", "", rest, flags=re.I)) <= 3
+    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
+
+
+_BEFORE_VISIT = re.compile(r"\b(?:the|a) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
+
+
+def _before_the_visit(text: str, when: str | None) -> str | None:
+    """"Respiratory clinic in 6 weeks with a chest X-ray the week before" → the test at P5W."""
+    m = _BEFORE_VISIT.search(text)
+    period = re.fullmatch(r"P(\d+)([DW])", when or "")
+    if not m or not period:
+        return when
+    unit = "W" if (m.group(1) or "").lower() == "week" or m.group(2) == "周" else "D"
+    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - (7 if unit == "W" else 1)
+    if count <= 0:
+        return when
+    return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
 
 
 def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
@@ -1168,36 +1530,53 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     text = clause.text
     s, e = clause.start, clause.start + len(text)
     when = _when(text, ref)
+    if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
+        return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
-        reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验", text) and not re.search(r"监测", text) else []
+        reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验|加查", text) and not re.search(r"监测", text) else []
+        if not reexams and when and not _REVISIT_ZH.search(text):
+            reexams = _zh_named_tests(text, ref)
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
+            whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
-                     for w in _revisit_whens(text[:reexams[0][1]] or text, ref) for item, _, _ in reexams]
-            # "术后1周眼科门诊复查视力、眼压": a visit to that clinic, and the tests
+                     for w in whens for item, _, _ in reexams]
+            # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
-            if department and when and re.search(r"门诊|科|中心", text[:reexams[0][1]]):
-                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=when))
+            if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
+                found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                             for w in whens]
             return found
         department = _zh_department(text)
-        # "2026年12月10日泌尿外科门诊拔管": a clinic on a day is a visit whatever is done there
-        if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text):
-            if not department and not when:
-                return []     # "复诊后由医生决定是否恢复": a visit mentioned, not ordered
+        known = bool(department) and any(p.search(text) for p in _zh_department_vocab())
+        # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
+        # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
+        if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
+                or when and known:
+            if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text):
+                return []     # "复诊后由医生决定是否恢复", "根据病理结果至肿瘤内科就诊": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
         reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
-            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=when)
+            found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
+                                    when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
-            if rest and _REVISIT_EN.search(rest) and when:
+            # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
+            if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip()))
+                                  and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
+            elif when and _clinic_phrase(text[reexams[-1][2]:] if reexams[-1][2] > 0 else text):
+                # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_clinic_phrase(text[reexams[-1][2]:]), when=when))
             return found
-        if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)):
+        if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)
+                     or _clinic_phrase(text) or _in_department(text)):
             department = _en_department(text)
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
@@ -1325,7 +1704,13 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             continue
         if stop_list and (re.search(r"[:：]\s*$", segment.text) or not names):
             stop_list = False     # a new heading ("Continue:") or a line that is not a drug ends the list
-        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list, stop_list=stop_list,
+        # "STOPPED: Amitriptyline 10 mg nocte; Oxybutynin 5 mg bd": a stop label at the start of a line covers the line
+        line_start = text.rfind("\n", 0, segment.start) + 1
+        label = _STOP_LABEL.match(text, line_start)
+        inline_stop = bool(label) and label.end() <= segment.start and names
+        found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list,
+                                   stop_list=stop_list or inline_stop,
+                                   visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    names=names)
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)
@@ -1368,7 +1753,14 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         items += found
+    # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
+    named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
+    items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+_STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",
+                         re.I)
 
 
 def _shared_frequency(text: str) -> str | None:

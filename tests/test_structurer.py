@@ -542,3 +542,315 @@ def test_visits_listed_under_a_follow_up_heading() -> None:
 def test_an_unknown_lower_case_drug_after_a_verb() -> None:
     assert [(m.name, m.dose, m.frequency) for m in meds("Take apremilast 30 mg twice daily")] == [("apremilast", 30, "bid")]
     assert meds("Give 5 mL three times a day") == []            # no drug named: left for a nurse (unparsed)
+
+
+# ----- phrasings met in evaluation/data/orders/train2.jsonl (orders written apart from the code) -------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("连续2天每日<10ml时到甲乳外科门诊拔管", "甲乳外科"),                   # a known department, not "时到甲乳外科"
+    ("出院后隔日到口腔科门诊换药", "口腔科"),
+    ("每周二上午到血液科日间病房注射", "血液科日间病房"),                     # a named unit is kept whole
+    ("1个月后到结核病门诊复诊", "结核病门诊"),
+    ("3个月后神经内科门诊（运动障碍专病门诊）复诊", "神经内科"),             # a subspecialty goes to its department
+    ("2周后到肝病科复诊", "肝病科"),                                       # not listed: read from "…科"
+])
+def test_chinese_departments_from_the_vocabulary(text: str, expected: str) -> None:
+    from knowledge.structurer import _zh_department
+    assert _zh_department(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("术后1、3、6个月骨科门诊复诊", [("骨科", "P1M"), ("骨科", "P3M"), ("骨科", "P6M")]),      # time points listed one by one
+    ("Review in the memory clinic at 1, 3 and 6 months", [("Memory", "P1M"), ("Memory", "P3M"), ("Memory", "P6M")]),
+    ("Eye clinic tomorrow, then at 1 week and at 1 month.", [("Eye", "P1D"), ("Eye", "P1W"), ("Eye", "P1M")]),
+    ("出院后10天口腔科拆线", [("口腔科", "P10D")]),                      # a known clinic on a day is a visit
+    ("2026-12-03 入住肿瘤科行第3周期化疗", [("肿瘤科", "2026-12-03")]),
+    ("出院后10天拆线", []),                                             # no clinic: not counted (the older corpora)
+    ("出院1周后儿科门诊复诊，必要时复查胸片", [("儿科", "P1W")]),
+    ("5、2周后精神科门诊复诊", [("精神科", "P2W")]),                      # "5、" is the item number, not a time list
+])
+def test_visit_times_listed_and_known_clinics(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_reexam_notes_conditions_and_times_of_the_visit_before() -> None:
+    assert reexams_of("每周复查血常规（注意白细胞）") == [("血常规", "P1W")]
+    assert reexams_of("出院1周后复诊，必要时复查胸片") == []                  # a conditional test is no order
+    assert reexams_of("出院后第3天、第1周眼科门诊复查眼压及滤过泡") == [("眼压", "P3D"), ("眼压", "P1W")]   # a bleb is looked at
+    assert visits("出院后第3天、第1周眼科门诊复查眼压") == [("眼科", "P3D"), ("眼科", "P1W")]
+    assert reexams_of("术后1、3个月骨科门诊复诊，复查腰椎正侧位片") == [("腰椎正侧位片", "P1M"), ("腰椎正侧位片", "P3M")]
+
+
+def med_tuple(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.route, m.frequency) for m in meds(text)]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("铝碳酸镁咀嚼片 2# 嚼服 tid 饭后1小时", [("铝碳酸镁咀嚼片", 2, "片", "oral", "tid")]),          # "#" counts tablets
+    ("氨氯地平 5mg 1# qd", [("氨氯地平", 5, "mg", None, "qd")]),                                # the mass wins
+    ("阿莫西林克拉维酸钾干混悬剂（7:1）每次1袋（228.5mg），口服，每日两次",
+     [("阿莫西林克拉维酸钾干混悬剂", 228.5, "mg", "oral", "bid")]),
+    ("尿素软膏 外涂手足 每日2-3次", [("尿素软膏", None, None, "topical", "bid")]),                # a range: the lower bound
+    ("消痛贴膏 外贴腰部 每日1贴", [("消痛贴膏", 1, "贴", "topical", "qd")]),
+    ("独活寄生合剂 20ml 口服 tid", [("独活寄生合剂", 20, "mL", "oral", "tid")]),
+    ("复方氯己定含漱液 10ml 含漱 每日3次 饭后", [("复方氯己定含漱液", 10, "mL", "topical", "tid")]),
+    ("维生素B6片 10mg 口服 tid", [("维生素B6片", 10, "mg", "oral", "tid")]),
+    ("维生素D3滴剂 800IU qd", [("维生素D3滴剂", 800, "U", "oral", "qd")]),
+    ("阿昔洛韦乳膏 外用 每日4-5次", [("阿昔洛韦乳膏", None, None, "topical", "qid")]),
+    ("炉甘石洗剂 外涂 tid", [("炉甘石洗剂", None, None, "topical", "tid")]),
+    ("阿司匹林肠溶片 100mg qd（预防血栓）", [("阿司匹林肠溶片", 100, "mg", "oral", "qd")]),         # 血栓 is no suppository
+    ("泼尼松 30mg qd 晨起顿服", [("泼尼松", 30, "mg", "oral", "qd")]),
+    ("经空肠营养管泵入肠内营养混悬液（百普力）500ml 每日一次，每4小时温水冲管",
+     [("肠内营养混悬液", 500, "mL", "other", "qd")]),                                   # the drug's own clause
+    ("莫沙必利片 5mg tid（与多潘立酮二选一，暂不用）", []),
+    ("降糖继续原方案（二甲双胍）", [("二甲双胍", None, None, None, None)]),                         # kept on, by name only
+    ("Nifedipine XL 30 mg po od", [("Nifedipine XL", 30, "mg", "oral", "qd")]),
+    ("Pegfilgrastim 6 mg SC once, 24 hours after chemo", [("Pegfilgrastim", 6, "mg", "sc", "once")]),
+    ("Calcium carbonate/vitamin D3 (600 mg/125 IU) 1 tablet PO bid",
+     [("Calcium carbonate/vitamin D", 1, "tablet", "oral", "bid")]),                            # two strengths: the count
+    ("Mometasone furoate nasal spray 2 sprays each nostril once daily", [("Mometasone furoate", 2, "spray", "topical", "qd")]),
+])
+def test_medication_forms_units_and_frequencies_of_train2(text: str, expected: list) -> None:
+    assert med_tuple(text) == expected
+
+
+def test_the_route_of_a_list_of_drops_comes_from_its_line() -> None:
+    text = "Drops to the LEFT eye: prednisolone acetate 1% 1 drop qid; levofloxacin 0.5% 1 drop qid; atropine 1% 1 drop at night"
+    assert [(m.name, m.route) for m in meds(text)] == [("prednisolone acetate", "topical"), ("levofloxacin", "topical"),
+                                                      ("atropine", "topical")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Suture removal at the renal access nurse clinic in 10–14 days.", [("Renal access nurse", "P10D")]),  # named clinic kept whole
+    ("Thyroid surgery clinic in 2 weeks to go through the pathology report", [("Thyroid surgery", "P2W")]),
+    ("Next cycle: Oncology day unit on 2026-12-02 if counts are OK.", [("Oncology day unit", "2026-12-02")]),
+    ("Inhaler technique check with the asthma nurse next week.", [("asthma nurse", "P1W")]),
+    ("Rehab outpatient review on 2026-12-15", [("Rehabilitation", "2026-12-15")]),      # a short form written out
+    ("Stent removal (cystoscopy) in Urology in 4 weeks", [("Urology", "P4W")]),
+    ("Occupational therapist home visit on 2026-12-01 to check the bathroom rails.", []),  # a home visit is not attended
+    ("Continue haemodialysis 3 times a week (Mon/Wed/Fri) at our dialysis unit.", []),     # a regular treatment goes on
+])
+def test_english_named_clinics_and_what_is_not_a_visit(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_english_tests_before_a_comma_and_at_the_same_visit() -> None:
+    assert reexams_of("Check Hb, potassium and PTH in 1 month.") == [("Hb", "P1M"), ("Potassium", "P1M"), ("PTH", "P1M")]
+    assert reexams_of("TSH, free T4 and thyroglobulin in 6 weeks.") == [("TSH", "P6W"), ("Free T4", "P6W"), ("Thyroglobulin", "P6W")]
+    text = "Stent removal in Urology in 4 weeks. KUB X-ray and urinary tract ultrasound at the same visit."
+    assert reexams_of(text) == [("KUB X-ray", "P4W"), ("Urinary tract ultrasound", "P4W")]
+    assert reexams_of("Anticoagulation clinic in 3 weeks; repeat venous duplex at 3 months.") == [("Venous duplex", "P3M")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("如出现气短加重、头晕、跌倒、黑便，立即就医", {"dyspnea", "dizziness", "melena"}),      # "晕、跌倒" is no faint
+    ("如患儿出现高热不退、嗜睡叫不醒，立即到儿科急诊", {"fever", "confusion"}),
+    ("如出现幻觉、意识混乱、突然不能行走，及时就诊", {"confusion", "limb_weakness"}),
+    ("如出现发热、咽痛、皮肤发黄，立即就诊", {"fever", "pain", "jaundice"}),
+    ("如出现乳房红肿硬痛，请立即就诊", {"pain"}),
+    ("若出现小腿肿痛，立即就诊", {"edema"}),                                                  # as the older corpora
+    ("如出现引流液变浑浊或鲜红、发热，及时就诊", {"bleeding", "fever"}),
+    ("若口中吐出鲜血或血块，立即到急诊就诊", {"bleeding"}),
+    ("如出现下肢麻木无力加重、大小便障碍，及时复诊", {"limb_weakness", "urinary_problem"}),
+    ("如连续几晚不睡、有轻生念头，及时就诊", {"insomnia", "suicidal_ideation"}),
+    ("发热＞38.5℃也请就诊", {"fever"}),
+    ("Come back urgently if you get tingling around the lips or difficulty breathing.", {"limb_weakness", "dyspnea"}),
+    ("Get help urgently for new weakness, trouble speaking or severe drowsiness.", {"limb_weakness", "slurred_speech", "confusion"}),
+    ("Return immediately if the hand goes cold, numb or painful, or you stop passing urine.",
+     {"limb_weakness", "pain", "urinary_problem"}),
+])
+def test_warning_sign_wording_of_train2(text: str, expected: set) -> None:
+    assert signs(text) == expected
+
+
+def test_when_of_a_visit_is_not_a_span_or_a_daily_habit() -> None:
+    text = "带引流管出院，每日记录引流量，连续2天每日<10ml时到甲乳外科门诊拔管（预计出院后5-7天）"
+    assert visits(text) == [("甲乳外科", "P5D")]                 # not "连续2天" (how long) nor "每日" (how often)
+    assert visits("每日换药，出院后隔日到口腔科门诊换药") == [("口腔科", "P2D")]
+    # a visit without a clinic at the time of a visit with one is the same visit
+    text = "螺内酯20mg bid，服1周后复诊再调整。出院后1周肝胆外科门诊复诊。"
+    assert visits(text) == [("肝胆外科", "P1W")]
+
+
+@pytest.mark.parametrize(("text", "duration"), [
+    ("Prednisolone 40 mg PO once daily for 3 more days, then 30 mg for 3 days, 20 mg for 3 days, 10 mg for 3 days, then stop.", "P12D"),
+    ("泼尼松 30mg qd 晨起顿服，1周后每周减5mg至停", "P6W"),                          # 1 week, then 25 … 5 mg a week
+    ("醋酸泼尼松片 60mg（12片）晨起顿服，2周后每周减10mg，减至20mg后每周减5mg至停", "P9W"),
+    ("醋酸泼尼松龙滴眼液 点左眼 每次1滴 每日4次，每周减1次至停", "P4W"),              # 4, 3, 2, 1 drops a day
+    ("泼尼松 30mg qd，每周减5mg，减至20mg后复诊再定", None),                         # no fixed end
+    ("Olanzapine 5 mg at night for 4 nights", "P4D"),
+    ("来曲唑片 2.5mg 口服 每日一次 长期（内分泌治疗5年）", "P5Y"),                      # a length wins over 长期
+    ("依诺肝素钠注射液 40mg 皮下注射 qd，用至出院后第10天", "P10D"),
+    ("卡培他滨片 1.5g bid 口服 d1-14，休息7天", "P14D"),                                  # an on/off cycle: the first on-period
+    ("Capecitabine 1500 mg bd on days 1-14 of each 21-day cycle", "P14D"),
+])
+def test_durations_of_tapers_and_written_lengths(text: str, duration: str | None) -> None:
+    assert meds(text)[0].duration == duration
+
+
+def test_a_length_shared_by_the_drugs_of_a_line() -> None:
+    items = meds("头孢呋辛酯片 0.25g po bid，甲硝唑片 0.4g po tid，均再服3天")
+    assert [(m.name, m.duration) for m in items] == [("头孢呋辛酯片", "P3D"), ("甲硝唑片", "P3D")]
+
+
+def test_listed_time_points_stay_linear_on_a_long_line() -> None:
+    import time
+    began = time.perf_counter()
+    structure_orders("Review at " + "1, " * 3000 + "x")
+    structure_orders("术后" + "1、" * 3000 + "复诊")
+    structure_orders("二甲双胍（" * 2000)                  # a note in brackets and a drug's own clause: bounded windows
+    structure_orders("如出现" + "伤口红肿、" * 2000 + "水肿，立即就诊")
+    structure_orders("GP to recheck " * 2000 + "sodium in 2 weeks")   # a department preferred after "with/in/see": a window
+    structure_orders("Renal clinic " * 2000 + "in 2 weeks")
+    assert time.perf_counter() - began < 10
+
+
+def test_ranges_take_their_lower_bound() -> None:
+    assert med_tuple("Lactulose 15–30 ml bd") == [("Lactulose", 15, "mL", None, "bid")]
+    assert med_tuple("Codeine 30 mg bid–tid") == [("Codeine", 30, "mg", None, "bid")]
+    assert med_tuple("Oxycodone 5 mg q4-6h") == [("Oxycodone", 5, "mg", None, "q4h")]
+
+
+def test_who_does_a_test_and_a_drug_given_at_a_visit() -> None:
+    result = structure_orders("GP to recheck sodium in 2 weeks.", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "GP", "P2W"), ("reexam", "Sodium", "P2W")]
+    # staff give it at the clinic: the visit, not a medication; a clinic later in the line leaves the drug alone
+    assert meds("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") == []
+    assert visits("Leuprorelin 3.75 mg depot at the urology clinic in 4 weeks") == [("Urology", "P4W")]
+    assert [m.name for m in meds("Warfarin 3 mg nocte, INR on Monday 7 December at the anticoagulation clinic")] == ["Warfarin"]
+    assert meds("2周后于泌尿外科门诊膀胱灌注吡柔比星 30mg") == []
+
+
+def test_chinese_tests_named_with_a_time_and_no_verb() -> None:
+    assert reexams_of("出院后2周T管造影，复查肝功能") == [("T管造影", "P2W"), ("肝功能", "P2W")]
+    assert reexams_of("术后3个月胸部CT") == [("胸部CT", "P3M")]
+    assert visits("2周后眼科门诊查视力") == [("眼科", "P2W")] and reexams_of("2周后眼科门诊查视力") == [("视力", "P2W")]
+    assert reexams_of("出院后每日监测血压、血糖") == []                     # self-monitoring is no re-exam
+
+
+def test_the_racing_heart_of_a_low_sugar_and_a_dose_after_each_loose_stool() -> None:
+    assert signs("如出现心慌、出冷汗、手抖等低血糖症状，立即进食糖果并就诊") == {"hypoglycemia_symptoms"}
+    assert signs("若有心慌、出汗、手抖，立即进食含糖食物并就诊") == {"hypoglycemia_symptoms"}
+    assert signs("如有心慌、出汗、饥饿感等低血糖表现，立即进食；如出现呼吸深快，及时就诊") == {"hypoglycemia_symptoms", "dyspnea"}
+    assert signs("若有胸痛胸闷、心慌、头晕，请及时就诊") == {"chest_pain", "chest_tightness", "palpitations", "dizziness"}
+    assert meds("口服补液盐Ⅲ 每次稀便后50-100ml")[0].frequency == "prn"
+
+
+def test_hours_ahead_endoscopy_and_a_dose_before_each_meal() -> None:
+    assert visits("GP review in 48 hours.") == [("GP", "P2D")]
+    assert reexams_of("Urology clinic in 2 weeks; flexible cystoscopy in 3 months.") == [("Flexible cystoscopy", "P3M")]
+    assert reexams_of("Stent removal (cystoscopy) in Urology in 4 weeks") == []      # what is done at the visit, in brackets
+    assert meds("Insulin aspart 4 units before each meal")[0].frequency == "tid"
+
+
+def test_rinsing_after_an_inhaler_is_no_route_and_at_least_is_a_length() -> None:
+    assert meds("布地奈德福莫特罗粉吸入剂（160/4.5μg）每次2吸 bid，吸后漱口")[0].route == "inhaled"
+    assert meds("Budesonide/formoterol 160/4.5 two puffs BID, rinse your mouth after use.")[0].route == "inhaled"
+    assert meds("西吡氯铵含漱液 15ml 含漱 tid 饭后")[0].route == "topical"
+    assert meds("替格瑞洛片 90mg 口服 bid，至少12个月")[0].duration == "P12M"
+
+
+def test_readmission_for_the_next_cycle_is_a_visit() -> None:
+    assert visits("2026-12-20 入院行下一疗程化疗") == [(None, "2026-12-20")]
+    assert visits("患者于2026-11-10入院，诊断肺炎") == []                 # the admission of the history is no visit
+
+
+def test_english_test_abbreviations_and_where_a_test_is_done() -> None:
+    assert reexams_of("GP to check U&E and FBC in 1 week.") == [("U&E", "P1W"), ("FBC", "P1W")]    # "U&E" is one test
+    assert reexams_of("Echocardiogram as an outpatient in 6 weeks") == [("Echocardiogram", "P6W")]
+    assert reexams_of("Repeat OGD in 8 weeks to check healing") == [("OGD", "P8W")]
+    assert visits("Wound check and suture removal with the practice nurse at 10–14 days.") == [("practice nurse", "P10D")]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Come back urgently if you get neck swelling or difficulty breathing.", {"dyspnea"}),   # a local swelling is no edema
+    ("若出现阴囊肿胀明显，及时就诊", set()),
+    ("如出现患侧手臂肿胀，及时就诊", {"edema"}),
+    ("Call us if you have calf swelling or pain.", {"edema", "pain"}),
+    ("如出现尿管堵塞、发热，及时就诊", {"urinary_problem", "fever"}),
+    ("Return if the catheter is blocked or you have a fever.", {"urinary_problem", "fever"}),
+])
+def test_local_swelling_and_a_blocked_catheter(text: str, expected: set) -> None:
+    assert signs(text) == expected
+
+
+def test_a_lower_limb_test_and_numbness_in_a_list() -> None:
+    assert reexams_of("出院后1个月复查下肢动脉彩超") == [("下肢动脉彩超", "P1M")]       # "下肢" is no "复查一下"
+    assert signs("如出现左下肢发凉、苍白、静息痛、麻木，或黑便，立即就诊") == {"pain", "limb_weakness", "melena"}
+
+
+def test_a_test_the_week_before_the_visit_and_a_visit_at_home() -> None:
+    assert reexams_of("Respiratory clinic in 6 weeks with a chest X-ray the week before.") == [("Chest X-ray", "P5W")]
+    assert reexams_of("Cardiology clinic in 3 weeks; bloods the week before.") == [("Bloods", "P2W")]
+    assert reexams_of("3周后心内科门诊复诊，复诊前一周复查血常规") == [("血常规", "P2W")]
+    assert reexams_of("3周后心内科门诊复诊。复诊前一周复查血常规") == [("血常规", "P2W")]
+    assert visits("Community mental health team will visit you at home within 7 days.") == []
+
+
+def test_held_drugs_an_item_number_at_a_line_end_and_a_gp_test_visit() -> None:
+    assert meds("- Metformin 500 mg BD with meals – HOLD until review by GP (recent AKI)") == []
+    assert meds("- Ramipril 2.5 mg od: stop for now") == []
+    assert meds("Aspirin 75 mg od – stop for 7 days before the procedure")[0].frequency == "qd"     # a stop to come
+    text = "4. Community midwife home visit on day 3; wound check with the practice nurse on day 7.\n5. Postnatal check with your GP at 6 weeks."
+    assert visits(text) == [("practice nurse", "P7D"), ("GP", "P6W")]                 # "day 7." is not an item number
+    result = structure_orders("GP in 1 week to recheck kidney function and potassium", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "GP", "P1W"), ("reexam", "Kidney function", "P1W"), ("reexam", "Potassium", "P1W")]
+
+
+def test_a_clinic_visit_without_a_department_and_a_decision_after_a_test() -> None:
+    assert visits("术后2周门诊拆线") == [(None, "P2W")]                      # a clinic is written: a visit
+    assert reexams_of("暂停阿司匹林，待胃镜复查后决定") == []                    # "后决定" is no test
+
+
+def test_a_test_then_a_dose_decision_on_a_medication_line() -> None:
+    result = structure_orders("甲巯咪唑片 10mg tid，4周后复查甲功后调整剂量", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲功", "P4W")]
+
+
+def test_an_unknown_combination_with_two_strengths_and_a_count_in_words() -> None:
+    [item] = meds("Co-codamol 8/500 two tablets qds as needed for 1 week.")
+    assert (item.name, item.dose, item.unit, item.frequency) == ("Co-codamol", 2, "tablet", "prn")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Return if the wound becomes red, hot or swollen, or the pain gets worse.", {"pain"}),   # the wound is swollen
+    ("Return if the wound is red or your legs swell.", {"edema"}),
+    ("如伤口红肿、双下肢水肿，及时就诊", {"edema"}),
+    ("Call us if you have a fever over 38, yellow skin, dark urine or pale stools.", {"fever", "jaundice"}),  # not melena
+])
+def test_the_body_part_of_a_swelling_and_items_joined_by_or(text: str, expected: set) -> None:
+    assert signs(text) == expected
+
+
+def test_a_stop_label_covers_its_whole_line() -> None:
+    text = "STOPPED: Amitriptyline 10 mg nocte (may worsen confusion); Oxybutynin 5 mg bd.\nUNCHANGED: Donepezil 5 mg nocte"
+    assert [m.name for m in meds(text)] == ["Donepezil"]
+
+
+def test_a_test_at_a_community_centre_and_a_visit_on_a_condition() -> None:
+    text = "出院后1周在社区卫生服务中心复查血常规、电解质"
+    assert visits(text) == [] and reexams_of(text) == [("血常规", "P1W"), ("电解质", "P1W")]
+    assert visits("如症状不缓解，2周后呼吸科门诊复诊") == []
+    assert visits("If the cough is not better in 2 weeks, see your GP.") == []
+    assert visits("2周后呼吸科门诊复诊") == [("呼吸科", "P2W")]
+
+
+def test_every_weekday_and_a_test_taken_at_a_named_unit() -> None:
+    result = structure_orders("Bloods (FBC) every Tuesday at the haematology day unit.", discharge_date=DISCHARGED)
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
+        ("revisit", "Haematology day unit", "P1W"), ("reexam", "FBC", "P1W")]
+    assert visits("Blood test (sodium and potassium) at your GP practice in 1 week.") == []     # drawn there: no visit
+    assert meds("Methotrexate 15 mg every Monday")[0].frequency == "qw"
+
+
+def test_tests_beforehand_take_the_visit_time_and_a_review_by_phone_is_no_visit() -> None:
+    text = "Follow up:\n- Virtual ward review by phone tomorrow\n- Infection clinic in 10 days; CRP and FBC beforehand"
+    assert visits(text) == [("Infection", "P10D")]
+    assert reexams_of(text) == [("CRP", "P10D"), ("FBC", "P10D")]
+    assert reexams_of("2周后肾内科门诊复诊。复诊前复查肾功能") == [("肾功能", "P2W")]
+
+
+def test_a_referral_that_depends_on_a_result_is_no_appointment() -> None:
+    assert visits("出院后1个月胸外科门诊复诊，复查胸部CT；根据病理结果至肿瘤内科就诊") == [("胸外科", "P1M")]
