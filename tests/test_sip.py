@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ TRANSFER_NUMBER = "15550100055"
 INBOUND_NUMBER = "15550100033"   # a patient who calls the service back
 UNKNOWN_NUMBER = "15550100011"   # on no patient record
 CALLEES = {"2486": 486, "2404": 404, "2480": 480, "2603": 603, "2000": None}
+INFO_NUMBER = "2101"             # SIPp: answers, presses 1 as SIP INFO
+EMPTY_NUMBER = "2183"            # SIPp: a carrier's 空号 announcement as early media, ringing until cancelled
+OFF_NUMBER = "2184"              # SIPp: a carrier's 关机 announcement as early media, then 480
+PEERS = (INFO_NUMBER, EMPTY_NUMBER, OFF_NUMBER)
 
 # test_phone's scripted patient, on the SIP phone's number.
 SCENARIO = {**SCRIPTED_SCENARIO, "id": "sip-en", "patient": {**SCRIPTED_SCENARIO["patient"], "phone": PCMA_NUMBER}}
@@ -79,7 +84,7 @@ def lab() -> Iterator[Any]:
     from evaluation.sip_line import SipLab
 
     with SipLab([PCMA_NUMBER, PCMU_NUMBER, TRANSFER_NUMBER, INBOUND_NUMBER, UNKNOWN_NUMBER],
-                codecs={PCMU_NUMBER: "PCMU"}, callees=CALLEES,
+                codecs={PCMU_NUMBER: "PCMU"}, callees=CALLEES, peer_numbers=PEERS,
                 ward_codes=("EV-sip-transfer",)) as running:
         yield running
 
@@ -199,6 +204,34 @@ def test_mu_law_keypad_digits_and_a_dropped_call(line: tuple[Any, Any], lab: Any
     assert "1951" in said["identity_verified"][0] and said["identity_verified"][2] is not None
     events = _events(services, call.id)
     assert ("media", "PCMU") in events and ("digit", None) in events and ("hangup", "dropped") in events
+
+
+@needs_peers
+@pytest.mark.models
+def test_a_keypad_digit_sent_as_sip_info_answers_as_an_rfc_4733_digit_does(line: tuple[Any, Any], lab: Any) -> None:
+    """SIPp as the patient's phone answers, then presses 1 as SIP INFO (application/dtmf-relay,
+    Signal=1) and hangs up: the service answers the INFO and stores the key as the answer to its
+    question — "yes", confidence 1, no recording — as for the RFC 4733 key of the μ-law test."""
+    from evaluation.sip_peers import SCENARIOS, SippPeer
+
+    services, telephony = line
+    request, call_line = _request(services, INFO_NUMBER)
+    with SippPeer(SCENARIOS / "info_digit.xml", port=lab.peer_port(INFO_NUMBER), pause_ms=8000) as phone:
+        result = telephony.place_call(request, line=call_line)
+        sent = phone.messages()
+    assert "Content-Type: application/dtmf-relay" in sent and "Signal=1" in sent
+    after_info = sent.split("INFO sip:", 1)[1]
+    assert re.search(r"SIP/2\.0 200 OK.*?CSeq:\s*1 INFO", after_info, re.S)   # the service accepted the INFO
+    assert result.call_id is not None
+    with services.session_factory() as session:
+        turns = session.scalars(select(Turn).where(Turn.call_id == result.call_id).order_by(Turn.seq)).all()
+    said = [(t.text, t.asr_confidence, t.audio_ref) for t in turns if t.speaker == "patient"]
+    assert said == [("yes", 1.0, None)]
+    asked = [t for t in turns if t.speaker == "system" and t.expecting]
+    patient_turn = next(t for t in turns if t.speaker == "patient")
+    assert asked and patient_turn.expecting == asked[0].expecting      # the answer to the question asked
+    events = _events(services, result.call_id)
+    assert events.count(("digit", None)) == 1 and ("hangup", "dropped") in events
 
 
 @needs_peers
