@@ -234,6 +234,99 @@ def test_a_keypad_digit_sent_as_sip_info_answers_as_an_rfc_4733_digit_does(line:
     assert events.count(("digit", None)) == 1 and ("hangup", "dropped") in events
 
 
+@pytest.fixture(scope="module")
+def announcements(line: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, float, str]]:
+    """Carrier announcements spoken by the service's own synthesizer (Kokoro) in a female voice, as a
+    carrier's recording is (the service's zm_yunjian is read back by Whisper base as 关键 for 关机),
+    8 kHz A-law files for SIPp: kind → (file, seconds, what the service's recogniser reads in it)."""
+    from evaluation.sip_peers import alaw_file
+    from models import audio
+    from models.voice import VoicePipeline
+
+    services, _ = line
+    folder = tmp_path_factory.mktemp("announcements")
+    carrier = VoicePipeline(make_settings(services.settings.database.url, folder,
+                                          SUIFANG__MODELS__TTS__KOKORO__VOICE_ZH="zf_xiaoxiao"))
+    made = {}
+    for kind, text in (("not_found", "您拨打的号码是空号，请查证后再拨。"), ("powered_off", "您拨打的电话已关机。")):
+        pcm = audio.mulaw_decode(carrier.synthesize_phone(text, "zh"))
+        heard = services.voice().transcribe(audio.resample(audio.int16_to_float(pcm), 8000, 16000), "zh").text
+        made[kind] = (alaw_file(folder / f"{kind}.al", pcm), pcm.size / 8000, heard)
+    return made
+
+
+@needs_peers
+@pytest.mark.models
+def test_an_empty_number_announced_as_early_media_stops_the_ladder(line: tuple[Any, Any], lab: Any,
+                                                                    announcements: dict[str, Any],
+                                                                    tmp_path: Path) -> None:
+    """A campaign try to a number the carrier calls 空号: 183 with SDP, the announcement over A-law RTP,
+    and the line keeps ringing (its final response would be 487, no answer). The service listens to
+    the early media: the try is not_found, the ladder stops, a nurse task asks to check the number."""
+    from campaigns.windows import CallingPolicy
+    from campaigns.worker import CampaignContext, dispatch_tick
+    from evaluation.sip_peers import SCENARIOS, SippPeer
+    from language.pickup import classify_pickup
+    from records.db import make_engine, make_session_factory, upgrade
+    from records.schema import CallAttempt, Outcome, ScheduledCall
+    from tests.test_campaigns import InlineQueue
+
+    services, telephony = line
+    path, seconds, heard = announcements["not_found"]
+    assert classify_pickup(heard).kind == "not_found", f"the synthesized announcement reads as {heard!r}"
+    url = f"sqlite:///{tmp_path / 'campaign.db'}"          # this try alone is due
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    patient_id, (scheduled_id,) = seed_scenario(factory, services.settings, scenarios(EXTRA)["extra-en-no-answer"],
+                                                phone=EMPTY_NUMBER, discharged_on=dt.date(2026, 11, 28))
+    ctx = CampaignContext(session_factory=factory, settings=services.settings, flows=services.flows,
+                          policy=CallingPolicy.from_settings(services.settings), telephony=telephony,
+                          clock=FakeClock(local(2026, 12, 1, 9, 0)))
+    queue = InlineQueue(ctx)
+    try:
+        with SippPeer(SCENARIOS / "early_media_ringing.xml", port=lab.peer_port(EMPTY_NUMBER),
+                      files={"announcement.al": path}) as carrier:
+            assert dispatch_tick(ctx, queue).dispatched == 1
+            sent = carrier.messages()
+        assert "SIP/2.0 183 Session Progress" in sent and "CANCEL sip:" in sent and "SIP/2.0 487" in sent
+        assert telephony.last_early_media is not None and telephony.last_early_media.kind == "not_found"
+        assert queue.decisions == ["stopped"]
+        with factory() as session:
+            attempts = session.scalars(select(CallAttempt).where(CallAttempt.scheduled_call_id == scheduled_id)).all()
+            assert [(a.try_number, a.call_status) for a in attempts] == [(1, "not_found")]
+            assert session.get(ScheduledCall, scheduled_id).status == "done"
+            outcome = session.scalar(select(Outcome).where(Outcome.patient_id == patient_id))
+            assert outcome.call_status == "failed" and outcome.needs_callback is True
+            task = session.scalar(select(ReviewItem).where(ReviewItem.patient_id == patient_id))
+            assert task.level == "task" and task.status == "open" and "phone number" in task.reason
+    finally:
+        engine.dispose()
+
+
+@needs_peers
+@pytest.mark.models
+def test_a_powered_off_announcement_as_early_media_decides_the_try(line: tuple[Any, Any], lab: Any,
+                                                                  announcements: dict[str, Any]) -> None:
+    """关机 as early media, then a final 480 (by its code alone: unreachable): the announcement decides,
+    no_answer as language/data/pickup.yaml says for powered_off, and the patient's call is tried again."""
+    from evaluation.sip_peers import SCENARIOS, SippPeer
+    from language.pickup import classify_pickup
+
+    services, telephony = line
+    path, seconds, heard = announcements["powered_off"]
+    assert classify_pickup(heard).kind == "powered_off", f"the synthesized announcement reads as {heard!r}"
+    request, call_line = _request(services, OFF_NUMBER)
+    with SippPeer(SCENARIOS / "early_media_final.xml", port=lab.peer_port(OFF_NUMBER),
+                  files={"announcement.al": path}, pause_ms=int(seconds * 1000) + 800) as carrier:
+        result = telephony.place_call(request, line=call_line)
+        sent = carrier.messages()
+    assert "SIP/2.0 183 Session Progress" in sent and "SIP/2.0 480" in sent
+    assert try_outcome_for_sip(480) == "unreachable"
+    assert telephony.last_early_media is not None and telephony.last_early_media.kind == "powered_off"
+    assert result.call_status == "no_answer" and result.call_id is None
+
+
 @needs_peers
 @pytest.mark.models
 def test_asking_for_a_nurse_transfers_the_call_to_the_wards_extension(line: tuple[Any, Any], lab: Any) -> None:
