@@ -19,7 +19,8 @@ PJSIP (the `pjsua2` bindings of pjproject, PyPI `pjsua2-python`) — no SIP or R
 - At most `max_channels` calls at once on the trunk, outbound and inbound together; the campaign
   dispatcher claims no more tries than that (campaigns.worker.dispatch_tick).
 - Inbound: a call to the service's number is answered; the caller's number finds the patient, whose
-  follow-up is continued; an unknown number is asked to leave a message for the ward."""
+  waiting follow-up call is continued. A patient with none waiting, and a number on no patient
+  record, may leave a message for the ward after a tone (campaigns/inbound.py `take_message`)."""
 
 from __future__ import annotations
 
@@ -779,7 +780,7 @@ class SipTelephony:
             self.release()
 
     async def _inbound(self, call: Any) -> None:
-        from campaigns.inbound import decline_unknown, find_caller
+        from campaigns.inbound import find_caller
 
         handle = CallHandle(asyncio.get_running_loop())
         handle.call = call
@@ -790,15 +791,36 @@ class SipTelephony:
         await asyncio.wait({handle.answered, handle.ended}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
         if handle.ended.done():
             return
-        if target is None:
+        if target is None or target.scheduled_call_id is None:
+            # No follow-up waiting for this caller (or a number on no patient record): a message for the ward.
             try:
-                await decline_unknown(SipCallLine(self.endpoint, handle), voice=self.services.voice(),
-                                      settings=self.settings, handle=handle)
+                await self._take_message(handle, number, target)
             finally:
-                await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
+                if not handle.ended.done():
+                    await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
             return
         log.info("an inbound call continues a patient's follow-up")
         await self.converse(handle, target)
+
+    async def _take_message(self, handle: CallHandle, number: str, target: CallTarget | None) -> None:
+        from campaigns.inbound import take_message
+
+        async def next_event(timeout_s: float) -> tuple[str, bytes | None]:
+            try:
+                kind, value = await asyncio.wait_for(handle.inbox.get(), timeout=timeout_s)
+            except TimeoutError:
+                return "", None
+            if kind == "frame":
+                return "frame", _to_mulaw(value)
+            if kind == "hangup":     # the last prompt has been played: hang up now
+                await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
+                return "", None
+            return ("ended", None) if kind == "ended" else ("", None)
+
+        services = self.services
+        await take_message(SipCallLine(self.endpoint, handle), next_event, voice=services.voice(),
+                           settings=self.settings, session_factory=services.session_factory, number=number,
+                           target=target)
 
     def accept_inbound(self) -> None:
         """Answer calls to the service's number from now on."""
