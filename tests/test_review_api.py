@@ -649,3 +649,30 @@ def test_text_from_the_record_is_escaped_in_pages(client: TestClient, card, demo
     assert response.status_code == 303
     page = browser.get(f"/ui/calls/{call_id}").text
     assert '<script>alert("x")</script>' not in page and "&lt;script&gt;" in page and "<b>quoted</b>" not in page
+
+
+def test_messages_from_unknown_numbers_are_listed_masked_and_audited(client: TestClient, card, settings) -> None:  # noqa: ANN001
+    """A message left on the phone line from a number on no patient record (campaigns/inbound.py): the
+    messages page shows its transcript with the number masked; the view and each playback are audited."""
+    from records.messages import LeftMessage, store_message
+
+    number = "13912345678"
+    audio = settings.data_path("audio", "messages")
+    audio.mkdir(parents=True, exist_ok=True)
+    (audio / "message-test.wav").write_bytes(b"RIFF0000WAVE")
+    with _db(client) as session:
+        message = store_message(session, LeftMessage(caller_number=number, language="zh", transcript="请护士回电话",
+                                                     audio_ref="messages/message-test.wav", duration_s=3.2))
+        message_id = message.id
+    browser, _ = card
+    page = browser.get("/ui/messages")
+    assert page.status_code == 200
+    assert "请护士回电话" in page.text and "139****5678" in page.text and number not in page.text
+    assert [r.action for r in audit_rows(client, resource="ward_message", resource_id=str(message_id))] == ["record"]
+    listed = audit_rows(client, username="nurse_card", action="list", resource="ward_message")
+    assert listed and listed[-1].client_ip
+    played = browser.get(f"/ui/messages/{message_id}/audio")
+    assert played.status_code == 200 and played.content == b"RIFF0000WAVE"
+    assert [r.action for r in audit_rows(client, username="nurse_card", resource="ward_message",
+                                         resource_id=str(message_id))] == ["play"]
+    assert browser.get(f"/ui/messages/{message_id + 1000}/audio").status_code == 404
