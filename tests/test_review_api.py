@@ -676,3 +676,24 @@ def test_messages_from_unknown_numbers_are_listed_masked_and_audited(client: Tes
     assert [r.action for r in audit_rows(client, username="nurse_card", resource="ward_message",
                                          resource_id=str(message_id))] == ["play"]
     assert browser.get(f"/ui/messages/{message_id + 1000}/audio").status_code == 404
+
+
+def test_a_patients_message_is_a_task_in_the_queue_with_its_call_page(client: TestClient, card) -> None:  # noqa: ANN001
+    """A message left on the phone line from a patient's number (campaigns/inbound.py): a nurse task on
+    that patient in their ward's queue, whose call page shows the transcript; the patient's audit trail
+    holds the storing and the read."""
+    from records.messages import LeftMessage, store_message
+
+    patient_id = _patient_id(client, "DEMO0001")
+    with _db(client) as session:
+        message = store_message(session, LeftMessage(caller_number=WANG_PHONE, language="zh",
+                                                     transcript="我最近脚有点肿，请护士给我回电话", audio_ref=None,
+                                                     duration_s=4.0, patient_id=patient_id))
+        call_id = message.call_id
+    browser, _ = card
+    queue = browser.get("/ui/queue?level=task")
+    assert f'data-call="{call_id}"' in queue.text and "患者在随访专线留言" in queue.text
+    page = browser.get(f"/ui/calls/{call_id}")
+    assert page.status_code == 200 and "我最近脚有点肿，请护士给我回电话" in page.text and WANG_PHONE not in page.text
+    trail = [(r.action, r.resource) for r in audit_rows(client, patient_id=patient_id)]
+    assert ("record", "ward_message") in trail and ("read", "call") in trail
