@@ -6,9 +6,12 @@ PJSIP (the `pjsua2` bindings of pjproject, PyPI `pjsua2-python`) — no SIP or R
 - Media: G.711 A-law (PCMA) and μ-law (PCMU), 8 kHz, 20 ms packets, no other codec offered. A PJMEDIA
   port (`AudioMediaPort`) per call hands 20 ms linear frames to Python and takes the prompts back;
   the call itself is the same `campaigns.call_session.CallSession` as on the Media Streams line.
-- Keypad digits: RFC 4733 telephone-events and SIP INFO (application/dtmf-relay), both reported by PJSIP.
+- Keypad digits: RFC 4733 telephone-events and SIP INFO (application/dtmf-relay), both reported by PJSIP
+  (`onDtmfDigit`) and answered the same way (tests/test_sip.py: baresip sends RFC 4733, SIPp INFO).
 - Early media (183 with SDP) is listened to: a carrier's announcement before any answer (空号, 关机)
-  is recognised and decides the try's outcome as on an answered line.
+  is recognised (read as Mandarin, then in the call's language) and decides the try's outcome as
+  language/data/pickup.yaml says, over the outcome of the final response (tested with SIPp playing
+  the announcement over A-law RTP).
 - A call that never connects ends with its SIP response, mapped to the try's outcome
   (`try_outcome_for_sip`): busy, no answer, rejected, not found (空号: no more tries, a nurse task),
   unreachable.
@@ -16,7 +19,8 @@ PJSIP (the `pjsua2` bindings of pjproject, PyPI `pjsua2-python`) — no SIP or R
 - At most `max_channels` calls at once on the trunk, outbound and inbound together; the campaign
   dispatcher claims no more tries than that (campaigns.worker.dispatch_tick).
 - Inbound: a call to the service's number is answered; the caller's number finds the patient, whose
-  follow-up is continued; an unknown number is asked to leave a message for the ward."""
+  waiting follow-up call is continued. A patient with none waiting, and a number on no patient
+  record, may leave a message for the ward after a tone (campaigns/inbound.py `take_message`)."""
 
 from __future__ import annotations
 
@@ -362,8 +366,10 @@ def _define() -> None:
 
         def onCallMediaState(self, prm: Any) -> None:
             info = self.getInfo()
+            # A carrier's early media is often `a=sendonly`, which PJSUA reports as remote hold: that
+            # stream is heard all the same (its announcement decides the try).
             for index, media in enumerate(info.media):
-                if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status in _HEARD_MEDIA:
                     audio = self.getAudioMedia(index)
                     if self.port is None and self.handle is not None:
                         self.port = _MediaPortImpl(self.handle)
@@ -431,12 +437,15 @@ def _define() -> None:
             if handle is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO and frame.size:
                 handle.notify("frame", bytes(bytearray(frame.buf)))
 
+    global _HEARD_MEDIA
+    _HEARD_MEDIA = (pj.PJSUA_CALL_MEDIA_ACTIVE, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD)
     _PjAccount, _PjCall, _MediaPort = _PjAccountImpl, _PjCallImpl, _MediaPortImpl
 
 
 _PjAccount: Any = None
 _PjCall: Any = None
 _MediaPort: Any = None
+_HEARD_MEDIA: tuple[int, ...] = ()
 
 
 def _log_writer(pj: Any) -> Any:
@@ -602,6 +611,7 @@ class SipTelephony:
         self._channels = threading.BoundedSemaphore(self.max_channels)
         self._endpoint = endpoint
         self.last_session: CallSession | None = None   # the newest call's session (tests, evaluation)
+        self.last_early_media: Any = None               # the newest unanswered try's announcement (a Pickup)
 
     @property
     def endpoint(self) -> SipEndpoint:
@@ -714,7 +724,11 @@ class SipTelephony:
         return session
 
     async def _early_media_outcome(self, handle: CallHandle, language: str | None) -> str | None:
-        """A carrier's announcement heard as early media (183) decides the outcome (空号 → not_found)."""
+        """A carrier's announcement heard as early media (183 with SDP) decides the outcome (空号 →
+        not_found, 关机 → no_answer, as language/data/pickup.yaml says). Carriers in China announce in
+        Mandarin whatever the patient's language (often an English version follows): the audio is
+        read as Mandarin first, then in the call's language when that is another."""
+        self.last_early_media = None
         if len(handle.early_audio) < 25:
             return None
         from language.pickup import classify_pickup
@@ -725,9 +739,14 @@ class SipTelephony:
         if audio.rms_dbfs(audio.int16_to_float(pcm)) < -50:
             return None   # ringback silence
         clip = audio.resample(audio.int16_to_float(pcm), 8000, 16000)
-        transcript = await asyncio.to_thread(voice.transcribe, clip, language or "zh")
-        pickup = classify_pickup(transcript.text)
-        return pickup.try_outcome if pickup.kind == "carrier" else None
+        for lang in dict.fromkeys(("zh", language or "zh")):
+            transcript = await asyncio.to_thread(voice.transcribe, clip, lang)
+            pickup = classify_pickup(transcript.text)
+            if pickup.kind not in ("person", "unknown"):
+                self.last_early_media = pickup
+                log.info("early media: %s (%.1f s heard before any answer)", pickup.kind, pcm.size / 8000)
+                return pickup.try_outcome
+        return None
 
     def transfer_policy(self) -> TransferPolicy:
         c = self.settings.campaigns.sip
@@ -761,7 +780,7 @@ class SipTelephony:
             self.release()
 
     async def _inbound(self, call: Any) -> None:
-        from campaigns.inbound import decline_unknown, find_caller
+        from campaigns.inbound import find_caller
 
         handle = CallHandle(asyncio.get_running_loop())
         handle.call = call
@@ -772,15 +791,36 @@ class SipTelephony:
         await asyncio.wait({handle.answered, handle.ended}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
         if handle.ended.done():
             return
-        if target is None:
+        if target is None or target.scheduled_call_id is None:
+            # No follow-up waiting for this caller (or a number on no patient record): a message for the ward.
             try:
-                await decline_unknown(SipCallLine(self.endpoint, handle), voice=self.services.voice(),
-                                      settings=self.settings, handle=handle)
+                await self._take_message(handle, number, target)
             finally:
-                await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
+                if not handle.ended.done():
+                    await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
             return
         log.info("an inbound call continues a patient's follow-up")
         await self.converse(handle, target)
+
+    async def _take_message(self, handle: CallHandle, number: str, target: CallTarget | None) -> None:
+        from campaigns.inbound import take_message
+
+        async def next_event(timeout_s: float) -> tuple[str, bytes | None]:
+            try:
+                kind, value = await asyncio.wait_for(handle.inbox.get(), timeout=timeout_s)
+            except TimeoutError:
+                return "", None
+            if kind == "frame":
+                return "frame", _to_mulaw(value)
+            if kind == "hangup":     # the last prompt has been played: hang up now
+                await asyncio.wrap_future(self.endpoint.run(lambda: _hangup(handle.call, 0)))
+                return "", None
+            return ("ended", None) if kind == "ended" else ("", None)
+
+        services = self.services
+        await take_message(SipCallLine(self.endpoint, handle), next_event, voice=services.voice(),
+                           settings=self.settings, session_factory=services.session_factory, number=number,
+                           target=target)
 
     def accept_inbound(self) -> None:
         """Answer calls to the service's number from now on."""

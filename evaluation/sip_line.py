@@ -46,10 +46,13 @@ def _cpu_seconds() -> float:
 
 class SipLab:
     """The loopback phone network: kamailio, the patients' phone (one baresip account per number), a
-    nurse's phone at `NURSE_EXTENSION`, and SIPp callees for numbers that must answer busy, 404 …"""
+    nurse's phone at `NURSE_EXTENSION`, and SIPp callees for numbers that must answer busy, 404 …
+    `peer_numbers` are routed to ports reserved here (`peer_port(number)`) where a test starts its own
+    SIPp peer (evaluation.sip_peers.SippPeer) when its files are ready."""
 
     def __init__(self, numbers: list[str], *, codecs: str | dict[str, str] = "PCMA,PCMU", callees: dict[str, int | None] | None = None,
-                 password: str = "lab-secret-0123456789", ward_codes: tuple[str, ...] = ()) -> None:
+                 password: str = "lab-secret-0123456789", ward_codes: tuple[str, ...] = (),
+                 peer_numbers: tuple[str, ...] = ()) -> None:
         missing = missing_packages()
         if missing:
             raise RuntimeError(f"the SIP line's peers need Debian packages: {' '.join(missing)}")
@@ -59,6 +62,7 @@ class SipLab:
         self.callee_codes = dict(callees or {})
         self.ward_codes = ward_codes
         self.callees: dict[str, SippCallee] = {}
+        self.peer_ports = {number: port for number, port in zip(peer_numbers, free_ports(len(peer_numbers)))}
         self.kamailio: Kamailio | None = None
         self.phone: BaresipPhone | None = None
         self.nurse: BaresipPhone | None = None
@@ -69,7 +73,9 @@ class SipLab:
                 self.callees[number] = SippCallee(code).__enter__()
             users = {SERVICE_USER: self.password, NURSE_EXTENSION: self.password}
             users.update({n: self.password for n in self.numbers})
-            self.kamailio = Kamailio(users=users, routes={n: c.address for n, c in self.callees.items()}).__enter__()
+            routes = {n: c.address for n, c in self.callees.items()}
+            routes.update({n: f"127.0.0.1:{port}" for n, port in self.peer_ports.items()})
+            self.kamailio = Kamailio(users=users, routes=routes).__enter__()
             self.phone = BaresipPhone(numbers=self.numbers, registrar=self.kamailio.address, password=self.password,
                                       codecs=self.codecs).__enter__()
             self.nurse = BaresipPhone(numbers=[NURSE_EXTENSION], registrar=self.kamailio.address,
@@ -88,6 +94,10 @@ class SipLab:
                     peer.__exit__()
                 except Exception:  # noqa: BLE001 - stop the others all the same
                     log.exception("stopping a SIP peer failed")
+
+    def peer_port(self, number: str) -> int:
+        """The port kamailio relays calls to `number` to (start a SippPeer there)."""
+        return self.peer_ports[number]
 
     def service_env(self) -> dict[str, str]:
         """The service's SIP account on this network, as environment overrides of config.yaml."""

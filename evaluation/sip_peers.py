@@ -8,6 +8,8 @@ followup --voice --line sip`:
   answers automatically, plays WAV files as its microphone (`say`), records what it hears
   (`heard()`), sends keypad digits as RFC 4733 events, hangs up, and follows a REFER.
 - `SippCallee`: SIPp (Debian `sip-tester`) as a callee that answers an INVITE with a fixed response.
+- `SippPeer`: SIPp running a scenario file (tests/data/sip/): a phone that presses a key as SIP INFO,
+  a carrier that plays an announcement as early media (183 with SDP, RTP from an A-law file).
 
 Everything binds to 127.0.0.1 and stops with the object (`with ...:`); a missing package is reported
 by `missing_packages()` so a test can skip with the reason."""
@@ -518,7 +520,9 @@ SIPP_FINAL = """  <pause milliseconds="{delay_ms}"/>
   <recv request="ACK" />
 """
 
-SIPP_RING_FOREVER = """  <recv request="CANCEL" />
+SIPP_RING_FOREVER = """  <recv request="CANCEL">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="invite_cseq" /></action>
+  </recv>
   <send>
     <![CDATA[
       SIP/2.0 200 OK
@@ -537,7 +541,7 @@ SIPP_RING_FOREVER = """  <recv request="CANCEL" />
       [last_From:]
       [last_To:];tag=[pid]SIPpTag01[call_number]
       [last_Call-ID:]
-      CSeq: [cseq] INVITE
+      CSeq: [$invite_cseq] INVITE
       Content-Length: 0
     ]]>
   </send>
@@ -581,6 +585,63 @@ class SippCallee:
         if self.process is not None:
             self.process.stop()
         _remove(self)
+
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "tests" / "data" / "sip"
+
+
+class SippPeer:
+    """SIPp as a user agent server running `scenario` (an XML file, e.g. tests/data/sip/info_digit.xml)
+    on 127.0.0.1:`port`, once per call. `files` are copied into its working folder under the given
+    names (the scenario refers to them, e.g. announcement.al for `<exec rtp_stream=...>`); `pause_ms`
+    is SIPp's -d, the length of every `<pause/>` without its own."""
+
+    def __init__(self, scenario: Path, *, port: int | None = None, files: dict[str, Path] | None = None,
+                 pause_ms: int | None = None, workdir: Path | None = None) -> None:
+        self.scenario = Path(scenario)
+        self.port = port or free_port()
+        self.media_port = free_ports(1)[0]
+        self.files = dict(files or {})
+        self.pause_ms = pause_ms
+        self._own_workdir = workdir is None   # made here: removed on exit
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="suifang-sipp-"))
+        self.process: _Process | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def __enter__(self) -> SippPeer:
+        for name, source in self.files.items():
+            shutil.copyfile(source, self.workdir / name)
+        shutil.copyfile(self.scenario, self.workdir / self.scenario.name)
+        args = ["sipp", "-sf", self.scenario.name, "-i", "127.0.0.1", "-p", str(self.port), "-mi", "127.0.0.1",
+                "-mp", str(self.media_port), "-m", "100", "-nostdin", "-trace_err", "-trace_msg"]
+        if self.pause_ms is not None:
+            args += ["-d", str(self.pause_ms)]
+        self.process = _Process(args, log_path=self.workdir / "sipp.log", cwd=self.workdir)
+        time.sleep(0.5)
+        if not self.process.alive():
+            raise RuntimeError("sipp did not start:\n" + self.process.log_text()[-2000:])
+        return self
+
+    def messages(self) -> str:
+        """The SIP messages SIPp sent and received (its -trace_msg file)."""
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("*_messages.log")))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.stop()
+        _remove(self)
+
+
+def alaw_file(path: Path, pcm8k: np.ndarray) -> Path:
+    """8 kHz int16 samples → a raw G.711 A-law file (SIPp's rtp_stream format), encoded by sox."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = write_wav(Path(tmp) / "in.wav", pcm8k)
+        subprocess.run(["sox", str(wav), "-t", "al", "-r", "8000", "-c", "1", str(path)], check=True,
+                       capture_output=True)
+    return path
 
 
 def _remove(peer: Any) -> None:

@@ -310,6 +310,25 @@ class ReviewItem(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class WardMessage(Base):
+    """A message left on the service's phone line (campaigns/inbound.py): its recording (under
+    data_dir/audio) and transcript. From a patient's number the message is also a call on that patient
+    (`call_id`: one patient turn) with a nurse task in the review queue; from any other number only
+    the number is kept, shown masked."""
+
+    __tablename__ = "ward_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    caller_number: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call_sessions.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(8))
+    transcript: Mapped[str] = mapped_column(Text, default="")
+    audio_ref: Mapped[str | None] = mapped_column(String(300))
+    duration_s: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | handled
+
+
 class AuditEvent(Base):
     """Append-only: the app never updates or deletes these (ORM guard plus database triggers)."""
 

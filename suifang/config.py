@@ -264,6 +264,8 @@ class SipConfig(_Section):
     # when a nurse calls back outside office hours, by language; empty: the catalog's callback_hours
     callback_hours_text: dict[str, str] = {}
     inbound: bool = True                 # answer calls to the service's number (a patient calling back)
+    message_max_s: float = Field(default=120.0, gt=0)     # a message left on the line is cut at this length
+    message_silence_s: float = Field(default=4.0, gt=0)   # silence this long after speech ends a message
 
     _office_hours = field_validator("office_hours")(lambda cls, value: _check_windows(value))
 

@@ -649,3 +649,51 @@ def test_text_from_the_record_is_escaped_in_pages(client: TestClient, card, demo
     assert response.status_code == 303
     page = browser.get(f"/ui/calls/{call_id}").text
     assert '<script>alert("x")</script>' not in page and "&lt;script&gt;" in page and "<b>quoted</b>" not in page
+
+
+def test_messages_from_unknown_numbers_are_listed_masked_and_audited(client: TestClient, card, settings) -> None:  # noqa: ANN001
+    """A message left on the phone line from a number on no patient record (campaigns/inbound.py): the
+    messages page shows its transcript with the number masked; the view and each playback are audited."""
+    from records.messages import LeftMessage, store_message
+
+    number = "13912345678"
+    audio = settings.data_path("audio", "messages")
+    audio.mkdir(parents=True, exist_ok=True)
+    (audio / "message-test.wav").write_bytes(b"RIFF0000WAVE")
+    with _db(client) as session:
+        message = store_message(session, LeftMessage(caller_number=number, language="zh", transcript="请护士回电话",
+                                                     audio_ref="messages/message-test.wav", duration_s=3.2))
+        message_id = message.id
+    browser, _ = card
+    page = browser.get("/ui/messages")
+    assert page.status_code == 200
+    assert "请护士回电话" in page.text and "139****5678" in page.text and number not in page.text
+    assert [r.action for r in audit_rows(client, resource="ward_message", resource_id=str(message_id))] == ["record"]
+    listed = audit_rows(client, username="nurse_card", action="list", resource="ward_message")
+    assert listed and listed[-1].client_ip
+    played = browser.get(f"/ui/messages/{message_id}/audio")
+    assert played.status_code == 200 and played.content == b"RIFF0000WAVE"
+    assert [r.action for r in audit_rows(client, username="nurse_card", resource="ward_message",
+                                         resource_id=str(message_id))] == ["play"]
+    assert browser.get(f"/ui/messages/{message_id + 1000}/audio").status_code == 404
+
+
+def test_a_patients_message_is_a_task_in_the_queue_with_its_call_page(client: TestClient, card) -> None:  # noqa: ANN001
+    """A message left on the phone line from a patient's number (campaigns/inbound.py): a nurse task on
+    that patient in their ward's queue, whose call page shows the transcript; the patient's audit trail
+    holds the storing and the read."""
+    from records.messages import LeftMessage, store_message
+
+    patient_id = _patient_id(client, "DEMO0001")
+    with _db(client) as session:
+        message = store_message(session, LeftMessage(caller_number=WANG_PHONE, language="zh",
+                                                     transcript="我最近脚有点肿，请护士给我回电话", audio_ref=None,
+                                                     duration_s=4.0, patient_id=patient_id))
+        call_id = message.call_id
+    browser, _ = card
+    queue = browser.get("/ui/queue?level=task")
+    assert f'data-call="{call_id}"' in queue.text and "患者在随访专线留言" in queue.text
+    page = browser.get(f"/ui/calls/{call_id}")
+    assert page.status_code == 200 and "我最近脚有点肿，请护士给我回电话" in page.text and WANG_PHONE not in page.text
+    trail = [(r.action, r.resource) for r in audit_rows(client, patient_id=patient_id)]
+    assert ("record", "ward_message") in trail and ("read", "call") in trail

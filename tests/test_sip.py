@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,12 @@ PCMU_NUMBER = "15550100077"      # a phone that speaks μ-law only
 TRANSFER_NUMBER = "15550100055"
 INBOUND_NUMBER = "15550100033"   # a patient who calls the service back
 UNKNOWN_NUMBER = "15550100011"   # on no patient record
+MESSAGE_NUMBER = "15550100022"   # a patient with no follow-up call waiting, who calls the service
 CALLEES = {"2486": 486, "2404": 404, "2480": 480, "2603": 603, "2000": None}
+INFO_NUMBER = "2101"             # SIPp: answers, presses 1 as SIP INFO
+EMPTY_NUMBER = "2183"            # SIPp: a carrier's 空号 announcement as early media, ringing until cancelled
+OFF_NUMBER = "2184"              # SIPp: a carrier's 关机 announcement as early media, then 480
+PEERS = (INFO_NUMBER, EMPTY_NUMBER, OFF_NUMBER)
 
 # test_phone's scripted patient, on the SIP phone's number.
 SCENARIO = {**SCRIPTED_SCENARIO, "id": "sip-en", "patient": {**SCRIPTED_SCENARIO["patient"], "phone": PCMA_NUMBER}}
@@ -78,8 +84,8 @@ def lab() -> Iterator[Any]:
         pytest.skip(f"Debian packages missing: {' '.join(MISSING)}")
     from evaluation.sip_line import SipLab
 
-    with SipLab([PCMA_NUMBER, PCMU_NUMBER, TRANSFER_NUMBER, INBOUND_NUMBER, UNKNOWN_NUMBER],
-                codecs={PCMU_NUMBER: "PCMU"}, callees=CALLEES,
+    with SipLab([PCMA_NUMBER, PCMU_NUMBER, TRANSFER_NUMBER, INBOUND_NUMBER, UNKNOWN_NUMBER, MESSAGE_NUMBER],
+                codecs={PCMU_NUMBER: "PCMU"}, callees=CALLEES, peer_numbers=PEERS,
                 ward_codes=("EV-sip-transfer",)) as running:
         yield running
 
@@ -203,6 +209,127 @@ def test_mu_law_keypad_digits_and_a_dropped_call(line: tuple[Any, Any], lab: Any
 
 @needs_peers
 @pytest.mark.models
+def test_a_keypad_digit_sent_as_sip_info_answers_as_an_rfc_4733_digit_does(line: tuple[Any, Any], lab: Any) -> None:
+    """SIPp as the patient's phone answers, then presses 1 as SIP INFO (application/dtmf-relay,
+    Signal=1) and hangs up: the service answers the INFO and stores the key as the answer to its
+    question — "yes", confidence 1, no recording — as for the RFC 4733 key of the μ-law test."""
+    from evaluation.sip_peers import SCENARIOS, SippPeer
+
+    services, telephony = line
+    request, call_line = _request(services, INFO_NUMBER)
+    with SippPeer(SCENARIOS / "info_digit.xml", port=lab.peer_port(INFO_NUMBER), pause_ms=8000) as phone:
+        result = telephony.place_call(request, line=call_line)
+        sent = phone.messages()
+    assert "Content-Type: application/dtmf-relay" in sent and "Signal=1" in sent
+    after_info = sent.split("INFO sip:", 1)[1]
+    assert re.search(r"SIP/2\.0 200 OK.*?CSeq:\s*1 INFO", after_info, re.S)   # the service accepted the INFO
+    assert result.call_id is not None
+    with services.session_factory() as session:
+        turns = session.scalars(select(Turn).where(Turn.call_id == result.call_id).order_by(Turn.seq)).all()
+    said = [(t.text, t.asr_confidence, t.audio_ref) for t in turns if t.speaker == "patient"]
+    assert said == [("yes", 1.0, None)]
+    asked = [t for t in turns if t.speaker == "system" and t.expecting]
+    patient_turn = next(t for t in turns if t.speaker == "patient")
+    assert asked and patient_turn.expecting == asked[0].expecting      # the answer to the question asked
+    events = _events(services, result.call_id)
+    assert events.count(("digit", None)) == 1 and ("hangup", "dropped") in events
+
+
+@pytest.fixture(scope="module")
+def announcements(line: tuple[Any, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, float, str]]:
+    """Carrier announcements spoken by the service's own synthesizer (Kokoro) in a female voice, as a
+    carrier's recording is (the service's zm_yunjian is read back by Whisper base as 关键 for 关机),
+    8 kHz A-law files for SIPp: kind → (file, seconds, what the service's recogniser reads in it)."""
+    from evaluation.sip_peers import alaw_file
+    from models import audio
+    from models.voice import VoicePipeline
+
+    services, _ = line
+    folder = tmp_path_factory.mktemp("announcements")
+    carrier = VoicePipeline(make_settings(services.settings.database.url, folder,
+                                          SUIFANG__MODELS__TTS__KOKORO__VOICE_ZH="zf_xiaoxiao"))
+    made = {}
+    for kind, text in (("not_found", "您拨打的号码是空号，请查证后再拨。"), ("powered_off", "您拨打的电话已关机。")):
+        pcm = audio.mulaw_decode(carrier.synthesize_phone(text, "zh"))
+        heard = services.voice().transcribe(audio.resample(audio.int16_to_float(pcm), 8000, 16000), "zh").text
+        made[kind] = (alaw_file(folder / f"{kind}.al", pcm), pcm.size / 8000, heard)
+    return made
+
+
+@needs_peers
+@pytest.mark.models
+def test_an_empty_number_announced_as_early_media_stops_the_ladder(line: tuple[Any, Any], lab: Any,
+                                                                    announcements: dict[str, Any],
+                                                                    tmp_path: Path) -> None:
+    """A campaign try to a number the carrier calls 空号: 183 with SDP, the announcement over A-law RTP,
+    and the line keeps ringing (its final response would be 487, no answer). The service listens to
+    the early media: the try is not_found, the ladder stops, a nurse task asks to check the number."""
+    from campaigns.windows import CallingPolicy
+    from campaigns.worker import CampaignContext, dispatch_tick
+    from evaluation.sip_peers import SCENARIOS, SippPeer
+    from language.pickup import classify_pickup
+    from records.db import make_engine, make_session_factory, upgrade
+    from records.schema import CallAttempt, Outcome, ScheduledCall
+    from tests.test_campaigns import InlineQueue
+
+    services, telephony = line
+    path, seconds, heard = announcements["not_found"]
+    assert classify_pickup(heard).kind == "not_found", f"the synthesized announcement reads as {heard!r}"
+    url = f"sqlite:///{tmp_path / 'campaign.db'}"          # this try alone is due
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    patient_id, (scheduled_id,) = seed_scenario(factory, services.settings, scenarios(EXTRA)["extra-en-no-answer"],
+                                                phone=EMPTY_NUMBER, discharged_on=dt.date(2026, 11, 28))
+    ctx = CampaignContext(session_factory=factory, settings=services.settings, flows=services.flows,
+                          policy=CallingPolicy.from_settings(services.settings), telephony=telephony,
+                          clock=FakeClock(local(2026, 12, 1, 9, 0)))
+    queue = InlineQueue(ctx)
+    try:
+        with SippPeer(SCENARIOS / "early_media_ringing.xml", port=lab.peer_port(EMPTY_NUMBER),
+                      files={"announcement.al": path}) as carrier:
+            assert dispatch_tick(ctx, queue).dispatched == 1
+            sent = carrier.messages()
+        assert "SIP/2.0 183 Session Progress" in sent and "CANCEL sip:" in sent and "SIP/2.0 487" in sent
+        assert telephony.last_early_media is not None and telephony.last_early_media.kind == "not_found"
+        assert queue.decisions == ["stopped"]
+        with factory() as session:
+            attempts = session.scalars(select(CallAttempt).where(CallAttempt.scheduled_call_id == scheduled_id)).all()
+            assert [(a.try_number, a.call_status) for a in attempts] == [(1, "not_found")]
+            assert session.get(ScheduledCall, scheduled_id).status == "done"
+            outcome = session.scalar(select(Outcome).where(Outcome.patient_id == patient_id))
+            assert outcome.call_status == "failed" and outcome.needs_callback is True
+            task = session.scalar(select(ReviewItem).where(ReviewItem.patient_id == patient_id))
+            assert task.level == "task" and task.status == "open" and "phone number" in task.reason
+    finally:
+        engine.dispose()
+
+
+@needs_peers
+@pytest.mark.models
+def test_a_powered_off_announcement_as_early_media_decides_the_try(line: tuple[Any, Any], lab: Any,
+                                                                  announcements: dict[str, Any]) -> None:
+    """关机 as early media, then a final 480 (by its code alone: unreachable): the announcement decides,
+    no_answer as language/data/pickup.yaml says for powered_off, and the patient's call is tried again."""
+    from evaluation.sip_peers import SCENARIOS, SippPeer
+    from language.pickup import classify_pickup
+
+    services, telephony = line
+    path, seconds, heard = announcements["powered_off"]
+    assert classify_pickup(heard).kind == "powered_off", f"the synthesized announcement reads as {heard!r}"
+    request, call_line = _request(services, OFF_NUMBER)
+    with SippPeer(SCENARIOS / "early_media_final.xml", port=lab.peer_port(OFF_NUMBER),
+                  files={"announcement.al": path}, pause_ms=int(seconds * 1000) + 800) as carrier:
+        result = telephony.place_call(request, line=call_line)
+        sent = carrier.messages()
+    assert "SIP/2.0 183 Session Progress" in sent and "SIP/2.0 480" in sent
+    assert try_outcome_for_sip(480) == "unreachable"
+    assert telephony.last_early_media is not None and telephony.last_early_media.kind == "powered_off"
+    assert result.call_status == "no_answer" and result.call_id is None
+
+
+@needs_peers
+@pytest.mark.models
 def test_asking_for_a_nurse_transfers_the_call_to_the_wards_extension(line: tuple[Any, Any], lab: Any) -> None:
     """转人工 inside office hours: the assistant says so and REFERs the patient to the ward's nurse
     extension (kamailio routes it to the nurse's baresip, which answers); the review item with the
@@ -274,18 +401,166 @@ def test_a_patient_calling_back_continues_their_follow_up(line: tuple[Any, Any],
     assert outcome.call_status == "partial" and outcome.identity_verified is True
 
 
+def _message_from(services: Any, number: str, *, timeout_s: float = 90.0) -> Any:
+    """The message the service stored from `number` (it is stored once the caller is off the line)."""
+    import time
+
+    from records.schema import WardMessage
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with services.session_factory() as session:
+            message = session.scalars(select(WardMessage).where(WardMessage.caller_number.like(f"%{number}"))
+                                      .order_by(WardMessage.id.desc())).first()
+        if message is not None or time.monotonic() > deadline:
+            return message
+        time.sleep(0.5)
+
+
+def _leave_a_message(lab: Any, number: str, pcm8k: Any, *, hang_up: bool) -> Any:
+    """Call the service from `number`, wait for its prompt and tone, speak; then hang up (`hang_up`) or
+    stay silent until the service thanks and hangs up. Returns what the phone heard before it spoke
+    (8 kHz int16)."""
+    import time
+
+    from evaluation.sip_line import wait_for_prompt
+
+    since = _dial_the_service(lab, number)
+    assert wait_for_prompt(lab.phone, after_s=0, done=lambda: False, since_event=since)   # the prompt, the tone
+    prompt = lab.phone.heard().audio.copy()
+    lab.phone.say(pcm8k)
+    if hang_up:
+        time.sleep(0.3 + pcm8k.size / 8000 + 0.7)
+        lab.phone.hang_up()
+    lab.phone.wait_event("CALL_CLOSED", since=since, timeout_s=120)
+    lab.phone.quiet()
+    return prompt
+
+
+def _heard_text(services: Any, pcm8k: Any, language: str) -> str:
+    from models import audio
+
+    clip = audio.resample(audio.int16_to_float(pcm8k), 8000, 16000)
+    return services.voice().transcribe(clip, language).text
+
+
 @needs_peers
 @pytest.mark.models
-def test_an_unknown_caller_is_told_to_call_the_ward(line: tuple[Any, Any], lab: Any) -> None:
+def test_a_patient_with_no_follow_up_waiting_leaves_a_message_for_the_ward(line: tuple[Any, Any], lab: Any) -> None:
+    """A patient calls the service's number when no follow-up call of theirs is waiting: a prompt and a
+    tone, their spoken message is recorded until they fall silent (the service then thanks them and
+    hangs up), transcribed and stored as a call on
+    that patient (the recording on the turn) with a nurse task in the review queue; storing is audited."""
+    from evaluation.followup import prepare_scenario
+    from evaluation.phone import patient_voice_for
+    from models.audio import mulaw_decode
+    from records.reasons import reason as task_reason
+    from records.schema import AuditEvent, ScheduledCall
+
+    services, telephony = line
+    scenario = {**SCENARIO, "id": "sip-message", "patient": {**SCENARIO["patient"], "phone": MESSAGE_NUMBER}}
+    patient_id, _, _ = prepare_scenario(scenario, session_factory=services.session_factory,
+                                        settings=services.settings, knowledge_base=services.knowledge_base())
+    with services.session_factory() as session:
+        for scheduled in session.scalars(select(ScheduledCall).where(ScheduledCall.patient_id == patient_id)):
+            scheduled.status = "done"         # the follow-up calls are all behind them
+        session.commit()
+    telephony.accept_inbound()
+    spoken = "This is Helen Carter. Please ask the nurse to call me back tomorrow morning."
+    _leave_a_message(lab, MESSAGE_NUMBER, mulaw_decode(patient_voice_for(services)(spoken, "en")), hang_up=False)
+    message = _message_from(services, MESSAGE_NUMBER)
+    assert message is not None and message.patient_id == patient_id and message.language == "en"
+    words = message.transcript.lower()
+    assert "nurse" in words and "call me back" in words and "tomorrow" in words, message.transcript
+    assert 4 < message.duration_s < 20
+    with services.session_factory() as session:
+        call = session.get(CallSession, message.call_id)
+        turns = session.scalars(select(Turn).where(Turn.call_id == call.id)).all()
+        item = session.scalar(select(ReviewItem).where(ReviewItem.call_id == call.id))
+        audits = session.scalars(select(AuditEvent).where(AuditEvent.resource == "ward_message",
+                                                          AuditEvent.resource_id == str(message.id))).all()
+        calls_of_patient = session.scalars(select(CallSession).where(CallSession.patient_id == patient_id)).all()
+    assert call.patient_id == patient_id and call.status == "ended" and len(calls_of_patient) == 1
+    assert [(t.speaker, t.text) for t in turns] == [("patient", message.transcript)]
+    assert turns[0].audio_ref == message.audio_ref and services.settings.data_path("audio", message.audio_ref).exists()
+    assert item.level == "task" and item.status == "open" and item.reason == task_reason("task_voice_message")
+    assert [(a.action, a.patient_id) for a in audits] == [("record", patient_id)]
+
+
+@needs_peers
+@pytest.mark.models
+def test_an_unknown_caller_may_leave_a_message_and_hears_nothing_about_any_patient(line: tuple[Any, Any],
+                                                                                    lab: Any) -> None:
+    """A number on no patient record: the service says what this line is (Mandarin, then English) and
+    offers a message after the tone; the caller's message (in Mandarin, then they hang up) is stored with
+    the number and no patient, and no call record is opened. What the caller heard names no patient."""
+    from records.schema import AuditEvent, Patient
+
     services, telephony = line
     with services.session_factory() as session:
         calls_before = len(session.scalars(select(CallSession)).all())
+        names = [p.name for p in session.scalars(select(Patient))]
     telephony.accept_inbound()
-    since = _dial_the_service(lab, UNKNOWN_NUMBER)
-    lab.phone.wait_event("CALL_CLOSED", since=since, timeout_s=120)   # the service hangs up after its message
-    assert lab.phone.heard().seconds > 5                               # it spoke first
+    spoken = "我是王秀英的女儿，我妈妈出院以后一直咳嗽，请护士给我回个电话。"
+    voice = services.voice()
+    from models.audio import mulaw_decode
+
+    prompt = _leave_a_message(lab, UNKNOWN_NUMBER, mulaw_decode(voice.synthesize_phone(spoken, "zh")), hang_up=True)
+    message = _message_from(services, UNKNOWN_NUMBER)
+    assert message is not None and message.patient_id is None and message.call_id is None
+    assert message.caller_number.endswith(UNKNOWN_NUMBER) and message.language == "zh"
+    assert "咳嗽" in message.transcript and "护士" in message.transcript, message.transcript
     with services.session_factory() as session:
-        assert len(session.scalars(select(CallSession)).all()) == calls_before   # nothing opened
+        assert len(session.scalars(select(CallSession)).all()) == calls_before   # nothing opened on anyone
+        audits = session.scalars(select(AuditEvent).where(AuditEvent.resource == "ward_message",
+                                                          AuditEvent.resource_id == str(message.id))).all()
+    assert [(a.action, a.patient_id) for a in audits] == [("record", None)]
+    heard = _heard_text(services, prompt, "zh") + " " + _heard_text(services, prompt, "en")
+    assert "随访" in heard and "follow-up" in heard.lower().replace("follow up", "follow-up"), heard
+    assert names and not any(name.lower() in heard.lower() for name in names)
+    assert not any(part.lower() in heard.lower() for name in names for part in name.split() if len(part) > 2)
+
+
+class _FrameLine:
+    """Phone frames every 20 ms for `_record`, with a detector that hears speech in them or not."""
+
+    def __init__(self, *, speech: bool) -> None:
+        self.speech = speech
+
+    async def next_event(self, timeout_s: float) -> tuple[str, bytes | None]:
+        import asyncio
+
+        await asyncio.sleep(0.02)
+        return "frame", b"\xff" * 160
+
+    def end_of_turn_detector(self, silence_ms: int) -> Any:
+        line = self
+
+        class Detector:
+            in_speech = line.speech
+
+            def feed(self, pcm: Any) -> list[str]:
+                return ["speech_start"] if line.speech else []
+
+        return Detector()
+
+    def phone_to_asr(self, mulaw: bytes) -> Any:
+        import numpy as np
+
+        return np.zeros(320, dtype=np.float32)
+
+
+def test_a_message_is_cut_at_its_maximum_length_and_silence_leaves_none() -> None:
+    import asyncio
+
+    from campaigns.inbound import _record
+
+    talker = _FrameLine(speech=True)
+    heard, hung_up = asyncio.run(_record(talker.next_event, talker, silence_s=4.0, max_s=0.5))
+    assert heard is not None and not hung_up and 0.3 * 16000 <= heard.size <= 0.5 * 16000
+    quiet = _FrameLine(speech=False)
+    heard, hung_up = asyncio.run(_record(quiet.next_event, quiet, silence_s=0.2, max_s=30.0))
+    assert heard is None and not hung_up            # nothing said within twice the silence: no message
 
 
 def _ended_call_of(services: Any, patient_id: int) -> Any:
@@ -383,4 +658,4 @@ def test_an_inbound_caller_is_found_by_number(campaign_db: tuple[Any, Any]) -> N
         session.get(ScheduledCall, scheduled_id).status = "done"
         session.commit()
     target = find_caller(session_factory, number)
-    assert target is not None and target.scheduled_call_id is None   # nothing waiting: a new call all the same
+    assert target is not None and target.scheduled_call_id is None   # nothing waiting: a message for the ward

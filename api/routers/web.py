@@ -538,6 +538,42 @@ def turn_audio(turn_id: IdPath, request: Request, session: SessionDep, settings:
     return _finish(request, response, settings)
 
 
+# ----- messages left on the phone line ------------------------------------------------------------
+
+@router.get("/messages", response_class=HTMLResponse)
+def messages_page(request: Request, session: SessionDep, settings: SettingsDep, user: WebUserDep) -> Response:
+    """Messages left on the service's line from numbers on no patient record (a patient's own message
+    is a nurse task on that patient, in the queue). The number is shown masked; the view is audited."""
+    from records.messages import unmatched_messages
+
+    rows = unmatched_messages(session)
+    record_audit(session, actor=user.staff.actor, action="list", resource="ward_message",
+                 detail=f"messages page: {len(rows)} messages")
+    return render(request, settings, "messages.html", {
+        "rows": [{"message": m, "phone": mask_phone(m.caller_number)} for m in rows],
+    }, user=user)
+
+
+@router.get("/messages/{message_id}/audio")
+def message_audio(message_id: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
+                  user: WebUserDep) -> Response:
+    """The recording of a message from a number on no patient record; each playback is audited."""
+    from records.schema import WardMessage
+
+    message = session.get(WardMessage, message_id)
+    if message is None or message.patient_id is not None or not message.audio_ref:
+        raise not_found("recording")
+    root = settings.data_path("audio").resolve()
+    path = (root / message.audio_ref).resolve()
+    if root not in path.parents or not path.exists():
+        raise not_found("recording")
+    range_header = request.headers.get("range", "")
+    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
+        record_audit(session, actor=user.staff.actor, action="play", resource="ward_message", resource_id=message_id)
+        session.commit()
+    return _finish(request, FileResponse(path, media_type="audio/wav"), settings)
+
+
 # ----- dashboard ---------------------------------------------------------------------------------
 
 @router.get("/dashboard", response_class=HTMLResponse)
