@@ -105,6 +105,13 @@ class PatientVoice:
         self.settings = settings
         self.voices = voices
         self._kokoro: Any = None
+        self._said: dict[tuple[str, str], tuple[Any, int]] = {}
+
+    def prepare(self, texts: list[str], language: str) -> None:
+        """Synthesize everything the persona may say before the call: a patient answers at once, and the
+        persona's synthesis must neither count as silence on the line nor compete with the service's."""
+        for text in texts:
+            self.synthesize(text, language)
 
     def _synthesizer(self) -> Any:
         if self._kokoro is None:
@@ -119,13 +126,17 @@ class PatientVoice:
 
     def synthesize(self, text: str, language: str) -> tuple[Any, int]:
         """(float32 audio, rate)."""
-        if self.voices[language] == ESPEAK_PERSONA:
-            from models.tts import espeak_command
+        key = (language, text)
+        if key not in self._said:
+            if self.voices[language] == ESPEAK_PERSONA:
+                from models.tts import espeak_command
 
-            tts = self.settings.models.tts
-            return espeak_command(text, voice=tts.voice_zh if language == "zh" else tts.voice_en,
-                                  rate=PATIENT_RATE_WPM)
-        return self._synthesizer().synthesize(text, language)
+                tts = self.settings.models.tts
+                self._said[key] = espeak_command(text, voice=tts.voice_zh if language == "zh" else tts.voice_en,
+                                                 rate=PATIENT_RATE_WPM)
+            else:
+                self._said[key] = self._synthesizer().synthesize(text, language)
+        return self._said[key]
 
     def phone(self, text: str, language: str) -> bytes:
         """8 kHz μ-law over a clean line, peak-normalised like the service's prompts."""
@@ -143,6 +154,11 @@ class PatientVoice:
 def patient_voice_for(services: Any, choice: str | None = None) -> Any:
     """(text, language) -> 8 kHz μ-law over a clean line: the persona's voice (see `persona_voices`)."""
     return PatientVoice(services.settings, persona_voices(services.settings, choice)).phone
+
+
+def persona_texts(persona: SimulatedPatient) -> list[str]:
+    """Everything a scripted patient may say: its answers and its questions."""
+    return [str(v) for v in persona.persona.values() if v is not None] + [a["text"] for a in persona.asks]
 
 
 def _latest_phone_call(session_factory: Any, patient_id: int) -> Any:
@@ -210,6 +226,7 @@ async def call_scenario(scenario: dict[str, Any], *, services: Any, ws_url: str,
         patient_voice = PatientVoice(settings, persona_voices(settings, harness.persona_voice))
     channel = PhoneChannel(default_options(lang, seed=harness.seed), call_key=str(scenario["id"])) \
         if harness.degraded else None
+    await asyncio.to_thread(patient_voice.prepare, persona_texts(persona), lang)
     latencies: list[float] = []
     answer_failures: list[str] = []
     token = issue_call_token(secret=settings.secret_key, patient_id=patient_id, discharge_id=discharge_id,
