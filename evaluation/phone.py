@@ -1,8 +1,9 @@
 """`suifang eval followup --voice`: every scenario is a real phone call.
 
 The service runs under uvicorn on a loopback port; a scripted caller (evaluation/phone_client.py) dials
-its Media Streams WebSocket with a call token. The persona's answers are synthesized, turned into
-8 kHz μ-law and sent as 20 ms frames; the service hears them through VAD end-of-turn and speech
+its Media Streams WebSocket with a call token. The persona's answers are synthesized in the persona's own
+voice (never the service's), sent through a degraded phone channel (evaluation/channel.py) and on as
+8 kHz μ-law 20 ms frames; the service hears them through VAD end-of-turn and speech
 recognition exactly as it would hear a patient. What the persona answers is chosen from what the
 service last asked (the `expecting` of its last committed turn, read from the record store, as the
 text evaluator reads it from the engine). The outcome scored is the one the service wrote.
