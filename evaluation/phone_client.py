@@ -17,6 +17,8 @@ from typing import Any
 
 FRAME_BYTES = 160                 # 20 ms of 8 kHz μ-law
 MULAW_SILENCE = b"\xff"
+LEADING_SILENCE_MS = 300          # the line before the patient speaks…
+TRAILING_SILENCE_MS = 1200        # …and after: the silence that ends the turn
 
 
 class PhoneLineClosed(ConnectionError):
@@ -91,7 +93,8 @@ class MediaStreamsCaller:
                 if name.startswith("end-"):
                     return prompt
 
-    async def say(self, mulaw: bytes, *, leading_silence_ms: int = 300, trailing_silence_ms: int = 1200) -> float:
+    async def say(self, mulaw: bytes, *, leading_silence_ms: int = LEADING_SILENCE_MS,
+                  trailing_silence_ms: int = TRAILING_SILENCE_MS) -> float:
         """Send the patient's audio between silences (a line carries frames all the time; the
         trailing silence ends the turn); returns when the last frame went."""
         for _ in range(leading_silence_ms // 20):

@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import select
 
 from evaluation.followup import SIMULATION_MAX_TURNS, ScenarioResult, SimulatedPatient, prepare_scenario, score
-from evaluation.phone import _last_system_turn, _stored_outcome, _transcript, patient_voice_for, service_latencies
+from evaluation.phone import (PatientVoice, _last_system_turn, _stored_outcome, _transcript, persona_texts,
+                              persona_voices, service_latencies)
 from evaluation.sip_peers import BaresipPhone, Kamailio, SippCallee, free_ports, missing_packages
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,9 @@ def call_scenario_over_sip(scenario: dict[str, Any], *, services: Any, telephony
                                                            settings=services.settings,
                                                            knowledge_base=services.knowledge_base())
     persona = SimulatedPatient(scenario)
-    voice = patient_voice_for(services)
+    patient_voice = PatientVoice(services.settings, persona_voices(services.settings))
+    patient_voice.prepare(persona_texts(persona), lang)   # before the call: answering is not synthesizing
+    voice = patient_voice.phone
     line = ScenarioLine(services, patient_id=patient_id, discharge_id=discharge_id, call_date=call_date,
                         language=lang)
     request = call_request(scenario, patient_id=patient_id, discharge_id=discharge_id, call_date=call_date)

@@ -60,6 +60,42 @@ def mulaw_decode(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarra
     return _DECODE_TABLE[codes]
 
 
+# ----- G.711 A-law (PCMA, the codec of China's and Europe's networks) ---------------------------
+
+_SEG_AEND = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF], dtype=np.int32)
+
+
+def _build_alaw_decode_table() -> np.ndarray:
+    codes = np.arange(256, dtype=np.int32) ^ 0x55
+    t = (codes & 0x0F) << 4
+    seg = (codes & 0x70) >> 4
+    t = np.where(seg == 0, t + 8, t + 0x108)
+    t = np.where(seg > 1, t << np.maximum(seg - 1, 0), t)
+    return np.where(codes & 0x80, t, -t).astype(np.int16)
+
+
+_ALAW_DECODE_TABLE = _build_alaw_decode_table()
+
+
+def alaw_encode(pcm16: np.ndarray) -> bytes:
+    """16-bit linear PCM (int16 array) → G.711 A-law bytes (the Sun/CCITT 13-bit algorithm, bit-exact
+    with the old `audioop.lin2alaw`)."""
+    v = np.asarray(pcm16).astype(np.int32) >> 3
+    mask = np.where(v >= 0, 0xD5, 0x55)
+    v = np.where(v >= 0, v, -v - 1)
+    seg = np.searchsorted(_SEG_AEND, v, side="left")
+    s = np.minimum(seg, 7)
+    quant = np.where(s < 2, v >> 1, v >> np.maximum(s, 1)) & 0x0F
+    code = np.where(seg >= 8, 0x7F, (s << 4) | quant)
+    return (code ^ mask).astype(np.uint8).tobytes()
+
+
+def alaw_decode(data: bytes | bytearray | memoryview | np.ndarray) -> np.ndarray:
+    """G.711 A-law bytes → 16-bit linear PCM (int16 array)."""
+    codes = np.frombuffer(bytes(data), dtype=np.uint8) if not isinstance(data, np.ndarray) else data.astype(np.uint8)
+    return _ALAW_DECODE_TABLE[codes]
+
+
 # ----- float32 PCM ------------------------------------------------------------------------------
 
 def int16_to_float(pcm16: np.ndarray) -> np.ndarray:
@@ -169,13 +205,18 @@ def to_phone(audio: np.ndarray, rate: int) -> bytes:
 # ----- WAV files --------------------------------------------------------------------------------
 
 def write_wav(path: str | Path, audio: np.ndarray, rate: int) -> Path:
-    """Write float32 (or int16) mono audio as a 16-bit PCM mono WAV file."""
+    """Write float32 (or int16) audio as a 16-bit PCM WAV file: mono from a 1-D array, one channel per
+    column from a (samples, channels) array."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     a = np.asarray(audio)
-    pcm = a.astype("<i2") if a.dtype == np.int16 else float_to_int16(to_float32(a)).astype("<i2")
+    channels = a.shape[1] if a.ndim == 2 else 1
+    if a.dtype == np.int16:
+        pcm = a.astype("<i2")
+    else:
+        pcm = float_to_int16(np.clip(a.astype(np.float32), -1.0, 1.0) if channels > 1 else to_float32(a)).astype("<i2")
     with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
+        out.setnchannels(channels)
         out.setsampwidth(2)
         out.setframerate(int(rate))
         out.writeframes(pcm.tobytes())

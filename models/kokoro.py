@@ -174,9 +174,11 @@ def kokoro_model_dir(settings) -> Path:  # noqa: ANN001 - suifang.config.Setting
 
 
 def prepare_kokoro_weights(settings) -> Path:  # noqa: ANN001
-    """`suifang models prepare`: the configured voices (and the model) in the data directory."""
+    """`suifang models prepare`: the configured voices (the service's, and the voice evaluation's scripted
+    patient's) and the model in the data directory."""
     cfg = settings.models.tts.kokoro
-    voices = [check_voice(cfg.voice_zh, "zh"), check_voice(cfg.voice_en, "en")]
+    voices = [check_voice(cfg.voice_zh, "zh"), check_voice(cfg.voice_en, "en"),
+              check_voice(cfg.persona_voice_zh, "zh"), check_voice(cfg.persona_voice_en, "en")]
     return prepare_kokoro(kokoro_model_dir(settings), voices, archive=cfg.voices_archive or None)
 
 

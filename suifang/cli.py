@@ -91,22 +91,29 @@ def eval_followup(
     voice: Annotated[bool, typer.Option("--voice", help="answers go through TTS, 8 kHz μ-law and speech recognition")] = False,
     line: Annotated[str, typer.Option("--line", help="with --voice: media-streams (the WebSocket) or sip "
                                                      "(SIP calls through a local kamailio to a baresip phone)")] = "media-streams",
+    persona_voice: Annotated[str | None, typer.Option("--persona-voice", help="with --voice: the scripted patient's "
+                                                      "Kokoro voices, e.g. zf_xiaoxiao,am_puck (default: "
+                                                      "models.tts.kokoro.persona_voice_zh/en), or espeak-ng")] = None,
+    clean_line: Annotated[bool, typer.Option("--clean-line", help="with --voice: no degraded channel (G.711, level, "
+                                                                  "noise, lost frames) between patient and service")] = False,
+    seed: Annotated[int, typer.Option(help="with --voice: the degraded channel's seed")] = 13,
 ) -> None:
     """Simulated follow-up calls scored against expected outcomes (shared/spec/scenario-format.md)."""
-    from evaluation.followup import ScenarioError, format_result, format_summary, run_followup_eval
+    from evaluation.followup import ScenarioError, format_result, format_summary, result_json, run_followup_eval
 
     if not file.exists():
         typer.echo(f"no such file: {file}", err=True)
         raise typer.Exit(2)
     try:
-        _results, summary = run_followup_eval(file, use_llm=not no_llm, voice=voice, line=line,
-                                              on_result=lambda r: typer.echo(format_result(r)))
+        results, summary = run_followup_eval(file, use_llm=not no_llm, voice=voice, line=line,
+                                             persona_voice=persona_voice, degraded=not clean_line, seed=seed,
+                                             on_result=lambda r: typer.echo(format_result(r)))
     except ScenarioError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     typer.echo(format_summary(summary))
     if as_json:
-        typer.echo(json.dumps(summary, ensure_ascii=False))
+        typer.echo(json.dumps({**summary, "results": [result_json(r) for r in results]}, ensure_ascii=False))
 
 
 @eval_app.command("preconsult")

@@ -115,6 +115,9 @@ class KokoroConfig(_Section):
     voices_archive: str = ""        # the `npm pack kokoro-js@1.2.1` tarball; empty: ~/.cache/suifang/npm/kokoro-js-1.2.1.tgz
     voice_zh: str = "zm_yunjian"
     voice_en: str = "af_sarah"
+    # the scripted patient of `suifang eval followup --voice`: another speaker than the service's voice
+    persona_voice_zh: str = "zf_xiaobei"
+    persona_voice_en: str = "am_michael"
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     threads: int = Field(default=1, ge=1)          # onnxruntime threads per synthesis
     timeout_s: float = Field(default=15.0, gt=0)   # per sentence; then espeak-ng says it

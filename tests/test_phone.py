@@ -8,6 +8,7 @@ import base64
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -149,6 +150,24 @@ def test_a_voice_call_over_media_streams(phone_client: TestClient) -> None:
         assert call.outcome.call_status == "partial"          # the line dropped after an answer
 
 
+def _read_stereo(path: Path) -> tuple[Any, int]:
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getnchannels() == 2
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    return samples.astype(np.float32) / 32768.0, rate
+
+
+def _rms(x: Any) -> float:
+    import numpy as np
+
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
 SCRIPTED_SCENARIO = {
     "id": "scripted-en", "language": "en", "call_day": 7,
     "patient": {"name": "Helen Carter", "birth_year": 1951, "sex": "female", "phone": "+15550100099"},
@@ -169,6 +188,9 @@ def test_a_scripted_caller_completes_a_call_over_a_real_websocket(tmp_path: Path
     from suifang.services import Services
     from records.db import upgrade
 
+    from campaigns.recording import recording_refs
+    from models.audio import resample
+
     settings = make_settings(f"sqlite:///{tmp_path}/scripted.db", tmp_path, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")
     upgrade(settings.database.url)
     services = Services.build(settings)
@@ -177,8 +199,18 @@ def test_a_scripted_caller_completes_a_call_over_a_real_websocket(tmp_path: Path
         with services.session_factory() as session:
             call = session.scalars(select(CallSession).where(CallSession.channel == "phone")).one()
             turns = session.scalars(select(Turn).where(Turn.call_id == call.id).order_by(Turn.seq)).all()
+        # Both sides in one stereo recording: the opening on the right from the first moment, the patient
+        # (silent meanwhile) on the left, where Whisper reads the first answer back.
+        [(_, ref)] = recording_refs(settings.data_path("audio"), call.id)
+        stereo, rate = _read_stereo(settings.data_path("audio") / ref)
+        left_heard = services.voice().transcribe(resample(stereo[:, 0], rate, 16000), "en").text
     finally:
         services.close()
+    assert rate == 8000 and stereo.shape[1] == 2
+    opening = stereo[:rate * 2]
+    assert _rms(opening[:, 1]) > 0.02 and _rms(opening[:, 0]) == 0.0
+    assert "1951" in left_heard
+    assert result.voice["persona"] != result.voice["service"] and result.voice["frames"] > 0
     outcome = result.outcome
     assert outcome["call_status"] == "completed" and outcome["identity_verified"] is True
     assert outcome["medication_adherence"] == "full"

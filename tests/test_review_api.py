@@ -302,6 +302,46 @@ def test_playback_is_served_and_audited(client: TestClient, card, demo) -> None:
     assert len(audit_rows(client, action="play", resource_id=str(turn_id))) == before + 1
 
 
+def test_the_call_recording_is_linked_served_to_its_ward_only_and_audited(client: TestClient, card, surg,  # noqa: ANN001
+                                                                            demo) -> None:
+    """A call's stereo recording (campaigns/recording.py, patient | assistant) is linked from the call page
+    and served like the per-turn clips: to a nurse of the patient's ward, audited; 404 for another ward;
+    nothing without a sign-in."""
+    import wave
+
+    from campaigns.recording import CallRecording
+
+    call_id = demo["red_call"]
+    recording = CallRecording()
+    recording.said(b"\x10" * 8000)          # the opening, loud on the right
+    recording.heard(b"\x90" * 4000)         # the patient, on the left
+    root = client.app.state.settings.data_path("audio")
+    path = recording.write(root, call_id)
+    try:
+        browser, _ = card
+        page = browser.get(f"/ui/calls/{call_id}")
+        url = f"/ui/calls/{call_id}/recording/1"
+        assert page.status_code == 200 and f'src="{url}"' in page.text and "整通录音" in page.text
+        before = len(audit_rows(client, action="play", resource="call_recording", resource_id=str(call_id)))
+        served = browser.get(url)
+        assert served.status_code == 200 and served.headers["content-type"] == "audio/wav"
+        assert served.content == path.read_bytes()
+        with wave.open(str(path), "rb") as wav:
+            assert wav.getnchannels() == 2 and wav.getframerate() == 8000
+        rows = audit_rows(client, action="play", resource="call_recording", resource_id=str(call_id))
+        assert len(rows) == before + 1 and rows[-1].username == "nurse_card" and rows[-1].outcome == "allowed"
+        assert browser.get(f"/ui/calls/{call_id}/recording/2").status_code == 404   # no second line
+        other, _ = surg
+        assert other.get(url).status_code == 404
+        assert audit_rows(client, username="nurse_surg", outcome="denied", resource="call_recording")
+        anonymous = _browser(client).get(url, follow_redirects=False)
+        assert anonymous.status_code in (303, 401) and anonymous.content != path.read_bytes()
+    finally:
+        path.unlink()
+    assert card[0].get(f"/ui/calls/{call_id}/recording/1").status_code == 404
+    assert "/recording/1" not in card[0].get(f"/ui/calls/{call_id}").text
+
+
 def test_unmask_needs_a_role_with_rights_and_a_reason(client: TestClient, card, doctor, demo) -> None:  # noqa: ANN001
     url = f"/ui/calls/{demo['red_call']}"
     patient_id = _patient_id(client, "DEMO0001")

@@ -384,10 +384,10 @@ def test_a_patient_calling_back_continues_their_follow_up(line: tuple[Any, Any],
     scenario = {**SCENARIO, "id": "sip-inbound", "patient": {**SCENARIO["patient"], "phone": INBOUND_NUMBER}}
     patient_id, _, _ = prepare_scenario(scenario, session_factory=services.session_factory,
                                         settings=services.settings, knowledge_base=services.knowledge_base())
+    answer = mulaw_decode(patient_voice_for(services)("Yes, this is Helen Carter, born in 1951.", "en"))
     telephony.accept_inbound()
     since = _dial_the_service(lab, INBOUND_NUMBER)
     assert wait_for_prompt(lab.phone, after_s=0, done=lambda: False, since_event=since)
-    answer = mulaw_decode(patient_voice_for(services)("Yes, this is Helen Carter, born in 1951.", "en"))
     heard_from = lab.phone.heard().seconds + 0.3 + answer.size / 8000 + 0.5
     lab.phone.say(answer)
     assert wait_for_prompt(lab.phone, after_s=heard_from, done=lambda: False, since_event=since)

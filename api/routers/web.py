@@ -393,7 +393,7 @@ def _format_value(value: Any, t: Any) -> str:
 
 def _detail_context(request: Request, session: Session, settings: Settings, user: WebUser, call_id: int, *,
                     unmasked: bool = False) -> dict[str, Any]:
-    from api.phone import turn_audio_path
+    from api.phone import call_recording_paths, turn_audio_path
 
     t = translator(_lang(request))
     call = session.get(CallSession, call_id)
@@ -404,6 +404,7 @@ def _detail_context(request: Request, session: Session, settings: Settings, user
     items_by_id = {i.id: i for i in items}
     services = get_services(request)
     turns = [{"turn": turn, "has_audio": turn_audio_path(services, turn) is not None} for turn in call.turns]
+    recordings = sorted(call_recording_paths(services, call_id))
     outcome = session.scalar(select(Outcome).where(Outcome.call_id == call_id))
     fields = []
     if outcome is not None:
@@ -421,7 +422,7 @@ def _detail_context(request: Request, session: Session, settings: Settings, user
     can_unmask = user.staff.role in settings.auth.unmask_roles
     return {
         "call": call, "patient": patient, "ward": patient.ward, "discharge": discharge, "items": items,
-        "turns": turns, "outcome": outcome, "fields": fields, "questions": questions, "flags": flags,
+        "turns": turns, "recordings": recordings, "outcome": outcome, "fields": fields, "questions": questions, "flags": flags,
         "item": item, "corrections": review.corrections_of_call(session, call_id=call_id),
         "phone": patient.phone if unmasked else mask_phone(patient.phone),
         "id_number": patient.id_number if unmasked else mask_id_number(patient.id_number),
@@ -572,6 +573,30 @@ def message_audio(message_id: IdPath, request: Request, session: SessionDep, set
         record_audit(session, actor=user.staff.actor, action="play", resource="ward_message", resource_id=message_id)
         session.commit()
     return _finish(request, FileResponse(path, media_type="audio/wav"), settings)
+
+
+@router.get("/calls/{call_id}/recording/{part}")
+def call_recording(call_id: IdPath, part: IdPath, request: Request, session: SessionDep, settings: SettingsDep,
+                   user: WebUserDep) -> Response:
+    """The call's stereo recording (left the patient, right the assistant) on its `part`-th line; each
+    playback or download is audited as the per-turn clips are."""
+    from api.phone import call_recording_paths
+
+    patient_id = session.scalar(select(CallSession.patient_id).where(CallSession.id == call_id))
+    if patient_id is None:
+        raise not_found("recording")
+    authorize_patient(request, session, user.staff, patient_id, action="play", resource="call_recording",
+                      resource_id=call_id)
+    path = call_recording_paths(get_services(request), call_id).get(part)
+    if path is None:
+        raise not_found("recording")
+    range_header = request.headers.get("range", "")
+    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
+        record_audit(session, actor=user.staff.actor, action="play", resource="call_recording", resource_id=call_id,
+                     patient_id=patient_id, detail=f"call {call_id} recording {part}")
+        session.commit()
+    response = FileResponse(path, media_type="audio/wav")
+    return _finish(request, response, settings)
 
 
 # ----- dashboard ---------------------------------------------------------------------------------
