@@ -247,19 +247,42 @@ def run(n_calls: int, scenarios: list[dict[str, Any]], *, stagger_s: float, audi
                                           name="capacity-callers")
                 thread.start()
                 thread.join()
-                print("callers done", file=sys.stderr, flush=True)
                 wall = time.monotonic() - began
                 cpu = time.process_time() - cpu_began
+            time.sleep(2)   # the event logs are written as the calls close
+            stages = stage_breakdown(services.session_factory)
         finally:
             services.close()
-    print("services closed", file=sys.stderr, flush=True)
     figures: list[CallFigures] = box["r"]
     latencies = [ms for f in figures for ms in f.latencies_ms]
     return {"calls": n_calls, "turns": len(latencies), "errors": sum(1 for f in figures if f.error),
             "p50_ms": _percentile(latencies, 50), "p95_ms": _percentile(latencies, 95),
             "max_ms": round(max(latencies), 1) if latencies else None,
             "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
-            "wall_s": round(wall, 1), "cpu_cores_busy": round(cpu / wall, 2) if wall else None}
+            "wall_s": round(wall, 1), "cpu_cores_busy": round(cpu / wall, 2) if wall else None, **stages}
+
+
+def stage_breakdown(session_factory: Any) -> dict[str, Any]:
+    """Where a turn's time goes, from the calls' event logs: how turns ended (the turn model, the
+    silence cap, the fixed silence), recognition and dialog time, turn end → first audio at the
+    service, and prompt-cache hits."""
+    from sqlalchemy import select
+
+    from records.schema import CallEventRow
+
+    with session_factory() as session:
+        rows = session.scalars(select(CallEventRow)).all()
+    def ms(kind: str) -> dict[str, float | None]:
+        values = [r.ms for r in rows if r.type == kind and r.ms is not None]
+        return {"p50": _percentile(values, 50), "p95": _percentile(values, 95)}
+    ends: dict[str, int] = {}
+    for r in rows:
+        if r.type == "turn_end":
+            ends[r.code or "?"] = ends.get(r.code or "?", 0) + 1
+    prompts = [r.code for r in rows if r.type == "prompt_audio"]
+    return {"turn_end_by": ends, "asr_ms": ms("recognised"), "dialog_ms": ms("reply"),
+            "service_first_audio_ms": ms("first_audio"),
+            "prompt_cache_hits": f"{prompts.count('cache_hit')}/{len(prompts)}"}
 
 
 def main() -> None:
@@ -286,6 +309,9 @@ def main() -> None:
             print(f"{row['calls']:3d} calls: {row['turns']:4d} turns, turn latency p50 {row['p50_ms']} ms, "
                   f"p95 {row['p95_ms']} ms, max {row['max_ms']} ms; {row['errors']} calls timed out; "
                   f"{row['cpu_cores_busy']} cores busy over {row['wall_s']} s", flush=True)
+            print(f"     turn ends by {row['turn_end_by']}; recognition {row['asr_ms']} ms, dialog {row['dialog_ms']} ms, "
+                  f"turn end → first audio at the service {row['service_first_audio_ms']} ms; "
+                  f"prompt cache hits {row['prompt_cache_hits']}", flush=True)
     if args.json:
         print(json.dumps(rows, indent=2))
 
