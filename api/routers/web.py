@@ -530,13 +530,20 @@ def turn_audio(turn_id: IdPath, request: Request, session: SessionDep, settings:
     path = turn_audio_path(get_services(request), turn)
     if path is None:
         raise not_found("recording")
+    return _play_recording(request, session, settings, user, path, resource="turn_audio", resource_id=turn_id,
+                           patient_id=patient_id, detail=f"call {turn.call_id} turn {turn.seq}")
+
+
+def _play_recording(request: Request, session: Session, settings: Any, user: Any, path: Path, *, resource: str,
+                    resource_id: int, patient_id: int | None = None, detail: str | None = None) -> Response:
+    """A recording as a file response; its playback audited once (the browser's follow-up range requests
+    after the first byte are parts of the same playback)."""
     range_header = request.headers.get("range", "")
     if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        record_audit(session, actor=user.staff.actor, action="play", resource="turn_audio", resource_id=turn_id,
-                     patient_id=patient_id, detail=f"call {turn.call_id} turn {turn.seq}")
+        record_audit(session, actor=user.staff.actor, action="play", resource=resource, resource_id=resource_id,
+                     patient_id=patient_id, detail=detail)
         session.commit()
-    response = FileResponse(path, media_type="audio/wav")
-    return _finish(request, response, settings)
+    return _finish(request, FileResponse(path, media_type="audio/wav"), settings)
 
 
 # ----- messages left on the phone line ------------------------------------------------------------
@@ -568,11 +575,7 @@ def message_audio(message_id: IdPath, request: Request, session: SessionDep, set
     path = (root / message.audio_ref).resolve()
     if root not in path.parents or not path.exists():
         raise not_found("recording")
-    range_header = request.headers.get("range", "")
-    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        record_audit(session, actor=user.staff.actor, action="play", resource="ward_message", resource_id=message_id)
-        session.commit()
-    return _finish(request, FileResponse(path, media_type="audio/wav"), settings)
+    return _play_recording(request, session, settings, user, path, resource="ward_message", resource_id=message_id)
 
 
 @router.get("/calls/{call_id}/recording/{part}")
@@ -590,13 +593,8 @@ def call_recording(call_id: IdPath, part: IdPath, request: Request, session: Ses
     path = call_recording_paths(get_services(request), call_id).get(part)
     if path is None:
         raise not_found("recording")
-    range_header = request.headers.get("range", "")
-    if not range_header or range_header.replace(" ", "").startswith("bytes=0-"):
-        record_audit(session, actor=user.staff.actor, action="play", resource="call_recording", resource_id=call_id,
-                     patient_id=patient_id, detail=f"call {call_id} recording {part}")
-        session.commit()
-    response = FileResponse(path, media_type="audio/wav")
-    return _finish(request, response, settings)
+    return _play_recording(request, session, settings, user, path, resource="call_recording", resource_id=call_id,
+                           patient_id=patient_id, detail=f"call {call_id} recording {part}")
 
 
 # ----- dashboard ---------------------------------------------------------------------------------
