@@ -70,7 +70,7 @@ BACKCHANNEL_CONTEXT = {language: " ".join(word_list(f"backchannel_context_{langu
 class PhoneOptions:
     silence_timeout_s: float = 7.0        # after a prompt finishes playing
     end_of_turn_silence_ms: int = 700     # trailing silence that ends the patient's turn without the turn model
-    turn_pause_ms: int = 250              # a pause this long asks the turn model whether the turn is over
+    turn_pause_ms: int = 500              # a pause this long asks the turn model whether the turn is over
     turn_max_silence_ms: int = 2500       # a turn the model calls unfinished ends after this much silence
     turn_complete_probability: float = 0.5
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised

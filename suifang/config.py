@@ -209,7 +209,7 @@ class PhoneConfig(_Section):
     # The fields of campaigns.call_session.PhoneOptions.
     silence_timeout_s: float = Field(default=7.0, gt=0)        # after a prompt finishes playing
     end_of_turn_silence_ms: int = Field(default=700, ge=200)   # trailing silence that ends a turn without the turn model
-    turn_pause_ms: int = Field(default=250, ge=64)             # a pause this long asks the turn model whether the turn is over
+    turn_pause_ms: int = Field(default=500, ge=64)             # a pause this long asks the turn model whether the turn is over
     turn_max_silence_ms: int = Field(default=2500, ge=500)     # a turn the model calls unfinished ends after this much silence
     turn_complete_probability: float = Field(default=0.5, gt=0, lt=1)  # the model's probability that ends a turn
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
