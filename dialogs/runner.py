@@ -268,7 +268,9 @@ class CallRunner:
     def _read_again(self) -> None:
         """The second reader over the stored transcript; its additions join the outcome, marked as the model's."""
         from dialogs.second_reader import merge
+        from models.priority import lower_this_thread
 
+        lower_this_thread()   # the model's reading must not slow the turns of the calls in progress
         try:
             with self.session_factory() as session:
                 turns = session.scalars(select(Turn).where(Turn.call_id == self.call_id).order_by(Turn.seq)).all()

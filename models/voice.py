@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import re
 import threading
 import time
@@ -29,6 +28,7 @@ import numpy as np
 
 from models import audio as audio_mod
 from models.asr import SpeechRecognizer, Transcript
+from models.priority import lower_this_thread
 from models.tts import SpeechSynthesizer, result_cacheable
 from models.turn import SmartTurnDetector, TurnModel
 from models.vad import EndOfTurnDetector, SileroVad
@@ -48,7 +48,6 @@ _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|St|No|vs|etc|e\.g|i\.e|appro
 _CLAUSE_END = re.compile(r"([；;]+)")
 _COMMA = re.compile(r"([，,、]+)")
 MAX_CHARS = {"zh": 40, "en": 160}
-PREFETCH_NICE = 10  # prompts rendered ahead yield the CPU to the turns of calls in progress
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,7 @@ class VoicePipeline:
         return future
 
     def _prefetch_worker(self, jobs: queue.SimpleQueue) -> None:
-        _lower_priority()
+        lower_this_thread()
         while not _PREFETCH_STOP.is_set():
             try:
                 future, sentences, language, max_sentences = jobs.get(timeout=0.5)
@@ -332,10 +331,3 @@ def _stop_prefetching() -> None:
         worker.join(timeout=30)
 
 
-def _lower_priority() -> None:
-    """Run the prefetch thread (and the synthesis threads it starts, which inherit it) at a lower
-    priority: on Linux a thread's nice value is its own."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PREFETCH_NICE)
-    except (AttributeError, OSError):  # not Linux, or not allowed: it still works, at normal priority
-        pass

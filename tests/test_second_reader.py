@@ -65,10 +65,15 @@ def test_the_stored_outcome_shows_the_model_additions_after_the_call(client, nur
 
     from tests.test_calls_api import _say, _start
 
+    import os
+    import threading
+
     seen: list[list[tuple[str, str]]] = []
+    niceness: list[int] = []
 
     def reader(transcript, *, language, outcome, post_surgery=False, days_since_discharge=None):  # noqa: ANN001
         seen.append(transcript)
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         raw = json.dumps({"symptoms": [{"code": "insomnia", "quote": "夜里老是瞪着天花板到天亮"}], "callback": None},
                          ensure_ascii=False)
         return validate(raw, patient_turns=[t for s, t in transcript if s == "patient"], language=language,
@@ -88,3 +93,7 @@ def test_the_stored_outcome_shows_the_model_additions_after_the_call(client, nur
     model_flags = [f for f in outcome["flags"] if f.get("source") == "model"]
     assert [(f["level"], f["code"]) for f in model_flags] == [("yellow", "symptom_insomnia")]
     assert "insomnia" in outcome["symptoms"] and outcome["needs_callback"] is True
+    # It reads at a lower CPU priority than the calls in progress (their turns come first).
+    from models.priority import BACKGROUND_NICE
+
+    assert niceness == [min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + BACKGROUND_NICE)]
