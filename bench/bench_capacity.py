@@ -205,7 +205,7 @@ def run(n_calls: int, scenarios: list[dict[str, Any]], *, stagger_s: float, audi
             calls = []
             for i in range(n_calls):
                 scenario = copy.deepcopy(scenarios[i % len(scenarios)])
-                scenario["id"] = f"{scenario['id']}-{i}"
+                scenario["id"] = f"{i}-{scenario['id']}"   # the ward code is cut at 32 characters: the index first
                 patient_id, discharge_id, call_date = prepare_scenario(
                     scenario, session_factory=services.session_factory, settings=settings,
                     knowledge_base=services.knowledge_base())
