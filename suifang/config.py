@@ -139,7 +139,7 @@ class TTSConfig(_Section):
 class TurnConfig(_Section):
     # smart-turn: Smart Turn v3.2 judges each pause (models/turn.py); silence: a fixed trailing silence
     # (phone.end_of_turn_silence_ms), also what a model that cannot load falls back to.
-    backend: Literal["smart-turn", "silence"] = "smart-turn"
+    backend: Literal["smart-turn", "silence"] = "silence"
     model_path: str = ""   # empty: data_dir/models/smart-turn, extracted from the pipecat-ai 1.14.0 wheel
     wheel: str = ""        # that wheel (`pip download pipecat-ai==1.14.0 --no-deps`); empty: ~/.cache/suifang/pip/…
     sha256: str = ""       # empty: the pin in models/turn.py
