@@ -73,6 +73,7 @@ class PhoneOptions:
     turn_pause_ms: int = 500              # a pause this long asks the turn model whether the turn is over
     turn_max_silence_ms: int = 2500       # a turn the model calls unfinished ends after this much silence
     turn_complete_probability: float = 0.5
+    early_recognition_ms: int = 300       # silence after which the turn so far is recognised while the turn may still go on (0: off)
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
     barge_in_min_speech_ms: int = 850     # voiced speech this long during a prompt interrupts it
@@ -87,7 +88,7 @@ class CallEventType(str, enum.Enum):
     SPEECH_START = "speech_start"      # VAD heard the patient begin
     TURN_END = "turn_end"              # the patient's turn ended (code: model | silence | max_length; ms: its audio)
     BACKCHANNEL = "backchannel"        # "嗯", "uh-huh" over a prompt: not an interruption, not an answer
-    RECOGNISED = "recognised"          # speech recognition finished (ms: its time)
+    RECOGNISED = "recognised"          # speech recognition finished (ms: its time; code "early": begun before the turn ended, ms: the wait left)
     NOTHING_HEARD = "nothing_heard"    # recognition found no words; the turn is dropped
     REPLY = "reply"                    # the dialog engine answered (ms: its time)
     SYNTHESIZED = "synthesized"        # the reply's first sentence was synthesized (ms: its time)
@@ -171,6 +172,13 @@ class TransferPolicy:
     on_red_flag: bool = True
 
 
+@dataclass(frozen=True)
+class EarlyRecognition:
+    """The turn so far, recognised during a pause (CallSession._recognise_early)."""
+    task: asyncio.Task
+    context: str          # what the recogniser was told to expect; the turn's own must be the same
+
+
 @dataclass
 class PhoneStats:
     turn_latencies_ms: list[float] = field(default_factory=list)
@@ -245,6 +253,7 @@ class CallSession:
         self.prefetch: Any = None       # the Future of the call's script rendered ahead
         self._keypad_deadline: float | None = None
         self._hangup_sent = False
+        self._early: EarlyRecognition | None = None   # the turn so far, being recognised during a pause
 
     # ----- the event log ------------------------------------------------------------------------
 
@@ -293,7 +302,7 @@ class CallSession:
         o = self.options
         self.detector = self.voice.end_of_turn_detector(
             silence_ms=o.end_of_turn_silence_ms, pause_ms=o.turn_pause_ms, max_silence_ms=o.turn_max_silence_ms,
-            complete_probability=o.turn_complete_probability)
+            complete_probability=o.turn_complete_probability, settle_ms=o.early_recognition_ms)
         await asyncio.to_thread(self._audit_start, target.patient_id)
         self.log_event(CallEventType.CALL_START, stage=Stage.LINE, code=self.channel)
         resumed = target.resume_call_id is not None
@@ -374,7 +383,11 @@ class CallSession:
         await self.hear(self.voice.phone_to_asr(mulaw))
 
     async def _on_vad_event(self, event: str) -> None:
-        if event == "speech_start":
+        if event == "settling" and self.utterance:
+            self._recognise_early()
+        elif event == "resumed":
+            self._early = None  # the patient went on: what was recognised so far is not the turn
+        elif event == "speech_start":
             # VAD confirms speech a few frames in: keep the onset ("对", "No") it has already heard.
             self.utterance = list(self.pre_roll) + self.utterance
             self.pre_roll.clear()
@@ -464,7 +477,23 @@ class CallSession:
 
     # ----- the stages of a turn -----------------------------------------------------------------
 
+    def _recognise_early(self) -> None:
+        """A pause in a started turn: recognise it so far now, so that if the turn ends here its words
+        are ready (the rest of the end-of-turn silence is spent recognising, not waiting). Speech
+        after the pause makes it stale; the recogniser's lock keeps this to one decode at a time."""
+        audio = np.concatenate(self.utterance)
+        if audio.size < ASR_RATE * 0.2:
+            return
+        context = self._turn_context(self._over_prompt and self.audible)
+        task = asyncio.create_task(asyncio.to_thread(self.voice.transcribe, audio, self.language, context=context))
+        task.add_done_callback(_consume_exception)
+        self._early = EarlyRecognition(task=task, context=context)
+
+    def _turn_context(self, over_prompt: bool) -> str:
+        return BACKCHANNEL_CONTEXT[self.language] if over_prompt else self._recognition_context()
+
     async def _end_of_turn(self, reason: str) -> None:
+        early, self._early = self._early, None
         audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
         self.utterance = []
         self._speech_ms = 0
@@ -480,7 +509,11 @@ class CallSession:
         over_prompt = over_prompt and self.audible
         self.busy = True
         try:
-            transcript = await self._recognise(audio, context=BACKCHANNEL_CONTEXT[self.language] if over_prompt else None)
+            context = self._turn_context(over_prompt)
+            if early is not None and reason != "max_length" and early.context == context:
+                transcript = await self._recognised_early(early, audio, context=context)
+            else:
+                transcript = await self._recognise(audio, context=context)
             if not transcript.text.strip():
                 self.log_event(CallEventType.NOTHING_HEARD, stage=Stage.ASR)
                 return  # noise or silence never becomes an answer; the silence timer reprompts
@@ -498,6 +531,17 @@ class CallSession:
                                      ended_at=ended_at)
         finally:
             self.busy = False
+
+    async def _recognised_early(self, early: EarlyRecognition, audio: np.ndarray, *, context: str) -> Any:
+        """The early recognition's words (waiting for it if it is still running); if it failed, the
+        whole turn is recognised again."""
+        began = time.monotonic()
+        try:
+            transcript = await early.task
+        except Exception:  # noqa: BLE001 - recognised again below, where a failure is the stage's error
+            return await self._recognise(audio, context=context)
+        self.log_event(CallEventType.RECOGNISED, stage=Stage.ASR, code="early", ms=(time.monotonic() - began) * 1000)
+        return transcript
 
     async def _recognise(self, audio: np.ndarray, *, context: str | None = None) -> Any:
         began = time.monotonic()
@@ -606,6 +650,7 @@ class CallSession:
         """Speech at pick-up has gone on for `voicemail_greeting_s`: recognise it so far and classify it.
         A person keeps the turn (and the call); a carrier or a machine ends it; no words at all fall
         back to the length rule (a machine)."""
+        self._early = None
         self.greeting_phase = False
         audio = np.concatenate(self.utterance) if self.utterance else np.zeros(0, dtype=np.float32)
         self.busy = True
@@ -721,6 +766,12 @@ class CallSession:
         name = f"turn-{self.runner._seq:03d}.wav"
         self.voice.write_wav(directory / name, audio, ASR_RATE)
         return str(Path(call_audio_dir(self.runner.call_id)) / name)
+
+
+def _consume_exception(task: asyncio.Task) -> None:
+    """An early recognition nobody waits for (the patient went on) must not log "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _log_failure(task: asyncio.Task) -> None:

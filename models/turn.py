@@ -220,7 +220,7 @@ class SmartTurnDetector(EndOfTurnDetector):
 
     def __init__(self, model: TurnModel, *, pause_ms: int = 250, max_silence_ms: int = 2500,
                  complete_probability: float = 0.5, fallback_silence_ms: int = 700, threshold: float = 0.5,
-                 min_speech_ms: int = 150, vad: SileroVad | None = None) -> None:
+                 min_speech_ms: int = 150, settle_ms: int = 0, vad: SileroVad | None = None) -> None:
         if not 0 < pause_ms < max_silence_ms:
             raise ValueError("pause_ms must be positive and below max_silence_ms")
         if not 0.0 < complete_probability < 1.0:
@@ -234,7 +234,8 @@ class SmartTurnDetector(EndOfTurnDetector):
         self.last_inference_ms: float | None = None
         self._recent: deque[np.ndarray] = deque()
         self._recent_samples = 0
-        super().__init__(silence_ms=max_silence_ms, threshold=threshold, min_speech_ms=min_speech_ms, vad=vad)
+        super().__init__(silence_ms=max_silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
+                         settle_ms=settle_ms, vad=vad)
 
     def reset(self) -> None:
         super().reset()

@@ -12,6 +12,10 @@ keeping audio from the onset; "speech_start" is emitted once `min_speech_ms` of 
 heard (a click or a cough shorter than that never starts a turn), and "end_of_turn" after
 `silence_ms` of trailing silence. Hysteresis as in Silero's own iterator: a window is voiced
 at probability ≥ threshold and silent below threshold − 0.15.
+
+With `settle_ms`, a started turn also reports "settling" once `settle_ms` of silence has passed (the
+caller may start recognising the turn so far, so the words are ready when the turn ends) and
+"resumed" when speech comes back after that (what was recognised early is stale).
 """
 
 from __future__ import annotations
@@ -91,12 +95,15 @@ class EndOfTurnDetector:
     """Streaming end-of-turn detection over 16 kHz float32 frames of any length (typically 20 ms)."""
 
     def __init__(self, silence_ms: int = 700, threshold: float = 0.5, min_speech_ms: int = 150, *,
-                 vad: SileroVad | None = None) -> None:
+                 settle_ms: int = 0, vad: SileroVad | None = None) -> None:
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
         if silence_ms <= 0 or min_speech_ms < 0:
             raise ValueError("silence_ms must be positive and min_speech_ms not negative")
+        if settle_ms < 0:
+            raise ValueError("settle_ms must not be negative (0: no settling event)")
         self.silence_ms = silence_ms
+        self.settle_ms = settle_ms
         self.threshold = threshold
         self.neg_threshold = max(threshold - 0.15, 0.01)
         self.min_speech_ms = min_speech_ms
@@ -110,6 +117,7 @@ class EndOfTurnDetector:
         self._started = False       # speech_start emitted for this turn
         self._voiced_ms = 0.0
         self._silence_ms = 0.0
+        self._settled = False       # "settling" emitted for the current silence
         self.last_probability = 0.0
 
     @property
@@ -145,6 +153,9 @@ class EndOfTurnDetector:
             if not self._started and self._voiced_ms >= self.min_speech_ms:
                 self._started = True
                 return "speech_start"
+            if self._settled:
+                self._settled = False
+                return "resumed"
             return None
         if not self._in_speech:
             return None
@@ -155,6 +166,9 @@ class EndOfTurnDetector:
         if self._started and self._silence_ms >= self.silence_ms:
             self._end_turn()
             return "end_of_turn"
+        if self._started and self.settle_ms and not self._settled and self._silence_ms >= self.settle_ms:
+            self._settled = True
+            return "settling"
         if not self._started and self._silence_ms >= min(self.silence_ms, max(self.min_speech_ms, 100)):
             self._end_turn()  # a blip too short to be speech: forget it without an event
         return None
@@ -162,6 +176,7 @@ class EndOfTurnDetector:
     def _end_turn(self) -> None:
         self._in_speech = False
         self._started = False
+        self._settled = False
         self._voiced_ms = 0.0
         self._silence_ms = 0.0
 

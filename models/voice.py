@@ -208,17 +208,18 @@ class VoicePipeline:
 
     def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5, min_speech_ms: int = 150,
                              pause_ms: int | None = None, max_silence_ms: int = 2500,
-                             complete_probability: float = 0.5) -> EndOfTurnDetector:
+                             complete_probability: float = 0.5, settle_ms: int = 0) -> EndOfTurnDetector:
         """A fresh detector for one call (they share the loaded models). With `pause_ms` and an
         end-of-turn model, a SmartTurnDetector (`silence_ms` is its fallback); else the fixed
-        `silence_ms` rule."""
+        `silence_ms` rule. `settle_ms`: when the turn's early recognition may start (0: never)."""
         model = self.turn_model() if pause_ms is not None else None
         if model is None:
             return EndOfTurnDetector(silence_ms=silence_ms, threshold=threshold, min_speech_ms=min_speech_ms,
-                                     vad=self.vad())
+                                     settle_ms=settle_ms, vad=self.vad())
         return SmartTurnDetector(model, pause_ms=pause_ms, max_silence_ms=max_silence_ms,
                                  complete_probability=complete_probability, fallback_silence_ms=silence_ms,
-                                 threshold=threshold, min_speech_ms=min_speech_ms, vad=self.vad())
+                                 threshold=threshold, min_speech_ms=min_speech_ms, settle_ms=settle_ms,
+                                 vad=self.vad())
 
     def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         if language not in LANGUAGES:

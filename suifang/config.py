@@ -212,6 +212,7 @@ class PhoneConfig(_Section):
     turn_pause_ms: int = Field(default=500, ge=64)             # a pause this long asks the turn model whether the turn is over
     turn_max_silence_ms: int = Field(default=2500, ge=500)     # a turn the model calls unfinished ends after this much silence
     turn_complete_probability: float = Field(default=0.5, gt=0, lt=1)  # the model's probability that ends a turn
+    early_recognition_ms: int = Field(default=300, ge=0)       # silence after which the turn so far is recognised early (0: off)
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
     voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
     barge_in_min_speech_ms: int = Field(default=850, ge=0)     # voiced speech this long during a prompt interrupts it (bench_turn.py: backchannels ≤ 800)
@@ -221,6 +222,8 @@ class PhoneConfig(_Section):
     def _pause_before_cap(self) -> PhoneConfig:
         if self.turn_pause_ms >= self.turn_max_silence_ms:
             raise ValueError("turn_pause_ms must be shorter than turn_max_silence_ms")
+        if self.early_recognition_ms and self.early_recognition_ms >= self.end_of_turn_silence_ms:
+            raise ValueError("early_recognition_ms must be shorter than end_of_turn_silence_ms (or 0: off)")
         return self
 
 
