@@ -77,7 +77,7 @@ class PhoneOptions:
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
     barge_in_min_speech_ms: int = 850     # voiced speech this long during a prompt interrupts it
-    prepare_prompts_max: int = 40         # sentences of the call's script rendered ahead into the phone-audio cache
+    prepare_prompts_max: int = 80         # sentences of the call's script rendered ahead into the phone-audio cache
 
 
 # ----- the typed event log ----------------------------------------------------------------------
@@ -598,20 +598,9 @@ class CallSession:
 
     async def _play(self, text: str, *, end_of_speech: float | None, done: bool) -> None:
         first = True
-        cached_phone = getattr(self.voice, "cached_phone", None)
-        for sentence in self.voice.sentences(text, self.language):
+        for sentence in self._pieces(text):
             began = time.monotonic()
-            mulaw = cached_phone(sentence, self.language) if cached_phone is not None else None
-            hit = mulaw is not None
-            if not hit:
-                try:
-                    mulaw = await asyncio.to_thread(self.voice.synthesize_phone, sentence, self.language)
-                except Exception as exc:
-                    self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
-                    raise StageError(Stage.TTS, "tts_failed") from exc
-            if cached_phone is not None:
-                self.log_event(CallEventType.PROMPT_AUDIO, stage=Stage.TTS, code="cache_hit" if hit else "cache_miss",
-                               ms=(time.monotonic() - began) * 1000)
+            mulaw = await self._phone_audio(sentence)
             if first and end_of_speech is not None:
                 self.log_event(CallEventType.SYNTHESIZED, stage=Stage.TTS, ms=(time.monotonic() - began) * 1000)
                 latency_ms = (time.monotonic() - end_of_speech) * 1000
@@ -624,6 +613,35 @@ class CallSession:
         await self._mark(f"end-{self._mark_seq}")
         if done:
             await self._hang_up()
+
+    def _pieces(self, text: str) -> list[str]:
+        """What is synthesized and played one after the other: the sentences, except that a first
+        sentence not rendered ahead starts with its first clause alone, so the patient hears it while
+        the rest is synthesized (the answer to a question is new text; its opening may be cached)."""
+        sentences = self.voice.sentences(text, self.language)
+        cached_phone = getattr(self.voice, "cached_phone", None)
+        split = getattr(self.voice, "first_clause", None)
+        if sentences and cached_phone is not None and split is not None \
+                and cached_phone(sentences[0], self.language) is None:
+            return [*split(sentences[0], self.language), *sentences[1:]]
+        return sentences
+
+    async def _phone_audio(self, piece: str) -> bytes:
+        """One piece's phone audio: from the cache if it was rendered ahead, else synthesized now."""
+        began = time.monotonic()
+        cached_phone = getattr(self.voice, "cached_phone", None)
+        mulaw = cached_phone(piece, self.language) if cached_phone is not None else None
+        hit = mulaw is not None
+        if not hit:
+            try:
+                mulaw = await asyncio.to_thread(self.voice.synthesize_phone, piece, self.language)
+            except Exception as exc:
+                self.log_event(CallEventType.ERROR, stage=Stage.TTS, code="tts_failed")
+                raise StageError(Stage.TTS, "tts_failed") from exc
+        if cached_phone is not None:
+            self.log_event(CallEventType.PROMPT_AUDIO, stage=Stage.TTS, code="cache_hit" if hit else "cache_miss",
+                           ms=(time.monotonic() - began) * 1000)
+        return mulaw
 
     async def _hang_up(self) -> None:
         if not self._hangup_sent:

@@ -26,6 +26,7 @@ from dialogs.context import CallContext
 from dialogs.flags import evaluate_flags, risk_grade, symptom_level
 from dialogs.flow_schema import Condition, next_index, runnable_index
 from dialogs.flows import FAIL_CLOSED_FIELDS, Flow, FlowLibrary, Step
+from knowledge.answers import spoken_ahead
 from language.catalog import catalog
 from language.lexicon import GENERIC_OVER
 from records.outcome_contract import CALL_STATUSES
@@ -143,11 +144,22 @@ class FollowupEngine:
                 continue
             texts.append(self._ask(step) if step.collect else self._render(step.say[self.lang]))
         closing = self._closing_text(callback=False)
-        texts += [closing, *(self._message(key) for key in _LIKELY_MESSAGES)]
+        texts += [closing, *(self._message(key) for key in _LIKELY_MESSAGES), *spoken_ahead(self.lang)]
         texts += [self._render(step.reask[self.lang]) for step in self.flow.steps
                   if step.reask and _may_run(step.condition, self.context.facts)]
         texts += [self._closing_text(callback=True), *(self._message(key) for key in _RARE_MESSAGES)]
+        texts += self._asked_of_family()
         return list(dict.fromkeys(t for t in texts if t.strip()))
+
+    def _asked_of_family(self) -> list[str]:
+        """The questions as a family member answering for the patient hears them (他/她 for 您)."""
+        respondent = self.state.respondent
+        self.state.respondent = "family"
+        try:
+            return [self._ask(step) for step in self.flow.steps
+                    if step.collect and _may_run(step.condition, self.context.facts)]
+        finally:
+            self.state.respondent = respondent
 
     def handle(self, text: str) -> Reply:
         self._events = []

@@ -61,6 +61,23 @@ class Answer:
 # What the patient is told when a nurse calls back instead, by the answer's reason.
 NURSE_CALLBACK = MESSAGES.group("nurse_")
 
+# The fixed opening clause of the answers that start with one (the words before the first
+# placeholder, when they end a clause): rendered ahead with a call's script, like the nurse-callback
+# replies, so an answer's first words are ready while the rest of it is synthesized.
+_CLAUSE_END = ("，", "、", "；", "：", ", ", ": ", "; ")
+
+
+def spoken_ahead(language: str) -> list[str]:
+    """What an answer to a question may say that is known before the call: the hand-over replies
+    and the answers' fixed opening clauses."""
+    texts = [texts[language] for texts in NURSE_CALLBACK.values()]
+    for key in ("answer_focus_first", "answer_quote_first"):
+        head = MESSAGES.raw(key, language).split("{", 1)[0].rstrip("“\"「‘")
+        if head.strip() and head.endswith(_CLAUSE_END):
+            texts.append(head.strip())
+    return texts
+
+
 # Below this similarity an item is only cited when the question names it or asks about its kind.
 # e5 similarities are compressed (unrelated text scores ≈ 0.75–0.85), so the floor is a weak guard;
 # the lexical rules below do most of the choosing.

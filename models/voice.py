@@ -48,6 +48,10 @@ _ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Prof|St|No|vs|etc|e\.g|i\.e|appro
 _CLAUSE_END = re.compile(r"([；;]+)")
 _COMMA = re.compile(r"([，,、]+)")
 MAX_CHARS = {"zh": 40, "en": 160}
+# Where a sentence's first clause ends: Chinese punctuation anywhere, ASCII only before a space (so
+# 1,000 and 8:30 stay whole). A first clause shorter than MIN_HEAD is not worth its own synthesis.
+_FIRST_CLAUSE_END = re.compile(r"[，、；：]|[,;:](?=\s)")
+MIN_HEAD = {"zh": 4, "en": 12}
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,16 @@ def split_sentences(text: str, language: str, *, max_chars: int | None = None) -
                 else:
                     pieces.extend(_pack(_split_keep(clause, _COMMA), limit, language))
     return [p for p in pieces if re.search(r"\w", p)]
+
+
+def first_clause(sentence: str, language: str) -> list[str]:
+    """A sentence that must be synthesized while the patient waits, as [its first clause, the rest]:
+    the first clause is spoken while the rest is synthesized (one piece if it has no clause worth it)."""
+    for match in _FIRST_CLAUSE_END.finditer(sentence):
+        head, rest = sentence[:match.end()].strip(), sentence[match.end():].strip()
+        if len(head) >= MIN_HEAD[language] and re.search(r"\w", rest):
+            return [head, rest]
+    return [sentence]
 
 
 def _split_keep(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -122,7 +136,7 @@ class VoicePipeline:
 
     def __init__(self, settings: Any = None, *, recognizer: SpeechRecognizer | None = None,
                  synthesizer: SpeechSynthesizer | None = None, vad: SileroVad | None = None,
-                 turn_model: TurnModel | None = None, phone_cache_items: int = 256) -> None:
+                 turn_model: TurnModel | None = None, phone_cache_items: int = 1024) -> None:
         self.settings = settings
         self._recognizer = recognizer
         self._synthesizer = synthesizer
@@ -229,6 +243,9 @@ class VoicePipeline:
     # audio out
     def sentences(self, text: str, language: str) -> list[str]:
         return split_sentences(text, language)
+
+    def first_clause(self, sentence: str, language: str) -> list[str]:
+        return first_clause(sentence, language)
 
     def synthesize(self, text: str, language: str) -> tuple[np.ndarray, int]:
         if language not in LANGUAGES:

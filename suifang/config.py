@@ -216,7 +216,7 @@ class PhoneConfig(_Section):
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
     voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
     barge_in_min_speech_ms: int = Field(default=850, ge=0)     # voiced speech this long during a prompt interrupts it (bench_turn.py: backchannels ≤ 800)
-    prepare_prompts_max: int = Field(default=40, ge=0)         # sentences of a call's script rendered ahead, at most
+    prepare_prompts_max: int = Field(default=80, ge=0)         # sentences of a call's script rendered ahead, at most
 
     @model_validator(mode="after")
     def _pause_before_cap(self) -> PhoneConfig:

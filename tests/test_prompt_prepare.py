@@ -129,6 +129,38 @@ def test_rendering_ahead_is_bounded_and_a_new_sentence_is_a_miss(demo) -> None: 
     assert [e.code for e in session.events if e.type is CallEventType.PROMPT_AUDIO] == ["cache_hit", "cache_miss"]
 
 
+def test_an_answer_starts_with_its_opening_clause_while_the_rest_is_synthesized(demo) -> None:  # noqa: ANN001
+    """An answer to the patient's question is new text: its fixed opening (rendered ahead with the
+    call's script) plays at once, and only the rest waits for synthesis — never the whole sentence."""
+    from dialogs.runner import CallRunner
+    from knowledge.answers import NURSE_CALLBACK
+
+    synth = CountingVoice()
+    voice = VoicePipeline(synthesizer=synth, vad=EnergyVad(), phone_cache_items=1000)
+    request = _request(demo, "DEMO0001")
+    language, texts = CallRunner.script(session_factory=demo.session_factory, flows=demo.flows, settings=demo.settings,
+                                        patient_id=request.patient_id, discharge_id=request.discharge_id)
+    assert "根据您的出院医嘱，" in texts                       # the answers' fixed opening clause
+    assert NURSE_CALLBACK["not_in_orders"]["zh"] in texts  # a question the orders do not answer
+    assert any("他" in t and "您" not in t for t in texts)     # the questions put to a family member
+    voice.prefetch_phone(texts, language, max_sentences=500).result(timeout=60)
+
+    session = CallSession(services=type("S", (), {"voice": lambda self: voice})(), transport=Line(),
+                          options=demo.phone_options(), channel="sip")
+    session.language = "zh"
+
+    async def speak() -> None:
+        await session._speak("根据您的出院医嘱，阿司匹林肠溶片需要长期服用。医嘱原文是：“长期服用”。", end_of_speech=0.0)
+        await asyncio.wait([session.prompt_task])
+
+    asyncio.run(speak())
+    assert [e.code for e in session.events if e.type is CallEventType.PROMPT_AUDIO] == \
+        ["cache_hit", "cache_miss", "cache_miss"]
+    assert synth.asked["阿司匹林肠溶片需要长期服用。"] == 1
+    assert synth.asked["根据您的出院医嘱，阿司匹林肠溶片需要长期服用。"] == 0
+    assert [e.type for e in session.events].count(CallEventType.FIRST_AUDIO) == 1
+
+
 from tests.test_campaigns import EXTRA, FakeClock, InlineQueue, campaign_db, context, local, scenarios, seed_scenario  # noqa: E402,F401
 
 
