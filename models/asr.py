@@ -51,6 +51,9 @@ class Transcript:
 @dataclass(frozen=True)
 class DecodeOptions:
     beam_size: int = 5
+    # A decode that had to wait for another (calls queueing for the one recogniser) searches this
+    # wide instead: greedy decoding costs ≈ 25 % less, and under load the wait is the latency.
+    beam_size_queued: int = 1
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     vad_gate: bool = True
@@ -173,9 +176,10 @@ class FasterWhisperRecognizer:
         duration = audio.size / SAMPLE_RATE
         if duration < 0.1:
             return Transcript("", 0.0, language, round(duration, 3))
+        beam_size = self.options.beam_size_queued if self._lock.locked() else self.options.beam_size
         with self._lock, _encoder_window(self.options.window_s, duration):
             segments, _info = self.model.transcribe(
-                audio, language=language, task="transcribe", beam_size=self.options.beam_size,
+                audio, language=language, task="transcribe", beam_size=beam_size,
                 temperature=0.0, condition_on_previous_text=False,
                 initial_prompt=decoding_prompt(language, context),
                 vad_filter=self.options.vad_gate, without_timestamps=True,
@@ -252,10 +256,11 @@ class OpenAIWhisperRecognizer:
             audio = _speech_only(audio)  # what faster-whisper's vad_filter does
             if audio.size == 0:
                 return Transcript("", 0.0, language, round(duration, 3))
+        beam_size = self.options.beam_size_queued if self._lock.locked() else self.options.beam_size
         with self._lock:
             result = whisper.transcribe(
                 self.model, audio, language=language, task="transcribe", temperature=0.0,
-                beam_size=self.options.beam_size, best_of=None, fp16=False, verbose=None,
+                beam_size=beam_size, best_of=None, fp16=False, verbose=None,
                 condition_on_previous_text=False, initial_prompt=decoding_prompt(language, context),
                 no_speech_threshold=self.options.no_speech_threshold,
                 logprob_threshold=self.options.logprob_threshold, without_timestamps=True)
@@ -297,7 +302,7 @@ def _speech_only(audio: np.ndarray, *, pad_s: float = 0.2, gap_s: float = 0.1) -
 
 def decode_options(settings) -> DecodeOptions:  # noqa: ANN001 - suifang.config.Settings
     cfg = settings.models.asr
-    return DecodeOptions(beam_size=cfg.beam_size, no_speech_threshold=cfg.no_speech_threshold,
+    return DecodeOptions(beam_size=cfg.beam_size, beam_size_queued=cfg.beam_size_queued, no_speech_threshold=cfg.no_speech_threshold,
                          logprob_threshold=cfg.logprob_threshold, window_s=cfg.window_s)
 
 

@@ -160,3 +160,34 @@ def test_the_pipeline_counts_transcriptions_in_flight() -> None:
     gate.set()
     worker.join(5)
     assert pipeline.transcriptions_in_flight == 0 and seen[0].text == "x"
+
+
+def test_a_decode_that_waited_for_another_is_greedy() -> None:
+    """Calls queueing for the one recogniser: the decode that had to wait searches with
+    beam_size_queued (the wait is the latency then); an idle recogniser uses the full beam."""
+    from models.asr import DecodeOptions, FasterWhisperRecognizer
+
+    beams: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    class Model:
+        def transcribe(self, audio: np.ndarray, **kw: Any) -> tuple[list[Any], None]:
+            beams.append(kw["beam_size"])
+            started.set()
+            release.wait(5)
+            return [], None
+
+    recognizer = object.__new__(FasterWhisperRecognizer)
+    recognizer.model, recognizer.options = Model(), DecodeOptions(beam_size=5, beam_size_queued=1, window_s=30)
+    recognizer._lock = threading.Lock()
+    clip = np.zeros(RATE, np.float32)
+    first = threading.Thread(target=recognizer.transcribe, args=(clip, "zh"))
+    first.start()
+    started.wait(5)
+    second = threading.Thread(target=recognizer.transcribe, args=(clip, "zh"))
+    second.start()
+    threading.Event().wait(0.2)           # the second decode is now waiting for the lock
+    release.set()
+    first.join(5), second.join(5)
+    recognizer.transcribe(clip, "zh")     # idle again
+    assert beams == [5, 1, 5]
