@@ -280,7 +280,9 @@ def stage_breakdown(session_factory: Any) -> dict[str, Any]:
         if r.type == "turn_end":
             ends[r.code or "?"] = ends.get(r.code or "?", 0) + 1
     prompts = [r.code for r in rows if r.type == "prompt_audio"]
+    recognised = [r.code for r in rows if r.type == "recognised"]
     return {"turn_end_by": ends, "asr_ms": ms("recognised"), "dialog_ms": ms("reply"),
+            "recognised_early": f"{recognised.count('early')}/{len(recognised)}",
             "service_first_audio_ms": ms("first_audio"),
             "prompt_cache_hits": f"{prompts.count('cache_hit')}/{len(prompts)}"}
 
@@ -309,7 +311,8 @@ def main() -> None:
             print(f"{row['calls']:3d} calls: {row['turns']:4d} turns, turn latency p50 {row['p50_ms']} ms, "
                   f"p95 {row['p95_ms']} ms, max {row['max_ms']} ms; {row['errors']} calls timed out; "
                   f"{row['cpu_cores_busy']} cores busy over {row['wall_s']} s", flush=True)
-            print(f"     turn ends by {row['turn_end_by']}; recognition {row['asr_ms']} ms, dialog {row['dialog_ms']} ms, "
+            print(f"     turn ends by {row['turn_end_by']}; recognition {row['asr_ms']} ms (begun in the pause: "
+                  f"{row['recognised_early']}; ms = the wait left then), dialog {row['dialog_ms']} ms, "
                   f"turn end → first audio at the service {row['service_first_audio_ms']} ms; "
                   f"prompt cache hits {row['prompt_cache_hits']}", flush=True)
     if args.json:

@@ -73,7 +73,8 @@ class PhoneOptions:
     turn_pause_ms: int = 500              # a pause this long asks the turn model whether the turn is over
     turn_max_silence_ms: int = 2500       # a turn the model calls unfinished ends after this much silence
     turn_complete_probability: float = 0.5
-    early_recognition_ms: int = 300       # silence after which the turn so far is recognised while the turn may still go on (0: off)
+    early_recognition_ms: int = 150       # silence after which the turn so far is recognised while the turn may still go on (0: off)
+    early_recognition_queue: int = 1      # …unless more transcriptions than this are running or waiting
     max_utterance_s: float = 30.0         # a turn longer than this is cut and recognised
     voicemail_greeting_s: float = 6.0     # speech at pick-up this long is recognised and classified; a machine if no words
     barge_in_min_speech_ms: int = 850     # voiced speech this long during a prompt interrupts it
@@ -481,6 +482,8 @@ class CallSession:
         """A pause in a started turn: recognise it so far now, so that if the turn ends here its words
         are ready (the rest of the end-of-turn silence is spent recognising, not waiting). Speech
         after the pause makes it stale; the recogniser's lock keeps this to one decode at a time."""
+        if getattr(self.voice, "transcriptions_in_flight", 0) > self.options.early_recognition_queue:
+            return  # other calls' turns are waiting for the recogniser: a guess must not delay them
         audio = np.concatenate(self.utterance)
         if audio.size < ASR_RATE * 0.2:
             return

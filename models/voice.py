@@ -153,6 +153,8 @@ class VoicePipeline:
         self._cache_lock = threading.Lock()
         self._phone_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._phone_cache_items = phone_cache_items
+        self._in_flight = 0     # transcriptions running or waiting for the recogniser
+        self._in_flight_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Any) -> VoicePipeline:
@@ -238,7 +240,18 @@ class VoicePipeline:
     def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Transcript:
         if language not in LANGUAGES:
             raise ValueError(f"unsupported language '{language}'; valid: {', '.join(LANGUAGES)}")
-        return self.recognizer().transcribe(audio16k, language, context=context)
+        with self._in_flight_lock:
+            self._in_flight += 1
+        try:
+            return self.recognizer().transcribe(audio16k, language, context=context)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+
+    @property
+    def transcriptions_in_flight(self) -> int:
+        """Transcriptions running or queued for the recogniser (one decodes at a time)."""
+        return self._in_flight
 
     # audio out
     def sentences(self, text: str, language: str) -> list[str]:

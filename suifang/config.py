@@ -212,7 +212,8 @@ class PhoneConfig(_Section):
     turn_pause_ms: int = Field(default=500, ge=64)             # a pause this long asks the turn model whether the turn is over
     turn_max_silence_ms: int = Field(default=2500, ge=500)     # a turn the model calls unfinished ends after this much silence
     turn_complete_probability: float = Field(default=0.5, gt=0, lt=1)  # the model's probability that ends a turn
-    early_recognition_ms: int = Field(default=300, ge=0)       # silence after which the turn so far is recognised early (0: off)
+    early_recognition_ms: int = Field(default=150, ge=0)       # silence after which the turn so far is recognised early (0: off)
+    early_recognition_queue: int = Field(default=1, ge=0)      # …unless more transcriptions than this are running or waiting
     max_utterance_s: float = Field(default=30.0, gt=0)         # a longer turn is cut and recognised
     voicemail_greeting_s: float = Field(default=6.0, gt=0)     # speech at pick-up this long is classified by its words (language/pickup.py); no words = machine
     barge_in_min_speech_ms: int = Field(default=850, ge=0)     # voiced speech this long during a prompt interrupts it (bench_turn.py: backchannels ≤ 800)

@@ -125,3 +125,38 @@ def test_settling_must_come_before_the_end_of_turn() -> None:
     assert PhoneConfig(early_recognition_ms=0).early_recognition_ms == 0
     with pytest.raises(ValueError):
         EndOfTurnDetector(settle_ms=-1, vad=EnergyVad())
+
+
+def test_no_early_recognition_while_other_turns_wait_for_the_recogniser() -> None:
+    """Under load a guess must not queue ahead of other calls' finished turns."""
+    busy = CountingVoice()
+    busy.transcriptions_in_flight = PhoneOptions().early_recognition_queue + 1
+    session, runner, voice = _call(np.concatenate([silence(0.3), tone(1.0), silence(1.2)]), settle_ms=300, voice=busy)
+    assert voice.heard_s == [pytest.approx(0.3 + 1.0 + 0.7, abs=0.1)] and _recognised(session) == [None]
+    idle = CountingVoice()
+    idle.transcriptions_in_flight = PhoneOptions().early_recognition_queue
+    session, runner, voice = _call(np.concatenate([silence(0.3), tone(1.0), silence(1.2)]), settle_ms=300, voice=idle)
+    assert _recognised(session) == ["early"]
+
+
+def test_the_pipeline_counts_transcriptions_in_flight() -> None:
+    from models.voice import VoicePipeline
+
+    gate, seen = threading.Event(), []
+
+    class SlowRecognizer:
+        def transcribe(self, audio16k: np.ndarray, language: str, *, context: str | None = None) -> Any:
+            gate.wait(5)
+            return SimpleNamespace(text="x")
+
+    pipeline = VoicePipeline(recognizer=SlowRecognizer(), vad=EnergyVad())
+    worker = threading.Thread(target=lambda: seen.append(pipeline.transcribe(np.zeros(1600, np.float32), "zh")))
+    worker.start()
+    for _ in range(100):
+        if pipeline.transcriptions_in_flight:
+            break
+        threading.Event().wait(0.01)
+    assert pipeline.transcriptions_in_flight == 1
+    gate.set()
+    worker.join(5)
+    assert pipeline.transcriptions_in_flight == 0 and seen[0].text == "x"
