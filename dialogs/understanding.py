@@ -676,6 +676,15 @@ _PASSING_PARSERS = {"blood_pressure": lambda t: _blood_pressure(t), "blood_gluco
                     "temperature": lambda t: _temperature(t), "pain_score": lambda t: _pain_score(t)}
 
 
+_FEVER_CODES = frozenset({"fever", "chills"})
+
+
+def _fever_gone(sentence: str, lang: str, respondent: str | None) -> bool:
+    """The sentence tells of a fever that has gone (resolved or before discharge) and of none now."""
+    mentions = [m for m in assess(sentence, lang, respondent=respondent) if m.code in _FEVER_CODES]
+    return bool(mentions) and all(m.status in ("resolved", "historical") for m in mentions)
+
+
 def readings_in_passing(text: str, lang: str | None = None, respondent: str | None = None) -> dict[str, Any]:
     """Readings the words name (by a label: 血压, sugar, temperature…) with their value, sentence by sentence;
     not in a sentence about someone else or a hypothetical ("是我孙子发烧，三十九度多", "医生说如果烧到三十八度五")."""
@@ -686,6 +695,8 @@ def readings_in_passing(text: str, lang: str | None = None, respondent: str | No
         if not re.search(r"\d", to_digits(sentence)) or not_the_patients(sentence, lang, whole=text, respondent=respondent):
             continue
         for name, label in _PASSING.items():
+            if name == "temperature" and _fever_gone(sentence, lang, respondent):
+                continue   # "烧了一晚上，三十八度，后来就退了": a past fever's reading is not the temperature now
             # The label may be in the sentence before ("Fever, yes. A hundred and three this morning.")
             if label.search(sentence) or (i and label.search(sentences[i - 1])):
                 value = _PASSING_PARSERS[name](sentence).value

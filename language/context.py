@@ -300,7 +300,9 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
     out: list[Mention] = []
     for _, _, sentence, rows in sentences:
         for code, start, end, category, trigger_id in rows:
-            if category == "resolved" and code in r.events_persist:
+            # An event since discharge stays a finding after it passes — when it was told as one. A mention
+            # that is only its own denial ("腿不麻了") asserts no event: it is resolved.
+            if category == "resolved" and code in r.events_persist and trigger_id != "inner_negation":
                 category, trigger_id = "present", None
             if category == "hypothetical" and code in r.wishes_are_findings and trigger_id not in ("zh-drug-for", "en-drug-for"):
                 category, trigger_id = "present", None   # "要是哪天就这么过去了也挺好" is a wish, not a worry

@@ -50,7 +50,10 @@ TRIGGER_CASES = [
     ("zh-neg-normal", "zh", "喘气也匀和，脚也不肿", "dyspnea", "negated"),
     ("zh-repair", "zh", "拉肚子，不是，是便秘", "diarrhea", "negated"),
     ("en-repair", "en", "I had a fever, no wait, it was a headache", "fever", "negated"),
-    ("zh-resolved-post", "zh", "头晕早就好了", "dizziness", "resolved"),
+    ("zh-resolved-post", "zh", "头晕已经好了", "dizziness", "resolved"),
+    ("zh-resolved-long-ago", "zh", "吐血那个事早就没了", "hematemesis", "historical"),
+    ("zh-resolved-long-ago-sentence", "zh", "晕倒那个，早就过去了", "syncope", "historical"),
+    ("en-improving-back", "en", "The wheeze is settling down nicely", "dyspnea", "historical"),
     ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
     ("zh-improving-post", "zh", "咳嗽比在医院的时候轻多了", "cough", "historical"),
     ("en-longstanding-sentence", "en", "My hands tingle, but that's my carpal tunnel, I've had it for years", "limb_weakness", "historical"),
@@ -345,3 +348,41 @@ def test_rest_said_as_able_or_fine_is_no_rest_and_gradual_stays_gradual() -> Non
 def test_a_family_member_tells_of_withdrawal_sleeplessness_and_saved_up_pills() -> None:
     assert present("她不怎么说话，一天到晚躺着，她都没睡。我问她攒药干什么，她说“攒够了，就不用再拖累你们了”。") == \
         ["insomnia", "low_mood", "suicidal_ideation"]
+
+
+# ----- calls set 4 mechanisms (own wording, not the scenarios') ---------------------------------------
+
+def test_an_event_gone_long_ago_is_no_finding_but_one_since_discharge_stays() -> None:
+    # "早就…没了" is the trouble that brought the patient in; "…现在好了" is an event since discharge.
+    assert present("拉黑大便的情况老早就没了，现在颜色正常") == []
+    assert present("大便发黑啊，早就没有了") == []
+    assert present("前两天解了黑大便，现在好了") == ["melena"]
+
+
+def test_a_denial_in_the_mentions_own_words_asserts_no_event() -> None:
+    # "手不麻了" on its own tells of no numbness now; numbness told first and then gone stays a finding.
+    assert present("手不麻了，走路也稳当") == []
+    assert present("昨天左手麻了一阵，后来不麻了") == ["limb_weakness"]
+
+
+def test_palpitations_in_colloquial_words() -> None:
+    assert present("晚上躺着心里发慌") == ["palpitations"]
+    assert present("这心呀咚咚咚的直跳") == ["palpitations"]
+
+
+def test_chest_pressure_in_the_middle_of_the_chest_at_rest_is_red() -> None:
+    text = "Sitting in my armchair, not doing a single thing, and there's this heaviness across the front of my chest, half an hour."
+    assert present(text, "en") == ["chest_tightness"]
+    assert level(text, "chest_tightness", "en") == "red"
+
+
+def test_a_symptom_easing_in_its_own_clause_is_not_new() -> None:
+    assert present("Sleeping better, and the breathlessness is easing up.", "en") in ([], None)
+    assert present("The headache is getting worse.", "en") == ["headache"]
+
+
+def test_a_past_fevers_reading_is_not_the_temperature_now() -> None:
+    from dialogs.understanding import readings_in_passing
+    assert readings_in_passing("回家第二天发过烧，三十八度二，后来就退了。", "zh") == {}
+    assert readings_in_passing("Ran a temperature of thirty-eight four on Tuesday, gone since.", "en") == {}
+    assert readings_in_passing("今天还在发烧，三十八度二", "zh")["temperature"] == 38.2
