@@ -179,6 +179,12 @@ def split_questions(text: str, lang: str) -> tuple[str, str]:
         parts = [c for c in re.split(r"(?<=[，,])", sentence) if c.strip()] if zh else [sentence]
         for part in parts:
             (asked if parse_is_question(part.strip(" ，,"), lang) else said).append(part.strip())
+    if asked:
+        # "…when do I stop? I can't remember.", "记不清了，这个药吃到什么时候？": not knowing is why they ask,
+        # no answer to the question put to them.
+        uncertain = _UNCERTAIN_ZH if zh else _UNCERTAIN_EN
+        asked += [p for p in said if uncertain.search(p)]
+        said = [p for p in said if not uncertain.search(p)]
     joiner = "" if zh else " "
     return joiner.join(asked), joiner.join(said)
 
@@ -259,6 +265,20 @@ def _name_said(text: str, name: str, lang: str) -> bool:
     tokens = [t for t in re.split(r"[\s.]+", name.lower()) if len(t) >= 2]
     low = text.lower()
     return any(re.search(rf"\b{re.escape(t)}\b", low) for t in tokens)
+
+
+_SELF_ZH = re.compile(r"^\s*(?:嗯|对|是)?[，,]?\s*(?:是我|我就是|我是本人|本人)")
+_SELF_EN = re.compile(r"^\s*(?:yes,? |yeah,? )?(?:speaking|this is (?:he|she|me)|that'?s me|it'?s me)\b", re.I)
+
+
+def speaks_as_patient(text: str, *, name: str = "") -> bool:
+    """The person on the line says they are the patient ("是我。…", "Speaking.", "我就是张三"), whatever else
+    they go on to say (a refusal): who answered, not a verified identity."""
+    t = text.strip()
+    if _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t) or _has(_CARER, t):
+        return False
+    return bool(_SELF_ZH.search(t) or _SELF_EN.search(t) or
+                name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}", t, re.I))
 
 
 def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, id_last4: str | None = None,
