@@ -386,3 +386,11 @@ def test_a_past_fevers_reading_is_not_the_temperature_now() -> None:
     assert readings_in_passing("回家第二天发过烧，三十八度二，后来就退了。", "zh") == {}
     assert readings_in_passing("Ran a temperature of thirty-eight four on Tuesday, gone since.", "en") == {}
     assert readings_in_passing("今天还在发烧，三十八度二", "zh")["temperature"] == 38.2
+
+
+def test_the_story_of_the_admission_is_history_until_the_patient_comes_back_to_now() -> None:
+    told = "You know what put me in hospital. I keeled over in the garden and woke up with the paramedics. Nothing like it since."
+    assert present(told, "en") in ([], None)
+    assert present("That's why I went in. Well, I blacked out again on Sunday.", "en") == ["syncope"]
+    assert present("这次住院就是因为大便发黑。出院回来就正常了") in ([], None)
+    assert present("这次住院就是因为大便发黑。这两天大便又黑了") == ["melena"]
