@@ -715,10 +715,10 @@ def readings_in_passing(text: str, lang: str | None = None, respondent: str | No
         if not re.search(r"\d", to_digits(sentence)) or not_the_patients(sentence, lang, whole=text, respondent=respondent):
             continue
         for name, label in _PASSING.items():
-            if name == "temperature" and _fever_gone(sentence, lang, respondent):
-                continue   # "烧了一晚上，三十八度，后来就退了": a past fever's reading is not the temperature now
             # The label may be in the sentence before ("Fever, yes. A hundred and three this morning.")
             if label.search(sentence) or (i and label.search(sentences[i - 1])):
+                if name == "temperature" and _fever_gone(sentence, lang, respondent):
+                    continue   # "烧了一晚上，三十八度，后来就退了": a past fever's reading is not the temperature now
                 value = _PASSING_PARSERS[name](sentence).value
                 # A systolic alone is kept only past the red line, so that its flag is never lost.
                 if value is not None and (name != "blood_pressure" or value.get("diastolic") is not None
