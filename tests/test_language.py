@@ -52,6 +52,7 @@ TRIGGER_CASES = [
     ("en-repair", "en", "I had a fever, no wait, it was a headache", "fever", "negated"),
     ("zh-resolved-post", "zh", "头晕已经好了", "dizziness", "resolved"),
     ("zh-resolved-long-ago", "zh", "吐血那个事早就没了", "hematemesis", "historical"),
+    ("en-historical-admitted-for", "en", "Awful breathlessness, that's why I was admitted", "dyspnea", "historical"),
     ("zh-resolved-long-ago-sentence", "zh", "晕倒那个，早就过去了", "syncope", "historical"),
     ("en-improving-back", "en", "The wheeze is settling down nicely", "dyspnea", "historical"),
     ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
@@ -394,3 +395,17 @@ def test_the_story_of_the_admission_is_history_until_the_patient_comes_back_to_n
     assert present("That's why I went in. Well, I blacked out again on Sunday.", "en") == ["syncope"]
     assert present("这次住院就是因为大便发黑。出院回来就正常了") in ([], None)
     assert present("这次住院就是因为大便发黑。这两天大便又黑了") == ["melena"]
+
+
+def test_otherwise_is_no_denial() -> None:
+    # "不然/要不然/否则" (otherwise) names what happens without the remedy: the symptom is there.
+    assert present("枕头得垫三个，要不然就憋得喘不上气") == ["dyspnea"]
+    assert "dyspnea" not in (present("垫高了睡就不喘了") or [])
+
+
+def test_a_low_sugar_measured_after_a_pause_is_read() -> None:
+    assert sentence_cues("浑身直冒虚汗，手也抖。拿仪器测了，就二点六")["glucose"] == 2.6
+
+
+def test_what_was_before_admission_told_after_the_symptom_is_history() -> None:
+    assert present("吐血是入院以前那次的事，回家以后没吐过") in ([], None)
