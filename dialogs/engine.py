@@ -171,6 +171,8 @@ class FollowupEngine:
         if not _MEANINGFUL.search(utterance):
             return self._reprompt(kind="reprompt")
         if nlu.parse_refusal(utterance, self.lang):
+            if not self.state.respondent and nlu.speaks_as_patient(utterance, name=self.context.patient_name):
+                self.state.respondent = "patient"   # "是我。不用回访了": who answered, though not verified
             return self._end("refused", self._message("refused"))
         step = self._current_step()
         if step is None:
@@ -264,6 +266,7 @@ class FollowupEngine:
         value = parse.value or {}
         self._event("parsed", field="identity_verified", value=value)
         if value.get("wrong_person"):
+            self.state.respondent = value.get("respondent") or "other"   # a stranger on the line
             self.state.collected["identity_verified"] = False
             self.state.evidence["identity_verified"] = _clip(utterance)
             return self._end("wrong_person", self._message("wrong_person"))

@@ -179,6 +179,12 @@ def split_questions(text: str, lang: str) -> tuple[str, str]:
         parts = [c for c in re.split(r"(?<=[，,])", sentence) if c.strip()] if zh else [sentence]
         for part in parts:
             (asked if parse_is_question(part.strip(" ，,"), lang) else said).append(part.strip())
+    if asked:
+        # "…when do I stop? I can't remember.", "记不清了，这个药吃到什么时候？": not knowing is why they ask,
+        # no answer to the question put to them.
+        uncertain = _UNCERTAIN_ZH if zh else _UNCERTAIN_EN
+        asked += [p for p in said if uncertain.search(p)]
+        said = [p for p in said if not uncertain.search(p)]
     joiner = "" if zh else " "
     return joiner.join(asked), joiner.join(said)
 
@@ -259,6 +265,20 @@ def _name_said(text: str, name: str, lang: str) -> bool:
     tokens = [t for t in re.split(r"[\s.]+", name.lower()) if len(t) >= 2]
     low = text.lower()
     return any(re.search(rf"\b{re.escape(t)}\b", low) for t in tokens)
+
+
+_SELF_ZH = re.compile(r"^\s*(?:嗯|对|是)?[，,]?\s*(?:是我|我就是|我是本人|本人)")
+_SELF_EN = re.compile(r"^\s*(?:yes,? |yeah,? )?(?:speaking|this is (?:he|she|me)|that'?s me|it'?s me)\b", re.I)
+
+
+def speaks_as_patient(text: str, *, name: str = "") -> bool:
+    """The person on the line says they are the patient ("是我。…", "Speaking.", "我就是张三"), whatever else
+    they go on to say (a refusal): who answered, not a verified identity."""
+    t = text.strip()
+    if _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t) or _has(_CARER, t):
+        return False
+    return bool(_SELF_ZH.search(t) or _SELF_EN.search(t) or
+                name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}", t, re.I))
 
 
 def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, id_last4: str | None = None,
@@ -676,6 +696,15 @@ _PASSING_PARSERS = {"blood_pressure": lambda t: _blood_pressure(t), "blood_gluco
                     "temperature": lambda t: _temperature(t), "pain_score": lambda t: _pain_score(t)}
 
 
+_FEVER_CODES = frozenset({"fever", "chills"})
+
+
+def _fever_gone(sentence: str, lang: str, respondent: str | None) -> bool:
+    """The sentence tells of a fever that has gone (resolved or before discharge) and of none now."""
+    mentions = [m for m in assess(sentence, lang, respondent=respondent) if m.code in _FEVER_CODES]
+    return bool(mentions) and all(m.status in ("resolved", "historical") for m in mentions)
+
+
 def readings_in_passing(text: str, lang: str | None = None, respondent: str | None = None) -> dict[str, Any]:
     """Readings the words name (by a label: 血压, sugar, temperature…) with their value, sentence by sentence;
     not in a sentence about someone else or a hypothetical ("是我孙子发烧，三十九度多", "医生说如果烧到三十八度五")."""
@@ -688,6 +717,8 @@ def readings_in_passing(text: str, lang: str | None = None, respondent: str | No
         for name, label in _PASSING.items():
             # The label may be in the sentence before ("Fever, yes. A hundred and three this morning.")
             if label.search(sentence) or (i and label.search(sentences[i - 1])):
+                if name == "temperature" and _fever_gone(sentence, lang, respondent):
+                    continue   # "烧了一晚上，三十八度，后来就退了": a past fever's reading is not the temperature now
                 value = _PASSING_PARSERS[name](sentence).value
                 # A systolic alone is kept only past the red line, so that its flag is never lost.
                 if value is not None and (name != "blood_pressure" or value.get("diastolic") is not None

@@ -21,7 +21,8 @@ def _condition_table() -> dict[str, Any]:
 
     return {"values": {v: compile_all(v) for v in ("better", "same", "worse")}, "pseudo": compile_all("pseudo"),
             "pseudo_value": [(re.compile(p, re.I), v) for p, v in data["pseudo_value"].items()],
-            "concession": re.compile(data["concession"], re.I), "hedged": compile_all("hedged")}
+            "concession": re.compile(data["concession"], re.I), "hedged": compile_all("hedged"),
+            "negated_better": re.compile(data["negated_better"], re.I), "earlier": re.compile(data["earlier"], re.I)}
 
 
 def read_condition(text: str) -> str | None:
@@ -36,9 +37,14 @@ def read_condition(text: str) -> str | None:
     offset = 0
     for clause in re.split(r"([，,。；;！!？?…]+|\.\s|\bbut\b)", masked):
         conceding = bool(t["concession"].search(clause))
+        if t["earlier"].search(clause):   # "本来挺好的，今天又犯了": how it was before, not now
+            offset += len(clause)
+            continue
         for value, patterns in t["values"].items():
             for pattern in patterns:
                 for m in pattern.finditer(clause):
+                    if value == "better" and t["negated_better"].search(clause[:m.start()]):
+                        continue   # "越来越不好了": the 好了 in it is denied
                     if not conceding or not hits:
                         hits.append((offset + m.start(), value))
         offset += len(clause)

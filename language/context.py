@@ -68,6 +68,8 @@ class ContextRules:
     pseudo_mentions: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     wishes_are_findings: frozenset[str] = frozenset()
     reading_hypothetical: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    admission_story: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    back_to_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,11 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         pseudo_mentions=not_mentions,
                         wishes_are_findings=frozenset(data.get("wishes_are_findings") or ()),
                         reading_hypothetical={lang: _compile(f"reading_hypothetical.{lang}", data["reading_hypothetical"][lang], re.I)
-                                              for lang in langs})
+                                              for lang in langs},
+                        admission_story={lang: _compile(f"admission_story.opener.{lang}", data["admission_story"]["opener"][lang], re.I)
+                                         for lang in langs},
+                        back_to_now={lang: _compile(f"admission_story.back_to_now.{lang}", data["admission_story"]["back_to_now"][lang], re.I)
+                                     for lang in langs})
 
 
 @functools.lru_cache(maxsize=1)
@@ -297,10 +303,26 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                     if row[3] == "present":
                         row[3], row[4] = carry[0], carry[1]
             break
+    # "You know why I went in. I was at the sink and the next thing I knew I was on the floor. Since then,
+    # nothing.": the sentences after an opener that tells of the admission are its story — history — until
+    # one comes back to now (since, now, again, a day of this week).
+    in_story = False
+    for _, _, sentence, rows in sentences:
+        opener = r.admission_story[lang].search(sentence)
+        if opener:
+            in_story = True
+        elif in_story and r.back_to_now[lang].search(sentence):
+            in_story = False
+        if in_story:
+            for row in rows:
+                if row[3] in ("present", "resolved") and (not opener or row[1] >= text.find(sentence) + opener.end()):
+                    row[3], row[4] = "historical", "admission_story"
     out: list[Mention] = []
     for _, _, sentence, rows in sentences:
         for code, start, end, category, trigger_id in rows:
-            if category == "resolved" and code in r.events_persist:
+            # An event since discharge stays a finding after it passes — when it was told as one. A mention
+            # that is only its own denial ("腿不麻了") asserts no event: it is resolved.
+            if category == "resolved" and code in r.events_persist and trigger_id != "inner_negation":
                 category, trigger_id = "present", None
             if category == "hypothetical" and code in r.wishes_are_findings and trigger_id not in ("zh-drug-for", "en-drug-for"):
                 category, trigger_id = "present", None   # "要是哪天就这么过去了也挺好" is a wish, not a worry

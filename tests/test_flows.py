@@ -86,3 +86,22 @@ def test_branching_with_next(flow_dir: Path) -> None:
 def test_unknown_flow_lists_valid_choices() -> None:
     with pytest.raises(FlowError, match="valid flows: .*general"):
         load_flows().get("oncology")
+
+
+def test_the_pulse_is_asked_for_a_rhythm_diagnosis_or_a_drug_that_slows_the_heart() -> None:
+    import datetime as dt
+
+    from dialogs.context import Medication, derive_facts
+
+    def facts(diagnosis: str, *drugs: str) -> frozenset[str]:
+        meds = tuple(Medication(item_id=i, name=d, generic_name=d, drug_class=None) for i, d in enumerate(drugs))
+        return derive_facts(diagnosis=diagnosis, surgery=False, medications=meds, revisits=(), reexams=(),
+                            call_date=dt.date(2026, 12, 1))
+
+    assert "rate_watch" in facts("Sick sinus syndrome, dual-chamber pacemaker implanted")
+    assert "rate_watch" in facts("阵发性心房颤动")
+    assert "rate_watch" in facts("陈旧性心肌梗死", "琥珀酸美托洛尔缓释片")
+    assert "rate_watch" not in facts("2型糖尿病", "二甲双胍")
+    library = load_flows()
+    for flow_id in ("cardiology_pci", "hypertension", "stroke", "general", "heart_failure"):
+        assert "heart_rate" in [s.collect for s in library.get(flow_id).steps], flow_id

@@ -50,7 +50,11 @@ TRIGGER_CASES = [
     ("zh-neg-normal", "zh", "喘气也匀和，脚也不肿", "dyspnea", "negated"),
     ("zh-repair", "zh", "拉肚子，不是，是便秘", "diarrhea", "negated"),
     ("en-repair", "en", "I had a fever, no wait, it was a headache", "fever", "negated"),
-    ("zh-resolved-post", "zh", "头晕早就好了", "dizziness", "resolved"),
+    ("zh-resolved-post", "zh", "头晕已经好了", "dizziness", "resolved"),
+    ("zh-resolved-long-ago", "zh", "吐血那个事早就没了", "hematemesis", "historical"),
+    ("en-historical-admitted-for", "en", "Awful breathlessness, that's why I was admitted", "dyspnea", "historical"),
+    ("zh-resolved-long-ago-sentence", "zh", "晕倒那个，早就过去了", "syncope", "historical"),
+    ("en-improving-back", "en", "The wheeze is settling down nicely", "dyspnea", "historical"),
     ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
     ("zh-improving-post", "zh", "咳嗽比在医院的时候轻多了", "cough", "historical"),
     ("en-longstanding-sentence", "en", "My hands tingle, but that's my carpal tunnel, I've had it for years", "limb_weakness", "historical"),
@@ -345,3 +349,63 @@ def test_rest_said_as_able_or_fine_is_no_rest_and_gradual_stays_gradual() -> Non
 def test_a_family_member_tells_of_withdrawal_sleeplessness_and_saved_up_pills() -> None:
     assert present("她不怎么说话，一天到晚躺着，她都没睡。我问她攒药干什么，她说“攒够了，就不用再拖累你们了”。") == \
         ["insomnia", "low_mood", "suicidal_ideation"]
+
+
+# ----- calls set 4 mechanisms (own wording, not the scenarios') ---------------------------------------
+
+def test_an_event_gone_long_ago_is_no_finding_but_one_since_discharge_stays() -> None:
+    # "早就…没了" is the trouble that brought the patient in; "…现在好了" is an event since discharge.
+    assert present("拉黑大便的情况老早就没了，现在颜色正常") == []
+    assert present("大便发黑啊，早就没有了") == []
+    assert present("前两天解了黑大便，现在好了") == ["melena"]
+
+
+def test_a_denial_in_the_mentions_own_words_asserts_no_event() -> None:
+    # "手不麻了" on its own tells of no numbness now; numbness told first and then gone stays a finding.
+    assert present("手不麻了，走路也稳当") == []
+    assert present("昨天左手麻了一阵，后来不麻了") == ["limb_weakness"]
+
+
+def test_palpitations_in_colloquial_words() -> None:
+    assert present("晚上躺着心里发慌") == ["palpitations"]
+    assert present("这心呀咚咚咚的直跳") == ["palpitations"]
+
+
+def test_chest_pressure_in_the_middle_of_the_chest_at_rest_is_red() -> None:
+    text = "Sitting in my armchair, not doing a single thing, and there's this heaviness across the front of my chest, half an hour."
+    assert present(text, "en") == ["chest_tightness"]
+    assert level(text, "chest_tightness", "en") == "red"
+
+
+def test_a_symptom_easing_in_its_own_clause_is_not_new() -> None:
+    assert present("Sleeping better, and the breathlessness is easing up.", "en") in ([], None)
+    assert present("The headache is getting worse.", "en") == ["headache"]
+
+
+def test_a_past_fevers_reading_is_not_the_temperature_now() -> None:
+    from dialogs.understanding import readings_in_passing
+    assert readings_in_passing("回家第二天发过烧，三十八度二，后来就退了。", "zh") == {}
+    assert readings_in_passing("Ran a temperature of thirty-eight four on Tuesday, gone since.", "en") == {}
+    assert readings_in_passing("今天还在发烧，三十八度二", "zh")["temperature"] == 38.2
+
+
+def test_the_story_of_the_admission_is_history_until_the_patient_comes_back_to_now() -> None:
+    told = "You know what put me in hospital. I keeled over in the garden and woke up with the paramedics. Nothing like it since."
+    assert present(told, "en") in ([], None)
+    assert present("That's why I went in. Well, I blacked out again on Sunday.", "en") == ["syncope"]
+    assert present("这次住院就是因为大便发黑。出院回来就正常了") in ([], None)
+    assert present("这次住院就是因为大便发黑。这两天大便又黑了") == ["melena"]
+
+
+def test_otherwise_is_no_denial() -> None:
+    # "不然/要不然/否则" (otherwise) names what happens without the remedy: the symptom is there.
+    assert present("枕头得垫三个，要不然就憋得喘不上气") == ["dyspnea"]
+    assert "dyspnea" not in (present("垫高了睡就不喘了") or [])
+
+
+def test_a_low_sugar_measured_after_a_pause_is_read() -> None:
+    assert sentence_cues("浑身直冒虚汗，手也抖。拿仪器测了，就二点六")["glucose"] == 2.6
+
+
+def test_what_was_before_admission_told_after_the_symptom_is_history() -> None:
+    assert present("吐血是入院以前那次的事，回家以后没吐过") in ([], None)

@@ -415,3 +415,56 @@ def test_declining_to_rate_is_no_score_and_never_a_low_one(text: str, lang: str)
     outcome = engine.outcome()
     assert outcome.get("satisfaction") is None
     assert not [f for f in outcome["flags"] if f["code"] == "low_satisfaction"]
+
+
+# ----- calls set 4 mechanisms (own wording, not the scenarios') ---------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("哎，不好了，一天天不好了", "worse"),
+    ("原先还可以，昨天晚上又犯了，不如上礼拜", "worse"),
+    ("Not better, I'd say. Worse if anything.", "worse"),
+    ("好多了，能下地走了", "better"),
+])
+def test_a_denied_better_word_and_an_earlier_state_are_no_better(text: str, expected: str) -> None:
+    assert value("overall_condition", text, "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en") == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("礼拜三，不对，礼拜四上午去", "yes"),
+    ("复查定在12月9号", "yes"),
+    ("忘了是下周几", "no"),
+])
+def test_naming_the_revisits_day_is_knowing_it(text: str, expected: str) -> None:
+    from language.yes_no import read_yes_no_field
+    assert read_yes_no_field("revisit_aware", normalize(text)) == expected
+
+
+def test_not_remembering_goes_with_the_question_it_explains() -> None:
+    asked, said = split_questions("Which of the tablets is the water one? I forget.", "en")
+    assert "forget" in asked and said == ""
+    asked, said = split_questions("这个药饭前吃还是饭后吃？我记不清了", "zh")
+    assert "记不清" in asked and said == ""
+
+
+def test_a_question_with_a_memory_lapse_is_answered_and_the_field_asked_again() -> None:
+    engine = _engine("revisit_aware", "en")
+    reply = engine.handle("Do I keep taking the aspirin after the visit? I can't remember what they said.")
+    assert reply.expecting == "revisit_aware"
+    assert "revisit_aware" not in engine.outcome()
+
+
+def test_a_stranger_on_a_wrong_number_is_other() -> None:
+    engine = _engine("identity", "en")
+    engine.handle("You've got the wrong number, love, nobody called that lives here.")
+    outcome = engine.outcome()
+    assert outcome["call_status"] == "wrong_person" and outcome["respondent"] == "other"
+
+
+def test_a_patient_who_says_it_is_them_and_refuses_is_the_patient() -> None:
+    engine = _engine("identity")
+    engine.handle("我就是。不需要回访，挂了啊")
+    outcome = engine.outcome()
+    assert outcome["call_status"] == "refused" and outcome["respondent"] == "patient"
+    engine = _engine("identity")
+    engine.handle("不用了，别打了")
+    assert "respondent" not in engine.outcome()
