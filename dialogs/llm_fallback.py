@@ -4,7 +4,7 @@ It only classifies into the fixed values of the outcome contract, and every valu
 before it is stored: anything outside the allowed set is dropped, and a missed drug must be one of
 the patient's own drugs named in the answer. It never sets a number (readings come from the rule
 parsers, where the number is in the words) and never removes a flag: flags are evaluated by rules
-over whatever was stored."""
+over whatever was stored. A drug reading must agree with the answer's words of taking or missing."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from language.adherence import says_missed
 from language.lexicon import SYMPTOM_CODES
 from records.outcome_contract import BY_NAME, model_choices
 
@@ -67,6 +68,12 @@ def validate_llm_value(field: str, value: Any, text: str, context: dict) -> Any:
     if value not in _CHOICES.get(field, ()):
         return None
     if field == "medication_adherence":
+        # The model's reading must agree with the answer's own words: a miss needs words of a miss
+        # ("药都按直给他吃的", misheard 按时, is no miss), full adherence needs none. Otherwise the
+        # answer stays unclear and is asked again or handed to a nurse.
+        missed = says_missed(text)
+        if (value == "full" and missed) or (value in ("none", "partial") and not missed):
+            return None
         if value == "full":
             return {"adherence": "full", "missed": []}
         named = [m["name"] for m in context.get("medications", [])

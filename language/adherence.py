@@ -136,6 +136,16 @@ def _status(clause: str) -> str | None:
     return None
 
 
+def says_missed(text: str) -> bool | None:
+    """Whether any clause of the answer says a drug was not taken as prescribed (True), only that
+    they were taken (False), or neither (None): the words a reading from elsewhere (the language
+    model) must agree with."""
+    statuses = {_status(clause) for clause in _CLAUSE.split(text) if clause and clause.strip()}
+    if "missed" in statuses:
+        return True
+    return False if statuses & {"taken", "completed"} else None
+
+
 def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     t = table()
     all_names = [d.name for d in drugs]
