@@ -239,6 +239,18 @@ _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不�
 _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是|(?:心电图|彩超|心超|造影|报告|单子|体检|动态)[^，,。？?]{0,4}?(?:讲|说|提示|显示|写的是|写着))")
 
 
+# Context rules for a diagnosis a patient names without saying it is theirs:
+# - asked whether it can be diagnosed ("能不能确诊X", "可以诊断为X吗");
+# - the topic of a consultation ("咨询一下X的问题", "想了解X方面");
+# - a general treatment question opening the message with no one named ("X怎么治疗", "X用什么药") —
+#   "X了，吃什么药" (了: it has happened) and "X怎么办" (what do I do) stay findings.
+_DIAGNOSIS_ASKED_ZH = re.compile(r"(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)(?:为|是|成)?[^，,。？?]{0,3}$")
+_TOPIC_BEFORE_ZH = re.compile(r"(?:咨询|请教|了解|问问|问)(?:一下|下)?(?:关于|有关)?$")
+_TOPIC_AFTER_ZH = re.compile(r"病?(?:的)?(?:问题|事情|事|情况|方面|相关)")
+_GENERIC_TREATMENT_ZH = re.compile(r"病?[，,]?(?:应该|应|要|该|需要)?(?:怎么(?:治疗|治|调理)|(?:用|吃|服)(?:什么|哪些|啥)药|有什么(?:中医|好的)?(?:疗法|治疗方法|治疗办法|特效药))")
+_OPENS_SENTENCE_ZH = re.compile(r"^(?:请问|问一下|想问一下|医生|大夫|你好|您好|[，,、\s])*$")
+
+
 _TEST_RESULT_ZH = re.compile(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?([阴阳])性")
 
 
@@ -308,6 +320,10 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
             return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
+        if _DIAGNOSIS_ASKED_ZH.search(text[s_start:start]) or _TOPIC_BEFORE_ZH.search(prefix) and _TOPIC_AFTER_ZH.match(text[end:end + 6]):
+            return UNCERTAIN  # "能确诊为心肌炎吗", "咨询一下房颤的问题": asked about, not established
+        if _GENERIC_TREATMENT_ZH.match(text[end:end + 10]) and _OPENS_SENTENCE_ZH.match(text[s_start:start]):
+            return UNCERTAIN  # "冠心病用什么药": a question about the illness in general, nobody said who has it
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
                 or re.match(r"[^，,。？?]{0,2}(?:吃了|用了|打了|输了|挂了|治了)", text[end:end + 6]):
             # "嗓子发炎了，吃什么药", "呼吸道感染吃了一个月药": being treated for it

@@ -571,3 +571,36 @@ def test_adult_status_rules_third_round(text: str, name: str, status: str) -> No
 
 def test_a_full_head_is_no_bloated_belly() -> None:
     assert "腹胀" not in aggregate(extract_mentions("心慌，难受，头胀", lang="zh"))
+
+
+# ----- a diagnosis named without saying whose it is; new lay words (MIE tune round 4) ---------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("房颤用什么药比较好", "心房颤动", UNCERTAIN),          # a general treatment question, nobody named
+    ("请问冠心病应该怎么治疗？", "冠心病", UNCERTAIN),
+    ("心肌缺血平时怎么调理", "心肌缺血", PRESENT),         # 平时: the question is about their own day
+    ("我妈冠心病吃什么药", "冠心病", PRESENT),             # someone is named: it is theirs
+    ("心梗了，吃什么药", "心肌梗死", PRESENT),             # 了: it has happened
+    ("房颤怎么办", "心房颤动", PRESENT),                   # what do I do: it is mine
+    ("这些化验能不能确诊是心衰", "心力衰竭", UNCERTAIN),   # asked whether it can be diagnosed
+    ("医生确诊是心衰", "心力衰竭", PRESENT),
+    ("想咨询一下早搏方面的事", "早搏", UNCERTAIN),          # the topic of the consultation
+])
+def test_a_diagnosis_asked_about_is_not_a_finding(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("最近两只手老是发抖", "震颤", PRESENT),
+    ("端碗的时候手有点抖", "震颤", PRESENT),
+    ("手倒是不抖", "震颤", ABSENT),
+    ("晚上发冷发抖", "寒战", PRESENT),                     # cold and shaking together is chills
+    ("脚趾头麻了", "麻木", PRESENT),
+    ("左边脸麻木", "偏侧肢体无力", PRESENT),              # one side stays the stroke sign
+    ("他打小起嘴唇就发乌", "口周发青", PRESENT),
+    ("指甲有点紫", "口周发青", PRESENT),
+    ("出门记得防紫外线", "口周发青", None),
+])
+def test_tremor_numbness_and_blue_lips_in_lay_words(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
