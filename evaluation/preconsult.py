@@ -39,6 +39,8 @@ read in place). MIE labels sliding windows of five utterances; each window is an
   (answer_status of its first clause when that names no finding itself, or of a later sentence that is
   only an answer word) right after a doctor's question gives that status
   to the symptoms our extractor finds in the question and the patient's words do not name themselves.
+  "The question" is the doctor's sentences that ask (as _DOCTOR_QUESTION reads them), not the statements
+  around them ("如果没有胸闷胸痛就没意义。现在有什么症状吗？" — "没有" denies no chest pain).
   Our names map to MIE items by MIE_NAMES; names without an MIE item are not scored; an MIE item we
   cannot express counts as missed.
 - Split: the 160 dev dialogues are split 50/50 by dialogue index (sorted by sha256 of "mie-dev:<index>",
@@ -224,6 +226,14 @@ def _bare_answer(text: str) -> str | None:
     return None
 
 
+def _questions_asked(text: str) -> str:
+    """The sentences of a doctor's turn that ask something: a yes/no answers those, not the doctor's statements
+    ("…如果没有胸闷胸痛，是没有意义的。您现在有什么症状吗？" — "没有" denies no chest pain)."""
+    sentences = re.findall(r"[^。！!？?；;\n]+[。！!？?；;\n]*", text)
+    asked = [s for s in sentences if _DOCTOR_QUESTION.search(s.strip())]
+    return "".join(asked) if asked else text
+
+
 def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
     """(gold, predicted) item → status for one MIE dialogue, patient side."""
     ours_to_mie = {ours: item for item, names in MIE_NAMES.items() for ours in names}
@@ -241,7 +251,7 @@ def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[s
             status = _bare_answer(text)
             if status is not None:
                 named = {ours_to_mie.get(n) for n, _ in own}
-                pred += [(m.name, status) for m in extract_mentions(turns[i - 1][1], lang="zh", subject="self")
+                pred += [(m.name, status) for m in extract_mentions(_questions_asked(turns[i - 1][1]), lang="zh", subject="self")
                          if ours_to_mie.get(m.name) not in named]
     predicted: dict[str, str] = {}
     for name, status in pred:

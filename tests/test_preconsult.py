@@ -604,3 +604,13 @@ def test_a_diagnosis_asked_about_is_not_a_finding(text: str, name: str, status: 
 def test_tremor_numbness_and_blue_lips_in_lay_words(text: str, name: str, status: str | None) -> None:
     assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
 
+
+def test_mie_a_yes_no_answers_the_doctors_question_not_the_doctors_statement() -> None:
+    from evaluation.preconsult import mie_dialogue
+    said = ["患者:心电图说有点问题", "医生:这种改变如果没有头晕胸痛是没意义的。现在哪里不舒服吗？", "患者:没有"]
+    labels = [[], [], []]
+    gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert "胸痛" not in predicted and "头晕" not in predicted
+    said = ["患者:心电图说有点问题", "医生:平时头晕吗？胸痛吗？", "患者:没有"]
+    gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert predicted == {"头晕": ABSENT, "胸痛": ABSENT}
