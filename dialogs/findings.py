@@ -234,7 +234,7 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
 
 
 _HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
-_NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:点|些)?$")
+_NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:因为|由于)?(?:点|些)?$")
 _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
 _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是|(?:心电图|彩超|心超|造影|报告|单子|体检|动态)[^，,。？?]{0,4}?(?:讲|说|提示|显示|写的是|写着))")
 
@@ -244,10 +244,12 @@ _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|
 # - the topic of a consultation ("咨询一下X的问题", "想了解X方面");
 # - a general treatment question opening the message with no one named ("X怎么治疗", "X用什么药") —
 #   "X了，吃什么药" (了: it has happened) and "X怎么办" (what do I do) stay findings.
-_DIAGNOSIS_ASKED_ZH = re.compile(r"(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)(?:为|是|成)?[^，,。？?]{0,3}$")
+_DIAGNOSIS_ASKED_ZH = re.compile(r"(?:(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)|(?:不能|无法|没法|不足以)(?:说明|证明|确诊|诊断|确定|判断))(?:为|是|成)?[^，,。？?]{0,3}$")
+# "做了贫血的检查，没问题", "甲亢查过都正常": the disease was looked for and the result is normal.
+_TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
 _TOPIC_BEFORE_ZH = re.compile(r"(?:咨询|请教|了解|问问|问)(?:一下|下)?(?:关于|有关)?$")
 _TOPIC_AFTER_ZH = re.compile(r"病?(?:的)?(?:问题|事情|事|情况|方面|相关)")
-_GENERIC_TREATMENT_ZH = re.compile(r"病?[，,]?(?:应该|应|要|该|需要)?(?:怎么(?:治疗|治|调理)|(?:用|吃|服)(?:什么|哪些|啥)药|有什么(?:中医|好的)?(?:疗法|治疗方法|治疗办法|特效药))")
+_GENERIC_TREATMENT_ZH = re.compile(r"病?[，,]?(?:应该|应|要|该|需要)?(?:怎么(?:治疗|治|调理)|(?:用|吃|服)(?:什么|哪些|啥)药|忌(?:口)?(?:什么|哪些|啥)|注意(?:些|哪些)?什么|(?:能|不能|可以)吃(?:什么|哪些|啥)|有什么(?:中医|好的)?(?:疗法|治疗方法|治疗办法|特效药))")
 _OPENS_SENTENCE_ZH = re.compile(r"^(?:请问|问一下|想问一下|医生|大夫|你好|您好|[，,、\s])*$")
 
 
@@ -318,6 +320,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if kind == "disease":
         if re.match(r"[，,、\s]*(?:(?:是不是|会不会|算不算|属于)?(?:很|太|比较|特别|更)?(?:严重|要紧|危险)(?:吗|嘛|么|不|[?？])|严不严重|要不要紧|危不危险)", text[chain_end:chain_end + 10]):
             return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
+        if re.search(r"(?:做|查|检查|化验|测|验|筛查)(?:了|过)?(?:个|一下|下)?$", prefix) and _TESTED_NORMAL_ZH.match(text[chain_end:chain_end + 10]):
+            return ABSENT  # "查了个甲亢，没问题": looked for and not found
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
         if _DIAGNOSIS_ASKED_ZH.search(text[s_start:start]) or _TOPIC_BEFORE_ZH.search(prefix) and _TOPIC_AFTER_ZH.match(text[end:end + 6]):

@@ -614,3 +614,22 @@ def test_mie_a_yes_no_answers_the_doctors_question_not_the_doctors_statement() -
     said = ["患者:心电图说有点问题", "医生:平时头晕吗？胸痛吗？", "患者:没有"]
     gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
     assert predicted == {"头晕": ABSENT, "胸痛": ABSENT}
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("高血压平时要注意些什么", "高血压", UNCERTAIN),        # a general care question, nobody named
+    ("早搏忌口什么", "早搏", UNCERTAIN),
+    ("单凭这张心电图没法说明是心梗", "心肌梗死", UNCERTAIN),  # cannot show it: not established, not denied
+    ("估计是由于感冒引起的", "普通感冒", UNCERTAIN),       # a guessed cause
+    ("上周查了甲亢，结果正常", "甲亢", ABSENT),            # looked for and not found
+    ("做过贫血的检查，都没问题", "贫血", ABSENT),
+    ("查了甲亢，没问题吧？", "甲亢", UNCERTAIN),           # asking is no result
+    ("想去查一下冠心病", "冠心病", UNCERTAIN),
+])
+def test_a_diagnosis_in_a_care_question_or_a_normal_test(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize("text", ["看他那么辛苦，我好心疼", "真心疼这孩子"])
+def test_heartache_for_someone_is_no_heart_pain(text: str) -> None:
+    assert "心绞痛" not in aggregate(extract_mentions(text, lang="zh"))
