@@ -633,3 +633,21 @@ def test_a_diagnosis_in_a_care_question_or_a_normal_test(text: str, name: str, s
 @pytest.mark.parametrize("text", ["看他那么辛苦，我好心疼", "真心疼这孩子"])
 def test_heartache_for_someone_is_no_heart_pain(text: str) -> None:
     assert "心绞痛" not in aggregate(extract_mentions(text, lang="zh"))
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("爬两层楼出气就急", "呼吸困难", PRESENT),
+    ("这两天呼吸老是不太舒服", "呼吸困难", PRESENT),
+    ("呼吸没有难受的感觉", "呼吸困难", ABSENT),
+    ("肚子这几天不太舒服", "腹部不适", PRESENT),
+    ("一上坡就喘粗气", "粗糙呼吸音", PRESENT),
+    ("造影说心脏上有根血管堵了一半", "冠心病", PRESENT),   # a narrowed heart vessel in lay words
+    ("最近带孙子有点累", "乏力", PRESENT),
+    ("单位里累计加班很多", "乏力", None),
+])
+def test_breathing_narrowed_vessels_and_tiredness_in_lay_words(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+def test_a_blocked_brain_vessel_is_no_coronary_disease() -> None:
+    assert "冠心病" not in aggregate(extract_mentions("脑血管堵塞住过院", lang="zh"))
