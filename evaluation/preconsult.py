@@ -210,8 +210,8 @@ def _first_clause(text: str) -> str:
 
 
 def _bare_answer(text: str) -> str | None:
-    """The yes/no/unsure of a reply: its first clause, or a later sentence that is nothing but an answer
-    ("正中、手撑大小。没有" answers "where? … any nausea?" in order). A clause naming a finding itself
+    """The yes/no/unsure of a reply: its first clause, or a later sentence that opens with nothing but an answer
+    ("正中、手撑大小。没有" answers "where? … any nausea?" in order; so does "…。没有，不过…"). A clause naming a finding itself
     ("就是房颤") is a statement, not a bare answer."""
     first = _first_clause(text)
     if first and not extract_mentions(first, lang="zh"):
@@ -219,8 +219,9 @@ def _bare_answer(text: str) -> str | None:
         if status is not None:
             return status
     for sentence in re.split(r"[。！!？?；;\s]+", text.strip())[1:]:
-        if sentence and len(sentence) <= 4 and not extract_mentions(sentence, lang="zh"):
-            status = answer_status(sentence, lang="zh")
+        opening = _first_clause(sentence)  # "我爸高血压。没有，不过有时候很累": the answer opens the second sentence
+        if opening and len(opening) <= 4 and not extract_mentions(opening, lang="zh"):
+            status = answer_status(opening, lang="zh")
             if status is not None:
                 return status
     return None

@@ -651,3 +651,11 @@ def test_breathing_narrowed_vessels_and_tiredness_in_lay_words(text: str, name: 
 
 def test_a_blocked_brain_vessel_is_no_coronary_disease() -> None:
     assert "冠心病" not in aggregate(extract_mentions("脑血管堵塞住过院", lang="zh"))
+
+
+def test_mie_an_answer_opening_a_later_sentence_answers_the_question() -> None:
+    from evaluation.preconsult import mie_dialogue
+    said = ["患者:体检说心电图不太好", "医生:平时会头晕吗？", "患者:我妈也有高血压。没有，就是睡得晚"]
+    labels = [[], [], []]
+    gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert predicted.get("头晕") == ABSENT
