@@ -584,9 +584,14 @@ def aggregate(mentions: list[Mention] | list[tuple[str, str]]) -> dict[str, str]
     return out
 
 
-_ACK_ZH = re.compile(r"^(?:好的?|好吧|行|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
+_ACK_ZH = re.compile(r"^(?:好+的?|好+吧|行+|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
 _YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常)")
 _NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没)")
+
+
+# "吸烟有", "喝酒没有": a topic named, then the yes/no that goes with it.
+# The topics are the habits and history a doctor asks about alongside symptoms.
+_TOPIC_ANSWER_ZH = re.compile(r"^(?:吸烟|抽烟|烟|喝酒|饮酒|酒|熬夜|运动|锻炼|吃药|药|家族史|过敏|手术|家里人|家人)(?:的话|呢)?(?:也|都|倒是?)?(?:有|没有|没|不)[。！!~～]*$")
 
 
 def answer_status(reply: str, *, lang: str) -> str | None:
@@ -603,6 +608,8 @@ def answer_status(reply: str, *, lang: str) -> str | None:
             return PRESENT
         if _NO_ZH.match(t):
             return ABSENT
+        if _TOPIC_ANSWER_ZH.match(t):
+            return None  # "吸烟有": a yes about the topic it names (smoking), not about the symptom asked with it
         if len(t) > 4:
             return None  # "休息好转" is no answer to "does it spread to your arm?"
     value = parse_yes_no(t, lang).value

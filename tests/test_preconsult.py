@@ -659,3 +659,20 @@ def test_mie_an_answer_opening_a_later_sentence_answers_the_question() -> None:
     labels = [[], [], []]
     gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
     assert predicted.get("头晕") == ABSENT
+
+
+@pytest.mark.parametrize(("reply", "status"), [
+    ("抽烟有", None),          # answers the smoking half of "高血压吗？抽烟吗？", not the symptom
+    ("喝酒倒是没有", None),
+    ("现在没有", ABSENT),
+    ("好好好", None),          # an acknowledgment said three times is still no answer
+    ("行行", None),
+    ("有的", PRESENT),
+])
+def test_a_reply_about_a_habit_or_an_acknowledgment_answers_no_symptom(reply: str, status: str | None) -> None:
+    from dialogs.findings import answer_status
+    assert answer_status(reply, lang="zh") == status
+
+
+def test_a_blocked_heart_vessel_asked_about_is_a_finding() -> None:
+    assert aggregate(extract_mentions("心脏上有根血管堵塞了怎么办", lang="zh")).get("冠心病") == PRESENT
