@@ -676,3 +676,20 @@ def test_a_reply_about_a_habit_or_an_acknowledgment_answers_no_symptom(reply: st
 
 def test_a_blocked_heart_vessel_asked_about_is_a_finding() -> None:
     assert aggregate(extract_mentions("心脏上有根血管堵塞了怎么办", lang="zh")).get("冠心病") == PRESENT
+
+
+@pytest.mark.parametrize(("reply", "status"), [
+    ("还没去查", UNCERTAIN),     # not tested: unknown, never a no
+    ("没有检查过", UNCERTAIN),
+    ("没装那个", None),          # a no about a device or a drug asked beside the symptom
+    ("没吃", None),
+    ("没发现", ABSENT),
+])
+def test_not_tested_is_unknown_and_a_no_about_an_action_is_no_denial(reply: str, status: str | None) -> None:
+    from dialogs.findings import answer_status
+    assert answer_status(reply, lang="zh") == status
+
+
+@pytest.mark.parametrize(("text", "name"), [("做了两次动态都没抓到早搏", "早搏"), ("彩超没查出心衰", "心力衰竭")])
+def test_a_test_that_did_not_find_it_denies_it(text: str, name: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == ABSENT
