@@ -158,11 +158,11 @@ _QUESTION_ZH = re.compile(r"(?:[?？]|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,�
 _HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|像(?=.{0,4}(?:炎|感冒|过敏|感染))|怀疑|担心|害怕|(?<!不)怕(?!冷|光)|不确定|不知道|说不好|说不准|不清楚|不太清楚|感觉像|以为|疑似|排除|不像|看着像|估计|或许|貌似)")
 _NEG_BEFORE_ZH = re.compile(r"(?:没有|没|不|无|未|别|并非|并没|从没|从来没|从不|不是|不算|不怎么|不太)")
 _NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|(?:检)?查(?:到|出)|测(?:到|出)|捕捉到|抓到|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
-_NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
+_NEG_EXCEPT_ZH = re.compile(r"(?:特别|分别|区别|级别|告别|性别|个别|类别|差别|会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
 _INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
-                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不(?:太|怎么|大|是很)?舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
+                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不(?:太|怎么|大|是很)?舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不规律|时不时|没规律|气不够(?:用)?|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
 _HEDGE_EN = re.compile(r"\b(?:maybe|perhaps|possibly|probably|not sure|unsure|i think|i guess|might|may have|could be|seems?|kind of|sort of|don'?t know|uncertain|worr(?:y|ies|ied) (?:about|that)|worried about|afraid of|concerned about|rule out|suspect(?:ed)?)\b", re.I)
@@ -261,7 +261,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     c_start, c_end = clause
     clause_text = text[c_start:c_end]
     rel_start, rel_end, rel_chain = start - c_start, end - c_start, chain_end - c_start
-    if re.search(r"(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
+    if re.search(r"(?!时不时)(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
         return UNCERTAIN
     prefix = clause_text[:rel_start]
     if re.search(r"有$", prefix) and re.match(r"没(?:有)?(?:$|[吗呢啊呀谢？?，,。])", clause_text[rel_chain:rel_chain + 3]):

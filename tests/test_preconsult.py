@@ -693,3 +693,27 @@ def test_not_tested_is_unknown_and_a_no_about_an_action_is_no_denial(reply: str,
 @pytest.mark.parametrize(("text", "name"), [("做了两次动态都没抓到早搏", "早搏"), ("彩超没查出心衰", "心力衰竭")])
 def test_a_test_that_did_not_find_it_denies_it(text: str, name: str) -> None:
     assert aggregate(extract_mentions(text, lang="zh")).get(name) == ABSENT
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("一紧张心里就发慌", "心悸", PRESENT),
+    ("晚上心跳加速睡不着", "心悸", PRESENT),
+    ("心跳时不时漏一拍", "早搏", PRESENT),
+    ("感觉心跳停了一下又接着跳", "早搏", PRESENT),
+    ("起床时头重脚轻", "头晕", PRESENT),
+    ("蹲久了站起来眼前一黑", "头晕", PRESENT),
+    ("人特别疲惫", "乏力", PRESENT),
+    ("今早高压有165", "高血压", PRESENT),
+    ("高压130低压80", "高血压", None),                    # a normal reading is no hypertension
+    ("心跳不规律，一阵快一阵慢", "心律不齐", PRESENT),     # 不规律 is the finding, no denial
+    ("心跳没有不规律", "心律不齐", ABSENT),
+    ("特别疲惫的时候会头晕", "乏力", PRESENT),             # 特别 holds no 别 (don't)
+    ("老爷子心功能差", "心力衰竭", PRESENT),
+    ("血色素偏低", "贫血", PRESENT),
+    ("脑壳疼了两天", "头痛", PRESENT),
+    ("心口有点发紧", "胸闷", PRESENT),
+    ("走快了气不够用", "呼吸困难", PRESENT),               # 不够 is the finding, no denial
+    ("爷爷有心房纤颤", "心房颤动", PRESENT),
+])
+def test_everyday_cardiology_words(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
