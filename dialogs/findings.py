@@ -153,7 +153,7 @@ def fever_class(celsius: float) -> str | None:
 # ----- status ----------------------------------------------------------------------------------------
 
 _CLAUSE_SPLIT_ZH = re.compile(r"[，,。；;！!？?～~…\n]|但是|不过(?!敏)|可是|就是|只是|但")
-_QUESTION_ZH = re.compile(r"(?:[?？]|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,。]|是不是|会不会|是否|有没有可能|能不能|怎么办|怎么回事|怎么治|怎么弄|怎么处理|什么原因|是什么|啥原因|为什么|为啥|怎么(?:造成|引起|导致|会|得的|来的)|"
+_QUESTION_ZH = re.compile(r"(?:[?？]|有(?:什么|啥)区别|的区别|(?:是)?一回事|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,。]|是不是|会不会|是否|有没有可能|能不能|怎么办|怎么回事|怎么治|怎么弄|怎么处理|什么原因|是什么|啥原因|为什么|为啥|怎么(?:造成|引起|导致|会|得的|来的)|"
                           r"如果|要是|万一|算不算|属于|还是.{0,8}(?:吗|呢|[?？])|哪种|什么病|咋办|咋回事|怎么样|会引起|会导致|会造成|有关系|能吃|能用|可以吃)")
 _HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|像(?=.{0,4}(?:炎|感冒|过敏|感染))|怀疑|担心|害怕|(?<!不)怕(?!冷|光)|不确定|不知道|说不好|说不准|不清楚|不太清楚|感觉像|以为|疑似|排除|不像|看着像|估计|或许|貌似)")
 _NEG_BEFORE_ZH = re.compile(r"(?:没有|没|不|无|未|别|并非|并没|从没|从来没|从不|不是|不算|不怎么|不太)")
@@ -247,9 +247,10 @@ _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|
 _DIAGNOSIS_ASKED_ZH = re.compile(r"(?:(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)|(?:不能|无法|没法|不足以)(?:说明|证明|确诊|诊断|确定|判断))(?:为|是|成)?[^，,。？?]{0,3}$")
 # "做了贫血的检查，没问题", "甲亢查过都正常": the disease was looked for and the result is normal.
 _TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
+_SELF_HAS_ZH = re.compile(r"(?:^|[^没])(?:我|本人|自己)(?:本身|自己|一直|也|还)?(?:有|得了|得的是|患有|患了)$")
 _TOPIC_BEFORE_ZH = re.compile(r"(?:咨询|请教|了解|问问|问)(?:一下|下)?(?:关于|有关)?$")
 _TOPIC_AFTER_ZH = re.compile(r"病?(?:的)?(?:问题|事情|事|情况|方面|相关)")
-_GENERIC_TREATMENT_ZH = re.compile(r"病?[，,]?(?:应该|应|要|该|需要)?(?:怎么(?:治疗|治|调理)|(?:用|吃|服)(?:什么|哪些|啥)药|忌(?:口)?(?:什么|哪些|啥)|注意(?:些|哪些)?什么|(?:能|不能|可以)吃(?:什么|哪些|啥)|有什么(?:中医|好的)?(?:疗法|治疗方法|治疗办法|特效药))")
+_GENERIC_TREATMENT_ZH = re.compile(r"病?[，,]?(?:应该|应|要|该|需要)?(?:(?:怎么|如何|怎样)(?:治疗|治|调理|预防|避免)|(?:用|吃|服)(?:什么|哪些|啥)药|忌(?:口)?(?:什么|哪些|啥)|注意(?:些|哪些)?什么|(?:能|不能|可以)吃(?:什么|哪些|啥)|有什么(?:中医|好的)?(?:疗法|治疗方法|治疗办法|特效药))")
 _OPENS_SENTENCE_ZH = re.compile(r"^(?:请问|问一下|想问一下|医生|大夫|你好|您好|[，,、\s])*$")
 
 
@@ -326,6 +327,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
             return UNCERTAIN  # a test asked for, not a finding
         if _DIAGNOSIS_ASKED_ZH.search(text[s_start:start]) or _TOPIC_BEFORE_ZH.search(prefix) and _TOPIC_AFTER_ZH.match(text[end:end + 6]):
             return UNCERTAIN  # "能确诊为心肌炎吗", "咨询一下房颤的问题": asked about, not established
+        if _SELF_HAS_ZH.search(prefix) and not re.match(r"病?(?:了)?(?:[吗嘛么呢吧]|[？?]|没有?(?:$|[？?吗]))", text[chain_end:chain_end + 4]):
+            return PRESENT  # "我有房颤能坐飞机吗": the question is about living with it
         if _GENERIC_TREATMENT_ZH.match(text[end:end + 10]) and _OPENS_SENTENCE_ZH.match(text[s_start:start]):
             return UNCERTAIN  # "冠心病用什么药": a question about the illness in general, nobody said who has it
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \

@@ -717,3 +717,15 @@ def test_a_test_that_did_not_find_it_denies_it(text: str, name: str) -> None:
 ])
 def test_everyday_cardiology_words(text: str, name: str, status: str | None) -> None:
     assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("我本身有冠心病，还能爬山吗", "冠心病", PRESENT),      # a question about living with one's own illness
+    ("我有冠心病吗？", "冠心病", UNCERTAIN),                # a question whether one has it
+    ("化验单不能说明我有心衰吧", "心力衰竭", UNCERTAIN),
+    ("早搏跟房颤有什么区别", "早搏", UNCERTAIN),            # a comparison is no finding
+    ("心梗如何预防", "心肌梗死", UNCERTAIN),
+    ("房颤如何治疗", "心房颤动", UNCERTAIN),
+])
+def test_questions_about_a_diagnosis(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
