@@ -486,10 +486,13 @@ _PRODUCT_AFTER = re.compile(r"^(?:的)?(?:热清|药|帖|颗粒|冲剂|糖浆|�
 _PRODUCT_BEFORE = re.compile(r"(?:治|治疗|止|抗|防|预防|消|化|祛|排|吸)$")
 _THRESHOLD_AFTER = r"(?:度|℃)?(?:以上|以下|以内|之上|之下|才|就(?:要|得|吃|用|喂)|的话|再(?:吃|用))"
 _THRESHOLD_BEFORE = r"(?:超过|高于|低于|不到|不超过|大于|小于|达到)$"
-_OTHER_PERSON = re.compile(r"(?:奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|家里|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|"
+_OTHER_PERSON = re.compile(r"(?:我(?:老)?(?:爸|妈)(?![爸妈])|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|家里|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|"
                            r"老公|老婆|同事|大女儿|小女儿|大儿子|小儿子|表姐|表哥|堂姐|堂哥)"
-                           r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过)?$")
+                           r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过|有)?$")
 # "接触感冒的人", "家里有感冒的宝宝": the illness of someone around the patient
+# When the patient speaks for themself, a close relative named as the one who has it (no 也/都, no past) is
+# usually a relative asking for the patient ("我爸心衰住院了"); "我妈也有高血压" stays family history.
+_PROXY_RELATIVE = re.compile(r"^(?:我(?:老)?(?:爸|妈)|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|爸爸|妈妈|老公|老婆)(?:最近|刚)?(?:有点|有些|得了|有)?$")
 _OTHER_PERSON_AFTER = re.compile(r"^(?:的)(?:人|大人|小朋友|小孩|孩子|宝宝|同学|病人)")
 _SELF_PARENT = re.compile(r"(?:^|[，,。\s可但是])我(?:也|自己|本身|最近|之前)?(?:有点|有些|得了)?$")
 _PRODUCT_EN = re.compile(r"^\s*(?:medicine|medication|tablets?|pills?|syrup|drops|cream|spray|remed)", re.I)
@@ -502,7 +505,10 @@ def _not_about_patient(work: str, start: int, end: int, *, zh: bool, subject: st
             return True
         before = work[max(0, start - 8):start]
         before = re.split(r"[，,。；;！!？?]", before)[-1]
-        if _OTHER_PERSON.search(before) or _OTHER_PERSON_AFTER.match(work[end:end + 4]):
+        other = _OTHER_PERSON.search(before)
+        if other and subject == "self" and _PROXY_RELATIVE.search(other.group(0)):
+            other = None  # "我妈妈最近胸闷": a relative telling of the patient, not the patient's family history
+        if other or _OTHER_PERSON_AFTER.match(work[end:end + 4]):
             return True
         return subject == "child" and bool(_SELF_PARENT.search(before))
     return bool(_PRODUCT_EN.match(work[end:end + 14]))

@@ -729,3 +729,18 @@ def test_everyday_cardiology_words(text: str, name: str, status: str | None) -> 
 ])
 def test_questions_about_a_diagnosis(text: str, name: str, status: str) -> None:
     assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("我妈妈这几天胸闷", "胸闷", PRESENT),                 # a relative asking for the patient
+    ("我老爸心衰又住院了", "心力衰竭", PRESENT),
+    ("我妈也有高血压", "高血压", None),                     # 也: the family's history, not the patient's
+    ("我爸之前得过心梗", "心肌梗死", None),
+    ("同事最近咳嗽", "咳嗽", None),                       # someone who is not family stays someone else
+])
+def test_a_relative_speaking_for_the_patient_and_family_history(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh", subject="self")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+def test_a_grandmother_is_not_the_child() -> None:
+    assert "高血压" not in aggregate(extract_mentions("我妈有高血压，孩子最近咳嗽", lang="zh", subject="child"))
