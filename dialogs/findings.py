@@ -153,16 +153,16 @@ def fever_class(celsius: float) -> str | None:
 # ----- status ----------------------------------------------------------------------------------------
 
 _CLAUSE_SPLIT_ZH = re.compile(r"[，,。；;！!？?～~…\n]|但是|不过(?!敏)|可是|就是|只是|但")
-_QUESTION_ZH = re.compile(r"(?:[?？]|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,。]|是不是|会不会|是否|有没有可能|能不能|怎么办|怎么回事|怎么治|怎么弄|怎么处理|什么原因|是什么|啥原因|为什么|为啥|怎么(?:造成|引起|导致|会|得的|来的)|"
+_QUESTION_ZH = re.compile(r"(?:[?？]|有(?:什么|啥)区别|的区别|(?:是)?一回事|[吗嘛么呢吧]\s*$|[吗嘛呢]\s*[，,。]|是不是|会不会|是否|有没有可能|能不能|怎么办|怎么回事|怎么治|怎么弄|怎么处理|什么原因|是什么|啥原因|为什么|为啥|怎么(?:造成|引起|导致|会|得的|来的)|"
                           r"如果|要是|万一|算不算|属于|还是.{0,8}(?:吗|呢|[?？])|哪种|什么病|咋办|咋回事|怎么样|会引起|会导致|会造成|有关系|能吃|能用|可以吃)")
 _HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|大概|也许|应该是|像是|像(?=.{0,4}(?:炎|感冒|过敏|感染))|怀疑|担心|害怕|(?<!不)怕(?!冷|光)|不确定|不知道|说不好|说不准|不清楚|不太清楚|感觉像|以为|疑似|排除|不像|看着像|估计|或许|貌似)")
 _NEG_BEFORE_ZH = re.compile(r"(?:没有|没|不|无|未|别|并非|并没|从没|从来没|从不|不是|不算|不怎么|不太)")
-_NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
-_NEG_EXCEPT_ZH = re.compile(r"(?:会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
+_NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|怎么|太|见|发现|看到|看见|出现|(?:检)?查(?:到|出)|测(?:到|出)|捕捉到|抓到|明显|过|什么|啥|咋|是|算|像|会|一直|都|也|还|老|经常|常|总|大|特别|那么|这么|感觉|觉得|了|得|着|有过|出|发|的|怎)*$")
+_NEG_EXCEPT_ZH = re.compile(r"(?:特别|分别|区别|级别|告别|性别|个别|类别|差别|会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
 _INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
-                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
+                          r"看不清|咽不下|吃不下|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不(?:太|怎么|大|是很)?舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|不正常|不规则|不规律|时不时|没规律|气不够(?:用)?|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
 _HEDGE_EN = re.compile(r"\b(?:maybe|perhaps|possibly|probably|not sure|unsure|i think|i guess|might|may have|could be|seems?|kind of|sort of|don'?t know|uncertain|worr(?:y|ies|ied) (?:about|that)|worried about|afraid of|concerned about|rule out|suspect(?:ed)?)\b", re.I)
@@ -234,9 +234,24 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
 
 
 _HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
-_NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:点|些)?$")
+_NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:因为|由于)?(?:点|些)?$")
 _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
 _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是|(?:心电图|彩超|心超|造影|报告|单子|体检|动态)[^，,。？?]{0,4}?(?:讲|说|提示|显示|写的是|写着))")
+
+
+# Context rules for a diagnosis a patient names without saying it is theirs:
+# - asked whether it can be diagnosed ("能不能确诊X", "可以诊断为X吗");
+# - the topic of a consultation ("咨询一下X的问题", "想了解X方面");
+# - a general treatment question opening the message with no one named ("X怎么治疗", "X用什么药") —
+#   "X了，吃什么药" (了: it has happened) and "X怎么办" (what do I do) stay findings.
+_DIAGNOSIS_ASKED_ZH = re.compile(r"(?:(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)|(?:不能|无法|没法|不足以)(?:说明|证明|确诊|诊断|确定|判断))(?:为|是|成)?[^，,。？?]{0,3}$")
+# "做了贫血的检查，没问题", "甲亢查过都正常": the disease was looked for and the result is normal.
+_TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
+_SELF_HAS_ZH = re.compile(r"(?:^|[^没])(?:我|本人|自己)(?:本身|自己|一直|也|还)?(?:有|得了|得的是|患有|患了)$")
+_TOPIC_BEFORE_ZH = re.compile(r"(?:咨询|请教|了解|问问|问)(?:一下|下)?(?:关于|有关)?$")
+_TOPIC_AFTER_ZH = re.compile(r"病?(?:的)?(?:问题|事情|事|情况|方面|相关)")
+_GENERIC_TREATMENT_ZH = re.compile(r"病?[，,]?(?:应该|应|要|该|需要)?(?:(?:怎么|如何|怎样)(?:治疗|治|调理|预防|避免)|(?:用|吃|服)(?:什么|哪些|啥)药|忌(?:口)?(?:什么|哪些|啥)|注意(?:些|哪些)?什么|(?:能|不能|可以)吃(?:什么|哪些|啥)|有什么(?:中医|好的)?(?:疗法|治疗方法|治疗办法|特效药))")
+_OPENS_SENTENCE_ZH = re.compile(r"^(?:请问|问一下|想问一下|医生|大夫|你好|您好|[，,、\s])*$")
 
 
 _TEST_RESULT_ZH = re.compile(r"(?:的)?(?:检查|检测|化验|抗体|抗原|核酸)?(?:结果)?(?:是|为|呈|显示|都是)?(?:弱)?([阴阳])性")
@@ -247,7 +262,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     c_start, c_end = clause
     clause_text = text[c_start:c_end]
     rel_start, rel_end, rel_chain = start - c_start, end - c_start, chain_end - c_start
-    if re.search(r"(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
+    if re.search(r"(?!时不时)(.)[不没]\1|有无", text[start:min(c_end, end + 3)]) or re.search(r"(?:有没有|有无)$", clause_text[:rel_start]) and re.search(r"[吗呢?？]|$", clause_text[rel_end:]):
         return UNCERTAIN
     prefix = clause_text[:rel_start]
     if re.search(r"有$", prefix) and re.match(r"没(?:有)?(?:$|[吗呢啊呀谢？?，,。])", clause_text[rel_chain:rel_chain + 3]):
@@ -306,8 +321,16 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if kind == "disease":
         if re.match(r"[，,、\s]*(?:(?:是不是|会不会|算不算|属于)?(?:很|太|比较|特别|更)?(?:严重|要紧|危险)(?:吗|嘛|么|不|[?？])|严不严重|要不要紧|危不危险)", text[chain_end:chain_end + 10]):
             return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
+        if re.search(r"(?:做|查|检查|化验|测|验|筛查)(?:了|过)?(?:个|一下|下)?$", prefix) and _TESTED_NORMAL_ZH.match(text[chain_end:chain_end + 10]):
+            return ABSENT  # "查了个甲亢，没问题": looked for and not found
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
+        if _DIAGNOSIS_ASKED_ZH.search(text[s_start:start]) or _TOPIC_BEFORE_ZH.search(prefix) and _TOPIC_AFTER_ZH.match(text[end:end + 6]):
+            return UNCERTAIN  # "能确诊为心肌炎吗", "咨询一下房颤的问题": asked about, not established
+        if _SELF_HAS_ZH.search(prefix) and not re.match(r"病?(?:了)?(?:[吗嘛么呢吧]|[？?]|没有?(?:$|[？?吗]))", text[chain_end:chain_end + 4]):
+            return PRESENT  # "我有房颤能坐飞机吗": the question is about living with it
+        if _GENERIC_TREATMENT_ZH.match(text[end:end + 10]) and _OPENS_SENTENCE_ZH.match(text[s_start:start]):
+            return UNCERTAIN  # "冠心病用什么药": a question about the illness in general, nobody said who has it
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
                 or re.match(r"[^，,。？?]{0,2}(?:吃了|用了|打了|输了|挂了|治了)", text[end:end + 6]):
             # "嗓子发炎了，吃什么药", "呼吸道感染吃了一个月药": being treated for it
@@ -463,10 +486,13 @@ _PRODUCT_AFTER = re.compile(r"^(?:的)?(?:热清|药|帖|颗粒|冲剂|糖浆|�
 _PRODUCT_BEFORE = re.compile(r"(?:治|治疗|止|抗|防|预防|消|化|祛|排|吸)$")
 _THRESHOLD_AFTER = r"(?:度|℃)?(?:以上|以下|以内|之上|之下|才|就(?:要|得|吃|用|喂)|的话|再(?:吃|用))"
 _THRESHOLD_BEFORE = r"(?:超过|高于|低于|不到|不超过|大于|小于|达到)$"
-_OTHER_PERSON = re.compile(r"(?:奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|家里|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|"
+_OTHER_PERSON = re.compile(r"(?:我(?:老)?(?:爸|妈)(?![爸妈])|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|他妈|她妈|孩子妈|宝妈|孩子他爸|爸爸|妈妈|姐姐|哥哥|弟弟|妹妹|家里人|家人|家里|大人|别人|有人|没人|朋友|同学|邻居|老大|大宝|二宝|"
                            r"老公|老婆|同事|大女儿|小女儿|大儿子|小儿子|表姐|表哥|堂姐|堂哥)"
-                           r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过)?$")
+                           r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过|有)?$")
 # "接触感冒的人", "家里有感冒的宝宝": the illness of someone around the patient
+# When the patient speaks for themself, a close relative named as the one who has it (no 也/都, no past) is
+# usually a relative asking for the patient ("我爸心衰住院了"); "我妈也有高血压" stays family history.
+_PROXY_RELATIVE = re.compile(r"^(?:我(?:老)?(?:爸|妈)|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|爸爸|妈妈|老公|老婆)(?:最近|刚)?(?:有点|有些|得了|有)?$")
 _OTHER_PERSON_AFTER = re.compile(r"^(?:的)(?:人|大人|小朋友|小孩|孩子|宝宝|同学|病人)")
 _SELF_PARENT = re.compile(r"(?:^|[，,。\s可但是])我(?:也|自己|本身|最近|之前)?(?:有点|有些|得了)?$")
 _PRODUCT_EN = re.compile(r"^\s*(?:medicine|medication|tablets?|pills?|syrup|drops|cream|spray|remed)", re.I)
@@ -479,7 +505,10 @@ def _not_about_patient(work: str, start: int, end: int, *, zh: bool, subject: st
             return True
         before = work[max(0, start - 8):start]
         before = re.split(r"[，,。；;！!？?]", before)[-1]
-        if _OTHER_PERSON.search(before) or _OTHER_PERSON_AFTER.match(work[end:end + 4]):
+        other = _OTHER_PERSON.search(before)
+        if other and subject == "self" and _PROXY_RELATIVE.search(other.group(0)):
+            other = None  # "我妈妈最近胸闷": a relative telling of the patient, not the patient's family history
+        if other or _OTHER_PERSON_AFTER.match(work[end:end + 4]):
             return True
         return subject == "child" and bool(_SELF_PARENT.search(before))
     return bool(_PRODUCT_EN.match(work[end:end + 14]))
@@ -564,9 +593,16 @@ def aggregate(mentions: list[Mention] | list[tuple[str, str]]) -> dict[str, str]
     return out
 
 
-_ACK_ZH = re.compile(r"^(?:好的?|好吧|行|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
+_ACK_ZH = re.compile(r"^(?:好+的?|好+吧|行+|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
 _YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常)")
 _NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没)")
+
+
+_NOT_TESTED_ZH = re.compile(r"^(?:还|都|也)?(?:没|没有|未)(?:去)?(?:查|检查|测|量|做|化验|验|筛查)")
+_OTHER_ACTION_ZH = re.compile(r"^(?:还|都|也)?(?:没|没有|未)(?:去)?(?:装|吃|用|打|放|住|戴|买|拿|去)")
+# "吸烟有", "喝酒没有": a topic named, then the yes/no that goes with it.
+# The topics are the habits and history a doctor asks about alongside symptoms.
+_TOPIC_ANSWER_ZH = re.compile(r"^(?:吸烟|抽烟|烟|喝酒|饮酒|酒|熬夜|运动|锻炼|吃药|药|家族史|过敏|手术|家里人|家人)(?:的话|呢)?(?:也|都|倒是?)?(?:有|没有|没|不)[。！!~～]*$")
 
 
 def answer_status(reply: str, *, lang: str) -> str | None:
@@ -581,8 +617,14 @@ def answer_status(reply: str, *, lang: str) -> str | None:
     if lang == "zh" or _HAS_ZH.search(t):
         if _YES_SOME_ZH.match(t) and not re.match(r"^有没有", t):
             return PRESENT
+        if _NOT_TESTED_ZH.match(t):
+            return UNCERTAIN  # "没查过": nobody knows — unknown is never recorded as no
+        if _OTHER_ACTION_ZH.match(t):
+            return None  # "没有装那个", "没吃": a no about the action asked beside the symptom
         if _NO_ZH.match(t):
             return ABSENT
+        if _TOPIC_ANSWER_ZH.match(t):
+            return None  # "吸烟有": a yes about the topic it names (smoking), not about the symptom asked with it
         if len(t) > 4:
             return None  # "休息好转" is no answer to "does it spread to your arm?"
     value = parse_yes_no(t, lang).value

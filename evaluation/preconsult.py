@@ -39,6 +39,8 @@ read in place). MIE labels sliding windows of five utterances; each window is an
   (answer_status of its first clause when that names no finding itself, or of a later sentence that is
   only an answer word) right after a doctor's question gives that status
   to the symptoms our extractor finds in the question and the patient's words do not name themselves.
+  "The question" is the doctor's sentences that ask (as _DOCTOR_QUESTION reads them), not the statements
+  around them ("如果没有胸闷胸痛就没意义。现在有什么症状吗？" — "没有" denies no chest pain).
   Our names map to MIE items by MIE_NAMES; names without an MIE item are not scored; an MIE item we
   cannot express counts as missed.
 - Split: the 160 dev dialogues are split 50/50 by dialogue index (sorted by sha256 of "mie-dev:<index>",
@@ -73,13 +75,13 @@ MIE_STATUS = {"阳性": "present", "阴性": "absent", "未知": "uncertain"}
 MIE_NAMES: dict[str, tuple[str, ...]] = {
     "心慌": ("心悸",), "背痛": ("腰背痛",), "头晕": ("头晕",), "呃逆": ("呃逆",),
     "腹部不适": ("腹痛", "腹部不适", "腹泻", "稀便", "水样便", "腹胀", "肠痉挛"), "高血压": ("高血压",),
-    "呼吸困难": ("呼吸困难", "喘息", "呼吸深快"), "胸闷": ("胸闷",), "恶心": ("恶心", "干呕"), "呕吐": ("呕吐",),
+    "呼吸困难": ("呼吸困难", "喘息", "呼吸深快", "粗糙呼吸音"), "胸闷": ("胸闷",), "恶心": ("恶心", "干呕"), "呕吐": ("呕吐",),
     "胸痛": ("胸痛",), "乏力": ("乏力",), "出汗": ("出汗", "出汗多"), "发热": ("发热", "低热", "中等度热", "高热", "自觉发热"),
     "晕厥": ("晕厥",), "感冒": ("普通感冒", "病毒性感冒", "流行性感冒", "肠胃型感冒"), "咳嗽": ("咳嗽", "干咳", "咳痰", "痰"),
     "流涕": ("鼻流涕",), "头痛": ("头痛",), "发绀": ("口周发青",), "糖尿病": ("糖尿病",), "贫血": ("贫血",),
     "水肿": ("腿肿", "水肿"), "心肌炎": ("心肌炎",), "冠心病": ("冠心病",), "心衰": ("心力衰竭",), "房颤": ("心房颤动",),
     "心绞痛": ("心绞痛",), "心肌梗死": ("心肌梗死",), "心肌缺血": ("心肌缺血",), "心律不齐": ("心律不齐",), "早搏": ("早搏",),
-    "先天性心脏病": ("先天性心脏病",), "室间隔缺损": ("室间隔缺损",), "房间隔缺损": ("房间隔缺损",), "心肌病": ("心肌病",),
+    "先天性心脏病": ("先天性心脏病",), "战栗抽搐": ("震颤", "抽搐"), "僵硬": ("麻木",), "室间隔缺损": ("室间隔缺损",), "房间隔缺损": ("房间隔缺损",), "心肌病": ("心肌病",),
     "心脏肥大": ("心脏肥大",), "甲亢": ("甲亢",), "高血脂": ("高血脂",), "高血糖": ("高血糖",), "休克": ("休克",),
 }
 CMDD_STATUS = {"1": "present", "2": "absent", "3": "uncertain"}
@@ -208,8 +210,8 @@ def _first_clause(text: str) -> str:
 
 
 def _bare_answer(text: str) -> str | None:
-    """The yes/no/unsure of a reply: its first clause, or a later sentence that is nothing but an answer
-    ("正中、手撑大小。没有" answers "where? … any nausea?" in order). A clause naming a finding itself
+    """The yes/no/unsure of a reply: its first clause, or a later sentence that opens with nothing but an answer
+    ("正中、手撑大小。没有" answers "where? … any nausea?" in order; so does "…。没有，不过…"). A clause naming a finding itself
     ("就是房颤") is a statement, not a bare answer."""
     first = _first_clause(text)
     if first and not extract_mentions(first, lang="zh"):
@@ -217,11 +219,20 @@ def _bare_answer(text: str) -> str | None:
         if status is not None:
             return status
     for sentence in re.split(r"[。！!？?；;\s]+", text.strip())[1:]:
-        if sentence and len(sentence) <= 4 and not extract_mentions(sentence, lang="zh"):
-            status = answer_status(sentence, lang="zh")
+        opening = _first_clause(sentence)  # "我爸高血压。没有，不过有时候很累": the answer opens the second sentence
+        if opening and len(opening) <= 4 and not extract_mentions(opening, lang="zh"):
+            status = answer_status(opening, lang="zh")
             if status is not None:
                 return status
     return None
+
+
+def _questions_asked(text: str) -> str:
+    """The sentences of a doctor's turn that ask something: a yes/no answers those, not the doctor's statements
+    ("…如果没有胸闷胸痛，是没有意义的。您现在有什么症状吗？" — "没有" denies no chest pain)."""
+    sentences = re.findall(r"[^。！!？?；;\n]+[。！!？?；;\n]*", text)
+    asked = [s for s in sentences if _DOCTOR_QUESTION.search(s.strip())]
+    return "".join(asked) if asked else text
 
 
 def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
@@ -241,7 +252,7 @@ def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[s
             status = _bare_answer(text)
             if status is not None:
                 named = {ours_to_mie.get(n) for n, _ in own}
-                pred += [(m.name, status) for m in extract_mentions(turns[i - 1][1], lang="zh", subject="self")
+                pred += [(m.name, status) for m in extract_mentions(_questions_asked(turns[i - 1][1]), lang="zh", subject="self")
                          if ours_to_mie.get(m.name) not in named]
     predicted: dict[str, str] = {}
     for name, status in pred:

@@ -571,3 +571,176 @@ def test_adult_status_rules_third_round(text: str, name: str, status: str) -> No
 
 def test_a_full_head_is_no_bloated_belly() -> None:
     assert "腹胀" not in aggregate(extract_mentions("心慌，难受，头胀", lang="zh"))
+
+
+# ----- a diagnosis named without saying whose it is; new lay words (MIE tune round 4) ---------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("房颤用什么药比较好", "心房颤动", UNCERTAIN),          # a general treatment question, nobody named
+    ("请问冠心病应该怎么治疗？", "冠心病", UNCERTAIN),
+    ("心肌缺血平时怎么调理", "心肌缺血", PRESENT),         # 平时: the question is about their own day
+    ("我妈冠心病吃什么药", "冠心病", PRESENT),             # someone is named: it is theirs
+    ("心梗了，吃什么药", "心肌梗死", PRESENT),             # 了: it has happened
+    ("房颤怎么办", "心房颤动", PRESENT),                   # what do I do: it is mine
+    ("这些化验能不能确诊是心衰", "心力衰竭", UNCERTAIN),   # asked whether it can be diagnosed
+    ("医生确诊是心衰", "心力衰竭", PRESENT),
+    ("想咨询一下早搏方面的事", "早搏", UNCERTAIN),          # the topic of the consultation
+])
+def test_a_diagnosis_asked_about_is_not_a_finding(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("最近两只手老是发抖", "震颤", PRESENT),
+    ("端碗的时候手有点抖", "震颤", PRESENT),
+    ("手倒是不抖", "震颤", ABSENT),
+    ("晚上发冷发抖", "寒战", PRESENT),                     # cold and shaking together is chills
+    ("脚趾头麻了", "麻木", PRESENT),
+    ("左边脸麻木", "偏侧肢体无力", PRESENT),              # one side stays the stroke sign
+    ("他打小起嘴唇就发乌", "口周发青", PRESENT),
+    ("指甲有点紫", "口周发青", PRESENT),
+    ("出门记得防紫外线", "口周发青", None),
+])
+def test_tremor_numbness_and_blue_lips_in_lay_words(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+def test_mie_a_yes_no_answers_the_doctors_question_not_the_doctors_statement() -> None:
+    from evaluation.preconsult import mie_dialogue
+    said = ["患者:心电图说有点问题", "医生:这种改变如果没有头晕胸痛是没意义的。现在哪里不舒服吗？", "患者:没有"]
+    labels = [[], [], []]
+    gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert "胸痛" not in predicted and "头晕" not in predicted
+    said = ["患者:心电图说有点问题", "医生:平时头晕吗？胸痛吗？", "患者:没有"]
+    gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert predicted == {"头晕": ABSENT, "胸痛": ABSENT}
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("高血压平时要注意些什么", "高血压", UNCERTAIN),        # a general care question, nobody named
+    ("早搏忌口什么", "早搏", UNCERTAIN),
+    ("单凭这张心电图没法说明是心梗", "心肌梗死", UNCERTAIN),  # cannot show it: not established, not denied
+    ("估计是由于感冒引起的", "普通感冒", UNCERTAIN),       # a guessed cause
+    ("上周查了甲亢，结果正常", "甲亢", ABSENT),            # looked for and not found
+    ("做过贫血的检查，都没问题", "贫血", ABSENT),
+    ("查了甲亢，没问题吧？", "甲亢", UNCERTAIN),           # asking is no result
+    ("想去查一下冠心病", "冠心病", UNCERTAIN),
+])
+def test_a_diagnosis_in_a_care_question_or_a_normal_test(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize("text", ["看他那么辛苦，我好心疼", "真心疼这孩子"])
+def test_heartache_for_someone_is_no_heart_pain(text: str) -> None:
+    assert "心绞痛" not in aggregate(extract_mentions(text, lang="zh"))
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("爬两层楼出气就急", "呼吸困难", PRESENT),
+    ("这两天呼吸老是不太舒服", "呼吸困难", PRESENT),
+    ("呼吸没有难受的感觉", "呼吸困难", ABSENT),
+    ("肚子这几天不太舒服", "腹部不适", PRESENT),
+    ("一上坡就喘粗气", "粗糙呼吸音", PRESENT),
+    ("造影说心脏上有根血管堵了一半", "冠心病", PRESENT),   # a narrowed heart vessel in lay words
+    ("最近带孙子有点累", "乏力", PRESENT),
+    ("单位里累计加班很多", "乏力", None),
+])
+def test_breathing_narrowed_vessels_and_tiredness_in_lay_words(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+def test_a_blocked_brain_vessel_is_no_coronary_disease() -> None:
+    assert "冠心病" not in aggregate(extract_mentions("脑血管堵塞住过院", lang="zh"))
+
+
+def test_mie_an_answer_opening_a_later_sentence_answers_the_question() -> None:
+    from evaluation.preconsult import mie_dialogue
+    said = ["患者:体检说心电图不太好", "医生:平时会头晕吗？", "患者:我妈也有高血压。没有，就是睡得晚"]
+    labels = [[], [], []]
+    gold, predicted = mie_dialogue([_mie_window(said[:i + 1], labels[i]) for i in range(len(said))])
+    assert predicted.get("头晕") == ABSENT
+
+
+@pytest.mark.parametrize(("reply", "status"), [
+    ("抽烟有", None),          # answers the smoking half of "高血压吗？抽烟吗？", not the symptom
+    ("喝酒倒是没有", None),
+    ("现在没有", ABSENT),
+    ("好好好", None),          # an acknowledgment said three times is still no answer
+    ("行行", None),
+    ("有的", PRESENT),
+])
+def test_a_reply_about_a_habit_or_an_acknowledgment_answers_no_symptom(reply: str, status: str | None) -> None:
+    from dialogs.findings import answer_status
+    assert answer_status(reply, lang="zh") == status
+
+
+def test_a_blocked_heart_vessel_asked_about_is_a_finding() -> None:
+    assert aggregate(extract_mentions("心脏上有根血管堵塞了怎么办", lang="zh")).get("冠心病") == PRESENT
+
+
+@pytest.mark.parametrize(("reply", "status"), [
+    ("还没去查", UNCERTAIN),     # not tested: unknown, never a no
+    ("没有检查过", UNCERTAIN),
+    ("没装那个", None),          # a no about a device or a drug asked beside the symptom
+    ("没吃", None),
+    ("没发现", ABSENT),
+])
+def test_not_tested_is_unknown_and_a_no_about_an_action_is_no_denial(reply: str, status: str | None) -> None:
+    from dialogs.findings import answer_status
+    assert answer_status(reply, lang="zh") == status
+
+
+@pytest.mark.parametrize(("text", "name"), [("做了两次动态都没抓到早搏", "早搏"), ("彩超没查出心衰", "心力衰竭")])
+def test_a_test_that_did_not_find_it_denies_it(text: str, name: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == ABSENT
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("一紧张心里就发慌", "心悸", PRESENT),
+    ("晚上心跳加速睡不着", "心悸", PRESENT),
+    ("心跳时不时漏一拍", "早搏", PRESENT),
+    ("感觉心跳停了一下又接着跳", "早搏", PRESENT),
+    ("起床时头重脚轻", "头晕", PRESENT),
+    ("蹲久了站起来眼前一黑", "头晕", PRESENT),
+    ("人特别疲惫", "乏力", PRESENT),
+    ("今早高压有165", "高血压", PRESENT),
+    ("高压130低压80", "高血压", None),                    # a normal reading is no hypertension
+    ("心跳不规律，一阵快一阵慢", "心律不齐", PRESENT),     # 不规律 is the finding, no denial
+    ("心跳没有不规律", "心律不齐", ABSENT),
+    ("特别疲惫的时候会头晕", "乏力", PRESENT),             # 特别 holds no 别 (don't)
+    ("老爷子心功能差", "心力衰竭", PRESENT),
+    ("血色素偏低", "贫血", PRESENT),
+    ("脑壳疼了两天", "头痛", PRESENT),
+    ("心口有点发紧", "胸闷", PRESENT),
+    ("走快了气不够用", "呼吸困难", PRESENT),               # 不够 is the finding, no denial
+    ("爷爷有心房纤颤", "心房颤动", PRESENT),
+])
+def test_everyday_cardiology_words(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("我本身有冠心病，还能爬山吗", "冠心病", PRESENT),      # a question about living with one's own illness
+    ("我有冠心病吗？", "冠心病", UNCERTAIN),                # a question whether one has it
+    ("化验单不能说明我有心衰吧", "心力衰竭", UNCERTAIN),
+    ("早搏跟房颤有什么区别", "早搏", UNCERTAIN),            # a comparison is no finding
+    ("心梗如何预防", "心肌梗死", UNCERTAIN),
+    ("房颤如何治疗", "心房颤动", UNCERTAIN),
+])
+def test_questions_about_a_diagnosis(text: str, name: str, status: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("我妈妈这几天胸闷", "胸闷", PRESENT),                 # a relative asking for the patient
+    ("我老爸心衰又住院了", "心力衰竭", PRESENT),
+    ("我妈也有高血压", "高血压", None),                     # 也: the family's history, not the patient's
+    ("我爸之前得过心梗", "心肌梗死", None),
+    ("同事最近咳嗽", "咳嗽", None),                       # someone who is not family stays someone else
+])
+def test_a_relative_speaking_for_the_patient_and_family_history(text: str, name: str, status: str | None) -> None:
+    assert aggregate(extract_mentions(text, lang="zh", subject="self")).get(name) == status, extract_mentions(text, lang="zh")
+
+
+def test_a_grandmother_is_not_the_child() -> None:
+    assert "高血压" not in aggregate(extract_mentions("我妈有高血压，孩子最近咳嗽", lang="zh", subject="child"))
