@@ -361,7 +361,10 @@ _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|�
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
-                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
+                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
+# a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
+_DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
+                            r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:at least\s+|another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
@@ -650,6 +653,12 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
             return _iso_period(n, _UNIT_EN[en.group(2).lower()])
     if _DURATION_LONG.search(text):
         return "long_term"
+    bare = _DURATION_BARE.search(text)
+    if bare:
+        n = _num(bare.group(1))
+        unit = {"d": "D", "w": "W"}.get(bare.group(2).lower()) or _UNIT_ZH.get(bare.group(2))
+        if n is not None and unit:
+            return _iso_period(n, unit)
     return None
 
 
@@ -941,7 +950,17 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         unit = _UNIT_ZH.get(shared.group(2) or "") or _UNIT_EN.get((shared.group(4) or "").lower())
         period = _iso_period(n, unit) if n is not None and unit else None
         items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
+    # "呋塞米片 20mg + 螺内酯片 40mg 均 qd ×1周", "A 5 mg and B 10 mg, both daily": the last drug's sig is every drug's
+    meds_here = [i for i in items if i.kind == "medication"]
+    if len(meds_here) >= 2 and _SHARED_SIG.search(segment.text) and meds_here[-1].frequency:
+        last = meds_here[-1]
+        items = [replace(i, frequency=i.frequency or last.frequency, duration=i.duration or last.duration)
+                 if i.kind == "medication" and i.frequency is None else i for i in items]
     return items
+
+
+_SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn|qod|q\d{1,2}h|每|一日|一天|口服)|\bboth\b|\beach\b(?! (?:eye|ear|nostril|side))",
+                         re.I)
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,

@@ -854,3 +854,16 @@ def test_tests_beforehand_take_the_visit_time_and_a_review_by_phone_is_no_visit(
 
 def test_a_referral_that_depends_on_a_result_is_no_appointment() -> None:
     assert visits("出院后1个月胸外科门诊复诊，复查胸部CT；根据病理结果至肿瘤内科就诊") == [("胸外科", "P1M")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("头孢呋辛酯片 0.25g 口服 bid 5d", [("bid", "P5D")]),
+    ("维生素B1片 10mg tid 2月", [("tid", "P2M")]),
+    ("叶酸片 5mg qd 饭后 4周", [("qd", "P4W")]),
+    ("阿奇霉素片 0.5g 口服 一日一次 × 3天", [("qd", "P3D")]),        # "服 一日" is the frequency, the course is 3 days
+    ("碳酸钙片 0.6g qd 半年", [("qd", "P6M")]),
+    ("二甲双胍片 0.5g tid，2周后复诊", [("tid", None)]),                # a time before a visit is no course
+    ("氢氯噻嗪片 25mg + 氯化钾缓释片 1g 均 qd ×5天", [("qd", "P5D"), ("qd", "P5D")]),   # one sig for both drugs
+])
+def test_bare_courses_and_one_sig_for_joined_drugs(text: str, expected: list) -> None:
+    assert [(m.frequency, m.duration) for m in meds(text)] == expected
