@@ -1063,8 +1063,8 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1242,6 +1242,13 @@ def _en_clinic_vocab() -> tuple[dict[str, str], re.Pattern[str]]:
     return short, re.compile(r"(?<![A-Za-z])(" + "|".join(nurses) + r") nurse\b", re.I)
 
 
+@functools.lru_cache(maxsize=1)
+def _clinic_nouns_en() -> frozenset[str]:
+    """Words ending in -ing or -ed that name what a clinic does ("Plastics dressing clinic", "hearing screening unit")."""
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return frozenset(str(w).lower() for w in data.get("clinic_nouns_en") or [])
+
+
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
 _NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|"
                               r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
@@ -1253,11 +1260,11 @@ def _clinic_phrase(text: str) -> str | None:
     "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
-    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center))\b", text, re.I):
+    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
-            if _NOT_CLINIC_WORD.fullmatch(word):
+            if _NOT_CLINIC_WORD.fullmatch(word) and word.lower() not in _clinic_nouns_en():
                 break
             kept.insert(0, word)
         phrase = " ".join(kept)
@@ -1301,11 +1308,11 @@ def _en_department(text: str) -> str | None:
                                 m.start()))
     for m in matches:
         word = m.group(1)
-        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT", word, re.I):
+        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT|IR", word, re.I):
             # short words name a clinic only as "<word> clinic/team/…" or as a place to go
             after = text[m.end():m.end() + 25]
             if not (re.match(r"\s+(?:clinic|team|service|unit|department|specialist|doctor|nurse|centre|center|office)\b", after, re.I)
-                    or word in ("GP", "ENT", "GI", "INR") and word == word.upper()):
+                    or word in ("GP", "ENT", "GI", "INR", "IR") and word == word.upper()):
                 continue
         # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
         dept = short.get(word.lower(), word)

@@ -867,3 +867,18 @@ def test_a_referral_that_depends_on_a_result_is_no_appointment() -> None:
 ])
 def test_bare_courses_and_one_sig_for_joined_drugs(text: str, expected: list) -> None:
     assert [(m.frequency, m.duration) for m in meds(text)] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Stitches out at the Burns dressing clinic 10 days after discharge.", [("Burns dressing", "P10D")]),
+    ("Angioplasty booked in the Vascular Procedures Unit on 3 March 2027.", [("Vascular Procedures Unit", "2027-03-03")]),
+    ("Heel-prick blood test in 72 hours at the Children's Day Unit.", [("Children's Day Unit", "P3D")]),
+    ("Speech check: Audiology outpatient appointment in 3 weeks.", [("Audiology", "P3W")]),
+    ("Line removal in the IR clinic in 10 days.", [("IR", "P10D")]),
+])
+def test_named_units_and_function_clinics_keep_their_name(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_a_unit_to_return_to_on_a_warning_is_no_visit() -> None:
+    assert visits("Return to the Children's Unit or ED if she is very sleepy.") == []
