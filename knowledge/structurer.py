@@ -296,7 +296,8 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
 _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
-                  r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
+                  r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
+                  r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
                   r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
@@ -1114,7 +1115,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         name = piece
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
-        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再)+", "", name)
+        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
         department = _zh_department(name)
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
@@ -1701,7 +1702,8 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
                      discharge_date: dt.date | None = None) -> StructuredOrders:
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
-    text = text or ""
+    written = text or ""
+    text = _correct_spelling(written)      # same length: spans index the written text
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
     items: list[OrderItemDraft] = []
@@ -1782,7 +1784,45 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
+    if written != text:
+        items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+@functools.lru_cache(maxsize=1)
+def _spelling_table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """Slips of the pen (order_vocab.yaml spelling_variants), each the same length as the word it stands for."""
+    data = (yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8")).get("spelling_variants") or {})
+    table: dict[str, str] = {}
+    parts = []
+    for variant, word in (data.get("zh") or {}).items():
+        table[str(variant)] = str(word)
+        parts.append(re.escape(str(variant)))
+    for variant, word in (data.get("zh_after_number") or {}).items():
+        table[str(variant)] = str(word)
+        parts.append(rf"(?<=[\d一二两三四五六七八九十])\s*{re.escape(str(variant))}")
+    for variant, word in (data.get("en") or {}).items():
+        table[str(variant).lower()] = str(word)
+        parts.append(rf"\b{re.escape(str(variant))}\b")
+    for variant, word in table.items():
+        if len(variant) != len(word):
+            raise ValueError(f"order_vocab.yaml spelling_variants: {variant!r} and {word!r} differ in length")
+    return (re.compile("|".join(sorted(parts, key=len, reverse=True)), re.I) if parts else None), table
+
+
+def _correct_spelling(text: str) -> str:
+    pattern, table = _spelling_table()
+    if pattern is None:
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        found = m.group(0)
+        lead = found[:len(found) - len(found.lstrip())]
+        word = table.get(found.strip().lower(), table.get(found.strip(), found.strip()))
+        if found.strip()[:1].isupper():
+            word = word[:1].upper() + word[1:]
+        return lead + word
+    return pattern.sub(fix, text)
 
 
 _STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",

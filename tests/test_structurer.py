@@ -882,3 +882,27 @@ def test_named_units_and_function_clinics_keep_their_name(text: str, expected: l
 
 def test_a_unit_to_return_to_on_a_warning_is_no_visit() -> None:
     assert visits("Return to the Children's Unit or ED if she is very sleepy.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ibuprofen 400 mg three times a day, nigth dose with food", [("ibuprofen", "tid")]),
+    ("Paracetemol 500 mg QDS", [("acetaminophen", "qid")]),           # a misspelt generic is still the drug
+    ("Movicol 1 sachet daily", [("polyethylene glycol", "qd")]),       # a brand alone: its generic from drugs.yaml
+    ("迈之灵片 1片 bid", [("马栗种子提取物", "bid")]),
+    ("西替利嗪片 10mg 瘙痒时", [("西替利嗪", "prn")]),                   # itching as the condition
+    ("地氯雷他定片 5mg qd，瘙痒明显时睡前服", [("地氯雷他定", "prn")]),
+    ("聚乙二醇4000散 10g qd，便秘时可加至bid", [("聚乙二醇", "qd")]),    # an extra dose on a condition is no prn
+])
+def test_spelling_slips_brands_and_conditions(text: str, expected: list) -> None:
+    assert [(m.generic_name, m.frequency) for m in meds(text)] == expected
+
+
+def test_spelling_slips_keep_spans_on_the_written_text() -> None:
+    text = "出院后2周复察血常规，空服服药"
+    items = structure_orders(text).items
+    assert [(i.name, i.when) for i in items if i.kind == "reexam"] == [("血常规", "P2W")]
+    assert all(text[i.span_start:i.span_end] == i.text for i in items)
+
+
+def test_a_test_named_after_its_clinic_and_a_recurrence() -> None:
+    assert reexams_of("每6个月到眼科查眼底") == [("眼底", "P6M")]
