@@ -832,6 +832,7 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
 
 _GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
                              r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
+_DRUG_LEVEL = re.compile(r"\s*(?:(?:trough|peak|serum|blood|plasma|drug)\s+)?(?:trough|levels?|concentrations?)\b|(?:血药)?(?:谷|峰)?(?:浓度|水平)", re.I)
 _KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
@@ -924,6 +925,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
         if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
             continue
+        if _DRUG_LEVEL.match(segment.text, med.end):
+            continue                  # "tacrolimus trough", "环孢素谷浓度", "lithium level": a blood test, not a drug to take
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
@@ -1383,7 +1386,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().rstrip(".;:!–—- ")
-        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
@@ -1423,6 +1427,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         last_whens = [visit_when]     # (a test "the week before" is moved when it takes the time, below)
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
+    prev_found: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
@@ -1443,7 +1448,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                  for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam") and last_whens else [i.when])]
         if warning:
             found = [i for i in found if i.when]
-        if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text):
+        if not found and prev_found and _FIRST_ON.match(clause.text) and _when(clause.text, ref):
+            # "Bloods twice weekly, first set on 07/12/2026": a repeating visit or test starts on the date given
+            first = _when(clause.text, ref)
+            structured = [replace(i, when=first) if any(i is p for p in prev_found) else i for i in structured]
+            prev_found = [replace(i, when=first) for i in prev_found]
+            continue
+        if found and _THEN_AGAIN.match(clause.text) and _RECURRING.search(clause.text):
+            # "…; then lithium level every 3 months": a repeat of a test already listed is not a new time point
+            seen_names = {_item_key(i.name) for i in structured if i.kind in ("reexam", "revisit")}
+            found = [i for i in found if _item_key(i.name) not in seen_names]
+        if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) \
+                and not _RECURRING.search(clause.text):
             # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
             whens = [w for _, _, w in _time_expressions(clause.text, ref)]
             found = [replace(v, when=w) for w in dict.fromkeys(whens) for v in last_visits if w not in {x.when for x in last_visits}]
@@ -1455,6 +1471,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
             last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
+        prev_found = found or prev_found
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -1483,6 +1500,20 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         end = segment.start + len(text)
         signs.append(OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start, span_end=end))
     return structured + signs
+
+
+# "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
+_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:首次|第一次)", re.I)
+_THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
+_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+                        re.I)
+
+
+def _item_key(name: str | None) -> str:
+    """A test or clinic name for comparing repeats ("Then lithium level" and "lithium level (12 h post dose)")."""
+    text = re.sub(r"[(（][^()（）]*[)）]", "", str(name or "")).lower()
+    text = re.sub(r"^\s*(?:then|and|repeat)\s+|^[a-z ]{2,20}:\s*", "", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 _VISIT_OR_TEST = re.compile(r"复查|复诊|随诊|随访|门诊|复测|化验|\bfollow[- ]?up\b|\bclinic\b|\brecheck\b|\brepeat\b|\bcheck\b|"
@@ -1763,6 +1794,10 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             warning_list = True
         elif warning_list and re.search(r"[:：]\s*$", segment.text):
             warning_list = False  # a new heading
+        if _THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text):
+            # "…; then lithium level every 3 months" in a sentence of its own: repeats of a test already listed
+            seen_names = {_item_key(i.name) for i in items if i.kind in ("reexam", "revisit")}
+            found = [i for i in found if not (i.kind in ("reexam", "revisit") and _item_key(i.name) in seen_names)]
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)

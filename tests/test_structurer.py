@@ -906,3 +906,23 @@ def test_spelling_slips_keep_spans_on_the_written_text() -> None:
 
 def test_a_test_named_after_its_clinic_and_a_recurrence() -> None:
     assert reexams_of("每6个月到眼科查眼底") == [("眼底", "P6M")]
+
+
+def test_a_drug_level_is_a_test_not_a_drug() -> None:
+    text = "Bloods (FBC, sirolimus trough) weekly for a month, first set on 09/03/2027."
+    assert meds(text) == []
+    assert reexams_of(text) == [("FBC", "2027-03-09"), ("Sirolimus trough", "2027-03-09")]
+    assert meds("出院后1周复查血常规、他克莫司谷浓度") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Renal clinic: Monday 08/03/2027, then every 2 weeks.", [("Renal", "2027-03-08")]),     # repeats give the first only
+    ("Eye clinic tomorrow, then at 1 week and 1 month.", [("Eye", "P1D"), ("Eye", "P1W"), ("Eye", "P1M")]),
+])
+def test_a_repeating_visit_gives_its_first_time(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_then_every_repeats_a_listed_test_without_a_new_item() -> None:
+    text = "Monitoring: valproate level (6 h post dose) in 2 weeks; then valproate level every 6 months."
+    assert reexams_of(text) == [("Valproate level", "P2W")]
