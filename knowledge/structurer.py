@@ -1054,7 +1054,7 @@ _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
-    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
+    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"

@@ -231,7 +231,7 @@ def test_warning_signs_listed_on_the_lines_after_the_opener() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("若有情绪低落加重、自伤或轻生念头、整夜不睡，立即陪同就诊", {"low_mood", "suicidal_ideation", "insomnia"}),
     ("如出现一侧肢体麻木无力、口角歪斜、言语含糊或剧烈头痛，立即拨打120", {"limb_weakness", "facial_droop", "slurred_speech", "headache"}),
-    ("如出现高热、意识不清、血尿，请及时就诊", {"fever", "confusion", "urinary_problem"}),
+    ("如出现高热、意识不清、血尿，请及时就诊", {"fever", "confusion", "bleeding"}),      # 血尿 → bleeding: AUTHOR-NOTES-2 and -3 agree
     ("If your breathing gets worse, you cough up blood or you have a fever, go to the emergency department.",
      {"dyspnea", "hemoptysis", "fever"}),
     ("Call the crisis line if you have thoughts of harming yourself or feel hopeless.", {"suicidal_ideation", "low_mood"}),
@@ -926,3 +926,19 @@ def test_a_repeating_visit_gives_its_first_time(text: str, expected: list) -> No
 def test_then_every_repeats_a_listed_test_without_a_new_item() -> None:
     text = "Monitoring: valproate level (6 h post dose) in 2 weeks; then valproate level every 6 months."
     assert reexams_of(text) == [("Valproate level", "P2W")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("如小便带血、尿色发红，及时就诊", {"bleeding"}),                                 # 血尿 → bleeding (AUTHOR-NOTES-2/3)
+    ("产后恶露量多于平时月经量，及时就诊", {"bleeding"}),
+    ("如切口疼痛加重、发热，及时来院", {"wound_pain", "fever"}),
+    ("如肾区疼痛、尿量减少，立即与肾内科联系", {"pain", "urinary_problem"}),         # "立即与…联系" opens the signs
+    ("如家属发现患者情绪十分低落，立即就诊", {"low_mood"}),
+    ("如眼睑肿胀、面部肿胀加重，及时复诊", set()),                                     # local swelling: no code
+    ("如下肢肿胀或颜面水肿，及时就诊", {"edema"}),
+    ("Go to ED if: abnormally sleepy, shallow or fast breathing, no bowel movement for 4 days.", {"confusion", "dyspnea", "constipation"}),
+    ("Call 999 for a pounding or irregular heartbeat or blood in your urine.", {"palpitations", "bleeding"}),
+    ("Bring her back if fewer than four wet nappies a day.", {"urinary_problem"}),
+])
+def test_warning_signs_of_corpus_three_conventions(text: str, expected: set) -> None:
+    assert signs(text) == expected
