@@ -432,6 +432,10 @@ def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None
         return None
 
 
+_GESTATION = re.compile(r"(?:孕|妊娠|胎龄|孕龄|矫正胎龄|宫内)\s*\d+(?:\+\d)?\s*(?:周|w)|(?:\bborn at|\bgestation(?:al age)? of|\bG\d+P\d+,?)\s*\d+(?:\+\d)?\s*(?:weeks?|wk|w)\b|"
+                        r"\b\d+(?:\+\d)?\s*weeks?(?:'|’)?\s*(?:gestation|pregnant)", re.I)
+
+
 def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, int, str]]:
     """(start, end, when) for every time expression: ISO periods from discharge, or ISO dates.
 
@@ -446,6 +450,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             found.append((start, end, value))
             covered[start:end] = b"\x01" * (end - start)
 
+    for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
         add(m, _date_from_parts(y, mo, d, ref))
@@ -1029,7 +1035,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|卫生服务中心|诊所|换药室)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -1066,7 +1072,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"

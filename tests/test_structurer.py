@@ -942,3 +942,14 @@ def test_then_every_repeats_a_listed_test_without_a_new_item() -> None:
 ])
 def test_warning_signs_of_corpus_three_conventions(text: str, expected: set) -> None:
     assert signs(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("隔日到社区卫生服务中心换药，出院后12天骨科门诊拆线", [("社区卫生服务中心", "P2D"), ("骨科", "P12D")]),   # a repeating visit: its first time
+    ("6周后骨科门诊复诊，同日转康复科开始步态训练", [("骨科", "P6W"), ("康复科", "P6W")]),                    # the start of therapy, same day
+    ("Neurology outpatients in 6 weeks.", [("Neurology", "P6W")]),
+    ("妇产科出院医嘱（孕37周剖宫产术后）", []),                                                               # a gestational age is no time
+    ("Baby born at 35+2 weeks. Neonatal clinic in 3 weeks.", [("Neonatal", "P3W")]),
+])
+def test_visits_to_community_places_therapy_starts_and_gestation(text: str, expected: list) -> None:
+    assert visits(text) == expected
