@@ -12,6 +12,7 @@ Every item keeps the exact span of the input it came from."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import json
@@ -432,6 +433,40 @@ def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None
         return None
 
 
+# the order of day and month, from a discharge date the order states ("Discharged 24/11/2026"): "dm", "md" or None
+_NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("numeric_date_order", default=None)
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+_NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+            "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+# a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
+_STATED_DISCHARGE = re.compile(r"(?:出院日期|出院时间|出院于|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})|"
+                               r"\bdischarged?(?:\s+(?:on|date))?\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
+
+
+def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
+    """The discharge date written in the order, and the order of day and month its numeric form shows."""
+    m = _STATED_DISCHARGE.search(text)
+    if not m:
+        return None, None
+    written = m.group(1) or m.group(2)
+    order = None
+    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
+    if numeric:
+        a, b = int(numeric.group(1)), int(numeric.group(2))
+        order = "dm" if a > 12 >= b else "md" if b > 12 >= a else ("dm" if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+        if order is None:
+            return None, None
+        day, month = (a, b) if order == "dm" else (b, a)
+        try:
+            return dt.date(int(numeric.group(3)), month, day), order
+        except ValueError:
+            return None, None
+    found = [w for _, _, w in _time_expressions(written, None) if not w.startswith("P")]
+    return (dt.date.fromisoformat(found[0]) if found else None), None
+
+
 _GESTATION = re.compile(r"(?:孕|妊娠|胎龄|孕龄|矫正胎龄|宫内)\s*\d+(?:\+\d)?\s*(?:周|w)|(?:\bborn at|\bgestation(?:al age)? of|\bG\d+P\d+,?)\s*\d+(?:\+\d)?\s*(?:weeks?|wk|w)\b|"
                         r"\b\d+(?:\+\d)?\s*weeks?(?:'|’)?\s*(?:gestation|pregnant)", re.I)
 
@@ -458,10 +493,18 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for m in _DATE_NUMERIC.finditer(text):
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         readings = [d for d in (_date_from_parts(y, b, a, ref), _date_from_parts(y, a, b, ref)) if d]   # day first, month first
+        order = _NUMERIC_ORDER.get()
+        if order and len(readings) == 2:
+            readings = readings[:1] if order == "dm" else readings[1:]   # the order the stated discharge date is written in
         # 15/12/2026 and 12/15/2026 can be read one way only; 05/12/2026 is the reading after the discharge
         start = (ref or dt.date.today()) - dt.timedelta(days=14)
         later = [d for d in readings if d >= start.isoformat()]
         add(m, (later or readings or [None])[0])
+    if _NUMERIC_ORDER.get():
+        for m in _DATE_SHORT.finditer(text):          # "INR: 26/11 at the clinic", "sutures out on 27/11": the year of the discharge
+            a, b = int(m.group(1)), int(m.group(2))
+            day, month = (a, b) if _NUMERIC_ORDER.get() == "dm" else (b, a)
+            add((m.start(1), m.end(2)), _date_from_parts(None, month, day, ref))
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -509,6 +552,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         if m.group(1):                                # every other week
             value = value.replace("P1", "P2")
         add(m, value)
+    if ref is not None:
+        for m in _NEXT_WEEKDAY.finditer(text):       # "下周一开始" from a stated discharge date: that Monday
+            word = (m.group(1) or m.group(2)).lower()
+            weekday = _WEEKDAY.get(word[:3], _WEEKDAY.get(word))
+            if weekday is not None:
+                monday = ref - dt.timedelta(days=ref.weekday()) + dt.timedelta(days=7)
+                add(m, (monday + dt.timedelta(days=weekday)).isoformat())
     for pattern, value in _NEXT:
         for m in pattern.finditer(text):
             add(m, value)
@@ -1509,7 +1559,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
 
 
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
-_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:首次|第一次)", re.I)
+_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
 _RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
@@ -1741,6 +1791,17 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     a year ("Dec 8", "12月8日")."""
     written = text or ""
     text = _correct_spelling(written)      # same length: spans index the written text
+    stated, order = _stated_discharge(text)
+    if discharge_date is None:
+        discharge_date = stated
+    token = _NUMERIC_ORDER.set(order)
+    try:
+        return _structure_orders(text, written, language, llm, discharge_date)
+    finally:
+        _NUMERIC_ORDER.reset(token)
+
+
+def _structure_orders(text: str, written: str, language: str | None, llm: Any, discharge_date: dt.date | None) -> StructuredOrders:
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
     items: list[OrderItemDraft] = []

@@ -953,3 +953,18 @@ def test_warning_signs_of_corpus_three_conventions(text: str, expected: set) -> 
 ])
 def test_visits_to_community_places_therapy_starts_and_gestation(text: str, expected: list) -> None:
     assert visits(text) == expected
+
+
+def test_a_discharge_date_written_in_the_order_places_dates() -> None:
+    def own(text: str) -> list:
+        return [(i.name, i.when) for i in structure_orders(text).items if i.kind == "revisit"]
+    text = "Discharged 21/05/2027.\nINR: 24/05 at the Anticoagulation clinic.\nRenal clinic on 03/06/2027."
+    assert own(text) == [("Anticoagulation", "2027-05-24"), ("Renal", "2027-06-03")]
+    us = "Discharged 05/21/2027.\nWound clinic on 06/03/2027."                  # month first, as the discharge date shows
+    assert own(us) == [("Wound", "2027-06-03")]
+    assert structure_orders("Sertraline 50 mg daily, 1/2 tablet\nDischarged 21/05/2027.").items[0].dose == 50
+
+
+def test_next_weekday_from_the_stated_discharge_date() -> None:
+    text = "出院日期：2027年3月4日（周四）\n门诊康复：每周二、四上午康复科门诊训练，下周二开始"
+    assert [(i.name, i.when) for i in structure_orders(text).items if i.kind == "revisit"] == [("康复科", "2027-03-09")]
