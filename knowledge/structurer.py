@@ -1098,7 +1098,7 @@ _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\b
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
+_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1171,7 +1171,14 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         offset += len(piece)
         if not tests.search(piece):
             continue
-        name = piece
+        # a list of tests in brackets ("到肾移植科门诊抽血（血常规、肾功能）"): the words inside, not the sentence before
+        opened = max(piece.rfind("（"), piece.rfind("("))
+        if opened >= 0 and not re.search(r"[)）]", piece[opened:]) and tests.search(piece[opened + 1:]):
+            start, piece = start + opened + 1, piece[opened + 1:]
+        closed = re.search(r"[)）]", piece)
+        if closed and not re.search(r"[（(]", piece[:closed.start()]):
+            piece = piece[:closed.start()]
+        name = re.sub(r"[（(][^（）()]*[)）]", "", piece)          # "眼底（羟氯喹）": a note, not the test
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
         name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
@@ -1270,7 +1277,8 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         return []
     tail_start = m.end()
     tail = text[tail_start:]
-    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)", tail)
+    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
+                     r"并(?=拔|取|拆|换|行|做|放|置)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
     offset = tail_start

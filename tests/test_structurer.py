@@ -968,3 +968,16 @@ def test_a_discharge_date_written_in_the_order_places_dates() -> None:
 def test_next_weekday_from_the_stated_discharge_date() -> None:
     text = "出院日期：2027年3月4日（周四）\n门诊康复：每周二、四上午康复科门诊训练，下周二开始"
     assert [(i.name, i.when) for i in structure_orders(text).items if i.kind == "revisit"] == [("康复科", "2027-03-09")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("出院后1周到肝移植科门诊抽血（血常规、他克莫司谷浓度）", [("血常规", "P1W"), ("他克莫司谷浓度", "P1W")]),   # the list in brackets
+    ("每6个月到眼科查视力（乙胺丁醇）", [("视力", "P6M")]),                                                 # a note in brackets
+    ("2个月后复查胃镜并取出支架", [("胃镜", "P2M")]),                                                        # the removal is no test
+])
+def test_chinese_tests_in_brackets_and_a_removal_after_the_test(text: str, expected: list) -> None:
+    assert reexams_of(text) == expected
+
+
+def test_a_transplant_clinic_is_a_department() -> None:
+    assert visits("出院后第5天起每周1次到肝移植科门诊抽血（血常规）") == [("肝移植科", "P5D")]
