@@ -1001,8 +1001,11 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         line_start = original.rfind("\n", 0, segment.start) + 1
         line_end = original.find("\n", segment.start)
         line = original[line_start:line_end if line_end >= 0 else len(original)]   # "Drops to the LEFT eye: …; levofloxacin …"
-        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
-                                 before=segment.text[:med.start] if i == 0 else ""))
+        item = _medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
+                           before=segment.text[:med.start] if i == 0 else "")
+        # "100 mg mane and 300 mg nocte", "早7点 150mg、晚7点 125mg", "5 mg and 2.5 mg on alternate days": unequal doses
+        # of one drug are an item each
+        items += [replace(item, dose=d, unit=u, dose_text=t, frequency=f) for d, u, t, f in _split_doses(head)] or [item]
     # "头孢呋辛酯片 0.25g po bid，甲硝唑片 0.4g po tid，均再服3天": one length for every drug of the line
     shared = _SHARED_DURATION.search(segment.text)
     if shared and sum(i.kind == "medication" for i in items) >= 2:
@@ -1102,7 +1105,7 @@ _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
-    "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"],
+    "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"], "甲功": ["甲状腺功能"], "甲功能": ["甲状腺功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
 # a clinical look at a wound or a bleb is not a test ("复查眼压及滤过泡")
@@ -1937,6 +1940,45 @@ def _correct_spelling(text: str) -> str:
 
 _STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",
                          re.I)
+
+
+_SLOT_DOSE_EN = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|units?|U|IU|mL|ml|tablets?|capsules?)\s+\(?"
+                           r"(mane|nocte|om|on|in the morning|at night|at bedtime|in the evening|at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)(?![A-Za-z])",
+                           re.I)
+_SLOT_DOSE_ZH = re.compile(r"(早餐|早上|早晨|早|中午|午餐|午|晚餐|晚上|晚|睡前|每晚)(?:前|后|时)?\s*(?:\d{1,2}\s*(?:点|时)(?:\s*\d{1,2}\s*分)?|\d{1,2}[:：]\d{2})?\s*"
+                           r"(\d+(?:\.\d+)?)\s*(mg|g|μg|U|IU|单位|ml|mL|片|粒)(?![A-Za-z])")
+_ALTERNATE_DOSES = re.compile(r"(\d+(?:\.\d+)?)\s*(mg)\s*(?:and|or|与|和|、)\s*(\d+(?:\.\d+)?)\s*mg\s*(?:on alternate days|every other day|隔日交替|交替)",
+                              re.I)
+_SLOT_FREQUENCY = {"mane": "qd", "om": "qd", "in the morning": "qd", "早": "qd", "早上": "qd", "早晨": "qd", "早餐": "qd", "中午": "qd",
+                   "午": "qd", "午餐": "qd", "晚": "qd", "晚上": "qd", "晚餐": "qd", "in the evening": "qd",
+                   "nocte": "qn", "on": "qn", "at night": "qn", "at bedtime": "qn", "睡前": "qn", "每晚": "qn"}
+
+
+def _split_doses(head: str) -> list[tuple[float, str, str, str]]:
+    """(dose, unit, dose text, frequency) per dose when one drug is taken in unequal doses at set times: a morning
+    dose and a night one (mane → qd, nocte / 睡前 → qn; 早/晚 or clock times of a twice-daily split → qd each), or two
+    doses on alternate days (qod each). Equal doses are one item ("早晚各1片" is bid)."""
+    alternate = _ALTERNATE_DOSES.search(head)
+    if alternate:
+        a, b = float(alternate.group(1)), float(alternate.group(3))
+        return [(a, "mg", f"{alternate.group(1)} mg", "qod"), (b, "mg", f"{alternate.group(3)} mg", "qod")] if a != b else []
+    slots = [(float(m.group(1)), m.group(2), m.group(0), m.group(3).lower()) for m in _SLOT_DOSE_EN.finditer(head)]
+    # a bare 晚 is the night dose (喹硫平 早100mg 晚300mg → qn, AUTHOR-NOTES-2); 晚 with a clock time, a meal or insulin units is
+    # the evening half of a twice-daily split (环孢素 早7点/晚7点, 门冬胰岛素30 早18U 晚14U → qd each, AUTHOR-NOTES-2 and -3)
+    meal = re.search(r"餐|饭", head)
+    slots += [(float(m.group(2)), m.group(3), m.group(0),
+               "每晚" if m.group(1) in ("晚", "晚上") and not meal and m.group(3) not in ("U", "IU", "单位")
+               and not re.search(r"\d\s*(?:点|时|[:：])", m.group(0)) else m.group(1))
+              for m in _SLOT_DOSE_ZH.finditer(head)]
+    if len(slots) != 2 or slots[0][0] == slots[1][0]:
+        return []
+    out = []
+    for dose, unit, text, slot in slots:
+        frequency = _SLOT_FREQUENCY.get(slot, "qd" if slot.startswith("at ") else None)
+        if frequency is None:
+            return []
+        out.append((dose, _UNIT_NORMAL.get(unit.lower(), _UNIT_NORMAL.get(unit, unit)), text.strip(), frequency))
+    return out
 
 
 def _shared_frequency(text: str) -> str | None:

@@ -282,12 +282,17 @@ def test_tapers_and_on_off_cycles_keep_the_starting_regimen(text: str, dose: flo
 
 @pytest.mark.parametrize(("text", "dose", "frequency"), [
     ("门冬胰岛素注射液 早6U 中4U 晚6U 餐前皮下注射", 6, "tid"),
-    ("诺和锐 早8U 晚6U 餐前皮下注射", 8, "bid"),
     ("NovoRapid 4 units before breakfast, 4 units before lunch and 6 units before dinner", 4, "tid"),
 ])
 def test_insulin_doses_per_meal(text: str, dose: float, frequency: str) -> None:
     [item] = meds(text)
     assert (item.dose, item.unit, item.route, item.frequency) == (dose, "U", "sc", frequency)
+
+
+def test_unequal_insulin_doses_by_meal_are_an_item_each() -> None:
+    # AUTHOR-NOTES-2 (门冬胰岛素30 早18U 晚14U → two qd items) and -3 agree; this was one 8 U bid item before
+    assert [(m.dose, m.unit, m.route, m.frequency) for m in meds("诺和锐 早8U 晚6U 餐前皮下注射")] == [
+        (8, "U", "sc", "qd"), (6, "U", "sc", "qd")]
 
 
 @pytest.mark.parametrize(("text", "name", "frequency"), [
@@ -474,7 +479,7 @@ def test_bad_input_never_crashes_and_stays_linear() -> None:
 def test_visits_tests_and_signs_inside_a_medication_line() -> None:
     result = structure_orders("甲巯咪唑片 10mg 口服 每日3次，4周后复查甲功", discharge_date=DISCHARGED)
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
-        ("medication", "甲巯咪唑片", None), ("reexam", "甲功", "P4W")]
+        ("medication", "甲巯咪唑片", None), ("reexam", "甲状腺功能", "P4W")]
     assert signs("阿司匹林肠溶片 100mg qd，如有黑便及时就诊") == {"melena"}
     assert [i.kind for i in structure_orders("氨溴索片 30mg 口服 tid 连服7天").items] == ["medication"]
 
@@ -806,7 +811,7 @@ def test_a_clinic_visit_without_a_department_and_a_decision_after_a_test() -> No
 
 def test_a_test_then_a_dose_decision_on_a_medication_line() -> None:
     result = structure_orders("甲巯咪唑片 10mg tid，4周后复查甲功后调整剂量", discharge_date=DISCHARGED)
-    assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲功", "P4W")]
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲状腺功能", "P4W")]
 
 
 def test_an_unknown_combination_with_two_strengths_and_a_count_in_words() -> None:
@@ -981,3 +986,18 @@ def test_chinese_tests_in_brackets_and_a_removal_after_the_test(text: str, expec
 
 def test_a_transplant_clinic_is_a_department() -> None:
     assert visits("出院后第5天起每周1次到肝移植科门诊抽血（血常规）") == [("肝移植科", "P5D")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Olanzapine 5 mg mane and 10 mg nocte", [(5, "qd"), (10, "qn")]),
+    ("他克莫司胶囊 早8点 2mg、晚8点 1.5mg", [(2, "qd"), (1.5, "qd")]),             # a twice-daily split by the clock: qd each
+    ("奥氮平片 早5mg 晚10mg", [(5, "qd"), (10, "qn")]),                           # a bare 晚: the night dose
+    ("Warfarin 3 mg and 4 mg on alternate days", [(3, "qod"), (4, "qod")]),
+    ("硝苯地平缓释片 10mg 早晚各1次", [(10, "bid")]),                              # one dose twice a day stays one item
+])
+def test_unequal_doses_at_set_times_are_an_item_each(text: str, expected: list) -> None:
+    assert [(m.dose, m.frequency) for m in meds(text)] == expected
+
+
+def test_combined_thyroid_function_is_written_out() -> None:
+    assert reexams_of("出院后6周复查甲功") == [("甲状腺功能", "P6W")]
