@@ -313,7 +313,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
-    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+    ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
     ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
@@ -808,7 +808,7 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
                              rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+"
-                             rf"(?:\d+(?:\.\d+)?/\d+(?:\.\d+)?\s+)?"                   # "Co-codamol 8/500 two tablets": two strengths
+                             rf"(?:\d+(?:\.\d+)?/\d+(?:\.\d+)?,?\s+)?"                   # "Co-codamol 8/500 two tablets": two strengths
                              rf"(?:\d+(?:\.\d+)?\s*{_UNIT}\b|(?:one|two|three|four|half)\s+(?:tablets?|capsules?|puffs?|sachets?)\b)"
                              rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart|[Tt]ake|[Gg]ive)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
                              rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
@@ -847,7 +847,7 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     i = 0
     while i < len(meds):
         med = meds[i]
-        bracket = re.match(r"\s?[(（]([^()（）\d]{1,30})[)）]", text[med.end:])
+        bracket = re.match(r"\s?[(（]((?:[^()（）\d]|(?<=[A-Za-z\u4e00-\u9fff])\d){1,30})[)）]", text[med.end:])   # "(vitamin D3)"
         if bracket:
             inner_start, close = med.end + bracket.start(1), med.end + bracket.end()
             inside = [m for m in meds[i + 1:] if m.start >= inner_start and m.end <= close]
@@ -888,6 +888,12 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
 
 _GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
                              r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
+@functools.lru_cache(maxsize=1)
+def _non_drug_products() -> re.Pattern[str]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{p})" for p in data.get("non_drug_products") or []) or r"(?!x)x", re.I)
+
+
 _DRUG_LEVEL = re.compile(r"\s*(?:(?:trough|peak|serum|blood|plasma|drug)\s+)?(?:trough|levels?|concentrations?)\b|(?:血药)?(?:谷|峰)?(?:浓度|水平)", re.I)
 _KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
@@ -981,6 +987,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
         if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
             continue
+        if _non_drug_products().search(med.name):
+            continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
         if _DRUG_LEVEL.match(segment.text, med.end):
             continue                  # "tacrolimus trough", "环孢素谷浓度", "lithium level": a blood test, not a drug to take
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says

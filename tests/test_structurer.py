@@ -1001,3 +1001,24 @@ def test_unequal_doses_at_set_times_are_an_item_each(text: str, expected: list) 
 
 def test_combined_thyroid_function_is_written_out() -> None:
     assert reexams_of("出院后6周复查甲功") == [("甲状腺功能", "P6W")]
+
+
+@pytest.mark.parametrize("text", [
+    "瘢痕处硅酮凝胶外涂 每日2次", "保湿霜 外用 每日3次", "Epaderm emollient apply twice daily", "Saline nasal drops 2 drops each nostril qds",
+])
+def test_care_products_are_not_drugs(text: str) -> None:
+    assert meds(text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Buprenorphine 5 micrograms/hour patch, 12 hours on / 12 hours off", ("qd",)),
+    ("枸橼酸钾口服溶液 20ml/日", ("qd",)),
+    ("Co-dydramol 10/500, 2 tablets four times daily", ("qid",)),
+])
+def test_patch_cycles_amounts_per_day_and_combination_strengths(text: str, expected: tuple) -> None:
+    assert tuple(m.frequency for m in meds(text)) == expected
+
+
+def test_a_generic_with_a_name_in_brackets_that_holds_a_digit() -> None:
+    [item] = meds("Ergocalciferol (vitamin D2) 800 units once daily")
+    assert (item.generic_name, item.dose, item.unit, item.frequency) == ("vitamin d", 800, "U", "qd")
