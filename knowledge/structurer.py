@@ -1434,6 +1434,9 @@ def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
     generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
+    if inner and re.fullmatch(r"[A-Z][A-Za-z0-9&]{1,5}", inner.group(1).strip()) and _TEST_EN.search(inner.group(1)) \
+            and not _TEST_EN.search(raw[:inner.start()]) and not raw[inner.end():].strip():
+        return [inner.group(1).strip()]                          # "Pressure (IOP)": the test is the abbreviation
     if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
@@ -1466,7 +1469,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
@@ -1479,14 +1482,16 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
-                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
+                         r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
                          r"复诊时|复诊前|届时|同日|当天", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
-                       names: list[_Med] | None = None, visit_when: str | None = None) -> list[OrderItemDraft]:
+                       names: list[_Med] | None = None, visit_when: str | None = None,
+                       visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
@@ -1499,7 +1504,9 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
     if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
         # "KUB X-ray and urinary tract ultrasound at the same visit.", "bloods the week before"
-        last_whens = [visit_when]     # (a test "the week before" is moved when it takes the time, below)
+        last_whens = [visit_when]
+        if visit_whens and _EVERY_VISIT.search(text):
+            last_whens = list(visit_whens)         # "IOP check at every visit": each time of the visits before     # (a test "the week before" is moved when it takes the time, below)
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     prev_found: list[OrderItemDraft] = []
@@ -1575,6 +1582,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         end = segment.start + len(text)
         signs.append(OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start, span_end=end))
     return structured + signs
+
+
+_EVERY_VISIT = re.compile(r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊", re.I)
+
+
+def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
+    """The times of the last visit listed ("Eye clinic tomorrow, then at 1 week and 6 weeks": P1D, P1W, P6W)."""
+    visits = [i for i in items if i.kind == "revisit" and i.when]
+    if not visits:
+        return ()
+    last = visits[-1]
+    return tuple(dict.fromkeys(i.when for i in visits if i.name == last.name and i.span_start == last.span_start))
 
 
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
@@ -1856,6 +1875,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list,
                                    stop_list=stop_list or inline_stop,
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
+                                   visit_whens=_last_visit_times(items),
                                    names=names)
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)

@@ -1022,3 +1022,13 @@ def test_patch_cycles_amounts_per_day_and_combination_strengths(text: str, expec
 def test_a_generic_with_a_name_in_brackets_that_holds_a_digit() -> None:
     [item] = meds("Ergocalciferol (vitamin D2) 800 units once daily")
     assert (item.generic_name, item.dose, item.unit, item.frequency) == ("vitamin d", 800, "U", "qd")
+
+
+def test_a_test_at_every_visit_takes_each_visit_time() -> None:
+    text = "Retina clinic in 1 week, then at 4 weeks and 3 months. Visual acuity check at every visit."
+    assert reexams_of(text) == [("Visual acuity", "P1W"), ("Visual acuity", "P4W"), ("Visual acuity", "P3M")]
+    assert reexams_of("Uveitis clinic in 2 weeks and 6 weeks. Tension (IOP) at each visit.") == [("IOP", "P2W"), ("IOP", "P6W")]
+
+
+def test_a_test_before_the_clinic_takes_its_time() -> None:
+    assert reexams_of("Cardiology clinic in 8 weeks, ECG before the clinic.") == [("ECG", "P8W")]
