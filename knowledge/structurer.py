@@ -1355,6 +1355,8 @@ def _clinic_phrase(text: str) -> str | None:
         return phrase[0].upper() + phrase[1:]
     nurse = nurses.search(text)
     if nurse and not re.match(r"\s+clinic\b", text[nurse.end():], re.I):
+        if re.search(r"\b(?-i:GP)(?:'s)?\s*$", text[max(0, nurse.start() - 8):nurse.start()]):
+            return "GP"                      # "GP practice nurse": the place is the GP surgery
         return nurse.group(0)
     return None
 

@@ -1032,3 +1032,8 @@ def test_a_test_at_every_visit_takes_each_visit_time() -> None:
 
 def test_a_test_before_the_clinic_takes_its_time() -> None:
     assert reexams_of("Cardiology clinic in 8 weeks, ECG before the clinic.") == [("ECG", "P8W")]
+
+
+def test_the_gp_practice_nurse_is_a_gp_visit() -> None:
+    assert visits("Stitches out by the GP practice nurse in 10 days.") == [("GP", "P10D")]
+    assert visits("Wound check with the practice nurse in 10 days.") == [("practice nurse", "P10D")]
