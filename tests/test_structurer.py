@@ -1037,3 +1037,9 @@ def test_a_test_before_the_clinic_takes_its_time() -> None:
 def test_the_gp_practice_nurse_is_a_gp_visit() -> None:
     assert visits("Stitches out by the GP practice nurse in 10 days.") == [("GP", "P10D")]
     assert visits("Wound check with the practice nurse in 10 days.") == [("practice nurse", "P10D")]
+
+
+def test_removing_a_tube_or_stent_is_a_visit_but_a_bare_suture_removal_is_not() -> None:
+    assert visits("出院后3周泌尿外科日间病房膀胱镜下拔除输尿管支架") == [("泌尿外科日间病房", "P3W")]
+    assert reexams_of("出院后3周泌尿外科日间病房膀胱镜下拔除输尿管支架") == []       # a treatment, not a test
+    assert visits("术后12天拆线。") == []
