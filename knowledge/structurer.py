@@ -12,6 +12,7 @@ Every item keeps the exact span of the input it came from."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import json
@@ -296,7 +297,8 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
 _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
-                  r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血)时|"
+                  r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
+                  r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
                   r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
@@ -311,7 +313,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
-    ("qd", r"(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+    ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
     ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
@@ -361,7 +363,10 @@ _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|�
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
-                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)")
+                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
+# a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
+_DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
+                            r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:at least\s+|another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
@@ -428,6 +433,44 @@ def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None
         return None
 
 
+# the order of day and month, from a discharge date the order states ("Discharged 24/11/2026"): "dm", "md" or None
+_NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("numeric_date_order", default=None)
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+_NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+            "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+# a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
+_STATED_DISCHARGE = re.compile(r"(?:出院日期|出院时间|出院于|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})|"
+                               r"\bdischarged?(?:\s+(?:on|date))?\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
+
+
+def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
+    """The discharge date written in the order, and the order of day and month its numeric form shows."""
+    m = _STATED_DISCHARGE.search(text)
+    if not m:
+        return None, None
+    written = m.group(1) or m.group(2)
+    order = None
+    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
+    if numeric:
+        a, b = int(numeric.group(1)), int(numeric.group(2))
+        order = "dm" if a > 12 >= b else "md" if b > 12 >= a else ("dm" if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+        if order is None:
+            return None, None
+        day, month = (a, b) if order == "dm" else (b, a)
+        try:
+            return dt.date(int(numeric.group(3)), month, day), order
+        except ValueError:
+            return None, None
+    found = [w for _, _, w in _time_expressions(written, None) if not w.startswith("P")]
+    return (dt.date.fromisoformat(found[0]) if found else None), None
+
+
+_GESTATION = re.compile(r"(?:孕|妊娠|胎龄|孕龄|矫正胎龄|宫内)\s*\d+(?:\+\d)?\s*(?:周|w)|(?:\bborn at|\bgestation(?:al age)? of|\bG\d+P\d+,?)\s*\d+(?:\+\d)?\s*(?:weeks?|wk|w)\b|"
+                        r"\b\d+(?:\+\d)?\s*weeks?(?:'|’)?\s*(?:gestation|pregnant)", re.I)
+
+
 def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, int, str]]:
     """(start, end, when) for every time expression: ISO periods from discharge, or ISO dates.
 
@@ -442,16 +485,26 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             found.append((start, end, value))
             covered[start:end] = b"\x01" * (end - start)
 
+    for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
         add(m, _date_from_parts(y, mo, d, ref))
     for m in _DATE_NUMERIC.finditer(text):
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         readings = [d for d in (_date_from_parts(y, b, a, ref), _date_from_parts(y, a, b, ref)) if d]   # day first, month first
+        order = _NUMERIC_ORDER.get()
+        if order and len(readings) == 2:
+            readings = readings[:1] if order == "dm" else readings[1:]   # the order the stated discharge date is written in
         # 15/12/2026 and 12/15/2026 can be read one way only; 05/12/2026 is the reading after the discharge
         start = (ref or dt.date.today()) - dt.timedelta(days=14)
         later = [d for d in readings if d >= start.isoformat()]
         add(m, (later or readings or [None])[0])
+    if _NUMERIC_ORDER.get():
+        for m in _DATE_SHORT.finditer(text):          # "INR: 26/11 at the clinic", "sutures out on 27/11": the year of the discharge
+            a, b = int(m.group(1)), int(m.group(2))
+            day, month = (a, b) if _NUMERIC_ORDER.get() == "dm" else (b, a)
+            add((m.start(1), m.end(2)), _date_from_parts(None, month, day, ref))
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -499,6 +552,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         if m.group(1):                                # every other week
             value = value.replace("P1", "P2")
         add(m, value)
+    if ref is not None:
+        for m in _NEXT_WEEKDAY.finditer(text):       # "下周一开始" from a stated discharge date: that Monday
+            word = (m.group(1) or m.group(2)).lower()
+            weekday = _WEEKDAY.get(word[:3], _WEEKDAY.get(word))
+            if weekday is not None:
+                monday = ref - dt.timedelta(days=ref.weekday()) + dt.timedelta(days=7)
+                add(m, (monday + dt.timedelta(days=weekday)).isoformat())
     for pattern, value in _NEXT:
         for m in pattern.finditer(text):
             add(m, value)
@@ -650,6 +710,12 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
             return _iso_period(n, _UNIT_EN[en.group(2).lower()])
     if _DURATION_LONG.search(text):
         return "long_term"
+    bare = _DURATION_BARE.search(text)
+    if bare:
+        n = _num(bare.group(1))
+        unit = {"d": "D", "w": "W"}.get(bare.group(2).lower()) or _UNIT_ZH.get(bare.group(2))
+        if n is not None and unit:
+            return _iso_period(n, unit)
     return None
 
 
@@ -742,7 +808,7 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         # ("eye drops") or the generic in brackets ("Xtandi (enzalutamide)") in between; or the first word of a line
         for m in re.finditer(rf"(?:^|(?<=[\s(]))([A-Z][a-z]+(?:[\s/-][A-Za-z]+){{0,2}}?(?:\s*\([A-Za-z][A-Za-z \-]{{2,30}}\))?)"
                              rf"(?:\s+\d+(?:\.\d+)?\s*%)?(?:\s+{_EN_FORM_WORDS})?\s*[:,-]?\s+"
-                             rf"(?:\d+(?:\.\d+)?/\d+(?:\.\d+)?\s+)?"                   # "Co-codamol 8/500 two tablets": two strengths
+                             rf"(?:\d+(?:\.\d+)?/\d+(?:\.\d+)?,?\s+)?"                   # "Co-codamol 8/500 two tablets": two strengths
                              rf"(?:\d+(?:\.\d+)?\s*{_UNIT}\b|(?:one|two|three|four|half)\s+(?:tablets?|capsules?|puffs?|sachets?)\b)"
                              rf"|^(?:(?:[Cc]ontinue|[Ss]tart|[Rr]esume|[Rr]estart|[Tt]ake|[Gg]ive)\s+)?([a-z][a-z]{{3,}}(?:[\s-][a-z]{{4,}})?)"
                              rf"\s+\d+(?:\.\d+)?\s*{_UNIT}\b"
@@ -781,7 +847,7 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     i = 0
     while i < len(meds):
         med = meds[i]
-        bracket = re.match(r"\s?[(（]([^()（）\d]{1,30})[)）]", text[med.end:])
+        bracket = re.match(r"\s?[(（]((?:[^()（）\d]|(?<=[A-Za-z\u4e00-\u9fff])\d){1,30})[)）]", text[med.end:])   # "(vitamin D3)"
         if bracket:
             inner_start, close = med.end + bracket.start(1), med.end + bracket.end()
             inside = [m for m in meds[i + 1:] if m.start >= inner_start and m.end <= close]
@@ -822,6 +888,13 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
 
 _GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
                              r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
+@functools.lru_cache(maxsize=1)
+def _non_drug_products() -> re.Pattern[str]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{p})" for p in data.get("non_drug_products") or []) or r"(?!x)x", re.I)
+
+
+_DRUG_LEVEL = re.compile(r"\s*(?:(?:trough|peak|serum|blood|plasma|drug)\s+)?(?:trough|levels?|concentrations?)\b|(?:血药)?(?:谷|峰)?(?:浓度|水平)", re.I)
 _KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
@@ -914,6 +987,10 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
         if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
             continue
+        if _non_drug_products().search(med.name):
+            continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
+        if _DRUG_LEVEL.match(segment.text, med.end):
+            continue                  # "tacrolimus trough", "环孢素谷浓度", "lithium level": a blood test, not a drug to take
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
@@ -932,8 +1009,11 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         line_start = original.rfind("\n", 0, segment.start) + 1
         line_end = original.find("\n", segment.start)
         line = original[line_start:line_end if line_end >= 0 else len(original)]   # "Drops to the LEFT eye: …; levofloxacin …"
-        items.append(_medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
-                                 before=segment.text[:med.start] if i == 0 else ""))
+        item = _medication(med, name, after, head, dose_m, frequency, start, end, original, line=line,
+                           before=segment.text[:med.start] if i == 0 else "")
+        # "100 mg mane and 300 mg nocte", "早7点 150mg、晚7点 125mg", "5 mg and 2.5 mg on alternate days": unequal doses
+        # of one drug are an item each
+        items += [replace(item, dose=d, unit=u, dose_text=t, frequency=f) for d, u, t, f in _split_doses(head)] or [item]
     # "头孢呋辛酯片 0.25g po bid，甲硝唑片 0.4g po tid，均再服3天": one length for every drug of the line
     shared = _SHARED_DURATION.search(segment.text)
     if shared and sum(i.kind == "medication" for i in items) >= 2:
@@ -941,7 +1021,17 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         unit = _UNIT_ZH.get(shared.group(2) or "") or _UNIT_EN.get((shared.group(4) or "").lower())
         period = _iso_period(n, unit) if n is not None and unit else None
         items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
+    # "呋塞米片 20mg + 螺内酯片 40mg 均 qd ×1周", "A 5 mg and B 10 mg, both daily": the last drug's sig is every drug's
+    meds_here = [i for i in items if i.kind == "medication"]
+    if len(meds_here) >= 2 and _SHARED_SIG.search(segment.text) and meds_here[-1].frequency:
+        last = meds_here[-1]
+        items = [replace(i, frequency=i.frequency or last.frequency, duration=i.duration or last.duration)
+                 if i.kind == "medication" and i.frequency is None else i for i in items]
     return items
+
+
+_SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn|qod|q\d{1,2}h|每|一日|一天|口服)|\bboth\b|\beach\b(?! (?:eye|ear|nostril|side))",
+                         re.I)
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
@@ -1006,7 +1096,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|卫生服务中心|诊所|换药室)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -1019,11 +1109,11 @@ _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\b
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
+_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
-    "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"],
+    "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"], "甲功": ["甲状腺功能"], "甲功能": ["甲状腺功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
 # a clinical look at a wound or a bleb is not a test ("复查眼压及滤过泡")
@@ -1031,7 +1121,7 @@ _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
-    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|120|"
+    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
@@ -1043,9 +1133,9 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1092,10 +1182,17 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         offset += len(piece)
         if not tests.search(piece):
             continue
-        name = piece
+        # a list of tests in brackets ("到肾移植科门诊抽血（血常规、肾功能）"): the words inside, not the sentence before
+        opened = max(piece.rfind("（"), piece.rfind("("))
+        if opened >= 0 and not re.search(r"[)）]", piece[opened:]) and tests.search(piece[opened + 1:]):
+            start, piece = start + opened + 1, piece[opened + 1:]
+        closed = re.search(r"[)）]", piece)
+        if closed and not re.search(r"[（(]", piece[:closed.start()]):
+            piece = piece[:closed.start()]
+        name = re.sub(r"[（(][^（）()]*[)）]", "", piece)          # "眼底（羟氯喹）": a note, not the test
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
-        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再)+", "", name)
+        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
         department = _zh_department(name)
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
@@ -1191,7 +1288,8 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         return []
     tail_start = m.end()
     tail = text[tail_start:]
-    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)", tail)
+    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
+                     r"并(?=拔|取|拆|换|行|做|放|置)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
     offset = tail_start
@@ -1223,6 +1321,13 @@ def _en_clinic_vocab() -> tuple[dict[str, str], re.Pattern[str]]:
     return short, re.compile(r"(?<![A-Za-z])(" + "|".join(nurses) + r") nurse\b", re.I)
 
 
+@functools.lru_cache(maxsize=1)
+def _clinic_nouns_en() -> frozenset[str]:
+    """Words ending in -ing or -ed that name what a clinic does ("Plastics dressing clinic", "hearing screening unit")."""
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return frozenset(str(w).lower() for w in data.get("clinic_nouns_en") or [])
+
+
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
 _NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|"
                               r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
@@ -1234,11 +1339,11 @@ def _clinic_phrase(text: str) -> str | None:
     "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
-    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center))\b", text, re.I):
+    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
-            if _NOT_CLINIC_WORD.fullmatch(word):
+            if _NOT_CLINIC_WORD.fullmatch(word) and word.lower() not in _clinic_nouns_en():
                 break
             kept.insert(0, word)
         phrase = " ".join(kept)
@@ -1250,6 +1355,8 @@ def _clinic_phrase(text: str) -> str | None:
         return phrase[0].upper() + phrase[1:]
     nurse = nurses.search(text)
     if nurse and not re.match(r"\s+clinic\b", text[nurse.end():], re.I):
+        if re.search(r"\b(?-i:GP)(?:'s)?\s*$", text[max(0, nurse.start() - 8):nurse.start()]):
+            return "GP"                      # "GP practice nurse": the place is the GP surgery
         return nurse.group(0)
     return None
 
@@ -1282,11 +1389,11 @@ def _en_department(text: str) -> str | None:
                                 m.start()))
     for m in matches:
         word = m.group(1)
-        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT", word, re.I):
+        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT|IR", word, re.I):
             # short words name a clinic only as "<word> clinic/team/…" or as a place to go
             after = text[m.end():m.end() + 25]
             if not (re.match(r"\s+(?:clinic|team|service|unit|department|specialist|doctor|nurse|centre|center|office)\b", after, re.I)
-                    or word in ("GP", "ENT", "GI", "INR") and word == word.upper()):
+                    or word in ("GP", "ENT", "GI", "INR", "IR") and word == word.upper()):
                 continue
         # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
         dept = short.get(word.lower(), word)
@@ -1329,6 +1436,9 @@ def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
     generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
+    if inner and re.fullmatch(r"[A-Z][A-Za-z0-9&]{1,5}", inner.group(1).strip()) and _TEST_EN.search(inner.group(1)) \
+            and not _TEST_EN.search(raw[:inner.start()]) and not raw[inner.end():].strip():
+        return [inner.group(1).strip()]                          # "Pressure (IOP)": the test is the abbreviation
     if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
@@ -1356,11 +1466,12 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().rstrip(".;:!–—- ")
-        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
@@ -1373,14 +1484,16 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
-                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
+                         r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
                          r"复诊时|复诊前|届时|同日|当天", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
-                       names: list[_Med] | None = None, visit_when: str | None = None) -> list[OrderItemDraft]:
+                       names: list[_Med] | None = None, visit_when: str | None = None,
+                       visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
@@ -1393,9 +1506,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
     if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
         # "KUB X-ray and urinary tract ultrasound at the same visit.", "bloods the week before"
-        last_whens = [visit_when]     # (a test "the week before" is moved when it takes the time, below)
+        last_whens = [visit_when]
+        if visit_whens and _EVERY_VISIT.search(text):
+            last_whens = list(visit_whens)         # "IOP check at every visit": each time of the visits before     # (a test "the week before" is moved when it takes the time, below)
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
+    prev_found: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
@@ -1416,7 +1532,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                  for i in found for w in (last_whens if i.when is None and i.kind in ("revisit", "reexam") and last_whens else [i.when])]
         if warning:
             found = [i for i in found if i.when]
-        if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text):
+        if not found and prev_found and _FIRST_ON.match(clause.text) and _when(clause.text, ref):
+            # "Bloods twice weekly, first set on 07/12/2026": a repeating visit or test starts on the date given
+            first = _when(clause.text, ref)
+            structured = [replace(i, when=first) if any(i is p for p in prev_found) else i for i in structured]
+            prev_found = [replace(i, when=first) for i in prev_found]
+            continue
+        if found and _THEN_AGAIN.match(clause.text) and _RECURRING.search(clause.text):
+            # "…; then lithium level every 3 months": a repeat of a test already listed is not a new time point
+            seen_names = {_item_key(i.name) for i in structured if i.kind in ("reexam", "revisit")}
+            found = [i for i in found if _item_key(i.name) not in seen_names]
+        if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) \
+                and not _RECURRING.search(clause.text):
             # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
             whens = [w for _, _, w in _time_expressions(clause.text, ref)]
             found = [replace(v, when=w) for w in dict.fromkeys(whens) for v in last_visits if w not in {x.when for x in last_visits}]
@@ -1428,6 +1555,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
             last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
+        prev_found = found or prev_found
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -1456,6 +1584,32 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         end = segment.start + len(text)
         signs.append(OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start, span_end=end))
     return structured + signs
+
+
+_EVERY_VISIT = re.compile(r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊", re.I)
+
+
+def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
+    """The times of the last visit listed ("Eye clinic tomorrow, then at 1 week and 6 weeks": P1D, P1W, P6W)."""
+    visits = [i for i in items if i.kind == "revisit" and i.when]
+    if not visits:
+        return ()
+    last = visits[-1]
+    return tuple(dict.fromkeys(i.when for i in visits if i.name == last.name and i.span_start == last.span_start))
+
+
+# "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
+_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
+_THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
+_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+                        re.I)
+
+
+def _item_key(name: str | None) -> str:
+    """A test or clinic name for comparing repeats ("Then lithium level" and "lithium level (12 h post dose)")."""
+    text = re.sub(r"[(（][^()（）]*[)）]", "", str(name or "")).lower()
+    text = re.sub(r"^\s*(?:then|and|repeat)\s+|^[a-z ]{2,20}:\s*", "", text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 _VISIT_OR_TEST = re.compile(r"复查|复诊|随诊|随访|门诊|复测|化验|\bfollow[- ]?up\b|\bclinic\b|\brecheck\b|\brepeat\b|\bcheck\b|"
@@ -1675,7 +1829,19 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
                      discharge_date: dt.date | None = None) -> StructuredOrders:
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
-    text = text or ""
+    written = text or ""
+    text = _correct_spelling(written)      # same length: spans index the written text
+    stated, order = _stated_discharge(text)
+    if discharge_date is None:
+        discharge_date = stated
+    token = _NUMERIC_ORDER.set(order)
+    try:
+        return _structure_orders(text, written, language, llm, discharge_date)
+    finally:
+        _NUMERIC_ORDER.reset(token)
+
+
+def _structure_orders(text: str, written: str, language: str | None, llm: Any, discharge_date: dt.date | None) -> StructuredOrders:
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
     items: list[OrderItemDraft] = []
@@ -1711,6 +1877,7 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         found = _structure_segment(segment, zh, text, lang, discharge_date, warning_context=warning_list,
                                    stop_list=stop_list or inline_stop,
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
+                                   visit_whens=_last_visit_times(items),
                                    names=names)
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)
@@ -1735,6 +1902,10 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
             warning_list = True
         elif warning_list and re.search(r"[:：]\s*$", segment.text):
             warning_list = False  # a new heading
+        if _THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text):
+            # "…; then lithium level every 3 months" in a sentence of its own: repeats of a test already listed
+            seen_names = {_item_key(i.name) for i in items if i.kind in ("reexam", "revisit")}
+            found = [i for i in found if not (i.kind in ("reexam", "revisit") and _item_key(i.name) in seen_names)]
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)
@@ -1756,11 +1927,88 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
+    if written != text:
+        items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+@functools.lru_cache(maxsize=1)
+def _spelling_table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """Slips of the pen (order_vocab.yaml spelling_variants), each the same length as the word it stands for."""
+    data = (yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8")).get("spelling_variants") or {})
+    table: dict[str, str] = {}
+    parts = []
+    for variant, word in (data.get("zh") or {}).items():
+        table[str(variant)] = str(word)
+        parts.append(re.escape(str(variant)))
+    for variant, word in (data.get("zh_after_number") or {}).items():
+        table[str(variant)] = str(word)
+        parts.append(rf"(?<=[\d一二两三四五六七八九十])\s*{re.escape(str(variant))}")
+    for variant, word in (data.get("en") or {}).items():
+        table[str(variant).lower()] = str(word)
+        parts.append(rf"\b{re.escape(str(variant))}\b")
+    for variant, word in table.items():
+        if len(variant) != len(word):
+            raise ValueError(f"order_vocab.yaml spelling_variants: {variant!r} and {word!r} differ in length")
+    return (re.compile("|".join(sorted(parts, key=len, reverse=True)), re.I) if parts else None), table
+
+
+def _correct_spelling(text: str) -> str:
+    pattern, table = _spelling_table()
+    if pattern is None:
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        found = m.group(0)
+        lead = found[:len(found) - len(found.lstrip())]
+        word = table.get(found.strip().lower(), table.get(found.strip(), found.strip()))
+        if found.strip()[:1].isupper():
+            word = word[:1].upper() + word[1:]
+        return lead + word
+    return pattern.sub(fix, text)
 
 
 _STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",
                          re.I)
+
+
+_SLOT_DOSE_EN = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|units?|U|IU|mL|ml|tablets?|capsules?)\s+\(?"
+                           r"(mane|nocte|om|on|in the morning|at night|at bedtime|in the evening|at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)(?![A-Za-z])",
+                           re.I)
+_SLOT_DOSE_ZH = re.compile(r"(早餐|早上|早晨|早|中午|午餐|午|晚餐|晚上|晚|睡前|每晚)(?:前|后|时)?\s*(?:\d{1,2}\s*(?:点|时)(?:\s*\d{1,2}\s*分)?|\d{1,2}[:：]\d{2})?\s*"
+                           r"(\d+(?:\.\d+)?)\s*(mg|g|μg|U|IU|单位|ml|mL|片|粒)(?![A-Za-z])")
+_ALTERNATE_DOSES = re.compile(r"(\d+(?:\.\d+)?)\s*(mg)\s*(?:and|or|与|和|、)\s*(\d+(?:\.\d+)?)\s*mg\s*(?:on alternate days|every other day|隔日交替|交替)",
+                              re.I)
+_SLOT_FREQUENCY = {"mane": "qd", "om": "qd", "in the morning": "qd", "早": "qd", "早上": "qd", "早晨": "qd", "早餐": "qd", "中午": "qd",
+                   "午": "qd", "午餐": "qd", "晚": "qd", "晚上": "qd", "晚餐": "qd", "in the evening": "qd",
+                   "nocte": "qn", "on": "qn", "at night": "qn", "at bedtime": "qn", "睡前": "qn", "每晚": "qn"}
+
+
+def _split_doses(head: str) -> list[tuple[float, str, str, str]]:
+    """(dose, unit, dose text, frequency) per dose when one drug is taken in unequal doses at set times: a morning
+    dose and a night one (mane → qd, nocte / 睡前 → qn; 早/晚 or clock times of a twice-daily split → qd each), or two
+    doses on alternate days (qod each). Equal doses are one item ("早晚各1片" is bid)."""
+    alternate = _ALTERNATE_DOSES.search(head)
+    if alternate:
+        a, b = float(alternate.group(1)), float(alternate.group(3))
+        return [(a, "mg", f"{alternate.group(1)} mg", "qod"), (b, "mg", f"{alternate.group(3)} mg", "qod")] if a != b else []
+    slots = [(float(m.group(1)), m.group(2), m.group(0), m.group(3).lower()) for m in _SLOT_DOSE_EN.finditer(head)]
+    # a bare 晚 is the night dose (喹硫平 早100mg 晚300mg → qn, AUTHOR-NOTES-2); 晚 with a clock time, a meal or insulin units is
+    # the evening half of a twice-daily split (环孢素 早7点/晚7点, 门冬胰岛素30 早18U 晚14U → qd each, AUTHOR-NOTES-2 and -3)
+    meal = re.search(r"餐|饭", head)
+    slots += [(float(m.group(2)), m.group(3), m.group(0),
+               "每晚" if m.group(1) in ("晚", "晚上") and not meal and m.group(3) not in ("U", "IU", "单位")
+               and not re.search(r"\d\s*(?:点|时|[:：])", m.group(0)) else m.group(1))
+              for m in _SLOT_DOSE_ZH.finditer(head)]
+    if len(slots) != 2 or slots[0][0] == slots[1][0]:
+        return []
+    out = []
+    for dose, unit, text, slot in slots:
+        frequency = _SLOT_FREQUENCY.get(slot, "qd" if slot.startswith("at ") else None)
+        if frequency is None:
+            return []
+        out.append((dose, _UNIT_NORMAL.get(unit.lower(), _UNIT_NORMAL.get(unit, unit)), text.strip(), frequency))
+    return out
 
 
 def _shared_frequency(text: str) -> str | None:

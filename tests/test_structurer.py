@@ -231,7 +231,7 @@ def test_warning_signs_listed_on_the_lines_after_the_opener() -> None:
 @pytest.mark.parametrize(("text", "expected"), [
     ("若有情绪低落加重、自伤或轻生念头、整夜不睡，立即陪同就诊", {"low_mood", "suicidal_ideation", "insomnia"}),
     ("如出现一侧肢体麻木无力、口角歪斜、言语含糊或剧烈头痛，立即拨打120", {"limb_weakness", "facial_droop", "slurred_speech", "headache"}),
-    ("如出现高热、意识不清、血尿，请及时就诊", {"fever", "confusion", "urinary_problem"}),
+    ("如出现高热、意识不清、血尿，请及时就诊", {"fever", "confusion", "bleeding"}),      # 血尿 → bleeding: AUTHOR-NOTES-2 and -3 agree
     ("If your breathing gets worse, you cough up blood or you have a fever, go to the emergency department.",
      {"dyspnea", "hemoptysis", "fever"}),
     ("Call the crisis line if you have thoughts of harming yourself or feel hopeless.", {"suicidal_ideation", "low_mood"}),
@@ -282,12 +282,17 @@ def test_tapers_and_on_off_cycles_keep_the_starting_regimen(text: str, dose: flo
 
 @pytest.mark.parametrize(("text", "dose", "frequency"), [
     ("门冬胰岛素注射液 早6U 中4U 晚6U 餐前皮下注射", 6, "tid"),
-    ("诺和锐 早8U 晚6U 餐前皮下注射", 8, "bid"),
     ("NovoRapid 4 units before breakfast, 4 units before lunch and 6 units before dinner", 4, "tid"),
 ])
 def test_insulin_doses_per_meal(text: str, dose: float, frequency: str) -> None:
     [item] = meds(text)
     assert (item.dose, item.unit, item.route, item.frequency) == (dose, "U", "sc", frequency)
+
+
+def test_unequal_insulin_doses_by_meal_are_an_item_each() -> None:
+    # AUTHOR-NOTES-2 (门冬胰岛素30 早18U 晚14U → two qd items) and -3 agree; this was one 8 U bid item before
+    assert [(m.dose, m.unit, m.route, m.frequency) for m in meds("诺和锐 早8U 晚6U 餐前皮下注射")] == [
+        (8, "U", "sc", "qd"), (6, "U", "sc", "qd")]
 
 
 @pytest.mark.parametrize(("text", "name", "frequency"), [
@@ -474,7 +479,7 @@ def test_bad_input_never_crashes_and_stays_linear() -> None:
 def test_visits_tests_and_signs_inside_a_medication_line() -> None:
     result = structure_orders("甲巯咪唑片 10mg 口服 每日3次，4周后复查甲功", discharge_date=DISCHARGED)
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
-        ("medication", "甲巯咪唑片", None), ("reexam", "甲功", "P4W")]
+        ("medication", "甲巯咪唑片", None), ("reexam", "甲状腺功能", "P4W")]
     assert signs("阿司匹林肠溶片 100mg qd，如有黑便及时就诊") == {"melena"}
     assert [i.kind for i in structure_orders("氨溴索片 30mg 口服 tid 连服7天").items] == ["medication"]
 
@@ -806,7 +811,7 @@ def test_a_clinic_visit_without_a_department_and_a_decision_after_a_test() -> No
 
 def test_a_test_then_a_dose_decision_on_a_medication_line() -> None:
     result = structure_orders("甲巯咪唑片 10mg tid，4周后复查甲功后调整剂量", discharge_date=DISCHARGED)
-    assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲功", "P4W")]
+    assert [(i.kind, i.name, i.when) for i in result.items if i.kind in ("revisit", "reexam")] == [("reexam", "甲状腺功能", "P4W")]
 
 
 def test_an_unknown_combination_with_two_strengths_and_a_count_in_words() -> None:
@@ -854,3 +859,187 @@ def test_tests_beforehand_take_the_visit_time_and_a_review_by_phone_is_no_visit(
 
 def test_a_referral_that_depends_on_a_result_is_no_appointment() -> None:
     assert visits("出院后1个月胸外科门诊复诊，复查胸部CT；根据病理结果至肿瘤内科就诊") == [("胸外科", "P1M")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("头孢呋辛酯片 0.25g 口服 bid 5d", [("bid", "P5D")]),
+    ("维生素B1片 10mg tid 2月", [("tid", "P2M")]),
+    ("叶酸片 5mg qd 饭后 4周", [("qd", "P4W")]),
+    ("阿奇霉素片 0.5g 口服 一日一次 × 3天", [("qd", "P3D")]),        # "服 一日" is the frequency, the course is 3 days
+    ("碳酸钙片 0.6g qd 半年", [("qd", "P6M")]),
+    ("二甲双胍片 0.5g tid，2周后复诊", [("tid", None)]),                # a time before a visit is no course
+    ("氢氯噻嗪片 25mg + 氯化钾缓释片 1g 均 qd ×5天", [("qd", "P5D"), ("qd", "P5D")]),   # one sig for both drugs
+])
+def test_bare_courses_and_one_sig_for_joined_drugs(text: str, expected: list) -> None:
+    assert [(m.frequency, m.duration) for m in meds(text)] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Stitches out at the Burns dressing clinic 10 days after discharge.", [("Burns dressing", "P10D")]),
+    ("Angioplasty booked in the Vascular Procedures Unit on 3 March 2027.", [("Vascular Procedures Unit", "2027-03-03")]),
+    ("Heel-prick blood test in 72 hours at the Children's Day Unit.", [("Children's Day Unit", "P3D")]),
+    ("Speech check: Audiology outpatient appointment in 3 weeks.", [("Audiology", "P3W")]),
+    ("Line removal in the IR clinic in 10 days.", [("IR", "P10D")]),
+])
+def test_named_units_and_function_clinics_keep_their_name(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_a_unit_to_return_to_on_a_warning_is_no_visit() -> None:
+    assert visits("Return to the Children's Unit or ED if she is very sleepy.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ibuprofen 400 mg three times a day, nigth dose with food", [("ibuprofen", "tid")]),
+    ("Paracetemol 500 mg QDS", [("acetaminophen", "qid")]),           # a misspelt generic is still the drug
+    ("Movicol 1 sachet daily", [("polyethylene glycol", "qd")]),       # a brand alone: its generic from drugs.yaml
+    ("迈之灵片 1片 bid", [("马栗种子提取物", "bid")]),
+    ("西替利嗪片 10mg 瘙痒时", [("西替利嗪", "prn")]),                   # itching as the condition
+    ("地氯雷他定片 5mg qd，瘙痒明显时睡前服", [("地氯雷他定", "prn")]),
+    ("聚乙二醇4000散 10g qd，便秘时可加至bid", [("聚乙二醇", "qd")]),    # an extra dose on a condition is no prn
+])
+def test_spelling_slips_brands_and_conditions(text: str, expected: list) -> None:
+    assert [(m.generic_name, m.frequency) for m in meds(text)] == expected
+
+
+def test_spelling_slips_keep_spans_on_the_written_text() -> None:
+    text = "出院后2周复察血常规，空服服药"
+    items = structure_orders(text).items
+    assert [(i.name, i.when) for i in items if i.kind == "reexam"] == [("血常规", "P2W")]
+    assert all(text[i.span_start:i.span_end] == i.text for i in items)
+
+
+def test_a_test_named_after_its_clinic_and_a_recurrence() -> None:
+    assert reexams_of("每6个月到眼科查眼底") == [("眼底", "P6M")]
+
+
+def test_a_drug_level_is_a_test_not_a_drug() -> None:
+    text = "Bloods (FBC, sirolimus trough) weekly for a month, first set on 09/03/2027."
+    assert meds(text) == []
+    assert reexams_of(text) == [("FBC", "2027-03-09"), ("Sirolimus trough", "2027-03-09")]
+    assert meds("出院后1周复查血常规、他克莫司谷浓度") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Renal clinic: Monday 08/03/2027, then every 2 weeks.", [("Renal", "2027-03-08")]),     # repeats give the first only
+    ("Eye clinic tomorrow, then at 1 week and 1 month.", [("Eye", "P1D"), ("Eye", "P1W"), ("Eye", "P1M")]),
+])
+def test_a_repeating_visit_gives_its_first_time(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_then_every_repeats_a_listed_test_without_a_new_item() -> None:
+    text = "Monitoring: valproate level (6 h post dose) in 2 weeks; then valproate level every 6 months."
+    assert reexams_of(text) == [("Valproate level", "P2W")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("如小便带血、尿色发红，及时就诊", {"bleeding"}),                                 # 血尿 → bleeding (AUTHOR-NOTES-2/3)
+    ("产后恶露量多于平时月经量，及时就诊", {"bleeding"}),
+    ("如切口疼痛加重、发热，及时来院", {"wound_pain", "fever"}),
+    ("如肾区疼痛、尿量减少，立即与肾内科联系", {"pain", "urinary_problem"}),         # "立即与…联系" opens the signs
+    ("如家属发现患者情绪十分低落，立即就诊", {"low_mood"}),
+    ("如眼睑肿胀、面部肿胀加重，及时复诊", set()),                                     # local swelling: no code
+    ("如下肢肿胀或颜面水肿，及时就诊", {"edema"}),
+    ("Go to ED if: abnormally sleepy, shallow or fast breathing, no bowel movement for 4 days.", {"confusion", "dyspnea", "constipation"}),
+    ("Call 999 for a pounding or irregular heartbeat or blood in your urine.", {"palpitations", "bleeding"}),
+    ("Bring her back if fewer than four wet nappies a day.", {"urinary_problem"}),
+])
+def test_warning_signs_of_corpus_three_conventions(text: str, expected: set) -> None:
+    assert signs(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("隔日到社区卫生服务中心换药，出院后12天骨科门诊拆线", [("社区卫生服务中心", "P2D"), ("骨科", "P12D")]),   # a repeating visit: its first time
+    ("6周后骨科门诊复诊，同日转康复科开始步态训练", [("骨科", "P6W"), ("康复科", "P6W")]),                    # the start of therapy, same day
+    ("Neurology outpatients in 6 weeks.", [("Neurology", "P6W")]),
+    ("妇产科出院医嘱（孕37周剖宫产术后）", []),                                                               # a gestational age is no time
+    ("Baby born at 35+2 weeks. Neonatal clinic in 3 weeks.", [("Neonatal", "P3W")]),
+])
+def test_visits_to_community_places_therapy_starts_and_gestation(text: str, expected: list) -> None:
+    assert visits(text) == expected
+
+
+def test_a_discharge_date_written_in_the_order_places_dates() -> None:
+    def own(text: str) -> list:
+        return [(i.name, i.when) for i in structure_orders(text).items if i.kind == "revisit"]
+    text = "Discharged 21/05/2027.\nINR: 24/05 at the Anticoagulation clinic.\nRenal clinic on 03/06/2027."
+    assert own(text) == [("Anticoagulation", "2027-05-24"), ("Renal", "2027-06-03")]
+    us = "Discharged 05/21/2027.\nWound clinic on 06/03/2027."                  # month first, as the discharge date shows
+    assert own(us) == [("Wound", "2027-06-03")]
+    assert structure_orders("Sertraline 50 mg daily, 1/2 tablet\nDischarged 21/05/2027.").items[0].dose == 50
+
+
+def test_next_weekday_from_the_stated_discharge_date() -> None:
+    text = "出院日期：2027年3月4日（周四）\n门诊康复：每周二、四上午康复科门诊训练，下周二开始"
+    assert [(i.name, i.when) for i in structure_orders(text).items if i.kind == "revisit"] == [("康复科", "2027-03-09")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("出院后1周到肝移植科门诊抽血（血常规、他克莫司谷浓度）", [("血常规", "P1W"), ("他克莫司谷浓度", "P1W")]),   # the list in brackets
+    ("每6个月到眼科查视力（乙胺丁醇）", [("视力", "P6M")]),                                                 # a note in brackets
+    ("2个月后复查胃镜并取出支架", [("胃镜", "P2M")]),                                                        # the removal is no test
+])
+def test_chinese_tests_in_brackets_and_a_removal_after_the_test(text: str, expected: list) -> None:
+    assert reexams_of(text) == expected
+
+
+def test_a_transplant_clinic_is_a_department() -> None:
+    assert visits("出院后第5天起每周1次到肝移植科门诊抽血（血常规）") == [("肝移植科", "P5D")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Olanzapine 5 mg mane and 10 mg nocte", [(5, "qd"), (10, "qn")]),
+    ("他克莫司胶囊 早8点 2mg、晚8点 1.5mg", [(2, "qd"), (1.5, "qd")]),             # a twice-daily split by the clock: qd each
+    ("奥氮平片 早5mg 晚10mg", [(5, "qd"), (10, "qn")]),                           # a bare 晚: the night dose
+    ("Warfarin 3 mg and 4 mg on alternate days", [(3, "qod"), (4, "qod")]),
+    ("硝苯地平缓释片 10mg 早晚各1次", [(10, "bid")]),                              # one dose twice a day stays one item
+])
+def test_unequal_doses_at_set_times_are_an_item_each(text: str, expected: list) -> None:
+    assert [(m.dose, m.frequency) for m in meds(text)] == expected
+
+
+def test_combined_thyroid_function_is_written_out() -> None:
+    assert reexams_of("出院后6周复查甲功") == [("甲状腺功能", "P6W")]
+
+
+@pytest.mark.parametrize("text", [
+    "瘢痕处硅酮凝胶外涂 每日2次", "保湿霜 外用 每日3次", "Epaderm emollient apply twice daily", "Saline nasal drops 2 drops each nostril qds",
+])
+def test_care_products_are_not_drugs(text: str) -> None:
+    assert meds(text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Buprenorphine 5 micrograms/hour patch, 12 hours on / 12 hours off", ("qd",)),
+    ("枸橼酸钾口服溶液 20ml/日", ("qd",)),
+    ("Co-dydramol 10/500, 2 tablets four times daily", ("qid",)),
+])
+def test_patch_cycles_amounts_per_day_and_combination_strengths(text: str, expected: tuple) -> None:
+    assert tuple(m.frequency for m in meds(text)) == expected
+
+
+def test_a_generic_with_a_name_in_brackets_that_holds_a_digit() -> None:
+    [item] = meds("Ergocalciferol (vitamin D2) 800 units once daily")
+    assert (item.generic_name, item.dose, item.unit, item.frequency) == ("vitamin d", 800, "U", "qd")
+
+
+def test_a_test_at_every_visit_takes_each_visit_time() -> None:
+    text = "Retina clinic in 1 week, then at 4 weeks and 3 months. Visual acuity check at every visit."
+    assert reexams_of(text) == [("Visual acuity", "P1W"), ("Visual acuity", "P4W"), ("Visual acuity", "P3M")]
+    assert reexams_of("Uveitis clinic in 2 weeks and 6 weeks. Tension (IOP) at each visit.") == [("IOP", "P2W"), ("IOP", "P6W")]
+
+
+def test_a_test_before_the_clinic_takes_its_time() -> None:
+    assert reexams_of("Cardiology clinic in 8 weeks, ECG before the clinic.") == [("ECG", "P8W")]
+
+
+def test_the_gp_practice_nurse_is_a_gp_visit() -> None:
+    assert visits("Stitches out by the GP practice nurse in 10 days.") == [("GP", "P10D")]
+    assert visits("Wound check with the practice nurse in 10 days.") == [("practice nurse", "P10D")]
+
+
+def test_removing_a_tube_or_stent_is_a_visit_but_a_bare_suture_removal_is_not() -> None:
+    assert visits("出院后3周泌尿外科日间病房膀胱镜下拔除输尿管支架") == [("泌尿外科日间病房", "P3W")]
+    assert reexams_of("出院后3周泌尿外科日间病房膀胱镜下拔除输尿管支架") == []       # a treatment, not a test
+    assert visits("术后12天拆线。") == []
