@@ -39,6 +39,7 @@ from knowledge.retrieval import (
 from language.catalog import catalog
 from language.words import word_list
 from models.llm import LanguageModel, LLMUnavailable
+from models.voice import first_clause
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +62,15 @@ class Answer:
 # What the patient is told when a nurse calls back instead, by the answer's reason.
 NURSE_CALLBACK = MESSAGES.group("nurse_")
 
-# The fixed opening clause of the answers that start with one (the words before the first
-# placeholder, when they end a clause): rendered ahead with a call's script, like the nurse-callback
-# replies, so an answer's first words are ready while the rest of it is synthesized.
-_CLAUSE_END = ("，", "、", "；", "：", ", ", ": ", "; ")
-
-
 def spoken_ahead(language: str) -> list[str]:
     """What an answer to a question may say that is known before the call: the hand-over replies
-    and the answers' fixed opening clauses."""
+    and the fixed opening clause of the answers that start with one — cut where the phone line cuts
+    a sentence it must synthesize (models.voice.first_clause), so the line finds it in the cache."""
     texts = [texts[language] for texts in NURSE_CALLBACK.values()]
     for key in ("answer_focus_first", "answer_quote_first"):
-        head = MESSAGES.raw(key, language).split("{", 1)[0].rstrip("“\"「‘")
-        if head.strip() and head.endswith(_CLAUSE_END):
-            texts.append(head.strip())
+        pieces = first_clause(MESSAGES.raw(key, language), language)
+        if len(pieces) > 1 and "{" not in pieces[0]:
+            texts.append(pieces[0])
     return texts
 
 

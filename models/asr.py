@@ -59,6 +59,9 @@ class DecodeOptions:
     vad_gate: bool = True
     window_s: float = 30.0   # encoder window (faster-whisper); a shorter clip is decoded in a shorter one
 
+    def beam(self, *, queued: bool) -> int:
+        return self.beam_size_queued if queued else self.beam_size
+
 
 @runtime_checkable
 class SpeechRecognizer(Protocol):
@@ -176,7 +179,7 @@ class FasterWhisperRecognizer:
         duration = audio.size / SAMPLE_RATE
         if duration < 0.1:
             return Transcript("", 0.0, language, round(duration, 3))
-        beam_size = self.options.beam_size_queued if self._lock.locked() else self.options.beam_size
+        beam_size = self.options.beam(queued=self._lock.locked())
         with self._lock, _encoder_window(self.options.window_s, duration):
             segments, _info = self.model.transcribe(
                 audio, language=language, task="transcribe", beam_size=beam_size,
@@ -256,7 +259,7 @@ class OpenAIWhisperRecognizer:
             audio = _speech_only(audio)  # what faster-whisper's vad_filter does
             if audio.size == 0:
                 return Transcript("", 0.0, language, round(duration, 3))
-        beam_size = self.options.beam_size_queued if self._lock.locked() else self.options.beam_size
+        beam_size = self.options.beam(queued=self._lock.locked())
         with self._lock:
             result = whisper.transcribe(
                 self.model, audio, language=language, task="transcribe", temperature=0.0,
