@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from campaigns.call_session import CallTarget
 from dialogs.flows import call_messages
+from language.words import word_list
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ MATCH_DIGITS = 11     # a mainland mobile number; the trunk may add 0, 86 or +86
 UNKNOWN_CALLER = call_messages().texts("unknown_caller")   # dialogs/flows/messages.yaml
 LEAVE_MESSAGE = call_messages().texts("leave_message")
 MESSAGE_RECEIVED = call_messages().texts("message_received")
+# Told to the recogniser before a message: the words messages to a ward are made of, so a symptom on a
+# narrow, noisy line is written as the symptom (咳嗽, not a homophone) for the nurse who reads it.
+MESSAGE_CONTEXT = {language: " ".join(word_list(f"message_context_{language}")) for language in ("zh", "en")}
 TONE_HZ, TONE_S = 1000, 0.5     # the tone after which the caller speaks
 ASR_RATE = 16000
 
@@ -113,7 +117,7 @@ async def take_message(line: Any, next_event: NextEvent, *, voice: Any, settings
     if heard is None:
         log.info("an inbound caller left no message")
         return None
-    transcript = await asyncio.to_thread(voice.transcribe, heard, language)
+    transcript = await asyncio.to_thread(voice.transcribe, heard, language, context=MESSAGE_CONTEXT.get(language))
     audio_ref = await asyncio.to_thread(_store_audio, settings, voice, heard)
     from records.messages import LeftMessage, store_message
 

@@ -496,7 +496,12 @@ def test_an_unknown_caller_may_leave_a_message_and_hears_nothing_about_any_patie
     the number and no patient, and no call record is opened. What the caller heard names no patient."""
     from records.schema import AuditEvent, Patient
 
+    from evaluation.followup import prepare_scenario
+
     services, telephony = line
+    # A patient on record (whatever ran before), whose name the unknown caller must not hear.
+    prepare_scenario({**SCENARIO, "id": "sip-known-patient"}, session_factory=services.session_factory,
+                     settings=services.settings, knowledge_base=services.knowledge_base())
     with services.session_factory() as session:
         calls_before = len(session.scalars(select(CallSession)).all())
         names = [p.name for p in session.scalars(select(Patient))]
