@@ -234,6 +234,7 @@ class CallSession:
         self.language = "zh"
         self.keypad = KeypadBuffer()
         self.detector: Any = None
+        self.phone_in: Any = None   # this line's frames, resampled as one stream (on the first frame)
         self.utterance: list[np.ndarray] = []
         self.playing_marks: set[str] = set()
         self.prompt_task: asyncio.Task | None = None
@@ -381,7 +382,9 @@ class CallSession:
         if self.runner is None or self.runner.done:
             return
         self.recording.heard(mulaw)
-        await self.hear(self.voice.phone_to_asr(mulaw))
+        if self.phone_in is None:
+            self.phone_in = self.voice.phone_decoder()
+        await self.hear(self.phone_in(mulaw))
 
     async def _on_vad_event(self, event: str) -> None:
         if event == "settling" and self.utterance:

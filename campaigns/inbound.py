@@ -162,6 +162,7 @@ async def _record(next_event: NextEvent, voice: Any, *, silence_s: float, max_s:
     """The caller's message as 16 kHz audio (None if no speech began within twice `silence_s`), and
     whether they hung up. Ends at `silence_s` of silence after speech, at `max_s`, or at the hang-up."""
     detector = voice.end_of_turn_detector(silence_ms=int(silence_s * 1000))
+    decode = voice.phone_decoder()
     pieces: list[np.ndarray] = []
     spoke = False
     began = time.monotonic()
@@ -172,7 +173,7 @@ async def _record(next_event: NextEvent, voice: Any, *, silence_s: float, max_s:
             hung_up = True
             break
         if kind == "frame" and frame:
-            pcm = voice.phone_to_asr(frame)
+            pcm = decode(frame)
             pieces.append(pcm)
             events = detector.feed(pcm)
             spoke = spoke or "speech_start" in events or detector.in_speech

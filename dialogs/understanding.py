@@ -145,9 +145,24 @@ _QUESTION_EN = re.compile(
     r"|\b(?:in the morning|at night|in the evening|before (?:meals|food|eating)|after (?:meals|food|eating)|with food)\b,? or\b)", re.I)
 
 
+_TRAILING_MARK = re.compile(r"[?？]\s*$")
+
+
+def _bare_reply(text: str, lang: str) -> bool:
+    """A short yes or no ("没有呢", "No"): the recogniser writes a rising one with a question mark.
+    "是不是", "有没有" ask, whatever their length."""
+    if re.search(r"(.)[不没]\1", text):
+        return False
+    words = re.findall(r"[\u4e00-\u9fff]", text) if re.search(r"[\u4e00-\u9fff]", text) else text.split()
+    return len(words) <= (4 if len(words) and re.match(r"[\u4e00-\u9fff]", words[0]) else 3) \
+        and parse_yes_no(text, lang).value is not None
+
+
 def parse_is_question(text: str, lang: str) -> bool:
     t = text.strip()
     if parse_repeat_request(t, lang):
+        return False
+    if _TRAILING_MARK.search(t) and _bare_reply(_TRAILING_MARK.sub("", t), lang):
         return False
     if _zh(lang) or re.search(r"[\u4e00-\u9fff]", t):
         if _has(_QUESTION_ZH, t):

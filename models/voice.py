@@ -2,7 +2,7 @@
 
 `VoicePipeline` is built once from settings (`Services.voice()`); the models load lazily on first
 use and are shared by every call. All methods are blocking and thread-safe — api/phone.py runs the
-slow ones (`transcribe`, `synthesize_phone`) in `asyncio.to_thread`; `phone_to_asr` and the
+slow ones (`transcribe`, `synthesize_phone`) in `asyncio.to_thread`; a line's `phone_decoder` and the
 detector's `feed` take well under a millisecond per 20 ms frame and run inline (the Smart Turn
 detector's `judge` does not: tens of milliseconds, run in a thread).
 
@@ -18,6 +18,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 import queue
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -218,9 +219,10 @@ class VoicePipeline:
         return self.settings
 
     # audio in
-    def phone_to_asr(self, mulaw: bytes) -> np.ndarray:
-        """One phone frame (8 kHz μ-law) → 16 kHz float32 for the detector and recogniser."""
-        return audio_mod.phone_to_asr(mulaw)
+    def phone_decoder(self) -> Callable[[bytes], np.ndarray]:
+        """A fresh decoder for one line: each phone frame (8 kHz μ-law) → 16 kHz float32 for the
+        detector and recogniser, resampled as one stream (models.audio.PhoneDecoder)."""
+        return audio_mod.PhoneDecoder()
 
     def end_of_turn_detector(self, silence_ms: int = 700, *, threshold: float = 0.5, min_speech_ms: int = 150,
                              pause_ms: int | None = None, max_silence_ms: int = 2500,

@@ -26,8 +26,8 @@ class _Voice:
         self.spoken.append(sentence)
         return b"\xff" * 320
 
-    def phone_to_asr(self, mulaw: bytes) -> np.ndarray:
-        return np.zeros(len(mulaw) * 2, dtype=np.float32)
+    def phone_decoder(self) -> Any:
+        return lambda mulaw: np.zeros(len(mulaw) * 2, dtype=np.float32)
 
 
 class _Line:

@@ -549,10 +549,10 @@ class _FrameLine:
 
         return Detector()
 
-    def phone_to_asr(self, mulaw: bytes) -> Any:
+    def phone_decoder(self) -> Any:
         import numpy as np
 
-        return np.zeros(320, dtype=np.float32)
+        return lambda mulaw: np.zeros(320, dtype=np.float32)
 
 
 def test_a_message_is_cut_at_its_maximum_length_and_silence_leaves_none() -> None:

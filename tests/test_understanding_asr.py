@@ -21,6 +21,20 @@ def test_a_choice_about_taking_a_drug_is_a_question(text: str, lang: str, asked:
     assert parse_is_question(text, lang) is asked
 
 
+@pytest.mark.parametrize(("text", "lang", "asked"), [
+    ("没有呢?", "zh", False),      # a rising "no" to "anything else to ask?", written with a question mark
+    ("没有了？", "zh", False),
+    ("No?", "en", False),
+    ("是不是?", "zh", True),       # A-not-A asks, however short
+    ("有没有？", "zh", True),
+    ("能吃吗?", "zh", True),
+    ("真的?", "zh", True),
+    ("Do I have to?", "en", True),
+])
+def test_a_bare_yes_or_no_with_a_question_mark_is_an_answer(text: str, lang: str, asked: bool) -> None:
+    assert parse_is_question(text, lang) is asked
+
+
 @pytest.mark.parametrize(("text", "adherence", "missed"), [
     ("都按时吃，就是阿托伐他汀有两天忘了", "partial", ["阿托伐他汀钙片"]),
     ("都按时吃？就是阿托伐他汀有两天望门。", "partial", ["阿托伐他汀钙片"]),     # 忘了 misheard

@@ -102,14 +102,20 @@ def test_resampling_lengths_and_level() -> None:
     assert np.abs(audio.resample(high, 22050, 8000)[200:-200]).max() < 0.01
 
 
-def test_framewise_upsampling_matches_whole_stream() -> None:
-    t = np.arange(8000) / 8000
-    tone = (0.5 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
-    mulaw = audio.float_to_mulaw(tone)
+def test_a_lines_frames_are_upsampled_as_the_whole_stream_is() -> None:
+    """Noise, like a real line's: each 20 ms frame resampled on its own is wrong at every frame edge
+    (≈ -20 dB here); a line's decoder gives the whole stream's samples, 2 ms later."""
+    rng = np.random.default_rng(7)
+    mulaw = audio.float_to_mulaw((0.1 * rng.standard_normal(8000)).astype(np.float32))
     whole = audio.phone_to_asr(mulaw)
-    frames = np.concatenate([audio.phone_to_asr(mulaw[i:i + 160]) for i in range(0, len(mulaw), 160)])
+    decode = audio.PhoneDecoder()
+    frames = np.concatenate([decode(mulaw[i:i + 160]) for i in range(0, len(mulaw), 160)])
+    lag = 2 * audio.PhoneDecoder.LAG
     assert frames.shape == whole.shape
-    assert np.sqrt(np.mean((frames - whole) ** 2)) < 0.005  # ≈ -40 dB below the tone
+    assert np.abs(frames[lag + 40:] - whole[40:-lag]).max() < 1e-5   # past the stream's first 5 ms
+    alone = np.concatenate([audio.phone_to_asr(mulaw[i:i + 160]) for i in range(0, len(mulaw), 160)])
+    assert np.sqrt(np.mean((alone - whole) ** 2)) > 0.05 * np.sqrt(np.mean(whole ** 2))
+    assert decode(b"").shape == (0,)
 
 
 def test_wav_write_read(tmp_path: Path) -> None:
@@ -162,8 +168,9 @@ def test_end_of_turn_through_the_phone_codec(tts) -> None:
     stream = silence + mulaw + silence + silence
     detector = pipeline.end_of_turn_detector(silence_ms=600)
     events, in_speech_frames = [], 0
+    decode = pipeline.phone_decoder()
     for i in range(0, len(stream), 160):  # 20 ms phone frames, as api/phone.py feeds them
-        events += detector.feed(pipeline.phone_to_asr(stream[i:i + 160]))
+        events += detector.feed(decode(stream[i:i + 160]))
         in_speech_frames += detector.in_speech
     assert events == ["speech_start", "end_of_turn"]
     assert in_speech_frames * 160 >= 0.8 * len(mulaw)  # the caller keeps (almost) all of the speech
