@@ -468,3 +468,18 @@ def test_a_patient_who_says_it_is_them_and_refuses_is_the_patient() -> None:
     engine = _engine("identity")
     engine.handle("不用了，别打了")
     assert "respondent" not in engine.outcome()
+
+
+# ----- calls5: understanding that holds on real patients' speech (own wording) -------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Not so good. Worse than last week.", "worse"),                       # "good" inside "not so good" is no better
+    ("都好了，就跟没生过病似的", "better"),                                  # "似的/一样" inside a better phrase is no "same"
+    ("比上礼拜强一点", "better"), ("比住院那阵还不得劲", "worse"), ("比以前不好", "worse"),
+    ("一天比一天强", "better"), ("不孬", "better"), ("孬得很", "worse"),
+    ("有时候好有时候不好", None), ("Better in some ways, worse in others.", None),
+    ("Some days fine, some days bad, I couldn't really say.", None),
+    ("A bit under the weather.", "worse"),
+])
+def test_condition_comparisons_regional_words_and_mixed_answers(text: str, expected: str | None) -> None:
+    assert value("overall_condition", text, "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en") == expected
