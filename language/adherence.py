@@ -110,14 +110,24 @@ def is_course(name: str, drug_class: str | None, duration: str | None = None) ->
 
 
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
-    low = clause.lower()
-    named = [d.name for d in drugs if any(k and k in low for k in d.keys)]
+    named: list[str] = []
+    # A description that picks out drugs ("饭前那个针", "the night-time insulin") is read first, and its words
+    # are then no name or class word for the whole class ("针", "insulin" would name every insulin).
+    # Of overlapping descriptions the longer, more specific one counts ("中午饭前那针" is no "那针").
+    hits = sorted(((m.start(), m.end(), found) for words, name_parts in table()["name_words"]
+                   if (found := [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)])
+                   for m in words.finditer(clause)), key=lambda h: (h[0] - h[1], h[0]))
+    rest = clause
+    for start, end, found in hits:
+        if "\x00" in rest[start:end]:
+            continue
+        named += found
+        rest = rest[:start] + "\x00" * (end - start) + rest[end:]
+    low = rest.lower()
+    named += [d.name for d in drugs if any(k and k in low for k in d.keys)]
     for cls, patterns in table()["class_words"].items():
-        if _any(patterns, clause):
+        if _any(patterns, rest):
             named += [d.name for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
-    for words, name_parts in table()["name_words"]:
-        if words.search(clause):
-            named += [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)]
     return list(dict.fromkeys(named))
 
 

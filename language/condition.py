@@ -28,9 +28,9 @@ def _condition_table() -> dict[str, Any]:
 def read_condition(text: str) -> str | None:
     """better / same / worse (language/data/condition.yaml): the latest assessment said wins."""
     t = _condition_table()
-    hits: list[tuple[int, str]] = []
+    hits: list[tuple[int, int, str]] = []   # (start, end, value)
     for pattern, value in t["pseudo_value"]:
-        hits += [(m.start(), value) for m in pattern.finditer(text)]
+        hits += [(m.start(), m.end(), value) for m in pattern.finditer(text)]
     masked = text
     for pattern in [p for p, _ in t["pseudo_value"]] + t["pseudo"]:   # their words give no other value
         masked = pattern.sub(lambda m: "\x00" * len(m.group(0)), masked)
@@ -46,8 +46,12 @@ def read_condition(text: str) -> str | None:
                     if value == "better" and t["negated_better"].search(clause[:m.start()]):
                         continue   # "越来越不好了": the 好了 in it is denied
                     if not conceding or not hits:
-                        hits.append((offset + m.start(), value))
+                        hits.append((offset + m.start(), offset + m.end(), value))
         offset += len(clause)
+    # A word of one value inside a longer one of another is part of it: "not so good" is no "good",
+    # "跟没得病一样" no "一样".
+    hits = [h for h in hits if not any(o[0] <= h[0] and h[1] <= o[1] and o[1] - o[0] > h[1] - h[0] and o[2] != h[2]
+                                       for o in hits)]
     if not hits:
         return None
     hits.sort()
@@ -56,4 +60,4 @@ def read_condition(text: str) -> str | None:
         return None   # "说不好", "hard to say… some days good": not an answer to store
     # "说不好……这几天又把自己关屋里了，我看比出院的时候差": an assessment said after the hedge settles it
     # Several words of one assessment ("好多了好多了", "还行，比之前好点"): the last one said is the answer.
-    return hits[-1][1]
+    return hits[-1][2]

@@ -28,7 +28,8 @@ _THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|the
                  "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
 _LIST_FILLER = {
-    "zh": re.compile(r"[\s、/啊呀吧呢哦嘛和跟及或还有以及或者什么的之类这些那些是对]+"),
+    # "你说的那些个…" names the list asked about: filler too
+    "zh": re.compile(r"[\s、/啊呀吧呢哦嘛和跟及或还有以及或者什么的之类这些那些是对你您说问讲个]+"),
     "en": re.compile(r"(?:\s|\b(?:any|or|and|no|the|some|a|bit|of|like|that|kind|sort)\b|[-/])+", re.I),
 }
 
@@ -264,13 +265,17 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                             carry = (trig.category, trig.id, False)
                     elif trig.direction == "answer_back" and ci == 0 and not mentions:
                         carry = (trig.category, trig.id, True)
+        speaking_of_other = False
         for ci in range(1, len(clauses)):
-            # "My sister had a stroke, her speech went all slurred", "隔壁老李…，说是胸闷": the person carries on.
-            if any(st[0] == "other_person" for st in status[ci - 1]) or any(
-                    t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
-                    for t in triggers):
-                if _THIRD_PERSON[lang].match(sentence[clauses[ci][0]:clauses[ci][1]]):
-                    status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
+            # "My sister had a stroke, her speech went all slurred", "隔壁老李…，说是胸闷": the person carries on,
+            # clause after clause while each opens with he / she ("My neighbour, she was on my ward, she's had…").
+            speaking_of_other = speaking_of_other or any(st[0] == "other_person" for st in status[ci - 1]) or any(
+                t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
+                for t in triggers)
+            if speaking_of_other and _THIRD_PERSON[lang].match(sentence[clauses[ci][0]:clauses[ci][1]]):
+                status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
+            else:
+                speaking_of_other = False
         if lang == "en":
             for ci in range(1, len(clauses)):
                 before = status[ci - 1]

@@ -48,6 +48,12 @@ TRIGGER_CASES = [
     ("en-neg-post", "en", "dizziness not at all", "dizziness", "negated"),
     ("en-neg-list", "en", "Chest pain, fever, none of those.", "fever", "negated"),
     ("zh-neg-normal", "zh", "喘气也匀和，脚也不肿", "dyspnea", "negated"),
+    ("zh-neg-list-none-of", "zh", "心慌气短发烧，您问的这几样我是一样都没有", "fever", "negated"),
+    ("zh-neg-not-once", "zh", "胸闷回家以后一次也没发过", "chest_tightness", "negated"),
+    ("zh-hypo-ask", "zh", "腿肿要紧吗", "edema", "hypothetical"),
+    ("en-hypo-ask", "en", "does a cough mean the heart?", "cough", "hypothetical"),
+    ("en-resolved-fixed", "en", "I was constipated at first but more fibre did the trick", "constipation", "resolved"),
+    ("zh-other-pet", "zh", "我家猫咪这两天老吐", "nausea_vomiting", "other_person"),
     ("zh-repair", "zh", "拉肚子，不是，是便秘", "diarrhea", "negated"),
     ("en-repair", "en", "I had a fever, no wait, it was a headache", "fever", "negated"),
     ("zh-resolved-post", "zh", "头晕已经好了", "dizziness", "resolved"),
@@ -409,3 +415,64 @@ def test_a_low_sugar_measured_after_a_pause_is_read() -> None:
 
 def test_what_was_before_admission_told_after_the_symptom_is_history() -> None:
     assert present("吐血是入院以前那次的事，回家以后没吐过") in ([], None)
+
+
+# ----- calls5: understanding that holds on real patients' speech (own wording) ----------------------------
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    # gone, in more words ("消下去了", "完全好了", "早不出了", "gone right down", "fine since", "by the morning")
+    ("腿肿了几天，这会儿消下去了", "zh", []),
+    ("头两天有点心慌。这些天完全好了。", "zh", []),
+    ("牙龈出血，早不出了", "zh", ["bleeding"]),     # an event since discharge stays a finding
+    ("My feet were puffy but they've gone right down now.", "en", []),
+    ("I was dizzy for a day or two, but that's totally gone now.", "en", []),
+    ("Bit of a cough after I got home. Fine since.", "en", []),
+    ("I had a headache on Monday, but it was gone by the evening.", "en", []),
+    # a swelling only somewhat down is still there; a fever that "goes down" at night comes back
+    ("脚肿消了一点，还是肿", "zh", ["edema"]),
+    ("下午低烧三十七度六，晚上又下去了", "zh", ["fever"]),
+])
+def test_resolved_said_in_more_ways(text: str, lang: str, expected: list[str]) -> None:
+    assert present(text, lang) == expected
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("身上倒是没什么毛病，就是惦记着拿药", "zh", []),
+    ("我妈这阵子没喊哪里不舒服", "zh", []),
+    ("啥不舒服都没有，天天下楼遛弯", "zh", []),
+    ("I feel perfectly fine, went to the shops today.", "en", []),
+    ("Fit as a fiddle, thanks.", "en", []),
+])
+def test_nothing_wrong_said_in_other_words_is_an_empty_list(text: str, lang: str, expected: list[str]) -> None:
+    assert present(text, lang) == expected
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("我哥跟我一样的病，他回家以后老心慌，我倒没有", "zh"),
+    ("我们家小狗这两天拉肚子，我自己没事", "zh"),
+    ("The missus has been coughing all week. I've been fine.", "en"),
+    ("My friend from the ward, he rang me, he's had chest pains again. Me, I'm fine.", "en"),
+    ("My brother's the one with the dizzy spells. I've had nothing.", "en"),
+])
+def test_someone_elses_symptoms_over_more_clauses_and_more_kin(text: str, lang: str) -> None:
+    assert present(text, lang) == []
+
+
+def test_a_symptom_named_in_a_general_question_is_asked_about_and_a_report_with_a_question_is_kept() -> None:
+    assert present("胸口疼要紧吗？", "zh") is None                 # a question only: asked again, never "no"
+    assert present("胸口疼得厉害，要紧吗？", "zh") == ["chest_pain"]  # a report with a question stays a report
+    assert present("Is dizziness normal after a stent?", "en") is None
+    assert present("Can't breathe properly since this morning.", "en") == ["dyspnea"]
+    assert "chest_tightness" not in (present("头晕要紧不要紧，要不要赶紧去医院？", "zh") or [])
+
+
+def test_a_list_denied_with_one_of_them_not_one() -> None:
+    assert present("你说的那些个胸痛啊头晕啊，我们家老爷子一样都没有", "zh") == []
+    assert present("胸闷心慌发烧，我一个都没有", "zh") == []
+    assert present("胸闷，别的一样都没有", "zh") == ["chest_tightness"]   # "the others": not the one named
+
+
+def test_spitting_after_brushing_is_no_vomiting_and_noise_keeping_the_house_up_is_no_insomnia() -> None:
+    assert present("刷牙牙龈出血，吐出来的水是粉的", "zh") == ["bleeding"]
+    assert present("孙子发烧，闹得我一晚上没睡好，我自己没事", "zh") == []
+    assert present("刀口疼得睡不着", "zh") == ["insomnia", "wound_pain"]

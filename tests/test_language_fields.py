@@ -468,3 +468,42 @@ def test_a_patient_who_says_it_is_them_and_refuses_is_the_patient() -> None:
     engine = _engine("identity")
     engine.handle("不用了，别打了")
     assert "respondent" not in engine.outcome()
+
+
+# ----- calls5: understanding that holds on real patients' speech (own wording) -------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Not so good. Worse than last week.", "worse"),                       # "good" inside "not so good" is no better
+    ("都好了，就跟没生过病似的", "better"),                                  # "似的/一样" inside a better phrase is no "same"
+    ("比上礼拜强一点", "better"), ("比住院那阵还不得劲", "worse"), ("比以前不好", "worse"),
+    ("一天比一天强", "better"), ("不孬", "better"), ("孬得很", "worse"),
+    ("有时候好有时候不好", None), ("Better in some ways, worse in others.", None),
+    ("Some days fine, some days bad, I couldn't really say.", None),
+    ("A bit under the weather.", "worse"),
+])
+def test_condition_comparisons_regional_words_and_mixed_answers(text: str, expected: str | None) -> None:
+    assert value("overall_condition", text, "zh" if any("\u4e00" <= c <= "\u9fff" for c in text) else "en") == expected
+
+
+INSULINS_ZH = [{"name": "甘精胰岛素注射液", "generic_name": "甘精胰岛素", "drug_class": "insulin"},
+               {"name": "门冬胰岛素注射液", "generic_name": "门冬胰岛素", "drug_class": "insulin"},
+               {"name": "盐酸二甲双胍片", "generic_name": "二甲双胍", "drug_class": "antidiabetic"}]
+INSULINS_EN = [{"name": "Insulin glargine", "generic_name": "insulin glargine", "drug_class": "insulin"},
+               {"name": "Insulin aspart", "generic_name": "insulin aspart", "drug_class": "insulin"}]
+
+
+@pytest.mark.parametrize(("text", "lang", "missed"), [
+    # the more specific description names the drug; the class word inside it ("针", "insulin") does not add the rest
+    ("早饭前的那个针忘过一回，长效的每天打", "zh", ["门冬胰岛素注射液"]),
+    ("睡前那针有两天没打，饭前的都打了", "zh", ["甘精胰岛素注射液"]),
+    ("胰岛素漏了两回", "zh", ["甘精胰岛素注射液", "门冬胰岛素注射液"]),
+    ("Forgot the bedtime insulin twice. The mealtime ones I do every day.", "en", ["Insulin glargine"]),
+])
+def test_a_drug_described_by_when_or_how_it_works_is_that_drug(text: str, lang: str, missed: list[str]) -> None:
+    meds = INSULINS_ZH if lang == "zh" else INSULINS_EN
+    assert value("medication_adherence", text, lang, medications=meds) == {"adherence": "partial", "missed": missed}
+
+
+def test_a_dose_the_patient_changed_alone_is_a_miss() -> None:
+    assert value("medication_adherence", "降压药我看血压低就自个儿减到半片了", "zh", medications=MEDS_ZH + [
+        {"name": "苯磺酸氨氯地平片", "generic_name": "氨氯地平", "drug_class": "antihypertensive"}])["adherence"] == "partial"
