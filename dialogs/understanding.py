@@ -154,7 +154,7 @@ def _bare_reply(text: str, lang: str) -> bool:
     if re.search(r"(.)[不没]\1", text):
         return False
     words = re.findall(r"[\u4e00-\u9fff]", text) if re.search(r"[\u4e00-\u9fff]", text) else text.split()
-    return len(words) <= (4 if len(words) and re.match(r"[\u4e00-\u9fff]", words[0]) else 3) \
+    return len(words) <= (4 if len(words) and re.match(r"[\u4e00-\u9fff]", words[0]) else 2) \
         and parse_yes_no(text, lang).value is not None
 
 

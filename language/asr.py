@@ -12,9 +12,26 @@ TABLE_PATH = Path(__file__).parent / "data" / "asr_homophones.yaml"
 
 
 @functools.lru_cache(maxsize=1)
-def _table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+def _data() -> dict:
     data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8")) or {}
-    mapping = {str(k): str(v) for k, v in (data.get("zh") or {}).items()}
+    words = data.get("by_sound_zh") or []
+    short = [w for w in words if len(w) < 3 or not re.fullmatch(r"[\u4e00-\u9fff]+", str(w))]
+    if short:
+        raise ValueError(f"{TABLE_PATH.name}: by_sound_zh holds words of three Chinese characters or more: {short}")
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def _by_sound() -> dict[tuple[str, ...], str]:
+    """Toneless pinyin of each word → the word."""
+    from pypinyin import lazy_pinyin
+
+    return {tuple(lazy_pinyin(str(w))): str(w) for w in _data().get("by_sound_zh") or []}
+
+
+@functools.lru_cache(maxsize=1)
+def _table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    mapping = {str(k): str(v) for k, v in (_data().get("zh") or {}).items()}
     if not mapping:
         return None, {}
     pattern = re.compile("|".join(re.escape(k) for k in sorted(mapping, key=len, reverse=True)))
@@ -23,6 +40,33 @@ def _table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
 
 def fix_homophones(text: str) -> str:
     pattern, mapping = _table()
-    if pattern is None or not re.search(r"[\u4e00-\u9fff]", text):
+    if not re.search(r"[\u4e00-\u9fff]", text):
         return text
-    return pattern.sub(lambda m: mapping[m.group(0)], text)
+    if pattern is not None:
+        text = pattern.sub(lambda m: mapping[m.group(0)], text)
+    return _fix_by_sound(text)
+
+
+def _fix_by_sound(text: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    words = _by_sound()
+    lengths = sorted({len(k) for k in words}, reverse=True)
+    out: list[str] = []
+    for run in re.split(r"([\u4e00-\u9fff]+)", text):
+        if not run or not re.match(r"[\u4e00-\u9fff]", run):
+            out.append(run)
+            continue
+        sounds, i, fixed = lazy_pinyin(run), 0, []
+        while i < len(run):
+            for n in lengths:
+                word = words.get(tuple(sounds[i:i + n])) if i + n <= len(run) else None
+                if word is not None:
+                    fixed.append(word)
+                    i += n
+                    break
+            else:
+                fixed.append(run[i])
+                i += 1
+        out.append("".join(fixed))
+    return "".join(out)

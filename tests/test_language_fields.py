@@ -221,6 +221,16 @@ def test_speech_recognition_homophones_of_medical_words(heard: str, meant: str) 
     assert normalize(heard) == meant
 
 
+@pytest.mark.parametrize(("heard", "meant"), [
+    ("酱鸭药前几天吃完了", "降压药前几天吃完了"),   # any characters that sound jiang-ya-yao, tones aside
+    ("他拉度子好几趟", "他拉肚子好几趟"),
+    ("我独自在家", "我独自在家"),                  # two syllables alike (肚子) are left alone
+    ("降压药都吃了", "降压药都吃了"),
+])
+def test_medical_words_of_three_syllables_are_found_by_their_sound(heard: str, meant: str) -> None:
+    assert normalize(heard) == meant
+
+
 def test_a_reading_heard_with_yi_as_a_hundred_million_is_one_hundred_and_ten() -> None:
     """Whisper writes 一百一 (110) as 100亿 on the phone line (the voice eval's dev-zh-hypertension-crisis)."""
     assert value("blood_pressure", "今天早上高压185、低压100亿。", "zh") == {"systolic": 185, "diastolic": 110}
