@@ -359,7 +359,7 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
 _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
-_PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
@@ -440,8 +440,9 @@ _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六�
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
-_STATED_DISCHARGE = re.compile(r"(?:出院日期|出院时间|出院于|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})|"
-                               r"\bdischarged?(?:\s+(?:on|date))?\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+_DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
+_STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
+                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -486,6 +487,10 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             covered[start:end] = b"\x01" * (end - start)
 
     for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _STATED_DISCHARGE.finditer(text):  # "骨科 出院日期：2026年12月5日": the day of discharge, not of a visit
+        if m.group(0).startswith("于"):
+            continue
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
@@ -1197,6 +1202,8 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
         name = re.sub(r"(?:检查|一次)$", "", name).strip()
+        if re.match(r"看|取|拿", name) or re.search(r"(?:报告|结果)$", name):
+            continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
             at = text.find(name, start)
             out.append((name, at if at >= 0 else start, start + len(piece)))
@@ -1281,30 +1288,63 @@ def _zh_department(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _zh_test_verb() -> re.Pattern[str]:
+    """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
+    the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
+    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行)(?=[^，,。；;、：:]{{0,8}}?(?:{_zh_test_words().pattern}))|"
+                      rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
+
+
+def _zh_has_test_verb(text: str) -> bool:
+    return bool(re.search(r"复查|检查|复测|化验|加查", text) or _zh_test_verb().search(text))
+
+
+def _split_items(body: str) -> list[tuple[str, int]]:
+    """(piece, offset) of a list of tests, cut at 、，,及和与/+ outside brackets ("腰椎X线（正侧位+动力位）" is one test)
+    and not inside a ratio ("尿微量白蛋白/肌酐比" is one test)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(body):
+        ch = body[i]
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)" and depth:
+            depth -= 1
+        cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" else 0
+        if cut and depth == 0 and not (ch == "/" and re.match(r"[^、，,及和与+＋]{1,8}?比", body[i + 1:])):
+            out.append((body[start:i], start))
+            start = i + cut
+            i += cut
+            continue
+        i += 1
+    out.append((body[start:], start))
+    return out
+
+
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
-    """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能)."""
-    m = re.search(r"(?:复查|检查|复测|化验|查)", text)
-    if not m:
+    """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
+    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)", text), _zh_test_verb().search(text)) if m]
+    if not found:
         return []
+    m = min(found, key=lambda x: x.start())
     tail_start = m.end()
     tail = text[tail_start:]
-    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
+    stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
-    offset = tail_start
-    for piece in _ITEM_SPLIT.split(body):
+    for piece, at in _split_items(body):
+        offset = tail_start + at
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
                 items.append((expanded, start, start + len(raw)))
-        offset += len(raw) + 1
     return items
 
 
@@ -1486,7 +1526,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
-                         r"复诊时|复诊前|届时|同日|当天", re.I)
+                         r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
@@ -1584,6 +1625,19 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         end = segment.start + len(text)
         signs.append(OrderItemDraft(kind="instruction", text=original[segment.start:end], span_start=segment.start, span_end=end))
     return structured + signs
+
+
+_FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit)?\b", re.I)
+
+
+def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
+    """"每周复查血常规（第一次12月17日）", "weekly INR (first on 18/12)": a repeating test or visit starts on the day its
+    note gives, not a period after discharge."""
+    m = _FIRST_NOTE.search(text)
+    if not m or not _RECURRING.search(text[:m.start()]):
+        return None
+    first = _when(re.split(r"[)）。；;，,]", text[m.end():m.end() + 40])[0], ref)
+    return [first] if first else None
 
 
 _EVERY_VISIT = re.compile(r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊", re.I)
@@ -1687,12 +1741,15 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
-        reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验|加查", text) and not re.search(r"监测", text) else []
+        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", text) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
+            if whens == [None]:
+                whens = _revisit_whens(text, ref)       # "定期复查血β-hCG：12月16日抽血": the time after the test
+            whens = _first_occurrence(text, ref) or whens
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
@@ -1799,7 +1856,7 @@ def detect_language(text: str) -> str:
 
 
 _VISIT_HEADING = re.compile(r"\s*(?:(?:your |next )?follow[- ]?up(?: appointments?| visits?| care| plan)?|(?:your |next )?appointments?|"
-                            r"复诊(?:安排|时间|计划)?|随访(?:安排|计划)?|门诊随访|预约)\s*[:：]?\s*", re.I)
+                            r"复诊(?:安排|时间|计划)?|(?:复诊)?复查(?:安排|时间|计划)|随访(?:安排|计划)?|门诊随访|预约)\s*[:：]?\s*", re.I)
 # "increase to 100 mg after 2 weeks", "然后每周减5mg": a change to the drug of the line before, not a new drug
 _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
 
