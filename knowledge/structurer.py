@@ -1107,7 +1107,7 @@ _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|�
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
@@ -1147,12 +1147,13 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|\binr\b|coagulation|clotting", re.I)
+                      r"hba1c|swab|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
     rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
+    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
     rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
@@ -1362,6 +1363,12 @@ def _en_clinic_vocab() -> tuple[dict[str, str], re.Pattern[str]]:
 
 
 @functools.lru_cache(maxsize=1)
+def _no_department() -> re.Pattern[str]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{p})" for p in data.get("places_without_department") or []) or r"(?!x)x", re.I)
+
+
+@functools.lru_cache(maxsize=1)
 def _clinic_nouns_en() -> frozenset[str]:
     """Words ending in -ing or -ed that name what a clinic does ("Plastics dressing clinic", "hearing screening unit")."""
     data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
@@ -1463,6 +1470,12 @@ def _en_department(text: str) -> str | None:
     return None
 
 
+# where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|"
+                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=GP\b)", re.I)
+
+
+_TEST_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9&/ -]{1,30}?)\s+(?:checks?|tests?|levels?|monitoring)\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
                             r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
@@ -1506,15 +1519,21 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().rstrip(".;:!–—- ")
+        if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
+            raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
+        # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
+        raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b)", raw, 1, flags=re.I)[0]
         raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
+                     r"(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
@@ -1691,7 +1710,8 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
+_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*"
+                        r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s*|(?:周|星期)[一二三四五六日天]\s*)?$", re.I)
 
 
 def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
@@ -1769,6 +1789,14 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
+        label = _TEST_LABEL_EN.match(text)
+        if label and _TEST_EN.search(label.group(1)):
+            # "INR checks: Anticoagulation clinic on 18/12 and 21/12": the test at each visit the label heads
+            at = label.start(2)
+            visits = [i for i in _structure_clause(_Segment(text[at:], s + at), zh, original, ref) if i.kind == "revisit" and i.when]
+            if visits:
+                return visits + [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e,
+                                                name=label.group(1).strip(), when=v.when) for v in visits]
         reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
@@ -1781,6 +1809,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                   and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
+            elif when and _TEST_PLACE_EN.search(text) and _known_en_department(text[_TEST_PLACE_EN.search(text).end():]):
+                # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
             elif when and _clinic_phrase(text[reexams[-1][2]:] if reexams[-1][2] > 0 else text):
                 # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
@@ -1982,6 +2014,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         items += found
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
+    # "wound check with the practice nurse": a place that names no department (order_vocab.yaml, AUTHOR-NOTES-3)
+    items = [replace(i, name=None) if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i
+             for i in items]
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     if written != text:

@@ -52,3 +52,36 @@ def test_a_repeating_test_starts_on_the_first_date_its_note_gives() -> None:
 def test_a_result_read_at_a_visit_and_a_schedule_heading_are_not_tests() -> None:
     assert reexams("出院后10天妇科门诊看病理报告") == []
     assert reexams("复查安排：\n出院后2周复查血常规") == [("血常规", "P2W")]
+
+
+def test_english_test_times_in_numbers_and_the_test_before_its_review() -> None:
+    text = "Discharged 02/03/2027.\nRepeat CT chest and review in Respiratory clinic on 30/03/2027."
+    assert reexams(text) == [("CT chest", "2027-03-30")]
+    assert visits(text) == [("Respiratory", "2027-03-30")]
+
+
+def test_a_test_at_the_gp_surgery_is_a_gp_visit_and_the_test() -> None:
+    text = "Discharged 02/03/2027.\nBlood test (magnesium) at your GP surgery on 09/03/2027."
+    assert reexams(text) == [("Magnesium", "2027-03-09")]
+    assert visits(text) == [("GP", "2027-03-09")]
+
+
+def test_a_test_on_the_day_of_a_clinic_and_in_brackets_at_that_visit() -> None:
+    text = "Urology clinic on 5 April 2027.\nBlood test (PSA, creatinine) on the day of the clinic."
+    assert reexams(text) == [("PSA", "2027-04-05"), ("Creatinine", "2027-04-05")]
+    assert ("Lipid profile", "P3M") in reexams("Endocrine clinic in 3 months (lipid profile at that visit).")
+
+
+def test_a_test_label_over_visits_on_two_dates() -> None:
+    text = "Discharged 02/03/2027.\nINR checks: Anticoagulation clinic on Thursday 04/03/2027 and Monday 08/03/2027."
+    assert reexams(text) == [("INR", "2027-03-04"), ("INR", "2027-03-08")]
+    assert [w for _, w in visits(text)] == ["2027-03-04", "2027-03-08"]
+
+
+def test_only_if_still_is_a_condition_and_anticoagulation_is_not_a_test() -> None:
+    assert reexams("Echocardiogram at 3 months only if still breathless.") == []
+    assert reexams("Haematology clinic on 8 April 2027 – bring your anticoagulation record.") == []
+
+
+def test_the_practice_nurse_names_no_department() -> None:
+    assert visits("Wound check with the practice nurse in 7 days.") == [(None, "P7D")]
