@@ -130,7 +130,8 @@ def _lookup(name: str) -> _Drug | None:
 
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
-_ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|片|颗粒|注射液|注射剂|口服液|"
+# (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
+_ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
              r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
@@ -1126,9 +1127,9 @@ _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
-    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
+    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
-    r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
@@ -1222,11 +1223,11 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
-_LOCAL_SITE = r"(?:颈部?|阴囊|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
+_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
 _BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|belly|tummy|abdomen|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
-_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
 
 
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:

@@ -85,3 +85,21 @@ def test_only_if_still_is_a_condition_and_anticoagulation_is_not_a_test() -> Non
 
 def test_the_practice_nurse_names_no_department() -> None:
     assert visits("Wound check with the practice nurse in 7 days.") == [(None, "P7D")]
+
+
+def signs(text: str) -> set[str]:
+    return {i.symptom_code for i in _items(text, "warning_sign")}
+
+
+def test_warning_phrasings_of_round_4() -> None:
+    assert signs("如再次晕倒、说话不清，立即送医") == {"syncope", "slurred_speech"}
+    assert signs("出现多尿、尿少时及时就诊") == {"urinary_problem"}
+    assert signs("Phone your GP if your pain is not controlled or you have not opened your bowels for 3 days.") == {"pain", "constipation"}
+    assert signs("Go to A&E for loss of bladder control.") == {"urinary_problem"}
+    assert signs("Call 999 if chest pain not relieved by rest.") == {"chest_pain"}
+
+
+def test_a_swollen_groin_is_a_local_sign_and_a_large_patch_is_no_tablet() -> None:
+    assert signs("Seek help if there is swelling in the groin or a fever.") == {"fever"}
+    assert not _items("体温≥38℃、皮肤大片瘀斑，立即就诊", "medication")
+    assert signs("体温≥38℃、皮肤大片瘀斑，立即就诊") == {"fever", "bruising"}
