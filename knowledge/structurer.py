@@ -297,12 +297,12 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
-                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
+                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
     ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
@@ -363,12 +363,14 @@ _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
+                          rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
                           rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:at least\s+|another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
+                          rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
@@ -642,7 +644,7 @@ def _regimen_head(after: str) -> str:
 
 
 # a taper that ends at a fixed point ("…, then stop", "每周减5mg至停")
-_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|至停药|后停药?$", re.I)
+_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|减完停|至停药|后停药?$", re.I)
 _TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b", re.I)
 _TAPER_STEP = re.compile(r"每\s*(?:(\d+)\s*)?(天|日|周|星期)\s*(?:减|递减|减少)(?:量)?\s*(\d+(?:\.\d+)?)\s*(mg|毫克|片|次|滴|g|μg)?|"
                          r"\b(?:reduc|decreas|taper)\w*\s+(?:the dose\s+)?by\s+(\d+(?:\.\d+)?)\s*(mg|tablets?|drops?)?\s+(?:every|each|a|per)\s+(day|week)\b|"
@@ -697,10 +699,19 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     return _iso_period(held + total + value / step_size - 1, unit)
 
 
+_UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b)\s*", re.I)
+
+
 def _duration(text: str, first_dose: float | None = None) -> str | None:
     taper = _taper_duration(text, first_dose)
     if taper:
         return taper
+    until = _UNTIL_DATE.search(text)
+    if until and not _TAPER.search(text, until.end()):
+        # "利伐沙班 10mg qd，至2027年1月8日", "until 16/12/2026": to that day, unless a later step follows (a stepped drug)
+        dates = [w for a, _, w in _time_expressions(text[until.end():until.end() + 30]) if a == 0 and not w.startswith("P")]
+        if dates:
+            return dates[0]
     cycle = re.search(r"(?<![A-Za-z])d1\s*[-–~～至到]\s*d?(\d{1,2})\b|\bdays? 1\s*(?:-|–|to)\s*(\d{1,2})\b", text, re.I)
     if cycle:                                   # "d1-14，休息7天": the first on-period of the cycle
         return _iso_period(float(cycle.group(1) or cycle.group(2)), "D")
@@ -957,6 +968,12 @@ def _stopped_after(after: str) -> bool:
     return False
 
 
+# "唑来膦酸注射液 5mg 已于住院期间静滴", "given before discharge": a dose given in hospital, not one to take at home
+_GIVEN_ALREADY = re.compile(r"已于住院期间|住院期间已|已(?:静滴|静脉滴注|输注|注射|给予)|\b(?:was |has been )?(?:given|administered) (?:in hospital|on the ward|"
+                            r"before discharge|during (?:the |your )?(?:admission|stay))\b|\balready given\b", re.I)
+_REFERENCED_ONLY = re.compile(r"(?:\b(?:while|whilst|as long as you are) (?:on|taking|using)|\buntil) (?:the )?$", re.I)
+
+
 _SHARED_DURATION = re.compile(rf"(?:均|都|各|以上(?:两|二|三|四|\d)?(?:种)?(?:药物?)?)\s*(?:再|继续)?(?:服|用|连服|连用|使用|服用)\s*{_NUM}\s*(?:个)?\s*(天|日|周|月)|"
                               rf"\b(?:both|all|each)\b[^.;]{{0,30}}?\bfor\s+(?:another\s+)?{_NUM}\s*(days?|weeks?)\b", re.I)
 
@@ -978,7 +995,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         if after.count("（") + after.count("(") > after.count("）") + after.count(")"):
             close = re.search(r"[)）]", segment.text[chunk_end:chunk_end + 60])
             note = segment.text[med.end:chunk_end + close.end()] if close else after
-        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note)
+        if _REFERENCED_ONLY.search(between):
+            continue                  # "Laxido … keep taking while on morphine": morphine is the reference, not an order
+        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note) or _GIVEN_ALREADY.search(note)
                    or stopped_previous and i and _continues_list(between))
         stopped_previous = bool(stopped)
         head = _regimen_head(after)
@@ -1026,6 +1045,12 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         n = _num(shared.group(1) or shared.group(3))
         unit = _UNIT_ZH.get(shared.group(2) or "") or _UNIT_EN.get((shared.group(4) or "").lower())
         period = _iso_period(n, unit) if n is not None and unit else None
+        items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
+    # "幽门螺杆菌根除治疗（共14天）：阿莫西林…、克拉霉素…": a course written before the first drug is every drug's
+    lead = segment.text[:meds[0].start]
+    lead_course = _DURATION_ZH.search(lead) or _DURATION_EN.search(lead)
+    if lead_course and sum(i.kind == "medication" for i in items) >= 2:
+        period = _duration(lead_course.group(0))
         items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
     # "呋塞米片 20mg + 螺内酯片 40mg 均 qd ×1周", "A 5 mg and B 10 mg, both daily": the last drug's sig is every drug's
     meds_here = [i for i in items if i.kind == "medication"]
@@ -2015,6 +2040,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         items += found
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
+    items = _tied_courses(items, text)
     # "wound check with the practice nurse": a place that names no department (order_vocab.yaml, AUTHOR-NOTES-3)
     items = [replace(i, name=None) if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i
              for i in items]
@@ -2023,6 +2049,34 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+# a drug taken for as long as another one ("Omeprazole while on dexamethasone", "奥美拉唑（激素停则停）", "服用激素期间")
+_TIED_TO = re.compile(r"\b(?:while|whilst|as long as you are) (?:on|taking|using) (?:the )?([A-Za-z][\w-]+)|"
+                      r"\buntil (?:the )?([A-Za-z][\w-]+) (?:stops|is stopped|finishes|ends|course ends)\b|"
+                      r"(?:服|服用|使用|用)([\u4e00-\u9fff]{2,8}?)期间|([\u4e00-\u9fff]{2,8}?)停(?:药)?则停", re.I)
+_STEROID_WORD = re.compile(r"激素|糖皮质激素|steroids?", re.I)
+
+
+def _tied_courses(items: list[OrderItemDraft], text: str) -> list[OrderItemDraft]:
+    """A drug tied to another drug's course takes that course's fixed length (AUTHOR-NOTES-3: 奥美拉唑 "激素停则停" with a
+    12-day 泼尼松 taper → P12D); tied to a drug with no fixed length, it has none."""
+    meds = [i for i in items if i.kind == "medication"]
+    out = []
+    for item in items:
+        line_end = text.find("\n", item.span_start)
+        tie = _TIED_TO.search(text[item.span_start:line_end if line_end >= 0 else len(text)]) \
+            if item.kind == "medication" and item.duration is None else None
+        if tie:
+            word = next(g for g in tie.groups() if g)
+            for other in meds:
+                fixed = other.duration and other.duration.startswith("P")
+                same = other.generic_name == generic_name(word) or (_STEROID_WORD.fullmatch(word) and other.drug_class == "steroid")
+                if other is not item and fixed and same:
+                    item = replace(item, duration=other.duration)
+                    break
+        out.append(item)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -2093,6 +2147,14 @@ def _split_doses(head: str) -> list[tuple[float, str, str, str]]:
                "每晚" if m.group(1) in ("晚", "晚上") and not meal and m.group(3) not in ("U", "IU", "单位")
                and not re.search(r"\d\s*(?:点|时|[:：])", m.group(0)) else m.group(1))
               for m in _SLOT_DOSE_ZH.finditer(head)]
+    if len(slots) >= 3 and len({(d, u) for d, u, _, _ in slots}) > 1 and len({slot for *_, slot in slots}) == len(slots):
+        # "早餐前6U、午餐前4U、晚餐前6U": equal doses go together (6 U bid), the other is its own (4 U qd), AUTHOR-NOTES-3
+        groups: dict[tuple[float, str], list[str]] = {}
+        for dose, unit, text, _ in slots:
+            groups.setdefault((dose, unit), []).append(text.strip())
+        if all(len(texts) in _TIMES_CODE for texts in groups.values()):
+            return [(dose, _UNIT_NORMAL.get(unit.lower(), _UNIT_NORMAL.get(unit, unit)), texts[0], _TIMES_CODE[len(texts)])
+                    for (dose, unit), texts in groups.items()]
     if len(slots) != 2 or slots[0][0] == slots[1][0]:
         return []
     out = []

@@ -103,3 +103,43 @@ def test_a_swollen_groin_is_a_local_sign_and_a_large_patch_is_no_tablet() -> Non
     assert signs("Seek help if there is swelling in the groin or a fever.") == {"fever"}
     assert not _items("体温≥38℃、皮肤大片瘀斑，立即就诊", "medication")
     assert signs("体温≥38℃、皮肤大片瘀斑，立即就诊") == {"fever", "bruising"}
+
+
+def meds(text: str) -> list[tuple]:
+    return [(i.name, i.dose, i.unit, i.frequency, i.duration) for i in _items(text, "medication")]
+
+
+def test_a_course_before_the_drugs_of_a_line_is_each_drugs() -> None:
+    found = meds("根除治疗（共10天）：阿莫西林胶囊 1g bid、呋喃唑酮片 0.1g bid")
+    assert [d for *_, d in found] == ["P10D", "P10D"]
+
+
+def test_caps_planned_lengths_until_a_date_and_a_taper_used_up() -> None:
+    assert meds("Tramadol 50 mg up to 4 times a day if needed (max 5 days)")[0][-1] == "P5D"
+    assert meds("Oxycodone 5 mg every 4 hours if needed, for up to 3 days")[0][-1] == "P3D"
+    assert meds("来曲唑片 2.5mg qd 长期（计划5年）")[0][-1] == "P5Y"
+    assert meds("阿司匹林肠溶片 100mg qd，至出院后4周")[0][-1] == "P4W"
+    assert meds("出院日期：2027年2月1日\n依诺肝素 40mg 皮下注射 qd，至2027年2月20日")[0][-1] == "2027-02-20"
+    assert meds("Rivaroxaban 15 mg twice daily until 22/02/2027, then 20 mg once daily")[0][-1] is None   # stepped: no end
+    assert meds("氟米龙滴眼液 1滴 每日4次，每周减1次，减完停")[0][-1] == "P4W"
+
+
+def test_a_drug_tied_to_another_drugs_course_takes_its_length() -> None:
+    found = meds("1. Prednisolone 30 mg once daily for 7 days, then stop\n2. Lansoprazole 30 mg once daily while on prednisolone")
+    assert found[1][-1] == "P7D"
+    found = meds("1. 泼尼松片 20mg qd ×5天\n2. 泮托拉唑肠溶片 40mg qd（激素停则停）")
+    assert found[1][-1] == "P5D"
+    assert meds("1. Prednisolone 40 mg daily, clinic will taper\n2. Omeprazole 20 mg daily while on prednisolone")[1][-1] is None
+
+
+def test_unequal_doses_by_meal_group_the_equal_ones() -> None:
+    found = meds("门冬胰岛素注射液 早餐前8U、午餐前6U、晚餐前8U 皮下注射")
+    assert sorted((d, f) for _, d, _, f, _ in found) == [(6.0, "qd"), (8.0, "bid")]
+
+
+def test_prn_words_a_drug_given_in_hospital_and_a_drug_named_as_a_reference() -> None:
+    assert meds("Cyclizine 50 mg up to three times a day if you feel sick")[0][3] == "prn"
+    assert meds("开塞露 20ml 便秘时纳肛")[0][3] == "prn"
+    assert meds("复方黄柏液涂剂 外用 皮肤破溃时湿敷")[0][3] == "prn"
+    assert meds("唑来膦酸注射液 5mg 已于住院期间静滴") == []
+    assert [m[0] for m in meds("Senna 15 mg at night – keep taking while on oxycodone")] == ["Senna"]
