@@ -336,7 +336,7 @@ _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|inc
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
-    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
+    ("sc", r"皮下|\bih\b|(?-i:\bH\b)|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
     ("topical", r"外用|外涂|涂抹|含漱(?!后)|喷鼻|滴鼻|鼻腔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
@@ -1180,7 +1180,7 @@ _EN_TIME = re.compile(
     rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
     rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
-    rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
 
@@ -1501,7 +1501,8 @@ _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z
                             r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=GP\b)", re.I)
 
 
-_TEST_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z0-9&/ -]{1,30}?)\s+(?:checks?|tests?|levels?|monitoring)\s*:\s*(\S.*)$", re.I)
+_TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
+                            r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
                             r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
@@ -1514,6 +1515,10 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
+    if inner and not _TEST_EN.search(inner.group(1)) and not re.fullmatch(r"\s*[A-Z][A-Za-z0-9&]{1,5}\s*", inner.group(1)):
+        # "Serum bilirubin (heel prick)": how it is taken, not a test
+        raw = (raw[:inner.start()] + raw[inner.end():]).strip()
+        inner = None
     generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
     if inner and re.fullmatch(r"[A-Z][A-Za-z0-9&]{1,5}", inner.group(1).strip()) and _TEST_EN.search(inner.group(1)) \
             and not _TEST_EN.search(raw[:inner.start()]) and not raw[inner.end():].strip():
@@ -1818,7 +1823,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         label = _TEST_LABEL_EN.match(text)
         if label and _TEST_EN.search(label.group(1)):
             # "INR checks: Anticoagulation clinic on 18/12 and 21/12": the test at each visit the label heads
-            at = label.start(2)
+            at = label.end(1)                       # from the colon on: "INR: 26/11 at …" is a date after a colon
             visits = [i for i in _structure_clause(_Segment(text[at:], s + at), zh, original, ref) if i.kind == "revisit" and i.when]
             if visits:
                 return visits + [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e,

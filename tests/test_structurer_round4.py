@@ -143,3 +143,15 @@ def test_prn_words_a_drug_given_in_hospital_and_a_drug_named_as_a_reference() ->
     assert meds("复方黄柏液涂剂 外用 皮肤破溃时湿敷")[0][3] == "prn"
     assert meds("唑来膦酸注射液 5mg 已于住院期间静滴") == []
     assert [m[0] for m in meds("Senna 15 mg at night – keep taking while on oxycodone")] == ["Senna"]
+
+
+def test_hours_in_a_max_dose_are_no_injection_and_a_test_in_48_hours() -> None:
+    paracetamol = _items("Paracetamol 500 mg by mouth every 6 hours if needed, max 4 doses in 24 h", "medication")[0]
+    assert paracetamol.route == "oral"
+    assert reexams("Repeat serum sodium (finger prick) in 48 hours at the Day Unit.") == [("Serum sodium", "P2D")]
+
+
+def test_a_test_label_over_a_dated_visit_after_the_colon() -> None:
+    text = "Discharged 24/11/2026.\nINR: 27/11 at the Anticoagulation clinic, then weekly."
+    assert reexams(text) == [("INR", "2026-11-27")]
+    assert reexams("Tests: U&E at your GP surgery on 01/12/2026.") == [("U&E", "2026-12-01")]
