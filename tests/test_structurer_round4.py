@@ -155,3 +155,7 @@ def test_a_test_label_over_a_dated_visit_after_the_colon() -> None:
     text = "Discharged 24/11/2026.\nINR: 27/11 at the Anticoagulation clinic, then weekly."
     assert reexams(text) == [("INR", "2026-11-27")]
     assert reexams("Tests: U&E at your GP surgery on 01/12/2026.") == [("U&E", "2026-12-01")]
+
+
+def test_a_dressing_change_at_a_named_centre_is_a_visit() -> None:
+    assert visits("出院后第5天到造口中心换药") == [("造口中心", "P5D")]
