@@ -130,7 +130,8 @@ def _lookup(name: str) -> _Drug | None:
 
 
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
-_ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|片|颗粒|注射液|注射剂|口服液|"
+# (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
+_ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
              r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
@@ -296,12 +297,12 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射)|"
+_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
-                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
+                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
     ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
@@ -335,7 +336,7 @@ _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|inc
 _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("sublingual", r"舌下|sublingual|\bSL\b|under the tongue"),
     ("inhaled", r"吸入|雾化|inhal|\bpuffs?\b|nebuli"),
-    ("sc", r"皮下|\bih\b|\bH\b|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
+    ("sc", r"皮下|\bih\b|(?-i:\bH\b)|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
     ("topical", r"外用|外涂|涂抹|含漱(?!后)|喷鼻|滴鼻|鼻腔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
@@ -359,15 +360,17 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
 _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
-_PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
+_PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
+                          rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
                           rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×)\s*(?:at least\s+|another\s+|a further\s+|the next\s+)?{_NUM}\s*(?:more\s+|further\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
+                          rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 
@@ -440,8 +443,9 @@ _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六�
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
-_STATED_DISCHARGE = re.compile(r"(?:出院日期|出院时间|出院于|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})|"
-                               r"\bdischarged?(?:\s+(?:on|date))?\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+_DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
+_STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
+                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -486,6 +490,10 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             covered[start:end] = b"\x01" * (end - start)
 
     for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _STATED_DISCHARGE.finditer(text):  # "骨科 出院日期：2026年12月5日": the day of discharge, not of a visit
+        if m.group(0).startswith("于"):
+            continue
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
@@ -636,7 +644,7 @@ def _regimen_head(after: str) -> str:
 
 
 # a taper that ends at a fixed point ("…, then stop", "每周减5mg至停")
-_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|至停药|后停药?$", re.I)
+_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|减完停|至停药|后停药?$", re.I)
 _TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b", re.I)
 _TAPER_STEP = re.compile(r"每\s*(?:(\d+)\s*)?(天|日|周|星期)\s*(?:减|递减|减少)(?:量)?\s*(\d+(?:\.\d+)?)\s*(mg|毫克|片|次|滴|g|μg)?|"
                          r"\b(?:reduc|decreas|taper)\w*\s+(?:the dose\s+)?by\s+(\d+(?:\.\d+)?)\s*(mg|tablets?|drops?)?\s+(?:every|each|a|per)\s+(day|week)\b|"
@@ -691,10 +699,19 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     return _iso_period(held + total + value / step_size - 1, unit)
 
 
+_UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b)\s*", re.I)
+
+
 def _duration(text: str, first_dose: float | None = None) -> str | None:
     taper = _taper_duration(text, first_dose)
     if taper:
         return taper
+    until = _UNTIL_DATE.search(text)
+    if until and not _TAPER.search(text, until.end()):
+        # "利伐沙班 10mg qd，至2027年1月8日", "until 16/12/2026": to that day, unless a later step follows (a stepped drug)
+        dates = [w for a, _, w in _time_expressions(text[until.end():until.end() + 30]) if a == 0 and not w.startswith("P")]
+        if dates:
+            return dates[0]
     cycle = re.search(r"(?<![A-Za-z])d1\s*[-–~～至到]\s*d?(\d{1,2})\b|\bdays? 1\s*(?:-|–|to)\s*(\d{1,2})\b", text, re.I)
     if cycle:                                   # "d1-14，休息7天": the first on-period of the cycle
         return _iso_period(float(cycle.group(1) or cycle.group(2)), "D")
@@ -951,6 +968,12 @@ def _stopped_after(after: str) -> bool:
     return False
 
 
+# "唑来膦酸注射液 5mg 已于住院期间静滴", "given before discharge": a dose given in hospital, not one to take at home
+_GIVEN_ALREADY = re.compile(r"已于住院期间|住院期间已|已(?:静滴|静脉滴注|输注|注射|给予)|\b(?:was |has been )?(?:given|administered) (?:in hospital|on the ward|"
+                            r"before discharge|during (?:the |your )?(?:admission|stay))\b|\balready given\b", re.I)
+_REFERENCED_ONLY = re.compile(r"(?:\b(?:while|whilst|as long as you are) (?:on|taking|using)|\buntil) (?:the )?$", re.I)
+
+
 _SHARED_DURATION = re.compile(rf"(?:均|都|各|以上(?:两|二|三|四|\d)?(?:种)?(?:药物?)?)\s*(?:再|继续)?(?:服|用|连服|连用|使用|服用)\s*{_NUM}\s*(?:个)?\s*(天|日|周|月)|"
                               rf"\b(?:both|all|each)\b[^.;]{{0,30}}?\bfor\s+(?:another\s+)?{_NUM}\s*(days?|weeks?)\b", re.I)
 
@@ -972,7 +995,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         if after.count("（") + after.count("(") > after.count("）") + after.count(")"):
             close = re.search(r"[)）]", segment.text[chunk_end:chunk_end + 60])
             note = segment.text[med.end:chunk_end + close.end()] if close else after
-        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note)
+        if _REFERENCED_ONLY.search(between):
+            continue                  # "Laxido … keep taking while on morphine": morphine is the reference, not an order
+        stopped = (stop_section or _stopped_before(between, after) or _stopped_after(note) or _GIVEN_ALREADY.search(note)
                    or stopped_previous and i and _continues_list(between))
         stopped_previous = bool(stopped)
         head = _regimen_head(after)
@@ -1020,6 +1045,12 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         n = _num(shared.group(1) or shared.group(3))
         unit = _UNIT_ZH.get(shared.group(2) or "") or _UNIT_EN.get((shared.group(4) or "").lower())
         period = _iso_period(n, unit) if n is not None and unit else None
+        items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
+    # "幽门螺杆菌根除治疗（共14天）：阿莫西林…、克拉霉素…": a course written before the first drug is every drug's
+    lead = segment.text[:meds[0].start]
+    lead_course = _DURATION_ZH.search(lead) or _DURATION_EN.search(lead)
+    if lead_course and sum(i.kind == "medication" for i in items) >= 2:
+        period = _duration(lead_course.group(0))
         items = [replace(i, duration=period) if i.kind == "medication" and i.duration is None and period else i for i in items]
     # "呋塞米片 20mg + 螺内酯片 40mg 均 qd ×1周", "A 5 mg and B 10 mg, both daily": the last drug's sig is every drug's
     meds_here = [i for i in items if i.kind == "medication"]
@@ -1096,13 +1127,13 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|卫生服务中心|诊所|换药室)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
@@ -1121,9 +1152,9 @@ _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
-    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
+    r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
-    r"\bcall (?:911|999|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
@@ -1142,13 +1173,14 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|\binr\b|coagulation|clotting", re.I)
+                      r"hba1c|swab|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
     rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
-    rf"\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
 
@@ -1197,6 +1229,8 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
         name = re.sub(r"(?:检查|一次)$", "", name).strip()
+        if re.match(r"看|取|拿", name) or re.search(r"(?:报告|结果)$", name):
+            continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
             at = text.find(name, start)
             out.append((name, at if at >= 0 else start, start + len(piece)))
@@ -1214,11 +1248,11 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
-_LOCAL_SITE = r"(?:颈部?|阴囊|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
+_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
 _BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|belly|tummy|abdomen|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
-_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
 
 
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
@@ -1281,30 +1315,63 @@ def _zh_department(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _zh_test_verb() -> re.Pattern[str]:
+    """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
+    the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
+    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行)(?=[^，,。；;、：:]{{0,8}}?(?:{_zh_test_words().pattern}))|"
+                      rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
+
+
+def _zh_has_test_verb(text: str) -> bool:
+    return bool(re.search(r"复查|检查|复测|化验|加查", text) or _zh_test_verb().search(text))
+
+
+def _split_items(body: str) -> list[tuple[str, int]]:
+    """(piece, offset) of a list of tests, cut at 、，,及和与/+ outside brackets ("腰椎X线（正侧位+动力位）" is one test)
+    and not inside a ratio ("尿微量白蛋白/肌酐比" is one test)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(body):
+        ch = body[i]
+        if ch in "（(":
+            depth += 1
+        elif ch in "）)" and depth:
+            depth -= 1
+        cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" else 0
+        if cut and depth == 0 and not (ch == "/" and re.match(r"[^、，,及和与+＋]{1,8}?比", body[i + 1:])):
+            out.append((body[start:i], start))
+            start = i + cut
+            i += cut
+            continue
+        i += 1
+    out.append((body[start:], start))
+    return out
+
+
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
-    """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能)."""
-    m = re.search(r"(?:复查|检查|复测|化验|查)", text)
-    if not m:
+    """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
+    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)", text), _zh_test_verb().search(text)) if m]
+    if not found:
         return []
+    m = min(found, key=lambda x: x.start())
     tail_start = m.end()
     tail = text[tail_start:]
-    stop = re.search(r"[。；;]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
+    stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
-    offset = tail_start
-    for piece in _ITEM_SPLIT.split(body):
+    for piece, at in _split_items(body):
+        offset = tail_start + at
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
                 items.append((expanded, start, start + len(raw)))
-        offset += len(raw) + 1
     return items
 
 
@@ -1319,6 +1386,12 @@ def _en_clinic_vocab() -> tuple[dict[str, str], re.Pattern[str]]:
     short = {str(k).lower(): str(v) for k, v in (data.get("department_short_en") or {}).items()}
     nurses = sorted((str(n) for n in data.get("nurse_specialties_en") or []), key=len, reverse=True)
     return short, re.compile(r"(?<![A-Za-z])(" + "|".join(nurses) + r") nurse\b", re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def _no_department() -> re.Pattern[str]:
+    data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
+    return re.compile("|".join(f"(?:{p})" for p in data.get("places_without_department") or []) or r"(?!x)x", re.I)
 
 
 @functools.lru_cache(maxsize=1)
@@ -1423,6 +1496,13 @@ def _en_department(text: str) -> str | None:
     return None
 
 
+# where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|"
+                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=GP\b)", re.I)
+
+
+_TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
+                            r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
                             r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
@@ -1435,6 +1515,10 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     inner = re.search(r"\(([^)]*)\)", raw)
+    if inner and not _TEST_EN.search(inner.group(1)) and not re.fullmatch(r"\s*[A-Z][A-Za-z0-9&]{1,5}\s*", inner.group(1)):
+        # "Serum bilirubin (heel prick)": how it is taken, not a test
+        raw = (raw[:inner.start()] + raw[inner.end():]).strip()
+        inner = None
     generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
     if inner and re.fullmatch(r"[A-Z][A-Za-z0-9&]{1,5}", inner.group(1).strip()) and _TEST_EN.search(inner.group(1)) \
             and not _TEST_EN.search(raw[:inner.start()]) and not raw[inner.end():].strip():
@@ -1466,15 +1550,21 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().rstrip(".;:!–—- ")
+        if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
+            raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
+        # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
+        raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b)", raw, 1, flags=re.I)[0]
         raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
-        raw = re.sub(r"\s+(?:(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+        raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
+                     r"(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
@@ -1486,7 +1576,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
-                         r"复诊时|复诊前|届时|同日|当天", re.I)
+                         r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
@@ -1586,6 +1677,19 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     return structured + signs
 
 
+_FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit)?\b", re.I)
+
+
+def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
+    """"每周复查血常规（第一次12月17日）", "weekly INR (first on 18/12)": a repeating test or visit starts on the day its
+    note gives, not a period after discharge."""
+    m = _FIRST_NOTE.search(text)
+    if not m or not _RECURRING.search(text[:m.start()]):
+        return None
+    first = _when(re.split(r"[)）。；;，,]", text[m.end():m.end() + 40])[0], ref)
+    return [first] if first else None
+
+
 _EVERY_VISIT = re.compile(r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊", re.I)
 
 
@@ -1637,7 +1741,8 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*$", re.I)
+_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*"
+                        r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s*|(?:周|星期)[一二三四五六日天]\s*)?$", re.I)
 
 
 def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
@@ -1687,12 +1792,15 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
-        reexams = _zh_reexam_items(text) if re.search(r"复查|检查|复测|化验|加查", text) and not re.search(r"监测", text) else []
+        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", text) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
+            if whens == [None]:
+                whens = _revisit_whens(text, ref)       # "定期复查血β-hCG：12月16日抽血": the time after the test
+            whens = _first_occurrence(text, ref) or whens
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
@@ -1712,6 +1820,14 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
+        label = _TEST_LABEL_EN.match(text)
+        if label and _TEST_EN.search(label.group(1)):
+            # "INR checks: Anticoagulation clinic on 18/12 and 21/12": the test at each visit the label heads
+            at = label.end(1)                       # from the colon on: "INR: 26/11 at …" is a date after a colon
+            visits = [i for i in _structure_clause(_Segment(text[at:], s + at), zh, original, ref) if i.kind == "revisit" and i.when]
+            if visits:
+                return visits + [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e,
+                                                name=label.group(1).strip(), when=v.when) for v in visits]
         reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
@@ -1724,6 +1840,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                   and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
+            elif when and _TEST_PLACE_EN.search(text) and _known_en_department(text[_TEST_PLACE_EN.search(text).end():]):
+                # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
             elif when and _clinic_phrase(text[reexams[-1][2]:] if reexams[-1][2] > 0 else text):
                 # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
@@ -1799,7 +1919,7 @@ def detect_language(text: str) -> str:
 
 
 _VISIT_HEADING = re.compile(r"\s*(?:(?:your |next )?follow[- ]?up(?: appointments?| visits?| care| plan)?|(?:your |next )?appointments?|"
-                            r"复诊(?:安排|时间|计划)?|随访(?:安排|计划)?|门诊随访|预约)\s*[:：]?\s*", re.I)
+                            r"复诊(?:安排|时间|计划)?|(?:复诊)?复查(?:安排|时间|计划)|随访(?:安排|计划)?|门诊随访|预约)\s*[:：]?\s*", re.I)
 # "increase to 100 mg after 2 weeks", "然后每周减5mg": a change to the drug of the line before, not a new drug
 _CONTINUATION = re.compile(r"\s*(?:then|increase|decrease|reduce|taper|after|if|and then|thereafter|然后|之后|此后|逐渐|加量|减量|改为|每周减|如|若)", re.I)
 
@@ -1925,11 +2045,43 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         items += found
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
+    items = _tied_courses(items, text)
+    # "wound check with the practice nurse": a place that names no department (order_vocab.yaml, AUTHOR-NOTES-3)
+    items = [replace(i, name=None) if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i
+             for i in items]
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+# a drug taken for as long as another one ("Omeprazole while on dexamethasone", "奥美拉唑（激素停则停）", "服用激素期间")
+_TIED_TO = re.compile(r"\b(?:while|whilst|as long as you are) (?:on|taking|using) (?:the )?([A-Za-z][\w-]+)|"
+                      r"\buntil (?:the )?([A-Za-z][\w-]+) (?:stops|is stopped|finishes|ends|course ends)\b|"
+                      r"(?:服|服用|使用|用)([\u4e00-\u9fff]{2,8}?)期间|([\u4e00-\u9fff]{2,8}?)停(?:药)?则停", re.I)
+_STEROID_WORD = re.compile(r"激素|糖皮质激素|steroids?", re.I)
+
+
+def _tied_courses(items: list[OrderItemDraft], text: str) -> list[OrderItemDraft]:
+    """A drug tied to another drug's course takes that course's fixed length (AUTHOR-NOTES-3: 奥美拉唑 "激素停则停" with a
+    12-day 泼尼松 taper → P12D); tied to a drug with no fixed length, it has none."""
+    meds = [i for i in items if i.kind == "medication"]
+    out = []
+    for item in items:
+        line_end = text.find("\n", item.span_start)
+        tie = _TIED_TO.search(text[item.span_start:line_end if line_end >= 0 else len(text)]) \
+            if item.kind == "medication" and item.duration is None else None
+        if tie:
+            word = next(g for g in tie.groups() if g)
+            for other in meds:
+                fixed = other.duration and other.duration.startswith("P")
+                same = other.generic_name == generic_name(word) or (_STEROID_WORD.fullmatch(word) and other.drug_class == "steroid")
+                if other is not item and fixed and same:
+                    item = replace(item, duration=other.duration)
+                    break
+        out.append(item)
+    return out
 
 
 @functools.lru_cache(maxsize=1)
@@ -2000,6 +2152,14 @@ def _split_doses(head: str) -> list[tuple[float, str, str, str]]:
                "每晚" if m.group(1) in ("晚", "晚上") and not meal and m.group(3) not in ("U", "IU", "单位")
                and not re.search(r"\d\s*(?:点|时|[:：])", m.group(0)) else m.group(1))
               for m in _SLOT_DOSE_ZH.finditer(head)]
+    if len(slots) >= 3 and len({(d, u) for d, u, _, _ in slots}) > 1 and len({slot for *_, slot in slots}) == len(slots):
+        # "早餐前6U、午餐前4U、晚餐前6U": equal doses go together (6 U bid), the other is its own (4 U qd), AUTHOR-NOTES-3
+        groups: dict[tuple[float, str], list[str]] = {}
+        for dose, unit, text, _ in slots:
+            groups.setdefault((dose, unit), []).append(text.strip())
+        if all(len(texts) in _TIMES_CODE for texts in groups.values()):
+            return [(dose, _UNIT_NORMAL.get(unit.lower(), _UNIT_NORMAL.get(unit, unit)), texts[0], _TIMES_CODE[len(texts)])
+                    for (dose, unit), texts in groups.items()]
     if len(slots) != 2 or slots[0][0] == slots[1][0]:
         return []
     out = []

@@ -765,7 +765,7 @@ def test_english_test_abbreviations_and_where_a_test_is_done() -> None:
     assert reexams_of("GP to check U&E and FBC in 1 week.") == [("U&E", "P1W"), ("FBC", "P1W")]    # "U&E" is one test
     assert reexams_of("Echocardiogram as an outpatient in 6 weeks") == [("Echocardiogram", "P6W")]
     assert reexams_of("Repeat OGD in 8 weeks to check healing") == [("OGD", "P8W")]
-    assert visits("Wound check and suture removal with the practice nurse at 10–14 days.") == [("practice nurse", "P10D")]
+    assert visits("Wound check and suture removal with the practice nurse at 10–14 days.") == [(None, "P10D")]   # no department (AUTHOR-NOTES-3)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -798,7 +798,7 @@ def test_held_drugs_an_item_number_at_a_line_end_and_a_gp_test_visit() -> None:
     assert meds("- Ramipril 2.5 mg od: stop for now") == []
     assert meds("Aspirin 75 mg od – stop for 7 days before the procedure")[0].frequency == "qd"     # a stop to come
     text = "4. Community midwife home visit on day 3; wound check with the practice nurse on day 7.\n5. Postnatal check with your GP at 6 weeks."
-    assert visits(text) == [("practice nurse", "P7D"), ("GP", "P6W")]                 # "day 7." is not an item number
+    assert visits(text) == [(None, "P7D"), ("GP", "P6W")]                 # "day 7." is not an item number
     result = structure_orders("GP in 1 week to recheck kidney function and potassium", discharge_date=DISCHARGED)
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
         ("revisit", "GP", "P1W"), ("reexam", "Kidney function", "P1W"), ("reexam", "Potassium", "P1W")]
@@ -846,7 +846,7 @@ def test_every_weekday_and_a_test_taken_at_a_named_unit() -> None:
     result = structure_orders("Bloods (FBC) every Tuesday at the haematology day unit.", discharge_date=DISCHARGED)
     assert [(i.kind, i.name, i.when) for i in result.items if i.kind != "instruction"] == [
         ("revisit", "Haematology day unit", "P1W"), ("reexam", "FBC", "P1W")]
-    assert visits("Blood test (sodium and potassium) at your GP practice in 1 week.") == []     # drawn there: no visit
+    assert visits("Blood test (sodium and potassium) at your GP practice in 1 week.") == [("GP", "P1W")]   # a GP visit (AUTHOR-NOTES-3)
     assert meds("Methotrexate 15 mg every Monday")[0].frequency == "qw"
 
 
@@ -1036,7 +1036,7 @@ def test_a_test_before_the_clinic_takes_its_time() -> None:
 
 def test_the_gp_practice_nurse_is_a_gp_visit() -> None:
     assert visits("Stitches out by the GP practice nurse in 10 days.") == [("GP", "P10D")]
-    assert visits("Wound check with the practice nurse in 10 days.") == [("practice nurse", "P10D")]
+    assert visits("Wound check with the practice nurse in 10 days.") == [(None, "P10D")]
 
 
 def test_removing_a_tube_or_stent_is_a_visit_but_a_bare_suture_removal_is_not() -> None:
