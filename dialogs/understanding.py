@@ -153,9 +153,9 @@ def _bare_reply(text: str, lang: str) -> bool:
     "是不是", "有没有" ask, whatever their length."""
     if re.search(r"(.)[不没]\1", text):
         return False
-    words = re.findall(r"[\u4e00-\u9fff]", text) if re.search(r"[\u4e00-\u9fff]", text) else text.split()
-    return len(words) <= (4 if len(words) and re.match(r"[\u4e00-\u9fff]", words[0]) else 2) \
-        and parse_yes_no(text, lang).value is not None
+    characters = re.findall(r"[\u4e00-\u9fff]", text)
+    words, most = (characters, 4) if characters else (text.split(), 2)
+    return len(words) <= most and parse_yes_no(text, lang).value is not None
 
 
 def parse_is_question(text: str, lang: str) -> bool:

@@ -22,11 +22,12 @@ def _data() -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def _by_sound() -> dict[tuple[str, ...], str]:
-    """Toneless pinyin of each word → the word."""
+def _by_sound() -> tuple[dict[tuple[str, ...], str], list[int]]:
+    """Toneless pinyin of each word → the word; the words' lengths, longest first."""
     from pypinyin import lazy_pinyin
 
-    return {tuple(lazy_pinyin(str(w))): str(w) for w in _data().get("by_sound_zh") or []}
+    words = {tuple(lazy_pinyin(str(w))): str(w) for w in _data().get("by_sound_zh") or []}
+    return words, sorted({len(k) for k in words}, reverse=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,8 +51,7 @@ def fix_homophones(text: str) -> str:
 def _fix_by_sound(text: str) -> str:
     from pypinyin import lazy_pinyin
 
-    words = _by_sound()
-    lengths = sorted({len(k) for k in words}, reverse=True)
+    words, lengths = _by_sound()
     out: list[str] = []
     for run in re.split(r"([\u4e00-\u9fff]+)", text):
         if not run or not re.match(r"[\u4e00-\u9fff]", run):
