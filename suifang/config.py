@@ -105,6 +105,7 @@ class ASRConfig(_Section):
     beam_size: int = Field(default=5, ge=1)
     beam_size_queued: int = Field(default=1, ge=1)   # a decode that waited for another: greedy, ≈ 25 % faster
     threads: int = Field(default=2, ge=1)
+    workers: int = Field(default=2, ge=1, le=8)   # faster-whisper: decodes run side by side (calls at once)
     compute_type: Literal["int8", "int8_float32", "float32"] = "int8"  # faster-whisper only
     no_speech_threshold: float = Field(default=0.6, ge=0, le=1)   # a segment above this…
     logprob_threshold: float = -1.0                               # …and below this is dropped as no speech

@@ -177,9 +177,11 @@ def test_a_decode_that_waited_for_another_is_greedy() -> None:
             release.wait(5)
             return [], None
 
+    from models.asr import DecodeSlots
+
     recognizer = object.__new__(FasterWhisperRecognizer)
     recognizer.model, recognizer.options = Model(), DecodeOptions(beam_size=5, beam_size_queued=1, window_s=30)
-    recognizer._lock = threading.Lock()
+    recognizer.slots = DecodeSlots(1)
     clip = np.zeros(RATE, np.float32)
     first = threading.Thread(target=recognizer.transcribe, args=(clip, "zh"))
     first.start()
@@ -191,3 +193,43 @@ def test_a_decode_that_waited_for_another_is_greedy() -> None:
     first.join(5), second.join(5)
     recognizer.transcribe(clip, "zh")     # idle again
     assert beams == [5, 1, 5]
+
+
+def test_two_decode_slots_run_two_calls_at_once_and_a_third_waits() -> None:
+    """With two CTranslate2 workers, a second call's answer is decoded beside the first (greedy, the
+    cores are shared); a third waits until one of them finishes."""
+    from models.asr import DecodeOptions, DecodeSlots, FasterWhisperRecognizer
+
+    running, peak, beams = [0], [0], []
+    count = threading.Lock()
+    two_running, release = threading.Event(), threading.Event()
+
+    class Model:
+        def transcribe(self, audio: np.ndarray, **kw: Any) -> tuple[list[Any], None]:
+            with count:
+                beams.append(kw["beam_size"])
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+                if running[0] == 2:
+                    two_running.set()
+            release.wait(5)
+            with count:
+                running[0] -= 1
+            return [], None
+
+    recognizer = object.__new__(FasterWhisperRecognizer)
+    recognizer.model, recognizer.options = Model(), DecodeOptions(beam_size=5, beam_size_queued=1, window_s=30)
+    recognizer.slots = DecodeSlots(2)
+    clip = np.zeros(RATE, np.float32)
+    calls = [threading.Thread(target=recognizer.transcribe, args=(clip, "zh")) for _ in range(3)]
+    for call in calls:
+        call.start()
+        threading.Event().wait(0.05)
+    assert two_running.wait(5)
+    threading.Event().wait(0.2)
+    assert running[0] == 2            # the third is waiting for a slot
+    release.set()
+    for call in calls:
+        call.join(5)
+    assert peak[0] == 2 and sorted(beams) == [1, 1, 5] and beams[0] == 5
+    assert not recognizer.slots.contended
