@@ -201,6 +201,7 @@ def run(n_calls: int, scenarios: list[dict[str, Any]], *, stagger_s: float, audi
         settings = load_settings(environ=env)
         upgrade(settings.database.url)
         services = Services.build(settings)
+        services.voice().warm_up()   # as a running service has (Services.warm): no model load inside a call
         try:
             calls = []
             for i in range(n_calls):

@@ -39,6 +39,7 @@ class ServiceConfig(_Section):
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     warm_models: bool = True
+    warm_voice: bool = True   # also the phone's models (recogniser, end of turn, voice); off for chat only
 
 
 class DatabaseConfig(_Section):

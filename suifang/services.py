@@ -212,6 +212,16 @@ class Services:
             log.exception("warming the models failed; they load on first use")
             return
         log.info("models ready for calls in %.1f s", time.monotonic() - started)
+        if not self.settings.service.warm_voice:
+            return
+        try:
+            # The recogniser, end-of-turn and voice models: otherwise the first phone call after a start
+            # waits about a second on its first answer while Whisper loads (bench_capacity).
+            self.voice().warm_up()
+        except Exception:  # noqa: BLE001 - each loads again on first use, with its own fallback
+            log.exception("warming the voice models failed; they load on the first call")
+            return
+        log.info("voice models ready in %.1f s", time.monotonic() - started)
 
     def voice(self) -> VoicePipeline:
         """The voice pipeline of phone calls (models inside load on first use)."""

@@ -79,6 +79,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settin
         "SUIFANG__KNOWLEDGE__CHROMA_DIR": str(data_dir / "chroma"),
         "SUIFANG__MODELS__LLM__BACKEND": "off",
         "SUIFANG__SERVICE__WARM_MODELS": "false",  # test_hardening covers the warm-up
+        "SUIFANG__SERVICE__WARM_VOICE": "false",   # …and test_voice_models the voice's
         "SUIFANG_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
     }
     env.update({k: v for k, v in overrides.items()})

@@ -88,3 +88,25 @@ def test_the_encoder_window_fits_the_clip(window_s: float, duration_s: float, fr
     with _encoder_window(window_s, duration_s):
         assert fw.pad_or_trim(np.zeros((80, 10), np.float32)).shape == (80, frames)
     assert fw.pad_or_trim(np.zeros((80, 10), np.float32)).shape == (80, 3000)  # back to normal after
+
+
+@pytest.mark.parametrize("heard, temperature", [
+    ("三十八度吧", 38.8),                 # Whisper's 吧 for the tenths digit 八
+    ("昨天晚上量的三十七度吧，今天好了", 37.8),
+    ("大概三十八度吧", 38.0),             # hedged: 吧 is a hedge
+    ("三十八度左右吧", 38.0),
+    ("三十八度八", 38.8),
+])
+def test_a_temperatures_tenths_written_as_ba_is_read_as_eight_unless_hedged(heard: str, temperature: float) -> None:
+    from dialogs.understanding import parse_field
+    from models.asr import _finish
+
+    text = _finish([heard], [(-0.2, 5)], 0, "zh", 2.0).text
+    assert parse_field("temperature", text, "zh", {}).value == temperature
+
+
+@pytest.mark.parametrize("text", ["一百三十八度吧", "十三度吧", "好吧", "三十八度吧"])
+def test_ba_after_anything_but_a_body_temperature_is_left_alone(text: str) -> None:
+    from models.asr import repair_readings
+
+    assert (repair_readings(text) == text) == (text != "三十八度吧")

@@ -360,3 +360,26 @@ def test_a_hung_pyttsx3_falls_back_to_the_espeak_command(monkeypatch: pytest.Mon
     finally:
         release.set()
         tts_module._PYTTSX3_WEDGED.clear()  # the rest of the suite uses pyttsx3 again
+
+
+@pytest.mark.models
+def test_the_phone_models_are_loaded_at_start_not_in_the_first_answer(faster, model_settings, tmp_path) -> None:
+    """Services.warm (run at start) loads the recogniser too: otherwise the first call's first answer
+    waits about a second for Whisper. A chat-only site can leave the voice out (service.warm_voice)."""
+    from records.db import upgrade
+    from suifang.services import Services
+    from tests.conftest import make_settings
+
+    del faster  # the Whisper weights are assembled in the module's data dir
+    data_dir = model_settings.data_path()
+    for warm_voice, loaded in (("false", False), ("true", True)):
+        settings = make_settings(f"sqlite:///{tmp_path}/warm-{warm_voice}.db", Path(data_dir),
+                                 SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing", SUIFANG__MODELS__TTS__BACKEND="pyttsx3",
+                                 SUIFANG__SERVICE__WARM_VOICE=warm_voice)
+        upgrade(settings.database.url)
+        services = Services.build(settings)
+        try:
+            services.warm()
+            assert (services._voice is not None and services._voice._recognizer is not None) is loaded
+        finally:
+            services.close()
