@@ -373,6 +373,15 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+# clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n stays below the
+# denominator, so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
+_SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
+_SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+
+
+def _slash_period(m: re.Match[str]) -> str | None:
+    n = int(m.group(1))
+    return f"P{n}{_SLASH_UNIT[m.group(2)]}" if 0 < n < int(m.group(2)) else None
 
 
 def _num(token: str) -> float | None:
@@ -414,8 +423,8 @@ _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$"
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
-_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
-                       r"\b(?:every|each)\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+_EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) (?:a|per))\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
+                       r"\b(?:every|each|on(?=\s+\w+days\b))\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
     (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
@@ -449,6 +458,9 @@ _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
+_DECLARED_ORDER = re.compile(r"\b(mm/dd|dd/mm)(?:/yy(?:yy)?)?\b", re.I)
+
+
 def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     """The discharge date written in the order, and the order of day and month its numeric form shows."""
     m = _STATED_DISCHARGE.search(text)
@@ -459,7 +471,10 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
     if numeric:
         a, b = int(numeric.group(1)), int(numeric.group(2))
-        order = "dm" if a > 12 >= b else "md" if b > 12 >= a else ("dm" if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+        declared = _DECLARED_ORDER.search(text)          # "Discharge date: 12/03/2026 (mm/dd/yyyy)": the order written out
+        order = "dm" if a > 12 >= b else "md" if b > 12 >= a else \
+            (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else \
+            ("dm" if re.search(r"[\u4e00-\u9fff]", text) is None else None)
         if order is None:
             return None, None
         day, month = (a, b) if order == "dm" else (b, a)
@@ -575,6 +590,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, f"P{hours // 24}D" if hours % 24 == 0 else None)
     for m in _DAY_N.finditer(text):                  # "wound check on day 5"
         add(m, _iso_period(float(m.group(1)), "D"))
+    for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
+        add(m, _slash_period(m))
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -720,6 +737,11 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         n = _num(zh.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
+    slash = re.search(r"(?:\bfor\b|\bx\b|×)\s*(?=\d{1,2}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
+    if slash:                                   # "co-amoxiclav 625 mg tds x 7/7"
+        period = _slash_period(_SLASH_PERIOD.match(text, slash.end()))
+        if period:
+            return period
     en = _DURATION_EN.search(text)
     if en:
         n = _num(en.group(1))
@@ -1164,7 +1186,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
@@ -1173,14 +1195,15 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
-    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
-    rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
+    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
+    rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
+    rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
-    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
 
@@ -1402,7 +1425,7 @@ def _clinic_nouns_en() -> frozenset[str]:
 
 
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
-_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|"
+_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|fu|f/u|"
                               r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
                               r"\w*ing|\w*ed)$", re.I)
 
@@ -1412,7 +1435,7 @@ def _clinic_phrase(text: str) -> str | None:
     "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
-    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
+    for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -1420,10 +1443,11 @@ def _clinic_phrase(text: str) -> str | None:
                 break
             kept.insert(0, word)
         phrase = " ".join(kept)
-        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short):
+        # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
+        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)):
             continue
         phrase = short.get(phrase.lower(), phrase)
-        if m.group(1).lower() != "clinic":
+        if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
             phrase += " " + m.group(1)
         return phrase[0].upper() + phrase[1:]
     nurse = nurses.search(text)
@@ -1527,6 +1551,11 @@ def _en_test_names(raw: str) -> list[str]:
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
+        parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
+        specimen = re.match(r"(sputum|urine|blood|stool|wound|throat|serum)\s+\w", parts[0], re.I)
+        if specimen and len(parts) > 1:         # "Sputum smear and culture": the culture is of sputum too
+            parts = parts[:1] + [f"{specimen.group(1)} {p}" if re.fullmatch(r"culture|smear|cytology|microscopy|pcr", p, re.I) else p
+                                 for p in parts[1:]]
         # "kidney and liver function": the last part's noun goes with the bare words before it
         head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
         if head and len(parts) > 1:
@@ -1549,22 +1578,23 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
-        raw = raw.strip().rstrip(".;:!–—- ")
+        raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
         # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
         raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b)", raw, 1, flags=re.I)[0]
-        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"^(?:[A-Za-z]+ ){0,3}?(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …", "Physical health monitoring: weight …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a) (?:week|day) before|on the day|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
+        raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
@@ -1705,7 +1735,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
 _FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
-_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
 
 

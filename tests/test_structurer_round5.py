@@ -1,0 +1,59 @@
+"""Discharge-order structuring, round 5: mechanisms found on orders/train5.jsonl (invented examples, not corpus lines)."""
+
+from __future__ import annotations
+
+from knowledge.structurer import structure_orders
+
+
+def _items(text: str, kind: str) -> list:
+    return [i for i in structure_orders(text).items if i.kind == kind]
+
+
+def visits(text: str) -> list[tuple[str | None, str | None]]:
+    return [(i.name, i.when) for i in _items(text, "revisit")]
+
+
+def reexams(text: str) -> list[tuple[str | None, str | None]]:
+    return [(i.name, i.when) for i in _items(text, "reexam")]
+
+
+def test_clinical_fractions_are_periods() -> None:
+    assert visits("Follow-up: Dermatology clinic in 4/52.") == [("Dermatology", "P4W")]
+    assert visits("Orthopaedic clinic review in 3/12.") == [("Orthopaedic", "P3M")]
+    meds = _items("Cefalexin 500 mg qds x 5/7", "medication")
+    assert meds and meds[0].duration == "P5D"
+    assert visits("Discharged 03/12/2026.\nClinic on 10/12/2026.") == [(None, "2026-12-10")]     # a date with a year stays a date
+
+
+def test_opd_and_fu_are_visits_and_not_part_of_the_department() -> None:
+    assert visits("FU Cardiology OPD in 2 weeks.") == [("Cardiology", "P2W")]
+    assert visits("f/u: Urology OPD in 6/52.") == [("Urology", "P6W")]
+
+
+def test_a_declared_date_order_reads_ambiguous_dates() -> None:
+    text = "Discharge date: 11/02/2026 (mm/dd/yyyy).\nClinic review on 11/09/2026."
+    assert visits(text) == [(None, "2026-11-09")]
+    text = "Discharge date: 11/02/2026 (dd/mm/yyyy).\nClinic review on 11/09/2026."
+    assert visits(text) == [(None, "2026-09-11")]
+
+
+def test_tests_joined_by_and_with_articles_split() -> None:
+    assert reexams("Respiratory clinic in 2 months with a CXR and a 24-hour tape beforehand.") == \
+        [("CXR", "P2M"), ("24-hour tape", "P2M")]
+    assert reexams("Urine microscopy and culture in 1 week.") == [("Urine microscopy", "P1W"), ("Urine culture", "P1W")]
+    assert reexams("Visual acuity and colour vision check at the Eye clinic in 1 month.") == \
+        [("Visual acuity", "P1M"), ("Colour vision", "P1M")]
+
+
+def test_a_labelled_monitoring_list_and_same_morning_notes() -> None:
+    assert reexams("Metabolic monitoring: weight, BP and lipids at 6 weeks.") == [("Weight", "P6W"), ("BP", "P6W"), ("Lipids", "P6W")]
+    assert reexams("Clinic on 9 March 2027 – renal ultrasound the same morning.") == [("Renal ultrasound", "2027-03-09")]
+
+
+def test_an_acronym_clinic_is_a_department() -> None:
+    assert visits("Review in the CAMHS clinic in 3 weeks.") == [("CAMHS", "P3W")]
+
+
+def test_twice_weekly_tests_on_named_days_start_on_the_first_date() -> None:
+    text = "Discharge date: 03/02/2027.\nBloods (FBC, U&E) twice a week on Tuesdays and Fridays at the Renal clinic, first on 09/02/2027."
+    assert reexams(text) == [("FBC", "2027-02-09"), ("U&E", "2027-02-09")]
