@@ -447,6 +447,21 @@ def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None
 
 # the order of day and month, from a discharge date the order states ("Discharged 24/11/2026"): "dm", "md" or None
 _NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("numeric_date_order", default=None)
+# the post-operative day of the discharge when the order states it ("今日为术后第3天", "术后第3天出院"): a later
+# "术后第10天拆线" is then 7 days from discharge (AUTHOR-NOTES-5)
+_DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("discharge_pod", default=None)
+_POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*(?:出院|办理出院)|"
+                         r"(?:出院即|出院为|即)术后(当天|当日)")
+_POD_DAY = re.compile(r"术后第\s*(\d{1,3})\s*(?:天|日)")
+# "术后第7天（出院后第3天）": the time from discharge in the brackets is the one meant
+_POD_GLOSSED = re.compile(r"术后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?=\s*[（(]\s*(?:即)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)\s*[)）])")
+
+
+def _stated_pod(text: str) -> int | None:
+    m = _POD_STATED.search(text)
+    if not m:
+        return None
+    return 0 if m.group(3) else int(m.group(1) or m.group(2))
 _DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
@@ -506,6 +521,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
 
     for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in [*_POD_STATED.finditer(text), *_POD_GLOSSED.finditer(text)]:
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())    # "今日为术后第3天": when the order is written, not a visit
+    pod = _DISCHARGE_POD.get()
+    if pod is not None:
+        for m in _POD_DAY.finditer(text):        # "术后第10天拆线" after a discharge on 术后第3天: P7D
+            day = int(m.group(1))
+            add(m, f"P{day - pod}D" if day > pod else None)
     for m in _STATED_DISCHARGE.finditer(text):  # "骨科 出院日期：2026年12月5日": the day of discharge, not of a visit
         if m.group(0).startswith("于"):
             continue
@@ -1149,7 +1171,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -1611,6 +1633,47 @@ _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appoint
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
+# a row of a table flattened to text: cells cut by " / ", " — ", " | " or tabs ("血常规、肝功能 / 出院后2周 / 感染科门诊")
+_TABLE_CELL = re.compile(r"\s+(?:/|—{1,2}|–|\|)\s+|\t+|\s*\|\s*")
+_LAB_PLACE = re.compile(r"检验|化验|采血|抽血|放射科|影像科|^\s*(?:—|-|–|/|无)?\s*$|\blab(?:oratory)?\b|phlebotomy|radiology", re.I)
+
+
+def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) -> list[OrderItemDraft] | None:
+    """Tests, a time and a place in cells of their own: re-exams at that time, and a visit when the place is a clinic
+    ("CD4细胞计数、HIV病毒载量 / 出院后1个月 / 感染科门诊"); a lab or an empty place gives re-exams only."""
+    text = segment.text
+    cuts = list(_TABLE_CELL.finditer(text))
+    if len(cuts) < 2 or len(cuts) > 4:
+        return None
+    bounds = [0, *[x for m in cuts for x in (m.start(), m.end())], len(text)]
+    cells = [(text[a:b], a) for a, b in zip(bounds[::2], bounds[1::2])]
+    timed = [k for k, (cell, _) in enumerate(cells) if _time_expressions(cell, ref)]
+    if len(timed) != 1 or timed[0] == 0:
+        return None
+    when = _when(cells[timed[0]][0], ref)
+    tests_cell, tests_at = cells[0]
+    if zh:
+        names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
+        if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
+                or any(len(n) > 16 or re.search(r"[，,。：:]", n) for n, _ in names):
+            return None
+    else:
+        names = [(n, 0) for n in _en_test_names(tests_cell.strip())]
+        if not names or not any(_TEST_EN.search(n) for n, _ in names) or any(len(n) > 40 for n, _ in names):
+            return None
+    start = segment.start + tests_at
+    items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
+                            span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
+    place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (0, timed[0]))
+    if not _LAB_PLACE.search(place):
+        department = _zh_department(place) if zh else _known_en_department(place)
+        if department:
+            end = segment.start + len(text)
+            items.insert(0, OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
+                                           span_end=end, name=department, when=when))
+    return items
+
+
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
                        names: list[_Med] | None = None, visit_when: str | None = None,
@@ -1618,6 +1681,9 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
+    row = None if warning_context else _table_row(segment, zh, original, ref)
+    if row:
+        return row
     text = segment.text
     # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
     # with the visit before it); in a sentence of warning signs only clauses without the warning words count
@@ -1985,9 +2051,11 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     if discharge_date is None:
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
+    pod_token = _DISCHARGE_POD.set(_stated_pod(text))
     try:
         return _structure_orders(text, written, language, llm, discharge_date)
     finally:
+        _DISCHARGE_POD.reset(pod_token)
         _NUMERIC_ORDER.reset(token)
 
 

@@ -57,3 +57,24 @@ def test_an_acronym_clinic_is_a_department() -> None:
 def test_twice_weekly_tests_on_named_days_start_on_the_first_date() -> None:
     text = "Discharge date: 03/02/2027.\nBloods (FBC, U&E) twice a week on Tuesdays and Fridays at the Renal clinic, first on 09/02/2027."
     assert reexams(text) == [("FBC", "2027-02-09"), ("U&E", "2027-02-09")]
+
+
+def test_a_post_operative_day_counts_from_the_stated_day_of_discharge() -> None:
+    text = "腹股沟疝修补术后出院医嘱（今日为术后第2天）\n1. 术后第9天普外科门诊拆线"
+    assert visits(text) == [("普外科", "P7D")]
+    assert visits("术后第4天出院。\n术后第12天手外科门诊拆线") == [("手外科", "P8D")]
+    # no post-operative day stated: a time from discharge in brackets is the one meant
+    assert visits("术后第10天（出院后第6天）骨科门诊拆线") == [("骨科", "P6D")]
+
+
+def test_splints_and_packing_taken_out_are_visits() -> None:
+    assert visits("鼻腔夹板出院后第5天拆除") == [(None, "P5D")]
+    assert visits("出院后1周耳鼻喉科门诊取出鼻腔填塞物") == [("耳鼻喉科", "P1W")]
+
+
+def test_a_flattened_table_row_is_tests_a_time_and_a_place() -> None:
+    text = "复查安排（项目 / 时间 / 地点）：\n血常规、肝肾功能 / 出院后2周 / 肾内科门诊\n泌尿系彩超 / 3个月后 / —"
+    assert visits(text) == [("肾内科", "P2W")]
+    assert reexams(text) == [("血常规", "P2W"), ("肝功能", "P2W"), ("肾功能", "P2W"), ("泌尿系彩超", "P3M")]
+    text = "血氨、血常规 — 出院后1周 — 本院检验科"
+    assert visits(text) == [] and reexams(text) == [("血氨", "P1W"), ("血常规", "P1W")]
