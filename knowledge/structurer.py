@@ -132,7 +132,7 @@ def _lookup(name: str) -> _Drug | None:
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 # (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
@@ -339,7 +339,7 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("sc", r"皮下|\bih\b|(?-i:\bH\b)|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|含漱(?!后)|喷鼻|滴鼻|鼻腔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+    ("topical", r"外用|外涂|涂抹|含漱(?!后)|坐浴|喷鼻|滴鼻|鼻腔|鼻孔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
     ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|营养管|鼻饲|胃管|空肠管|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|feeding tube|"
@@ -373,15 +373,15 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
-# clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n stays below the
-# denominator, so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
+# clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
+# denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
 
 
 def _slash_period(m: re.Match[str]) -> str | None:
     n = int(m.group(1))
-    return f"P{n}{_SLASH_UNIT[m.group(2)]}" if 0 < n < int(m.group(2)) else None
+    return f"P{n}{_SLASH_UNIT[m.group(2)]}" if 0 < n <= int(m.group(2)) else None
 
 
 def _num(token: str) -> float | None:
@@ -1152,7 +1152,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     # the route in the order, or before the first drug of a line ("经空肠营养管泵入肠内营养混悬液")
     route = _route(head) or _route(after) or _route(med.name) or _route(before)
     if route is None:
-        if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
+        if re.search(r"鼻喷|鼻用|滴鼻|\bnasal\b", med.name, re.I):
+            route = "topical"                              # "糠酸莫米松鼻喷雾剂 每侧2喷": a nasal spray's puffs go up the nose
+        elif unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"

@@ -22,6 +22,8 @@ def test_clinical_fractions_are_periods() -> None:
     assert visits("Orthopaedic clinic review in 3/12.") == [("Orthopaedic", "P3M")]
     meds = _items("Cefalexin 500 mg qds x 5/7", "medication")
     assert meds and meds[0].duration == "P5D"
+    meds = _items("Flucloxacillin 500 mg qds x 7/7", "medication")
+    assert meds and meds[0].duration == "P7D"
     assert visits("Discharged 03/12/2026.\nClinic on 10/12/2026.") == [(None, "2026-12-10")]     # a date with a year stays a date
 
 
@@ -78,3 +80,14 @@ def test_a_flattened_table_row_is_tests_a_time_and_a_place() -> None:
     assert reexams(text) == [("血常规", "P2W"), ("肝功能", "P2W"), ("肾功能", "P2W"), ("泌尿系彩超", "P3M")]
     text = "血氨、血常规 — 出院后1周 — 本院检验科"
     assert visits(text) == [] and reexams(text) == [("血氨", "P1W"), ("血常规", "P1W")]
+
+
+def test_an_antiseptic_solution_for_a_sitz_bath_is_a_topical_medication() -> None:
+    meds = _items("2. 1:5000高锰酸钾溶液坐浴 每日2次，共5天", "medication")
+    assert [(m.name, m.route, m.frequency, m.duration) for m in meds] == [("高锰酸钾溶液", "topical", "bid", "P5D")]
+    assert _items("多饮温开水，可用淡盐溶液漱口", "medication") == []
+
+
+def test_a_nasal_spray_is_topical_even_when_counted_in_puffs() -> None:
+    meds = _items("布地奈德鼻喷雾剂 每侧2喷 每日1次", "medication")
+    assert [(m.dose, m.route, m.frequency) for m in meds] == [(2.0, "topical", "qd")]
