@@ -377,6 +377,9 @@ _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+# a time written as an adjective before a visit word: "6-week postnatal check", "GP 6–8 week baby check", "3-month review"
+_COMPOUND_PERIOD = re.compile(r"(?<![\d.])(\d{1,2})(?:\s*(?:-|–|to)\s*\d{1,2})?[- ](day|week|month)(?=\s+(?:[a-z-]+\s+)?"
+                              r"(?:check|review|appointment|visit|follow-?up|clinic|scan|bloods?)\b)", re.I)
 
 
 def _slash_period(m: re.Match[str]) -> str | None:
@@ -614,6 +617,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, _iso_period(float(m.group(1)), "D"))
     for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
         add(m, _slash_period(m))
+    for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
+        add(m, _iso_period(float(m.group(1)), _UNIT_EN[m.group(2).lower()]))
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -1173,7 +1178,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -1182,7 +1187,7 @@ _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳�
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurse|health visitor|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -1210,7 +1215,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
@@ -1225,9 +1230,9 @@ _EN_TIME = re.compile(
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
-    rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
+    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
-    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
 
@@ -1276,7 +1281,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
         name = re.sub(r"(?:检查|一次)$", "", name).strip()
-        if re.match(r"看|取|拿", name) or re.search(r"(?:报告|结果)$", name):
+        if re.match(r"看|取|拿", name) or re.search(r"报告|结果", name):
             continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
             at = text.find(name, start)
@@ -1404,6 +1409,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     tail_start = m.end()
     tail = text[tail_start:]
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
+                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", tail)
     body = tail[:stop.start()] if stop else tail
     items = []
@@ -2125,7 +2131,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         if _THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text):
             # "…; then lithium level every 3 months" in a sentence of its own: repeats of a test already listed
             seen_names = {_item_key(i.name) for i in items if i.kind in ("reexam", "revisit")}
-            found = [i for i in found if not (i.kind in ("reexam", "revisit") and _item_key(i.name) in seen_names)]
+            # "复查血常规、妇科B超；之后每6个月复查B超": the same test named shorter is a repeat too
+            found = [i for i in found if not (i.kind in ("reexam", "revisit") and (
+                _item_key(i.name) in seen_names or zh and len(_item_key(i.name)) >= 2 and any(k.endswith(_item_key(i.name)) for k in seen_names)))]
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)

@@ -91,3 +91,29 @@ def test_an_antiseptic_solution_for_a_sitz_bath_is_a_topical_medication() -> Non
 def test_a_nasal_spray_is_topical_even_when_counted_in_puffs() -> None:
     meds = _items("布地奈德鼻喷雾剂 每侧2喷 每日1次", "medication")
     assert [(m.dose, m.route, m.frequency) for m in meds] == [(2.0, "topical", "qd")]
+
+
+def test_a_test_stops_before_what_it_is_for_and_a_result_is_not_a_test() -> None:
+    assert reexams("3个月后复诊，拍胸部CT评估肿块大小") == [("胸部CT", "P3M")]
+    assert reexams("病理结果约1周后出，请留意电话通知") == []
+
+
+def test_a_repeat_named_shorter_is_not_a_new_test() -> None:
+    text = "1. 出院后1个月复查血常规、甲状腺彩超；之后每6个月复查彩超"
+    assert reexams(text) == [("血常规", "P1M"), ("甲状腺彩超", "P1M")]
+
+
+def test_a_dressing_change_at_the_local_hospital_is_a_visit_without_a_department() -> None:
+    assert visits("出院后第4天当地医院换药") == [(None, "P4D")]
+    assert visits("隔天换药一次，可在当地医院或我院换药室进行") != [(None, None)]
+
+
+def test_a_weekday_before_a_date_and_compound_times() -> None:
+    text = "Discharge date: Wed 2 Dec 2026.\nFBC at the Haematology clinic on Friday 11 Dec 2026."
+    assert reexams(text) == [("FBC", "2026-12-11")]
+    assert visits("Postnatal check with your GP at 6 weeks.") == [("GP", "P6W")]
+    assert visits("GP 6–8 week baby check.") == [("GP", "P6W")]
+
+
+def test_a_midwife_who_will_visit_is_a_home_visit() -> None:
+    assert visits("The community midwife will visit on day 3.") == []
