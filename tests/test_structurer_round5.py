@@ -117,3 +117,13 @@ def test_a_weekday_before_a_date_and_compound_times() -> None:
 
 def test_a_midwife_who_will_visit_is_a_home_visit() -> None:
     assert visits("The community midwife will visit on day 3.") == []
+
+
+def test_see_a_specialty_with_a_test_is_a_visit_and_the_test() -> None:
+    assert visits("See neurology in 2 months with an EEG.") == [("Neurology", "P2M")]
+    assert reexams("See neurology in 2 months with an EEG.") == [("EEG", "P2M")]
+
+
+def test_a_fortnight_and_an_outpatient_prefix() -> None:
+    assert reexams("Repeat U&E in a fortnight.") == [("U&E", "P2W")]
+    assert reexams("Outpatient CT chest in 3 months.") == [("CT chest", "P3M")]
