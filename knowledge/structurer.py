@@ -1182,7 +1182,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -1278,6 +1278,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if closed and not re.search(r"[（(]", piece[:closed.start()]):
             piece = piece[:closed.start()]
         name = re.sub(r"[（(][^（）()]*[)）]", "", piece)          # "眼底（羟氯喹）": a note, not the test
+        name = re.sub(r"^.*[:：]", "", name)                        # "复查项目：肝功能": the label is not the test
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
         name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
@@ -1411,6 +1412,10 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         return []
     m = min(found, key=lambda x: x.start())
     tail_start = m.end()
+    label = re.match(r"(?:项目|内容|安排)?\s*[:：]\s*", text[tail_start:])     # "复查：血常规、肝肾功能，出院后2周"
+    if label:
+        again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():])     # "复查：出院后2周复查血常规"
+        tail_start += label.end() + (again.end() if again else 0)
     tail = text[tail_start:]
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
@@ -1424,6 +1429,8 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
+        if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
+            continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
         if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
@@ -1711,6 +1718,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             last_whens = list(visit_whens)         # "IOP check at every visit": each time of the visits before     # (a test "the week before" is moved when it takes the time, below)
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
+    zh_held: list[OrderItemDraft] = []
     prev_found: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
@@ -1723,6 +1731,15 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                          for name, _, _ in tests]
                 continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        if zh_held:
+            # "复查：血常规、肝肾功能，出院后2周": tests before a comma, their time after it
+            when = _when(clause.text, ref) if not found and _is_time_only(clause.text, ref) else None
+            found = [replace(i, when=when) for i in zh_held] if when else found
+            structured += [] if when else zh_held
+            zh_held = []
+        if zh and not warning and found and not last_whens and all(i.kind == "reexam" and i.when is None for i in found):
+            zh_held = found
+            continue
         timed_tests = [i for i in found if i.kind == "reexam" and i.when]
         if held and timed_tests:
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
@@ -1756,6 +1773,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
         prev_found = found or prev_found
+    structured += zh_held
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -2117,7 +2135,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             if continued is not None:
                 found = [continued]
         previous_drugs = names
-        if visit_list and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
+        # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
+        inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划)\s*[:：]\s*$", text[line_start:segment.start]))
+        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)
             department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None

@@ -127,3 +127,20 @@ def test_see_a_specialty_with_a_test_is_a_visit_and_the_test() -> None:
 def test_a_fortnight_and_an_outpatient_prefix() -> None:
     assert reexams("Repeat U&E in a fortnight.") == [("U&E", "P2W")]
     assert reexams("Outpatient CT chest in 3 months.") == [("CT chest", "P3M")]
+
+
+def test_a_visit_or_test_label_before_a_colon_on_the_same_line() -> None:
+    assert visits("复诊：肾内科门诊，出院后3周") == [("肾内科", "P3W")]
+    assert reexams("复查：血常规、肝肾功能，出院后2周") == [("血常规", "P2W"), ("肝功能", "P2W"), ("肾功能", "P2W")]
+    assert reexams("复查：出院后1个月复查甲功") == [("甲状腺功能", "P1M")]
+    assert reexams("首次复查：出院后1个月（复查项目：肝功能、腹部彩超）") == [("肝功能", "P1M"), ("腹部彩超", "P1M")]
+    assert reexams("复查安排：项目 — 时间 — 地点") == []
+
+
+def test_untimed_tests_in_a_warning_line_stay_out() -> None:
+    assert reexams("如出现发热、咽痛，立即停药并查血常规就诊") == []
+
+
+def test_returning_to_hospital_for_treatment_is_a_visit() -> None:
+    assert visits("3周后返院行第4周期化疗") == [(None, "P3W")]
+    assert visits("如有不适及时返院") == []
