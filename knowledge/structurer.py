@@ -1305,9 +1305,9 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
-_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
+_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|腹部|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?|\babdom\w*|\bbelly|\btummy)"
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
-_BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|belly|tummy|abdomen|"
+_BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
 _LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
 
@@ -1347,11 +1347,17 @@ def _local_swelling(text: str, start: int, end: int) -> bool:
     """A swelling of the neck, scrotum, wound or jaw (the body part in the phrase, or the last one named before it)."""
     if _LOCAL_SWELLING_AFTER.match(text, end):
         return True
+    if re.match(r"\w*\s+(?:of|in|around)\s+(?:the |your |his |her )?(?:face|hands?|feet|foot|legs?|ankles?|arms?|fingers?|calf|calves)\b",
+                text[end:], re.I):
+        return False                          # "pain in the upper abdomen, or swelling of your face, hands or feet"
     parts = list(_BODY_PART.finditer(text[start:end]))
     if not parts:
         before = re.split(r"[.;。；!?！？、]", text[max(0, start - 40):start])[-1]
         parts = list(_BODY_PART.finditer(before))
-    return bool(parts) and bool(re.fullmatch(_LOCAL_SITE, parts[-1].group(0), re.I))
+    # "legs or belly swell": a limb among the parts named makes it edema; "abdominal pain or swelling" does not
+    return bool(parts) and bool(re.fullmatch(_LOCAL_SITE, parts[-1].group(0), re.I)) and \
+        not any(re.fullmatch(r"legs?|ankles?|feet|foot|arms?|hands?|calf|calves|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|四肢|肢体",
+                             p.group(0), re.I) for p in parts)
 
 
 def _zh_department(text: str) -> str | None:

@@ -144,3 +144,19 @@ def test_untimed_tests_in_a_warning_line_stay_out() -> None:
 def test_returning_to_hospital_for_treatment_is_a_visit() -> None:
     assert visits("3周后返院行第4周期化疗") == [(None, "P3W")]
     assert visits("如有不适及时返院") == []
+
+
+def _signs(text: str) -> list[str]:
+    return [i.symptom_code for i in _items(text, "warning_sign")]
+
+
+def test_warning_phrasings_of_round5() -> None:
+    assert _signs("Seek help for earache that gets worse.") == ["pain"]
+    assert _signs("Return at once if you have reduced urine output.") == ["urinary_problem"]
+    assert _signs("如出现会阴伤口疼痛加剧，及时就诊") == ["wound_pain"]
+
+
+def test_a_swollen_belly_is_not_edema_but_swollen_legs_are() -> None:
+    assert _signs("Return to hospital immediately if: abdominal pain or swelling.") == ["abdominal_pain"]
+    assert _signs("Seek help straight away if your legs or belly swell.") == ["edema"]
+    assert "edema" in _signs("If you notice pain in the upper abdomen, or sudden swelling of your face, hands or feet, call us straight away.")
