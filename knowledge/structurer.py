@@ -766,6 +766,11 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
     zh = _DURATION_ZH.search(text)
     if zh:
         n = _num(zh.group(1))
+        # "共7天（住院已用3天）": the rest of the course after discharge (AUTHOR-NOTES-3)
+        used = re.match(rf"\s*[（(,，]?\s*(?:住院(?:期间)?)?(?:已|已经)(?:用|服|服用|使用|应用|治疗)(?:了)?\s*{_NUM}\s*(?:个)?\s*(天|日|周)", text[zh.end():])
+        if n is not None and used and _num(used.group(1)) is not None and _UNIT_ZH[used.group(2)] == _UNIT_ZH[zh.group(2)] \
+                and _num(used.group(1)) < n:
+            n -= _num(used.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
     slash = re.search(r"(?:\bfor\b|\bx\b|×)\s*(?=\d{1,2}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
@@ -1010,6 +1015,7 @@ def _stopped_after(after: str) -> bool:
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
+                     r"减完|减至|减到|减量|逐渐减|"         # "每周减1次，减完停药": the end of a taper, not a stop now
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
@@ -1022,7 +1028,7 @@ def _stopped_after(after: str) -> bool:
 
 
 # "唑来膦酸注射液 5mg 已于住院期间静滴", "given before discharge": a dose given in hospital, not one to take at home
-_GIVEN_ALREADY = re.compile(r"已于住院期间|住院期间已|已(?:静滴|静脉滴注|输注|注射|给予)|\b(?:was |has been )?(?:given|administered) (?:in hospital|on the ward|"
+_GIVEN_ALREADY = re.compile(r"已于住院期间|住院期间已(?!(?:用|服|使用|服用)\s*[\d一二三四五六七八九十]+\s*(?:天|日))|已(?:静滴|静脉滴注|输注|注射|给予)|\b(?:was |has been )?(?:given|administered) (?:in hospital|on the ward|"
                             r"before discharge|during (?:the |your )?(?:admission|stay))\b|\balready given\b", re.I)
 _REFERENCED_ONLY = re.compile(r"(?:\b(?:while|whilst|as long as you are) (?:on|taking|using)|\buntil) (?:the )?$", re.I)
 
@@ -1122,9 +1128,16 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
     dose = dose_text = unit = None
-    if dose_m and _PACKAGE.match(after, dose_m.start()):
-        # "0.5g*20片 1g": the package (strength × count) is not the dose; the next amount is
-        dose_m = _DOSE_IN_MED.search(after, _PACKAGE.match(after, dose_m.start()).end()) or dose_m
+    times = 1.0
+    package = _PACKAGE.match(after, dose_m.start()) if dose_m else None
+    if package:
+        # "0.5g*20片 1g": the package (strength × count) is not the dose; the next amount is. "0.3g×2片 口服 tid" with no
+        # other amount: two tablets of 0.3 g a dose (a package holds more than 4 and is often written "/盒")
+        following = _DOSE_IN_MED.search(after, package.end())
+        count = re.search(r"[*×xX]\s*(\d+)", package.group(0))
+        if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
+            times = float(count.group(1))
+        dose_m = following or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         combination = _SECOND_STRENGTH.match(after, dose_m.end())
@@ -1142,8 +1155,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
             dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
         else:
-            dose = float(dose_m.group(1))
-            dose_text = dose_m.group(0).strip()
+            dose = round(float(dose_m.group(1)) * times, 6)
+            dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
             amount = _COUNT_AMOUNT.search(head)
             if amount:

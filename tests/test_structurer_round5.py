@@ -160,3 +160,21 @@ def test_a_swollen_belly_is_not_edema_but_swollen_legs_are() -> None:
     assert _signs("Return to hospital immediately if: abdominal pain or swelling.") == ["abdominal_pain"]
     assert _signs("Seek help straight away if your legs or belly swell.") == ["edema"]
     assert "edema" in _signs("If you notice pain in the upper abdomen, or sudden swelling of your face, hands or feet, call us straight away.")
+
+
+def _meds(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.frequency, m.duration) for m in _items(text, "medication")]
+
+
+def test_a_taper_that_ends_in_a_stop_is_not_a_stopped_drug() -> None:
+    assert _meds("1. 氟米龙滴眼液 右眼 1滴 每日4次，每周减1次，减完停药") == [("氟米龙滴眼液", 1.0, "drop", "qid", "P4W")]
+
+
+def test_strength_times_a_small_count_is_the_dose_but_a_package_is_not() -> None:
+    assert _meds("阿昔洛韦片 0.2g×2片 口服 每日5次") [0][1:3] == (0.4, "g")
+    assert _meds("阿莫西林胶囊 0.25g×24粒 口服 tid")[0][1:3] == (0.25, "g")
+
+
+def test_the_rest_of_a_course_after_the_days_used_in_hospital() -> None:
+    assert _meds("左氧氟沙星片 0.5g 口服 qd 共10天（住院已用3天）")[0][4] == "P7D"
+    assert _meds("头孢呋辛酯片 0.25g bid 共10天，住院期间已用4天")[0][4] == "P6D"
