@@ -1437,6 +1437,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         tail_start += label.end() + (again.end() if again else 0)
     tail = text[tail_start:]
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
+                     r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
                      r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", tail)
     body = tail[:stop.start()] if stop else tail
@@ -1952,6 +1953,12 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
             if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
+                found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                             for w in whens]
+            elif when and (_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and \
+                    re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院", text[:reexams[0][1]]):
+                # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
+                # place named, if any), and the tests
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             return found

@@ -178,3 +178,14 @@ def test_strength_times_a_small_count_is_the_dose_but_a_package_is_not() -> None
 def test_the_rest_of_a_course_after_the_days_used_in_hospital() -> None:
     assert _meds("左氧氟沙星片 0.5g 口服 qd 共10天（住院已用3天）")[0][4] == "P7D"
     assert _meds("头孢呋辛酯片 0.25g bid 共10天，住院期间已用4天")[0][4] == "P6D"
+
+
+def test_a_procedure_visit_with_tests_in_one_clause_is_both() -> None:
+    assert visits("1周后门诊拆线并复查血常规") == [(None, "P1W")]
+    assert reexams("1周后门诊拆线并复查血常规") == [("血常规", "P1W")]
+    assert visits("出院后10天社区医院拆线并复查血常规") == [("社区医院", "P10D")]
+    assert visits("出院后1周社区医院复查血常规") == []          # a community blood draw alone stays a test (older corpora)
+
+
+def test_a_test_stops_before_its_schedule() -> None:
+    assert reexams("复查血HCG每周1次至正常") == [("血HCG", "P1W")]
