@@ -1241,7 +1241,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
@@ -1547,11 +1547,11 @@ def _en_department(text: str) -> str | None:
                                 m.start()))
     for m in matches:
         word = m.group(1)
-        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT|IR", word, re.I):
+        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|PCP|ENT|IR", word, re.I):
             # short words name a clinic only as "<word> clinic/team/…" or as a place to go
             after = text[m.end():m.end() + 25]
             if not (re.match(r"\s+(?:clinic|team|service|unit|department|specialist|doctor|nurse|centre|center|office)\b", after, re.I)
-                    or word in ("GP", "ENT", "GI", "INR", "IR") and word == word.upper()):
+                    or word in ("GP", "PCP", "ENT", "GI", "INR", "IR") and word == word.upper()):
                 continue
         # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
         dept = short.get(word.lower(), word)
@@ -1582,7 +1582,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
                             r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=GP\b)", re.I)
 
 
@@ -1637,6 +1637,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     candidates = [before]
     if not before or not _TEST_EN.search(before):
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
+        after = re.sub(r"^for\s+(?=(?:a\s+|an\s+)?(?:repeat|re-?check|follow-?up)\s)", "", after, flags=re.I)        # "Fracture clinic in 1 week for repeat X-ray"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
@@ -1657,6 +1658,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
+        raw = re.sub(r"\s+(?:drawn|done|taken|checked|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
@@ -1794,6 +1796,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         structured += found
         prev_found = found or prev_found
     structured += zh_held
+    if not zh and not warning and not any(i.kind == "revisit" for i in structured) \
+            and not _CONDITIONAL_VISIT.search(text) and not _NOT_A_VISIT.search(text):
+        # "Follow-up with Dr. Lee, endocrinology, in 3 months with HbA1c": the visit words, then its time clauses later
+        clauses = _clauses(segment, zh)
+        opener = next((c for c in clauses if _REVISIT_EN.search(c.text) and not _when(c.text, ref)), None)
+        later = [c for c in clauses if opener and c.start > opener.start and _when(c.text, ref)]
+        if opener and later:
+            upto = later[0].start - segment.start
+            department = _en_department(text[:upto]) if _known_en_department(text[:upto]) else None
+            end = later[0].start + len(later[0].text)
+            structured.insert(0, OrderItemDraft(kind="revisit", text=original[opener.start:end], span_start=opener.start,
+                                                span_end=end, name=department, when=_when(later[0].text, ref)))
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -2162,7 +2176,8 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                 found = [continued]
         previous_drugs = names
         # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
-        inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划)\s*[:：]\s*$", text[line_start:segment.start]))
+        inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
+                                      text[line_start:segment.start], re.I))
         if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)

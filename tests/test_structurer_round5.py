@@ -189,3 +189,18 @@ def test_a_procedure_visit_with_tests_in_one_clause_is_both() -> None:
 
 def test_a_test_stops_before_its_schedule() -> None:
     assert reexams("复查血HCG每周1次至正常") == [("血HCG", "P1W")]
+
+
+def test_us_style_follow_up_phrasings() -> None:
+    assert visits("Follow up in 7-10 days with orthopedics for wound check.") == [("Orthopedics", "P7D")]
+    assert visits("Get a CBC drawn at your PCP office in 1 week.") == [("PCP", "P1W")]
+    assert reexams("Get a CBC drawn at your PCP office in 1 week.") == [("CBC", "P1W")]
+    assert visits("Follow-up: PCP in 1 week.") == [("PCP", "P1W")]
+    assert reexams("Fracture clinic in 1 week for repeat X-ray.") == [("X-ray", "P1W")]
+    assert reexams("Outpatient sleep study in 2 months.") == [("Sleep study", "P2M")]
+
+
+def test_a_visit_whose_time_comes_in_a_later_clause() -> None:
+    text = "Follow-up with Dr. Lee, endocrinology, in 3 months with HbA1c prior to visit."
+    assert visits(text) == [("Endocrinology", "P3M")]
+    assert reexams(text) == [("HbA1c", "P3M")]
