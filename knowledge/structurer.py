@@ -480,6 +480,29 @@ _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s
 _DECLARED_ORDER = re.compile(r"\b(mm/dd|dd/mm)(?:/yy(?:yy)?)?\b", re.I)
 
 
+def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> str:
+    """An ambiguous discharge date ("Discharged on 12/03/2026"): the reading under which the other numeric dates of the
+    order fall soonest after it (12/08/2026 is five days later read month first, five months later read day first);
+    day first when nothing tells."""
+    others = [(int(x.group(1)), int(x.group(2)), int(x.group(3))) for x in _DATE_NUMERIC.finditer(text, after)]
+
+    def gap(order: str) -> float:
+        try:
+            start = dt.date(year, b, a) if order == "dm" else dt.date(year, a, b)
+        except ValueError:
+            return float("inf")
+        total = 0.0
+        for p, q, y in others:
+            try:
+                d = dt.date(y, q, p) if order == "dm" else dt.date(y, p, q)
+            except ValueError:
+                return float("inf")
+            days = (d - start).days
+            total += days if days >= -14 else 10_000
+        return total
+    return "md" if others and gap("md") < gap("dm") else "dm"
+
+
 def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     """The discharge date written in the order, and the order of day and month its numeric form shows."""
     m = _STATED_DISCHARGE.search(text)
@@ -493,7 +516,7 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
         declared = _DECLARED_ORDER.search(text)          # "Discharge date: 12/03/2026 (mm/dd/yyyy)": the order written out
         order = "dm" if a > 12 >= b else "md" if b > 12 >= a else \
             (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else \
-            ("dm" if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+            (_order_by_other_dates(text, m.end(), a, b, int(numeric.group(3))) if re.search(r"[\u4e00-\u9fff]", text) is None else None)
         if order is None:
             return None, None
         day, month = (a, b) if order == "dm" else (b, a)
@@ -1232,7 +1255,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
@@ -1249,7 +1272,7 @@ _EN_TIME = re.compile(
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
-    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
 
@@ -1653,12 +1676,12 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:out-?patient|OP)\s+(?=\S)", "", raw, flags=re.I)                # "Outpatient MRI brain in 3 months"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
                      r"(?:the|a) (?:week|day) before|on the day|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
-                     r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     r"prior to (?:the |your )?(?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
-        raw = re.sub(r"\s+(?:drawn|done|taken|checked|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
+        raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
@@ -1667,7 +1690,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
-_SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
+_SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"

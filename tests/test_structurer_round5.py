@@ -204,3 +204,19 @@ def test_a_visit_whose_time_comes_in_a_later_clause() -> None:
     text = "Follow-up with Dr. Lee, endocrinology, in 3 months with HbA1c prior to visit."
     assert visits(text) == [("Endocrinology", "P3M")]
     assert reexams(text) == [("HbA1c", "P3M")]
+
+
+def test_return_in_a_time_is_a_visit() -> None:
+    assert visits("Return in 2 weeks for staple removal.") == [(None, "P2W")]
+
+
+def test_tests_before_an_appointment_and_a_bare_dated_clinic() -> None:
+    assert reexams("Follow up with pulmonology in 1 month. Obtain chest x-ray prior to appointment.") == [("Chest x-ray", "P1M")]
+    assert reexams("Hepatology clinic 12/21/2026 with ultrasound abdomen and AFP.") == \
+        [("Ultrasound abdomen", "2026-12-21"), ("AFP", "2026-12-21")]
+    assert reexams("Holter monitor to be fitted in 1 week.") == [("Holter monitor", "P1W")]
+
+
+def test_an_ambiguous_discharge_date_is_read_the_way_the_other_dates_fit() -> None:
+    assert visits("Discharged on 12/03/2026. Wound check on 12/08/2026 at the surgical clinic.") == [("Surgical", "2026-12-08")]
+    assert visits("Discharged on 04/12/2026. Wound check on 08/12/2026 at the surgical clinic.") == [("Surgical", "2026-12-08")]
