@@ -237,7 +237,14 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
     splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))")
     out = []
     last = 0
-    for m in splitter.finditer(segment.text):
+    cuts = list(splitter.finditer(segment.text))
+    if not zh:
+        # "GP bloods (FBC, U&E) on 15/12/2026 and renal clinic on 5 January 2027": two timed appointments joined by "and"
+        for m in re.finditer(r"\s+and\s+(?=(?:the |your |a )?(?:[A-Za-z&/-]+ ){0,3}(?:clinic|OPD|appointment|review|unit)\b)", segment.text, re.I):
+            if _EN_TIME.search(segment.text[:m.start()]) and _EN_TIME.search(segment.text[m.end():]):
+                cuts.append(m)
+        cuts.sort(key=lambda m: m.start())
+    for m in cuts:
         out.append(_Segment(segment.text[last:m.start()], segment.start + last))
         last = m.end()
     out.append(_Segment(segment.text[last:], segment.start + last))
@@ -598,6 +605,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
+    for m in re.finditer(r"\b(?:1|one|a) (?:week|day) before\b", text, re.I):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
     for m in re.finditer(r"(?:复诊|门诊|就诊)前(?:一|1)(?:周|天|日)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
@@ -1673,9 +1682,10 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
+        raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP)\s+(?=\S)", "", raw, flags=re.I)                # "Outpatient MRI brain in 3 months"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a) (?:week|day) before|on the day|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
@@ -1952,7 +1962,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
     return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
 
 
-_BEFORE_VISIT = re.compile(r"\b(?:the|a) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
+_BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
@@ -2025,6 +2035,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
+            lead = _order_vocab()[0].match(text)
+            if not rest and lead and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", text[lead.end():], re.I):
+                rest = text[:lead.end()]            # "GP bloods (FBC, U&E) on 15/12/2026": taken at the GP
             # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
             # "See cardiology in 3 months with echo": a specialty after "see / with / at" is the visit too
             if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())

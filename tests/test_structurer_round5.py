@@ -220,3 +220,14 @@ def test_tests_before_an_appointment_and_a_bare_dated_clinic() -> None:
 def test_an_ambiguous_discharge_date_is_read_the_way_the_other_dates_fit() -> None:
     assert visits("Discharged on 12/03/2026. Wound check on 12/08/2026 at the surgical clinic.") == [("Surgical", "2026-12-08")]
     assert visits("Discharged on 04/12/2026. Wound check on 08/12/2026 at the surgical clinic.") == [("Surgical", "2026-12-08")]
+
+
+def test_two_timed_appointments_joined_by_and() -> None:
+    text = "GP bloods (FBC, U&E) on 15/12/2026 and renal clinic on 5 January 2027."
+    assert visits(text) == [("GP", "2026-12-15"), ("Renal", "2027-01-05")]
+    assert reexams(text) == [("FBC", "2026-12-15"), ("U&E", "2026-12-15")]
+
+
+def test_a_test_one_week_before_the_clinic_and_a_next_test_due() -> None:
+    assert reexams("Clinic appointment: Endocrinology, 6 weeks, with TFTs 1 week before.") == [("TFTs", "P5W")]
+    assert reexams("Your next INR is due on 11/12/2026 at the anticoagulation clinic.") == [("INR", "2026-12-11")]
