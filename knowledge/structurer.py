@@ -1240,7 +1240,7 @@ _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurse|health 
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
+_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内|隔|挂号)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1418,8 +1418,8 @@ def _zh_department(text: str) -> str | None:
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
-        if len(dept) >= 2 and not re.search(r"复查|检查|医嘱", dept):
-            return dept
+        if len(dept) >= 2 and not re.search(r"复查|检查|医嘱", dept) and not re.fullmatch(r"[我本]科|[我本]院|专科", dept):
+            return dept                     # "至我科门诊复诊": the ward's own clinic, not named
     return None
 
 

@@ -231,3 +231,9 @@ def test_two_timed_appointments_joined_by_and() -> None:
 def test_a_test_one_week_before_the_clinic_and_a_next_test_due() -> None:
     assert reexams("Clinic appointment: Endocrinology, 6 weeks, with TFTs 1 week before.") == [("TFTs", "P5W")]
     assert reexams("Your next INR is due on 11/12/2026 at the anticoagulation clinic.") == [("INR", "2026-12-11")]
+
+
+def test_time_words_and_our_own_ward_are_not_departments() -> None:
+    assert visits("出院后1周至我科门诊复诊") == [(None, "P1W")]
+    assert visits("出院后每月门诊随访一次") == [(None, "P1M")]
+    assert visits("出院后2周内到门诊复诊") == [(None, "P2W")]
