@@ -1446,6 +1446,8 @@ def _split_items(body: str) -> list[tuple[str, int]]:
         elif ch in "）)" and depth:
             depth -= 1
         cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" else 0
+        if cut and ch in "+＋" and re.match(r"(?:增强|平扫|动态|延迟|三维重建|重建|弥散|DWI|CTA|MRA)", body[i + 1:]):
+            cut = 0                                   # "腹部CT平扫+增强": one scan with and without contrast
         if cut and depth == 0 and not (ch == "/" and re.match(r"[^、，,及和与+＋]{1,8}?比", body[i + 1:])):
             out.append((body[start:i], start))
             start = i + cut
@@ -1454,6 +1456,15 @@ def _split_items(body: str) -> list[tuple[str, int]]:
         i += 1
     out.append((body[start:], start))
     return out
+
+
+def _zh_bare_tests(text: str) -> list[str]:
+    """A clause that only names tests ("肝功", "肝肾功能、电解质"): their names; else nothing."""
+    names = [n for piece, _ in _split_items(text) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()])]
+    if not names or any(len(n) < 2 or len(n) > 12 or not (_zh_test_words().search(n) or n in ("肝功能", "肾功能", "甲状腺功能"))
+                        or re.search(r"[\d一二两三四五六七八九十]+\s*(?:个)?(?:天|日|周|月|年)|查|测|注意|避免|如|若|根据|决定|治疗|调整|评估|结果|报告|取|看|后", n) for n in names):
+        return []
+    return names
 
 
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
@@ -1468,10 +1479,12 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():])     # "复查：出院后2周复查血常规"
         tail_start += label.end() + (again.end() if again else 0)
     tail = text[tail_start:]
+    # a note in brackets ("血常规（门诊或当地医院均可）") does not end the list: its words are hidden from the stop words
+    masked = re.sub(r"[（(][^（）()]*[)）]", lambda b: b.group(0)[0] + "　" * (len(b.group(0)) - 2) + b.group(0)[-1], tail)
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
                      r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
-                     r"并(?=拔|取|拆|换|行|做|放|置)", tail)
+                     r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
     for piece, at in _split_items(body):
@@ -1786,6 +1799,11 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                          for name, _, _ in tests]
                 continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam":
+            # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
+            more = _zh_bare_tests(clause.text)
+            found = [replace(prev_found[-1], name=n, text=original[clause.start:clause.start + len(clause.text)],
+                             span_start=clause.start, span_end=clause.start + len(clause.text)) for n in more]
         if zh_held:
             # "复查：血常规、肝肾功能，出院后2周": tests before a comma, their time after it
             when = _when(clause.text, ref) if not found and _is_time_only(clause.text, ref) else None

@@ -237,3 +237,13 @@ def test_time_words_and_our_own_ward_are_not_departments() -> None:
     assert visits("出院后1周至我科门诊复诊") == [(None, "P1W")]
     assert visits("出院后每月门诊随访一次") == [(None, "P1M")]
     assert visits("出院后2周内到门诊复诊") == [(None, "P2W")]
+
+
+def test_a_contrast_scan_is_one_test_and_a_bracket_note_does_not_end_the_list() -> None:
+    assert reexams("2周后复查腹部CT平扫+增强") == [("腹部CT平扫+增强", "P2W")]
+    assert reexams("出院后3天复查血常规（门诊或当地医院均可）") == [("血常规", "P3D")]
+
+
+def test_tests_named_after_a_comma_share_the_clause_before() -> None:
+    assert reexams("出院后1周查血常规，肝功") == [("血常规", "P1W"), ("肝功能", "P1W")]
+    assert reexams("1个月后复查肝功能，根据病理决定后续治疗") == [("肝功能", "P1M")]
