@@ -1273,7 +1273,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
@@ -1628,13 +1628,13 @@ def _en_department(text: str) -> str | None:
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
 _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
-                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=GP\b)", re.I)
+                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
-_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
-                            r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
+                            r"schedule|arrange|book|do|draw|take)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1696,10 +1696,10 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
-        raw = re.sub(r"^(?:out-?patient|OP)\s+(?=\S)", "", raw, flags=re.I)                # "Outpatient MRI brain in 3 months"
+        raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
-                     r"prior to (?:the |your )?(?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
@@ -1714,7 +1714,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
-                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
                          r"复诊时|复诊前|届时|同日|当天|当日", re.I)
@@ -2058,6 +2058,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 rest = text[:lead.end()]            # "GP bloods (FBC, U&E) on 15/12/2026": taken at the GP
             # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
             # "See cardiology in 3 months with echo": a specialty after "see / with / at" is the visit too
+            if re.fullmatch(r"\s*(?:follow[- ]?up|repeat|out-?patient|surveillance)\s*", rest, re.I):
+                rest = ""                           # "Follow-up CT abdomen in 3 months": a test, not a visit
             if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())
                                                                or re.search(r"\b(?:see|with|at|to|visit)\s", rest, re.I))
                                   and _known_en_department(rest)):

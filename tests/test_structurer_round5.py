@@ -247,3 +247,14 @@ def test_a_contrast_scan_is_one_test_and_a_bracket_note_does_not_end_the_list() 
 def test_tests_named_after_a_comma_share_the_clause_before() -> None:
     assert reexams("出院后1周查血常规，肝功") == [("血常规", "P1W"), ("肝功能", "P1W")]
     assert reexams("1个月后复查肝功能，根据病理决定后续治疗") == [("肝功能", "P1M")]
+
+
+def test_more_us_test_phrasings() -> None:
+    assert visits("Blood work to be drawn at PCP in 1 week.") == [("PCP", "P1W")]
+    assert reexams("Blood work to be drawn at PCP in 1 week.") == [("Blood work", "P1W")]
+    assert reexams("You will need a CBC and CMP drawn 1 week after discharge.") == [("CBC", "P1W"), ("CMP", "P1W")]
+    assert visits("Follow-up CT abdomen/pelvis in 3 months.") == []
+    assert reexams("Follow-up CT abdomen/pelvis in 3 months.") == [("CT abdomen/pelvis", "P3M")]
+    assert reexams("Liver enzymes in 2 weeks.") == [("Liver enzymes", "P2W")]
+    text = "Follow up with Dr. Jones (PCP) on 12/10/2026 at 2:00 PM. Please get a BMP before this visit."
+    assert reexams(text) == [("BMP", "2026-12-10")]
