@@ -847,6 +847,7 @@ class _Med:
 
 _LEAD_WORDS = re.compile(r"^(?:出院带药|出院后|带药|继续|继服|予以|给予|予|加用|服用|使用|口服|改为|改用|换用|换为|并|及|和|与|或|请|每日|每天|停用|停服|暂停)+")
 _EN_FORM_WORDS = r"(?:eye drops?|ear drops?|drops|oral suspension|suspension|syrup|oral solution|solution|elixir|cream|ointment|gel|patch|inhaler|" \
+                 r"mouthwash|mouth ?rinse|oral rinse|lotion|shampoo|foam|" \
                  r"nasal spray|spray|tablets?|capsules?|injection|pen|suppositor(?:y|ies))"
 
 

@@ -258,3 +258,7 @@ def test_more_us_test_phrasings() -> None:
     assert reexams("Liver enzymes in 2 weeks.") == [("Liver enzymes", "P2W")]
     text = "Follow up with Dr. Jones (PCP) on 12/10/2026 at 2:00 PM. Please get a BMP before this visit."
     assert reexams(text) == [("BMP", "2026-12-10")]
+
+
+def test_an_unknown_drug_with_a_strength_and_a_mouthwash_form() -> None:
+    assert _meds("Benzydamine 0.15% mouthwash 15 ml gargle every 3 hours as needed") == [("Benzydamine", 15.0, "mL", "prn", None)]
