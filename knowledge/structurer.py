@@ -2189,6 +2189,38 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         _NUMERIC_ORDER.reset(token)
 
 
+def _shared_trailing_sig(found: list[OrderItemDraft], names: list[_Med], line: str) -> list[OrderItemDraft]:
+    """"异烟肼片 0.3g、利福平胶囊 0.45g，每日1次 空腹顿服": drugs listed with only a dose before one sig share it."""
+    meds = [i for i in found if i.kind == "medication"]
+    if len(meds) < 2 or len(meds) != len(names) or meds[-1].frequency is None:
+        return found
+    joined = [re.fullmatch(rf"\s*\d+(?:\.\d+)?\s*{_UNIT}?\s*[、,，和及]\s*", line[a.end:b.start])
+              for a, b in zip(names, names[1:])]
+    if not all(joined):
+        return found
+    last = meds[-1]
+    shared = {i.span_start: i for i in meds[:-1] if i.frequency is None}
+    return [replace(i, frequency=last.frequency, route=i.route or last.route, duration=i.duration or last.duration)
+            if i.kind == "medication" and i.span_start in shared and i is not last else i for i in found]
+
+
+_COURSE_WORD = re.compile(r"期|疗程|\bphase\b|\bcourse\b|\bregimen\b|\btreatment\b", re.I)
+
+
+def _block_course(heading: str) -> str | None:
+    """The course a heading gives the drugs under it or after it on its line ("强化期（2个月）：异烟肼…",
+    "TB treatment, intensive phase, 2 months, all taken together once daily:"): a period beside a course word."""
+    if not heading.strip() or not _COURSE_WORD.search(heading) or _DOSE.search(heading):
+        return None
+    found = [m for m in (*_PERIOD_ZH.finditer(heading), *_PERIOD_EN.finditer(heading))]
+    if len(found) != 1 or re.search(r"后|after|ago|前", heading[found[0].end():found[0].end() + 2], re.I):
+        return None
+    m = found[0]
+    n = _num(m.group(1))
+    unit = _UNIT_ZH.get(m.group(2)) or _UNIT_EN.get(m.group(2).lower())
+    return _iso_period(n, unit) if n is not None and unit else None
+
+
 def _structure_orders(text: str, written: str, language: str | None, llm: Any, discharge_date: dt.date | None) -> StructuredOrders:
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
@@ -2199,9 +2231,11 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     visit_list = False            # inside the list of visits after "Follow-up appointments" / "复诊安排："
     previous_end = 0
     previous_drugs: list[_Med] = []
+    block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = False       # a blank line ends a list
+            block_duration = None
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
             # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
@@ -2232,6 +2266,15 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             if continued is not None:
                 found = [continued]
         previous_drugs = names
+        found = _shared_trailing_sig(found, names, segment.text)
+        if names and any(i.kind == "medication" for i in found):
+            course = _block_course(text[text.rfind("\n", 0, segment.start) + 1:names[0].start + segment.start]) or block_duration
+            if course:
+                found = [replace(i, duration=course) if i.kind == "medication" and i.duration is None else i for i in found]
+        elif not names and re.search(r"[:：]\s*$", segment.text):
+            block_duration = _block_course(segment.text)
+        elif not names:
+            block_duration = None
         # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
         inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
                                       text[line_start:segment.start], re.I))

@@ -262,3 +262,13 @@ def test_more_us_test_phrasings() -> None:
 
 def test_an_unknown_drug_with_a_strength_and_a_mouthwash_form() -> None:
     assert _meds("Benzydamine 0.15% mouthwash 15 ml gargle every 3 hours as needed") == [("Benzydamine", 15.0, "mL", "prn", None)]
+
+
+def test_a_course_in_a_block_heading_covers_the_drugs_under_it() -> None:
+    text = "Intensive phase, 2 months, all once daily before breakfast:\n  Rifampicin 600 mg PO OD\n  Isoniazid 300 mg PO OD\n\nParacetamol 1 g qds prn"
+    assert [m[4] for m in _meds(text)] == ["P2M", "P2M", None]
+
+
+def test_drugs_listed_with_a_dose_before_one_sig_share_it() -> None:
+    text = "强化期（2个月）：异烟肼片 0.3g、利福平胶囊 0.45g，每日1次 空腹顿服"
+    assert _meds(text) == [("异烟肼片", 0.3, "g", "qd", "P2M"), ("利福平胶囊", 0.45, "g", "qd", "P2M")]
