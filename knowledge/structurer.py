@@ -1754,6 +1754,8 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
                             span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
     place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (0, timed[0]))
+    if (_zh_test_words().search(place) if zh else _TEST_EN.search(place)) and not _LAB_PLACE.search(place):
+        return None                                     # "血常规 / 肝功能 / 出院后2周": tests cut by slashes, not a table row
     if not _LAB_PLACE.search(place):
         department = _zh_department(place) if zh else _known_en_department(place)
         if department:
