@@ -1228,7 +1228,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -2023,8 +2023,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
-            elif when and (_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and \
-                    re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院", text[:reexams[0][1]]):
+            elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院", text[:reexams[0][1]])
+                           or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
+                # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
                 # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
                 # place named, if any), and the tests
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)

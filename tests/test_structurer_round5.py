@@ -272,3 +272,9 @@ def test_a_course_in_a_block_heading_covers_the_drugs_under_it() -> None:
 def test_drugs_listed_with_a_dose_before_one_sig_share_it() -> None:
     text = "强化期（2个月）：异烟肼片 0.3g、利福平胶囊 0.45g，每日1次 空腹顿服"
     assert _meds(text) == [("异烟肼片", 0.3, "g", "qd", "P2M"), ("利福平胶囊", 0.45, "g", "qd", "P2M")]
+
+
+def test_a_tube_taken_out_after_a_test_and_an_assessment_after_a_time_are_visits() -> None:
+    assert visits("1个月后复查胃镜并拔除胃管") == [(None, "P1M")]
+    assert visits("6个月后评估是否需要激光治疗") == [(None, "P6M")]
+    assert visits("3个月后复查CBCT评估骨结合") == []
