@@ -1802,6 +1802,13 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                          for name, _, _ in tests]
                 continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        if zh and not found and not warning and last_visits and last_visits[-1].name and _when(clause.text, ref) \
+                and re.search(r"拆线|换药|拔管|拆钉|拔除|培训", clause.text) and not _zh_department(clause.text) \
+                and not re.search(r"出院|术后|产后", clause.text):
+            # "出院后第7天到腹透中心换药，第14天拆线": the next thing done there, at its own time (a clause that counts
+            # from discharge again, "出院后10天拆线", starts afresh)
+            found = [replace(last_visits[-1], when=_when(clause.text, ref), text=original[clause.start:clause.start + len(clause.text)],
+                             span_start=clause.start, span_end=clause.start + len(clause.text))]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam":
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)

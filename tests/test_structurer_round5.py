@@ -278,3 +278,8 @@ def test_a_tube_taken_out_after_a_test_and_an_assessment_after_a_time_are_visits
     assert visits("1个月后复查胃镜并拔除胃管") == [(None, "P1M")]
     assert visits("6个月后评估是否需要激光治疗") == [(None, "P6M")]
     assert visits("3个月后复查CBCT评估骨结合") == []
+
+
+def test_the_next_thing_done_at_the_same_place_keeps_the_place() -> None:
+    assert visits("出院后第3天到伤口门诊换药，第10天拆线") == [("伤口门诊", "P3D"), ("伤口门诊", "P10D")]
+    assert visits("出院后第3天胸外科门诊换药，出院后10天拆线") == [("胸外科", "P3D")]   # counted afresh: not tied
