@@ -132,7 +132,7 @@ def _lookup(name: str) -> _Drug | None:
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 # (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
@@ -237,7 +237,14 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
     splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))")
     out = []
     last = 0
-    for m in splitter.finditer(segment.text):
+    cuts = list(splitter.finditer(segment.text))
+    if not zh:
+        # "GP bloods (FBC, U&E) on 15/12/2026 and renal clinic on 5 January 2027": two timed appointments joined by "and"
+        for m in re.finditer(r"\s+and\s+(?=(?:the |your |a )?(?:[A-Za-z&/-]+ ){0,3}(?:clinic|OPD|appointment|review|unit)\b)", segment.text, re.I):
+            if _EN_TIME.search(segment.text[:m.start()]) and _EN_TIME.search(segment.text[m.end():]):
+                cuts.append(m)
+        cuts.sort(key=lambda m: m.start())
+    for m in cuts:
         out.append(_Segment(segment.text[last:m.start()], segment.start + last))
         last = m.end()
     out.append(_Segment(segment.text[last:], segment.start + last))
@@ -339,7 +346,7 @@ _ROUTE_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) f
     ("sc", r"皮下|\bih\b|(?-i:\bH\b)|\bsc\b|\bs/c\b|\bsubcut\b|\bsq\b|\bsubq\b|subcut|subcutaneous|under the skin"),
     ("iv", r"静滴|静脉|静推|\biv\b|\bivgtt\b|intravenous"),
     ("im", r"肌注|肌肉注射|\bim\b|intramuscular"),
-    ("topical", r"外用|外涂|涂抹|含漱(?!后)|喷鼻|滴鼻|鼻腔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
+    ("topical", r"外用|外涂|涂抹|含漱(?!后)|坐浴|喷鼻|滴鼻|鼻腔|鼻孔|mouthwash|gargle|nasal|each nostril|intranasal|涂(?:于|在)?(?:患处|[左右双]?眼|伤口|皮肤)|患处|外敷|外贴|滴眼|点眼|滴[左右双]眼|滴耳|[左右双]眼|眼用|"
                 r"topical|apply to|to the skin|\beye drops?\b|\bear drops?\b|\bin(?:to)? (?:the |each |both |your )?(?:right |left |affected )?(?:eyes?|ears?)\b|"
                 r"\b(?:right|left|both|each|affected) (?:eyes?|ears?)\b|ophthalmic|transdermal"),
     ("other", r"阴道|塞肛|肛塞|纳肛|直肠给药|营养管|鼻饲|胃管|空肠管|vaginal|per vagina|\bPV\b|rectal|per rectum|\bPR\b|feeding tube|"
@@ -373,6 +380,19 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+# clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
+# denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
+_SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
+_SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+_FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
+# a time written as an adjective before a visit word: "6-week postnatal check", "GP 6–8 week baby check", "3-month review"
+_COMPOUND_PERIOD = re.compile(r"(?<![\d.])(\d{1,2})(?:\s*(?:-|–|to)\s*\d{1,2})?[- ](day|week|month)(?=\s+(?:[a-z-]+\s+)?"
+                              r"(?:check|review|appointment|visit|follow-?up|clinic|scan|bloods?)\b)", re.I)
+
+
+def _slash_period(m: re.Match[str]) -> str | None:
+    n = int(m.group(1))
+    return f"P{n}{_SLASH_UNIT[m.group(2)]}" if 0 < n <= int(m.group(2)) else None
 
 
 def _num(token: str) -> float | None:
@@ -414,8 +434,8 @@ _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$"
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
-_EVERY_EN = re.compile(r"\b(?:every|each|once a|once per)\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
-                       r"\b(?:every|each)\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+_EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) (?:a|per))\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
+                       r"\b(?:every|each|on(?=\s+\w+days\b))\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
     (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
@@ -438,6 +458,21 @@ def _date_from_parts(year: int | None, month: int, day: int, ref: dt.date | None
 
 # the order of day and month, from a discharge date the order states ("Discharged 24/11/2026"): "dm", "md" or None
 _NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("numeric_date_order", default=None)
+# the post-operative day of the discharge when the order states it ("今日为术后第3天", "术后第3天出院"): a later
+# "术后第10天拆线" is then 7 days from discharge (AUTHOR-NOTES-5)
+_DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("discharge_pod", default=None)
+_POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*(?:出院|办理出院)|"
+                         r"(?:出院即|出院为|即)术后(当天|当日)")
+_POD_DAY = re.compile(r"术后第\s*(\d{1,3})\s*(?:天|日)")
+# "术后第7天（出院后第3天）": the time from discharge in the brackets is the one meant
+_POD_GLOSSED = re.compile(r"术后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?=\s*[（(]\s*(?:即)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)\s*[)）])")
+
+
+def _stated_pod(text: str) -> int | None:
+    m = _POD_STATED.search(text)
+    if not m:
+        return None
+    return 0 if m.group(3) else int(m.group(1) or m.group(2))
 _DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
@@ -447,6 +482,32 @@ _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
                                r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
+
+
+_DECLARED_ORDER = re.compile(r"\b(mm/dd|dd/mm)(?:/yy(?:yy)?)?\b", re.I)
+
+
+def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> str:
+    """An ambiguous discharge date ("Discharged on 12/03/2026"): the reading under which the other numeric dates of the
+    order fall soonest after it (12/08/2026 is five days later read month first, five months later read day first);
+    day first when nothing tells."""
+    others = [(int(x.group(1)), int(x.group(2)), int(x.group(3))) for x in _DATE_NUMERIC.finditer(text, after)]
+
+    def gap(order: str) -> float:
+        try:
+            start = dt.date(year, b, a) if order == "dm" else dt.date(year, a, b)
+        except ValueError:
+            return float("inf")
+        total = 0.0
+        for p, q, y in others:
+            try:
+                d = dt.date(y, q, p) if order == "dm" else dt.date(y, p, q)
+            except ValueError:
+                return float("inf")
+            days = (d - start).days
+            total += days if days >= -14 else 10_000
+        return total
+    return "md" if others and gap("md") < gap("dm") else "dm"
 
 
 def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
@@ -459,7 +520,10 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
     if numeric:
         a, b = int(numeric.group(1)), int(numeric.group(2))
-        order = "dm" if a > 12 >= b else "md" if b > 12 >= a else ("dm" if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+        declared = _DECLARED_ORDER.search(text)          # "Discharge date: 12/03/2026 (mm/dd/yyyy)": the order written out
+        order = "dm" if a > 12 >= b else "md" if b > 12 >= a else \
+            (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else \
+            (_order_by_other_dates(text, m.end(), a, b, int(numeric.group(3))) if re.search(r"[\u4e00-\u9fff]", text) is None else None)
         if order is None:
             return None, None
         day, month = (a, b) if order == "dm" else (b, a)
@@ -491,6 +555,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
 
     for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in [*_POD_STATED.finditer(text), *_POD_GLOSSED.finditer(text)]:
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())    # "今日为术后第3天": when the order is written, not a visit
+    pod = _DISCHARGE_POD.get()
+    if pod is not None:
+        for m in _POD_DAY.finditer(text):        # "术后第10天拆线" after a discharge on 术后第3天: P7D
+            day = int(m.group(1))
+            add(m, f"P{day - pod}D" if day > pod else None)
     for m in _STATED_DISCHARGE.finditer(text):  # "骨科 出院日期：2026年12月5日": the day of discharge, not of a visit
         if m.group(0).startswith("于"):
             continue
@@ -534,6 +605,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
+    for m in re.finditer(r"\b(?:1|one|a) (?:week|day) before\b", text, re.I):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
     for m in re.finditer(r"(?:复诊|门诊|就诊)前(?:一|1)(?:周|天|日)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
@@ -575,6 +648,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, f"P{hours // 24}D" if hours % 24 == 0 else None)
     for m in _DAY_N.finditer(text):                  # "wound check on day 5"
         add(m, _iso_period(float(m.group(1)), "D"))
+    for m in _FORTNIGHTS.finditer(text):             # "repeat LFTs in a fortnight"
+        n = _num(m.group(1))
+        add(m, _iso_period(2 * n, "W") if n is not None else None)
+    for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
+        add(m, _slash_period(m))
+    for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
+        add(m, _iso_period(float(m.group(1)), _UNIT_EN[m.group(2).lower()]))
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -718,8 +798,18 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
     zh = _DURATION_ZH.search(text)
     if zh:
         n = _num(zh.group(1))
+        # "共7天（住院已用3天）": the rest of the course after discharge (AUTHOR-NOTES-3)
+        used = re.match(rf"\s*[（(,，]?\s*(?:住院(?:期间)?)?(?:已|已经)(?:用|服|服用|使用|应用|治疗)(?:了)?\s*{_NUM}\s*(?:个)?\s*(天|日|周)", text[zh.end():])
+        if n is not None and used and _num(used.group(1)) is not None and _UNIT_ZH[used.group(2)] == _UNIT_ZH[zh.group(2)] \
+                and _num(used.group(1)) < n:
+            n -= _num(used.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
+    slash = re.search(r"(?:\bfor\b|\bx\b|×)\s*(?=\d{1,2}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
+    if slash:                                   # "co-amoxiclav 625 mg tds x 7/7"
+        period = _slash_period(_SLASH_PERIOD.match(text, slash.end()))
+        if period:
+            return period
     en = _DURATION_EN.search(text)
     if en:
         n = _num(en.group(1))
@@ -757,6 +847,7 @@ class _Med:
 
 _LEAD_WORDS = re.compile(r"^(?:出院带药|出院后|带药|继续|继服|予以|给予|予|加用|服用|使用|口服|改为|改用|换用|换为|并|及|和|与|或|请|每日|每天|停用|停服|暂停)+")
 _EN_FORM_WORDS = r"(?:eye drops?|ear drops?|drops|oral suspension|suspension|syrup|oral solution|solution|elixir|cream|ointment|gel|patch|inhaler|" \
+                 r"mouthwash|mouth ?rinse|oral rinse|lotion|shampoo|foam|" \
                  r"nasal spray|spray|tablets?|capsules?|injection|pen|suppositor(?:y|ies))"
 
 
@@ -957,6 +1048,7 @@ def _stopped_after(after: str) -> bool:
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
+                     r"减完|减至|减到|减量|逐渐减|"         # "每周减1次，减完停药": the end of a taper, not a stop now
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
@@ -969,7 +1061,7 @@ def _stopped_after(after: str) -> bool:
 
 
 # "唑来膦酸注射液 5mg 已于住院期间静滴", "given before discharge": a dose given in hospital, not one to take at home
-_GIVEN_ALREADY = re.compile(r"已于住院期间|住院期间已|已(?:静滴|静脉滴注|输注|注射|给予)|\b(?:was |has been )?(?:given|administered) (?:in hospital|on the ward|"
+_GIVEN_ALREADY = re.compile(r"已于住院期间|住院期间已(?!(?:用|服|使用|服用)\s*[\d一二三四五六七八九十]+\s*(?:天|日))|已(?:静滴|静脉滴注|输注|注射|给予)|\b(?:was |has been )?(?:given|administered) (?:in hospital|on the ward|"
                             r"before discharge|during (?:the |your )?(?:admission|stay))\b|\balready given\b", re.I)
 _REFERENCED_ONLY = re.compile(r"(?:\b(?:while|whilst|as long as you are) (?:on|taking|using)|\buntil) (?:the )?$", re.I)
 
@@ -1069,9 +1161,16 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
     dose = dose_text = unit = None
-    if dose_m and _PACKAGE.match(after, dose_m.start()):
-        # "0.5g*20片 1g": the package (strength × count) is not the dose; the next amount is
-        dose_m = _DOSE_IN_MED.search(after, _PACKAGE.match(after, dose_m.start()).end()) or dose_m
+    times = 1.0
+    package = _PACKAGE.match(after, dose_m.start()) if dose_m else None
+    if package:
+        # "0.5g*20片 1g": the package (strength × count) is not the dose; the next amount is. "0.3g×2片 口服 tid" with no
+        # other amount: two tablets of 0.3 g a dose (a package holds more than 4 and is often written "/盒")
+        following = _DOSE_IN_MED.search(after, package.end())
+        count = re.search(r"[*×xX]\s*(\d+)", package.group(0))
+        if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
+            times = float(count.group(1))
+        dose_m = following or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         combination = _SECOND_STRENGTH.match(after, dose_m.end())
@@ -1089,8 +1188,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
             dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
         else:
-            dose = float(dose_m.group(1))
-            dose_text = dose_m.group(0).strip()
+            dose = round(float(dose_m.group(1)) * times, 6)
+            dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
             amount = _COUNT_AMOUNT.search(head)
             if amount:
@@ -1108,7 +1207,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     # the route in the order, or before the first drug of a line ("经空肠营养管泵入肠内营养混悬液")
     route = _route(head) or _route(after) or _route(med.name) or _route(before)
     if route is None:
-        if unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
+        if re.search(r"鼻喷|鼻用|滴鼻|\bnasal\b", med.name, re.I):
+            route = "topical"                              # "糠酸莫米松鼻喷雾剂 每侧2喷": a nasal spray's puffs go up the nose
+        elif unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
@@ -1127,7 +1228,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
@@ -1136,11 +1237,11 @@ _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳�
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurse|health visitor|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回)+")
+_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内|隔|挂号)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1164,7 +1265,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
@@ -1173,14 +1274,15 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
-    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|"
-    rf"\b(?:on|by)\s+(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
+    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
+    rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
+    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
-    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
 
@@ -1222,6 +1324,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if closed and not re.search(r"[（(]", piece[:closed.start()]):
             piece = piece[:closed.start()]
         name = re.sub(r"[（(][^（）()]*[)）]", "", piece)          # "眼底（羟氯喹）": a note, not the test
+        name = re.sub(r"^.*[:：]", "", name)                        # "复查项目：肝功能": the label is not the test
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
         name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
@@ -1229,7 +1332,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
         name = re.sub(r"(?:检查|一次)$", "", name).strip()
-        if re.match(r"看|取|拿", name) or re.search(r"(?:报告|结果)$", name):
+        if re.match(r"看|取|拿", name) or re.search(r"报告|结果", name):
             continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
             at = text.find(name, start)
@@ -1248,9 +1351,9 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
-_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?)"
+_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|腹部|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?|\babdom\w*|\bbelly|\btummy)"
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
-_BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|belly|tummy|abdomen|"
+_BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
 _LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
 
@@ -1290,11 +1393,17 @@ def _local_swelling(text: str, start: int, end: int) -> bool:
     """A swelling of the neck, scrotum, wound or jaw (the body part in the phrase, or the last one named before it)."""
     if _LOCAL_SWELLING_AFTER.match(text, end):
         return True
+    if re.match(r"\w*\s+(?:of|in|around)\s+(?:the |your |his |her )?(?:face|hands?|feet|foot|legs?|ankles?|arms?|fingers?|calf|calves)\b",
+                text[end:], re.I):
+        return False                          # "pain in the upper abdomen, or swelling of your face, hands or feet"
     parts = list(_BODY_PART.finditer(text[start:end]))
     if not parts:
         before = re.split(r"[.;。；!?！？、]", text[max(0, start - 40):start])[-1]
         parts = list(_BODY_PART.finditer(before))
-    return bool(parts) and bool(re.fullmatch(_LOCAL_SITE, parts[-1].group(0), re.I))
+    # "legs or belly swell": a limb among the parts named makes it edema; "abdominal pain or swelling" does not
+    return bool(parts) and bool(re.fullmatch(_LOCAL_SITE, parts[-1].group(0), re.I)) and \
+        not any(re.fullmatch(r"legs?|ankles?|feet|foot|arms?|hands?|calf|calves|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|四肢|肢体",
+                             p.group(0), re.I) for p in parts)
 
 
 def _zh_department(text: str) -> str | None:
@@ -1310,8 +1419,8 @@ def _zh_department(text: str) -> str | None:
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
-        if len(dept) >= 2 and not re.search(r"复查|检查|医嘱", dept):
-            return dept
+        if len(dept) >= 2 and not re.search(r"复查|检查|医嘱", dept) and not re.fullmatch(r"[我本]科|[我本]院|专科", dept):
+            return dept                     # "至我科门诊复诊": the ward's own clinic, not named
     return None
 
 
@@ -1338,6 +1447,8 @@ def _split_items(body: str) -> list[tuple[str, int]]:
         elif ch in "）)" and depth:
             depth -= 1
         cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" else 0
+        if cut and ch in "+＋" and re.match(r"(?:增强|平扫|动态|延迟|三维重建|重建|弥散|DWI|CTA|MRA)", body[i + 1:]):
+            cut = 0                                   # "腹部CT平扫+增强": one scan with and without contrast
         if cut and depth == 0 and not (ch == "/" and re.match(r"[^、，,及和与+＋]{1,8}?比", body[i + 1:])):
             out.append((body[start:i], start))
             start = i + cut
@@ -1348,6 +1459,15 @@ def _split_items(body: str) -> list[tuple[str, int]]:
     return out
 
 
+def _zh_bare_tests(text: str) -> list[str]:
+    """A clause that only names tests ("肝功", "肝肾功能、电解质"): their names; else nothing."""
+    names = [n for piece, _ in _split_items(text) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()])]
+    if not names or any(len(n) < 2 or len(n) > 12 or not (_zh_test_words().search(n) or n in ("肝功能", "肾功能", "甲状腺功能"))
+                        or re.search(r"[\d一二两三四五六七八九十]+\s*(?:个)?(?:天|日|周|月|年)|查|测|注意|避免|如|若|根据|决定|治疗|调整|评估|结果|报告|取|看|后", n) for n in names):
+        return []
+    return names
+
+
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
     found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)", text), _zh_test_verb().search(text)) if m]
@@ -1355,9 +1475,17 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         return []
     m = min(found, key=lambda x: x.start())
     tail_start = m.end()
+    label = re.match(r"(?:项目|内容|安排)?\s*[:：]\s*", text[tail_start:])     # "复查：血常规、肝肾功能，出院后2周"
+    if label:
+        again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():])     # "复查：出院后2周复查血常规"
+        tail_start += label.end() + (again.end() if again else 0)
     tail = text[tail_start:]
+    # a note in brackets ("血常规（门诊或当地医院均可）") does not end the list: its words are hidden from the stop words
+    masked = re.sub(r"[（(][^（）()]*[)）]", lambda b: b.group(0)[0] + "　" * (len(b.group(0)) - 2) + b.group(0)[-1], tail)
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
-                     r"并(?=拔|取|拆|换|行|做|放|置)", tail)
+                     r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
+                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
+                     r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
     for piece, at in _split_items(body):
@@ -1367,6 +1495,8 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
+        if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
+            continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
         if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
@@ -1402,7 +1532,7 @@ def _clinic_nouns_en() -> frozenset[str]:
 
 
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
-_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|"
+_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|fu|f/u|"
                               r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
                               r"\w*ing|\w*ed)$", re.I)
 
@@ -1412,7 +1542,7 @@ def _clinic_phrase(text: str) -> str | None:
     "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
-    for m in re.finditer(r"\b(clinic|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
+    for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -1420,10 +1550,11 @@ def _clinic_phrase(text: str) -> str | None:
                 break
             kept.insert(0, word)
         phrase = " ".join(kept)
-        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short):
+        # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
+        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)):
             continue
         phrase = short.get(phrase.lower(), phrase)
-        if m.group(1).lower() != "clinic":
+        if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
             phrase += " " + m.group(1)
         return phrase[0].upper() + phrase[1:]
     nurse = nurses.search(text)
@@ -1462,11 +1593,11 @@ def _en_department(text: str) -> str | None:
                                 m.start()))
     for m in matches:
         word = m.group(1)
-        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|ENT|IR", word, re.I):
+        if re.fullmatch(r"pain|hand|chest|eye|kidney|liver|memory|sleep|stroke|INR|GI|GP|PCP|ENT|IR", word, re.I):
             # short words name a clinic only as "<word> clinic/team/…" or as a place to go
             after = text[m.end():m.end() + 25]
             if not (re.match(r"\s+(?:clinic|team|service|unit|department|specialist|doctor|nurse|centre|center|office)\b", after, re.I)
-                    or word in ("GP", "ENT", "GI", "INR", "IR") and word == word.upper()):
+                    or word in ("GP", "PCP", "ENT", "GI", "INR", "IR") and word == word.upper()):
                 continue
         # "heart failure" is a department only when it names a clinic or team, not the disease in a warning
         dept = short.get(word.lower(), word)
@@ -1497,14 +1628,14 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|"
-                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=GP\b)", re.I)
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
+                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
-_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|repeat|recheck|re-check|check|get|have|obtain|"
-                            r"schedule|arrange|book|do|draw|take)\s+(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
+                            r"schedule|arrange|book|do|draw|take)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1527,6 +1658,11 @@ def _en_test_names(raw: str) -> list[str]:
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
+        parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
+        specimen = re.match(r"(sputum|urine|blood|stool|wound|throat|serum)\s+\w", parts[0], re.I)
+        if specimen and len(parts) > 1:         # "Sputum smear and culture": the culture is of sputum too
+            parts = parts[:1] + [f"{specimen.group(1)} {p}" if re.fullmatch(r"culture|smear|cytology|microscopy|pcr", p, re.I) else p
+                                 for p in parts[1:]]
         # "kidney and liver function": the last part's noun goes with the bare words before it
         head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
         if head and len(parts) > 1:
@@ -1547,24 +1683,29 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     candidates = [before]
     if not before or not _TEST_EN.search(before):
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
+        after = re.sub(r"^for\s+(?=(?:a\s+|an\s+)?(?:repeat|re-?check|follow-?up)\s)", "", after, flags=re.I)        # "Fracture clinic in 1 week for repeat X-ray"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
-        raw = raw.strip().rstrip(".;:!–—- ")
+        raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
         # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
         raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b)", raw, 1, flags=re.I)[0]
-        raw = re.sub(r"^(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …"
+        raw = re.sub(r"^(?:[A-Za-z]+ ){0,3}?(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …", "Physical health monitoring: weight …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _EN_TEST_VERBS.sub("", raw).strip()
+        raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
+        raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a) (?:week|day) before|at (?:every|each) (?:visit|appointment)|before (?:the|your) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
-                     r"prior to (?:the|your) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
+        raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
+        raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
@@ -1573,12 +1714,55 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
-_SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
-                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that) (?:visit|appointment|clinic|review)\b|"
+_SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
                          r"复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
+
+
+# a row of a table flattened to text: cells cut by " / ", " — ", " | " or tabs ("血常规、肝功能 / 出院后2周 / 感染科门诊")
+_TABLE_CELL = re.compile(r"\s+(?:/|—{1,2}|–|\|)\s+|\t+|\s*\|\s*")
+_LAB_PLACE = re.compile(r"检验|化验|采血|抽血|放射科|影像科|^\s*(?:—|-|–|/|无)?\s*$|\blab(?:oratory)?\b|phlebotomy|radiology", re.I)
+
+
+def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) -> list[OrderItemDraft] | None:
+    """Tests, a time and a place in cells of their own: re-exams at that time, and a visit when the place is a clinic
+    ("CD4细胞计数、HIV病毒载量 / 出院后1个月 / 感染科门诊"); a lab or an empty place gives re-exams only."""
+    text = segment.text
+    cuts = list(_TABLE_CELL.finditer(text))
+    if len(cuts) < 2 or len(cuts) > 4:
+        return None
+    bounds = [0, *[x for m in cuts for x in (m.start(), m.end())], len(text)]
+    cells = [(text[a:b], a) for a, b in zip(bounds[::2], bounds[1::2])]
+    timed = [k for k, (cell, _) in enumerate(cells) if _time_expressions(cell, ref)]
+    if len(timed) != 1 or timed[0] == 0:
+        return None
+    when = _when(cells[timed[0]][0], ref)
+    tests_cell, tests_at = cells[0]
+    if zh:
+        names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
+        if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
+                or any(len(n) > 16 or re.search(r"[，,。：:]", n) for n, _ in names):
+            return None
+    else:
+        names = [(n, 0) for n in _en_test_names(tests_cell.strip())]
+        if not names or not any(_TEST_EN.search(n) for n, _ in names) or any(len(n) > 40 for n, _ in names):
+            return None
+    start = segment.start + tests_at
+    items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
+                            span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
+    place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (0, timed[0]))
+    if (_zh_test_words().search(place) if zh else _TEST_EN.search(place)) and not _LAB_PLACE.search(place):
+        return None                                     # "血常规 / 肝功能 / 出院后2周": tests cut by slashes, not a table row
+    if not _LAB_PLACE.search(place):
+        department = _zh_department(place) if zh else _known_en_department(place)
+        if department:
+            end = segment.start + len(text)
+            items.insert(0, OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
+                                           span_end=end, name=department, when=when))
+    return items
 
 
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
@@ -1588,6 +1772,9 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
+    row = None if warning_context else _table_row(segment, zh, original, ref)
+    if row:
+        return row
     text = segment.text
     # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
     # with the visit before it); in a sentence of warning signs only clauses without the warning words count
@@ -1602,6 +1789,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             last_whens = list(visit_whens)         # "IOP check at every visit": each time of the visits before     # (a test "the week before" is moved when it takes the time, below)
     last_visits: list[OrderItemDraft] = []
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
+    zh_held: list[OrderItemDraft] = []
     prev_found: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
@@ -1614,6 +1802,27 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                          for name, _, _ in tests]
                 continue
         found = _structure_clause(clause, zh, original, ref, pending_when=last_whens[0] if last_whens else None)
+        if zh and not found and not warning and last_visits and last_visits[-1].name and _when(clause.text, ref) \
+                and re.search(r"拆线|换药|拔管|拆钉|拔除|培训", clause.text) and not _zh_department(clause.text) \
+                and not re.search(r"出院|术后|产后", clause.text):
+            # "出院后第7天到腹透中心换药，第14天拆线": the next thing done there, at its own time (a clause that counts
+            # from discharge again, "出院后10天拆线", starts afresh)
+            found = [replace(last_visits[-1], when=_when(clause.text, ref), text=original[clause.start:clause.start + len(clause.text)],
+                             span_start=clause.start, span_end=clause.start + len(clause.text))]
+        if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam":
+            # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
+            more = _zh_bare_tests(clause.text)
+            found = [replace(prev_found[-1], name=n, text=original[clause.start:clause.start + len(clause.text)],
+                             span_start=clause.start, span_end=clause.start + len(clause.text)) for n in more]
+        if zh_held:
+            # "复查：血常规、肝肾功能，出院后2周": tests before a comma, their time after it
+            when = _when(clause.text, ref) if not found and _is_time_only(clause.text, ref) else None
+            found = [replace(i, when=when) for i in zh_held] if when else found
+            structured += [] if when else zh_held
+            zh_held = []
+        if zh and not warning and found and not last_whens and all(i.kind == "reexam" and i.when is None for i in found):
+            zh_held = found
+            continue
         timed_tests = [i for i in found if i.kind == "reexam" and i.when]
         if held and timed_tests:
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
@@ -1647,6 +1856,19 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
         structured += found
         prev_found = found or prev_found
+    structured += zh_held
+    if not zh and not warning and not any(i.kind == "revisit" for i in structured) \
+            and not _CONDITIONAL_VISIT.search(text) and not _NOT_A_VISIT.search(text):
+        # "Follow-up with Dr. Lee, endocrinology, in 3 months with HbA1c": the visit words, then its time clauses later
+        clauses = _clauses(segment, zh)
+        opener = next((c for c in clauses if _REVISIT_EN.search(c.text) and not _when(c.text, ref)), None)
+        later = [c for c in clauses if opener and c.start > opener.start and _when(c.text, ref)]
+        if opener and later:
+            upto = later[0].start - segment.start
+            department = _en_department(text[:upto]) if _known_en_department(text[:upto]) else None
+            end = later[0].start + len(later[0].text)
+            structured.insert(0, OrderItemDraft(kind="revisit", text=original[opener.start:end], span_start=opener.start,
+                                                span_end=end, name=department, when=_when(later[0].text, ref)))
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -1705,7 +1927,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
 _FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
-_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
 
 
@@ -1768,7 +1990,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
     return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
 
 
-_BEFORE_VISIT = re.compile(r"\b(?:the|a) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
+_BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
@@ -1808,6 +2030,14 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
+            elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院", text[:reexams[0][1]])
+                           or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
+                # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
+                # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
+                # place named, if any), and the tests
+                found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                             for w in whens]
             return found
         department = _zh_department(text)
         known = bool(department) and any(p.search(text) for p in _zh_department_vocab())
@@ -1835,8 +2065,15 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
+            lead = _order_vocab()[0].match(text)
+            if not rest and lead and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", text[lead.end():], re.I):
+                rest = text[:lead.end()]            # "GP bloods (FBC, U&E) on 15/12/2026": taken at the GP
             # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
-            if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip()))
+            # "See cardiology in 3 months with echo": a specialty after "see / with / at" is the visit too
+            if re.fullmatch(r"\s*(?:follow[- ]?up|repeat|out-?patient|surveillance)\s*", rest, re.I):
+                rest = ""                           # "Follow-up CT abdomen in 3 months": a test, not a visit
+            if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())
+                                                               or re.search(r"\b(?:see|with|at|to|visit)\s", rest, re.I))
                                   and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
@@ -1955,10 +2192,44 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     if discharge_date is None:
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
+    pod_token = _DISCHARGE_POD.set(_stated_pod(text))
     try:
         return _structure_orders(text, written, language, llm, discharge_date)
     finally:
+        _DISCHARGE_POD.reset(pod_token)
         _NUMERIC_ORDER.reset(token)
+
+
+def _shared_trailing_sig(found: list[OrderItemDraft], names: list[_Med], line: str) -> list[OrderItemDraft]:
+    """"异烟肼片 0.3g、利福平胶囊 0.45g，每日1次 空腹顿服": drugs listed with only a dose before one sig share it."""
+    meds = [i for i in found if i.kind == "medication"]
+    if len(meds) < 2 or len(meds) != len(names) or meds[-1].frequency is None:
+        return found
+    joined = [re.fullmatch(rf"\s*\d+(?:\.\d+)?\s*{_UNIT}?\s*[、,，和及]\s*", line[a.end:b.start])
+              for a, b in zip(names, names[1:])]
+    if not all(joined):
+        return found
+    last = meds[-1]
+    shared = {i.span_start: i for i in meds[:-1] if i.frequency is None}
+    return [replace(i, frequency=last.frequency, route=i.route or last.route, duration=i.duration or last.duration)
+            if i.kind == "medication" and i.span_start in shared and i is not last else i for i in found]
+
+
+_COURSE_WORD = re.compile(r"期|疗程|\bphase\b|\bcourse\b|\bregimen\b|\btreatment\b", re.I)
+
+
+def _block_course(heading: str) -> str | None:
+    """The course a heading gives the drugs under it or after it on its line ("强化期（2个月）：异烟肼…",
+    "TB treatment, intensive phase, 2 months, all taken together once daily:"): a period beside a course word."""
+    if not heading.strip() or not _COURSE_WORD.search(heading) or _DOSE.search(heading):
+        return None
+    found = [m for m in (*_PERIOD_ZH.finditer(heading), *_PERIOD_EN.finditer(heading))]
+    if len(found) != 1 or re.search(r"后|after|ago|前", heading[found[0].end():found[0].end() + 2], re.I):
+        return None
+    m = found[0]
+    n = _num(m.group(1))
+    unit = _UNIT_ZH.get(m.group(2)) or _UNIT_EN.get(m.group(2).lower())
+    return _iso_period(n, unit) if n is not None and unit else None
 
 
 def _structure_orders(text: str, written: str, language: str | None, llm: Any, discharge_date: dt.date | None) -> StructuredOrders:
@@ -1971,9 +2242,11 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     visit_list = False            # inside the list of visits after "Follow-up appointments" / "复诊安排："
     previous_end = 0
     previous_drugs: list[_Med] = []
+    block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = False       # a blank line ends a list
+            block_duration = None
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
             # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
@@ -2004,7 +2277,19 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             if continued is not None:
                 found = [continued]
         previous_drugs = names
-        if visit_list and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
+        found = _shared_trailing_sig(found, names, segment.text)
+        if names and any(i.kind == "medication" for i in found):
+            course = _block_course(text[text.rfind("\n", 0, segment.start) + 1:names[0].start + segment.start]) or block_duration
+            if course:
+                found = [replace(i, duration=course) if i.kind == "medication" and i.duration is None else i for i in found]
+        elif not names and re.search(r"[:：]\s*$", segment.text):
+            block_duration = _block_course(segment.text)
+        elif not names:
+            block_duration = None
+        # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
+        inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
+                                      text[line_start:segment.start], re.I))
+        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)
             department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None
@@ -2025,7 +2310,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         if _THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text):
             # "…; then lithium level every 3 months" in a sentence of its own: repeats of a test already listed
             seen_names = {_item_key(i.name) for i in items if i.kind in ("reexam", "revisit")}
-            found = [i for i in found if not (i.kind in ("reexam", "revisit") and _item_key(i.name) in seen_names)]
+            # "复查血常规、妇科B超；之后每6个月复查B超": the same test named shorter is a repeat too
+            found = [i for i in found if not (i.kind in ("reexam", "revisit") and (
+                _item_key(i.name) in seen_names or zh and len(_item_key(i.name)) >= 2 and any(k.endswith(_item_key(i.name)) for k in seen_names)))]
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)
