@@ -110,3 +110,16 @@ def test_ba_after_anything_but_a_body_temperature_is_left_alone(text: str) -> No
     from models.asr import repair_readings
 
     assert (repair_readings(text) == text) == (text != "三十八度吧")
+
+
+@pytest.mark.parametrize("heard, glucose", [
+    ("空腹血糖有点二。", 9.2),          # Whisper's 有 for 九 before 点
+    ("血糖有点高，九点二", 9.2),        # "有点高" is Chinese: left alone
+    ("血糖有点儿高", None),
+])
+def test_you_dian_before_a_lone_digit_is_nine_point(heard: str, glucose: float | None) -> None:
+    from dialogs.understanding import parse_field
+    from models.asr import _finish
+
+    text = _finish([heard], [(-0.2, 5)], 0, "zh", 2.0).text
+    assert parse_field("blood_glucose", text, "zh", {}).value == glucose
