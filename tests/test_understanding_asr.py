@@ -105,7 +105,7 @@ def test_a_temperatures_tenths_written_as_ba_is_read_as_eight_unless_hedged(hear
     assert parse_field("temperature", text, "zh", {}).value == temperature
 
 
-@pytest.mark.parametrize("text", ["一百三十八度吧", "十三度吧", "好吧", "三十八度吧"])
+@pytest.mark.parametrize("text", ["一百三十八度吧", "十三度吧", "好吧", "三十六七度吧", "三十七八度吧", "三十八度吧"])
 def test_ba_after_anything_but_a_body_temperature_is_left_alone(text: str) -> None:
     from models.asr import repair_readings
 
