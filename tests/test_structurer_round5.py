@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-from knowledge.structurer import structure_orders
-
-
-def _items(text: str, kind: str) -> list:
-    return [i for i in structure_orders(text).items if i.kind == kind]
-
-
-def visits(text: str) -> list[tuple[str | None, str | None]]:
-    return [(i.name, i.when) for i in _items(text, "revisit")]
-
-
-def reexams(text: str) -> list[tuple[str | None, str | None]]:
-    return [(i.name, i.when) for i in _items(text, "reexam")]
+from tests.test_structurer_round4 import _items, reexams, visits
 
 
 def test_clinical_fractions_are_periods() -> None:
