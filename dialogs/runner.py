@@ -38,6 +38,42 @@ from records.schema import (
 
 log = logging.getLogger(__name__)
 
+
+class PostCallWork:
+    """Work a call leaves running after it ends (the second reader). A shutdown waits for it, so its
+    additions are written and the language model is not freed under a running generation (llama.cpp
+    segfaults when the interpreter exits in the middle of one)."""
+
+    def __init__(self) -> None:
+        self._running: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def start(self, work: Callable[[], None], *, name: str) -> threading.Thread:
+        def run() -> None:
+            try:
+                work()
+            finally:
+                with self._lock:
+                    self._running.discard(thread)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        with self._lock:
+            self._running.add(thread)
+        thread.start()
+        return thread
+
+    def wait(self, timeout_s: float) -> int:
+        """Wait up to timeout_s for the work running now; returns how much is still running."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            running = list(self._running)
+        for thread in running:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return sum(thread.is_alive() for thread in running)
+
+
+POST_CALL_WORK = PostCallWork()
+
 AnswererFactory = Callable[[CallContext], Callable[[str, str], AnswerResult]]
 _OUTCOME_COLUMNS = OUTCOME_COLUMNS
 _PRIORITY = {"red": 0, "yellow": 1, "task": 2}
@@ -244,8 +280,7 @@ class CallRunner:
         log.info("call %s ended: %s, %d flags", self.call_id, outcome["call_status"], len(outcome.get("flags", [])))
         self._outcome = outcome
         if self.second_reader is not None and self.engine.state.answers > 0:
-            self._post_call = threading.Thread(target=self._read_again, name=f"second-reader-{self.call_id}", daemon=True)
-            self._post_call.start()
+            self._post_call = POST_CALL_WORK.start(self._read_again, name=f"second-reader-{self.call_id}")
         return outcome
 
     def wait_post_call(self, timeout: float | None = None) -> dict[str, Any] | None:
@@ -278,8 +313,10 @@ class CallRunner:
             c = self.engine.context
             reading = self.second_reader(transcript, language=self.engine.lang, outcome=self._outcome,
                                          post_surgery=c.post_surgery, days_since_discharge=c.days_since_discharge)
-        except Exception:  # noqa: BLE001 - the rules' outcome stands when the model fails
-            log.warning("second reader failed for call %s; the rules' outcome stands", self.call_id)
+        except Exception as exc:  # noqa: BLE001 - the rules' outcome stands when the model fails
+            # The error's kind only: a message may quote the transcript.
+            log.warning("second reader failed for call %s (%s); the rules' outcome stands", self.call_id,
+                        exc.__class__.__name__)
             return
         if reading.empty:
             return

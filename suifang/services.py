@@ -247,6 +247,15 @@ class Services:
         return PhoneOptions(**self.settings.phone.model_dump())
 
     def close(self) -> None:
+        from dialogs.runner import POST_CALL_WORK
+
+        # The second readers of calls just ended first: their additions are written, and the model is
+        # released only when no generation runs in it.
+        still_running = POST_CALL_WORK.wait(self.settings.models.llm.timeout_s + 5)
+        if still_running:
+            log.warning("%d second readers still running at shutdown; their additions are lost", still_running)
+        elif self._llm is not None and hasattr(self._llm, "close"):
+            self._llm.close()
         if self._indexer is not None:
             self._indexer.shutdown(wait=True)
         if self._structuring is not None:

@@ -97,3 +97,30 @@ def test_the_stored_outcome_shows_the_model_additions_after_the_call(client, nur
     from models.priority import BACKGROUND_NICE
 
     assert niceness == [min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + BACKGROUND_NICE)]
+
+
+def test_a_shutdown_waits_for_the_second_readers_still_running(tmp_path) -> None:  # noqa: ANN001
+    """Services.close waits for the post-call work (its additions are written, and the language model
+    is not freed under a running generation), bounded by the model's time limit."""
+    import threading
+    import time
+
+    from dialogs.runner import POST_CALL_WORK, PostCallWork
+    from records.db import upgrade
+    from suifang.services import Services
+    from tests.conftest import make_settings
+
+    work = PostCallWork()
+    release = threading.Event()
+    work.start(lambda: release.wait(5), name="blocked")
+    assert work.wait(0.1) == 1                   # still running after the bound
+    release.set()
+    assert work.wait(5) == 0
+
+    settings = make_settings(f"sqlite:///{tmp_path}/close.db", tmp_path, SUIFANG__MODELS__LLM__TIMEOUT_S="5")
+    upgrade(settings.database.url)
+    services = Services.build(settings)
+    written: list[float] = []
+    POST_CALL_WORK.start(lambda: (time.sleep(0.5), written.append(time.monotonic())), name="second-reader-test")
+    services.close()
+    assert written   # close returned only after the reader had finished
