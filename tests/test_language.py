@@ -93,12 +93,16 @@ TRIGGER_CASES = [
     ("zh-other-is", "zh", "没得啥子。咳嗽的是我老婆子，她感冒了", "cough", "other_person"),
     ("en-other-pre", "en", "my neighbour has a terrible cough", "cough", "other_person"),
     ("en-other-family", "en", "Not me, but my husband's got a terrible cough.", "cough", "other_person"),
+    ("en-other-speaker", "en", "He's fine. I'm the one with the cough, I caught it off the grandkids.", "cough", "other_person"),
+    ("zh-other-speaker", "zh", "我妈没什么，我这当闺女的累得腰疼倒是", "pain", "other_person"),
 ]
+# Rows that apply only when a family member answers (only_for_family): their example is said by one.
+FAMILY_ONLY = {"en-other-speaker", "zh-other-speaker"}
 
 
 @pytest.mark.parametrize(("trigger", "lang", "text", "code", "status"), TRIGGER_CASES)
 def test_trigger_row(trigger: str, lang: str, text: str, code: str, status: str) -> None:
-    got = statuses(text, lang)
+    got = statuses(text, lang, "family" if trigger in FAMILY_ONLY else None)
     assert code in got, (text, got)
     assert got[code] == (status, trigger)
 

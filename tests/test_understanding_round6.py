@@ -1,0 +1,67 @@
+"""Round 6 of understanding (issue #12): mechanisms found on scenario set 5 and train7 answers.
+Each test fails without the mechanism it names."""
+
+from __future__ import annotations
+
+from dialogs.understanding import normalize, parse_field
+from language.adherence import blames_drug
+from language.context import assess
+from language.symptoms import parse_symptoms
+
+T2DM = [{"name": "盐酸二甲双胍片", "generic_name": "二甲双胍", "drug_class": "antidiabetic"},
+        {"name": "达格列净片", "generic_name": "达格列净", "drug_class": "antidiabetic"}]
+INSULIN_EN = [{"name": "Insulin glargine", "generic_name": "insulin glargine", "drug_class": "insulin"},
+              {"name": "Metformin", "generic_name": "metformin", "drug_class": "antidiabetic"}]
+
+
+def present(text: str, lang: str = "zh", respondent: str | None = None) -> list[str] | None:
+    value = parse_symptoms(normalize(text), lang, respondent=respondent).value
+    return None if value is None else sorted(value["present"])
+
+
+def test_cantonese_mou_after_the_symptom_denies_it() -> None:
+    assert present("冇啊，冇黑便，冇呕血，肚子都冇痛，头晕也冇") == []
+
+
+def test_speaker_own_complaint_is_not_the_patients_only_when_family_answers() -> None:
+    text = "He's fine. I'm the one with the cough, I caught something from the grandkids."
+    assert present(text, "en", respondent="family") == []
+    # the patient saying it of themselves keeps the cough
+    assert present("I'm the one with the cough in this house.", "en") == ["cough"]
+
+
+def test_phlegm_spat_out_with_blood_is_hemoptysis_not_vomiting() -> None:
+    assert present("咳嗽比以前好多了，就是早上吐的痰里带点血丝") == ["hemoptysis"]
+
+
+def test_bruise_going_yellow_and_fading_is_no_jaundice_and_no_bruising() -> None:
+    assert present("There's a bit of bruising down the thigh but it's going yellow, fading.", "en") == []
+    assert present("His eyes have gone yellow since Sunday.", "en") == ["jaundice"]
+
+
+def test_burning_when_passing_urine_said_with_niao_de_shihou() -> None:
+    assert present("就是尿的时候有点烧，火辣辣的，晚上起夜三四回") == ["urinary_problem"]
+
+
+def test_low_mood_in_everyday_words() -> None:
+    assert "low_mood" in present("就是心里头老是闷得慌，啥也不想干，话也不想说")
+
+
+def test_when_it_aches_is_the_circumstance_of_a_drug_not_a_complaint() -> None:
+    assert not any(m.present for m in assess("He only takes the Tylenol when it aches.", "en"))
+
+
+def test_yi_chi_jiu_blames_the_drug_and_gives_a_side_effect_from_the_adherence_answer() -> None:
+    text = "那个二甲双胍我停了三天了，一吃就拉肚子，一天跑好几趟厕所。达格列净还在吃"
+    assert blames_drug(text)
+    assert parse_field("side_effects", normalize(text), "zh", {"medications": T2DM}).value["present"] == ["diarrhea"]
+
+
+def test_doing_all_the_shots_like_they_showed_me_is_full_adherence() -> None:
+    value = parse_field("medication_adherence", "I'm doing all the shots and the pills like they showed me.", "en",
+                        {"medications": INSULIN_EN}).value
+    assert value == {"adherence": "full", "missed": []}
+
+
+def test_sichuan_manyi_de_hen_is_very_satisfied() -> None:
+    assert parse_field("satisfaction", "满意得很，你们那些护士妹儿好得很", "zh").value == 5
