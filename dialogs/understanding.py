@@ -334,6 +334,7 @@ _UNSAID_COMPLAINT = re.compile(
     r"(?<![没不无])(?:有点|有些|是有|倒是有|挺|很|老是|总是|还是)?(?:不舒服|难受|不对劲|不得劲|不太舒服|不大舒服)(?:倒是|还是)?(?:有|有点|的)?"
     r"|不舒服倒是|说不清(?:是)?(?:哪|什么)|something(?:'s| is)? (?:not right|wrong|off)|not (?:feeling )?(?:right|myself)"
     r"|feel(?:ing)? (?:off|rough|awful|unwell|poorly|rotten)", re.I)
+_ECHO_THEN_DENIAL = re.compile(r"\s*(?:啊|呀|吗|嘛|是吧)?\s*[？?，,。.…]+\s*(?:没有|没|木有|冇|莫得|没得|no\b|nope\b|nah\b)", re.I)
 _DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|don'?t know|not sure|no idea|can'?t say", re.I)
 
 
@@ -342,7 +343,9 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
     if parse.value is not None:
         return parse
     complaint = _UNSAID_COMPLAINT.search(text)
-    if complaint and not re.search(r"(?:没有|没|无|不|别|no|not|nothing)\W*$", text[:complaint.start()][-6:], re.I):
+    # The question echoed and then denied ("哦，不舒服啊，没有没有", "Feeling unwell? No.") is no complaint.
+    echoed = complaint and _ECHO_THEN_DENIAL.match(text[complaint.end():])
+    if complaint and not echoed and not re.search(r"(?:没有|没|无|不|别|no|not|nothing)\W*$", text[:complaint.start()][-6:], re.I):
         return NOTHING
     if _DONT_KNOW.search(text):
         return NOTHING

@@ -65,3 +65,38 @@ def test_doing_all_the_shots_like_they_showed_me_is_full_adherence() -> None:
 
 def test_sichuan_manyi_de_hen_is_very_satisfied() -> None:
     assert parse_field("satisfaction", "满意得很，你们那些护士妹儿好得很", "zh").value == 5
+
+
+def test_stool_compared_with_soy_sauce_is_melena_not_vomited_blood() -> None:
+    assert present("大便颜色跟酱油似的，黑得发亮") == ["melena"]
+
+
+def test_a_weight_hanging_on_the_chest_at_rest_is_chest_tightness() -> None:
+    assert present("心口那块像有个秤砣坠着，坐那儿不动都那样，有半个钟头") == ["chest_tightness"]
+    assert present("There's a heavy feeling in the middle of my chest, like a weight.", "en") == ["chest_tightness"]
+
+
+def test_cantonese_yi_with_a_word_between() -> None:
+    assert present("心口有点翳，成日都系咁") == ["chest_tightness"]
+
+
+def test_breath_will_not_come_lying_flat() -> None:
+    assert present("夜里睡觉得靠着被垛半坐着，躺平了气就上不来") == ["dyspnea"]
+
+
+def test_wish_not_to_wake_up_said_as_if() -> None:
+    assert present("Sometimes I think everyone would manage fine if I just didn't wake up one morning.", "en") == ["suicidal_ideation"]
+
+
+def test_cup_slipped_out_of_her_right_hand() -> None:
+    assert "limb_weakness" in present("Her coffee cup slipped out of her right hand.", "en")
+
+
+def test_up_at_night_to_pee_and_it_stings() -> None:
+    assert present("I keep having to get up four or five times a night to pee, and it stings.", "en") == ["urinary_problem"]
+
+
+def test_echoed_question_then_denied_is_nothing_new() -> None:
+    assert parse_field("symptoms", normalize("你说啥？大点声……哦，不舒服啊，没有没有，都好着呢"), "zh").value["present"] == []
+    # a complaint said as such stays unclear (asked again)
+    assert parse_field("symptoms", normalize("有点不舒服"), "zh").value is None
