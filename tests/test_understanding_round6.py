@@ -100,3 +100,19 @@ def test_echoed_question_then_denied_is_nothing_new() -> None:
     assert parse_field("symptoms", normalize("你说啥？大点声……哦，不舒服啊，没有没有，都好着呢"), "zh").value["present"] == []
     # a complaint said as such stays unclear (asked again)
     assert parse_field("symptoms", normalize("有点不舒服"), "zh").value is None
+
+
+def test_no_hope_in_life_is_low_mood() -> None:
+    assert present("这日子过得没盼头，有时候真想从楼上跳下去") == ["low_mood", "suicidal_ideation"]
+
+
+def test_mouth_pulled_to_one_side_with_words_between() -> None:
+    assert present("嘴有点往右边歪") == ["facial_droop"]
+
+
+def test_better_off_if_i_was_not_around() -> None:
+    assert present("I keep thinking they'd all be better off if I wasn't around anymore.", "en") == ["suicidal_ideation"]
+
+
+def test_blood_taken_results_not_back_is_reexam_done() -> None:
+    assert parse_field("reexam_done", "血已经抽过了，结果还没出来", "zh").value == "yes"
