@@ -585,7 +585,7 @@ def _heart_rate(text: str) -> Parse:
 _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(?:疼|痛)|没感觉|不觉得疼|\bno pain\b|\bnot (?:in )?(?:any )?pain\b|\bdoesn'?t hurt\b|\bnone\b|\bzero\b|^0$)", re.I)
 
 
-_PAIN_SCALE = re.compile(r"(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制)|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
+_PAIN_SCALE = re.compile(r"(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制|(?=\s*(?:能|得|也|大概|差不多|估计)))|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
 _PAIN_NOW = re.compile(r"现在|目前|这会儿|眼下|\bnow\b|\btoday\b|at the moment|these days", re.I)
 _PAIN_SETTLE = re.compile(r"\bsay\b|就算|算(?:是)?|还是", re.I)
 _PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)

@@ -116,3 +116,50 @@ def test_better_off_if_i_was_not_around() -> None:
 
 def test_blood_taken_results_not_back_is_reexam_done() -> None:
     assert parse_field("reexam_done", "血已经抽过了，结果还没出来", "zh").value == "yes"
+
+
+def test_fall_told_as_a_story_zai_nar_and_coming_round() -> None:
+    assert present("上厕所蹲下去再起来，人就栽那儿了，过了一会儿才醒") == ["syncope"]
+
+
+def test_confusion_in_everyday_words() -> None:
+    assert present("老头子今天一直犯迷糊，叫他半天才有反应") == ["confusion"]
+    assert present("我爸这两天说话颠三倒四的") == ["confusion"]
+
+
+def test_speech_mumbled_as_if_something_in_the_mouth() -> None:
+    assert present("她讲话含含糊糊的，像嘴里含了东西") == ["slurred_speech"]
+
+
+def test_half_the_face_numb_is_the_face_not_a_limb() -> None:
+    assert present("吃饭的时候饭从嘴角漏出来，半边脸木木的") == ["facial_droop"]
+
+
+def test_blood_pouring_for_an_hour_is_heavy_bleeding() -> None:
+    value = parse_symptoms(normalize("切菜划了个口子，血哗哗地流，按了一个多钟头才止住"), "zh").value
+    assert value["present"] == ["bleeding"]
+
+
+def test_passive_and_active_wishes_to_die() -> None:
+    assert present("活够了，不想再遭这个罪了") == ["suicidal_ideation"]
+    assert present("想着把攒的安眠药一把吃了算了") == ["suicidal_ideation"]
+
+
+def test_breathless_with_blue_lips_is_red() -> None:
+    from dialogs.flags import symptom_level
+    value = parse_symptoms(normalize("气喘不上来，嘴唇都发紫了"), "zh").value
+    assert value["present"] == ["dyspnea"] and value["cues"]["dyspnea"].get("cyanosis")
+    assert symptom_level("dyspnea", value["cues"]["dyspnea"])[0] == "red"
+
+
+def test_pain_scale_said_as_shi_fen_neng_you() -> None:
+    assert parse_field("pain_score", "疼得要命，十分能有个八九分", "zh").value == 9
+
+
+def test_a_little_weary_is_fatigue_and_clear_speech_is_nothing_new() -> None:
+    assert present("没有晕倒过，也没有黑便，就是有点乏") == ["fatigue"]
+    assert present("说话挺清楚的，手脚也有劲") == []
+
+
+def test_sick_with_blood_in_it_is_hematemesis() -> None:
+    assert "hematemesis" in present("I was sick last night and there was dark red blood in it.", "en")
