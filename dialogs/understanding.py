@@ -585,7 +585,7 @@ def _heart_rate(text: str) -> Parse:
 _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(?:疼|痛)|没感觉|不觉得疼|\bno pain\b|\bnot (?:in )?(?:any )?pain\b|\bdoesn'?t hurt\b|\bnone\b|\bzero\b|^0$)", re.I)
 
 
-_PAIN_SCALE = re.compile(r"(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制|(?=\s*(?:能|得|也|大概|差不多|估计)))|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
+_PAIN_SCALE = re.compile(r"(?:0|零)\s*分\s*(?:到|至|、|，|,)?\s*10\s*分|(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制|(?=\s*(?:能|得|也|大概|差不多|估计)))|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
 _PAIN_NOW = re.compile(r"现在|目前|这会儿|眼下|\bnow\b|\btoday\b|at the moment|these days", re.I)
 _PAIN_SETTLE = re.compile(r"\bsay\b|就算|算(?:是)?|还是", re.I)
 _PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)
@@ -628,7 +628,7 @@ def _pain_score(text: str) -> Parse:
 _SATISFACTION_ZH = [
     (1, re.compile(r"很不满意|非常不满意|特别不满意|极不满意|太差了|太差劲|非常差|很差|再也不(?:去|来)|差劲透了")),
     (2, re.compile(r"不满意|不太满意|不怎么满意|不好|不太好|不怎么好|差")),
-    (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|满意得很|满意得不得了|满意极了|好得很|巴适得很|非常好|特别好|太好了|相当满意|满分")),
+    (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|满意得很|满意得不得了|满意极了|非常好|特别好|太好了|相当满意|满分")),
     (3, re.compile(r"一般|还行|凑合|马马虎虎|还可以|说得过去|过得去")),
     (4, re.compile(r"满意|挺好|不错|蛮好|很好|还好")),
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from language.lexicon import match_symptoms
+from language.lexicon import match_across, match_symptoms
 
 RULES_PATH = Path(__file__).parent / "data" / "context_rules.yaml"
 CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person")
@@ -225,6 +225,17 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             clause = sentence[c_start:c_end]
             mentions = match_symptoms(_mask(clause, [m.span() for m in r.pseudo_mentions[lang].finditer(clause)], "\uff03"), lang)
             found.append(mentions)
+        # A row read across the commas ("刚刚吐了一口，里头有红的") is a mention of the clause it ends in, from
+        # that clause's start; it outweighs the shorter mentions it covers there ("有红的" read as bleeding).
+        for code, a_start, a_end in match_across(sentence, lang):
+            ci = next((k for k, (c_start, c_end) in enumerate(clauses) if c_start < a_end <= c_end), None)
+            if ci is None:
+                continue
+            c_start = clauses[ci][0]
+            start, end = max(a_start, c_start) - c_start, a_end - c_start
+            found[ci] = sorted([f for f in found[ci] if not (f[1] < end and start < f[2])] + [(code, start, end)],
+                               key=lambda f: f[1])
+        for mentions in found:
             status.append([("present", None, 10**6) for _ in mentions])
         for ci, (c_start, c_end) in enumerate(clauses):
             clause = sentence[c_start:c_end]

@@ -163,3 +163,51 @@ def test_a_little_weary_is_fatigue_and_clear_speech_is_nothing_new() -> None:
 
 def test_sick_with_blood_in_it_is_hematemesis() -> None:
     assert "hematemesis" in present("I was sick last night and there was dark red blood in it.", "en")
+
+
+def test_rows_read_across_commas_of_one_sentence() -> None:
+    # the vomit in one clause, the blood in the next
+    assert "hematemesis" in present("恶心，一直想吐，刚刚吐了一口，里头有红的，不是吃的东西的颜色。")
+    assert present("吐了两回，里面没有血") == ["nausea_vomiting"]
+    assert present("问他今天礼拜几，他说是礼拜天，其实今天礼拜三。") == ["confusion"]
+    assert present("Well, my cough's no better, and this morning there was blood in it.", "en") == ["hemoptysis"]
+
+
+def test_across_rows_must_read_across_a_comma(tmp_path) -> None:
+    import pytest
+    from language.lexicon import LEXICON_PATH, LexiconError, load_lexicon
+    text = LEXICON_PATH.read_text(encoding="utf-8").replace("  zh_across:\n", "  zh_across:\n  - '吐了里头有血'\n", 1)
+    bad = tmp_path / "symptoms.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(LexiconError):
+        load_lexicon(bad)
+
+
+def test_words_of_despair_denied_are_not_a_wish() -> None:
+    assert present("不过倒也没说啥想不开的话") == []
+    assert present("他老说些想不开的话") == ["suicidal_ideation"]
+
+
+def test_bloating_denied_inside_the_mention() -> None:
+    assert present("肚子不胀，也没低血糖，都挺好") == []
+
+
+def test_a_sign_from_the_admission_said_after_it() -> None:
+    assert present("He had the slurred speech when he was admitted, but he's talking normally now.", "en") == []
+
+
+def test_nose_bled_for_an_hour() -> None:
+    assert present("My nose bled for over an hour on Sunday.", "en") == ["bleeding"]
+
+
+def test_which_pill_is_which_is_no_confusion() -> None:
+    assert present("药太多了，我也搞不清哪个是哪个") is None
+
+
+def test_the_pain_scale_named_is_no_score() -> None:
+    assert parse_field("pain_score", "什么零分十分的，我搞不懂，反正就是疼", "zh").value is None
+
+
+def test_cantonese_sitting_and_a_whole_hour() -> None:
+    value = parse_symptoms(normalize("我个心口好翳啊，今朝坐喺度饮紧茶都翳住，翳咗成个钟先松啲。"), "zh").value
+    assert value["cues"]["chest_tightness"].get("at_rest") and value["cues"]["chest_tightness"].get("persistent")
