@@ -211,3 +211,36 @@ def test_the_pain_scale_named_is_no_score() -> None:
 def test_cantonese_sitting_and_a_whole_hour() -> None:
     value = parse_symptoms(normalize("我个心口好翳啊，今朝坐喺度饮紧茶都翳住，翳咗成个钟先松啲。"), "zh").value
     assert value["cues"]["chest_tightness"].get("at_rest") and value["cues"]["chest_tightness"].get("persistent")
+
+
+def test_stomach_not_uncomfortable_is_denied() -> None:
+    assert present("没有，胃也不难受，也没出血，身上也不起疹子，挺好的") == []
+
+
+def test_regional_nothing_uncomfortable() -> None:
+    assert present("莫得啥子不舒服的") == []
+    assert present("冇得么子不舒服") == []
+
+
+def test_colloquial_bowel_bladder_and_bruise_words() -> None:
+    assert present("吃那个利尿的以后晚上老起夜上厕所，一晚上三四趟") == ["urinary_problem"]
+    assert present("The water tablet has me up and down to the toilet all night long.", "en") == ["urinary_problem"]
+    assert present("The metformin goes right through me.", "en") == ["diarrhea"]
+    assert "constipation" in present("The codeine's blocked me up, not been in four days.", "en")
+    assert present("牙龈出血，身上还有几块青的") == ["bleeding", "bruising"]
+    assert present("Since the warfarin my pee's had a pinkish tinge.", "en") == ["bleeding"]
+    assert present("我闺女说我眼珠子发黄，尿也跟浓茶一个色。") == ["jaundice"]
+    assert present("我在吃那个华法林嘛，前两天腿上碰了一下，青了好大一块") == ["bruising"]
+
+
+def test_someone_elses_complaint_against_the_speakers_own_state_is_nothing() -> None:
+    assert present("我老伴吃那个降压药脚肿，我吃了倒没有") == []
+    assert present("My husband gets swollen ankles on amlodipine, but I don't.", "en") == []
+    assert present("我老伴脚肿") == ["edema"]   # no contrast: the caller may be speaking for the patient
+
+
+def test_taking_a_drug_on_and_off_is_a_miss() -> None:
+    meds = [{"name": "盐酸二甲双胍片", "generic_name": "二甲双胍", "drug_class": "antidiabetic"},
+            {"name": "阿卡波糖片", "generic_name": "阿卡波糖", "drug_class": "antidiabetic"}]
+    value = parse_field("medication_adherence", "二甲双胍吃了老拉肚子，我吃几天停几天，阿卡波糖也在吃", "zh", {"medications": meds}).value
+    assert value == {"adherence": "partial", "missed": ["盐酸二甲双胍片"]}
