@@ -244,3 +244,7 @@ def test_taking_a_drug_on_and_off_is_a_miss() -> None:
             {"name": "阿卡波糖片", "generic_name": "阿卡波糖", "drug_class": "antidiabetic"}]
     value = parse_field("medication_adherence", "二甲双胍吃了老拉肚子，我吃几天停几天，阿卡波糖也在吃", "zh", {"medications": meds}).value
     assert value == {"adherence": "partial", "missed": ["盐酸二甲双胍片"]}
+
+
+def test_coming_round_from_a_hypo_is_no_faint() -> None:
+    assert "syncope" not in present("突然心头慌得很，手抖，出了一身冷汗，赶紧吃了两块饼干，过了一会儿才缓过来")
