@@ -248,3 +248,41 @@ def test_taking_a_drug_on_and_off_is_a_miss() -> None:
 
 def test_coming_round_from_a_hypo_is_no_faint() -> None:
     assert "syncope" not in present("突然心头慌得很，手抖，出了一身冷汗，赶紧吃了两块饼干，过了一会儿才缓过来")
+
+
+def test_neither_better_nor_worse_in_cantonese_is_same() -> None:
+    assert parse_field("overall_condition", "跟在医院里差不多咯，冇好好多，也冇变差。", "zh").value == "same"
+
+
+def test_fever_not_measured_is_no_fever() -> None:
+    assert "fever" not in (present("吐倒没吐，就是一直反胃。烧没量，摸着脑门不烫。") or [])
+
+
+def test_a_babys_jaundice_is_not_the_mothers() -> None:
+    assert present("冇什么不舒服啊。BB皮肤有啲黄，医生讲系生理性黄疸，我自己冇事的。") == []
+
+
+def test_swelling_that_has_gone_on_down() -> None:
+    assert present("That leg was swellin' up like a sausage the first few days, but it's gone on down now.", "en") == []
+
+
+def test_results_not_collected_leave_the_test_done() -> None:
+    assert parse_field("reexam_done", "血抽了，抽完还没去拿结果。", "zh").value == "yes"
+    assert parse_field("reexam_done", "He ain't had that blood work yet, he's been too sick to go.", "en").value == "no"
+
+
+def test_flutter_urge_and_less_urine_and_cantonese_constipation() -> None:
+    assert "palpitations" in present("There's a flutter in the chest when I'm going up the stairs.", "en")
+    assert present("And I've this terrible urge to pee that willnae go away.", "en") == ["urinary_problem"]
+    assert present("One more thing, the urine has become less.", "en") == ["urinary_problem"]
+    assert present("已经三日冇屙过屎。") == ["constipation"]
+
+
+def test_cantonese_stopped_and_english_been_forgetting_are_misses() -> None:
+    meds = [{"name": "乳果糖口服溶液", "generic_name": "乳果糖", "drug_class": None},
+            {"name": "螺内酯片", "generic_name": "螺内酯", "drug_class": "diuretic"}]
+    value = parse_field("medication_adherence", "螺内酯都有食。乳果糖佢嫌饮落去成日屙，前几日自己偷偷停咗", "zh", {"medications": meds}).value
+    assert value == {"adherence": "partial", "missed": ["乳果糖口服溶液"]}
+    full = parse_field("medication_adherence", "All five tablets, exact timing. Not missed even one dose.", "en",
+                       {"medications": INSULIN_EN}).value
+    assert full == {"adherence": "full", "missed": []}
