@@ -18,7 +18,7 @@ from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
 from language.condition import read_condition
-from language.context import assess, not_the_patients
+from language.context import assess, not_the_patients, rules
 from language.wound import read_wound
 from language.yes_no import read_yes_no_field
 from language.symptoms import NOTHING, Parse, parse_symptoms
@@ -420,7 +420,10 @@ _APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover someth
 
 def _blood_pressure(text: str) -> Parse:
     t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text))))
-    if _APPROXIMATE.search(t):
+    rough = list(_APPROXIMATE.finditer(t))
+    if rough and (after := _bp_pairs(t[rough[-1].end():])):
+        return Parse({"systolic": after[-1][0], "diastolic": after[-1][1]})
+    if rough:
         # "一百二十几，七十几吧": not a reading to store (asked again), but a number past the red line is
         # kept so that its flag is never lost ("高压一百九十多"; the line is the rule table's, packaged); an
         # exact pair said before the rough re-measure ("一百九十五，一百一十…又量了一遍还是一百九十多") is the reading.
@@ -501,6 +504,10 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
 
     other = _OTHER_WORDS[field_name]
     said = [(v, p, clause_of(p)) for v, p in found]
+    # A number in a condition or an instruction ("医生说超过十三点九就要注意", "if it goes over 180") is a
+    # threshold, not a reading — unless nothing else is said.
+    told = rules().reading_hypothetical
+    said = [x for x in said if not (told["zh"].search(x[2]) or told["en"].search(x[2]))] or said
     pool = [x for x in said if not other.search(x[2])] or said
 
     def rank(clause: str) -> float:
@@ -543,6 +550,9 @@ def _temperature(text: str) -> Parse:
     # a rough figure said only of the habit ("it's always thirty-six something") leaves the exact one standing
     rough = [m for m in _TEMP_APPROXIMATE.finditer(text)
              if not _HABIT.search(text[max(0, m.start() - 30):m.end()])]
+    exact_after = _temperatures(text[rough[-1].end():]) if rough else []
+    if exact_after and not _TEMP_APPROXIMATE.search(text[rough[-1].end():]):
+        return Parse(exact_after[-1])
     if rough:
         # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again) — unless what the
         # patient at least has is a fever: "三十九度多" keeps 39.0, so no fever flag is ever lost.
@@ -587,7 +597,7 @@ _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(
 
 _PAIN_SCALE = re.compile(r"(?:0|零)\s*分\s*(?:到|至|、|，|,)?\s*10\s*分|(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制|(?=\s*(?:能|得|也|大概|差不多|估计)))|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
 _PAIN_NOW = re.compile(r"现在|目前|这会儿|眼下|\bnow\b|\btoday\b|at the moment|these days", re.I)
-_PAIN_SETTLE = re.compile(r"\bsay\b|就算|算(?:是)?|还是", re.I)
+_PAIN_SETTLE = re.compile(r"\bsay\b|\bmore like\b|就算|算(?:是)?|还是", re.I)
 _PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)
 _PAIN_HEDGE = re.compile(r"说不好|有时候疼有时候不疼|时好时坏|up and down|comes and goes|hard to say|depends", re.I)
 _NO_PAIN_AT_ALL = re.compile(r"一分都没有|一点都不(?:疼|痛)|一点也不(?:疼|痛)|not (?:at all|a bit)|no pain at all", re.I)

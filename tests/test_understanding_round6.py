@@ -286,3 +286,28 @@ def test_cantonese_stopped_and_english_been_forgetting_are_misses() -> None:
     full = parse_field("medication_adherence", "All five tablets, exact timing. Not missed even one dose.", "en",
                        {"medications": INSULIN_EN}).value
     assert full == {"adherence": "full", "missed": []}
+
+
+def test_regional_wound_words() -> None:
+    assert parse_field("wound", "个伤口几好，冇红冇肿，埋咗口啦", "zh").value == "ok"
+    assert parse_field("wound", "刀口老好额，勿红勿肿，也勿痛。", "zh").value == "ok"
+    assert parse_field("wound", "刀口杠杠的，一点事儿没有", "zh").value == "ok"
+    assert parse_field("wound", "纱布上有点血，不多，几个小点点", "zh").value == "bleeding"
+    assert parse_field("wound", "渗了点清水一样的东西，淡黄色的", "zh").value == "discharge"
+    assert parse_field("wound", "伤口有点红", "zh").value == "redness"
+
+
+def test_exact_reading_after_a_rough_one() -> None:
+    assert parse_field("blood_pressure", "昨天下午量的一百四十几，今天早上起来又量了一下，一百六十五，一百", "zh").value == \
+        {"systolic": 165, "diastolic": 100}
+    assert parse_field("blood_pressure", "一百二十几，七十几吧", "zh").value is None
+    assert parse_field("temperature", "三十六度多…我戴上老花镜看看，三十六度九", "zh").value == 36.9
+    assert parse_field("temperature", "三十九度多", "zh").value == 39.0   # the floor of a fever is kept
+
+
+def test_a_threshold_the_doctor_gave_is_no_reading() -> None:
+    assert parse_field("blood_glucose", "十五点八，医生说超过十三点九就要注意是吧？", "zh").value == 15.8
+
+
+def test_pain_more_like() -> None:
+    assert parse_field("pain_score", "Four, no, more like three.", "en").value == 3
