@@ -311,3 +311,9 @@ def test_a_threshold_the_doctor_gave_is_no_reading() -> None:
 
 def test_pain_more_like() -> None:
     assert parse_field("pain_score", "Four, no, more like three.", "en").value == 3
+
+
+def test_digits_said_one_by_one_with_hyphens() -> None:
+    from language.numbers import english_to_digits
+    assert english_to_digits("one-oh-eight") == "108"
+    assert parse_field("blood_pressure", "Two hundred and four over one-oh-eight.", "en").value == {"systolic": 204, "diastolic": 108}
