@@ -247,12 +247,12 @@ _WRONG_EN = re.compile(r"(?:wrong number|no one (?:by|with) that name|nobody (?:
                        r"doesn'?t live here|don'?t know (?:him|her|anyone)|no such person|you have the wrong|not (?:him|her)[.,]?$)", re.I)
 _FAMILY_ZH = re.compile(r"(?:(?:是|系)我(?:老头儿?|老头子|老太婆|老婆子|老豆|老窦|阿爸|阿妈|姆妈|老母|老爸|老妈|老公|老婆)|阿拉(?:姆妈|爸爸|阿爸|老头子)"
                         r"|(?:我|阿拉)(?:是|系)(?:他|她|伊|佢)(?:的|个|嘅)?(?:屋头的|囡儿?|囡囡|仔|女|老婆|老公|新妇|心抱)|是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|爱人|公公|婆婆|岳父|岳母|爷爷|奶奶)|我是(?:他|她)的?(?:幺女|幺儿|大女儿|小女儿|二女儿|大儿子|小儿子|儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
-                        r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工)"
+                        r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工|媳妇|对象|老头子?|老太太?|老伴儿)"
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
 _FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
                         r"caregiver|carer|brother|sister|nurse)|my (?:father|mother|dad|mum|mom|husband|wife|grandfather|grandmother))", re.I)
 _CARER = re.compile(r"保姆|护工|阿姨(?:我)?是(?:请|雇)|邻居|\b(?:carer|caregiver|care worker|home help|neighbou?r|from the agency)\b", re.I)
-_CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是|^是[，,。\s])")
+_CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是|^是[，,。\s]|系我|我系|是俺|俺是|俺就是)")
 _CONFIRM_EN = re.compile(r"(?:\byes\b|\byeah\b|speaking|this is (?:he|she|me)|that'?s me|it'?s me|\bi am\b|\bi'm\b|\bcorrect\b)", re.I)
 _YEAR_4 = re.compile(r"(?<!\d)(19\d\d|20[0-2]\d)(?!\d)")
 _YEAR_2 = re.compile(r"(?<!\d)(\d\d)\s*年")
@@ -303,13 +303,17 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
     digits = to_digits(t)
     years = _years(t)
     year_ok = birth_year is not None and birth_year in years
+    if birth_year is not None and not year_ok and not years and "." in t:
+        # "Speaking. Forty-nine.": two digits said alone after the confirmation, when they are the patient's year
+        lone = re.fullmatch(r"\W*(\d\d)\W*", to_digits(t.rsplit(".", 2)[-2] if t.rstrip().endswith(".") else t.rsplit(".", 1)[-1]))
+        year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
     fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
     family = _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t)
     respondent = "family" if family else None
     if _has(_CARER, t):
         respondent = "other"       # a carer or neighbour answers for the patient: not family
-    if name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}", t, re.I):
+    if name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}(?!的|'s|’s)", t, re.I):
         respondent = None          # "这个号码是我儿子的，我是赵淑珍": the patient speaks
     if (_has(_WRONG_ZH, t) or _has(_WRONG_EN, t)) and not (year_ok or last4_ok):
         return Parse({"verified": False, "wrong_person": True, "respondent": "other"})
@@ -674,12 +678,31 @@ _SATISFACTION_DECLINED = re.compile(
     r"\bpass on (?:that|this)\b|\bskip (?:that|this)(?: one)?\b", re.I)
 
 
+# Second thoughts ("满意……算了，说实话，一般") and a detail conceded after the verdict ("还是满意的噻，就是吃饭那块一般").
+_SATISFACTION_REPAIR = re.compile(r"算了|说实话|说实在的|老实说|to be honest|honestly", re.I)
+_SATISFACTION_CONCESSION = re.compile(r"[，,]\s*(?:就是|不过|但是|只是|可是)")
+
+
 def _satisfaction(text: str) -> Parse:
     if _SATISFACTION_HEDGE.search(text.strip()) or _SATISFACTION_DECLINED.search(text):
         return NOTHING
-    marks = list(_CORRECTION_MARK.finditer(text))      # "不满意……哎不对不对，我是说满意": what follows counts
+    marks = list(_CORRECTION_MARK.finditer(text)) + list(_SATISFACTION_REPAIR.finditer(text))
+    marks.sort(key=lambda m: m.end())                   # "不满意……哎不对不对，我是说满意": what follows counts
     if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:
         text = text[marks[-1].end():]
+    # A bare verdict first, its reason after ("一般，吃的太差了", "一般，就是吃的不太好"): the verdict.
+    first = re.match(r"\W*([\u4e00-\u9fff]{1,4})[，,]", text)
+    if first and _satisfaction_value(first.group(1)).value is not None:
+        return _satisfaction_value(first.group(1))
+    concession = _SATISFACTION_CONCESSION.search(text)
+    if concession and re.search(r"满意", text[:concession.start()]):
+        head = _satisfaction_value(text[:concession.start()])
+        if head.value is not None:
+            return head
+    return _satisfaction_value(text)
+
+
+def _satisfaction_value(text: str) -> Parse:
     opening = _SATISFACTION_OPENING.match(to_digits(text))
     if opening:
         return Parse(int(opening.group(1)))

@@ -317,3 +317,42 @@ def test_digits_said_one_by_one_with_hyphens() -> None:
     from language.numbers import english_to_digits
     assert english_to_digits("one-oh-eight") == "108"
     assert parse_field("blood_pressure", "Two hundred and four over one-oh-eight.", "en").value == {"systolic": 204, "diastolic": 108}
+
+
+def _identity(text: str, name: str, year: int) -> dict:
+    return parse_field("identity_verified", normalize(text), "en" if text[0].isascii() else "zh",
+                       {"name": name, "birth_year": year}).value
+
+
+def test_identity_regional_confirmations_and_lone_two_digit_year() -> None:
+    assert _identity("係我呀，我係一九六零年出世嘅", "张秀兰", 1960)["verified"]
+    assert _identity("中，是俺，俺是五一年的", "张秀兰", 1951)["verified"]
+    assert _identity("Speaking. Forty-nine.", "Mary Smith", 1949)["verified"]
+    assert not _identity("Speaking. Fifty.", "Mary Smith", 1949)["verified"]
+
+
+def test_identity_the_patients_son_or_wife_is_family() -> None:
+    assert _identity("我是张秀英的儿子，我妈是五七年的", "张秀英", 1957)["respondent"] == "family"
+    assert _identity("是谢长林，我是他媳妇，他一九五五年的", "谢长林", 1955)["respondent"] == "family"
+    assert _identity("我是张秀英，五七年的", "张秀英", 1957)["respondent"] == "patient"
+
+
+def test_condition_echoed_question_and_neither_way() -> None:
+    assert parse_field("overall_condition", "Eh? Better what?", "en").value is None
+    assert parse_field("overall_condition", "啊？啥好了？你说啥？", "zh").value is None
+    assert parse_field("overall_condition", "好也没好好多，差也没差到哪去。", "zh").value == "same"
+    assert parse_field("overall_condition", "感觉是好些了，就是测血糖二十点四，可我也没觉着难受", "zh").value == "better"
+
+
+def test_reexam_and_revisit_everyday_answers() -> None:
+    assert parse_field("reexam_done", "哎呀，忘了这事了", "zh").value == "no"
+    assert parse_field("reexam_done", "前天刚做完，片子还没取", "zh").value == "yes"
+    assert parse_field("reexam_done", "好像做了吧，我记不太清", "zh").value is None
+    assert parse_field("reexam_done", "Did the blood test, but the echo hasn't happened yet.", "en").value == "no"
+    assert parse_field("revisit_aware", "First I've heard of it.", "en").value == "no"
+
+
+def test_satisfaction_verdict_before_its_reason_and_second_thoughts() -> None:
+    assert parse_field("satisfaction", "还是满意的噻，就是吃饭那块一般", "zh").value == 4
+    assert parse_field("satisfaction", "满意……算了，说实话，一般，吃的太差了。", "zh").value == 3
+    assert parse_field("satisfaction", "一般，就是吃的不太好", "zh").value == 3
