@@ -419,11 +419,19 @@ def _run_together_pair(text: str) -> tuple[int, int] | None:
 _APPROXIMATE_THEN_EXACT = re.compile(r"\d+\s*(?:几|多|来)\s*(?:…+|\.{2,}|，|,)\s*(?=\d)")   # "七十几……七十五": the exact one
 
 
-_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover something\b|\d+-something", re.I)   # 左右 gives the reading
+_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover something\b|\d+-something|\b[1-9]0s\b", re.I)   # 左右 gives the reading
+
+
+_DECADES = {"twent": 20, "thirt": 30, "fort": 40, "fift": 50, "sixt": 60, "sevent": 70, "eight": 80, "ninet": 90}
+
+
+def _decades(t: str) -> str:
+    """"in the eighties" → "in the 80s"."""
+    return re.sub(r"\b(twent|thirt|fort|fift|sixt|sevent|eight|ninet)ies\b", lambda m: f"{_DECADES[m.group(1).lower()]}s", t, flags=re.I)
 
 
 def _blood_pressure(text: str) -> Parse:
-    t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text))))
+    t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(_decades(to_digits(text)))))
     rough = list(_APPROXIMATE.finditer(t))
     if rough and (after := _bp_pairs(t[rough[-1].end():])):
         return Parse({"systolic": after[-1][0], "diastolic": after[-1][1]})
@@ -436,7 +444,18 @@ def _blood_pressure(text: str) -> Parse:
         if exact:
             return Parse({"systolic": exact[-1][0], "diastolic": exact[-1][1]})
         alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= red_high]
-        return Parse({"systolic": max(alarming), "diastolic": None}) if alarming else NOTHING
+        if alarming:
+            return Parse({"systolic": max(alarming), "diastolic": None})
+        # "高压八十几", "in the eighties on top": a rough systolic whose whole range is under the low red line
+        # keeps its floor, so that the flag is never lost.
+        first = rough[0]
+        base = int(re.match(r"\d+", first.group()).group())
+        said = reading_numbers(_decades(to_digits(text)))
+        said_first = bool(said) and int(said[0][0]) == base or bool(_SYS_LABEL.search(t[max(0, first.start() - 8):first.end()]))
+        width = 10 if re.search(r"\d0s\b", first.group()) or re.search(r"[几多]", first.group()) else 1
+        if said_first and 50 <= base and base + width - 1 < default_threshold("systolic_red_low"):
+            return Parse({"systolic": base, "diastolic": None})
+        return NOTHING
     pairs = _bp_pairs(t)
     if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
         return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})   # of two readings, the latest
@@ -527,8 +546,17 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
     return [v for v, _, c in pool if rank(c) == best][-1]
 
 
+_GLUCOSE_ROUGH = re.compile(r"(?<![\d.])(\d+)\s*点\s*(?:几|多)")
+
+
 def _blood_glucose(text: str) -> Parse:
     t = _after_correction(to_digits(text))
+    rough = list(_GLUCOSE_ROUGH.finditer(t))
+    if rough and not reading_numbers(t[rough[-1].end():]):
+        floor = float(rough[-1].group(1))
+        if floor < default_threshold("glucose_red_low") or floor >= default_threshold("glucose_red_high"):
+            return Parse(floor)
+        return NOTHING
     value = _current_reading(t, [(v, s) for v, s, _ in reading_numbers(t)], "blood_glucose")
     if value is None:
         return NOTHING

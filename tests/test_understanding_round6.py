@@ -356,3 +356,25 @@ def test_satisfaction_verdict_before_its_reason_and_second_thoughts() -> None:
     assert parse_field("satisfaction", "还是满意的噻，就是吃饭那块一般", "zh").value == 4
     assert parse_field("satisfaction", "满意……算了，说实话，一般，吃的太差了。", "zh").value == 3
     assert parse_field("satisfaction", "一般，就是吃的不太好", "zh").value == 3
+
+
+def test_quarter_hours_and_odd_minutes_and_reading_the_paper() -> None:
+    from language.cues import sentence_cues
+    assert sentence_cues("胸口疼，疼了一刻钟还多")["duration_min"] > 15
+    assert sentence_cues("胸口疼了一刻钟")["duration_min"] == 15
+    cues = sentence_cues("Chest pain came on while I was reading the paper and went on twenty-odd minutes.")
+    assert cues["at_rest"] and cues["duration_min"] > 15
+
+
+def test_rough_readings_past_a_red_line_keep_their_floor() -> None:
+    assert parse_field("blood_glucose", "三点几，我赶紧吃了块糖", "zh").value == 3.0
+    assert parse_field("blood_glucose", "九点几", "zh").value is None
+    assert parse_field("blood_pressure", "高压八十几，低压五十几", "zh").value == {"systolic": 80, "diastolic": None}
+    assert parse_field("blood_pressure", "It was in the eighties on top, I felt woozy.", "en").value == {"systolic": 80, "diastolic": None}
+    assert parse_field("blood_pressure", "一百二十几，七十几吧", "zh").value is None
+
+
+def test_words_not_found_and_no_point_carrying_on() -> None:
+    assert present("She suddenly couldn't find her words, just kept saying the wrong ones.", "en") == ["slurred_speech"]
+    assert present("Honestly I don't see the point in carrying on like this.", "en") == ["suicidal_ideation"]
+    assert present("拉的是黑的，稀的，一天好几回") == ["diarrhea", "melena"]
