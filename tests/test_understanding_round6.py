@@ -378,3 +378,11 @@ def test_words_not_found_and_no_point_carrying_on() -> None:
     assert present("She suddenly couldn't find her words, just kept saying the wrong ones.", "en") == ["slurred_speech"]
     assert present("Honestly I don't see the point in carrying on like this.", "en") == ["suicidal_ideation"]
     assert present("拉的是黑的，稀的，一天好几回") == ["diarrhea", "melena"]
+
+
+def test_everyday_words_round_five() -> None:
+    assert present("肚儿痛，屙了两回稀的") == ["abdominal_pain", "diarrhea"]
+    assert present("冇胃口，成日冇精神") == ["fatigue"]
+    assert present("还行吧，没啥大毛病") == []
+    assert present("I've had terrible heartburn after every meal.", "en") == ["abdominal_pain"]
+    assert present("My waterworks have been playing up, I'm going all the time.", "en") == ["urinary_problem"]
