@@ -386,3 +386,11 @@ def test_everyday_words_round_five() -> None:
     assert present("还行吧，没啥大毛病") == []
     assert present("I've had terrible heartburn after every meal.", "en") == ["abdominal_pain"]
     assert present("My waterworks have been playing up, I'm going all the time.", "en") == ["urinary_problem"]
+
+
+def test_side_effects_that_settled_and_a_throat_itch() -> None:
+    assert present("刚开始吃阿司匹林胃里有点烧，后来改成饭后吃，就一点事没有了") == []
+    assert present("吃了那个培什么普利以后老是干咳，嗓子痒痒的，没痰") == ["cough"]
+    assert present("Bit of an upset tummy the first week on the metformin, but it settled.", "en") == []
+    assert present("Felt a bit sick at first in hospital, but that settled before I came home.", "en") == []
+    assert present("I've been feeling a bit queasy since yesterday.", "en") == ["nausea_vomiting"]
