@@ -448,7 +448,10 @@ def _blood_pressure(text: str) -> Parse:
             return Parse({"systolic": max(alarming), "diastolic": None})
         # "高压八十几", "in the eighties on top": a rough systolic whose whole range is under the low red line
         # keeps its floor, so that the flag is never lost.
-        first = rough[0]
+        numbered = [m for m in rough if re.match(r"\d", m.group())]   # "over something" names no number
+        if not numbered:
+            return NOTHING
+        first = numbered[0]
         base = int(re.match(r"\d+", first.group()).group())
         said = reading_numbers(_decades(to_digits(text)))
         said_first = bool(said) and int(said[0][0]) == base or bool(_SYS_LABEL.search(t[max(0, first.start() - 8):first.end()]))

@@ -394,3 +394,8 @@ def test_side_effects_that_settled_and_a_throat_itch() -> None:
     assert present("Bit of an upset tummy the first week on the metformin, but it settled.", "en") == []
     assert present("Felt a bit sick at first in hospital, but that settled before I came home.", "en") == []
     assert present("I've been feeling a bit queasy since yesterday.", "en") == ["nausea_vomiting"]
+
+
+def test_a_rough_reading_with_no_number_is_asked_again() -> None:
+    assert parse_field("blood_pressure", "One forty over something, I didn't see the bottom.", "en").value is None
+    assert parse_field("blood_pressure", "It was over something, I can't remember.", "en").value is None
