@@ -87,6 +87,7 @@ TRIGGER_CASES = [
     ("en-hypo-question", "en", "Is it normal to get headaches after a stent?", "headache", "hypothetical"),
     ("en-hypo-pre", "en", "if I get chest pain I'll ring", "chest_pain", "hypothetical"),
     ("zh-when-post", "zh", "咳嗽的时候刀口疼", "cough", "hypothetical"),
+    ("zh-when-then-drug", "zh", "喘了就用那个喷的药，最近都没用过", "dyspnea", "hypothetical"),
     ("en-when-pre", "en", "the scar hurts when I cough", "cough", "hypothetical"),
     ("zh-other-pre", "zh", "隔壁床那个老王老头晕", "dizziness", "other_person"),
     ("zh-other-family", "zh", "我没事，倒是我老伴这两天咳嗽", "cough", "other_person"),

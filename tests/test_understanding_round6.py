@@ -399,3 +399,15 @@ def test_side_effects_that_settled_and_a_throat_itch() -> None:
 def test_a_rough_reading_with_no_number_is_asked_again() -> None:
     assert parse_field("blood_pressure", "One forty over something, I didn't see the bottom.", "en").value is None
     assert parse_field("blood_pressure", "It was over something, I can't remember.", "en").value is None
+
+
+def test_regional_denials_inside_and_before_a_mention() -> None:
+    assert present("没得没得，胸口不痛，气也不紧，脑壳也不昏，吃得睡得，好得很") == []
+    assert present("呒没呀，胸口勿痛，气也勿急，头也勿晕，蛮好蛮好。") == []
+
+
+def test_passing_water_not_right_and_not_worse_and_nothing_of_the_sort() -> None:
+    assert present("尿尿不得劲儿，老觉着尿不净") == ["urinary_problem"]
+    assert present("气短没有加重，晚上躺得平，一个枕头就够，脚也不肿") == []
+    assert present("But no, I haven't had anything like that. Temperature's been normal.", "en") == []
+    assert present("No sickness, and I've not gone yellow as far as I can tell.", "en") in (None, [])
