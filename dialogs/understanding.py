@@ -717,14 +717,19 @@ _SATISFACTION_CONCESSION = re.compile(r"[，,]\s*(?:就是|不过|但是|只是|
 def _satisfaction(text: str) -> Parse:
     if _SATISFACTION_HEDGE.search(text.strip()) or _SATISFACTION_DECLINED.search(text):
         return NOTHING
-    marks = list(_CORRECTION_MARK.finditer(text)) + list(_SATISFACTION_REPAIR.finditer(text))
-    marks.sort(key=lambda m: m.end())                   # "不满意……哎不对不对，我是说满意": what follows counts
+    # second thoughts count only when they go on to a rating ("满意满意，算了不说了" stays 满意)
+    repairs = [m for m in _SATISFACTION_REPAIR.finditer(text) if _satisfaction_value(text[m.end():]).value is not None]
+    marks = sorted(list(_CORRECTION_MARK.finditer(text)) + repairs, key=lambda m: m.end())
+    # "不满意……哎不对不对，我是说满意": what follows counts
     if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:
         text = text[marks[-1].end():]
-    # A bare verdict first, its reason after ("一般，吃的太差了", "一般，就是吃的不太好"): the verdict.
+    # A bare verdict first and a complaint after as its reason ("一般，吃的太差了", "一般，就是吃的不太好"): the
+    # verdict. What follows counts when it says more ("还行，挺满意", "老满意了，非常满意").
     first = re.match(r"\W*([\u4e00-\u9fff]{1,4})[，,]", text)
-    if first and _satisfaction_value(first.group(1)).value is not None:
-        return _satisfaction_value(first.group(1))
+    verdict = _satisfaction_value(first.group(1)).value if first else None
+    if verdict is not None:
+        rest = _satisfaction_value(text[first.end():]).value
+        return Parse(verdict if rest is None or rest < verdict else rest)
     concession = _SATISFACTION_CONCESSION.search(text)
     if concession and re.search(r"满意", text[:concession.start()]):
         head = _satisfaction_value(text[:concession.start()])

@@ -411,3 +411,12 @@ def test_passing_water_not_right_and_not_worse_and_nothing_of_the_sort() -> None
     assert present("气短没有加重，晚上躺得平，一个枕头就够，脚也不肿") == []
     assert present("But no, I haven't had anything like that. Temperature's been normal.", "en") == []
     assert present("No sickness, and I've not gone yellow as far as I can tell.", "en") in (None, [])
+
+
+def test_a_later_stronger_verdict_counts_over_the_first() -> None:
+    assert parse_field("satisfaction", "老满意了，非常满意，给你们点个赞。", "zh").value == 5
+    assert parse_field("satisfaction", "还行，挺满意", "zh").value == 4
+
+
+def test_never_mind_without_a_rating_keeps_the_rating() -> None:
+    assert parse_field("satisfaction", "满意满意，算了不说了", "zh").value == 4
