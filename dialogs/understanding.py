@@ -555,7 +555,8 @@ _GLUCOSE_ROUGH = re.compile(r"(?<![\d.])(\d+)\s*点\s*(?:几|多)")
 def _blood_glucose(text: str) -> Parse:
     t = _after_correction(to_digits(text))
     rough = list(_GLUCOSE_ROUGH.finditer(t))
-    if rough and not reading_numbers(t[rough[-1].end():]):
+    # only when no exact reading is said anywhere ("七点八，前几天都是八点多" is 7.8)
+    if rough and not reading_numbers(_GLUCOSE_ROUGH.sub(" ", t)):
         floor = float(rough[-1].group(1))
         if floor < default_threshold("glucose_red_low") or floor >= default_threshold("glucose_red_high"):
             return Parse(floor)

@@ -420,3 +420,8 @@ def test_a_later_stronger_verdict_counts_over_the_first() -> None:
 
 def test_never_mind_without_a_rating_keeps_the_rating() -> None:
     assert parse_field("satisfaction", "满意满意，算了不说了", "zh").value == 4
+
+
+def test_a_rough_habit_beside_an_exact_glucose_leaves_the_exact_one() -> None:
+    assert parse_field("blood_glucose", normalize("今天早上空腹测的，七点八，比前几天好点，前几天都是八点多"), "zh").value == 7.8
+    assert parse_field("blood_glucose", normalize("饭后测的十三点九，空腹的话七点多"), "zh").value == 13.9
