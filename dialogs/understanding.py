@@ -18,7 +18,7 @@ from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
 from language.condition import read_condition
-from language.context import assess, not_the_patients
+from language.context import assess, not_the_patients, rules
 from language.wound import read_wound
 from language.yes_no import read_yes_no_field
 from language.symptoms import NOTHING, Parse, parse_symptoms
@@ -247,12 +247,12 @@ _WRONG_EN = re.compile(r"(?:wrong number|no one (?:by|with) that name|nobody (?:
                        r"doesn'?t live here|don'?t know (?:him|her|anyone)|no such person|you have the wrong|not (?:him|her)[.,]?$)", re.I)
 _FAMILY_ZH = re.compile(r"(?:(?:是|系)我(?:老头儿?|老头子|老太婆|老婆子|老豆|老窦|阿爸|阿妈|姆妈|老母|老爸|老妈|老公|老婆)|阿拉(?:姆妈|爸爸|阿爸|老头子)"
                         r"|(?:我|阿拉)(?:是|系)(?:他|她|伊|佢)(?:的|个|嘅)?(?:屋头的|囡儿?|囡囡|仔|女|老婆|老公|新妇|心抱)|是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|爱人|公公|婆婆|岳父|岳母|爷爷|奶奶)|我是(?:他|她)的?(?:幺女|幺儿|大女儿|小女儿|二女儿|大儿子|小儿子|儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
-                        r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工)"
+                        r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工|媳妇|对象|老头子?|老太太?|老伴儿)"
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
 _FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
                         r"caregiver|carer|brother|sister|nurse)|my (?:father|mother|dad|mum|mom|husband|wife|grandfather|grandmother))", re.I)
 _CARER = re.compile(r"保姆|护工|阿姨(?:我)?是(?:请|雇)|邻居|\b(?:carer|caregiver|care worker|home help|neighbou?r|from the agency)\b", re.I)
-_CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是|^是[，,。\s])")
+_CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是|^是[，,。\s]|系我|我系|是俺|俺是|俺就是)")
 _CONFIRM_EN = re.compile(r"(?:\byes\b|\byeah\b|speaking|this is (?:he|she|me)|that'?s me|it'?s me|\bi am\b|\bi'm\b|\bcorrect\b)", re.I)
 _YEAR_4 = re.compile(r"(?<!\d)(19\d\d|20[0-2]\d)(?!\d)")
 _YEAR_2 = re.compile(r"(?<!\d)(\d\d)\s*年")
@@ -303,13 +303,17 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
     digits = to_digits(t)
     years = _years(t)
     year_ok = birth_year is not None and birth_year in years
+    if birth_year is not None and not year_ok and not years and "." in t:
+        # "Speaking. Forty-nine.": two digits said alone after the confirmation, when they are the patient's year
+        lone = re.fullmatch(r"\W*(\d\d)\W*", to_digits(t.rsplit(".", 2)[-2] if t.rstrip().endswith(".") else t.rsplit(".", 1)[-1]))
+        year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
     fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
     family = _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t)
     respondent = "family" if family else None
     if _has(_CARER, t):
         respondent = "other"       # a carer or neighbour answers for the patient: not family
-    if name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}", t, re.I):
+    if name and re.search(rf"(?:我是|我就是|this is|i'?m|i am|my name is)\s*{re.escape(name)}(?!的|'s|’s)", t, re.I):
         respondent = None          # "这个号码是我儿子的，我是赵淑珍": the patient speaks
     if (_has(_WRONG_ZH, t) or _has(_WRONG_EN, t)) and not (year_ok or last4_ok):
         return Parse({"verified": False, "wrong_person": True, "respondent": "other"})
@@ -334,6 +338,7 @@ _UNSAID_COMPLAINT = re.compile(
     r"(?<![没不无])(?:有点|有些|是有|倒是有|挺|很|老是|总是|还是)?(?:不舒服|难受|不对劲|不得劲|不太舒服|不大舒服)(?:倒是|还是)?(?:有|有点|的)?"
     r"|不舒服倒是|说不清(?:是)?(?:哪|什么)|something(?:'s| is)? (?:not right|wrong|off)|not (?:feeling )?(?:right|myself)"
     r"|feel(?:ing)? (?:off|rough|awful|unwell|poorly|rotten)", re.I)
+_ECHO_THEN_DENIAL = re.compile(r"\s*(?:啊|呀|吗|嘛|是吧)?\s*[？?，,。.…]+\s*(?:没有|没|木有|冇|莫得|没得|no\b|nope\b|nah\b)", re.I)
 _DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|don'?t know|not sure|no idea|can'?t say", re.I)
 
 
@@ -342,7 +347,9 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
     if parse.value is not None:
         return parse
     complaint = _UNSAID_COMPLAINT.search(text)
-    if complaint and not re.search(r"(?:没有|没|无|不|别|no|not|nothing)\W*$", text[:complaint.start()][-6:], re.I):
+    # The question echoed and then denied ("哦，不舒服啊，没有没有", "Feeling unwell? No.") is no complaint.
+    echoed = complaint and _ECHO_THEN_DENIAL.match(text[complaint.end():])
+    if complaint and not echoed and not re.search(r"(?:没有|没|无|不|别|no|not|nothing)\W*$", text[:complaint.start()][-6:], re.I):
         return NOTHING
     if _DONT_KNOW.search(text):
         return NOTHING
@@ -412,12 +419,23 @@ def _run_together_pair(text: str) -> tuple[int, int] | None:
 _APPROXIMATE_THEN_EXACT = re.compile(r"\d+\s*(?:几|多|来)\s*(?:…+|\.{2,}|，|,)\s*(?=\d)")   # "七十几……七十五": the exact one
 
 
-_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover something\b|\d+-something", re.I)   # 左右 gives the reading
+_APPROXIMATE = re.compile(r"\d+\s*(?:几|多|来)(?!\d)|\d+-?ish\b|\bover something\b|\d+-something|\b[1-9]0s\b", re.I)   # 左右 gives the reading
+
+
+_DECADES = {"twent": 20, "thirt": 30, "fort": 40, "fift": 50, "sixt": 60, "sevent": 70, "eight": 80, "ninet": 90}
+
+
+def _decades(t: str) -> str:
+    """"in the eighties" → "in the 80s"."""
+    return re.sub(r"\b(twent|thirt|fort|fift|sixt|sevent|eight|ninet)ies\b", lambda m: f"{_DECADES[m.group(1).lower()]}s", t, flags=re.I)
 
 
 def _blood_pressure(text: str) -> Parse:
-    t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(to_digits(text))))
-    if _APPROXIMATE.search(t):
+    t = _PULSE_ASIDE.sub("", _APPROXIMATE_THEN_EXACT.sub("", _after_correction(_decades(to_digits(text)))))
+    rough = list(_APPROXIMATE.finditer(t))
+    if rough and (after := _bp_pairs(t[rough[-1].end():])):
+        return Parse({"systolic": after[-1][0], "diastolic": after[-1][1]})
+    if rough:
         # "一百二十几，七十几吧": not a reading to store (asked again), but a number past the red line is
         # kept so that its flag is never lost ("高压一百九十多"; the line is the rule table's, packaged); an
         # exact pair said before the rough re-measure ("一百九十五，一百一十…又量了一遍还是一百九十多") is the reading.
@@ -426,7 +444,21 @@ def _blood_pressure(text: str) -> Parse:
         if exact:
             return Parse({"systolic": exact[-1][0], "diastolic": exact[-1][1]})
         alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= red_high]
-        return Parse({"systolic": max(alarming), "diastolic": None}) if alarming else NOTHING
+        if alarming:
+            return Parse({"systolic": max(alarming), "diastolic": None})
+        # "高压八十几", "in the eighties on top": a rough systolic whose whole range is under the low red line
+        # keeps its floor, so that the flag is never lost.
+        numbered = [m for m in rough if re.match(r"\d", m.group())]   # "over something" names no number
+        if not numbered:
+            return NOTHING
+        first = numbered[0]
+        base = int(re.match(r"\d+", first.group()).group())
+        said = reading_numbers(_decades(to_digits(text)))
+        said_first = bool(said) and int(said[0][0]) == base or bool(_SYS_LABEL.search(t[max(0, first.start() - 8):first.end()]))
+        width = 10 if re.search(r"\d0s\b", first.group()) or re.search(r"[几多]", first.group()) else 1
+        if said_first and 50 <= base and base + width - 1 < default_threshold("systolic_red_low"):
+            return Parse({"systolic": base, "diastolic": None})
+        return NOTHING
     pairs = _bp_pairs(t)
     if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
         return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})   # of two readings, the latest
@@ -498,6 +530,10 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
 
     other = _OTHER_WORDS[field_name]
     said = [(v, p, clause_of(p)) for v, p in found]
+    # A number in a condition or an instruction ("医生说超过十三点九就要注意", "if it goes over 180") is a
+    # threshold, not a reading — unless nothing else is said.
+    told = rules().reading_hypothetical
+    said = [x for x in said if not (told["zh"].search(x[2]) or told["en"].search(x[2]))] or said
     pool = [x for x in said if not other.search(x[2])] or said
 
     def rank(clause: str) -> float:
@@ -513,8 +549,18 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
     return [v for v, _, c in pool if rank(c) == best][-1]
 
 
+_GLUCOSE_ROUGH = re.compile(r"(?<![\d.])(\d+)\s*点\s*(?:几|多)")
+
+
 def _blood_glucose(text: str) -> Parse:
     t = _after_correction(to_digits(text))
+    rough = list(_GLUCOSE_ROUGH.finditer(t))
+    # only when no exact reading is said anywhere ("七点八，前几天都是八点多" is 7.8)
+    if rough and not reading_numbers(_GLUCOSE_ROUGH.sub(" ", t)):
+        floor = float(rough[-1].group(1))
+        if floor < default_threshold("glucose_red_low") or floor >= default_threshold("glucose_red_high"):
+            return Parse(floor)
+        return NOTHING
     value = _current_reading(t, [(v, s) for v, s, _ in reading_numbers(t)], "blood_glucose")
     if value is None:
         return NOTHING
@@ -540,6 +586,9 @@ def _temperature(text: str) -> Parse:
     # a rough figure said only of the habit ("it's always thirty-six something") leaves the exact one standing
     rough = [m for m in _TEMP_APPROXIMATE.finditer(text)
              if not _HABIT.search(text[max(0, m.start() - 30):m.end()])]
+    exact_after = _temperatures(text[rough[-1].end():]) if rough else []
+    if exact_after and not _TEMP_APPROXIMATE.search(text[rough[-1].end():]):
+        return Parse(exact_after[-1])
     if rough:
         # "三十六度多点", "ninety-eight and a bit": not a reading to store (asked again) — unless what the
         # patient at least has is a fever: "三十九度多" keeps 39.0, so no fever flag is ever lost.
@@ -582,9 +631,9 @@ def _heart_rate(text: str) -> Parse:
 _NO_PAIN = re.compile(r"(?:不(?:怎么|太)?(?:疼|痛)|没(?:有)?(?:什么)?(?:疼|痛)|没感觉|不觉得疼|\bno pain\b|\bnot (?:in )?(?:any )?pain\b|\bdoesn'?t hurt\b|\bnone\b|\bzero\b|^0$)", re.I)
 
 
-_PAIN_SCALE = re.compile(r"(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制)|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
+_PAIN_SCALE = re.compile(r"(?:0|零)\s*分\s*(?:到|至|、|，|,)?\s*10\s*分|(?:满分)?10\s*分(?:里头|里面|的话|为满分|满分|制|(?=\s*(?:能|得|也|大概|差不多|估计)))|out of 10|(?:from|between) 0 (?:and|to) 10|1 to 10", re.I)
 _PAIN_NOW = re.compile(r"现在|目前|这会儿|眼下|\bnow\b|\btoday\b|at the moment|these days", re.I)
-_PAIN_SETTLE = re.compile(r"\bsay\b|就算|算(?:是)?|还是", re.I)
+_PAIN_SETTLE = re.compile(r"\bsay\b|\bmore like\b|就算|算(?:是)?|还是", re.I)
 _PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)
 _PAIN_HEDGE = re.compile(r"说不好|有时候疼有时候不疼|时好时坏|up and down|comes and goes|hard to say|depends", re.I)
 _NO_PAIN_AT_ALL = re.compile(r"一分都没有|一点都不(?:疼|痛)|一点也不(?:疼|痛)|not (?:at all|a bit)|no pain at all", re.I)
@@ -625,7 +674,7 @@ def _pain_score(text: str) -> Parse:
 _SATISFACTION_ZH = [
     (1, re.compile(r"很不满意|非常不满意|特别不满意|极不满意|太差了|太差劲|非常差|很差|再也不(?:去|来)|差劲透了")),
     (2, re.compile(r"不满意|不太满意|不怎么满意|不好|不太好|不怎么好|差")),
-    (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|非常好|特别好|太好了|相当满意|满分")),
+    (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|满意得很|满意得不得了|满意极了|非常好|特别好|太好了|相当满意|满分")),
     (3, re.compile(r"一般|还行|凑合|马马虎虎|还可以|说得过去|过得去")),
     (4, re.compile(r"满意|挺好|不错|蛮好|很好|还好")),
 ]
@@ -661,12 +710,36 @@ _SATISFACTION_DECLINED = re.compile(
     r"\bpass on (?:that|this)\b|\bskip (?:that|this)(?: one)?\b", re.I)
 
 
+# Second thoughts ("满意……算了，说实话，一般") and a detail conceded after the verdict ("还是满意的噻，就是吃饭那块一般").
+_SATISFACTION_REPAIR = re.compile(r"算了|说实话|说实在的|老实说|to be honest|honestly", re.I)
+_SATISFACTION_CONCESSION = re.compile(r"[，,]\s*(?:就是|不过|但是|只是|可是)")
+
+
 def _satisfaction(text: str) -> Parse:
     if _SATISFACTION_HEDGE.search(text.strip()) or _SATISFACTION_DECLINED.search(text):
         return NOTHING
-    marks = list(_CORRECTION_MARK.finditer(text))      # "不满意……哎不对不对，我是说满意": what follows counts
+    # second thoughts count only when they go on to a rating ("满意满意，算了不说了" stays 满意)
+    repairs = [m for m in _SATISFACTION_REPAIR.finditer(text) if _satisfaction_value(text[m.end():]).value is not None]
+    marks = sorted(list(_CORRECTION_MARK.finditer(text)) + repairs, key=lambda m: m.end())
+    # "不满意……哎不对不对，我是说满意": what follows counts
     if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:
         text = text[marks[-1].end():]
+    # A bare verdict first and a complaint after as its reason ("一般，吃的太差了", "一般，就是吃的不太好"): the
+    # verdict. What follows counts when it says more ("还行，挺满意", "老满意了，非常满意").
+    first = re.match(r"\W*([\u4e00-\u9fff]{1,4})[，,]", text)
+    verdict = _satisfaction_value(first.group(1)).value if first else None
+    if verdict is not None:
+        rest = _satisfaction_value(text[first.end():]).value
+        return Parse(verdict if rest is None or rest < verdict else rest)
+    concession = _SATISFACTION_CONCESSION.search(text)
+    if concession and re.search(r"满意", text[:concession.start()]):
+        head = _satisfaction_value(text[:concession.start()])
+        if head.value is not None:
+            return head
+    return _satisfaction_value(text)
+
+
+def _satisfaction_value(text: str) -> Parse:
     opening = _SATISFACTION_OPENING.match(to_digits(text))
     if opening:
         return Parse(int(opening.group(1)))

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from language.lexicon import match_symptoms
+from language.lexicon import match_across, match_symptoms
 
 RULES_PATH = Path(__file__).parent / "data" / "context_rules.yaml"
 CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person")
@@ -52,6 +52,7 @@ class Trigger:
     scope: int
     off_for_family: bool
     needs_contrast: bool = False
+    only_for_family: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,10 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
         triggers.append(Trigger(id=row["id"], lang=row["lang"], category=row["category"], direction=row["direction"],
                                 pattern=_compile(where, row["pattern"], re.I), scope=int(row.get("scope") or 0),
                                 off_for_family=bool(row.get("off_for_family")),
-                                needs_contrast=bool(row.get("needs_contrast"))))
+                                needs_contrast=bool(row.get("needs_contrast")),
+                                only_for_family=bool(row.get("only_for_family"))))
+        if row.get("off_for_family") and row.get("only_for_family"):
+            raise ContextRuleError(f"{where}: off_for_family and only_for_family exclude each other")
     return ContextRules(terminators=terminators, scope_breakers=breakers, pseudo=pseudo, inner_negation=inner,
                         events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
@@ -184,7 +188,8 @@ def not_the_patients(sentence: str, lang: str, *, whole: str = "", respondent: s
     for t in r.triggers:
         if t.lang != lang or t.category != "other_person" or t.direction != "forward":
             continue
-        if respondent == "family" and t.off_for_family or t.needs_contrast and not contrast:
+        if respondent == "family" and t.off_for_family or t.needs_contrast and not contrast or \
+                t.only_for_family and respondent != "family":
             continue
         if t.pattern.search(sentence):
             return True
@@ -199,7 +204,8 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
     contrast = {lg: bool(p.search(text)) for lg, p in r.self_contrast.items()}
 
     def usable(t: Trigger) -> bool:
-        return not (family and t.off_for_family) and not (t.needs_contrast and not contrast[t.lang])
+        return not (family and t.off_for_family) and not (t.needs_contrast and not contrast[t.lang]) and \
+            not (t.only_for_family and not family)
 
     triggers = [t for t in r.triggers if t.lang == lang and usable(t)]
     # Code-switched speech: the other language's triggers apply too (mentions come from both lexicons).
@@ -219,6 +225,17 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             clause = sentence[c_start:c_end]
             mentions = match_symptoms(_mask(clause, [m.span() for m in r.pseudo_mentions[lang].finditer(clause)], "\uff03"), lang)
             found.append(mentions)
+        # A row read across the commas ("刚刚吐了一口，里头有红的") is a mention of the clause it ends in, from
+        # that clause's start; it outweighs the shorter mentions it covers there ("有红的" read as bleeding).
+        for code, a_start, a_end in match_across(sentence, lang):
+            ci = next((k for k, (c_start, c_end) in enumerate(clauses) if c_start < a_end <= c_end), None)
+            if ci is None:
+                continue
+            c_start = clauses[ci][0]
+            start, end = max(a_start, c_start) - c_start, a_end - c_start
+            found[ci] = sorted([f for f in found[ci] if not (f[1] < end and start < f[2])] + [(code, start, end)],
+                               key=lambda f: f[1])
+        for mentions in found:
             status.append([("present", None, 10**6) for _ in mentions])
         for ci, (c_start, c_end) in enumerate(clauses):
             clause = sentence[c_start:c_end]
@@ -350,7 +367,8 @@ def clause_status(clause: str, lang: str, *, respondent: str | None = None) -> t
     masked = _mask(clause, [m.span() for m in r.pseudo[lang].finditer(clause)], "\uff03")
     stripped = masked.rstrip(" 。.!！了啊呀的")
     for trig in r.triggers:
-        if trig.lang != lang or (respondent == "family" and trig.off_for_family):
+        if trig.lang != lang or (respondent == "family" and trig.off_for_family) or \
+                (trig.only_for_family and respondent != "family"):
             continue
         for m in trig.pattern.finditer(masked):
             if m.end() == m.start():

@@ -38,6 +38,8 @@ def _table() -> dict[str, Any]:
         + [(_compile("hours", p), 60.0) for p in durations["hours"]],
         "half_hour": [_compile("half_hour", p) for p in durations["half_hour"]],
         "an_hour": [_compile("an_hour", p) for p in durations["an_hour"]],
+        "quarter_hour": [_compile("quarter_hour", p) for p in durations.get("quarter_hour") or []],
+        "over_quarter_hour": [_compile("over_quarter_hour", p) for p in durations.get("over_quarter_hour") or []],
         "temperature": _compile("temperature", data["temperature"]),
         "glucose": _compile("glucose", data["glucose"]),
         "glucose_low": _compile("glucose_low_unlabelled", data["glucose_low_unlabelled"]),
@@ -74,6 +76,10 @@ def sentence_cues(sentence: str) -> dict[str, Any]:
         minutes.append(30.0)
     if any(p.search(sentence) for p in t["an_hour"]):
         minutes.append(60.0)
+    if any(p.search(sentence) for p in t["quarter_hour"]):
+        minutes.append(15.0)
+    if any(p.search(sentence) for p in t["over_quarter_hour"]):
+        minutes.append(20.0)
     if minutes:
         cues["duration_min"] = max(minutes)
     temps = [float(x) for x in t["temperature"].findall(digits) if 35 <= float(x) <= 43]

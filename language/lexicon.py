@@ -27,6 +27,9 @@ class Lexicon:
     zh: tuple[tuple[str, re.Pattern[str]], ...]
     en: tuple[tuple[str, re.Pattern[str]], ...]
     generic_over: dict[str, tuple[str, ...]]
+    # Rows that read across the commas of one sentence ("吐了一口，里头有红的"): `zh_across` / `en_across`.
+    zh_across: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    en_across: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
 
 # Word windows: "A ~N B" = A, then B within N words (English) or N characters (Chinese) in the same
@@ -62,6 +65,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     labels: dict[str, dict[str, str]] = {}
     zh: list[tuple[str, re.Pattern[str]]] = []
     en: list[tuple[str, re.Pattern[str]]] = []
+    across: dict[str, list[tuple[str, re.Pattern[str]]]] = {"zh": [], "en": []}
     for entry in data["symptoms"]:
         code = entry.get("code")
         if entry.get("codes"):   # one phrase, several findings ("忽冷忽热" = fever + chills)
@@ -82,13 +86,21 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
                     out.append((code, re.compile(expand_windows(str(pattern), lang), flags)))
                 except re.error as exc:
                     raise LexiconError(f"{path}: {code} {lang} pattern {pattern!r}: {exc}") from None
+            for pattern in entry.get(f"{lang}_across") or []:
+                if not re.search(r"[，,]", str(pattern)):
+                    raise LexiconError(f"{path}: {code} {lang}_across pattern {pattern!r} names no comma to read across")
+                try:
+                    across[lang].append((code, re.compile(str(pattern), flags)))
+                except re.error as exc:
+                    raise LexiconError(f"{path}: {code} {lang}_across pattern {pattern!r}: {exc}") from None
     generic_over = {}
     for generic, specific in (data.get("generic_over") or {}).items():
         unknown = [c for c in [generic, *specific] if c not in codes]
         if unknown:
             raise LexiconError(f"{path}: generic_over names unknown codes {unknown}")
         generic_over[generic] = tuple(specific)
-    return Lexicon(codes=tuple(codes), labels=labels, zh=tuple(zh), en=tuple(en), generic_over=generic_over)
+    return Lexicon(codes=tuple(codes), labels=labels, zh=tuple(zh), en=tuple(en), generic_over=generic_over,
+                   zh_across=tuple(across["zh"]), en_across=tuple(across["en"]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -113,6 +125,13 @@ def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
              for m in pattern.finditer(text) if m.end() > m.start()]
     found = [f for f in found if not _spans_a_list(f, found)]
     return [(c, start, end) for code, start, end in longest_first(found) for c in code.split("+")]
+
+
+def match_across(sentence: str, lang: str) -> list[tuple[str, int, int]]:
+    """(code, start, end) of the rows that read across a sentence's commas (`zh_across`, `en_across`)."""
+    lex = lexicon()
+    table = lex.zh_across if lang == "zh" else lex.en_across
+    return [(code, m.start(), m.end()) for code, pattern in table for m in pattern.finditer(sentence) if m.end() > m.start()]
 
 
 def longest_first(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:

@@ -134,6 +134,8 @@ _NUMBER_WORD_HYPHEN = re.compile(r"(?:(?<=\bone)|(?<=\btwo)|(?<=\bthree)|(?<=\bf
                                  r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
                                  r"ninety)\b)", re.I)
 _A_HUNDRED = re.compile(r"\ba (100|1000)\b", re.IGNORECASE)
+# "one-oh-eight": the digits of a reading said one by one, written with hyphens
+_OH_HYPHEN = re.compile(r"\b(?<=[a-z])-(?=oh-)|(?<=\boh)-(?=[a-z])", re.IGNORECASE)
 
 
 def english_to_digits(text: str) -> str:
@@ -145,6 +147,7 @@ def english_to_digits(text: str) -> str:
 
     # "one-forty", "one-seventy": a hyphen between two number words of a spoken reading
     text = _NUMBER_WORD_HYPHEN.sub(" ", text)
+    text = _OH_HYPHEN.sub(" ", text)
     out = alpha2digit(text, "en")
     out = _EN_SMALL_WORD.sub(lambda m: _EN_SMALL_VALUE[m.group(1).lower()], out)
     out = _EN_ONE.sub("1", out)

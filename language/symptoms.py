@@ -95,7 +95,11 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
     if not present and not absent:
         # Only someone else's symptoms or a worry ("要是胸口再疼我就去医院") in a statement, or "nothing
         # wrong" said in so many words: the patient has none. A question about a symptom stays open.
-        if says_nothing_new(text, lang) or hypothetical_only and not _QUESTION_END.search(text) and \
+        # Someone else's complaint set against the speaker's own state ("我老伴吃了脚肿，我吃了倒没有",
+        # "My husband gets swollen ankles, but I don't") answers for the speaker too: nothing.
+        other_only = bool(mentions) and all(m.status == "other_person" for m in mentions) and \
+            bool(rules().self_contrast["zh" if lang == "zh" else "en"].search(text))
+        if says_nothing_new(text, lang) or other_only or hypothetical_only and not _QUESTION_END.search(text) and \
                 any(m.status == "hypothetical" for m in mentions):
             return Parse({"present": [], "absent": [], "cues": {}})
         return NOTHING

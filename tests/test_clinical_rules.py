@@ -147,6 +147,7 @@ CASES: dict[str, tuple[tuple[str, Any], tuple[str, Any]]] = {
     "followup_symptom:chest_relieved": (S("chest_pain", relieved=True), S("chest_pain")),
     "followup_symptom:chest": (S("chest_pain"), S("chest_pain", at_rest=True)),
     "followup_symptom:dyspnea_at_rest": (S("dyspnea", at_rest=True), S("dyspnea", exertional=True)),
+    "followup_symptom:dyspnea_cyanosis": (S("dyspnea", cyanosis=True), S("dyspnea", exertional=True)),
     "followup_symptom:dyspnea": (S("dyspnea"), S("dyspnea", at_rest=True)),
     "followup_symptom:stroke_sign_unchanged": (S("slurred_speech", chronic=True), S("slurred_speech", chronic=True, sudden=True)),
     "followup_symptom:limb_weakness_gradual": (S("limb_weakness", gradual=True), S("facial_droop", gradual=True)),

@@ -87,18 +87,23 @@ TRIGGER_CASES = [
     ("en-hypo-question", "en", "Is it normal to get headaches after a stent?", "headache", "hypothetical"),
     ("en-hypo-pre", "en", "if I get chest pain I'll ring", "chest_pain", "hypothetical"),
     ("zh-when-post", "zh", "咳嗽的时候刀口疼", "cough", "hypothetical"),
+    ("zh-when-then-drug", "zh", "喘了就用那个喷的药，最近都没用过", "dyspnea", "hypothetical"),
     ("en-when-pre", "en", "the scar hurts when I cough", "cough", "hypothetical"),
     ("zh-other-pre", "zh", "隔壁床那个老王老头晕", "dizziness", "other_person"),
     ("zh-other-family", "zh", "我没事，倒是我老伴这两天咳嗽", "cough", "other_person"),
     ("zh-other-is", "zh", "没得啥子。咳嗽的是我老婆子，她感冒了", "cough", "other_person"),
     ("en-other-pre", "en", "my neighbour has a terrible cough", "cough", "other_person"),
     ("en-other-family", "en", "Not me, but my husband's got a terrible cough.", "cough", "other_person"),
+    ("en-other-speaker", "en", "He's fine. I'm the one with the cough, I caught it off the grandkids.", "cough", "other_person"),
+    ("zh-other-speaker", "zh", "我妈没什么，我这当闺女的累得腰疼倒是", "pain", "other_person"),
 ]
+# Rows that apply only when a family member answers (only_for_family): their example is said by one.
+FAMILY_ONLY = {"en-other-speaker", "zh-other-speaker"}
 
 
 @pytest.mark.parametrize(("trigger", "lang", "text", "code", "status"), TRIGGER_CASES)
 def test_trigger_row(trigger: str, lang: str, text: str, code: str, status: str) -> None:
-    got = statuses(text, lang)
+    got = statuses(text, lang, "family" if trigger in FAMILY_ONLY else None)
     assert code in got, (text, got)
     assert got[code] == (status, trigger)
 
