@@ -44,6 +44,7 @@ import numpy as np
 
 from campaigns.recording import CallRecording, RecordedLine, call_audio_dir
 from dialogs.flows import call_messages
+from language.asr import repair_readings
 from language.backchannel import is_backchannel
 from language.words import word_list
 from language.pickup import Pickup, classify_pickup
@@ -533,8 +534,8 @@ class CallSession:
                 if pickup.ends_call:  # a short announcement or greeting, over before the length check
                     await self._end_by_pickup(pickup)
                     return
-            await self._patient_said(transcript.text, audio=audio, confidence=transcript.confidence,
-                                     ended_at=ended_at)
+            await self._patient_said(repair_readings(transcript.text, self.language), audio=audio,
+                                     confidence=transcript.confidence, ended_at=ended_at)
         finally:
             self.busy = False
 

@@ -70,3 +70,24 @@ def _fix_by_sound(text: str) -> str:
                 i += 1
         out.append("".join(fixed))
     return "".join(out)
+
+
+# Whisper base writes the tenths digit 八 of a body temperature as the particle 吧 (三十八度八 → 三十八度吧,
+# 三十七度八 → 三十七度吧: both Kokoro voices, phone band and wideband alike), which would store 38.0 and
+# miss a fever; read back as 八 unless the answer hedges ("大概三十八度吧", a range "三十六七度吧"), and an
+# unhedged "三十八度吧" is stored 0.8 too high, which errs towards a nurse's call. It writes 九 before 点
+# as 有 (血糖九点二 → 血糖有点二, stored 2.0): "有点" + a lone digit ending the phrase is no Chinese
+# ("有点儿" ends in 儿, "有点高" in a word), so the digit is a reading's tenths.
+_DEGREE_BA = re.compile(r"(?<![\d百一二三四五六七八九十])((?:三十[五六七八九]|四十[一二]?|3[5-9]|4[0-2])度)吧")
+_YOU_DIAN = re.compile(r"有点([一二三四五六七八九])(?![\u4e00-\u9fff\d])")
+
+
+def repair_readings(text: str, language: str) -> str:
+    """The recogniser's known miswritings of a spoken reading, put right: for phone transcripts only
+    (typed text means what it says)."""
+    if language != "zh":
+        return text
+    text = _YOU_DIAN.sub(r"九点\1", text)
+    if not _DEGREE_BA.search(text) or any(hedge in text for hedge in _data().get("hedges_zh") or ()):
+        return text
+    return _DEGREE_BA.sub(r"\1八", text)

@@ -167,31 +167,11 @@ def _is_hallucination(text: str, compression_ratio: float) -> bool:
     return compression_ratio > MAX_COMPRESSION_RATIO
 
 
-# Whisper base writes the tenths digit 八 of a body temperature as the particle 吧 (三十八度八 → 三十八度吧,
-# 三十七度八 → 三十七度吧: both Kokoro voices, phone band and wideband alike), which would store 38.0 and
-# miss a fever. Read back as 八 unless the answer hedges ("大概三十八度吧"): a hedged 吧 stays a hedge, and
-# an unhedged reading said as "三十八度吧" is stored 0.8 too high, which errs towards a nurse's call.
-_DEGREE_BA = re.compile(r"(?<![\d百一二三四五六七八九十])((?:三十[五六七八九]|四十[一二]?|3[5-9]|4[0-2])度)吧")
-_HEDGES_ZH = ("大概", "大约", "可能", "差不多", "估计", "好像", "应该", "也许", "左右")
-# …and 九 before 点 as 有 (血糖九点二 → 血糖有点二, which would store 2.0): "有点" + a lone digit ending the
-# phrase is no Chinese ("有点儿" ends in 儿, "有点高" in a word), so the digit is a reading's tenths.
-_YOU_DIAN = re.compile(r"有点([一二三四五六七八九])(?![\u4e00-\u9fff\d])")
-
-
-def repair_readings(text: str) -> str:
-    """The recogniser's known miswritings of a spoken reading, put right (zh)."""
-    if "有点" in text:
-        text = _YOU_DIAN.sub(r"九点\1", text)
-    if "度吧" not in text or any(hedge in text for hedge in _HEDGES_ZH):
-        return text
-    return _DEGREE_BA.sub(r"\1八", text)
-
-
 def _finish(texts: list[str], scored: list[tuple[float, int]], dropped: int, language: str,
             duration_s: float) -> Transcript:
     text = join_segments(texts, language)
     if language == "zh" and text:
-        text = repair_readings(to_simplified(text))
+        text = to_simplified(text)
     return Transcript(text=text, confidence=_confidence(scored) if text else 0.0, language=language,
                       duration_s=round(duration_s, 3), dropped_segments=dropped)
 

@@ -99,17 +99,16 @@ def test_the_encoder_window_fits_the_clip(window_s: float, duration_s: float, fr
 ])
 def test_a_temperatures_tenths_written_as_ba_is_read_as_eight_unless_hedged(heard: str, temperature: float) -> None:
     from dialogs.understanding import parse_field
-    from models.asr import _finish
+    from language.asr import repair_readings
 
-    text = _finish([heard], [(-0.2, 5)], 0, "zh", 2.0).text
-    assert parse_field("temperature", text, "zh", {}).value == temperature
+    assert parse_field("temperature", repair_readings(heard, "zh"), "zh", {}).value == temperature
 
 
 @pytest.mark.parametrize("text", ["一百三十八度吧", "十三度吧", "好吧", "三十六七度吧", "三十七八度吧", "三十八度吧"])
 def test_ba_after_anything_but_a_body_temperature_is_left_alone(text: str) -> None:
-    from models.asr import repair_readings
+    from language.asr import repair_readings
 
-    assert (repair_readings(text) == text) == (text != "三十八度吧")
+    assert (repair_readings(text, "zh") == text) == (text != "三十八度吧")
 
 
 @pytest.mark.parametrize("heard, glucose", [
@@ -119,7 +118,6 @@ def test_ba_after_anything_but_a_body_temperature_is_left_alone(text: str) -> No
 ])
 def test_you_dian_before_a_lone_digit_is_nine_point(heard: str, glucose: float | None) -> None:
     from dialogs.understanding import parse_field
-    from models.asr import _finish
+    from language.asr import repair_readings
 
-    text = _finish([heard], [(-0.2, 5)], 0, "zh", 2.0).text
-    assert parse_field("blood_glucose", text, "zh", {}).value == glucose
+    assert parse_field("blood_glucose", repair_readings(heard, "zh"), "zh", {}).value == glucose
