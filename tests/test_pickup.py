@@ -312,3 +312,9 @@ def test_the_phone_line_finishes_a_placed_try_before_the_carrier_callback(campai
         assert outcome.evidence.get("call_status") == "空号"
         task = session.scalar(select(ReviewItem).where(ReviewItem.call_id == runner.call_id))
         assert task.level == "task" and "phone number" in task.reason
+
+
+def test_the_phone_line_reads_whispers_ba_after_a_temperature_as_eight(tmp_path: Any) -> None:
+    """The recogniser's 三十八度吧 for 三十八度八 is put right before the dialog hears it (phone only)."""
+    _, runner, _ = _pick_up(tmp_path, "刚量了三十八度吧", speech_s=2)
+    assert runner.heard == ["刚量了三十八度八"]
