@@ -305,7 +305,8 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
     year_ok = birth_year is not None and birth_year in years
     if birth_year is not None and not year_ok and not years and "." in t:
         # "Speaking. Forty-nine.": two digits said alone after the confirmation, when they are the patient's year
-        lone = re.fullmatch(r"\W*(\d\d)\W*", to_digits(t.rsplit(".", 2)[-2] if t.rstrip().endswith(".") else t.rsplit(".", 1)[-1]))
+        said_last = [part for part in digits.split(".") if part.strip()][-1:]
+        lone = re.fullmatch(r"\W*(\d\d)\W*", said_last[0]) if said_last else None
         year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
     fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
@@ -720,7 +721,7 @@ def _satisfaction(text: str) -> Parse:
         return NOTHING
     # second thoughts count only when they go on to a rating ("满意满意，算了不说了" stays 满意)
     repairs = [m for m in _SATISFACTION_REPAIR.finditer(text) if _satisfaction_value(text[m.end():]).value is not None]
-    marks = sorted(list(_CORRECTION_MARK.finditer(text)) + repairs, key=lambda m: m.end())
+    marks = sorted([*_CORRECTION_MARK.finditer(text), *repairs], key=lambda m: m.end())
     # "不满意……哎不对不对，我是说满意": what follows counts
     if marks and len(text[marks[-1].end():].strip(" ，,。.!！")) >= 2:
         text = text[marks[-1].end():]

@@ -51,7 +51,7 @@ class Transcript:
 @dataclass(frozen=True)
 class DecodeOptions:
     beam_size: int = 5
-    # A decode that had to wait for another (calls queueing for the one recogniser) searches this
+    # A decode that starts while another runs or waits (calls at once, see DecodeSlots) searches this
     # wide instead: greedy decoding costs ≈ 25 % less, and under load the wait is the latency.
     beam_size_queued: int = 1
     no_speech_threshold: float = 0.6

@@ -104,7 +104,7 @@ class ASRConfig(_Section):
     # pins shipped in models/whisper_convert.py.
     sha256: dict[str, str] = {}
     beam_size: int = Field(default=5, ge=1)
-    beam_size_queued: int = Field(default=1, ge=1)   # a decode that waited for another: greedy, ≈ 25 % faster
+    beam_size_queued: int = Field(default=1, ge=1)   # a decode started beside another: greedy, ≈ 25 % faster
     threads: int = Field(default=2, ge=1)
     workers: int = Field(default=2, ge=1, le=8)   # faster-whisper: decodes run side by side (calls at once)
     compute_type: Literal["int8", "int8_float32", "float32"] = "int8"  # faster-whisper only
