@@ -86,6 +86,10 @@ class CallState:
     unclear: dict[str, str] = field(default_factory=dict)   # field -> the words not understood (fail closed)
     unclear_tries: int = 0
     transfer_requested: bool = False
+    # A reading past a red line waiting for the patient to confirm it: {field, value, evidence}.
+    read_back: dict[str, Any] | None = None
+    # Readings the patient gave differently when read back: field -> "first / second" (a nurse checks).
+    disputed: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,7 +103,7 @@ class FollowupEngine:
     def __init__(self, *, flows: FlowLibrary, flow: Flow, context: CallContext, rules: ClinicalRules | None = None,
                  answer_question: QuestionAnswerer | None = None, llm_fallback: FieldFallback | None = None,
                  max_reprompts: int = 2, max_questions: int = 3, state: CallState | None = None,
-                 semantic: Any = None) -> None:
+                 semantic: Any = None, read_back: bool = False) -> None:
         self.flows = flows
         self.flow = flow
         self.context = context
@@ -107,6 +111,9 @@ class FollowupEngine:
         self.answer_question = answer_question
         self.llm_fallback = llm_fallback
         self.semantic = semantic        # language.semantic.SemanticMatcher: meaning where patterns miss
+        # Spoken calls read a reading past a red line back before keeping it: a recogniser's slip
+        # (九点二 heard as 二) must neither raise a false alarm nor pass unchecked.
+        self.read_back = read_back
         self.max_reprompts = max_reprompts
         self.max_questions = max_questions
         self.state = state or CallState(flow_id=flow.id, language=context.language)
@@ -189,6 +196,8 @@ class FollowupEngine:
             elif nlu.opens_with_repeat_request(utterance):
                 return self._repeat()
             # else: words like 啥意思 inside an answer ("天天这样有啥意思") are no request to repeat
+        if self.state.read_back is not None and step.collect == self.state.read_back["field"]:
+            return self._handle_read_back(step, utterance)
         if self.state.last_field and nlu.parse_correction(utterance, self.lang):
             corrected = self._handle_correction(utterance)
             if corrected is not None:
@@ -217,6 +226,7 @@ class FollowupEngine:
     def hangup(self) -> None:
         """The line dropped or the patient hung up: partial if anything was answered."""
         if not self.done:
+            self._keep_unconfirmed_reading()
             self.state.status = "partial" if self.state.answers > 0 else "no_answer"
             self._event("hangup", status=self.state.status)
 
@@ -252,6 +262,7 @@ class FollowupEngine:
             out["unclear_fields"] = sorted(s.unclear)
         out["needs_callback"] = bool(
             s.flags or any(not q.get("answered") for q in s.questions) or s.unclear or s.transfer_requested
+            or s.disputed
             or s.status in ("failed", "partial") and s.answers > 0
         )
         out["evidence"] = dict(s.evidence)
@@ -295,9 +306,74 @@ class FollowupEngine:
             if step.collect in FAIL_CLOSED_FIELDS:
                 return self._unclear(step, utterance)
             return self._reprompt(kind="reprompt")
+        if self._needs_read_back(step.collect, value):
+            self.state.read_back = {"field": step.collect, "value": value, "evidence": _clip(utterance)}
+            self._event("read_back", field=step.collect)
+            self._scan_for_danger(utterance, skip_symptoms=False)
+            return self._say([*self._red_prefix(), self._message("read_back", reading=self._reading_words(
+                step.collect, value, utterance))], expecting=step.collect)
         self._store(step.collect, value, utterance)
         self._scan_for_danger(utterance, skip_symptoms=step.collect == "symptoms")
         return self._advance_from_current(prefix=self._red_prefix())
+
+    # ----- read-back of a critical reading (spoken calls) ------------------------------------------
+
+    def _needs_read_back(self, field_name: str, value: Any) -> bool:
+        """A reading that would raise a red flag the call has not raised yet, heard on a spoken call."""
+        if not self.read_back or field_name not in READ_BACK_FIELDS:
+            return False
+        before = {(f["level"], f["code"]) for f in self.state.flags}
+        hits = self._flag_hits({**self.state.collected, field_name: value})
+        return any(h.level == "red" and (h.level, h.code) not in before for h in hits)
+
+    def _handle_read_back(self, step: Step, utterance: str) -> Reply:
+        """The patient's answer to "血糖二点零，对吗？". The same reading or a yes keeps it; another
+        reading is kept instead, with both in the evidence and a nurse's call (which one was right is
+        the patient's word against the recogniser's); a bare no asks for the reading once more; anything
+        else keeps the first reading — a red reading is never dropped because its check was not understood."""
+        pending = self.state.read_back or {}
+        first, field_name = pending.get("value"), step.collect
+        again = self._field_value(step, utterance)
+        if field_name == "blood_pressure" and isinstance(again, dict) and again.get("diastolic") is None:
+            again = None   # half a pressure does not settle which reading was meant
+        if again is None and not pending.get("denied") and nlu.parse_yes_no(utterance, self.lang).value == "no":
+            self.state.read_back = {**pending, "denied": True}
+            self._event("read_back_denied", field=field_name)
+            reask = self._render(step.reask[self.lang]) if step.reask else self._ask(step)
+            return self._say([reask], expecting=field_name)
+        self.state.read_back = None
+        if again is not None and again != first:
+            self.state.disputed[field_name] = _clip(f"{pending.get('evidence', '')} / {utterance}")
+            self._event("reading_disputed", field=field_name)
+            self._store(field_name, again, utterance)
+            self.state.evidence[field_name] = self.state.disputed[field_name]
+        else:
+            confirmed = again is not None or nlu.parse_yes_no(utterance, self.lang).value == "yes"
+            self._event("read_back_confirmed" if confirmed else "read_back_unsettled", field=field_name)
+            if not confirmed:
+                self.state.disputed[field_name] = _clip(f"{pending.get('evidence', '')} / {utterance}")
+            self._store(field_name, first, pending.get("evidence", ""))
+        self._scan_for_danger(utterance, skip_symptoms=field_name == "symptoms")
+        return self._advance_from_current(prefix=self._red_prefix())
+
+    def _keep_unconfirmed_reading(self) -> None:
+        """A call that ends or moves on during a read-back keeps the reading as heard (fail closed)."""
+        pending = self.state.read_back
+        if pending is None:
+            return
+        self.state.read_back = None
+        self.state.disputed[pending["field"]] = pending.get("evidence", "")
+        self._store(pending["field"], pending["value"], pending.get("evidence", ""))
+        self._evaluate_flags()
+
+    def _reading_words(self, field_name: str, value: Any, utterance: str) -> str:
+        """The reading as the read-back says it; an English blood sugar in the unit the patient used."""
+        key = f"reading_{field_name}"
+        if isinstance(value, dict):
+            return WORDS.text(key, self.lang, **value)
+        if field_name == "blood_glucose" and self.lang == "en" and nlu.said_in_mg_dl(utterance):
+            value = round(value * 18)
+        return WORDS.text(key, self.lang, value=value)
 
     def _transfer_requested(self, step: Step, utterance: str) -> Reply:
         """"转人工", "I want to talk to a nurse": a nurse calls back (a line that can transfer does so);
@@ -402,6 +478,9 @@ class FollowupEngine:
                 self.state.collected["identity_verified"] = False
                 status = "no_answer" if kind == "silence" and self.state.answers == 0 else "failed"
                 return self._end(status, self._message("identity_failed"))
+            self._keep_unconfirmed_reading()
+            if step.collect in self.state.collected:
+                return self._advance_from_current(prefix=[self._message("give_up_field")])
             self.state.unanswered_fields.append(step.collect or step.id)
             self._event("field_unknown", field=step.collect)
             return self._advance_from_current(prefix=[self._message("give_up_field")])
@@ -532,12 +611,15 @@ class FollowupEngine:
                 self._event("symptoms_in_passing", codes=present)
         self._evaluate_flags()
 
-    def _evaluate_flags(self) -> None:
-        outcome = {k: v for k, v in self.state.collected.items() if v is not None}
+    def _flag_hits(self, collected: dict[str, Any]) -> list[Any]:
+        outcome = {k: v for k, v in collected.items() if v is not None}
         missed_classes = {m.name: m.drug_class for m in self.context.medications if m.drug_class}
-        hits = evaluate_flags(outcome, evidence=self.state.evidence, cues=self.state.cues,
+        return evaluate_flags(outcome, evidence=self.state.evidence, cues=self.state.cues,
                               rules=self.rules, days_since_discharge=self.context.days_since_discharge,
                               post_surgery=self.context.post_surgery, missed_classes=missed_classes)
+
+    def _evaluate_flags(self) -> None:
+        hits = self._flag_hits(self.state.collected)
         known = {(f["level"], f["code"]) for f in self.state.flags}
         for hit in hits:
             if (hit.level, hit.code) not in known:
@@ -610,6 +692,7 @@ class FollowupEngine:
         return self._render(self._message_raw("closing"), reminder=reminder)
 
     def _end(self, status: str, text: str, *, prefix: list[str] | None = None) -> Reply:
+        self._keep_unconfirmed_reading()
         self.state.status = status
         self.state.step_index = len(self.flow.steps)
         self._event("end", status=status)
@@ -629,13 +712,13 @@ class FollowupEngine:
     def _message_raw(self, key: str) -> str:
         return self.flows.messages[key][self.lang]
 
-    def _message(self, key: str) -> str:
-        return self._render(self._message_raw(key))
+    def _message(self, key: str, *, reading: str = "") -> str:
+        return self._render(self._message_raw(key), reading=reading)
 
-    def _render(self, template: str, *, revisit: Any = None, reminder: str = "") -> str:
-        return template.format_map(self._placeholders(revisit=revisit, reminder=reminder))
+    def _render(self, template: str, *, revisit: Any = None, reminder: str = "", reading: str = "") -> str:
+        return template.format_map(self._placeholders(revisit=revisit, reminder=reminder, reading=reading))
 
-    def _placeholders(self, *, revisit: Any = None, reminder: str = "") -> dict[str, str]:
+    def _placeholders(self, *, revisit: Any = None, reminder: str = "", reading: str = "") -> dict[str, str]:
         c, zh = self.context, self.lang == "zh"
         family = self.state.respondent == "family"
         first_name = c.patient_name.split()[0] if not zh else c.patient_name
@@ -653,6 +736,7 @@ class FollowupEngine:
             "hospital": c.hospital,
             "reminder": reminder,
             "booking_url": (revisit.booking_url if revisit and revisit.booking_url else ""),
+            "reading": reading,
         }
 
     def _event(self, event_type: str, /, **data: Any) -> None:
@@ -682,6 +766,9 @@ def _may_run(condition: Condition | None, facts: Any) -> bool:
         return condition.value.value not in facts
     return True   # an answer, or a negation of one: unknown before the call
 
+
+# Readings a spoken call reads back when they cross a red line (the words: reading_<field> in words.yaml).
+READ_BACK_FIELDS = ("blood_pressure", "blood_glucose", "temperature", "heart_rate")
 
 # Bleeding (gums, nose) and black stools heard in two answers are two findings, not one said twice.
 _DISTINCT_ACROSS_ANSWERS = frozenset({"bleeding"})

@@ -32,7 +32,7 @@ FLOWS_DIR = Path(__file__).resolve().parent / "flows"
 
 PLACEHOLDERS = frozenset({
     "patient_name", "subject", "medication_list", "revisit_department", "revisit_date",
-    "reexam_list", "ward_team", "hospital", "reminder", "booking_url", "when",
+    "reexam_list", "ward_team", "hospital", "reminder", "booking_url", "when", "reading",
 })
 # The spoken subject ("您" / "you", or the patient when a family member answers) is a word Chinese
 # often leaves out: a question may use it in one language only. Every other placeholder is in both.
@@ -51,7 +51,7 @@ REQUIRED_MESSAGES = frozenset({
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
     "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
     "question_go_ahead", "question_more", "reconnect", "voicemail", "transfer_now", "transfer_later", "transfer_failed",
-    "unknown_caller", "leave_message", "message_received", "callback_hours",
+    "unknown_caller", "leave_message", "message_received", "callback_hours", "read_back",
 })
 
 

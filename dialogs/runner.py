@@ -102,6 +102,11 @@ def _plan(session: Session, *, flows: FlowLibrary, settings: Any, patient_id: in
     return discharge, context, flow
 
 
+def _reads_back(settings: Any, channel: str) -> bool:
+    """Typed answers mean what they say; a spoken one passed through a recogniser."""
+    return bool(settings.dialog.read_back_readings) and channel != "text"
+
+
 class CallRunner:
     def __init__(self, *, session_factory: sessionmaker[Session], engine: FollowupEngine, call_id: int,
                  ward_id: int, second_reader: Any = None) -> None:
@@ -138,6 +143,7 @@ class CallRunner:
             answer_question=answerer_factory(context) if answerer_factory else None,
             llm_fallback=llm_fallback, max_reprompts=settings.dialog.max_reprompts,
             max_questions=settings.dialog.max_questions, semantic=semantic,
+            read_back=_reads_back(settings, channel),
         )
         return cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=ward_id,
                    second_reader=second_reader)
@@ -175,11 +181,12 @@ class CallRunner:
             state = CallState.from_dict(call.state) if call.state else None
             flow = flows.get(call.flow_id)
             seq = max((t.seq for t in call.turns), default=-1) + 1
+            read_back = _reads_back(settings, call.channel)
         engine = FollowupEngine(
             flows=flows, flow=flow, context=context, rules=settings.clinical_rules(),
             answer_question=answerer_factory(context) if answerer_factory else None, llm_fallback=llm_fallback,
             max_reprompts=settings.dialog.max_reprompts, max_questions=settings.dialog.max_questions, state=state,
-            semantic=semantic,
+            semantic=semantic, read_back=read_back,
         )
         runner = cls(session_factory=session_factory, engine=engine, call_id=call_id, ward_id=call.ward_id,
                      second_reader=second_reader)

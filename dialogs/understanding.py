@@ -553,6 +553,16 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
 _GLUCOSE_ROUGH = re.compile(r"(?<![\d.])(\d+)\s*点\s*(?:几|多)")
 
 
+_MG_DL = re.compile(r"mg\s*/?\s*d?l|毫克", re.I)
+_MG_DL_NUMBER = 35   # a blood sugar above this can only be mg/dL
+
+
+def said_in_mg_dl(text: str) -> bool:
+    """Whether a blood sugar was said in mg/dL (the unit named, or a number only mg/dL can be)."""
+    t = to_digits(text)
+    return _MG_DL.search(t) is not None or any(v > _MG_DL_NUMBER for v, _, _ in reading_numbers(t))
+
+
 def _blood_glucose(text: str) -> Parse:
     t = _after_correction(to_digits(text))
     rough = list(_GLUCOSE_ROUGH.finditer(t))
@@ -565,8 +575,7 @@ def _blood_glucose(text: str) -> Parse:
     value = _current_reading(t, [(v, s) for v, s, _ in reading_numbers(t)], "blood_glucose")
     if value is None:
         return NOTHING
-    mg_dl = re.search(r"mg\s*/?\s*d?l|毫克", t, re.I) is not None or value > 35
-    if mg_dl:
+    if _MG_DL.search(t) is not None or value > _MG_DL_NUMBER:
         value = value / 18.0
     value = round(value, 1)
     if not 1.0 <= value <= 40.0:

@@ -200,6 +200,7 @@ class DialogConfig(_Section):
     max_questions: int = 3
     use_llm_fallback: bool = True
     second_reader: bool = True
+    read_back_readings: bool = True   # spoken calls read a reading past a red line back before keeping it
     semantic: SemanticConfig = SemanticConfig()
     llm_timeout_s: float = Field(default=4.0, gt=0)  # one fallback reply; past it the answer stays unsettled
     clinical_rules: ClinicalRulesConfig = ClinicalRulesConfig()
