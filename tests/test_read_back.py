@@ -218,3 +218,14 @@ def test_a_no_and_then_nothing_understood_keeps_the_red_reading() -> None:
     assert reply.expecting == "blood_pressure"
     outcome = engine.outcome()
     assert outcome["blood_glucose"] == 2.2 and _red_codes(outcome) and outcome["needs_callback"] is True
+
+
+def test_a_reading_the_language_model_made_of_garbled_words_is_read_back_too() -> None:
+    """The old miss: 空腹血糖九点二 heard twice as 空腹血糖油也二; the model's fallback made 2.0 of it."""
+    engine = _engine(("blood_glucose", "blood_pressure"))
+    engine.llm_fallback = lambda field, text, lang, context: 2.0 if field == "blood_glucose" else None
+    reply = engine.handle("空腹血糖油也二")
+    assert "血糖2.0" in reply.say and reply.expecting == "blood_glucose"
+    engine.handle("空腹血糖九点二")
+    outcome = engine.outcome()
+    assert outcome["blood_glucose"] == 9.2 and not _red_codes(outcome) and outcome["needs_callback"] is True
