@@ -310,8 +310,8 @@ class FollowupEngine:
             self.state.read_back = {"field": step.collect, "value": value, "evidence": _clip(utterance)}
             self._event("read_back", field=step.collect)
             self._scan_for_danger(utterance, skip_symptoms=False)
-            return self._say([*self._red_prefix(), self._message("read_back", reading=self._reading_words(
-                step.collect, value, utterance))], expecting=step.collect)
+            return self._say([*self._red_prefix(), self._message("read_back_intro"), self._message(
+                "read_back", reading=self._reading_words(step.collect, value, utterance))], expecting=step.collect)
         self._store(step.collect, value, utterance)
         self._scan_for_danger(utterance, skip_symptoms=step.collect == "symptoms")
         return self._advance_from_current(prefix=self._red_prefix())
@@ -747,7 +747,7 @@ class FollowupEngine:
 # answer, a question, a correction) before the rare ones (a red flag, a failed identity check).
 _LIKELY_MESSAGES = ("reprompt", "silence", "give_up_field", "unclear_handoff", "question_more", "question_go_ahead",
                     "nurse_callback", "back_to_script", "correction_ack", "identity_retry", "family_ack")
-_RARE_MESSAGES = ("transfer_ack", "red_flag", "red_flag_continue", "identity_failed", "wrong_person", "refused",
+_RARE_MESSAGES = ("read_back_intro", "transfer_ack", "red_flag", "red_flag_continue", "identity_failed", "wrong_person", "refused",
                   "voicemail")
 
 

@@ -51,7 +51,8 @@ REQUIRED_MESSAGES = frozenset({
     "silence", "give_up_field", "back_to_script", "correction_ack", "red_flag", "red_flag_continue",
     "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
     "question_go_ahead", "question_more", "reconnect", "voicemail", "transfer_now", "transfer_later", "transfer_failed",
-    "unknown_caller", "leave_message", "message_received", "callback_hours", "read_back",
+    "unknown_caller", "leave_message", "message_received", "callback_hours", "read_back_intro",
+    "read_back",
 })
 
 
