@@ -367,13 +367,14 @@ class FollowupEngine:
         self._evaluate_flags()
 
     def _reading_words(self, field_name: str, value: Any, utterance: str) -> str:
-        """The reading as the read-back says it; an English blood sugar in the unit the patient used."""
-        key = f"reading_{field_name}"
+        """The reading as the read-back says it, in the unit the patient used (mg/dL, °F)."""
         if isinstance(value, dict):
-            return WORDS.text(key, self.lang, **value)
-        if field_name == "blood_glucose" and self.lang == "en" and nlu.said_in_mg_dl(utterance):
-            value = round(value * 18)
-        return WORDS.text(key, self.lang, value=value)
+            return WORDS.text(f"reading_{field_name}", self.lang, **value)
+        said = nlu.glucose_as_said_mg_dl(utterance, value) if field_name == "blood_glucose" else \
+            nlu.temperature_as_said_f(utterance, value) if field_name == "temperature" else None
+        if said is not None:
+            return WORDS.text(f"reading_{field_name}_as_said", self.lang, value=f"{said:g}")
+        return WORDS.text(f"reading_{field_name}", self.lang, value=value)
 
     def _transfer_requested(self, step: Step, utterance: str) -> Reply:
         """"转人工", "I want to talk to a nurse": a nurse calls back (a line that can transfer does so);

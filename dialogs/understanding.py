@@ -557,10 +557,12 @@ _MG_DL = re.compile(r"mg\s*/?\s*d?l|毫克", re.I)
 _MG_DL_NUMBER = 35   # a blood sugar above this can only be mg/dL
 
 
-def said_in_mg_dl(text: str) -> bool:
-    """Whether a blood sugar was said in mg/dL (the unit named, or a number only mg/dL can be)."""
+def glucose_as_said_mg_dl(text: str, value: float) -> float | None:
+    """The number the patient said in mg/dL for the blood sugar `value` (mmol/L), if it was said so."""
     t = to_digits(text)
-    return _MG_DL.search(t) is not None or any(v > _MG_DL_NUMBER for v, _, _ in reading_numbers(t))
+    named = _MG_DL.search(t) is not None
+    return next((v for v, _, _ in reversed(reading_numbers(t))
+                 if (named or v > _MG_DL_NUMBER) and round(v / 18.0, 1) == value), None)
 
 
 def _blood_glucose(text: str) -> Parse:
@@ -610,14 +612,30 @@ def _temperature(text: str) -> Parse:
     return NOTHING if value is None else Parse(value)
 
 
-def _temperatures(text: str, *, positions: bool = False) -> list[Any]:
+_FAHRENHEIT = re.compile(r"\s*(?:°\s*F|F\b|degrees f|fahrenheit)", re.I)
+_FAHRENHEIT_RANGE = (93, 110)   # a body temperature in this range can only be °F
+
+
+def _temperature_numbers(text: str) -> list[tuple[float, int, bool]]:
+    """(number, position, said in °F) of each number that may be a body temperature."""
     t = _after_correction(to_digits(text))
     t = _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", t)
     t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", t)
+    low, high = _FAHRENHEIT_RANGE
+    return [(value, start, bool(_FAHRENHEIT.match(t[end:end + 12])) or low <= value <= high)
+            for value, start, end in reading_numbers(t)]
+
+
+def temperature_as_said_f(text: str, value: float) -> float | None:
+    """The number the patient said in °F for the temperature `value` (°C), if it was said so."""
+    return next((v for v, _, fahrenheit in reversed(_temperature_numbers(text))
+                 if fahrenheit and round((v - 32) * 5 / 9, 1) == value), None)
+
+
+def _temperatures(text: str, *, positions: bool = False) -> list[Any]:
     found: list[Any] = []
-    for value, start, end in reading_numbers(t):
-        fahrenheit = re.match(r"\s*(?:°\s*F|F\b|degrees f|fahrenheit)", t[end:end + 12], re.I)
-        if fahrenheit or 93 <= value <= 110:
+    for value, start, fahrenheit in _temperature_numbers(text):
+        if fahrenheit:
             value = (value - 32) * 5 / 9
         if 34.0 <= value <= 43.0:
             found.append((round(value, 1), start) if positions else round(value, 1))

@@ -229,3 +229,12 @@ def test_a_reading_the_language_model_made_of_garbled_words_is_read_back_too() -
     engine.handle("空腹血糖九点二")
     outcome = engine.outcome()
     assert outcome["blood_glucose"] == 9.2 and not _red_codes(outcome) and outcome["needs_callback"] is True
+
+
+def test_an_english_temperature_in_fahrenheit_is_read_back_in_fahrenheit() -> None:
+    engine = _engine(("temperature", "blood_pressure"), lang="en")
+    engine.context = type(engine.context)(**{**engine.context.__dict__, "post_surgery": True})
+    reply = engine.handle("it was a hundred and three last night")
+    assert "a temperature of 103 degrees" in reply.say and reply.expecting == "temperature"
+    engine.handle("yes")
+    assert engine.outcome()["temperature"] == 39.4 and _red_codes(engine.outcome())
