@@ -533,10 +533,10 @@ class FollowupEngine:
     def _llm_value(self, field_name: str | None, utterance: str) -> Any:
         if not field_name:
             return None
-        # A bare "没有" / "yes" to a question that is not yes/no carries nothing to classify: the small
-        # model would guess (it read "没有" as "worse" and as satisfaction 1), so ask again instead.
-        short = len(utterance) <= 4 if self.lang == "zh" else len(utterance.split()) <= 2
-        if short and nlu.parse_yes_no(utterance, self.lang).value is not None:
+        # A bare "没有" / "yes", with or without thanks ("没有了，谢谢你们啊", "No, that's all."), to a question
+        # that is not yes/no carries nothing to classify: the small model would guess (it read "没有" as
+        # "worse" and "No, that's all." as satisfaction 1, a false yellow flag), so ask again instead.
+        if nlu.is_bare_reply(utterance, self.lang):
             return None
         try:
             value = self.llm_fallback(field_name, utterance, self.lang, self._parser_context())

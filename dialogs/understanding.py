@@ -9,6 +9,7 @@ status (present / absent) and cues (at rest, duration, sudden, heavy…) that th
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from language.asr import fix_homophones
 from language.condition import read_condition
 from language.context import assess, not_the_patients, rules
 from language.wound import read_wound
+from language.words import word_list
 from language.yes_no import read_yes_no_field
 from language.symptoms import NOTHING, Parse, parse_symptoms
 
@@ -238,6 +240,32 @@ def parse_yes_no(text: str, lang: str) -> Parse:
     if _has(_YES_ZH, t):
         return Parse("yes")
     return NOTHING
+
+
+_CLAUSE_SPLIT = re.compile(r"[，,。.!！?？;；、]+")
+
+
+@functools.lru_cache(maxsize=2)
+def _closings(lang: str) -> re.Pattern[str]:
+    words = sorted(word_list(f"closings_{lang}"), key=len, reverse=True)
+    return re.compile(r"^(?:" + "|".join(re.escape(w) for w in words) + r")", re.I)
+
+
+def is_bare_reply(text: str, lang: str) -> bool:
+    """Only a short yes or no and closing words ("没有了，谢谢你们啊", "No, that's all."): nothing that
+    answers a question other than a yes/no one."""
+    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text) if c.strip()]
+    if not clauses:
+        return False
+    said_yes_no = False
+    for clause in clauses:
+        if _closings(lang).match(clause):
+            continue
+        short = len(clause) <= 4 if lang == "zh" else len(clause.split()) <= 2
+        if not short or parse_yes_no(clause, lang).value is None:
+            return False
+        said_yes_no = True
+    return said_yes_no
 
 
 # ----- identity --------------------------------------------------------------------------------------

@@ -517,3 +517,20 @@ def test_a_drug_described_by_when_or_how_it_works_is_that_drug(text: str, lang: 
 def test_a_dose_the_patient_changed_alone_is_a_miss() -> None:
     assert value("medication_adherence", "降压药我看血压低就自个儿减到半片了", "zh", medications=MEDS_ZH + [
         {"name": "苯磺酸氨氯地平片", "generic_name": "氨氯地平", "drug_class": "antihypertensive"}])["adherence"] == "partial"
+
+
+@pytest.mark.parametrize(("text", "lang"), [("没有了，谢谢你们啊", "zh"), ("No, that's all.", "en"), ("没有，就这些", "zh")])
+def test_a_bare_no_with_thanks_is_not_given_to_the_model_to_guess_a_rating(text: str, lang: str) -> None:
+    engine = _engine("satisfaction", lang)
+    asked: list[str] = []
+    engine.llm_fallback = lambda field, said, language, context: asked.append(said) or 1
+    engine.handle(text)
+    assert asked == [] and "satisfaction" not in engine.outcome()
+    assert not engine.outcome()["flags"]
+
+
+def test_a_rating_in_words_the_rules_miss_still_goes_to_the_model() -> None:
+    engine = _engine("satisfaction", "en")
+    engine.llm_fallback = lambda field, said, language, context: 2 if field == "satisfaction" else None
+    engine.handle("Honestly the nights on that ward were rough and nobody came when I rang")
+    assert engine.outcome()["satisfaction"] == 2
