@@ -309,7 +309,7 @@ _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
-                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
+                  r"\b(?:if|when) (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious|itch)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
     ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
@@ -318,7 +318,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
            r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
            r"\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|(?-i:(?<=[\s\d])ON\b)|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
@@ -1237,7 +1237,7 @@ _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳�
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurse|health visitor|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -2187,7 +2187,7 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
     written = text or ""
-    text = _correct_spelling(written)      # same length: spans index the written text
+    text = _digit_groups(_correct_spelling(written))      # same length: spans index the written text
     stated, order = _stated_discharge(text)
     if discharge_date is None:
         discharge_date = stated
@@ -2405,6 +2405,15 @@ def _correct_spelling(text: str) -> str:
             word = word[:1].upper() + word[1:]
         return lead + word
     return pattern.sub(fix, text)
+
+
+# a dose written with a thousands separator ("15,000 units", "20,000 IU"): the comma moves to a leading zero, so the
+# number reads whole and the text keeps its length ("015000 units")
+_DIGIT_GROUPS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?=\s*(?:units?|IU|U|iu|单位|国际单位|mg|μg|mcg|micrograms?|ml|mL)(?![A-Za-z]))")
+
+
+def _digit_groups(text: str) -> str:
+    return _DIGIT_GROUPS.sub(lambda m: "0" * m.group(2).count(",") + m.group(1) + m.group(2).replace(",", ""), text)
 
 
 _STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",

@@ -1,0 +1,43 @@
+"""Discharge-order structuring, round 6: mechanisms found on orders/train6.jsonl (invented examples, not corpus lines)."""
+
+from __future__ import annotations
+
+from tests.test_structurer_round4 import _items, reexams, visits
+
+
+def _meds(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.frequency, m.duration) for m in _items(text, "medication")]
+
+
+def _signs(text: str) -> list[str]:
+    return [i.symptom_code for i in _items(text, "warning_sign")]
+
+
+def test_upper_case_on_is_at_night_but_the_word_on_is_not() -> None:
+    assert _meds("Simvastatin 40 mg ON") == [("Simvastatin", 40.0, "mg", "qn", None)]
+    assert _meds("Ramipril 5 mg OD, increase on review") == [("Ramipril", 5.0, "mg", "qd", None)]
+    assert visits("Surgical clinic ON 12/01/2027.") != []          # a date, not a sig
+
+
+def test_a_dose_with_a_thousands_separator_reads_whole() -> None:
+    assert _meds("Tinzaparin 12,000 units SC once daily") == [("Tinzaparin", 12000.0, "U", "qd", None)]
+    assert _meds("Ergocalciferol 50,000 IU once weekly") == [("Ergocalciferol", 50000.0, "U", "qw", None)]
+    # the text keeps its length: the item's span is the written line
+    item = _items("Tinzaparin 12,000 units SC once daily", "medication")[0]
+    assert item.text.startswith("Tinzaparin 12,000 units")
+
+
+def test_brand_calcium_and_vitamin_d_tablets_are_known() -> None:
+    assert _meds("Calcichew D3 one tablet BD")[0][1:4] == (1.0, "tablet", "bid")
+    assert _meds("Adcal-D3 1 tablet twice daily")[0][1:4] == (1.0, "tablet", "bid")
+
+
+def test_when_itchy_is_as_needed_even_at_night() -> None:
+    assert _meds("Cetirizine 10 mg at night when itchy") == [("Cetirizine", 10.0, "mg", "prn", None)]
+    assert _meds("Cetirizine 10 mg at night") == [("Cetirizine", 10.0, "mg", "qn", None)]
+
+
+def test_loss_of_bladder_or_bowel_control_and_visiting_nurses() -> None:
+    assert _signs("Go to ED if you have loss of bowel or bladder control.") == ["urinary_problem"]
+    assert visits("The district nurses will visit you on day 2.") == []
+    assert visits("Practice nurse on 14/12/2026 for suture removal.") != []
