@@ -737,7 +737,12 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     "每日4次，每周减1次至停" → P4W. None when the taper has no fixed end."""
     if not _TAPER_END.search(text):
         return None
-    steps = [m for m in _DURATION_EN.finditer(text)] or [m for m in _DURATION_ZH.finditer(text)]
+    over = _TAPER_OVER.search(text)
+    if over:                                                  # "reduce to stop over 2 weeks", "2周内逐渐减停"
+        n = _num(over.group(1) or over.group(3))
+        unit = _UNIT_EN.get((over.group(2) or "").lower()) or _UNIT_ZH.get(over.group(4) or "")
+        return _iso_period(n, unit) if n is not None and unit else None
+    steps = [m for m in _DURATION_EN.finditer(text)] or _zh_steps(text)
     units = {(_UNIT_EN.get(m.group(2).lower()) or _UNIT_ZH.get(m.group(2))) for m in steps}
     if len(steps) >= 2 and len(units) == 1:
         counts = [_num(m.group(1)) for m in steps]
@@ -747,7 +752,7 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     if any(m.group(4) == "次" for m in _TAPER_STEP.finditer(text)):
         times = _TIMES_A_DAY.search(text)                      # a drop that loses one dose a week: count the doses
         value = float(next((int(g) if g.isdigit() else _COUNT_WORD.get(g.lower(), _CN_NUM.get(g, 0))) for g in times.groups() if g)) \
-            if times else None
+            if times else _DOSES_A_DAY.get(_frequency(_regimen_head(text)) or "")     # "qid，每周减少1次至停"
     if not value:
         return None
     total = 0.0
@@ -779,6 +784,25 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     return _iso_period(held + total + value / step_size - 1, unit)
 
 
+_DOSES_A_DAY = {"qd": 1.0, "bid": 2.0, "tid": 3.0, "qid": 4.0}
+# a taper whose whole length is written: "reduce to stop over 2 weeks", "2周内逐渐减停"
+_TAPER_OVER = re.compile(rf"\b(?:to stop|to zero|off)\s+over\s+(?:the\s+next\s+|a\s+further\s+)?{_NUM}\s*(days?|weeks?)\b|"
+                         rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期)内\s*(?:逐渐|逐步)?\s*减(?:量)?(?:至|到)?停", re.I)
+# a step written with its length and no course word: "40mg bid 2周，之后20mg qd 再服6周后停药", "8mg qd 3天后停药"
+_STEP_THEN_STOP = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|月)后\s*停(?:药|用|服)?")
+
+
+def _zh_steps(text: str) -> list[re.Match[str]]:
+    """The lengths of the steps of a Chinese taper, in order: course words ("再服6周"), bare periods after a sig ("bid 2周，")
+    and the last step before the stop ("3天后停药")."""
+    found: list[re.Match[str]] = []
+    for m in sorted([*_DURATION_ZH.finditer(text), *_DURATION_BARE.finditer(text), *_STEP_THEN_STOP.finditer(text)],
+                    key=lambda m: m.start()):
+        if not found or m.start() >= found[-1].end():
+            found.append(m)
+    return found
+
+
 _UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b)\s*", re.I)
 
 
@@ -805,6 +829,10 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
             n -= _num(used.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
+    then_stop = _STEP_THEN_STOP.search(text)
+    if then_stop and not _TAPER_STEP.search(text) and _num(then_stop.group(1)) is not None \
+            and "前" not in text[max(0, then_stop.start() - 2):then_stop.start()]:
+        return _iso_period(_num(then_stop.group(1)), _UNIT_ZH[then_stop.group(2)])     # "0.5g qd 7天后停药"
     slash = re.search(r"(?:\bfor\b|\bx\b|×)\s*(?=\d{1,2}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
     if slash:                                   # "co-amoxiclav 625 mg tds x 7/7"
         period = _slash_period(_SLASH_PERIOD.match(text, slash.end()))
@@ -1048,7 +1076,7 @@ def _stopped_after(after: str) -> bool:
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
-                     r"减完|减至|减到|减量|逐渐减|"         # "每周减1次，减完停药": the end of a taper, not a stop now
+                     r"减完|减至|减到|减量|逐渐减|(?:reduc|taper|wean|decreas)\w*\s+(?:\w+\s+)?to\s*$|"         # "每周减1次，减完停药", "reduce to stop": the end of a taper, not a stop now
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are

@@ -41,3 +41,21 @@ def test_loss_of_bladder_or_bowel_control_and_visiting_nurses() -> None:
     assert _signs("Go to ED if you have loss of bowel or bladder control.") == ["urinary_problem"]
     assert visits("The district nurses will visit you on day 2.") == []
     assert visits("Practice nurse on 14/12/2026 for suture removal.") != []
+
+
+def test_a_chinese_taper_adds_up_its_written_steps() -> None:
+    assert _meds("泮托拉唑肠溶片 40mg bid 4周，之后改为40mg qd 再服4周后停药")[0][4] == "P8W"
+    assert _meds("泼尼松片 30mg qd 5天，20mg qd 5天，10mg qd 5天后停药")[0][4] == "P15D"
+    assert _meds("头孢克肟 0.1g bid 5天后停药")[0][4] == "P5D"
+    # a stop before an operation is not a course
+    assert _meds("阿司匹林肠溶片 100mg qd，术前7天后停用")[0][4] is None
+
+
+def test_a_drop_that_loses_a_dose_a_week_with_a_latin_sig() -> None:
+    assert _meds("氟米龙滴眼液 左眼 1滴 tid，每周减少1次至停")[0][4] == "P3W"
+
+
+def test_reduce_to_stop_over_a_period_is_a_course_not_a_stop() -> None:
+    assert _meds("Pregabalin 75 mg BD, reduce to stop over 3 weeks") == [("Pregabalin", 75.0, "mg", "bid", "P3W")]
+    assert _meds("泼尼松片 20mg qd，2周内逐渐减停")[0][4] == "P2W"
+    assert _meds("Naproxen 500 mg BD - STOP") == []
