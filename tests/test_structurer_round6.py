@@ -59,3 +59,33 @@ def test_reduce_to_stop_over_a_period_is_a_course_not_a_stop() -> None:
     assert _meds("Pregabalin 75 mg BD, reduce to stop over 3 weeks") == [("Pregabalin", 75.0, "mg", "bid", "P3W")]
     assert _meds("泼尼松片 20mg qd，2周内逐渐减停")[0][4] == "P2W"
     assert _meds("Naproxen 500 mg BD - STOP") == []
+
+
+def test_more_english_clinics_by_name() -> None:
+    assert visits("See Mr Shah in the spinal clinic in 3 months.") == [("Spinal", "P3M")]
+    assert visits("Occupational therapy appointment on 05/01/2027.") == [("Occupational therapy", "2027-01-05")]
+    assert visits("Burns clinic in 2 weeks.") == [("Burns", "P2W")]
+
+
+def test_a_place_before_a_colon_takes_the_tests_after_it() -> None:
+    text = "GP practice nurse: LFTs and U&E in 2/52."
+    assert visits(text) == [("GP", "P2W")]
+    assert reexams(text) == [("LFTs", "P2W"), ("U&E", "P2W")]
+    text = "Discharged 01/12/2026 (dd/mm/yyyy).\nAnticoagulation clinic: INR on 03/12/2026 and on 07/12/2026."
+    assert reexams(text) == [("INR", "2026-12-03"), ("INR", "2026-12-07")]
+    assert len(visits(text)) == 2
+    # a label that is not a place stays a label
+    assert visits("Follow-up: Urology clinic in 6 weeks.") == [("Urology", "P6W")]
+
+
+def test_a_check_after_for_and_tests_that_will_be_taken() -> None:
+    assert reexams("Diabetes nurse clinic on 10/12/2026 for a weight and HbA1c check.") == [("Weight", "2026-12-10"), ("HbA1c", "2026-12-10")]
+    assert reexams("U&E and bone profile will be taken on dialysis in 2/52.") == [("U&E", "P2W"), ("Bone profile", "P2W")]
+    assert reexams("Diabetes nurse clinic on 10/12/2026 for a chat about diet.") == []
+
+
+def test_ordinal_doses_at_a_unit_and_tests_at_each_of_those_visits() -> None:
+    text = ("Discharged 01/12/2026 (dd/mm/yyyy).\nVedolizumab: second dose at the IBD day unit on 15/12/2026 and third dose on 12/01/2027; "
+            "FBC and CRP at each infusion visit.")
+    assert visits(text) == [("IBD day unit", "2026-12-15"), ("IBD day unit", "2027-01-12")]
+    assert sorted(reexams(text)) == [("CRP", "2026-12-15"), ("CRP", "2027-01-12"), ("FBC", "2026-12-15"), ("FBC", "2027-01-12")]
