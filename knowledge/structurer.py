@@ -1256,13 +1256,17 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
+# a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
+# as a choice ("可在社区医院", "社区医院或本院") is not
+_COMMUNITY_ZH = re.compile(r"社区(?:医院|卫生服务中心|卫生服务站|卫生院)")
+_OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
@@ -1360,6 +1364,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
         name = re.sub(r"(?:检查|一次)$", "", name).strip()
+        name = re.sub(r"(?<=[\u4e00-\u9fffA-Za-z])(?:配镜|评估|了解|观察)[\u4e00-\u9fff]*$", "", name)   # "验光配镜": the test, not what follows it
         if re.match(r"看|取|拿", name) or re.search(r"报告|结果", name):
             continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
@@ -1434,14 +1439,20 @@ def _local_swelling(text: str, start: int, end: int) -> bool:
                              p.group(0), re.I) for p in parts)
 
 
+_EITHER_PLACE_ZH = re.compile(r"(?:门诊|医院|卫生院|科|室|中心|诊所)\s*(?:或者?|或在|或到)\s*(?:[我本]院)?[\u4e00-\u9fff]{1,10}?(?:门诊|医院|卫生院|科|室|中心|诊所)")
+
+
 def _zh_department(text: str) -> str | None:
     """The clinic of a Chinese visit: a named unit as written ("血液科日间病房", "伤口门诊"), else a known department
     (a subspecialty after it goes to it: "神经内科癫痫门诊" → 神经内科), else "…科" / "…门诊" as written."""
     units, names = _zh_department_vocab()
+    if _EITHER_PLACE_ZH.search(text):
+        return None                     # "（骨科门诊或当地医院均可）": either place, no department (AUTHOR-NOTES-3)
     for pattern in (units, names):
         m = pattern.search(text)
         if m:
-            return m.group(0)
+            parent = re.search(rf"(?:{names.pattern})$", text[:m.start()]) if pattern is units else None
+            return parent.group(0) if parent else m.group(0)     # "心内科心衰门诊": a subspecialty clinic goes to its department
     for m in _DEPT_ZH.finditer(text):
         raw = m.group(1) or m.group(2)
         dept = _DEPT_PREFIX.sub("", raw)
@@ -1487,6 +1498,24 @@ def _split_items(body: str) -> list[tuple[str, int]]:
     return out
 
 
+_IMAGING_ZH = re.compile(r"(?:B超|彩超|超声|CT|MRI|磁共振|X线|平片|钼靶)$")
+
+
+def _shared_imaging(body: str, pieces: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """"乳腺及腋窝B超": a body site joined by 及/和/与 to an imaging test is scanned too, as one item (a site alone is no test)."""
+    out: list[tuple[str, int]] = []
+    for piece, at in pieces:
+        if out:
+            prev, prev_at = out[-1]
+            joiner = body[prev_at + len(prev):at]
+            if joiner in ("及", "和", "与") and _IMAGING_ZH.search(piece.strip()) and not _zh_test_words().search(prev) \
+                    and re.fullmatch(r"[\u4e00-\u9fff]{1,6}", prev.strip()):
+                out[-1] = (body[prev_at:at + len(piece)], prev_at)
+                continue
+        out.append((piece, at))
+    return out
+
+
 def _zh_bare_tests(text: str) -> list[str]:
     """A clause that only names tests ("肝功", "肝肾功能、电解质"): their names; else nothing."""
     names = [n for piece, _ in _split_items(text) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()])]
@@ -1516,7 +1545,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
                      r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
-    for piece, at in _split_items(body):
+    for piece, at in _shared_imaging(body, _split_items(body)):
         offset = tail_start + at
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
@@ -1856,6 +1885,13 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if zh and not warning and found and not last_whens and all(i.kind == "reexam" and i.when is None for i in found):
             zh_held = found
             continue
+        if found and last_visits and not any(v.name for v in last_visits) and all(i.kind == "revisit" and i.name for i in found) \
+                and _RECURRING.search(clause.text) and not re.search(r"\d", clause.text):
+            # "腹透培训：12月14日至12月18日，每日上午到腹透中心": the place of the visit just timed, not a new daily visit
+            name = found[0].name
+            structured = [replace(i, name=name) if any(i is v for v in last_visits) else i for i in structured]
+            last_visits = [replace(v, name=name) for v in last_visits]
+            continue
         timed_tests = [i for i in found if i.kind == "reexam" and i.when]
         if held and timed_tests:
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
@@ -2065,7 +2101,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for w in whens for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
-            if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
+            community = bool(department) and _COMMUNITY_ZH.fullmatch(department) is not None and not _OPTIONAL_PLACE_ZH.search(text)
+            if department and when and (re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department)
+                                        or community):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
@@ -2082,7 +2120,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
-                or when and known:
+                or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text):
             if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text):
                 return []     # "复诊后由医生决定是否恢复", "根据病理结果至肿瘤内科就诊": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)

@@ -89,3 +89,45 @@ def test_ordinal_doses_at_a_unit_and_tests_at_each_of_those_visits() -> None:
             "FBC and CRP at each infusion visit.")
     assert visits(text) == [("IBD day unit", "2026-12-15"), ("IBD day unit", "2027-01-12")]
     assert sorted(reexams(text)) == [("CRP", "2026-12-15"), ("CRP", "2027-01-12"), ("FBC", "2026-12-15"), ("FBC", "2027-01-12")]
+
+
+def test_either_of_two_places_is_a_visit_without_a_department() -> None:
+    assert visits("出院后10天拆线（泌尿外科门诊或社区医院均可）") == [(None, "P10D")]
+    assert visits("出院后10天泌尿外科门诊拆线") == [("泌尿外科", "P10D")]
+
+
+def test_a_subspecialty_clinic_after_its_department_goes_to_the_department() -> None:
+    assert visits("1个月后神经内科记忆门诊复诊") == [("神经内科", "P1M")]
+    assert visits("1个月后记忆门诊复诊") == [("记忆门诊", "P1M")]
+
+
+def test_a_department_follow_up_with_a_time_is_a_visit() -> None:
+    assert visits("出院后3个月内分泌科随访") == [("内分泌科", "P3M")]
+    assert visits("定期内分泌科随访") == []           # no time: not an appointment
+    assert visits("出院后1周电话随访") == []
+
+
+def test_going_to_a_unit_for_a_procedure_or_training_is_a_visit() -> None:
+    text = "出院日期：2026年12月1日\n1. 于12月8日到腹透中心拆线\n2. 腹透培训：2026年12月10日至12月12日，每日上午到腹透中心"
+    assert visits(text) == [("腹透中心", "2026-12-08"), ("腹透中心", "2026-12-10")]
+
+
+def test_a_visit_on_a_condition_without_if_is_not_a_visit() -> None:
+    assert visits("出院后2周皮肤科复诊；瘙痒持续超过2周转变态反应科门诊") == [("皮肤科", "P2W")]
+
+
+def test_tests_at_a_named_community_clinic_are_a_visit_there() -> None:
+    text = "出院后1周到社区卫生服务中心复查血常规"
+    assert visits(text) == [("社区卫生服务中心", "P1W")] and reexams(text) == [("血常规", "P1W")]
+    # offered as a choice, or at the local hospital: the test only
+    assert visits("出院后1周复查血常规（可在社区医院）") == []
+    assert visits("出院后1周于当地医院复查血常规") == []
+
+
+def test_a_site_joined_to_an_imaging_test_is_one_item() -> None:
+    assert reexams("每6个月复查甲状腺及颈部淋巴结B超") == [("甲状腺及颈部淋巴结B超", "P6M")]
+    assert reexams("出院后2周复查血常规及肝功能") == [("血常规", "P2W"), ("肝功能", "P2W")]
+
+
+def test_a_test_written_with_its_purpose_keeps_the_test() -> None:
+    assert reexams("术后1个月验光配镜") == [("验光", "P1M")]
