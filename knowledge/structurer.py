@@ -1136,6 +1136,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
         if _DRUG_LEVEL.match(segment.text, med.end):
             continue                  # "tacrolimus trough", "环孢素谷浓度", "lithium level": a blood test, not a drug to take
+        if not dose_m and _WARNING_TRIGGER.search(segment.text[:med.start]) \
+                and re.search(r"\b(?:if|when)\b|如|若|一旦", segment.text[:med.start], re.I):
+            continue                  # "Return to ED if he needs salbutamol more often than every 4 hours": a sign, not an order
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)

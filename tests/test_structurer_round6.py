@@ -131,3 +131,19 @@ def test_a_site_joined_to_an_imaging_test_is_one_item() -> None:
 
 def test_a_test_written_with_its_purpose_keeps_the_test() -> None:
     assert reexams("术后1个月验光配镜") == [("验光", "P1M")]
+
+
+def test_warning_phrasings_of_round6() -> None:
+    assert _signs("如出现头晕摔倒、呕血，立即就诊") == ["dizziness", "hematemesis"]
+    assert _signs("如出现晕倒，立即就诊") == ["syncope"]
+    assert _signs("如出现肛周疼痛加重，及时就诊") == ["pain"]
+    assert _signs("如大便超过3天未排，请及时就诊") == ["constipation"]
+    assert _signs("Seek help if you have more than 8 watery stools a day.") == ["diarrhea"]
+    assert _signs("Return to the clinic urgently if there is worsening pain in the wound.") == ["wound_pain"]
+    assert _signs("Return to ED if he is too breathless to feed.") == ["dyspnea"]
+
+
+def test_a_drug_named_inside_a_warning_is_not_an_order() -> None:
+    text = "Return to ED if she needs her salbutamol more often than every 3 hours or becomes drowsy."
+    assert _meds(text) == [] and _signs(text) == ["confusion"]
+    assert _meds("If wheezy, salbutamol 100 micrograms 2 puffs as needed")[0][3] == "prn"
