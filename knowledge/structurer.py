@@ -323,7 +323,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -1101,6 +1101,8 @@ _SHARED_DURATION = re.compile(rf"(?:均|都|各|以上(?:两|二|三|四|\d)?(?:
 def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False,
                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh) if names is None else names
+    # "阿莫西林克拉维酸钾干混悬剂 按阿莫西林30mg/kg/次": the component a dose is counted by is part of the drug's order
+    meds = [m for k, m in enumerate(meds) if not (k and re.search(r"按\s*$", segment.text[meds[k - 1].end:m.start]))]
     if not meds:
         return []
     items = []
@@ -1136,8 +1138,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
         if _DRUG_LEVEL.match(segment.text, med.end):
             continue                  # "tacrolimus trough", "环孢素谷浓度", "lithium level": a blood test, not a drug to take
-        if not dose_m and _WARNING_TRIGGER.search(segment.text[:med.start]) \
-                and re.search(r"\b(?:if|when)\b|如|若|一旦", segment.text[:med.start], re.I):
+        lead = segment.text[max(0, med.start - 120):med.start]            # (a bounded window: linear on long lines)
+        if not dose_m and _WARNING_TRIGGER.search(lead) and re.search(r"\b(?:if|when)\b|如|若|一旦", lead, re.I):
             continue                  # "Return to ED if he needs salbutamol more often than every 4 hours": a sign, not an order
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
@@ -1188,6 +1190,12 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
                          re.I)
 
 
+# (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
+# corpora's choice)
+_PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
+                       r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
+
+
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
                 start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
@@ -1202,6 +1210,12 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    if dose_m and re.match(r"\s*/\s*kg\b", after[dose_m.end():], re.I):
+        # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
+        worked = _DOSE_IN_MED.search(after, dose_m.end())
+        while worked and re.match(r"\s*/\s*kg\b", after[worked.end():], re.I):
+            worked = _DOSE_IN_MED.search(after, worked.end())
+        dose_m = worked or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         combination = _SECOND_STRENGTH.match(after, dose_m.end())
@@ -1221,6 +1235,10 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         else:
             dose = round(float(dose_m.group(1)) * times, 6)
             dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
+            # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
+            puffs = _PER_PUFF.match(after, dose_m.end())
+            if puffs and unit in ("mg", "μg"):
+                dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
             amount = _COUNT_AMOUNT.search(head)
             if amount:
@@ -1765,11 +1783,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                      r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
-        raw = re.split(r"\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
+        raw = re.split(r"(?<!\s)\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
-        raw = re.sub(r"\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
+        raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
         raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):

@@ -147,3 +147,27 @@ def test_a_drug_named_inside_a_warning_is_not_an_order() -> None:
     text = "Return to ED if she needs her salbutamol more often than every 3 hours or becomes drowsy."
     assert _meds(text) == [] and _signs(text) == ["confusion"]
     assert _meds("If wheezy, salbutamol 100 micrograms 2 puffs as needed")[0][3] == "prn"
+
+
+def test_an_inhaler_strength_then_puffs_is_a_dose_in_puffs() -> None:
+    assert _meds("Salbutamol 100 microgram inhaler: 2 puffs when needed") == [("Salbutamol", 2.0, "puff", "prn", None)]
+    assert _meds("Clenil Modulite (beclometasone) 200 micrograms: 1 puff twice daily")[0][1:4] == (1.0, "puff", "bid")
+    # a dry-powder dose in micrograms stays a mass
+    assert _meds("Tiotropium 18 micrograms inhaled once daily") == [("Tiotropium", 18.0, "μg", "qd", None)]
+
+
+def test_a_single_injection_on_a_stated_day_is_once() -> None:
+    assert _meds("聚乙二醇化重组人粒细胞刺激因子注射液 6mg 皮下注射，12月3日注射1次")[0][3] == "once"
+    assert _meds("聚乙二醇化重组人粒细胞刺激因子注射液 6mg 皮下注射 出院次日注射1次")[0][3] == "once"
+    assert _meds("阿仑膦酸钠片 70mg 每周1次")[0][3] == "qw"
+    assert _meds("硝苯地平控释片 30mg 每日1次")[0][3] == "qd"
+
+
+def test_a_dose_per_kilogram_then_the_dose_worked_out() -> None:
+    assert _meds("头孢克洛干混悬剂 按头孢克洛20mg/kg/次，即每次200mg 口服 bid") == [("头孢克洛干混悬剂", 200.0, "mg", "bid", None)]
+    assert _meds("Amoxicillin oral suspension 25 mg/kg = 400 mg three times a day")[0][1:4] == (400.0, "mg", "tid")
+    assert _meds("阿奇霉素干混悬剂 160mg（10mg/kg）qd")[0][1:4] == (160.0, "mg", "qd")
+
+
+def test_many_bloody_stools_are_diarrhoea_and_blood() -> None:
+    assert sorted(_signs("Come in if you have more than 6 bloody stools a day.")) == ["diarrhea", "melena"]
