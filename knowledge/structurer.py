@@ -1319,7 +1319,7 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
@@ -1752,6 +1752,9 @@ def _en_test_names(raw: str) -> list[str]:
     return [p[0].upper() + p[1:] for p in parts if p]
 
 
+_GENERIC_TESTS = re.compile(r"(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)", re.I)
+
+
 def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]]:
     """Tests with a time: "Basic metabolic panel in 1 week", "CBC every week", "Repeat chest X-ray on Dec 8".
     timed=False: the time was in the clause before ("In 2 weeks, have blood tests")."""
@@ -1793,6 +1796,10 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
         start = text.find(raw)
+        listed = re.search(r"\(([^()]{2,60})\)", text[start + len(raw):]) if _GENERIC_TESTS.fullmatch(raw) else None
+        if listed and _TEST_EN.search(listed.group(1)):
+            # "Bloods at GP next week (FBC, U&E)": the tests in brackets later in the sentence are what is taken
+            return [(name, start, start + len(raw)) for name in _en_test_names(f"{raw} ({listed.group(1)})")]
         return [(name, start, start + len(raw)) for name in _en_test_names(raw)]
     return []
 

@@ -171,3 +171,10 @@ def test_a_dose_per_kilogram_then_the_dose_worked_out() -> None:
 
 def test_many_bloody_stools_are_diarrhoea_and_blood() -> None:
     assert sorted(_signs("Come in if you have more than 6 bloody stools a day.")) == ["diarrhea", "melena"]
+
+
+def test_a_review_within_hours_and_tests_listed_in_brackets_after_the_time() -> None:
+    assert visits("GP review within 48 hours.") == [("GP", "P2D")]
+    text = "Bloods at the GP next week (LFTs, INR)."
+    assert visits(text) == [("GP", "P1W")] and reexams(text) == [("LFTs", "P1W"), ("INR", "P1W")]
+    assert reexams("Bloods in 1 week (please fast).") == [("Bloods", "P1W")]      # a note, not tests
