@@ -1747,6 +1747,9 @@ def _en_test_names(raw: str) -> list[str]:
         head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
         if head and len(parts) > 1:
             parts = [p if " " in p or _TEST_EN.search(p) else f"{p} {head.group(1)}" for p in parts[:-1]] + parts[-1:]
+        looks = [p for p in parts if re.fullmatch(r"(?:wound|scar|dressing|stump|clinical)\s+(?:check|review|inspection|assessment)s?", p, re.I)]
+        if looks and len(looks) < len(parts):
+            parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p) for p in parts):
             parts = [raw]
     return [p[0].upper() + p[1:] for p in parts if p]
@@ -1767,7 +1770,10 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     if not before or not _TEST_EN.search(before):
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         after = re.sub(r"^for\s+(?=(?:a\s+|an\s+)?(?:repeat|re-?check|follow-?up)\s)", "", after, flags=re.I)        # "Fracture clinic in 1 week for repeat X-ray"
-        after = re.sub(r"^for\s+(?:a\s+|an\s+)?(?=[^.;]{0,40}?\b(?:checks?|tests?|scans?|bloods?)\b)", "", after, flags=re.I)   # "… on 22/12 for a weight and BP check"
+        after = re.sub(r"^(?:and|to|until|till|-|–)\s+(?=\S*\d)\S+\s*", "", after, flags=re.I)    # "between 14/12 and 18/12 for …"
+        purpose = re.match(r"for\s+(?:a\s+|an\s+)?", after, re.I)
+        if purpose and _TEST_EN.search(re.split(r"[.;]", after[purpose.end():])[0][:60]):
+            after = after[purpose.end():]                   # "… on 22/12 for a weight and BP check", "clinic on 14/12 for an X-ray"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
@@ -1783,7 +1789,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
@@ -1808,7 +1814,7 @@ _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appoint
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
-                         r"复诊时|复诊前|届时|同日|当天|当日", re.I)
+                         r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
@@ -2072,6 +2078,9 @@ _WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|
 def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
     """"See the eye clinic tomorrow and again in 1 week" / "术后第1天、第1周眼科复查": one visit per time."""
     found = _time_expressions(text, ref)
+    if len(found) >= 2 and re.search(r"\b(?:between|from)\s*$", text[:found[0][0]], re.I) \
+            and re.fullmatch(r"\s*(?:and|to|until|till|-|–)\s*", text[found[0][1]:found[1][0]], re.I):
+        return [found[0][2]]          # "between 14/12/2026 and 18/12/2026": a window, its first day
     whens = [found[0]] if found else []
     for prev, cur in zip(found, found[1:]):
         if _WHEN_JOIN.match(text[prev[1]:cur[0]]) and cur[2] not in [w[2] for w in whens]:

@@ -178,3 +178,16 @@ def test_a_review_within_hours_and_tests_listed_in_brackets_after_the_time() -> 
     text = "Bloods at the GP next week (LFTs, INR)."
     assert visits(text) == [("GP", "P1W")] and reexams(text) == [("LFTs", "P1W"), ("INR", "P1W")]
     assert reexams("Bloods in 1 week (please fast).") == [("Bloods", "P1W")]      # a note, not tests
+
+
+def test_an_english_window_of_dates_is_its_first_day_and_a_test_after_for() -> None:
+    text = "Discharged 01/12/2026 (dd/mm/yyyy).\nFracture clinic between 08/12/2026 and 11/12/2026 for wound check and X-ray."
+    assert visits(text) == [("Fracture", "2026-12-08")]          # (the eval drops a trailing "clinic")
+    assert reexams(text) == [("X-ray", "2026-12-08")]
+    assert reexams("Discharged 01/12/2026 (dd/mm/yyyy).\nRenal clinic on 15/12/2026 for an ultrasound.") == [("Ultrasound", "2026-12-15")]
+    assert reexams("Renal clinic in 2 weeks for a chat.") == []
+
+
+def test_a_test_before_then_takes_the_visit_time() -> None:
+    text = "Follow up in the urology clinic in 3 months; CT urogram before then."
+    assert reexams(text) == [("CT urogram", "P3M")]
