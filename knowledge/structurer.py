@@ -2359,6 +2359,11 @@ def _block_course(heading: str) -> str | None:
     return _iso_period(n, unit) if n is not None and unit else None
 
 
+# a time under a label of its own ("复查时间：出院后1个月", "Review date: 15/12/2026"): the next segment's tests are then
+_TIME_LABEL = re.compile(r"\s*(?:复查|复诊|随访|检查|抽血)(?:时间|日期)\s*[:：]\s*(.+)|\s*(?:review|test|blood test|follow[- ]?up) (?:date|time)\s*:\s*(.+)",
+                         re.I)
+
+
 def _structure_orders(text: str, written: str, language: str | None, llm: Any, discharge_date: dt.date | None) -> StructuredOrders:
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
@@ -2370,6 +2375,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_end = 0
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
+    labelled_when: str | None = None    # "复查时间：出院后1个月；复查项目：血常规": the time a label gives the next segment's tests
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = False       # a blank line ends a list
@@ -2381,6 +2387,12 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[last.span_start:end], span_start=last.span_start, span_end=end,
                                         name=last.name, generic_name=last.generic_name))
+            continue
+        time_label = _TIME_LABEL.fullmatch(segment.text)
+        if time_label and _when(time_label.group(1), discharge_date) and _is_time_only(time_label.group(1), discharge_date):
+            labelled_when = _when(time_label.group(1), discharge_date)
+            end = segment.start + len(segment.text)
+            items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue
         names = _find_drug_names(segment.text, zh)
         if _STOP_HEADING.search(segment.text) and not names:
@@ -2399,6 +2411,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    visit_whens=_last_visit_times(items),
                                    names=names)
+        if labelled_when:
+            found = [replace(i, when=labelled_when) if i.kind in ("reexam", "revisit") and i.when is None else i for i in found]
+            labelled_when = None
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)
             if continued is not None:

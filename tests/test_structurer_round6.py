@@ -191,3 +191,10 @@ def test_an_english_window_of_dates_is_its_first_day_and_a_test_after_for() -> N
 def test_a_test_before_then_takes_the_visit_time() -> None:
     text = "Follow up in the urology clinic in 3 months; CT urogram before then."
     assert reexams(text) == [("CT urogram", "P3M")]
+
+
+def test_a_time_under_its_own_label_goes_to_the_tests_labelled_next() -> None:
+    assert reexams("复查时间：出院后2周；复查项目：血常规、肾功能") == [("血常规", "P2W"), ("肾功能", "P2W")]
+    text = "出院日期：2026年12月2日\n复诊时间：12月16日；复诊科室：肾内科门诊"
+    assert visits(text) == [("肾内科", "2026-12-16")]
+    assert reexams("日期：2026年12月2日；复查项目：血常规") == [("血常规", None)]     # a date of writing is no label
