@@ -1750,7 +1750,8 @@ def _en_test_names(raw: str) -> list[str]:
         looks = [p for p in parts if re.fullmatch(r"(?:wound|scar|dressing|stump|clinical)\s+(?:check|review|inspection|assessment)s?", p, re.I)]
         if looks and len(looks) < len(parts):
             parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
-        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p) for p in parts):
+        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
+                                         or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
     return [p[0].upper() + p[1:] for p in parts if p]
 
@@ -1806,6 +1807,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if listed and _TEST_EN.search(listed.group(1)):
             # "Bloods at GP next week (FBC, U&E)": the tests in brackets later in the sentence are what is taken
             return [(name, start, start + len(raw)) for name in _en_test_names(f"{raw} ({listed.group(1)})")]
+        checked = re.search(r"\bto (?:re-?)?check (?:your |the |his |her )?([^.;,()]{2,50})", text[start + len(raw):], re.I) \
+            if _GENERIC_TESTS.fullmatch(raw) else None
+        if checked and _TEST_EN.search(checked.group(1)):
+            # "Blood test in 2 weeks to check sodium": the test is what is checked
+            return [(name, start, start + len(raw)) for name in _en_test_names(checked.group(1).strip())]
         return [(name, start, start + len(raw)) for name in _en_test_names(raw)]
     return []
 

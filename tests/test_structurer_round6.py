@@ -198,3 +198,9 @@ def test_a_time_under_its_own_label_goes_to_the_tests_labelled_next() -> None:
     text = "出院日期：2026年12月2日\n复诊时间：12月16日；复诊科室：肾内科门诊"
     assert visits(text) == [("肾内科", "2026-12-16")]
     assert reexams("日期：2026年12月2日；复查项目：血常规") == [("血常规", None)]     # a date of writing is no label
+
+
+def test_generic_bloods_take_what_they_check_and_blood_pressure_is_a_test_in_a_list() -> None:
+    assert reexams("Blood test in 1 week to check potassium.") == [("Potassium", "P1W")]
+    assert reexams("Blood tests in 1 week to check how the tablets work.") == [("Blood tests", "P1W")]
+    assert reexams("GP to check blood pressure and sodium in 2 weeks.") == [("Blood pressure", "P2W"), ("Sodium", "P2W")]
