@@ -204,3 +204,8 @@ def test_generic_bloods_take_what_they_check_and_blood_pressure_is_a_test_in_a_l
     assert reexams("Blood test in 1 week to check potassium.") == [("Potassium", "P1W")]
     assert reexams("Blood tests in 1 week to check how the tablets work.") == [("Blood tests", "P1W")]
     assert reexams("GP to check blood pressure and sodium in 2 weeks.") == [("Blood pressure", "P2W"), ("Sodium", "P2W")]
+
+
+def test_community_rehabilitation_from_a_start_date_is_a_visit() -> None:
+    text = "出院日期2026年12月1日\n康复：社区康复站每周2次康复训练，12月3日开始"
+    assert visits(text) == [("社区康复站", "2026-12-03")]
