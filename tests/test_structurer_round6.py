@@ -209,3 +209,10 @@ def test_generic_bloods_take_what_they_check_and_blood_pressure_is_a_test_in_a_l
 def test_community_rehabilitation_from_a_start_date_is_a_visit() -> None:
     text = "出院日期2026年12月1日\n康复：社区康复站每周2次康复训练，12月3日开始"
     assert visits(text) == [("社区康复站", "2026-12-03")]
+
+
+def test_british_brands_read_as_their_generic() -> None:
+    meds = _items("Oramorph 2.5-5 mg every 4 hours PRN", "medication")
+    assert [(m.generic_name, m.dose, m.frequency) for m in meds] == [("morphine", 2.5, "prn")]
+    assert _items("Innohep 4500 units SC OD", "medication")[0].generic_name == "tinzaparin"
+    assert _items("Clenil Modulite 100 micrograms: 2 puffs BD", "medication")[0].generic_name == "beclometasone"
