@@ -1192,6 +1192,8 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 
 # (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
 # corpora's choice)
+_TABLETS_AFTER = re.compile(r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:take[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
+                            r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
 
@@ -1235,6 +1237,13 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         else:
             dose = round(float(dose_m.group(1)) * times, 6)
             dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
+            # "Senna 7.5 mg, two tablets at night", "Paracetamol 500 mg, 2 tablets QDS": the strength of one tablet, then how many
+            # (AUTHOR-NOTES-4/5: 1 g (two 500 mg tablets) → 1 g)
+            count = _TABLETS_AFTER.match(after, dose_m.end())
+            if count and unit in ("mg", "g", "μg") and times == 1:
+                n = float(count.group(1)) if count.group(1).isdigit() else _WORD_AMOUNT.get(count.group(1).lower())
+                if n:
+                    dose = round(dose * n, 6)
             # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
             puffs = _PER_PUFF.match(after, dose_m.end())
             if puffs and unit in ("mg", "μg"):
@@ -2569,7 +2578,8 @@ _STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*
 
 
 _SLOT_DOSE_EN = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|units?|U|IU|mL|ml|tablets?|capsules?)\s+\(?"
-                           r"(mane|nocte|om|on|in the morning|at night|at bedtime|in the evening|at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)(?![A-Za-z])",
+                           r"(mane|nocte|om|on|in the morning|at night|at bedtime|in the evening|at lunch(?:time)?|at midday|at noon|"
+                           r"at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)(?![A-Za-z])",
                            re.I)
 _SLOT_DOSE_ZH = re.compile(r"(早餐|早上|早晨|早|中午|午餐|午|晚餐|晚上|晚|睡前|每晚)(?:前|后|时)?\s*(?:\d{1,2}\s*(?:点|时)(?:\s*\d{1,2}\s*分)?|\d{1,2}[:：]\d{2})?\s*"
                            r"(\d+(?:\.\d+)?)\s*(mg|g|μg|U|IU|单位|ml|mL|片|粒)(?![A-Za-z])")
@@ -2577,6 +2587,7 @@ _ALTERNATE_DOSES = re.compile(r"(\d+(?:\.\d+)?)\s*(mg)\s*(?:and|or|与|和|、)\
                               re.I)
 _SLOT_FREQUENCY = {"mane": "qd", "om": "qd", "in the morning": "qd", "早": "qd", "早上": "qd", "早晨": "qd", "早餐": "qd", "中午": "qd",
                    "午": "qd", "午餐": "qd", "晚": "qd", "晚上": "qd", "晚餐": "qd", "in the evening": "qd",
+                   "at lunch": "qd", "at lunchtime": "qd", "at midday": "qd", "at noon": "qd",
                    "nocte": "qn", "on": "qn", "at night": "qn", "at bedtime": "qn", "睡前": "qn", "每晚": "qn"}
 
 

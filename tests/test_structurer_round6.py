@@ -216,3 +216,14 @@ def test_british_brands_read_as_their_generic() -> None:
     assert [(m.generic_name, m.dose, m.frequency) for m in meds] == [("morphine", 2.5, "prn")]
     assert _items("Innohep 4500 units SC OD", "medication")[0].generic_name == "tinzaparin"
     assert _items("Clenil Modulite 100 micrograms: 2 puffs BD", "medication")[0].generic_name == "beclometasone"
+
+
+def test_a_tablet_strength_then_a_count_is_the_whole_dose() -> None:
+    assert _meds("Senna 7.5 mg, two tablets at night") == [("Senna", 15.0, "mg", "qn", None)]
+    assert _meds("Paracetamol 500 mg tablets: 1-2 tablets QDS PRN")[0][1] == 500.0      # a range: its lower bound
+    assert _meds("Co-codamol 30/500 two tablets QDS PRN")[0][1:3] == (2.0, "tablet")     # a combination: the count
+
+
+def test_a_lunchtime_dose_is_its_own_item() -> None:
+    assert _meds("Furosemide 80 mg in the morning and 40 mg at lunchtime") == [
+        ("Furosemide", 80.0, "mg", "qd", None), ("Furosemide", 40.0, "mg", "qd", None)]
