@@ -1389,7 +1389,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         name = re.sub(r"^.*[:：]", "", name)                        # "复查项目：肝功能": the label is not the test
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
-        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
+        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔|完成|进行|安排|预约|接受)+", "", name)
         department = _zh_department(name)
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
@@ -1581,6 +1581,8 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
+        if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
+            piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table

@@ -227,3 +227,9 @@ def test_a_tablet_strength_then_a_count_is_the_whole_dose() -> None:
 def test_a_lunchtime_dose_is_its_own_item() -> None:
     assert _meds("Furosemide 80 mg in the morning and 40 mg at lunchtime") == [
         ("Furosemide", 80.0, "mg", "qd", None), ("Furosemide", 40.0, "mg", "qd", None)]
+
+
+def test_a_test_name_loses_the_verb_before_it_and_the_word_test_after_it() -> None:
+    assert reexams("6个月内完成骨密度检查") == [("骨密度", "P6M")]
+    assert reexams("出院后1个月进行肺功能检查") == [("肺功能", "P1M")]
+    assert reexams("出院后2周复查血常规") == [("血常规", "P2W")]
