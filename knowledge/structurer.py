@@ -1750,6 +1750,9 @@ def _en_test_names(raw: str) -> list[str]:
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
+        if len(parts) > 1:                                  # "BP check and BMP": the test, not the word for checking it
+            parts = [re.sub(r"\s+checks?$", "", p, flags=re.I) if _TEST_EN.search(re.sub(r"\s+checks?$", "", p, flags=re.I)) else p
+                     for p in parts]
         specimen = re.match(r"(sputum|urine|blood|stool|wound|throat|serum)\s+\w", parts[0], re.I)
         if specimen and len(parts) > 1:         # "Sputum smear and culture": the culture is of sputum too
             parts = parts[:1] + [f"{specimen.group(1)} {p}" if re.fullmatch(r"culture|smear|cytology|microscopy|pcr", p, re.I) else p

@@ -233,3 +233,10 @@ def test_a_test_name_loses_the_verb_before_it_and_the_word_test_after_it() -> No
     assert reexams("6个月内完成骨密度检查") == [("骨密度", "P6M")]
     assert reexams("出院后1个月进行肺功能检查") == [("肺功能", "P1M")]
     assert reexams("出院后2周复查血常规") == [("血常规", "P2W")]
+
+
+def test_a_check_word_after_a_test_in_a_list_and_more_clinic_names() -> None:
+    assert reexams("Follow up with your GP in 1 week for BP check and U&E.") == [("BP", "P1W"), ("U&E", "P1W")]
+    assert visits("Discharge date: 12/01/2026.\nINR on 12/04/2026 at the Coumadin clinic.") == [("Coumadin", "2026-12-04")]
+    assert visits("Wound check with the surgery clinic in 10 days.") == [("Surgery", "P10D")]
+    assert visits("Follow up in 2 weeks after surgery.") == [(None, "P2W")]          # surgery alone is not a clinic
