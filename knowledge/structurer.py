@@ -1488,6 +1488,9 @@ def _zh_department(text: str) -> str | None:
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
+        dept = re.sub(r"^(?:可挂|挂)", "", dept)
+        if re.fullmatch(r"(?:普通|专家|特需|便民|夜间|名医|知名专家|主任|教授)", dept):
+            continue                        # "（可挂普通门诊）": a kind of appointment, not a clinic
         if len(dept) >= 2 and not re.search(r"复查|检查|医嘱", dept) and not re.fullmatch(r"[我本]科|[我本]院|专科", dept):
             return dept                     # "至我科门诊复诊": the ward's own clinic, not named
     return None

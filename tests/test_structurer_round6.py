@@ -240,3 +240,9 @@ def test_a_check_word_after_a_test_in_a_list_and_more_clinic_names() -> None:
     assert visits("Discharge date: 12/01/2026.\nINR on 12/04/2026 at the Coumadin clinic.") == [("Coumadin", "2026-12-04")]
     assert visits("Wound check with the surgery clinic in 10 days.") == [("Surgery", "P10D")]
     assert visits("Follow up in 2 weeks after surgery.") == [(None, "P2W")]          # surgery alone is not a clinic
+
+
+def test_an_ordinary_or_expert_clinic_is_no_department() -> None:
+    assert visits("出院后1周复诊（可挂普通门诊）") == [(None, "P1W")]
+    assert visits("出院后2周专家门诊复诊") == [(None, "P2W")]
+    assert visits("出院后2周到甲乳外科专家门诊复诊") == [("甲乳外科", "P2W")]
