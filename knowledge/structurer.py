@@ -1036,7 +1036,7 @@ _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
                          r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
                          r"\bcease[ds]?\b|\bavoid\b|\bnot to be taken\b", re.I)
-_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|暂不(?:用|使用|服用)|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
+_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|暂不(?:用|使用|服用)|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bwithh(?:eld|old)\b|\bcease[ds]?\b", re.I)
 _STOP_NEGATED = re.compile(r"(?:不|勿|别|切勿|不要|不可|不能|不得|严禁|do not|don.?t|never|not|without)\s*(?:自行|擅自|随意|突然|suddenly)?\s*$", re.I)
 _RESUME = re.compile(r"改为|改用|换用|换为|继续|开始|加用|续用|恢复|\binstead\b|\bswitch|\bchange|\breplace|\bstart|\bcontinue|\bresume|"
                      r"\brestart|\btake\b|\buse\b|\bwhile\b|\bwith\b|\bon\b", re.I)
@@ -1049,6 +1049,12 @@ _STOP_HEADING = re.compile(r"^(?:(?:please\s+)?(?:stop|discontinue|do not take|d
 _STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|stopped|discontinue|discontinued|hold|held)[.。!！]?", re.I)
 
 
+# a restart at a fixed point (AUTHOR-NOTES-3: a hold with a definite restart is listed): "for 48 hours …, then restart"
+_DEFINITE_RESTART = re.compile(r"\bfor\s+(?:\d+|one|two|three|a)\s+(?:hours?|days?|weeks?)\b[^.;]*?\b(?:then\s+)?(?:restart|resume)\b|"
+                               r"\b(?:restart|resume)\s+(?:it\s+)?(?:on|after|in)\s+(?:\d|day|one|two|three)|"
+                               r"(?:\d+|[一二两三])\s*(?:天|日|周|小时)后(?:恢复|重新|再)(?:服用|使用|开始)?", re.I)
+
+
 def _stopped_before(between: str, after: str) -> bool:
     """"停用阿司匹林", "Stop taking aspirin", "STOP: naproxen": the stop word before the drug, not undone."""
     stops = list(_STOP_WORDS.finditer(between))
@@ -1059,6 +1065,8 @@ def _stopped_before(between: str, after: str) -> bool:
         return False
     if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|below|above)\b|如|若|当|<|>|低于|高于", after, re.I):
         return False                                 # "hold if BP < 100" is a parameter, not a stop
+    if re.match(r"hold|withhold|暂停|停", stop.group(0), re.I) and _DEFINITE_RESTART.search(after) and _DOSE_IN_MED.search(after):
+        return False                                 # "Hold metformin for 48 hours after the scan, then restart 500 mg BD"
     return True
 
 

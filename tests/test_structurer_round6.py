@@ -246,3 +246,10 @@ def test_an_ordinary_or_expert_clinic_is_no_department() -> None:
     assert visits("出院后1周复诊（可挂普通门诊）") == [(None, "P1W")]
     assert visits("出院后2周专家门诊复诊") == [(None, "P2W")]
     assert visits("出院后2周到甲乳外科专家门诊复诊") == [("甲乳外科", "P2W")]
+
+
+def test_a_hold_with_a_fixed_restart_is_listed_and_a_withheld_drug_is_not() -> None:
+    assert _meds("Hold metformin for 48 hours after the CT scan, then restart 1 g BD.") == [("metformin", 1.0, "g", "bid", None)]
+    assert _meds("暂停二甲双胍缓释片，2天后恢复 0.5g bid")[0][1:4] == (0.5, "g", "bid")
+    assert _meds("Gliclazide 80 mg BD — withheld, restart when eating normally") == []
+    assert _meds("Hold gliclazide until eating normally.") == []
