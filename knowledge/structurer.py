@@ -1815,7 +1815,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"

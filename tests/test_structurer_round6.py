@@ -253,3 +253,7 @@ def test_a_hold_with_a_fixed_restart_is_listed_and_a_withheld_drug_is_not() -> N
     assert _meds("暂停二甲双胍缓释片，2天后恢复 0.5g bid")[0][1:4] == (0.5, "g", "bid")
     assert _meds("Gliclazide 80 mg BD — withheld, restart when eating normally") == []
     assert _meds("Hold gliclazide until eating normally.") == []
+
+
+def test_tests_at_that_appointment_take_its_time() -> None:
+    assert reexams("Renal clinic in 4 weeks. Bloods (U&E, bone profile) at that appointment.") == [("U&E", "P4W"), ("Bone profile", "P4W")]
