@@ -2006,6 +2006,14 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             end = later[0].start + len(later[0].text)
             structured.insert(0, OrderItemDraft(kind="revisit", text=original[opener.start:end], span_start=opener.start,
                                                 span_end=end, name=department, when=_when(later[0].text, ref)))
+    if not structured and _APPOINTMENT_TO_COME.search(text) and not _CONDITIONAL_VISIT.search(text) and not warning_signs(text, lang):
+        # "Oncology will write to you with an appointment", "肿瘤科将电话通知放疗时间": a visit that is certain but not yet
+        # timed has its department only (AUTHOR-NOTES-3/4)
+        department = _zh_department(text) if zh else _known_en_department(text)
+        if department:
+            end = segment.start + len(text)
+            structured = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
+                                         span_end=end, name=department)]
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -2036,6 +2044,10 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     return structured + signs
 
 
+_APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\bappointment|"
+                                  r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
+                                  r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
+                                  r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
 _FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit)?\b", re.I)
 
 

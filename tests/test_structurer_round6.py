@@ -257,3 +257,10 @@ def test_a_hold_with_a_fixed_restart_is_listed_and_a_withheld_drug_is_not() -> N
 
 def test_tests_at_that_appointment_take_its_time() -> None:
     assert reexams("Renal clinic in 4 weeks. Bloods (U&E, bone profile) at that appointment.") == [("U&E", "P4W"), ("Bone profile", "P4W")]
+
+
+def test_an_appointment_still_to_be_sent_is_a_visit_without_a_time() -> None:
+    assert visits("Oncology will write to you with an appointment.") == [("Oncology", None)]
+    assert visits("放疗科将电话通知您放疗时间") == [("放疗科", None)]
+    assert visits("The district nurse will phone you tomorrow.") == []
+    assert visits("Oncology will write to you.") == []                     # no appointment in it
