@@ -438,7 +438,7 @@ _EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) 
                        r"\b(?:every|each|on(?=\s+\w+days\b))\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
-    (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
+    (r"明天|明日|(?<!after )\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
     (r"下个月|下月|\bnext month\b", "P1M"), (r"\bfortnight\b", "P2W"))]
 
 
@@ -474,13 +474,15 @@ def _stated_pod(text: str) -> int | None:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2))
 _DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+_THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
+                           r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
 _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
-                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -634,6 +636,11 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             value = value.replace("P1", "P2")
         add(m, value)
     if ref is not None:
+        for m in _THIS_WEEKDAY.finditer(text):       # "on Friday", "本周五" from a stated discharge date: the coming one
+            word = (m.group(1) or m.group(2)).lower()
+            weekday = _WEEKDAY.get(word[:3], _WEEKDAY.get(word))
+            if weekday is not None:
+                add(m, (ref + dt.timedelta(days=(weekday - ref.weekday() - 1) % 7 + 1)).isoformat())
         for m in _NEXT_WEEKDAY.finditer(text):       # "下周一开始" from a stated discharge date: that Monday
             word = (m.group(1) or m.group(2)).lower()
             weekday = _WEEKDAY.get(word[:3], _WEEKDAY.get(word))
@@ -1348,7 +1355,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
-    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
+    rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"

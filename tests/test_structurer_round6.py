@@ -264,3 +264,11 @@ def test_an_appointment_still_to_be_sent_is_a_visit_without_a_time() -> None:
     assert visits("放疗科将电话通知您放疗时间") == [("放疗科", None)]
     assert visits("The district nurse will phone you tomorrow.") == []
     assert visits("Oncology will write to you.") == []                     # no appointment in it
+
+
+def test_a_weekday_of_this_week_from_a_stated_discharge_date() -> None:
+    text = "Discharged Wednesday 02/12/2026 (dd/mm/yyyy).\nINR at the anticoagulation clinic on Friday."
+    assert visits(text) == [("Anticoagulation", "2026-12-04")] and reexams(text) == [("INR", "2026-12-04")]
+    assert visits("出院日期：2026年12月2日\n本周五到伤口门诊换药") == [("伤口门诊", "2026-12-04")]
+    assert visits("Discharged 02/12/2026.\nWound clinic on Fridays.") == [("Wound", "P1W")]      # a recurring day: its first week
+    assert visits("See your GP the day after tomorrow.") == [("GP", "P2D")]
