@@ -1343,7 +1343,7 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
@@ -1808,6 +1808,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if purpose and _TEST_EN.search(re.split(r"[.;]", after[purpose.end():])[0][:60]):
             after = after[purpose.end():]                   # "… on 22/12 for a weight and BP check", "clinic on 14/12 for an X-ray"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
+        with_tests = re.search(r"\bwith\s+(?=[^.;]{0,50}?(?:" + _TEST_EN.pattern + r"))", after, re.I)
+        if with_tests:                                  # "review in the dialysis unit with PTH", "(date to follow) with a KUB on the day"
+            candidates.append(re.split(r"[.;]", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
@@ -1818,6 +1821,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
+        place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
+        if place and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", raw[place.end():], re.I):
+            raw = raw[place.end():].strip()                                                 # "GP bloods (FBC)": taken at the GP
         raw = _EN_TEST_VERBS.sub("", raw).strip()
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
@@ -2242,7 +2248,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
-            lead = _order_vocab()[0].match(text)
+            lead = _order_vocab()[0].match(text) or _en_clinic_vocab()[1].match(text)     # "GP bloods", "Practice nurse bloods"
             if not rest and lead and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", text[lead.end():], re.I):
                 rest = text[:lead.end()]            # "GP bloods (FBC, U&E) on 15/12/2026": taken at the GP
             # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
@@ -2250,6 +2256,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if re.fullmatch(r"\s*(?:follow[- ]?up|repeat|out-?patient|surveillance)\s*", rest, re.I):
                 rest = ""                           # "Follow-up CT abdomen in 3 months": a test, not a visit
             if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())
+                                                               or _en_clinic_vocab()[1].match(rest.lstrip())
                                                                or re.search(r"\b(?:see|with|at|to|visit)\s", rest, re.I))
                                   and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,

@@ -272,3 +272,18 @@ def test_a_weekday_of_this_week_from_a_stated_discharge_date() -> None:
     assert visits("出院日期：2026年12月2日\n本周五到伤口门诊换药") == [("伤口门诊", "2026-12-04")]
     assert visits("Discharged 02/12/2026.\nWound clinic on Fridays.") == [("Wound", "P1W")]      # a recurring day: its first week
     assert visits("See your GP the day after tomorrow.") == [("GP", "P2D")]
+
+
+def test_an_english_removal_is_a_visit_and_tests_with_a_visit() -> None:
+    assert visits("Sutures out in 10 days.") == [(None, "P10D")]
+    assert visits("Keep the cast dry.") == [] and visits("Do not remove the dressing for 5 days.") == []
+    text = "Stent removal in 4 weeks (date will be sent) with a KUB X-ray on the day."
+    assert visits(text) == [(None, "P4W")] and reexams(text) == [("KUB X-ray", "P4W")]
+    assert reexams("Monthly review in the renal unit with PTH.") == [("PTH", "P1M")]
+    assert reexams("Fracture clinic in 2 weeks with your sling.") == []
+
+
+def test_bloods_at_a_place_named_first() -> None:
+    text = "Practice nurse bloods (FBC, LFT) on 14/12/2026."
+    assert visits(text) == [(None, "2026-12-14")] and reexams(text) == [("FBC", "2026-12-14"), ("LFT", "2026-12-14")]
+    assert reexams("GP bloods (U&E) on 14/12/2026.") == [("U&E", "2026-12-14")]
