@@ -1456,7 +1456,8 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
         end = m.start() if m else len(text)
         found += [(code, last + a, last + b) for code, a, b in match_symptoms(text[last:end], lang)]
         last = m.end() if m else last
-    result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]      # "a+b": two signs in one phrase
+    result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")      # "a+b": two signs in one phrase
+              if c != "none"]                   # "患肢发紫、发凉": a phrase with no code (order_vocab.yaml) hides the lexicon's reading
     # "心慌、出冷汗、手抖等低血糖表现" / "心慌出汗手抖": the racing heart of a low sugar is that, not palpitations as well
     hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
     # "心慌、出汗、饥饿感等低血糖表现": the signs listed before the name of the low sugar are its signs

@@ -287,3 +287,30 @@ def test_bloods_at_a_place_named_first() -> None:
     text = "Practice nurse bloods (FBC, LFT) on 14/12/2026."
     assert visits(text) == [(None, "2026-12-14")] and reexams(text) == [("FBC", "2026-12-14"), ("LFT", "2026-12-14")]
     assert reexams("GP bloods (U&E) on 14/12/2026.") == [("U&E", "2026-12-14")]
+
+
+def test_stoma_output_pale_stools_and_a_cold_limb() -> None:
+    assert _signs("Contact the stoma nurse if the stoma output is very high and watery.") == ["diarrhea"]
+    assert _signs("Contact the stoma nurse if there is no output for 24 hours.") == ["constipation"]
+    assert _signs("如出现造口无排出超过24小时，及时就诊") == ["constipation"]
+    assert _signs("Seek help if your baby has dark urine or pale stools.") == ["jaundice"]
+    assert _signs("如出现皮肤黄染、陶土样便，及时就诊") == ["jaundice"]
+    # a colour or temperature change of a limb has no code (AUTHOR-NOTES-3); numbness beside it still counts
+    assert _signs("如出现患肢发紫、发凉、麻木，立即就诊") == ["limb_weakness"]
+    assert _signs("如出现皮肤瘀斑，立即就诊") == ["bruising"]
+
+
+def test_the_order_vocabulary_has_no_repeated_key() -> None:
+    import yaml
+    from knowledge.structurer import VOCAB_PATH
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load(VOCAB_PATH.read_text(encoding="utf-8"), Loader=Strict)       # a second key would silently replace the first
