@@ -309,7 +309,7 @@ _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
-                  r"\bif (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious)", re.I)
+                  r"\b(?:if|when) (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious|itch)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
     ("tid", r"\btid\b|t\.i\.d\.|\btds\b"),
@@ -318,12 +318,12 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qw", r"每周(?:一|1)次|每(?:7|七)天(?:一|1)次|每周[一二三四五六日天](?!次)|\bqw\b|once (?:a|per|every) week|\bweekly\b|every week|each week|"
            r"every 7 days|every (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
            r"\bon (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays)\b"),
-    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
+    ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|(?-i:(?<=[\s\d])ON\b)|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -438,7 +438,7 @@ _EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) 
                        r"\b(?:every|each|on(?=\s+\w+days\b))\s+(?:other\s+)?(monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?\b", re.I)
 _DAY_N = re.compile(r"\b(?:on )?(?:post-?op(?:erative)? )?day (\d{1,3})\b", re.I)
 _NEXT = [(re.compile(p, re.I), v) for p, v in (
-    (r"明天|明日|\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
+    (r"明天|明日|(?<!after )\btomorrow\b", "P1D"), (r"后天|day after tomorrow", "P2D"), (r"下周|下星期|\bnext week\b", "P1W"),
     (r"下个月|下月|\bnext month\b", "P1M"), (r"\bfortnight\b", "P2W"))]
 
 
@@ -474,13 +474,15 @@ def _stated_pod(text: str) -> int | None:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2))
 _DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+_THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
+                           r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
 _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
-                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -634,6 +636,11 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             value = value.replace("P1", "P2")
         add(m, value)
     if ref is not None:
+        for m in _THIS_WEEKDAY.finditer(text):       # "on Friday", "本周五" from a stated discharge date: the coming one
+            word = (m.group(1) or m.group(2)).lower()
+            weekday = _WEEKDAY.get(word[:3], _WEEKDAY.get(word))
+            if weekday is not None:
+                add(m, (ref + dt.timedelta(days=(weekday - ref.weekday() - 1) % 7 + 1)).isoformat())
         for m in _NEXT_WEEKDAY.finditer(text):       # "下周一开始" from a stated discharge date: that Monday
             word = (m.group(1) or m.group(2)).lower()
             weekday = _WEEKDAY.get(word[:3], _WEEKDAY.get(word))
@@ -737,7 +744,12 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     "每日4次，每周减1次至停" → P4W. None when the taper has no fixed end."""
     if not _TAPER_END.search(text):
         return None
-    steps = [m for m in _DURATION_EN.finditer(text)] or [m for m in _DURATION_ZH.finditer(text)]
+    over = _TAPER_OVER.search(text)
+    if over:                                                  # "reduce to stop over 2 weeks", "2周内逐渐减停"
+        n = _num(over.group(1) or over.group(3))
+        unit = _UNIT_EN.get((over.group(2) or "").lower()) or _UNIT_ZH.get(over.group(4) or "")
+        return _iso_period(n, unit) if n is not None and unit else None
+    steps = [m for m in _DURATION_EN.finditer(text)] or _zh_steps(text)
     units = {(_UNIT_EN.get(m.group(2).lower()) or _UNIT_ZH.get(m.group(2))) for m in steps}
     if len(steps) >= 2 and len(units) == 1:
         counts = [_num(m.group(1)) for m in steps]
@@ -747,7 +759,7 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     if any(m.group(4) == "次" for m in _TAPER_STEP.finditer(text)):
         times = _TIMES_A_DAY.search(text)                      # a drop that loses one dose a week: count the doses
         value = float(next((int(g) if g.isdigit() else _COUNT_WORD.get(g.lower(), _CN_NUM.get(g, 0))) for g in times.groups() if g)) \
-            if times else None
+            if times else _DOSES_A_DAY.get(_frequency(_regimen_head(text)) or "")     # "qid，每周减少1次至停"
     if not value:
         return None
     total = 0.0
@@ -779,6 +791,25 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     return _iso_period(held + total + value / step_size - 1, unit)
 
 
+_DOSES_A_DAY = {"qd": 1.0, "bid": 2.0, "tid": 3.0, "qid": 4.0}
+# a taper whose whole length is written: "reduce to stop over 2 weeks", "2周内逐渐减停"
+_TAPER_OVER = re.compile(rf"\b(?:to stop|to zero|off)\s+over\s+(?:the\s+next\s+|a\s+further\s+)?{_NUM}\s*(days?|weeks?)\b|"
+                         rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期)内\s*(?:逐渐|逐步)?\s*减(?:量)?(?:至|到)?停", re.I)
+# a step written with its length and no course word: "40mg bid 2周，之后20mg qd 再服6周后停药", "8mg qd 3天后停药"
+_STEP_THEN_STOP = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|月)后\s*停(?:药|用|服)?")
+
+
+def _zh_steps(text: str) -> list[re.Match[str]]:
+    """The lengths of the steps of a Chinese taper, in order: course words ("再服6周"), bare periods after a sig ("bid 2周，")
+    and the last step before the stop ("3天后停药")."""
+    found: list[re.Match[str]] = []
+    for m in sorted([*_DURATION_ZH.finditer(text), *_DURATION_BARE.finditer(text), *_STEP_THEN_STOP.finditer(text)],
+                    key=lambda m: m.start()):
+        if not found or m.start() >= found[-1].end():
+            found.append(m)
+    return found
+
+
 _UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b)\s*", re.I)
 
 
@@ -805,6 +836,10 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
             n -= _num(used.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
+    then_stop = _STEP_THEN_STOP.search(text)
+    if then_stop and not _TAPER_STEP.search(text) and _num(then_stop.group(1)) is not None \
+            and "前" not in text[max(0, then_stop.start() - 2):then_stop.start()]:
+        return _iso_period(_num(then_stop.group(1)), _UNIT_ZH[then_stop.group(2)])     # "0.5g qd 7天后停药"
     slash = re.search(r"(?:\bfor\b|\bx\b|×)\s*(?=\d{1,2}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
     if slash:                                   # "co-amoxiclav 625 mg tds x 7/7"
         period = _slash_period(_SLASH_PERIOD.match(text, slash.end()))
@@ -1008,7 +1043,7 @@ _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
                          r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
                          r"\bcease[ds]?\b|\bavoid\b|\bnot to be taken\b", re.I)
-_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|暂不(?:用|使用|服用)|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bcease[ds]?\b", re.I)
+_STOP_AFTER_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用)?|暂停|已停|暂不(?:用|使用|服用)|\bstop(?:ped)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|\bwithh(?:eld|old)\b|\bcease[ds]?\b", re.I)
 _STOP_NEGATED = re.compile(r"(?:不|勿|别|切勿|不要|不可|不能|不得|严禁|do not|don.?t|never|not|without)\s*(?:自行|擅自|随意|突然|suddenly)?\s*$", re.I)
 _RESUME = re.compile(r"改为|改用|换用|换为|继续|开始|加用|续用|恢复|\binstead\b|\bswitch|\bchange|\breplace|\bstart|\bcontinue|\bresume|"
                      r"\brestart|\btake\b|\buse\b|\bwhile\b|\bwith\b|\bon\b", re.I)
@@ -1021,6 +1056,12 @@ _STOP_HEADING = re.compile(r"^(?:(?:please\s+)?(?:stop|discontinue|do not take|d
 _STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|stopped|discontinue|discontinued|hold|held)[.。!！]?", re.I)
 
 
+# a restart at a fixed point (AUTHOR-NOTES-3: a hold with a definite restart is listed): "for 48 hours …, then restart"
+_DEFINITE_RESTART = re.compile(r"\bfor\s+(?:\d+|one|two|three|a)\s+(?:hours?|days?|weeks?)\b[^.;]*?\b(?:then\s+)?(?:restart|resume)\b|"
+                               r"\b(?:restart|resume)\s+(?:it\s+)?(?:on|after|in)\s+(?:\d|day|one|two|three)|"
+                               r"(?:\d+|[一二两三])\s*(?:天|日|周|小时)后(?:恢复|重新|再)(?:服用|使用|开始)?", re.I)
+
+
 def _stopped_before(between: str, after: str) -> bool:
     """"停用阿司匹林", "Stop taking aspirin", "STOP: naproxen": the stop word before the drug, not undone."""
     stops = list(_STOP_WORDS.finditer(between))
@@ -1031,6 +1072,8 @@ def _stopped_before(between: str, after: str) -> bool:
         return False
     if re.match(r"hold|暂停", stop.group(0), re.I) and re.search(r"\b(?:if|when|unless|below|above)\b|如|若|当|<|>|低于|高于", after, re.I):
         return False                                 # "hold if BP < 100" is a parameter, not a stop
+    if re.match(r"hold|withhold|暂停|停", stop.group(0), re.I) and _DEFINITE_RESTART.search(after) and _DOSE_IN_MED.search(after):
+        return False                                 # "Hold metformin for 48 hours after the scan, then restart 500 mg BD"
     return True
 
 
@@ -1048,7 +1091,7 @@ def _stopped_after(after: str) -> bool:
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
-                     r"减完|减至|减到|减量|逐渐减|"         # "每周减1次，减完停药": the end of a taper, not a stop now
+                     r"减完|减至|减到|减量|逐渐减|(?:reduc|taper|wean|decreas)\w*\s+(?:\w+\s+)?to\s*$|"         # "每周减1次，减完停药", "reduce to stop": the end of a taper, not a stop now
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
@@ -1073,6 +1116,8 @@ _SHARED_DURATION = re.compile(rf"(?:均|都|各|以上(?:两|二|三|四|\d)?(?:
 def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: bool = False,
                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh) if names is None else names
+    # "阿莫西林克拉维酸钾干混悬剂 按阿莫西林30mg/kg/次": the component a dose is counted by is part of the drug's order
+    meds = [m for k, m in enumerate(meds) if not (k and re.search(r"按\s*$", segment.text[meds[k - 1].end:m.start]))]
     if not meds:
         return []
     items = []
@@ -1108,6 +1153,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
         if _DRUG_LEVEL.match(segment.text, med.end):
             continue                  # "tacrolimus trough", "环孢素谷浓度", "lithium level": a blood test, not a drug to take
+        lead = segment.text[max(0, med.start - 120):med.start]            # (a bounded window: linear on long lines)
+        if not dose_m and _WARNING_TRIGGER.search(lead) and re.search(r"\b(?:if|when)\b|如|若|一旦", lead, re.I):
+            continue                  # "Return to ED if he needs salbutamol more often than every 4 hours": a sign, not an order
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
@@ -1157,6 +1205,14 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
                          re.I)
 
 
+# (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
+# corpora's choice)
+_TABLETS_AFTER = re.compile(r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:take[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
+                            r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
+_PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
+                       r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
+
+
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
                 start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
@@ -1171,6 +1227,12 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    if dose_m and re.match(r"\s*/\s*kg\b", after[dose_m.end():], re.I):
+        # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
+        worked = _DOSE_IN_MED.search(after, dose_m.end())
+        while worked and re.match(r"\s*/\s*kg\b", after[worked.end():], re.I):
+            worked = _DOSE_IN_MED.search(after, worked.end())
+        dose_m = worked or dose_m
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         combination = _SECOND_STRENGTH.match(after, dose_m.end())
@@ -1190,6 +1252,17 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         else:
             dose = round(float(dose_m.group(1)) * times, 6)
             dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
+            # "Senna 7.5 mg, two tablets at night", "Paracetamol 500 mg, 2 tablets QDS": the strength of one tablet, then how many
+            # (AUTHOR-NOTES-4/5: 1 g (two 500 mg tablets) → 1 g)
+            count = _TABLETS_AFTER.match(after, dose_m.end())
+            if count and unit in ("mg", "g", "μg") and times == 1:
+                n = float(count.group(1)) if count.group(1).isdigit() else _WORD_AMOUNT.get(count.group(1).lower())
+                if n:
+                    dose = round(dose * n, 6)
+            # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
+            puffs = _PER_PUFF.match(after, dose_m.end())
+            if puffs and unit in ("mg", "μg"):
+                dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
             amount = _COUNT_AMOUNT.search(head)
             if amount:
@@ -1228,16 +1301,20 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)换药|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
+# a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
+# as a choice ("可在社区医院", "社区医院或本院") is not
+_COMMUNITY_ZH = re.compile(r"社区(?:医院|卫生服务中心|卫生服务站|卫生院)")
+_OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurse|health visitor|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -1266,10 +1343,10 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|at|by|with|on)\b|\bback to (?:the )?clinic\b", re.I)
+                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
-                      r"sodium|magnesium|creatinine|electrolytes|culture|scan|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
+                      r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
@@ -1278,7 +1355,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
-    rf"saturdays?|sundays?)\b|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
+    rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
@@ -1327,11 +1404,12 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         name = re.sub(r"^.*[:：]", "", name)                        # "复查项目：肝功能": the label is not the test
         for a, b, _ in reversed(_time_expressions(piece, ref)):
             name = name[:a] + name[b:]
-        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔)+", "", name)
+        name = re.sub(r"^(?:出院后|术后|产后|出院|后|内|时|第|于|到|在|去|至|行|做|查|抽血|需|请|再|每|隔|完成|进行|安排|预约|接受)+", "", name)
         department = _zh_department(name)
         if department and name.startswith(department):
             name = re.sub(r"^(?:门诊|病房)?(?:行|做|查)?", "", name[len(department):])
         name = re.sub(r"(?:检查|一次)$", "", name).strip()
+        name = re.sub(r"(?<=[\u4e00-\u9fffA-Za-z])(?:配镜|评估|了解|观察)[\u4e00-\u9fff]*$", "", name)   # "验光配镜": the test, not what follows it
         if re.match(r"看|取|拿", name) or re.search(r"报告|结果", name):
             continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
@@ -1378,7 +1456,8 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
         end = m.start() if m else len(text)
         found += [(code, last + a, last + b) for code, a, b in match_symptoms(text[last:end], lang)]
         last = m.end() if m else last
-    result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")]      # "a+b": two signs in one phrase
+    result = [(c, a, b) for code, a, b in longest_first(found) for c in code.split("+")      # "a+b": two signs in one phrase
+              if c != "none"]                   # "患肢发紫、发凉": a phrase with no code (order_vocab.yaml) hides the lexicon's reading
     # "心慌、出冷汗、手抖等低血糖表现" / "心慌出汗手抖": the racing heart of a low sugar is that, not palpitations as well
     hypo = [(a, b) for c, a, b in result if c == "hypoglycemia_symptoms"]
     # "心慌、出汗、饥饿感等低血糖表现": the signs listed before the name of the low sugar are its signs
@@ -1406,19 +1485,28 @@ def _local_swelling(text: str, start: int, end: int) -> bool:
                              p.group(0), re.I) for p in parts)
 
 
+_EITHER_PLACE_ZH = re.compile(r"(?:门诊|医院|卫生院|科|室|中心|诊所)\s*(?:或者?|或在|或到)\s*(?:[我本]院)?[\u4e00-\u9fff]{1,10}?(?:门诊|医院|卫生院|科|室|中心|诊所)")
+
+
 def _zh_department(text: str) -> str | None:
     """The clinic of a Chinese visit: a named unit as written ("血液科日间病房", "伤口门诊"), else a known department
     (a subspecialty after it goes to it: "神经内科癫痫门诊" → 神经内科), else "…科" / "…门诊" as written."""
     units, names = _zh_department_vocab()
+    if _EITHER_PLACE_ZH.search(text):
+        return None                     # "（骨科门诊或当地医院均可）": either place, no department (AUTHOR-NOTES-3)
     for pattern in (units, names):
         m = pattern.search(text)
         if m:
-            return m.group(0)
+            parent = re.search(rf"(?:{names.pattern})$", text[:m.start()]) if pattern is units else None
+            return parent.group(0) if parent else m.group(0)     # "心内科心衰门诊": a subspecialty clinic goes to its department
     for m in _DEPT_ZH.finditer(text):
         raw = m.group(1) or m.group(2)
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
+        dept = re.sub(r"^(?:可挂|挂)", "", dept)
+        if re.fullmatch(r"(?:普通|专家|特需|便民|夜间|名医|知名专家|主任|教授)", dept):
+            continue                        # "（可挂普通门诊）": a kind of appointment, not a clinic
         if len(dept) >= 2 and not re.search(r"复查|检查|医嘱", dept) and not re.fullmatch(r"[我本]科|[我本]院|专科", dept):
             return dept                     # "至我科门诊复诊": the ward's own clinic, not named
     return None
@@ -1459,6 +1547,24 @@ def _split_items(body: str) -> list[tuple[str, int]]:
     return out
 
 
+_IMAGING_ZH = re.compile(r"(?:B超|彩超|超声|CT|MRI|磁共振|X线|平片|钼靶)$")
+
+
+def _shared_imaging(body: str, pieces: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """"乳腺及腋窝B超": a body site joined by 及/和/与 to an imaging test is scanned too, as one item (a site alone is no test)."""
+    out: list[tuple[str, int]] = []
+    for piece, at in pieces:
+        if out:
+            prev, prev_at = out[-1]
+            joiner = body[prev_at + len(prev):at]
+            if joiner in ("及", "和", "与") and _IMAGING_ZH.search(piece.strip()) and not _zh_test_words().search(prev) \
+                    and re.fullmatch(r"[\u4e00-\u9fff]{1,6}", prev.strip()):
+                out[-1] = (body[prev_at:at + len(piece)], prev_at)
+                continue
+        out.append((piece, at))
+    return out
+
+
 def _zh_bare_tests(text: str) -> list[str]:
     """A clause that only names tests ("肝功", "肝肾功能、电解质"): their names; else nothing."""
     names = [n for piece, _ in _split_items(text) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()])]
@@ -1488,12 +1594,14 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
                      r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
-    for piece, at in _split_items(body):
+    for piece, at in _shared_imaging(body, _split_items(body)):
         offset = tail_start + at
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
         piece = re.sub(r"(?:一次|1次)$", "", piece)
+        if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
+            piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
@@ -1632,6 +1740,8 @@ _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z
                             r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
+# a place before a colon, then what is done there ("GP practice nurse: U&E and FBC in 1/52")
+_PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
@@ -1659,6 +1769,9 @@ def _en_test_names(raw: str) -> list[str]:
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
+        if len(parts) > 1:                                  # "BP check and BMP": the test, not the word for checking it
+            parts = [re.sub(r"\s+checks?$", "", p, flags=re.I) if _TEST_EN.search(re.sub(r"\s+checks?$", "", p, flags=re.I)) else p
+                     for p in parts]
         specimen = re.match(r"(sputum|urine|blood|stool|wound|throat|serum)\s+\w", parts[0], re.I)
         if specimen and len(parts) > 1:         # "Sputum smear and culture": the culture is of sputum too
             parts = parts[:1] + [f"{specimen.group(1)} {p}" if re.fullmatch(r"culture|smear|cytology|microscopy|pcr", p, re.I) else p
@@ -1667,9 +1780,16 @@ def _en_test_names(raw: str) -> list[str]:
         head = re.search(r"\s(function(?: tests?)?|tests?|levels?|counts?|scans?|x-?rays?|ultrasounds?)$", parts[-1], re.I)
         if head and len(parts) > 1:
             parts = [p if " " in p or _TEST_EN.search(p) else f"{p} {head.group(1)}" for p in parts[:-1]] + parts[-1:]
-        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p) for p in parts):
+        looks = [p for p in parts if re.fullmatch(r"(?:wound|scar|dressing|stump|clinical)\s+(?:check|review|inspection|assessment)s?", p, re.I)]
+        if looks and len(looks) < len(parts):
+            parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
+        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
+                                         or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
     return [p[0].upper() + p[1:] for p in parts if p]
+
+
+_GENERIC_TESTS = re.compile(r"(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)", re.I)
 
 
 def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]]:
@@ -1684,7 +1804,14 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     if not before or not _TEST_EN.search(before):
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         after = re.sub(r"^for\s+(?=(?:a\s+|an\s+)?(?:repeat|re-?check|follow-?up)\s)", "", after, flags=re.I)        # "Fracture clinic in 1 week for repeat X-ray"
+        after = re.sub(r"^(?:and|to|until|till|-|–)\s+(?=\S*\d)\S+\s*", "", after, flags=re.I)    # "between 14/12 and 18/12 for …"
+        purpose = re.match(r"for\s+(?:a\s+|an\s+)?", after, re.I)
+        if purpose and _TEST_EN.search(re.split(r"[.;]", after[purpose.end():])[0][:60]):
+            after = after[purpose.end():]                   # "… on 22/12 for a weight and BP check", "clinic on 14/12 for an X-ray"
         candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
+        with_tests = re.search(r"\bwith\s+(?=[^.;]{0,50}?(?:" + _TEST_EN.pattern + r"))", after, re.I)
+        if with_tests:                                  # "review in the dialysis unit with PTH", "(date to follow) with a KUB on the day"
+            candidates.append(re.split(r"[.;]", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
@@ -1695,30 +1822,44 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
+        place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
+        if place and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", raw[place.end():], re.I):
+            raw = raw[place.end():].strip()                                                 # "GP bloods (FBC)": taken at the GP
         raw = _EN_TEST_VERBS.sub("", raw).strip()
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
+        raw = re.split(r"(?<!\s)\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
+        raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
         raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
         start = text.find(raw)
+        listed = re.search(r"\(([^()]{2,60})\)", text[start + len(raw):]) if _GENERIC_TESTS.fullmatch(raw) else None
+        if listed and _TEST_EN.search(listed.group(1)):
+            # "Bloods at GP next week (FBC, U&E)": the tests in brackets later in the sentence are what is taken
+            return [(name, start, start + len(raw)) for name in _en_test_names(f"{raw} ({listed.group(1)})")]
+        checked = re.search(r"\bto (?:re-?)?check (?:your |the |his |her )?([^.;,()]{2,50})", text[start + len(raw):], re.I) \
+            if _GENERIC_TESTS.fullmatch(raw) else None
+        if checked and _TEST_EN.search(checked.group(1)):
+            # "Blood test in 2 weeks to check sodium": the test is what is checked
+            return [(name, start, start + len(raw)) for name in _en_test_names(checked.group(1).strip())]
         return [(name, start, start + len(raw)) for name in _en_test_names(raw)]
     return []
 
 
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
-                         r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊时?|"
+                         r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
-                         r"复诊时|复诊前|届时|同日|当天|当日", re.I)
+                         r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
 
@@ -1823,6 +1964,13 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if zh and not warning and found and not last_whens and all(i.kind == "reexam" and i.when is None for i in found):
             zh_held = found
             continue
+        if found and last_visits and not any(v.name for v in last_visits) and all(i.kind == "revisit" and i.name for i in found) \
+                and _RECURRING.search(clause.text) and not re.search(r"\d", clause.text):
+            # "腹透培训：12月14日至12月18日，每日上午到腹透中心": the place of the visit just timed, not a new daily visit
+            name = found[0].name
+            structured = [replace(i, name=name) if any(i is v for v in last_visits) else i for i in structured]
+            last_visits = [replace(v, name=name) for v in last_visits]
+            continue
         timed_tests = [i for i in found if i.kind == "reexam" and i.when]
         if held and timed_tests:
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
@@ -1850,7 +1998,10 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         if any(i.when for i in found):
             timed = [i for i in found if i.when]
             visits_here = [i for i in timed if i.kind == "revisit"]
-            last_whens = list(dict.fromkeys(i.when for i in (visits_here or timed[:1]) if i.when))
+            if visits_here or not last_whens or any(i.when not in last_whens for i in timed):
+                last_whens = list(dict.fromkeys(i.when for i in (visits_here or timed[:1]) if i.when))
+            # (tests that took each time of the clause before keep all those times for the next clause: "FBC, CRP and LFTs
+            # at each infusion visit")
             last_visits = visits_here or last_visits
         if not found and _is_time_only(clause.text, ref) and _when(clause.text, ref):
             last_whens = [_when(clause.text, ref)]      # "In 2 weeks, have blood tests (CBC, LFTs)"
@@ -1869,6 +2020,14 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             end = later[0].start + len(later[0].text)
             structured.insert(0, OrderItemDraft(kind="revisit", text=original[opener.start:end], span_start=opener.start,
                                                 span_end=end, name=department, when=_when(later[0].text, ref)))
+    if not structured and _APPOINTMENT_TO_COME.search(text) and not _CONDITIONAL_VISIT.search(text) and not warning_signs(text, lang):
+        # "Oncology will write to you with an appointment", "肿瘤科将电话通知放疗时间": a visit that is certain but not yet
+        # timed has its department only (AUTHOR-NOTES-3/4)
+        department = _zh_department(text) if zh else _known_en_department(text)
+        if department:
+            end = segment.start + len(text)
+            structured = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
+                                         span_end=end, name=department)]
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     if any(i.kind == "revisit" and not i.name for i in structured):
@@ -1899,6 +2058,10 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     return structured + signs
 
 
+_APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\bappointment|"
+                                  r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
+                                  r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
+                                  r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
 _FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit)?\b", re.I)
 
 
@@ -1912,7 +2075,7 @@ def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
     return [first] if first else None
 
 
-_EVERY_VISIT = re.compile(r"\bat (?:every|each) (?:visit|appointment)\b|每次复诊", re.I)
+_EVERY_VISIT = re.compile(r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊", re.I)
 
 
 def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
@@ -1963,13 +2126,18 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+(?:(?:in|after|at|on|术后|出院后|第)\s*)*"
+_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+"
+                        r"(?:(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|next|final|last)\s+(?:dose|infusion|injection|session|cycle|visit|one)\s+)?"
+                        r"(?:(?:in|after|at|on|术后|出院后|第)\s*)*"
                         r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s*|(?:周|星期)[一二三四五六日天]\s*)?$", re.I)
 
 
 def _revisit_whens(text: str, ref: dt.date | None) -> list[str | None]:
     """"See the eye clinic tomorrow and again in 1 week" / "术后第1天、第1周眼科复查": one visit per time."""
     found = _time_expressions(text, ref)
+    if len(found) >= 2 and re.search(r"\b(?:between|from)\s*$", text[:found[0][0]], re.I) \
+            and re.fullmatch(r"\s*(?:and|to|until|till|-|–)\s*", text[found[0][1]:found[1][0]], re.I):
+        return [found[0][2]]          # "between 14/12/2026 and 18/12/2026": a window, its first day
     whens = [found[0]] if found else []
     for prev, cur in zip(found, found[1:]):
         if _WHEN_JOIN.match(text[prev[1]:cur[0]]) and cur[2] not in [w[2] for w in whens]:
@@ -2027,7 +2195,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for w in whens for item, _, _ in reexams]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
-            if department and when and re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department):
+            community = bool(department) and _COMMUNITY_ZH.fullmatch(department) is not None and not _OPTIONAL_PLACE_ZH.search(text)
+            if department and when and (re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department)
+                                        or community):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
@@ -2044,12 +2214,26 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
-                or when and known:
+                or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text):
             if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text):
                 return []     # "复诊后由医生决定是否恢复", "根据病理结果至肿瘤内科就诊": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
+        place = _PLACE_LABEL_EN.match(text)
+        if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)):
+            # "GP practice nurse: U&E and FBC in 1/52", "Anticoagulation clinic: INR on 10/12 and on 14/12": tests taken at
+            # a visit to the place the label names, at each time
+            at = place.start(2)
+            rest = _Segment(text[at:], s + at)
+            tests = _en_reexam_items(rest.text)
+            whens = [w for w in _revisit_whens(rest.text, ref) if w]
+            if tests and whens:
+                department = _en_department(place.group(1))
+                return [item for w in whens for item in (
+                    OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w),
+                    *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=name, when=w)
+                      for name, _, _ in tests))]
         label = _TEST_LABEL_EN.match(text)
         if label and _TEST_EN.search(label.group(1)):
             # "INR checks: Anticoagulation clinic on 18/12 and 21/12": the test at each visit the label heads
@@ -2065,7 +2249,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                      for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
-            lead = _order_vocab()[0].match(text)
+            lead = _order_vocab()[0].match(text) or _en_clinic_vocab()[1].match(text)     # "GP bloods", "Practice nurse bloods"
             if not rest and lead and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", text[lead.end():], re.I):
                 rest = text[:lead.end()]            # "GP bloods (FBC, U&E) on 15/12/2026": taken at the GP
             # "GP to recheck sodium in 2 weeks", "GP in 1 week to recheck kidney function": the department does the test
@@ -2073,6 +2257,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if re.fullmatch(r"\s*(?:follow[- ]?up|repeat|out-?patient|surveillance)\s*", rest, re.I):
                 rest = ""                           # "Follow-up CT abdomen in 3 months": a test, not a visit
             if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())
+                                                               or _en_clinic_vocab()[1].match(rest.lstrip())
                                                                or re.search(r"\b(?:see|with|at|to|visit)\s", rest, re.I))
                                   and _known_en_department(rest)):
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
@@ -2187,7 +2372,7 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
     written = text or ""
-    text = _correct_spelling(written)      # same length: spans index the written text
+    text = _digit_groups(_correct_spelling(written))      # same length: spans index the written text
     stated, order = _stated_discharge(text)
     if discharge_date is None:
         discharge_date = stated
@@ -2232,6 +2417,11 @@ def _block_course(heading: str) -> str | None:
     return _iso_period(n, unit) if n is not None and unit else None
 
 
+# a time under a label of its own ("复查时间：出院后1个月", "Review date: 15/12/2026"): the next segment's tests are then
+_TIME_LABEL = re.compile(r"\s*(?:复查|复诊|随访|检查|抽血)(?:时间|日期)\s*[:：]\s*(.+)|\s*(?:review|test|blood test|follow[- ]?up) (?:date|time)\s*:\s*(.+)",
+                         re.I)
+
+
 def _structure_orders(text: str, written: str, language: str | None, llm: Any, discharge_date: dt.date | None) -> StructuredOrders:
     lang = language if language in ("zh", "en") else detect_language(text)
     zh = bool(re.search(r"[\u4e00-\u9fff]", text))
@@ -2243,6 +2433,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_end = 0
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
+    labelled_when: str | None = None    # "复查时间：出院后1个月；复查项目：血常规": the time a label gives the next segment's tests
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = False       # a blank line ends a list
@@ -2254,6 +2445,12 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[last.span_start:end], span_start=last.span_start, span_end=end,
                                         name=last.name, generic_name=last.generic_name))
+            continue
+        time_label = _TIME_LABEL.fullmatch(segment.text)
+        if time_label and _when(time_label.group(1), discharge_date) and _is_time_only(time_label.group(1), discharge_date):
+            labelled_when = _when(time_label.group(1), discharge_date)
+            end = segment.start + len(segment.text)
+            items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue
         names = _find_drug_names(segment.text, zh)
         if _STOP_HEADING.search(segment.text) and not names:
@@ -2272,6 +2469,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    visit_whens=_last_visit_times(items),
                                    names=names)
+        if labelled_when:
+            found = [replace(i, when=labelled_when) if i.kind in ("reexam", "revisit") and i.when is None else i for i in found]
+            labelled_when = None
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)
             if continued is not None:
@@ -2407,12 +2607,22 @@ def _correct_spelling(text: str) -> str:
     return pattern.sub(fix, text)
 
 
+# a dose written with a thousands separator ("15,000 units", "20,000 IU"): the comma moves to a leading zero, so the
+# number reads whole and the text keeps its length ("015000 units")
+_DIGIT_GROUPS = re.compile(r"(?<![\d.,])(\d{1,3})((?:,\d{3})+)(?![\d,])(?=\s*(?:units?|IU|U|iu|单位|国际单位|mg|μg|mcg|micrograms?|ml|mL)(?![A-Za-z]))")
+
+
+def _digit_groups(text: str) -> str:
+    return _DIGIT_GROUPS.sub(lambda m: "0" * m.group(2).count(",") + m.group(1) + m.group(2).replace(",", ""), text)
+
+
 _STOP_LABEL = re.compile(r"[ \t]*(?:(?:\d{1,2}[.、)）]|[-•*·]|[①-⑳])\s*)?(?:stop(?:ped)?|discontinued?|to stop|停用|停服|停药|已停用)\s*[:：]",
                          re.I)
 
 
 _SLOT_DOSE_EN = re.compile(r"(\d+(?:\.\d+)?)\s*(mg|g|mcg|micrograms?|units?|U|IU|mL|ml|tablets?|capsules?)\s+\(?"
-                           r"(mane|nocte|om|on|in the morning|at night|at bedtime|in the evening|at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)(?![A-Za-z])",
+                           r"(mane|nocte|om|on|in the morning|at night|at bedtime|in the evening|at lunch(?:time)?|at midday|at noon|"
+                           r"at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)(?![A-Za-z])",
                            re.I)
 _SLOT_DOSE_ZH = re.compile(r"(早餐|早上|早晨|早|中午|午餐|午|晚餐|晚上|晚|睡前|每晚)(?:前|后|时)?\s*(?:\d{1,2}\s*(?:点|时)(?:\s*\d{1,2}\s*分)?|\d{1,2}[:：]\d{2})?\s*"
                            r"(\d+(?:\.\d+)?)\s*(mg|g|μg|U|IU|单位|ml|mL|片|粒)(?![A-Za-z])")
@@ -2420,6 +2630,7 @@ _ALTERNATE_DOSES = re.compile(r"(\d+(?:\.\d+)?)\s*(mg)\s*(?:and|or|与|和|、)\
                               re.I)
 _SLOT_FREQUENCY = {"mane": "qd", "om": "qd", "in the morning": "qd", "早": "qd", "早上": "qd", "早晨": "qd", "早餐": "qd", "中午": "qd",
                    "午": "qd", "午餐": "qd", "晚": "qd", "晚上": "qd", "晚餐": "qd", "in the evening": "qd",
+                   "at lunch": "qd", "at lunchtime": "qd", "at midday": "qd", "at noon": "qd",
                    "nocte": "qn", "on": "qn", "at night": "qn", "at bedtime": "qn", "睡前": "qn", "每晚": "qn"}
 
 

@@ -835,7 +835,10 @@ def test_a_stop_label_covers_its_whole_line() -> None:
 
 
 def test_a_test_at_a_community_centre_and_a_visit_on_a_condition() -> None:
+    # a test at a named community centre is a visit there too (AUTHOR-NOTES-4/5 labels; round 6); one offered as a choice is not
     text = "出院后1周在社区卫生服务中心复查血常规、电解质"
+    assert visits(text) == [("社区卫生服务中心", "P1W")] and reexams_of(text) == [("血常规", "P1W"), ("电解质", "P1W")]
+    text = "出院后1周复查血常规、电解质（可在社区卫生服务中心）"
     assert visits(text) == [] and reexams_of(text) == [("血常规", "P1W"), ("电解质", "P1W")]
     assert visits("如症状不缓解，2周后呼吸科门诊复诊") == []
     assert visits("If the cough is not better in 2 weeks, see your GP.") == []

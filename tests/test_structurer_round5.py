@@ -172,7 +172,8 @@ def test_a_procedure_visit_with_tests_in_one_clause_is_both() -> None:
     assert visits("1周后门诊拆线并复查血常规") == [(None, "P1W")]
     assert reexams("1周后门诊拆线并复查血常规") == [("血常规", "P1W")]
     assert visits("出院后10天社区医院拆线并复查血常规") == [("社区医院", "P10D")]
-    assert visits("出院后1周社区医院复查血常规") == []          # a community blood draw alone stays a test (older corpora)
+    assert visits("出院后1周社区医院复查血常规") == [("社区医院", "P1W")]     # a community blood draw is a visit there (round 6)
+    assert visits("出院后1周当地医院复查血常规") == []                      # at the local hospital it stays a test
 
 
 def test_a_test_stops_before_its_schedule() -> None:
