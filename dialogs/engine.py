@@ -73,6 +73,9 @@ class CallState:
     evidence: dict[str, str] = field(default_factory=dict)
     cues: dict[str, Any] = field(default_factory=dict)
     absent_symptoms: list[str] = field(default_factory=list)
+    # Generic codes one answer gave as findings of their own beside a specific one ("咳得厉害，痰里带着血丝"):
+    # language.symptoms already judged them apart, so the outcome keeps both.
+    distinct_generic: list[str] = field(default_factory=list)
     respondent: str | None = None
     reprompts: int = 0
     repeats: int = 0
@@ -183,10 +186,15 @@ class FollowupEngine:
             return self._transfer_requested(step, utterance)
         if nlu.parse_repeat_request(utterance, self.lang):
             # "什么？没听清……哦，好多了" answers after all; "你再说一遍，什么好了差了？" does not.
+            # Words like 听不清 inside the answer ("说话含含糊糊的，听不清他说啥，嘴也歪") describe the patient:
+            # a turn that does not open with the request is kept whole when it answers as it is.
             after = nlu.after_repeat_request(utterance)
-            if after and self._field_value(step, after) is not None:
+            opens = nlu.opens_with_repeat_request(utterance)
+            if not opens and self._field_value(step, utterance) is not None:
+                pass
+            elif after and self._field_value(step, after) is not None:
                 utterance = after
-            elif nlu.opens_with_repeat_request(utterance):
+            elif opens:
                 return self._repeat()
             # else: words like 啥意思 inside an answer ("天天这样有啥意思") are no request to repeat
         if self.state.last_field and nlu.parse_correction(utterance, self.lang):
@@ -240,7 +248,7 @@ class FollowupEngine:
         if out.get("symptoms"):
             # Heard in different answers, "心慌" and "心慌出汗手抖" are one finding: the specific code stands.
             present = set(out["symptoms"])
-            out["symptoms"] = [c for c in out["symptoms"] if c in _DISTINCT_ACROSS_ANSWERS
+            out["symptoms"] = [c for c in out["symptoms"] if c in _DISTINCT_ACROSS_ANSWERS or c in s.distinct_generic
                                or not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         if s.questions:
             out["questions"] = list(s.questions)
@@ -487,6 +495,7 @@ class FollowupEngine:
             s.absent_symptoms = sorted(set(s.absent_symptoms) | absent)
             s.collected["symptoms"] = [c for c in present if c not in absent or c in value.get("present", [])]
             s.cues.update(value.get("cues") or {})
+            self._note_distinct_generic(value.get("present", []))
         elif field_name == "side_effects" and isinstance(value, dict):
             s.collected["side_effects"] = list(value.get("present", []))
             s.cues.update(value.get("cues") or {})
@@ -507,6 +516,10 @@ class FollowupEngine:
         if not correction:
             s.answers += 1
         self._event("parsed", field=field_name, value=value, correction=correction)
+
+    def _note_distinct_generic(self, present: list[str]) -> None:
+        both = [c for c in present if any(specific in present for specific in GENERIC_OVER.get(c, ()))]
+        self.state.distinct_generic = sorted(set(self.state.distinct_generic) | set(both))
 
     def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
         """Symptoms and readings can surface in any answer ("还行，就是昨天晕倒了", "头疼，刚量了血压
@@ -529,6 +542,7 @@ class FollowupEngine:
                 self.state.collected["symptoms"] = [*(self.state.collected.get("symptoms") or []), *present]
                 self.state.cues.update(found.get("cues") or {})
                 self.state.evidence.setdefault("symptoms", _clip(utterance))
+                self._note_distinct_generic(found.get("present", []))
                 self._event("symptoms_in_passing", codes=present)
         self._evaluate_flags()
 
