@@ -660,7 +660,9 @@ def _pain_score(text: str) -> Parse:
     values = [v for v, _, _ in reading_numbers(t)]
     # "七八分" is said for 7–8: take the higher (the safer) figure.
     two = re.search(r"(?<!\d)(\d)(\d)\s*分", t)
-    if two and int(two.group(2)) == int(two.group(1)) + 1:
+    # "三四分吧，哦，三分": a single score said after the pair settles it.
+    if two and int(two.group(2)) == int(two.group(1)) + 1 and \
+            not any(start >= two.end() and v <= 10 for v, start, _ in reading_numbers(t)):
         return Parse(int(two.group(2)))
     values = [v for v in values if 0 <= v <= 10 and v == int(v)]
     if values:
@@ -731,7 +733,9 @@ def _satisfaction(text: str) -> Parse:
     verdict = _satisfaction_value(first.group(1)).value if first else None
     if verdict is not None:
         rest = _satisfaction_value(text[first.end():]).value
-        return Parse(verdict if rest is None or rest < verdict else rest)
+        # "不满意，等了半天没人管，给一分": a score on the scale said after the verdict is the answer.
+        scored = re.search(r"(?<![\d.])[1-5]\s*(?:分|颗星|星)|\b[1-5] out of 5\b", to_digits(text[first.end():]), re.I)
+        return Parse(verdict if rest is None or rest < verdict and not scored else rest)
     concession = _SATISFACTION_CONCESSION.search(text)
     if concession and re.search(r"满意", text[:concession.start()]):
         head = _satisfaction_value(text[:concession.start()])
