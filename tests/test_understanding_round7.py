@@ -1,0 +1,222 @@
+"""Round 7 of understanding (issue #12): mechanisms found on scenario set 6 (train6) and train8 answers.
+Each test names a class of errors, with a case and a near miss; each fails without its mechanism."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dialogs.clinical_rules import default_rules
+from dialogs.context import CallContext, Medication, derive_facts
+from dialogs.engine import FollowupEngine
+from dialogs.flags import symptom_level
+from dialogs.flows import Flow, load_flows
+from dialogs.understanding import normalize, parse_field
+from language.symptoms import parse_symptoms
+
+FLOWS = load_flows()
+
+
+def present(text: str, lang: str = "zh", respondent: str | None = None) -> list[str] | None:
+    value = parse_symptoms(normalize(text), lang, respondent=respondent).value
+    return None if value is None else sorted(value["present"])
+
+
+def level(text: str, lang: str = "zh") -> str:
+    """The highest flag level the symptoms of one answer raise."""
+    value = parse_symptoms(normalize(text), lang).value or {"present": [], "cues": {}}
+    levels = {symptom_level(c, value["cues"].get(c) or {}, rules=default_rules())[0] for c in value["present"]}
+    return "red" if "red" in levels else "yellow" if "yellow" in levels else "none"
+
+
+def _engine(field: str, lang: str = "zh", meds: tuple[Medication, ...] = ()) -> FollowupEngine:
+    step = FLOWS.steps[field]
+    step = type(step)(id=step.id, collect=step.collect, ask=step.ask, say=None, condition=None, next=(), reask=step.reask)
+    flow = Flow(id="one", description="", priority=0, match={}, steps=(step,))
+    context = CallContext(
+        patient_id=1, patient_name="王建国", sex="male", birth_year=1962, id_last4=None, phone_last4=None, language=lang,
+        hospital="医院", ward_team="心内科", department="心内科", diagnosis="", discharged_on=dt.date(2026, 11, 1),
+        call_date=dt.date(2026, 11, 8), post_surgery=False, medications=meds)
+    engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules())
+    engine.start()
+    return engine
+
+
+def _meds(*rows: tuple[str, str | None, str | None]) -> list[dict]:
+    return [{"name": n, "generic_name": g, "drug_class": c} for n, g, c in rows]
+
+
+# ----- red flags said indirectly ------------------------------------------------------------------
+
+def test_wish_to_close_ones_eyes_and_not_wake_is_suicidal_not_a_resolved_mood() -> None:
+    assert "suicidal_ideation" in present("活着没啥盼头，哪天一闭眼不睁开就好了")
+    assert present("Some days I think everyone would be better off if I just didn't wake up.", "en") == ["suicidal_ideation"]
+    # near miss: sleeping badly and waking is no wish to die
+    assert "suicidal_ideation" not in (present("晚上睡着了老是醒，醒了就睁着眼到天亮") or [])
+
+
+def test_chest_gripped_like_a_hand_is_chest_pain_and_waking_with_it_is_red() -> None:
+    assert present("前胸跟有人拿手攥着似的，一阵一阵的，昨晚上睡觉的时候疼醒了") == ["chest_pain"]
+    assert level("前胸跟有人拿手攥着似的，一阵一阵的，昨晚上睡觉的时候疼醒了") == "red"
+    assert present("胸口不疼，也没有被攥着的感觉") == []
+
+
+def test_a_heavy_chest_said_as_chenchen_for_an_hour_at_rest_is_red() -> None:
+    text = "心口窝那块沉沉的，坐那儿看电视也沉，得有一个来小时"
+    assert present(text) == ["chest_tightness"] and level(text) == "red"
+    # near miss: heaviness on the stairs that goes with rest stays yellow
+    assert level("上楼的时候心口沉沉的，歇一会儿就好了") == "yellow"
+
+
+def test_one_hour_said_with_xiaoshi_counts_as_an_hour_of_bleeding() -> None:
+    assert level("切菜划了个小口子，血流了快一个小时才止住") == "red"
+    assert level("切菜划了个小口子，出了点血") == "yellow"
+
+
+def test_blood_coughed_out_is_hemoptysis_and_a_hard_cough_beside_it_stays_a_finding() -> None:
+    assert present("咳嗽的时候咳出来一口鲜红的血") == ["hemoptysis"]
+    assert present("这两天咳得厉害，早上咳出来的痰里头带着血丝") == ["cough", "hemoptysis"]
+
+
+def test_chopsticks_that_cannot_pick_up_food_are_limb_weakness() -> None:
+    assert "limb_weakness" in present("他筷子老夹不住菜，掉了好几回")
+    assert present("筷子用得挺好，夹菜也利索") is None or "limb_weakness" not in present("筷子用得挺好，夹菜也利索")
+
+
+def test_just_before_a_verb_does_not_cut_the_clause() -> None:
+    assert present("I couldn't get the key in the door, my hand just wouldn't do what I told it.", "en") == ["limb_weakness"]
+    # "just" before a noun still sets a contrast: only the cough is reported
+    assert present("No chest pain, just a cough.", "en") == ["cough"]
+
+
+def test_woken_by_breathlessness_is_not_insomnia() -> None:
+    assert present("夜里憋醒好几回，得坐起来喘半天") == ["dyspnea"]
+    assert present("夜里醒好几回，睡不踏实") == ["insomnia"]
+
+
+def test_gums_bleeding_and_blood_spat_out_after_brushing_is_bleeding_not_vomiting_blood() -> None:
+    text = "刷牙的时候牙龈老出血，吐出来一口血沫子，过一会儿就不出了"
+    assert present(text) == ["bleeding"] and level(text) == "yellow"
+    assert "hematemesis" in present("早上吐了，吐出来一口血")
+    assert present("A little pink on the toothbrush when I brush, that's all.", "en") == ["bleeding"]
+
+
+# ----- denials and resolved ------------------------------------------------------------------------
+
+def test_never_came_back_and_zai_mei_fan_guo_resolve_the_symptom() -> None:
+    assert present("The headache I had last week never came back.", "en") == []
+    assert present("Nope. The pain's been gone for ages, and that little fever I had the first night never came back.", "en") == []
+    assert present("头晕那个毛病再没犯过") == []
+    # near miss: came back is a finding
+    assert present("The headache came back this morning.", "en") == ["headache"]
+
+
+def test_unchanged_since_discharge_is_not_new() -> None:
+    assert present("Nothing new. The numbness in my hand is the same as when I left, no worse.", "en") == []
+    assert present("The numbness in my hand is worse since I got home.", "en") == ["limb_weakness"]
+
+
+def test_normal_stool_clear_head_and_no_pain_now_say_nothing_is_wrong() -> None:
+    assert present("大便颜色正常，黄的，不黑") == []
+    assert present("脑子清楚着呢，就是记性不太好，跟以前一样") == []
+    assert parse_field("symptoms", "我就是担心万一胸口疼怎么办，现在倒是不疼", "zh").value["present"] == []
+    assert present("大便颜色发黑，跟墨汁一样") == ["melena"]
+
+
+def test_a_blood_draw_is_no_bleeding() -> None:
+    assert present("Yes, they drew the blood on Tuesday.", "en") is None
+    assert present("There was blood on my pillow this morning.", "en") == ["bleeding"]
+
+
+def test_the_runs_with_trips_to_the_loo_is_diarrhea_only() -> None:
+    assert present("I've got the runs, been up and down to the loo all day.", "en") == ["diarrhea"]
+    assert present("I'm up and down to the loo all night to pee.", "en") == ["urinary_problem"]
+
+
+def test_a_hard_cough_beside_blood_is_kept_in_the_outcome() -> None:
+    engine = _engine("symptoms")
+    engine.handle("这两天咳得厉害，早上咳出来的痰里头带着血丝，有两三口")
+    assert sorted(engine.outcome()["symptoms"]) == ["cough", "hemoptysis"]
+    engine = _engine("symptoms")
+    engine.handle("咳嗽的时候痰里带血丝")
+    assert engine.outcome()["symptoms"] == ["hemoptysis"]
+
+
+# ----- conversation ---------------------------------------------------------------------------------
+
+def test_ting_bu_qing_inside_the_answer_describes_the_patient() -> None:
+    engine = _engine("symptoms")
+    engine.handle("我爸说话含含糊糊的，听不清他说啥，嘴也有点往右边歪")
+    assert sorted(engine.outcome()["symptoms"]) == ["facial_droop", "slurred_speech"]
+    # near miss: the request opening the turn is still a request, and the answer after it counts
+    engine = _engine("symptoms")
+    engine.handle("什么？没听清……哦，就是腿有点肿")
+    assert engine.outcome()["symptoms"] == ["edema"]
+
+
+def test_a_day_corrected_in_passing_is_no_denial_of_knowing_the_revisit() -> None:
+    assert parse_field("revisit_aware", "Yes, it's Thursday — no, sorry, Friday the fourth.", "en").value == "yes"
+    assert parse_field("revisit_aware", "知道，周四，哦不是，是周五去心内科", "zh").value == "yes"
+    assert parse_field("revisit_aware", "No, I don't know when it is.", "en").value == "no"
+
+
+def test_a_pair_of_scores_then_a_single_one_settles_on_the_single() -> None:
+    assert parse_field("pain_score", "三四分吧，哦，三分", "zh").value == 3
+    assert parse_field("pain_score", "七八分", "zh").value == 8
+
+
+def test_a_score_after_the_verdict_is_the_satisfaction() -> None:
+    assert parse_field("satisfaction", "不满意，等了半天没人管，给一分", "zh").value == 1
+    assert parse_field("satisfaction", "一般，吃的太差了", "zh").value == 3
+
+
+# ----- wound ----------------------------------------------------------------------------------------
+
+def test_nothing_red_or_oozing_denies_both() -> None:
+    assert parse_field("wound", "The cuts look good, just little scabs, nothing red or oozing.", "en").value == "ok"
+    assert parse_field("wound", "It's red and oozing at the bottom.", "en").value == "discharge"
+
+
+def test_red_and_swollen_said_apart_is_swelling_unless_redness_is_the_main_thing() -> None:
+    assert parse_field("wound", "刀口边上有点红，这两天还有点肿，没流水", "zh").value == "swelling"
+    assert parse_field("wound", "红了一片，还有点肿，肿得不厉害，主要是红", "zh").value == "redness"
+    assert parse_field("wound", "伤口有点红肿", "zh").value == "redness"
+
+
+def test_still_fine_and_not_red_is_an_ok_wound() -> None:
+    assert parse_field("wound", "伤口看着还行，不红", "zh").value == "ok"
+    assert parse_field("wound", "伤口看着还行，就是有点红", "zh").value == "redness"
+
+
+# ----- medication adherence -------------------------------------------------------------------------
+
+def test_a_second_dose_after_not_remembering_is_a_double_dose_not_a_hedge() -> None:
+    meds = _meds(("缬沙坦胶囊", "缬沙坦", "antihypertensive"), ("二甲双胍片", "二甲双胍", "antidiabetic"))
+    value = parse_field("medication_adherence", "早上记不清吃没吃，又吃了一片缬沙坦", "zh", {"medications": meds}).value
+    assert value == {"adherence": "partial", "missed": ["缬沙坦胶囊"]}
+    assert parse_field("medication_adherence", "记不清了", "zh", {"medications": meds}).value is None
+    en = _meds(("Warfarin", "warfarin", "anticoagulant"), ("Digoxin", "digoxin", "cardiac_glycoside"))
+    value = parse_field("medication_adherence", "I think I took my warfarin twice on Tuesday by mistake.", "en", {"medications": en}).value
+    assert value == {"adherence": "partial", "missed": ["Warfarin"]}
+
+
+def test_stopped_on_ones_own_is_the_drug_named_before() -> None:
+    meds = _meds(("美托洛尔缓释片", "美托洛尔", "antihypertensive"), ("阿托伐他汀钙片", "阿托伐他汀", "statin"))
+    value = parse_field("medication_adherence", "美托洛尔吃了心跳太慢，大夫没让停我自己停了", "zh", {"medications": meds}).value
+    assert value == {"adherence": "partial", "missed": ["美托洛尔缓释片"]}
+
+
+def test_zhiteng_yao_taken_when_it_hurts_is_an_as_needed_drug() -> None:
+    meds = _meds(("塞来昔布胶囊", "塞来昔布", "analgesic"), ("利伐沙班片", "利伐沙班", "anticoagulant"))
+    value = parse_field("medication_adherence", "止疼药疼的时候才吃，别的按时吃", "zh", {"medications": meds}).value
+    assert value == {"adherence": "full", "missed": []}
+
+
+# ----- flows ----------------------------------------------------------------------------------------
+
+def test_sick_sinus_and_syncope_diagnoses_get_the_pulse_asked() -> None:
+    def facts(diagnosis: str) -> frozenset[str]:
+        return derive_facts(diagnosis=diagnosis, surgery=False, medications=(), revisits=(), reexams=(),
+                            call_date=dt.date(2026, 11, 20))
+    assert "rate_watch" in facts("病态窦房结综合征 高血压2级")
+    assert "rate_watch" in facts("Sick sinus syndrome")
+    assert "rate_watch" not in facts("高血压2级")
