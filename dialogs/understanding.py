@@ -344,7 +344,7 @@ _DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|don
 
 
 def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic: Any = None) -> Parse:
-    parse = parse_symptoms(text, lang, respondent=respondent, semantic=semantic)
+    parse = _with_fever_reading(parse_symptoms(text, lang, respondent=respondent, semantic=semantic), text, lang, respondent)
     if parse.value is not None:
         return parse
     complaint = _UNSAID_COMPLAINT.search(text)
@@ -357,6 +357,26 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
     if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or parse_yes_no(text, lang).value == "no":
         return Parse({"present": [], "absent": [], "cues": {}})
     return NOTHING
+
+
+_FEVER_GONE = re.compile(r"(?:烧|热|体温)(?:已经|早就|早|也|都|就)?(?:退|下去|降下来|降)了|退烧了|不烧了|"
+                         r"\b(?:fever|temperature)(?:'s| has| is| had)? (?:gone|broken|broke|come down|came down|settled|back to normal)", re.I)
+
+
+def _with_fever_reading(parse: Parse, text: str, lang: str, respondent: str | None) -> Parse:
+    """A temperature at or over the fever line said in the symptoms answer ("thirty-nine point four and I was
+    shivering all night") is a fever, unless the words deny or clear it ("烧退了，昨天还三十八度"), or the reading
+    is someone else's or a condition ("是我孙子发烧，三十九度多", "医生说如果烧到三十八度五") — readings_in_passing."""
+    if not _PASSING["temperature"].search(text) and not re.search(r"度|°|degrees?\b", text, re.I):
+        return parse
+    value = parse.value or {"present": [], "absent": [], "cues": {}}
+    if "fever" in value["present"] or "fever" in value["absent"] or _FEVER_GONE.search(text):
+        return parse
+    temperature = readings_in_passing(text, lang, respondent).get("temperature")
+    if temperature is None or temperature < default_threshold("temperature_yellow"):
+        return parse
+    return Parse({**value, "present": [*value["present"], "fever"],
+                  "cues": {**value.get("cues", {}), "fever": {"temperature": temperature}}})
 
 
 # ----- readings --------------------------------------------------------------------------------------

@@ -75,6 +75,9 @@ def table() -> dict[str, Any]:
                            ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug")}
     out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
     out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
+    unnamed = data.get("unnamed_miss_of") or {}
+    out["unnamed_all"] = re.compile(str(unnamed.get("all") or "(?!x)x"), re.I)
+    out["unnamed_classes"] = {cls: re.compile(str(p), re.I) for cls, p in (unnamed.get("classes") or {}).items()}
     out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
                          for row in data.get("name_words") or []]
     out["blames_drug"] = _one_per_language(data, "blames_drug")
@@ -235,7 +238,11 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
         return AdherenceReading("partial", missed)
     if unnamed_miss:
-        return AdherenceReading("partial", list(all_names) if len(all_names) == 1 else [])
+        of_class = [d.name for d in drugs if d.name in all_names and d.drug_class in
+                    {cls for cls, p in t["unnamed_classes"].items() if p.search(text)}]
+        if len(all_names) == 1 or not of_class and t["unnamed_all"].search(text):
+            return AdherenceReading("partial", list(all_names))
+        return AdherenceReading("partial", of_class)
     if taken or unnamed_taken or completed:
         return AdherenceReading("full", [])
     return AdherenceReading(None)

@@ -220,3 +220,46 @@ def test_sick_sinus_and_syncope_diagnoses_get_the_pulse_asked() -> None:
     assert "rate_watch" in facts("病态窦房结综合征 高血压2级")
     assert "rate_watch" in facts("Sick sinus syndrome")
     assert "rate_watch" not in facts("高血压2级")
+
+
+# ----- second batch: generic codes, readings in the symptoms answer, misses said of no drug -------------
+
+def test_a_cough_in_its_own_clause_is_kept_beside_hemoptysis_in_the_same_clause_not() -> None:
+    assert present("老咳嗽，一咳就咳出血来，一口一口的") == ["cough", "hemoptysis"]
+    assert present("咳嗽有血") == ["hemoptysis"]
+
+
+def test_a_racing_heart_in_a_hypo_episode_is_part_of_the_cluster_anywhere_in_the_answer() -> None:
+    text = "Had a hypo in the night, woke up drenched in sweat with my heart racing and my hands shaking."
+    assert present(text, "en") == ["hypoglycemia_symptoms"]
+    assert present("My heart keeps racing in the evenings.", "en") == ["palpitations"]
+
+
+def test_a_fever_reading_in_the_symptoms_answer_is_a_fever_unless_gone_or_someone_elses() -> None:
+    def field(text: str, lang: str = "zh") -> list[str]:
+        return sorted(parse_field("symptoms", normalize(text), lang).value["present"])
+    assert field("My temperature was thirty-nine point four and I was shivering all night.", "en") == ["chills", "fever"]
+    assert field("有点发冷，量了体温三十七度八") == ["chills", "fever"]
+    assert parse_field("symptoms", "烧退了，昨天还三十八度", "zh").value is None
+    assert field("不烧，三十六度五") == []
+    assert field("我没事，是我孙子这两天发烧，三十九度多") == []
+
+
+def test_nothing_wrong_said_as_mei_you_sha_zi_or_not_swollen_now() -> None:
+    assert parse_field("symptoms", "没有啥子不舒服", "zh").value["present"] == []
+    assert parse_field("symptoms", "应该没有吧，我没觉得哪不舒服", "zh").value["present"] == []
+    assert parse_field("symptoms", "我现在倒没肿", "zh").value["present"] == []
+    assert present("现在不疼了，就是腿肿") == ["edema"]
+
+
+def test_a_miss_said_of_no_drug_is_of_the_drugs_the_words_are_about() -> None:
+    meds = _meds(("苯磺酸氨氯地平片", "氨氯地平", "antihypertensive"), ("厄贝沙坦片", "厄贝沙坦", "antihypertensive"),
+                 ("阿托伐他汀钙片", "阿托伐他汀", "statin"))
+    value = parse_field("medication_adherence", "血压高的时候就吃，不高就不吃", "zh", {"medications": meds}).value
+    assert value == {"adherence": "partial", "missed": ["苯磺酸氨氯地平片", "厄贝沙坦片"]}
+    insulin = _meds(("甘精胰岛素注射液", "甘精胰岛素", "insulin"), ("阿托伐他汀钙片", "阿托伐他汀", "statin"))
+    value = parse_field("medication_adherence", "血糖高的时候就多打几个单位，低的时候就不打", "zh", {"medications": insulin}).value
+    assert value == {"adherence": "partial", "missed": ["甘精胰岛素注射液"]}
+    # near miss: a miss that names no drug and no reading stays without a guess
+    value = parse_field("medication_adherence", "有时候忘了", "zh", {"medications": meds}).value
+    assert value == {"adherence": "partial", "missed": []}
