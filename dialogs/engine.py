@@ -284,7 +284,9 @@ class FollowupEngine:
             self.state.evidence["identity_verified"] = _clip(utterance)
             self.state.answers += 1
             prefix = [self._message("family_ack")] if self.state.respondent == "family" else []
-            self._scan_for_danger(utterance)
+            # "Born forty-eight… no wait, forty-nine. I always get muddled": a speaker mixing up their own numbers
+            # is not telling of confusion; the symptoms question asks for it in its own right.
+            self._scan_for_danger(utterance, ignore=_SELF_REPAIR_CODES if nlu.repairs_a_number(utterance) else frozenset())
             return self._advance_from_current(prefix=prefix + self._red_prefix())
         if value.get("respondent") and not self.state.respondent:
             self.state.respondent = value["respondent"]
@@ -521,7 +523,7 @@ class FollowupEngine:
         both = [c for c in present if any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         self.state.distinct_generic = sorted(set(self.state.distinct_generic) | set(both))
 
-    def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
+    def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False, ignore: frozenset[str] = frozenset()) -> None:
         """Symptoms and readings can surface in any answer ("还行，就是昨天晕倒了", "头疼，刚量了血压
         一百九十二、一百一十五"): scan every utterance."""
         current = self._current_step()
@@ -532,7 +534,8 @@ class FollowupEngine:
                 self._event("reading_in_passing", field=name)
         if not skip_symptoms:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
-            present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
+            present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])
+                       and c not in ignore]
             if current is not None and current.collect in ("overall_condition", "pain_score"):
                 # How things are overall ("这两天又不行了，人没劲"): its mild complaints are part of that
                 # assessment (worse is its own flag, the symptoms question follows); a red one is kept at once.
@@ -699,6 +702,8 @@ def _may_run(condition: Condition | None, facts: Any) -> bool:
 
 # Bleeding (gums, nose) and black stools heard in two answers are two findings, not one said twice.
 _DISTINCT_ACROSS_ANSWERS = frozenset({"bleeding"})
+# What a speaker correcting their own numbers calls themselves (muddled, 糊涂) is no finding of confusion.
+_SELF_REPAIR_CODES = frozenset({"confusion"})
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,41 @@ def _years(text: str) -> set[int]:
     return years
 
 
+# A year corrected in the same breath ("nineteen fifty-eight. No, hang on, fifty-six"; "六三年……哎不对，六二年"):
+# the first year said after the last correction is the one meant.
+_YEAR_AFTER_CORRECTION = re.compile(r"(?<![\d.])(19\d\d|20[0-2]\d|\d\d)(?!\.?\d)(?!\s*(?:岁|years? old|分|点|号|日|月|:))", re.I)
+
+
+def repairs_a_number(text: str) -> bool:
+    """The speaker corrects a number they said ("born forty-eight… no wait, forty-nine")."""
+    t = to_digits(text)
+    return any(re.search(r"\d", t[:m.start()]) and re.search(r"\d", t[m.end():]) for m in _CORRECTION_MARK.finditer(t))
+
+
+def _corrected_year(text: str) -> int | None:
+    t = to_digits(text)
+    marks = list(_CORRECTION_MARK.finditer(t))
+    if not marks or not _years(t[:marks[-1].start()]):
+        return None
+    m = _YEAR_AFTER_CORRECTION.search(t[marks[-1].end():])
+    if not m:
+        return None
+    n = int(m.group(1))
+    return n if n >= 1900 else 1900 + n if n > 25 else 2000 + n
+
+
+# Digits said one by one ("oh-four-one-two", "five-five-nine-oh"): a phone or ID tail.
+_DIGIT_WORD = {"oh": "0", "o": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+               "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_RUN = re.compile(r"\b(?:oh|o|zero|one|two|three|four|five|six|seven|eight|nine|\d)(?:[\s,-]+(?:oh|o|zero|one|two|three|four|five|six|seven|eight|nine|\d)\b){3,}",
+                        re.I)
+
+
+def _spoken_digit_runs(text: str) -> str:
+    return _DIGIT_RUN.sub(lambda m: "".join(_DIGIT_WORD.get(w.lower(), w) for w in re.findall(r"[a-z]+|\d", m.group(0), re.I)),
+                          text)
+
+
 def _name_said(text: str, name: str, lang: str) -> bool:
     if not name:
         return False
@@ -302,13 +337,17 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
     t = text.strip()
     digits = to_digits(t)
     years = _years(t)
+    corrected = _corrected_year(t)
+    if corrected is not None:
+        years = {corrected}
     year_ok = birth_year is not None and birth_year in years
     if birth_year is not None and not year_ok and not years and "." in t:
         # "Speaking. Forty-nine.": two digits said alone after the confirmation, when they are the patient's year
         said_last = [part for part in digits.split(".") if part.strip()][-1:]
         lone = re.fullmatch(r"\W*(\d\d)\W*", said_last[0]) if said_last else None
         year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
-    fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits)))
+    fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits))) | \
+        set(_DIGITS_4.findall(_spoken_digit_runs(t)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
     family = _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t)
     respondent = "family" if family else None
