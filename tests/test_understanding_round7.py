@@ -263,3 +263,72 @@ def test_a_miss_said_of_no_drug_is_of_the_drugs_the_words_are_about() -> None:
     # near miss: a miss that names no drug and no reading stays without a guess
     value = parse_field("medication_adherence", "有时候忘了", "zh", {"medications": meds}).value
     assert value == {"adherence": "partial", "missed": []}
+
+
+# ----- third batch: identity repairs, digits one by one, habits said with "if", long-standing ------------
+
+def test_a_birth_year_corrected_in_the_same_breath_is_the_year_meant() -> None:
+    from dialogs.understanding import parse_identity
+    text = "Yeah it's Tom. Year of birth, nineteen fifty-eight. No, hang on, fifty-six, sorry, I always muddle that."
+    assert parse_identity(normalize(text), "en", name="Thomas Whitfield", birth_year=1956).value["verified"] is True
+    assert parse_identity(normalize(text), "en", name="Thomas Whitfield", birth_year=1958).value["verified"] is False
+    assert parse_identity("是我，六三年的……哎不对，我是六二年的", "zh", name="王建国", birth_year=1962).value["verified"] is True
+
+
+def test_phone_digits_said_one_by_one_verify_the_last_four() -> None:
+    from dialogs.understanding import parse_identity
+    text = "Uh-huh, this is Lorraine. The last four on my phone, will that do? Five-five-nine-oh."
+    assert parse_identity(normalize(text), "en", name="Lorraine Whitaker", birth_year=1946, phone_last4="5590").value["verified"]
+    assert not parse_identity(normalize(text), "en", name="Lorraine Whitaker", birth_year=1946, phone_last4="5591").value["verified"]
+
+
+def test_a_habit_said_with_if_i_stand_up_is_a_finding_but_if_i_get_stays_hypothetical() -> None:
+    assert present("If I stand up too quick the room swims for a second.", "en") == ["dizziness"]
+    assert present("If I get chest pain I will call.", "en") == []
+
+
+def test_hot_and_shivery_is_fever_and_chills() -> None:
+    assert present("Running a bit of a temperature I think, felt hot and shivery last night.", "en") == ["chills", "fever"]
+    assert present("Felt hot and sweaty last night.", "en") == ["fever"]
+
+
+def test_decades_old_and_no_worse_than_before_is_not_new() -> None:
+    assert present("头晕这个嘛，我年轻时候就有，几十年都这样，没比以前厉害") == []
+    assert present("头晕，这两天比以前厉害") == ["dizziness"]
+
+
+def test_another_persons_cough_set_against_the_speaker_not_catching_it() -> None:
+    assert present("My wife's got a cough, I've been sleeping in the spare room so I don't catch it.", "en") == []
+    assert present("My husband's been coughing, but that's not what I rang about. I've had a headache for days.", "en") == ["headache"]
+
+
+def test_tired_of_living_is_suicidal_not_fatigue_and_a_weak_grip_is_limb_weakness() -> None:
+    assert present("不想活了，活着太累了") == ["suicidal_ideation"]
+    assert present("右手有点麻，昨天突然开始的，握东西没劲") == ["limb_weakness"]
+    assert present("这两天浑身没劲") == ["fatigue"]
+
+
+def test_always_getting_muddled_over_dates_is_a_habit_not_confusion() -> None:
+    assert present("I always get muddled, my brother's forty-eight.", "en") is None
+    assert present("He gets muddled in the evenings now.", "en") == ["confusion"]
+
+
+def test_a_speaker_correcting_their_own_birth_year_is_not_reported_confused() -> None:
+    def engine_for(year: int) -> FollowupEngine:
+        step = FLOWS.steps["identity"] if "identity" in FLOWS.steps else FLOWS.steps["identity_verified"]
+        flow = Flow(id="one", description="", priority=0, match={}, steps=(step,))
+        context = CallContext(
+            patient_id=1, patient_name="Walter Pruitt", sex="male", birth_year=year, id_last4=None, phone_last4=None,
+            language="en", hospital="H", ward_team="Cardiology", department="Cardiology", diagnosis="",
+            discharged_on=dt.date(2026, 11, 1), call_date=dt.date(2026, 11, 8), post_surgery=False)
+        engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules())
+        engine.start()
+        return engine
+    engine = engine_for(1949)
+    engine.handle("That's me, Walt. Born nineteen forty-eight... no wait, forty-nine. I always get confused, my brother's forty-eight.")
+    assert engine.outcome()["identity_verified"] is True
+    assert not engine.outcome()["flags"]
+    # near miss: confusion told at identity without a repair of numbers is still scanned
+    engine = engine_for(1949)
+    engine.handle("Yes, Walter Pruitt, born forty-nine. He's been confused since last night, didn't know what day it was.")
+    assert any(f["level"] == "red" for f in engine.outcome()["flags"])
