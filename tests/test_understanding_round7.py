@@ -332,3 +332,34 @@ def test_a_speaker_correcting_their_own_birth_year_is_not_reported_confused() ->
     engine = engine_for(1949)
     engine.handle("Yes, Walter Pruitt, born forty-nine. He's been confused since last night, didn't know what day it was.")
     assert any(f["level"] == "red" for f in engine.outcome()["flags"])
+
+
+# ----- fourth batch: everyday words found by probing with own train sentences --------------------------
+
+def test_everyday_words_for_common_complaints() -> None:
+    assert present("起来的时候头发昏，眼冒金星") == ["dizziness"]
+    assert present("肚子一阵一阵地绞着疼") == ["abdominal_pain"]
+    assert present("身上刺挠，老想挠") == ["itching"]
+    assert present("这两天闹肚子，一天四五次") == ["diarrhea"]
+    assert present("I feel a bit wobbly on my feet", "en") == ["dizziness"]
+    assert "itching" not in (present("身上不刺挠了") or [])
+
+
+def test_more_ways_of_saying_nothing_is_wrong() -> None:
+    for text in ("没咋不舒服", "也没啥，都还行", "挺好，哪儿都不疼"):
+        assert parse_field("symptoms", text, "zh").value["present"] == [], text
+    assert parse_field("symptoms", "Can't complain, really.", "en").value["present"] == []
+    # near misses: a complaint after the reassurance is kept, a pain left unnamed is asked again
+    assert present("都还行，就是有点头晕") == ["dizziness"]
+    assert parse_field("symptoms", "肿已经消了，就是还有点疼", "zh").value is None
+
+
+def test_not_once_since_discharge_in_a_clause_of_its_own() -> None:
+    assert present("那个头晕啊，出院以后一次没犯") == []
+    assert present("那个头晕啊，出院以后一次没犯，胸口有点闷") == ["chest_tightness"]
+
+
+def test_a_tickly_throat_is_part_of_the_cough_not_itching() -> None:
+    assert present("嗓子眼儿老刺挠，干咳，没痰") == ["cough"]
+    assert present("吃了以后干咳，嗓子老是痒痒的") == ["cough"]
+    assert present("胳膊上刺挠，起了小红点") == ["itching", "rash"]
