@@ -300,6 +300,11 @@ class FollowupEngine:
         value = self._field_value(step, utterance)
         if value is None and self.llm_fallback is not None:
             value = self._llm_value(step.collect, utterance)
+        if value is None and step.collect == "temperature" and nlu.no_fever_no_reading(utterance, self.lang):
+            # "没烧，也没量" / "No fever, didn't take it": no reading to store and no fever to follow up.
+            self.state.answers += 1
+            self._scan_for_danger(utterance)
+            return self._advance_from_current(prefix=self._red_prefix())
         if value is None:
             self._scan_for_danger(utterance)
             if step.collect in FAIL_CLOSED_FIELDS:

@@ -402,6 +402,19 @@ _FEVER_GONE = re.compile(r"(?:烧|热|体温)(?:已经|早就|早|也|都|就)?(
                          r"\b(?:fever|temperature)(?:'s| has| is| had)? (?:gone|broken|broke|come down|came down|settled|back to normal)", re.I)
 
 
+_NO_FEVER_NO_READING = re.compile(
+    r"^\W*(?:没(?:有)?(?:发)?烧|不烧|没发热|不发烧|没量|没测|没有量|没有测|体温(?:挺|很)?正常|没有|没有了|没|no fever|not feverish|"
+    r"(?:i )?(?:didn'?t|haven'?t|did not|have not) (?:take|taken|check|checked|measure|measured) it|normal|no)(?![a-z])"
+    r"(?:[，,。.!！\s]*(?:也)?(?:没(?:有)?(?:量|测|烧)|不烧|正常|挺好|no|nope|it'?s fine|didn'?t (?:take|check) it|haven'?t checked))*\W*$", re.I)
+
+
+def no_fever_no_reading(text: str, lang: str) -> bool:
+    """An answer to the temperature question that gives no reading and says there is no fever (or that it
+    was not taken): nothing to store, nothing to follow up. A fever said without a number is not this."""
+    t = text.strip()
+    return bool(_NO_FEVER_NO_READING.match(t)) and not re.search(r"\d", to_digits(t))
+
+
 def _with_fever_reading(parse: Parse, text: str, lang: str, respondent: str | None) -> Parse:
     """A temperature at or over the fever line said in the symptoms answer ("thirty-nine point four and I was
     shivering all night") is a fever, unless the words deny or clear it ("烧退了，昨天还三十八度"), or the reading

@@ -363,3 +363,34 @@ def test_a_tickly_throat_is_part_of_the_cough_not_itching() -> None:
     assert present("嗓子眼儿老刺挠，干咳，没痰") == ["cough"]
     assert present("吃了以后干咳，嗓子老是痒痒的") == ["cough"]
     assert present("胳膊上刺挠，起了小红点") == ["itching", "rash"]
+
+
+# ----- fifth batch: the temperature asked after an infection ---------------------------------------------
+
+def test_an_infection_diagnosis_gets_the_temperature_asked() -> None:
+    def facts(diagnosis: str) -> frozenset[str]:
+        return derive_facts(diagnosis=diagnosis, surgery=False, medications=(), revisits=(), reexams=(),
+                            call_date=dt.date(2026, 11, 20))
+    assert "infection" in facts("Cellulitis of the right lower leg".lower())
+    assert "infection" in facts("社区获得性肺炎")
+    assert "infection" not in facts("高血压2级")
+    general = FLOWS.flows["general"] if hasattr(FLOWS, "flows") else None
+    if general is not None:
+        temp = next(s for s in general.steps if s.collect == "temperature")
+        assert "infection" in str(temp.condition)
+
+
+def test_no_fever_and_no_reading_to_the_temperature_question_is_neither_stored_nor_a_nurse_call() -> None:
+    engine = _engine("temperature")
+    engine.handle("没烧，也没量")
+    outcome = engine.outcome()
+    assert "temperature" not in outcome and "unclear_fields" not in outcome and not outcome["needs_callback"]
+    # near miss: a feeling of fever without a number is not settled — asked again, then a nurse
+    engine = _engine("temperature")
+    engine.handle("没量，不过摸着有点烫")
+    assert engine.outcome().get("unclear_fields") == ["temperature"] or engine.state.unclear_tries == 1
+
+
+def test_seeing_stars_from_hunger_is_no_dizziness() -> None:
+    assert present("一般吧，住院那几天不让吃饭，饿得我眼冒金星") is None
+    assert present("起来的时候头发昏，眼冒金星") == ["dizziness"]
