@@ -394,3 +394,41 @@ def test_no_fever_and_no_reading_to_the_temperature_question_is_neither_stored_n
 def test_seeing_stars_from_hunger_is_no_dizziness() -> None:
     assert present("一般吧，住院那几天不让吃饭，饿得我眼冒金星") is None
     assert present("起来的时候头发昏，眼冒金星") == ["dizziness"]
+
+
+# ----- sixth batch -----------------------------------------------------------------------------------
+
+def test_swelling_gone_down_is_no_edema_but_not_yet_gone_down_is() -> None:
+    assert present("胸口不闷了，腿也消肿了") == []
+    assert present("腿还没消肿") == ["edema"]
+
+
+def test_feeling_sick_without_vomiting_is_still_nausea() -> None:
+    assert present("想吐，没吐出来") == ["nausea_vomiting"]
+    assert present("吃完饭恶心，想吐，吐倒是没吐") == ["nausea_vomiting"]
+    assert present("不恶心，也没吐") == []
+
+
+def test_all_well_then_a_trait_that_was_always_there_is_nothing_new() -> None:
+    assert parse_field("symptoms", "他啥都好，就是不爱说话，本来就这样", "zh").value["present"] == []
+    assert present("他啥都好，就是腿有点肿") == ["edema"]
+
+
+def test_up_half_the_night_is_insomnia() -> None:
+    assert present("I'm up half the night, can't settle", "en") == ["insomnia"]
+
+
+def test_all_except_one_drug_and_taking_it_only_when_the_reading_is_high() -> None:
+    en = _meds(("Aspirin", "aspirin", "antiplatelet"), ("Atorvastatin", "atorvastatin", "statin"),
+               ("Amlodipine", "amlodipine", "antihypertensive"))
+    assert parse_field("medication_adherence", "All except the aspirin", "en", {"medications": en}).value == \
+        {"adherence": "partial", "missed": ["Aspirin"]}
+    value = parse_field("medication_adherence", "I only take the blood pressure one when my pressure is high", "en",
+                        {"medications": en}).value
+    assert value == {"adherence": "partial", "missed": ["Amlodipine"]}
+    assert parse_field("medication_adherence", "All of them, every day", "en", {"medications": en}).value == \
+        {"adherence": "full", "missed": []}
+
+
+def test_how_i_was_when_i_left_is_the_same() -> None:
+    assert parse_field("overall_condition", "Pretty much how I was when I left", "en").value == "same"
