@@ -717,6 +717,9 @@ def _pain_score(text: str) -> Parse:
         return Parse(0)
     t = _after_correction(to_digits(text))
     t = _PAIN_SCALE.sub(" ", t)                       # "十分里头", "out of ten": the scale, not the score
+    before_now = re.search(r"(?<![\d.])(\d+)\s*(?:out of 10\s*)?(?:right\s+)?now\b", t, re.I)
+    if before_now and int(before_now.group(1)) <= 10:
+        return Parse(int(before_now.group(1)))         # "It's a two now, it was a six last week"
     now = list(_PAIN_NOW.finditer(t))
     if now and reading_numbers(t[now[-1].end():]):
         t = t[now[-1].end():]                          # "刚开始八九分，现在也就两分": the score now

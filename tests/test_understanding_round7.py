@@ -432,3 +432,28 @@ def test_all_except_one_drug_and_taking_it_only_when_the_reading_is_high() -> No
 
 def test_how_i_was_when_i_left_is_the_same() -> None:
     assert parse_field("overall_condition", "Pretty much how I was when I left", "en").value == "same"
+
+
+# ----- seventh batch: overall condition, pain now, a miss of every pill ---------------------------------
+
+def test_more_everyday_verdicts_on_the_overall_condition() -> None:
+    assert parse_field("overall_condition", "还是那个样子", "zh").value == "same"
+    assert parse_field("overall_condition", "这两天又不太行了", "zh").value == "worse"
+    assert parse_field("overall_condition", "感觉比出院的时候虚", "zh").value == "worse"
+    assert parse_field("overall_condition", "好得差不多了", "zh").value == "better"
+    assert parse_field("overall_condition", "不咋好，老没劲", "zh").value == "worse"
+    assert parse_field("overall_condition", "Same as before, really", "en").value == "same"
+    # near miss: 还行 stays same
+    assert parse_field("overall_condition", "还行", "zh").value == "same"
+
+
+def test_the_score_said_with_now_is_the_pain_now() -> None:
+    assert parse_field("pain_score", "It's a two now, it was a six last week", "en").value == 2
+    assert parse_field("pain_score", "刚开始八分，现在六分", "zh").value == 6
+
+
+def test_forgot_my_pills_is_a_miss_of_every_drug() -> None:
+    en = _meds(("Aspirin", "aspirin", "antiplatelet"), ("Atorvastatin", "atorvastatin", "statin"))
+    value = parse_field("medication_adherence", "Went away for the weekend and forgot my pills, so two days without any", "en",
+                        {"medications": en}).value
+    assert value["adherence"] == "partial" and sorted(value["missed"]) == ["Aspirin", "Atorvastatin"]
