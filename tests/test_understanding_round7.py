@@ -457,3 +457,17 @@ def test_forgot_my_pills_is_a_miss_of_every_drug() -> None:
     value = parse_field("medication_adherence", "Went away for the weekend and forgot my pills, so two days without any", "en",
                         {"medications": en}).value
     assert value["adherence"] == "partial" and sorted(value["missed"]) == ["Aspirin", "Atorvastatin"]
+
+
+# ----- eighth batch: English everyday words -------------------------------------------------------------
+
+def test_ending_my_life_is_suicidal_and_its_denial_is_not() -> None:
+    assert present("I've thought about ending my life", "en") == ["suicidal_ideation"]
+    assert present("I'd never think about ending my life, no.", "en") == []
+
+
+def test_english_everyday_words_for_swelling_mood_and_sleep() -> None:
+    assert present("Her legs have blown up like balloons", "en") == ["edema"]
+    assert present("Feeling a bit blue, to be honest", "en") == ["low_mood"]
+    assert present("Hardly sleeping", "en") == ["insomnia"]
+    assert parse_field("symptoms", "He's been right as rain", "en").value["present"] == []
