@@ -16,6 +16,7 @@ _DIABETES_WORDS = word_list("diabetes_words")
 _HYPERTENSION_WORDS = word_list("hypertension_words")
 _HEART_FAILURE_WORDS = word_list("heart_failure_words")
 _RATE_DIAGNOSIS_WORDS = word_list("rate_diagnosis_words")
+_INFECTION_WORDS = word_list("infection_words")
 _RATE_DRUGS = word_list("rate_drugs")
 
 
@@ -102,6 +103,8 @@ def derive_facts(*, diagnosis: str, surgery: bool, medications: tuple[Medication
     names = " ".join(f"{m.generic_name or ''} {m.name or ''}".lower() for m in medications)
     if any(w in text for w in _RATE_DIAGNOSIS_WORDS) or any(w in names for w in _RATE_DRUGS):
         facts.add("rate_watch")   # a rhythm diagnosis, a device or a drug that slows the heart: the pulse is asked
+    if any(w in text for w in _INFECTION_WORDS):
+        facts.add("infection")    # an infection treated: the temperature is asked even when no fever is said
     return frozenset(facts)
 
 

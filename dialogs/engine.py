@@ -73,6 +73,9 @@ class CallState:
     evidence: dict[str, str] = field(default_factory=dict)
     cues: dict[str, Any] = field(default_factory=dict)
     absent_symptoms: list[str] = field(default_factory=list)
+    # Generic codes one answer gave as findings of their own beside a specific one ("咳得厉害，痰里带着血丝"):
+    # language.symptoms already judged them apart, so the outcome keeps both.
+    distinct_generic: list[str] = field(default_factory=list)
     respondent: str | None = None
     reprompts: int = 0
     repeats: int = 0
@@ -190,10 +193,15 @@ class FollowupEngine:
             return self._transfer_requested(step, utterance)
         if nlu.parse_repeat_request(utterance, self.lang):
             # "什么？没听清……哦，好多了" answers after all; "你再说一遍，什么好了差了？" does not.
+            # Words like 听不清 inside the answer ("说话含含糊糊的，听不清他说啥，嘴也歪") describe the patient:
+            # a turn that does not open with the request is kept whole when it answers as it is.
             after = nlu.after_repeat_request(utterance)
-            if after and self._field_value(step, after) is not None:
+            opens = nlu.opens_with_repeat_request(utterance)
+            if not opens and self._field_value(step, utterance) is not None:
+                pass
+            elif after and self._field_value(step, after) is not None:
                 utterance = after
-            elif nlu.opens_with_repeat_request(utterance):
+            elif opens:
                 return self._repeat()
             # else: words like 啥意思 inside an answer ("天天这样有啥意思") are no request to repeat
         if self.state.read_back is not None and step.collect == self.state.read_back["field"]:
@@ -250,7 +258,7 @@ class FollowupEngine:
         if out.get("symptoms"):
             # Heard in different answers, "心慌" and "心慌出汗手抖" are one finding: the specific code stands.
             present = set(out["symptoms"])
-            out["symptoms"] = [c for c in out["symptoms"] if c in _DISTINCT_ACROSS_ANSWERS
+            out["symptoms"] = [c for c in out["symptoms"] if c in _DISTINCT_ACROSS_ANSWERS or c in s.distinct_generic
                                or not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         if s.questions:
             out["questions"] = list(s.questions)
@@ -287,7 +295,9 @@ class FollowupEngine:
             self.state.evidence["identity_verified"] = _clip(utterance)
             self.state.answers += 1
             prefix = [self._message("family_ack")] if self.state.respondent == "family" else []
-            self._scan_for_danger(utterance)
+            # "Born forty-eight… no wait, forty-nine. I always get muddled": a speaker mixing up their own numbers
+            # is not telling of confusion; the symptoms question asks for it in its own right.
+            self._scan_for_danger(utterance, ignore=_SELF_REPAIR_CODES if nlu.repairs_a_number(utterance) else frozenset())
             return self._advance_from_current(prefix=prefix + self._red_prefix())
         if value.get("respondent") and not self.state.respondent:
             self.state.respondent = value["respondent"]
@@ -301,6 +311,11 @@ class FollowupEngine:
         value = self._field_value(step, utterance)
         if value is None and self.llm_fallback is not None:
             value = self._llm_value(step.collect, utterance)
+        if value is None and step.collect == "temperature" and nlu.no_fever_no_reading(utterance, self.lang):
+            # "没烧，也没量" / "No fever, didn't take it": no reading to store and no fever to follow up.
+            self.state.answers += 1
+            self._scan_for_danger(utterance)
+            return self._advance_from_current(prefix=self._red_prefix())
         if value is None:
             self._scan_for_danger(utterance)
             if step.collect in FAIL_CLOSED_FIELDS:
@@ -567,6 +582,7 @@ class FollowupEngine:
             s.absent_symptoms = sorted(set(s.absent_symptoms) | absent)
             s.collected["symptoms"] = [c for c in present if c not in absent or c in value.get("present", [])]
             s.cues.update(value.get("cues") or {})
+            self._note_distinct_generic(value.get("present", []))
         elif field_name == "side_effects" and isinstance(value, dict):
             s.collected["side_effects"] = list(value.get("present", []))
             s.cues.update(value.get("cues") or {})
@@ -588,7 +604,11 @@ class FollowupEngine:
             s.answers += 1
         self._event("parsed", field=field_name, value=value, correction=correction)
 
-    def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False) -> None:
+    def _note_distinct_generic(self, present: list[str]) -> None:
+        both = [c for c in present if any(specific in present for specific in GENERIC_OVER.get(c, ()))]
+        self.state.distinct_generic = sorted(set(self.state.distinct_generic) | set(both))
+
+    def _scan_for_danger(self, utterance: str, *, skip_symptoms: bool = False, ignore: frozenset[str] = frozenset()) -> None:
         """Symptoms and readings can surface in any answer ("还行，就是昨天晕倒了", "头疼，刚量了血压
         一百九十二、一百一十五"): scan every utterance."""
         current = self._current_step()
@@ -599,7 +619,8 @@ class FollowupEngine:
                 self._event("reading_in_passing", field=name)
         if not skip_symptoms:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
-            present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])]
+            present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])
+                       and c not in ignore]
             if current is not None and current.collect in ("overall_condition", "pain_score"):
                 # How things are overall ("这两天又不行了，人没劲"): its mild complaints are part of that
                 # assessment (worse is its own flag, the symptoms question follows); a red one is kept at once.
@@ -609,6 +630,7 @@ class FollowupEngine:
                 self.state.collected["symptoms"] = [*(self.state.collected.get("symptoms") or []), *present]
                 self.state.cues.update(found.get("cues") or {})
                 self.state.evidence.setdefault("symptoms", _clip(utterance))
+                self._note_distinct_generic(found.get("present", []))
                 self._event("symptoms_in_passing", codes=present)
         self._evaluate_flags()
 
@@ -773,6 +795,8 @@ READ_BACK_FIELDS = ("blood_pressure", "blood_glucose", "temperature", "heart_rat
 
 # Bleeding (gums, nose) and black stools heard in two answers are two findings, not one said twice.
 _DISTINCT_ACROSS_ANSWERS = frozenset({"bleeding"})
+# What a speaker correcting their own numbers calls themselves (muddled, 糊涂) is no finding of confusion.
+_SELF_REPAIR_CODES = frozenset({"confusion"})
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,41 @@ def _years(text: str) -> set[int]:
     return years
 
 
+# A year corrected in the same breath ("nineteen fifty-eight. No, hang on, fifty-six"; "六三年……哎不对，六二年"):
+# the first year said after the last correction is the one meant.
+_YEAR_AFTER_CORRECTION = re.compile(r"(?<![\d.])(19\d\d|20[0-2]\d|\d\d)(?!\.?\d)(?!\s*(?:岁|years? old|分|点|号|日|月|:))", re.I)
+
+
+def repairs_a_number(text: str) -> bool:
+    """The speaker corrects a number they said ("born forty-eight… no wait, forty-nine")."""
+    t = to_digits(text)
+    return any(re.search(r"\d", t[:m.start()]) and re.search(r"\d", t[m.end():]) for m in _CORRECTION_MARK.finditer(t))
+
+
+def _corrected_year(text: str) -> int | None:
+    t = to_digits(text)
+    marks = list(_CORRECTION_MARK.finditer(t))
+    if not marks or not _years(t[:marks[-1].start()]):
+        return None
+    m = _YEAR_AFTER_CORRECTION.search(t[marks[-1].end():])
+    if not m:
+        return None
+    n = int(m.group(1))
+    return n if n >= 1900 else 1900 + n if n > 25 else 2000 + n
+
+
+# Digits said one by one ("oh-four-one-two", "five-five-nine-oh"): a phone or ID tail.
+_DIGIT_WORD = {"oh": "0", "o": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+               "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_RUN = re.compile(r"\b(?:oh|o|zero|one|two|three|four|five|six|seven|eight|nine|\d)(?:[\s,-]+(?:oh|o|zero|one|two|three|four|five|six|seven|eight|nine|\d)\b){3,}",
+                        re.I)
+
+
+def _spoken_digit_runs(text: str) -> str:
+    return _DIGIT_RUN.sub(lambda m: "".join(_DIGIT_WORD.get(w.lower(), w) for w in re.findall(r"[a-z]+|\d", m.group(0), re.I)),
+                          text)
+
+
 def _name_said(text: str, name: str, lang: str) -> bool:
     if not name:
         return False
@@ -330,13 +365,17 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
     t = text.strip()
     digits = to_digits(t)
     years = _years(t)
+    corrected = _corrected_year(t)
+    if corrected is not None:
+        years = {corrected}
     year_ok = birth_year is not None and birth_year in years
     if birth_year is not None and not year_ok and not years and "." in t:
         # "Speaking. Forty-nine.": two digits said alone after the confirmation, when they are the patient's year
         said_last = [part for part in digits.split(".") if part.strip()][-1:]
         lone = re.fullmatch(r"\W*(\d\d)\W*", said_last[0]) if said_last else None
         year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
-    fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits)))
+    fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits))) | \
+        set(_DIGITS_4.findall(_spoken_digit_runs(t)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
     family = _has(_FAMILY_ZH, t) or _has(_FAMILY_EN, t)
     respondent = "family" if family else None
@@ -372,7 +411,7 @@ _DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|don
 
 
 def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic: Any = None) -> Parse:
-    parse = parse_symptoms(text, lang, respondent=respondent, semantic=semantic)
+    parse = _with_fever_reading(parse_symptoms(text, lang, respondent=respondent, semantic=semantic), text, lang, respondent)
     if parse.value is not None:
         return parse
     complaint = _UNSAID_COMPLAINT.search(text)
@@ -385,6 +424,39 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
     if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or parse_yes_no(text, lang).value == "no":
         return Parse({"present": [], "absent": [], "cues": {}})
     return NOTHING
+
+
+_FEVER_GONE = re.compile(r"(?:烧|热|体温)(?:已经|早就|早|也|都|就)?(?:退|下去|降下来|降)了|退烧了|不烧了|"
+                         r"\b(?:fever|temperature)(?:'s| has| is| had)? (?:gone|broken|broke|come down|came down|settled|back to normal)", re.I)
+
+
+_NO_FEVER_NO_READING = re.compile(
+    r"^\W*(?:没(?:有)?(?:发)?烧|不烧|没发热|不发烧|没量|没测|没有量|没有测|体温(?:挺|很)?正常|没有|没有了|没|no fever|not feverish|"
+    r"(?:i )?(?:didn'?t|haven'?t|did not|have not) (?:take|taken|check|checked|measure|measured) it|normal|no)(?![a-z])"
+    r"(?:[，,。.!！\s]*(?:也)?(?:没(?:有)?(?:量|测|烧)|不烧|正常|挺好|no|nope|it'?s fine|didn'?t (?:take|check) it|haven'?t checked))*\W*$", re.I)
+
+
+def no_fever_no_reading(text: str, lang: str) -> bool:
+    """An answer to the temperature question that gives no reading and says there is no fever (or that it
+    was not taken): nothing to store, nothing to follow up. A fever said without a number is not this."""
+    t = text.strip()
+    return bool(_NO_FEVER_NO_READING.match(t)) and not re.search(r"\d", to_digits(t))
+
+
+def _with_fever_reading(parse: Parse, text: str, lang: str, respondent: str | None) -> Parse:
+    """A temperature at or over the fever line said in the symptoms answer ("thirty-nine point four and I was
+    shivering all night") is a fever, unless the words deny or clear it ("烧退了，昨天还三十八度"), or the reading
+    is someone else's or a condition ("是我孙子发烧，三十九度多", "医生说如果烧到三十八度五") — readings_in_passing."""
+    if not _PASSING["temperature"].search(text) and not re.search(r"度|°|degrees?\b", text, re.I):
+        return parse
+    value = parse.value or {"present": [], "absent": [], "cues": {}}
+    if "fever" in value["present"] or "fever" in value["absent"] or _FEVER_GONE.search(text):
+        return parse
+    temperature = readings_in_passing(text, lang, respondent).get("temperature")
+    if temperature is None or temperature < default_threshold("temperature_yellow"):
+        return parse
+    return Parse({**value, "present": [*value["present"], "fever"],
+                  "cues": {**value.get("cues", {}), "fever": {"temperature": temperature}}})
 
 
 # ----- readings --------------------------------------------------------------------------------------
@@ -700,6 +772,9 @@ def _pain_score(text: str) -> Parse:
         return Parse(0)
     t = _after_correction(to_digits(text))
     t = _PAIN_SCALE.sub(" ", t)                       # "十分里头", "out of ten": the scale, not the score
+    before_now = re.search(r"(?<![\d.])(\d+)\s*(?:out of 10\s*)?(?:right\s+)?now\b", t, re.I)
+    if before_now and int(before_now.group(1)) <= 10:
+        return Parse(int(before_now.group(1)))         # "It's a two now, it was a six last week"
     now = list(_PAIN_NOW.finditer(t))
     if now and reading_numbers(t[now[-1].end():]):
         t = t[now[-1].end():]                          # "刚开始八九分，现在也就两分": the score now
@@ -715,7 +790,9 @@ def _pain_score(text: str) -> Parse:
     values = [v for v, _, _ in reading_numbers(t)]
     # "七八分" is said for 7–8: take the higher (the safer) figure.
     two = re.search(r"(?<!\d)(\d)(\d)\s*分", t)
-    if two and int(two.group(2)) == int(two.group(1)) + 1:
+    # "三四分吧，哦，三分": a single score said after the pair settles it.
+    if two and int(two.group(2)) == int(two.group(1)) + 1 and \
+            not any(start >= two.end() and v <= 10 for v, start, _ in reading_numbers(t)):
         return Parse(int(two.group(2)))
     values = [v for v in values if 0 <= v <= 10 and v == int(v)]
     if values:
@@ -786,7 +863,9 @@ def _satisfaction(text: str) -> Parse:
     verdict = _satisfaction_value(first.group(1)).value if first else None
     if verdict is not None:
         rest = _satisfaction_value(text[first.end():]).value
-        return Parse(verdict if rest is None or rest < verdict else rest)
+        # "不满意，等了半天没人管，给一分": a score on the scale said after the verdict is the answer.
+        scored = re.search(r"(?<![\d.])[1-5]\s*(?:分|颗星|星)|\b[1-5] out of 5\b", to_digits(text[first.end():]), re.I)
+        return Parse(verdict if rest is None or rest < verdict and not scored else rest)
     concession = _SATISFACTION_CONCESSION.search(text)
     if concession and re.search(r"满意", text[:concession.start()]):
         head = _satisfaction_value(text[:concession.start()])

@@ -23,6 +23,8 @@ _EXCEPTION = re.compile(r"(?:就是|只是|但是|不过|可是|\bexcept\b|\bbut
 _EFFECT = re.compile(r"疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
 _BARE_STOP = re.compile(r"^\W*(?:我|他|她|so i|i|and i)?\s*(?:就|也|then)?\s*(?:停(?:了|掉了|药了)?|stopped(?: it| them)?)\W*$", re.I)
 _ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|that|a) day\b|\bthat sunday\b|\bone (?:morning|evening|night)\b", re.I)
+# "大夫没让停，我自己停了", "I stopped it on my own": a stop on one's own account is of the drug just named.
+_SELF_STOP = re.compile(r"(?:自己|自个儿?|私自|擅自|偷偷)(?:就|把它|给)?停|\b(?:stopped|quit) (?:it|them)? ?(?:myself|on my own)\b", re.I)
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
 _AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\bdoctors? (?:said|told)|\bas (?:told|instructed)", re.I)
 _REFERS_BACK = re.compile(r"^\W*(?:前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
@@ -73,6 +75,9 @@ def table() -> dict[str, Any]:
                            ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug")}
     out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
     out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
+    unnamed = data.get("unnamed_miss_of") or {}
+    out["unnamed_all"] = re.compile(str(unnamed.get("all") or "(?!x)x"), re.I)
+    out["unnamed_classes"] = {cls: re.compile(str(p), re.I) for cls, p in (unnamed.get("classes") or {}).items()}
     out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
                          for row in data.get("name_words") or []]
     out["blames_drug"] = _one_per_language(data, "blames_drug")
@@ -179,7 +184,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         status = _status(clause)
         if not named and status and t["others"].search(clause):
             named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
-        elif not named and status and previous and (_REFERS_BACK.search(clause) or len(clause.strip()) <= 8):
+        elif not named and status and previous and (_REFERS_BACK.search(clause) or _SELF_STOP.search(clause)
+                                                     or len(clause.strip()) <= 8):
             named = previous            # "…，我就停了": the drugs of the clause before
         if status == "missed" and not named and _BARE_STOP.match(clause) and (
                 previous and set(previous) <= courses or _AS_TOLD.search(before)):
@@ -232,7 +238,11 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
         return AdherenceReading("partial", missed)
     if unnamed_miss:
-        return AdherenceReading("partial", list(all_names) if len(all_names) == 1 else [])
+        of_class = [d.name for d in drugs if d.name in all_names and d.drug_class in
+                    {cls for cls, p in t["unnamed_classes"].items() if p.search(text)}]
+        if len(all_names) == 1 or not of_class and t["unnamed_all"].search(text):
+            return AdherenceReading("partial", list(all_names))
+        return AdherenceReading("partial", of_class)
     if taken or unnamed_taken or completed:
         return AdherenceReading("full", [])
     return AdherenceReading(None)

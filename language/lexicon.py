@@ -30,6 +30,9 @@ class Lexicon:
     # Rows that read across the commas of one sentence ("吐了一口，里头有红的"): `zh_across` / `en_across`.
     zh_across: tuple[tuple[str, re.Pattern[str]], ...] = ()
     en_across: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    # generic codes kept apart when said in their own clause; generic codes absorbed anywhere in the answer
+    apart_across_clauses: frozenset[str] = frozenset()
+    anywhere: frozenset[str] = frozenset()
 
 
 # Word windows: "A ~N B" = A, then B within N words (English) or N characters (Chinese) in the same
@@ -99,8 +102,13 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
         if unknown:
             raise LexiconError(f"{path}: generic_over names unknown codes {unknown}")
         generic_over[generic] = tuple(specific)
+    apart = frozenset(data.get("generic_apart_across_clauses") or ())
+    anywhere = frozenset(data.get("generic_anywhere") or ())
+    if (apart | anywhere) - set(generic_over):
+        raise LexiconError(f"{path}: generic_apart_across_clauses / generic_anywhere name codes not in generic_over")
     return Lexicon(codes=tuple(codes), labels=labels, zh=tuple(zh), en=tuple(en), generic_over=generic_over,
-                   zh_across=tuple(across["zh"]), en_across=tuple(across["en"]))
+                   zh_across=tuple(across["zh"]), en_across=tuple(across["en"]),
+                   apart_across_clauses=apart, anywhere=anywhere)
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,6 +118,8 @@ def lexicon() -> Lexicon:
 
 SYMPTOM_CODES = lexicon().codes
 GENERIC_OVER = lexicon().generic_over
+GENERIC_APART_ACROSS_CLAUSES = lexicon().apart_across_clauses
+GENERIC_ANYWHERE = lexicon().anywhere
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[a-zA-Z]{3}")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from language.context import _SENTENCE, _spans, assess, clause_status, rules, says_nothing_new
 from language.cues import sentence_cues
-from language.lexicon import GENERIC_OVER
+from language.lexicon import GENERIC_ANYWHERE, GENERIC_APART_ACROSS_CLAUSES, GENERIC_OVER
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Parse:
 
 NOTHING = Parse(None)
 _QUESTION_END = re.compile(r"[？?][\s。.!！]*$")
+_CLAUSE_BREAK = re.compile(r"[，,;；。.!！?？]")
 
 
 def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, semantic: Any = None) -> Parse:
@@ -88,8 +89,17 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
         if generic in present and any(s in present for s in specific):
             near = [span for s in specific for span in spans.get(s, [])]
             gap = 8 if lang == "zh" else 25
-            if not spans.get(generic) or all(any(abs(g_s - s_e) <= gap or abs(s_s - g_e) <= gap or (g_s < s_e and s_s < g_e)
-                                                for s_s, s_e in near) for g_s, g_e in spans[generic]):
+
+            def one_finding(g_s: int, g_e: int, s_s: int, s_e: int) -> bool:
+                if g_s < s_e and s_s < g_e:
+                    return True
+                between = text[min(g_e, s_e):max(g_s, s_s)]
+                if generic in GENERIC_APART_ACROSS_CLAUSES and _CLAUSE_BREAK.search(between):
+                    return False
+                return abs(g_s - s_e) <= gap or abs(s_s - g_e) <= gap
+
+            if generic in GENERIC_ANYWHERE or not spans.get(generic) or \
+                    all(any(one_finding(g_s, g_e, s_s, s_e) for s_s, s_e in near) for g_s, g_e in spans[generic]):
                 present.remove(generic)
     absent = [c for c in dict.fromkeys(absent) if c not in present]
     if not present and not absent:

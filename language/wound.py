@@ -20,6 +20,7 @@ def _table() -> dict[str, Any]:
               for v in data["order"]}
     return {"order": list(data["order"]), "values": values, "denial": re.compile(data["denial"], re.I),
             "pus": re.compile(data["pus"], re.I), "heavy": re.compile(data["heavy"], re.I),
+            "mainly_red": re.compile(data["mainly_red"], re.I),
             "hedged": [re.compile(p, re.I) for lang in ("zh", "en") for p in (data["hedged"].get(lang) or [])]}
 
 
@@ -50,6 +51,8 @@ def _read(text: str) -> tuple[str | None, dict[str, bool]]:
                     found.add(value)
                     break
     pus = bool(t["pus"].search(text))
+    if {"redness", "swelling"} <= found and not t["mainly_red"].search(text):
+        found.discard("redness")
     for value in t["order"]:
         if value in found:
             cues = {"pus": pus and value in ("discharge", "dehiscence", "redness", "swelling"),

@@ -53,8 +53,8 @@ def _edit(path: Path, old: str, new: str) -> None:
     ("steps.yaml", '    en: "Any new or worsening symptoms lately, such as chest pain, shortness of breath, dizziness or fever?"\n', "", "missing en translation"),
     ("steps.yaml", "{medication_list}，这几种药", "{medication_lst}，这几种药", "unknown placeholder"),
     ("messages.yaml", "{ward_team}", "{secret}", "unknown placeholder"),
-    ("general.yaml", "    if: {any: [{symptom: fever}, {symptom: chills}]}", "    if: {eval: \"__import__('os')\"}", "unknown condition"),
-    ("general.yaml", "    if: {any: [{symptom: fever}, {symptom: chills}]}", "    if: {has: cancer}", "unknown fact"),
+    ("general.yaml", "    if: {any: [{symptom: fever}, {symptom: chills}, {has: infection}]}", "    if: {eval: \"__import__('os')\"}", "unknown condition"),
+    ("general.yaml", "    if: {any: [{symptom: fever}, {symptom: chills}, {has: infection}]}", "    if: {has: cancer}", "unknown fact"),
     ("general.yaml", "  - use: feedback\n", "  - use: feedback\n    next: nowhere\n", "unknown step 'nowhere'"),
     ("steps.yaml", "  collect: pain_score", "  collect: pain_level", "cannot collect"),
 ])

@@ -50,6 +50,7 @@ TRIGGER_CASES = [
     ("zh-neg-normal", "zh", "喘气也匀和，脚也不肿", "dyspnea", "negated"),
     ("zh-neg-list-none-of", "zh", "心慌气短发烧，您问的这几样我是一样都没有", "fever", "negated"),
     ("zh-neg-not-once", "zh", "胸闷回家以后一次也没发过", "chest_tightness", "negated"),
+    ("zh-neg-not-once-sentence", "zh", "那个头晕啊，出院以后一次没犯", "dizziness", "negated"),
     ("zh-hypo-ask", "zh", "腿肿要紧吗", "edema", "hypothetical"),
     ("en-hypo-ask", "en", "does a cough mean the heart?", "cough", "hypothetical"),
     ("en-resolved-fixed", "en", "I was constipated at first but more fibre did the trick", "constipation", "resolved"),
