@@ -48,11 +48,12 @@ DEMO = {
     "zh": {"patient_name": "张三", "subject": "您",
            "medication_list": "阿司匹林、氯吡格雷和阿托伐他汀", "revisit_department": "心内科门诊",
            "revisit_date": "11月24日", "reexam_list": "血常规和肝功能", "ward_team": "心内科", "booking_url": "",
-           "reading": "高压185，低压110"},
+           "reading": "高压185，低压110", "when": "明天上午8点以后"},
     "en": {"patient_name": "John Smith", "subject": "you",
            "medication_list": "aspirin, clopidogrel and atorvastatin", "revisit_department": "the cardiology clinic",
            "revisit_date": "on November 24", "reexam_list": "a blood count and liver function tests",
-           "ward_team": "the cardiology ward", "booking_url": "", "reading": "185 over 110"},
+           "ward_team": "the cardiology ward", "booking_url": "", "reading": "185 over 110",
+           "when": "tomorrow after 8 am"},
 }
 
 
