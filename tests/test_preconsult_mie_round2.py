@@ -1,0 +1,83 @@
+"""Adult cardiology, round 2 (issue #12): colloquial phrasings and MIE items the lexicon could not say.
+
+Each case has a near miss beside it: the words that look alike and must not be read the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.findings import ABSENT, PRESENT, aggregate, extract_mentions
+
+
+def _found(text: str) -> dict[str, str]:
+    return aggregate(extract_mentions(text, lang="zh", subject="self"))
+
+
+# ----- lexicon rows (knowledge/data/preconsult_symptoms.yaml) -------------------------------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("这几天心里慌", "心悸", PRESENT),
+    ("心很慌，睡不着", "心悸", PRESENT),
+    ("早上起来头有点晕", "头晕", PRESENT),
+    ("站起来就黑朦", "头晕", PRESENT),
+    ("最近四肢无力", "乏力", PRESENT),
+    ("浑身没劲", "乏力", PRESENT),
+    ("一上楼就气急", "呼吸困难", PRESENT),
+    ("上周昏厥了一次", "晕厥", PRESENT),
+    ("刚开始感觉是胃疼", "胃部不适", PRESENT),
+    ("吃完饭胃不舒服", "胃部不适", PRESENT),
+    ("又没胃病", "胃部不适", ABSENT),
+    ("走不动路，要人扶", "行动不便", PRESENT),
+    ("最近行走困难", "行动不便", PRESENT),
+    ("没有走不动路", "行动不便", ABSENT),
+    ("脸发紫", "口周发青", PRESENT),
+    ("手脚有点僵硬", "麻木", PRESENT),
+    ("小腿肿胀", "腿肿", PRESENT),
+    ("还是很肿", "水肿", PRESENT),
+    ("彩超说心脏肿大", "心脏肥大", PRESENT),
+    ("心里涨涨的", "胸胀", PRESENT),
+])
+def test_colloquial_cardiology_phrasings(text: str, name: str, status: str) -> None:
+    assert _found(text).get(name) == status
+
+
+@pytest.mark.parametrize(("text", "absent_name"), [
+    ("孩子咳嗽无力", "乏力"),        # a weak cough is no fatigue
+    ("胃口不好", "胃部不适"),        # appetite, not the stomach
+    ("心里涨涨的", "腹胀"),          # the chest feels full, not the belly
+    ("淤青发紫", "口周发青"),        # a bruise, not cyanosis
+    ("扁桃体肿胀", "水肿"),          # a swollen tonsil is no oedema
+    ("走路呼吸困难", "行动不便"),    # breathless on walking: the breath is the finding
+    ("心里很慌张", "头晕"),
+])
+def test_near_misses_are_not_read_as_the_symptom(text: str, absent_name: str) -> None:
+    assert absent_name not in _found(text)
+
+
+def test_stomach_words_stay_abdominal_for_triage() -> None:
+    (mention,) = [m for m in extract_mentions("胃疼得厉害", lang="zh") if m.name == "胃部不适"]
+    assert mention.code == "abdominal_pain"
+    assert _found("肚子疼").get("腹痛") == PRESENT  # the belly stays 腹痛
+
+
+# ----- MIE scoring map (evaluation/preconsult.py) -------------------------------------------------------------
+
+def test_mie_names_reach_stomach_and_walking_items() -> None:
+    from evaluation.preconsult import MIE_NAMES
+
+    ours_to_mie = {ours: item for item, names in MIE_NAMES.items() for ours in names}
+    assert ours_to_mie["胃部不适"] == "胃部不适" and ours_to_mie["消化不良"] == "胃部不适"
+    assert ours_to_mie["行动不便"] == "行动不便"
+    assert ours_to_mie["腹痛"] == "腹部不适"
+    assert "胸胀" not in ours_to_mie  # no MIE item: not scored
+
+
+def test_mie_dialogue_scores_a_stomach_complaint() -> None:
+    from evaluation.preconsult import mie_dialogue
+
+    said = ["患者:最近胃疼，走不动路", "医生:多久了？"]
+    labels = [["症状:胃部不适-状态:阳性", "症状:行动不便-状态:阳性"]] * 2
+    dialogue = [{"utterances": ([""] * 5 + said[:i + 1])[-5:], "label": labels[i]} for i in range(len(said))]
+    gold, predicted = mie_dialogue(dialogue)
+    assert gold == predicted == {"胃部不适": PRESENT, "行动不便": PRESENT}
+
