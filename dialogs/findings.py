@@ -332,6 +332,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
         if _GENERIC_TREATMENT_ZH.match(text[end:end + 10]) and _OPENS_SENTENCE_ZH.match(text[s_start:start]):
             return UNCERTAIN  # "冠心病用什么药": a question about the illness in general, nobody said who has it
         if _DIAGNOSED_ZH.search(text[s_start:start]) or re.match(r"(?:了)?[，,]?(?:怎么办|吃什么|用什么|怎么治|怎么调理|多久(?:能|会)?好)", text[end:end + 7]) \
+                or re.match(r"(?:又|再次|再)?(?:发作|复发|犯了|又犯)(?![^，,。]{0,2}[吗嘛么？?])", text[chain_end:chain_end + 7]) \
                 or re.match(r"[^，,。？?]{0,2}(?:吃了|用了|打了|输了|挂了|治了)", text[end:end + 6]):
             # "嗓子发炎了，吃什么药", "呼吸道感染吃了一个月药": being treated for it
             return PRESENT

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.findings import ABSENT, PRESENT, aggregate, extract_mentions
+from dialogs.findings import ABSENT, PRESENT, UNCERTAIN, aggregate, extract_mentions
 
 
 def _found(text: str) -> dict[str, str]:
@@ -81,3 +81,18 @@ def test_mie_dialogue_scores_a_stomach_complaint() -> None:
     gold, predicted = mie_dialogue(dialogue)
     assert gold == predicted == {"胃部不适": PRESENT, "行动不便": PRESENT}
 
+
+
+# ----- status: an attack of a named illness (dialogs/findings.py) ---------------------------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    # a long message ending in a question: the attack that is told of is the patient's
+    ("下午急性心梗发作，到医院用药后无缓解，我现在想问问另一根血管怎么办？", "心肌梗死", PRESENT),
+    ("房颤又犯了，吃什么药好呢？", "心房颤动", PRESENT),
+    # near misses: an attack asked about or supposed is no finding
+    ("心衰发作过吗？", "心力衰竭", UNCERTAIN),
+    ("如果房颤发作怎么办", "心房颤动", UNCERTAIN),
+    ("没有心梗发作", "心肌梗死", ABSENT),
+])
+def test_an_attack_of_a_named_illness_is_a_finding(text: str, name: str, status: str) -> None:
+    assert _found(text).get(name) == status
