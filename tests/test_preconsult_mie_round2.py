@@ -96,3 +96,30 @@ def test_mie_dialogue_scores_a_stomach_complaint() -> None:
 ])
 def test_an_attack_of_a_named_illness_is_a_finding(text: str, name: str, status: str) -> None:
     assert _found(text).get(name) == status
+
+
+# ----- more colloquial rows: dizziness without 头, pitting oedema, orthopnoea, back discomfort ------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("心脏跳得很快", "心悸", PRESENT),
+    ("站起来有点晕", "头晕", PRESENT),
+    ("晕得厉害", "头晕", PRESENT),
+    ("腿上一按一个坑", "水肿", PRESENT),
+    ("晚上不能平卧", "呼吸困难", PRESENT),
+    ("突然失去知觉", "晕厥", PRESENT),
+    ("后背发紧", "腰背痛", PRESENT),
+    ("心跳忽快忽慢", "心律不齐", PRESENT),
+    ("胸口有点憋", "胸闷", PRESENT),
+])
+def test_more_colloquial_cardiology_phrasings(text: str, name: str, status: str) -> None:
+    assert _found(text).get(name) == status
+
+
+@pytest.mark.parametrize(("text", "absent_name"), [
+    ("坐车有点晕车", "头晕"),      # motion sickness
+    ("有点晕倒的感觉", "头晕"),    # read as fainting, not dizziness
+    ("血压160", "高血压"),         # a reading alone is not the diagnosis (MIE marks none)
+    ("睡觉还被憋醒", "呼吸困难"),  # a blocked nose wakes a child (CMDD marks none)
+])
+def test_more_near_misses(text: str, absent_name: str) -> None:
+    assert absent_name not in _found(text)
