@@ -123,3 +123,15 @@ def test_more_colloquial_cardiology_phrasings(text: str, name: str, status: str)
 ])
 def test_more_near_misses(text: str, absent_name: str) -> None:
     assert absent_name not in _found(text)
+
+
+def test_mie_names_for_convulsion_thalassaemia_and_limb_weakness() -> None:
+    from evaluation.preconsult import MIE_NAMES
+
+    ours_to_mie = {ours: item for item, names in MIE_NAMES.items() for ours in names}
+    assert ours_to_mie["惊厥"] == ours_to_mie["热惊厥"] == "战栗抽搐"
+    assert ours_to_mie["地中海贫血"] == "贫血"
+    assert ours_to_mie["肢体无力"] == "乏力"
+    # near miss: 寒战 reads "身体发冷" too — feeling cold is no trembling, so it stays unscored
+    assert "寒战" not in ours_to_mie
+    assert _found("身体发冷").get("寒战") == PRESENT
