@@ -135,3 +135,21 @@ def test_mie_names_for_convulsion_thalassaemia_and_limb_weakness() -> None:
     # near miss: 寒战 reads "身体发冷" too — feeling cold is no trembling, so it stays unscored
     assert "寒战" not in ours_to_mie
     assert _found("身体发冷").get("寒战") == PRESENT
+
+
+# ----- typed text: the input method's 心机 for 心肌, 供血不够 for 供血不足 ----------------------------------------
+
+@pytest.mark.parametrize(("text", "name", "status"), [
+    ("去年得过心机炎", "心肌炎", PRESENT),
+    ("医生说是心机缺血", "心肌缺血", PRESENT),
+    ("急性心机梗塞住院", "心肌梗死", PRESENT),
+    ("心脏供血不够", "心肌缺血", PRESENT),
+    ("没有供血不够", "心肌缺血", ABSENT),   # the 不 inside the phrase is no denial, the 没有 before it is
+])
+def test_typed_variants_of_heart_muscle_words(text: str, name: str, status: str) -> None:
+    assert _found(text).get(name) == status
+
+
+def test_typed_variant_near_misses() -> None:
+    assert "心肌缺血" not in _found("脑供血不够")  # the brain's blood supply, not the heart's
+    assert not _found("这人心机很重")             # 心机: scheming, no finding
