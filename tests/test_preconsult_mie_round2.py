@@ -153,3 +153,23 @@ def test_typed_variants_of_heart_muscle_words(text: str, name: str, status: str)
 def test_typed_variant_near_misses() -> None:
     assert "心肌缺血" not in _found("脑供血不够")  # the brain's blood supply, not the heart's
     assert not _found("这人心机很重")             # 心机: scheming, no finding
+
+
+# ----- doctors' words a bare answer confirms or denies: 端坐呼吸, 心前区压榨感 -------------------------------------
+
+def test_doctor_question_words_for_an_answer() -> None:
+    assert set(_found("有没有端坐呼吸？")) == {"呼吸困难"}
+    assert _found("胸骨后有压迫感").get("胸痛") == PRESENT
+    assert _found("没有端坐呼吸").get("呼吸困难") == ABSENT
+    # near miss: a pressure felt in the stomach is no chest pain
+    assert "胸痛" not in _found("胃里有压迫感")
+
+
+def test_mie_answer_to_an_orthopnoea_question() -> None:
+    from evaluation.preconsult import mie_dialogue
+
+    said = ["医生:晚上有没有端坐呼吸？", "患者:没有"]
+    labels = [["症状:呼吸困难-状态:未知"], ["症状:呼吸困难-状态:阴性"]]
+    dialogue = [{"utterances": ([""] * 5 + said[:i + 1])[-5:], "label": labels[i]} for i in range(len(said))]
+    gold, predicted = mie_dialogue(dialogue)
+    assert gold == predicted == {"呼吸困难": ABSENT}
