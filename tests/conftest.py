@@ -123,3 +123,17 @@ def nurse_surg(client: TestClient) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def admin(client: TestClient) -> dict[str, str]:
     return login(client, "admin", "admin-demo-2026")
+
+
+def demo_services(data_dir, name: str, **env: str):  # noqa: ANN001, ANN201
+    """Services over a fresh SQLite database holding the demo records (no calls), for module fixtures."""
+    from records.db import upgrade
+    from suifang.demo import load_demo
+    from suifang.services import Services
+
+    settings = make_settings(f"sqlite:///{data_dir}/{name}.db", data_dir, **env)
+    upgrade(settings.database.url)
+    services = Services.build(settings)
+    with services.session_factory() as session:
+        load_demo(session, settings=settings, calls=False)
+    return services

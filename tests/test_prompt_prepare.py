@@ -20,7 +20,7 @@ from campaigns.prompts import prepare_call_prompts
 from models.voice import VoicePipeline
 from records.campaigns import CallRequest
 from records.schema import Discharge, Patient
-from tests.conftest import make_settings
+from tests.conftest import demo_services
 from tests.test_turn import EnergyVad
 
 
@@ -48,17 +48,8 @@ class Line:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from records.db import upgrade
-    from suifang.demo import load_demo
-    from suifang.services import Services
-
-    data = tmp_path_factory.mktemp("prepare")
-    settings = make_settings(f"sqlite:///{data}/prepare.db", data, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing",
+    services = demo_services(tmp_path_factory.mktemp("prepare"), "prepare", SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing",
                              SUIFANG__PHONE__PREPARE_PROMPTS_MAX="500")
-    upgrade(settings.database.url)
-    services = Services.build(settings)
-    with services.session_factory() as session:
-        load_demo(session, settings=settings, calls=False)
     yield services
     services.close()
 

@@ -156,17 +156,10 @@ def test_the_read_back_survives_a_resume_from_stored_state() -> None:
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from records.db import upgrade
-    from suifang.demo import load_demo
-    from suifang.services import Services
-    from tests.conftest import make_settings
+    from tests.conftest import demo_services
 
-    data = tmp_path_factory.mktemp("read_back")
-    settings = make_settings(f"sqlite:///{data}/read_back.db", data, SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")
-    upgrade(settings.database.url)
-    services = Services.build(settings)
-    with services.session_factory() as session:
-        load_demo(session, settings=settings, calls=False)
+    services = demo_services(tmp_path_factory.mktemp("read_back"), "read_back",
+                             SUIFANG__MODELS__EMBEDDINGS__BACKEND="hashing")
     yield services
     services.close()
 
