@@ -137,3 +137,27 @@ def demo_services(data_dir, name: str, **env: str):  # noqa: ANN001, ANN201
     with services.session_factory() as session:
         load_demo(session, settings=settings, calls=False)
     return services
+
+
+def step_engine(fields: tuple[str, ...], lang: str = "zh", *, read_back: bool = False, **context: object):  # noqa: ANN201
+    """A started FollowupEngine over a flow of just these steps of dialogs/flows/steps.yaml (no conditions),
+    for a demo patient; `context` overrides CallContext fields (patient_name, medications, …)."""
+    import datetime as dt
+
+    from dialogs.clinical_rules import default_rules
+    from dialogs.context import CallContext
+    from dialogs.engine import FollowupEngine
+    from dialogs.flows import Flow, load_flows
+
+    flows = load_flows()
+    steps = tuple(type(s)(id=s.id, collect=s.collect, ask=s.ask, say=None, condition=None, next=(), reask=s.reask)
+                  for s in (flows.steps[name] for name in fields))
+    values = dict(patient_id=1, patient_name="王建国", sex="male", birth_year=1962, id_last4=None, phone_last4=None,
+                  language=lang, hospital="医院", ward_team="心内科", department="心内科", diagnosis="",
+                  discharged_on=dt.date(2026, 11, 1), call_date=dt.date(2026, 11, 8), post_surgery=False,
+                  medications=())
+    values.update(context)
+    engine = FollowupEngine(flows=flows, flow=Flow(id="steps", description="", priority=0, match={}, steps=steps),
+                            context=CallContext(**values), rules=default_rules(), read_back=read_back)
+    engine.start()
+    return engine

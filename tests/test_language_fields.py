@@ -3,16 +3,13 @@ adherence clause by clause, condition, yes/no fields, wound — and the engine f
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from dialogs.context import CallContext, Medication
+from dialogs.context import Medication
 from dialogs.engine import FollowupEngine
-from dialogs.flows import Flow, load_flows
 from dialogs.understanding import normalize, parse_field, split_questions
 from language.numbers import to_digits
-from dialogs.clinical_rules import default_rules
+from tests.conftest import step_engine
 
 MEDS_ZH = [{"name": n, "generic_name": g, "drug_class": c, "frequency": f} for n, g, c, f in [
     ("阿司匹林肠溶片", "阿司匹林", "antiplatelet", "qd"), ("硫酸氢氯吡格雷片", "氯吡格雷", "antiplatelet", "qd"),
@@ -146,21 +143,9 @@ def test_answer_and_question_are_told_apart() -> None:
 
 # ----- the engine fails closed ----------------------------------------------------------------------
 
-FLOWS = load_flows()
-
-
 def _engine(field: str, lang: str = "zh") -> FollowupEngine:
-    step = FLOWS.steps[field]
-    step = type(step)(id=step.id, collect=step.collect, ask=step.ask, say=None, condition=None, next=(), reask=step.reask)
-    flow = Flow(id="one", description="", priority=0, match={}, steps=(step,))
-    context = CallContext(
-        patient_id=1, patient_name="王建国", sex="male", birth_year=1962, id_last4=None, phone_last4=None, language=lang,
-        hospital="医院", ward_team="心内科", department="心内科", diagnosis="", discharged_on=dt.date(2026, 11, 1),
-        call_date=dt.date(2026, 11, 8), post_surgery=False,
-        medications=(Medication(item_id=1, name="阿司匹林肠溶片", generic_name="阿司匹林", drug_class="antiplatelet"),))
-    engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules())
-    engine.start()
-    return engine
+    aspirin = Medication(item_id=1, name="阿司匹林肠溶片", generic_name="阿司匹林", drug_class="antiplatelet")
+    return step_engine((field,), lang, medications=(aspirin,))
 
 
 def test_an_unclear_clinical_answer_gets_one_closed_reask_then_goes_to_a_nurse() -> None:
@@ -326,10 +311,7 @@ def test_side_effects_said_in_the_adherence_answer_are_kept() -> None:
 
 
 def test_what_to_do_after_a_red_flag_repeats_the_emergency_advice() -> None:
-    engine = _engine("symptoms")
-    steps = tuple(type(s)(id=s.id, collect=s.collect, ask=s.ask, say=None, condition=None, next=(), reask=s.reask)
-                  for s in (FLOWS.steps["symptoms"], FLOWS.steps["blood_pressure"]))
-    engine.flow = Flow(id="two", description="", priority=0, match={}, steps=steps)
+    engine = step_engine(("symptoms", "blood_pressure"))
     engine.handle("昨天晚上坐着看电视胸口疼，疼了半个钟头")
     assert any(f["level"] == "red" for f in engine.state.flags) and not engine.done
     reply = engine.handle("那我现在是等到下午去门诊，还是咋个弄嘛？")   # the family asks what to do

@@ -10,30 +10,18 @@ import datetime as dt
 
 import pytest
 
-from dialogs.clinical_rules import default_rules
-from dialogs.context import CallContext, Medication
+from dialogs.context import Medication
 from dialogs.engine import FollowupEngine
-from dialogs.flows import Flow, load_flows
+from tests.conftest import step_engine
 
-FLOWS = load_flows()
 
 
 def _engine(fields: tuple[str, ...], lang: str = "zh", *, read_back: bool = True) -> FollowupEngine:
-    steps = []
-    for name in fields:
-        step = FLOWS.steps[name]
-        steps.append(type(step)(id=step.id, collect=step.collect, ask=step.ask, say=None, condition=None, next=(),
-                                reask=step.reask))
-    flow = Flow(id="readings", description="", priority=0, match={}, steps=tuple(steps))
     zh = lang == "zh"
-    context = CallContext(
-        patient_id=1, patient_name="张桂兰" if zh else "Mary Jones", sex="female", birth_year=1950, id_last4=None,
-        phone_last4=None, language=lang, hospital="医院", ward_team="老年科", department="老年科", diagnosis="",
-        discharged_on=dt.date(2026, 11, 1), call_date=dt.date(2026, 11, 15), post_surgery=False,
-        medications=(Medication(item_id=1, name="二甲双胍片", generic_name="二甲双胍", drug_class="antidiabetic"),))
-    engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules(), read_back=read_back)
-    engine.start()
-    return engine
+    metformin = Medication(item_id=1, name="二甲双胍片", generic_name="二甲双胍", drug_class="antidiabetic")
+    return step_engine(fields, lang, read_back=read_back, patient_name="张桂兰" if zh else "Mary Jones",
+                       sex="female", birth_year=1950, ward_team="老年科", department="老年科",
+                       call_date=dt.date(2026, 11, 15), medications=(metformin,))
 
 
 def _red_codes(outcome: dict) -> set[str]:

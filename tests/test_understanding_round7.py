@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from dialogs.clinical_rules import default_rules
-from dialogs.context import CallContext, Medication, derive_facts
+from dialogs.context import Medication, derive_facts
 from dialogs.engine import FollowupEngine
 from dialogs.flags import symptom_level
-from dialogs.flows import Flow, load_flows
+from dialogs.flows import load_flows
 from dialogs.understanding import normalize, parse_field
 from language.symptoms import parse_symptoms
+from tests.conftest import step_engine
 
 FLOWS = load_flows()
 
@@ -29,16 +30,7 @@ def level(text: str, lang: str = "zh") -> str:
 
 
 def _engine(field: str, lang: str = "zh", meds: tuple[Medication, ...] = ()) -> FollowupEngine:
-    step = FLOWS.steps[field]
-    step = type(step)(id=step.id, collect=step.collect, ask=step.ask, say=None, condition=None, next=(), reask=step.reask)
-    flow = Flow(id="one", description="", priority=0, match={}, steps=(step,))
-    context = CallContext(
-        patient_id=1, patient_name="王建国", sex="male", birth_year=1962, id_last4=None, phone_last4=None, language=lang,
-        hospital="医院", ward_team="心内科", department="心内科", diagnosis="", discharged_on=dt.date(2026, 11, 1),
-        call_date=dt.date(2026, 11, 8), post_surgery=False, medications=meds)
-    engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules())
-    engine.start()
-    return engine
+    return step_engine((field,), lang, medications=meds)
 
 
 def _meds(*rows: tuple[str, str | None, str | None]) -> list[dict]:
@@ -315,15 +307,8 @@ def test_always_getting_muddled_over_dates_is_a_habit_not_confusion() -> None:
 
 def test_a_speaker_correcting_their_own_birth_year_is_not_reported_confused() -> None:
     def engine_for(year: int) -> FollowupEngine:
-        step = FLOWS.steps["identity"] if "identity" in FLOWS.steps else FLOWS.steps["identity_verified"]
-        flow = Flow(id="one", description="", priority=0, match={}, steps=(step,))
-        context = CallContext(
-            patient_id=1, patient_name="Walter Pruitt", sex="male", birth_year=year, id_last4=None, phone_last4=None,
-            language="en", hospital="H", ward_team="Cardiology", department="Cardiology", diagnosis="",
-            discharged_on=dt.date(2026, 11, 1), call_date=dt.date(2026, 11, 8), post_surgery=False)
-        engine = FollowupEngine(flows=FLOWS, flow=flow, context=context, rules=default_rules())
-        engine.start()
-        return engine
+        return step_engine(("identity",), "en", patient_name="Walter Pruitt", birth_year=year, hospital="H",
+                           ward_team="Cardiology", department="Cardiology")
     engine = engine_for(1949)
     engine.handle("That's me, Walt. Born nineteen forty-eight... no wait, forty-nine. I always get confused, my brother's forty-eight.")
     assert engine.outcome()["identity_verified"] is True
