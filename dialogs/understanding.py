@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialogs.clinical_rules import default_threshold
+from language.non_answer import KINDS as NON_ANSWER_KINDS, non_answer_kind
 from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
@@ -227,7 +228,7 @@ def parse_yes_no(text: str, lang: str) -> Parse:
         return NOTHING
     if _has(_UNCERTAIN_EN, t):
         return Parse("uncertain")
-    if _has(_UNCERTAIN_ZH, t) and not re.search(r"知道[，,。]|^知道", t):
+    if _has(_UNCERTAIN_ZH, t) and not re.search(r"(?<!不)知道[，,。]|^知道", t):
         return Parse("uncertain")
     if _has(_NO_EN, t):
         return Parse("no")
@@ -240,6 +241,15 @@ def parse_yes_no(text: str, lang: str) -> Parse:
     if _has(_YES_ZH, t):
         return Parse("yes")
     return NOTHING
+
+
+def generic_yes_no(text: str, lang: str, *, blocking: tuple[str, ...] = NON_ANSWER_KINDS) -> str | None:
+    """parse_yes_no's value, unless the answer is a non-answer of one of the `blocking` kinds
+    (language.non_answer): "你再说一下药名，我拿药盒对一下" holds 对 and "不说了，我忙着呢" starts with 不, and
+    neither answers the question."""
+    if non_answer_kind(text) in blocking:
+        return None
+    return parse_yes_no(text, lang).value
 
 
 _CLAUSE_SPLIT = re.compile(r"[，,。.!！?？;；、]+")
@@ -421,6 +431,8 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
         return NOTHING
     if _DONT_KNOW.search(text):
         return NOTHING
+    if non_answer_kind(text) is not None:
+        return NOTHING
     if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or parse_yes_no(text, lang).value == "no":
         return Parse({"present": [], "absent": [], "cues": {}})
     return NOTHING
@@ -486,7 +498,7 @@ def reading_numbers(text: str) -> list[tuple[float, int, int]]:
 # Self-repair and a second reading: "一百五，不对，一百四", "150 over 95, and this morning 168 over 104".
 # What comes after the last correction counts; of several readings, the latest said counts.
 _CORRECTION_MARK = re.compile(r"不对|不是(?=[，,\s\d])|说错了|搞错了|记错了|哦不|不不|应该是|"
-                              r"\bno,? (?:sorry|wait|hang on)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
+                              r"\bno,? (?:sorry|wait|hang on)|\bno[,.]?\s+(?:(?:a|it'?s|make (?:it|that))\s+)?(?=\d)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
                               r"\bactually\b|\bhang on\b|\bscratch that\b|\bcorrection\b|that'?s (?:last week|yesterday|the oxygen)", re.I)
 
 def _after_correction(t: str) -> str:
@@ -508,7 +520,7 @@ _PULSE_ASIDE = re.compile(r"(?:心跳|脉搏|心率|pulse|heart ?rate)[^\d，,�
 def _run_together_pair(text: str) -> tuple[int, int] | None:
     """"14590" for "一百四十五，九十": speech recognition often writes a spoken pair as one number.
     Accepted only when exactly one split gives a plausible systolic over diastolic."""
-    runs = re.findall(r"(?<![\d.])\d{4,6}(?![\d.])", text)
+    runs = re.findall(r"(?<![\d.])\d{4,6}(?!\d|\.\d)", text)   # a full stop may end the sentence
     if len(runs) != 1:
         return None
     run = runs[0]
@@ -562,7 +574,8 @@ def _blood_pressure(text: str) -> Parse:
         return NOTHING
     pairs = _bp_pairs(t)
     if len(pairs) > 1 or pairs and not (_SYS_LABEL.search(t) or _DIA_LABEL.search(t)):
-        return Parse({"systolic": pairs[-1][0], "diastolic": pairs[-1][1]})   # of two readings, the latest
+        systolic, diastolic = _latest_pair(t) or pairs[-1]   # of two readings, the latest
+        return Parse({"systolic": systolic, "diastolic": diastolic})
     sys_m, dia_m = _SYS_LABEL.search(t), _DIA_LABEL.search(t)
     systolic = int(sys_m.group(1)) if sys_m else None
     diastolic = int(dia_m.group(1)) if dia_m else None
@@ -589,18 +602,39 @@ def _blood_pressure(text: str) -> Parse:
     return Parse({"systolic": systolic, "diastolic": diastolic})
 
 
-def _bp_pairs(t: str) -> list[tuple[int, int]]:
-    """Plausible systolic/diastolic pairs said one after the other, in order."""
-    values = [(int(v), start) for v, start, _ in reading_numbers(t) if v == int(v) and 30 <= v <= 300]
+def _bp_pairs(t: str, *, spans: bool = False) -> list[Any]:
+    """Plausible systolic/diastolic pairs said one after the other, in order (with `spans`, each as
+    ((systolic, diastolic), start, end))."""
+    values = [(int(v), start, end) for v, start, end in reading_numbers(t) if v == int(v) and 30 <= v <= 300]
     pairs, i = [], 0
     while i < len(values) - 1:
-        (a, _), (b, _) = values[i], values[i + 1]
+        (a, start, _), (b, _, end) = values[i], values[i + 1]
         if 60 <= a <= 300 and 30 <= b <= 200 and a - b >= 15:   # a pulse pressure under 15 is no reading
-            pairs.append((a, b))
+            pairs.append(((a, b), start, end) if spans else (a, b))
             i += 2
         else:
             i += 1
     return pairs
+
+
+def _latest_pair(t: str) -> tuple[int, int] | None:
+    """Of several pairs, the most recent by the words of time said with each (_time_rank): "This morning
+    120 over 70. Last night it was higher, 150 over 90." is 120/70; of equals, the latest said. A pair's
+    words are those of its own clause, or, when its clause names no time, those since the pair before."""
+    pairs = _bp_pairs(t, spans=True)
+    if not pairs:
+        return None
+    bounds = [m.end() for m in _READING_CLAUSE.finditer(t)]
+    best, best_rank, previous_end = None, -1.0, 0
+    for pair, start, end in pairs:
+        clause_start = max([b for b in bounds if b <= start], default=0)
+        clause_end = min([b for b in bounds if b > end], default=len(t))
+        own = t[max(clause_start, previous_end):clause_end]
+        rank = _time_rank(own) if _TIME_WORDS.search(own) else _time_rank(t[previous_end:clause_end])
+        if rank >= best_rank:
+            best, best_rank = pair, rank
+        previous_end = clause_end
+    return best
 
 
 # Which of several numbers is the reading asked for: not one said with another measure's word ("pulse 84 …
@@ -610,8 +644,11 @@ def _bp_pairs(t: str) -> list[tuple[int, int]]:
 _READING_CLAUSE = re.compile(r"[，,。；;！!？?]|\.(?!\d)")
 _HABIT = re.compile(r"平时|平常|一般|通常|向来|一直|这几天都|每天都|老是|always|usually|normally|mostly|all week|every day|"
                     r"most days|tends? to|it'?s been (?:\d|between|in the|around)|been between|\d+s and \d+s|\d+ to \d+", re.I)
-_EARLIER = re.compile(r"昨天|昨晚|昨儿|前天|前几天|上午的时候|早上的时候|last night|yesterday|the other day|earlier", re.I)
+_EARLIER = re.compile(r"昨天|昨晚|昨儿|前天|前几天|几天前|上午的时候|早上的时候|上(?:个)?(?:周|星期|礼拜)|(?<!这)(?<!下)(?:周|星期|礼拜)[一二三四五六日天]"
+                      r"|last night|yesterday|the other day|earlier|last week|days? ago|\b(?:on )?(?:mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _EARLIER_TODAY = re.compile(r"\b(?:was|were)\b[^,;]{0,30}\bthis morning\b|\bthis morning\b[^,;]{0,20}\b(?:was|were)\b|早上是|早上还是", re.I)
+_TIME_WORDS = re.compile(_HABIT.pattern + "|" + _EARLIER.pattern + "|" + _EARLIER_TODAY.pattern
+                         + r"|今天|今早|刚(?:才|刚)?|现在|\b(?:today|this morning|just now|now)\b", re.I)
 _OTHER_WORDS = {
     "blood_glucose": re.compile(r"岁|血压|心跳|脉搏|血氧|体温|turned|years? old|pulse|oxygen|pressure|temperature", re.I),
     "heart_rate": re.compile(r"血氧|氧|血压|血糖|体温|oxygen|sats?|saturation|pressure|sugar|temperature|%", re.I),
@@ -637,17 +674,19 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
     said = [x for x in said if not (told["zh"].search(x[2]) or told["en"].search(x[2]))] or said
     pool = [x for x in said if not other.search(x[2])] or said
 
-    def rank(clause: str) -> float:
-        if _HABIT.search(clause):
-            return 0
-        if _EARLIER_TODAY.search(clause):
-            return 1.5
-        if _EARLIER.search(clause):
-            return 1
-        return 2
+    best = max(_time_rank(c) for _, _, c in pool)
+    return [v for v, _, c in pool if _time_rank(c) == best][-1]
 
-    best = max(rank(c) for _, _, c in pool)
-    return [v for v, _, c in pool if rank(c) == best][-1]
+
+def _time_rank(clause: str) -> float:
+    """How recent the words of time make a reading: a habit 0, yesterday 1, earlier today 1.5, now 2."""
+    if _HABIT.search(clause):
+        return 0
+    if _EARLIER_TODAY.search(clause):
+        return 1.5
+    if _EARLIER.search(clause):
+        return 1
+    return 2
 
 
 _GLUCOSE_ROUGH = re.compile(r"(?<![\d.])(\d+)\s*点\s*(?:几|多)")
@@ -901,7 +940,7 @@ def _wound(text: str) -> Parse:
     value, cues = read_wound(text)
     if value is not None:
         return Parse(value, cues=cues)
-    if parse_yes_no(text, "zh").value == "no" and len(text) <= 8:
+    if generic_yes_no(text, "zh") == "no" and len(text) <= 8:
         return Parse("ok")   # "没有" to "any redness, swelling, discharge…?"
     return NOTHING
 
@@ -997,7 +1036,7 @@ def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Pars
         return NOTHING
     if reading.adherence is not None:
         return Parse({"adherence": reading.adherence, "missed": reading.missed})
-    yes_no = parse_yes_no(text, lang).value
+    yes_no = generic_yes_no(text, lang)
     if yes_no == "yes":
         return Parse({"adherence": "full", "missed": []})
     # The zh question ends "有没有漏吃或者停掉的？", so a bare "没有" means nothing was missed.
@@ -1008,13 +1047,21 @@ def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Pars
 
 # ----- dispatch ----------------------------------------------------------------------------------------
 
+_YES_NO_BLOCKING = tuple(k for k in NON_ANSWER_KINDS if k != "cannot_tell")
+
+
 def _yes_no_field(text: str, lang: str, field_name: str) -> Parse:
     """yes / no from the field's table (language/yes_no.py); a hedge is not settled (asked again)."""
     value = read_yes_no_field(field_name, text)
     if value == "hedged":
         return NOTHING
-    if value is not None:
+    # Deferring, stalling, being busy or in a muddle is no "no" (nor a bare yes); not knowing is, for
+    # revisit_aware, not being aware.
+    deferred = non_answer_kind(text) in _YES_NO_BLOCKING
+    if value == "yes" or (value == "no" and not deferred):
         return Parse(value)
+    if deferred:
+        return NOTHING
     if _has(_UNCERTAIN_EN, text) or _has(_UNCERTAIN_ZH, text):
         return NOTHING if field_name != "revisit_aware" else Parse("no")
     return parse_yes_no(text, lang)

@@ -33,6 +33,8 @@ class Lexicon:
     # generic codes kept apart when said in their own clause; generic codes absorbed anywhere in the answer
     apart_across_clauses: frozenset[str] = frozenset()
     anywhere: frozenset[str] = frozenset()
+    # patterns written with word windows (A ~N B): only such a match can be a list of two mentions
+    windowed: frozenset[re.Pattern[str]] = frozenset()
 
 
 # Word windows: "A ~N B" = A, then B within N words (English) or N characters (Chinese) in the same
@@ -69,6 +71,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     zh: list[tuple[str, re.Pattern[str]]] = []
     en: list[tuple[str, re.Pattern[str]]] = []
     across: dict[str, list[tuple[str, re.Pattern[str]]]] = {"zh": [], "en": []}
+    windowed: set[re.Pattern[str]] = set()
     for entry in data["symptoms"]:
         code = entry.get("code")
         if entry.get("codes"):   # one phrase, several findings ("忽冷忽热" = fever + chills)
@@ -86,9 +89,12 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
                 raise LexiconError(f"{path}: {code} has no {lang} patterns")
             for pattern in patterns:
                 try:
-                    out.append((code, re.compile(expand_windows(str(pattern), lang), flags)))
+                    compiled = re.compile(expand_windows(str(pattern), lang), flags)
                 except re.error as exc:
                     raise LexiconError(f"{path}: {code} {lang} pattern {pattern!r}: {exc}") from None
+                out.append((code, compiled))
+                if _WINDOW.search(str(pattern)):
+                    windowed.add(compiled)
             for pattern in entry.get(f"{lang}_across") or []:
                 if not re.search(r"[，,]", str(pattern)):
                     raise LexiconError(f"{path}: {code} {lang}_across pattern {pattern!r} names no comma to read across")
@@ -108,7 +114,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
         raise LexiconError(f"{path}: generic_apart_across_clauses / generic_anywhere name codes not in generic_over")
     return Lexicon(codes=tuple(codes), labels=labels, zh=tuple(zh), en=tuple(en), generic_over=generic_over,
                    zh_across=tuple(across["zh"]), en_across=tuple(across["en"]),
-                   apart_across_clauses=apart, anywhere=anywhere)
+                   apart_across_clauses=apart, anywhere=anywhere, windowed=frozenset(windowed))
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,9 +137,11 @@ def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
     # Chinese text may carry English words and the reverse (code-switching, ASR).
     if lang == "zh" and _LATIN_WORD.search(text) or lang != "zh" and _CJK.search(text):
         tables.append(lex.en if lang == "zh" else lex.zh)
-    found = [(code, m.start(), m.end()) for table in tables for code, pattern in table
+    found = [(code, m.start(), m.end(), pattern in lex.windowed) for table in tables for code, pattern in table
              for m in pattern.finditer(text) if m.end() > m.start()]
-    found = [f for f in found if not _spans_a_list(f, found)]
+    spans = [f[:3] for f in found]
+    # A phrase written out in full ("can't lift my arm for the pain" = pain) is one mention, not a list.
+    found = [f[:3] for f in found if not (f[3] and _spans_a_list(f[:3], spans))]
     return [(c, start, end) for code, start, end in longest_first(found) for c in code.split("+")]
 
 
@@ -154,7 +162,7 @@ def longest_first(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int
 
 
 def _spans_a_list(match: tuple[str, int, int], found: list[tuple[str, int, int]]) -> bool:
-    """A window match that holds two separate shorter mentions, one of them of its own code, is a list
+    """A window match (the caller asks only for those) that holds two separate shorter mentions, one of them of its own code, is a list
     ("胸痛胸闷"), not one mention; "coughing up blood" (cough + blood) stays one hemoptysis mention."""
     code, start, end = match
     inner = sorted((s, e, c) for c, s, e in found if start <= s and e <= end and (s, e) != (start, end))

@@ -1,0 +1,121 @@
+"""Non-answers (language/data/non_answers.yaml) never let a generic yes or no settle a field, and the
+reading fixes found on the dev split: the most recent of two blood pressures, a self-repair of a pain
+score, digit-by-digit readings, movement held back by pain, a single night-time trip to the toilet."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.understanding import normalize, parse_field, parse_yes_no
+from language.non_answer import NonAnswerTableError, non_answer_kind, rows
+from language.symptoms import parse_symptoms
+from tests.conftest import step_engine
+
+MEDS = [{"name": "酒石酸美托洛尔片", "generic_name": "美托洛尔", "drug_class": "antihypertensive"}]
+MEDS_EN = [{"name": "Atorvastatin 40 mg", "generic_name": "atorvastatin", "drug_class": "statin"},
+           {"name": "Aspirin 81 mg", "generic_name": "aspirin", "drug_class": "antiplatelet"}]
+
+
+def value(field: str, text: str, lang: str, **context):  # noqa: ANN003, ANN201
+    return parse_field(field, normalize(text), lang, context).value
+
+
+@pytest.mark.parametrize("row", rows(), ids=lambda r: f"{r.kind}-{r.lang}-{r.example[:12]}")
+def test_every_row_matches_its_example(row) -> None:  # noqa: ANN001
+    assert row.pattern.search(row.example), row.example
+    assert non_answer_kind(row.example) is not None
+
+
+def test_a_row_without_an_example_is_refused(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import language.non_answer as module
+
+    bad = tmp_path / "non_answers.yaml"
+    bad.write_text("defer:\n  zh:\n  - {pattern: 'x'}\n", encoding="utf-8")
+    monkeypatch.setattr(module, "TABLE_PATH", bad)
+    module.rows.cache_clear()
+    try:
+        with pytest.raises(NonAnswerTableError):
+            module.rows()
+    finally:
+        module.rows.cache_clear()
+
+
+@pytest.mark.parametrize(("field", "text", "lang", "meds"), [
+    ("medication_adherence", "你再说一下药名，我拿药盒对一下", "zh", MEDS),          # 对 is no yes
+    ("medication_adherence", "我要跟护士说，我这个药吃得有点乱", "zh", MEDS),        # 有 is no yes
+    ("medication_adherence", "Hang on, let me get the box, yes, where is it", "en", MEDS_EN),
+    ("medication_adherence", "My son sorts all that, he'd know.", "en", MEDS_EN),
+    ("symptoms", "不说了，我忙着呢", "zh", []),                                      # 不 is no denial
+    ("symptoms", "I'm busy, not now.", "en", []),
+    ("wound", "不知道，看不清", "zh", []),                                            # no "ok"
+    ("revisit_aware", "这个我不清楚，你跟我儿子说吧", "zh", []),                       # deferred, not "no"
+    ("revisit_booked", "等我女儿回来再说", "zh", []),
+    ("reexam_done", "No idea, ask my daughter.", "en", []),
+])
+def test_a_non_answer_leaves_the_field_unsettled(field: str, text: str, lang: str, meds: list) -> None:
+    assert value(field, text, lang, medications=meds) is None
+
+
+@pytest.mark.parametrize(("field", "text", "lang", "expected"), [
+    ("revisit_aware", "下周三，具体几点你问我女儿", "zh", "yes"),                       # specific content counts
+    ("revisit_aware", "不知道什么时候复诊", "zh", "no"),                               # not knowing = not aware
+    ("reexam_done", "超声做了，抽血的时候没空腹，让改天再来", "zh", "no"),             # 没空腹 is not 没空
+    ("medication_adherence", "都按时吃了，等一下我看看还有几片", "zh", {"adherence": "full", "missed": []}),
+])
+def test_specific_content_still_settles_the_field(field: str, text: str, lang: str, expected: object) -> None:
+    assert value(field, text, lang, medications=MEDS) == expected
+
+
+def test_not_knowing_followed_by_a_comma_is_uncertain_not_no() -> None:
+    assert parse_yes_no("不知道，看不清", "zh").value == "uncertain"
+    assert parse_yes_no("知道，下周去", "zh").value == "yes"
+
+
+def test_a_non_answer_in_a_call_is_asked_again_and_then_goes_to_a_nurse() -> None:
+    engine = step_engine(("symptoms",), "zh")
+    reply = engine.handle("不说了，我忙着呢")
+    assert reply.expecting == "symptoms"
+    engine.handle("忙着呢")
+    outcome = engine.outcome()
+    assert "symptoms" not in outcome and outcome["needs_callback"] is True
+    assert outcome["unclear_fields"] == ["symptoms"]
+
+
+def test_a_drug_packed_in_is_missed() -> None:
+    got = value("medication_adherence", "The statin gave me terrible cramps so I packed it in. Everything else, yes.",
+                "en", medications=MEDS_EN)
+    assert got == {"adherence": "partial", "missed": ["Atorvastatin 40 mg"]}
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("This morning a hundred and twenty over seventy. Last night it was higher, one fifty over ninety.", "en", (120, 70)),
+    ("150 over 90 last night, and 120 over 70 this morning", "en", (120, 70)),
+    ("Monday it was one sixty-eight over ninety-four, but this morning it was better, one thirty-eight over eighty-four.",
+     "en", (138, 84)),
+    ("早上一百二十七十，昨天晚上高一点，一百五九十", "zh", (120, 70)),
+    ("昨天一百五九十，今天一百二七十", "zh", (120, 70)),
+    ("150 over 95, and this morning 168 over 104", "en", (168, 104)),       # of equals, the latest said
+    ("One four two, eight six.", "en", (142, 86)),                         # digit by digit, full stop after
+])
+def test_of_two_blood_pressures_the_most_recent_counts(text: str, lang: str, expected: tuple) -> None:
+    got = value("blood_pressure", text, lang)
+    assert (got["systolic"], got["diastolic"]) == expected
+
+
+def test_a_pain_score_repaired_with_no_counts_after_the_repair() -> None:
+    assert value("pain_score", "Seven. No, a five. It's better than this morning.", "en") == 5
+    assert value("pain_score", "Seven, maybe eight.", "en") in (7, 8)
+
+
+@pytest.mark.parametrize(("text", "lang", "present"), [
+    ("胳膊疼得抬不起来", "zh", ["pain"]),
+    ("肩膀疼得胳膊都抬不起来", "zh", ["pain"]),
+    ("左边胳膊抬不起来", "zh", ["limb_weakness"]),
+    ("My shoulder's been really painful, I can't lift my arm for the pain.", "en", ["pain"]),
+    ("I can't lift my left arm, it just went dead.", "en", ["limb_weakness"]),
+    ("胸痛胸闷", "zh", ["chest_pain", "chest_tightness"]),
+    ("I got up to go to the loo in the night and ended up on the floor.", "en", ["syncope"]),
+    ("I'm up to the loo five times a night", "en", ["urinary_problem"]),
+])
+def test_what_a_movement_or_a_trip_to_the_toilet_is(text: str, lang: str, present: list) -> None:
+    assert sorted(parse_symptoms(text, lang).value["present"]) == sorted(present)
