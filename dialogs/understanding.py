@@ -475,6 +475,9 @@ def _with_fever_reading(parse: Parse, text: str, lang: str, respondent: str | No
 
 # Numbers that count days, doses or clock times, not readings.
 _NOT_A_READING = re.compile(r"^\s*(?:次|天|周|个|号|点(?!\d)|年|月|日|岁|片|粒|顿|回|遍|种|下|斤|公斤|kg|am|pm|o'?clock|times?|days?|weeks?|pills?|tablets?|hours?|minutes?|小时|分钟|:\d)", re.I)
+# "70th" (her seventieth), "2 idlis", "3 biscuits": an ordinal or a count of things, not a reading.
+_ORDINAL_OR_COUNT = re.compile(r"^(?:st|nd|rd|th)\b|^\s+(?!(?:this|beats|degrees|mmols?|less|plus|minus|always|perhaps|"
+                               r"sometimes|afterwards|anyways?|readings?|numbers?|bpm|points|marks|milli\w*|mils|mgs|mmhg)\b)[a-z]{3,}s\b", re.I)
 _READING_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d])")
 # The decimals of a reading whose whole part was not heard ("九点二" recognised as "有点二"): no reading.
 _DANGLING_DECIMAL = re.compile(r"(?:^|[^\d])点$")
@@ -484,7 +487,7 @@ def reading_numbers(text: str) -> list[tuple[float, int, int]]:
     """(value, start, end) of numbers in the digit-converted text that can be readings."""
     out = []
     for m in _READING_NUMBER.finditer(text):
-        if _NOT_A_READING.match(text[m.end():m.end() + 8]):
+        if _NOT_A_READING.match(text[m.end():m.end() + 8]) or _ORDINAL_OR_COUNT.match(text[m.end():m.end() + 16]):
             continue
         if _DANGLING_DECIMAL.search(text[max(0, m.start() - 2):m.start()]):
             continue
@@ -559,6 +562,11 @@ def _blood_pressure(text: str) -> Parse:
         alarming = [int(v) for v, _, _ in reading_numbers(t) if v >= red_high]
         if alarming:
             return Parse({"systolic": max(alarming), "diastolic": None})
+        # "低压一百一十，高压一百六十多": an exact diastolic past the red line is kept beside a rough systolic.
+        dia = _DIA_LABEL.search(t)
+        if dia and int(dia.group(1)) >= default_threshold("diastolic_red_high") and \
+                not any(m.start() <= dia.start(1) < m.end() for m in rough):
+            return Parse({"systolic": None, "diastolic": int(dia.group(1))})
         # "高压八十几", "in the eighties on top": a rough systolic whose whole range is under the low red line
         # keeps its floor, so that the flag is never lost.
         numbered = [m for m in rough if re.match(r"\d", m.group())]   # "over something" names no number

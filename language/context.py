@@ -223,7 +223,8 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
         carry: tuple[str, str, bool] | None = None   # (category, trigger, only onto a question) for the sentence before
         for c_start, c_end in clauses:
             clause = sentence[c_start:c_end]
-            mentions = match_symptoms(_mask(clause, [m.span() for m in r.pseudo_mentions[lang].finditer(clause)], "\uff03"), lang)
+            mentions = match_symptoms(_mask(clause, [m.span() for m in r.pseudo_mentions[lang].finditer(clause)], "\uff03"), lang,
+                                      sentence=sentence)
             found.append(mentions)
         # A row read across the commas ("刚刚吐了一口，里头有红的") is a mention of the clause it ends in, from
         # that clause's start; it outweighs the shorter mentions it covers there ("有红的" read as bleeding).

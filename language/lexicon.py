@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -35,6 +35,9 @@ class Lexicon:
     anywhere: frozenset[str] = frozenset()
     # patterns written with word windows (A ~N B): only such a match can be a list of two mentions
     windowed: frozenset[re.Pattern[str]] = frozenset()
+    # rows written {pattern, unless_sentence}: no mention when the sentence around it matches the second
+    # ("刷牙…吐出来都是血水" is spitting, not vomiting)
+    unless_sentence: dict[re.Pattern[str], re.Pattern[str]] = field(default_factory=dict)
 
 
 # Word windows: "A ~N B" = A, then B within N words (English) or N characters (Chinese) in the same
@@ -72,6 +75,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
     en: list[tuple[str, re.Pattern[str]]] = []
     across: dict[str, list[tuple[str, re.Pattern[str]]]] = {"zh": [], "en": []}
     windowed: set[re.Pattern[str]] = set()
+    unless: dict[re.Pattern[str], re.Pattern[str]] = {}
     for entry in data["symptoms"]:
         code = entry.get("code")
         if entry.get("codes"):   # one phrase, several findings ("忽冷忽热" = fever + chills)
@@ -87,9 +91,14 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
             patterns = entry.get(lang) or []
             if not patterns:
                 raise LexiconError(f"{path}: {code} has no {lang} patterns")
-            for pattern in patterns:
+            for row in patterns:
+                pattern, unless_pattern = (row.get("pattern"), row.get("unless_sentence")) if isinstance(row, dict) else (row, None)
+                if not pattern or isinstance(row, dict) and not unless_pattern:
+                    raise LexiconError(f"{path}: {code} {lang} row {row!r} needs a pattern (and, written as a mapping, unless_sentence)")
                 try:
                     compiled = re.compile(expand_windows(str(pattern), lang), flags)
+                    if unless_pattern:
+                        unless[compiled] = re.compile(str(unless_pattern), flags)
                 except re.error as exc:
                     raise LexiconError(f"{path}: {code} {lang} pattern {pattern!r}: {exc}") from None
                 out.append((code, compiled))
@@ -114,7 +123,7 @@ def load_lexicon(path: Path = LEXICON_PATH) -> Lexicon:
         raise LexiconError(f"{path}: generic_apart_across_clauses / generic_anywhere name codes not in generic_over")
     return Lexicon(codes=tuple(codes), labels=labels, zh=tuple(zh), en=tuple(en), generic_over=generic_over,
                    zh_across=tuple(across["zh"]), en_across=tuple(across["en"]),
-                   apart_across_clauses=apart, anywhere=anywhere, windowed=frozenset(windowed))
+                   apart_across_clauses=apart, anywhere=anywhere, windowed=frozenset(windowed), unless_sentence=unless)
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,19 +139,32 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[a-zA-Z]{3}")
 
 
-def match_symptoms(text: str, lang: str) -> list[tuple[str, int, int]]:
-    """(code, start, end) for every symptom mention; overlaps resolved longest-first."""
+def match_symptoms(text: str, lang: str, *, sentence: str | None = None) -> list[tuple[str, int, int]]:
+    """(code, start, end) for every symptom mention; overlaps resolved longest-first. `sentence` is the
+    whole sentence when `text` is one clause of it (for the rows with `unless_sentence`)."""
     lex = lexicon()
     tables = [lex.zh if lang == "zh" else lex.en]
     # Chinese text may carry English words and the reverse (code-switching, ASR).
     if lang == "zh" and _LATIN_WORD.search(text) or lang != "zh" and _CJK.search(text):
         tables.append(lex.en if lang == "zh" else lex.zh)
     found = [(code, m.start(), m.end(), pattern in lex.windowed) for table in tables for code, pattern in table
-             for m in pattern.finditer(text) if m.end() > m.start()]
+             for m in pattern.finditer(text) if m.end() > m.start()
+             and not (pattern in lex.unless_sentence
+                      and lex.unless_sentence[pattern].search(sentence if sentence is not None else _sentence_at(text, m.start())))]
     spans = [f[:3] for f in found]
     # A phrase written out in full ("can't lift my arm for the pain" = pain) is one mention, not a list.
     found = [f[:3] for f in found if not (f[3] and _spans_a_list(f[:3], spans))]
     return [(c, start, end) for code, start, end in longest_first(found) for c in code.split("+")]
+
+
+_SENTENCE_MARK = re.compile(r"[。！!？?\n]|\.(?!\d)")
+
+
+def _sentence_at(text: str, pos: int) -> str:
+    """The sentence of the text that holds position `pos`."""
+    start = max((m.end() for m in _SENTENCE_MARK.finditer(text, 0, pos)), default=0)
+    end = next((m.start() for m in _SENTENCE_MARK.finditer(text, pos)), len(text))
+    return text[start:end]
 
 
 def match_across(sentence: str, lang: str) -> list[tuple[str, int, int]]:

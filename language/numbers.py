@@ -4,6 +4,7 @@ that the reading parsers work on one form."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
@@ -91,8 +92,35 @@ def _split_run(run: str) -> list[str]:
     return [p for p in parts if p]
 
 
+@functools.lru_cache(maxsize=1)
+def _numeral_words() -> re.Pattern[str]:
+    from language.words import word_list
+
+    words = sorted(word_list("numeral_words_zh"), key=len, reverse=True)
+    # 十分 before a word is "very" ("十分难受"), not ten points; before 钟/之/的 or at the end it counts.
+    return re.compile("|".join(re.escape(w) for w in words) + r"|十分(?=[\u4e00-\u9fff])(?![钟之的])")
+
+
+_MASK_BASE = 0xE000   # private-use characters stand in for the words kept as written
+
+
 def chinese_to_digits(text: str) -> str:
-    """Replace Chinese numerals by Arabic digits; leave words like 一样/一直 alone."""
+    """Replace Chinese numerals by Arabic digits; leave words like 一样/一直/二甲双胍 alone."""
+    kept: list[str] = []
+
+    def mask(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return chr(_MASK_BASE + len(kept) - 1)
+
+    text = _numeral_words().sub(mask, text)
+    converted = _chinese_to_digits(text)
+    if kept:
+        converted = re.sub(r"[\ue000-\uf8ff]", lambda m: kept[ord(m.group(0)) - _MASK_BASE]
+                           if ord(m.group(0)) - _MASK_BASE < len(kept) else m.group(0), converted)
+    return converted
+
+
+def _chinese_to_digits(text: str) -> str:
     text = text.replace("廿", "二十").replace("卅", "三十")   # spoken in the south: 廿分钟 = 20 minutes
     # "三五分钟", "两三天", "七八次": two neighbouring digits before a measure word say a range; keep the
     # larger (the safer figure), never 35. Years ("五六年的") are digits said one by one.
@@ -130,6 +158,11 @@ _EN_ONE = re.compile(r"\bone\b(?=\s+(?:over|point|oh|o|\d))|(?<=\d\s)one\b|(?<=\
 _YEAR_PAIR = re.compile(r"(?<![\d.])(19|20) ([0-9]\d)(?!\.?\d)")
 _HUNDREDS_PAIR = re.compile(r"(?<![\d.])([1-4])[ -]([1-9]\d)(?!\.?\d)")
 _DIGIT_RUN = re.compile(r"(?<![\d.])(?:(?:\d|\boh|\bo)[ ,-]+){2,}(?:\d|oh\b)(?!\.?\d)", re.IGNORECASE)
+# "the bottom one seventy-nine", "the other one ninety": "one" stands for the number, it is not part of it.
+_ONE_PRONOUN = re.compile(r"\b((?:top|bottom|upper|lower|other|first|second|third|last|higher|big|bigger|small|"
+                          r"smaller|latest|earlier|later|newer|older|morning|evening|night|each|which|every|same|"
+                          r"white|blue|pink|yellow|round|little)\s+)one\b", re.I)
+_ONE_MARK = "\u2063"   # an invisible separator: text2num does not read it as a number
 _NUMBER_WORD_HYPHEN = re.compile(r"(?:(?<=\bone)|(?<=\btwo)|(?<=\bthree)|(?<=\bfour))-(?=(?:ten|eleven|twelve|thirteen|fourteen|"
                                  r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
                                  r"ninety)\b)", re.I)
@@ -148,13 +181,14 @@ def english_to_digits(text: str) -> str:
     # "one-forty", "one-seventy": a hyphen between two number words of a spoken reading
     text = _NUMBER_WORD_HYPHEN.sub(" ", text)
     text = _OH_HYPHEN.sub(" ", text)
+    text = _ONE_PRONOUN.sub(lambda m: m.group(1) + _ONE_MARK, text)
     out = alpha2digit(text, "en")
     out = _EN_SMALL_WORD.sub(lambda m: _EN_SMALL_VALUE[m.group(1).lower()], out)
     out = _EN_ONE.sub("1", out)
     out = _A_HUNDRED.sub(r"\1", out)
     out = _DIGIT_RUN.sub(lambda m: re.sub(r"oh|o", "0", re.sub(r"[ ,-]+", "", m.group(0)), flags=re.IGNORECASE), out)
     out = _YEAR_PAIR.sub(r"\1\2", out)
-    return _HUNDREDS_PAIR.sub(r"\1\2", out)
+    return _HUNDREDS_PAIR.sub(r"\1\2", out).replace(_ONE_MARK, "one")
 
 
 def to_digits(text: str) -> str:

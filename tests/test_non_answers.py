@@ -119,3 +119,69 @@ def test_a_pain_score_repaired_with_no_counts_after_the_repair() -> None:
 ])
 def test_what_a_movement_or_a_trip_to_the_toilet_is(text: str, lang: str, present: list) -> None:
     assert sorted(parse_symptoms(text, lang).value["present"]) == sorted(present)
+
+
+# ----- numbers that are no readings; mentions read with their sentence (found on the train split) -----------
+
+@pytest.mark.parametrize(("text", "digits"), [
+    ("也没低血糖，二甲双胍吃着", "也没低血糖，二甲双胍吃着"),          # a drug name is no 2
+    ("十分难受", "十分难受"),                                          # 十分 = very
+    ("疼得有十分", "疼得有10分"),
+    ("手机尾号三七二八", "手机尾号3728"),
+    ("Top number's one thirty-four, bottom one seventy-nine", "Top number's 134, bottom one 79"),
+    ("the other one ninety", "the other one 90"),
+    ("one sixty over a hundred", "160 over 100"),
+])
+def test_numerals_inside_words_and_one_as_a_pronoun(text: str, digits: str) -> None:
+    from language.numbers import to_digits
+
+    assert to_digits(text) == digits
+
+
+def test_a_drug_name_with_a_numeral_gives_no_glucose_reading() -> None:
+    from dialogs.understanding import readings_in_passing
+
+    assert readings_in_passing("我吃二甲双胍好多年了，也没低血糖，都挺好", "zh") == {}
+
+
+@pytest.mark.parametrize(("field", "text", "expected"), [
+    ("blood_glucose", "Fasting sugar was one twenty-six this morning, and two hours after breakfast it was one eighty. "
+                      "I had two idlis and sambar, not much.", 10.0),            # 2 idlis is a count
+    ("blood_glucose", "It was seventeen point three last night, at her seventieth.", 17.3),   # an ordinal
+    ("blood_glucose", "Six point eight millimoles this morning.", 6.8),
+    ("blood_glucose", "Three hundred and ten milligrams.", 17.2),
+    ("heart_rate", "seventy two beats a minute", 72),
+])
+def test_counts_and_ordinals_are_no_readings(field: str, text: str, expected: float) -> None:
+    assert value(field, text, "en") == expected
+
+
+def test_an_exact_diastolic_past_the_red_line_is_kept_beside_a_rough_systolic() -> None:
+    engine = step_engine(("blood_pressure",), "zh")
+    engine.handle("低压一百一十，高压一百六十多，具体多少没看清")
+    outcome = engine.outcome()
+    assert outcome["blood_pressure"]["diastolic"] == 110
+    assert "red" in {f["level"] for f in outcome["flags"]}
+
+
+@pytest.mark.parametrize(("text", "lang", "present"), [
+    ("刷牙出血，吐出来一口一口都是血水", "zh", ["bleeding"]),              # spitting after brushing
+    ("今天早上恶心，吐了一回", "zh", ["nausea_vomiting"]),
+    ("刷牙的时候恶心想吐", "zh", ["nausea_vomiting"]),                       # nausea stays nausea
+    ("My gums bleed a little when I brush, the spit's pink.", "en", ["bleeding"]),
+    ("I keep coughing up pink spit.", "en", ["hemoptysis"]),
+    ("出冷汗，手抖得拿不住杯子", "zh", ["hypoglycemia_symptoms"]),           # tremor, not a weak limb
+    ("左手拿不住杯子", "zh", ["limb_weakness"]),
+])
+def test_mentions_read_with_their_sentence(text: str, lang: str, present: list) -> None:
+    assert sorted(parse_symptoms(text, lang).value["present"]) == sorted(present)
+
+
+def test_a_lexicon_row_written_as_a_mapping_needs_unless_sentence(tmp_path) -> None:  # noqa: ANN001
+    from language.lexicon import LEXICON_PATH, LexiconError, load_lexicon
+
+    text = LEXICON_PATH.read_text(encoding="utf-8").replace("  - '反胃'\n", "  - {pattern: '反胃'}\n", 1)
+    bad = tmp_path / "symptoms.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(LexiconError):
+        load_lexicon(bad)
