@@ -311,8 +311,10 @@ class FollowupEngine:
         value = self._field_value(step, utterance)
         if value is None and self.llm_fallback is not None:
             value = self._llm_value(step.collect, utterance)
-        if value is None and step.collect == "temperature" and nlu.no_fever_no_reading(utterance, self.lang):
-            # "没烧，也没量" / "No fever, didn't take it": no reading to store and no fever to follow up.
+        if value is None and step.collect == "pain_score" and nlu.bare_reply(utterance, self.lang) == "no":
+            value = 0   # "How much pain now?" — "No, nothing.", "没有了": no pain
+        if value is None and nlu.no_reading(step.collect or "", utterance, self.lang):
+            # "没烧，也没量" / "No fever, didn't take it" / "No, that's all": no reading to store, nothing to follow up.
             self.state.answers += 1
             self._scan_for_danger(utterance)
             return self._advance_from_current(prefix=self._red_prefix())

@@ -264,18 +264,35 @@ def _closings(lang: str) -> re.Pattern[str]:
 def is_bare_reply(text: str, lang: str) -> bool:
     """Only a short yes or no and closing words ("没有了，谢谢你们啊", "No, that's all."): nothing that
     answers a question other than a yes/no one."""
+    return bare_reply(text, lang) is not None
+
+
+def bare_reply(text: str, lang: str) -> str | None:
+    """The yes or no ("yes", "no", "uncertain") of a bare reply (is_bare_reply), else None."""
     clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text) if c.strip()]
-    if not clauses:
-        return False
-    said_yes_no = False
+    said: str | None = None
     for clause in clauses:
         if _closings(lang).match(clause):
             continue
         short = len(clause) <= 4 if lang == "zh" else len(clause.split()) <= 2
-        if not short or parse_yes_no(clause, lang).value is None:
-            return False
-        said_yes_no = True
-    return said_yes_no
+        value = parse_yes_no(clause, lang).value if short else None
+        if value is None:
+            return None
+        said = said or value
+    return said
+
+
+READING_FIELDS = ("blood_pressure", "blood_glucose", "temperature", "heart_rate")
+
+
+def no_reading(field_name: str, text: str, lang: str) -> bool:
+    """A reading question answered with no reading and nothing wrong: "没烧，也没量", "No, that's all, dear.",
+    "没有了，谢谢你们啊". Nothing to store and nothing to follow up — unlike "记不清了", which is asked again."""
+    if field_name not in READING_FIELDS:
+        return False
+    if field_name == "temperature" and no_fever_no_reading(text, lang):
+        return True
+    return bare_reply(text, lang) == "no" and not re.search(r"\d", to_digits(text))
 
 
 # ----- identity --------------------------------------------------------------------------------------

@@ -185,3 +185,38 @@ def test_a_lexicon_row_written_as_a_mapping_needs_unless_sentence(tmp_path) -> N
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(LexiconError):
         load_lexicon(bad)
+
+
+# ----- a reading question answered "no" (the persona's default in a scenario, a patient who never measured) --
+
+@pytest.mark.parametrize(("field", "text", "lang"), [
+    ("temperature", "No, that's all, dear.", "en"),
+    ("temperature", "没有了，谢谢你们啊", "zh"),
+    ("blood_pressure", "No, nothing.", "en"),
+    ("heart_rate", "没有", "zh"),
+])
+def test_a_reading_question_answered_no_stores_nothing_and_calls_no_nurse(field: str, text: str, lang: str) -> None:
+    engine = step_engine((field, "satisfaction"), lang)
+    reply = engine.handle(text)
+    assert reply.expecting == "satisfaction"                 # moved on, not asked again
+    outcome = engine.outcome()
+    assert field not in outcome and not outcome.get("unclear_fields") and outcome["needs_callback"] is False
+
+
+@pytest.mark.parametrize(("text", "lang"), [("记不清了", "zh"), ("I'm not sure, maybe.", "en")])
+def test_a_reading_the_patient_cannot_give_is_asked_again(text: str, lang: str) -> None:
+    engine = step_engine(("blood_pressure", "satisfaction"), lang)
+    assert engine.handle(text).expecting == "blood_pressure"
+
+
+def test_no_to_the_pain_question_is_no_pain() -> None:
+    engine = step_engine(("pain_score",), "en")
+    engine.handle("No, nothing.")
+    assert engine.outcome()["pain_score"] == 0
+
+
+def test_the_day_seven_one_missed_is_a_re_exam_not_done() -> None:
+    text = "I had the day three one. The day seven one I missed, with Galway and all, I'm going in tomorrow."
+    assert value("reexam_done", text, "en") == "no"
+    assert value("reexam_done", "第一次查了，第二次错过了", "zh") == "no"
+    assert value("reexam_done", "Yes, I had both of them done.", "en") == "yes"
