@@ -220,3 +220,13 @@ def test_the_day_seven_one_missed_is_a_re_exam_not_done() -> None:
     assert value("reexam_done", text, "en") == "no"
     assert value("reexam_done", "第一次查了，第二次错过了", "zh") == "no"
     assert value("reexam_done", "Yes, I had both of them done.", "en") == "yes"
+
+
+@pytest.mark.parametrize(("text", "lang", "present"), [
+    ("咳嗽，晚上咳得睡不着", "zh", ["cough"]),                       # sleep lost to the cough is the cough
+    ("dry cough that keeps me up at night", "en", ["cough"]),
+    ("睡不着觉，一晚上就睡两三个钟头", "zh", ["insomnia"]),
+    ("胸口疼得睡不着", "zh", ["chest_pain", "insomnia"]),             # never at the cost of the chest pain
+])
+def test_sleep_lost_to_a_cough_is_the_cough(text: str, lang: str, present: list) -> None:
+    assert sorted(parse_symptoms(text, lang).value["present"]) == sorted(present)
