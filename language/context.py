@@ -68,6 +68,7 @@ class ContextRules:
     triggers: tuple[Trigger, ...]
     circumstance_denial: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     pseudo_mentions: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    self_repair: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     wishes_are_findings: frozenset[str] = frozenset()
     reading_hypothetical: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     admission_story: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
@@ -112,6 +113,7 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
         contrast = {lang: _compile(f"self_contrast.{lang}", data["self_contrast"][lang], re.I) for lang in langs}
         not_mentions = {lang: _compile(f"pseudo_mentions.{lang}", data["pseudo_mentions"][lang], re.I) for lang in langs}
         circumstance = {lang: _compile(f"circumstance_denial.{lang}", data["circumstance_denial"][lang], re.I) for lang in langs}
+        repair = {lang: _compile(f"self_repair.{lang}", data["self_repair"][lang], re.I) for lang in langs}
     except (KeyError, TypeError) as exc:
         raise ContextRuleError(f"{path}: terminators, pseudo and inner_negation need zh and en ({exc})") from None
     triggers = []
@@ -134,7 +136,7 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
                         triggers=tuple(triggers), circumstance_denial=circumstance,
-                        pseudo_mentions=not_mentions,
+                        pseudo_mentions=not_mentions, self_repair=repair,
                         wishes_are_findings=frozenset(data.get("wishes_are_findings") or ()),
                         reading_hypothetical={lang: _compile(f"reading_hypothetical.{lang}", data["reading_hypothetical"][lang], re.I)
                                               for lang in langs},

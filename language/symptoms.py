@@ -83,6 +83,12 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
             elif status in ("negated", "resolved", "historical"):
                 absent.append(code)
     present = list(dict.fromkeys(present))
+    repaired = _repaired_denial(text, lang, mentions, present)
+    if repaired:
+        present = [repaired if c == "pain" else c for c in present]
+        cues.setdefault(repaired, {}).update(cues.pop("pain", {}))
+        spans.setdefault(repaired, []).extend(spans.pop("pain", []))
+        present = list(dict.fromkeys(present))
     # A generic word next to a specific one is the same finding ("头痛" read as pain and headache, "咳嗽有血"
     # as cough and hemoptysis); apart from it ("bad headache and an achy neck") it is a finding of its own.
     for generic, specific in GENERIC_OVER.items():
@@ -114,3 +120,22 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
             return Parse({"present": [], "absent": [], "cues": {}})
         return NOTHING
     return Parse({"present": present, "absent": absent, "cues": {c: cues.get(c, {}) for c in present}})
+
+
+# "No chest pain. Hang on, actually, there was a twinge last night…", "胸口不疼。哦不对，其实昨晚有一下疼了一阵":
+# a bare pain said in a self-repair after a specific pain was denied is that pain coming back, not a pain
+# of its own. Words of the repair: a table row (language/data/context_rules.yaml `self_repair`).
+def _repaired_denial(text: str, lang: str, mentions: list[Any], present: list[str]) -> str | None:
+    """The specific pain code a repaired denial brings back, or None."""
+    if "pain" not in present:
+        return None
+    specific = GENERIC_OVER.get("pain", ())
+    repair = rules().self_repair["zh" if lang == "zh" else "en"]
+    for mention in mentions:
+        if mention.code != "pain" or not mention.present:
+            continue
+        denied_before = [m.code for m in mentions if m.code in specific and m.denied and m.end <= mention.start]
+        if denied_before and repair.search(text[max(m.end for m in mentions if m.code == denied_before[-1]):mention.start]):
+            return denied_before[-1]
+    return None
+

@@ -230,3 +230,18 @@ def test_the_day_seven_one_missed_is_a_re_exam_not_done() -> None:
 ])
 def test_sleep_lost_to_a_cough_is_the_cough(text: str, lang: str, present: list) -> None:
     assert sorted(parse_symptoms(text, lang).value["present"]) == sorted(present)
+
+
+def test_a_bare_pain_in_a_self_repair_after_a_denied_chest_pain_is_the_chest_pain() -> None:
+    text = "No chest pain. Hang on, actually, there was a twinge last night, sitting in bed, it lasted ages, maybe twenty minutes."
+    value = parse_symptoms(text, "en").value
+    assert value["present"] == ["chest_pain"]
+    assert value["cues"]["chest_pain"]["at_rest"] is True          # the repair's cues go with it
+    engine = step_engine(("symptoms",), "en")
+    engine.handle(text)
+    assert "red" in {f["level"] for f in engine.outcome()["flags"]}
+
+
+@pytest.mark.parametrize(("text", "lang"), [("No chest pain. My knee hurts though.", "en"), ("没有胸痛，膝盖有点疼", "zh")])
+def test_another_pain_after_a_denial_without_a_repair_stays_its_own(text: str, lang: str) -> None:
+    assert parse_symptoms(text, lang).value["present"] == ["pain"]
