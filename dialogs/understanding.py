@@ -431,10 +431,10 @@ _NOTHING_NEW_EN = re.compile(r"(?:\bnothing\b|\bnone\b|^no\b|\bno new\b|\bno pro
 # ("我不清楚他有没有不舒服"): never "nothing new" — asked again, then a nurse.
 _UNSAID_COMPLAINT = re.compile(
     r"(?<![没不无])(?:有点|有些|是有|倒是有|挺|很|老是|总是|还是)?(?:不舒服|难受|不对劲|不得劲|不太舒服|不大舒服)(?:倒是|还是)?(?:有|有点|的)?"
-    r"|不舒服倒是|说不清(?:是)?(?:哪|什么)|something(?:'s| is)? (?:not right|wrong|off)|not (?:feeling )?(?:right|myself)"
-    r"|feel(?:ing)? (?:off|rough|awful|unwell|poorly|rotten)", re.I)
+    r"|不舒服倒是|说不清(?:是)?(?:哪|什么)|\bsomething(?:'s| is)? (?:not right|wrong|off)\b|\bnot (?:feeling )?(?:right|myself)\b"
+    r"|\bfeel(?:ing)? (?:off|rough|awful|unwell|poorly|rotten)\b", re.I)
 _ECHO_THEN_DENIAL = re.compile(r"\s*(?:啊|呀|吗|嘛|是吧)?\s*[？?，,。.…]+\s*(?:没有|没|木有|冇|莫得|没得|no\b|nope\b|nah\b)", re.I)
-_DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|don'?t know|not sure|no idea|can'?t say", re.I)
+_DONT_KNOW = re.compile(r"不清楚|不知道|不晓得|说不好|说不清|\bdon'?t know\b|\bnot sure\b|\bno idea\b|\bcan'?t say\b", re.I)
 
 
 def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic: Any = None) -> Parse:
@@ -738,15 +738,38 @@ def _blood_glucose(text: str) -> Parse:
         if floor < default_threshold("glucose_red_low") or floor >= default_threshold("glucose_red_high"):
             return Parse(floor)
         return NOTHING
-    value = _current_reading(t, [(v, s) for v, s, _ in reading_numbers(t)], "blood_glucose")
+    found = [(v, s) for v, s, _ in reading_numbers(t)]
+    value = _current_reading(t, found, "blood_glucose")
     if value is None:
         return NOTHING
-    if _MG_DL.search(t) is not None or value > _MG_DL_NUMBER:
-        value = value / 18.0
-    value = round(value, 1)
+    mg_dl = _MG_DL.search(t) is not None or value > _MG_DL_NUMBER
+
+    def mmol(v: float) -> float:
+        return round(v / 18.0 if mg_dl else v, 1)
+
+    value = mmol(value)
     if not 1.0 <= value <= 40.0:
         return NOTHING
+    # "17.3 last night … down to about twelve this morning I think": a hedged later figure does not
+    # replace an exact one past a red line (fail closed: the flag is kept).
+    chosen = next((s for v, s in reversed(found) if mmol(v) == value), None)
+    if chosen is not None and _HEDGED_READING.search(_clause_around(t, chosen)):
+        red = [mmol(v) for v, s in found if s != chosen and not _HEDGED_READING.search(_clause_around(t, s))
+               and 1.0 <= mmol(v) <= 40.0 and (mmol(v) >= default_threshold("glucose_red_high")
+                                               or mmol(v) < default_threshold("glucose_red_low"))]
+        if red:
+            return Parse(red[-1])
     return Parse(value)
+
+
+_HEDGED_READING = re.compile(r"\babout\b|\baround\b|\broughly\b|\bi think\b|\bmaybe\b|\bprobably\b|\bsomething like\b"
+                             r"|didn'?t write|大概|差不多|好像|估计|可能|记不(?:太)?清|左右", re.I)
+
+
+def _clause_around(t: str, pos: int) -> str:
+    bounds = [0, *[m.end() for m in _READING_CLAUSE.finditer(t)], len(t) + 1]
+    i = max(k for k, b in enumerate(bounds) if b <= pos)
+    return t[bounds[i]:bounds[min(i + 1, len(bounds) - 1)]]
 
 
 _TEMP_SPOKEN = re.compile(r"(?<![\d.])(3[4-9]|4[0-2])(?:\s+|度)(\d)(?!\.?\d)")       # "thirty-eight five", "38度5"
@@ -828,7 +851,7 @@ _PAIN_NOW = re.compile(r"现在|目前|这会儿|眼下|\bnow\b|\btoday\b|at the
 _PAIN_SETTLE = re.compile(r"\bsay\b|\bmore like\b|就算|算(?:是)?|还是", re.I)
 _PAIN_RANGE = re.compile(r"(?:between|from)\s*(\d+)\s*(?:and|to|-)\s*(\d+)|(\d+)\s*(?:到|至)\s*(\d+)\s*分", re.I)
 _PAIN_HEDGE = re.compile(r"说不好|有时候疼有时候不疼|时好时坏|up and down|comes and goes|hard to say|depends", re.I)
-_NO_PAIN_AT_ALL = re.compile(r"一分都没有|一点都不(?:疼|痛)|一点也不(?:疼|痛)|not (?:at all|a bit)|no pain at all", re.I)
+_NO_PAIN_AT_ALL = re.compile(r"一分都没有|一点都不(?:疼|痛)|一点也不(?:疼|痛)|not (?:at all|a bit)|\bno pain at all\b", re.I)
 
 
 def _pain_score(text: str) -> Parse:

@@ -245,3 +245,18 @@ def test_a_bare_pain_in_a_self_repair_after_a_denied_chest_pain_is_the_chest_pai
 @pytest.mark.parametrize(("text", "lang"), [("No chest pain. My knee hurts though.", "en"), ("没有胸痛，膝盖有点疼", "zh")])
 def test_another_pain_after_a_denial_without_a_repair_stays_its_own(text: str, lang: str) -> None:
     assert parse_symptoms(text, lang).value["present"] == ["pain"]
+
+
+@pytest.mark.parametrize("text", ["I don't know, I'm not sure really.", "Something's not right, I can't say what."])
+def test_not_knowing_or_an_unnamed_complaint_is_asked_again(text: str) -> None:
+    assert value("symptoms", text, "en") is None
+
+
+@pytest.mark.parametrize(("text", "lang", "expected"), [
+    ("It was up at seventeen point three last night. It was down to about twelve this morning I think, "
+     "but I didn't write that one down.", "en", 17.3),                      # a hedged later figure keeps the red one
+    ("昨天晚上十八点五，今天早上大概十二左右吧", "zh", 18.5),
+    ("It was 7.5 yesterday and about 6 today", "en", 6.0),                 # no red line: the latest counts
+])
+def test_a_hedged_later_glucose_does_not_replace_an_exact_red_one(text: str, lang: str, expected: float) -> None:
+    assert value("blood_glucose", text, lang) == expected
