@@ -669,7 +669,7 @@ def _latest_pair(t: str) -> tuple[int, int] | None:
 _READING_CLAUSE = re.compile(r"[，,。；;！!？?]|\.(?!\d)")
 _HABIT = re.compile(r"平时|平常|一般|通常|向来|一直|这几天都|每天都|老是|always|usually|normally|mostly|all week|every day|"
                     r"most days|tends? to|it'?s been (?:\d|between|in the|around)|been between|\d+s and \d+s|\d+ to \d+", re.I)
-_EARLIER = re.compile(r"昨天|昨晚|昨儿|前天|前几天|几天前|上午的时候|早上的时候|上(?:个)?(?:周|星期|礼拜)|(?<!这)(?<!下)(?:周|星期|礼拜)[一二三四五六日天]"
+_EARLIER = re.compile(r"昨天|昨晚|昨儿|前天|前几天|几天前|那时候|那会儿|住院的时候|在医院(?:的时候|那会)|上午的时候|早上的时候|上(?:个)?(?:周|星期|礼拜)|(?<!这)(?<!下)(?:周|星期|礼拜)[一二三四五六日天]"
                       r"|last night|yesterday|the other day|earlier|last week|days? ago|\b(?:on )?(?:mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
 _EARLIER_TODAY = re.compile(r"\b(?:was|were)\b[^,;]{0,30}\bthis morning\b|\bthis morning\b[^,;]{0,20}\b(?:was|were)\b|早上是|早上还是", re.I)
 _TIME_WORDS = re.compile(_HABIT.pattern + "|" + _EARLIER.pattern + "|" + _EARLIER_TODAY.pattern
@@ -738,7 +738,15 @@ def _blood_glucose(text: str) -> Parse:
         if floor < default_threshold("glucose_red_low") or floor >= default_threshold("glucose_red_high"):
             return Parse(floor)
         return NOTHING
-    found = [(v, s) for v, s, _ in reading_numbers(t)]
+    # "二十一点几，二十一点三吧，测了两回都是二十多": a figure said roughly (几/多/来) gives way to an exact one
+    exact = [(v, s) for v, s, e in reading_numbers(t) if not re.match(r"\s*(?:几|多|来)", t[e:e + 2])]
+    if not exact and reading_numbers(t) and not _MG_DL.search(t):
+        # Only rough figures ("十几", "二十多"): asked again, but a floor past the red line keeps its flag.
+        floor = reading_numbers(t)[-1][0]
+        if floor >= default_threshold("glucose_red_high") or floor < default_threshold("glucose_red_low"):
+            return Parse(round(floor, 1))
+        return NOTHING
+    found = exact
     value = _current_reading(t, found, "blood_glucose")
     if value is None:
         return NOTHING
@@ -833,9 +841,16 @@ _PULSE_NUMBER = re.compile(r"(?<![\d.])(\d{2,3})(?!\.?\d)\s*(?:次|下|beats?|bp
 _PULSE_WINDOW = [(re.compile(r"半分钟|half a minute|30 ?(?:秒|seconds)", re.I), 2), (re.compile(r"15 ?(?:秒|seconds)", re.I), 4)]
 
 
+_PULSE_WORKED_OUT = re.compile(r"(?:[一1]\s*分钟(?:就|那就)?(?:是|算|有)|那就是|\bso (?:that'?d|that would|it'?d|it would|that'?s|that is) be\b|"
+                               r"\bso (?:that'?s|that is|it'?s)\b|\bwhich (?:makes|is|would be)\b|\bthat makes\b)\s*(?:about\s*)?(\d+)", re.I)
+
+
 def _heart_rate(text: str) -> Parse:
     """Beats a minute; "半分钟三十五下" counts double. Counts (次/下) are what a pulse is said in."""
     t = _after_correction(to_digits(text))
+    worked_out = _PULSE_WORKED_OUT.search(t)
+    if worked_out and 25 <= int(worked_out.group(1)) <= 250:
+        return Parse(int(worked_out.group(1)))   # "半分钟三十五下，那一分钟就是七十": the patient did the sum
     factor = next((f for pattern, f in _PULSE_WINDOW if pattern.search(t)), 1)
     found = [(int(m.group(1)) * factor, m.start(1)) for m in _PULSE_NUMBER.finditer(t)
              if not re.match(r"\s*(?:秒|seconds|分钟|minutes|岁|年|%|percent)", t[m.end(1):m.end(1) + 8], re.I)]
@@ -872,6 +887,11 @@ def _pain_score(text: str) -> Parse:
     settled = re.search(r"还是(\d+)\s*分", t)
     if settled and int(settled.group(1)) <= 10:
         return Parse(int(settled.group(1)))
+    # "七分，比昨天厉害了。昨天还就四五分": a score said of yesterday or of a habit gives way to one of now.
+    pieces = [p for p in _READING_CLAUSE.split(t) if reading_numbers(p)]
+    current = [p for p in pieces if not (_EARLIER.search(p) or _HABIT.search(p))]
+    if current and len(current) < len(pieces):
+        t = "，".join(current)
     if _PAIN_RANGE.search(t) or (_PAIN_HEDGE.search(text) and not re.search(r"\d", t)):
         return NOTHING   # a range or "it varies": asked again, never a guess
     values = [v for v, _, _ in reading_numbers(t)]

@@ -260,3 +260,17 @@ def test_not_knowing_or_an_unnamed_complaint_is_asked_again(text: str) -> None:
 ])
 def test_a_hedged_later_glucose_does_not_replace_an_exact_red_one(text: str, lang: str, expected: float) -> None:
     assert value("blood_glucose", text, lang) == expected
+
+
+@pytest.mark.parametrize(("field", "text", "lang", "expected"), [
+    ("heart_rate", "我给他摸的，半分钟三十五下，那一分钟就是七十。", "zh", 70),     # the patient did the sum
+    ("heart_rate", "I counted fifteen in fifteen seconds, so that'd be sixty, wouldn't it?", "en", 60),
+    ("heart_rate", "半分钟三十五下", "zh", 70),
+    ("blood_glucose", "九点几，九点六，比住院的时候好多了，那时候都十几。", "zh", 9.6),   # rough gives way to exact
+    ("blood_glucose", "二十一点几，二十一点三吧，测了两回都是二十多", "zh", 21.3),
+    ("blood_glucose", "十几", "zh", None),                                        # rough across a red line: ask again
+    ("blood_glucose", "血糖二十多", "zh", 20.0),                                   # a red floor keeps its flag
+    ("pain_score", "七分，比昨天厉害了。昨天还就四五分，今天早上起来就不对了。", "zh", 7),
+])
+def test_worked_out_rough_and_earlier_readings(field: str, text: str, lang: str, expected: object) -> None:
+    assert value(field, text, lang) == expected
