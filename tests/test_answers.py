@@ -462,3 +462,13 @@ def test_the_topic_table_is_checked_when_loaded(tmp_path) -> None:  # noqa: ANN0
     bad.write_text("bathing:\n  zh: ['洗(澡']\n  en: ['bath']\n", encoding="utf-8")
     with pytest.raises(TopicTableError, match="bathing"):
         _load_topics(bad)
+
+
+@pytest.mark.parametrize("frequency", ["prn", "qd", "bid", "qn"])
+def test_a_timing_answer_never_says_a_word_twice(frequency: str) -> None:
+    from knowledge.answers import _focus
+
+    drug = item(1, "medication", "盐酸昂丹司琼片 8mg 口服 恶心呕吐时服用，每日最多两次", name="盐酸昂丹司琼片",
+                generic_name="昂丹司琼", frequency=frequency)
+    said = _focus(drug, {"timing"}, "zh", "那个止吐的药什么时候吃？")
+    assert said and not re.search(r"(服用|每日|必要时)\1", said), said
