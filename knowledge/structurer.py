@@ -132,7 +132,7 @@ def _lookup(name: str) -> _Drug | None:
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 # (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|粉剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
              r"(?<!血)栓|丸|散|糖浆|笔|针)")
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
@@ -321,9 +321,9 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|(?-i:(?<=[\s\d])ON\b)|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
-    ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+    ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|(?<![次当翌今明])日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;（(])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -370,13 +370,13 @@ _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|最后|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
                           rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
                           rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
@@ -432,6 +432,10 @@ _LIST_LAST_ZH = re.compile(r"(?<![\d.])\d{1,3}\s*(?:个)?\s*(天|日|周|星期|
 _LIST_LAST_EN = re.compile(r"\b\d{1,3}\s*(days?|weeks?|months?|years?)\b", re.I)
 _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$")
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
+# a first month in which something repeats ("出院后第1个月每周…", "头1个月内每周…"): the repeat gives the first time
+_FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
+_UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
+_GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) (?:a|per))\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
@@ -481,7 +485,10 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
 _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
-_STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
+_ZH_FULL_DATE = r"20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2}"
+_STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
+                               # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
+                               rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
                                r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
@@ -517,7 +524,7 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     m = _STATED_DISCHARGE.search(text)
     if not m:
         return None, None
-    written = m.group(1) or m.group(2)
+    written = next(g for g in m.groups() if g)
     order = None
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
     if numeric:
@@ -613,6 +620,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
+    for m in _FIRST_SPAN_ZH.finditer(text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "出院后第1个月每周查血常规": weekly from discharge on
+    for m in _UNIT_FIRST_EN.finditer(text):          # "then at weeks 6, 8 and 12": the unit before the numbers
+        unit = _UNIT_EN[m.group(1).lower() + ("" if m.group(1).lower().endswith("s") else "s")]
+        for n in re.finditer(r"\d{1,3}", m.group(2)):
+            add((m.start(2) + n.start(), m.start(2) + n.end()), _iso_period(float(n.group(0)), unit))
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -662,6 +676,9 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, _slash_period(m))
     for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
         add(m, _iso_period(float(m.group(1)), _UNIT_EN[m.group(2).lower()]))
+    # "之后一周（即出院后第12天）", "纠正42天（约出院后5周）": the time from discharge in the brackets is the one meant
+    for g in _GLOSS_FROM_DISCHARGE.finditer(text):
+        found = [f for f in found if not (f[1] <= g.start() and not text[f[1]:g.start()].strip())]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -850,6 +867,20 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         n = _num(en.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_EN[en.group(2).lower()])
+    # "Co-amoxiclav 625 mg TDS 7/7", "BD 3/7 (to complete 7 days)": a course in clinical shorthand right after the sig
+    slash = re.search(rf"(?:\b{_SIG_CODE}\b|\bdaily\b|\bnocte\b|\bmane\b|\bON\b|\bOM\b|\bwith food\b)\s*[,;]?\s*(?=\d{{1,2}}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
+    if slash:
+        period = _slash_period(_SLASH_PERIOD.match(text, slash.end()))
+        if period:
+            return period
+    # "每日1剂 … 共7剂": a decoction of one dose a day lasts as many days as doses (AUTHOR-NOTES-5)
+    packs = re.search(r"(?:共|连服|再服|服)\s*(\d{1,3})\s*剂", text)
+    if packs and not re.search(r"每日\s*(?:[2-9]|两|二|三)\s*剂|两日一剂|隔日一剂", text):
+        return _iso_period(float(packs.group(1)), "D")
+    # "once daily – 21 more injections": one a day, so as many days
+    shots = re.search(r"\b(\d{1,3})\s+(?:more|further|remaining)\s+(?:injections|doses)\b|(?:再|还需|共)(?:注射|打)\s*(\d{1,3})\s*(?:针|支|次)", text, re.I)
+    if shots and _frequency(text) == "qd":
+        return _iso_period(float(shots.group(1) or shots.group(2)), "D")
     if _DURATION_LONG.search(text):
         return "long_term"
     bare = _DURATION_BARE.search(text)
@@ -1096,7 +1127,7 @@ def _stopped_after(after: str) -> bool:
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
         if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\s+(?:\d|a\b|an\b|one|two|three|"
-                    r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|"
+                    r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|within\b|by\b|"
                     r"on\b|at\b|while\b|如|若|时|前|后)", post, re.I):
             continue
         return True
@@ -1117,7 +1148,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh) if names is None else names
     # "阿莫西林克拉维酸钾干混悬剂 按阿莫西林30mg/kg/次": the component a dose is counted by is part of the drug's order
-    meds = [m for k, m in enumerate(meds) if not (k and re.search(r"按\s*$", segment.text[meds[k - 1].end:m.start]))]
+    meds = [m for k, m in enumerate(meds) if not (k and re.search(r"按\s*$", segment.text[meds[k - 1].end:m.start]))
+            and not (k and segment.text.startswith("的", m.end))]    # "于服戊酸雌二醇的最后10天加用": a reference, not an order
     if not meds:
         return []
     items = []
@@ -1227,6 +1259,11 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)\s*$", after[max(0, dose_m.start() - 4):dose_m.start()]):
+        # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
+        per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
+        each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
+        dose_m = each or dose_m
     if dose_m and re.match(r"\s*/\s*kg\b", after[dose_m.end():], re.I):
         # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
         worked = _DOSE_IN_MED.search(after, dose_m.end())
@@ -1498,7 +1535,15 @@ def _zh_department(text: str) -> str | None:
         m = pattern.search(text)
         if m:
             parent = re.search(rf"(?:{names.pattern})$", text[:m.start()]) if pattern is units else None
-            return parent.group(0) if parent else m.group(0)     # "心内科心衰门诊": a subspecialty clinic goes to its department
+            if parent:
+                return parent.group(0)                           # "心内科心衰门诊": a subspecialty clinic goes to its department
+            if pattern is units and m.group(0).endswith("门诊"):
+                # "减重营养护理门诊", "戒酒护理门诊": the words before a named clinic are part of its name
+                more = re.search(r"[\u4e00-\u9fff]{1,6}$", text[max(0, m.start() - 6):m.start()])
+                if more:
+                    qualifier = re.split(r"[到至去在于回来赴及和与、的后内天周月年日号次行做查院科室时前]", more.group(0))[-1]
+                    return qualifier + m.group(0)
+            return m.group(0)
     for m in _DEPT_ZH.finditer(text):
         raw = m.group(1) or m.group(2)
         dept = _DEPT_PREFIX.sub("", raw)
@@ -1516,7 +1561,7 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行)(?=[^，,。；;、：:]{{0,8}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
 
 
@@ -1598,7 +1643,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         offset = tail_start + at
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
-        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
+        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:一次|1次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
             piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
@@ -1994,7 +2039,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                 and not _RECURRING.search(clause.text):
             # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
             whens = [w for _, _, w in _time_expressions(clause.text, ref)]
-            found = [replace(v, when=w) for w in dict.fromkeys(whens) for v in last_visits if w not in {x.when for x in last_visits}]
+            # (the tests taken at those visits go with each new time too: "urine dipstick and BP at your GP surgery every week
+            # …, then at weeks 6, 8 and 12")
+            with_visit = [i for i in structured if i.kind == "reexam" and any(i.span_start == v.span_start and i.when == v.when
+                                                                               for v in last_visits)]
+            found = list({(v.kind, v.name, w): replace(v, when=w) for w in dict.fromkeys(whens) if w not in {x.when for x in last_visits}
+                          for v in [*last_visits, *with_visit]}.values())
         if any(i.when for i in found):
             timed = [i for i in found if i.when]
             visits_here = [i for i in timed if i.kind == "revisit"]
@@ -2155,7 +2205,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
         pieces.append(text[last:start])
         last = end
     rest = "".join(pieces) + text[last:]
-    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
+    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&]", "", rest, flags=re.I)) <= 3
 
 
 _BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
