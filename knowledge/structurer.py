@@ -1348,7 +1348,7 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
@@ -1466,11 +1466,11 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
-_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|腹部|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?|\babdom\w*|\bbelly|\btummy)"
+_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|腹部|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?|\babdom\w*|\bbelly|\btummy|\bshunt|\bflap|\bscar)"
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
 _BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
-_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near|along|over|under)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?|shunt|flap|scar|tummy wound)\b", re.I)
 
 
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
@@ -1702,9 +1702,13 @@ def _clinic_phrase(text: str) -> str | None:
             if _NOT_CLINIC_WORD.fullmatch(word) and word.lower() not in _clinic_nouns_en():
                 break
             kept.insert(0, word)
+        owner = max((k for k, w in enumerate(kept) if re.search(r"['’]s$", w)), default=-1)
+        if owner >= 0:
+            kept = kept[owner + 1:]             # "Mr Lee's shoulder clinic": the person is not the clinic
         phrase = " ".join(kept)
         # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
-        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)):
+        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)
+                              or owner >= 0):
             continue
         phrase = short.get(phrase.lower(), phrase)
         if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
@@ -1785,6 +1789,8 @@ _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z
                             r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
+# a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
+_TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*[:：]\s*(\S.*)$")
 # a place before a colon, then what is done there ("GP practice nurse: U&E and FBC in 1/52")
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
@@ -1831,6 +1837,8 @@ def _en_test_names(raw: str) -> list[str]:
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
+    # "CEA blood test": the test is the abbreviation
+    parts = [re.sub(r"^([A-Z][A-Z0-9-]{1,7})\s+(?:blood|urine|serum)\s+tests?$", r"\1", p) for p in parts]
     return [p[0].upper() + p[1:] for p in parts if p]
 
 
@@ -1862,7 +1870,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
         # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
-        raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b)", raw, 1, flags=re.I)[0]
+        # ("Echo and TAVI clinic at 6 weeks": a clinic named before its noun)
+        raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+|the\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b|"
+                       r"(?:the\s+)?(?:[A-Z][A-Za-z&/-]*\s+){1,3}(?:clinic|OPD)\b)", raw, 1, flags=re.I)[0]
         raw = re.sub(r"^(?:[A-Za-z]+ ){0,3}?(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …", "Physical health monitoring: weight …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
@@ -2208,6 +2218,9 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
     return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&]", "", rest, flags=re.I)) <= 3
 
 
+_THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
+                            r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
+_SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b", re.I)
 _BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
 
 
@@ -2229,6 +2242,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     text = clause.text
     s, e = clause.start, clause.start + len(text)
     when = _when(text, ref)
+    if not zh and when and _THERAPY_START.search(text) and not _CONDITIONAL_VISIT.search(text) and _known_en_department(text):
+        # "Physiotherapy will start within 1 week – the department will phone you with the date", "Cardiac rehab: classes
+        # start in 4 weeks": the start of outpatient therapy is a visit (AUTHOR-NOTES-3), whoever books it
+        return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=_en_department(text), when=when)]
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
@@ -2251,7 +2268,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
-                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院", text[:reexams[0][1]])
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|入院|住院", text[:reexams[0][1]])
                            or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
                 # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
                 # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
@@ -2270,6 +2287,19 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
+        timed_label = _TIMED_LABEL_EN.match(text.lstrip("–—-• "))
+        if timed_label and _when(timed_label.group(1), ref) and not _when(timed_label.group(2), ref):
+            # "GP 1/52: U&E and BP check", "GP practice on day 7 after discharge: wound check, U&E and an ECG": the visit the
+            # label names and times, and the tests after the colon
+            label = timed_label.group(1)
+            place_words = label[:_EN_TIME.search(label).start()] if _EN_TIME.search(label) else label
+            tests = _en_reexam_items(timed_label.group(2), timed=False)
+            department = _known_en_department(place_words) if place_words.strip() and not _TEST_EN.search(place_words) else None
+            if department and (tests or not _CONDITIONAL_VISIT.search(text) and not _NOT_A_VISIT.search(text)):
+                w = _when(label, ref)
+                return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w),
+                        *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=name, when=w)
+                          for name, _, _ in tests)]
         place = _PLACE_LABEL_EN.match(text)
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)):
             # "GP practice nurse: U&E and FBC in 1/52", "Anticoagulation clinic: INR on 10/12 and on 14/12": tests taken at
@@ -2321,6 +2351,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_clinic_phrase(text[reexams[-1][2]:]), when=when))
             return found
+        if not when and pending_when and _SAME_TIME_EN.search(text) and (_REVISIT_EN.search(text) or _clinic_phrase(text)):
+            # "CT head in 6 weeks, then Neurosurgery clinic the same day": the visit at the time of the clause before
+            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=_en_department(text))]
         if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)
                      or _clinic_phrase(text) or _in_department(text)):
             department = _en_department(text)
@@ -2584,8 +2617,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     items = _tied_courses(items, text)
     # "wound check with the practice nurse": a place that names no department (order_vocab.yaml, AUTHOR-NOTES-3)
-    items = [replace(i, name=None) if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i
-             for i in items]
+    # ("the practice nurse at your GP surgery": the place is the GP)
+    items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
+             if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     if written != text:
