@@ -1179,8 +1179,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         clause_from = max((window + m.end() for m in re.finditer(r"[，,；;]", segment.text[window:med.start])), default=window)
         clause_to = re.search(r"[，,；;]", segment.text[med.end:med.end + 200])
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
-        if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
-            continue
+        if (_GIVEN_AT_VISIT.search(own_clause) or _route(own_clause) == "iv" and _GIVEN_AT_VISIT.search(segment.text)) and not stopped:
+            continue                  # ("IV methylprednisolone 500 mg weekly …, given in the Eye day unit": an infusion there)
         if _non_drug_products().search(med.name):
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
         if _DRUG_LEVEL.match(segment.text, med.end):
@@ -1370,7 +1370,7 @@ _WARNING_TRIGGER = re.compile(
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
-    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
+    r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
     r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
@@ -1387,7 +1387,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
-                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
+                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
@@ -1602,7 +1602,7 @@ def _shared_imaging(body: str, pieces: list[tuple[str, int]]) -> list[tuple[str,
         if out:
             prev, prev_at = out[-1]
             joiner = body[prev_at + len(prev):at]
-            if joiner in ("及", "和", "与") and _IMAGING_ZH.search(piece.strip()) and not _zh_test_words().search(prev) \
+            if joiner in ("及", "和", "与", "+", "＋") and _IMAGING_ZH.search(piece.strip()) and not _zh_test_words().search(prev) \
                     and re.fullmatch(r"[\u4e00-\u9fff]{1,6}", prev.strip()):
                 out[-1] = (body[prev_at:at + len(piece)], prev_at)
                 continue
@@ -1790,13 +1790,13 @@ _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z
 
 
 # a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
-_TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*[:：]\s*(\S.*)$")
+_TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*(?:[:：]\s+|：)(\S.*)$")      # (not "protein:creatinine ratio")
 # a place before a colon, then what is done there ("GP practice nurse: U&E and FBC in 1/52")
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
-                            r"schedule|arrange|book|do|draw|take)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+                            r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1875,6 +1875,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                        r"(?:the\s+)?(?:[A-Z][A-Za-z&/-]*\s+){1,3}(?:clinic|OPD)\b)", raw, 1, flags=re.I)[0]
         raw = re.sub(r"^(?:[A-Za-z]+ ){0,3}?(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …", "Physical health monitoring: weight …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
+        raw = re.sub(r"\s*\((?![^()]*(?:"+_TEST_EN.pattern+r"))[^()]*\)$", "", raw, flags=re.I)    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
@@ -1884,16 +1885,19 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
-        raw = re.split(r"(?<!\s)\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
+        raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
         raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
         raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
+        noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
+        if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
+            raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
         start = text.find(raw)
@@ -1914,6 +1918,7 @@ _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appoint
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
                          r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
@@ -1987,6 +1992,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     zh_held: list[OrderItemDraft] = []
     prev_found: list[OrderItemDraft] = []
+    place_pending: _Segment | None = None
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
@@ -2026,6 +2032,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             structured = [replace(i, name=name) if any(i is v for v in last_visits) else i for i in structured]
             last_visits = [replace(v, name=name) for v in last_visits]
             continue
+        if zh and not found and not warning and not _when(clause.text, ref) and _THERAPY_AT_ZH.search(clause.text) \
+                and re.search(r"门诊|中心|治疗室", clause.text) and not re.search(r"出院|医嘱|诊断|住院|术后", clause.text) \
+                and _zh_department(clause.text) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "针灸科门诊针刺治疗，每周一、三、五，首次12月7日": a course at a clinic, timed in the clauses after it
+            place_pending = clause
+            continue
+        if zh and not found and place_pending is not None and _when(clause.text, ref) \
+                and (_is_time_only(clause.text, ref) or _FIRST_ON.match(clause.text)):
+            found = [OrderItemDraft(kind="revisit", text=original[place_pending.start:clause.start + len(clause.text)],
+                                    span_start=place_pending.start, span_end=clause.start + len(clause.text),
+                                    name=_zh_department(place_pending.text), when=_when(clause.text, ref))]
+            place_pending = None
         timed_tests = [i for i in found if i.kind == "reexam" and i.when]
         if held and timed_tests:
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
@@ -2220,6 +2238,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
 
 _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
                             r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
+_THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b", re.I)
 _BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
 
