@@ -384,6 +384,7 @@ _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+_Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
 # a time written as an adjective before a visit word: "6-week postnatal check", "GP 6–8 week baby check", "3-month review"
 _COMPOUND_PERIOD = re.compile(r"(?<![\d.])(\d{1,2})(?:\s*(?:-|–|to)\s*\d{1,2})?[- ](day|week|month)(?=\s+(?:[a-z-]+\s+)?"
@@ -672,6 +673,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for m in _FORTNIGHTS.finditer(text):             # "repeat LFTs in a fortnight"
         n = _num(m.group(1))
         add(m, _iso_period(2 * n, "W") if n is not None else None)
+    for m in _Q_PERIOD.finditer(text):               # "INR q1w", "CT q3m": the first of a repeat
+        add(m, _iso_period(float(m.group(1)), {"d": "D", "w": "W", "wk": "W", "m": "M", "mo": "M", "y": "Y"}[m.group(2).lower()]))
     for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
         add(m, _slash_period(m))
     for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
@@ -1380,7 +1383,7 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
+                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
@@ -1396,6 +1399,7 @@ _EN_TIME = re.compile(
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
+    rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|"
     rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
@@ -1785,7 +1789,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
                             r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
@@ -2077,7 +2081,8 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             timed = [i for i in found if i.when]
             visits_here = [i for i in timed if i.kind == "revisit"]
             if visits_here or not last_whens or any(i.when not in last_whens for i in timed):
-                last_whens = list(dict.fromkeys(i.when for i in (visits_here or timed[:1]) if i.when))
+                # (a test at several times gives them all: "出院后1个月、3个月复查甲状腺彩超，同时内分泌科门诊随诊")
+                last_whens = list(dict.fromkeys(i.when for i in (visits_here or [t for t in timed if t.name == timed[0].name]) if i.when))
             # (tests that took each time of the clause before keep all those times for the next clause: "FBC, CRP and LFTs
             # at each infusion visit")
             last_visits = visits_here or last_visits
@@ -2199,7 +2204,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
                 if code not in {i.symptom_code for i in out}:
                     out.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
                                               name=original[s:e], symptom_code=code))
-        elif _VISIT_OR_TEST.search(clause.text) and _when(clause.text, ref):
+        elif (_VISIT_OR_TEST.search(clause.text) or (_zh_test_words() if zh else _TEST_EN).search(clause.text)) and _when(clause.text, ref):
             out += [i for i in _structure_clause(clause, zh, original, ref) if i.when]
     return out
 
