@@ -615,9 +615,9 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
-    for m in re.finditer(r"\b(?:1|one|a) (?:week|day) before\b", text, re.I):
+    for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) before\b", text, re.I):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
-    for m in re.finditer(r"(?:复诊|门诊|就诊)前(?:一|1)(?:周|天|日)", text):
+    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:周|天|日)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
@@ -1341,7 +1341,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -1455,7 +1455,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
             continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
             at = text.find(name, start)
-            out.append((name, at if at >= 0 else start, start + len(piece)))
+            out += [(n, at if at >= 0 else start, start + len(piece)) for n in _ITEM_EXPAND.get(name, [name])]
     return out
 
 
@@ -1549,7 +1549,7 @@ def _zh_department(text: str) -> str | None:
                     return qualifier + m.group(0)
             return m.group(0)
     for m in _DEPT_ZH.finditer(text):
-        raw = m.group(1) or m.group(2)
+        raw = re.split(r"[到至去在于回赴]", m.group(1) or m.group(2))[-1]     # "上午8点空腹到门诊抽血": no clinic named
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
@@ -1936,16 +1936,26 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     """Tests, a time and a place in cells of their own: re-exams at that time, and a visit when the place is a clinic
     ("CD4细胞计数、HIV病毒载量 / 出院后1个月 / 感染科门诊"); a lab or an empty place gives re-exams only."""
     text = segment.text
+    # a row of a pipe table ("| 出院后2周 | 血常规、肝功能 | 血液科门诊 |"): the outer pipes are not cells
+    outer = re.match(r"\s*\|\s*", text)
+    lead = outer.end() if outer and text.rstrip().endswith("|") else 0
+    text = re.sub(r"\s*\|\s*$", "", text[lead:]) if lead else text
+    if lead:
+        segment = _Segment(text, segment.start + lead)
     cuts = list(_TABLE_CELL.finditer(text))
     if len(cuts) < 2 or len(cuts) > 4:
         return None
     bounds = [0, *[x for m in cuts for x in (m.start(), m.end())], len(text)]
     cells = [(text[a:b], a) for a, b in zip(bounds[::2], bounds[1::2])]
     timed = [k for k, (cell, _) in enumerate(cells) if _time_expressions(cell, ref)]
-    if len(timed) != 1 or timed[0] == 0:
+    if len(timed) != 1:
         return None
     when = _when(cells[timed[0]][0], ref)
-    tests_cell, tests_at = cells[0]
+    # the tests are in the first cell that is not the time ("项目 / 时间 / 地点" or "时间 | 项目 | 科室")
+    first = 1 if timed[0] == 0 else 0
+    if first and not lead:
+        return None
+    tests_cell, tests_at = cells[first]
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
         if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
@@ -1958,7 +1968,7 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     start = segment.start + tests_at
     items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
                             span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
-    place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (0, timed[0]))
+    place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (first, timed[0]))
     if (_zh_test_words().search(place) if zh else _TEST_EN.search(place)) and not _LAB_PLACE.search(place):
         return None                                     # "血常规 / 肝功能 / 出院后2周": tests cut by slashes, not a table row
     if not _LAB_PLACE.search(place):
@@ -2015,7 +2025,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             # from discharge again, "出院后10天拆线", starts afresh)
             found = [replace(last_visits[-1], when=_when(clause.text, ref), text=original[clause.start:clause.start + len(clause.text)],
                              span_start=clause.start, span_end=clause.start + len(clause.text))]
-        if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam":
+        if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)
             found = [replace(prev_found[-1], name=n, text=original[clause.start:clause.start + len(clause.text)],
@@ -2245,17 +2255,24 @@ _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:han
                             r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b", re.I)
-_BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
+_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(周|天|日)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
-    """"Respiratory clinic in 6 weeks with a chest X-ray the week before" → the test at P5W."""
+    """"Respiratory clinic in 6 weeks with a chest X-ray the week before" → the test at P5W; "FBC at the GP 2 days before"
+    an admission on 22/12/2026 → 2026-12-20."""
     m = _BEFORE_VISIT.search(text)
-    period = re.fullmatch(r"P(\d+)([DW])", when or "")
-    if not m or not period:
+    if not m or not when:
         return when
-    unit = "W" if (m.group(1) or "").lower() == "week" or m.group(2) == "周" else "D"
-    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - (7 if unit == "W" else 1)
+    n = int(_num(m.group(1) or m.group(3)) or 1) if (m.group(1) or m.group(3) or "").lower() not in ("the", "a") else 1
+    days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) == "周" else 1)
+    period = re.fullmatch(r"P(\d+)([DW])", when)
+    if not period:
+        try:
+            return (dt.date.fromisoformat(when) - dt.timedelta(days=days)).isoformat()
+        except ValueError:
+            return when
+    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - days
     if count <= 0:
         return when
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
