@@ -2278,10 +2278,32 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
 
 
+_TIME_HEAD = re.compile(r"^\s*([^:：]{1,30}?)\s*[:：]\s*(\S.*)$")
+
+
 def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
                       pending_when: str | None = None) -> list[OrderItemDraft]:
     text = clause.text
     s, e = clause.start, clause.start + len(text)
+    label = _TIME_HEAD.match(text)
+    if label and _when(label.group(1), ref) and _is_time_only(label.group(1), ref) and not _when(label.group(2), ref) \
+            and not (_zh_department(label.group(1)) if zh else _known_en_department(label.group(1))):
+        # "- 6 weeks: Orthopaedic clinic with X-ray", "出院后1个月：内分泌科门诊复诊": the time heads what is done then
+        w = _when(label.group(1), ref)
+        rest = label.group(2)
+        at = label.start(2)
+        inner = _structure_clause(_Segment(f"{rest} ", s + at), zh, original, ref, pending_when=w)
+        if not zh and not any(i.kind == "revisit" for i in inner) and (_known_en_department(rest) or _clinic_phrase(rest)) \
+                and re.search(r"\b(?:review|check|appointment|clinic|visit|follow[- ]?up|assessment)\b", rest, re.I) \
+                and not _CONDITIONAL_VISIT.search(rest) and not _NOT_A_VISIT.search(rest):
+            # "6 weeks: Orthopaedic clinic with X-ray": the visit, and the tests it comes with
+            joined = re.split(r"\bwith\b", rest, 1, flags=re.I)
+            tests = _en_reexam_items(joined[1], timed=False) if len(joined) > 1 else []
+            inner = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=_en_department(joined[0])),
+                     *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=n) for n, _, _ in tests),
+                     *[i for i in inner if i.kind == "reexam"]]
+        if inner:
+            return [replace(i, when=i.when or w) for i in inner]
     when = _when(text, ref)
     if not zh and when and _THERAPY_START.search(text) and not _CONDITIONAL_VISIT.search(text) and _known_en_department(text):
         # "Physiotherapy will start within 1 week – the department will phone you with the date", "Cardiac rehab: classes
