@@ -764,6 +764,9 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     "每日4次，每周减1次至停" → P4W. None when the taper has no fixed end."""
     if not _TAPER_END.search(text):
         return None
+    # "reducing by 5 mg weekly": the same step as "by 5 mg every week"
+    text = re.sub(r"(\bby\s+\d+(?:\.\d+)?\s*(?:mg|tablets?|drops?)?\s+)(week|dai)ly\b",
+                  lambda m: m.group(1) + ("every week" if m.group(2).lower() == "week" else "every day"), text, flags=re.I)
     over = _TAPER_OVER.search(text)
     if over:                                                  # "reduce to stop over 2 weeks", "2周内逐渐减停"
         n = _num(over.group(1) or over.group(3))
@@ -1194,7 +1197,10 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
-        if dose_m is None and frequency is None and not kept_on:
+        # "高锰酸钾溶液 便后温水坐浴": a product named at the head of its line and how it is used, with no amount (AUTHOR-NOTES-3:
+        # antiseptics used as a treatment are listed with no dose)
+        used_so = i == 0 and not between.strip(" \t-•·:：") and _TOPICAL_USE.match(after) is not None
+        if dose_m is None and frequency is None and not kept_on and not used_so:
             continue
         name = med.name.strip(" ，,、")
         if not zh:
@@ -1236,6 +1242,7 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
     return items
 
 
+_TOPICAL_USE = re.compile(r"^\s*[\u4e00-\u9fff]{0,6}?(?:坐浴|外用|外涂|外敷|湿敷|涂抹|含漱|漱口|泡脚|冲洗)(?!后)")
 _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn|qod|q\d{1,2}h|每|一日|一天|口服)|\bboth\b|\beach\b(?! (?:eye|ear|nostril|side))",
                          re.I)
 
