@@ -133,7 +133,7 @@ _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸
 # (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
              r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|粉剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
-             r"(?<!血)栓|丸|散|糖浆|笔|针)")
+             r"(?<!血)栓|丸|散|糖浆|笔|针|(?<![米鸡肉菜骨鱼蛋姜糖药豆粥面])汤(?!剂|匙|勺))")     # "参芪地黄汤": a decoction
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
                        r"potassium|calcium|hydrochloride|hcl|succinate|tartrate|besylate|maleate|mesylate|bisulfate|magnesium)\b", re.I)
@@ -299,7 +299,7 @@ _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|�
 _EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*(?:(?:-|–|to)\s*\d{1,2}\s*)?h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
                           r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
 _HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
-_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四五六1-6]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四五六1-6]\s*)?次|分\s*(?:早晚|早中晚)?\s*([两二三四234])\s*次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
                           r"\b(one|two|three|four|[1234])\s*(?:(?:-|–|to|or)\s*(?:two|three|four|[234])\s*)?(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
@@ -880,7 +880,7 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         if period:
             return period
     # "每日1剂 … 共7剂": a decoction of one dose a day lasts as many days as doses (AUTHOR-NOTES-5)
-    packs = re.search(r"(?:共|连服|再服|服)\s*(\d{1,3})\s*剂", text)
+    packs = re.search(r"(?<![每日天一])(?:共|连服|再服|服|加减)?\s*(\d{1,3})\s*剂(?!量)", text)
     if packs and not re.search(r"每日\s*(?:[2-9]|两|二|三)\s*剂|两日一剂|隔日一剂", text):
         return _iso_period(float(packs.group(1)), "D")
     # "once daily – 21 more injections": one a day, so as many days
@@ -1075,7 +1075,7 @@ def _non_drug_products() -> re.Pattern[str]:
 
 
 _DRUG_LEVEL = re.compile(r"\s*(?:(?:trough|peak|serum|blood|plasma|drug)\s+)?(?:trough|levels?|concentrations?)\b|(?:血药)?(?:谷|峰)?(?:浓度|水平)", re.I)
-_KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
+_KEEP_TAKING = re.compile(r"继续|维持|照常|(?<!dis)continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
                          r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
@@ -1269,7 +1269,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
-    if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)\s*$", after[max(0, dose_m.start() - 4):dose_m.start()]):
+    if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)(?:取汁|取|至)?\s*$", after[max(0, dose_m.start() - 6):dose_m.start()]):
         # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
         per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
         each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
