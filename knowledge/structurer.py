@@ -1333,8 +1333,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
-        elif unit == "drop" and re.search(r"眼|eye", after + med.name + line, re.I):
-            route = "topical"
+        elif unit == "drop" and (re.search(r"眼|eye", after + med.name + line, re.I)
+                                 or re.search(r"[左右双]眼|\b(?:left|right|both) eyes?\b|\b(?:OS|OD|OU)\b\)?\s*:", original[max(0, start - 200):start], re.I)):
+            route = "topical"                              # drops listed under "LEFT eye (OS):"
         else:
             route = _form_route(med.name) or _form_route(after[:24])
             if route is None and re.search(r"[左右双]眼|\b(?:right|left|both|each) eyes?\b|\beye drops?\b", line, re.I):
@@ -1379,7 +1380,7 @@ _WARNING_TRIGGER = re.compile(
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
-    r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
+    r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
