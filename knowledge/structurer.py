@@ -183,7 +183,10 @@ def drug_aliases(name: str) -> list[str]:
 
 _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医嘱|注意事项|出院指导|用药|随访|复诊|discharge (?:medications?|instructions?|orders?)|"
                      r"medications?|instructions?|follow[- ]up|home medications?)\s*[:：]\s*", re.I)
-_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[-•*·]\s)\s*")
+# (a hyphen between words, "once daily - 14 more injections", is a dash, not a bullet: only one that opens a line or follows a
+# stop or colon is)
+_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[•*·]\s|"
+                        r"(?<![A-Za-z0-9\u4e00-\u9fff)）] )(?<![A-Za-z0-9\u4e00-\u9fff)）]  )-\s)\s*")
 _ZH_BREAK = re.compile(r"[；;。\n]")
 _EN_BREAK = re.compile(r"[;\n]|\.(?=\s+[A-Z(])|\.$")
 
@@ -880,7 +883,7 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         if period:
             return period
     # "每日1剂 … 共7剂": a decoction of one dose a day lasts as many days as doses (AUTHOR-NOTES-5)
-    packs = re.search(r"(?<![每日天一])(?:共|连服|再服|服|加减)?\s*(\d{1,3})\s*剂(?!量)", text)
+    packs = re.search(r"(?:(?:共|连服|再服|服|加减)[ \t]*|(?<![\s每日天一\d]))(\d{1,3})[ \t]*剂(?!量)", text)
     if packs and not re.search(r"每日\s*(?:[2-9]|两|二|三)\s*剂|两日一剂|隔日一剂", text):
         return _iso_period(float(packs.group(1)), "D")
     # "once daily – 21 more injections": one a day, so as many days
@@ -1714,7 +1717,8 @@ def _clinic_phrase(text: str) -> str | None:
             if _NOT_CLINIC_WORD.fullmatch(word) and word.lower() not in _clinic_nouns_en():
                 break
             kept.insert(0, word)
-        owner = max((k for k, w in enumerate(kept) if re.search(r"['’]s$", w)), default=-1)
+        owner = max((k for k, w in enumerate(kept) if re.search(r"['’]s$", w)
+                     and any(re.fullmatch(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof|Professor)\.?", t) for t in kept[:k])), default=-1)
         if owner >= 0:
             kept = kept[owner + 1:]             # "Mr Lee's shoulder clinic": the person is not the clinic
         phrase = " ".join(kept)
@@ -1778,7 +1782,7 @@ def _en_department(text: str) -> str | None:
     patterns = [
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)(?:\s+clinic|\s+office|\s+department)?\s+(?:in|within|after|on)\b",
         r"see (?:your|the|a) (.+?)\s+(?:doctor|physician|provider|specialist|team|clinic)\b",
-        r"(?:^|\b)(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
+        r"(?:^|(?<![\w-]))(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
         r"appointment (?:with|at) (?:the |your )?(.+?)\s+(?:in|within|on|after)\b",
         r"\bsee (?:your|the|a) ([A-Za-z][A-Za-z ]{1,30}?)\s+(?:in|within|on|after|tomorrow|next)\b",
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)$",
@@ -1887,7 +1891,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                        r"(?:the\s+)?(?:[A-Z][A-Za-z&/-]*\s+){1,3}(?:clinic|OPD)\b)", raw, 1, flags=re.I)[0]
         raw = re.sub(r"^(?:[A-Za-z]+ ){0,3}?(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …", "Physical health monitoring: weight …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
-        raw = re.sub(r"\s*\((?![^()]*(?:"+_TEST_EN.pattern+r"))[^()]*\)$", "", raw, flags=re.I)    # "… (bottles posted)": a note, not a test
+        note = raw.rfind("(")
+        if raw.endswith(")") and note > 0 and ")" not in raw[note:-1] and not _TEST_EN.search(raw[note:]):
+            raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
