@@ -1404,7 +1404,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
-    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
+    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
@@ -1560,7 +1560,7 @@ def _zh_department(text: str) -> str | None:
                     return qualifier + m.group(0)
             return m.group(0)
     for m in _DEPT_ZH.finditer(text):
-        raw = re.split(r"[到至去在于回赴]", m.group(1) or m.group(2))[-1]     # "上午8点空腹到门诊抽血": no clinic named
+        raw = re.split(r"[到至去在于回赴来]", m.group(1) or m.group(2))[-1]     # "上午8点空腹到门诊抽血": no clinic named
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
@@ -1908,6 +1908,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"(?<=\w)\s+results?$", "", raw, flags=re.I)                             # "with a PSA result"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
         raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
@@ -2345,7 +2346,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
-                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|入院|住院", text[:reexams[0][1]])
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|回院|来院|入院|住院", text[:reexams[0][1]])
                            or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
                 # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
                 # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
