@@ -1396,7 +1396,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
-                      r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
+                      r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
@@ -1659,7 +1659,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
-        piece = re.sub(r"(?:一次|1次)$", "", piece)
+        piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
             piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
@@ -1921,6 +1921,10 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
             continue
         start = text.find(raw)
         listed = re.search(r"\(([^()]{2,60})\)", text[start + len(raw):]) if _GENERIC_TESTS.fullmatch(raw) else None
+        colon = re.match(r"\s*[:：]\s*([^.;:]{2,60})$", text[time.end():]) if time and _GENERIC_TESTS.fullmatch(raw) else None
+        if colon and _TEST_EN.search(colon.group(1)):
+            # "Bloods in 1 week: FBC, U&E": the tests after the colon are what is taken
+            return [(name, start, start + len(raw)) for name in _en_test_names(colon.group(1).strip())]
         if listed and _TEST_EN.search(listed.group(1)):
             # "Bloods at GP next week (FBC, U&E)": the tests in brackets later in the sentence are what is taken
             return [(name, start, start + len(raw)) for name in _en_test_names(f"{raw} ({listed.group(1)})")]
@@ -2632,7 +2636,8 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    names=names)
         if labelled_when:
             found = [replace(i, when=labelled_when) if i.kind in ("reexam", "revisit") and i.when is None else i for i in found]
-            labelled_when = None
+            # "复查时间：出院后2周；复查项目：…；复查地点：肝胆外科门诊": the labels of one block share the time
+            labelled_when = labelled_when if re.match(r"\s*(?:复查|复诊|随访|检查)?(?:项目|地点|科室|内容|地址)\s*[:：]", segment.text) else None
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)
             if continued is not None:

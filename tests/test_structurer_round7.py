@@ -147,3 +147,16 @@ def test_warning_sign_phrasings_of_round_7() -> None:
 def test_drops_under_an_eye_heading_are_topical() -> None:
     text = "Drops:\n RIGHT eye (OD):\n  - Ofloxacin 0.3% 1 drop QID for 1 week"
     assert [m.route for m in structure_orders(text).items if m.kind == "medication"] == ["topical"]
+
+
+def test_probe_phrasings_of_labelled_blocks_and_shorthand() -> None:
+    assert reexams("Bloods in 2 weeks: FBC, U&E, LFT.") == [("FBC", "P2W"), ("U&E", "P2W"), ("LFT", "P2W")]
+    assert reexams("F/U: ortho OPD 6/52, XR on arrival.") == [("XR", "P6W")]
+    text = "复查时间：出院后1个月；复查项目：血常规、肝肾功能；复查地点：肾内科门诊"
+    assert visits(text) == [("肾内科", "P1M")]
+    assert reexams("出院后每周复查血常规2次") == [("血常规", "P1W")]
+    assert reexams("请在出院后第5天回院复查血常规") == [("血常规", "P5D")]
+    assert visits("请在出院后第5天回院复查血常规") == [(None, "P5D")]
+    assert visits("1个月后来我科门诊复诊") == [(None, "P1M")]
+    assert reexams("We would like to see you in the Respiratory clinic in 6 weeks' time with a repeat chest X-ray.") == [
+        ("Chest X-ray", "P6W")]
