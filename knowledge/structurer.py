@@ -1352,7 +1352,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -1410,7 +1410,7 @@ _EN_TIME = re.compile(
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
-    rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|"
+    rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|\bfor\s+{_NUM}\s*(?:days?|weeks?|months?)['’]\s?time\b|"
     rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
@@ -1554,9 +1554,9 @@ def _zh_department(text: str) -> str | None:
                 return parent.group(0)                           # "心内科心衰门诊": a subspecialty clinic goes to its department
             if pattern is units and m.group(0).endswith("门诊"):
                 # "减重营养护理门诊", "戒酒护理门诊": the words before a named clinic are part of its name
-                more = re.search(r"[\u4e00-\u9fff]{1,6}$", text[max(0, m.start() - 6):m.start()])
+                more = re.search(r"[A-Za-z\u4e00-\u9fff]{1,6}$", text[max(0, m.start() - 6):m.start()])
                 if more:
-                    qualifier = re.split(r"[到至去在于回来赴及和与、的后内天周月年日号次行做查院科室时前]", more.group(0))[-1]
+                    qualifier = re.split(r"[到至去在于回来赴及和与、的后内天周月年日号次行做查院室时前]|(?<!专)科", more.group(0))[-1]
                     return qualifier + m.group(0)
             return m.group(0)
     for m in _DEPT_ZH.finditer(text):
@@ -1665,7 +1665,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -1908,6 +1908,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"\s+(?:has|have|is|are)\s+(?:been\s+)?(?:requested|booked|arranged|ordered)$", "", raw, flags=re.I)   # "… has been requested"
         raw = re.sub(r"(?<=\w)\s+results?$", "", raw, flags=re.I)                             # "with a PSA result"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
@@ -2273,7 +2274,8 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
 _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
                             r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
-_SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b", re.I)
+_SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
+                           r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
 _BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(周|天|日)", re.I)
 
 
@@ -2364,7 +2366,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
                 or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text):
-            if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text):
+            if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text) \
+                    or re.search(r"(?:复查|复诊|检查)前[^，,。；;]{0,4}?(?:停|禁|空腹|携带|带上|勿|不要)", text):
+                # ("复查前停用散瞳药1天": what to do before a visit, not a visit)
                 return []     # "复诊后由医生决定是否恢复", "根据病理结果至肿瘤内科就诊": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]

@@ -160,3 +160,12 @@ def test_probe_phrasings_of_labelled_blocks_and_shorthand() -> None:
     assert visits("1个月后来我科门诊复诊") == [(None, "P1M")]
     assert reexams("We would like to see you in the Respiratory clinic in 6 weeks' time with a repeat chest X-ray.") == [
         ("Chest X-ray", "P6W")]
+
+
+def test_probe_phrasings_of_other_hospitals_nurse_clinics_and_requests() -> None:
+    assert visits("出院后第5天到县人民医院外科换药") == [("县人民医院外科", "P5D")]
+    assert visits("出院日期：2026年12月4日\nPICC护理门诊每周维护一次，首次12月10日") == [("PICC护理门诊", "2026-12-10")]
+    assert visits("出院后3周眼科门诊复查，复查前停用散瞳药1天") == [("眼科", "P3W")]
+    assert reexams("出院后3周眼科门诊复查，复查前停用散瞳药1天") == []
+    assert visits("Pre-assessment clinic on 20/12/2026.") == [("Pre-assessment", "2026-12-20")]
+    assert reexams("Ultrasound abdomen has been requested for 6 weeks' time.") == [("Ultrasound abdomen", "P6W")]
