@@ -169,3 +169,9 @@ def test_probe_phrasings_of_other_hospitals_nurse_clinics_and_requests() -> None
     assert reexams("出院后3周眼科门诊复查，复查前停用散瞳药1天") == []
     assert visits("Pre-assessment clinic on 20/12/2026.") == [("Pre-assessment", "2026-12-20")]
     assert reexams("Ultrasound abdomen has been requested for 6 weeks' time.") == [("Ultrasound abdomen", "P6W")]
+
+
+def test_probe_phrasings_of_english_tests() -> None:
+    assert visits("U+E to be checked by the GP in one week's time.") == [("GP", "P1W")]
+    assert reexams("U+E to be checked by the GP in one week's time.") == [("U+E", "P1W")]
+    assert reexams("Serum sodium should be rechecked in 3 days.") == [("Serum sodium", "P3D")]
