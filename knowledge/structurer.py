@@ -132,8 +132,8 @@ def _lookup(name: str) -> _Drug | None:
 _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸|富马酸|甲磺酸|氢溴酸|枸橼酸|门冬氨酸|磷酸|醋酸|阿魏酸)"
 # (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
-             r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
-             r"(?<!血)栓|丸|散|糖浆|笔|针)")
+             r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|粉剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
+             r"(?<!血)栓|丸|散|糖浆|笔|针|(?<![米鸡肉菜骨鱼蛋姜糖药豆粥面])汤(?!剂|匙|勺))")     # "参芪地黄汤": a decoction
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
                        r"potassium|calcium|hydrochloride|hcl|succinate|tartrate|besylate|maleate|mesylate|bisulfate|magnesium)\b", re.I)
@@ -183,7 +183,10 @@ def drug_aliases(name: str) -> list[str]:
 
 _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医嘱|注意事项|出院指导|用药|随访|复诊|discharge (?:medications?|instructions?|orders?)|"
                      r"medications?|instructions?|follow[- ]up|home medications?)\s*[:：]\s*", re.I)
-_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[-•*·]\s)\s*")
+# (a hyphen between words, "once daily - 14 more injections", is a dash, not a bullet: only one that opens a line or follows a
+# stop or colon is)
+_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[•*·]\s|"
+                        r"(?<![A-Za-z0-9\u4e00-\u9fff)）] )(?<![A-Za-z0-9\u4e00-\u9fff)）]  )-\s)\s*")
 _ZH_BREAK = re.compile(r"[；;。\n]")
 _EN_BREAK = re.compile(r"[;\n]|\.(?=\s+[A-Z(])|\.$")
 
@@ -299,7 +302,7 @@ _CONCENTRATION = re.compile(r"\s*/\s*(?:\d+(?:\.\d+)?\s*)?(?:ml|mL|毫升|l|L|�
 _EVERY_HOURS = re.compile(r"\bq\s*(\d{1,2})\s*(?:(?:-|–|to)\s*\d{1,2}\s*)?h\b|每\s*(\d{1,2})\s*(?:[-~～到至]\s*\d{1,2}\s*)?(?:个)?小时|"
                           r"\bevery\s+(\d{1,2})\s*(?:(?:-|–|to|or)\s*\d{1,2}\s*)?(?:hours?|hrs?|h)\b|\b(\d{1,2})[- ]hourly\b", re.I)
 _HOURS_CODE = {4: "q4h", 6: "q6h", 8: "q8h", 12: "q12h", 24: "qd", 48: "qod"}
-_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四五六1-6]\s*)?次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
+_TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([一二两三四1234])\s*(?:[-~～到至或]\s*[一二两三四五六1-6]\s*)?次|分\s*(?:早晚|早中晚)?\s*([两二三四234])\s*次|([1234])\s*次\s*/\s*(?:日|天|d)\b|"
                           r"\b(one|two|three|four|[1234])\s*(?:(?:-|–|to|or)\s*(?:two|three|four|[234])\s*)?(?:times|x)\s*(?:a|per|each|/|every)\s*day\b|\b(one|two|three|four|[1234])\s*times\s+daily\b|"
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
@@ -321,9 +324,9 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
     ("qn", r"每晚|睡前|\bqn\b|\bqhs\b|\bnocte\b|(?-i:(?<=[\s\d])ON\b)|q\.h\.s\.|at bedtime|\bbedtime\b|before bed|nightly|every night|at night|"
            r"in the evening|every evening|each evening|"
            r"每天晚上|晚上(?:一|1)次"),
-    ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
+    ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|(?<![次当翌今明])日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;（(])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -370,13 +373,13 @@ _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
-_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
+_DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|最后|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
                           rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
                           rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|nights?)\b", re.I)
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
@@ -384,6 +387,7 @@ _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+_Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
 # a time written as an adjective before a visit word: "6-week postnatal check", "GP 6–8 week baby check", "3-month review"
 _COMPOUND_PERIOD = re.compile(r"(?<![\d.])(\d{1,2})(?:\s*(?:-|–|to)\s*\d{1,2})?[- ](day|week|month)(?=\s+(?:[a-z-]+\s+)?"
@@ -432,6 +436,10 @@ _LIST_LAST_ZH = re.compile(r"(?<![\d.])\d{1,3}\s*(?:个)?\s*(天|日|周|星期|
 _LIST_LAST_EN = re.compile(r"\b\d{1,3}\s*(days?|weeks?|months?|years?)\b", re.I)
 _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$")
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
+# a first month in which something repeats ("出院后第1个月每周…", "头1个月内每周…"): the repeat gives the first time
+_FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
+_UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
+_GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) (?:a|per))\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
@@ -481,7 +489,10 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
 _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
-_STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}})|"
+_ZH_FULL_DATE = r"20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2}"
+_STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
+                               # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
+                               rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
                                r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
@@ -517,7 +528,7 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     m = _STATED_DISCHARGE.search(text)
     if not m:
         return None, None
-    written = m.group(1) or m.group(2)
+    written = next(g for g in m.groups() if g)
     order = None
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
     if numeric:
@@ -607,12 +618,19 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
-    for m in re.finditer(r"\b(?:1|one|a) (?:week|day) before\b", text, re.I):
+    for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) before\b", text, re.I):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
-    for m in re.finditer(r"(?:复诊|门诊|就诊)前(?:一|1)(?:周|天|日)", text):
+    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:周|天|日)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
+    for m in _FIRST_SPAN_ZH.finditer(text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "出院后第1个月每周查血常规": weekly from discharge on
+    for m in _UNIT_FIRST_EN.finditer(text):          # "then at weeks 6, 8 and 12": the unit before the numbers
+        unit = _UNIT_EN[m.group(1).lower() + ("" if m.group(1).lower().endswith("s") else "s")]
+        for n in re.finditer(r"\d{1,3}", m.group(2)):
+            add((m.start(2) + n.start(), m.start(2) + n.end()), _iso_period(float(n.group(0)), unit))
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -658,10 +676,15 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for m in _FORTNIGHTS.finditer(text):             # "repeat LFTs in a fortnight"
         n = _num(m.group(1))
         add(m, _iso_period(2 * n, "W") if n is not None else None)
+    for m in _Q_PERIOD.finditer(text):               # "INR q1w", "CT q3m": the first of a repeat
+        add(m, _iso_period(float(m.group(1)), {"d": "D", "w": "W", "wk": "W", "m": "M", "mo": "M", "y": "Y"}[m.group(2).lower()]))
     for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
         add(m, _slash_period(m))
     for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
         add(m, _iso_period(float(m.group(1)), _UNIT_EN[m.group(2).lower()]))
+    # "之后一周（即出院后第12天）", "纠正42天（约出院后5周）": the time from discharge in the brackets is the one meant
+    for g in _GLOSS_FROM_DISCHARGE.finditer(text):
+        found = [f for f in found if not (f[1] <= g.start() and not text[f[1]:g.start()].strip())]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -744,6 +767,9 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     "每日4次，每周减1次至停" → P4W. None when the taper has no fixed end."""
     if not _TAPER_END.search(text):
         return None
+    # "reducing by 5 mg weekly": the same step as "by 5 mg every week"
+    text = re.sub(r"(\bby\s+\d+(?:\.\d+)?\s*(?:mg|tablets?|drops?)?\s+)(week|dai)ly\b",
+                  lambda m: m.group(1) + ("every week" if m.group(2).lower() == "week" else "every day"), text, flags=re.I)
     over = _TAPER_OVER.search(text)
     if over:                                                  # "reduce to stop over 2 weeks", "2周内逐渐减停"
         n = _num(over.group(1) or over.group(3))
@@ -850,6 +876,20 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         n = _num(en.group(1))
         if n is not None:
             return _iso_period(n, _UNIT_EN[en.group(2).lower()])
+    # "Co-amoxiclav 625 mg TDS 7/7", "BD 3/7 (to complete 7 days)": a course in clinical shorthand right after the sig
+    slash = re.search(rf"(?:\b{_SIG_CODE}\b|\bdaily\b|\bnocte\b|\bmane\b|\bON\b|\bOM\b|\bwith food\b)\s*[,;]?\s*(?=\d{{1,2}}\s*/\s*(?:52|12|7)(?![\d/]))", text, re.I)
+    if slash:
+        period = _slash_period(_SLASH_PERIOD.match(text, slash.end()))
+        if period:
+            return period
+    # "每日1剂 … 共7剂": a decoction of one dose a day lasts as many days as doses (AUTHOR-NOTES-5)
+    packs = re.search(r"(?:(?:共|连服|再服|服|加减)[ \t]*|(?<![\s每日天一\d]))(\d{1,3})[ \t]*剂(?!量)", text)
+    if packs and not re.search(r"每日\s*(?:[2-9]|两|二|三)\s*剂|两日一剂|隔日一剂", text):
+        return _iso_period(float(packs.group(1)), "D")
+    # "once daily – 21 more injections": one a day, so as many days
+    shots = re.search(r"\b(\d{1,3})\s+(?:more|further|remaining)\s+(?:injections|doses)\b|(?:再|还需|共)(?:注射|打)\s*(\d{1,3})\s*(?:针|支|次)", text, re.I)
+    if shots and _frequency(text) == "qd":
+        return _iso_period(float(shots.group(1) or shots.group(2)), "D")
     if _DURATION_LONG.search(text):
         return "long_term"
     bare = _DURATION_BARE.search(text)
@@ -1038,7 +1078,7 @@ def _non_drug_products() -> re.Pattern[str]:
 
 
 _DRUG_LEVEL = re.compile(r"\s*(?:(?:trough|peak|serum|blood|plasma|drug)\s+)?(?:trough|levels?|concentrations?)\b|(?:血药)?(?:谷|峰)?(?:浓度|水平)", re.I)
-_KEEP_TAKING = re.compile(r"继续|维持|照常|continue|keep (?:taking|on|using)|carry on", re.I)
+_KEEP_TAKING = re.compile(r"继续|维持|照常|(?<!dis)continue|keep (?:taking|on|using)|carry on", re.I)
 _STOP_WORDS = re.compile(r"停用|停服|停药|停止(?:服用|使用|口服)?|暂停(?:服用|使用)?|不再(?:服用|使用)|勿(?:再)?服用?|禁用|避免(?:服用|使用)?|"
                          r"不要(?:再)?(?:服用|吃|用)|\bstop(?:ped|ping)?(?: taking| using| giving)?\b|\bdiscontinue[ds]?\b|\bhold\b|\bheld\b|"
                          r"\bdo not (?:take|use|restart|resume|give)\b|\bdon.?t (?:take|use|give)\b|\bno longer (?:take|use|need)\b|"
@@ -1096,7 +1136,7 @@ def _stopped_after(after: str) -> bool:
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are
         if re.match(r"\s*(?:taking|using)?\s*(?:it|them|this)?\s*(?:\d|[一二两三四五六七八九十]+\s*(?:天|日|周|个月)|for\s+(?:\d|a\b|an\b|one|two|three|"
-                    r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|"
+                    r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|within\b|by\b|"
                     r"on\b|at\b|while\b|如|若|时|前|后)", post, re.I):
             continue
         return True
@@ -1117,7 +1157,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
                       names: list[_Med] | None = None) -> list[OrderItemDraft]:
     meds = _find_drug_names(segment.text, zh) if names is None else names
     # "阿莫西林克拉维酸钾干混悬剂 按阿莫西林30mg/kg/次": the component a dose is counted by is part of the drug's order
-    meds = [m for k, m in enumerate(meds) if not (k and re.search(r"按\s*$", segment.text[meds[k - 1].end:m.start]))]
+    meds = [m for k, m in enumerate(meds) if not (k and re.search(r"按\s*$", segment.text[meds[k - 1].end:m.start]))
+            and not (k and segment.text.startswith("的", m.end))]    # "于服戊酸雌二醇的最后10天加用": a reference, not an order
     if not meds:
         return []
     items = []
@@ -1147,8 +1188,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         clause_from = max((window + m.end() for m in re.finditer(r"[，,；;]", segment.text[window:med.start])), default=window)
         clause_to = re.search(r"[，,；;]", segment.text[med.end:med.end + 200])
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
-        if _GIVEN_AT_VISIT.search(own_clause) and not stopped:
-            continue
+        if (_GIVEN_AT_VISIT.search(own_clause) or _route(own_clause) == "iv" and _GIVEN_AT_VISIT.search(segment.text)) and not stopped:
+            continue                  # ("IV methylprednisolone 500 mg weekly …, given in the Eye day unit": an infusion there)
         if _non_drug_products().search(med.name):
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
         if _DRUG_LEVEL.match(segment.text, med.end):
@@ -1159,7 +1200,10 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
-        if dose_m is None and frequency is None and not kept_on:
+        # "高锰酸钾溶液 便后温水坐浴": a product named at the head of its line and how it is used, with no amount (AUTHOR-NOTES-3:
+        # antiseptics used as a treatment are listed with no dose)
+        used_so = i == 0 and not between.strip(" \t-•·:：") and _TOPICAL_USE.match(after) is not None
+        if dose_m is None and frequency is None and not kept_on and not used_so:
             continue
         name = med.name.strip(" ，,、")
         if not zh:
@@ -1201,6 +1245,7 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
     return items
 
 
+_TOPICAL_USE = re.compile(r"^\s*[\u4e00-\u9fff]{0,6}?(?:坐浴|外用|外涂|外敷|湿敷|涂抹|含漱|漱口|泡脚|冲洗)(?!后)")
 _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn|qod|q\d{1,2}h|每|一日|一天|口服)|\bboth\b|\beach\b(?! (?:eye|ear|nostril|side))",
                          re.I)
 
@@ -1227,6 +1272,11 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)(?:取汁|取|至)?\s*$", after[max(0, dose_m.start() - 6):dose_m.start()]):
+        # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
+        per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
+        each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
+        dose_m = each or dose_m
     if dose_m and re.match(r"\s*/\s*kg\b", after[dose_m.end():], re.I):
         # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
         worked = _DOSE_IN_MED.search(after, dose_m.end())
@@ -1286,8 +1336,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
-        elif unit == "drop" and re.search(r"眼|eye", after + med.name + line, re.I):
-            route = "topical"
+        elif unit == "drop" and (re.search(r"眼|eye", after + med.name + line, re.I)
+                                 or re.search(r"[左右双]眼|\b(?:left|right|both) eyes?\b|\b(?:OS|OD|OU)\b\)?\s*:", original[max(0, start - 200):start], re.I)):
+            route = "topical"                              # drops listed under "LEFT eye (OS):"
         else:
             route = _form_route(med.name) or _form_route(after[:24])
             if route is None and re.search(r"[左右双]眼|\b(?:right|left|both|each) eyes?\b|\beye drops?\b", line, re.I):
@@ -1301,7 +1352,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -1311,7 +1362,7 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
@@ -1332,8 +1383,8 @@ _WARNING_TRIGGER = re.compile(
     r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
-    r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child)\b|"
-    r"\bwatch for\b|\blook out for\b|\breport\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
+    r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
+    r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
     r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
     r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
@@ -1343,22 +1394,23 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
+                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
-                      r"\bfbc\b|\bbmp\b|\bcmp\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
+                      r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
-                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
+                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
-    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b|"
+    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
+    rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|\bfor\s+{_NUM}\s*(?:days?|weeks?|months?)['’]\s?time\b|"
     rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
     re.I)
 
@@ -1414,7 +1466,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
             continue                                    # "看病理报告": a result read at a visit, not a test taken
         if len(name) >= 2 and tests.search(name):
             at = text.find(name, start)
-            out.append((name, at if at >= 0 else start, start + len(piece)))
+            out += [(n, at if at >= 0 else start, start + len(piece)) for n in _ITEM_EXPAND.get(name, [name])]
     return out
 
 
@@ -1429,11 +1481,11 @@ def _zh_department_vocab() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 # a swelling of the neck, the scrotum, a wound or the jaw is a local sign after an operation, not edema (the corpora
 # label swollen legs, arms, eyelids and the body as edema, and a swollen neck or scrotum as nothing)
-_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|腹部|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?|\babdom\w*|\bbelly|\btummy)"
+_LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|颌下|腮腺?|面颊|腹部|\bneck|\bgroin|\bscrot\w*|\bwound|\bincision|\bjaw|\bgums?|\babdom\w*|\bbelly|\btummy|\bshunt|\bflap|\bscar)"
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
 _BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
-_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?)\b", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near|along|over|under)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?|shunt|flap|scar|tummy wound)\b", re.I)
 
 
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
@@ -1498,9 +1550,17 @@ def _zh_department(text: str) -> str | None:
         m = pattern.search(text)
         if m:
             parent = re.search(rf"(?:{names.pattern})$", text[:m.start()]) if pattern is units else None
-            return parent.group(0) if parent else m.group(0)     # "心内科心衰门诊": a subspecialty clinic goes to its department
+            if parent:
+                return parent.group(0)                           # "心内科心衰门诊": a subspecialty clinic goes to its department
+            if pattern is units and m.group(0).endswith("门诊"):
+                # "减重营养护理门诊", "戒酒护理门诊": the words before a named clinic are part of its name
+                more = re.search(r"[A-Za-z\u4e00-\u9fff]{1,6}$", text[max(0, m.start() - 6):m.start()])
+                if more:
+                    qualifier = re.split(r"[到至去在于回来赴及和与、的后内天周月年日号次行做查院室时前]|(?<!专)科", more.group(0))[-1]
+                    return qualifier + m.group(0)
+            return m.group(0)
     for m in _DEPT_ZH.finditer(text):
-        raw = m.group(1) or m.group(2)
+        raw = re.split(r"[到至去在于回赴来]", m.group(1) or m.group(2))[-1]     # "上午8点空腹到门诊抽血": no clinic named
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
@@ -1516,7 +1576,7 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行)(?=[^，,。；;、：:]{{0,8}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
 
 
@@ -1557,7 +1617,7 @@ def _shared_imaging(body: str, pieces: list[tuple[str, int]]) -> list[tuple[str,
         if out:
             prev, prev_at = out[-1]
             joiner = body[prev_at + len(prev):at]
-            if joiner in ("及", "和", "与") and _IMAGING_ZH.search(piece.strip()) and not _zh_test_words().search(prev) \
+            if joiner in ("及", "和", "与", "+", "＋") and _IMAGING_ZH.search(piece.strip()) and not _zh_test_words().search(prev) \
                     and re.fullmatch(r"[\u4e00-\u9fff]{1,6}", prev.strip()):
                 out[-1] = (body[prev_at:at + len(piece)], prev_at)
                 continue
@@ -1598,14 +1658,14 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         offset = tail_start + at
         raw = piece
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
-        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的)", "", piece)
-        piece = re.sub(r"(?:一次|1次)$", "", piece)
+        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
+        piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
             piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -1657,9 +1717,14 @@ def _clinic_phrase(text: str) -> str | None:
             if _NOT_CLINIC_WORD.fullmatch(word) and word.lower() not in _clinic_nouns_en():
                 break
             kept.insert(0, word)
+        owner = max((k for k, w in enumerate(kept) if re.search(r"['’]s$", w)
+                     and any(re.fullmatch(r"(?:Mr|Mrs|Ms|Miss|Dr|Prof|Professor)\.?", t) for t in kept[:k])), default=-1)
+        if owner >= 0:
+            kept = kept[owner + 1:]             # "Mr Lee's shoulder clinic": the person is not the clinic
         phrase = " ".join(kept)
         # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
-        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)):
+        if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)
+                              or owner >= 0):
             continue
         phrase = short.get(phrase.lower(), phrase)
         if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
@@ -1717,7 +1782,7 @@ def _en_department(text: str) -> str | None:
     patterns = [
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)(?:\s+clinic|\s+office|\s+department)?\s+(?:in|within|after|on)\b",
         r"see (?:your|the|a) (.+?)\s+(?:doctor|physician|provider|specialist|team|clinic)\b",
-        r"(?:^|\b)(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
+        r"(?:^|(?<![\w-]))(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
         r"appointment (?:with|at) (?:the |your )?(.+?)\s+(?:in|within|on|after)\b",
         r"\bsee (?:your|the|a) ([A-Za-z][A-Za-z ]{1,30}?)\s+(?:in|within|on|after|tomorrow|next)\b",
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)$",
@@ -1736,16 +1801,18 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in)\s+(?:your|the|a)\s+(?=(?:[A-Za-z-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
-                            r"centre|center|GP)\b)|\s+(?:at|with)\s+(?=(?:GP|PCP)\b)", re.I)
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
+                            r"centre|center|GP)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
+# a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
+_TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*(?:[:：]\s+|：)(\S.*)$")      # (not "protein:creatinine ratio")
 # a place before a colon, then what is done there ("GP practice nurse: U&E and FBC in 1/52")
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
-                            r"schedule|arrange|book|do|draw|take)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+                            r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1786,6 +1853,8 @@ def _en_test_names(raw: str) -> list[str]:
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
+    # "CEA blood test": the test is the abbreviation
+    parts = [re.sub(r"^([A-Z][A-Z0-9-]{1,7})\s+(?:blood|urine|serum)\s+tests?$", r"\1", p) for p in parts]
     return [p[0].upper() + p[1:] for p in parts if p]
 
 
@@ -1817,9 +1886,14 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
         # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
-        raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b)", raw, 1, flags=re.I)[0]
+        # ("Echo and TAVI clinic at 6 weeks": a clinic named before its noun)
+        raw = re.split(r"\s+(?:and|with|then|before)\s+(?=(?:a\s+|your\s+|the\s+)?(?:review|follow[- ]?up|appointment|clinic|see)\b|"
+                       r"(?:the\s+)?(?:[A-Z][A-Za-z&/-]*\s+){1,3}(?:clinic|OPD)\b)", raw, 1, flags=re.I)[0]
         raw = re.sub(r"^(?:[A-Za-z]+ ){0,3}?(?:labs?|bloods?|blood tests?|tests?|investigations?|imaging|monitoring|surveillance)\s*:\s*", "", raw, flags=re.I)   # "Labs: CBC …", "Physical health monitoring: weight …"
         raw = re.sub(r"\s*\((?=[^()]*\d)[^()]*\)", "", raw)           # "lithium level (12 h post dose)": a note with a number
+        note = raw.rfind("(")
+        if raw.endswith(")") and note > 0 and ")" not in raw[note:-1] and not _TEST_EN.search(raw[note:]):
+            raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
@@ -1829,20 +1903,30 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
-        raw = re.split(r"(?<!\s)\s+(?:will|should|must|can|to|are to)\s+be\s+(?:taken|done|drawn|checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
+        raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"\s+(?:should|will|must|can|to|needs? to|are to)\s+be$", "", raw, flags=re.I)   # "Serum sodium should be (rechecked)"
+        raw = re.sub(r"\s+(?:has|have|is|are)\s+(?:been\s+)?(?:requested|booked|arranged|ordered)$", "", raw, flags=re.I)   # "… has been requested"
+        raw = re.sub(r"(?<=\w)\s+results?$", "", raw, flags=re.I)                             # "with a PSA result"
         raw = _TEST_PLACE_EN.split(raw, 1)[0]                                              # "FBC at your GP surgery"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "colour vision check at the Eye clinic"
         raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
         raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
+        noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
+        if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
+            raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
             continue
         start = text.find(raw)
         listed = re.search(r"\(([^()]{2,60})\)", text[start + len(raw):]) if _GENERIC_TESTS.fullmatch(raw) else None
+        colon = re.match(r"\s*[:：]\s*([^.;:]{2,60})$", text[time.end():]) if time and _GENERIC_TESTS.fullmatch(raw) else None
+        if colon and _TEST_EN.search(colon.group(1)):
+            # "Bloods in 1 week: FBC, U&E": the tests after the colon are what is taken
+            return [(name, start, start + len(raw)) for name in _en_test_names(colon.group(1).strip())]
         if listed and _TEST_EN.search(listed.group(1)):
             # "Bloods at GP next week (FBC, U&E)": the tests in brackets later in the sentence are what is taken
             return [(name, start, start + len(raw)) for name in _en_test_names(f"{raw} ({listed.group(1)})")]
@@ -1859,6 +1943,7 @@ _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appoint
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
                          r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
 
@@ -1872,16 +1957,26 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     """Tests, a time and a place in cells of their own: re-exams at that time, and a visit when the place is a clinic
     ("CD4细胞计数、HIV病毒载量 / 出院后1个月 / 感染科门诊"); a lab or an empty place gives re-exams only."""
     text = segment.text
+    # a row of a pipe table ("| 出院后2周 | 血常规、肝功能 | 血液科门诊 |"): the outer pipes are not cells
+    outer = re.match(r"\s*\|\s*", text)
+    lead = outer.end() if outer and text.rstrip().endswith("|") else 0
+    text = re.sub(r"\s*\|\s*$", "", text[lead:]) if lead else text
+    if lead:
+        segment = _Segment(text, segment.start + lead)
     cuts = list(_TABLE_CELL.finditer(text))
     if len(cuts) < 2 or len(cuts) > 4:
         return None
     bounds = [0, *[x for m in cuts for x in (m.start(), m.end())], len(text)]
     cells = [(text[a:b], a) for a, b in zip(bounds[::2], bounds[1::2])]
     timed = [k for k, (cell, _) in enumerate(cells) if _time_expressions(cell, ref)]
-    if len(timed) != 1 or timed[0] == 0:
+    if len(timed) != 1:
         return None
     when = _when(cells[timed[0]][0], ref)
-    tests_cell, tests_at = cells[0]
+    # the tests are in the first cell that is not the time ("项目 / 时间 / 地点" or "时间 | 项目 | 科室")
+    first = 1 if timed[0] == 0 else 0
+    if first and not lead:
+        return None
+    tests_cell, tests_at = cells[first]
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
         if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
@@ -1894,7 +1989,7 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     start = segment.start + tests_at
     items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
                             span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
-    place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (0, timed[0]))
+    place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (first, timed[0]))
     if (_zh_test_words().search(place) if zh else _TEST_EN.search(place)) and not _LAB_PLACE.search(place):
         return None                                     # "血常规 / 肝功能 / 出院后2周": tests cut by slashes, not a table row
     if not _LAB_PLACE.search(place):
@@ -1932,6 +2027,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     held: list[OrderItemDraft] = []   # "TSH, free T4 and thyroglobulin in 6 weeks": tests before a comma, timed after it
     zh_held: list[OrderItemDraft] = []
     prev_found: list[OrderItemDraft] = []
+    place_pending: _Segment | None = None
     for clause in _clauses(segment, zh):
         if warning and (warning_signs(clause.text, lang) or _WARNING_TRIGGER.search(clause.text) and not _when(clause.text, ref)):
             continue
@@ -1950,7 +2046,7 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             # from discharge again, "出院后10天拆线", starts afresh)
             found = [replace(last_visits[-1], when=_when(clause.text, ref), text=original[clause.start:clause.start + len(clause.text)],
                              span_start=clause.start, span_end=clause.start + len(clause.text))]
-        if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam":
+        if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)
             found = [replace(prev_found[-1], name=n, text=original[clause.start:clause.start + len(clause.text)],
@@ -1971,6 +2067,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             structured = [replace(i, name=name) if any(i is v for v in last_visits) else i for i in structured]
             last_visits = [replace(v, name=name) for v in last_visits]
             continue
+        if zh and not found and not warning and not _when(clause.text, ref) and _THERAPY_AT_ZH.search(clause.text) \
+                and re.search(r"门诊|中心|治疗室", clause.text) and not re.search(r"出院|医嘱|诊断|住院|术后", clause.text) \
+                and _zh_department(clause.text) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "针灸科门诊针刺治疗，每周一、三、五，首次12月7日": a course at a clinic, timed in the clauses after it
+            place_pending = clause
+            continue
+        if zh and not found and place_pending is not None and _when(clause.text, ref) \
+                and (_is_time_only(clause.text, ref) or _FIRST_ON.match(clause.text)):
+            found = [OrderItemDraft(kind="revisit", text=original[place_pending.start:clause.start + len(clause.text)],
+                                    span_start=place_pending.start, span_end=clause.start + len(clause.text),
+                                    name=_zh_department(place_pending.text), when=_when(clause.text, ref))]
+            place_pending = None
         timed_tests = [i for i in found if i.kind == "reexam" and i.when]
         if held and timed_tests:
             found = [replace(i, when=timed_tests[0].when) for i in held] + found
@@ -1994,12 +2102,18 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                 and not _RECURRING.search(clause.text):
             # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
             whens = [w for _, _, w in _time_expressions(clause.text, ref)]
-            found = [replace(v, when=w) for w in dict.fromkeys(whens) for v in last_visits if w not in {x.when for x in last_visits}]
+            # (the tests taken at those visits go with each new time too: "urine dipstick and BP at your GP surgery every week
+            # …, then at weeks 6, 8 and 12")
+            with_visit = [i for i in structured if i.kind == "reexam" and any(i.span_start == v.span_start and i.when == v.when
+                                                                               for v in last_visits)]
+            found = list({(v.kind, v.name, w): replace(v, when=w) for w in dict.fromkeys(whens) if w not in {x.when for x in last_visits}
+                          for v in [*last_visits, *with_visit]}.values())
         if any(i.when for i in found):
             timed = [i for i in found if i.when]
             visits_here = [i for i in timed if i.kind == "revisit"]
             if visits_here or not last_whens or any(i.when not in last_whens for i in timed):
-                last_whens = list(dict.fromkeys(i.when for i in (visits_here or timed[:1]) if i.when))
+                # (a test at several times gives them all: "出院后1个月、3个月复查甲状腺彩超，同时内分泌科门诊随诊")
+                last_whens = list(dict.fromkeys(i.when for i in (visits_here or [t for t in timed if t.name == timed[0].name]) if i.when))
             # (tests that took each time of the clause before keep all those times for the next clause: "FBC, CRP and LFTs
             # at each infusion visit")
             last_visits = visits_here or last_visits
@@ -2121,7 +2235,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
                 if code not in {i.symptom_code for i in out}:
                     out.append(OrderItemDraft(kind="warning_sign", text=original[s:e], span_start=s, span_end=e,
                                               name=original[s:e], symptom_code=code))
-        elif _VISIT_OR_TEST.search(clause.text) and _when(clause.text, ref):
+        elif (_VISIT_OR_TEST.search(clause.text) or (_zh_test_words() if zh else _TEST_EN).search(clause.text)) and _when(clause.text, ref):
             out += [i for i in _structure_clause(clause, zh, original, ref) if i.when]
     return out
 
@@ -2155,30 +2269,68 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
         pieces.append(text[last:start])
         last = end
     rest = "".join(pieces) + text[last:]
-    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|again|出院后|术后|后|内)\b|[\s,，:：.。]", "", rest, flags=re.I)) <= 3
+    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&]", "", rest, flags=re.I)) <= 3
 
 
-_BEFORE_VISIT = re.compile(r"\b(?:the|a|1|one) (week|day) before\b|(?:复诊|门诊)?前(?:一|1)(周|天|日)", re.I)
+_THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
+                            r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
+_THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
+_SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
+                           r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
+_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(周|天|日)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
-    """"Respiratory clinic in 6 weeks with a chest X-ray the week before" → the test at P5W."""
+    """"Respiratory clinic in 6 weeks with a chest X-ray the week before" → the test at P5W; "FBC at the GP 2 days before"
+    an admission on 22/12/2026 → 2026-12-20."""
     m = _BEFORE_VISIT.search(text)
-    period = re.fullmatch(r"P(\d+)([DW])", when or "")
-    if not m or not period:
+    if not m or not when:
         return when
-    unit = "W" if (m.group(1) or "").lower() == "week" or m.group(2) == "周" else "D"
-    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - (7 if unit == "W" else 1)
+    n = int(_num(m.group(1) or m.group(3)) or 1) if (m.group(1) or m.group(3) or "").lower() not in ("the", "a") else 1
+    days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) == "周" else 1)
+    period = re.fullmatch(r"P(\d+)([DW])", when)
+    if not period:
+        try:
+            return (dt.date.fromisoformat(when) - dt.timedelta(days=days)).isoformat()
+        except ValueError:
+            return when
+    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - days
     if count <= 0:
         return when
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
+
+
+_TIME_HEAD = re.compile(r"^\s*([^:：]{1,30}?)\s*[:：]\s*(\S.*)$")
 
 
 def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | None = None,
                       pending_when: str | None = None) -> list[OrderItemDraft]:
     text = clause.text
     s, e = clause.start, clause.start + len(text)
+    label = _TIME_HEAD.match(text)
+    if label and _when(label.group(1), ref) and _is_time_only(label.group(1), ref) and not _when(label.group(2), ref) \
+            and not (_zh_department(label.group(1)) if zh else _known_en_department(label.group(1))):
+        # "- 6 weeks: Orthopaedic clinic with X-ray", "出院后1个月：内分泌科门诊复诊": the time heads what is done then
+        w = _when(label.group(1), ref)
+        rest = label.group(2)
+        at = label.start(2)
+        inner = _structure_clause(_Segment(f"{rest} ", s + at), zh, original, ref, pending_when=w)
+        if not zh and not any(i.kind == "revisit" for i in inner) and (_known_en_department(rest) or _clinic_phrase(rest)) \
+                and re.search(r"\b(?:review|check|appointment|clinic|visit|follow[- ]?up|assessment)\b", rest, re.I) \
+                and not _CONDITIONAL_VISIT.search(rest) and not _NOT_A_VISIT.search(rest):
+            # "6 weeks: Orthopaedic clinic with X-ray": the visit, and the tests it comes with
+            joined = re.split(r"\bwith\b", rest, 1, flags=re.I)
+            tests = _en_reexam_items(joined[1], timed=False) if len(joined) > 1 else []
+            inner = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=_en_department(joined[0])),
+                     *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=n) for n, _, _ in tests),
+                     *[i for i in inner if i.kind == "reexam"]]
+        if inner:
+            return [replace(i, when=i.when or w) for i in inner]
     when = _when(text, ref)
+    if not zh and when and _THERAPY_START.search(text) and not _CONDITIONAL_VISIT.search(text) and _known_en_department(text):
+        # "Physiotherapy will start within 1 week – the department will phone you with the date", "Cardiac rehab: classes
+        # start in 4 weeks": the start of outpatient therapy is a visit (AUTHOR-NOTES-3), whoever books it
+        return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=_en_department(text), when=when)]
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
@@ -2201,7 +2353,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
-                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院", text[:reexams[0][1]])
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|回院|来院|入院|住院", text[:reexams[0][1]])
                            or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
                 # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
                 # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
@@ -2215,11 +2367,26 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
                 or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text):
-            if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text):
+            if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text) \
+                    or re.search(r"(?:复查|复诊|检查)前[^，,。；;]{0,4}?(?:停|禁|空腹|携带|带上|勿|不要)", text):
+                # ("复查前停用散瞳药1天": what to do before a visit, not a visit)
                 return []     # "复诊后由医生决定是否恢复", "根据病理结果至肿瘤内科就诊": a visit mentioned, not ordered
             return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                     for w in _revisit_whens(text, ref)]
     else:
+        timed_label = _TIMED_LABEL_EN.match(text.lstrip("–—-• "))
+        if timed_label and _when(timed_label.group(1), ref) and not _when(timed_label.group(2), ref):
+            # "GP 1/52: U&E and BP check", "GP practice on day 7 after discharge: wound check, U&E and an ECG": the visit the
+            # label names and times, and the tests after the colon
+            label = timed_label.group(1)
+            place_words = label[:_EN_TIME.search(label).start()] if _EN_TIME.search(label) else label
+            tests = _en_reexam_items(timed_label.group(2), timed=False)
+            department = _known_en_department(place_words) if place_words.strip() and not _TEST_EN.search(place_words) else None
+            if department and (tests or not _CONDITIONAL_VISIT.search(text) and not _NOT_A_VISIT.search(text)):
+                w = _when(label, ref)
+                return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w),
+                        *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=name, when=w)
+                          for name, _, _ in tests)]
         place = _PLACE_LABEL_EN.match(text)
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)):
             # "GP practice nurse: U&E and FBC in 1/52", "Anticoagulation clinic: INR on 10/12 and on 14/12": tests taken at
@@ -2271,6 +2438,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_clinic_phrase(text[reexams[-1][2]:]), when=when))
             return found
+        if not when and pending_when and _SAME_TIME_EN.search(text) and (_REVISIT_EN.search(text) or _clinic_phrase(text)):
+            # "CT head in 6 weeks, then Neurosurgery clinic the same day": the visit at the time of the clause before
+            return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=_en_department(text))]
         if when and (_REVISIT_EN.search(text) or _known_en_department(text) and re.search(r"\b(?:with|at|to|see|visit)\s", text, re.I)
                      or _clinic_phrase(text) or _in_department(text)):
             department = _en_department(text)
@@ -2471,7 +2641,8 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    names=names)
         if labelled_when:
             found = [replace(i, when=labelled_when) if i.kind in ("reexam", "revisit") and i.when is None else i for i in found]
-            labelled_when = None
+            # "复查时间：出院后2周；复查项目：…；复查地点：肝胆外科门诊": the labels of one block share the time
+            labelled_when = labelled_when if re.match(r"\s*(?:复查|复诊|随访|检查)?(?:项目|地点|科室|内容|地址)\s*[:：]", segment.text) else None
         if not any(i.kind == "medication" for i in found):
             continued = _continued_medication(segment, previous_drugs, names, text)
             if continued is not None:
@@ -2534,8 +2705,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     items = _tied_courses(items, text)
     # "wound check with the practice nurse": a place that names no department (order_vocab.yaml, AUTHOR-NOTES-3)
-    items = [replace(i, name=None) if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i
-             for i in items]
+    # ("the practice nurse at your GP surgery": the place is the GP)
+    items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
+             if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
     if written != text:

@@ -653,7 +653,7 @@ def test_english_tests_before_a_comma_and_at_the_same_visit() -> None:
     ("如出现幻觉、意识混乱、突然不能行走，及时就诊", {"confusion", "limb_weakness"}),
     ("如出现发热、咽痛、皮肤发黄，立即就诊", {"fever", "pain", "jaundice"}),
     ("如出现乳房红肿硬痛，请立即就诊", {"pain"}),
-    ("若出现小腿肿痛，立即就诊", {"edema"}),                                                  # as the older corpora
+    ("若出现小腿肿痛，立即就诊", {"edema", "pain"}),                                          # as train2 and train4 label it
     ("如出现引流液变浑浊或鲜红、发热，及时就诊", {"bleeding", "fever"}),
     ("若口中吐出鲜血或血块，立即到急诊就诊", {"bleeding"}),
     ("如出现下肢麻木无力加重、大小便障碍，及时复诊", {"limb_weakness", "urinary_problem"}),
