@@ -161,7 +161,7 @@ _NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|
 _NEG_EXCEPT_ZH = re.compile(r"(?:特别|分别|区别|级别|告别|性别|个别|类别|差别|会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
-_INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
+_INHERENT_ZH = re.compile(r"上气不接下气|喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
                           r"看不清|咽不下|吃不下|走不(?:动|了)|下不了|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不(?:太|怎么|大|是很)?舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|(?:供|共)血不够|不正常|不规则|不规律|时不时|没规律|气不够(?:用)?|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
@@ -199,6 +199,8 @@ def _negated_zh(clause: str, start: int, end: int, chain_end: int, next_other: i
     inner = _INHERENT_ZH.sub("", clause[start:end])
     if end - start > 2 and re.search(r"[不没无]", inner[1:]):
         return True  # "肚子不涨", "肚子不疼"
+    if end - start > 2 and inner.endswith("正常"):
+        return True  # "血压一直正常", "血糖也正常": the reading the illness is named for is normal
     prefix = _INHERENT_ZH.sub(lambda m: "＿" * len(m.group(0)), clause[:start])
     prefix = _NEG_EXCEPT_ZH.sub(lambda m: "＿" * len(m.group(0)), prefix)
     window = prefix[-7:]
@@ -595,10 +597,23 @@ def aggregate(mentions: list[Mention] | list[tuple[str, str]]) -> dict[str, str]
 
 
 _ACK_ZH = re.compile(r"^(?:好+的?|好+吧|行+|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
-_YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常)")
-_NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没)")
+_YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常|"
+                          r"(?:也|都|还)(?:会|有)|稍微|轻微|一点(?:$|[儿吧啊的，,。]))")
+_NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没|"
+                    r"(?:一点|一次|根本|完全|几乎|基本上?)(?:都|也)?(?:没|不)|感觉不到|没(?:有)?感觉到)")
+# What opens a reply before the answer itself: an address ("医生，没有"), a filler ("哦，有的"), or the thing
+# asked about pointed at ("这个倒没有", "以上都没有", "这些症状都没有").
+ADDRESS_ZH = re.compile(r"^(?:(?:医生|大夫|主任|您好|你好|谢谢(?:您|你)?(?:医生|大夫)?|哦+|噢+|额+|呃+|啊+)[，,、\s！!。~～]*)+")
+_POINTED_ZH = re.compile(r"^(?:这个|这些|那个|那些|以上|上面的?|上述|这种|那种|这样的?)(?:症状|情况|问题)?(?:的话)?(?=(?:倒是?|也|都|还|倒也)?(?:没|不|有|会))")
 
 
+# "疼", "有点闷", "晕得很": the reply repeats the feeling the question asked about — a yes. "不怎么疼", "不太晕":
+# little of it, but there (as _MILD_NEG_ZH reads a mention). A bare "不疼" is a no through _NO_ZH.
+_FEELING_ZH = r"(?:疼|痛|闷|晕|慌|肿|喘|累|胀|涨|麻|酸|抖|咳|憋|难受)"
+_ECHO_YES_ZH = re.compile(r"^(?:有点|有些|有一点|很|挺|蛮|比较|特别|还是|会|经常|老|总)?" + _FEELING_ZH + r"(?:的|了|啊|呀|呢|得很|得厉害)?[。！!~～]*$")
+_ECHO_MILD_ZH = re.compile(r"^(?:不怎么|没怎么|不太|不大|不是很|不是太|不那么)" + _FEELING_ZH)
+# "现在没有了", "以前有", "这几天有点": when the answer holds, said before the yes or no.
+_WHEN_ZH = re.compile(r"^(?:现在|目前|最近|近来|这几天|这两天|这段时间|平时|平常|一般|之前|以前|前几天|前段时间|那时候|那会儿?)(?:倒是?|也|都|还|的话)?[，,\s]*")
 _NOT_TESTED_ZH = re.compile(r"^(?:还|都|也)?(?:没|没有|未)(?:去)?(?:查|检查|测|量|做|化验|验|筛查)")
 _OTHER_ACTION_ZH = re.compile(r"^(?:还|都|也)?(?:没|没有|未)(?:去)?(?:装|吃|用|打|放|住|戴|买|拿|去)")
 # "吸烟有", "喝酒没有": a topic named, then the yes/no that goes with it.
@@ -616,13 +631,24 @@ def answer_status(reply: str, *, lang: str) -> str | None:
     if _ACK_ZH.match(t):
         return None  # "好的", "可以", "谢谢": an acknowledgment, no answer to "有没有胸闷？"
     if lang == "zh" or _HAS_ZH.search(t):
-        if _YES_SOME_ZH.match(t) and not re.match(r"^有没有", t):
+        t = ADDRESS_ZH.sub("", t)
+        if not t:
+            return None  # "医生您好": a greeting, no answer
+        t = _POINTED_ZH.sub("", t)
+        t = re.sub(r"^(?:倒是?|也|都|还|倒也)(?=没|不)", "", t)  # "(这个)倒没有", "(以上)都没有"
+        when = _WHEN_ZH.match(t)
+        core = t[when.end():] if when and when.end() < len(t) else t  # "现在没有了" answers as "没有了" does
+        if re.match(r"^(?:现在|已经|早就|都|也)*好(?:了|啦)[。！!~～]*$", t):
+            return None  # "好了": gone, or only "OK" — never a yes to "还胸闷吗？"
+        if _ECHO_YES_ZH.match(core) or _ECHO_MILD_ZH.match(core):
             return PRESENT
-        if _NOT_TESTED_ZH.match(t):
+        if _YES_SOME_ZH.match(core) and not re.match(r"^有没有", core):
+            return PRESENT
+        if _NOT_TESTED_ZH.match(core):
             return UNCERTAIN  # "没查过": nobody knows — unknown is never recorded as no
-        if _OTHER_ACTION_ZH.match(t):
+        if _OTHER_ACTION_ZH.match(core):
             return None  # "没有装那个", "没吃": a no about the action asked beside the symptom
-        if _NO_ZH.match(t):
+        if _NO_ZH.match(core):
             return ABSENT
         if _TOPIC_ANSWER_ZH.match(t):
             return None  # "吸烟有": a yes about the topic it names (smoking), not about the symptom asked with it

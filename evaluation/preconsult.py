@@ -62,7 +62,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from dialogs.findings import PRESENT, UNCERTAIN, aggregate, answer_status, extract_mentions
+from dialogs.findings import ADDRESS_ZH, PRESENT, UNCERTAIN, aggregate, answer_status, extract_mentions
 from dialogs.triage import picture_from_text, triage
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -95,7 +95,7 @@ DXY_NAMES: dict[str, tuple[str, ...]] = {
     "绿便": ("绿便",), "放屁": ("屁",), "肚子咕噜叫": ("肠鸣音",), "反胃": ("恶心",), "盗汗": ("出汗多",),
 }
 TRIAGE_MAP = {"emergency": "em", "urgent": "ne", "routine": "ne", "self_care": "sc"}
-_DOCTOR_QUESTION = re.compile(r"(?:[吗嘛呢么][？?]?|[？?])\s*$|有没有|有无|是否")
+_DOCTOR_QUESTION = re.compile(r"(?:[吗嘛呢么][？?]?|[？?])\s*$|有没有|有无|是否|(?!时不时)(.)[不没]\1")
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -213,6 +213,7 @@ def _bare_answer(text: str) -> str | None:
     """The yes/no/unsure of a reply: its first clause, or a later sentence that opens with nothing but an answer
     ("正中、手撑大小。没有" answers "where? … any nausea?" in order; so does "…。没有，不过…"). A clause naming a finding itself
     ("就是房颤") is a statement, not a bare answer."""
+    text = ADDRESS_ZH.sub("", text.strip())  # "医生，没有": the answer follows the address
     first = _first_clause(text)
     if first and not extract_mentions(first, lang="zh"):
         status = answer_status(first, lang="zh")
