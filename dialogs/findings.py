@@ -316,8 +316,9 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if hypothetical and (kind == "disease" or len(prefix) - hypothetical[-1].end() <= 6):
         # a symptom is in the "if/worried/whether" only when it comes soon after the word
         return UNCERTAIN
-    if kind == "disease" and (re.match(r"还是", text[end:end + 2]) or re.search(r"还是$", prefix)):
-        return UNCERTAIN  # "病毒还是细菌": the parent asks which
+    if kind == "disease" and (re.match(r"还是", text[end:end + 2])
+                              or re.search(r"还是$", prefix) and not re.search(r"(?:但|可|却|仍然|依然|结果|最后)[，,]?(?:也)?还是$", text[max(0, start - 8):start])):
+        return UNCERTAIN  # "病毒还是细菌": the parent asks which ("…，但还是心肌缺血" is still X, no choice)
     if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断|还有什么症状|有什么症状|有哪些症状|什么症状|(?:会)?有什么后果)", text[end:end + 7]):
         return UNCERTAIN
     if kind == "disease":

@@ -80,7 +80,7 @@ MIE_NAMES: dict[str, tuple[str, ...]] = {
     "晕厥": ("晕厥",), "感冒": ("普通感冒", "病毒性感冒", "流行性感冒", "肠胃型感冒"), "咳嗽": ("咳嗽", "干咳", "咳痰", "痰"),
     "流涕": ("鼻流涕",), "头痛": ("头痛",), "发绀": ("口周发青",), "糖尿病": ("糖尿病",), "贫血": ("贫血", "地中海贫血"),
     "水肿": ("腿肿", "水肿"), "心肌炎": ("心肌炎",), "冠心病": ("冠心病",), "心衰": ("心力衰竭",), "房颤": ("心房颤动",),
-    "心绞痛": ("心绞痛",), "心肌梗死": ("心肌梗死",), "心肌缺血": ("心肌缺血",), "心律不齐": ("心律不齐",), "早搏": ("早搏",),
+    "心绞痛": ("心绞痛",), "心肌梗死": ("心肌梗死",), "心肌缺血": ("心肌缺血",), "心律不齐": ("心律不齐", "心跳快"), "早搏": ("早搏",),
     "先天性心脏病": ("先天性心脏病",), "胃部不适": ("胃部不适", "消化不良"), "行动不便": ("行动不便",), "战栗抽搐": ("震颤", "抽搐", "惊厥", "热惊厥"), "僵硬": ("麻木",), "室间隔缺损": ("室间隔缺损",), "房间隔缺损": ("房间隔缺损",), "心肌病": ("心肌病",),
     "心脏肥大": ("心脏肥大",), "甲亢": ("甲亢",), "高血脂": ("高血脂",), "高血糖": ("高血糖",), "休克": ("休克",),
 }
@@ -95,7 +95,11 @@ DXY_NAMES: dict[str, tuple[str, ...]] = {
     "绿便": ("绿便",), "放屁": ("屁",), "肚子咕噜叫": ("肠鸣音",), "反胃": ("恶心",), "盗汗": ("出汗多",),
 }
 TRIAGE_MAP = {"emergency": "em", "urgent": "ne", "routine": "ne", "self_care": "sc"}
-_DOCTOR_QUESTION = re.compile(r"(?:[吗嘛呢么][？?]?|[？?])\s*$|有没有|有无|是否|(?!时不时)(.)[不没]\1")
+_DOCTOR_QUESTION = re.compile(r"(?:[吗嘛呢么][？?]?|[？?])\s*$|有没有|有无|是否")
+# MIE: also a choice question with no question mark ("腿肿不肿", "晕不晕"). For CMDD the question pattern also picks
+# which doctor-side labels join the gold, so its figure keeps the pattern it was defined with; for MIE the gold
+# does not depend on it, only which replies we read as answers.
+_MIE_DOCTOR_QUESTION = re.compile(_DOCTOR_QUESTION.pattern + r"|(?!时不时)(.)[不没]\1")
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -232,7 +236,7 @@ def _questions_asked(text: str) -> str:
     """The sentences of a doctor's turn that ask something: a yes/no answers those, not the doctor's statements
     ("…如果没有胸闷胸痛，是没有意义的。您现在有什么症状吗？" — "没有" denies no chest pain)."""
     sentences = re.findall(r"[^。！!？?；;\n]+[。！!？?；;\n]*", text)
-    asked = [s for s in sentences if _DOCTOR_QUESTION.search(s.strip())]
+    asked = [s for s in sentences if _MIE_DOCTOR_QUESTION.search(s.strip())]
     return "".join(asked) if asked else text
 
 
@@ -249,7 +253,7 @@ def mie_dialogue(dialogue: list[dict[str, Any]]) -> tuple[dict[str, str], dict[s
             _merge(gold, item, status)
         own = [(m.name, m.status) for m in extract_mentions(text, lang="zh", subject="self")]
         pred += own
-        if i and turns[i - 1][0] == "医生" and _DOCTOR_QUESTION.search(turns[i - 1][1]):
+        if i and turns[i - 1][0] == "医生" and _MIE_DOCTOR_QUESTION.search(turns[i - 1][1]):
             status = _bare_answer(text)
             if status is not None:
                 named = {ours_to_mie.get(n) for n, _ in own}
