@@ -486,6 +486,8 @@ def extract_vitals(text: str, lang: str) -> dict[str, Any]:
 
 _PAST = re.compile(r"之前|以前|去年|前年|上次|上回|小时候|曾经|得过|有过|患过|几个月前|年前|\bhistory of\b|\bprevious(?:ly)?\b|\bpast\b|\bused to\b|\byears? ago\b", re.I)
 _PAST_EN = re.compile(r"(?<!-day )(?<!-week )(?<!-month )(?<!-hour )(?<!-year )\b(?:history of|previous(?:ly)?|past|used to|years ago|as a child|in infancy)\b(?:\s+\w+){0,3}\s*$", re.I)
+# An illness said to be over: it was had ("心肌炎已经治好了", "房颤好了两年了"). A symptom that is over is gone.
+_CURED_ZH = re.compile(r"^(?:的)?(?:病)?(?:已经|早就|早|都|也|基本|基本上)?(?:治好|痊愈|康复|好)了")
 _PRODUCT_AFTER = re.compile(r"^(?:的)?(?:热清|药|帖|颗粒|冲剂|糖浆|口服液|合剂|灵|宁|片|胶囊|贴|针|剂|奶粉|喷雾|栓|散|丸|膏|茶|清(?!楚))")
 _PRODUCT_BEFORE = re.compile(r"(?:治|治疗|止|抗|防|预防|消|化|祛|排|吸)$")
 _THRESHOLD_AFTER = r"(?:度|℃)?(?:以上|以下|以内|之上|之下|才|就(?:要|得|吃|用|喂)|的话|再(?:吃|用))"
@@ -571,6 +573,8 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
         cues = {cue: True for cue, pattern in _CUE_PATTERNS.items() if pattern.search(sentence)}
         if (_PAST.search(work[max(0, start - 12):start]) if zh else _PAST_EN.search(work[max(0, start - 40):start])):
             cues["past"] = True
+        if zh and item.kind == "disease" and status == ABSENT and _CURED_ZH.match(work[chain_end:chain_end + 10]):
+            status, cues["past"] = PRESENT, True  # "心肌炎已经好了", "房颤治好了": an illness had — history, not a denial
         mentions.append(Mention(name=name, status=status, start=start, end=end, text=work[start:end], code=item.code,
                                 kind=item.kind, en=item.en, cues=cues))
         previous = (name, status, end)

@@ -99,7 +99,7 @@ _DOCTOR_QUESTION = re.compile(r"(?:[吗嘛呢么][？?]?|[？?])\s*$|有没有|�
 # MIE: also a choice question with no question mark ("腿肿不肿", "晕不晕"). For CMDD the question pattern also picks
 # which doctor-side labels join the gold, so its figure keeps the pattern it was defined with; for MIE the gold
 # does not depend on it, only which replies we read as answers.
-_MIE_DOCTOR_QUESTION = re.compile(_DOCTOR_QUESTION.pattern + r"|(?!时不时)(.)[不没]\1")
+_MIE_DOCTOR_QUESTION = re.compile(_DOCTOR_QUESTION.pattern + r"|(?!时不时)(.)[不没]\1|[吗嘛](?=[，,、\s])|有[^，,。？?]{1,8}没有?\s*$")
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
