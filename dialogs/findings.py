@@ -98,12 +98,20 @@ def text_language(text: str, default: str = "zh") -> str:
 
 # ----- matching --------------------------------------------------------------------------------------
 
+# 心 that closes an everyday word (担心, 放心, 开心, 关心, 伤心, 耐心 …) is no heart: "担心血管堵了", "放心大胆",
+# "开心大笑" name nothing. Left out: 恶心 (a finding of its own) and words whose first character also ends a phrase
+# before a real 心 (有点心慌, 小心脏, 天热心慌, 十分心慌, 烦躁不安心慌, 体虚心慌, 真心慌).
+_NOT_HEART_BEFORE = frozenset("担放开关耐细伤信核爱良决专省操粗贪忍狠甘灰痴诚尽随违掌")
+
+
 def _raw_matches(text: str, lang: str) -> list[tuple[str, int, int, int]]:
     lex = lexicon()
     patterns = lex.zh if lang == "zh" else lex.en
     found = []
     for name, pattern, priority in patterns:
         for m in pattern.finditer(text):
+            if lang == "zh" and m.group(0).startswith("心") and m.start() and text[m.start() - 1] in _NOT_HEART_BEFORE:
+                continue
             if m.end() > m.start():
                 found.append((name, m.start(), m.end(), priority))
     found.sort(key=lambda f: (-f[3], -(f[2] - f[1]), f[1]))
