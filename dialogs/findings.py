@@ -505,8 +505,10 @@ _OTHER_PERSON = re.compile(r"(?:我(?:老)?(?:爸|妈)(?![爸妈])|奶奶|爷爷
                            r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过|有)?$")
 # "接触感冒的人", "家里有感冒的宝宝": the illness of someone around the patient
 # When the patient speaks for themself, a close relative named as the one who has it (no 也/都, no past) is
-# usually a relative asking for the patient ("我爸心衰住院了"); "我妈也有高血压" stays family history.
-_PROXY_RELATIVE = re.compile(r"^(?:我(?:老)?(?:爸|妈)|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|爸爸|妈妈|老公|老婆)(?:最近|刚)?(?:有点|有些|得了|有)?$")
+# usually a relative asking for the patient ("我爸心衰住院了", "我弟弟房颤", "小女儿室缺"); "我妈也有高血压" stays
+# family history.
+_PROXY_RELATIVE = re.compile(r"^(?:我(?:老)?(?:爸|妈)|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|爸爸|妈妈|老公|老婆|哥哥|弟弟|姐姐|妹妹|大女儿|小女儿|大儿子|小儿子)"
+                             r"(?:最近|刚)?(?:有点|有些|得了|有)?$")
 _OTHER_PERSON_AFTER = re.compile(r"^(?:的)(?:人|大人|小朋友|小孩|孩子|宝宝|同学|病人)")
 _SELF_PARENT = re.compile(r"(?:^|[，,。\s可但是])我(?:也|自己|本身|最近|之前)?(?:有点|有些|得了)?$")
 _PRODUCT_EN = re.compile(r"^\s*(?:medicine|medication|tablets?|pills?|syrup|drops|cream|spray|remed)", re.I)
