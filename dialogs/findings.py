@@ -255,8 +255,9 @@ _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|
 # - a general treatment question opening the message with no one named ("X怎么治疗", "X用什么药") —
 #   "X了，吃什么药" (了: it has happened) and "X怎么办" (what do I do) stay findings.
 _DIAGNOSIS_ASKED_ZH = re.compile(r"(?:(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)|(?:不能|无法|没法|不足以)(?:说明|证明|确诊|诊断|确定|判断))(?:为|是|成)?[^，,。？?]{0,3}$")
-# "做了贫血的检查，没问题", "甲亢查过都正常": the disease was looked for and the result is normal.
-_TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
+# "做了贫血的检查，没问题", "甲亢查过都正常", "查了贫血和甲功都正常" (with a test beside it): the disease was looked for
+# and the result is normal.
+_TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:[和跟与及、][^，,。？?吗]{1,6}?)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
 _SELF_HAS_ZH = re.compile(r"(?:^|[^没])(?:我|本人|自己)(?:本身|自己|一直|也|还)?(?:有|得了|得的是|患有|患了)$")
 _TOPIC_BEFORE_ZH = re.compile(r"(?:咨询|请教|了解|问问|问)(?:一下|下)?(?:关于|有关)?$")
 _TOPIC_AFTER_ZH = re.compile(r"病?(?:的)?(?:问题|事情|事|情况|方面|相关)")
@@ -332,7 +333,7 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if kind == "disease":
         if re.match(r"[，,、\s]*(?:(?:是不是|会不会|算不算|属于)?(?:很|太|比较|特别|更)?(?:严重|要紧|危险)(?:吗|嘛|么|不|[?？])|严不严重|要不要紧|危不危险)", text[chain_end:chain_end + 10]):
             return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
-        if re.search(r"(?:做|查|检查|化验|测|验|筛查)(?:了|过)?(?:个|一下|下)?$", prefix) and _TESTED_NORMAL_ZH.match(text[chain_end:chain_end + 10]):
+        if re.search(r"(?:做|查|检查|化验|测|验|筛查)(?:了|过)?(?:个|一下|下)?$", prefix) and _TESTED_NORMAL_ZH.match(text[chain_end:chain_end + 18]):
             return ABSENT  # "查了个甲亢，没问题": looked for and not found
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
