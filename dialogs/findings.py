@@ -243,7 +243,7 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
     return bool(_POST_NEG_EN.match(sentence[chain_end:chain_end + 90]))
 
 
-_HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
+_HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|除非|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
 _NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:因为|由于)?(?:点|些)?$")
 _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
 _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是|(?:心电图|彩超|心超|造影|报告|单子|体检|动态)[^，,。？?]{0,4}?(?:讲|说|提示|显示|写的是|写着))")
@@ -313,6 +313,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
         if kind == "disease" and re.search(r"(?:[吧吗嘛][？?。！!~～]*$|[？?]$)", clause_text.rstrip()) \
                 or kind == "disease" and _HEDGE_ZH.search(prefix):
             return UNCERTAIN  # "应该不是肺炎吧": a parent's guess, not a finding
+        if re.search(r"(?:捕捉|抓|逮)(?:到|住)$", prefix):
+            return UNCERTAIN  # "动态心电图没捕捉到早搏": an event that comes and goes, not caught — not ruled out
         return ABSENT
     s_start, s_end = _sentence_of(text, start, "zh")
     sentence = text[s_start:s_end]
@@ -350,7 +352,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
             return PRESENT
         if re.search(r"(?:应该|可能|估计|大概)是[^，,。？?吗]{2,6}$", prefix) and re.match(r"(?:的|了)(?![吗吧？?])", text[end:end + 2]):
             return PRESENT  # "应该是吹空调感冒的": the guess is about the cause of a cold the child has
-        if _QUESTION_ZH.search(clause_text) or re.search(r"[?？]\s*$", sentence) or _HEDGE_ZH.search(sentence):
+        if _QUESTION_ZH.search(clause_text) or re.search(r"[?？]\s*$", sentence) or _HEDGE_ZH.search(sentence) \
+                or re.search(r"[吗嘛](?!啡)", text[end:c_end]):  # "心衰爬不了楼吗是啊": asked, then a word after it
             return UNCERTAIN
     return PRESENT
 
