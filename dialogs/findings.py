@@ -587,8 +587,11 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
         cues = {cue: True for cue, pattern in _CUE_PATTERNS.items() if pattern.search(sentence)}
         if (_PAST.search(work[max(0, start - 12):start]) if zh else _PAST_EN.search(work[max(0, start - 40):start])):
             cues["past"] = True
-        if zh and item.kind == "disease" and status == ABSENT and _CURED_ZH.match(work[chain_end:chain_end + 10]):
-            status, cues["past"] = PRESENT, True  # "心肌炎已经好了", "房颤治好了": an illness had — history, not a denial
+        if zh and item.kind == "disease" and status == ABSENT and (
+                _CURED_ZH.match(work[chain_end:chain_end + 10])
+                or re.search(r"(?:就|已经|早就|都)(?:没有|没)[^，,。？?]{0,8}$", work[clause[0]:start]) and re.match(r"了", work[chain_end:chain_end + 1])):
+            # "心肌炎已经好了", "房颤治好了", "昨天就没有感冒了": an illness had and over — history, not a denial
+            status, cues["past"] = PRESENT, True
         mentions.append(Mention(name=name, status=status, start=start, end=end, text=work[start:end], code=item.code,
                                 kind=item.kind, en=item.en, cues=cues))
         previous = (name, status, end)

@@ -235,7 +235,7 @@ def _bare_answer(text: str) -> str | None:
 def _questions_asked(text: str) -> str:
     """The sentences of a doctor's turn that ask something: a yes/no answers those, not the doctor's statements
     ("…如果没有胸闷胸痛，是没有意义的。您现在有什么症状吗？" — "没有" denies no chest pain)."""
-    sentences = re.findall(r"[^。！!？?；;\n]+[。！!？?；;\n]*", text)
+    sentences = re.findall(r"[^。！!？?；;～~…\n]+[。！!？?；;～~…\n]*", text)
     asked = [s for s in sentences if _MIE_DOCTOR_QUESTION.search(s.strip())]
     return "".join(asked) if asked else text
 
