@@ -632,7 +632,10 @@ _POINTED_ZH = re.compile(r"^(?:这个|这些|那个|那些|以上|上面的?|上
 # "疼", "有点闷", "晕得很": the reply repeats the feeling the question asked about — a yes. "不怎么疼", "不太晕":
 # little of it, but there (as _MILD_NEG_ZH reads a mention). A bare "不疼" is a no through _NO_ZH.
 _FEELING_ZH = r"(?:疼|痛|闷|晕|慌|肿|喘|累|胀|涨|麻|酸|抖|咳|憋|难受)"
-_ECHO_YES_ZH = re.compile(r"^(?:有点|有些|有一点|很|挺|蛮|比较|特别|还是|会|经常|老|总)?" + _FEELING_ZH + r"(?:的|了|啊|呀|呢|得很|得厉害)?[。！!~～]*$")
+_ECHO_YES_ZH = re.compile(r"^(?:一直|都|也)?(?:有点|有些|有一点|很|挺|蛮|比较|特别|还是|会|经常|老|总|偏)?(?:" + _FEELING_ZH[3:-1] + r"|高)"
+                          r"(?:的|了|啊|呀|呢|得很|得厉害)?[。！!~～]*$")  # "偏高", "一直很高": a yes to "血压高吗？"
+# "正常", "都正常", "挺正常的": nothing wrong with what was asked — a no ("血压高吗？" "还正常").
+_NORMAL_ZH = re.compile(r"^(?:都|也|还|挺|很|基本|基本上|一直|还算)*正常(?:的|啊|呢|吧)?[。！!~～]*$")
 _ECHO_MILD_ZH = re.compile(r"^(?:不怎么|没怎么|不太|不大|不是很|不是太|不那么)" + _FEELING_ZH)
 # "现在没有了", "以前有", "这几天有点": when the answer holds, said before the yes or no.
 _WHEN_ZH = re.compile(r"^(?:现在|目前|最近|近来|这几天|这两天|这段时间|平时|平常|一般|之前|以前|前几天|前段时间|那时候|那会儿?)(?:倒是?|也|都|还|的话)?[，,\s]*")
@@ -664,6 +667,8 @@ def answer_status(reply: str, *, lang: str) -> str | None:
             return None  # "好了": gone, or only "OK" — never a yes to "还胸闷吗？"
         if _ECHO_YES_ZH.match(core) or _ECHO_MILD_ZH.match(core):
             return PRESENT
+        if _NORMAL_ZH.match(core):
+            return ABSENT
         if _YES_SOME_ZH.match(core) and not re.match(r"^有没有", core):
             return PRESENT
         if _NOT_TESTED_ZH.match(core):
