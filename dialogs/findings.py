@@ -626,7 +626,7 @@ _NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一�
 # What opens a reply before the answer itself: an address ("医生，没有"), a filler ("哦，有的"), or the thing
 # asked about pointed at ("这个倒没有", "以上都没有", "这些症状都没有").
 ADDRESS_ZH = re.compile(r"^(?:(?:医生|大夫|主任|您好|你好|谢谢(?:您|你)?(?:医生|大夫)?|哦+|噢+|额+|呃+|啊+)[，,、\s！!。~～]*)+")
-_POINTED_ZH = re.compile(r"^(?:这个|这些|那个|那些|以上|上面的?|上述|这种|那种|这样的?)(?:症状|情况|问题)?(?:的话)?(?=(?:倒是?|也|都|还|倒也)?(?:没|不|有|会))")
+_POINTED_ZH = re.compile(r"^(?:这个|这些|那个|那些|以上|上面的?|上述|这种|那种|这样的?)+(?:症状|情况|问题)?(?:的话)?(?=(?:倒是?|也|都|还|倒也)?(?:没|不|有|会))")
 
 
 # "疼", "有点闷", "晕得很": the reply repeats the feeling the question asked about — a yes. "不怎么疼", "不太晕":
