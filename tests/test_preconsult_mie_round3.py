@@ -38,6 +38,11 @@ def _found(text: str) -> dict[str, str]:
     ("我妈心肌供血差", "心肌缺血", PRESENT),
     ("脉搏有点慢，一分钟五十几下", "心律不齐", PRESENT),
     ("以前查出过室上速", "心律不齐", PRESENT),
+    ("一着急气就上不来", "呼吸困难", PRESENT),       # an inability, no denial
+    ("晚上躺着呼吸不过来", "呼吸困难", PRESENT),
+    ("心里老是发颤", "心悸", PRESENT),
+    ("早上起来头有点蒙", "头晕", PRESENT),
+    ("胸部有压迫感", "胸闷", PRESENT),
 ])
 def test_colloquial_cardiology_rows(text: str, name: str, status: str) -> None:
     assert _found(text).get(name) == status
