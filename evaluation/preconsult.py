@@ -39,10 +39,13 @@ read in place). MIE labels sliding windows of five utterances; each window is an
   (answer_status of its first clause when that names no finding itself, or of a later sentence that is
   only an answer word) right after a doctor's question gives that status
   to the symptoms our extractor finds in the question and the patient's words do not name themselves.
-  "The question" is the doctor's sentences that ask (as _DOCTOR_QUESTION reads them), not the statements
-  around them ("如果没有胸闷胸痛就没意义。现在有什么症状吗？" — "没有" denies no chest pain).
+  "The question" is the doctor's sentences that ask (as _MIE_DOCTOR_QUESTION reads them: CMDD's pattern, and also a
+  choice without a question mark "腿肿不肿", a 吗 mid-sentence, "有X没"), not the statements around them
+  ("如果没有胸闷胸痛就没意义。现在有什么症状吗？" — "没有" denies no chest pain); a sentence also ends at ～ and ….
+  A reply may open with an address ("医生，没有").
   Our names map to MIE items by MIE_NAMES; names without an MIE item are not scored; an MIE item we
-  cannot express counts as missed.
+  cannot express counts as missed. Where our lexicon splits finer than MIE, the map follows MIE's own synonym list
+  (example_dict.json): a fast heart (心跳快) is under 心律不齐 there, a racing or pounding one (心慌) under 心慌.
 - Split: the 160 dev dialogues are split 50/50 by dialogue index (sorted by sha256 of "mie-dev:<index>",
   first 80 = tune, rest = check) before any rule was changed for MIE; rules were tuned by reading errors
   of the tune half only; the check half is held out. `mie_f1` is the whole dev split.
