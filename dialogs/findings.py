@@ -98,12 +98,20 @@ def text_language(text: str, default: str = "zh") -> str:
 
 # ----- matching --------------------------------------------------------------------------------------
 
+# 心 that closes an everyday word (担心, 放心, 开心, 关心, 伤心, 耐心 …) is no heart: "担心血管堵了", "放心大胆",
+# "开心大笑" name nothing. Left out: 恶心 (a finding of its own) and words whose first character also ends a phrase
+# before a real 心 (有点心慌, 小心脏, 天热心慌, 十分心慌, 烦躁不安心慌, 体虚心慌, 真心慌).
+_NOT_HEART_BEFORE = frozenset("担放开关耐细伤信核爱良决专省操粗贪忍狠甘灰痴诚尽随违掌")
+
+
 def _raw_matches(text: str, lang: str) -> list[tuple[str, int, int, int]]:
     lex = lexicon()
     patterns = lex.zh if lang == "zh" else lex.en
     found = []
     for name, pattern, priority in patterns:
         for m in pattern.finditer(text):
+            if lang == "zh" and m.group(0).startswith("心") and m.start() and text[m.start() - 1] in _NOT_HEART_BEFORE:
+                continue
             if m.end() > m.start():
                 found.append((name, m.start(), m.end(), priority))
     found.sort(key=lambda f: (-f[3], -(f[2] - f[1]), f[1]))
@@ -161,7 +169,7 @@ _NEG_GAP_OK = re.compile(r"^(?:他|她|宝宝|孩子|到|有|再|任何|起|长|
 _NEG_EXCEPT_ZH = re.compile(r"(?:特别|分别|区别|级别|告别|性别|个别|类别|差别|会不会|是不是|能不能|要不要|有没有|行不行|可不可以|好不好|对不对|用不用|需不需要|算不算|该不该|不会(?=.{0,3}[是有])|不知道|不晓得|不清楚|不确定|不一定|不停|不断|不止|不少|不能|不了|不行|不好意思|没事|没过|没多久|没几天|不久|不到|没想到|没办法|不是很|没什么用|不管用|没用|没效果|不见好|不好转|没好转|不管|不要|不用|不敢|不让|不想(?!吃|喝)|没注意|没在意|没当回事|不舒服|不得|没法|没人|不多|不少)")
 _POST_NEG_ZH = re.compile(r"^(?:[^，,。？?]{0,2}?)(?:也|都|已经|早就|现在)?(?:不(?:怎么|太)?(?:流|咳|吐|拉|烧|疼|痛|喘|哭|闹|出)|没有了|没了|好了|消失了|退了|止住了|停了|没再|不明显|没有再|痊愈|好转了|不.{0,1}了$|就没有|没有(?:$|[了啊呀的哦吧])|没(?:$|[了啊呀的哦吧]))")
 _CHOICE_ZH = re.compile(r"(.)[不没]\1")  # 喘不喘, 稀不稀
-_INHERENT_ZH = re.compile(r"喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
+_INHERENT_ZH = re.compile(r"上气不接下气|气不顺|上不来|提不上来|呼吸不过来|吸不进|进不去|喘不(?:上|过)(?:来)?气?|呼吸不上|说不出话|口齿不清|言语不清|吐字不清|睡不着|睡不好|躺不平|不能平躺|认不(?:出|得)人|解不出|尿不出|拉不出|不省人事|不听使唤|抬不起|动不了|"
                           r"看不清|咽不下|吃不下|走不(?:动|了)|下不了|张不开|上不来气|透不过气|叫不醒|不(?:爱|想|肯|怎么)(?:吃|喝)|不通|不透气|不(?:太|怎么|大|是很)?舒服|不(?:太|怎么|大|是很)好|供血不足|共血不足|(?:供|共)血不够|不正常|不规则|不规律|时不时|没规律|气不够(?:用)?|不整|无力|没精神|没力气?|没劲|没胃口|精神不|消化不|不振|不良|不好|不畅|不清|不利索|不灵|不齐|不安|转不动|不全")
 
 _QUESTION_EN = re.compile(r"(?:\?|\b(?:is it|could it be|might it be|is this|should i|what (?:is|causes)|how (?:do|can|should)|why)\b)", re.I)
@@ -199,6 +207,8 @@ def _negated_zh(clause: str, start: int, end: int, chain_end: int, next_other: i
     inner = _INHERENT_ZH.sub("", clause[start:end])
     if end - start > 2 and re.search(r"[不没无]", inner[1:]):
         return True  # "肚子不涨", "肚子不疼"
+    if end - start > 2 and inner.endswith("正常"):
+        return True  # "血压一直正常", "血糖也正常": the reading the illness is named for is normal
     prefix = _INHERENT_ZH.sub(lambda m: "＿" * len(m.group(0)), clause[:start])
     prefix = _NEG_EXCEPT_ZH.sub(lambda m: "＿" * len(m.group(0)), prefix)
     window = prefix[-7:]
@@ -233,7 +243,7 @@ def _negated_en(sentence: str, start: int, end: int, chain_end: int) -> bool:
     return bool(_POST_NEG_EN.match(sentence[chain_end:chain_end + 90]))
 
 
-_HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
+_HYPOTHETICAL_ZH = re.compile(r"(?:如果|(?<![主只])要是|万一|假如|除非|会不会|是不是|是否|(?<!可)怕|担心|害怕|预防(?!针)|防止|以免|避免|会(?:不会)?(?:出现|有|引起|导致)|容易|判断|区分|算不算)")
 _NEAR_HEDGE_ZH = re.compile(r"(?:好像|似乎|可能|也许|或许|大概|貌似|疑似|不确定|不知道(?:有没有|是不是)?|说不好|不清楚(?:有没有)?|感觉像|像是)(?:是|有|有点|有些|在|也)?(?:因为|由于)?(?:点|些)?$")
 _MILD_NEG_ZH = re.compile(r"(?:不怎么|不太|不大|不是很|不是太|不那么)(?:会|爱|有|想)?$")
 _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|是)|得了|得过|患(?:有|了)|住院|入院|医生说(?:是|有)?|大夫说(?:是|有)?|说是|拍片(?:子)?(?:是|说)|胸片(?:是|说)|结果(?:是|说)|化验(?:是|说)|查(?:血)?是|(?:心电图|彩超|心超|造影|报告|单子|体检|动态)[^，,。？?]{0,4}?(?:讲|说|提示|显示|写的是|写着))")
@@ -245,8 +255,9 @@ _DIAGNOSED_ZH = re.compile(r"(?:说就是|诊断|确诊|查出|检查(?:出|说|
 # - a general treatment question opening the message with no one named ("X怎么治疗", "X用什么药") —
 #   "X了，吃什么药" (了: it has happened) and "X怎么办" (what do I do) stay findings.
 _DIAGNOSIS_ASKED_ZH = re.compile(r"(?:(?:可以|可不可以|能否|能不能|能|是否|是不是|会不会|算不算)(?:确诊|诊断|判断)|(?:不能|无法|没法|不足以)(?:说明|证明|确诊|诊断|确定|判断))(?:为|是|成)?[^，,。？?]{0,3}$")
-# "做了贫血的检查，没问题", "甲亢查过都正常": the disease was looked for and the result is normal.
-_TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
+# "做了贫血的检查，没问题", "甲亢查过都正常", "查了贫血和甲功都正常" (with a test beside it): the disease was looked for
+# and the result is normal.
+_TESTED_NORMAL_ZH = re.compile(r"病?(?:的)?(?:[和跟与及、][^，,。？?吗]{1,6}?)?(?:检查|化验|筛查|指标)?[，,]?(?:检查|化验|结果|指标)?[^，,。？?吗]{0,3}?(?:都|也|倒|还)?(?:没(?:有)?(?:什么|啥)?(?:问题|事)|正常)(?![吗嘛么]|[^，,。]{0,3}[？?])")
 _SELF_HAS_ZH = re.compile(r"(?:^|[^没])(?:我|本人|自己)(?:本身|自己|一直|也|还)?(?:有|得了|得的是|患有|患了)$")
 _TOPIC_BEFORE_ZH = re.compile(r"(?:咨询|请教|了解|问问|问)(?:一下|下)?(?:关于|有关)?$")
 _TOPIC_AFTER_ZH = re.compile(r"病?(?:的)?(?:问题|事情|事|情况|方面|相关)")
@@ -302,6 +313,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
         if kind == "disease" and re.search(r"(?:[吧吗嘛][？?。！!~～]*$|[？?]$)", clause_text.rstrip()) \
                 or kind == "disease" and _HEDGE_ZH.search(prefix):
             return UNCERTAIN  # "应该不是肺炎吧": a parent's guess, not a finding
+        if re.search(r"(?:捕捉|抓|逮)(?:到|住)$", prefix):
+            return UNCERTAIN  # "动态心电图没捕捉到早搏": an event that comes and goes, not caught — not ruled out
         return ABSENT
     s_start, s_end = _sentence_of(text, start, "zh")
     sentence = text[s_start:s_end]
@@ -314,14 +327,15 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
     if hypothetical and (kind == "disease" or len(prefix) - hypothetical[-1].end() <= 6):
         # a symptom is in the "if/worried/whether" only when it comes soon after the word
         return UNCERTAIN
-    if kind == "disease" and (re.match(r"还是", text[end:end + 2]) or re.search(r"还是$", prefix)):
-        return UNCERTAIN  # "病毒还是细菌": the parent asks which
+    if kind == "disease" and (re.match(r"还是", text[end:end + 2])
+                              or re.search(r"还是$", prefix) and not re.search(r"(?:但|可|却|仍然|依然|结果|最后)[，,]?(?:也)?还是$", text[max(0, start - 8):start])):
+        return UNCERTAIN  # "病毒还是细菌": the parent asks which ("…，但还是心肌缺血" is still X, no choice)
     if re.match(r"(?:的)?(?:是什么(?!原因|引起|导致)|是啥|是[?？]|什么意思|是什么样|是怎么样|有点不懂|指的是|怎么判断|还有什么症状|有什么症状|有哪些症状|什么症状|(?:会)?有什么后果)", text[end:end + 7]):
         return UNCERTAIN
     if kind == "disease":
         if re.match(r"[，,、\s]*(?:(?:是不是|会不会|算不算|属于)?(?:很|太|比较|特别|更)?(?:严重|要紧|危险)(?:吗|嘛|么|不|[?？])|严不严重|要不要紧|危不危险)", text[chain_end:chain_end + 10]):
             return PRESENT  # "冠心病严重吗？", "窦性心动过速，严重吗": asking how bad it is takes it as given
-        if re.search(r"(?:做|查|检查|化验|测|验|筛查)(?:了|过)?(?:个|一下|下)?$", prefix) and _TESTED_NORMAL_ZH.match(text[chain_end:chain_end + 10]):
+        if re.search(r"(?:做|查|检查|化验|测|验|筛查)(?:了|过)?(?:个|一下|下)?$", prefix) and _TESTED_NORMAL_ZH.match(text[chain_end:chain_end + 18]):
             return ABSENT  # "查了个甲亢，没问题": looked for and not found
         if re.search(r"(?:检查|查|测|化验|排除)(?:一下|过)?$", prefix) or re.match(r"(?:的)?(?:检查|化验|检测)(?!出|说|是|结果)", text[end:end + 4]):
             return UNCERTAIN  # a test asked for, not a finding
@@ -338,7 +352,8 @@ def _status_zh(text: str, clause: tuple[int, int], start: int, end: int, chain_e
             return PRESENT
         if re.search(r"(?:应该|可能|估计|大概)是[^，,。？?吗]{2,6}$", prefix) and re.match(r"(?:的|了)(?![吗吧？?])", text[end:end + 2]):
             return PRESENT  # "应该是吹空调感冒的": the guess is about the cause of a cold the child has
-        if _QUESTION_ZH.search(clause_text) or re.search(r"[?？]\s*$", sentence) or _HEDGE_ZH.search(sentence):
+        if _QUESTION_ZH.search(clause_text) or re.search(r"[?？]\s*$", sentence) or _HEDGE_ZH.search(sentence) \
+                or re.search(r"[吗嘛](?!啡)", text[end:c_end]):  # "心衰爬不了楼吗是啊": asked, then a word after it
             return UNCERTAIN
     return PRESENT
 
@@ -483,6 +498,8 @@ def extract_vitals(text: str, lang: str) -> dict[str, Any]:
 
 _PAST = re.compile(r"之前|以前|去年|前年|上次|上回|小时候|曾经|得过|有过|患过|几个月前|年前|\bhistory of\b|\bprevious(?:ly)?\b|\bpast\b|\bused to\b|\byears? ago\b", re.I)
 _PAST_EN = re.compile(r"(?<!-day )(?<!-week )(?<!-month )(?<!-hour )(?<!-year )\b(?:history of|previous(?:ly)?|past|used to|years ago|as a child|in infancy)\b(?:\s+\w+){0,3}\s*$", re.I)
+# An illness said to be over: it was had ("心肌炎已经治好了", "房颤好了两年了"). A symptom that is over is gone.
+_CURED_ZH = re.compile(r"^(?:的)?(?:病)?(?:已经|早就|早|都|也|基本|基本上)?(?:治好|痊愈|康复|好)了")
 _PRODUCT_AFTER = re.compile(r"^(?:的)?(?:热清|药|帖|颗粒|冲剂|糖浆|口服液|合剂|灵|宁|片|胶囊|贴|针|剂|奶粉|喷雾|栓|散|丸|膏|茶|清(?!楚))")
 _PRODUCT_BEFORE = re.compile(r"(?:治|治疗|止|抗|防|预防|消|化|祛|排|吸)$")
 _THRESHOLD_AFTER = r"(?:度|℃)?(?:以上|以下|以内|之上|之下|才|就(?:要|得|吃|用|喂)|的话|再(?:吃|用))"
@@ -492,8 +509,10 @@ _OTHER_PERSON = re.compile(r"(?:我(?:老)?(?:爸|妈)(?![爸妈])|奶奶|爷爷
                            r"(?:也|都|最近|之前|前几天|前阵子|前段时间|上周|刚)?(?:有点|有些|得了|得过|有)?$")
 # "接触感冒的人", "家里有感冒的宝宝": the illness of someone around the patient
 # When the patient speaks for themself, a close relative named as the one who has it (no 也/都, no past) is
-# usually a relative asking for the patient ("我爸心衰住院了"); "我妈也有高血压" stays family history.
-_PROXY_RELATIVE = re.compile(r"^(?:我(?:老)?(?:爸|妈)|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|爸爸|妈妈|老公|老婆)(?:最近|刚)?(?:有点|有些|得了|有)?$")
+# usually a relative asking for the patient ("我爸心衰住院了", "我弟弟房颤", "小女儿室缺"); "我妈也有高血压" stays
+# family history.
+_PROXY_RELATIVE = re.compile(r"^(?:我(?:老)?(?:爸|妈)|奶奶|爷爷|姥姥|姥爷|外婆|外公|婆婆|公公|爸爸|妈妈|老公|老婆|哥哥|弟弟|姐姐|妹妹|大女儿|小女儿|大儿子|小儿子)"
+                             r"(?:最近|刚)?(?:有点|有些|得了|有)?$")
 _OTHER_PERSON_AFTER = re.compile(r"^(?:的)(?:人|大人|小朋友|小孩|孩子|宝宝|同学|病人)")
 _SELF_PARENT = re.compile(r"(?:^|[，,。\s可但是])我(?:也|自己|本身|最近|之前)?(?:有点|有些|得了)?$")
 _PRODUCT_EN = re.compile(r"^\s*(?:medicine|medication|tablets?|pills?|syrup|drops|cream|spray|remed)", re.I)
@@ -568,6 +587,11 @@ def extract_mentions(text: str, *, lang: str | None = None, subject: str = "self
         cues = {cue: True for cue, pattern in _CUE_PATTERNS.items() if pattern.search(sentence)}
         if (_PAST.search(work[max(0, start - 12):start]) if zh else _PAST_EN.search(work[max(0, start - 40):start])):
             cues["past"] = True
+        if zh and item.kind == "disease" and status == ABSENT and (
+                _CURED_ZH.match(work[chain_end:chain_end + 10])
+                or re.search(r"(?:就|已经|早就|都)(?:没有|没)[^，,。？?]{0,8}$", work[clause[0]:start]) and re.match(r"了", work[chain_end:chain_end + 1])):
+            # "心肌炎已经好了", "房颤治好了", "昨天就没有感冒了": an illness had and over — history, not a denial
+            status, cues["past"] = PRESENT, True
         mentions.append(Mention(name=name, status=status, start=start, end=end, text=work[start:end], code=item.code,
                                 kind=item.kind, en=item.en, cues=cues))
         previous = (name, status, end)
@@ -595,10 +619,26 @@ def aggregate(mentions: list[Mention] | list[tuple[str, str]]) -> dict[str, str]
 
 
 _ACK_ZH = re.compile(r"^(?:好+的?|好+吧|行+|可以|谢谢|知道了|明白了?|收到|ok|okay)(?:[，,。！!~～\s]*(?:谢谢|好的|医生|大夫)?)*[。！!~～]*$", re.I)
-_YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常)")
-_NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没)")
+_YES_SOME_ZH = re.compile(r"^(?:嗯|恩|是|是的|对|对的|有|有的|有啊|有点|有一点|有一点点|有些|偶尔|偶尔有|一点点|会|会的|还有|一直有|经常|"
+                          r"(?:也|都|还)(?:会|有)|稍微|轻微|一点(?:$|[儿吧啊的，,。]))")
+_NO_ZH = re.compile(r"^(?:没|没有|无|不|不会|没呢|都没有|都没|一直没有|没发现|没见|没看到|没注意到|还没有|从来没|"
+                    r"(?:一点|一次|根本|完全|几乎|基本上?)(?:都|也)?(?:没|不)|感觉不到|没(?:有)?感觉到)")
+# What opens a reply before the answer itself: an address ("医生，没有"), a filler ("哦，有的"), or the thing
+# asked about pointed at ("这个倒没有", "以上都没有", "这些症状都没有").
+ADDRESS_ZH = re.compile(r"^(?:(?:医生|大夫|主任|您好|你好|谢谢(?:您|你)?(?:医生|大夫)?|哦+|噢+|额+|呃+|啊+)[，,、\s！!。~～]*)+")
+_POINTED_ZH = re.compile(r"^(?:这个|这些|那个|那些|以上|上面的?|上述|这种|那种|这样的?)+(?:症状|情况|问题)?(?:的话)?(?=(?:倒是?|也|都|还|倒也)?(?:没|不|有|会))")
 
 
+# "疼", "有点闷", "晕得很": the reply repeats the feeling the question asked about — a yes. "不怎么疼", "不太晕":
+# little of it, but there (as _MILD_NEG_ZH reads a mention). A bare "不疼" is a no through _NO_ZH.
+_FEELING_ZH = r"(?:疼|痛|闷|晕|慌|肿|喘|累|胀|涨|麻|酸|抖|咳|憋|难受)"
+_ECHO_YES_ZH = re.compile(r"^(?:一直|都|也)?(?:有点|有些|有一点|很|挺|蛮|比较|特别|还是|会|经常|老|总|偏)?(?:" + _FEELING_ZH[3:-1] + r"|高)"
+                          r"(?:的|了|啊|呀|呢|得很|得厉害)?[。！!~～]*$")  # "偏高", "一直很高": a yes to "血压高吗？"
+# "正常", "都正常", "挺正常的": nothing wrong with what was asked — a no ("血压高吗？" "还正常").
+_NORMAL_ZH = re.compile(r"^(?:都|也|还|挺|很|基本|基本上|一直|还算)*正常(?:的|啊|呢|吧)?[。！!~～]*$")
+_ECHO_MILD_ZH = re.compile(r"^(?:不怎么|没怎么|不太|不大|不是很|不是太|不那么)" + _FEELING_ZH)
+# "现在没有了", "以前有", "这几天有点": when the answer holds, said before the yes or no.
+_WHEN_ZH = re.compile(r"^(?:现在|目前|最近|近来|这几天|这两天|这段时间|平时|平常|一般|之前|以前|前几天|前段时间|那时候|那会儿?)(?:倒是?|也|都|还|的话)?[，,\s]*")
 _NOT_TESTED_ZH = re.compile(r"^(?:还|都|也)?(?:没|没有|未)(?:去)?(?:查|检查|测|量|做|化验|验|筛查)")
 _OTHER_ACTION_ZH = re.compile(r"^(?:还|都|也)?(?:没|没有|未)(?:去)?(?:装|吃|用|打|放|住|戴|买|拿|去)")
 # "吸烟有", "喝酒没有": a topic named, then the yes/no that goes with it.
@@ -616,13 +656,26 @@ def answer_status(reply: str, *, lang: str) -> str | None:
     if _ACK_ZH.match(t):
         return None  # "好的", "可以", "谢谢": an acknowledgment, no answer to "有没有胸闷？"
     if lang == "zh" or _HAS_ZH.search(t):
-        if _YES_SOME_ZH.match(t) and not re.match(r"^有没有", t):
+        t = ADDRESS_ZH.sub("", t)
+        if not t:
+            return None  # "医生您好": a greeting, no answer
+        t = _POINTED_ZH.sub("", t)
+        t = re.sub(r"^(?:倒是?|也|都|还|倒也)(?=没|不)", "", t)  # "(这个)倒没有", "(以上)都没有"
+        when = _WHEN_ZH.match(t)
+        core = t[when.end():] if when and when.end() < len(t) else t  # "现在没有了" answers as "没有了" does
+        if re.match(r"^(?:现在|已经|早就|都|也)*好(?:了|啦)[。！!~～]*$", t):
+            return None  # "好了": gone, or only "OK" — never a yes to "还胸闷吗？"
+        if _ECHO_YES_ZH.match(core) or _ECHO_MILD_ZH.match(core):
             return PRESENT
-        if _NOT_TESTED_ZH.match(t):
+        if _NORMAL_ZH.match(core):
+            return ABSENT
+        if _YES_SOME_ZH.match(core) and not re.match(r"^有没有", core):
+            return PRESENT
+        if _NOT_TESTED_ZH.match(core):
             return UNCERTAIN  # "没查过": nobody knows — unknown is never recorded as no
-        if _OTHER_ACTION_ZH.match(t):
+        if _OTHER_ACTION_ZH.match(core):
             return None  # "没有装那个", "没吃": a no about the action asked beside the symptom
-        if _NO_ZH.match(t):
+        if _NO_ZH.match(core):
             return ABSENT
         if _TOPIC_ANSWER_ZH.match(t):
             return None  # "吸烟有": a yes about the topic it names (smoking), not about the symptom asked with it

@@ -690,14 +690,20 @@ def test_not_tested_is_unknown_and_a_no_about_an_action_is_no_denial(reply: str,
     assert answer_status(reply, lang="zh") == status
 
 
-@pytest.mark.parametrize(("text", "name"), [("做了两次动态都没抓到早搏", "早搏"), ("彩超没查出心衰", "心力衰竭")])
+@pytest.mark.parametrize(("text", "name"), [("彩超没查出心衰", "心力衰竭")])
 def test_a_test_that_did_not_find_it_denies_it(text: str, name: str) -> None:
     assert aggregate(extract_mentions(text, lang="zh")).get(name) == ABSENT
 
 
+# An event that comes and goes that a recording did not catch is not ruled out (round 3: MIE reads it as unknown).
+@pytest.mark.parametrize(("text", "name"), [("做了两次动态都没抓到早搏", "早搏")])
+def test_a_recording_that_did_not_catch_an_event_leaves_it_unknown(text: str, name: str) -> None:
+    assert aggregate(extract_mentions(text, lang="zh")).get(name) == UNCERTAIN
+
+
 @pytest.mark.parametrize(("text", "name", "status"), [
     ("一紧张心里就发慌", "心悸", PRESENT),
-    ("晚上心跳加速睡不着", "心悸", PRESENT),
+    ("晚上心跳加速睡不着", "心跳快", PRESENT),
     ("心跳时不时漏一拍", "早搏", PRESENT),
     ("感觉心跳停了一下又接着跳", "早搏", PRESENT),
     ("起床时头重脚轻", "头晕", PRESENT),
