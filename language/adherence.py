@@ -78,7 +78,10 @@ def table() -> dict[str, Any]:
     unnamed = data.get("unnamed_miss_of") or {}
     out["unnamed_all"] = re.compile(str(unnamed.get("all") or "(?!x)x"), re.I)
     out["unnamed_classes"] = {cls: re.compile(str(p), re.I) for cls, p in (unnamed.get("classes") or {}).items()}
-    out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
+    # A row's names are one list, or tiers of lists: the first tier that names a drug of the orders wins.
+    out["name_words"] = [(re.compile(str(row["words"]), re.I),
+                          [[str(p).lower() for p in tier] for tier in row["names"]] if any(isinstance(n, list) for n in row["names"])
+                          else [[str(p).lower() for p in row["names"]]])
                          for row in data.get("name_words") or []]
     out["blames_drug"] = _one_per_language(data, "blames_drug")
     out["stopped_for_it"] = _one_per_language(data, "stopped_for_it")
@@ -86,6 +89,9 @@ def table() -> dict[str, Any]:
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
     out["wondering"] = _one_per_language(data, "wondering")
+    out["course_said"] = _one_per_language(data, "course_said")
+    out["never_since"] = _one_per_language(data, "never_since")
+    out["past_habit"] = _one_per_language(data, "past_habit")
     out["as_needed"] = (frozenset(prn.get("classes") or ()), tuple(str(n).lower() for n in prn.get("names") or ()),
                         re.compile(str(prn.get("order_words") or "(?!x)x"), re.I))
     return out
@@ -114,13 +120,21 @@ def is_course(name: str, drug_class: str | None, duration: str | None = None) ->
     return drug_class in classes or set_duration or bool(order_words.search(name))
 
 
+def _first_tier(tiers: list[list[str]], drugs: list[DrugRef]) -> list[str]:
+    for name_parts in tiers:
+        found = [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)]
+        if found:
+            return found
+    return []
+
+
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
     named: list[str] = []
     # A description that picks out drugs ("饭前那个针", "the night-time insulin") is read first, and its words
     # are then no name or class word for the whole class ("针", "insulin" would name every insulin).
     # Of overlapping descriptions the longer, more specific one counts ("中午饭前那针" is no "那针").
-    hits = sorted(((m.start(), m.end(), found) for words, name_parts in table()["name_words"]
-                   if (found := [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)])
+    hits = sorted(((m.start(), m.end(), found) for words, tiers in table()["name_words"]
+                   if (found := _first_tier(tiers, drugs))
                    for m in words.finditer(clause)), key=lambda h: (h[0] - h[1], h[0]))
     rest = clause
     for start, end, found in hits:
@@ -177,11 +191,12 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     courses = {d.name for d in drugs if d.course}
     previous: list[str] = []
     before = ""
-    for clause in _CLAUSE.split(text):
-        if not clause or not clause.strip():
-            continue
+    clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
+    for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
+        if status and _any(t["past_habit"], clause) and any(_status(c) for c in clauses[i + 1:]):
+            status = None   # "以前老忘，现在我定了闹钟": how it was before, when the answer goes on to now
         if not named and status and t["others"].search(clause):
             named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
         elif not named and status and previous and (_REFERS_BACK.search(clause) or _SELF_STOP.search(clause)
@@ -204,8 +219,10 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         elif status == "completed":
             # "吃完了" of a course is done; of a drug taken for good it ran out ("阿司匹林吃完了，这三天没得吃").
             finished = named or all_names
-            completed += [n for n in finished if n in courses or not named]
-            missed += [n for n in named if n not in courses]
+            # a length said with it ("两个礼拜都吃完了", "the whole ten days") makes it a course finished
+            as_course = courses | (set(named) if _any(t["course_said"], clause) else set())
+            completed += [n for n in finished if n in as_course or not named]
+            missed += [n for n in named if n not in as_course]
         elif status is None and named and awaiting_drug:
             missed += named
         awaiting_drug = max(0, awaiting_drug - 1)
@@ -234,6 +251,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         return AdherenceReading("none", all_names)
     if none_said and not missed:
         missed = list(all_names)         # "基本都吃了，就是有一天一个都没吃"
+    never = _any(t["never_since"], text) and not taken
+    if missed and never and set(missed) >= set(all_names):
+        return AdherenceReading("none", all_names)    # "药一直没去拿", "stopped it the day he came home"
     if missed:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
         return AdherenceReading("partial", missed)
@@ -241,7 +261,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         of_class = [d.name for d in drugs if d.name in all_names and d.drug_class in
                     {cls for cls, p in t["unnamed_classes"].items() if p.search(text)}]
         if len(all_names) == 1 or not of_class and t["unnamed_all"].search(text):
-            return AdherenceReading("partial", list(all_names))
+            return AdherenceReading("none" if never else "partial", list(all_names))
         return AdherenceReading("partial", of_class)
     if taken or unnamed_taken or completed:
         return AdherenceReading("full", [])
