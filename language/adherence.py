@@ -17,17 +17,21 @@ from typing import Any
 import yaml
 
 TABLE_PATH = Path(__file__).parent / "data" / "adherence.yaml"
-_CLAUSE = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|另外|还有|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b|\bthough\b"
+_CLAUSE = re.compile(r"[，,。；;！!？?]|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|但是|不过|就是|只是|可是|另外|还有|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b|\bthough\b"
                      r"|\bwhile\b|(?<=[a-z])\.\s", re.I)
 _EXCEPTION = re.compile(r"(?:就是|只是|但是|不过|可是|\bexcept\b|\bbut\b)(.+)$", re.I)
-_EFFECT = re.compile(r"疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
+_EFFECT = re.compile(r"(?:有点|不太|还)?不(?:太)?会用|用不(?:好|来|惯)|(?:那个)?(?:早上|中午|晚上|睡前|饭前|饭后|空腹)(?:才|就)?(?:吃|打|用)(?:的)?\W*$|疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
 _BARE_STOP = re.compile(r"^\W*(?:我|他|她|so i|i|and i)?\s*(?:就|也|then)?\s*(?:停(?:了|掉了|药了)?|stopped(?: it| them)?)\W*$", re.I)
 _ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|that|a) day\b|\bthat sunday\b|\bone (?:morning|evening|night)\b", re.I)
 # "大夫没让停，我自己停了", "I stopped it on my own": a stop on one's own account is of the drug just named.
 _SELF_STOP = re.compile(r"(?:自己|自个儿?|私自|擅自|偷偷)(?:就|把它|给)?停|\b(?:stopped|quit) (?:it|them)? ?(?:myself|on my own)\b", re.I)
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
-_AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\bdoctors? (?:said|told)|\bas (?:told|instructed)", re.I)
-_REFERS_BACK = re.compile(r"^\W*(?:前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
+_AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\b(?:doctors?|clinic|nurses?) (?:said|told|changed)|\bas (?:told|instructed)", re.I)
+# A drug half remembered ("那个氯什么雷", "泮什么的"): its first character(s), a filler, and maybe its last.
+_HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
+# The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.
+_FORM_AFTER = re.compile(r"^(?:的|那个|那种|那)?\s*(胶囊|片|针|贴|粉雾剂|气雾剂|滴眼液|口服液|颗粒|药水)")
+_REFERS_BACK = re.compile(r"^\W*(?:(?:早上|中午|晚上|下午|夜里|半夜|第二天)(?=[^，,。]{0,6}(?:又|再|忘|没|多))|前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
 class AdherenceTableError(ValueError):
@@ -144,9 +148,21 @@ def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
         rest = rest[:start] + "\x00" * (end - start) + rest[end:]
     low = rest.lower()
     named += [d.name for d in drugs if any(k and k in low for k in d.keys)]
+    if not named:
+        for m in _HALF_NAME.finditer(rest):
+            head, tail = m.group(1), m.group(2)
+            for d in drugs:
+                cores = [k for k in d.keys if re.fullmatch(r"[\u4e00-\u9fff]{3,}", k)]
+                if any(core.startswith(h) and len(core) > len(h) + len(tail) and (not tail or core.endswith(tail))
+                       for core in cores for h in (head, head[-1:])):
+                    named.append(d.name)
     for cls, patterns in table()["class_words"].items():
-        if _any(patterns, rest):
-            named += [d.name for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+        for p in patterns:
+            for m in p.finditer(rest):
+                of_class = [d for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+                form = _FORM_AFTER.match(rest[m.end():])
+                of_form = [d for d in of_class if form and form.group(1) in d.name]
+                named += [d.name for d in (of_form or of_class)]
     return list(dict.fromkeys(named))
 
 
@@ -190,15 +206,22 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     unnamed_ran_out = False
     courses = {d.name for d in drugs if d.course}
     previous: list[str] = []
+    ran_out: list[str] = []     # "吃完了" of a drug for good: a miss, unless a later clause has it taken again
     before = ""
     clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
+    pending: list[str] = []     # drugs of a clause that said nothing of them ("早上那个氨氯地平，有时候……就忘了")
+    pending_age = 0
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
+        if status and not named and pending and pending_age <= 2 and not t["others"].search(clause):
+            named = pending
         if status and _any(t["past_habit"], clause) and any(_status(c) for c in clauses[i + 1:]):
             status = None   # "以前老忘，现在我定了闹钟": how it was before, when the answer goes on to now
         if not named and status and t["others"].search(clause):
             named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
+        elif not named and status == "missed" and t["unnamed_all"].search(clause):
+            named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
         elif not named and status and previous and (_REFERS_BACK.search(clause) or _SELF_STOP.search(clause)
                                                      or len(clause.strip()) <= 8):
             named = previous            # "…，我就停了": the drugs of the clause before
@@ -214,6 +237,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
                 unnamed_miss, awaiting_drug = True, 3
                 unnamed_ran_out = unnamed_ran_out or _any(t["ran_out"], clause)
         elif status == "taken":
+            # "波立维吃完了，我在药店买的国产氯吡格雷接着吃": the supply went on, no miss
+            ran_out = [n for n in ran_out if n not in named]
             taken += named
             unnamed_taken = unnamed_taken or not named
         elif status == "completed":
@@ -222,13 +247,19 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             # a length said with it ("两个礼拜都吃完了", "the whole ten days") makes it a course finished
             as_course = courses | (set(named) if _any(t["course_said"], clause) else set())
             completed += [n for n in finished if n in as_course or not named]
-            missed += [n for n in named if n not in as_course]
+            ran_out += [n for n in named if n not in as_course]
         elif status is None and named and awaiting_drug:
             missed += named
         awaiting_drug = max(0, awaiting_drug - 1)
+        if named and status is None:
+            pending, pending_age = named, 0
+        elif status:
+            pending = []
+        pending_age += 1
         if named:
             previous = named
         before = clause
+    missed += ran_out
     # "都按时吃，就是阿托伐他汀有两天……": an exception naming a drug is a miss of that drug even when the
     # words for the miss were misheard ("望门" for 忘了); taking it or its side effects are not.
     exception = _EXCEPTION.search(text)

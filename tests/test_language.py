@@ -63,6 +63,8 @@ TRIGGER_CASES = [
     ("zh-resolved-long-ago-sentence", "zh", "晕倒那个，早就过去了", "syncope", "historical"),
     ("en-improving-back", "en", "The wheeze is settling down nicely", "dyspnea", "historical"),
     ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
+    ("zh-resolved-scab", "zh", "疱疹都结痂掉了", "rash", "resolved"),
+    ("en-resolved-scab", "en", "The rash has scabbed over now.", "rash", "resolved"),
     ("zh-improving-post", "zh", "咳嗽比在医院的时候轻多了", "cough", "historical"),
     ("en-longstanding-sentence", "en", "My hands tingle, but that's my carpal tunnel, I've had it for years", "limb_weakness", "historical"),
     ("zh-improving-sentence", "zh", "不烧了，就偶尔咳两声，比在医院的时候轻多了", "cough", "historical"),
