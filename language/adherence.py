@@ -214,14 +214,14 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
+        if status == "missed" and not named and t["unnamed_all"].search(clause):
+            named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
         if status and not named and pending and pending_age <= 2 and not t["others"].search(clause):
             named = pending
         if status and _any(t["past_habit"], clause) and any(_status(c) for c in clauses[i + 1:]):
             status = None   # "以前老忘，现在我定了闹钟": how it was before, when the answer goes on to now
         if not named and status and t["others"].search(clause):
             named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
-        elif not named and status == "missed" and t["unnamed_all"].search(clause):
-            named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
         elif not named and status and previous and (_REFERS_BACK.search(clause) or _SELF_STOP.search(clause)
                                                      or len(clause.strip()) <= 8):
             named = previous            # "…，我就停了": the drugs of the clause before

@@ -205,3 +205,91 @@ def test_the_general_flow_asks_for_a_pain_score_after_a_pain_is_told() -> None:
     assert "pain_score" in _general_call_after_symptoms("腰疼得厉害，弯不下去")
     # near miss: no pain told, no pain question
     assert "pain_score" not in _general_call_after_symptoms("没有，都挺好的")
+
+
+# ----- from the older train splits' misses (round 8, second pass) -----------------------------------
+
+PCI_ZH = _meds(("阿司匹林肠溶片", "阿司匹林", "antiplatelet"), ("硫酸氢氯吡格雷片", "氯吡格雷", "antiplatelet"),
+               ("阿托伐他汀钙片", "阿托伐他汀", "statin"))
+
+
+def test_a_drug_named_in_a_clause_that_says_nothing_is_the_one_the_next_clause_misses() -> None:
+    meds = _meds(("苯磺酸氨氯地平片", "氨氯地平", "antihypertensive"), ("阿托伐他汀钙片", "阿托伐他汀", "statin"))
+    assert adherence("早上那个氨氯地平，有时候晨练回来就忘了，一礼拜大概忘个一两回", meds) == ("partial", ["苯磺酸氨氯地平片"])
+    # near miss: a drug named with its own status does not lend itself to a later clause about another
+    assert adherence("氨氯地平天天吃着，阿托伐他汀忘了两回", meds) == ("partial", ["阿托伐他汀钙片"])
+
+
+def test_a_half_remembered_name_picks_the_drug() -> None:
+    assert adherence("阿司匹林一直吃着。那个氯什么雷，上礼拜拔牙，牙医让停五天，我就停了", PCI_ZH)[1] == ["硫酸氢氯吡格雷片"]
+    # near miss: a filler after an ordinary word names nothing
+    assert adherence("吃什么都没胃口，药倒是都吃着", PCI_ZH) == ("full", [])
+
+
+def test_the_form_after_a_class_word_narrows_the_class() -> None:
+    assert adherence("降压的那个胶囊，我看血压挺好的，就自己改成两天吃一粒了，那个氨氯地平倒是每天吃", BP_ZH) == \
+        ("partial", ["缬沙坦胶囊"])
+
+
+def test_a_supply_that_went_on_is_no_miss_but_a_gap_is() -> None:
+    assert adherence("医院开的波立维吃完了，我在药店买的国产氯吡格雷接着吃，天天吃", PCI_ZH) == ("full", [])
+    assert adherence("阿司匹林吃完了，断了两天，昨天又接着吃了", PCI_ZH) == ("partial", ["阿司匹林肠溶片"])
+
+
+def test_hardly_taken_and_on_and_off_are_no_questions() -> None:
+    meds = _meds(("盐酸氨溴索片", "氨溴索", "other"), ("左氧氟沙星片", "左氧氟沙星", "antibiotic"))
+    assert adherence("化痰药不好咽，没怎么吃，消炎的吃完了", meds) == ("partial", ["盐酸氨溴索片"])
+    from dialogs.understanding import parse_is_question
+    assert not parse_is_question("没怎么吃", "zh") and not parse_is_question("我吃几天停几天", "zh")
+    assert parse_is_question("这个药怎么吃", "zh") and parse_is_question("一次吃几片", "zh")
+
+
+def test_either_of_them_never_picked_up_is_none() -> None:
+    meds = _meds(("Apixaban", "apixaban", "anticoagulant"), ("Metoprolol tartrate", "metoprolol", "antihypertensive"))
+    assert adherence("I haven't picked them up. The Eliquis was too dear, so I didn't get either of them yet.", meds, "en") == \
+        ("none", ["Apixaban", "Metoprolol tartrate"])
+
+
+def test_only_the_tablets_means_the_injections_are_missed() -> None:
+    assert adherence("我爸不肯打针，两种胰岛素都停了，只吃药片", INSULIN_ZH) == \
+        ("partial", ["甘精胰岛素注射液", "门冬胰岛素注射液"])
+
+
+def test_spaces_between_words_split_clauses_and_a_time_of_day_is_no_miss() -> None:
+    assert adherence("都按时吃了 止疼药没吃过 用不着", _meds(("阿司匹林肠溶片", "阿司匹林", "antiplatelet"),
+                                                  ("塞来昔布胶囊", "塞来昔布", "analgesic"))) == ("full", [])
+    statin = _meds(("阿司匹林肠溶片", "阿司匹林", "antiplatelet"), ("瑞舒伐他汀钙片", "瑞舒伐他汀", "statin"))
+    assert adherence("都吃呢 就是可定那个晚上吃", statin) == ("full", [])
+    assert adherence("都吃呢，就是可定有两天", statin) == ("partial", ["瑞舒伐他汀钙片"])
+
+
+def test_spitting_blood_after_brushing_is_the_mouth_s_blood() -> None:
+    assert present("牙龈出血，刷牙的时候出一点，吐出来粉红色的") == ["bleeding"]
+
+
+def test_a_breathlessness_that_stops_on_sitting_is_still_told() -> None:
+    assert present("走快了就喘，走个一百来米就得停下来，坐下来就不喘了") == ["dyspnea"]
+    assert present("以前喘，现在不喘了") == []
+
+
+def test_everyday_words_for_pain_dizziness_and_urine() -> None:
+    assert present("腰上起了一串小水泡，疼得钻心") == ["pain", "rash"]
+    assert present("右边那条小腿肿了，按着还有点疼") == ["edema", "pain"]
+    assert present("立起来辰光眼睛前头一黑") == ["dizziness"]
+    assert present("小便也有点不顺畅，尿一半就断了") == ["urinary_problem"]
+
+
+def test_nausea_said_with_no_vomiting_further_on() -> None:
+    assert present("恶心，吃不下饭，看见油腻的就想吐，不过到现在还没真吐出来过") == ["nausea_vomiting"]
+    assert present("不恶心，也没吐") == []
+
+
+def test_resolved_constipation_and_cough_kept_awake() -> None:
+    assert present("出院头一个礼拜有点便秘，现在每天都解了") == []
+    assert present("咳嗽，晚上咳得睡不着") == ["cough"]
+    assert present("刀口疼得睡不着") == ["insomnia", "wound_pain"]
+
+
+def test_an_arm_that_cannot_be_lifted_for_the_pain_is_no_weakness() -> None:
+    assert present("My shoulder's been really painful, I can't lift my arm for the pain.", "en") == ["pain"]
+    assert "limb_weakness" in present("I suddenly can't lift my arm at all.", "en")
