@@ -27,6 +27,8 @@ _ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|tha
 _SELF_STOP = re.compile(r"(?:自己|自个儿?|私自|擅自|偷偷)(?:就|把它|给)?停|\b(?:stopped|quit) (?:it|them)? ?(?:myself|on my own)\b", re.I)
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
 _AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\b(?:doctors?|clinic|nurses?) (?:said|told|changed)|\bas (?:told|instructed)", re.I)
+# A clause about a thing of its own ("the oxy only at night"): a name not understood, not the drug of before.
+_OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+[a-z]", re.I)
 # A drug half remembered ("那个氯什么雷", "泮什么的"): its first character(s), a filler, and maybe its last.
 _HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
 # The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.
@@ -216,7 +218,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         status = _status(clause)
         if status == "missed" and not named and t["unnamed_all"].search(clause):
             named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
-        if status and not named and pending and pending_age <= 2 and not t["others"].search(clause):
+        if status and not named and pending and pending_age <= 2 and not t["others"].search(clause) \
+                and not _OTHER_SUBJECT.match(clause):
             named = pending
         if status and _any(t["past_habit"], clause) and any(_status(c) for c in clauses[i + 1:]):
             status = None   # "以前老忘，现在我定了闹钟": how it was before, when the answer goes on to now

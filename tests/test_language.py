@@ -64,6 +64,7 @@ TRIGGER_CASES = [
     ("en-improving-back", "en", "The wheeze is settling down nicely", "dyspnea", "historical"),
     ("zh-resolved-had", "zh", "头疼是有过，一天就好了", "headache", "resolved"),
     ("zh-resolved-scab", "zh", "疱疹都结痂掉了", "rash", "resolved"),
+    ("zh-no-further-thoughts", "zh", "老觉得自己拖累儿女，不过也没想别的", "suicidal_ideation", "negated"),
     ("en-resolved-scab", "en", "The rash has scabbed over now.", "rash", "resolved"),
     ("zh-improving-post", "zh", "咳嗽比在医院的时候轻多了", "cough", "historical"),
     ("en-longstanding-sentence", "en", "My hands tingle, but that's my carpal tunnel, I've had it for years", "limb_weakness", "historical"),

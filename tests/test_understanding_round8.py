@@ -293,3 +293,14 @@ def test_resolved_constipation_and_cough_kept_awake() -> None:
 def test_an_arm_that_cannot_be_lifted_for_the_pain_is_no_weakness() -> None:
     assert present("My shoulder's been really painful, I can't lift my arm for the pain.", "en") == ["pain"]
     assert "limb_weakness" in present("I suddenly can't lift my arm at all.", "en")
+
+
+def test_a_burden_felt_with_further_thoughts_denied_is_low_mood_not_a_wish_to_die() -> None:
+    assert present("心情不太好，老觉得自己拖累儿女，不过也没想别的，就是闷闷的") == ["low_mood"]
+    # near miss: the burden with a wish to die stays red, and the denial only clears the wish
+    assert present("活着没意思，拖累孩子，还不如死了算了") == ["suicidal_ideation"]
+    assert present("心情不太好，不过没想不开") == ["low_mood"]
+
+
+def test_one_leg_thicker_than_the_other_is_swelling() -> None:
+    assert present("左边这条腿，就是做手术那边，比右边粗了一圈，按着更疼") == ["edema", "pain"]
