@@ -252,7 +252,8 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                 # A time said between the body part and the symptom ("腿原先麻", "腿以前肿") governs it too.
                 for trig in triggers:
                     if trig.direction == "forward" and trig.category in _INSIDE_CATEGORIES:
-                        inside = trig.pattern.search(clause[s:e])
+                        # a comparison inside ("说话比以前含糊") is no time of its own: the pseudo words are masked
+                        inside = trig.pattern.search(r.pseudo[lang].sub(lambda x: "\uff03" * len(x.group(0)), clause[s:e]))
                         if inside and 0 < inside.start() and inside.end() < e - s:
                             status[ci][mi] = (trig.category, trig.id, 0)
                             break

@@ -304,3 +304,10 @@ def test_a_burden_felt_with_further_thoughts_denied_is_low_mood_not_a_wish_to_di
 
 def test_one_leg_thicker_than_the_other_is_swelling() -> None:
     assert present("左边这条腿，就是做手术那边，比右边粗了一圈，按着更疼") == ["edema", "pain"]
+
+
+def test_speech_worse_than_at_discharge_is_now_not_history() -> None:
+    assert present("他说话比出院那会儿还含糊，舌头跟打了结似的") == ["slurred_speech"]
+    assert present("说话比以前含糊了") == ["slurred_speech"]
+    # near miss: a time said inside the mention still makes it history
+    assert present("腿原先麻") == []
