@@ -311,3 +311,10 @@ def test_speech_worse_than_at_discharge_is_now_not_history() -> None:
     assert present("说话比以前含糊了") == ["slurred_speech"]
     # near miss: a time said inside the mention still makes it history
     assert present("腿原先麻") == []
+
+
+def test_the_mouth_s_blood_and_a_shaky_hand_are_no_red_flags_of_their_own() -> None:
+    assert present("My gums bleed a little when I brush, the spit's pink, but it stops straight away.", "en") == ["bleeding"]
+    assert present("出冷汗，手抖得拿不住杯子，心里慌得很，吃了两块糖才缓过来") == ["hypoglycemia_symptoms"]
+    # near miss: a hand that suddenly cannot hold a cup, with no tremor, is weakness
+    assert "limb_weakness" in present("刚才右手突然拿不住杯子了")
