@@ -318,3 +318,8 @@ def test_the_mouth_s_blood_and_a_shaky_hand_are_no_red_flags_of_their_own() -> N
     assert present("出冷汗，手抖得拿不住杯子，心里慌得很，吃了两块糖才缓过来") == ["hypoglycemia_symptoms"]
     # near miss: a hand that suddenly cannot hold a cup, with no tremor, is weakness
     assert "limb_weakness" in present("刚才右手突然拿不住杯子了")
+
+
+def test_twice_a_day_is_the_dose_not_a_double_dose() -> None:
+    assert adherence("I take them every day, I've taken the clopidogrel twice a day like they said.", STATIN_EN, "en") == ("full", [])
+    assert adherence("I took the clopidogrel twice on Sunday by mistake.", STATIN_EN, "en") == ("partial", ["Clopidogrel"])
