@@ -19,6 +19,7 @@ from language.non_answer import KINDS as NON_ANSWER_KINDS, non_answer_kind
 from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
+from language.backchannel import is_backchannel
 from language.condition import read_condition
 from language.context import assess, not_the_patients, rules
 from language.wound import read_wound
@@ -136,8 +137,8 @@ def parse_correction(text: str, lang: str) -> bool:
 
 
 _QUESTION_ZH = re.compile(
-    r"(?:[?？]\s*$|吗\s*[。.!！]?\s*$|多久|多长时间|怎么(?:办|吃|用|服|弄|处理|回事)|为什么|什么时候|能不能|可不可以|可以不可以|要不要|需不需要"
-    r"|该不该|是不是(?:要|得|可以|应该)|吃几|几(?:片|粒|次|点)吃|能不能(?:停|吃|喝|洗)|能(?:停|吃|喝|洗)[^，,。]{0,8}(?:吗|么|不)\s*$"
+    r"(?:[?？]\s*$|吗\s*[。.!！]?\s*$|多久|多长时间|(?<![没不])怎么(?:办|吃|用|服|弄|处理|回事)|为什么|什么时候|能不能|可不可以|可以不可以|要不要|需不需要"
+    r"|该不该|是不是(?:要|得|可以|应该)|吃几(?![^，,。]{0,2}(?:停|歇|不吃))|几(?:片|粒|次|点)吃|能不能(?:停|吃|喝|洗)|能(?:停|吃|喝|洗)[^，,。]{0,8}(?:吗|么|不)\s*$"
     r"|会不会|请问|我想问|问一下|想咨询|有问题想问|想问问|[能可]\w{0,6}(?:不|没)[？?]|行不[？?])")
 _QUESTION_EN = re.compile(
     r"(?:\?\s*$|^(?:how|what|when|why|where|which)\b|^(?:is it|is there|am i|may i|would it|are there)\b"
@@ -300,11 +301,11 @@ def no_reading(field_name: str, text: str, lang: str) -> bool:
 _WRONG_ZH = re.compile(r"(?:打错了|没有这个人|没这个人|不认识|没有叫.{1,5}的|这里没有|不是这家|号码错了|找错人了|不是我[，,。]?$|我不是(?!他|她))")
 _WRONG_EN = re.compile(r"(?:wrong number|no one (?:by|with) that name|nobody (?:by|with) that name|there'?s no .{1,30} here|"
                        r"doesn'?t live here|don'?t know (?:him|her|anyone)|no such person|you have the wrong|not (?:him|her)[.,]?$)", re.I)
-_FAMILY_ZH = re.compile(r"(?:(?:是|系)我(?:老头儿?|老头子|老太婆|老婆子|老豆|老窦|阿爸|阿妈|姆妈|老母|老爸|老妈|老公|老婆)|阿拉(?:姆妈|爸爸|阿爸|老头子)"
+_FAMILY_ZH = re.compile(r"(?:(?:我是|是)(?:孩子|小孩|宝宝|娃儿?)(?:的|他|她)?(?:妈妈|爸爸|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公)|(?:是|系)我(?:老头儿?|老头子|老太婆|老婆子|老豆|老窦|阿爸|阿妈|姆妈|老母|老爸|老妈|老公|老婆)|阿拉(?:姆妈|爸爸|阿爸|老头子)"
                         r"|(?:我|阿拉)(?:是|系)(?:他|她|伊|佢)(?:的|个|嘅)?(?:屋头的|囡儿?|囡囡|仔|女|老婆|老公|新妇|心抱)|是我(?:老汉儿?|爸|妈|父亲|母亲|老伴|爱人|公公|婆婆|岳父|岳母|爷爷|奶奶)|我是(?:他|她)的?(?:幺女|幺儿|大女儿|小女儿|二女儿|大儿子|小儿子|儿子|女儿|闺女|老伴|爱人|妻子|丈夫|老婆|老公|孙子|孙女|儿媳|女婿|家属|家人|哥哥|姐姐|弟弟|妹妹|侄子|外孙|"
                         r"妈妈|爸爸|母亲|父亲|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|保姆|护工|媳妇|对象|老头子?|老太太?|老伴儿)"
                         r"|(?:儿子|女儿|老伴|爱人|家属|孙子|孙女|儿媳|女婿)|我(?:爸|妈|父亲|母亲|爷爷|奶奶|外公|外婆|老伴|爱人|丈夫|妻子))")
-_FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
+_FAMILY_EN = re.compile(r"(?:i'?m (?:his|her|their) \w+|(?:the )?(?:child|kid|baby|boy|girl)'s (?:mother|father|mum|mom|dad|grandma|grandmother)|this is (?:his|her) \w+|(?:his|her) (?:son|daughter|wife|husband|partner|grandson|granddaughter|mom|mum|dad|mother|father|"
                         r"caregiver|carer|brother|sister|nurse)|my (?:father|mother|dad|mum|mom|husband|wife|grandfather|grandmother))", re.I)
 _CARER = re.compile(r"保姆|护工|阿姨(?:我)?是(?:请|雇)|邻居|\b(?:carer|caregiver|care worker|home help|neighbou?r|from the agency)\b", re.I)
 _CONFIRM_ZH = re.compile(r"(?:是我|我就是|本人|对|是的|没错|嗯|我是|^是[，,。\s]|系我|我系|是俺|俺是|俺就是)")
@@ -336,10 +337,17 @@ def repairs_a_number(text: str) -> bool:
     return any(re.search(r"\d", t[:m.start()]) and re.search(r"\d", t[m.end():]) for m in _CORRECTION_MARK.finditer(t))
 
 
+_TWO_DIGITS_ALONE = re.compile(r"(?<![\d.])\d\d(?![\d.])(?!\s*(?:岁|years? old|分|点|号|日|月|:|%))", re.I)
+
+
 def _corrected_year(text: str) -> int | None:
     t = to_digits(text)
     marks = list(_CORRECTION_MARK.finditer(t))
-    if not marks or not _years(t[:marks[-1].start()]):
+    if not marks:
+        return None
+    before = t[:marks[-1].start()]
+    # a year said before the correction, or its two digits alone ("Ruth Kowalski, forty-seven — no wait, forty-six")
+    if not (_years(before) or _TWO_DIGITS_ALONE.search(before)):
         return None
     m = _YEAR_AFTER_CORRECTION.search(t[marks[-1].end():])
     if not m:
@@ -1099,6 +1107,8 @@ def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
 
 def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Parse:
     medications = [m for m in context.get("medications", []) if m.get("name")]
+    if is_backchannel(text, "zh" if _zh(lang) else "en", "hums"):
+        return NOTHING      # "嗯" to "all taken? any missed or stopped?" says neither
     reading = read_adherence(text, _drug_refs(medications))
     if reading.hedged:
         return NOTHING

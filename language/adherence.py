@@ -17,17 +17,23 @@ from typing import Any
 import yaml
 
 TABLE_PATH = Path(__file__).parent / "data" / "adherence.yaml"
-_CLAUSE = re.compile(r"[，,。；;！!？?]|但是|不过|就是|只是|可是|另外|还有|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b|\bthough\b"
+_CLAUSE = re.compile(r"[，,。；;！!？?]|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|但是|不过|就是|只是|可是|另外|还有|除了|\bbut\b|\bexcept\b|\bapart from\b|\balthough\b|\bthough\b"
                      r"|\bwhile\b|(?<=[a-z])\.\s", re.I)
 _EXCEPTION = re.compile(r"(?:就是|只是|但是|不过|可是|\bexcept\b|\bbut\b)(.+)$", re.I)
-_EFFECT = re.compile(r"疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
+_EFFECT = re.compile(r"(?:有点|不太|还)?不(?:太)?会用|用不(?:好|来|惯)|(?:那个)?(?:早上|中午|晚上|睡前|饭前|饭后|空腹)(?:才|就)?(?:吃|打|用)(?:的)?\W*$|疼|痛|不舒服|副作用|难受|过敏|反应|吃了|在吃|吃着|\bpain|\bache|side effect|\bhurt|\btook\b|\btaking\b", re.I)
 _BARE_STOP = re.compile(r"^\W*(?:我|他|她|so i|i|and i)?\s*(?:就|也|then)?\s*(?:停(?:了|掉了|药了)?|stopped(?: it| them)?)\W*$", re.I)
 _ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|that|a) day\b|\bthat sunday\b|\bone (?:morning|evening|night)\b", re.I)
 # "大夫没让停，我自己停了", "I stopped it on my own": a stop on one's own account is of the drug just named.
 _SELF_STOP = re.compile(r"(?:自己|自个儿?|私自|擅自|偷偷)(?:就|把它|给)?停|\b(?:stopped|quit) (?:it|them)? ?(?:myself|on my own)\b", re.I)
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
-_AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\bdoctors? (?:said|told)|\bas (?:told|instructed)", re.I)
-_REFERS_BACK = re.compile(r"^\W*(?:前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
+_AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\b(?:doctors?|clinic|nurses?) (?:said|told|changed)|\bas (?:told|instructed)", re.I)
+# A clause about a thing of its own ("the oxy only at night"): a name not understood, not the drug of before.
+_OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+[a-z]", re.I)
+# A drug half remembered ("那个氯什么雷", "泮什么的"): its first character(s), a filler, and maybe its last.
+_HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
+# The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.
+_FORM_AFTER = re.compile(r"^(?:的|那个|那种|那)?\s*(胶囊|片|针|贴|粉雾剂|气雾剂|滴眼液|口服液|颗粒|药水)")
+_REFERS_BACK = re.compile(r"^\W*(?:(?:早上|中午|晚上|下午|夜里|半夜|第二天)(?=[^，,。]{0,6}(?:又|再|忘|没|多))|前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
 class AdherenceTableError(ValueError):
@@ -78,7 +84,10 @@ def table() -> dict[str, Any]:
     unnamed = data.get("unnamed_miss_of") or {}
     out["unnamed_all"] = re.compile(str(unnamed.get("all") or "(?!x)x"), re.I)
     out["unnamed_classes"] = {cls: re.compile(str(p), re.I) for cls, p in (unnamed.get("classes") or {}).items()}
-    out["name_words"] = [(re.compile(str(row["words"]), re.I), [str(p).lower() for p in row["names"]])
+    # A row's names are one list, or tiers of lists: the first tier that names a drug of the orders wins.
+    out["name_words"] = [(re.compile(str(row["words"]), re.I),
+                          [[str(p).lower() for p in tier] for tier in row["names"]] if any(isinstance(n, list) for n in row["names"])
+                          else [[str(p).lower() for p in row["names"]]])
                          for row in data.get("name_words") or []]
     out["blames_drug"] = _one_per_language(data, "blames_drug")
     out["stopped_for_it"] = _one_per_language(data, "stopped_for_it")
@@ -86,6 +95,9 @@ def table() -> dict[str, Any]:
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
     out["wondering"] = _one_per_language(data, "wondering")
+    out["course_said"] = _one_per_language(data, "course_said")
+    out["never_since"] = _one_per_language(data, "never_since")
+    out["past_habit"] = _one_per_language(data, "past_habit")
     out["as_needed"] = (frozenset(prn.get("classes") or ()), tuple(str(n).lower() for n in prn.get("names") or ()),
                         re.compile(str(prn.get("order_words") or "(?!x)x"), re.I))
     return out
@@ -114,13 +126,21 @@ def is_course(name: str, drug_class: str | None, duration: str | None = None) ->
     return drug_class in classes or set_duration or bool(order_words.search(name))
 
 
+def _first_tier(tiers: list[list[str]], drugs: list[DrugRef]) -> list[str]:
+    for name_parts in tiers:
+        found = [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)]
+        if found:
+            return found
+    return []
+
+
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
     named: list[str] = []
     # A description that picks out drugs ("饭前那个针", "the night-time insulin") is read first, and its words
     # are then no name or class word for the whole class ("针", "insulin" would name every insulin).
     # Of overlapping descriptions the longer, more specific one counts ("中午饭前那针" is no "那针").
-    hits = sorted(((m.start(), m.end(), found) for words, name_parts in table()["name_words"]
-                   if (found := [d.name for d in drugs if any(part in k for k in d.keys for part in name_parts)])
+    hits = sorted(((m.start(), m.end(), found) for words, tiers in table()["name_words"]
+                   if (found := _first_tier(tiers, drugs))
                    for m in words.finditer(clause)), key=lambda h: (h[0] - h[1], h[0]))
     rest = clause
     for start, end, found in hits:
@@ -130,9 +150,21 @@ def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
         rest = rest[:start] + "\x00" * (end - start) + rest[end:]
     low = rest.lower()
     named += [d.name for d in drugs if any(k and k in low for k in d.keys)]
+    if not named:
+        for m in _HALF_NAME.finditer(rest):
+            head, tail = m.group(1), m.group(2)
+            for d in drugs:
+                cores = [k for k in d.keys if re.fullmatch(r"[\u4e00-\u9fff]{3,}", k)]
+                if any(core.startswith(h) and len(core) > len(h) + len(tail) and (not tail or core.endswith(tail))
+                       for core in cores for h in (head, head[-1:])):
+                    named.append(d.name)
     for cls, patterns in table()["class_words"].items():
-        if _any(patterns, rest):
-            named += [d.name for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+        for p in patterns:
+            for m in p.finditer(rest):
+                of_class = [d for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+                form = _FORM_AFTER.match(rest[m.end():])
+                of_form = [d for d in of_class if form and form.group(1) in d.name]
+                named += [d.name for d in (of_form or of_class)]
     return list(dict.fromkeys(named))
 
 
@@ -176,12 +208,21 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     unnamed_ran_out = False
     courses = {d.name for d in drugs if d.course}
     previous: list[str] = []
+    ran_out: list[str] = []     # "吃完了" of a drug for good: a miss, unless a later clause has it taken again
     before = ""
-    for clause in _CLAUSE.split(text):
-        if not clause or not clause.strip():
-            continue
+    clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
+    pending: list[str] = []     # drugs of a clause that said nothing of them ("早上那个氨氯地平，有时候……就忘了")
+    pending_age = 0
+    for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
+        if status == "missed" and not named and t["unnamed_all"].search(clause):
+            named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
+        if status and not named and pending and pending_age <= 2 and not t["others"].search(clause) \
+                and not _OTHER_SUBJECT.match(clause):
+            named = pending
+        if status and _any(t["past_habit"], clause) and any(_status(c) for c in clauses[i + 1:]):
+            status = None   # "以前老忘，现在我定了闹钟": how it was before, when the answer goes on to now
         if not named and status and t["others"].search(clause):
             named = [n for n in all_names if n not in set(previous) | set(taken)]   # "其他三样都停了"
         elif not named and status and previous and (_REFERS_BACK.search(clause) or _SELF_STOP.search(clause)
@@ -199,19 +240,29 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
                 unnamed_miss, awaiting_drug = True, 3
                 unnamed_ran_out = unnamed_ran_out or _any(t["ran_out"], clause)
         elif status == "taken":
+            # "波立维吃完了，我在药店买的国产氯吡格雷接着吃": the supply went on, no miss
+            ran_out = [n for n in ran_out if n not in named]
             taken += named
             unnamed_taken = unnamed_taken or not named
         elif status == "completed":
             # "吃完了" of a course is done; of a drug taken for good it ran out ("阿司匹林吃完了，这三天没得吃").
             finished = named or all_names
-            completed += [n for n in finished if n in courses or not named]
-            missed += [n for n in named if n not in courses]
+            # a length said with it ("两个礼拜都吃完了", "the whole ten days") makes it a course finished
+            as_course = courses | (set(named) if _any(t["course_said"], clause) else set())
+            completed += [n for n in finished if n in as_course or not named]
+            ran_out += [n for n in named if n not in as_course]
         elif status is None and named and awaiting_drug:
             missed += named
         awaiting_drug = max(0, awaiting_drug - 1)
+        if named and status is None:
+            pending, pending_age = named, 0
+        elif status:
+            pending = []
+        pending_age += 1
         if named:
             previous = named
         before = clause
+    missed += ran_out
     # "都按时吃，就是阿托伐他汀有两天……": an exception naming a drug is a miss of that drug even when the
     # words for the miss were misheard ("望门" for 忘了); taking it or its side effects are not.
     exception = _EXCEPTION.search(text)
@@ -234,6 +285,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         return AdherenceReading("none", all_names)
     if none_said and not missed:
         missed = list(all_names)         # "基本都吃了，就是有一天一个都没吃"
+    never = _any(t["never_since"], text) and not taken
+    if missed and never and set(missed) >= set(all_names):
+        return AdherenceReading("none", all_names)    # "药一直没去拿", "stopped it the day he came home"
     if missed:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
         return AdherenceReading("partial", missed)
@@ -241,7 +295,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         of_class = [d.name for d in drugs if d.name in all_names and d.drug_class in
                     {cls for cls, p in t["unnamed_classes"].items() if p.search(text)}]
         if len(all_names) == 1 or not of_class and t["unnamed_all"].search(text):
-            return AdherenceReading("partial", list(all_names))
+            return AdherenceReading("none" if never else "partial", list(all_names))
         return AdherenceReading("partial", of_class)
     if taken or unnamed_taken or completed:
         return AdherenceReading("full", [])

@@ -53,6 +53,7 @@ class Trigger:
     off_for_family: bool
     needs_contrast: bool = False
     only_for_family: bool = False
+    codes: frozenset[str] = frozenset()     # only mentions of these codes (empty: every code)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                                 pattern=_compile(where, row["pattern"], re.I), scope=int(row.get("scope") or 0),
                                 off_for_family=bool(row.get("off_for_family")),
                                 needs_contrast=bool(row.get("needs_contrast")),
-                                only_for_family=bool(row.get("only_for_family"))))
+                                only_for_family=bool(row.get("only_for_family")),
+                                codes=frozenset(row.get("codes") or ())))
         if row.get("off_for_family") and row.get("only_for_family"):
             raise ContextRuleError(f"{where}: off_for_family and only_for_family exclude each other")
     return ContextRules(terminators=terminators, scope_breakers=breakers, pseudo=pseudo, inner_negation=inner,
@@ -253,7 +255,8 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                 # A time said between the body part and the symptom ("腿原先麻", "腿以前肿") governs it too.
                 for trig in triggers:
                     if trig.direction == "forward" and trig.category in _INSIDE_CATEGORIES:
-                        inside = trig.pattern.search(clause[s:e])
+                        # a comparison inside ("说话比以前含糊") is no time of its own: the pseudo words are masked
+                        inside = trig.pattern.search(r.pseudo[lang].sub(lambda x: "\uff03" * len(x.group(0)), clause[s:e]))
                         if inside and 0 < inside.start() and inside.end() < e - s:
                             status[ci][mi] = (trig.category, trig.id, 0)
                             break
@@ -280,8 +283,9 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                             status[back] = [(trig.category, trig.id, 0) if st[0] == "present" else st for st in status[back]]
                     elif trig.direction == "sentence_back" and not mentions:
                         for back in range(ci - 1, -1, -1):
-                            status[back] = [(trig.category, trig.id, 0) if st[0] == "present" else st for st in status[back]]
-                        if ci == 0:
+                            status[back] = [(trig.category, trig.id, 0) if st[0] == "present" and (
+                                not trig.codes or found[back][k][0] in trig.codes) else st for k, st in enumerate(status[back])]
+                        if ci == 0 and not trig.codes:
                             carry = (trig.category, trig.id, False)
                     elif trig.direction == "answer_back" and ci == 0 and not mentions:
                         carry = (trig.category, trig.id, True)
