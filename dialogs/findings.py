@@ -651,7 +651,7 @@ def answer_status(reply: str, *, lang: str) -> str | None:
     t = normalize(reply)
     if not t:
         return None
-    if re.search(r"不确定|不知道|不清楚|说不好|不太清楚|好像|可能|也许|没注意|not sure|maybe|don'?t know|perhaps|possibly", t, re.I):
+    if re.search(r"不确定|不知道|不清楚|说不好|说不准|说不清|说不上来|不好说|不太清楚|不晓得|不记得|记不得|记不清|好像|可能|也许|没(?:太|怎么|有)?(?:注意|留意)|not sure|maybe|don'?t know|perhaps|possibly", t, re.I):
         return UNCERTAIN
     if _ACK_ZH.match(t):
         return None  # "好的", "可以", "谢谢": an acknowledgment, no answer to "有没有胸闷？"
