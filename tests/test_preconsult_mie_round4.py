@@ -80,3 +80,18 @@ def test_record_style_denial(text: str, names: tuple[str, ...]) -> None:
     found = _found(text)
     for name in names:
         assert found.get(name) == ABSENT, (text, found)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("这两天胸口发沉", "胸闷"),
+    ("胸口沉甸甸的，透气都费劲", "胸闷"),
+    ("心脏时不时停跳一下", "早搏"),
+    ("感觉心脏突然停了一拍", "早搏"),
+    ("蹲久了站起来两眼一黑", "头晕"),
+    ("早上洗脸的时候晕了一下", "头晕"),
+    ("后脑勺一跳一跳地疼", "头痛"),
+    ("太阳穴胀痛", "头痛"),
+])
+def test_more_adult_rows(text: str, name: str) -> None:
+    assert _found(text).get(name) == PRESENT, (text, _found(text))
+
