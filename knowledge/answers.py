@@ -930,7 +930,17 @@ def _stopped_items(question: str, usable: list[RetrievedItem], order_texts: dict
     named, unmatched = _unmatched_mentions(question, mentions, usable, order_texts)
     if unmatched:
         return []
-    return [c for c in named if RULES["stopped_item"].search(order_texts[c.item_id])]
+    # The drug a line stops is named outside its brackets: "氯吡格雷 停用（已换为替格瑞洛）" stops no 替格瑞洛.
+    stopping = []
+    for c in named:
+        bare = _BRACKETED.sub(" ", order_texts[c.item_id])
+        if RULES["stopped_item"].search(bare) and any(_mention_matches_item(m, replace(c, text=bare)) for m in mentions):
+            stopping.append(c)
+    # The drug's other lines go with it (a new dose that replaces the stopped one).
+    return stopping + [c for c in named if c not in stopping and c.kind == "medication"] if stopping else []
+
+
+_BRACKETED = re.compile(r"[（(][^（）()]*[）)]")
 
 
 def _taper_items(question: str, usable: list[RetrievedItem], order_texts: dict[int, str],
