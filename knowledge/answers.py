@@ -1092,9 +1092,10 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
     if change and not settled:
         log.info("question for patient %s needs a nurse (advice request)", patient_id)
         return _nurse("advice_request", language)
-    if _SELF_TREATMENT.search(question) or RULES["other_medicine"].search(question):
-        log.info("question for patient %s asks about self-treatment or another medicine; nurse", patient_id)
+    if _SELF_TREATMENT.search(question):
+        log.info("question for patient %s asks about self-treatment; nurse", patient_id)
         return _nurse("advice_request", language)
+    other_medicine = RULES["other_medicine"].search(question)
     if _OUTSIDE_ORDERS.search(question):
         log.info("question for patient %s is outside the orders; nurse", patient_id)
         return _nurse("not_in_orders", language)
@@ -1122,6 +1123,10 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
         if items_by_id else set()
     floor = SCORE_FLOORS.get(getattr(getattr(kb, "embedder", None), "name", ""), 0.0)
     usable = [c for c in candidates if order_texts.get(c.item_id)]
+    if other_medicine and not any(other_medicine.group(0).lower() in order_texts[c.item_id].lower() for c in usable):
+        # "something to help her sleep", "生化汤": a medicine or remedy the orders do not name.
+        log.info("question for patient %s asks about another medicine; nurse", patient_id)
+        return _nurse("advice_request", language)
 
     if settled:
         lines = (_stopped_items(question, usable, order_texts, known_names)
