@@ -447,7 +447,20 @@ class FollowupEngine:
     def _answer(self, question: str) -> str:
         if nlu.asks_what_to_do(question, self.lang) and any(f.get("level") == "red" for f in self.state.flags):
             # "那我现在是等到下午去门诊，还是咋个弄嘛？" after a red flag: the answer is the red-flag advice again.
-            result = AnswerResult(text=self._message("red_flag"), answered=False, sources=())
+            # "血糖低了我该咋办？" (not wait or go): what the orders say to do, if they say it, then that advice.
+            grounded = None
+            if not nlu.asks_wait_or_go(question, self.lang) and self.answer_question is not None \
+                    and len(self.state.questions) < self.max_questions:
+                try:
+                    grounded = self.answer_question(question, self.lang)
+                except Exception:  # noqa: BLE001 - the red-flag advice is said whatever the answerer does
+                    log.exception("question answering failed; the red-flag advice alone")
+            if grounded is not None and grounded.answered:
+                joiner = "" if self.lang == "zh" else " "
+                result = AnswerResult(text=f"{grounded.text}{joiner}{self._message('red_flag')}", answered=True,
+                                      sources=tuple(grounded.sources))
+            else:
+                result = AnswerResult(text=self._message("red_flag"), answered=False, sources=())
         elif len(self.state.questions) >= self.max_questions or self.answer_question is None:
             result = AnswerResult(text=self._message("nurse_callback"), answered=False, sources=())
         else:

@@ -178,13 +178,24 @@ _SENTENCE_END = re.compile(r"(?<=[。！!？?])|(?<=[.])\s+")
 
 
 _WHAT_TO_DO = re.compile(
-    r"怎么办|咋办|咋个(?:弄|办|整)|咋整|怎么弄|怎么处理|该怎么|要不要(?:去|上)(?:医院|急诊)|等到[^，,。]{0,10}还是|现在(?:就)?(?:去|上)(?:医院|急诊)"
-    r"|\bwhat (?:should|do|shall|can) (?:i|we) do\b|\bshould (?:i|we|he|she) (?:wait|go)\b|\bdo (?:i|we) (?:need to )?go (?:in|to)\b", re.I)
+    r"怎么办|咋办|咋个(?:弄|办|整)|咋整|怎么弄|怎么处理|该怎么"
+    r"|\bwhat (?:should|do|shall|can) (?:i|we) do\b", re.I)
+_GO_NOW = re.compile(
+    r"要不要(?:去|上)(?:医院|急诊)|等到[^，,。]{0,10}还是|现在(?:就)?(?:去|上)(?:医院|急诊)"
+    r"|\bshould (?:i|we|he|she) (?:wait|go)\b|\bdo (?:i|we) (?:need to )?go (?:in|to)\b", re.I)
+
+
+_WAIT_OR_GO = re.compile("|".join(f"(?:{p})" for p in word_list("wait_or_go_patterns")), re.I)
+
+
+def asks_wait_or_go(text: str, lang: str) -> bool:
+    """The patient asks whether to wait or go now ("我让他歇两天再看看行不行？", "should we wait for Monday's appointment?")."""
+    return bool(_GO_NOW.search(text) or _WAIT_OR_GO.search(text))
 
 
 def asks_what_to_do(text: str, lang: str) -> bool:
-    """The patient asks what to do now ("咋个弄嘛", "should I wait or go in?")."""
-    return bool(_WHAT_TO_DO.search(text))
+    """The patient asks what to do now ("咋个弄嘛", "血糖低了我该咋办？"), or whether to wait or go."""
+    return bool(_WHAT_TO_DO.search(text)) or asks_wait_or_go(text, lang)
 
 
 def split_questions(text: str, lang: str) -> tuple[str, str]:

@@ -165,6 +165,45 @@ _INTENT_KINDS = {
     "duration": {"medication"}, "timing": {"medication"}, "frequency": {"medication"}, "dose": {"medication"},
     "med_list": {"medication"}, "revisit": {"revisit"}, "reexam": {"reexam"}, "warning": {"warning_sign"},
 }
+# More words of the question rules, kept as data: knowledge/data/answer_rules.yaml.
+RULES_PATH = Path(__file__).resolve().parent / "data" / "answer_rules.yaml"
+
+
+class RuleTableError(ValueError):
+    pass
+
+
+def _load_rules(path: Path = RULES_PATH) -> dict[str, re.Pattern[str]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not data:
+        raise RuleTableError(f"{path.name}: a mapping of rule → zh/en patterns")
+    rules = {}
+    for name, by_language in data.items():
+        if not isinstance(by_language, dict) or set(by_language) != {"zh", "en"}:
+            raise RuleTableError(f"{path.name}: rule {name!r} needs zh and en patterns, nothing else")
+        patterns = [str(p) for lang in ("zh", "en") for p in by_language[lang] or []]
+        try:
+            RULE_PATTERNS[str(name)] = [re.compile(p, re.IGNORECASE) for p in patterns]
+            # Rules whose patterns name a group are searched one pattern at a time (RULE_PATTERNS).
+            rules[str(name)] = _rx(*patterns) if not any("(?P<" in p for p in patterns) else RULE_PATTERNS[str(name)][0]
+        except re.error as exc:
+            raise RuleTableError(f"{path.name}: rule {name!r}: {exc}") from None
+    return rules
+
+
+RULE_PATTERNS: dict[str, list[re.Pattern[str]]] = {}
+RULES: dict[str, re.Pattern[str]] = _load_rules()
+
+
+def _either(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    return _rx(*(p.pattern for p in patterns))
+
+
+_CHANGE_REQUEST = _either(_CHANGE_REQUEST, RULES["change_request"])
+_DIAGNOSIS = _either(_DIAGNOSIS, RULES["diagnosis"])
+for _kind in ("duration", "frequency", "dose"):
+    INTENT_PATTERNS[_kind] = _either(INTENT_PATTERNS[_kind], RULES[f"intent_{_kind}"])
+
 # Everyday topics (bathing, a brace, the tube …): a question and an order item about the same topic go
 # together. The table is data: knowledge/data/answer_topics.yaml.
 TOPICS_PATH = Path(__file__).resolve().parent / "data" / "answer_topics.yaml"
@@ -180,8 +219,10 @@ def _load_topics(path: Path = TOPICS_PATH) -> dict[str, re.Pattern[str]]:
         raise TopicTableError(f"{path.name}: a mapping of topic → zh/en patterns")
     topics = {}
     for name, by_language in data.items():
-        if not isinstance(by_language, dict) or set(by_language) != {"zh", "en"}:
-            raise TopicTableError(f"{path.name}: topic {name!r} needs zh and en patterns, nothing else")
+        if not isinstance(by_language, dict) or not {"zh", "en"} <= set(by_language) <= {"zh", "en", "action"}:
+            raise TopicTableError(f"{path.name}: topic {name!r} needs zh and en patterns (and may say action)")
+        if by_language.get("action"):
+            ACTION_TOPICS.add(str(name))
         patterns = [str(p) for lang in ("zh", "en") for p in by_language[lang] or []]
         try:
             topics[str(name)] = _rx(*patterns)
@@ -190,6 +231,9 @@ def _load_topics(path: Path = TOPICS_PATH) -> dict[str, re.Pattern[str]]:
     return topics
 
 
+# Topics that are things a patient does (lifting, sitting, driving, bathing …): an order line about the
+# doing answers "may he …" whatever else the question names ("拎菜篮子" is lifting, "to his card game" is driving).
+ACTION_TOPICS: set[str] = set()
 TOPICS: dict[str, re.Pattern[str]] = _load_topics()
 
 _ZH_STEMS = re.compile(
@@ -200,7 +244,7 @@ _EN_STEMS = re.compile(
     r"gatran|profen|azepam|azolam|tidine|setron|triptan|glitazone|lukast|terol|olone|afil|tinib|zosin|semide|thiazide|"
     r"oxetine)\b")
 _NOT_DRUGS = {"cholesterol"}
-_LEADING_FUNCTION_CHARS = set("我你您他她它们要吃服用能不可以会把给的了和与及或跟再还就都是在请问这那个种些哪啥么呢吗吧啊呀嘛现每天日早晚先")
+_LEADING_FUNCTION_CHARS = set("我你您他她它们要吃服用打能不可以会把给的了和与及或跟再还就都是在请问这那个种些哪啥么呢吗吧啊呀嘛现每天日早晚先")
 _ZH_FORM_SUFFIX = re.compile(r"(肠溶片|缓释片|控释片|分散片|咀嚼片|薄膜衣片|缓释胶囊|软胶囊|胶囊|颗粒|注射液|口服液|片|丸|散)$")
 _ZH_SALT = re.compile(r"^(苯磺酸|马来酸|盐酸|酒石酸|琥珀酸|富马酸|硫酸|甲磺酸)|(钙|钠|钾|镁)$")
 _EN_NOISE_WORDS = {"succinate", "tartrate", "er", "xl", "sr", "cr", "la", "hcl", "hydrochloride", "sodium", "calcium",
@@ -462,7 +506,9 @@ def _mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
 _INSTRUCTION_LIKE = _rx(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|messages|above|previous|prior)\b",
-    r"\byou are (now|an? )\b|\bact as\b|\bsystem prompt\b|\bnew instructions?\b|\bdeveloper mode\b|\bjailbreak\b",
+    # "you are now on warfarin" is an order, "you are now an assistant that …" is not.
+    r"\byou are (now (?!on\b|off\b|taking\b|using\b|able\b|allowed\b)|an? )\b|\bact as\b|\bsystem prompt\b|\bnew instructions?\b|"
+    r"\bdeveloper mode\b|\bjailbreak\b",
     r"(^|\s)(system|assistant|user)\s*:",
     r"(忽略|无视|忘记|忘掉|不要理会|覆盖).{0,12}(指令|指示|说明|规则|要求|提示|设定|以上|之前|前面)",
     r"你现在是|你是一个|扮演|系统提示|新的指令|新指令",
@@ -732,6 +778,7 @@ _QUESTION_FRAME = _rx(r"什么时候|啥时候|多会儿|能不能|可不可以|
                       r"[吗嘛呢吧啊呀哦]",
                       r"\b(?:again|anymore|still|ever|every|each|day|days|week|weeks|time|times|once|coming|going|"
                       r"supposed|allowed|okay|alright)\b")
+_QUESTION_FRAME = _either(_QUESTION_FRAME, RULES["question_frame"])
 # Grammar, not things named: language/data/word_lists.yaml.
 _FUNCTION_CHARS = frozenset(word_list("function_chars_zh"))
 _FUNCTION_WORDS_EN = frozenset(word_list("function_words_en"))
@@ -744,12 +791,18 @@ _EN_STOPWORDS = {"should", "would", "could", "about", "what", "when", "which", "
                  "also", "medicine", "medication"}
 
 
+def _stem(word: str) -> str:
+    """"drinking" and "drink", "drops" and "drop" are one term."""
+    word = word.rstrip("s")
+    return word[:-3] if word.endswith("ing") and len(word) > 6 else word
+
+
 def _lexical_terms(text: str) -> set[str]:
     lowered = text.lower()
     terms = set()
     for run in re.findall(r"[\u4e00-\u9fff]+", lowered):
         terms.update(run[i:i + 2] for i in range(len(run) - 1))
-    terms.update(w.rstrip("s") for w in re.findall(r"[a-z]{4,}", lowered))
+    terms.update(_stem(w) for w in re.findall(r"[a-z]{4,}", lowered))
     return {t for t in terms if t not in _STOP_BIGRAMS and t not in _EN_STOPWORDS}
 
 
@@ -763,10 +816,16 @@ def _named_terms(question: str) -> set[str]:
 
 
 def _names_covered(question: str, items: list[RetrievedItem], order_texts: dict[int, str]) -> bool:
-    """Whether every thing the question names is in one of the items or is a topic word they share."""
+    """Whether every thing the question names is in one of the items or is a topic word they share.
+    A thing the patient does that an item rules on (lifting, driving, sitting) covers the rest: "能不能拎菜篮子"
+    is answered by "不提重物", "Can he drive to his card game" by "No driving for 2 weeks"."""
     texts = " ".join(order_texts[c.item_id] for c in items)
+    rules_on = " ".join(order_texts[c.item_id] for c in items if RULES["rule_item"].search(order_texts[c.item_id]))
+    if _topics(question) & _topics(rules_on) & ACTION_TOPICS:
+        return True
     item_terms = _lexical_terms(texts)
-    return all(term in item_terms or _topics(term) & _topics(texts) for term in _named_terms(question))
+    shared = (_topics(texts) - ACTION_TOPICS) | (_topics(rules_on) & ACTION_TOPICS)
+    return all(term in item_terms or _topics(term) & shared for term in _named_terms(question))
 
 
 _ROUTE_WORDS = (
@@ -777,21 +836,165 @@ _ROUTE_WORDS = (
 )
 
 
+def _on_topic(question_topics: set[str], text: str) -> bool:
+    """An order line on a topic of the question; on a thing the patient does (driving, lifting) only a line
+    that rules on it ("No driving for 2 weeks", not "referral to cardiac rehabilitation")."""
+    shared = question_topics & _topics(text)
+    return bool(shared - ACTION_TOPICS) or bool(shared & ACTION_TOPICS and RULES["rule_item"].search(text))
+
+
+def _partial_mentions(question: str, known_names: Iterable[str]) -> set[str]:
+    """Drug names of the orders a patient says only the start of ("替格什么落的", "the bendro-something",
+    "the oxy"): the names in `known_names` that start with a head of the partial_name rule."""
+    names = [n for n in known_names if n and len(n) >= 4]
+    found: set[str] = set()
+    lowered = question.lower()
+    for pattern in RULE_PATTERNS["partial_name"]:
+        for m in pattern.finditer(lowered):
+            head = m.group("head")
+            heads = [head[i:] for i in range(len(head) - 1)] if _CJK.search(head) else [head]
+            for h in heads:
+                if len(h) < 2 or RULES["partial_name_not"].search(h):
+                    continue
+                found.update(n for n in names if n.startswith(h) and n != h)
+    return found
+
+
+def _mentions(question: str, known_names: set[str]) -> set[str]:
+    return drug_mentions(question, known_names) | _partial_mentions(question, known_names)
+
+
+def _class_words_in(question: str, key: str) -> set[str]:
+    lowered = question.lower()
+    return {w.lower() for c in DRUG_CLASSES if c.key == key for w in c.words_en + c.words_zh
+            if contains_term(lowered, w.lower())}
+
+
+def _unmatched_mentions(question: str, mentions: set[str], usable: list[RetrievedItem],
+                        order_texts: dict[int, str]) -> tuple[list[RetrievedItem], list[str]]:
+    """The items the question's drug mentions name, and the mentions no item answers to. A class word two
+    classes share ("blood thinner": antiplatelet or anticoagulant) is answered when either class is."""
+    def named(m: str) -> list[RetrievedItem]:
+        return [c for c in usable if _mention_matches_item(m, replace(c, text=order_texts[c.item_id]))]
+
+    matched = {m: named(m) for m in mentions}
+    hit_words = set().union(*(_class_words_in(question, m.split(":", 1)[1]) for m, items in matched.items()
+                              if items and m.startswith("class:"))) if matched else set()
+    unmatched = [m for m, items in matched.items() if not items and not (
+        m.startswith("class:") and _class_words_in(question, m.split(":", 1)[1]) <= hit_words)]
+    items = [c for c in usable if any(c in found for found in matched.values())]
+    return items, unmatched
+
+
+def _object_outside_orders(question: str, usable: list[RetrievedItem], order_texts: dict[int, str],
+                           mentions: set[str] = frozenset()) -> bool:
+    """"Can I take/use/have X" where X is nothing of the orders: a word of X is neither in them, nor a
+    drug the question names, nor a topic word of them ("Can I take one Dolo 650", "Can she take her insulin
+    pen to a sleepover")."""
+    texts = " ".join(order_texts[c.item_id] for c in usable).lower()
+    item_topics = _topics(texts)
+    named = {w for m in mentions for w in re.findall(r"[a-z0-9]+", m.split(":", 1)[-1])}
+    named |= {w for m in mentions if m.startswith("class:")
+              for word in _class_words_in(question, m.split(":", 1)[1]) for w in re.findall(r"[a-z0-9]+", word)}
+    for pattern in RULE_PATTERNS["permission_object"]:
+        m = pattern.search(question)
+        if not m:
+            continue
+        thing = m.group("object").strip().lower()
+        if _CJK.search(thing):
+            words = [] if RULES["permission_object_generic"].search(thing) else [thing]
+        else:
+            words = [w for w in re.findall(r"[a-z0-9]+", thing) if not re.fullmatch(r"\d+", w) or len(w) >= 3]
+            words = [w for w in words if not RULES["permission_object_generic"].search(w)
+                     and w not in _FUNCTION_WORDS_EN]
+        for word in words:
+            if word in named or _topics(word) & item_topics:
+                continue
+            if _CJK.search(word):
+                if word in texts or all(word[i:i + 2] in texts for i in range(len(word) - 1)):
+                    continue
+            elif contains_term(texts, word) or contains_term(texts, word.rstrip("s")):
+                continue
+            return True
+    return False
+
+
+def _stopped_items(question: str, usable: list[RetrievedItem], order_texts: dict[int, str],
+                   known_names: set[str]) -> list[RetrievedItem]:
+    """"还吃不吃氯吡格雷", "Does she go back on the water tablet?": the order lines that stop the drug named."""
+    if not RULES["continue_question"].search(question):
+        return []
+    mentions = _mentions(question, known_names)
+    if not mentions:
+        return []
+    named, unmatched = _unmatched_mentions(question, mentions, usable, order_texts)
+    if unmatched:
+        return []
+    # The drug a line stops is named outside its brackets: "氯吡格雷 停用（已换为替格瑞洛）" stops no 替格瑞洛.
+    stopping = []
+    for c in named:
+        bare = _BRACKETED.sub(" ", order_texts[c.item_id])
+        if RULES["stopped_item"].search(bare) and any(_mention_matches_item(m, replace(c, text=bare)) for m in mentions):
+            stopping.append(c)
+    # The drug's other lines go with it (a new dose that replaces the stopped one).
+    return stopping + [c for c in named if c not in stopping and c.kind == "medication"] if stopping else []
+
+
+_BRACKETED = re.compile(r"[（(][^（）()]*[）)]")
+
+
+def _taper_items(question: str, usable: list[RetrievedItem], order_texts: dict[int, str],
+                 known_names: set[str]) -> list[RetrievedItem]:
+    """"When do I go down to the lower dose?": the drug lines of the orders that already set a taper."""
+    if not (RULES["taper_question"].search(question) and RULES["taper_when"].search(question)):
+        return []
+    mentions = _mentions(question, known_names)
+    pool = usable
+    if mentions:
+        pool, unmatched = _unmatched_mentions(question, mentions, usable, order_texts)
+        if unmatched:
+            return []
+    return [c for c in pool if c.kind == "medication" and RULES["taper_item"].search(order_texts[c.item_id])]
+
+
+def _reassuring_items(question: str, usable: list[RetrievedItem], order_texts: dict[int, str]) -> list[RetrievedItem]:
+    """"His pee is pinkish, is that okay?" answered by "Pink urine is expected": an order line that says the
+    thing asked about is expected, sharing a topic or a word with the question."""
+    q_topics, q_terms = _topics(question), _named_terms(question)
+    found = []
+    for c in usable:
+        text = order_texts[c.item_id]
+        if RULES["reassurance_item"].search(text) and (q_topics & _topics(text) or q_terms & _lexical_terms(text)):
+            found.append(c)
+    return found
+
+
 def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[int, str], known_names: set[str],
             score_floor: float) -> tuple[_Selection, set[str]]:
     intents = _intents(question)
     permission = bool(_PERMISSION.search(question))
     usable = [c for c in candidates if order_texts.get(c.item_id)]
-    mentions = drug_mentions(question, known_names)
+    mentions = _mentions(question, known_names)
+    if _object_outside_orders(question, usable, order_texts, mentions):
+        return _Selection(reason="advice_request"), intents
     if mentions:
-        matched = [c for c in usable if any(_mention_matches_item(m, replace(c, text=order_texts[c.item_id]))
-                                            for m in mentions)]
-        unmatched = [m for m in mentions
-                     if not any(_mention_matches_item(m, replace(c, text=order_texts[c.item_id])) for c in usable)]
+        matched, unmatched = _unmatched_mentions(question, mentions, usable, order_texts)
         if unmatched:
             # A drug that is not in their orders (alone or next to one that is: an interaction question).
             return _Selection(reason="advice_request" if permission else "not_in_orders"), intents
         return _Selection(items=matched), intents
+
+    # "What number's too high?": the lines drawn at a number (on the question's topic when it names one).
+    if RULES["threshold_question"].search(question):
+        lines = [c for c in usable if RULES["threshold_item"].search(order_texts[c.item_id])]
+        on_topic = [c for c in lines if _topics(question) & _topics(order_texts[c.item_id])]
+        if on_topic or lines:
+            return _Selection(items=on_topic or lines), intents
+    # "一天最多吃几颗？" with no drug named: the drug lines that set a most per day.
+    if RULES["max_per_day_question"].search(question):
+        capped = [c for c in usable if c.kind == "medication" and RULES["max_per_day_item"].search(order_texts[c.item_id])]
+        if capped:
+            return _Selection(items=capped), intents
 
     # "the injections", "那个针": the drug named by how it is given, when only one of the orders is given so.
     if intents & {"duration", "timing", "dose", "frequency"}:
@@ -804,9 +1007,20 @@ def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[in
     # What the question names that is not a drug ("腰围", "the tube", "氧气"): the non-drug order items that
     # name it too answer it, before any item chosen only by the kind of question ("how long" → drugs).
     named = _named_terms(question)
-    if named and not any(named & _lexical_terms(order_texts[c.item_id]) for c in usable if c.kind == "medication"):
-        by_name = [c for c in usable if c.kind != "medication" and named & _lexical_terms(order_texts[c.item_id])]
+    drug_overlap = max((len(named & _lexical_terms(order_texts[c.item_id])) for c in usable if c.kind == "medication"),
+                       default=0)
+    if named:
+        # "How long between the two lots of drops?": the line that says "between … drops" over the drug lines
+        # that only say "drops".
+        overlaps = {c.item_id: len(named & _lexical_terms(order_texts[c.item_id])) for c in usable
+                    if c.kind != "medication"}
+        best = max(overlaps.values(), default=0)
+        by_name = [c for c in usable if c.kind != "medication" and overlaps.get(c.item_id, 0)
+                   and (not drug_overlap or overlaps[c.item_id] == best > drug_overlap)]
         if by_name:
+            # "What do we do if he goes low at school?": the school line, and the lines on the other topic asked.
+            missing = _topics(question) - set().union(*(_topics(order_texts[c.item_id]) for c in by_name))
+            by_name += [c for c in usable if c not in by_name and _on_topic(missing, order_texts[c.item_id])]
             if _MAY_I.search(question) and not _names_covered(question, by_name, order_texts):
                 return _Selection(reason="advice_request"), intents
             return _Selection(items=by_name), intents
@@ -819,7 +1033,7 @@ def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[in
     # An everyday topic (bathing, alcohol, weight …) is more specific than a question type
     # ("早上还是晚上" about blood pressure readings is not about pills).
     question_topics = _topics(question)
-    chosen = [c for c in usable if question_topics & _topics(order_texts[c.item_id])]
+    chosen = [c for c in usable if _on_topic(question_topics, order_texts[c.item_id])]
     if chosen and _MAY_I.search(question) and not _names_covered(question, chosen, order_texts):
         # "带着管子能不能去打篮球": the tube's care order says nothing about basketball.
         return _Selection(reason="advice_request"), intents
@@ -869,16 +1083,23 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
     question = (question or "").strip()
     if not question:
         return _nurse("not_in_orders", language)
-    if _CHANGE_REQUEST.search(question) or _DIAGNOSIS.search(question):
+    change = bool(_CHANGE_REQUEST.search(question))
+    diagnosis = bool(_DIAGNOSIS.search(question))
+    # "还吃不吃氯吡格雷" / "When do I go down to the lower dose?" read like change requests, but the orders
+    # may already say it (a stopped drug, a set taper): looked up below, a nurse otherwise.
+    settled = bool(RULES["continue_question"].search(question)
+                   or (RULES["taper_question"].search(question) and RULES["taper_when"].search(question)))
+    if change and not settled:
         log.info("question for patient %s needs a nurse (advice request)", patient_id)
         return _nurse("advice_request", language)
     if _SELF_TREATMENT.search(question):
         log.info("question for patient %s asks about self-treatment; nurse", patient_id)
         return _nurse("advice_request", language)
+    other_medicine = RULES["other_medicine"].search(question)
     if _OUTSIDE_ORDERS.search(question):
         log.info("question for patient %s is outside the orders; nurse", patient_id)
         return _nurse("not_in_orders", language)
-    if _DEFINITION.search(question):
+    if _DEFINITION.search(question) and not diagnosis:
         log.info("question for patient %s asks for an explanation; not in orders", patient_id)
         return _nurse("not_in_orders", language)
 
@@ -901,6 +1122,34 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
     known_names |= set().union(*(name_cores(i.name, i.generic_name) for i in items_by_id.values())) \
         if items_by_id else set()
     floor = SCORE_FLOORS.get(getattr(getattr(kb, "embedder", None), "name", ""), 0.0)
+    usable = [c for c in candidates if order_texts.get(c.item_id)]
+    if other_medicine and not any(other_medicine.group(0).lower() in order_texts[c.item_id].lower() for c in usable):
+        # "something to help her sleep", "生化汤": a medicine or remedy the orders do not name.
+        log.info("question for patient %s asks about another medicine; nurse", patient_id)
+        return _nurse("advice_request", language)
+
+    if settled:
+        lines = (_stopped_items(question, usable, order_texts, known_names)
+                 or _taper_items(question, usable, order_texts, known_names))
+        if lines:
+            return _respond(patient_id, question, language, lines, order_texts, set(), llm, known_names)
+        if change:
+            log.info("question for patient %s needs a nurse (advice request)", patient_id)
+            return _nurse("advice_request", language)
+    if diagnosis:
+        # What a symptom means is a nurse's to say, unless the orders already say it is expected.
+        reassuring = _reassuring_items(question, usable, order_texts)
+        if reassuring:
+            return _respond(patient_id, question, language, reassuring, order_texts, set(), llm, known_names)
+        log.info("question for patient %s needs a nurse (advice request)", patient_id)
+        return _nurse("advice_request", language)
+    if "alcohol" in _topics(question):
+        # Alcohol with their medicines: only what the orders say about alcohol, else a nurse.
+        on_alcohol = [c for c in usable if "alcohol" in _topics(order_texts[c.item_id])]
+        if not on_alcohol:
+            log.info("question for patient %s asks about alcohol; the orders do not say; nurse", patient_id)
+            return _nurse("advice_request", language)
+        return _respond(patient_id, question, language, on_alcohol, order_texts, set(), llm, known_names)
 
     selection, intents = _select(question, candidates, order_texts, known_names, floor)
     if selection.reason:
@@ -910,7 +1159,14 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
     if not covering:
         log.info("question for patient %s not answered: orders do not say", patient_id)
         return _nurse("not_in_orders", language)
-    cited = sorted(covering, key=lambda c: -c.score)[:MAX_CITED_ITEMS]
+    return _respond(patient_id, question, language, covering, order_texts, intents, llm, known_names)
+
+
+def _respond(patient_id: int, question: str, language: str, items: list[RetrievedItem], order_texts: dict[int, str],
+             intents: set[str], llm: LanguageModel | None, known_names: set[str]) -> Answer:
+    """The answer that restates `items` (the best MAX_CITED_ITEMS), rephrased by the model if it keeps the
+    facts, checked against the items either way."""
+    cited = sorted(items, key=lambda c: -c.score)[:MAX_CITED_ITEMS]
     texts = [order_texts[c.item_id] for c in cited]
     draft = compose_rules_answer(cited, texts, intents, language)
     sources = tuple(c.item_id for c in cited)

@@ -909,7 +909,8 @@ _GIVEN_BY = re.compile(r"^.*(?:泵入|注入|鼻饲|滴注|输注|冲服)")
 _SIG_WORD = re.compile(r"^(?:qd|bid|tid|qid|qn|qod|qw|po|iv|im|sc|prn|st|q\d+h)(?![A-Za-z])", re.I)
 _NOT_DRUG_WORDS = re.compile(r"复查|复诊|随诊|检查|监测|饮食|伤口|换药|拆线|就诊|门诊|运动|体重|血压|血糖|戒烟|限酒|饮水|休息|注意|避免|淋浴|"
                              r"follow|clinic|return|weigh|diet|limit|avoid|check|monitor|repeat|blood test|wound|shower", re.I)
-_SHARED_FREQ = re.compile(r"(?:以上|上述|前述)(?:两|二|三|四|2|3|4)?(?:种|个)?(?:药物?|药品)?(?:均|都|各)?|\b(?:both|all|each)\b", re.I)
+# "以上两药每日一次", not "每日15小时以上" (a quantity and more)
+_SHARED_FREQ = re.compile(r"(?<![\d时天次分克个月年周岁度升])(?:以上|上述|前述)(?:两|二|三|四|2|3|4)?(?:种|个)?(?:药物?|药品)?(?:均|都|各)?|\b(?:both|all|each)\b", re.I)
 
 
 @dataclass
@@ -2696,12 +2697,13 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             if item is not None:
                 found = [item]
         if not found:
-            if _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and not _CONTINUATION.match(segment.text):
+            if _DOSE.search(segment.text) and not _NOT_DRUG_WORDS.search(segment.text) and not _CONTINUATION.match(segment.text) \
+                    and not _READING_LINE.search(segment.text):
                 unparsed.append(segment.text)
                 continue
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
-        items += found
+        items += found + _uncovered_clauses(segment, found, text)
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     items = _tied_courses(items, text)
     # "wound check with the practice nurse": a place that names no department (order_vocab.yaml, AUTHOR-NOTES-3)
@@ -2713,6 +2715,30 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+# "call if it is over 300 mg/dL or under 70 mg/dL": a line drawn at a reading, no dose of a drug
+_READING_LINE = re.compile(r"(?:\bover|\babove|\bunder|\bbelow|less than|more than|greater than|higher than|lower than|[<>≥≤]|"
+                           r"高于|低于|超过|大于|小于|不足)\s*\d+(?:\.\d+)?\s*(?:mg/dl|mmol/l|mmhg|°c|℃|°f|kg|公斤|次/分|bpm)", re.I)
+_CLAUSE_PIECE = re.compile(r"[^，,；;。]+")
+
+
+def _uncovered_clauses(segment: _Segment, found: list[OrderItemDraft], text: str) -> list[OrderItemDraft]:
+    """Clauses of the segment no item covers ("术后14天门诊拆线，拆线前伤口不要沾水": the revisit is the first
+    clause; the second is an instruction of its own), so that no part of an order is lost to the answers."""
+    extra = []
+    for m in _CLAUSE_PIECE.finditer(segment.text):
+        start, end = segment.start + m.start(), segment.start + m.end()
+        piece = m.group(0).strip()
+        substantial = len(re.findall(r"[\u4e00-\u9fff]", piece)) >= 4 or len(re.findall(r"[A-Za-z]+", piece)) >= 3
+        if not substantial or _DOSE.search(piece):
+            continue
+        if any(i.span_start < end and start < i.span_end for i in found):
+            continue
+        lead = len(m.group(0)) - len(m.group(0).lstrip())
+        extra.append(OrderItemDraft(kind="instruction", text=text[start + lead:start + lead + len(piece)],
+                                    span_start=start + lead, span_end=start + lead + len(piece)))
+    return extra
 
 
 # a drug taken for as long as another one ("Omeprazole while on dexamethasone", "奥美拉唑（激素停则停）", "服用激素期间")

@@ -116,6 +116,36 @@ def eval_followup(
         typer.echo(json.dumps({**summary, "results": [result_json(r) for r in results]}, ensure_ascii=False))
 
 
+@eval_app.command("answers")
+def eval_answers(
+    files: Annotated[list[Path] | None, typer.Argument(help="answers corpus files (default: the test split)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on the last line")] = False,
+    misses: Annotated[bool, typer.Option("--misses", help="print each wrong answer (train files only)")] = False,
+    llm: Annotated[bool, typer.Option("--llm", help="let the language model rephrase answers (default off)")] = False,
+) -> None:
+    """Patients' questions answered from their own discharge orders or handed to a nurse
+    (evaluation/data/answers/AUTHOR-NOTES.md)."""
+    from evaluation.answers import DEFAULT_FILE, AnswersCorpusError, format_miss, format_summary, run_answers_eval
+
+    paths = list(files or [DEFAULT_FILE])
+    for path in paths:
+        if not path.exists():
+            typer.echo(f"no such file: {path}", err=True)
+            raise typer.Exit(2)
+    try:
+        results, summary = run_answers_eval(paths, use_llm=llm)
+    except AnswersCorpusError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if misses:
+        for result in results:
+            if not result.correct:
+                typer.echo(format_miss(result))
+    typer.echo(format_summary(summary))
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
 @eval_app.command("preconsult")
 def eval_preconsult(
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON on the last line")] = False,
