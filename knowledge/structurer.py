@@ -385,7 +385,7 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
-_SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
+_SLASH_PERIOD = re.compile(r"(?<![\w/.])(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
@@ -469,8 +469,10 @@ _NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("num
 # the post-operative day of the discharge when the order states it ("今日为术后第3天", "术后第3天出院"): a later
 # "术后第10天拆线" is then 7 days from discharge (AUTHOR-NOTES-5)
 _DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("discharge_pod", default=None)
-_POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*(?:出院|办理出院)|"
-                         r"(?:出院即|出院为|即)术后(当天|当日)")
+_POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,]?\s*(?:于\s*)?(?:出院|办理出院)|"
+                         r"(?:出院即|出院为|即)术后(当天|当日)|"
+                         # "出院医嘱（左耳人工耳蜗植入术后第3天）": the day in the heading of the orders is the day of discharge
+                         r"(?:出院医嘱|出院小结|出院记录|出院指导)\s*[（(][^（()）\n]{0,40}?术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,；;)）]")
 _POD_DAY = re.compile(r"术后第\s*(\d{1,3})\s*(?:天|日)")
 # "术后第7天（出院后第3天）": the time from discharge in the brackets is the one meant
 _POD_GLOSSED = re.compile(r"术后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?=\s*[（(]\s*(?:即)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)\s*[)）])")
@@ -480,8 +482,8 @@ def _stated_pod(text: str) -> int | None:
     m = _POD_STATED.search(text)
     if not m:
         return None
-    return 0 if m.group(3) else int(m.group(1) or m.group(2))
-_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+    return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4))
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
@@ -754,8 +756,10 @@ def _regimen_head(after: str) -> str:
 
 
 # a taper that ends at a fixed point ("…, then stop", "每周减5mg至停")
-_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|减完停|至停药|后停药?$", re.I)
-_TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b", re.I)
+_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|减完停|减完为止|减完即停|至停药|后停药?$", re.I)
+_TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b|"
+                         # "60mg 顿服 共5天，之后每天减10mg": the first dose held for its own length
+                         r"(?:共|连服|连用|服用?|用)\s*((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)\s*[，,]?\s*(?:之后|然后|以后|此后|再)", re.I)
 _TAPER_STEP = re.compile(r"每\s*(?:(\d+)\s*)?(天|日|周|星期)\s*(?:减|递减|减少)(?:量)?\s*(\d+(?:\.\d+)?)\s*(mg|毫克|片|次|滴|g|μg)?|"
                          r"\b(?:reduc|decreas|taper)\w*\s+(?:the dose\s+)?by\s+(\d+(?:\.\d+)?)\s*(mg|tablets?|drops?)?\s+(?:every|each|a|per)\s+(day|week)\b|"
                          r"减至\s*(\d+(?:\.\d+)?)\s*(?:mg|毫克|片|次)?|\b(?:down )?to\s+(\d+(?:\.\d+)?)\s*mg\b", re.I)
@@ -792,12 +796,14 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     unit = None
     hold = _TAPER_HOLD.search(text)
     step_size = None
+    step_every: int | None = None
     for m in _TAPER_STEP.finditer(text):
         if m.group(3) or m.group(5):                          # a step: "每周减5mg", "reduce by 5 mg every week"
             step_unit = _UNIT_ZH.get(m.group(2)) if m.group(3) else _UNIT_EN[m.group(7).lower() + "s"]
-            every = int(m.group(1)) if m.group(1) else 1
-            if unit not in (None, step_unit) or every != 1:
+            every = int(m.group(1)) if m.group(1) else 1      # "每5天减5mg": each step lasts 5 days
+            if unit not in (None, step_unit) or every < 1 or step_every not in (None, every):
                 return None
+            step_every = every
             unit, step_size = step_unit, float(m.group(3) or m.group(5))
         elif step_size:                                       # a target: "减至20mg后"
             target = float(m.group(8) or m.group(9))
@@ -807,14 +813,16 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
             value = target
     if not unit or not step_size or value % step_size:
         return None
-    held = 1.0
+    every = float(step_every or 1)
+    held = every
     if hold and hold.start() < (_TAPER_STEP.search(text).start() if _TAPER_STEP.search(text) else 0):
-        held_count = _num(hold.group(1) or hold.group(3))
-        held_unit = _UNIT_ZH.get(hold.group(2)) if hold.group(2) else _UNIT_EN.get((hold.group(4) or "").lower())
+        held_count = _num(hold.group(1) or hold.group(3) or hold.group(5))
+        held_unit = _UNIT_ZH.get(hold.group(2) or hold.group(6) or "") if (hold.group(2) or hold.group(6)) \
+            else _UNIT_EN.get((hold.group(4) or "").lower())
         if held_count is None or held_unit != unit:
             return None
         held = held_count
-    return _iso_period(held + total + value / step_size - 1, unit)
+    return _iso_period(held + (total + value / step_size - 1) * every, unit)
 
 
 _DOSES_A_DAY = {"qd": 1.0, "bid": 2.0, "tid": 3.0, "qid": 4.0}
@@ -890,6 +898,10 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
     shots = re.search(r"\b(\d{1,3})\s+(?:more|further|remaining)\s+(?:injections|doses)\b|(?:再|还需|共)(?:注射|打)\s*(\d{1,3})\s*(?:针|支|次)", text, re.I)
     if shots and _frequency(text) == "qd":
         return _iso_period(float(shots.group(1) or shots.group(2)), "D")
+    # "Enoxaparin 40 mg SC once daily, 17 more days (28 days from surgery)": the rest of the course is what is taken home
+    rest = re.search(r"(?<![\w.])(\d{1,3})\s+(?:more|further|remaining)\s+(days?|weeks?|months?)\b", text, re.I)
+    if rest:
+        return _iso_period(float(rest.group(1)), _UNIT_EN[rest.group(2).lower()])
     if _DURATION_LONG.search(text):
         return "long_term"
     bare = _DURATION_BARE.search(text)
@@ -1362,10 +1374,10 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -1485,7 +1497,7 @@ _LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|�
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
 _BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
-_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near|along|over|under)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?|shunt|flap|scar|tummy wound)\b", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*(?:\s+or\s+[a-z]+)?\s+(?:of|in|around|at|near|along|over|under)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?|shunt|flap|scar|tummy wound)\b", re.I)
 
 
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
@@ -1522,8 +1534,8 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
 
 def _local_swelling(text: str, start: int, end: int) -> bool:
     """A swelling of the neck, scrotum, wound or jaw (the body part in the phrase, or the last one named before it)."""
-    if _LOCAL_SWELLING_AFTER.match(text, end):
-        return True
+    if _LOCAL_SWELLING_AFTER.match(text, end) or re.match(r"\s+(?:tummy|belly|abdomen|neck|jaw|groin|scrotum|wound|scar)\b", text[end:], re.I):
+        return True                           # "a swollen tummy", "swelling or bleeding at the wound\"
     if re.match(r"\w*\s+(?:of|in|around)\s+(?:the |your |his |her )?(?:face|hands?|feet|foot|legs?|ankles?|arms?|fingers?|calf|calves)\b",
                 text[end:], re.I):
         return False                          # "pain in the upper abdomen, or swelling of your face, hands or feet"
@@ -1812,7 +1824,13 @@ _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$"
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
-                            r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+                            r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |her |his |their |another |repeat |follow-up |follow up )*", re.I)
+# a sample handed in for a test: the test is what the sample is for ("Drop a stool sample for faecal calprotectin")
+_SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|provide|leave)(?:\s+(?:in|off))?\s+)?(?:a\s+|an\s+|your\s+)?"
+                         r"(?:stool|urine|faecal|fecal|sputum|blood|poo)?\s*(?:samples?|specimens?|pots?)\s+(?:in\s+)?(?:for|to test for)\s+", re.I)
+# a letter's polite request to the GP ("I would be grateful if you could check her TFTs")
+_POLITE_ASK = re.compile(r"^(?:I|we)(?:'d|\s+would|\s+should)\s+be\s+(?:most\s+|very\s+)?grateful\s+if\s+(?:you|the\s+GP|the\s+practice(?:\s+nurse)?)\s+"
+                         r"(?:could|would|can)\s+(?:kindly\s+|please\s+)?", re.I)
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1834,7 +1852,7 @@ def _en_test_names(raw: str) -> list[str]:
     if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
     else:
-        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+|\s+\+\s+", raw) if p.strip()]      # "U&E" is one test; "ultrasound + AFP" two
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
         if len(parts) > 1:                                  # "BP check and BMP": the test, not the word for checking it
             parts = [re.sub(r"\s+checks?$", "", p, flags=re.I) if _TEST_EN.search(re.sub(r"\s+checks?$", "", p, flags=re.I)) else p
@@ -1896,6 +1914,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
             raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
+        raw = _SAMPLE_FOR.sub("", _POLITE_ASK.sub("", raw))
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
         if place and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", raw[place.end():], re.I):
             raw = raw[place.end():].strip()                                                 # "GP bloods (FBC)": taken at the GP
@@ -1916,6 +1935,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
         raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
+        purpose = re.fullmatch(r"(.+?)\s+for\s+([a-z][^,()]*)", raw)
+        if purpose and _TEST_EN.search(purpose.group(1)) and not _GENERIC_TESTS.fullmatch(purpose.group(1)) \
+                and not _TEST_EN.search(purpose.group(2)):
+            raw = purpose.group(1)                # "OGD for variceal surveillance": what it is for is not a test
+        raw = re.sub(r"\s+(?:once|twice|three times|(?:\d|two|three|four) times)$", "", raw, flags=re.I)   # "magnesium twice (weekly)"
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
@@ -2362,7 +2386,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                              for w in whens]
             return found
         department = _zh_department(text)
-        known = bool(department) and any(p.search(text) for p in _zh_department_vocab())
+        # "耳鼻咽喉头颈外科 出院医嘱（…术后第3天）": the heading of the orders names the ward, not a visit to it
+        known = bool(department) and any(p.search(text) for p in _zh_department_vocab()) \
+            and not re.search(r"出院(?:医嘱|小结|记录|指导)", text)
         # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
