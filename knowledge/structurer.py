@@ -1264,7 +1264,7 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 
 # (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
 # corpora's choice)
-_TABLETS_AFTER = re.compile(r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:take[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
+_TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
                             r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
@@ -1306,6 +1306,14 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 dose_m = count
                 unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
                 dose, dose_text = float(count.group(1)), count.group(0).strip()
+            else:
+                # "Sacubitril/valsartan 49/51 mg, one tablet BD": the count in words
+                worded = re.match(r"[ \t]*[,，:：;-]?[ \t]*(?:take[ \t]+)?(one|two|half a|half|a)[ \t]+(tablets?|capsules?|puffs?)\b",
+                                  after[combination.end() if combination else dose_m.end():], re.I)
+                if worded:
+                    dose = _WORD_AMOUNT.get(worded.group(1).lower())
+                    unit = _UNIT_NORMAL.get(worded.group(2).lower(), worded.group(2).lower())
+                    dose_text = worded.group(0).strip()
         elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
             # "250 mg/5 mL: give 5 mL": the strength, then the dose
             dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
@@ -1407,7 +1415,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1813,7 +1821,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|"
                             r"centre|center|GP)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
