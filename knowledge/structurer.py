@@ -1372,7 +1372,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -2366,7 +2366,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
-        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", text) else []
+        # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
+        monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
+        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", monitored) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if reexams:
