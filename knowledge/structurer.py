@@ -1385,7 +1385,7 @@ _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳�
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -1424,6 +1424,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
+    rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
@@ -1896,7 +1897,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
     candidates = [before]
-    if not before or not _TEST_EN.search(before):
+    # ("Thyroid clinic in 6 weeks with TFTs": a clinic named after an organ is not a test; the tests come after it)
+    if not before or not _TEST_EN.search(before) or _REVISIT_EN.search(before):
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         after = re.sub(r"^for\s+(?=(?:a\s+|an\s+)?(?:repeat|re-?check|follow-?up)\s)", "", after, flags=re.I)        # "Fracture clinic in 1 week for repeat X-ray"
         after = re.sub(r"^(?:and|to|until|till|-|–)\s+(?=\S*\d)\S+\s*", "", after, flags=re.I)    # "between 14/12 and 18/12 for …"
@@ -2450,6 +2452,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
                                     when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
+            listed = [w for w in _revisit_whens(text, ref) if w] if when and _before_the_visit(text, when) == when else []
+            if len(listed) > 1 and not _RECURRING.search(text):
+                # "CT CAP at 3 months, then at 6, 12 and 24 months": the test at each time listed (AUTHOR-NOTES-2)
+                found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
+                         for w in listed for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
             lead = _order_vocab()[0].match(text) or _en_clinic_vocab()[1].match(text)     # "GP bloods", "Practice nurse bloods"
