@@ -1,0 +1,99 @@
+"""Discharge-order structuring, round 8: mechanisms found on orders/train8.jsonl (invented examples, not corpus lines)."""
+
+from __future__ import annotations
+
+from tests.test_structurer_round4 import _items, reexams, visits
+
+
+def _meds(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.frequency, m.duration) for m in _items(text, "medication")]
+
+
+def _signs(text: str) -> list[str]:
+    return [i.symptom_code for i in _items(text, "warning_sign")]
+
+
+def test_telephone_clinics_and_calls_are_not_visits() -> None:
+    assert visits("Respiratory nurse telephone clinic in 2 weeks") == []
+    assert visits("He has a video consultation with the Epilepsy nurse in 1 month.") == []
+    assert visits("The stoma nurse will phone on 09/12 - no visit needed") == []
+    # a booking call that leads to a visit still gives the visit (AUTHOR-NOTES-6)
+    assert visits("The cardiac rehab team will phone to book your assessment in 2-4 weeks") == [("Cardiac rehab", "P2W")]
+
+
+def test_a_condition_on_something_still_present_is_no_test() -> None:
+    assert reexams("If the cough is still present at 8 weeks we will arrange a bronchoscopy") == []
+
+
+def test_a_dated_weekday_is_a_date_and_a_leading_zero_is_never_a_period() -> None:
+    assert visits("Discharged 01/12/2026.\nWound check with the practice nurse on Tuesday 08/12") == [(None, "2026-12-08")]
+    assert [w for _, w in visits("Physio will call on 05/12 to book - no visit needed\nFracture clinic 6/52")] == ["P6W"]
+
+
+def test_a_local_swelling_is_not_edema() -> None:
+    assert "edema" not in _signs("Return if: vomiting, a swollen belly or fever.")
+    assert "edema" not in _signs("Seek help for redness or swelling at the wound.")
+    assert "edema" in _signs("Seek help for swollen ankles or breathlessness.")
+
+
+def test_no_urine_for_hours_is_a_urinary_problem() -> None:
+    assert "urinary_problem" in _signs("Bring her back if there is no wee for 10 hours.")
+    assert "urinary_problem" in _signs("Call us if there is no urine from the stoma for 3 hours.")
+
+
+def test_sample_purpose_and_polite_requests_name_the_test() -> None:
+    assert reexams("Hand in a urine sample for albumin:creatinine ratio at the lab in 4 weeks") != []
+    assert reexams("Hand in a stool sample for calprotectin at the lab in 4 weeks") == [("Calprotectin", "P4W")]
+    assert reexams("We would be grateful if you could check his sodium and potassium in one week.") == \
+        [("Sodium", "P1W"), ("Potassium", "P1W")]
+    assert reexams("Gastroscopy for Barrett's surveillance in 2 years") == [("Gastroscopy", "P2Y")]
+    assert reexams("Renal ultrasound + PTH in 3 months") == [("Renal ultrasound", "P3M"), ("PTH", "P3M")]
+    assert reexams("MR angiography in 6 months") == [("MR angiography", "P6M")]
+
+
+def test_tests_on_a_ward_are_named_without_the_ward() -> None:
+    assert ("FBC", "P3D") in reexams("Repeat FBC on the Surgical ward in 3 days")
+
+
+def test_listed_english_time_points_each_give_the_test() -> None:
+    assert reexams("Colonoscopy at 1, 3 and 5 years") == [("Colonoscopy", "P1Y"), ("Colonoscopy", "P3Y"), ("Colonoscopy", "P5Y")]
+
+
+def test_an_organ_named_clinic_does_not_hide_its_tests() -> None:
+    assert ("TSH", "P8W") in reexams("Thyroid clinic in 8 weeks with TSH on the day.")
+    assert visits("Thyroid clinic in 8 weeks with TSH on the day.") == [("Thyroid", "P8W")]
+
+
+def test_a_continuation_until_the_clinic_is_not_a_visit() -> None:
+    found = visits("Discharged 01/12/2026.\nCalcium at the GP surgery on 04/12/2026, then weekly until seen in clinic")
+    assert found == [("GP", "2026-12-04")]
+
+
+def test_pod_in_the_heading_of_the_orders() -> None:
+    text = "骨科 出院医嘱（左踝骨折内固定术后第4天）\n术后第14天到换药室拆线"
+    assert visits(text) == [("换药室", "P10D")]
+    # the heading that names the ward is not a visit to it
+    assert visits("骨科 出院医嘱（术后第4天，出院日期2026年12月3日）") == []
+    assert [w for _, w in visits("术后第5天，出院日期2026年12月3日\n术后第12天门诊拆线")] == ["P7D"]
+
+
+def test_device_tuning_and_childrens_units_are_visits() -> None:
+    assert visits("出院日期2026年12月3日\n12月20日到言语康复中心调机") == [("言语康复中心", "2026-12-20")]
+    assert visits("出院后1个月到心内科起搏器门诊程控")[0][1] == "P1M"
+    assert visits("12月18日回儿童血液科日间病房化疗")[0][0] == "儿童血液科日间病房"
+
+
+def test_a_monitoring_label_heads_the_tests_after_it() -> None:
+    assert reexams("血钾监测：出院后第3天在社区医院抽血查血钾") == [("血钾", "P3D")]
+    assert reexams("血压监测：每日早晚自测血压") == []
+
+
+def test_tapers_every_n_days_and_a_held_first_dose() -> None:
+    assert _meds("甲泼尼龙片 24mg 口服 每日一次，每3天减4mg，减完为止")[0][4] == "P18D"
+    assert _meds("泼尼松片 40mg 顿服 共3天，之后每天减10mg至停")[0][4] == "P6D"
+
+
+def test_the_rest_of_a_course_and_tablet_counts() -> None:
+    assert _meds("Dalteparin 5000 units SC once daily, 21 more days")[0][4] == "P21D"
+    assert _meds("Calcium carbonate 500 mg chewable tablets: chew two tablets twice a day")[0][1:3] == (1000.0, "mg")
+    assert _meds("Co-amoxiclav 500/125 mg, one tablet TDS")[0][1:4] == (1.0, "tablet", "tid")
