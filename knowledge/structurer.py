@@ -247,6 +247,10 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
             if _EN_TIME.search(segment.text[:m.start()]) and _EN_TIME.search(segment.text[m.end():]):
                 cuts.append(m)
         cuts.sort(key=lambda m: m.start())
+        # "- GP: weight, BP, U&E and magnesium twice weekly": the list after a place label, up to its time, is one clause
+        place = _PLACE_LABEL_EN.match(segment.text.lstrip("–—-•* "))
+        if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)) and _TEST_EN.search(place.group(2)):
+            cuts = [m for m in cuts if _EN_TIME.search(segment.text[:m.start()])]
     for m in cuts:
         out.append(_Segment(segment.text[last:m.start()], segment.start + last))
         last = m.end()
@@ -2425,11 +2429,12 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w),
                         *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=name, when=w)
                           for name, _, _ in tests)]
-        place = _PLACE_LABEL_EN.match(text)
+        bullet = len(text) - len(text.lstrip("–—-•* "))          # "- GP: weight, BP and U&E weekly"
+        place = _PLACE_LABEL_EN.match(text[bullet:])
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)):
             # "GP practice nurse: U&E and FBC in 1/52", "Anticoagulation clinic: INR on 10/12 and on 14/12": tests taken at
             # a visit to the place the label names, at each time
-            at = place.start(2)
+            at = bullet + place.start(2)
             rest = _Segment(text[at:], s + at)
             tests = _en_reexam_items(rest.text)
             whens = [w for w in _revisit_whens(rest.text, ref) if w]
@@ -2647,6 +2652,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
     labelled_when: str | None = None    # "复查时间：出院后1个月；复查项目：血常规": the time a label gives the next segment's tests
+    previous_segment: tuple[str, int] | None = None     # the text of the segment before and where its items begin
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = False       # a blank line ends a list
@@ -2744,6 +2750,13 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                 continue
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
+        first = _when(segment.text, discharge_date) if _FIRST_ON.match(segment.text) else None
+        if first and previous_segment and _RECURRING.search(previous_segment[0]) \
+                and not any(i.kind in ("revisit", "reexam", "medication") for i in found):
+            # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then
+            items = [replace(i, when=first) if n >= previous_segment[1] and i.kind in ("revisit", "reexam") else i
+                     for n, i in enumerate(items)]
+        previous_segment = (segment.text, len(items))
         items += found
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     items = _tied_courses(items, text)

@@ -97,3 +97,11 @@ def test_the_rest_of_a_course_and_tablet_counts() -> None:
     assert _meds("Dalteparin 5000 units SC once daily, 21 more days")[0][4] == "P21D"
     assert _meds("Calcium carbonate 500 mg chewable tablets: chew two tablets twice a day")[0][1:3] == (1000.0, "mg")
     assert _meds("Co-amoxiclav 500/125 mg, one tablet TDS")[0][1:4] == (1.0, "tablet", "tid")
+
+
+def test_a_place_label_keeps_its_test_list_and_a_first_date_in_the_next_sentence_starts_it() -> None:
+    text = "Discharged 01/12/2026\n- GP: weight, BP and potassium twice weekly, then weekly; first on Thursday 03/12/2026"
+    assert visits(text) == [("GP", "2026-12-03")]
+    assert reexams(text) == [("Weight", "2026-12-03"), ("BP", "2026-12-03"), ("Potassium", "2026-12-03")]
+    # two timed parts after the label stay two
+    assert reexams("- GP: U&E in 1 week, FBC in 3 weeks") == [("U&E", "P1W"), ("FBC", "P3W")]
