@@ -2765,10 +2765,15 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
              if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
-    items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
+    # (a re-admission for an operation is a visit of its own: "3个月后住院行硅油取出术" beside "3个月眼科门诊复诊")
+    items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens
+                                      and not _READMISSION.search(i.text))]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+_READMISSION = re.compile(r"(?:再次|返院)?(?:住院|入院)\s*(?:行|做|手术|待产)|\bre-?admi(?:t|ssion)|\b(?:be )?admitted (?:for|to have)\b", re.I)
 
 
 # a drug taken for as long as another one ("Omeprazole while on dexamethasone", "奥美拉唑（激素停则停）", "服用激素期间")

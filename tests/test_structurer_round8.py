@@ -105,3 +105,10 @@ def test_a_place_label_keeps_its_test_list_and_a_first_date_in_the_next_sentence
     assert reexams(text) == [("Weight", "2026-12-03"), ("BP", "2026-12-03"), ("Potassium", "2026-12-03")]
     # two timed parts after the label stay two
     assert reexams("- GP: U&E in 1 week, FBC in 3 weeks") == [("U&E", "P1W"), ("FBC", "P3W")]
+
+
+def test_a_readmission_for_an_operation_is_kept_beside_a_clinic_visit() -> None:
+    found = visits("出院后2个月眼科门诊复诊\n出院后2个月住院行白内障手术")
+    assert ("眼科", "P2M") in found and (None, "P2M") in found
+    # a bare 复诊 at the time of a named clinic visit is still that visit
+    assert visits("出院后2周复诊；出院后2周心内科门诊复诊") == [("心内科", "P2W")]
