@@ -442,6 +442,7 @@ _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$"
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 # a first month in which something repeats ("出院后第1个月每周…", "头1个月内每周…"): the repeat gives the first time
 _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
+_AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
@@ -637,6 +638,10 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         for n in re.finditer(r"\d{1,3}", m.group(2)):
             add((m.start(2) + n.start(), m.start(2) + n.end()), _iso_period(float(n.group(0)), unit))
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _AT_WEEK_EN.finditer(text):             # "at week 4 of treatment": the fourth week from now
+        if not any(covered[m.start():m.end()]):
+            add((m.start(2), m.end(2)), _iso_period(float(m.group(2)), _UNIT_EN[m.group(1).lower() + "s"]))
+            covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -1429,6 +1434,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
+    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
@@ -2481,6 +2487,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
+            elif when and re.search(r"\b(?:at|to) (?:the|your|her|his) surgery\b(?! (?:clinic|team|department|outpatients?|OPD)\b)", text, re.I):
+                # "check her TFTs at the surgery in two weeks": the GP's surgery (a letter to the GP)
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name="GP", when=when))
             elif when and _clinic_phrase(text[reexams[-1][2]:] if reexams[-1][2] > 0 else text):
                 # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,

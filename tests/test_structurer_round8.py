@@ -112,3 +112,14 @@ def test_a_readmission_for_an_operation_is_kept_beside_a_clinic_visit() -> None:
     assert ("眼科", "P2M") in found and (None, "P2M") in found
     # a bare 复诊 at the time of a named clinic visit is still that visit
     assert visits("出院后2周复诊；出院后2周心内科门诊复诊") == [("心内科", "P2W")]
+
+
+def test_tests_at_the_surgery_are_a_gp_visit() -> None:
+    text = "We would be grateful if you could check his sodium at the surgery in one week."
+    assert visits(text) == [("GP", "P1W")] and reexams(text) == [("Sodium", "P1W")]
+    assert visits("Colorectal surgery clinic in 6 weeks") == [("Colorectal surgery", "P6W")] or \
+        all(n != "GP" for n, _ in visits("Colorectal surgery clinic in 6 weeks"))
+
+
+def test_a_numbered_week_of_treatment_is_a_time() -> None:
+    assert reexams("Bloods (FBC, CRP) at week 6 of treatment in the Hepatology nurse clinic") == [("FBC", "P6W"), ("CRP", "P6W")]
