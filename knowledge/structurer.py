@@ -2152,6 +2152,11 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                                                                                for v in last_visits)]
             found = list({(v.kind, v.name, w): replace(v, when=w) for w in dict.fromkeys(whens) if w not in {x.when for x in last_visits}
                           for v in [*last_visits, *with_visit]}.values())
+        if not found and not last_visits and prev_found and all(i.kind == "reexam" and i.when for i in prev_found) \
+                and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) and not _RECURRING.search(clause.text):
+            # "CT CAP at 3 months, then at 6, 12 and 24 months": more times of the same tests
+            whens = [w for _, _, w in _time_expressions(clause.text, ref) if w]
+            found = [replace(t, when=w) for w in dict.fromkeys(whens) if w not in {x.when for x in prev_found} for t in prev_found]
         if any(i.when for i in found):
             timed = [i for i in found if i.when]
             visits_here = [i for i in timed if i.kind == "revisit"]

@@ -123,3 +123,10 @@ def test_tests_at_the_surgery_are_a_gp_visit() -> None:
 
 def test_a_numbered_week_of_treatment_is_a_time() -> None:
     assert reexams("Bloods (FBC, CRP) at week 6 of treatment in the Hepatology nurse clinic") == [("FBC", "P6W"), ("CRP", "P6W")]
+
+
+def test_later_times_of_a_test_in_the_next_clause() -> None:
+    assert reexams("MRI liver at 6 months, then at 12 and 18 months") == \
+        [("MRI liver", "P6M"), ("MRI liver", "P12M"), ("MRI liver", "P18M")]
+    # a repeat every N weeks is not a list of time points
+    assert reexams("FBC in 1 week, then every 2 weeks") == [("FBC", "P1W")]
