@@ -130,3 +130,9 @@ def test_later_times_of_a_test_in_the_next_clause() -> None:
         [("MRI liver", "P6M"), ("MRI liver", "P12M"), ("MRI liver", "P18M")]
     # a repeat every N weeks is not a list of time points
     assert reexams("FBC in 1 week, then every 2 weeks") == [("FBC", "P1W")]
+
+
+def test_mental_health_services_are_departments() -> None:
+    assert visits("Discharged 01/12/2026\nEating Disorders day unit programme starts Monday 07/12/2026") == \
+        [("Eating Disorders day unit", "2026-12-07")]
+    assert visits("Early intervention in psychosis team appointment in 1 week")[0][1] == "P1W"
