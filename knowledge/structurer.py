@@ -389,7 +389,7 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
-_SLASH_PERIOD = re.compile(r"(?<![\w/.])(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
+_SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
@@ -1391,6 +1391,8 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|[<>≥≤＜＞])|"
+                               r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
@@ -2193,6 +2195,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                                          span_end=end, name=department)]
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
+    result_if = _RESULT_CONDITION.search(text)
+    if result_if:
+        # "如白细胞低于3.0，复查血常规", "If the INR is above 4, recheck in 3 days": a test or visit on a result is conditional
+        # (AUTHOR-NOTES-2: conditional re-exams are left out)
+        cut = segment.start + result_if.start()
+        structured = [i for i in structured if not (i.kind in ("revisit", "reexam") and i.span_start >= cut)]
     if any(i.kind == "revisit" and not i.name for i in structured):
         # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
         used = [(i.span_start, i.span_end) for i in structured]

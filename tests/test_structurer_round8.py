@@ -136,3 +136,13 @@ def test_mental_health_services_are_departments() -> None:
     assert visits("Discharged 01/12/2026\nEating Disorders day unit programme starts Monday 07/12/2026") == \
         [("Eating Disorders day unit", "2026-12-07")]
     assert visits("Early intervention in psychosis team appointment in 1 week")[0][1] == "P1W"
+
+
+def test_a_test_or_visit_on_a_result_is_conditional() -> None:
+    assert reexams("如血小板低于50，复查血常规") == []
+    assert reexams("出院后1周复查血常规，如白细胞低于3.0，3天后再复查") == [("血常规", "P1W")]
+    assert reexams("Discharged 01/12/2026\nINR on 10/12. If the INR is above 4, recheck in 3 days.") == [("INR", "2026-12-10")]
+
+
+def test_on_a_day_month_is_never_a_period() -> None:
+    assert all(w != "P10M" for _, w in reexams("INR on 10/12"))
