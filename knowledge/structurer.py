@@ -2404,6 +2404,12 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             whens = _first_occurrence(text, ref) or whens
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
+            own = [re.search(r"[（(]([^（）()]{1,20})[)）]\s*$", text[a:b]) for _, a, b in reexams]
+            own_whens = [_when(m.group(1), ref) if m and _is_time_only(m.group(1), ref) else None for m in own]
+            if len(reexams) > 1 and sum(1 for w in own_whens if w) >= 2:
+                # "复查：胸部CT（3个月后）、肺功能（6个月后）": each test at the time in its own brackets
+                found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w or whens[0])
+                         for (item, _, _), w in zip(reexams, own_whens)]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
             community = bool(department) and _COMMUNITY_ZH.fullmatch(department) is not None and not _OPTIONAL_PLACE_ZH.search(text)

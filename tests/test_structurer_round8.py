@@ -146,3 +146,7 @@ def test_a_test_or_visit_on_a_result_is_conditional() -> None:
 
 def test_on_a_day_month_is_never_a_period() -> None:
     assert all(w != "P10M" for _, w in reexams("INR on 10/12"))
+
+
+def test_each_test_keeps_the_time_in_its_own_brackets() -> None:
+    assert reexams("复查：血常规（2周后）、头颅CT（1个月后）") == [("血常规", "P2W"), ("头颅CT", "P1M")]
