@@ -488,7 +488,7 @@ def _stated_pod(text: str) -> int | None:
     if not m:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4))
-_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
@@ -2259,7 +2259,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 
 
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
-_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
+_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:the\s+)?next(?:\s+(?:one|dose|session|visit))?\s+(?:on\s+)?(?=\d)|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
 _RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)

@@ -150,3 +150,9 @@ def test_on_a_day_month_is_never_a_period() -> None:
 
 def test_each_test_keeps_the_time_in_its_own_brackets() -> None:
     assert reexams("复查：血常规（2周后）、头颅CT（1个月后）") == [("血常规", "P2W"), ("头颅CT", "P1M")]
+
+
+def test_first_and_next_dates_start_a_repeating_visit() -> None:
+    assert visits("Discharged 01/12/2026\n- FBC weekly at the Haematology day unit, first 07/12") == \
+        [("Haematology day unit", "2026-12-07")]
+    assert visits("Discharged 01/12/2026\n- Oncology day unit every Tuesday, next 08/12") == [("Oncology day unit", "2026-12-08")]
