@@ -2405,8 +2405,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
             own = [re.search(r"[（(]([^（）()]{1,20})[)）]\s*$", text[a:b]) for _, a, b in reexams]
-            own_whens = [_when(m.group(1), ref) if m and _is_time_only(m.group(1), ref) else None for m in own]
-            if len(reexams) > 1 and sum(1 for w in own_whens if w) >= 2:
+            own_whens = [_when(m.group(1), ref) if m and _is_time_only(m.group(1), ref)
+                         and not re.search(r"共|连续|持续|每|内", m.group(1)) else None for m in own]
+            # (two or more brackets of their own: "血常规及肝肾功能（共6个月）" is one bracket, the length of a run)
+            if len(reexams) > 1 and len({(a, b) for (_, a, b), w in zip(reexams, own_whens) if w}) >= 2:
                 # "复查：胸部CT（3个月后）、肺功能（6个月后）": each test at the time in its own brackets
                 found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w or whens[0])
                          for (item, _, _), w in zip(reexams, own_whens)]

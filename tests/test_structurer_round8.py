@@ -156,3 +156,5 @@ def test_first_and_next_dates_start_a_repeating_visit() -> None:
     assert visits("Discharged 01/12/2026\n- FBC weekly at the Haematology day unit, first 07/12") == \
         [("Haematology day unit", "2026-12-07")]
     assert visits("Discharged 01/12/2026\n- Oncology day unit every Tuesday, next 08/12") == [("Oncology day unit", "2026-12-08")]
+    # one bracket giving the length of a monthly run is not a time of its own
+    assert reexams("每月复查一次血常规及肝肾功能（共6个月）") == [("血常规", "P1M"), ("肝功能", "P1M"), ("肾功能", "P1M")]
