@@ -1872,6 +1872,11 @@ def _en_test_names(raw: str) -> list[str]:
         return [inner.group(1).strip()]                          # "Pressure (IOP)": the test is the abbreviation
     if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
+        # "ECG and bloods (FBC, G&S)": the test named before the bloods is taken too
+        lead = re.fullmatch(r"\s*(.+?)\s*(?:,|\band\b|\bplus\b)\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?)\s*",
+                            raw[:inner.start()], re.I)
+        if lead and _TEST_EN.search(lead.group(1)) and not re.search(r"[()]", lead.group(1)):
+            return _en_test_names(lead.group(1)) + [p[0].upper() + p[1:] for p in parts if p]
     else:
         parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+|\s+\+\s+", raw) if p.strip()]      # "U&E" is one test; "ultrasound + AFP" two
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"

@@ -158,3 +158,7 @@ def test_first_and_next_dates_start_a_repeating_visit() -> None:
     assert visits("Discharged 01/12/2026\n- Oncology day unit every Tuesday, next 08/12") == [("Oncology day unit", "2026-12-08")]
     # one bracket giving the length of a monthly run is not a time of its own
     assert reexams("每月复查一次血常规及肝肾功能（共6个月）") == [("血常规", "P1M"), ("肝功能", "P1M"), ("肾功能", "P1M")]
+
+
+def test_a_test_named_before_listed_bloods_is_kept() -> None:
+    assert reexams("Pre-op clinic in 2 weeks with ECG and bloods (FBC, U&E)") == [("ECG", "P2W"), ("FBC", "P2W"), ("U&E", "P2W")]
