@@ -247,6 +247,10 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
             if _EN_TIME.search(segment.text[:m.start()]) and _EN_TIME.search(segment.text[m.end():]):
                 cuts.append(m)
         cuts.sort(key=lambda m: m.start())
+        # "- GP: weight, BP, U&E and magnesium twice weekly": the list after a place label, up to its time, is one clause
+        place = _PLACE_LABEL_EN.match(segment.text.lstrip("–—-•* "))
+        if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)) and _TEST_EN.search(place.group(2)):
+            cuts = [m for m in cuts if _EN_TIME.search(segment.text[:m.start()])]
     for m in cuts:
         out.append(_Segment(segment.text[last:m.start()], segment.start + last))
         last = m.end()
@@ -385,7 +389,7 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
-_SLASH_PERIOD = re.compile(r"(?<![\w/.])(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
+_SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
@@ -438,6 +442,7 @@ _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$"
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 # a first month in which something repeats ("出院后第1个月每周…", "头1个月内每周…"): the repeat gives the first time
 _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
+_AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
@@ -469,8 +474,10 @@ _NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("num
 # the post-operative day of the discharge when the order states it ("今日为术后第3天", "术后第3天出院"): a later
 # "术后第10天拆线" is then 7 days from discharge (AUTHOR-NOTES-5)
 _DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("discharge_pod", default=None)
-_POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*(?:出院|办理出院)|"
-                         r"(?:出院即|出院为|即)术后(当天|当日)")
+_POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,]?\s*(?:于\s*)?(?:出院|办理出院)|"
+                         r"(?:出院即|出院为|即)术后(当天|当日)|"
+                         # "出院医嘱（左耳人工耳蜗植入术后第3天）": the day in the heading of the orders is the day of discharge
+                         r"(?:出院医嘱|出院小结|出院记录|出院指导)\s*[（(][^（()）\n]{0,40}?术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,；;)）]")
 _POD_DAY = re.compile(r"术后第\s*(\d{1,3})\s*(?:天|日)")
 # "术后第7天（出院后第3天）": the time from discharge in the brackets is the one meant
 _POD_GLOSSED = re.compile(r"术后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?=\s*[（(]\s*(?:即)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)\s*[)）])")
@@ -480,8 +487,8 @@ def _stated_pod(text: str) -> int | None:
     m = _POD_STATED.search(text)
     if not m:
         return None
-    return 0 if m.group(3) else int(m.group(1) or m.group(2))
-_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before)\s+|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+    return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4))
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
@@ -631,6 +638,10 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         for n in re.finditer(r"\d{1,3}", m.group(2)):
             add((m.start(2) + n.start(), m.start(2) + n.end()), _iso_period(float(n.group(0)), unit))
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _AT_WEEK_EN.finditer(text):             # "at week 4 of treatment": the fourth week from now
+        if not any(covered[m.start():m.end()]):
+            add((m.start(2), m.end(2)), _iso_period(float(m.group(2)), _UNIT_EN[m.group(1).lower() + "s"]))
+            covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
     for m in _RANGE_ZH.finditer(text):
         n = _num(m.group(1))
         add(m, _iso_period(n, _UNIT_ZH[m.group(2)]) if n is not None else None)
@@ -754,8 +765,10 @@ def _regimen_head(after: str) -> str:
 
 
 # a taper that ends at a fixed point ("…, then stop", "每周减5mg至停")
-_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|减完停|至停药|后停药?$", re.I)
-_TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b", re.I)
+_TAPER_END = re.compile(r"\bthen stop\b|\band stop\b|\buntil (?:stopped|off|finished)\b|\bto stop\b|\bto zero\b|至停|减停|减完停|减完为止|减完即停|至停药|后停药?$", re.I)
+_TAPER_HOLD = re.compile(r"((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)后|\bafter\s+(\d+|one|two|three|four)\s+(days?|weeks?)\b|"
+                         # "60mg 顿服 共5天，之后每天减10mg": the first dose held for its own length
+                         r"(?:共|连服|连用|服用?|用)\s*((?<![\d.])\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期)\s*[，,]?\s*(?:之后|然后|以后|此后|再)", re.I)
 _TAPER_STEP = re.compile(r"每\s*(?:(\d+)\s*)?(天|日|周|星期)\s*(?:减|递减|减少)(?:量)?\s*(\d+(?:\.\d+)?)\s*(mg|毫克|片|次|滴|g|μg)?|"
                          r"\b(?:reduc|decreas|taper)\w*\s+(?:the dose\s+)?by\s+(\d+(?:\.\d+)?)\s*(mg|tablets?|drops?)?\s+(?:every|each|a|per)\s+(day|week)\b|"
                          r"减至\s*(\d+(?:\.\d+)?)\s*(?:mg|毫克|片|次)?|\b(?:down )?to\s+(\d+(?:\.\d+)?)\s*mg\b", re.I)
@@ -792,12 +805,14 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
     unit = None
     hold = _TAPER_HOLD.search(text)
     step_size = None
+    step_every: int | None = None
     for m in _TAPER_STEP.finditer(text):
         if m.group(3) or m.group(5):                          # a step: "每周减5mg", "reduce by 5 mg every week"
             step_unit = _UNIT_ZH.get(m.group(2)) if m.group(3) else _UNIT_EN[m.group(7).lower() + "s"]
-            every = int(m.group(1)) if m.group(1) else 1
-            if unit not in (None, step_unit) or every != 1:
+            every = int(m.group(1)) if m.group(1) else 1      # "每5天减5mg": each step lasts 5 days
+            if unit not in (None, step_unit) or every < 1 or step_every not in (None, every):
                 return None
+            step_every = every
             unit, step_size = step_unit, float(m.group(3) or m.group(5))
         elif step_size:                                       # a target: "减至20mg后"
             target = float(m.group(8) or m.group(9))
@@ -807,14 +822,16 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
             value = target
     if not unit or not step_size or value % step_size:
         return None
-    held = 1.0
+    every = float(step_every or 1)
+    held = every
     if hold and hold.start() < (_TAPER_STEP.search(text).start() if _TAPER_STEP.search(text) else 0):
-        held_count = _num(hold.group(1) or hold.group(3))
-        held_unit = _UNIT_ZH.get(hold.group(2)) if hold.group(2) else _UNIT_EN.get((hold.group(4) or "").lower())
+        held_count = _num(hold.group(1) or hold.group(3) or hold.group(5))
+        held_unit = _UNIT_ZH.get(hold.group(2) or hold.group(6) or "") if (hold.group(2) or hold.group(6)) \
+            else _UNIT_EN.get((hold.group(4) or "").lower())
         if held_count is None or held_unit != unit:
             return None
         held = held_count
-    return _iso_period(held + total + value / step_size - 1, unit)
+    return _iso_period(held + (total + value / step_size - 1) * every, unit)
 
 
 _DOSES_A_DAY = {"qd": 1.0, "bid": 2.0, "tid": 3.0, "qid": 4.0}
@@ -890,6 +907,10 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
     shots = re.search(r"\b(\d{1,3})\s+(?:more|further|remaining)\s+(?:injections|doses)\b|(?:再|还需|共)(?:注射|打)\s*(\d{1,3})\s*(?:针|支|次)", text, re.I)
     if shots and _frequency(text) == "qd":
         return _iso_period(float(shots.group(1) or shots.group(2)), "D")
+    # "Enoxaparin 40 mg SC once daily, 17 more days (28 days from surgery)": the rest of the course is what is taken home
+    rest = re.search(r"(?<![\w.])(\d{1,3})\s+(?:more|further|remaining)\s+(days?|weeks?|months?)\b", text, re.I)
+    if rest:
+        return _iso_period(float(rest.group(1)), _UNIT_EN[rest.group(2).lower()])
     if _DURATION_LONG.search(text):
         return "long_term"
     bare = _DURATION_BARE.search(text)
@@ -1253,7 +1274,7 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 
 # (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
 # corpora's choice)
-_TABLETS_AFTER = re.compile(r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:take[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
+_TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
                             r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
@@ -1295,6 +1316,14 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 dose_m = count
                 unit = _UNIT_NORMAL.get(count.group(3).lower(), count.group(3))
                 dose, dose_text = float(count.group(1)), count.group(0).strip()
+            else:
+                # "Sacubitril/valsartan 49/51 mg, one tablet BD": the count in words
+                worded = re.match(r"[ \t]*[,，:：;-]?[ \t]*(?:take[ \t]+)?(one|two|half a|half|a)[ \t]+(tablets?|capsules?|puffs?)\b",
+                                  after[combination.end() if combination else dose_m.end():], re.I)
+                if worded:
+                    dose = _WORD_AMOUNT.get(worded.group(1).lower())
+                    unit = _UNIT_NORMAL.get(worded.group(2).lower(), worded.group(2).lower())
+                    dose_text = worded.group(0).strip()
         elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
             # "250 mg/5 mL: give 5 mL": the strength, then the dose
             dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
@@ -1353,7 +1382,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -1363,10 +1392,12 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|[<>≥≤＜＞])|"
+                               r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
@@ -1396,7 +1427,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1405,6 +1436,8 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b(?:ogd|egd|ercp|mrcp|fbc|u
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
+    rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
+    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
@@ -1486,7 +1519,7 @@ _LOCAL_SITE = r"(?:颈部?|阴囊|腹股沟|伤口|切口|刀口|牙龈|下颌|�
 # the body part a swelling belongs to: the last one named before it in the sentence ("the wound becomes red, hot or swollen")
 _BODY_PART = re.compile(rf"{_LOCAL_SITE}|\b(?:legs?|ankles?|feet|foot|arms?|hands?|face|eyelids?|calf|calves|body|"
                         rf"fingers?|toes?)\b|下肢|小腿|大腿|腿|脚踝|踝部|足背|手臂|上肢|手背|眼睑|颜面|面部|全身|肢体|四肢", re.I)
-_LOCAL_SWELLING_AFTER = re.compile(r"\w*\s+(?:of|in|around|at|near|along|over|under)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?|shunt|flap|scar|tummy wound)\b", re.I)
+_LOCAL_SWELLING_AFTER = re.compile(r"\w*(?:\s+or\s+[a-z]+)?\s+(?:of|in|around|at|near|along|over|under)\s+(?:the |your )?(?:neck|groin|scrot\w*|wound|incision|jaw|gums?|shunt|flap|scar|tummy wound)\b", re.I)
 
 
 def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
@@ -1523,8 +1556,8 @@ def warning_signs(text: str, lang: str) -> list[tuple[str, int, int]]:
 
 def _local_swelling(text: str, start: int, end: int) -> bool:
     """A swelling of the neck, scrotum, wound or jaw (the body part in the phrase, or the last one named before it)."""
-    if _LOCAL_SWELLING_AFTER.match(text, end):
-        return True
+    if _LOCAL_SWELLING_AFTER.match(text, end) or re.match(r"\s+(?:tummy|belly|abdomen|neck|jaw|groin|scrotum|wound|scar)\b", text[end:], re.I):
+        return True                           # "a swollen tummy", "swelling or bleeding at the wound\"
     if re.match(r"\w*\s+(?:of|in|around)\s+(?:the |your |his |her )?(?:face|hands?|feet|foot|legs?|ankles?|arms?|fingers?|calf|calves)\b",
                 text[end:], re.I):
         return False                          # "pain in the upper abdomen, or swelling of your face, hands or feet"
@@ -1802,7 +1835,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
                             r"centre|center|GP)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
@@ -1813,7 +1846,13 @@ _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$"
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
 _EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
-                            r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |another |repeat |follow-up |follow up )*", re.I)
+                            r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |her |his |their |another |repeat |follow-up |follow up )*", re.I)
+# a sample handed in for a test: the test is what the sample is for ("Drop a stool sample for faecal calprotectin")
+_SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|provide|leave)(?:\s+(?:in|off))?\s+)?(?:a\s+|an\s+|your\s+)?"
+                         r"(?:stool|urine|faecal|fecal|sputum|blood|poo)?\s*(?:samples?|specimens?|pots?)\s+(?:in\s+)?(?:for|to test for)\s+", re.I)
+# a letter's polite request to the GP ("I would be grateful if you could check her TFTs")
+_POLITE_ASK = re.compile(r"^(?:I|we)(?:'d|\s+would|\s+should)\s+be\s+(?:most\s+|very\s+)?grateful\s+if\s+(?:you|the\s+GP|the\s+practice(?:\s+nurse)?)\s+"
+                         r"(?:could|would|can)\s+(?:kindly\s+|please\s+)?", re.I)
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1834,8 +1873,13 @@ def _en_test_names(raw: str) -> list[str]:
         return [inner.group(1).strip()]                          # "Pressure (IOP)": the test is the abbreviation
     if inner and (generic or _TEST_EN.search(raw[:inner.start()]) and re.search(r",|\band\b", inner.group(1))):
         parts = [p.strip() for p in re.split(r",|\band\b", inner.group(1)) if p.strip()]
+        # "ECG and bloods (FBC, G&S)": the test named before the bloods is taken too
+        lead = re.fullmatch(r"\s*(.+?)\s*(?:,|\band\b|\bplus\b)\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?)\s*",
+                            raw[:inner.start()], re.I)
+        if lead and _TEST_EN.search(lead.group(1)) and not re.search(r"[()]", lead.group(1)):
+            return _en_test_names(lead.group(1)) + [p[0].upper() + p[1:] for p in parts if p]
     else:
-        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+", raw) if p.strip()]      # "U&E" is one test
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+|\s+\+\s+", raw) if p.strip()]      # "U&E" is one test; "ultrasound + AFP" two
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
         if len(parts) > 1:                                  # "BP check and BMP": the test, not the word for checking it
             parts = [re.sub(r"\s+checks?$", "", p, flags=re.I) if _TEST_EN.search(re.sub(r"\s+checks?$", "", p, flags=re.I)) else p
@@ -1871,7 +1915,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
     candidates = [before]
-    if not before or not _TEST_EN.search(before):
+    # ("Thyroid clinic in 6 weeks with TFTs": a clinic named after an organ is not a test; the tests come after it)
+    if not before or not _TEST_EN.search(before) or _REVISIT_EN.search(before):
         after = re.sub(r"^(?:to|and)\s+(?=(?:re-?check|check|repeat|have|get|do|draw)\b)", "", after, flags=re.I)   # "GP in 1 week to recheck …"
         after = re.sub(r"^for\s+(?=(?:a\s+|an\s+)?(?:repeat|re-?check|follow-?up)\s)", "", after, flags=re.I)        # "Fracture clinic in 1 week for repeat X-ray"
         after = re.sub(r"^(?:and|to|until|till|-|–)\s+(?=\S*\d)\S+\s*", "", after, flags=re.I)    # "between 14/12 and 18/12 for …"
@@ -1897,6 +1942,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
             raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
+        raw = _SAMPLE_FOR.sub("", _POLITE_ASK.sub("", raw))
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
         if place and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", raw[place.end():], re.I):
             raw = raw[place.end():].strip()                                                 # "GP bloods (FBC)": taken at the GP
@@ -1917,6 +1963,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"(?<!\s)\s+(?:in|on|at|by|within|after)$", "", raw, flags=re.I)               # "U&E and FBC in 1/52": the time's own word
         raw = re.sub(r"\s+(?:(?:to be )?(?:drawn|done|taken|checked|fitted|placed|arranged|booked)|prior(?: to (?:the |your )?(?:visit|appointment|clinic))?)$", "", raw, flags=re.I)   # "a CBC drawn at …"
         raw = re.sub(r"^(?:blood |urine )?tests? (?:for|of) (?=\w)", "", raw, flags=re.I)   # "Blood tests for kidney and liver function"
+        purpose = re.fullmatch(r"(.+?)\s+for\s+([A-Za-z][^,()]*)", raw)
+        if purpose and _TEST_EN.search(purpose.group(1)) and not _GENERIC_TESTS.fullmatch(purpose.group(1)) \
+                and not _TEST_EN.search(purpose.group(2)):
+            raw = purpose.group(1)                # "OGD for variceal surveillance": what it is for is not a test
+        raw = re.sub(r"\s+(?:once|twice|three times|(?:\d|two|three|four) times)$", "", raw, flags=re.I)   # "magnesium twice (weekly)"
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
@@ -2109,6 +2160,11 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                                                                                for v in last_visits)]
             found = list({(v.kind, v.name, w): replace(v, when=w) for w in dict.fromkeys(whens) if w not in {x.when for x in last_visits}
                           for v in [*last_visits, *with_visit]}.values())
+        if not found and not last_visits and prev_found and all(i.kind == "reexam" and i.when for i in prev_found) \
+                and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) and not _RECURRING.search(clause.text):
+            # "CT CAP at 3 months, then at 6, 12 and 24 months": more times of the same tests
+            whens = [w for _, _, w in _time_expressions(clause.text, ref) if w]
+            found = [replace(t, when=w) for w in dict.fromkeys(whens) if w not in {x.when for x in prev_found} for t in prev_found]
         if any(i.when for i in found):
             timed = [i for i in found if i.when]
             visits_here = [i for i in timed if i.kind == "revisit"]
@@ -2145,6 +2201,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                                          span_end=end, name=department)]
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
+    result_if = _RESULT_CONDITION.search(text)
+    if result_if:
+        # "如白细胞低于3.0，复查血常规", "If the INR is above 4, recheck in 3 days": a test or visit on a result is conditional
+        # (AUTHOR-NOTES-2: conditional re-exams are left out)
+        cut = segment.start + result_if.start()
+        structured = [i for i in structured if not (i.kind in ("revisit", "reexam") and i.span_start >= cut)]
     if any(i.kind == "revisit" and not i.name for i in structured):
         # "Follow-up: outpatient appointment on Dec 8, 2026 at 10:00 am, Psychiatry": the clinic in a clause of its own
         used = [(i.span_start, i.span_end) for i in structured]
@@ -2203,7 +2265,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 
 
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
-_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
+_FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:the\s+)?next(?:\s+(?:one|dose|session|visit))?\s+(?:on\s+)?(?=\d)|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
 _RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
@@ -2335,7 +2397,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
-        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", text) else []
+        # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
+        monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
+        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", monitored) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if reexams:
@@ -2346,6 +2410,14 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             whens = _first_occurrence(text, ref) or whens
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
+            own = [re.search(r"[（(]([^（）()]{1,20})[)）]\s*$", text[a:b]) for _, a, b in reexams]
+            own_whens = [_when(m.group(1), ref) if m and _is_time_only(m.group(1), ref)
+                         and not re.search(r"共|连续|持续|每|内", m.group(1)) else None for m in own]
+            # (two or more brackets of their own: "血常规及肝肾功能（共6个月）" is one bracket, the length of a run)
+            if len(reexams) > 1 and len({(a, b) for (_, a, b), w in zip(reexams, own_whens) if w}) >= 2:
+                # "复查：胸部CT（3个月后）、肺功能（6个月后）": each test at the time in its own brackets
+                found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w or whens[0])
+                         for (item, _, _), w in zip(reexams, own_whens)]
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
             community = bool(department) and _COMMUNITY_ZH.fullmatch(department) is not None and not _OPTIONAL_PLACE_ZH.search(text)
@@ -2363,7 +2435,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                              for w in whens]
             return found
         department = _zh_department(text)
-        known = bool(department) and any(p.search(text) for p in _zh_department_vocab())
+        # "耳鼻咽喉头颈外科 出院医嘱（…术后第3天）": the heading of the orders names the ward, not a visit to it
+        known = bool(department) and any(p.search(text) for p in _zh_department_vocab()) \
+            and not re.search(r"出院(?:医嘱|小结|记录|指导)", text)
         # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
@@ -2388,11 +2462,12 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 return [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w),
                         *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=name, when=w)
                           for name, _, _ in tests)]
-        place = _PLACE_LABEL_EN.match(text)
+        bullet = len(text) - len(text.lstrip("–—-•* "))          # "- GP: weight, BP and U&E weekly"
+        place = _PLACE_LABEL_EN.match(text[bullet:])
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)):
             # "GP practice nurse: U&E and FBC in 1/52", "Anticoagulation clinic: INR on 10/12 and on 14/12": tests taken at
             # a visit to the place the label names, at each time
-            at = place.start(2)
+            at = bullet + place.start(2)
             rest = _Segment(text[at:], s + at)
             tests = _en_reexam_items(rest.text)
             whens = [w for w in _revisit_whens(rest.text, ref) if w]
@@ -2415,6 +2490,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
                                     when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
+            listed = [w for w in _revisit_whens(text, ref) if w] if when and _before_the_visit(text, when) == when else []
+            if len(listed) > 1 and not _RECURRING.search(text):
+                # "CT CAP at 3 months, then at 6, 12 and 24 months": the test at each time listed (AUTHOR-NOTES-2)
+                found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
+                         for w in listed for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
             rest = text[:reexams[0][1]] if reexams[0][1] > 0 else ""
             lead = _order_vocab()[0].match(text) or _en_clinic_vocab()[1].match(text)     # "GP bloods", "Practice nurse bloods"
@@ -2434,6 +2514,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
+            elif when and re.search(r"\b(?:at|to) (?:the|your|her|his) surgery\b(?! (?:clinic|team|department|outpatients?|OPD)\b)", text, re.I):
+                # "check her TFTs at the surgery in two weeks": the GP's surgery (a letter to the GP)
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name="GP", when=when))
             elif when and _clinic_phrase(text[reexams[-1][2]:] if reexams[-1][2] > 0 else text):
                 # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
@@ -2605,6 +2688,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
     labelled_when: str | None = None    # "复查时间：出院后1个月；复查项目：血常规": the time a label gives the next segment's tests
+    previous_segment: tuple[str, int] | None = None     # the text of the segment before and where its items begin
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = False       # a blank line ends a list
@@ -2703,6 +2787,13 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                 continue
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
+        first = _when(segment.text, discharge_date) if _FIRST_ON.match(segment.text) else None
+        if first and previous_segment and _RECURRING.search(previous_segment[0]) \
+                and not any(i.kind in ("revisit", "reexam", "medication") for i in found):
+            # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then
+            items = [replace(i, when=first) if n >= previous_segment[1] and i.kind in ("revisit", "reexam") else i
+                     for n, i in enumerate(items)]
+        previous_segment = (segment.text, len(items))
         items += found + _uncovered_clauses(segment, found, text)
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
     items = _tied_courses(items, text)
@@ -2711,7 +2802,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
              if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
-    items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens)]
+    # (a re-admission for an operation is a visit of its own: "3个月后住院行硅油取出术" beside "3个月眼科门诊复诊")
+    items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens
+                                      and not _READMISSION.search(i.text))]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
@@ -2739,6 +2832,9 @@ def _uncovered_clauses(segment: _Segment, found: list[OrderItemDraft], text: str
         extra.append(OrderItemDraft(kind="instruction", text=text[start + lead:start + lead + len(piece)],
                                     span_start=start + lead, span_end=start + lead + len(piece)))
     return extra
+
+
+_READMISSION = re.compile(r"(?:再次|返院)?(?:住院|入院)\s*(?:行|做|手术|待产)|\bre-?admi(?:t|ssion)|\b(?:be )?admitted (?:for|to have)\b", re.I)
 
 
 # a drug taken for as long as another one ("Omeprazole while on dexamethasone", "奥美拉唑（激素停则停）", "服用激素期间")
