@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from evaluation.corpus import load_yaml_list
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "answers" / "test.yaml"
 NURSE_REASONS = ("alcohol", "other_drug", "dose_change", "stop_drug", "symptom_meaning", "permission", "not_in_orders")
@@ -50,18 +50,9 @@ class QuestionResult:
 
 
 def load_answer_corpus(path: str | Path) -> list[dict[str, Any]]:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise AnswersCorpusError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, list):
-        raise AnswersCorpusError(f"{path}: an answers file is a YAML list of orders with questions")
-    for i, entry in enumerate(data):
-        for key in ("id", "language", "orders", "questions"):
-            if key not in entry:
-                raise AnswersCorpusError(f"{path}: item #{i} lacks '{key}'")
-        if entry["language"] not in ("zh", "en"):
-            raise AnswersCorpusError(f"{path}: {entry['id']}: language must be zh or en")
+    data = load_yaml_list(path, required=("id", "language", "orders", "questions"),
+                          what="an answers file is a YAML list of orders with questions", error=AnswersCorpusError)
+    for entry in data:
         for q in entry["questions"]:
             if "red_flag" in q:
                 if not q.get("must_contain") or not isinstance(q["red_flag"], dict) or "said" not in q["red_flag"]:

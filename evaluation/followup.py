@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from evaluation.corpus import load_yaml_list
 
 from campaigns.scripted import ScriptedCallee
 
@@ -44,19 +44,8 @@ class ScenarioError(ValueError):
 
 
 def load_scenarios(path: str | Path) -> list[dict[str, Any]]:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, list):
-        raise ScenarioError(f"{path}: a scenario file is a YAML list of scenarios")
-    for i, scenario in enumerate(data):
-        for key in ("id", "language", "patient", "discharge", "expect"):
-            if key not in scenario:
-                raise ScenarioError(f"{path}: scenario #{i} lacks '{key}'")
-        if scenario["language"] not in ("zh", "en"):
-            raise ScenarioError(f"{path}: scenario {scenario['id']}: language must be zh or en")
-    return data
+    return load_yaml_list(path, required=("id", "language", "patient", "discharge", "expect"),
+                          what="a scenario file is a YAML list of scenarios", error=ScenarioError)
 
 
 # ----- comparison ---------------------------------------------------------------------------------

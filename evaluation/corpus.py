@@ -1,0 +1,27 @@
+"""Loading an evaluation corpus: a YAML list of items, each with its required keys and a language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def load_yaml_list(path: str | Path, *, required: tuple[str, ...], what: str,
+                   error: type[ValueError]) -> list[dict[str, Any]]:
+    """The items of a YAML list file; `error` names the first item without a required key or with a
+    language other than zh / en (`what` says what the file holds, for the message)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, list):
+        raise error(f"{path}: {what}")
+    for i, item in enumerate(data):
+        for key in required:
+            if not isinstance(item, dict) or key not in item:
+                raise error(f"{path}: item #{i} lacks '{key}'")
+        if item["language"] not in ("zh", "en"):
+            raise error(f"{path}: {item['id']}: language must be zh or en")
+    return data
