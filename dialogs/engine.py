@@ -309,7 +309,10 @@ class FollowupEngine:
 
     def _handle_answer(self, step: Step, utterance: str) -> Reply:
         value = self._field_value(step, utterance)
-        if value is None and self.llm_fallback is not None:
+        if value is None and self.llm_fallback is not None and (self.state.unclear_tries >= 1 or self.state.reprompts >= 1):
+            # Only for the answer to the re-ask, as with the embeddings: on a first answer the rules cannot
+            # settle, the small model guessed more often than it read (dev 99.4 → 98.0 %, train9 96.4 →
+            # 95.3 % with it on), where the closed re-ask gets a clear answer (fail closed).
             value = self._llm_value(step.collect, utterance)
         if value is None and step.collect == "pain_score" and nlu.bare_reply(utterance, self.lang) == "no":
             value = 0   # "How much pain now?" — "No, nothing.", "没有了": no pain

@@ -511,8 +511,11 @@ def test_a_bare_no_with_thanks_is_not_given_to_the_model_to_guess_a_rating(text:
     assert not engine.outcome()["flags"]
 
 
-def test_a_rating_in_words_the_rules_miss_still_goes_to_the_model() -> None:
+def test_a_rating_in_words_the_rules_miss_goes_to_the_model_after_the_re_ask() -> None:
     engine = _engine("satisfaction", "en")
     engine.llm_fallback = lambda field, said, language, context: 2 if field == "satisfaction" else None
-    engine.handle("Honestly the nights on that ward were rough and nobody came when I rang")
+    said = "Honestly the nights on that ward were rough and nobody came when I rang"
+    reply = engine.handle(said)
+    assert reply.expecting == "satisfaction" and "satisfaction" not in engine.outcome()   # asked again first
+    engine.handle(said)
     assert engine.outcome()["satisfaction"] == 2

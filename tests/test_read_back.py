@@ -206,6 +206,8 @@ def test_a_reading_the_language_model_made_of_garbled_words_is_read_back_too() -
     engine = _engine(("blood_glucose", "blood_pressure"))
     engine.llm_fallback = lambda field, text, lang, context: 2.0 if field == "blood_glucose" else None
     reply = engine.handle("空腹血糖油也二")
+    assert "血糖2.0" not in reply.say and reply.expecting == "blood_glucose"   # the model only reads the re-ask's answer
+    reply = engine.handle("空腹血糖油也二")
     assert "血糖2.0" in reply.say and reply.expecting == "blood_glucose"
     engine.handle("空腹血糖九点二")
     outcome = engine.outcome()
