@@ -274,3 +274,12 @@ def test_a_hedged_later_glucose_does_not_replace_an_exact_red_one(text: str, lan
 ])
 def test_worked_out_rough_and_earlier_readings(field: str, text: str, lang: str, expected: object) -> None:
     assert value(field, text, lang) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("我看我爸精神头比住院时候足多了", "better"),     # a comparison between 精神头 and 足
+    ("精神好多了", "better"),
+    ("精神不太好", "worse"),
+])
+def test_spirits_compared_with_the_stay(text: str, expected: str) -> None:
+    assert value("overall_condition", text, "zh") == expected
