@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.corpus import load_yaml_list
+from evaluation.corpus import load_yaml_list, scratch_environ
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "answers" / "test.yaml"
 NURSE_REASONS = ("alcohol", "other_drug", "dose_change", "stop_drug", "symptom_meaning", "permission", "not_in_orders")
@@ -119,7 +119,6 @@ def _red_flag_call(entry: dict[str, Any], question: dict[str, Any], *, services:
 
 def run_answers_eval(paths: list[str | Path], *, use_llm: bool = False) -> tuple[list[QuestionResult], dict[str, Any]]:
     """Every question of every file; returns per-question results and the summary."""
-    import os
 
     from dialogs.answering import load_indexed_items, make_answerer_factory
     from dialogs.flows import load_flows
@@ -133,14 +132,7 @@ def run_answers_eval(paths: list[str | Path], *, use_llm: bool = False) -> tuple
     results: list[QuestionResult] = []
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="suifang-answers-"))
-        env = dict(os.environ)
-        env.update({
-            "SUIFANG__DATABASE__URL": f"sqlite:///{tmp}/eval.db",
-            "SUIFANG__SERVICE__DATA_DIR": env.get("SUIFANG__SERVICE__DATA_DIR") or str(Path("var").resolve()),
-            "SUIFANG__KNOWLEDGE__CHROMA_DIR": f"{tmp}/chroma",
-        })
-        if not use_llm:
-            env["SUIFANG__MODELS__LLM__BACKEND"] = "off"
+        env = scratch_environ(tmp, use_llm=use_llm)
         settings = load_settings(environ=env)
         upgrade(settings.database.url)
         services = Services.build(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +26,17 @@ def load_yaml_list(path: str | Path, *, required: tuple[str, ...], what: str,
         if item["language"] not in ("zh", "en"):
             raise error(f"{path}: {item['id']}: language must be zh or en")
     return data
+
+
+def scratch_environ(tmp: str | Path, *, use_llm: bool) -> dict[str, str]:
+    """The environment of an evaluation run: a throwaway database and vector store under `tmp`, the
+    packaged models where they are (var/ unless set), and the language model off unless asked for."""
+    env = dict(os.environ)
+    env.update({
+        "SUIFANG__DATABASE__URL": f"sqlite:///{tmp}/eval.db",
+        "SUIFANG__SERVICE__DATA_DIR": env.get("SUIFANG__SERVICE__DATA_DIR") or str(Path("var").resolve()),
+        "SUIFANG__KNOWLEDGE__CHROMA_DIR": f"{tmp}/chroma",
+    })
+    if not use_llm:
+        env["SUIFANG__MODELS__LLM__BACKEND"] = "off"
+    return env

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.corpus import load_yaml_list
+from evaluation.corpus import load_yaml_list, scratch_environ
 
 from campaigns.scripted import ScriptedCallee
 
@@ -207,7 +207,6 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
                       environ_overrides: dict[str, str] | None = None,
                       on_result: Callable[[ScenarioResult], None] | None = None) -> tuple[list[ScenarioResult], dict[str, Any]]:
     """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
-    import os
 
     from suifang.services import Services
     from dialogs.answering import make_answerer_factory
@@ -228,14 +227,7 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
             from evaluation.sip_line import SipLab, scenario_numbers
 
             lab = stack.enter_context(SipLab(scenario_numbers(scenarios)))
-        env = dict(os.environ)
-        env.update({
-            "SUIFANG__DATABASE__URL": f"sqlite:///{tmp}/eval.db",
-            "SUIFANG__SERVICE__DATA_DIR": env.get("SUIFANG__SERVICE__DATA_DIR") or str(Path("var").resolve()),
-            "SUIFANG__KNOWLEDGE__CHROMA_DIR": f"{tmp}/chroma",
-        })
-        if not use_llm:
-            env["SUIFANG__MODELS__LLM__BACKEND"] = "off"
+        env = scratch_environ(tmp, use_llm=use_llm)
         if lab is not None:
             env.update(lab.service_env())
         env.update(environ_overrides or {})
