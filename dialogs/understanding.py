@@ -704,14 +704,8 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
     """The reading asked for among (value, position) numbers of the digit text `t` (see above)."""
     if not found:
         return None
-    bounds = [0, *[m.end() for m in _READING_CLAUSE.finditer(t)], len(t) + 1]
-
-    def clause_of(pos: int) -> str:
-        i = max(k for k, b in enumerate(bounds) if b <= pos)
-        return t[bounds[i]:bounds[min(i + 1, len(bounds) - 1)]]
-
     other = _OTHER_WORDS[field_name]
-    said = [(v, p, clause_of(p)) for v, p in found]
+    said = [(v, p, _clause_around(t, p)) for v, p in found]
     # A number in a condition or an instruction ("医生说超过十三点九就要注意", "if it goes over 180") is a
     # threshold, not a reading — unless nothing else is said.
     told = rules().reading_hypothetical
