@@ -94,6 +94,9 @@ def table() -> dict[str, Any]:
     prn = data.get("as_needed") or {}
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
+    objects = data.get("miss_object") or {}
+    out["miss_object"] = (frozenset(str(w) for w in objects.get("determiners") or ()),
+                          frozenset(str(w) for w in objects.get("medicine_words") or ()))
     out["wondering"] = _one_per_language(data, "wondering")
     out["course_said"] = _one_per_language(data, "course_said")
     out["never_since"] = _one_per_language(data, "never_since")
@@ -183,6 +186,21 @@ def _status(clause: str) -> str | None:
     return None
 
 
+def _miss_of_something_else(clause: str) -> bool:
+    """Every miss word of the clause has an object that is no medicine ("missed the bus to the chemist",
+    "couldn't get my words out"): the clause says nothing about the drugs (English; table `miss_object`)."""
+    t = table()
+    determiners, medicine = t["miss_object"]
+    hits = [m for p in (*t["missed"], *t["ran_out"]) for m in p.finditer(clause)]
+    if not hits:
+        return False
+    for m in hits:
+        words = re.findall(r"[a-z']+", clause[m.end():].lower())[:4]
+        if not words or words[0] not in determiners or any(w in medicine for w in words):
+            return False
+    return True
+
+
 def says_missed(text: str) -> bool | None:
     """Whether any clause of the answer says a drug was not taken as prescribed (True), only that
     they were taken (False), or neither (None): the words a reading from elsewhere (the language
@@ -216,6 +234,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
+        if status == "missed" and not named and _miss_of_something_else(clause):
+            status = None
         if status == "missed" and not named and t["unnamed_all"].search(clause):
             named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
         if status and not named and pending and pending_age <= 2 and not t["others"].search(clause) \
