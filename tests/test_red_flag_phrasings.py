@@ -1,0 +1,49 @@
+"""Red flags said in everyday words, found with the lead engineer's red-flag phrasings
+(evaluation/data/understanding/train11-*.yaml): each is raised red through the engine, and the same
+finding denied, gone, someone else's or hypothetical raises none."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import step_engine
+
+
+def levels(text: str, lang: str) -> set[str]:
+    engine = step_engine(("symptoms",), lang)
+    engine.handle(text)
+    return {f["level"] for f in engine.state.flags}
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("他蹲着洗脚，一站起来就倒了，叫了好几声才应", "zh"),            # syncope as a story
+    ("那天走着走着两眼发黑，人就瘫地上了", "zh"),
+    ("老爷子昨晚非说屋里有人，认不得自家门了", "zh"),                # confusion: seeing people, lost at home
+    ("脑子好像不灵了，刚说的事转头就忘，还找不着回家的路", "zh"),
+    ("人活着没啥意思，想去找老伴去了", "zh"),                      # joining the late spouse
+    ("心前区像被刀剜一样疼，疼了好久", "zh"),                      # chest pain, a long time
+    ("前天晚上憋得躺不下，坐了一宿", "zh"),                        # orthopnoea
+    ("枕头得垫三个才能睡，平躺就喘不过气", "zh"),                  # lying flat is rest
+    ("她笑的时候半边脸不动", "zh"),
+    ("My face went funny on one side yesterday evening.", "en"),
+    ("I've lost the strength in my left hand all of a sudden.", "en"),
+    ("He wakes up at night gasping for air.", "en"),
+    ("It's like someone's sitting on my chest and it won't ease off when I rest.", "en"),
+])
+def test_red_flag_in_everyday_words(text: str, lang: str) -> None:
+    assert "red" in levels(text, lang)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("没晕过，头也不晕", "zh"),
+    ("以前晕倒过，出院以后再没有过", "zh"),
+    ("隔壁床那个老头嘴歪了，我没事", "zh"),
+    ("晚上能躺平睡，不憋", "zh"),
+    ("要是再胸口疼我就去医院", "zh"),
+    ("刚出院那两天有点胸闷，现在早就没了", "zh"),
+    ("My husband had a stroke years ago, but I'm fine.", "en"),
+    ("If I get chest pain again I'll call an ambulance.", "en"),
+    ("I had a bit of chest pain the first day home but it's long gone.", "en"),
+])
+def test_denied_gone_or_someone_elses_raises_no_red(text: str, lang: str) -> None:
+    assert "red" not in levels(text, lang)
