@@ -224,7 +224,7 @@ def split_questions(text: str, lang: str) -> tuple[str, str]:
 _UNCERTAIN_ZH = re.compile(r"(?:不确定|说不好|说不准|记不清|记不得|不记得|不太记得|忘了是|不太清楚|也许吧|可能吧|不好说|大概吧|不知道|不晓得|不清楚)")
 _YES_EXCEPTIONS_ZH = re.compile(r"(?:没问题|没错|不错|没什么问题|可不是)")
 # Cantonese and other regional words count the same: 冇/唔 = no, 系/知 = yes.
-_NO_ZH = re.compile(r"(?:^(?:不|没|无|否|别|未|冇|唔|么得|木有|呒没)|还没|没有|没(?:挂|约|做|查|去|吃|打|用|量|测|预约|来得及)|不是|不对|不用|不需要|不要|没呢|不知道)")
+_NO_ZH = re.compile(r"(?:^(?:不|没|无|否|别|未|冇|唔|么得|木有|呒没)|还没|没有|没(?:挂|约|做|查|去|吃|打|用|量|测|预约|来得及|含|喷|吸|贴|抹|擦|滴)|不是|不对|不用|不需要|不要|没呢|不知道)")
 _YES_ZH = re.compile(r"(?:^(?:系|係|啱|知)(?:啊|呀|嘅|㗎|喇|啦)?(?:[，,。！!\s]|$)|是|对|嗯|好|有|知道|清楚|了解|做了|做过|查了|查过|挂(?:好|了|上)|约(?:好|了|上)|预约|已经|可以|行|当然|会的|吃了|记得|明白|晓得|收到|OK|ok|没错|没问题)")
 
 _UNCERTAIN_EN = re.compile(r"(?:not sure|don'?t know|dunno|\bmaybe\b|can'?t remember|don'?t remember|no idea|unsure|i forget|perhaps)", re.I)
@@ -469,9 +469,29 @@ def _symptom_field(text: str, lang: str, respondent: str | None = None, semantic
         return NOTHING
     if non_answer_kind(text) is not None:
         return NOTHING
-    if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or parse_yes_no(text, lang).value == "no":
+    if _has(_NOTHING_NEW_ZH, text) or _has(_NOTHING_NEW_EN, text) or plain_no(text, lang):
         return Parse({"present": [], "absent": [], "cues": {}})
     return NOTHING
+
+
+def plain_no(text: str, lang: str) -> bool:
+    """A clause of the answer is a plain no: it opens with its negation ("没有，挺好的", "No, he's been grand",
+    "haven't even opened the packet") or, in Chinese, ends with it ("你说的那些一样都没有", "一回都没吃").
+    A no inside words that were not understood ("说话驴唇不对马嘴的", "he'd gone down and didn't know what
+    happened") is no denial: such an answer is asked again, never stored as nothing."""
+    for clause in (c.strip() for c in _PLAIN_NO_SPLIT.split(text) if c.strip()):
+        if parse_yes_no(clause, lang).value != "no" or parse_repeat_request(clause, lang):
+            continue
+        if _zh(lang):
+            ends = (clause[:3], clause[-4:])
+        else:
+            ends = (" ".join(clause.split()[:3]),)
+        if any(parse_yes_no(part, lang).value == "no" for part in ends):
+            return True
+    return False
+
+
+_PLAIN_NO_SPLIT = re.compile(r"[，,。.!！?？;；、…]+|\bbut\b", re.I)
 
 
 _FEVER_GONE = re.compile(r"(?:烧|热|体温)(?:已经|早就|早|也|都|就)?(?:退|下去|降下来|降)了|退烧了|不烧了|"

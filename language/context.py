@@ -71,6 +71,7 @@ class ContextRules:
     pseudo_mentions: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     self_repair: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     wishes_are_findings: frozenset[str] = frozenset()
+    occasion_triggers: frozenset[str] = frozenset()
     reading_hypothetical: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     admission_story: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     back_to_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
@@ -134,12 +135,16 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                                 codes=frozenset(row.get("codes") or ())))
         if row.get("off_for_family") and row.get("only_for_family"):
             raise ContextRuleError(f"{where}: off_for_family and only_for_family exclude each other")
+    unknown = set(data.get("occasion_triggers") or ()) - {t.id for t in triggers}
+    if unknown:
+        raise ContextRuleError(f"{path}: occasion_triggers names no trigger: {sorted(unknown)}")
     return ContextRules(terminators=terminators, scope_breakers=breakers, pseudo=pseudo, inner_negation=inner,
                         events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
                         triggers=tuple(triggers), circumstance_denial=circumstance,
                         pseudo_mentions=not_mentions, self_repair=repair,
                         wishes_are_findings=frozenset(data.get("wishes_are_findings") or ()),
+                        occasion_triggers=frozenset(data.get("occasion_triggers") or ()),
                         reading_hypothetical={lang: _compile(f"reading_hypothetical.{lang}", data["reading_hypothetical"][lang], re.I)
                                               for lang in langs},
                         admission_story={lang: _compile(f"admission_story.opener.{lang}", data["admission_story"]["opener"][lang], re.I)

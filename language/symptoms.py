@@ -116,7 +116,7 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
         other_only = bool(mentions) and all(m.status == "other_person" for m in mentions) and \
             bool(rules().self_contrast["zh" if lang == "zh" else "en"].search(text))
         if says_nothing_new(text, lang) or other_only or hypothetical_only and not _QUESTION_END.search(text) and \
-                any(m.status == "hypothetical" for m in mentions):
+                any(m.status == "hypothetical" and m.trigger not in rules().occasion_triggers for m in mentions):
             return Parse({"present": [], "absent": [], "cues": {}})
         return NOTHING
     return Parse({"present": present, "absent": absent, "cues": {c: cues.get(c, {}) for c in present}})

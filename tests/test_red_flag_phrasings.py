@@ -47,3 +47,47 @@ def test_red_flag_in_everyday_words(text: str, lang: str) -> None:
 ])
 def test_denied_gone_or_someone_elses_raises_no_red(text: str, lang: str) -> None:
     assert "red" not in levels(text, lang)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("昨天中午吃着饭，人一下子就出溜到椅子底下去了", "zh"),
+    ("差多了，前天还晕了一回，倒在客厅里", "zh"),
+    ("我妈这两天说话驴唇不对马嘴的，叫她也反应慢", "zh"),
+    ("她人有点呆呆的，问啥都不知道，跟换了个人似的", "zh"),
+    ("他把存折都交给我了，说以后用不上了，还说对不起我们", "zh"),
+    ("夜里老想，要是睡一觉不醒就好了", "zh"),
+    ("心口像被人攥住了一样，闷得很，坐那儿不动也闷", "zh"),
+    ("尿里全是血，红通通的", "zh"),
+    ("咳的时候带出来好多血，一口一口的", "zh"),
+    ("She slid off her chair at dinner and wasn't responding for a minute or two.", "en"),
+    ("Found him on the bathroom floor, he'd gone down and didn't know what happened.", "en"),
+    ("Mum's been seeing things, she says there are children in the garden.", "en"),
+    ("I just want it all to be over, I've had enough of living.", "en"),
+    ("The left side of her mouth is hanging down.", "en"),
+    ("His right leg just gave out from under him and he can't feel it properly.", "en"),
+])
+def test_red_flag_in_everyday_words_second_batch(text: str, lang: str) -> None:
+    assert "red" in levels(text, lang)
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("我妈这两天说话怪怪的，驴唇不对马嘴", "zh"),           # a 不对 inside words not understood
+    ("He was a bit off and didn't say much, sort of vacant", "en"),
+    ("咳的时候胸口那块怪怪的", "zh"),                      # only a mention named as a moment
+])
+def test_a_no_inside_words_not_understood_is_never_nothing(text: str, lang: str) -> None:
+    from dialogs.understanding import normalize, parse_field
+
+    assert parse_field("symptoms", normalize(text), lang).value != {"present": [], "absent": [], "cues": {}}
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("没有，挺好的", "zh"), ("你说的那些一样都没有", "zh"), ("嗯……那个……没有", "zh"),
+    ("胸闷的时候含硝酸甘油，出院以后还一回都没含过", "zh"),
+    ("No, he's been grand.", "en"), ("Not that I've noticed.", "en"),
+    ("Got the painkillers by the bed, haven't even opened the packet.", "en"),
+])
+def test_a_plain_no_is_still_nothing(text: str, lang: str) -> None:
+    from dialogs.understanding import normalize, parse_field
+
+    assert parse_field("symptoms", normalize(text), lang).value == {"present": [], "absent": [], "cues": {}}
