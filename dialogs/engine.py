@@ -602,7 +602,9 @@ class FollowupEngine:
             s.cues.update(value.get("cues") or {})
             self._note_distinct_generic(value.get("present", []))
         elif field_name == "side_effects" and isinstance(value, dict):
-            s.collected["side_effects"] = list(value.get("present", []))
+            # A side effect told earlier (with the medicines) stays: "没有了" to this question adds nothing more.
+            s.collected["side_effects"] = list(dict.fromkeys([*(s.collected.get("side_effects") or []),
+                                                              *value.get("present", [])]))
             s.cues.update(value.get("cues") or {})
         elif field_name in ("revisit_aware", "revisit_booked", "reexam_done"):
             s.collected[field_name] = {"yes": True, "no": False}.get(value) if isinstance(value, str) else value

@@ -105,3 +105,24 @@ def test_the_pulse_is_asked_for_a_rhythm_diagnosis_or_a_drug_that_slows_the_hear
     library = load_flows()
     for flow_id in ("cardiology_pci", "hypertension", "stroke", "general", "heart_failure"):
         assert "heart_rate" in [s.collect for s in library.get(flow_id).steps], flow_id
+
+
+def test_every_flow_asks_for_side_effects_and_the_surgical_one_for_the_patients_own_readings() -> None:
+    library = load_flows()
+    for flow_id in ("general", "surgery", "cardiology_pci", "heart_failure", "hypertension", "diabetes", "stroke"):
+        collects = [s.collect for s in library.get(flow_id).steps]
+        assert collects.index("side_effects") == collects.index("medication_adherence") + 1, flow_id
+    surgery = {s.collect: s for s in library.get("surgery").steps}
+    # a hypertensive or diabetic patient after an operation is asked the reading their disease needs
+    assert "blood_pressure" in surgery and "blood_glucose" in surgery and "heart_rate" in surgery
+    for flow_id in ("heart_failure", "stroke"):
+        assert "blood_glucose" in [s.collect for s in library.get(flow_id).steps], flow_id
+
+
+def test_a_side_effect_told_with_the_medicines_stays_when_the_side_effect_question_is_answered_no() -> None:
+    from tests.conftest import step_engine
+
+    engine = step_engine(("side_effects",), "zh")
+    engine.state.collected["side_effects"] = ["diarrhea"]     # told in the medication answer
+    engine.handle("没有了")
+    assert engine.state.collected["side_effects"] == ["diarrhea"]
