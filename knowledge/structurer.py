@@ -1434,7 +1434,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|liver enzymes|blood films?\b|arthrogra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
     rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
@@ -2016,6 +2016,10 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     if lead:
         segment = _Segment(text, segment.start + lead)
     cuts = list(_TABLE_CELL.finditer(text))
+    spaced = False
+    if zh and len(cuts) < 2 and not re.search(r"[，,。；;：:（(]", text):
+        # "术后1个月 血管外科门诊 主动脉CTA、肾功能": a row of a table flattened with spaces between its cells
+        cuts, spaced = list(re.finditer(r"[ \u3000]+", text.strip())), True
     if len(cuts) < 2 or len(cuts) > 4:
         return None
     bounds = [0, *[x for m in cuts for x in (m.start(), m.end())], len(text)]
@@ -2026,8 +2030,16 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     when = _when(cells[timed[0]][0], ref)
     # the tests are in the first cell that is not the time ("项目 / 时间 / 地点" or "时间 | 项目 | 科室")
     first = 1 if timed[0] == 0 else 0
-    if first and not lead:
-        return None
+    if first and not lead or spaced:
+        # "Day 7 after discharge | GP surgery | FBC", "出院后2周 血管外科门诊 血压": the time first, then a place and the tests
+        # in either order: the tests are the cell that names no department, the place the cell that does
+        department_of = _zh_department if zh else _known_en_department
+        rest = [k for k in range(len(cells)) if k != timed[0]]
+        places = [k for k in rest if department_of(cells[k][0]) or _LAB_PLACE.search(cells[k][0])]
+        tests = [k for k in rest if k not in places]
+        if len(places) != 1 or len(tests) != 1:
+            return None
+        first = tests[0]
     tests_cell, tests_at = cells[first]
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
@@ -2039,8 +2051,11 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
         if not names or not any(_TEST_EN.search(n) for n, _ in names) or any(len(n) > 40 for n, _ in names):
             return None
     start = segment.start + tests_at
+    # "术后6个月、1年 | 血管外科门诊 | 主动脉CTA": the row at each time its time cell lists
+    listed = [w for w in _revisit_whens(cells[timed[0]][0], ref) if w]
+    whens = list(dict.fromkeys(listed)) if len(listed) > 1 and not _RECURRING.search(cells[timed[0]][0]) else [when]
     items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
-                            span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
+                            span_end=start + len(tests_cell), name=n, when=w) for w in whens for n, _ in names]
     place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (first, timed[0]))
     if (_zh_test_words().search(place) if zh else _TEST_EN.search(place)) and not _LAB_PLACE.search(place):
         return None                                     # "血常规 / 肝功能 / 出院后2周": tests cut by slashes, not a table row
@@ -2048,8 +2063,8 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
         department = _zh_department(place) if zh else _known_en_department(place)
         if department:
             end = segment.start + len(text)
-            items.insert(0, OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
-                                           span_end=end, name=department, when=when))
+            items[:0] = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
+                                        span_end=end, name=department, when=w) for w in whens]
     return items
 
 

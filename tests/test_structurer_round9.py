@@ -1,0 +1,17 @@
+"""Discharge-order structuring, round 9: mechanisms found on orders/train9.jsonl (invented examples, not corpus lines)."""
+
+from __future__ import annotations
+
+from tests.test_structurer_round4 import _items, reexams, visits
+
+
+def test_a_table_row_flattened_with_spaces_gives_the_visit_and_tests_at_each_listed_time() -> None:
+    text = "随访安排\n时间 科室 项目\n出院后3个月 骨科门诊 腰椎MRI、血常规\n出院后6个月、1年 骨科门诊 腰椎MRI"
+    assert visits(text) == [("骨科", "P3M"), ("骨科", "P6M"), ("骨科", "P1Y")]
+    assert reexams(text) == [("腰椎MRI", "P3M"), ("血常规", "P3M"), ("腰椎MRI", "P6M"), ("腰椎MRI", "P1Y")]
+
+
+def test_an_english_table_row_with_the_time_first_and_the_place_before_the_tests() -> None:
+    text = "When | Where | What\n2 weeks after discharge | GP surgery | U&E, blood film\n6 weeks | Renal clinic | review"
+    assert visits(text) == [("GP", "P2W"), ("Renal", "P6W")]
+    assert [n.lower() for n, _ in reexams(text)] == ["u&e", "blood film"]
