@@ -1382,7 +1382,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -1677,7 +1677,8 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     tail_start = m.end()
     label = re.match(r"(?:项目|内容|安排)?\s*[:：]\s*", text[tail_start:])     # "复查：血常规、肝肾功能，出院后2周"
     if label:
-        again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():])     # "复查：出院后2周复查血常规"
+        again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():]) \
+            or _zh_test_verb().search(text[tail_start + label.end():])    # "复查：出院后2周复查血常规", "复查项目：每次复诊拍X线片"
         tail_start += label.end() + (again.end() if again else 0)
     tail = text[tail_start:]
     # a note in brackets ("血常规（门诊或当地医院均可）") does not end the list: its words are hidden from the stop words
@@ -2703,6 +2704,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
     labelled_when: str | None = None    # "复查时间：出院后1个月；复查项目：血常规": the time a label gives the next segment's tests
+    labelled_whens: list[str | None] = []   # (each time the label lists: "复诊时间：出院后4周、8周、12周")
     previous_segment: tuple[str, int] | None = None     # the text of the segment before and where its items begin
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
@@ -2719,6 +2721,17 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         time_label = _TIME_LABEL.fullmatch(segment.text)
         if time_label and _when(time_label.group(1), discharge_date) and _is_time_only(time_label.group(1), discharge_date):
             labelled_when = _when(time_label.group(1), discharge_date)
+            listed = [w for w in _revisit_whens(time_label.group(1), discharge_date) if w]
+            labelled_whens = list(dict.fromkeys(listed)) if len(listed) > 1 and not _RECURRING.search(time_label.group(1)) \
+                else [labelled_when]
+            # "复诊科室：创伤骨科门诊 / 复诊时间：出院后4周、8周、12周": the clinic labelled just before is visited at each time
+            for k in range(len(items) - 1, -1, -1):
+                if items[k].kind == "revisit" and items[k].when is None and items[k].name \
+                        and re.match(r"\s*(?:复诊|复查|随访|就诊)?(?:科室|地点)\s*[:：]", items[k].text):
+                    items[k:k + 1] = [replace(items[k], when=w) for w in labelled_whens]
+                    break
+                if items[k].kind != "instruction":
+                    break
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue
@@ -2740,7 +2753,8 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_whens=_last_visit_times(items),
                                    names=names)
         if labelled_when:
-            found = [replace(i, when=labelled_when) if i.kind in ("reexam", "revisit") and i.when is None else i for i in found]
+            found = [replace(i, when=w) for i in found
+                     for w in (labelled_whens if i.kind in ("reexam", "revisit") and i.when is None else [i.when])]
             # "复查时间：出院后2周；复查项目：…；复查地点：肝胆外科门诊": the labels of one block share the time
             labelled_when = labelled_when if re.match(r"\s*(?:复查|复诊|随访|检查)?(?:项目|地点|科室|内容|地址)\s*[:：]", segment.text) else None
         if not any(i.kind == "medication" for i in found):

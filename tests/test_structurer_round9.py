@@ -15,3 +15,13 @@ def test_an_english_table_row_with_the_time_first_and_the_place_before_the_tests
     text = "When | Where | What\n2 weeks after discharge | GP surgery | U&E, blood film\n6 weeks | Renal clinic | review"
     assert visits(text) == [("GP", "P2W"), ("Renal", "P6W")]
     assert [n.lower() for n, _ in reexams(text)] == ["u&e", "blood film"]
+
+
+def test_a_key_value_block_gives_the_labelled_clinic_and_tests_at_each_labelled_time() -> None:
+    text = "复诊科室：手外科门诊\n复诊时间：出院后2周、6周\n复查项目：每次复诊拍左腕关节正侧位片"
+    assert visits(text) == [("手外科", "P2W"), ("手外科", "P6W")]
+    assert reexams(text) == [("左腕关节正侧位片", "P2W"), ("左腕关节正侧位片", "P6W")]
+
+
+def test_a_dressing_change_at_the_community_hospital_is_a_visit_from_its_first_date() -> None:
+    assert visits("伤口护理：社区卫生服务中心换药，隔日1次，首次2026年12月9日") == [("社区卫生服务中心", "2026-12-09")]
