@@ -226,6 +226,11 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
             if m:
                 part_start += m.end()
                 part = part[m.end():]
+            # "【复查】出院后1个月复查胸部CT", "a) Sleep-deprived EEG within 6 weeks": a bracketed heading or a letter opens the item
+            h = re.match(r"[【〖]\s*[^【】〖〗\n]{1,10}?\s*[】〗]\s*|[a-h][)）]\s+", part)
+            if h:
+                part_start += h.end()
+                part = part[h.end():]
             h = _HEADER.match(part)
             if h:
                 part_start += h.end()
@@ -1670,7 +1675,7 @@ def _zh_bare_tests(text: str) -> list[str]:
 
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
-    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)", text), _zh_test_verb().search(text)) if m]
+    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果)", text), _zh_test_verb().search(text)) if m]
     if not found:
         return []
     m = min(found, key=lambda x: x.start())
@@ -2161,6 +2166,10 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             first = _when(clause.text, ref)
             structured = [replace(i, when=first) if any(i is p for p in prev_found) else i for i in structured]
             prev_found = [replace(i, when=first) for i in prev_found]
+            continue
+        if zh and found and all(i.kind == "revisit" and not i.name for i in found) and _RECURRING.search(clause.text) \
+                and not re.search(r"复诊|门诊|随诊|随访|来院|回院|返院", clause.text) and any(i.kind == "reexam" for i in structured):
+            # "出院后3个月复查腮腺彩超，以后每半年复查一次", "第1年每3个月复查一次": the tests just named, repeated; no new visit
             continue
         if found and _THEN_AGAIN.match(clause.text) and _RECURRING.search(clause.text):
             # "…; then lithium level every 3 months": a repeat of a test already listed is not a new time point
@@ -2752,6 +2761,11 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    visit_whens=_last_visit_times(items),
                                    names=names)
+        if previous_segment and re.search(r"每次(?:复查|检查|化验|检验)(?:后|结果出来后)", segment.text):
+            # "…1、3、6个月复查胸部CT；每次复查后凭报告到呼吸科门诊复诊": a visit after each of the tests before
+            test_whens = list(dict.fromkeys(i.when for i in items[previous_segment[1]:] if i.kind == "reexam" and i.when))
+            found = [replace(i, when=w) for i in found
+                     for w in (test_whens if i.kind == "revisit" and i.when is None and test_whens else [i.when])]
         if labelled_when:
             found = [replace(i, when=w) for i in found
                      for w in (labelled_whens if i.kind in ("reexam", "revisit") and i.when is None else [i.when])]

@@ -25,3 +25,19 @@ def test_a_key_value_block_gives_the_labelled_clinic_and_tests_at_each_labelled_
 
 def test_a_dressing_change_at_the_community_hospital_is_a_visit_from_its_first_date() -> None:
     assert visits("伤口护理：社区卫生服务中心换药，隔日1次，首次2026年12月9日") == [("社区卫生服务中心", "2026-12-09")]
+
+
+def test_a_bracketed_heading_or_a_letter_opens_an_item() -> None:
+    assert reexams("【复查】出院后2周复查血常规") == [("血常规", "P2W")]
+    assert reexams("Follow-up:\nb) Renal ultrasound in 3 months") == [("Renal ultrasound", "P3M")]
+
+
+def test_a_visit_after_each_test_takes_each_test_time() -> None:
+    text = "出院后1个月、3个月复查肝脏彩超；每次复查后带报告到肝胆外科门诊复诊"
+    assert visits(text) == [("肝胆外科", "P1M"), ("肝胆外科", "P3M")]
+    assert reexams(text) == [("肝脏彩超", "P1M"), ("肝脏彩超", "P3M")]
+
+
+def test_a_bare_repeat_of_the_tests_just_named_is_no_new_visit() -> None:
+    assert visits("出院后6个月复查甲状腺彩超，以后每年复查一次") == []
+    assert reexams("出院后6个月复查甲状腺彩超，以后每年复查一次") == [("甲状腺彩超", "P6M")]
