@@ -1697,6 +1697,15 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     for piece, at in _shared_imaging(body, _split_items(body)):
         offset = tail_start + at
         raw = piece
+        listed = re.fullmatch(r"([^（）()]{2,12}?)\s*[（(]([^（）()]+)[)）]", piece.strip())
+        inner = [x.strip() for x in re.split(r"[、，,/＋+]|及|和", listed.group(2)) if x.strip()] if listed else []
+        if len(inner) >= 2 and re.search(r"标志物|指标|生化|化验|抽血|全套|系列", listed.group(1)) \
+                and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9β\-]{1,10}", x) or _zh_test_words().search(x) for x in inner):
+            # "肿瘤标志物（CEA、CA199、CA724）": a general name with the tests it stands for in brackets is those tests
+            idx = text.find(raw, offset)
+            start = idx if idx >= 0 else offset
+            items += [(x, start, start + len(raw)) for x in inner]
+            continue
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
@@ -2376,13 +2385,14 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
         return when
     n = int(_num(m.group(1) or m.group(3)) or 1) if (m.group(1) or m.group(3) or "").lower() not in ("the", "a") else 1
     days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) == "周" else 1)
-    period = re.fullmatch(r"P(\d+)([DW])", when)
+    # (a month counts as 4 weeks here: "出院后1个月复诊，复诊前1周复查" → P3W, AUTHOR-NOTES-8)
+    period = re.fullmatch(r"P(\d+)([DWM])", when)
     if not period:
         try:
             return (dt.date.fromisoformat(when) - dt.timedelta(days=days)).isoformat()
         except ValueError:
             return when
-    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - days
+    count = int(period.group(1)) * {"D": 1, "W": 7, "M": 28}[period.group(2)] - days
     if count <= 0:
         return when
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"

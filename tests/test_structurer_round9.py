@@ -41,3 +41,14 @@ def test_a_visit_after_each_test_takes_each_test_time() -> None:
 def test_a_bare_repeat_of_the_tests_just_named_is_no_new_visit() -> None:
     assert visits("出院后6个月复查甲状腺彩超，以后每年复查一次") == []
     assert reexams("出院后6个月复查甲状腺彩超，以后每年复查一次") == [("甲状腺彩超", "P6M")]
+
+
+def test_a_test_before_a_visit_counted_in_months_is_moved_back_by_weeks() -> None:
+    text = "出院后1个月内分泌科门诊复诊，复诊前1周复查甲状腺彩超"
+    assert visits(text) == [("内分泌科", "P1M")]
+    assert reexams(text) == [("甲状腺彩超", "P3W")]
+
+
+def test_a_general_test_name_with_the_tests_in_brackets_is_those_tests() -> None:
+    assert reexams("出院后2周复查肿瘤标志物（AFP、CEA）") == [("AFP", "P2W"), ("CEA", "P2W")]
+    assert reexams("出院后2周复查血常规（注意白细胞）") == [("血常规", "P2W")]
