@@ -482,7 +482,10 @@ _DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("dis
 _POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,]?\s*(?:于\s*)?(?:出院|办理出院)|"
                          r"(?:出院即|出院为|即)术后(当天|当日)|"
                          # "出院医嘱（左耳人工耳蜗植入术后第3天）": the day in the heading of the orders is the day of discharge
-                         r"(?:出院医嘱|出院小结|出院记录|出院指导)\s*[（(][^（()）\n]{0,40}?术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,；;)）]")
+                         r"(?:出院医嘱|出院小结|出院记录|出院指导)\s*[（(][^（()）\n]{0,40}?术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,；;)）]|"
+                         # "出院日期：2026年12月9日（术后第12天）": the day in brackets after the date of discharge
+                         r"(?:出院日期|出院时间|出院于)\s*[:：]?\s*(?:20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})\s*"
+                         r"[（(]\s*(?:今日为|即|为)?\s*术后第\s*(\d{1,2})\s*(?:天|日)\s*[)）]")
 _POD_DAY = re.compile(r"术后第\s*(\d{1,3})\s*(?:天|日)")
 # "术后第7天（出院后第3天）": the time from discharge in the brackets is the one meant
 _POD_GLOSSED = re.compile(r"术后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?=\s*[（(]\s*(?:即)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)\s*[)）])")
@@ -492,7 +495,7 @@ def _stated_pod(text: str) -> int | None:
     m = _POD_STATED.search(text)
     if not m:
         return None
-    return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4))
+    return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
 _DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
@@ -1405,7 +1408,7 @@ _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|
 _NOT_A_VISIT = re.compile(r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
-_DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
+_DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内|隔|挂号)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
@@ -2324,7 +2327,10 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     out: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         offset = clause.start - segment.start
-        if any(n.start < offset + len(clause.text) and offset < n.end for n in names) or _DOSE_IN_MED.search(clause.text):
+        visit_word = _VISIT_OR_TEST.search(clause.text)
+        # ("服药1周后内分泌科门诊复诊调整胰岛素剂量": a drug named after the visit word is what the visit is for)
+        if any(n.start < offset + (visit_word.start() if visit_word else len(clause.text)) and offset < n.end for n in names) \
+                or _DOSE_IN_MED.search(clause.text):
             continue
         if _WARNING_TRIGGER.search(clause.text):
             for code, start, end in warning_signs(clause.text, lang):

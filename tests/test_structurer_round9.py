@@ -52,3 +52,15 @@ def test_a_test_before_a_visit_counted_in_months_is_moved_back_by_weeks() -> Non
 def test_a_general_test_name_with_the_tests_in_brackets_is_those_tests() -> None:
     assert reexams("出院后2周复查肿瘤标志物（AFP、CEA）") == [("AFP", "P2W"), ("CEA", "P2W")]
     assert reexams("出院后2周复查血常规（注意白细胞）") == [("血常规", "P2W")]
+
+
+def test_a_visit_in_a_medication_line_may_name_the_drug_it_is_for() -> None:
+    assert visits("华法林钠片 3mg 口服 每日一次，服药3天后抗凝门诊复诊调整华法林剂量") == [("抗凝门诊", "P3D")]
+
+
+def test_the_post_operative_day_in_brackets_after_the_discharge_date() -> None:
+    assert visits("出院日期：2026年12月4日（术后第6天）\n术后第10天到普外科门诊拆线") == [("普外科", "P4D")]
+
+
+def test_an_mdt_clinic_is_a_department() -> None:
+    assert visits("出院后3周到肺癌MDT门诊讨论下一步治疗") == [("肺癌MDT", "P3W")]
