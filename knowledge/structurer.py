@@ -2482,7 +2482,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
-                or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text):
+                or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text) \
+                or when and re.search(r"(?:起|开始)[^，,。；;]{0,8}?到[\u4e00-\u9fff]{2,10}?(?:科|中心|治疗室)(?:门诊)?[^，,。；;]{0,6}?"
+                                      r"(?:治疗|训练|理疗|针灸|针刺|康复)", text):
+            # ("12月5日起每日上午到高压氧科治疗1次": the start of outpatient therapy is a visit, AUTHOR-NOTES-3)
             if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text) \
                     or re.search(r"(?:复查|复诊|检查)前[^，,。；;]{0,4}?(?:停|禁|空腹|携带|带上|勿|不要)", text):
                 # ("复查前停用散瞳药1天": what to do before a visit, not a visit)

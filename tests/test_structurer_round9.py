@@ -64,3 +64,7 @@ def test_the_post_operative_day_in_brackets_after_the_discharge_date() -> None:
 
 def test_an_mdt_clinic_is_a_department() -> None:
     assert visits("出院后3周到肺癌MDT门诊讨论下一步治疗") == [("肺癌MDT", "P3W")]
+
+
+def test_the_start_of_a_therapy_course_at_a_department_is_a_visit() -> None:
+    assert visits("出院日期2026年12月4日。\n12月7日起每日上午到高压氧科治疗1次，共10次") == [("高压氧科", "2026-12-07")]
