@@ -1835,6 +1835,7 @@ def _en_department(text: str) -> str | None:
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)(?:\s+clinic|\s+office|\s+department)?\s+(?:in|within|after|on)\b",
         r"see (?:your|the|a) (.+?)\s+(?:doctor|physician|provider|specialist|team|clinic)\b",
         r"(?:^|(?<![\w-]))(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
+        r"\b(?:the|a|your|her|his)\s+([A-Z][A-Za-z-]+)\s+clinic\b",            # "We will see her in the Vasculitis clinic"
         r"appointment (?:with|at) (?:the |your )?(.+?)\s+(?:in|within|on|after)\b",
         r"\bsee (?:your|the|a) ([A-Za-z][A-Za-z ]{1,30}?)\s+(?:in|within|on|after|tomorrow|next)\b",
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)$",
@@ -1870,7 +1871,8 @@ _SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|p
                          r"(?:stool|urine|faecal|fecal|sputum|blood|poo)?\s*(?:samples?|specimens?|pots?)\s+(?:in\s+)?(?:for|to test for)\s+", re.I)
 # a letter's polite request to the GP ("I would be grateful if you could check her TFTs")
 _POLITE_ASK = re.compile(r"^(?:I|we)(?:'d|\s+would|\s+should)\s+be\s+(?:most\s+|very\s+)?grateful\s+if\s+(?:you|the\s+GP|the\s+practice(?:\s+nurse)?)\s+"
-                         r"(?:could|would|can)\s+(?:kindly\s+|please\s+)?", re.I)
+                         r"(?:could|would|can)\s+(?:kindly\s+|please\s+)?|"
+                         r"^(?:could|would|can|will)\s+(?:you|the\s+GP|the\s+practice(?:\s+nurse)?)\s+(?:please\s+|kindly\s+)?(?=\w)", re.I)   # "Could you please check U&E …?"
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1932,6 +1934,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         return []
     before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
+    after = re.sub(r"^[(（][^()（）]{1,40}[)）]\s*(?=for\b)", "", after)      # "twice weekly (Monday and Thursday) for FBC, U&E"
     candidates = [before]
     # ("Thyroid clinic in 6 weeks with TFTs": a clinic named after an organ is not a test; the tests come after it)
     if not before or not _TEST_EN.search(before) or _REVISIT_EN.search(before):
@@ -1947,6 +1950,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
             candidates.append(re.split(r"[.;]", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
+        raw = re.sub(r"\s+(?:at|on|by|from)\s+day\s*\+?\d{1,3}\s*[(（]?$|\s*[(（]$", "", raw)   # "PET-CT at day +100 (26/02/2027)"
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
         # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
@@ -2010,7 +2014,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
-                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
                          r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
@@ -2343,7 +2347,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+"
+_WHEN_JOIN = re.compile(r"^\s*(?:[(（][^()（）\d]{1,30}[)）]\s*)?(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+"
                         r"(?:(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|next|final|last)\s+(?:dose|infusion|injection|session|cycle|visit|one)\s+)?"
                         r"(?:(?:in|after|at|on|术后|出院后|第)\s*)*"
                         r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s*|(?:周|星期)[一二三四五六日天]\s*)?$", re.I)
@@ -2565,6 +2569,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_clinic_phrase(text[reexams[-1][2]:]), when=when))
+            visit = found[0] if found and found[0].kind == "revisit" and found[0].when == when else None
+            test_whens = list(dict.fromkeys(i.when for i in found if i.kind == "reexam" and i.when))
+            if visit and len(test_whens) > 1 and when in test_whens:
+                # "GP to check U&E on Thursday 10/12 and again on Thursday 17/12": a visit at each time the test is taken
+                found[1:1] = [replace(visit, when=w) for w in test_whens if w != when]
             return found
         if not when and pending_when and _SAME_TIME_EN.search(text) and (_REVISIT_EN.search(text) or _clinic_phrase(text)):
             # "CT head in 6 weeks, then Neurosurgery clinic the same day": the visit at the time of the clause before
@@ -2850,6 +2859,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         first = _when(segment.text, discharge_date) if _FIRST_ON.match(segment.text) else None
+        if first and previous_segment and _RECURRING.search(previous_segment[0]) and found \
+                and all(i.kind == "revisit" and not i.name for i in found) \
+                and re.match(r"\s*first (?:visit|appointment|attendance|session)\b", segment.text, re.I):
+            found = []        # "…twice weekly (Monday and Thursday) for FBC; first visit Monday 07/12/2026": the note of the first date
         if first and previous_segment and _RECURRING.search(previous_segment[0]) \
                 and not any(i.kind in ("revisit", "reexam", "medication") for i in found):
             # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then

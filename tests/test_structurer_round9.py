@@ -68,3 +68,37 @@ def test_an_mdt_clinic_is_a_department() -> None:
 
 def test_the_start_of_a_therapy_course_at_a_department_is_a_visit() -> None:
     assert visits("出院日期2026年12月4日。\n12月7日起每日上午到高压氧科治疗1次，共10次") == [("高压氧科", "2026-12-07")]
+
+
+def test_a_polite_question_to_the_gp_is_a_visit_with_the_tests_asked_for() -> None:
+    text = "Discharged 01/12/2026.\nCould you please check her sodium at the surgery on 07/12/2026?"
+    assert visits(text) == [("GP", "2026-12-07")]
+    assert [n.lower() for n, _ in reexams(text)] == ["sodium"]
+
+
+def test_a_single_named_clinic_after_the() -> None:
+    assert visits("We will review him in the Myositis clinic in 8 weeks.") == [("Myositis", "P8W")]
+
+
+def test_dates_joined_after_a_note_in_brackets_are_each_a_visit() -> None:
+    assert [w for _, w in visits("Discharged 01/12/2026.\nPump clinic: Tuesday 08/12/2026 (training) and Tuesday 22/12/2026")] \
+        == ["2026-12-08", "2026-12-22"]
+
+
+def test_a_visit_at_each_date_a_test_is_taken_there() -> None:
+    text = "Discharged 01/12/2026.\nGP to check potassium on Friday 04/12 and again on Friday 11/12"
+    assert visits(text) == [("GP", "2026-12-04"), ("GP", "2026-12-11")]
+
+
+def test_a_test_at_that_clinic_takes_the_clinic_time() -> None:
+    assert reexams("Liver clinic in 6 weeks; a liver ultrasound to be done at that clinic") == [("Liver ultrasound", "P6W")]
+
+
+def test_a_repeating_unit_visit_starts_on_the_first_visit_date() -> None:
+    text = "Discharged 01/12/2026.\nOncology day unit twice weekly (Tuesday and Friday) for FBC and U&E; first visit Friday 04/12/2026"
+    assert [w for _, w in visits(text)] == ["2026-12-04"]
+    assert [(n.lower(), w) for n, w in reexams(text)] == [("fbc", "2026-12-04"), ("u&e", "2026-12-04")]
+
+
+def test_a_transplant_day_before_a_date_is_not_part_of_the_test() -> None:
+    assert [n for n, _ in reexams("Discharged 01/12/2026.\nPET-CT at day +100 (10/03/2027)")] == ["PET-CT"]
