@@ -1400,12 +1400,13 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|[<>≥≤＜＞])|"
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
+                               r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
@@ -1442,7 +1443,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|liver enzymes|blood films?\b|arthrogra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|liver enzymes|blood films?\b|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
     rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
@@ -1618,7 +1619,7 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
 
 
@@ -1678,7 +1679,7 @@ def _zh_bare_tests(text: str) -> list[str]:
 
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
-    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果)", text), _zh_test_verb().search(text)) if m]
+    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果|看|阅|询)", text), _zh_test_verb().search(text)) if m]
     if not found:
         return []
     m = min(found, key=lambda x: x.start())
@@ -1762,7 +1763,8 @@ def _clinic_phrase(text: str) -> str | None:
     "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
-    for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
+    for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.)|"
+                         r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$)))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -1776,7 +1778,7 @@ def _clinic_phrase(text: str) -> str | None:
         phrase = " ".join(kept)
         # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
         if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)
-                              or owner >= 0):
+                              or owner >= 0 or m.group(1).lower() in ("room", "centre", "center")):     # "the Plaster room"
             continue
         phrase = short.get(phrase.lower(), phrase)
         if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
@@ -1915,6 +1917,10 @@ def _en_test_names(raw: str) -> list[str]:
         looks = [p for p in parts if re.fullmatch(r"(?:wound|scar|dressing|stump|clinical)\s+(?:check|review|inspection|assessment)s?", p, re.I)]
         if looks and len(looks) < len(parts):
             parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
+        done = [p for p in parts if not _TEST_EN.search(p)
+                and re.search(r"\b(?:change|removal|insertion|fitting|dressing|injection|infusion|review|check)s?$", p, re.I)]
+        if done and len(done) < len(parts):
+            parts = [p for p in parts if p not in done]   # "arthrogram and spica change": a procedure done then is not a test
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
@@ -1993,8 +1999,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
-        if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
-            continue
+        if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
+                or re.match(r"(?:on |at )?(?:the )?same (?:day|morning|afternoon|time|visit) as\b", raw, re.I):
+            continue          # ("Stroke clinic at 6 weeks, on the same day as the duplex": the test named is the time, not a new one)
         start = text.find(raw)
         listed = re.search(r"\(([^()]{2,60})\)", text[start + len(raw):]) if _GENERIC_TESTS.fullmatch(raw) else None
         colon = re.match(r"\s*[:：]\s*([^.;:]{2,60})$", text[time.end():]) if time and _GENERIC_TESTS.fullmatch(raw) else None

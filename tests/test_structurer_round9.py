@@ -102,3 +102,26 @@ def test_a_repeating_unit_visit_starts_on_the_first_visit_date() -> None:
 
 def test_a_transplant_day_before_a_date_is_not_part_of_the_test() -> None:
     assert [n for n, _ in reexams("Discharged 01/12/2026.\nPET-CT at day +100 (10/03/2027)")] == ["PET-CT"]
+
+
+def test_a_test_on_a_pathology_or_result_is_conditional() -> None:
+    assert reexams("如病理良性，6个月后复查乳腺彩超") == []
+    assert reexams("出院后1年复查胃镜，若病理提示异型增生则3个月后复查") == [("胃镜", "P1Y")]
+
+
+def test_reading_a_report_online_is_no_test() -> None:
+    assert reexams("出院后1周消化内科门诊看病理（也可在线上查看病理报告）") == []
+
+
+def test_a_district_nurse_at_home_is_no_visit() -> None:
+    assert visits("Wound check by the district nurse twice weekly at home") == []
+
+
+def test_a_room_or_centre_named_before_its_noun_is_the_place() -> None:
+    assert visits("Discharged 01/12/2026.\nCast check in the Plaster room on Friday 04/12/2026") == [("Plaster room", "2026-12-04")]
+    assert visits("Discharged 01/12/2026.\nWheelchair fitting centre: assessment on 15/12/2026") == [("Wheelchair fitting centre", "2026-12-15")]
+
+
+def test_a_procedure_beside_a_test_is_not_part_of_it_and_the_same_day_is_no_test() -> None:
+    assert [n for n, _ in reexams("Discharged 01/12/2026.\nReadmission for examination under anaesthesia, cystogram and dressing change on 10/12/2026")] == ["Cystogram"]
+    assert reexams("Vascular clinic at 6 weeks, on the same day as the duplex") == []
