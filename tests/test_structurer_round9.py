@@ -125,3 +125,14 @@ def test_a_room_or_centre_named_before_its_noun_is_the_place() -> None:
 def test_a_procedure_beside_a_test_is_not_part_of_it_and_the_same_day_is_no_test() -> None:
     assert [n for n, _ in reexams("Discharged 01/12/2026.\nReadmission for examination under anaesthesia, cystogram and dressing change on 10/12/2026")] == ["Cystogram"]
     assert reexams("Vascular clinic at 6 weeks, on the same day as the duplex") == []
+
+
+def test_online_and_video_follow_up_is_no_visit() -> None:
+    assert visits("出院后2周互联网医院线上复诊，调整用药") == []
+    assert visits("Video review with the consultant in 2 weeks") == []
+    # reading a report online beside a clinic visit leaves the visit
+    assert visits("出院后1周消化内科门诊看病理（也可在互联网医院线上查看报告）") == [("消化内科", "P1W")]
+
+
+def test_a_test_on_arrival_at_a_visit_next_weekday() -> None:
+    assert reexams("Discharged Tuesday 01/12/2026.\nRenal clinic next Friday with U&E on arrival") == [("U&E", "2026-12-11")]
