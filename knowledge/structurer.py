@@ -1977,6 +1977,8 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if place and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", raw[place.end():], re.I):
             raw = raw[place.end():].strip()                                                 # "GP bloods (FBC)": taken at the GP
         raw = _EN_TEST_VERBS.sub("", raw).strip()
+        raw = _EN_TEST_VERBS.sub("", _TEST_BY.sub("", re.sub(r"^for\s+(?=(?:the |your )?[A-Za-z]+(?: [A-Za-z]+)? to\s)", "", raw))).strip()
+        # ("arrange for the GP to check INR": who does it, then the verb)
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
@@ -2451,6 +2453,18 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
+        head = re.match(r"\s*([^:：，,。；;\s]{2,16}?)\s*[:：]\s*(\S.*)$", text)
+        if head and when and re.search(r"复查|检查|复测|抽血|化验", head.group(2)) and not _zh_reexam_items(head.group(2)) \
+                and not _zh_department(head.group(1)) and not _CONDITIONAL_VISIT.search(text):
+            names = [n for piece, _ in _split_items(head.group(1)) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()])]
+            if names and all(_zh_test_words().search(n) or re.search(r"功能|常规|标志物|浓度|水平|抗体", n) for n in names):
+                # "甲状腺功能：出院后6周复查": the test is the label, the time and the verb after the colon
+                whens = _first_occurrence(head.group(2), ref) or _revisit_whens(head.group(2), ref)
+                department = _zh_department(head.group(2))
+                return [*(OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                          for w in (whens if department else [])),
+                        *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=n, when=w)
+                          for w in whens for n in names)]
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
         reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", monitored) else []
@@ -2548,8 +2562,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                     when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
             listed = [w for w in _revisit_whens(text, ref) if w] if when and _before_the_visit(text, when) == when else []
-            if len(listed) > 1 and not _RECURRING.search(text):
+            if len(listed) > 1 and not _RECURRING.search(_EVERY_VISIT.sub("", text)):
                 # "CT CAP at 3 months, then at 6, 12 and 24 months": the test at each time listed (AUTHOR-NOTES-2)
+                # ("Haematology clinic at 1, 3 and 6 months with FBC at each visit": "each visit" is those times, not a repeat)
                 found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                          for w in listed for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test

@@ -136,3 +136,20 @@ def test_online_and_video_follow_up_is_no_visit() -> None:
 
 def test_a_test_on_arrival_at_a_visit_next_weekday() -> None:
     assert reexams("Discharged Tuesday 01/12/2026.\nRenal clinic next Friday with U&E on arrival") == [("U&E", "2026-12-11")]
+
+
+def test_a_visit_at_listed_times_with_a_test_at_each_visit() -> None:
+    text = "Discharged 01/12/2026.\nFollow-up: Renal clinic at 1, 3 and 6 months with U&E at each visit."
+    assert visits(text) == [("Renal", "P1M"), ("Renal", "P3M"), ("Renal", "P6M")]
+    assert [w for _, w in reexams(text)] == ["P1M", "P3M", "P6M"]
+
+
+def test_arranging_for_the_gp_to_check_a_test() -> None:
+    text = "Discharged 01/12/2026.\nPlease arrange for the GP to check INR on Monday 07/12/2026."
+    assert visits(text) == [("GP", "2026-12-07")]
+    assert reexams(text) == [("INR", "2026-12-07")]
+
+
+def test_a_test_named_as_the_label_before_its_time() -> None:
+    assert reexams("甲状腺功能：出院后6周复查") == [("甲状腺功能", "P6W")]
+    assert visits("血常规：出院后1周社区医院复查") == [("社区医院", "P1W")]
