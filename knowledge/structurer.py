@@ -390,7 +390,7 @@ _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二�
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
-                          rf"(days?|weeks?|months?|nights?)\b", re.I)
+                          rf"(days?|weeks?|months?|years?|nights?)\b", re.I)     # ("Aciclovir 400 mg BD for 1 year")
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
@@ -1129,7 +1129,8 @@ _STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|
 # a restart at a fixed point (AUTHOR-NOTES-3: a hold with a definite restart is listed): "for 48 hours …, then restart"
 _DEFINITE_RESTART = re.compile(r"\bfor\s+(?:\d+|one|two|three|a)\s+(?:hours?|days?|weeks?)\b[^.;]*?\b(?:then\s+)?(?:restart|resume)\b|"
                                r"\b(?:restart|resume)\s+(?:it\s+)?(?:on|after|in)\s+(?:\d|day|one|two|three)|"
-                               r"(?:\d+|[一二两三])\s*(?:天|日|周|小时)后(?:恢复|重新|再)(?:服用|使用|开始)?", re.I)
+                               r"(?:\d+|[一二两三])\s*(?:天|日|周|小时)后(?:恢复|重新|再)(?:服用|使用|开始)?|"
+                               r"(?:20\d\d\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:起|开始)\s*(?:恢复|重新服用|重新使用|继续)", re.I)   # "暂停，12月10日起恢复 100mg qd"
 
 
 def _stopped_before(between: str, after: str) -> bool:
@@ -1169,6 +1170,8 @@ def _stopped_after(after: str) -> bool:
                     r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|within\b|by\b|"
                     r"on\b|at\b|while\b|如|若|时|前|后)", post, re.I):
             continue
+        if _DEFINITE_RESTART.search(after[m.end():]) and _DOSE_IN_MED.search(after[m.end():]):
+            continue          # "阿司匹林肠溶片 暂停，12月10日起恢复 100mg qd": a hold with a definite restart is taken (AUTHOR-NOTES-3)
         return True
     return False
 

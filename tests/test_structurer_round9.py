@@ -5,6 +5,10 @@ from __future__ import annotations
 from tests.test_structurer_round4 import _items, reexams, visits
 
 
+def _meds(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.frequency, m.duration) for m in _items(text, "medication")]
+
+
 def test_a_table_row_flattened_with_spaces_gives_the_visit_and_tests_at_each_listed_time() -> None:
     text = "随访安排\n时间 科室 项目\n出院后3个月 骨科门诊 腰椎MRI、血常规\n出院后6个月、1年 骨科门诊 腰椎MRI"
     assert visits(text) == [("骨科", "P3M"), ("骨科", "P6M"), ("骨科", "P1Y")]
@@ -153,3 +157,10 @@ def test_arranging_for_the_gp_to_check_a_test() -> None:
 def test_a_test_named_as_the_label_before_its_time() -> None:
     assert reexams("甲状腺功能：出院后6周复查") == [("甲状腺功能", "P6W")]
     assert visits("血常规：出院后1周社区医院复查") == [("社区医院", "P1W")]
+
+
+def test_a_course_in_years_coenzyme_q10_and_a_hold_with_a_dated_restart() -> None:
+    assert _meds("Aciclovir 400 mg PO BD for 1 year") == [("Aciclovir", 400, "mg", "bid", "P1Y")]
+    assert [m[0] for m in _meds("1.辅酶Q10胶囊 10mg 口服 每日三次")] == ["辅酶Q10胶囊"]
+    assert _meds("华法林钠片 暂停，12月12日起恢复 3mg 口服 每日一次") == [("华法林钠片", 3, "mg", "qd", None)]
+    assert _meds("阿司匹林肠溶片 100mg qd 暂停，复诊时再决定") == []
