@@ -2205,6 +2205,8 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             # "…; then lithium level every 3 months": a repeat of a test already listed is not a new time point
             seen_names = {_item_key(i.name) for i in structured if i.kind in ("reexam", "revisit")}
             found = [i for i in found if _item_key(i.name) not in seen_names]
+        if not found and not warning and last_visits:
+            found = _next_first_visit(clause, last_visits, original, ref)
         if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) \
                 and not _RECURRING.search(clause.text):
             # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
@@ -2358,7 +2360,26 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
                                               name=original[s:e], symptom_code=code))
         elif (_VISIT_OR_TEST.search(clause.text) or (_zh_test_words() if zh else _TEST_EN).search(clause.text)) and _when(clause.text, ref):
             out += [i for i in _structure_clause(clause, zh, original, ref) if i.when]
+        else:
+            out += _next_first_visit(clause, out, original, ref)
     return out
+
+
+_FIRST_DATE = re.compile(r"(?:首次|第一次|first)[^，,。；;）)]{0,8}?(?=\d)", re.I)
+
+
+def _next_first_visit(clause: _Segment, before: list[OrderItemDraft], original: str, ref: dt.date | None) -> list[OrderItemDraft]:
+    """"12月9日在精神科门诊注射第二针，之后每月1次（首次维持针2027年1月6日）": a repeat of the visit just named, with its own
+    first date, is a visit on that date (recurring visits give their first occurrence, AUTHOR-NOTES-2/7)."""
+    visits = [i for i in before if i.kind == "revisit" and i.when]
+    first = _FIRST_DATE.search(clause.text)
+    if not visits or not first or not _THEN_AGAIN.match(clause.text) or not _RECURRING.search(clause.text):
+        return []
+    when = _when(clause.text[first.end():], ref)
+    if not when or when.startswith("P") or when in {v.when for v in visits}:
+        return []
+    end = clause.start + len(clause.text)
+    return [replace(visits[-1], when=when, text=original[clause.start:end], span_start=clause.start, span_end=end)]
 
 
 _WHEN_JOIN = re.compile(r"^\s*(?:[(（][^()（）\d]{1,30}[)）]\s*)?(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+"

@@ -164,3 +164,8 @@ def test_a_course_in_years_coenzyme_q10_and_a_hold_with_a_dated_restart() -> Non
     assert [m[0] for m in _meds("1.辅酶Q10胶囊 10mg 口服 每日三次")] == ["辅酶Q10胶囊"]
     assert _meds("华法林钠片 暂停，12月12日起恢复 3mg 口服 每日一次") == [("华法林钠片", 3, "mg", "qd", None)]
     assert _meds("阿司匹林肠溶片 100mg qd 暂停，复诊时再决定") == []
+
+
+def test_a_repeat_of_a_visit_with_its_own_first_date_is_a_visit_on_that_date() -> None:
+    text = "出院日期2026年12月2日。12月9日到血液科日间病房输注利妥昔单抗，此后每2周1次（首次维持12月23日）。"
+    assert visits(text) == [("血液科日间病房", "2026-12-09"), ("血液科日间病房", "2026-12-23")]
