@@ -1716,6 +1716,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
             items += [(x, start, start + len(raw)) for x in inner]
             continue
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
+        piece = re.sub(r"[)）]+$", "", piece) if not re.search(r"[（(]", piece) else piece   # "（复查头颅CT、血脂）": the bracket closes
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
@@ -1986,7 +1987,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
                      r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
-                     r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"

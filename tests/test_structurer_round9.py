@@ -169,3 +169,8 @@ def test_a_course_in_years_coenzyme_q10_and_a_hold_with_a_dated_restart() -> Non
 def test_a_repeat_of_a_visit_with_its_own_first_date_is_a_visit_on_that_date() -> None:
     text = "出院日期2026年12月2日。12月9日到血液科日间病房输注利妥昔单抗，此后每2周1次（首次维持12月23日）。"
     assert visits(text) == [("血液科日间病房", "2026-12-09"), ("血液科日间病房", "2026-12-23")]
+
+
+def test_tests_in_brackets_after_a_visit_and_a_test_before_the_visit() -> None:
+    assert reexams("出院后1个月到神经内科门诊复诊（复查头颅CT、血脂）") == [("头颅CT", "P1M"), ("血脂", "P1M")]
+    assert reexams("OPD 6/52 with CT abdomen before") == [("CT abdomen", "P6W")]
