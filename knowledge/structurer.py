@@ -223,6 +223,9 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
             part_start = start + a + lead
             part = part.strip()
             m = _NUMBERING.match(part)
+            glued = re.match(r"(\d{1,2})\.(?=\d)", part) if zh and not m else None
+            if glued and int(glued.group(1)) > 1 and re.search(rf"(?:^|[\s；;。，,：:]){int(glued.group(1)) - 1}[.、](?!\d)", text[:part_start]):
+                m = glued         # "…；3.出院后1周…；4.1年后复查结肠镜": item 4 after item 3, not 4.1 years
             if m:
                 part_start += m.end()
                 part = part[m.end():]

@@ -174,3 +174,8 @@ def test_a_repeat_of_a_visit_with_its_own_first_date_is_a_visit_on_that_date() -
 def test_tests_in_brackets_after_a_visit_and_a_test_before_the_visit() -> None:
     assert reexams("出院后1个月到神经内科门诊复诊（复查头颅CT、血脂）") == [("头颅CT", "P1M"), ("血脂", "P1M")]
     assert reexams("OPD 6/52 with CT abdomen before") == [("CT abdomen", "P6W")]
+
+
+def test_an_item_number_glued_to_a_period_after_the_item_before() -> None:
+    text = "1.低渣饮食；2.出院后1周普外科门诊复诊；3.1年后复查结肠镜"
+    assert reexams(text) == [("结肠镜", "P1Y")]
