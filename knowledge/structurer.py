@@ -2081,6 +2081,9 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
             return None
         first = tests[0]
     tests_cell, tests_at = cells[first]
+    verb = re.match(r"\s*(?:复查|检查|复测|化验|查|拍|做|行)(?=\S)", tests_cell) if zh else None
+    if verb:                                            # "2026-12-18 消化内科门诊 复查胃镜": the test, not the verb
+        tests_cell, tests_at = tests_cell[verb.end():], tests_at + verb.end()
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
         if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
@@ -2351,7 +2354,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     out: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         offset = clause.start - segment.start
-        visit_word = _VISIT_OR_TEST.search(clause.text)
+        visit_word = _VISIT_OR_TEST.search(clause.text) or (_zh_test_verb().search(clause.text) if zh else None)
         # ("服药1周后内分泌科门诊复诊调整胰岛素剂量": a drug named after the visit word is what the visit is for)
         if any(n.start < offset + (visit_word.start() if visit_word else len(clause.text)) and offset < n.end for n in names) \
                 or _DOSE_IN_MED.search(clause.text):

@@ -179,3 +179,12 @@ def test_tests_in_brackets_after_a_visit_and_a_test_before_the_visit() -> None:
 def test_an_item_number_glued_to_a_period_after_the_item_before() -> None:
     text = "1.低渣饮食；2.出院后1周普外科门诊复诊；3.1年后复查结肠镜"
     assert reexams(text) == [("结肠镜", "P1Y")]
+
+
+def test_a_spaced_row_with_the_verb_before_the_test() -> None:
+    assert reexams("出院日期：2026年12月4日。\n2026-12-18 消化内科门诊 复查胃镜") == [("胃镜", "2026-12-18")]
+
+
+def test_a_drug_level_in_a_medication_line_after_a_bare_test_verb() -> None:
+    text = "出院日期2026年12月3日。\n环孢素软胶囊 50mg 口服 q12h，每周一抽血查环孢素血药浓度（首次12月7日）"
+    assert reexams(text) == [("环孢素血药浓度", "2026-12-07")]
