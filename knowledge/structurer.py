@@ -499,7 +499,8 @@ def _stated_pod(text: str) -> int | None:
     if not m:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
-_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*|"
+                         r"(?:(?<=\d/\d\d)|(?<=\d/\d))(?:\s*,\s*|\s+(?:and|&)\s+))(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
@@ -1988,7 +1989,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         # ("arrange for the GP to check INR": who does it, then the verb)
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
-        raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
+        raw = re.sub(r"\s+(?:on the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
                      r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
@@ -2034,7 +2035,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
-                         r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"\bon the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
                          r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
                          r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)

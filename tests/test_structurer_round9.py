@@ -188,3 +188,12 @@ def test_a_spaced_row_with_the_verb_before_the_test() -> None:
 def test_a_drug_level_in_a_medication_line_after_a_bare_test_verb() -> None:
     text = "出院日期2026年12月3日。\n环孢素软胶囊 50mg 口服 q12h，每周一抽血查环孢素血药浓度（首次12月7日）"
     assert reexams(text) == [("环孢素血药浓度", "2026-12-07")]
+
+
+def test_a_test_on_the_morning_of_the_clinic() -> None:
+    assert reexams("Neurosurgical clinic in 6 weeks; CT head on the morning of the clinic.") == [("CT head", "P6W")]
+
+
+def test_short_dates_listed_after_the_first() -> None:
+    assert [w for _, w in visits("Discharged 04/12/2026.\nEye clinic on 08/12, 15/12 and 05/01/2027.")] \
+        == ["2026-12-08", "2026-12-15", "2027-01-05"]
