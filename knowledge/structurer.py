@@ -245,7 +245,7 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
 
 
 def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
-    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))")
+    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))(?!\s*(?:abdomen|pelvis|chest|neck|thorax|head|spine)\b)")
     out = []
     last = 0
     cuts = list(splitter.finditer(segment.text))
@@ -1452,7 +1452,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|liver enzymes|blood films?\b|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
     rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
@@ -2872,7 +2872,8 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
         inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
                                       text[line_start:segment.start], re.I))
-        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
+        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found) \
+                and not _NOT_A_VISIT.search(segment.text) and not _CONDITIONAL_VISIT.search(segment.text):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)
             department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None

@@ -197,3 +197,12 @@ def test_a_test_on_the_morning_of_the_clinic() -> None:
 def test_short_dates_listed_after_the_first() -> None:
     assert [w for _, w in visits("Discharged 04/12/2026.\nEye clinic on 08/12, 15/12 and 05/01/2027.")] \
         == ["2026-12-08", "2026-12-15", "2027-01-05"]
+
+
+def test_a_home_visit_under_a_follow_up_heading_is_no_visit() -> None:
+    assert visits("Follow-up plan:\n• Stoma nurse home visit within 48 hours") == []
+
+
+def test_a_scan_of_several_body_sites_is_one_test_and_tumour_markers_are_tests() -> None:
+    assert reexams("CT chest, abdomen and pelvis at 3 months") == [("CT chest, abdomen and pelvis", "P3M")]
+    assert reexams("CEA every 3 months for 2 years") == [("CEA", "P3M")]
