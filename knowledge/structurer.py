@@ -2521,8 +2521,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
             community = bool(department) and _COMMUNITY_ZH.fullmatch(department) is not None and not _OPTIONAL_PLACE_ZH.search(text)
-            if department and when and (re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department)
-                                        or community):
+            # ("…3个月后复查糖化血红蛋白，同时眼科门诊查眼底": a clinic with no time of its own goes with the time of the clause before)
+            if department and (when or pending_when and re.search(r"同时|同日|当天|当日|届时|并", text[:reexams[0][1]])) \
+                    and (re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department) or community):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and

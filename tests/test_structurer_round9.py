@@ -206,3 +206,9 @@ def test_a_home_visit_under_a_follow_up_heading_is_no_visit() -> None:
 def test_a_scan_of_several_body_sites_is_one_test_and_tumour_markers_are_tests() -> None:
     assert reexams("CT chest, abdomen and pelvis at 3 months") == [("CT chest, abdomen and pelvis", "P3M")]
     assert reexams("CEA every 3 months for 2 years") == [("CEA", "P3M")]
+
+
+def test_a_clinic_at_the_same_time_as_the_tests_before() -> None:
+    text = "出院后3个月复查糖化血红蛋白，同时眼科门诊查眼底"
+    assert visits(text) == [("眼科", "P3M")]
+    assert reexams(text) == [("糖化血红蛋白", "P3M"), ("眼底", "P3M")]
