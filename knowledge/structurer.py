@@ -2213,6 +2213,9 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             # "…; then lithium level every 3 months": a repeat of a test already listed is not a new time point
             seen_names = {_item_key(i.name) for i in structured if i.kind in ("reexam", "revisit")}
             found = [i for i in found if _item_key(i.name) not in seen_names]
+            if any(i.kind == "revisit" for i in structured):
+                # "出院后2周内分泌科门诊复诊，之后每1-2个月复诊一次": the visit just named, repeated, is no new one
+                found = [i for i in found if not (i.kind == "revisit" and not i.name)]
         if not found and not warning and last_visits:
             found = _next_first_visit(clause, last_visits, original, ref)
         if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) \
@@ -2332,7 +2335,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
 _FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:the\s+)?next(?:\s+(?:one|dose|session|visit))?\s+(?:on\s+)?(?=\d)|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
-_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*(?:\s*[-~～至到]\s*[\d一二两三四五六七八九十]+)?\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
 
 
@@ -2419,7 +2422,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
         pieces.append(text[last:start])
         last = end
     rest = "".join(pieces) + text[last:]
-    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&]", "", rest, flags=re.I)) <= 3
+    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&、第]", "", rest, flags=re.I)) <= 3   # ("出院后第5天、第10天")
 
 
 _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
@@ -2826,6 +2829,14 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                     break
                 if items[k].kind != "instruction":
                     break
+            # "复查项目：血常规、电解质；复查时间：出院后第5天、第10天": the tests labelled just before are taken at each time
+            untimed = [k for k, i in enumerate(items) if i.kind == "reexam" and i.when is None
+                       and re.match(r"\s*(?:复查|检查|随访)(?:项目|内容)\s*[:：]", i.text)]
+            last_item = next((k for k in range(len(items) - 1, -1, -1) if items[k].kind != "instruction"), None)
+            if untimed and last_item == untimed[-1]:
+                block = [k for k in untimed if items[k].span_start == items[untimed[-1]].span_start]
+                tests = [items[k] for k in block]
+                items = [i for k, i in enumerate(items) if k not in block] + [replace(t, when=w) for w in labelled_whens for t in tests]
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue

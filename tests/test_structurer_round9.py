@@ -212,3 +212,12 @@ def test_a_clinic_at_the_same_time_as_the_tests_before() -> None:
     text = "出院后3个月复查糖化血红蛋白，同时眼科门诊查眼底"
     assert visits(text) == [("眼科", "P3M")]
     assert reexams(text) == [("糖化血红蛋白", "P3M"), ("眼底", "P3M")]
+
+
+def test_tests_labelled_before_a_labelled_list_of_times() -> None:
+    text = "复查项目：血常规、电解质；复查时间：出院后第5天、第10天；复查地点：当地医院"
+    assert reexams(text) == [("血常规", "P5D"), ("电解质", "P5D"), ("血常规", "P10D"), ("电解质", "P10D")]
+
+
+def test_a_repeat_of_the_visit_just_named_over_a_range_is_no_new_visit() -> None:
+    assert visits("出院后2周内分泌科门诊复诊，之后每1-2个月复诊一次") == [("内分泌科", "P2W")]
