@@ -2376,7 +2376,7 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     return out
 
 
-_FIRST_DATE = re.compile(r"(?:首次|第一次|first)[^，,。；;）)]{0,8}?(?=\d)", re.I)
+_FIRST_DATE = re.compile(r"(?:首次|第一次|\bfirst\b)[^，,。；;）)]{0,8}?(?=\d)", re.I)
 
 
 def _next_first_visit(clause: _Segment, before: list[OrderItemDraft], original: str, ref: dt.date | None) -> list[OrderItemDraft]:
