@@ -223,9 +223,17 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
             part_start = start + a + lead
             part = part.strip()
             m = _NUMBERING.match(part)
+            glued = re.match(r"(\d{1,2})\.(?=\d)", part) if zh and not m else None
+            if glued and int(glued.group(1)) > 1 and re.search(rf"(?:^|[\s；;。，,：:]){int(glued.group(1)) - 1}[.、](?!\d)", text[:part_start]):
+                m = glued         # "…；3.出院后1周…；4.1年后复查结肠镜": item 4 after item 3, not 4.1 years
             if m:
                 part_start += m.end()
                 part = part[m.end():]
+            # "【复查】出院后1个月复查胸部CT", "a) Sleep-deprived EEG within 6 weeks": a bracketed heading or a letter opens the item
+            h = re.match(r"[【〖]\s*[^【】〖〗\n]{1,10}?\s*[】〗]\s*|[a-h][)）]\s+", part)
+            if h:
+                part_start += h.end()
+                part = part[h.end():]
             h = _HEADER.match(part)
             if h:
                 part_start += h.end()
@@ -237,7 +245,7 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
 
 
 def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
-    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))")
+    splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))(?!\s*(?:abdomen|pelvis|chest|neck|thorax|head|spine)\b)")
     out = []
     last = 0
     cuts = list(splitter.finditer(segment.text))
@@ -385,7 +393,7 @@ _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二�
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
-                          rf"(days?|weeks?|months?|nights?)\b", re.I)
+                          rf"(days?|weeks?|months?|years?|nights?)\b", re.I)     # ("Aciclovir 400 mg BD for 1 year")
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
@@ -477,7 +485,10 @@ _DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("dis
 _POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,]?\s*(?:于\s*)?(?:出院|办理出院)|"
                          r"(?:出院即|出院为|即)术后(当天|当日)|"
                          # "出院医嘱（左耳人工耳蜗植入术后第3天）": the day in the heading of the orders is the day of discharge
-                         r"(?:出院医嘱|出院小结|出院记录|出院指导)\s*[（(][^（()）\n]{0,40}?术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,；;)）]")
+                         r"(?:出院医嘱|出院小结|出院记录|出院指导)\s*[（(][^（()）\n]{0,40}?术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,；;)）]|"
+                         # "出院日期：2026年12月9日（术后第12天）": the day in brackets after the date of discharge
+                         r"(?:出院日期|出院时间|出院于)\s*[:：]?\s*(?:20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})\s*"
+                         r"[（(]\s*(?:今日为|即|为)?\s*术后第\s*(\d{1,2})\s*(?:天|日)\s*[)）]")
 _POD_DAY = re.compile(r"术后第\s*(\d{1,3})\s*(?:天|日)")
 # "术后第7天（出院后第3天）": the time from discharge in the brackets is the one meant
 _POD_GLOSSED = re.compile(r"术后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?=\s*[（(]\s*(?:即)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)\s*[)）])")
@@ -487,8 +498,9 @@ def _stated_pod(text: str) -> int | None:
     m = _POD_STATED.search(text)
     if not m:
         return None
-    return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4))
-_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*)(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
+    return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
+_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*|"
+                         r"(?:(?<=\d/\d\d)|(?<=\d/\d))(?:\s*,\s*|\s+(?:and|&)\s+))(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
 _NEXT_WEEKDAY = re.compile(r"(?:下周|下星期|下礼拜)([一二三四五六日天])|\bnext (mon|tues|wednes|thurs|fri|satur|sun)day\b", re.I)
@@ -1121,7 +1133,8 @@ _STOP_ALONE = re.compile(r"(?:停用|停服|停药|已停|已停用|暂停|stop|
 # a restart at a fixed point (AUTHOR-NOTES-3: a hold with a definite restart is listed): "for 48 hours …, then restart"
 _DEFINITE_RESTART = re.compile(r"\bfor\s+(?:\d+|one|two|three|a)\s+(?:hours?|days?|weeks?)\b[^.;]*?\b(?:then\s+)?(?:restart|resume)\b|"
                                r"\b(?:restart|resume)\s+(?:it\s+)?(?:on|after|in)\s+(?:\d|day|one|two|three)|"
-                               r"(?:\d+|[一二两三])\s*(?:天|日|周|小时)后(?:恢复|重新|再)(?:服用|使用|开始)?", re.I)
+                               r"(?:\d+|[一二两三])\s*(?:天|日|周|小时)后(?:恢复|重新|再)(?:服用|使用|开始)?|"
+                               r"(?:20\d\d\s*年\s*)?\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:起|开始)\s*(?:恢复|重新服用|重新使用|继续)", re.I)   # "暂停，12月10日起恢复 100mg qd"
 
 
 def _stopped_before(between: str, after: str) -> bool:
@@ -1161,6 +1174,8 @@ def _stopped_after(after: str) -> bool:
                     r"four|five|six|seven|the\s+(?:day|week|night)|[1-9])|if\b|when\b|once\b|before\b|after\b|within\b|by\b|"
                     r"on\b|at\b|while\b|如|若|时|前|后)", post, re.I):
             continue
+        if _DEFINITE_RESTART.search(after[m.end():]) and _DOSE_IN_MED.search(after[m.end():]):
+            continue          # "阿司匹林肠溶片 暂停，12月10日起恢复 100mg qd": a hold with a definite restart is taken (AUTHOR-NOTES-3)
         return True
     return False
 
@@ -1382,7 +1397,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近)(?:医院|卫生院|诊所)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
@@ -1392,15 +1407,18 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|[<>≥≤＜＞])|"
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
+                               r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
-_NOT_A_VISIT = re.compile(r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+_NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
+                          r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
-_DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?)门诊")
+_DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内|隔|挂号)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
@@ -1434,13 +1452,13 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
                       r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
-                      r"hba1c|swab|liver enzymes|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
+                      r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
     rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
-    rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
+    rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
@@ -1610,7 +1628,7 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
 
 
@@ -1670,14 +1688,15 @@ def _zh_bare_tests(text: str) -> list[str]:
 
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
-    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)", text), _zh_test_verb().search(text)) if m]
+    found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果|看|阅|询)", text), _zh_test_verb().search(text)) if m]
     if not found:
         return []
     m = min(found, key=lambda x: x.start())
     tail_start = m.end()
     label = re.match(r"(?:项目|内容|安排)?\s*[:：]\s*", text[tail_start:])     # "复查：血常规、肝肾功能，出院后2周"
     if label:
-        again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():])     # "复查：出院后2周复查血常规"
+        again = re.search(r"复查|检查|复测|化验", text[tail_start + label.end():]) \
+            or _zh_test_verb().search(text[tail_start + label.end():])    # "复查：出院后2周复查血常规", "复查项目：每次复诊拍X线片"
         tail_start += label.end() + (again.end() if again else 0)
     tail = text[tail_start:]
     # a note in brackets ("血常规（门诊或当地医院均可）") does not end the list: its words are hidden from the stop words
@@ -1691,7 +1710,17 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     for piece, at in _shared_imaging(body, _split_items(body)):
         offset = tail_start + at
         raw = piece
+        listed = re.fullmatch(r"([^（）()]{2,12}?)\s*[（(]([^（）()]+)[)）]", piece.strip())
+        inner = [x.strip() for x in re.split(r"[、，,/＋+]|及|和", listed.group(2)) if x.strip()] if listed else []
+        if len(inner) >= 2 and re.search(r"标志物|指标|生化|化验|抽血|全套|系列", listed.group(1)) \
+                and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9β\-]{1,10}", x) or _zh_test_words().search(x) for x in inner):
+            # "肿瘤标志物（CEA、CA199、CA724）": a general name with the tests it stands for in brackets is those tests
+            idx = text.find(raw, offset)
+            start = idx if idx >= 0 else offset
+            items += [(x, start, start + len(raw)) for x in inner]
+            continue
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
+        piece = re.sub(r"[)）]+$", "", piece) if not re.search(r"[（(]", piece) else piece   # "（复查头颅CT、血脂）": the bracket closes
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
@@ -1744,7 +1773,8 @@ def _clinic_phrase(text: str) -> str | None:
     "Thyroid surgery clinic", "Oncology day unit", "the asthma nurse"; short forms written out (Rehab → Rehabilitation)."""
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
-    for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.))\b", text, re.I):
+    for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.)|"
+                         r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$)))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -1758,7 +1788,7 @@ def _clinic_phrase(text: str) -> str | None:
         phrase = " ".join(kept)
         # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
         if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)
-                              or owner >= 0):
+                              or owner >= 0 or m.group(1).lower() in ("room", "centre", "center")):     # "the Plaster room"
             continue
         phrase = short.get(phrase.lower(), phrase)
         if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
@@ -1817,6 +1847,7 @@ def _en_department(text: str) -> str | None:
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)(?:\s+clinic|\s+office|\s+department)?\s+(?:in|within|after|on)\b",
         r"see (?:your|the|a) (.+?)\s+(?:doctor|physician|provider|specialist|team|clinic)\b",
         r"(?:^|(?<![\w-]))(?:the )?([A-Z][A-Za-z ]+?)\s+clinic\b",
+        r"\b(?:the|a|your|her|his)\s+([A-Z][A-Za-z-]+)\s+clinic\b",            # "We will see her in the Vasculitis clinic"
         r"appointment (?:with|at) (?:the |your )?(.+?)\s+(?:in|within|on|after)\b",
         r"\bsee (?:your|the|a) ([A-Za-z][A-Za-z ]{1,30}?)\s+(?:in|within|on|after|tomorrow|next)\b",
         r"follow[- ]?up (?:with|in|at) (?:the |your |a )?(.+?)$",
@@ -1852,7 +1883,8 @@ _SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|p
                          r"(?:stool|urine|faecal|fecal|sputum|blood|poo)?\s*(?:samples?|specimens?|pots?)\s+(?:in\s+)?(?:for|to test for)\s+", re.I)
 # a letter's polite request to the GP ("I would be grateful if you could check her TFTs")
 _POLITE_ASK = re.compile(r"^(?:I|we)(?:'d|\s+would|\s+should)\s+be\s+(?:most\s+|very\s+)?grateful\s+if\s+(?:you|the\s+GP|the\s+practice(?:\s+nurse)?)\s+"
-                         r"(?:could|would|can)\s+(?:kindly\s+|please\s+)?", re.I)
+                         r"(?:could|would|can)\s+(?:kindly\s+|please\s+)?|"
+                         r"^(?:could|would|can|will)\s+(?:you|the\s+GP|the\s+practice(?:\s+nurse)?)\s+(?:please\s+|kindly\s+)?(?=\w)", re.I)   # "Could you please check U&E …?"
 
 
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
@@ -1895,6 +1927,10 @@ def _en_test_names(raw: str) -> list[str]:
         looks = [p for p in parts if re.fullmatch(r"(?:wound|scar|dressing|stump|clinical)\s+(?:check|review|inspection|assessment)s?", p, re.I)]
         if looks and len(looks) < len(parts):
             parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
+        done = [p for p in parts if not _TEST_EN.search(p)
+                and re.search(r"\b(?:change|removal|insertion|fitting|dressing|injection|infusion|review|check)s?$", p, re.I)]
+        if done and len(done) < len(parts):
+            parts = [p for p in parts if p not in done]   # "arthrogram and spica change": a procedure done then is not a test
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
@@ -1914,6 +1950,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         return []
     before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
+    after = re.sub(r"^[(（][^()（）]{1,40}[)）]\s*(?=for\b)", "", after)      # "twice weekly (Monday and Thursday) for FBC, U&E"
     candidates = [before]
     # ("Thyroid clinic in 6 weeks with TFTs": a clinic named after an organ is not a test; the tests come after it)
     if not before or not _TEST_EN.search(before) or _REVISIT_EN.search(before):
@@ -1929,6 +1966,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
             candidates.append(re.split(r"[.;]", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
+        raw = re.sub(r"\s+(?:at|on|by|from)\s+day\s*\+?\d{1,3}\s*[(（]?$|\s*[(（]$", "", raw)   # "PET-CT at day +100 (26/02/2027)"
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
         # "Chest X-ray and review in Thoracic clinic": the test, then the visit it goes with
@@ -1947,11 +1985,13 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if place and re.match(r"\s+(?:bloods?|blood tests?|labs?)\b", raw[place.end():], re.I):
             raw = raw[place.end():].strip()                                                 # "GP bloods (FBC)": taken at the GP
         raw = _EN_TEST_VERBS.sub("", raw).strip()
+        raw = _EN_TEST_VERBS.sub("", _TEST_BY.sub("", re.sub(r"^for\s+(?=(?:the |your )?[A-Za-z]+(?: [A-Za-z]+)? to\s)", "", raw))).strip()
+        # ("arrange for the GP to check INR": who does it, then the verb)
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
-        raw = re.sub(r"\s+(?:on the day of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
+        raw = re.sub(r"\s+(?:on the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
                      r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
-                     r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
+                     r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
         raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
@@ -1971,8 +2011,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
-        if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw):
-            continue
+        if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
+                or re.match(r"(?:on |at )?(?:the )?same (?:day|morning|afternoon|time|visit) as\b", raw, re.I):
+            continue          # ("Stroke clinic at 6 weeks, on the same day as the duplex": the test named is the time, not a new one)
         start = text.find(raw)
         listed = re.search(r"\(([^()]{2,60})\)", text[start + len(raw):]) if _GENERIC_TESTS.fullmatch(raw) else None
         colon = re.match(r"\s*[:：]\s*([^.;:]{2,60})$", text[time.end():]) if time and _GENERIC_TESTS.fullmatch(raw) else None
@@ -1992,9 +2033,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
 
 
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
-                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
+                         r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
-                         r"\bon the day of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"\bon the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
                          r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
                          r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
@@ -2016,6 +2057,10 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     if lead:
         segment = _Segment(text, segment.start + lead)
     cuts = list(_TABLE_CELL.finditer(text))
+    spaced = False
+    if zh and len(cuts) < 2 and not re.search(r"[，,。；;：:（(]", text):
+        # "术后1个月 血管外科门诊 主动脉CTA、肾功能": a row of a table flattened with spaces between its cells
+        cuts, spaced = list(re.finditer(r"[ \u3000]+", text.strip())), True
     if len(cuts) < 2 or len(cuts) > 4:
         return None
     bounds = [0, *[x for m in cuts for x in (m.start(), m.end())], len(text)]
@@ -2026,9 +2071,20 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     when = _when(cells[timed[0]][0], ref)
     # the tests are in the first cell that is not the time ("项目 / 时间 / 地点" or "时间 | 项目 | 科室")
     first = 1 if timed[0] == 0 else 0
-    if first and not lead:
-        return None
+    if first and not lead or spaced:
+        # "Day 7 after discharge | GP surgery | FBC", "出院后2周 血管外科门诊 血压": the time first, then a place and the tests
+        # in either order: the tests are the cell that names no department, the place the cell that does
+        department_of = _zh_department if zh else _known_en_department
+        rest = [k for k in range(len(cells)) if k != timed[0]]
+        places = [k for k in rest if department_of(cells[k][0]) or _LAB_PLACE.search(cells[k][0])]
+        tests = [k for k in rest if k not in places]
+        if len(places) != 1 or len(tests) != 1:
+            return None
+        first = tests[0]
     tests_cell, tests_at = cells[first]
+    verb = re.match(r"\s*(?:复查|检查|复测|化验|查|拍|做|行)(?=\S)", tests_cell) if zh else None
+    if verb:                                            # "2026-12-18 消化内科门诊 复查胃镜": the test, not the verb
+        tests_cell, tests_at = tests_cell[verb.end():], tests_at + verb.end()
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
         if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
@@ -2039,8 +2095,11 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
         if not names or not any(_TEST_EN.search(n) for n, _ in names) or any(len(n) > 40 for n, _ in names):
             return None
     start = segment.start + tests_at
+    # "术后6个月、1年 | 血管外科门诊 | 主动脉CTA": the row at each time its time cell lists
+    listed = [w for w in _revisit_whens(cells[timed[0]][0], ref) if w]
+    whens = list(dict.fromkeys(listed)) if len(listed) > 1 and not _RECURRING.search(cells[timed[0]][0]) else [when]
     items = [OrderItemDraft(kind="reexam", text=original[start:start + len(tests_cell)], span_start=start,
-                            span_end=start + len(tests_cell), name=n, when=when) for n, _ in names]
+                            span_end=start + len(tests_cell), name=n, when=w) for w in whens for n, _ in names]
     place = " ".join(cell for k, (cell, _) in enumerate(cells) if k not in (first, timed[0]))
     if (_zh_test_words().search(place) if zh else _TEST_EN.search(place)) and not _LAB_PLACE.search(place):
         return None                                     # "血常规 / 肝功能 / 出院后2周": tests cut by slashes, not a table row
@@ -2048,8 +2107,8 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
         department = _zh_department(place) if zh else _known_en_department(place)
         if department:
             end = segment.start + len(text)
-            items.insert(0, OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
-                                           span_end=end, name=department, when=when))
+            items[:0] = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
+                                        span_end=end, name=department, when=w) for w in whens]
     return items
 
 
@@ -2146,10 +2205,19 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             structured = [replace(i, when=first) if any(i is p for p in prev_found) else i for i in structured]
             prev_found = [replace(i, when=first) for i in prev_found]
             continue
+        if zh and found and all(i.kind == "revisit" and not i.name for i in found) and _RECURRING.search(clause.text) \
+                and not re.search(r"复诊|门诊|随诊|随访|来院|回院|返院", clause.text) and any(i.kind == "reexam" for i in structured):
+            # "出院后3个月复查腮腺彩超，以后每半年复查一次", "第1年每3个月复查一次": the tests just named, repeated; no new visit
+            continue
         if found and _THEN_AGAIN.match(clause.text) and _RECURRING.search(clause.text):
             # "…; then lithium level every 3 months": a repeat of a test already listed is not a new time point
             seen_names = {_item_key(i.name) for i in structured if i.kind in ("reexam", "revisit")}
             found = [i for i in found if _item_key(i.name) not in seen_names]
+            if any(i.kind == "revisit" for i in structured):
+                # "出院后2周内分泌科门诊复诊，之后每1-2个月复诊一次": the visit just named, repeated, is no new one
+                found = [i for i in found if not (i.kind == "revisit" and not i.name)]
+        if not found and not warning and last_visits:
+            found = _next_first_visit(clause, last_visits, original, ref)
         if not found and last_visits and _is_time_only(clause.text, ref) and _JOINED_TIMES.match(clause.text) \
                 and not _RECURRING.search(clause.text):
             # "Eye clinic tomorrow, then at 1 week and at 1 month": more times of the same visit
@@ -2267,7 +2335,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
 _FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:the\s+)?next(?:\s+(?:one|dose|session|visit))?\s+(?:on\s+)?(?=\d)|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
-_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*(?:\s*[-~～至到]\s*[\d一二两三四五六七八九十]+)?\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
 
 
@@ -2290,7 +2358,10 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
     out: list[OrderItemDraft] = []
     for clause in _clauses(segment, zh):
         offset = clause.start - segment.start
-        if any(n.start < offset + len(clause.text) and offset < n.end for n in names) or _DOSE_IN_MED.search(clause.text):
+        visit_word = _VISIT_OR_TEST.search(clause.text) or (_zh_test_verb().search(clause.text) if zh else None)
+        # ("服药1周后内分泌科门诊复诊调整胰岛素剂量": a drug named after the visit word is what the visit is for)
+        if any(n.start < offset + (visit_word.start() if visit_word else len(clause.text)) and offset < n.end for n in names) \
+                or _DOSE_IN_MED.search(clause.text):
             continue
         if _WARNING_TRIGGER.search(clause.text):
             for code, start, end in warning_signs(clause.text, lang):
@@ -2300,10 +2371,29 @@ def _after_medication(segment: _Segment, zh: bool, original: str, lang: str, ref
                                               name=original[s:e], symptom_code=code))
         elif (_VISIT_OR_TEST.search(clause.text) or (_zh_test_words() if zh else _TEST_EN).search(clause.text)) and _when(clause.text, ref):
             out += [i for i in _structure_clause(clause, zh, original, ref) if i.when]
+        else:
+            out += _next_first_visit(clause, out, original, ref)
     return out
 
 
-_WHEN_JOIN = re.compile(r"^\s*(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+"
+_FIRST_DATE = re.compile(r"(?:首次|第一次|\bfirst\b)[^，,。；;）)]{0,8}?(?=\d)", re.I)
+
+
+def _next_first_visit(clause: _Segment, before: list[OrderItemDraft], original: str, ref: dt.date | None) -> list[OrderItemDraft]:
+    """"12月9日在精神科门诊注射第二针，之后每月1次（首次维持针2027年1月6日）": a repeat of the visit just named, with its own
+    first date, is a visit on that date (recurring visits give their first occurrence, AUTHOR-NOTES-2/7)."""
+    visits = [i for i in before if i.kind == "revisit" and i.when]
+    first = _FIRST_DATE.search(clause.text)
+    if not visits or not first or not _THEN_AGAIN.match(clause.text) or not _RECURRING.search(clause.text):
+        return []
+    when = _when(clause.text[first.end():], ref)
+    if not when or when.startswith("P") or when in {v.when for v in visits}:
+        return []
+    end = clause.start + len(clause.text)
+    return [replace(visits[-1], when=when, text=original[clause.start:end], span_start=clause.start, span_end=end)]
+
+
+_WHEN_JOIN = re.compile(r"^\s*(?:[(（][^()（）\d]{1,30}[)）]\s*)?(?:(?:[、,，/]|和|及|以及|与|或|and|again|then)\s*)+"
                         r"(?:(?:the\s+)?(?:first|second|third|fourth|fifth|sixth|next|final|last)\s+(?:dose|infusion|injection|session|cycle|visit|one)\s+)?"
                         r"(?:(?:in|after|at|on|术后|出院后|第)\s*)*"
                         r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s*|(?:周|星期)[一二三四五六日天]\s*)?$", re.I)
@@ -2332,7 +2422,7 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
         pieces.append(text[last:start])
         last = end
     rest = "".join(pieces) + text[last:]
-    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&]", "", rest, flags=re.I)) <= 3
+    return len(re.sub(r"\b(?:in|after|within|on|at|about|around|then|and|or|again|weeks?|months?|days?|出院后|术后|后|内)\b|[\s,，:：.。&、第]", "", rest, flags=re.I)) <= 3   # ("出院后第5天、第10天")
 
 
 _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
@@ -2351,13 +2441,14 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
         return when
     n = int(_num(m.group(1) or m.group(3)) or 1) if (m.group(1) or m.group(3) or "").lower() not in ("the", "a") else 1
     days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) == "周" else 1)
-    period = re.fullmatch(r"P(\d+)([DW])", when)
+    # (a month counts as 4 weeks here: "出院后1个月复诊，复诊前1周复查" → P3W, AUTHOR-NOTES-8)
+    period = re.fullmatch(r"P(\d+)([DWM])", when)
     if not period:
         try:
             return (dt.date.fromisoformat(when) - dt.timedelta(days=days)).isoformat()
         except ValueError:
             return when
-    count = int(period.group(1)) * (7 if period.group(2) == "W" else 1) - days
+    count = int(period.group(1)) * {"D": 1, "W": 7, "M": 28}[period.group(2)] - days
     if count <= 0:
         return when
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
@@ -2397,6 +2488,18 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
     if _CONDITIONAL_VISIT.search(text) or _NOT_A_VISIT.search(text):
         return []             # "必要时复查胸片", "see your GP if not better", a home visit, dialysis as before: not an appointment
     if zh:
+        head = re.match(r"\s*([^:：，,。；;\s]{2,16}?)\s*[:：]\s*(\S.*)$", text)
+        if head and when and re.search(r"复查|检查|复测|抽血|化验", head.group(2)) and not _zh_reexam_items(head.group(2)) \
+                and not _zh_department(head.group(1)) and not _CONDITIONAL_VISIT.search(text):
+            names = [n for piece, _ in _split_items(head.group(1)) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()])]
+            if names and all(_zh_test_words().search(n) or re.search(r"功能|常规|标志物|浓度|水平|抗体", n) for n in names):
+                # "甲状腺功能：出院后6周复查": the test is the label, the time and the verb after the colon
+                whens = _first_occurrence(head.group(2), ref) or _revisit_whens(head.group(2), ref)
+                department = _zh_department(head.group(2))
+                return [*(OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
+                          for w in (whens if department else [])),
+                        *(OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=n, when=w)
+                          for w in whens for n in names)]
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
         reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", monitored) else []
@@ -2421,8 +2524,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             # "术后1周眼科门诊复查视力、眼压": a visit to that clinic (at each time), and the tests
             department = _zh_department(text[:reexams[0][1]])
             community = bool(department) and _COMMUNITY_ZH.fullmatch(department) is not None and not _OPTIONAL_PLACE_ZH.search(text)
-            if department and when and (re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department)
-                                        or community):
+            # ("…3个月后复查糖化血红蛋白，同时眼科门诊查眼底": a clinic with no time of its own goes with the time of the clause before)
+            if department and (when or pending_when and re.search(r"同时|同日|当天|当日|届时|并", text[:reexams[0][1]])) \
+                    and (re.search(r"门诊|科|中心|病房", text[:reexams[0][1]]) and not _TEST_PLACE_ZH.search(department) or community):
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
@@ -2441,7 +2545,10 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "2026年12月10日泌尿外科门诊拔管", "出院后10天口腔科拆线", "2026-12-03 入住肿瘤科": a known clinic on a day is a
         # visit whatever is done there ("术后10天拆线" with no clinic is not: the older corpora do not count it)
         if _REVISIT_ZH.search(text) or re.search(r"复查", text) or department and when and re.search(r"门诊", text) \
-                or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text):
+                or when and known or when and _EITHER_PLACE_ZH.search(text) or when and re.search(r"(?<=科|诊)随访", text) \
+                or when and re.search(r"(?:起|开始)[^，,。；;]{0,8}?到[\u4e00-\u9fff]{2,10}?(?:科|中心|治疗室)(?:门诊)?[^，,。；;]{0,6}?"
+                                      r"(?:治疗|训练|理疗|针灸|针刺|康复)", text):
+            # ("12月5日起每日上午到高压氧科治疗1次": the start of outpatient therapy is a visit, AUTHOR-NOTES-3)
             if not department and not when or not when and re.search(r"复诊(?:后|时)|根据|视(?:情况|病情|结果)", text) \
                     or re.search(r"(?:复查|复诊|检查)前[^，,。；;]{0,4}?(?:停|禁|空腹|携带|带上|勿|不要)", text):
                 # ("复查前停用散瞳药1天": what to do before a visit, not a visit)
@@ -2491,8 +2598,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                     when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
             listed = [w for w in _revisit_whens(text, ref) if w] if when and _before_the_visit(text, when) == when else []
-            if len(listed) > 1 and not _RECURRING.search(text):
+            if len(listed) > 1 and not _RECURRING.search(_EVERY_VISIT.sub("", text)):
                 # "CT CAP at 3 months, then at 6, 12 and 24 months": the test at each time listed (AUTHOR-NOTES-2)
+                # ("Haematology clinic at 1, 3 and 6 months with FBC at each visit": "each visit" is those times, not a repeat)
                 found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                          for w in listed for item, _, _ in reexams]
             # "Follow up in orthopaedics in 6 weeks with an X-ray of the hip": the visit and the test
@@ -2521,6 +2629,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # "Bloods (FBC) every Tuesday at the haematology day unit": the test is taken at a visit to that unit
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_clinic_phrase(text[reexams[-1][2]:]), when=when))
+            visit = found[0] if found and found[0].kind == "revisit" and found[0].when == when else None
+            test_whens = list(dict.fromkeys(i.when for i in found if i.kind == "reexam" and i.when))
+            if visit and len(test_whens) > 1 and when in test_whens:
+                # "GP to check U&E on Thursday 10/12 and again on Thursday 17/12": a visit at each time the test is taken
+                found[1:1] = [replace(visit, when=w) for w in test_whens if w != when]
             return found
         if not when and pending_when and _SAME_TIME_EN.search(text) and (_REVISIT_EN.search(text) or _clinic_phrase(text)):
             # "CT head in 6 weeks, then Neurosurgery clinic the same day": the visit at the time of the clause before
@@ -2688,6 +2801,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
     labelled_when: str | None = None    # "复查时间：出院后1个月；复查项目：血常规": the time a label gives the next segment's tests
+    labelled_whens: list[str | None] = []   # (each time the label lists: "复诊时间：出院后4周、8周、12周")
     previous_segment: tuple[str, int] | None = None     # the text of the segment before and where its items begin
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
@@ -2704,6 +2818,25 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         time_label = _TIME_LABEL.fullmatch(segment.text)
         if time_label and _when(time_label.group(1), discharge_date) and _is_time_only(time_label.group(1), discharge_date):
             labelled_when = _when(time_label.group(1), discharge_date)
+            listed = [w for w in _revisit_whens(time_label.group(1), discharge_date) if w]
+            labelled_whens = list(dict.fromkeys(listed)) if len(listed) > 1 and not _RECURRING.search(time_label.group(1)) \
+                else [labelled_when]
+            # "复诊科室：创伤骨科门诊 / 复诊时间：出院后4周、8周、12周": the clinic labelled just before is visited at each time
+            for k in range(len(items) - 1, -1, -1):
+                if items[k].kind == "revisit" and items[k].when is None and items[k].name \
+                        and re.match(r"\s*(?:复诊|复查|随访|就诊)?(?:科室|地点)\s*[:：]", items[k].text):
+                    items[k:k + 1] = [replace(items[k], when=w) for w in labelled_whens]
+                    break
+                if items[k].kind != "instruction":
+                    break
+            # "复查项目：血常规、电解质；复查时间：出院后第5天、第10天": the tests labelled just before are taken at each time
+            untimed = [k for k, i in enumerate(items) if i.kind == "reexam" and i.when is None
+                       and re.match(r"\s*(?:复查|检查|随访)(?:项目|内容)\s*[:：]", i.text)]
+            last_item = next((k for k in range(len(items) - 1, -1, -1) if items[k].kind != "instruction"), None)
+            if untimed and last_item == untimed[-1]:
+                block = [k for k in untimed if items[k].span_start == items[untimed[-1]].span_start]
+                tests = [items[k] for k in block]
+                items = [i for k, i in enumerate(items) if k not in block] + [replace(t, when=w) for w in labelled_whens for t in tests]
             end = segment.start + len(segment.text)
             items.append(OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end))
             continue
@@ -2724,8 +2857,14 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    visit_whens=_last_visit_times(items),
                                    names=names)
+        if previous_segment and re.search(r"每次(?:复查|检查|化验|检验)(?:后|结果出来后)", segment.text):
+            # "…1、3、6个月复查胸部CT；每次复查后凭报告到呼吸科门诊复诊": a visit after each of the tests before
+            test_whens = list(dict.fromkeys(i.when for i in items[previous_segment[1]:] if i.kind == "reexam" and i.when))
+            found = [replace(i, when=w) for i in found
+                     for w in (test_whens if i.kind == "revisit" and i.when is None and test_whens else [i.when])]
         if labelled_when:
-            found = [replace(i, when=labelled_when) if i.kind in ("reexam", "revisit") and i.when is None else i for i in found]
+            found = [replace(i, when=w) for i in found
+                     for w in (labelled_whens if i.kind in ("reexam", "revisit") and i.when is None else [i.when])]
             # "复查时间：出院后2周；复查项目：…；复查地点：肝胆外科门诊": the labels of one block share the time
             labelled_when = labelled_when if re.match(r"\s*(?:复查|复诊|随访|检查)?(?:项目|地点|科室|内容|地址)\s*[:：]", segment.text) else None
         if not any(i.kind == "medication" for i in found):
@@ -2745,7 +2884,8 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
         inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
                                       text[line_start:segment.start], re.I))
-        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found):
+        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found) \
+                and not _NOT_A_VISIT.search(segment.text) and not _CONDITIONAL_VISIT.search(segment.text):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)
             department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None
@@ -2788,6 +2928,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             end = segment.start + len(segment.text)
             found = [OrderItemDraft(kind="instruction", text=text[segment.start:end], span_start=segment.start, span_end=end)]
         first = _when(segment.text, discharge_date) if _FIRST_ON.match(segment.text) else None
+        if first and previous_segment and _RECURRING.search(previous_segment[0]) and found \
+                and all(i.kind == "revisit" and not i.name for i in found) \
+                and re.match(r"\s*first (?:visit|appointment|attendance|session)\b", segment.text, re.I):
+            found = []        # "…twice weekly (Monday and Thursday) for FBC; first visit Monday 07/12/2026": the note of the first date
         if first and previous_segment and _RECURRING.search(previous_segment[0]) \
                 and not any(i.kind in ("revisit", "reexam", "medication") for i in found):
             # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then
