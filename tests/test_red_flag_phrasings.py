@@ -91,3 +91,30 @@ def test_a_plain_no_is_still_nothing(text: str, lang: str) -> None:
     from dialogs.understanding import normalize, parse_field
 
     assert parse_field("symptoms", normalize(text), lang).value == {"present": [], "absent": [], "cues": {}}
+
+
+@pytest.mark.parametrize("field, text, lang", [
+    ("overall_condition", "差，晚上憋得没法躺，只能坐着打盹", "zh"),     # 只能坐着 is at rest, not "can sit"
+    ("overall_condition", "不好，我妈这两天老糊涂了，连我都不认得了", "zh"),
+    ("symptoms", "我婆婆这两天尿尿尿出血来了，还一块一块的", "zh"),      # clots are heavy
+    ("symptoms", "喘气费劲，嘴唇都乌了", "zh"),
+    ("symptoms", "老头子这两天嘴有点往右边咧，喝稀饭往外淌", "zh"),
+    ("wound", "The scar's fine. It's my chest, it's been crushing for about forty minutes now.", "en"),
+    ("symptoms", "Dad had a fit this morning, shaking all over, then he was out of it for ages.", "en"),
+    ("symptoms", "Went to stand up and the room went black, next I knew I was on the floor.", "en"),
+    ("symptoms", "Her face has slipped on one side.", "en"),
+])
+def test_red_flag_told_in_passing_or_in_everyday_words(field: str, text: str, lang: str) -> None:
+    engine = step_engine((field,), lang)
+    engine.handle(text)
+    assert "red" in {f["level"] for f in engine.state.flags}
+
+
+def test_a_bare_worse_answers_the_condition_question() -> None:
+    for text in ("差", "很差"):
+        engine = step_engine(("overall_condition",), "zh")
+        engine.handle(text)
+        assert engine.state.collected["overall_condition"] == "worse", text
+    engine = step_engine(("overall_condition",), "zh")
+    engine.handle("差不多")
+    assert engine.state.collected["overall_condition"] == "same"
