@@ -118,3 +118,10 @@ def test_a_bare_worse_answers_the_condition_question() -> None:
     engine = step_engine(("overall_condition",), "zh")
     engine.handle("差不多")
     assert engine.state.collected["overall_condition"] == "same"
+
+
+def test_a_question_about_ones_own_finding_reports_it_a_question_about_a_possibility_does_not() -> None:
+    assert "red" in levels("Is it normal for my stools to be black?", "en")
+    assert "red" in levels("Should I worry that I fainted on Sunday?", "en")
+    assert "red" not in levels("Should I worry if I faint?", "en")
+    assert "red" not in levels("Can these tablets cause black stools?", "en")
