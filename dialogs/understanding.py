@@ -570,8 +570,11 @@ def _after_correction(t: str) -> str:
     return t
 
 
-_SYS_LABEL = re.compile(r"(?:高压|收缩压|上面|上压|上边|top|systolic|upper)[^\d，,。.]{0,14}(\d{2,3})", re.I)
-_DIA_LABEL = re.compile(r"(?:低压|舒张压|下面|下压|下边|bottom|diastolic|lower)[^\d，,。.]{0,14}(\d{2,3})", re.I)
+# The label before the number ("高压一百九", "top was 185") or after it ("185 on top and 96 underneath").
+_SYS_LABEL = re.compile(r"(?:(?:高压|收缩压|上面|上压|上边|高的|top|systolic|upper)[^\d，,。.]{0,14}"
+                        r"|(?=\d{2,3}\s*(?:on (?:the )?top|at the top|up top)))(\d{2,3})", re.I)
+_DIA_LABEL = re.compile(r"(?:(?:低压|舒张压|下面|下压|下边|低的|bottom|diastolic|lower)[^\d，,。.]{0,14}"
+                        r"|(?=\d{2,3}\s*(?:underneath|on the bottom|at the bottom|down below)))(\d{2,3})", re.I)
 # A pulse said beside the reading ("血压计上还有个心跳是七十几") is not part of it.
 _PULSE_ASIDE = re.compile(r"(?:心跳|脉搏|心率|pulse|heart ?rate)[^\d，,。.]{0,10}\d+\s*(?:几|多|来)?(?:下)?", re.I)
 

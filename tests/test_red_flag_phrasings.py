@@ -125,3 +125,14 @@ def test_a_question_about_ones_own_finding_reports_it_a_question_about_a_possibi
     assert "red" in levels("Should I worry that I fainted on Sunday?", "en")
     assert "red" not in levels("Should I worry if I faint?", "en")
     assert "red" not in levels("Can these tablets cause black stools?", "en")
+
+
+@pytest.mark.parametrize("text, lang, reading", [
+    ("It was 185 on top and 96 underneath.", "en", {"systolic": 185, "diastolic": 96}),
+    ("120 on top, 80 at the bottom", "en", {"systolic": 120, "diastolic": 80}),
+    ("高的一百六，低的一百", "zh", {"systolic": 160, "diastolic": 100}),
+])
+def test_a_blood_pressure_labelled_after_its_number_or_as_the_high_and_low_one(text: str, lang: str, reading: dict) -> None:
+    from dialogs.understanding import normalize, parse_field
+
+    assert parse_field("blood_pressure", normalize(text), lang).value == reading
