@@ -136,3 +136,16 @@ def test_a_blood_pressure_labelled_after_its_number_or_as_the_high_and_low_one(t
     from dialogs.understanding import normalize, parse_field
 
     assert parse_field("blood_pressure", normalize(text), lang).value == reading
+
+
+@pytest.mark.parametrize("text, lang, red", [
+    ("伤口边上有点渗液，白白的稠稠的", "zh", True),      # thick white: pus
+    ("线头那里鼓了个包，挤出来黄的", "zh", True),
+    ("Some green stuff oozing out.", "en", True),
+    ("伤口渗了点黄水", "zh", False),                     # thin yellow fluid: discharge, yellow
+    ("It's weeping clear fluid.", "en", False),
+])
+def test_pus_said_as_what_it_looks_like(text: str, lang: str, red: bool) -> None:
+    engine = step_engine(("wound",), lang)
+    engine.handle(text)
+    assert ("red" in {f["level"] for f in engine.state.flags}) is red
