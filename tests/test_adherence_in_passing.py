@@ -7,7 +7,8 @@ import pytest
 
 from dialogs.understanding import normalize, parse_field
 
-MEDS_EN = [{"name": "Apixaban 5 mg", "generic_name": "apixaban", "drug_class": "anticoagulant"},
+MEDS_EN = [{"name": "Atorvastatin 40 mg", "generic_name": "atorvastatin", "drug_class": "statin"},
+           {"name": "Apixaban 5 mg", "generic_name": "apixaban", "drug_class": "anticoagulant"},
            {"name": "Bisoprolol 2.5 mg", "generic_name": "bisoprolol", "drug_class": "antihypertensive"}]
 
 
@@ -40,3 +41,15 @@ def test_a_miss_of_a_medicine_is_still_a_miss(text: str, missed: list[str] | Non
     assert got is not None and got["adherence"] == "partial"
     if missed is not None:
         assert got["missed"] == missed
+
+
+def test_a_drug_never_started_is_missed_and_mostly_is_asked_again() -> None:
+    got = adherence("I haven't started the cholesterol one, didn't like the sound of it.")
+    assert got is not None and got["adherence"] == "partial"
+    assert adherence("Mostly, yes.") is None
+
+
+def test_a_relative_watching_every_pill_is_taken() -> None:
+    meds = [{"name": "阿司匹林肠溶片", "generic_name": "阿司匹林", "drug_class": "antiplatelet"}]
+    value = parse_field("medication_adherence", normalize("我妈吃药我盯着呢，一片不少"), "zh", {"medications": meds}).value
+    assert value == {"adherence": "full", "missed": []}
