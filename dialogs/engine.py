@@ -641,9 +641,10 @@ class FollowupEngine:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])
                        and c not in ignore]
-            if current is not None and current.collect in ("overall_condition", "pain_score"):
+            if current is not None and current.collect in ("overall_condition", "pain_score", "satisfaction", "feedback"):
                 # How things are overall ("这两天又不行了，人没劲"): its mild complaints are part of that
                 # assessment (worse is its own flag, the symptoms question follows); a red one is kept at once.
+                # So is the verdict on the care ("医生都不怎么理人" is the doctor, not the patient's mood).
                 present = [c for c in present
                            if symptom_level(c, (found.get("cues") or {}).get(c) or {}, rules=self.rules)[0] == "red"]
             if present:

@@ -949,18 +949,18 @@ def _pain_score(text: str) -> Parse:
 
 _SATISFACTION_ZH = [
     (1, re.compile(r"很不满意|非常不满意|特别不满意|极不满意|太差了|太差劲|非常差|很差|再也不(?:去|来)|差劲透了")),
-    (2, re.compile(r"不满意|不太满意|不怎么满意|不好|不太好|不怎么好|差")),
-    (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|满意得很|满意得不得了|满意极了|非常好|特别好|太好了|相当满意|满分")),
+    (2, re.compile(r"不满意|不太满意|不怎么满意|不好|不太好|不怎么好|不咋(?:地|样)|不怎么样|差")),
+    (5, re.compile(r"非常满意|很满意|特别满意|十分满意|太满意|满意得很|满意得不得了|满意极了|非常好|特别好|太好了|相当满意|满分|挑不出(?:毛病|啥)|没(?:啥|什么)可挑")),
     (3, re.compile(r"一般|还行|凑合|马马虎虎|还可以|说得过去|过得去")),
-    (4, re.compile(r"满意|挺好|不错|蛮好|很好|还好")),
+    (4, re.compile(r"满意|挺好|不错|蛮好|很好|还好|没(?:啥|什么)意见|(?:挺|很|特别|蛮|都)(?:负责|周到|耐心|细心|热情)")),
 ]
 _SATISFACTION_EN = [
     (1, re.compile(r"very (?:dis|un)satisfied|very unhappy|extremely (?:dis|un)satisfied|terrible|awful|horrible", re.I)),
-    (2, re.compile(r"dissatisfied|unsatisfied|unhappy|not (?:very |really )?(?:satisfied|happy|good)|\bpoor\b|\bbad\b", re.I)),
+    (2, re.compile(r"dissatisfied|unsatisfied|unhappy|not (?:very |really )?(?:satisfied|happy|good)|\bpoor\b|(?<!not )\bbad\b", re.I)),
     (5, re.compile(r"very (?:satisfied|happy|pleased|good)|extremely (?:satisfied|happy)|excellent|great|wonderful|fantastic|perfect|"
-                   r"couldn'?t be happier|amazing|outstanding", re.I)),
-    (3, re.compile(r"neutral|\bok(?:ay)?\b|average|so-so|alright|all right|\bfine\b|mixed|not bad", re.I)),
-    (4, re.compile(r"satisfied|happy|pleased|\bgood\b", re.I)),
+                   r"couldn'?t be happier|amazing|outstanding|(?:couldn'?t|can'?t|cannot) fault|\bangels?\b|brilliant|second to none|spot on", re.I)),
+    (3, re.compile(r"neutral|\bok(?:ay)?\b|average|so-so|alright|all right|\bfine\b|mixed|not bad(?! at all)", re.I)),
+    (4, re.compile(r"satisfied|happy|pleased|\bgood\b|no complaints|looked after (?:me|him|her|us) (?:well|nicely)|\blovely\b|\bkind\b|not bad at all", re.I)),
 ]
 
 
