@@ -149,3 +149,8 @@ def test_pus_said_as_what_it_looks_like(text: str, lang: str, red: bool) -> None
     engine = step_engine(("wound",), lang)
     engine.handle(text)
     assert ("red" in {f["level"] for f in engine.state.flags}) is red
+
+
+def test_fainting_is_a_word_of_its_own_so_a_denied_list_holding_it_stays_denied() -> None:
+    assert levels("I haven't had any pain, bleeding or fainting.", "en") == set()
+    assert "red" in levels("I've had a couple of fainting episodes, well, fainting twice on Sunday.", "en")
