@@ -154,3 +154,10 @@ def test_pus_said_as_what_it_looks_like(text: str, lang: str, red: bool) -> None
 def test_fainting_is_a_word_of_its_own_so_a_denied_list_holding_it_stays_denied() -> None:
     assert levels("I haven't had any pain, bleeding or fainting.", "en") == set()
     assert "red" in levels("I've had a couple of fainting episodes, well, fainting twice on Sunday.", "en")
+
+
+@pytest.mark.parametrize("text, lang", [("那个咳嗽啊，基本上好利索了", "zh"), ("The cough is a thing of the past.", "en")])
+def test_a_symptom_said_to_be_over_is_no_finding(text: str, lang: str) -> None:
+    from dialogs.understanding import normalize, parse_field
+
+    assert parse_field("symptoms", normalize(text), lang).value["present"] == []
