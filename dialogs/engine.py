@@ -105,7 +105,7 @@ class CallState:
 class FollowupEngine:
     def __init__(self, *, flows: FlowLibrary, flow: Flow, context: CallContext, rules: ClinicalRules | None = None,
                  answer_question: QuestionAnswerer | None = None, llm_fallback: FieldFallback | None = None,
-                 max_reprompts: int = 2, max_questions: int = 3, state: CallState | None = None,
+                 max_reprompts: int = 2, max_questions: int = 5, state: CallState | None = None,
                  semantic: Any = None, read_back: bool = False) -> None:
         self.flows = flows
         self.flow = flow
@@ -212,7 +212,9 @@ class FollowupEngine:
                 return corrected
         if step.collect == "questions":
             return self._handle_questions_step(utterance)
-        if nlu.parse_is_question(utterance, self.lang) and len(self.state.questions) < self.max_questions:
+        # Questions past the ones answered are still questions, noted for a nurse; only past twice as many
+        # (a loop) is a question taken as the answer, so that the call goes on.
+        if nlu.parse_is_question(utterance, self.lang) and len(self.state.questions) < 2 * self.max_questions:
             asked, said = nlu.split_questions(utterance, self.lang)
             value = self._field_value(step, said) if said and step.collect else None
             if value is not None:
@@ -436,8 +438,8 @@ class FollowupEngine:
             return self._advance_from_current(prefix=self._red_prefix())
         if not asked and yes_no == "yes" and len(utterance) <= 6:
             return self._say([self._message("question_go_ahead")], expecting="questions")
-        if len(self.state.questions) >= self.max_questions:
-            return self._advance_from_current(prefix=[self._message("nurse_callback")])
+        if len(self.state.questions) >= 2 * self.max_questions:
+            return self._advance_from_current(prefix=[self._message("question_noted")])
         reply_text = self._answer(utterance)
         return self._say([reply_text, self._message("question_more")], expecting="questions")
 
@@ -464,7 +466,9 @@ class FollowupEngine:
                                       sources=tuple(grounded.sources))
             else:
                 result = AnswerResult(text=self._message("red_flag"), answered=False, sources=())
-        elif len(self.state.questions) >= self.max_questions or self.answer_question is None:
+        elif len(self.state.questions) >= self.max_questions:
+            result = AnswerResult(text=self._message("question_noted"), answered=False, sources=())
+        elif self.answer_question is None:
             result = AnswerResult(text=self._message("nurse_callback"), answered=False, sources=())
         else:
             try:
@@ -790,7 +794,7 @@ class FollowupEngine:
 # The call's messages in the order script() offers them for rendering ahead: the likely ones (a missed
 # answer, a question, a correction) before the rare ones (a red flag, a failed identity check).
 _LIKELY_MESSAGES = ("reprompt", "silence", "give_up_field", "unclear_handoff", "question_more", "question_go_ahead",
-                    "nurse_callback", "back_to_script", "correction_ack", "identity_retry", "family_ack")
+                    "nurse_callback", "question_noted", "back_to_script", "correction_ack", "identity_retry", "family_ack")
 _RARE_MESSAGES = ("read_back_intro", "transfer_ack", "red_flag", "red_flag_continue", "identity_failed", "wrong_person", "refused",
                   "voicemail")
 

@@ -52,7 +52,7 @@ REQUIRED_MESSAGES = frozenset({
     "nurse_callback", "closing", "reminder_revisit", "reminder_reexam", "callback_promise", "unclear_handoff", "transfer_ack",
     "question_go_ahead", "question_more", "reconnect", "voicemail", "transfer_now", "transfer_later", "transfer_failed",
     "unknown_caller", "leave_message", "message_received", "callback_hours", "read_back_intro",
-    "read_back",
+    "read_back", "question_noted",
 })
 
 

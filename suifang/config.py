@@ -197,7 +197,7 @@ class DialogConfig(_Section):
     hospital_name_zh: str = "随访示范医院"
     hospital_name_en: str = "Suifang Demo Hospital"
     max_reprompts: int = 2
-    max_questions: int = 3
+    max_questions: int = 5
     use_llm_fallback: bool = True
     second_reader: bool = True
     read_back_readings: bool = True   # spoken calls read a reading past a red line back before keeping it
