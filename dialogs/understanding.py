@@ -324,6 +324,7 @@ _CONFIRM_EN = re.compile(r"(?:\byes\b|\byeah\b|speaking|this is (?:he|she|me)|th
 _YEAR_4 = re.compile(r"(?<!\d)(19\d\d|20[0-2]\d)(?!\d)")
 _YEAR_2 = re.compile(r"(?<!\d)(\d\d)\s*年")
 _YEAR_EN_2 = re.compile(r"(?:born|birth)[^0-9]{0,12}'?(\d\d)(?!\d)", re.I)
+_YEAR_APOSTROPHE = re.compile(r"(?<![\w'’])['’](\d\d)(?![\d'’])")   # "Bob Miller, yes, '62."
 _DIGITS_4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 
@@ -331,7 +332,7 @@ def _years(text: str) -> set[int]:
     t = to_digits(text.replace("解放那年", "1949年"))
     t = re.sub(r"\b(\d\d)[- ]baby\b", r"\1年", t)          # "a sixty-one baby"
     years = {int(y) for y in _YEAR_4.findall(t)}
-    for two in _YEAR_2.findall(t) + _YEAR_EN_2.findall(t):
+    for two in _YEAR_2.findall(t) + _YEAR_EN_2.findall(t) + _YEAR_APOSTROPHE.findall(t):
         n = int(two)
         years.add(1900 + n if n > 25 else 2000 + n)
     return years

@@ -161,3 +161,11 @@ def test_a_symptom_said_to_be_over_is_no_finding(text: str, lang: str) -> None:
     from dialogs.understanding import normalize, parse_field
 
     assert parse_field("symptoms", normalize(text), lang).value["present"] == []
+
+
+def test_a_birth_year_said_with_an_apostrophe_verifies_an_age_does_not() -> None:
+    from dialogs.understanding import parse_identity
+
+    assert parse_identity("Bob Miller, yes, '62.", "en", name="Robert Miller", birth_year=1962).value["verified"]
+    # an age is no birth year (followup-outcome.md: name plus birth year or last four digits)
+    assert not parse_identity("Yes, I'm Robert, I'm sixty-four.", "en", name="Robert Miller", birth_year=1962).value["verified"]
