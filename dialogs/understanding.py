@@ -391,6 +391,16 @@ def _name_said(text: str, name: str, lang: str) -> bool:
     return any(re.search(rf"\b{re.escape(t)}\b", low) for t in tokens)
 
 
+def _two_digits_after_name(digits: str, name: str, birth_year: int) -> bool:
+    """The patient's name, then at once (a comma or a dash between) two digits that are the birth year's."""
+    for token in [name] + [t for t in re.split(r"[\s.]+", name) if len(t) >= 3]:
+        for m in re.finditer(re.escape(token), digits, re.I):
+            after = re.match(r"\s*[,，、\-–—]?\s*(\d\d)(?!\d)(?!\.\d)(?!\s*(?:岁|years?|yrs?|分|点|号|日|月|:|%))", digits[m.end():], re.I)
+            if after and int(after.group(1)) == birth_year % 100:
+                return True
+    return False
+
+
 _SELF_ZH = re.compile(r"^\s*(?:嗯|对|是)?[，,]?\s*(?:是我|我就是|我是本人|本人)")
 _SELF_EN = re.compile(r"^\s*(?:yes,? |yeah,? )?(?:speaking|this is (?:he|she|me)|that'?s me|it'?s me)\b", re.I)
 
@@ -420,6 +430,10 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
         said_last = [part for part in digits.split(".") if part.strip()][-1:]
         lone = re.fullmatch(r"\W*(\d\d)\W*", said_last[0]) if said_last else None
         year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
+    if birth_year is not None and not year_ok and not years and name:
+        # "Gareth Hughes, eighty-three.", "Liam O'Connor, eighty-eight": the year's two digits said right
+        # after the patient's own name (not an age: "I'm 83", "83 years old" are left out)
+        year_ok = _two_digits_after_name(digits, name, birth_year)
     fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits))) | \
         set(_DIGITS_4.findall(_spoken_digit_runs(t)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
