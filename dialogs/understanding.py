@@ -815,7 +815,16 @@ _TEMP_APPROXIMATE = re.compile(r"三十[四五六七八九][四五六七八九]�
                                r"|and a bit\b|\bsomething\b|\bor so\b|\b(?:9\d|3\d)-ish\b", re.I)
 
 
+_PAST_OPENER = re.compile(r"\s*(?:之前|以前|原来|前(?:两|几)天|刚开始|earlier\b|before\b|at first\b)", re.I)
+
+
 def _temperature(text: str) -> Parse:
+    # "三十七度七，之前三十八度多": a rough figure in a clause that opens on before is history when a reading
+    # was said ahead of it; the exact reading of now stands
+    for m in reversed(list(_TEMP_APPROXIMATE.finditer(text))):
+        start = max(text.rfind(c, 0, m.start()) for c in "，,。;；") + 1
+        if start > 0 and _PAST_OPENER.match(text[start:m.start()]) and _temperatures(text[:start]):
+            text = text[:start] + " " * (m.end() - start) + text[m.end():]
     t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", _after_correction(to_digits(text))))
     # a rough figure said only of the habit ("it's always thirty-six something") leaves the exact one standing
     rough = [m for m in _TEMP_APPROXIMATE.finditer(text)

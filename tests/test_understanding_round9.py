@@ -186,3 +186,15 @@ def test_a_complaint_after_taking_a_drug_is_its_side_effect() -> None:
 
     assert blames_drug("那个氨氯地平，吃了脚脖子肿，我就隔一天吃一回")
     assert not blames_drug("氨氯地平天天吃着")                                               # near miss
+
+
+def test_a_rough_figure_said_of_before_leaves_the_reading_of_now() -> None:
+    assert parse_field("temperature", normalize("三十七度七，之前三十八度多"), "zh").value == 37.7
+    assert parse_field("temperature", normalize("三十七度七，三十八度多"), "zh").value == 38.0      # near miss
+
+
+def test_a_fever_burning_or_gone_down_and_speech_muddled_after_a_comma() -> None:
+    assert present("烧得厉害，人都迷糊了，说胡话") == ["confusion", "fever"]
+    assert present("烧退了，这两天都是三十六度多") == []
+    assert present("他早上说话就不太对劲，含含糊糊的，脸也有点歪") == ["facial_droop", "slurred_speech"]
+    assert present("说话挺清楚的，不含糊") == []                                               # near miss
