@@ -198,3 +198,20 @@ def test_a_fever_burning_or_gone_down_and_speech_muddled_after_a_comma() -> None
     assert present("烧退了，这两天都是三十六度多") == []
     assert present("他早上说话就不太对劲，含含糊糊的，脸也有点歪") == ["facial_droop", "slurred_speech"]
     assert present("说话挺清楚的，不含糊") == []                                               # near miss
+
+
+def test_more_than_ordered_of_an_as_needed_drug_is_taken_wrongly() -> None:
+    meds = _meds(("Oxycodone", "oxycodone", "opioid"), ("Paracetamol", "paracetamol", "analgesic"), ("Senna", "senna", "laxative"))
+    text = "He is taking the oxycodone, the paracetamol also. Actually he took extra oxycodone yesterday, maybe six tablets."
+    assert adherence(text, meds, "en") == ("partial", ["Oxycodone"])
+    # near miss: an as-needed drug not needed is no miss
+    assert adherence("He only takes the oxycodone when the pain is bad, the paracetamol every day.", meds, "en")[0] == "full"
+    # nor is an as-needed drug taken twice when it was needed
+    anti = _meds(("盐酸昂丹司琼片", "昂丹司琼", "antiemetic"), ("地塞米松片", "地塞米松", "steroid"))
+    assert adherence("地塞米松吃了三天，吃完了。止吐的那个，吐得凶的时候吃了两回。", anti) == ("full", [])
+
+
+def test_not_yet_taken_today_but_about_to_is_no_miss() -> None:
+    meds = _meds(("利伐沙班片", "利伐沙班", "anticoagulant"))
+    assert adherence("药吃着呢，今天早上的还没吃，一会儿吃", meds) == ("full", [])
+    assert adherence("利伐沙班还没吃", meds)[0] == "partial"                                     # near miss
