@@ -215,3 +215,21 @@ def test_not_yet_taken_today_but_about_to_is_no_miss() -> None:
     meds = _meds(("利伐沙班片", "利伐沙班", "anticoagulant"))
     assert adherence("药吃着呢，今天早上的还没吃，一会儿吃", meds) == ("full", [])
     assert adherence("利伐沙班还没吃", meds)[0] == "partial"                                     # near miss
+
+
+def test_red_flags_said_in_other_everyday_words() -> None:
+    assert "confusion" in present("老头子昨天下午坐着坐着就不认人了，喊我大姐")
+    assert "confusion" in present("他现在连自己家在哪都说不清")
+    assert "syncope" in present("早上起床眼前一黑就倒了，磕到了头")
+    assert present("眼前一黑，扶住了，没倒") == ["dizziness"]                                  # near miss
+    assert "chest_pain" in present("心口那儿像针扎一样疼，一直疼了二十多分钟")
+    assert "limb_weakness" in present("His left arm has been floppy since lunchtime, he can't lift his cup", "en")
+    assert "confusion" in present("She doesn't know who I am this morning, keeps calling me by my dad's name", "en")
+    assert "chest_tightness" in present("It feels like a belt tightening round my chest, for forty minutes", "en")
+    assert "hypoglycemia_symptoms" in present("My sugar was two point five and I was drenched in sweat", "en")
+
+
+def test_cannot_do_it_without_stopping_for_breath_is_breathlessness() -> None:
+    assert present("I can't finish a sentence without stopping for breath, even sitting down.", "en") == ["dyspnea"]
+    assert present("I can't walk to the shop without stopping for breath.", "en") == ["dyspnea"]
+    assert present("I can walk to the shop without stopping for breath.", "en") == []           # near miss
