@@ -233,3 +233,10 @@ def test_cannot_do_it_without_stopping_for_breath_is_breathlessness() -> None:
     assert present("I can't finish a sentence without stopping for breath, even sitting down.", "en") == ["dyspnea"]
     assert present("I can't walk to the shop without stopping for breath.", "en") == ["dyspnea"]
     assert present("I can walk to the shop without stopping for breath.", "en") == []           # near miss
+
+
+def test_a_faint_owned_up_to_and_words_that_will_not_come_out_clearly() -> None:
+    assert present("No. Well, actually, yes, I did faint on Sunday.", "en") == ["syncope"]
+    assert parse_symptoms(normalize("a faint smell of smoke"), "en").value is None              # near miss
+    assert present("好像有点说不清话，也不知道是不是累的") == ["slurred_speech"]
+    assert parse_symptoms(normalize("这个我也说不清"), "zh").value is None                      # near miss: can't say
