@@ -31,7 +31,9 @@ _ABOUT_TO = re.compile(r"^\W*(?:一会儿?|待会儿?|等会儿?|马上|过会�
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
 _AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\b(?:doctors?|clinic|nurses?) (?:said|told|changed)|\bas (?:told|instructed)", re.I)
 # A clause about a thing of its own ("the oxy only at night"): a name not understood, not the drug of before.
-_OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+[a-z]", re.I)
+# "The iron one, the night dose I have been forgetting": a dose of the day is of the drug just named.
+_OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+(?!(?:morning|night|evening|afternoon|lunchtime|bedtime|"
+                            r"night-?time|first|second|last)\s+(?:dose|one|tablet|pill|injection|shot|jab)s?\b)[a-z]", re.I)
 # A drug half remembered ("那个氯什么雷", "泮什么的"): its first character(s), a filler, and maybe its last.
 _HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
 # The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.

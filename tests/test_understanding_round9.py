@@ -240,3 +240,11 @@ def test_a_faint_owned_up_to_and_words_that_will_not_come_out_clearly() -> None:
     assert parse_symptoms(normalize("a faint smell of smoke"), "en").value is None              # near miss
     assert present("好像有点说不清话，也不知道是不是累的") == ["slurred_speech"]
     assert parse_symptoms(normalize("这个我也说不清"), "zh").value is None                      # near miss: can't say
+
+
+def test_sweating_with_a_fever_is_no_low_sugar_and_iron_drops_are_the_iron() -> None:
+    assert present("Been running a bit hot and sweaty at night, but nothing major.", "en") == ["fever"]
+    assert present("I was all sweaty and shaking.", "en") == ["hypoglycemia_symptoms"]              # near miss
+    meds = _meds(("Vitamin D (colecalciferol)", "colecalciferol", None), ("Sodium feredetate (Sytron)", "sodium feredetate", None))
+    assert adherence("The vitamin D every morning. The iron one, the night dose I have been forgetting.", meds, "en") == \
+        ("partial", ["Sodium feredetate (Sytron)"])
