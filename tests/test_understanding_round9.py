@@ -248,3 +248,9 @@ def test_sweating_with_a_fever_is_no_low_sugar_and_iron_drops_are_the_iron() -> 
     meds = _meds(("Vitamin D (colecalciferol)", "colecalciferol", None), ("Sodium feredetate (Sytron)", "sodium feredetate", None))
     assert adherence("The vitamin D every morning. The iron one, the night dose I have been forgetting.", meds, "en") == \
         ("partial", ["Sodium feredetate (Sytron)"])
+
+
+def test_pink_streaks_in_the_tissue_after_a_cough_are_coughed_up_blood() -> None:
+    assert present("When I coughed there were these pinkish streaks in the tissue.", "en") == ["hemoptysis"]
+    assert present("No red spots in the tissue.", "en") == []                                 # near miss: denied
+    assert present("It hurts when I cough.", "en") == ["pain"]                                # the cough a moment only
