@@ -254,3 +254,10 @@ def test_pink_streaks_in_the_tissue_after_a_cough_are_coughed_up_blood() -> None
     assert present("When I coughed there were these pinkish streaks in the tissue.", "en") == ["hemoptysis"]
     assert present("No red spots in the tissue.", "en") == []                                 # near miss: denied
     assert present("It hurts when I cough.", "en") == ["pain"]                                # the cough a moment only
+
+
+def test_a_hand_that_will_not_obey_sudden_loss_of_words_and_nothing_kept_down() -> None:
+    assert present("他说看东西重影，手也不太听使唤") == ["limb_weakness"]
+    assert present("手脚都听使唤，说话也利索") == []                                          # near miss
+    assert present("他突然不会说话了，张嘴说不出来") == ["slurred_speech"]
+    assert present("Can't keep anything down, been sick five times.", "en") == ["nausea_vomiting"]
