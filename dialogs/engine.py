@@ -619,6 +619,15 @@ class FollowupEngine:
                 s.collected["feedback"] = value
         else:
             s.collected[field_name] = value
+        if field_name == "temperature" and isinstance(value, (int, float)) and \
+                value >= self.rules.threshold("temperature_yellow") and "fever" not in (s.collected.get("symptoms") or []) \
+                and "fever" not in s.absent_symptoms:
+            # A temperature at or above the yellow line is a fever now when the patient did not tell of one
+            # ("It stings when I pass water" … "Thirty-seven point nine last night"): the symptom list says so
+            # too. A fever the patient denied ("发烧倒没有" … "三十七度六") stays as they put it; the reading's
+            # own flag is raised all the same.
+            s.collected["symptoms"] = [*(s.collected.get("symptoms") or []), "fever"]
+            s.evidence.setdefault("symptoms", evidence)
         s.evidence[field_name] = evidence
         s.unclear.pop(field_name, None)
         s.last_field = field_name
@@ -636,6 +645,8 @@ class FollowupEngine:
         """Symptoms and readings can surface in any answer ("还行，就是昨天晕倒了", "头疼，刚量了血压
         一百九十二、一百一十五"): scan every utterance."""
         current = self._current_step()
+        if current is not None and current.collect == "wound":
+            ignore = ignore | _WOUND_ANSWER_CODES
         for name, value in nlu.readings_in_passing(utterance, self.lang, self.state.respondent).items():
             if self.state.collected.get(name) is None and not (current and current.collect == name):
                 self.state.collected[name] = value
@@ -643,6 +654,12 @@ class FollowupEngine:
                 self._event("reading_in_passing", field=name)
         if not skip_symptoms:
             found = nlu.parse_symptoms(utterance, self.lang, respondent=self.state.respondent).value or {}
+            # A symptom already collected and told again in a later answer ("就刚才说的，胸口疼" then, at the
+            # medication question, "…到现在还隐隐疼，坐着说话都接不上气"): what the later words say of it (at rest,
+            # how long) is added to what is known of it, so its flag level is read from both.
+            for code in found.get("present", []):
+                if code in (self.state.collected.get("symptoms") or []) and code not in ignore:
+                    self._merge_cues(code, (found.get("cues") or {}).get(code) or {})
             present = [c for c in found.get("present", []) if c not in (self.state.collected.get("symptoms") or [])
                        and c not in ignore]
             if current is not None and current.collect in ("overall_condition", "pain_score", "satisfaction", "feedback"):
@@ -658,6 +675,18 @@ class FollowupEngine:
                 self._note_distinct_generic(found.get("present", []))
                 self._event("symptoms_in_passing", codes=present)
         self._evaluate_flags()
+
+    def _merge_cues(self, code: str, new: dict[str, Any]) -> None:
+        """Cues of a symptom told again: each cue said is kept; a duration is the longest said."""
+        if not new:
+            return
+        old = dict(self.state.cues.get(code) or {})
+        for name, value in new.items():
+            if name == "duration_min" and isinstance(old.get(name), (int, float)):
+                old[name] = max(old[name], value)
+            elif value or name not in old:
+                old[name] = value
+        self.state.cues[code] = old
 
     def _flag_hits(self, collected: dict[str, Any]) -> list[Any]:
         outcome = {k: v for k, v in collected.items() if v is not None}
@@ -675,6 +704,10 @@ class FollowupEngine:
                                          "evidence": hit.evidence, "source": "rule"})
                 known.add((hit.level, hit.code))
                 self._event("flag", level=hit.level, code=hit.code)
+        # A finding first heard as yellow and then told to be red (chest pain, then "坐着也疼，到现在还疼")
+        # is one red finding: its yellow flag is superseded.
+        red_codes = {f["code"] for f in self.state.flags if f["level"] == "red"}
+        self.state.flags = [f for f in self.state.flags if not (f["level"] == "yellow" and f["code"] in red_codes)]
 
     def _red_prefix(self) -> list[str]:
         """The urgent advice, said once, in the reply to the turn that raised the first red flag."""
@@ -822,6 +855,9 @@ READ_BACK_FIELDS = ("blood_pressure", "blood_glucose", "temperature", "heart_rat
 _DISTINCT_ACROSS_ANSWERS = frozenset({"bleeding"})
 # What a speaker correcting their own numbers calls themselves (muddled, 糊涂) is no finding of confusion.
 _SELF_REPAIR_CODES = frozenset({"confusion"})
+# The wound's own swelling ("伤口有点肿", "the incision's a bit swollen"), told when the wound is asked about, is
+# the wound's value (swelling), not edema of the body.
+_WOUND_ANSWER_CODES = frozenset({"edema"})
 
 
 @dataclass(frozen=True)

@@ -392,6 +392,16 @@ def _name_said(text: str, name: str, lang: str) -> bool:
     return any(re.search(rf"\b{re.escape(t)}\b", low) for t in tokens)
 
 
+def _two_digits_after_name(digits: str, name: str, birth_year: int) -> bool:
+    """The patient's name, then at once (a comma or a dash between) two digits that are the birth year's."""
+    for token in [name] + [t for t in re.split(r"[\s.]+", name) if len(t) >= 3]:
+        for m in re.finditer(re.escape(token), digits, re.I):
+            after = re.match(r"\s*[,，、\-–—]?\s*(\d\d)(?!\d)(?!\.\d)(?!\s*(?:岁|years?|yrs?|分|点|号|日|月|:|%))", digits[m.end():], re.I)
+            if after and int(after.group(1)) == birth_year % 100:
+                return True
+    return False
+
+
 _SELF_ZH = re.compile(r"^\s*(?:嗯|对|是)?[，,]?\s*(?:是我|我就是|我是本人|本人)")
 _SELF_EN = re.compile(r"^\s*(?:yes,? |yeah,? )?(?:speaking|this is (?:he|she|me)|that'?s me|it'?s me)\b", re.I)
 
@@ -421,6 +431,10 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
         said_last = [part for part in digits.split(".") if part.strip()][-1:]
         lone = re.fullmatch(r"\W*(\d\d)\W*", said_last[0]) if said_last else None
         year_ok = bool(lone) and int(lone.group(1)) == birth_year % 100
+    if birth_year is not None and not year_ok and not years and name:
+        # "Gareth Hughes, eighty-three.", "Liam O'Connor, eighty-eight": the year's two digits said right
+        # after the patient's own name (not an age: "I'm 83", "83 years old" are left out)
+        year_ok = _two_digits_after_name(digits, name, birth_year)
     fours = set(_DIGITS_4.findall(digits)) | set(_DIGITS_4.findall(re.sub(r"\s", "", digits))) | \
         set(_DIGITS_4.findall(_spoken_digit_runs(t)))
     last4_ok = any(x and x in fours for x in (id_last4, phone_last4))
@@ -825,7 +839,16 @@ _TEMP_APPROXIMATE = re.compile(r"三十[四五六七八九][四五六七八九]�
                                r"|and a bit\b|\bsomething\b|\bor so\b|\b(?:9\d|3\d)-ish\b", re.I)
 
 
+_PAST_OPENER = re.compile(r"\s*(?:之前|以前|原来|前(?:两|几)天|刚开始|earlier\b|before\b|at first\b)", re.I)
+
+
 def _temperature(text: str) -> Parse:
+    # "三十七度七，之前三十八度多": a rough figure in a clause that opens on before is history when a reading
+    # was said ahead of it; the exact reading of now stands
+    for m in reversed(list(_TEMP_APPROXIMATE.finditer(text))):
+        start = max(text.rfind(c, 0, m.start()) for c in "，,。;；") + 1
+        if start > 0 and _PAST_OPENER.match(text[start:m.start()]) and _temperatures(text[:start]):
+            text = text[:start] + " " * (m.end() - start) + text[m.end():]
     t = _TEMP_SPOKEN.sub(lambda m: f"{m.group(1)}.{m.group(2)}", _TEMP_HALF.sub(lambda m: f"{m.group(1)}.5", _after_correction(to_digits(text))))
     # a rough figure said only of the habit ("it's always thirty-six something") leaves the exact one standing
     rough = [m for m in _TEMP_APPROXIMATE.finditer(text)

@@ -25,10 +25,15 @@ _BARE_STOP = re.compile(r"^\W*(?:我|他|她|so i|i|and i)?\s*(?:就|也|then)?\
 _ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|that|a) day\b|\bthat sunday\b|\bone (?:morning|evening|night)\b", re.I)
 # "大夫没让停，我自己停了", "I stopped it on my own": a stop on one's own account is of the drug just named.
 _SELF_STOP = re.compile(r"(?:自己|自个儿?|私自|擅自|偷偷)(?:就|把它|给)?停|\b(?:stopped|quit) (?:it|them)? ?(?:myself|on my own)\b", re.I)
+# "今天早上的还没吃，一会儿吃", "haven't had it yet, I'll take it after breakfast": today's dose still to come, no miss.
+_NOT_YET = re.compile(r"还没(?:吃|打|用)|\bnot (?:taken|had) (?:it|them|today'?s) yet\b|\bhaven'?t (?:taken|had) (?:it|them|today'?s) yet\b", re.I)
+_ABOUT_TO = re.compile(r"^\W*(?:一会儿?|待会儿?|等会儿?|马上|过会儿?|吃完饭|饭后)(?:就|再)?(?:吃|打|用)|\b(?:i'?ll|i will|going to|gonna) (?:take|have) (?:it|them)\b", re.I)
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
 _AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\b(?:doctors?|clinic|nurses?) (?:said|told|changed)|\bas (?:told|instructed)", re.I)
 # A clause about a thing of its own ("the oxy only at night"): a name not understood, not the drug of before.
-_OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+[a-z]", re.I)
+# "The iron one, the night dose I have been forgetting": a dose of the day is of the drug just named.
+_OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+(?!(?:morning|night|evening|afternoon|lunchtime|bedtime|"
+                            r"night-?time|first|second|last)\s+(?:dose|one|tablet|pill|injection|shot|jab)s?\b)[a-z]", re.I)
 # A drug half remembered ("那个氯什么雷", "泮什么的"): its first character(s), a filler, and maybe its last.
 _HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
 # The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.
@@ -78,7 +83,8 @@ def _one_per_language(data: dict[str, Any], key: str) -> list[re.Pattern[str]]:
 def table() -> dict[str, Any]:
     data = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
     out: dict[str, Any] = {k: _patterns(data, k) for k in
-                           ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug")}
+                           ("missed", "not_missed", "taken", "completed", "ran_out", "none_taken", "hedged", "not_from_drug",
+                            "too_much")}
     out["class_words"] = {cls: _patterns({"x": by_lang}, "x") for cls, by_lang in (data.get("class_words") or {}).items()}
     out["others"] = re.compile(str(data.get("others") or "(?!x)x"), re.I)
     unnamed = data.get("unnamed_miss_of") or {}
@@ -231,6 +237,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     clauses = [c for c in _CLAUSE.split(text) if c and c.strip()]
     pending: list[str] = []     # drugs of a clause that said nothing of them ("早上那个氨氯地平，有时候……就忘了")
     pending_age = 0
+    too_much: list[str] = []    # more than ordered ("took extra oxycodone", "多吃了两片"): wrong even for a prn drug
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
@@ -253,7 +260,11 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
             status = "completed"       # "激素吃了五天，医生说吃完就停，我就停了": a course stopped as told
         elif status == "missed" and _CHANGED.search(clause) and (_AS_TOLD.search(before) or _AS_TOLD.search(clause)):
             status = "taken"           # "医生看了指标，让我改成一天一片": the dose the doctor changed is the dose
+        if status == "missed" and _NOT_YET.search(clause) and i + 1 < len(clauses) and _ABOUT_TO.search(clauses[i + 1]):
+            status = "taken" if named else None
         if status == "missed":
+            if named and _any(t["too_much"], clause):
+                too_much += named
             if named:
                 missed += named
             else:
@@ -295,7 +306,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     if unnamed_ran_out and not missed and not taken:
         missed = list(all_names)         # "药都吃完了，儿子今天去医院拿": every drug ran out
     as_needed = {d.name for d in drugs if d.as_needed}
-    missed = [m for m in dict.fromkeys(missed) if m not in as_needed]
+    missed = [m for m in dict.fromkeys(missed) if m not in as_needed or m in too_much]
     all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
     # "全停了。吃了几天觉得好了…就都没吃了": nothing taken now, whatever was taken before; but "有一天一个都没吃"

@@ -50,7 +50,9 @@ def _read(text: str) -> tuple[str | None, dict[str, bool]]:
                 if m and (value in ("ok", "none") or not t["denial"].search(clause[:m.start()])):
                     found.add(value)
                     break
-    pus = bool(t["pus"].search(text))
+    # pus said, not denied ("有点肿，不红，也没流脓" is no pus)
+    pus = any(not t["denial"].search(clause[:m.start()])
+              for clause in _CLAUSE.split(text) if clause for m in t["pus"].finditer(clause))
     if {"redness", "swelling"} <= found and not t["mainly_red"].search(text):
         found.discard("redness")
     for value in t["order"]:
