@@ -85,3 +85,8 @@ def test_medicines_given_up_as_the_topic_are_none_taken() -> None:
     medications = tuple(Medication(item_id=i, name=n, generic_name=None, drug_class=None)
                         for i, n in enumerate(("苯磺酸氨氯地平片", "缬沙坦胶囊"), 1))
     assert collected("medication_adherence", "药？我不吃了，吃了也白吃", "zh", medications=medications) == "none"
+
+
+def test_worrying_it_will_come_is_a_worry_but_a_worrying_pain_is_a_pain() -> None:
+    assert flags("symptoms", "I keep worrying I'll get that chest pain again, touch wood nothing yet.", "en") == set()
+    assert "red" in flags("symptoms", "I've had some worrying chest pain since lunch.", "en")
