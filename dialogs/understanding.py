@@ -1075,7 +1075,8 @@ def _wound(text: str) -> Parse:
 
 # A reading said in passing, in an answer to another question ("头疼，刚量了血压一百九十二、一百一十五").
 _PASSING = {
-    "blood_pressure": re.compile(r"血压|高压|低压|\bbp\b|blood pressure|\bpressure\b|the machine said", re.I),
+    # an unlabelled "量了一百九" is a blood pressure: no other home reading is said in the hundreds in Chinese
+    "blood_pressure": re.compile(r"量(?:了|的|出来)?(?:一下)?(?:是|有)?(?=一百|二百|两百|1\d\d|2\d\d)|血压|高压|低压|\bbp\b|blood pressure|\bpressure\b|the machine said", re.I),
     "blood_glucose": re.compile(r"血糖|测糖|\bsugars?\b|glucose|\bmeter\b", re.I),
     "temperature": re.compile(r"体温|发烧|发热|烧到|烧了|温度|\btemperature\b|\bfever\b|\btemp\b|thermometer|°|℃", re.I),
     # a pain score said while telling of a pain ("疼得受不了…我说九分都不止"), never minutes (分钟)
