@@ -397,6 +397,7 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
+_DECIMAL_YEARS = re.compile(r"(?<![\d.])(\d{1,2}\.\d)\s*(?:个)?\s*(?:年|years?\b)", re.I)
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
@@ -482,6 +483,49 @@ _NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("num
 # the post-operative day of the discharge when the order states it ("今日为术后第3天", "术后第3天出院"): a later
 # "术后第10天拆线" is then 7 days from discharge (AUTHOR-NOTES-5)
 _DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("discharge_pod", default=None)
+# the day a course ended, when the order states it: "放疗于2026年11月30日结束", "radiotherapy completed on 30/11/2026"
+_COURSE_END: contextvars.ContextVar[dict[str, dt.date] | None] = contextvars.ContextVar("course_end", default=None)
+_COURSE_ZH = r"(?:同步放化疗|放化疗|放疗|化疗|靶向治疗|免疫治疗|抗病毒治疗|抗结核治疗|疗程)"
+_COURSE_EN = r"(?:chemoradiotherapy|chemoradiation|radiotherapy|radiation(?: therapy)?|chemotherapy)"
+_COURSE_ENDED = re.compile(rf"({_COURSE_ZH})[^。；;\n，,]{{0,16}}?(?:于|在)\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}\s*月\s*\d{{1,2}}\s*日)\s*(?:结束|完成|完毕)|"
+                           rf"\b({_COURSE_EN})\s+(?:was\s+)?(?:completed|finished|ended)\s+(?:on\s+)?(\S+(?:\s+\w+\s+20\d\d)?)", re.I)
+_AFTER_COURSE_END = re.compile(rf"({_COURSE_ZH})(?:结束|完成|完毕)后\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)|"
+                               rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\s+after\s+(?:the\s+end\s+of\s+|completing\s+|finishing\s+)(?:your\s+|the\s+)?({_COURSE_EN})\b", re.I)
+
+
+def _course_key(word: str) -> str:
+    word = word.lower()
+    if re.search(r"放化疗|chemorad", word):
+        return "chemoradiotherapy"
+    if re.search(r"放疗|radi", word):
+        return "radiotherapy"
+    if re.search(r"化疗|chemo", word):
+        return "chemotherapy"
+    return word
+
+
+def _course_ends(text: str, ref: dt.date | None) -> dict[str, dt.date]:
+    ends: dict[str, dt.date] = {}
+    for m in _COURSE_ENDED.finditer(text):
+        word, written = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        dates = [f[2] for f in _time_expressions(written, ref) if not f[2].startswith("P")]
+        if dates:
+            ends.setdefault(_course_key(word), dt.date.fromisoformat(dates[0]))
+    return ends
+
+
+def _add_period(day: dt.date, count: float, unit: str) -> str | None:
+    """2026-11-30 + 3 months = 2027-02-28 (a month end that does not exist is the last day of the month)."""
+    if count != int(count) or count <= 0:
+        return None
+    n = int(count)
+    if unit in ("D", "W"):
+        return (day + dt.timedelta(days=n * (7 if unit == "W" else 1))).isoformat()
+    months = n * (12 if unit == "Y" else 1)
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last)).isoformat()
 _POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,]?\s*(?:于\s*)?(?:出院|办理出院)|"
                          r"(?:出院即|出院为|即)术后(当天|当日)|"
                          # "出院医嘱（左耳人工耳蜗植入术后第3天）": the day in the heading of the orders is the day of discharge
@@ -598,6 +642,19 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         if m.group(0).startswith("于"):
             continue
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    ends = _COURSE_END.get()
+    for m in _COURSE_ENDED.finditer(text):      # "放疗于2026年11月30日结束": when a course ended, not a visit
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _AFTER_COURSE_END.finditer(text):  # "放疗结束后1个月复诊" with the end stated: from that day, not from discharge
+        course, number, unit = (m.group(1), m.group(2), _UNIT_ZH[m.group(3)]) if m.group(1) else \
+            (m.group(6), m.group(4), _UNIT_EN[m.group(5).lower()])
+        end = (ends or {}).get(_course_key(course))
+        n = _num(number)
+        if end is not None and n is not None:
+            add(m, _add_period(end, n, unit))
+    for m in _DECIMAL_YEARS.finditer(text):     # "1.5年后复查骨密度": 18 months
+        months = float(m.group(1)) * 12
+        add(m, f"P{int(months)}M" if months == int(months) else None)
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
         add(m, _date_from_parts(y, mo, d, ref))
@@ -1455,7 +1512,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
-    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
+    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|\b(?:in|within|after|at)\s+\d{{1,2}}\.\d\s*years?\b|"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
@@ -2745,9 +2802,11 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
     pod_token = _DISCHARGE_POD.set(_stated_pod(text))
+    end_token = _COURSE_END.set(_course_ends(text, discharge_date))
     try:
         return _structure_orders(text, written, language, llm, discharge_date)
     finally:
+        _COURSE_END.reset(end_token)
         _DISCHARGE_POD.reset(pod_token)
         _NUMERIC_ORDER.reset(token)
 
@@ -2949,9 +3008,25 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # (a re-admission for an operation is a visit of its own: "3个月后住院行硅油取出术" beside "3个月眼科门诊复诊")
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens
                                       and not _READMISSION.search(i.text))]
+    items = _without_repeats(items)
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+def _without_repeats(items: list[OrderItemDraft]) -> list[OrderItemDraft]:
+    """One visit or test told twice at one time is one item: "呋塞米 … 1周后心内科门诊复诊" in the drug list and
+    "出院后1周 心内科门诊" in the follow-up table; "环硅酸锆钠散 … 下周二复查血钾后调整" and "下周二（12月8日）社区医院复查血钾"."""
+    seen: set[tuple[str, str, str]] = set()
+    kept: list[OrderItemDraft] = []
+    for i in items:
+        if i.kind in ("revisit", "reexam") and i.when:
+            key = (i.kind, _item_key(i.name) if i.name else "", i.when)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(i)
+    return kept
 
 
 # "call if it is over 300 mg/dL or under 70 mg/dL": a line drawn at a reading, no dose of a drug

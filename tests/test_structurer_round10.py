@@ -1,0 +1,32 @@
+"""Discharge-order structuring, round 10: mechanisms found on orders/train10.jsonl (invented examples, not corpus lines)."""
+
+from __future__ import annotations
+
+from tests.test_structurer_round4 import _items, reexams, visits
+
+
+def _meds(text: str) -> list[tuple]:
+    return [(m.name, m.dose, m.unit, m.frequency, m.duration) for m in _items(text, "medication")]
+
+
+def test_a_visit_told_in_a_drug_line_and_again_in_the_follow_up_list_is_one_visit() -> None:
+    text = ("1. 托拉塞米片 10mg 口服 qd，2周后肾内科门诊复诊再调整\n"
+            "随访：\n出院后2周  肾内科门诊  血钾、肌酐\n下周三（12月9日）社区医院复查血钾；环硅酸锆钠散 下周三复查血钾后调整")
+    assert visits(text).count(("肾内科", "P2W")) == 1
+    assert [r for r in reexams(text) if r[0] == "血钾"].count(("血钾", "P2W")) == 1
+
+
+def test_a_time_counted_from_the_stated_end_of_radiotherapy_is_a_date() -> None:
+    text = "诊断：直肠癌 放疗后（放疗于2027年1月29日结束）  出院日期：2027年2月1日\n放疗结束后1个月放疗科门诊复诊，复查盆腔MRI；放疗结束后3个月复查肠镜"
+    assert visits(text) == [("放疗科", "2027-02-28")]
+    assert reexams(text) == [("盆腔MRI", "2027-02-28"), ("肠镜", "2027-04-29")]
+
+
+def test_a_time_after_the_end_of_radiotherapy_in_english_is_counted_from_the_stated_end() -> None:
+    text = "Discharged 04/12/2026. Radiotherapy completed on 02/12/2026.\n- Clinical oncology clinic 4 weeks after completing radiotherapy."
+    assert visits(text) == [("Clinical oncology", "2026-12-30")]
+
+
+def test_a_year_and_a_half_is_eighteen_months() -> None:
+    assert reexams("1.5年后复查胃镜") == [("胃镜", "P18M")]
+    assert reexams("Follow-up:\n- Repeat colonoscopy in 1.5 years.") == [("Colonoscopy", "P18M")]
