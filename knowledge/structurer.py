@@ -1747,7 +1747,12 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
     found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果|看|阅|询)", text), _zh_test_verb().search(text)) if m]
     if not found:
-        return []
+        # "1周后眼科门诊复诊：视力、眼压、OCT": the tests listed after a visit and a colon, when the list opens with a test word
+        visit = re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]\s*", text)
+        first = re.match(r"[^、，,；;。（(]{2,16}", text[visit.end():]) if visit else None
+        if not (first and _zh_test_words().search(first.group(0))):
+            return []
+        found = [visit]
     m = min(found, key=lambda x: x.start())
     tail_start = m.end()
     label = re.match(r"(?:项目|内容|安排)?\s*[:：]\s*", text[tail_start:])     # "复查：血常规、肝肾功能，出院后2周"
@@ -2403,6 +2408,11 @@ def _item_key(name: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _plain_test(key: str) -> str:
+    """A test key without the contrast words: "头颅增强mri" and "头颅mri", "ct chest with contrast" and "ct chest"."""
+    return re.sub(r"增强|平扫|\s*with(?:out)? contrast|\bcontrast\s+", "", key).strip()
+
+
 _VISIT_OR_TEST = re.compile(r"复查|复诊|随诊|随访|门诊|复测|化验|\bfollow[- ]?up\b|\bclinic\b|\brecheck\b|\brepeat\b|\bcheck\b|"
                             r"\bappointment\b|\bsee (?:your|the|a)\b", re.I)
 
@@ -2559,7 +2569,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                           for w in whens for n in names)]
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
-        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", monitored) else []
+        reexams = _zh_reexam_items(text) if (_zh_has_test_verb(text) or re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]", text)) \
+            and not re.search(r"监测", monitored) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if reexams:
@@ -2962,12 +2973,26 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             warning_list = True
         elif warning_list and re.search(r"[:：]\s*$", segment.text):
             warning_list = False  # a new heading
+        repeat_clause = [k for k, i in enumerate(found) if i.kind in ("reexam", "revisit") and i.text != segment.text
+                         and _THEN_AGAIN.match(i.text) and _RECURRING.search(i.text) and not _FIRST_NOTE.search(i.text)]
+        if repeat_clause and not (_THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text)):
+            # "出院后1个月复查头颅增强MRI，以后每年复查头颅MRI": a repeat in a clause of its own after the first in the line
+            earlier = items + [i for k, i in enumerate(found) if k < repeat_clause[0]]
+            seen_names = {_plain_test(_item_key(i.name)) for i in earlier if i.kind in ("reexam", "revisit")}
+            visited = any(i.kind == "revisit" for i in earlier)
+            found = [i for k, i in enumerate(found) if not (k in repeat_clause and (
+                _plain_test(_item_key(i.name)) in seen_names or i.kind == "revisit" and not i.name and visited))]
         if _THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text):
             # "…; then lithium level every 3 months" in a sentence of its own: repeats of a test already listed
-            seen_names = {_item_key(i.name) for i in items if i.kind in ("reexam", "revisit")}
+            seen_names = {_plain_test(_item_key(i.name)) for i in items if i.kind in ("reexam", "revisit")}
             # "复查血常规、妇科B超；之后每6个月复查B超": the same test named shorter is a repeat too
+            # ("头颅增强MRI … 以后每年复查头颅MRI": with or without contrast; "1周后眼科复诊…；此后每2周复诊一次": a visit
+            # repeated with no clinic named is the visit before, repeated)
+            visited = any(i.kind == "revisit" for i in items)
             found = [i for i in found if not (i.kind in ("reexam", "revisit") and (
-                _item_key(i.name) in seen_names or zh and len(_item_key(i.name)) >= 2 and any(k.endswith(_item_key(i.name)) for k in seen_names)))]
+                _plain_test(_item_key(i.name)) in seen_names
+                or zh and len(_item_key(i.name)) >= 2 and any(k.endswith(_plain_test(_item_key(i.name))) for k in seen_names)
+                or i.kind == "revisit" and not i.name and visited))]
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)
@@ -3009,9 +3034,14 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens
                                       and not _READMISSION.search(i.text))]
     items = _without_repeats(items)
+    # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
+    items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+_UNTIMED_ROUTINE = re.compile(r"定期|遵医嘱(?:复查|复诊|随访)|\b(?:regularly|periodically|routinely)\b|\bat regular intervals\b|\bas (?:advised|directed)\b", re.I)
 
 
 def _without_repeats(items: list[OrderItemDraft]) -> list[OrderItemDraft]:

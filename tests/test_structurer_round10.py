@@ -30,3 +30,22 @@ def test_a_time_after_the_end_of_radiotherapy_in_english_is_counted_from_the_sta
 def test_a_year_and_a_half_is_eighteen_months() -> None:
     assert reexams("1.5年后复查胃镜") == [("胃镜", "P18M")]
     assert reexams("Follow-up:\n- Repeat colonoscopy in 1.5 years.") == [("Colonoscopy", "P18M")]
+
+
+def test_an_untimed_standing_instruction_to_recheck_is_no_item() -> None:
+    assert reexams("遵医嘱定期复查甲状腺彩超") == []
+    assert reexams("定期复查肝功能") == []
+    assert visits("定期肾内科门诊随访") == []
+    assert reexams("出院后2周复查肝功能；以后定期复查") == [("肝功能", "P2W")]
+
+
+def test_tests_listed_after_a_visit_and_a_colon_are_taken_at_that_visit() -> None:
+    text = "2周后皮肤科门诊复诊：血常规、肝功能"
+    assert visits(text) == [("皮肤科", "P2W")]
+    assert reexams(text) == [("血常规", "P2W"), ("肝功能", "P2W")]
+
+
+def test_a_visit_repeated_after_the_first_with_no_clinic_named_is_not_expanded() -> None:
+    text = "随访：\n1. 1周后耳鼻喉科门诊复诊，查纯音测听\n2. 此后每月复诊一次，每次查纯音测听\n3. 出院后1个月复查颞骨增强CT，以后每年复查颞骨CT"
+    assert visits(text) == [("耳鼻喉科", "P1W")]
+    assert reexams(text) == [("纯音测听", "P1W"), ("颞骨增强CT", "P1M")]
