@@ -49,3 +49,25 @@ def test_a_visit_repeated_after_the_first_with_no_clinic_named_is_not_expanded()
     text = "随访：\n1. 1周后耳鼻喉科门诊复诊，查纯音测听\n2. 此后每月复诊一次，每次查纯音测听\n3. 出院后1个月复查颞骨增强CT，以后每年复查颞骨CT"
     assert visits(text) == [("耳鼻喉科", "P1W")]
     assert reexams(text) == [("纯音测听", "P1W"), ("颞骨增强CT", "P1M")]
+
+
+def test_a_short_date_after_a_weekday_is_a_date_not_a_period_in_months() -> None:
+    text = "Discharged Fri 04/12/2026\nFollow-up: Anticoagulation clinic on Tuesday 08/12 and Friday 11/12."
+    assert visits(text) == [("Anticoagulation clinic", "2026-12-08"), ("Anticoagulation clinic", "2026-12-11")] \
+        or visits(text) == [("Anticoagulation", "2026-12-08"), ("Anticoagulation", "2026-12-11")]
+    assert all(not w.startswith("P") for _, w in visits(text))
+
+
+def test_an_arrow_at_the_start_of_a_line_is_a_bullet_but_not_inside_a_line() -> None:
+    assert reexams("GP actions:\n-> FBC at the GP surgery in 2/52.\n-> LFTs in 1/52.") == [("FBC", "P2W"), ("LFTs", "P1W")]
+    assert _items("出院后2周复查血常规。\n如出现伤口出血不止 → 立即回院", "warning_sign")
+
+
+def test_a_time_counted_on_from_a_date_written_before_it() -> None:
+    text = "Discharged Wed 02/12/2026\n- LFTs at the GP surgery on Monday 07/12 and again 2/52 later."
+    assert reexams(text) == [("LFTs", "2026-12-07"), ("LFTs", "2026-12-21")]
+    assert reexams("Discharged 02/12/2026\n- Holter 4 weeks after the ablation (10/12/2026).") == [("Holter", "2027-01-07")]
+
+
+def test_echo_and_kidney_test_abbreviations_are_tests() -> None:
+    assert [n.upper() for n, _ in reexams("Follow-up:\n- TTE in 3 months.\n- UEC and KFT in 1 week.")] == ["TTE", "UEC", "KFT"]
