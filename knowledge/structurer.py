@@ -2135,6 +2135,10 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     text = re.sub(r"\s*\|\s*$", "", text[lead:]) if lead else text
     if lead:
         segment = _Segment(text, segment.start + lead)
+    label = re.match(r"\s*(?:第\s*[\d一二三四五六七八九十]{1,2}\s*次(?:随访|复诊|复查)?|(?:visit|review|appointment)\s*\d{1,2})\s*[:：]\s*", text, re.I)
+    if label:                                           # "第1次：出院后1个月  感染科门诊  肝功能": the row's number, not a cell
+        text = text[label.end():]
+        segment = _Segment(text, segment.start + label.end())
     cuts = list(_TABLE_CELL.finditer(text))
     spaced = False
     if zh and len(cuts) < 2 and not re.search(r"[，,。；;：:（(]", text):
@@ -2150,23 +2154,29 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     when = _when(cells[timed[0]][0], ref)
     # the tests are in the first cell that is not the time ("项目 / 时间 / 地点" or "时间 | 项目 | 科室")
     first = 1 if timed[0] == 0 else 0
-    if first and not lead or spaced:
-        # "Day 7 after discharge | GP surgery | FBC", "出院后2周 血管外科门诊 血压": the time first, then a place and the tests
-        # in either order: the tests are the cell that names no department, the place the cell that does
+    if first:
+        # "Day 7 after discharge | GP surgery | FBC", "出院后2周 血管外科门诊 血压", "| 术后3个月 | 运动医学科门诊 | 肩关节MRI |":
+        # the time first, then a place and the tests in either order: the tests are the cell that names no department,
+        # the place the cell that does
         department_of = _zh_department if zh else _known_en_department
         rest = [k for k in range(len(cells)) if k != timed[0]]
         places = [k for k in rest if department_of(cells[k][0]) or _LAB_PLACE.search(cells[k][0])]
         tests = [k for k in rest if k not in places]
-        if len(places) != 1 or len(tests) != 1:
+        if len(places) == 1 and len(tests) == 1:
+            first = tests[0]
+        elif not lead or spaced:
             return None
-        first = tests[0]
     tests_cell, tests_at = cells[first]
+    done_first = re.match(r"[^，,]{1,12}[，,]\s*(?=(?:复查|检查|复测|查|拍|做|行)\S)", tests_cell) if zh else None
+    if done_first and not _zh_test_words().search(done_first.group(0)):
+        # "去支具，复查肩关节X线": what is done at the visit first, then the test
+        tests_cell, tests_at = tests_cell[done_first.end():], tests_at + done_first.end()
     verb = re.match(r"\s*(?:复查|检查|复测|化验|查|拍|做|行)(?=\S)", tests_cell) if zh else None
     if verb:                                            # "2026-12-18 消化内科门诊 复查胃镜": the test, not the verb
         tests_cell, tests_at = tests_cell[verb.end():], tests_at + verb.end()
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
-        if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
+        if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测|定量", n) for n, _ in names) \
                 or any(len(n) > 16 or re.search(r"[，,。：:]", n) for n, _ in names):
             return None
     else:

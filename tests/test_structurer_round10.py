@@ -71,3 +71,15 @@ def test_a_time_counted_on_from_a_date_written_before_it() -> None:
 
 def test_echo_and_kidney_test_abbreviations_are_tests() -> None:
     assert [n.upper() for n, _ in reexams("Follow-up:\n- TTE in 3 months.\n- UEC and KFT in 1 week.")] == ["TTE", "UEC", "KFT"]
+
+
+def test_a_pipe_table_row_with_outer_pipes_and_the_place_before_the_tests() -> None:
+    text = "| 时间 | 地点 | 内容 |\n| 术后8周 | 骨科门诊 | 拆除外固定，复查胫骨X线 |\n| 术后6个月 | 骨科门诊 | 胫骨CT |"
+    assert visits(text) == [("骨科", "P8W"), ("骨科", "P6M")]
+    assert reexams(text) == [("胫骨X线", "P8W"), ("胫骨CT", "P6M")]
+
+
+def test_a_numbered_visit_label_opens_a_table_row() -> None:
+    text = "随访安排：\n第1次：出院后2周  肾内科门诊  尿常规、肾功能\n第2次：出院后2个月  肾内科门诊  24小时尿蛋白定量"
+    assert visits(text) == [("肾内科", "P2W"), ("肾内科", "P2M")]
+    assert reexams(text) == [("尿常规", "P2W"), ("肾功能", "P2W"), ("24小时尿蛋白定量", "P2M")]
