@@ -1488,7 +1488,7 @@ _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
@@ -2894,6 +2894,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
     stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
     visit_list = False            # inside the list of visits after "Follow-up appointments" / "复诊安排："
+    gp_list = False               # inside the list after "Actions for GP:" / "GP actions:": timed tests there are taken at the GP
     previous_end = 0
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
@@ -2902,7 +2903,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_segment: tuple[str, int] | None = None     # the text of the segment before and where its items begin
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
-            warning_list = stop_list = visit_list = False       # a blank line ends a list
+            warning_list = stop_list = visit_list = gp_list = False       # a blank line ends a list
+        if re.search(r"(?:^|\n)[ \t]*(?:follow[- ]?up|随访|复诊)\s*[:：][ \t]*\n", text[max(0, previous_end - 1):segment.start], re.I) \
+                or previous_end == 0 and re.match(r"[ \t]*(?:follow[- ]?up|随访|复诊)\s*[:：][ \t]*\n", text, re.I):
+            visit_list = True     # a bare "Follow-up:" heading on a line of its own (the segments leave it out)
             block_duration = None
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
@@ -2981,8 +2985,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
         inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
                                       text[line_start:segment.start], re.I))
-        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found) \
-                and not _NOT_A_VISIT.search(segment.text) and not _CONDITIONAL_VISIT.search(segment.text):
+        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam", "warning_sign") for i in found) \
+                and not _NOT_A_VISIT.search(segment.text) and not _CONDITIONAL_VISIT.search(segment.text) \
+                and not re.search(r"\bif\b|如(?:出现|有|果)|若", segment.text, re.I):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)
             department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None
@@ -2990,6 +2995,21 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                 end = segment.start + len(segment.text)
                 found = [OrderItemDraft(kind="revisit", text=text[segment.start:end], span_start=segment.start, span_end=end,
                                         name=department, when=when)] + [i for i in found if i.kind != "instruction"]
+        gp_heading = _GP_ACTIONS.match(segment.text)
+        if gp_list or gp_heading:
+            # "Actions for GP: / - U&E in 1/52 at the practice / - HbA1c in 3/12": each timed test is a GP visit and the test
+            # (AUTHOR-NOTES-2's "GP to recheck sodium in 2 weeks")
+            tests = [i for i in found if i.kind == "reexam" and i.when]
+            if tests and not any(i.kind == "revisit" for i in found) and not _NOT_A_VISIT.search(segment.text) \
+                    and not _CONDITIONAL_VISIT.search(segment.text):
+                whens = list(dict.fromkeys(i.when for i in tests))
+                found = [OrderItemDraft(kind="revisit", text=tests[0].text, span_start=tests[0].span_start, span_end=tests[0].span_end,
+                                        name="GP", when=w) for w in whens] + found
+        if gp_heading and gp_heading.end() >= len(segment.text.rstrip()):
+            gp_list = True
+        elif gp_list and (re.search(r"[:：]\s*$", segment.text) or _VISIT_HEADING.fullmatch(segment.text)
+                          or any(i.kind in ("medication", "warning_sign") for i in found)):
+            gp_list = False
         if _VISIT_HEADING.fullmatch(segment.text):
             visit_list = True
         elif visit_list and (re.search(r"[:：]\s*$", segment.text) or any(i.kind in ("medication", "warning_sign") for i in found)):
@@ -3068,6 +3088,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
 
 
+_GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)
 _UNTIMED_ROUTINE = re.compile(r"定期|遵医嘱(?:复查|复诊|随访)|\b(?:regularly|periodically|routinely)\b|\bat regular intervals\b|\bas (?:advised|directed)\b", re.I)
 
 

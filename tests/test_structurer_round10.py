@@ -83,3 +83,18 @@ def test_a_numbered_visit_label_opens_a_table_row() -> None:
     text = "随访安排：\n第1次：出院后2周  肾内科门诊  尿常规、肾功能\n第2次：出院后2个月  肾内科门诊  24小时尿蛋白定量"
     assert visits(text) == [("肾内科", "P2W"), ("肾内科", "P2M")]
     assert reexams(text) == [("尿常规", "P2W"), ("肾功能", "P2W"), ("24小时尿蛋白定量", "P2M")]
+
+
+def test_timed_tests_under_a_gp_actions_heading_are_gp_visits() -> None:
+    text = "Discharged 02/12/2026\nActions for GP:\n- Sodium in 1/52.\n- TFTs in 6/52.\n- Please review the statin dose.\n\nFollow-up:\n- CT chest in 3/12."
+    assert visits(text) == [("GP", "P1W"), ("GP", "P6W")]
+    assert [n for n, _ in reexams(text)] == ["Sodium", "TFTs", "CT chest"]
+
+
+def test_hospital_in_the_home_nursing_is_a_home_visit() -> None:
+    assert visits("Follow-up:\n- Hospital in the Home nurse to visit daily for 5 days for IV antibiotics.") == []
+
+
+def test_a_bare_follow_up_heading_opens_a_list_of_visits() -> None:
+    text = "Discharge: 04/12/2026\nFollow-up:\n- GP in 1 week.\n- Bring her back to the Children's Unit or A&E if: she is floppy or hard to wake."
+    assert visits(text) == [("GP", "P1W")]
