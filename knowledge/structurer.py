@@ -2904,10 +2904,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
             warning_list = stop_list = visit_list = gp_list = False       # a blank line ends a list
+            block_duration = None
         if re.search(r"(?:^|\n)[ \t]*(?:follow[- ]?up|随访|复诊)\s*[:：][ \t]*\n", text[max(0, previous_end - 1):segment.start], re.I) \
                 or previous_end == 0 and re.match(r"[ \t]*(?:follow[- ]?up|随访|复诊)\s*[:：][ \t]*\n", text, re.I):
             visit_list = True     # a bare "Follow-up:" heading on a line of its own (the segments leave it out)
-            block_duration = None
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
             # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
