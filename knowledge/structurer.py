@@ -544,7 +544,7 @@ def _stated_pod(text: str) -> int | None:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
 _WEEKDAY_EN = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?"
-_DATE_SHORT = re.compile(rf"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:{_WEEKDAY_EN},?\s+)?|\b{_WEEKDAY_EN},?\s+(?=\d{{1,2}}/\d{{1,2}}(?![\d/]))|[:：]\s*|"
+_DATE_SHORT = re.compile(rf"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:{_WEEKDAY_EN},?\s+)?|\b{_WEEKDAY_EN},?\s+(?=\d{{1,2}}/\d{{1,2}}(?![\d/]))|\b{_WEEKDAY_EN}\s*\(\s*(?=\d{{1,2}}/\d{{1,2}}\s*\))|[:：]\s*|"
                          r"(?:(?<=\d/\d\d)|(?<=\d/\d))(?:\s*,\s*|\s+(?:and|&)\s+))(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
@@ -1529,6 +1529,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
     rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|\b(?:in|within|after|at)\s+\d{{1,2}}\.\d\s*years?\b|"
+    rf"\b(?:on\s+)?{_WEEKDAY_EN},?\s*\(?\s*\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b\s*\)?|"
     rf"\b\d{{1,2}}(?:\s*(?:-|–|to)\s*\d{{1,2}})?\s*(?:days?|weeks?|months?)\s+after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?(?=\s*[(（])|"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
@@ -1672,12 +1673,21 @@ def _zh_department(text: str) -> str | None:
     units, names = _zh_department_vocab()
     if _EITHER_PLACE_ZH.search(text):
         return None                     # "（骨科门诊或当地医院均可）": either place, no department (AUTHOR-NOTES-3)
+    mdt = re.search(r"([\u4e00-\u9fff]{1,12}(?:MDT|mdt))门诊", text)
+    if mdt:                             # "呼吸科间质病MDT门诊": an MDT clinic keeps its whole name (AUTHOR-NOTES-9)
+        name = re.split(r"[到至去在于回赴来]|同日|同天|当天|当日|同时|届时|上午|下午|晚上|早上|中午|[)）]", mdt.group(1))[-1]
+        name = _DEPT_PREFIX.sub("", re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", name))
+        if len(name) >= 2 + 3:
+            return name
     for pattern in (units, names):
         m = pattern.search(text)
         if m:
             parent = re.search(rf"(?:{names.pattern})$", text[:m.start()]) if pattern is units else None
             if parent:
                 return parent.group(0)                           # "心内科心衰门诊": a subspecialty clinic goes to its department
+            tcm = re.search(r"(?:中西医结合|中医)$", text[:m.start()]) if pattern is names else None
+            if tcm and not m.group(0).startswith("中"):
+                return tcm.group(0) + m.group(0)                 # "中医肿瘤科门诊": the TCM clinic of that specialty, as written
             if pattern is units and m.group(0).endswith("门诊"):
                 # "减重营养护理门诊", "戒酒护理门诊": the words before a named clinic are part of its name
                 more = re.search(r"[A-Za-z\u4e00-\u9fff]{1,6}$", text[max(0, m.start() - 6):m.start()])
@@ -2246,6 +2256,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             # from discharge again, "出院后10天拆线", starts afresh)
             found = [replace(last_visits[-1], when=_when(clause.text, ref), text=original[clause.start:clause.start + len(clause.text)],
                              span_start=clause.start, span_end=clause.start + len(clause.text))]
+        if zh and not found and not warning and prev_found and prev_found[-1].when and not _when(clause.text, ref) \
+                and re.match(r"\s*(?:同日|同天|当天|当日|同时|届时)", clause.text) and re.search(r"门诊|复诊|就诊|随访", clause.text) \
+                and _zh_department(clause.text) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "3个月后复查胸部HRCT，同日呼吸科间质病MDT门诊": the clinic on the day of the test before
+            found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
+                                    span_end=clause.start + len(clause.text), name=_zh_department(clause.text), when=prev_found[-1].when)]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)

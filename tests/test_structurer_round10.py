@@ -98,3 +98,18 @@ def test_hospital_in_the_home_nursing_is_a_home_visit() -> None:
 def test_a_bare_follow_up_heading_opens_a_list_of_visits() -> None:
     text = "Discharge: 04/12/2026\nFollow-up:\n- GP in 1 week.\n- Bring her back to the Children's Unit or A&E if: she is floppy or hard to wake."
     assert visits(text) == [("GP", "P1W")]
+
+
+def test_a_test_at_a_named_clinic_after_a_weekday_and_a_bracketed_date() -> None:
+    text = "Discharged Thu 03/12/2026\nTTO:\n- Warfarin - dose as per yellow book; INR Friday (11/12) at the anticoagulation clinic"
+    assert reexams(text) == [("INR", "2026-12-11")]
+    assert [w for _, w in visits(text)] == ["2026-12-11"]
+
+
+def test_a_clinic_on_the_same_day_as_the_test_before_and_an_mdt_clinic_keeps_its_name() -> None:
+    text = "随访：6个月后复查胸部增强CT，同日胸外科肺结节MDT门诊"
+    assert visits(text) == [("胸外科肺结节MDT", "P6M")]
+
+
+def test_a_tcm_clinic_of_a_specialty_keeps_its_name() -> None:
+    assert visits("出院后2周中医肿瘤科门诊复诊") == [("中医肿瘤科", "P2W")]
