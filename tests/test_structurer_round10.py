@@ -113,3 +113,12 @@ def test_a_clinic_on_the_same_day_as_the_test_before_and_an_mdt_clinic_keeps_its
 
 def test_a_tcm_clinic_of_a_specialty_keeps_its_name() -> None:
     assert visits("出院后2周中医肿瘤科门诊复诊") == [("中医肿瘤科", "P2W")]
+
+
+def test_pulmonary_rehabilitation_is_named_whole() -> None:
+    text = "Discharge: 04/12/2026\nFollow-up:\n- Pulmonary rehabilitation program - intake assessment 16/12/2026."
+    assert visits(text) == [("Pulmonary rehabilitation", "2026-12-16")]
+
+
+def test_a_tcm_pill_named_dan_and_a_dose_in_pills() -> None:
+    assert _meds("用药：定坤丹 1丸 口服 bid 1个月") == [("定坤丹", 1.0, "丸", "bid", "P1M")]
