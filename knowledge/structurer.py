@@ -2025,6 +2025,8 @@ def _en_test_names(raw: str) -> list[str]:
             parts = [raw]
     # "CEA blood test": the test is the abbreviation
     parts = [re.sub(r"^([A-Z][A-Z0-9-]{1,7})\s+(?:blood|urine|serum)\s+tests?$", r"\1", p) for p in parts]
+    # "TOE-guided cardioversion booked for …": the imaging that guides a procedure is the test, the procedure is not
+    parts = [g.group(1) if (g := re.match(r"([A-Za-z]{2,12})-guided\b", p)) and _TEST_EN.search(g.group(1)) else p for p in parts]
     return [p[0].upper() + p[1:] for p in parts if p]
 
 

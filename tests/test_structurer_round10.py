@@ -122,3 +122,13 @@ def test_pulmonary_rehabilitation_is_named_whole() -> None:
 
 def test_a_tcm_pill_named_dan_and_a_dose_in_pills() -> None:
     assert _meds("用药：定坤丹 1丸 口服 bid 1个月") == [("定坤丹", 1.0, "丸", "bid", "P1M")]
+
+
+def test_an_electrophysiology_clinic_the_same_day_as_a_scan() -> None:
+    text = "Follow-up appointments:\n- Echocardiogram in 3 months, with Electrophysiology clinic the same day."
+    assert visits(text) == [("Electrophysiology", "P3M")]
+
+
+def test_the_imaging_that_guides_a_procedure_is_the_test() -> None:
+    text = "Discharged 02/12/2026\nFollow-up:\n- TOE-guided cardioversion on 06/01/2027 at the Cardiac day unit."
+    assert reexams(text) == [("TOE", "2027-01-06")]
