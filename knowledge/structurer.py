@@ -543,6 +543,27 @@ def _stated_pod(text: str) -> int | None:
     if not m:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
+
+
+# English: "Date of discharge: 02/12/2026 (POD 8)", or the day of the operation and the day of discharge both written
+_POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?", re.I)
+_SURGERY_DATE_EN = re.compile(r"\b(?:date of (?:surgery|operation|procedure)|(?:procedure|operation|surgery|repair|ORIF|fixation)\b[^\n.;]{0,80}?\bon)\s*[:：]?\s*"
+                              r"(\d{1,2}/\d{1,2}/20\d\d|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
+_POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bday\s+(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s+post-?op(?:eratively)?\b|"
+                         r"\b(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s*days?\s+(?:post-?op(?:eratively)?|after (?:the |your )?(?:surgery|operation))\b", re.I)
+
+
+def _stated_pod_en(text: str, discharge: dt.date | None) -> int | None:
+    m = _POD_STATED_EN.search(text)
+    if m:
+        return int(m.group(1))
+    m = _SURGERY_DATE_EN.search(text)
+    if m and discharge is not None:
+        dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
+        if dates:
+            pod = (discharge - dt.date.fromisoformat(dates[0])).days
+            return pod if 0 <= pod <= 60 else None
+    return None
 _WEEKDAY_EN = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?"
 _DATE_SHORT = re.compile(rf"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:{_WEEKDAY_EN},?\s+)?|\b{_WEEKDAY_EN},?\s+(?=\d{{1,2}}/\d{{1,2}}(?![\d/]))|\b{_WEEKDAY_EN}\s*\(\s*(?=\d{{1,2}}/\d{{1,2}}\s*\))|[:：]\s*|"
                          r"(?:(?<=\d/\d\d)|(?<=\d/\d))(?:\s*,\s*|\s+(?:and|&)\s+))(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
@@ -638,6 +659,9 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     if pod is not None:
         for m in _POD_DAY.finditer(text):        # "术后第10天拆线" after a discharge on 术后第3天: P7D
             day = int(m.group(1))
+            add(m, f"P{day - pod}D" if day > pod else None)
+        for m in _POD_DAY_EN.finditer(text):     # "sutures out on POD 14" after a discharge on POD 8: P6D
+            day = int(m.group(1) or m.group(2) or m.group(3))
             add(m, f"P{day - pod}D" if day > pod else None)
     for m in _STATED_DISCHARGE.finditer(text):  # "骨科 出院日期：2026年12月5日": the day of discharge, not of a visit
         if m.group(0).startswith("于"):
@@ -2858,6 +2882,9 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
     pod_token = _DISCHARGE_POD.set(_stated_pod(text))
+    if _DISCHARGE_POD.get() is None and not re.search(r"[\u4e00-\u9fff]", text):
+        _DISCHARGE_POD.reset(pod_token)
+        pod_token = _DISCHARGE_POD.set(_stated_pod_en(text, discharge_date))
     end_token = _COURSE_END.set(_course_ends(text, discharge_date))
     try:
         return _structure_orders(text, written, language, llm, discharge_date)

@@ -132,3 +132,10 @@ def test_an_electrophysiology_clinic_the_same_day_as_a_scan() -> None:
 def test_the_imaging_that_guides_a_procedure_is_the_test() -> None:
     text = "Discharged 02/12/2026\nFollow-up:\n- TOE-guided cardioversion on 06/01/2027 at the Cardiac day unit."
     assert reexams(text) == [("TOE", "2027-01-06")]
+
+
+def test_english_post_operative_days_count_from_the_stated_day_of_discharge() -> None:
+    text = "Date of surgery: 25/11/2026. Discharged: 30/11/2026.\nFollow-up:\n- Clips out with the GP at 10-12 days post-op."
+    assert visits(text) == [("GP", "P5D")]
+    text = "Discharged: 30/11/2026 (POD 4)\nFollow-up:\n- Staples removed at the GP surgery on POD 12."
+    assert visits(text) == [("GP", "P8D")]
