@@ -133,7 +133,7 @@ _ZH_SALTS = r"(?:苯磺酸|马来酸|酒石酸|琥珀酸|盐酸|硫酸氢|硫酸
 # (a 片 after 大/成/整 is a patch of skin, "皮肤大片瘀斑", not a tablet)
 _ZH_FORMS = (r"(?:肠溶缓释片|缓释片|控释片|肠溶片|分散片|咀嚼片|口崩片|泡腾片|薄膜衣片|肠溶胶囊|缓释胶囊|软胶囊|胶囊|(?<![大成整])片|颗粒|注射液|注射剂|口服液|"
              r"口服溶液|(?<![盐糖水])溶液|干混悬剂|混悬液|混悬剂|合剂|滴剂|洗剂|搽剂|涂剂|酊|含漱液|漱口液|滴丸|气雾剂|吸入剂|吸入粉雾剂|粉雾剂|粉剂|喷雾剂|贴剂|贴片|贴膏|软膏|乳膏|凝胶|滴眼液|"
-             r"(?<!血)栓|丸|散|糖浆|笔|针|(?<![米鸡肉菜骨鱼蛋姜糖药豆粥面])汤(?!剂|匙|勺))")     # "参芪地黄汤": a decoction
+             r"(?<!血)栓|丸|(?<![牡仙])丹(?![参皮])|散|糖浆|笔|针|(?<![米鸡肉菜骨鱼蛋姜糖药豆粥面])汤(?!剂|匙|勺))")     # "参芪地黄汤": a decoction
 _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|sr|cr|dr|la|ec|extended[- ]release|delayed[- ]release|"
                        r"sustained[- ]release|oral|solution|suspension|injection|pen|patch|cream|ointment|hfa|mdi|chewable|sodium|"
                        r"potassium|calcium|hydrochloride|hcl|succinate|tartrate|besylate|maleate|mesylate|bisulfate|magnesium)\b", re.I)
@@ -185,7 +185,7 @@ _HEADER = re.compile(r"^\s*(?:出院医嘱|出院带药|出院用药|带药|医�
                      r"medications?|instructions?|follow[- ]up|home medications?)\s*[:：]\s*", re.I)
 # (a hyphen between words, "once daily - 14 more injections", is a dash, not a bullet: only one that opens a line or follows a
 # stop or colon is)
-_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[•*·]\s|"
+_NUMBERING = re.compile(r"(?:^|(?<=[\s；;。，,]))(?:\(?\d{1,2}[)）]|（\d{1,2}）|\d{1,2}(?:\.(?![\d\s]*$)(?!\d)|、)|[①-⑳]|[•*·]\s|(?<![^\n])(?:->|=>|[→►▪■□○◦➢➤])\s*|"
                         r"(?<![A-Za-z0-9\u4e00-\u9fff)）] )(?<![A-Za-z0-9\u4e00-\u9fff)）]  )-\s)\s*")
 _ZH_BREAK = re.compile(r"[；;。\n]")
 _EN_BREAK = re.compile(r"[;\n]|\.(?=\s+[A-Z(])|\.$")
@@ -275,7 +275,7 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 # ----- medication parts ------------------------------------------------------------------------------
 
 _UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
-         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
+         r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|丸|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
          r"patch(?:es)?|sachets?)")
 _DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
@@ -298,7 +298,7 @@ def unit_key(unit: Any) -> str:
     return _UNIT_SAME.get(normal, normal)
 
 
-_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
+_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "丸", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
@@ -397,7 +397,8 @@ _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|
 _ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
-_SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
+_DECIMAL_YEARS = re.compile(r"(?<![\d.])(\d{1,2}\.\d)\s*(?:个)?\s*(?:年|years?\b)", re.I)
+_SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?<!day )(?<!\b[MTWFS][a-z]{2} )(?<!\b[MTWFS][a-z]{3} )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
@@ -482,6 +483,49 @@ _NUMERIC_ORDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("num
 # the post-operative day of the discharge when the order states it ("今日为术后第3天", "术后第3天出院"): a later
 # "术后第10天拆线" is then 7 days from discharge (AUTHOR-NOTES-5)
 _DISCHARGE_POD: contextvars.ContextVar[int | None] = contextvars.ContextVar("discharge_pod", default=None)
+# the day a course ended, when the order states it: "放疗于2026年11月30日结束", "radiotherapy completed on 30/11/2026"
+_COURSE_END: contextvars.ContextVar[dict[str, dt.date] | None] = contextvars.ContextVar("course_end", default=None)
+_COURSE_ZH = r"(?:同步放化疗|放化疗|放疗|化疗|靶向治疗|免疫治疗|抗病毒治疗|抗结核治疗|疗程)"
+_COURSE_EN = r"(?:chemoradiotherapy|chemoradiation|radiotherapy|radiation(?: therapy)?|chemotherapy)"
+_COURSE_ENDED = re.compile(rf"({_COURSE_ZH})[^。；;\n，,]{{0,16}}?(?:于|在)\s*(20\d\d\s*年\s*\d{{1,2}}\s*月\s*\d{{1,2}}\s*日|20\d\d-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}\s*月\s*\d{{1,2}}\s*日)\s*(?:结束|完成|完毕)|"
+                           rf"\b({_COURSE_EN})\s+(?:was\s+)?(?:completed|finished|ended)\s+(?:on\s+)?(\S+(?:\s+\w+\s+20\d\d)?)", re.I)
+_AFTER_COURSE_END = re.compile(rf"({_COURSE_ZH})(?:结束|完成|完毕)后\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)|"
+                               rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\s+after\s+(?:the\s+end\s+of\s+|completing\s+|finishing\s+)(?:your\s+|the\s+)?({_COURSE_EN})\b", re.I)
+
+
+def _course_key(word: str) -> str:
+    word = word.lower()
+    if re.search(r"放化疗|chemorad", word):
+        return "chemoradiotherapy"
+    if re.search(r"放疗|radi", word):
+        return "radiotherapy"
+    if re.search(r"化疗|chemo", word):
+        return "chemotherapy"
+    return word
+
+
+def _course_ends(text: str, ref: dt.date | None) -> dict[str, dt.date]:
+    ends: dict[str, dt.date] = {}
+    for m in _COURSE_ENDED.finditer(text):
+        word, written = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        dates = [f[2] for f in _time_expressions(written, ref) if not f[2].startswith("P")]
+        if dates:
+            ends.setdefault(_course_key(word), dt.date.fromisoformat(dates[0]))
+    return ends
+
+
+def _add_period(day: dt.date, count: float, unit: str) -> str | None:
+    """2026-11-30 + 3 months = 2027-02-28 (a month end that does not exist is the last day of the month)."""
+    if count != int(count) or count <= 0:
+        return None
+    n = int(count)
+    if unit in ("D", "W"):
+        return (day + dt.timedelta(days=n * (7 if unit == "W" else 1))).isoformat()
+    months = n * (12 if unit == "Y" else 1)
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last)).isoformat()
 _POD_STATED = re.compile(r"(?:今日|今天|现|目前|出院时)\s*(?:为|是|系)?\s*术后第\s*(\d{1,2})\s*(?:天|日)|术后第\s*(\d{1,2})\s*(?:天|日)\s*[，,]?\s*(?:于\s*)?(?:出院|办理出院)|"
                          r"(?:出院即|出院为|即)术后(当天|当日)|"
                          # "出院医嘱（左耳人工耳蜗植入术后第3天）": the day in the heading of the orders is the day of discharge
@@ -499,7 +543,29 @@ def _stated_pod(text: str) -> int | None:
     if not m:
         return None
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
-_DATE_SHORT = re.compile(r"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?|[:：]\s*|"
+
+
+# English: "Date of discharge: 02/12/2026 (POD 8)", or the day of the operation and the day of discharge both written
+_POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?", re.I)
+_SURGERY_DATE_EN = re.compile(r"\b(?:date of (?:surgery|operation|procedure)|(?:procedure|operation|surgery|repair|ORIF|fixation)\b[^\n.;]{0,80}?\bon)\s*[:：]?\s*"
+                              r"(\d{1,2}/\d{1,2}/20\d\d|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
+_POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bday\s+(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s+post-?op(?:eratively)?\b|"
+                         r"\b(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s*days?\s+(?:post-?op(?:eratively)?|after (?:the |your )?(?:surgery|operation))\b", re.I)
+
+
+def _stated_pod_en(text: str, discharge: dt.date | None) -> int | None:
+    m = _POD_STATED_EN.search(text)
+    if m:
+        return int(m.group(1))
+    m = _SURGERY_DATE_EN.search(text)
+    if m and discharge is not None:
+        dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
+        if dates:
+            pod = (discharge - dt.date.fromisoformat(dates[0])).days
+            return pod if 0 <= pod <= 60 else None
+    return None
+_WEEKDAY_EN = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?"
+_DATE_SHORT = re.compile(rf"(?:\b(?:on|until|till|by|from|before|first|next)\s+(?:{_WEEKDAY_EN},?\s+)?|\b{_WEEKDAY_EN},?\s+(?=\d{{1,2}}/\d{{1,2}}(?![\d/]))|\b{_WEEKDAY_EN}\s*\(\s*(?=\d{{1,2}}/\d{{1,2}}\s*\))|[:：]\s*|"
                          r"(?:(?<=\d/\d\d)|(?<=\d/\d))(?:\s*,\s*|\s+(?:and|&)\s+))(\d{1,2})/(\d{1,2})(?![\d/])(?!\s*(?:mg|ml|mmhg|tab|片))", re.I)
 _THIS_WEEKDAY = re.compile(r"(?:本周|这周|本星期|这星期)([一二三四五六日天])|\b(?:on|this|by|coming) (mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)"
                            r"(?!\s*,?\s*\d)", re.I)          # (not "on Friday 11 Dec 2026": that date is read as written)
@@ -512,7 +578,7 @@ _ZH_FULL_DATE = r"20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -594,10 +660,26 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         for m in _POD_DAY.finditer(text):        # "术后第10天拆线" after a discharge on 术后第3天: P7D
             day = int(m.group(1))
             add(m, f"P{day - pod}D" if day > pod else None)
+        for m in _POD_DAY_EN.finditer(text):     # "sutures out on POD 14" after a discharge on POD 8: P6D
+            day = int(m.group(1) or m.group(2) or m.group(3))
+            add(m, f"P{day - pod}D" if day > pod else None)
     for m in _STATED_DISCHARGE.finditer(text):  # "骨科 出院日期：2026年12月5日": the day of discharge, not of a visit
         if m.group(0).startswith("于"):
             continue
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    ends = _COURSE_END.get()
+    for m in _COURSE_ENDED.finditer(text):      # "放疗于2026年11月30日结束": when a course ended, not a visit
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+    for m in _AFTER_COURSE_END.finditer(text):  # "放疗结束后1个月复诊" with the end stated: from that day, not from discharge
+        course, number, unit = (m.group(1), m.group(2), _UNIT_ZH[m.group(3)]) if m.group(1) else \
+            (m.group(6), m.group(4), _UNIT_EN[m.group(5).lower()])
+        end = (ends or {}).get(_course_key(course))
+        n = _num(number)
+        if end is not None and n is not None:
+            add(m, _add_period(end, n, unit))
+    for m in _DECIMAL_YEARS.finditer(text):     # "1.5年后复查骨密度": 18 months
+        months = float(m.group(1)) * 12
+        add(m, f"P{int(months)}M" if months == int(months) else None)
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
         add(m, _date_from_parts(y, mo, d, ref))
@@ -713,7 +795,22 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     if daily and len(daily) < len(found):
         found = [f for f in found if f not in daily]
     found.sort()
-    return found
+    # "U&E at the GP on Tuesday 08/12 and again 1/52 later", "6-8 weeks after the cardioversion (06/01/2027)": a time
+    # counted on from a date written before it is that date plus the time
+    chained = []
+    for k, (a, b, value) in enumerate(found):
+        period = re.fullmatch(r"P(\d+)([DWMY])", value)
+        after = text[b:b + 40]
+        base = None
+        if period and re.match(r"\s*later\b", after, re.I):
+            base = next((f[2] for f in reversed(found[:k]) if not f[2].startswith("P")), None)
+        elif period and re.match(r"\s*after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?\s*[(（]", after, re.I):
+            own = [f[2] for f in found[k + 1:] if f[0] < b + 40 and not f[2].startswith("P")]
+            base = own[0] if own else None
+        if base:
+            value = _add_period(dt.date.fromisoformat(base), float(period.group(1)), period.group(2)) or value
+        chained.append((a, b, value))
+    return chained
 
 
 def _when(text: str, ref: dt.date | None = None) -> str | None:
@@ -1415,7 +1512,7 @@ _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
@@ -1445,7 +1542,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft)s?\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1455,7 +1552,9 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
-    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|"
+    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|\b(?:in|within|after|at)\s+\d{{1,2}}\.\d\s*years?\b|"
+    rf"\b(?:on\s+)?{_WEEKDAY_EN},?\s*\(?\s*\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b\s*\)?|"
+    rf"\b\d{{1,2}}(?:\s*(?:-|–|to)\s*\d{{1,2}})?\s*(?:days?|weeks?|months?)\s+after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?(?=\s*[(（])|"
     rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
@@ -1598,12 +1697,21 @@ def _zh_department(text: str) -> str | None:
     units, names = _zh_department_vocab()
     if _EITHER_PLACE_ZH.search(text):
         return None                     # "（骨科门诊或当地医院均可）": either place, no department (AUTHOR-NOTES-3)
+    mdt = re.search(r"([\u4e00-\u9fff]{1,12}(?:MDT|mdt))门诊", text)
+    if mdt:                             # "呼吸科间质病MDT门诊": an MDT clinic keeps its whole name (AUTHOR-NOTES-9)
+        name = re.split(r"[到至去在于回赴来]|同日|同天|当天|当日|同时|届时|上午|下午|晚上|早上|中午|[)）]", mdt.group(1))[-1]
+        name = _DEPT_PREFIX.sub("", re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", name))
+        if len(name) >= 2 + 3:
+            return name
     for pattern in (units, names):
         m = pattern.search(text)
         if m:
             parent = re.search(rf"(?:{names.pattern})$", text[:m.start()]) if pattern is units else None
             if parent:
                 return parent.group(0)                           # "心内科心衰门诊": a subspecialty clinic goes to its department
+            tcm = re.search(r"(?:中西医结合|中医)$", text[:m.start()]) if pattern is names else None
+            if tcm and not m.group(0).startswith("中"):
+                return tcm.group(0) + m.group(0)                 # "中医肿瘤科门诊": the TCM clinic of that specialty, as written
             if pattern is units and m.group(0).endswith("门诊"):
                 # "减重营养护理门诊", "戒酒护理门诊": the words before a named clinic are part of its name
                 more = re.search(r"[A-Za-z\u4e00-\u9fff]{1,6}$", text[max(0, m.start() - 6):m.start()])
@@ -1690,7 +1798,12 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
     found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果|看|阅|询)", text), _zh_test_verb().search(text)) if m]
     if not found:
-        return []
+        # "1周后眼科门诊复诊：视力、眼压、OCT": the tests listed after a visit and a colon, when the list opens with a test word
+        visit = re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]\s*", text)
+        first = re.match(r"[^、，,；;。（(]{2,16}", text[visit.end():]) if visit else None
+        if not (first and _zh_test_words().search(first.group(0))):
+            return []
+        found = [visit]
     m = min(found, key=lambda x: x.start())
     tail_start = m.end()
     label = re.match(r"(?:项目|内容|安排)?\s*[:：]\s*", text[tail_start:])     # "复查：血常规、肝肾功能，出院后2周"
@@ -1936,6 +2049,8 @@ def _en_test_names(raw: str) -> list[str]:
             parts = [raw]
     # "CEA blood test": the test is the abbreviation
     parts = [re.sub(r"^([A-Z][A-Z0-9-]{1,7})\s+(?:blood|urine|serum)\s+tests?$", r"\1", p) for p in parts]
+    # "TOE-guided cardioversion booked for …": the imaging that guides a procedure is the test, the procedure is not
+    parts = [g.group(1) if (g := re.match(r"([A-Za-z]{2,12})-guided\b", p)) and _TEST_EN.search(g.group(1)) else p for p in parts]
     return [p[0].upper() + p[1:] for p in parts if p]
 
 
@@ -2056,6 +2171,10 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     text = re.sub(r"\s*\|\s*$", "", text[lead:]) if lead else text
     if lead:
         segment = _Segment(text, segment.start + lead)
+    label = re.match(r"\s*(?:第\s*[\d一二三四五六七八九十]{1,2}\s*次(?:随访|复诊|复查)?|(?:visit|review|appointment)\s*\d{1,2})\s*[:：]\s*", text, re.I)
+    if label:                                           # "第1次：出院后1个月  感染科门诊  肝功能": the row's number, not a cell
+        text = text[label.end():]
+        segment = _Segment(text, segment.start + label.end())
     cuts = list(_TABLE_CELL.finditer(text))
     spaced = False
     if zh and len(cuts) < 2 and not re.search(r"[，,。；;：:（(]", text):
@@ -2071,23 +2190,29 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     when = _when(cells[timed[0]][0], ref)
     # the tests are in the first cell that is not the time ("项目 / 时间 / 地点" or "时间 | 项目 | 科室")
     first = 1 if timed[0] == 0 else 0
-    if first and not lead or spaced:
-        # "Day 7 after discharge | GP surgery | FBC", "出院后2周 血管外科门诊 血压": the time first, then a place and the tests
-        # in either order: the tests are the cell that names no department, the place the cell that does
+    if first:
+        # "Day 7 after discharge | GP surgery | FBC", "出院后2周 血管外科门诊 血压", "| 术后3个月 | 运动医学科门诊 | 肩关节MRI |":
+        # the time first, then a place and the tests in either order: the tests are the cell that names no department,
+        # the place the cell that does
         department_of = _zh_department if zh else _known_en_department
         rest = [k for k in range(len(cells)) if k != timed[0]]
         places = [k for k in rest if department_of(cells[k][0]) or _LAB_PLACE.search(cells[k][0])]
         tests = [k for k in rest if k not in places]
-        if len(places) != 1 or len(tests) != 1:
+        if len(places) == 1 and len(tests) == 1:
+            first = tests[0]
+        elif not lead or spaced:
             return None
-        first = tests[0]
     tests_cell, tests_at = cells[first]
+    done_first = re.match(r"[^，,]{1,12}[，,]\s*(?=(?:复查|检查|复测|查|拍|做|行)\S)", tests_cell) if zh else None
+    if done_first and not _zh_test_words().search(done_first.group(0)):
+        # "去支具，复查肩关节X线": what is done at the visit first, then the test
+        tests_cell, tests_at = tests_cell[done_first.end():], tests_at + done_first.end()
     verb = re.match(r"\s*(?:复查|检查|复测|化验|查|拍|做|行)(?=\S)", tests_cell) if zh else None
     if verb:                                            # "2026-12-18 消化内科门诊 复查胃镜": the test, not the verb
         tests_cell, tests_at = tests_cell[verb.end():], tests_at + verb.end()
     if zh:
         names = [(n, at) for piece, at in _split_items(tests_cell) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
-        if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测", n) for n, _ in names) \
+        if not names or not any(_zh_test_words().search(n) or re.search(r"计数|载量|浓度|水平|功能|常规|试验|分析|检测|定量", n) for n, _ in names) \
                 or any(len(n) > 16 or re.search(r"[，,。：:]", n) for n, _ in names):
             return None
     else:
@@ -2157,6 +2282,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
             # from discharge again, "出院后10天拆线", starts afresh)
             found = [replace(last_visits[-1], when=_when(clause.text, ref), text=original[clause.start:clause.start + len(clause.text)],
                              span_start=clause.start, span_end=clause.start + len(clause.text))]
+        if zh and not found and not warning and prev_found and prev_found[-1].when and not _when(clause.text, ref) \
+                and re.match(r"\s*(?:同日|同天|当天|当日|同时|届时)", clause.text) and re.search(r"门诊|复诊|就诊|随访", clause.text) \
+                and _zh_department(clause.text) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "3个月后复查胸部HRCT，同日呼吸科间质病MDT门诊": the clinic on the day of the test before
+            found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
+                                    span_end=clause.start + len(clause.text), name=_zh_department(clause.text), when=prev_found[-1].when)]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)
@@ -2346,6 +2477,11 @@ def _item_key(name: str | None) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _plain_test(key: str) -> str:
+    """A test key without the contrast words: "头颅增强mri" and "头颅mri", "ct chest with contrast" and "ct chest"."""
+    return re.sub(r"增强|平扫|\s*with(?:out)? contrast|\bcontrast\s+", "", key).strip()
+
+
 _VISIT_OR_TEST = re.compile(r"复查|复诊|随诊|随访|门诊|复测|化验|\bfollow[- ]?up\b|\bclinic\b|\brecheck\b|\brepeat\b|\bcheck\b|"
                             r"\bappointment\b|\bsee (?:your|the|a)\b", re.I)
 
@@ -2502,7 +2638,8 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                           for w in whens for n in names)]
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
-        reexams = _zh_reexam_items(text) if _zh_has_test_verb(text) and not re.search(r"监测", monitored) else []
+        reexams = _zh_reexam_items(text) if (_zh_has_test_verb(text) or re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]", text)) \
+            and not re.search(r"监测", monitored) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if reexams:
@@ -2745,9 +2882,14 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
     pod_token = _DISCHARGE_POD.set(_stated_pod(text))
+    if _DISCHARGE_POD.get() is None and not re.search(r"[\u4e00-\u9fff]", text):
+        _DISCHARGE_POD.reset(pod_token)
+        pod_token = _DISCHARGE_POD.set(_stated_pod_en(text, discharge_date))
+    end_token = _COURSE_END.set(_course_ends(text, discharge_date))
     try:
         return _structure_orders(text, written, language, llm, discharge_date)
     finally:
+        _COURSE_END.reset(end_token)
         _DISCHARGE_POD.reset(pod_token)
         _NUMERIC_ORDER.reset(token)
 
@@ -2797,6 +2939,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     warning_list = False          # inside the list of signs after "如出现以下情况…：" / "Seek care if you notice:"
     stop_list = False             # inside the list of drugs after "Medications to stop:" / "以下药物停用："
     visit_list = False            # inside the list of visits after "Follow-up appointments" / "复诊安排："
+    gp_list = False               # inside the list after "Actions for GP:" / "GP actions:": timed tests there are taken at the GP
     previous_end = 0
     previous_drugs: list[_Med] = []
     block_duration: str | None = None   # "强化期（2个月）：", "TB treatment, intensive phase, 2 months, …:": the course of the drugs under it
@@ -2805,8 +2948,11 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     previous_segment: tuple[str, int] | None = None     # the text of the segment before and where its items begin
     for segment in _segments(text, zh):
         if re.search(r"\n[ \t]*\n", text[previous_end:segment.start]):
-            warning_list = stop_list = visit_list = False       # a blank line ends a list
+            warning_list = stop_list = visit_list = gp_list = False       # a blank line ends a list
             block_duration = None
+        if re.search(r"(?:^|\n)[ \t]*(?:follow[- ]?up|随访|复诊)\s*[:：][ \t]*\n", text[max(0, previous_end - 1):segment.start], re.I) \
+                or previous_end == 0 and re.match(r"[ \t]*(?:follow[- ]?up|随访|复诊)\s*[:：][ \t]*\n", text, re.I):
+            visit_list = True     # a bare "Follow-up:" heading on a line of its own (the segments leave it out)
         previous_end = segment.start + len(segment.text)
         if _STOP_ALONE.fullmatch(segment.text) and items and items[-1].kind == "medication":
             # "Lisinopril 10 mg daily - STOP": the drug before is one to stop
@@ -2884,8 +3030,9 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
         # "复诊：心内科门诊，出院后1个月": a visit label before the colon on the same line
         inline_visit = bool(re.search(r"(?:复诊|随访|复诊安排|复诊时间|随访安排|随访计划|\bfollow[- ]?ups?|\bf/u|\bFU|\bappointments?)\s*[:：]\s*$",
                                       text[line_start:segment.start], re.I))
-        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam") for i in found) \
-                and not _NOT_A_VISIT.search(segment.text) and not _CONDITIONAL_VISIT.search(segment.text):
+        if (visit_list or inline_visit) and not any(i.kind in ("medication", "revisit", "reexam", "warning_sign") for i in found) \
+                and not _NOT_A_VISIT.search(segment.text) and not _CONDITIONAL_VISIT.search(segment.text) \
+                and not re.search(r"\bif\b|如(?:出现|有|果)|若", segment.text, re.I):
             # under "Follow-up appointments": "Cardiology (Dr. Lee) – Tuesday, December 15, 2026 at 9:30 AM"
             when = _when(segment.text, discharge_date)
             department = (_zh_department(segment.text) if zh else _known_en_department(segment.text)) if when else None
@@ -2893,6 +3040,21 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                 end = segment.start + len(segment.text)
                 found = [OrderItemDraft(kind="revisit", text=text[segment.start:end], span_start=segment.start, span_end=end,
                                         name=department, when=when)] + [i for i in found if i.kind != "instruction"]
+        gp_heading = _GP_ACTIONS.match(segment.text)
+        if gp_list or gp_heading:
+            # "Actions for GP: / - U&E in 1/52 at the practice / - HbA1c in 3/12": each timed test is a GP visit and the test
+            # (AUTHOR-NOTES-2's "GP to recheck sodium in 2 weeks")
+            tests = [i for i in found if i.kind == "reexam" and i.when]
+            if tests and not any(i.kind == "revisit" for i in found) and not _NOT_A_VISIT.search(segment.text) \
+                    and not _CONDITIONAL_VISIT.search(segment.text):
+                whens = list(dict.fromkeys(i.when for i in tests))
+                found = [OrderItemDraft(kind="revisit", text=tests[0].text, span_start=tests[0].span_start, span_end=tests[0].span_end,
+                                        name="GP", when=w) for w in whens] + found
+        if gp_heading and gp_heading.end() >= len(segment.text.rstrip()):
+            gp_list = True
+        elif gp_list and (re.search(r"[:：]\s*$", segment.text) or _VISIT_HEADING.fullmatch(segment.text)
+                          or any(i.kind in ("medication", "warning_sign") for i in found)):
+            gp_list = False
         if _VISIT_HEADING.fullmatch(segment.text):
             visit_list = True
         elif visit_list and (re.search(r"[:：]\s*$", segment.text) or any(i.kind in ("medication", "warning_sign") for i in found)):
@@ -2903,12 +3065,26 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             warning_list = True
         elif warning_list and re.search(r"[:：]\s*$", segment.text):
             warning_list = False  # a new heading
+        repeat_clause = [k for k, i in enumerate(found) if i.kind in ("reexam", "revisit") and i.text != segment.text
+                         and _THEN_AGAIN.match(i.text) and _RECURRING.search(i.text) and not _FIRST_NOTE.search(i.text)]
+        if repeat_clause and not (_THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text)):
+            # "出院后1个月复查头颅增强MRI，以后每年复查头颅MRI": a repeat in a clause of its own after the first in the line
+            earlier = items + [i for k, i in enumerate(found) if k < repeat_clause[0]]
+            seen_names = {_plain_test(_item_key(i.name)) for i in earlier if i.kind in ("reexam", "revisit")}
+            visited = any(i.kind == "revisit" for i in earlier)
+            found = [i for k, i in enumerate(found) if not (k in repeat_clause and (
+                _plain_test(_item_key(i.name)) in seen_names or i.kind == "revisit" and not i.name and visited))]
         if _THEN_AGAIN.match(segment.text) and _RECURRING.search(segment.text):
             # "…; then lithium level every 3 months" in a sentence of its own: repeats of a test already listed
-            seen_names = {_item_key(i.name) for i in items if i.kind in ("reexam", "revisit")}
+            seen_names = {_plain_test(_item_key(i.name)) for i in items if i.kind in ("reexam", "revisit")}
             # "复查血常规、妇科B超；之后每6个月复查B超": the same test named shorter is a repeat too
+            # ("头颅增强MRI … 以后每年复查头颅MRI": with or without contrast; "1周后眼科复诊…；此后每2周复诊一次": a visit
+            # repeated with no clinic named is the visit before, repeated)
+            visited = any(i.kind == "revisit" for i in items)
             found = [i for i in found if not (i.kind in ("reexam", "revisit") and (
-                _item_key(i.name) in seen_names or zh and len(_item_key(i.name)) >= 2 and any(k.endswith(_item_key(i.name)) for k in seen_names)))]
+                _plain_test(_item_key(i.name)) in seen_names
+                or zh and len(_item_key(i.name)) >= 2 and any(k.endswith(_plain_test(_item_key(i.name))) for k in seen_names)
+                or i.kind == "revisit" and not i.name and visited))]
         shared = _shared_frequency(segment.text)
         if shared:
             combined = _apply_shared_frequency(items + found, segment.text, shared)
@@ -2949,9 +3125,31 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # (a re-admission for an operation is a visit of its own: "3个月后住院行硅油取出术" beside "3个月眼科门诊复诊")
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens
                                       and not _READMISSION.search(i.text))]
+    items = _without_repeats(items)
+    # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
+    items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+_GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)
+_UNTIMED_ROUTINE = re.compile(r"定期|遵医嘱(?:复查|复诊|随访)|\b(?:regularly|periodically|routinely)\b|\bat regular intervals\b|\bas (?:advised|directed)\b", re.I)
+
+
+def _without_repeats(items: list[OrderItemDraft]) -> list[OrderItemDraft]:
+    """One visit or test told twice at one time is one item: "呋塞米 … 1周后心内科门诊复诊" in the drug list and
+    "出院后1周 心内科门诊" in the follow-up table; "环硅酸锆钠散 … 下周二复查血钾后调整" and "下周二（12月8日）社区医院复查血钾"."""
+    seen: set[tuple[str, str, str]] = set()
+    kept: list[OrderItemDraft] = []
+    for i in items:
+        if i.kind in ("revisit", "reexam") and i.when:
+            key = (i.kind, _item_key(i.name) if i.name else "", i.when)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(i)
+    return kept
 
 
 # "call if it is over 300 mg/dL or under 70 mg/dL": a line drawn at a reading, no dose of a drug
