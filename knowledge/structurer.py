@@ -322,7 +322,7 @@ _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two"
 _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
-                  r"\bprn\b|p\.r\.n\.|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
+                  r"\bprn\b|p\.r\.n\.|(?-i:\bSOS\b)|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
                   r"\bas necessary\b|\bif necessary\b|"
                   r"\b(?:if|when) (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious|itch)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
@@ -821,6 +821,8 @@ def _when(text: str, ref: dt.date | None = None) -> str | None:
 
 
 _SIG_CODE = r"(?:qd|od|bid|bd|tid|tds|qid|qds|qn|q\d{1,2}h)"
+# The Indian dose schedule: tablets at morning-noon-night ("1-0-1" twice a day, "0-0-1" at night, "1-1-1-1" four times)
+_DOSE_SLOTS = re.compile(r"(?<![\d/.:-])((?:[0-2]|½|1/2)(?:\s*-\s*(?:[0-2]|½|1/2)){2,3})(?![\d/.:-]|\s*(?:mg|ml|g|%|days?|weeks?|months?))", re.I)
 _SIG_RANGE = re.compile(rf"\b({_SIG_CODE})\s*(?:-|–|—|~|to|or|/)\s*{_SIG_CODE}\b", re.I)
 
 
@@ -829,6 +831,13 @@ def _frequency(text: str) -> str | None:
     text = _SIG_RANGE.sub(r"\1", text)          # "bid–tid": the lower bound
     if _PRN.search(text):
         return "prn"
+    slots = _DOSE_SLOTS.search(text)
+    if slots:
+        taken = [p.strip() not in ("0",) for p in slots.group(1).split("-")]
+        if sum(taken) >= 2:
+            return _TIMES_CODE.get(sum(taken))
+        if sum(taken) == 1:
+            return "qn" if taken[-1] and len(taken) == 3 else "qd"
     for m in _EVERY_HOURS.finditer(text):
         hours = int(next(g for g in m.groups() if g))
         if hours in _HOURS_CODE:

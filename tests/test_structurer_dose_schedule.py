@@ -1,0 +1,32 @@
+"""Discharge prescriptions in the Indian style: the dose schedule morning-noon-night ("1-0-1"), SOS for as
+needed, and common Indian brands mapped to their generic (Telma, Ecosprin, Glycomet, Atorva…)."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.structurer import structure_orders
+
+
+def med(line: str):  # noqa: ANN201
+    items = [i for i in structure_orders(line, language="en").items if i.kind == "medication"]
+    assert len(items) == 1, items
+    return items[0]
+
+
+@pytest.mark.parametrize("line, generic, frequency", [
+    ("Tab. Metformin 500 mg 1-0-1 after food x 30 days", "metformin", "bid"),
+    ("Tab. Telma 40 mg 1-0-0", "telmisartan", "qd"),
+    ("Tab. Atorva 20 mg 0-0-1 HS", "atorvastatin", "qn"),
+    ("Tab. Glycomet 500 mg 1-1-1", "metformin", "tid"),
+    ("Tab. Ecosprin 75 mg 0-1-0 A/F", "aspirin", "qd"),
+    ("Metoprolol 25 mg 1/2-0-1/2", "metoprolol", "bid"),
+    ("Tab. Paracetamol 650 mg SOS for fever", "acetaminophen", "prn"),
+])
+def test_dose_schedule_and_brand(line: str, generic: str, frequency: str) -> None:
+    item = med(line)
+    assert item.generic_name == generic and item.frequency == frequency
+
+
+def test_a_date_is_no_dose_schedule() -> None:
+    assert med("Warfarin 3 mg once daily, INR on 2026-12-09").frequency == "qd"
