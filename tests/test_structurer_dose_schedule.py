@@ -30,3 +30,12 @@ def test_dose_schedule_and_brand(line: str, generic: str, frequency: str) -> Non
 
 def test_a_date_is_no_dose_schedule() -> None:
     assert med("Warfarin 3 mg once daily, INR on 2026-12-09").frequency == "qd"
+
+
+@pytest.mark.parametrize("line, generic", [
+    ("Tab. Dolo 650 SOS", "acetaminophen"),                  # a strength without its unit
+    ("Tab. Telma 40 (Telmisartan) 1-0-0", "telmisartan"),
+    ("Cap. Omez 20 BD x 5 days", "omeprazole"),
+])
+def test_an_indian_brand_with_a_bare_strength_is_a_medication(line: str, generic: str) -> None:
+    assert med(line).generic_name == generic
