@@ -1181,6 +1181,15 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
                 out.append(_Med(text[med.start:close], med.start, close, drug))
                 i += 1 + len(inside)
                 continue
+        # "Lipitor 20 mg (atorvastatin)": the generic in brackets after the brand's strength is the same drug
+        strength = re.fullmatch(r"\s+\d+(?:\.\d+)?\s*(?:mg|mcg|µg|ug|g|ml|iu|units?)\s?[(（]\s?", text[out[-1].end:med.start], re.I) \
+            if out and out[-1].end <= med.start else None
+        close_after = re.match(r"[\u4e00-\u9fffA-Za-z \-]{0,8}?[)）]", text[med.end:])
+        if strength and close_after:
+            prev = out.pop()            # the brand keeps its name; its strength and what follows stay its order
+            out.append(_Med(prev.name, prev.start, prev.end, prev.drug or med.drug))
+            i += 1
+            continue
         # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
         offset = max(0, med.start - 20)
         before = re.search(r"([\u4e00-\u9fffA-Za-z][\u4e00-\u9fffA-Za-z0-9\-]{1,14})\s?[(（]\s?$", text[offset:med.start])

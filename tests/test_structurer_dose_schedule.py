@@ -39,3 +39,14 @@ def test_a_date_is_no_dose_schedule() -> None:
 ])
 def test_an_indian_brand_with_a_bare_strength_is_a_medication(line: str, generic: str) -> None:
     assert med(line).generic_name == generic
+
+
+@pytest.mark.parametrize("line, name, generic, dose", [
+    ("Lipitor 20 mg (atorvastatin) once daily", "Lipitor", "atorvastatin", 20.0),
+    ("Xtandi 160 mg (enzalutamide) once daily", "Xtandi", "enzalutamide", 160.0),
+    ("波立维 75mg（硫酸氢氯吡格雷片）每日一次", "波立维", "氯吡格雷", 75.0),
+])
+def test_a_brand_with_its_generic_in_brackets_after_the_strength(line: str, name: str, generic: str, dose: float) -> None:
+    item = [i for i in structure_orders(line).items if i.kind == "medication"]
+    assert len(item) == 1
+    assert (item[0].name, item[0].generic_name, item[0].dose, item[0].frequency) == (name, generic, dose, "qd")
