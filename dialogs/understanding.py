@@ -458,7 +458,7 @@ def parse_identity(text: str, lang: str, *, name: str, birth_year: int | None, i
 _CLAUSE_ZH = re.compile(r"[，。；;！!？?]|,(?!\d)|但是|不过|就是|只是|可是|除了|倒是|但")
 
 _NOTHING_NEW_ZH = re.compile(r"没(?:啥|什么)?(?:感觉|反应)|(?:没有|没什么|没啥|都没有|都没|没)(?:[^，,。]{0,3})(?:不舒服|新的|情况|问题|症状|异常|变化)|都挺好|一切(?:都)?(?:正常|挺好|好)|都正常|挺好的|好着呢|^没有[了呀啊的]?[。.!]?$|^没[了呀啊]?[。.!]?$|^无[。.]?$")
-_NOTHING_NEW_EN = re.compile(r"(?:\bnothing\b|\bnone\b|^no\b|\bno new\b|\bno problems?\b|\bno issues?\b|\ball good\b|\bfeeling fine\b|\bi'?m fine\b|\bnot really\b)", re.I)
+_NOTHING_NEW_EN = re.compile(r"(?:\bnothing\b|\bnone\b|^no\b|\bno new\b|\bno problems?\b|\bno issues?\b|\ball good\b|\bfeeling fine\b|\bi'?m fine\b|\bnot really\b|\b(?:stools?|poos?|motions|bowels|urine|wee|pee|waterworks|breathing|speech)(?:'s| is| are| has been| have been)?\s+(?:a |all )?(?:normal|fine|ok|okay|good|all right|alright)\b)", re.I)
 
 
 # Something is wrong but not said what ("不舒服倒是有点，说不清哪儿"), or the speaker does not know

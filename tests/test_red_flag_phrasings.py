@@ -169,3 +169,11 @@ def test_a_birth_year_said_with_an_apostrophe_verifies_an_age_does_not() -> None
     assert parse_identity("Bob Miller, yes, '62.", "en", name="Robert Miller", birth_year=1962).value["verified"]
     # an age is no birth year (followup-outcome.md: name plus birth year or last four digits)
     assert not parse_identity("Yes, I'm Robert, I'm sixty-four.", "en", name="Robert Miller", birth_year=1962).value["verified"]
+
+
+def test_a_body_function_said_to_be_normal_is_nothing_new() -> None:
+    from dialogs.understanding import normalize, parse_field
+
+    assert parse_field("symptoms", normalize("Stools are a normal colour."), "en").value["present"] == []
+    assert parse_field("symptoms", normalize("Stools normal but the chest pain came back last night."),
+                       "en").value["present"] == ["chest_pain"]
