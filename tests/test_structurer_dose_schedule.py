@@ -29,7 +29,7 @@ def test_dose_schedule_and_brand(line: str, generic: str, frequency: str) -> Non
 
 
 def test_a_date_is_no_dose_schedule() -> None:
-    assert med("Warfarin 3 mg once daily, INR on 2026-12-09").frequency == "qd"
+    assert med("Warfarin 3 mg once daily from 1-1-2027").frequency == "qd"   # a date (d-m-y) is no 1-1-2 schedule
 
 
 @pytest.mark.parametrize("line, generic", [
