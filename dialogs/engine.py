@@ -214,7 +214,7 @@ class FollowupEngine:
             return self._handle_questions_step(utterance)
         # Questions past the ones answered are still questions, noted for a nurse; only past twice as many
         # (a loop) is a question taken as the answer, so that the call goes on.
-        if nlu.parse_is_question(utterance, self.lang) and len(self.state.questions) < 2 * self.max_questions:
+        if nlu.parse_is_question(utterance, self.lang) and len(self.state.questions) < self._questions_heard:
             asked, said = nlu.split_questions(utterance, self.lang)
             value = self._field_value(step, said) if said and step.collect else None
             if value is not None:
@@ -429,6 +429,11 @@ class FollowupEngine:
         self._event("field_unclear", field=step.collect)
         return self._advance_from_current(prefix=[self._message("unclear_handoff"), *self._red_prefix()])
 
+    @property
+    def _questions_heard(self) -> int:
+        """Questions past those answered are still heard (noted for a nurse) up to twice as many: a loop guard."""
+        return 2 * self.max_questions
+
     def _handle_questions_step(self, utterance: str) -> Reply:
         yes_no = nlu.parse_yes_no(utterance, self.lang).value
         asked = nlu.parse_is_question(utterance, self.lang)
@@ -438,7 +443,7 @@ class FollowupEngine:
             return self._advance_from_current(prefix=self._red_prefix())
         if not asked and yes_no == "yes" and len(utterance) <= 6:
             return self._say([self._message("question_go_ahead")], expecting="questions")
-        if len(self.state.questions) >= 2 * self.max_questions:
+        if len(self.state.questions) >= self._questions_heard:
             return self._advance_from_current(prefix=[self._message("question_noted")])
         reply_text = self._answer(utterance)
         return self._say([reply_text, self._message("question_more")], expecting="questions")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.corpus import load_yaml_list, scratch_environ
+from evaluation.corpus import load_yaml_list, scratch_environ, scratch_services
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "answers" / "test.yaml"
 NURSE_REASONS = ("alcohol", "other_drug", "dose_change", "stop_drug", "symptom_meaning", "permission", "not_in_orders")
@@ -124,9 +124,7 @@ def run_answers_eval(paths: list[str | Path], *, use_llm: bool = False) -> tuple
     from dialogs.flows import load_flows
     from evaluation.followup import prepare_scenario
     from knowledge.answers import answer_question
-    from records.db import upgrade
     from suifang.config import load_settings
-    from suifang.services import Services
 
     entries = [e for p in paths for e in load_answer_corpus(p)]
     results: list[QuestionResult] = []
@@ -134,36 +132,32 @@ def run_answers_eval(paths: list[str | Path], *, use_llm: bool = False) -> tuple
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="suifang-answers-"))
         env = scratch_environ(tmp, use_llm=use_llm)
         settings = load_settings(environ=env)
-        upgrade(settings.database.url)
-        services = Services.build(settings)
-        try:
-            flows = load_flows()
-            knowledge_base = services.knowledge_base()
-            llm = services.answer_model() if use_llm else None
-            answerer_factory = make_answerer_factory(session_factory=services.session_factory,
-                                                     knowledge_base=knowledge_base, llm=llm)
-            for entry in entries:
-                patient_id, _, _ = prepare_scenario(_scenario(entry), session_factory=services.session_factory,
-                                                    settings=settings, knowledge_base=knowledge_base)
-                with services.session_factory() as session:
-                    items_by_id = load_indexed_items(session, patient_id=patient_id)
-                for q in entry["questions"]:
-                    if "red_flag" in q:
-                        results.append(_red_flag_call(entry, q, services=services, settings=settings, flows=flows,
-                                                      knowledge_base=knowledge_base,
-                                                      answerer_factory=answerer_factory))
-                        continue
-                    answer = answer_question(patient_id=patient_id, question=q["text"], language=entry["language"],
-                                             kb=knowledge_base, llm=llm, items_by_id=items_by_id)
-                    expected = bool(q["answered"])
-                    missing = missing_words(answer.text, q.get("must_contain") or []) if expected else []
-                    correct = answer.answered == expected and not missing
-                    results.append(QuestionResult(
-                        id=q["id"], kind="answered" if expected else "nurse",
-                        reason="answered" if expected else str(q.get("reason") or "not_in_orders"), correct=correct,
-                        expected_answered=expected, got_answered=answer.answered, missing=missing, answer=answer.text))
-        finally:
-            services.close()
+        services = stack.enter_context(scratch_services(settings))
+        flows = load_flows()
+        knowledge_base = services.knowledge_base()
+        llm = services.answer_model() if use_llm else None
+        answerer_factory = make_answerer_factory(session_factory=services.session_factory,
+                                                 knowledge_base=knowledge_base, llm=llm)
+        for entry in entries:
+            patient_id, _, _ = prepare_scenario(_scenario(entry), session_factory=services.session_factory,
+                                                settings=settings, knowledge_base=knowledge_base)
+            with services.session_factory() as session:
+                items_by_id = load_indexed_items(session, patient_id=patient_id)
+            for q in entry["questions"]:
+                if "red_flag" in q:
+                    results.append(_red_flag_call(entry, q, services=services, settings=settings, flows=flows,
+                                                  knowledge_base=knowledge_base,
+                                                  answerer_factory=answerer_factory))
+                    continue
+                answer = answer_question(patient_id=patient_id, question=q["text"], language=entry["language"],
+                                         kb=knowledge_base, llm=llm, items_by_id=items_by_id)
+                expected = bool(q["answered"])
+                missing = missing_words(answer.text, q.get("must_contain") or []) if expected else []
+                correct = answer.answered == expected and not missing
+                results.append(QuestionResult(
+                    id=q["id"], kind="answered" if expected else "nurse",
+                    reason="answered" if expected else str(q.get("reason") or "not_in_orders"), correct=correct,
+                    expected_answered=expected, got_answered=answer.answered, missing=missing, answer=answer.text))
     return results, summarize(results)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,17 @@ def scratch_environ(tmp: str | Path, *, use_llm: bool) -> dict[str, str]:
     if not use_llm:
         env["SUIFANG__MODELS__LLM__BACKEND"] = "off"
     return env
+
+
+@contextlib.contextmanager
+def scratch_services(settings: Any) -> Iterator[Any]:
+    """The service's parts over the run's throwaway database (migrated first), closed afterwards."""
+    from records.db import upgrade
+    from suifang.services import Services
+
+    upgrade(settings.database.url)
+    services = Services.build(settings)
+    try:
+        yield services
+    finally:
+        services.close()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaluation.corpus import load_yaml_list, scratch_environ
+from evaluation.corpus import load_yaml_list, scratch_environ, scratch_services
 
 from campaigns.scripted import ScriptedCallee
 
@@ -208,11 +208,9 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
                       on_result: Callable[[ScenarioResult], None] | None = None) -> tuple[list[ScenarioResult], dict[str, Any]]:
     """Run every scenario of the file in a fresh records store; returns per-scenario results and the summary."""
 
-    from suifang.services import Services
     from dialogs.answering import make_answerer_factory
     from dialogs.flows import load_flows
     from dialogs.llm_fallback import make_llm_fallback
-    from records.db import upgrade
     from suifang.config import load_settings
 
     scenarios = load_scenarios(path)
@@ -239,44 +237,40 @@ def run_followup_eval(path: str | Path, *, use_llm: bool = True, voice: bool = F
                 persona_voices(settings, persona_voice)
             except PersonaVoiceError as exc:
                 raise ScenarioError(str(exc)) from None
-        upgrade(settings.database.url)
-        services = Services.build(settings)
-        try:
-            flows = load_flows()
-            knowledge_base = services.knowledge_base()
-            llm = services.language_model() if use_llm else None
-            fallback = make_llm_fallback(llm) if llm is not None and settings.models.llm.backend != "off" \
-                and settings.dialog.use_llm_fallback else None
-            answerer_factory = make_answerer_factory(session_factory=services.session_factory,
-                                                     knowledge_base=knowledge_base,
-                                                     llm=services.answer_model() if use_llm else None)
-            results = []
-            if voice and lab is not None:
-                # SIP calls: the service dials each patient's SIP phone through the local registrar.
-                from evaluation.sip_line import run_over_sip
+        services = stack.enter_context(scratch_services(settings))
+        flows = load_flows()
+        knowledge_base = services.knowledge_base()
+        llm = services.language_model() if use_llm else None
+        fallback = make_llm_fallback(llm) if llm is not None and settings.models.llm.backend != "off" \
+            and settings.dialog.use_llm_fallback else None
+        answerer_factory = make_answerer_factory(session_factory=services.session_factory,
+                                                 knowledge_base=knowledge_base,
+                                                 llm=services.answer_model() if use_llm else None)
+        results = []
+        if voice and lab is not None:
+            # SIP calls: the service dials each patient's SIP phone through the local registrar.
+            from evaluation.sip_line import run_over_sip
 
-                results = run_over_sip(scenarios, services=services, lab=lab, on_result=on_result)
-                scenarios = []
-                from evaluation.sip_line import USAGE
+            results = run_over_sip(scenarios, services=services, lab=lab, on_result=on_result)
+            scenarios = []
+            from evaluation.sip_line import USAGE
 
-                line_usage = (sum(cpu for _, cpu in USAGE), sum(wall for wall, _ in USAGE))
-            elif voice:
-                # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
-                from evaluation.phone import VoiceHarness, run_over_phone
+            line_usage = (sum(cpu for _, cpu in USAGE), sum(wall for wall, _ in USAGE))
+        elif voice:
+            # Real phone calls: the service on a loopback port, a scripted caller on its WebSocket.
+            from evaluation.phone import VoiceHarness, run_over_phone
 
-                results = run_over_phone(scenarios, services=services, on_result=on_result,
-                                         harness=VoiceHarness(persona_voice=persona_voice, degraded=degraded, seed=seed))
-                scenarios = []
-            for scenario in scenarios:
-                result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
-                                      flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,
-                                      llm_fallback=fallback, semantic=services.semantic_matcher(),
-                                      second_reader=services.second_reader() if use_llm else None)
-                results.append(result)
-                if on_result:
-                    on_result(result)
-        finally:
-            services.close()
+            results = run_over_phone(scenarios, services=services, on_result=on_result,
+                                     harness=VoiceHarness(persona_voice=persona_voice, degraded=degraded, seed=seed))
+            scenarios = []
+        for scenario in scenarios:
+            result = run_scenario(scenario, session_factory=services.session_factory, settings=settings,
+                                  flows=flows, knowledge_base=knowledge_base, answerer_factory=answerer_factory,
+                                  llm_fallback=fallback, semantic=services.semantic_matcher(),
+                                  second_reader=services.second_reader() if use_llm else None)
+            results.append(result)
+            if on_result:
+                on_result(result)
     summary = summarize(results)
     if line_usage is not None and line_usage[1] > 0:
         # The service's process (and the scripted patients' control of their phones) per call on the line.

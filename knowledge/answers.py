@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -173,19 +173,27 @@ class RuleTableError(ValueError):
     pass
 
 
-def _load_rules(path: Path = RULES_PATH) -> dict[str, re.Pattern[str]]:
+def _pattern_table(path: Path, error: type[ValueError], what: str, *,
+                   extra: frozenset[str] = frozenset()) -> Iterator[tuple[str, dict[str, Any], list[str]]]:
+    """(name, entry, zh + en patterns) of a table of named zh/en pattern lists (`extra`: other keys an entry may
+    have); `error` names a malformed entry."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not data:
-        raise RuleTableError(f"{path.name}: a mapping of rule → zh/en patterns")
+        raise error(f"{path.name}: a mapping of {what} → zh/en patterns")
+    for name, entry in data.items():
+        if not isinstance(entry, dict) or not {"zh", "en"} <= set(entry) <= {"zh", "en"} | extra:
+            raise error(f"{path.name}: {what} {name!r} needs zh and en patterns"
+                        + (f" (and may say {', '.join(sorted(extra))})" if extra else ", nothing else"))
+        yield str(name), entry, [str(p) for lang in ("zh", "en") for p in entry[lang] or []]
+
+
+def _load_rules(path: Path = RULES_PATH) -> dict[str, re.Pattern[str]]:
     rules = {}
-    for name, by_language in data.items():
-        if not isinstance(by_language, dict) or set(by_language) != {"zh", "en"}:
-            raise RuleTableError(f"{path.name}: rule {name!r} needs zh and en patterns, nothing else")
-        patterns = [str(p) for lang in ("zh", "en") for p in by_language[lang] or []]
+    for name, _, patterns in _pattern_table(path, RuleTableError, "rule"):
         try:
-            RULE_PATTERNS[str(name)] = [re.compile(p, re.IGNORECASE) for p in patterns]
+            RULE_PATTERNS[name] = [re.compile(p, re.IGNORECASE) for p in patterns]
             # Rules whose patterns name a group are searched one pattern at a time (RULE_PATTERNS).
-            rules[str(name)] = _rx(*patterns) if not any("(?P<" in p for p in patterns) else RULE_PATTERNS[str(name)][0]
+            rules[name] = _rx(*patterns) if not any("(?P<" in p for p in patterns) else RULE_PATTERNS[name][0]
         except re.error as exc:
             raise RuleTableError(f"{path.name}: rule {name!r}: {exc}") from None
     return rules
@@ -214,18 +222,12 @@ class TopicTableError(ValueError):
 
 
 def _load_topics(path: Path = TOPICS_PATH) -> dict[str, re.Pattern[str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not data:
-        raise TopicTableError(f"{path.name}: a mapping of topic → zh/en patterns")
     topics = {}
-    for name, by_language in data.items():
-        if not isinstance(by_language, dict) or not {"zh", "en"} <= set(by_language) <= {"zh", "en", "action"}:
-            raise TopicTableError(f"{path.name}: topic {name!r} needs zh and en patterns (and may say action)")
-        if by_language.get("action"):
-            ACTION_TOPICS.add(str(name))
-        patterns = [str(p) for lang in ("zh", "en") for p in by_language[lang] or []]
+    for name, entry, patterns in _pattern_table(path, TopicTableError, "topic", extra=frozenset({"action"})):
+        if entry.get("action"):
+            ACTION_TOPICS.add(name)
         try:
-            topics[str(name)] = _rx(*patterns)
+            topics[name] = _rx(*patterns)
         except re.error as exc:
             raise TopicTableError(f"{path.name}: topic {name!r}: {exc}") from None
     return topics
