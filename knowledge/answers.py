@@ -109,7 +109,7 @@ _DIAGNOSIS = _rx(
     r"(?<!如果)(?<!万一)(?<!要是)(我|他|她|我爸|我妈|老人).{0,12}怎么办",
     r"\bis (it|this|that) (serious|normal|dangerous|bad|cancer|an infection)|(?<!many )(?<!much )\bdo i have\b(?! to)(?=\s+[a-z])|"
     r"\bwhat'?s wrong with\b|\bwhat is wrong with\b|\bshould i (be worried|worry)|\bwhy (do|am|is|does) (i|my)\b|"
-    r"\bside[- ]effects?\b|\bis it because\b|\bcould it be\b|\bdiagnos|\bshould i go to (the )?(er|hospital|emergency)|"
+    r"\bside[- ]effects?\b|\bis it because\b|\bcould it be\b|\bdiagnos|(?<!\bwhen )\bshould i go to (the )?(er|hospital|emergency)|"
     r"\bdo i need to go to\b|\bwhat should i do about\b",
 )
 # "What does X mean?", "什么是…": explaining medicine is a nurse's job, restating orders does not answer it.
@@ -643,6 +643,10 @@ class _Draft:
     order_texts: tuple[str, ...]
 
 
+# An order's own closing full stop, not the dot of an abbreviation ("p.o.", "a.m.").
+_QUOTE_FULL_STOP = re.compile(r"(?:(?<=[A-Za-z]{3})|(?<=[\d)%]))\.\s*$|。\s*$")
+
+
 def compose_rules_answer(items: Sequence[IndexedItem], order_texts: Sequence[str], intents: set[str],
                          language: str) -> _Draft:
     """The template answer: per item, a plain sentence about what was asked, then the order quoted
@@ -651,6 +655,7 @@ def compose_rules_answer(items: Sequence[IndexedItem], order_texts: Sequence[str
     sentences, leads = [], []
     for index, (item, text) in enumerate(zip(items, order_texts, strict=True)):
         focus = _focus(item, intents, language, text)
+        text = _QUOTE_FULL_STOP.sub("", text)  # the template closes the sentence itself
         which = "first" if index == 0 else "more"
         if focus:
             leads.append(focus)
@@ -1054,6 +1059,27 @@ def _select(question: str, candidates: list[RetrievedItem], order_texts: dict[in
     return _Selection(items=chosen), intents
 
 
+def _in_their_sentences(items: list[RetrievedItem], usable: list[RetrievedItem],
+                        order_texts: dict[int, str]) -> list[RetrievedItem]:
+    """A warning sign is stored as its words ("black stools"); quoted alone it drops what the order says to
+    do about it ("go to the Emergency Department straight away"). Each sign is cited as the shortest
+    retrieved instruction that holds it (one citation for the signs of one sentence), scored as its best sign."""
+    sentences = [c for c in usable if c.kind == "instruction"]
+    out: dict[int, RetrievedItem] = {}
+    for item in items:
+        cited = item
+        if item.kind == "warning_sign":
+            words = order_texts[item.item_id].lower()
+            holding = [c for c in sentences if words and words in order_texts[c.item_id].lower()]
+            if holding:
+                cited = min(holding, key=lambda c: len(order_texts[c.item_id]))
+                cited = replace(cited, score=max(cited.score, item.score))
+        if cited.item_id in out:
+            cited = replace(cited, score=max(cited.score, out[cited.item_id].score))
+        out[cited.item_id] = cited
+    return list(out.values())
+
+
 def _covers(item: IndexedItem, text: str, intents: set[str]) -> bool:
     """Whether the item states what the question asks (how long, when, how much, how often).
     An item that only names the drug does not answer "how long": that goes to a nurse."""
@@ -1161,6 +1187,7 @@ def answer_question(*, patient_id: int, question: str, language: str, kb: Any, l
     if not covering:
         log.info("question for patient %s not answered: orders do not say", patient_id)
         return _nurse("not_in_orders", language)
+    covering = _in_their_sentences(covering, usable, order_texts)
     return _respond(patient_id, question, language, covering, order_texts, intents, llm, known_names)
 
 
