@@ -97,6 +97,7 @@ def table() -> dict[str, Any]:
                          for row in data.get("name_words") or []]
     out["blames_drug"] = _one_per_language(data, "blames_drug")
     out["stopped_for_it"] = _one_per_language(data, "stopped_for_it")
+    out["stop_for_a_while"] = _one_per_language(data, "stop_for_a_while")
     prn = data.get("as_needed") or {}
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
@@ -238,6 +239,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     pending: list[str] = []     # drugs of a clause that said nothing of them ("早上那个氨氯地平，有时候……就忘了")
     pending_age = 0
     too_much: list[str] = []    # more than ordered ("took extra oxycodone", "多吃了两片"): wrong even for a prn drug
+    given_up: list[str] = []    # drugs said stopped for good ("恩替卡韦吃了半个月觉得好了就停了", "I stopped the sertraline")
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
@@ -267,6 +269,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
                 too_much += named
             if named:
                 missed += named
+                if _any(t["stopped_for_it"], clause) and not _any(t["stop_for_a_while"], clause):
+                    given_up += named
             else:
                 unnamed_miss, awaiting_drug = True, 3
                 unnamed_ran_out = unnamed_ran_out or _any(t["ran_out"], clause)
@@ -319,6 +323,11 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     never = _any(t["never_since"], text) and not taken
     if missed and never and set(missed) >= set(all_names):
         return AdherenceReading("none", all_names)    # "药一直没去拿", "stopped it the day he came home"
+    # Every ordered drug given up, none taken: nothing is taken now. A course stopped early was taken in part
+    # ("I stopped the antibiotic after three days"), and a stop for a while is a miss of some days.
+    if missed and not taken and set(all_names) <= set(given_up) and not courses & set(given_up) \
+            and not _any(t["stop_for_a_while"], text):
+        return AdherenceReading("none", all_names)
     if missed:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
         return AdherenceReading("partial", missed)
