@@ -27,6 +27,7 @@ _SENTENCE = re.compile(r"[。！!？?；;\n]+|(?<=[a-z])\.\s")
 _THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I),
                  "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
+_FIRST_PERSON = {"zh": re.compile(r"我|俺|咱|自己|自个|本人"), "en": re.compile(r"\b(?:i|i'm|i've|me|my)\b", re.I)}
 _LIST_FILLER = {
     # "你说的那些个…" names the list asked about: filler too
     "zh": re.compile(r"[\s、/啊呀吧呢哦嘛和跟及或还有以及或者什么的之类这些那些是对你您说问讲个]+"),
@@ -301,7 +302,13 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             speaking_of_other = speaking_of_other or any(st[0] == "other_person" for st in status[ci - 1]) or any(
                 t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
                 for t in triggers)
-            if speaking_of_other and _THIRD_PERSON[lang].match(sentence[clauses[ci][0]:clauses[ci][1]]):
+            clause = sentence[clauses[ci][0]:clauses[ci][1]]
+            # When the speaker also says how they are themselves ("我好好的", "I'm fine"), a clause with no
+            # subject of its own goes on about the other person ("我闺女怀孕了，孕吐得厉害"), and so does a bare
+            # list after them ("My husband's had the flu, fever and all").
+            goes_on = contrast[lang] and (
+                not _FIRST_PERSON[lang].search(clause) if lang == "zh" else _is_bare(clause, found[ci], lang))
+            if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
             else:
                 speaking_of_other = False
