@@ -76,6 +76,8 @@ class ContextRules:
     reading_hypothetical: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     admission_story: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     back_to_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    not_since_codes: frozenset[str] = frozenset()
+    not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,10 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                                 codes=frozenset(row.get("codes") or ())))
         if row.get("off_for_family") and row.get("only_for_family"):
             raise ContextRuleError(f"{where}: off_for_family and only_for_family exclude each other")
+    not_since = data.get("not_since") or {}
+    red_only = set(not_since.get("codes") or ()) - set(data.get("events_persist") or ())
+    if red_only:
+        raise ContextRuleError(f"{path}: not_since codes must be events_persist codes: {sorted(red_only)}")
     unknown = set(data.get("occasion_triggers") or ()) - {t.id for t in triggers}
     if unknown:
         raise ContextRuleError(f"{path}: occasion_triggers names no trigger: {sorted(unknown)}")
@@ -151,7 +157,9 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         admission_story={lang: _compile(f"admission_story.opener.{lang}", data["admission_story"]["opener"][lang], re.I)
                                          for lang in langs},
                         back_to_now={lang: _compile(f"admission_story.back_to_now.{lang}", data["admission_story"]["back_to_now"][lang], re.I)
-                                     for lang in langs})
+                                     for lang in langs},
+                        not_since_codes=frozenset(not_since.get("codes") or ()),
+                        not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
 
 @functools.lru_cache(maxsize=1)
@@ -363,7 +371,9 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
         for code, start, end, category, trigger_id in rows:
             # An event since discharge stays a finding after it passes — when it was told as one. A mention
             # that is only its own denial ("腿不麻了") asserts no event: it is resolved.
-            if category == "resolved" and code in r.events_persist and trigger_id != "inner_negation":
+            if category in ("present", "resolved") and code in r.not_since_codes and r.not_since[lang].search(text, end):
+                category, trigger_id = "resolved", "not_since"
+            elif category == "resolved" and code in r.events_persist and trigger_id != "inner_negation":
                 category, trigger_id = "present", None
             if category == "hypothetical" and code in r.wishes_are_findings and trigger_id not in ("zh-drug-for", "en-drug-for"):
                 category, trigger_id = "present", None   # "要是哪天就这么过去了也挺好" is a wish, not a worry
