@@ -394,7 +394,8 @@ _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二�
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|years?|nights?)\b", re.I)     # ("Aciclovir 400 mg BD for 1 year")
-_ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+# (a Taiwanese year counts from 1912: 115年12月9日 is 2026-12-09)
+_ISO_DATE = re.compile(r"(20\d\d|(?<!\d)1[01]\d(?=\s*年))\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
 _DECIMAL_YEARS = re.compile(r"(?<![\d.])(\d{1,2}\.\d)\s*(?:个)?\s*(?:年|years?\b)", re.I)
@@ -440,6 +441,8 @@ _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul":
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
+_DATE_ZH_SHORT = re.compile(r"(?<=[（(])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[)）])|"
+                            r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])")
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
@@ -574,7 +577,7 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
 _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
-_ZH_FULL_DATE = r"20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2}"
+_ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d[-/]\d{1,2}[-/]\d{1,2}"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
@@ -682,6 +685,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, f"P{int(months)}M" if months == int(months) else None)
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
+        y += 1911 if y < 200 else 0
         add(m, _date_from_parts(y, mo, d, ref))
     for m in _DATE_NUMERIC.finditer(text):
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -698,6 +702,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             a, b = int(m.group(1)), int(m.group(2))
             day, month = (a, b) if _NUMERIC_ORDER.get() == "dm" else (b, a)
             add((m.start(1), m.end(2)), _date_from_parts(None, month, day, ref))
+    for m in _DATE_ZH_SHORT.finditer(text):      # "12/16（三）骨科門診拆線", "兩週後（12/16）": month/day in a Chinese order
+        add(m, _date_from_parts(None, int(m.group(1) or m.group(3)), int(m.group(2) or m.group(4)), ref))
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -721,7 +727,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
     for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) before\b", text, re.I):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
-    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:周|天|日)", text):
+    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:个)?(?:周|天|日|星期|礼拜)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
@@ -1160,7 +1166,7 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
 
 
 # words of a plan, not of a brand, before a drug in brackets ("降糖继续原方案（二甲双胍）")
-_NOT_BRAND = re.compile(r"方案|继续|维持|治疗|降糖|降压|调脂|降脂|抗凝|抗血小板|护胃|预防|用药")
+_NOT_BRAND = re.compile(r"^(?:眼药水|药水|眼药膏|药膏|眼膏|滴眼液|滴耳液|鼻喷剂|针剂|药丸)$|方案|继续|维持|治疗|降糖|降压|调脂|降脂|抗凝|抗血小板|护胃|预防|用药")
 
 
 def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
@@ -1512,8 +1518,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
+_HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
 # as a choice ("可在社区医院", "社区医院或本院") is not
@@ -1534,7 +1541,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内|隔|挂号)+")
+_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1739,6 +1746,7 @@ def _zh_department(text: str) -> str | None:
             return m.group(0)
     for m in _DEPT_ZH.finditer(text):
         raw = re.split(r"[到至去在于回赴来]", m.group(1) or m.group(2))[-1]     # "上午8点空腹到门诊抽血": no clinic named
+        raw = re.sub(r"(?<=.科)专科$", "", raw)          # "內科專科門診" (Hong Kong SOPC): the department
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
@@ -1754,12 +1762,12 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成|照|量|评估)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
 
 
 def _zh_has_test_verb(text: str) -> bool:
-    return bool(re.search(r"复查|检查|复测|化验|加查", text) or _zh_test_verb().search(text))
+    return bool(re.search(r"复查|检查|复测|化验|加查|(?:抽血|采血|验血|查血)\s*[（(]", text) or _zh_test_verb().search(text))
 
 
 def _split_items(body: str) -> list[tuple[str, int]]:
@@ -1814,6 +1822,12 @@ def _zh_bare_tests(text: str) -> list[str]:
 
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
+    drawn = re.search(r"(?:抽血|采血|验血|查血)\s*[（(]([^（）()]{2,40})[)）]", text)
+    if drawn:
+        # "到本院抽血室抽血（全血計數、腎功能）": the blood tests are the ones in the brackets
+        names = [n for piece, _ in _split_items(drawn.group(1)) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
+        if names and all(len(n) <= 12 and (_zh_test_words().search(n) or re.search(r"[\u4e00-\u9fff]{2}", n)) for n in names):
+            return [(n, drawn.start(), drawn.end()) for n in names]
     found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果|看|阅|询)", text), _zh_test_verb().search(text)) if m]
     if not found:
         # "1周后眼科门诊复诊：视力、眼压、OCT": the tests listed after a visit and a colon, when the list opens with a test word
@@ -1850,9 +1864,14 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
             start = idx if idx >= 0 else offset
             items += [(x, start, start + len(raw)) for x in inner]
             continue
+        held = re.fullmatch(r"([^（）()]{1,8}?)\s*[（(]([^（）()]{2,16})[)）]", piece.strip())
+        if held and not _zh_test_words().search(held.group(1)) and _zh_test_words().search(held.group(2)) \
+                and re.search(r"[\u4e00-\u9fff]", held.group(2)) \
+                and not re.search(r"[、，,及和]", held.group(2)):
+            piece = held.group(2)                       # "照肺（胸肺X光）": the test is the one named in the brackets
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"[)）]+$", "", piece) if not re.search(r"[（(]", piece) else piece   # "（复查头颅CT、血脂）": the bracket closes
-        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
+        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次|复查|查|测|量)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
             piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
@@ -2584,7 +2603,7 @@ _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:han
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
                            r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
-_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(周|天|日)", re.I)
+_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(?:个)?(周|天|日|星期|礼拜)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
@@ -2594,7 +2613,7 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
     if not m or not when:
         return when
     n = int(_num(m.group(1) or m.group(3)) or 1) if (m.group(1) or m.group(3) or "").lower() not in ("the", "a") else 1
-    days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) == "周" else 1)
+    days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) in ("周", "星期", "礼拜") else 1)
     # (a month counts as 4 weeks here: "出院后1个月复诊，复诊前1周复查" → P3W, AUTHOR-NOTES-8)
     period = re.fullmatch(r"P(\d+)([DWM])", when)
     if not period:
@@ -2660,6 +2679,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             and not re.search(r"监测", monitored) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
+        if re.search(r"(?:勿|不要|不可|避免|禁止)[^，,。；;]{0,4}?(?:测|量|抽血)", text):
+            reexams = []                # "患肢勿测血压、输液": not to be done
+        if _HOME_READING_ZH.search(text):
+            # "每日早晚测血压并记录": a reading taken at home is not a test at a visit (AUTHOR-NOTES-3)
+            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0]]
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
@@ -2685,7 +2709,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
-                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|回院|来院|入院|住院", text[:reexams[0][1]])
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|回院|来院|入院|住院|回(?:村)?卫生(?:院|室)", text[:reexams[0][1]])
                            or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
                 # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
                 # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
@@ -2894,7 +2918,8 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
     written = text or ""
-    text = _digit_groups(_correct_spelling(written))      # same length: spans index the written text
+    # same length: spans index the written text
+    text = _digit_groups(_correct_spelling(_dashed_dates(_to_simplified(written))))
     stated, order = _stated_discharge(text)
     if discharge_date is None:
         discharge_date = stated
@@ -3148,6 +3173,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
+        back = _traditional_back(written, _to_simplified(written))
+        if back:      # "心臟內科", "腎功能": names in the characters the order is written in
+            items = [replace(i, name=i.name.translate(back)) if i.name and i.kind in ("revisit", "reexam", "warning_sign") else i
+                     for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
 
 
@@ -3259,6 +3288,44 @@ def _correct_spelling(text: str) -> str:
             word = word[:1].upper() + word[1:]
         return lead + word
     return pattern.sub(fix, text)
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> Any:
+    try:
+        from opencc import OpenCC
+        return OpenCC("t2s")
+    except Exception:  # noqa: BLE001 - the converter is optional; simplified text passes unchanged
+        return None
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional characters (Taiwan, Hong Kong: "覆診", "腎功能", "每日兩次") read as simplified, so one set of
+    patterns serves both. Character by character when a phrase would change the length (spans stay exact)."""
+    converter = _t2s()
+    if converter is None or not re.search(r"[\u4e00-\u9fff]", text):
+        return text
+    out = converter.convert(text)
+    if len(out) != len(text):
+        out = "".join(c if len(t := converter.convert(c)) != 1 else t for c in text)
+    return out
+
+
+def _traditional_back(written: str, text: str) -> dict[int, str]:
+    """The characters this order wrote in traditional form, to give names back as written ("肾功能" → "腎功能")."""
+    back: dict[int, str] = {}
+    for w, t in zip(written, text):
+        if w != t and "\u4e00" <= t <= "\u9fff":
+            back.setdefault(ord(t), w)
+    return back
+
+
+# "04-12-2026" (India, Nigeria): a numeric date with dashes reads like one with slashes (same length)
+_DASHED_DATE = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(20\d\d)(?![\d-])")
+
+
+def _dashed_dates(text: str) -> str:
+    return _DASHED_DATE.sub(r"\1/\2/\3", text)
 
 
 # a dose written with a thousands separator ("15,000 units", "20,000 IU"): the comma moves to a leading zero, so the
