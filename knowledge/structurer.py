@@ -592,6 +592,11 @@ def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> s
     """An ambiguous discharge date ("Discharged on 12/03/2026"): the reading under which the other numeric dates of the
     order fall soonest after it (12/08/2026 is five days later read month first, five months later read day first);
     day first when nothing tells."""
+    # a date elsewhere in the order that reads one way only ("stent placement on 11/30/2026") shows the order
+    plain = {("dm" if p > 12 >= q else "md") for p, q in ((int(x.group(1)), int(x.group(2))) for x in _DATE_NUMERIC.finditer(text))
+             if (p > 12) != (q > 12) and max(p, q) <= 31}
+    if len(plain) == 1:
+        return plain.pop()
     others = [(int(x.group(1)), int(x.group(2)), int(x.group(3))) for x in _DATE_NUMERIC.finditer(text, after)]
 
     def gap(order: str) -> float:
@@ -810,9 +815,14 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         base = None
         if period and re.match(r"\s*later\b", after, re.I):
             base = next((f[2] for f in reversed(found[:k]) if not f[2].startswith("P")), None)
-        elif period and re.match(r"\s*after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?\s*[(（]", after, re.I):
+        elif period and re.match(r"\s*after\s+(?:(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?|cycle\s+\d{1,2})\s*[(（]", after, re.I):
+            # ("2-3 weeks after cycle 4 (C4D1 due 12/01/2027)")
             own = [f[2] for f in found[k + 1:] if f[0] < b + 40 and not f[2].startswith("P")]
             base = own[0] if own else None
+        elif period and period.group(2) in "WM" and re.match(r"\s*after\s+(?:the|your)\s+(?:procedure|operation|surgery)\b(?!\s*[(（])", after, re.I) \
+                and _DISCHARGE_POD.get() is not None and ref is not None:
+            # "Renal ultrasound 6 weeks after the procedure" with the day of the procedure stated: from that day
+            base = (ref - dt.timedelta(days=_DISCHARGE_POD.get())).isoformat()
         if base:
             value = _add_period(dt.date.fromisoformat(base), float(period.group(1)), period.group(2)) or value
         chained.append((a, b, value))
@@ -1567,7 +1577,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1914,7 +1924,7 @@ def _clinic_nouns_en() -> frozenset[str]:
 
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
 _NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|fu|f/u|"
-                              r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
+                              r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|consultant|"
                               r"\w*ing|\w*ed)$", re.I)
 
 
@@ -2017,7 +2027,7 @@ def _en_department(text: str) -> str | None:
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
 _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
-                            r"centre|center|GP)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
+                            r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
 # a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
@@ -2078,10 +2088,10 @@ def _en_test_names(raw: str) -> list[str]:
         if looks and len(looks) < len(parts):
             parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
         done = [p for p in parts if not _TEST_EN.search(p)
-                and re.search(r"\b(?:change|removal|insertion|fitting|dressing|injection|infusion|review|check)s?$", p, re.I)]
+                and re.search(r"\b(?:change|removal|insertion|fitting|dressing|injection|infusion|review|check|refill|prescription)s?$", p, re.I)]
         if done and len(done) < len(parts):
             parts = [p for p in parts if p not in done]   # "arthrogram and spica change": a procedure done then is not a test
-        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
+        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?|[A-Z][A-Za-z]{0,3}(?:/[A-Z][A-Za-z]{0,3}){1,3}", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
     # "CEA blood test": the test is the abbreviation
@@ -2091,7 +2101,7 @@ def _en_test_names(raw: str) -> list[str]:
     return [p[0].upper() + p[1:] for p in parts if p]
 
 
-_GENERIC_TESTS = re.compile(r"(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)", re.I)
+_GENERIC_TESTS = re.compile(r"(?:(?:fasting|routine|baseline|repeat)\s+)?(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)", re.I)
 
 
 def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]]:
@@ -2131,6 +2141,12 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if raw.endswith(")") and note > 0 and ")" not in raw[note:-1] and not _TEST_EN.search(raw[note:]):
             raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = re.sub(r"^(?:and\s+)?(?:then|thereafter|after that)\s+", "", raw, flags=re.I)          # "thereafter FBC every 4 weeks"
+        raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?results?\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile"
+        raw = re.sub(r"\s+on the (?:day|morning|afternoon) of\b.*$", "", raw, flags=re.I)       # "… on the morning of C3D1"
+        raw = re.sub(r"\s+\d{1,2}(?:\s*(?:-|–|to)\s*\d{1,2})?\s*(?:days?|weeks?|months?)\s+after\b.*$", "", raw, flags=re.I)   # "PET-CT 2-3 weeks after cycle 4 (…"
+        raw = re.sub(r"\s+(?:booked|scheduled|arranged|requested)\s+(?:at|in|with|for)\b.*$", "", raw, flags=re.I)   # "… booked at the Radiology department for 14/01"
+        raw = re.sub(r"\s+\d{1,2}\s*(?:hours?|hrs?|h)\s+(?:post|after)[- ]?(?:the\s+)?(?:last\s+)?dose$", "", raw, flags=re.I)   # "lithium level 12 hours post-dose"
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _SAMPLE_FOR.sub("", _POLITE_ASK.sub("", raw))
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
@@ -2140,7 +2156,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = _EN_TEST_VERBS.sub("", _TEST_BY.sub("", re.sub(r"^for\s+(?=(?:the |your )?[A-Za-z]+(?: [A-Za-z]+)? to\s)", "", raw))).strip()
         # ("arrange for the GP to check INR": who does it, then the verb)
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
-        raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
+        raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance|interim)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
                      r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
@@ -2188,6 +2204,7 @@ _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appoint
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"\bon the (?:day|morning|afternoon) of (?:the |your )?(?:C\d{1,2}D1|cycle \d{1,2}|(?:next )?(?:chemotherapy|chemo|infusion|treatment))\b|"
                          r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
                          r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
