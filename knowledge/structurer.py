@@ -276,7 +276,7 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 
 _UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
          r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|丸|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
-         r"patch(?:es)?|sachets?)")
+         r"patch(?:es)?|sachets?|nebules?|respules?)")
 _DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
@@ -287,6 +287,7 @@ _UNIT_NORMAL = {
     "patch": "patch", "patches": "patch", "microgram": "μg", "micrograms": "μg", "milligram": "mg", "milligrams": "mg",
     "gram": "g", "grams": "g", "milliliter": "mL", "milliliters": "mL", "millilitre": "mL", "millilitres": "mL",
     "international unit": "U", "international units": "U", "国际单位": "U", "sachet": "袋", "sachets": "袋",
+    "nebule": "nebule", "nebules": "nebule", "respule": "nebule", "respules": "nebule",
 }
 _UNIT_SAME = {"片": "tablet", "粒": "capsule"}
 
@@ -298,7 +299,8 @@ def unit_key(unit: Any) -> str:
     return _UNIT_SAME.get(normal, normal)
 
 
-_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "丸", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
+_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "丸", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch",
+               "nebule"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
@@ -1186,6 +1188,22 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     i = 0
     while i < len(meds):
         med = meds[i]
+        # a fixed-dose combination written with "+": "Ferrous sulfate + folic acid, 1 tab", "Ultracet (tramadol 37.5 mg +
+        # paracetamol 325 mg) 1 tab": one drug named by its components, taken by the tablet (AUTHOR-NOTES-2/3)
+        joined = re.match(rf"(\s*\d+(?:\.\d+)?\s*{_UNIT})?\s*[+＋]\s*", text[med.end:]) if i + 1 < len(meds) else None
+        if joined and meds[i + 1].start == med.end + joined.end():
+            second = meds[i + 1]
+            strength = re.match(rf"\s*\d+(?:\.\d+)?\s*{_UNIT}\s*[)）]", text[second.end:])
+            if joined.group(1) and strength:
+                brand = re.search(r"([A-Za-z][\w-]{1,20}(?:\s+\d{2,4})?)\s*[(（]\s*$", text[max(0, med.start - 30):med.start])
+                start = med.start - (len(text[max(0, med.start - 30):med.start]) - brand.start(1)) if brand else med.start
+                out.append(_Med(f"{med.name}/{second.name}", start, second.end + strength.end(), med.drug or second.drug))
+                i += 2
+                continue
+            if not joined.group(1) and not re.match(rf"\s*\d", text[second.end:second.end + 3]) and _DOSE_IN_MED.match(text, second.end) is None:
+                out.append(_Med(text[med.start:second.end], med.start, second.end, med.drug or second.drug))
+                i += 2
+                continue
         bracket = re.match(r"\s?[(（]((?:[^()（）\d]|(?<=[A-Za-z\u4e00-\u9fff])\d){1,30})[)）]", text[med.end:])   # "(vitamin D3)"
         if bracket:
             inner_start, close = med.end + bracket.start(1), med.end + bracket.end()
@@ -1440,15 +1458,19 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    spec = re.match(rf"\s*[:：]\s*\d+(?:\.\d+)?\s*{_UNIT}", after[dose_m.end():]) if dose_m else None
+    if spec and _DOSE_IN_MED.search(after, dose_m.end() + spec.end()):
+        # "甘精胰岛素注射液 3ml:300U … 每次14单位": the pen's volume and content, then the dose
+        dose_m = _DOSE_IN_MED.search(after, dose_m.end() + spec.end())
     if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)(?:取汁|取|至)?\s*$", after[max(0, dose_m.start() - 6):dose_m.start()]):
         # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
         per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
         each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
         dose_m = each or dose_m
-    if dose_m and re.match(r"\s*/\s*kg\b", after[dose_m.end():], re.I):
+    if dose_m and re.match(r"\s*/\s*(?:kg|m2|m²)\b", after[dose_m.end():], re.I):
         # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
         worked = _DOSE_IN_MED.search(after, dose_m.end())
-        while worked and re.match(r"\s*/\s*kg\b", after[worked.end():], re.I):
+        while worked and re.match(r"\s*/\s*(?:kg|m2|m²)\b", after[worked.end():], re.I):
             worked = _DOSE_IN_MED.search(after, worked.end())
         dose_m = worked or dose_m
     if dose_m:
@@ -1472,9 +1494,16 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                     dose_text = worded.group(0).strip()
         elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
             # "250 mg/5 mL: give 5 mL": the strength, then the dose
-            dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
+            per = _CONCENTRATION.match(after, dose_m.end())
+            strength = dose_m
+            dose_m = _DOSE_IN_MED.search(after, per.end())
             unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
             dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
+            solid = re.search(r"片|粒|tab|tablet|capsule|cap", per.group(0), re.I)
+            mass = _UNIT_NORMAL.get(strength.group(3).lower(), strength.group(3))
+            if solid and unit in ("tablet", "capsule", "片", "粒") and mass in ("mg", "g", "μg"):
+                # "Cefuroxime 500 mg/tab, 1 tab twice a day": the mass of the tablets taken (AUTHOR-NOTES-2: mass beats count)
+                dose, unit, dose_text = round(float(strength.group(1)) * dose, 6), mass, f"{strength.group(0).strip()} × {dose_m.group(0).strip()}"
         else:
             dose = round(float(dose_m.group(1)) * times, 6)
             dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
@@ -1494,6 +1523,12 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             if amount:
                 dose, unit = float(amount.group(1)), _UNIT_NORMAL.get(amount.group(2).lower(), amount.group(2))
                 dose_text = amount.group(0).strip()
+            each = re.match(r"\s*[（(]\s*(?:每|each)\s*(?:粒|片|袋|支|tablet|capsule|cap|tab)?\s*(?:含)?\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|mcg|毫克|克|微克)\s*[)）]",
+                            after[dose_m.end():], re.I)
+            if each and not amount and unit in ("片", "粒", "袋", "支", "tablet", "capsule"):
+                # "每次2粒（每粒70mg）": the count times the strength of one (AUTHOR-NOTES-2: the mass wins)
+                dose, unit = round(dose * float(each.group(1)), 6), _UNIT_NORMAL.get(each.group(2).lower(), each.group(2))
+                dose_text = dose_m.group(0).strip() + each.group(0).strip()
     else:
         word = _DOSE_WORD.search(head) or _DOSE_WORD_ZH.search(head)     # "one drop", "half a tablet", "一次半片"
         if word:
@@ -1508,7 +1543,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     if route is None:
         if re.search(r"鼻喷|鼻用|滴鼻|\bnasal\b", med.name, re.I):
             route = "topical"                              # "糠酸莫米松鼻喷雾剂 每侧2喷": a nasal spray's puffs go up the nose
-        elif unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
+        elif unit in ("puff", "nebule") or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
@@ -1597,7 +1632,7 @@ _EN_TIME = re.compile(
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
     rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|\bfor\s+{_NUM}\s*(?:days?|weeks?|months?)['’]\s?time\b|"
-    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation|(?:the |your )(?:procedure|operation|surgery))|post[- ]?op)",
     re.I)
 
 
