@@ -1597,7 +1597,7 @@ _ITEM_EXPAND = {
 _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?:情况|愈合)?")
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
-    r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
+    r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|随时(?:来院|返院|回院|就医|复诊)|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
@@ -2340,7 +2340,8 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
     # with the visit before it); in a sentence of warning signs only clauses without the warning words count
     # ("两周后复诊，如有发热随时就诊" is a visit and a sign; "如有发热请及时就诊" is no visit)
-    warning = warning_context or bool(_WARNING_TRIGGER.search(text))
+    # ("Diagnosis: Dengue fever with warning signs": the illness treated, not signs to watch for)
+    warning = (warning_context or bool(_WARNING_TRIGGER.search(text))) and not _DIAGNOSIS_LINE.match(text)
     structured: list[OrderItemDraft] = []
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
     if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
@@ -2679,6 +2680,7 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
 
 
+_DIAGNOSIS_LINE = re.compile(r"\s*(?:(?:discharge |final |principal |admission )?diagnos[ie]s|dx|impression|(?:出院|入院|临床|主要)?诊断)\s*[:：]", re.I)
 _TIME_HEAD = re.compile(r"^\s*([^:：]{1,30}?)\s*[:：]\s*(\S.*)$")
 
 
