@@ -551,7 +551,8 @@ def _stated_pod(text: str) -> int | None:
 
 
 # English: "Date of discharge: 02/12/2026 (POD 8)", or the day of the operation and the day of discharge both written
-_POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?", re.I)
+_POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?|"
+                            r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s+(?:at|on|of) discharge\b", re.I)
 _SURGERY_DATE_EN = re.compile(r"\b(?:date of (?:surgery|operation|procedure)|(?:procedure|operation|surgery|repair|ORIF|fixation)\b[^\n.;]{0,80}?\bon)\s*[:：]?\s*"
                               r"(\d{1,2}/\d{1,2}/20\d\d|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
 _POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bday\s+(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s+post-?op(?:eratively)?\b|"
@@ -561,7 +562,7 @@ _POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bda
 def _stated_pod_en(text: str, discharge: dt.date | None) -> int | None:
     m = _POD_STATED_EN.search(text)
     if m:
-        return int(m.group(1))
+        return int(m.group(1) or m.group(2))
     m = _SURGERY_DATE_EN.search(text)
     if m and discharge is not None:
         dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
@@ -1013,8 +1014,14 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         if n is not None and used and _num(used.group(1)) is not None and _UNIT_ZH[used.group(2)] == _UNIT_ZH[zh.group(2)] \
                 and _num(used.group(1)) < n:
             n -= _num(used.group(1))
+        pod = _DISCHARGE_POD.get()
+        if n is not None and pod is not None and re.search(r"至术后第", zh.group(0)) and _UNIT_ZH[zh.group(2)] == "D" and n > pod:
+            n -= pod                # "至术后第10天" on 术后第4天 at discharge: 6 more days (AUTHOR-NOTES-10)
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
+    pod_end = re.search(r"\b(?:until|till|to)\s+(?:POD|post-?op(?:erative)? day|day)\s*(\d{1,3})\b", text, re.I)
+    if pod_end and _DISCHARGE_POD.get() is not None and int(pod_end.group(1)) > _DISCHARGE_POD.get():
+        return f"P{int(pod_end.group(1)) - _DISCHARGE_POD.get()}D"      # "Enoxaparin … till POD 28" at POD 6: 22 more days
     then_stop = _STEP_THEN_STOP.search(text)
     if then_stop and not _TAPER_STEP.search(text) and _num(then_stop.group(1)) is not None \
             and "前" not in text[max(0, then_stop.start() - 2):then_stop.start()]:
@@ -1254,6 +1261,11 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
 
 _GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
                              r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
+# "重组人促红素 10000IU 每周1次，透析时由护士皮下注射": given by the staff, not taken at home (AUTHOR-NOTES-2/3)
+_GIVEN_BY_STAFF = re.compile(r"由(?:护士|医护人员|医生|透析室|血透室)[\u4e00-\u9fff]{0,4}?(?:注射|给药|输注|肌注)|透析时(?:由[\u4e00-\u9fff]{1,4})?(?:皮下|静脉)?(?:注射|推注|给药)|"
+                             r"\b(?:given|administered|injected) (?:by|at) (?:the )?(?:clinic |practice |district )?(?:nurse|dialysis|GP)\b", re.I)
+
+
 @functools.lru_cache(maxsize=1)
 def _non_drug_products() -> re.Pattern[str]:
     data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
@@ -1374,7 +1386,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         clause_from = max((window + m.end() for m in re.finditer(r"[，,；;]", segment.text[window:med.start])), default=window)
         clause_to = re.search(r"[，,；;]", segment.text[med.end:med.end + 200])
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
-        if (_GIVEN_AT_VISIT.search(own_clause) or _route(own_clause) == "iv" and _GIVEN_AT_VISIT.search(segment.text)) and not stopped:
+        by_staff = _GIVEN_BY_STAFF.search(segment.text[med.end:med.end + 60])
+        if (_GIVEN_AT_VISIT.search(own_clause) or _route(own_clause) == "iv" and _GIVEN_AT_VISIT.search(segment.text)
+                or by_staff and not _find_drug_names(segment.text[med.end:med.end + by_staff.start()], True)) and not stopped:
             continue                  # ("IV methylprednisolone 500 mg weekly …, given in the Eye day unit": an infusion there)
         if _non_drug_products().search(med.name):
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
@@ -1563,7 +1577,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
@@ -1584,7 +1598,8 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
                           r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
-                          r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
+                          r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
+                          r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
@@ -1758,7 +1773,7 @@ def _local_swelling(text: str, start: int, end: int) -> bool:
                              p.group(0), re.I) for p in parts)
 
 
-_EITHER_PLACE_ZH = re.compile(r"(?:门诊|医院|卫生院|科|室|中心|诊所)\s*(?:或者?|或在|或到)\s*(?:[我本]院)?[\u4e00-\u9fff]{1,10}?(?:门诊|医院|卫生院|科|室|中心|诊所)")
+_EITHER_PLACE_ZH = re.compile(r"(?:门诊|医院|卫生院|科|室|中心|诊所)(?:[\u4e00-\u9fff]{1,3}[，,])?\s*(?:或者?|或在|或到|或回|或去|或来)\s*(?:[我本]院)?[\u4e00-\u9fff]{1,10}?(?:门诊|医院|卫生院|科|室|中心|诊所)")
 
 
 def _zh_department(text: str) -> str | None:
@@ -1893,7 +1908,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     masked = re.sub(r"[（(][^（）()]*[)）]", lambda b: b.group(0)[0] + "　" * (len(b.group(0)) - 2) + b.group(0)[-1], tail)
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
-                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
+                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估(?![、，,。；;]|\s*$)|了解|明确|观察|判断)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
@@ -2330,6 +2345,19 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                        warning_context: bool = False, stop_list: bool = False,
                        names: list[_Med] | None = None, visit_when: str | None = None,
                        visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
+    items = _segment_items(segment, zh, original, lang, ref, warning_context, stop_list, names, visit_when, visit_whens)
+    either = _EITHER_PLACE_ZH.search(segment.text) if zh else None
+    if either and any(i.kind == "revisit" and i.name for i in items):
+        # "术后第7天到乡镇卫生院拆线，或回本院换药室拆线均可": either place, across the comma: no department (AUTHOR-NOTES-3)
+        at = segment.start + either.start()
+        items = [replace(i, name=None) if i.kind == "revisit" and i.span_start <= at + len(either.group(0)) and i.span_end >= at - 20
+                 else i for i in items]
+    return items
+
+
+def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None,
+                   warning_context: bool, stop_list: bool, names: list[_Med] | None, visit_when: str | None,
+                   visit_whens: tuple[str, ...]) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
