@@ -142,6 +142,7 @@ _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|
 def generic_name(name: str) -> str:
     """The comparison key of a drug name: 阿托伐他汀钙片 → 阿托伐他汀; "Metoprolol succinate ER" → metoprolol."""
     raw = (name or "").strip()
+    raw = re.sub(r"\s*[+＋]\s*", "/", raw) if re.search(r"[A-Za-z]\s*[+＋]\s*[A-Za-z]", raw) else raw   # "A + B" is the combination "A/B"
     drug = _lookup(raw) if raw else None
     is_zh = bool(re.search(r"[\u4e00-\u9fff]", raw))
     if drug is not None and (is_zh or drug.generic_en):
@@ -259,6 +260,17 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
         place = _PLACE_LABEL_EN.match(segment.text.lstrip("–—-•* "))
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)) and _TEST_EN.search(place.group(2)):
             cuts = [m for m in cuts if _EN_TIME.search(segment.text[:m.start()])]
+    if zh:
+        # "复查胸片（本院放射科，无需挂号）": a comma inside brackets does not end the clause
+        depth, inside, k = 0, set(), 0
+        for k, ch in enumerate(segment.text):
+            if ch in "（(":
+                depth += 1
+            elif ch in "）)":
+                depth = max(0, depth - 1)
+            elif depth and ch in "，,；":
+                inside.add(k)
+        cuts = [m for m in cuts if m.start() not in inside or not re.search(r"[）)]", segment.text[m.end():])]
     for m in cuts:
         out.append(_Segment(segment.text[last:m.start()], segment.start + last))
         last = m.end()
@@ -1938,7 +1950,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -2191,6 +2203,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if raw.endswith(")") and note > 0 and ")" not in raw[note:-1] and not _TEST_EN.search(raw[note:]):
             raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = re.sub(r"^(?:FU|F/U|follow[- ]?up|plan|monitoring|advice|review)\s*:\s*", "", raw, flags=re.I)       # "FU: INR check at …"
         raw = re.sub(r"^(?:and\s+)?(?:then|thereafter|after that)\s+", "", raw, flags=re.I)          # "thereafter FBC every 4 weeks"
         raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?results?\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile"
         raw = re.sub(r"\s+on the (?:day|morning|afternoon) of\b.*$", "", raw, flags=re.I)       # "… on the morning of C3D1"
@@ -2346,6 +2359,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                        names: list[_Med] | None = None, visit_when: str | None = None,
                        visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
     items = _segment_items(segment, zh, original, lang, ref, warning_context, stop_list, names, visit_when, visit_whens)
+    first = re.search(r"\b(?:first|1st) (?:session|visit|appointment|class|treatment)\b[^.;]{0,30}", segment.text, re.I)
+    first_when = _when(first.group(0), ref) if first else None
+    if first_when and not first_when.startswith("P"):
+        # "Outpatient physiotherapy twice weekly, first session Tuesday 08/12/2026": a repeating visit's first date
+        items = [replace(i, when=first_when) if i.kind == "revisit" and i.when and i.when.startswith("P") and _RECURRING.search(i.text)
+                 else i for i in items]
     either = _EITHER_PLACE_ZH.search(segment.text) if zh else None
     if either and any(i.kind == "revisit" and i.name for i in items):
         # "术后第7天到乡镇卫生院拆线，或回本院换药室拆线均可": either place, across the comma: no department (AUTHOR-NOTES-3)
@@ -2680,7 +2699,9 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
 
 
 _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
-                            r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
+                            r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b|"
+                            r"\bout-?patient (?:physio(?:therapy)?|rehab(?:ilitation)?|hydrotherapy|(?:hand|occupational|speech(?: and language)?) therapy)\b"
+                            r"(?=[^.;]{0,30}?\b(?:weekly|twice|times|every|first session|from|starting)\b)", re.I)
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
                            r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
