@@ -363,7 +363,8 @@ _SLOT_EN = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|
 _SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
          "中": "n", "lunch": "n", "noon": "n", "晚餐": "e", "晚上": "e", "晚": "e", "dinner": "e", "supper": "e", "evening": "e",
          "the evening meal": "e", "睡前": "b", "bedtime": "b", "night": "b"}
-_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\b(?:before|with|after) (?:each|every) meal\b", re.I)),
+_MEALS = [("tid", re.compile(r"三餐|每餐|早中晚餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\b(?:before|with|after) (?:each|every) meal\b|"
+                             r"\bbreakfast,? lunch,? and (?:dinner|supper|evening meal)\b", re.I)),
           ("bid", re.compile(r"早晚餐|早晚饭|早晚|\bbreakfast and (?:dinner|supper|evening meal)\b", re.I))]
 # where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
 _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
@@ -1645,7 +1646,7 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
-                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
+                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bheight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
@@ -2242,6 +2243,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
+        visit_for = re.fullmatch(r".+?\b(?:clinic|OPD|unit|review|appointment|visit)\s+for\s+(?:a\s+|an\s+|the\s+)?(.+)", raw, re.I)
+        if visit_for and _TEST_EN.search(visit_for.group(1)) and not _REVISIT_EN.search(visit_for.group(1)):
+            raw = visit_for.group(1)          # "Eye clinic for retinal screening": the test the visit is for
+        if re.search(r"\b(?:home|own|your)\b[^,;]*\b(?:records?|diary|diaries|readings?|charts?|logs?|book)$", raw, re.I):
+            continue          # "with your home glucose records": readings the patient brings, not a test
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
                 or re.match(r"(?:on |at )?(?:the )?same (?:day|morning|afternoon|time|visit) as\b", raw, re.I):
             continue          # ("Stroke clinic at 6 weeks, on the same day as the duplex": the test named is the time, not a new one)
@@ -2897,7 +2903,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())
                                                                or _en_clinic_vocab()[1].match(rest.lstrip())
                                                                or re.search(r"\b(?:see|with|at|to|visit)\s", rest, re.I))
-                                  and _known_en_department(rest)):
+                                  and _known_en_department(rest)) \
+                    and (_en_department(rest) or not _TEST_PLACE_EN.search(text)):
+                # ("FU: INR check at the Anticoagulation clinic": a label names no place; the place after the test does)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             elif when and _TEST_PLACE_EN.search(text) and _known_en_department(text[_TEST_PLACE_EN.search(text).end():]):
