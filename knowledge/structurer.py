@@ -252,7 +252,8 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
     cuts = list(splitter.finditer(segment.text))
     if not zh:
         # "GP bloods (FBC, U&E) on 15/12/2026 and renal clinic on 5 January 2027": two timed appointments joined by "and"
-        for m in re.finditer(r"\s+and\s+(?=(?:the |your |a )?(?:[A-Za-z&/-]+ ){0,3}(?:clinic|OPD|appointment|review|unit)\b)", segment.text, re.I):
+        # ("Dressing on POD 5 and suture removal on POD 14": two visits, each at its own time)
+        for m in re.finditer(r"\s+and\s+(?=(?:the |your |a )?(?:[A-Za-z&/-]+ ){0,3}(?:clinic|OPD|appointment|review|unit|removal|dressing change)\b)", segment.text, re.I):
             if _EN_TIME.search(segment.text[:m.start()]) and _EN_TIME.search(segment.text[m.end():]):
                 cuts.append(m)
         cuts.sort(key=lambda m: m.start())
@@ -597,7 +598,7 @@ _ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -1639,7 +1640,8 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
+                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
+                         r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
@@ -1658,7 +1660,7 @@ _EN_TIME = re.compile(
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
-    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
+    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|\b(?:on\s+)?(?:POD|post-?op(?:erative)? day)\s*\d{{1,3}}\b|"
     rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|\bfor\s+{_NUM}\s*(?:days?|weeks?|months?)['’]\s?time\b|"
     rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation|(?:the |your )(?:procedure|operation|surgery))|post[- ]?op)",
     re.I)
