@@ -2914,6 +2914,13 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
+            elif when and (named := re.search(r"\b(?:of|at|before|for|to)\s+(?:your|the)\s+(?:next\s+)?(?:\d{1,2}[- ](?:week|month)\s+)?"
+                                              r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s+(?:review|visit|appointment|check-?up)\b",
+                                              text[reexams[-1][2]:] if reexams[-1][2] > 0 else text, re.I)) \
+                    and _known_en_department(named.group(1)):
+                # "Fasting blood test (…) on the morning of your 3-month polyclinic review": taken at that visit, which is one too
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_en_department(named.group(1)), when=when))
             elif when and re.search(r"\b(?:at|to) (?:the|your|her|his) surgery\b(?! (?:clinic|team|department|outpatients?|OPD)\b)", text, re.I):
                 # "check her TFTs at the surgery in two weeks": the GP's surgery (a letter to the GP)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name="GP", when=when))
