@@ -2373,6 +2373,12 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         # "Outpatient physiotherapy twice weekly, first session Tuesday 08/12/2026": a repeating visit's first date
         items = [replace(i, when=first_when) if i.kind == "revisit" and i.when and i.when.startswith("P") and _RECURRING.search(i.text)
                  else i for i in items]
+    ahead = None if zh else re.search(r"\b(?:to be |are to be |should be )?(?:done|taken|drawn)\s+((?:1|one|a|2|two|3|three) (?:days?|weeks?) before)\s+"
+                                      r"(?:your|the)\s+(?:check-?up|visit|appointment|review|clinic)\b", segment.text, re.I)
+    if ahead:
+        # "Bring the results of CBC and chest X-ray, to be done 1 day before your check-up": the tests come that long before
+        items = [replace(i, when=_before_the_visit(ahead.group(1), i.when)) if i.kind == "reexam" and i.when
+                 and i.span_start < segment.start + ahead.start() else i for i in items]
     either = _EITHER_PLACE_ZH.search(segment.text) if zh else None
     if either and any(i.kind == "revisit" and i.name for i in items):
         # "术后第7天到乡镇卫生院拆线，或回本院换药室拆线均可": either place, across the comma: no department (AUTHOR-NOTES-3)
