@@ -3297,6 +3297,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     items = _without_repeats(items)
     # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
     items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
+    items = _after_the_test(items)
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
         back = _traditional_back(written, _to_simplified(written))
@@ -3308,6 +3309,25 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
 
 _GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)
 _UNTIMED_ROUTINE = re.compile(r"定期|遵医嘱(?:复查|复诊|随访)|\b(?:regularly|periodically|routinely)\b|\bat regular intervals\b|\bas (?:advised|directed)\b", re.I)
+
+
+_AFTER_THE_TEST = re.compile(r"\b(?:\d{1,2}|one|two|three|four|a)\s+(?:days?|weeks?)\s+after\s+(?:the|that|this|your)\s+(?:scan|test|x-?ray|mri|ct|pet(?:-ct)?|echo|"
+                             r"ultrasound|biopsy|endoscopy|colonoscopy|procedure)\b(?!\s*[(（])|(?:检查|复查|CT|MRI|彩超|B超|胃镜|肠镜)后\s*(?:\d{1,2}|[一二两三四五六七])\s*(?:天|日|周)", re.I)
+
+
+def _after_the_test(items: list[OrderItemDraft]) -> list[OrderItemDraft]:
+    """"see Dr Lim in Haematology clinic with the PET result one week after the scan" after "PET-CT … 2027-01-26": the time is
+    counted from the dated test before it, not from discharge."""
+    out: list[OrderItemDraft] = []
+    for item in items:
+        m = _AFTER_THE_TEST.search(item.text) if item.kind == "revisit" and item.when and item.when.startswith("P") else None
+        dated = [i for i in out if i.kind == "reexam" and i.when and not i.when.startswith("P") and i.span_end <= item.span_start]
+        period = re.fullmatch(r"P(\d+)([DW])", item.when or "")
+        if m and dated and period and _when(m.group(0)) == item.when:
+            base = dt.date.fromisoformat(dated[-1].when)
+            item = replace(item, when=_add_period(base, float(period.group(1)), period.group(2)) or item.when)
+        out.append(item)
+    return out
 
 
 def _without_repeats(items: list[OrderItemDraft]) -> list[OrderItemDraft]:
