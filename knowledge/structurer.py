@@ -3298,6 +3298,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
     items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
     items = _after_the_test(items)
+    if discharge_date is not None:
+        # "Procedure: cystoscopy and stent placement on 11/30/2026": a date before the discharge is history, not follow-up
+        items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when and not i.when.startswith("P")
+                                          and i.when < discharge_date.isoformat())]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
         back = _traditional_back(written, _to_simplified(written))
