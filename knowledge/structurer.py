@@ -3452,13 +3452,15 @@ def _t2s() -> Any:
 def _to_simplified(text: str) -> str:
     """Traditional characters (Taiwan, Hong Kong: "覆診", "腎功能", "每日兩次") read as simplified, so one set of
     patterns serves both. Character by character when a phrase would change the length (spans stay exact)."""
-    converter = _t2s()
-    if converter is None or not re.search(r"[\u4e00-\u9fff]", text):
+    if _t2s() is None or not re.search(r"[\u4e00-\u9fff]", text):
         return text
-    out = converter.convert(text)
-    if len(out) != len(text):
-        out = "".join(c if len(t := converter.convert(c)) != 1 else t for c in text)
-    return out
+    return "".join(_simplified_char(c) if "\u4e00" <= c <= "\u9fff" else c for c in text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _simplified_char(c: str) -> str:
+    t = _t2s().convert(c)
+    return t if len(t) == 1 else c
 
 
 def _traditional_back(written: str, text: str) -> dict[int, str]:
