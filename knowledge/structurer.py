@@ -142,6 +142,7 @@ _EN_FORMS = re.compile(r"\b(?:tablets?|tabs?|capsules?|caps?|inhalers?|er|xl|xr|
 def generic_name(name: str) -> str:
     """The comparison key of a drug name: 阿托伐他汀钙片 → 阿托伐他汀; "Metoprolol succinate ER" → metoprolol."""
     raw = (name or "").strip()
+    raw = re.sub(r"\s*[+＋]\s*", "/", raw) if re.search(r"[A-Za-z]\s*[+＋]\s*[A-Za-z]", raw) else raw   # "A + B" is the combination "A/B"
     drug = _lookup(raw) if raw else None
     is_zh = bool(re.search(r"[\u4e00-\u9fff]", raw))
     if drug is not None and (is_zh or drug.generic_en):
@@ -251,7 +252,8 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
     cuts = list(splitter.finditer(segment.text))
     if not zh:
         # "GP bloods (FBC, U&E) on 15/12/2026 and renal clinic on 5 January 2027": two timed appointments joined by "and"
-        for m in re.finditer(r"\s+and\s+(?=(?:the |your |a )?(?:[A-Za-z&/-]+ ){0,3}(?:clinic|OPD|appointment|review|unit)\b)", segment.text, re.I):
+        # ("Dressing on POD 5 and suture removal on POD 14": two visits, each at its own time)
+        for m in re.finditer(r"\s+and\s+(?=(?:the |your |a )?(?:[A-Za-z&/-]+ ){0,3}(?:clinic|OPD|appointment|review|unit|removal|dressing change)\b)", segment.text, re.I):
             if _EN_TIME.search(segment.text[:m.start()]) and _EN_TIME.search(segment.text[m.end():]):
                 cuts.append(m)
         cuts.sort(key=lambda m: m.start())
@@ -259,6 +261,17 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
         place = _PLACE_LABEL_EN.match(segment.text.lstrip("–—-•* "))
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)) and _TEST_EN.search(place.group(2)):
             cuts = [m for m in cuts if _EN_TIME.search(segment.text[:m.start()])]
+    if zh:
+        # "复查胸片（本院放射科，无需挂号）": a comma inside brackets does not end the clause
+        depth, inside, k = 0, set(), 0
+        for k, ch in enumerate(segment.text):
+            if ch in "（(":
+                depth += 1
+            elif ch in "）)":
+                depth = max(0, depth - 1)
+            elif depth and ch in "，,；":
+                inside.add(k)
+        cuts = [m for m in cuts if m.start() not in inside or not re.search(r"[）)]", segment.text[m.end():])]
     for m in cuts:
         out.append(_Segment(segment.text[last:m.start()], segment.start + last))
         last = m.end()
@@ -276,7 +289,7 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
 
 _UNIT = (r"(?:micrograms?|milligrams?|grams?|millilit(?:er|re)s?|international units?|国际单位|mg|g|μg|µg|ug|mcg|微克|毫克|克|IU|iu|"
          r"U|u|单位|units?|mEq|meq|mmol|ml|mL|毫升|片|粒|袋|支|丸|喷|揿|吸|贴|#|puffs?|滴|tablets?|tabs?|capsules?|caps?|drops?|sprays?|"
-         r"patch(?:es)?|sachets?)")
+         r"patch(?:es)?|sachets?|nebules?|respules?)")
 _DOSE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _UNIT_NORMAL = {
     "mg": "mg", "毫克": "mg", "g": "g", "克": "g", "μg": "μg", "µg": "μg", "ug": "μg", "mcg": "μg", "微克": "μg",
@@ -287,6 +300,7 @@ _UNIT_NORMAL = {
     "patch": "patch", "patches": "patch", "microgram": "μg", "micrograms": "μg", "milligram": "mg", "milligrams": "mg",
     "gram": "g", "grams": "g", "milliliter": "mL", "milliliters": "mL", "millilitre": "mL", "millilitres": "mL",
     "international unit": "U", "international units": "U", "国际单位": "U", "sachet": "袋", "sachets": "袋",
+    "nebule": "nebule", "nebules": "nebule", "respule": "nebule", "respules": "nebule",
 }
 _UNIT_SAME = {"片": "tablet", "粒": "capsule"}
 
@@ -298,7 +312,8 @@ def unit_key(unit: Any) -> str:
     return _UNIT_SAME.get(normal, normal)
 
 
-_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "丸", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch"}
+_DRUG_UNITS = {"mg", "g", "μg", "U", "mEq", "mmol", "mL", "片", "粒", "袋", "支", "丸", "贴", "puff", "tablet", "capsule", "drop", "spray", "patch",
+               "nebule"}
 
 _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~～到至/]|to)\s*(\d+(?:\.\d+)?))?\s*({_UNIT})(?![A-Za-z])")
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
@@ -349,7 +364,8 @@ _SLOT_EN = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s*(?:units?|U|IU|mg|tablets?|mL|
 _SLOT = {"早餐": "m", "早上": "m", "早晨": "m", "早": "m", "breakfast": "m", "morning": "m", "午餐": "n", "中午": "n", "中餐": "n", "午": "n",
          "中": "n", "lunch": "n", "noon": "n", "晚餐": "e", "晚上": "e", "晚": "e", "dinner": "e", "supper": "e", "evening": "e",
          "the evening meal": "e", "睡前": "b", "bedtime": "b", "night": "b"}
-_MEALS = [("tid", re.compile(r"三餐|每餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\b(?:before|with|after) (?:each|every) meal\b", re.I)),
+_MEALS = [("tid", re.compile(r"三餐|每餐|早中晚餐|\b(?:before|with|after) (?:each |every |all )?(?:meals|main meals)\b|\b(?:before|with|after) (?:each|every) meal\b|"
+                             r"\bbreakfast,? lunch,? and (?:dinner|supper|evening meal)\b", re.I)),
           ("bid", re.compile(r"早晚餐|早晚饭|早晚|\bbreakfast and (?:dinner|supper|evening meal)\b", re.I))]
 # where a taper or a later change begins ("…，一周后每周减5mg", "…, then 30 mg daily"): the regimen is what comes before
 _TAPER = re.compile(r"\b(?:then|thereafter|after that|afterwards|followed by|increas\w*|decreas\w*|reduc\w*|taper\w*|wean\w*)\b|"
@@ -394,7 +410,8 @@ _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二�
 _DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|years?|nights?)\b", re.I)     # ("Aciclovir 400 mg BD for 1 year")
-_ISO_DATE = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+# (a Taiwanese year counts from 1912: 115年12月9日 is 2026-12-09)
+_ISO_DATE = re.compile(r"(20\d\d|(?<!\d)1[01]\d(?=\s*年))\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})日?")
 # clinical shorthand for a period: "FU 6/52" (weeks), "review in 3/12" (months), "x 7/7" (days); n is at most the
 # denominator (7/7 is a week), so "24/7" (round the clock) and dates with a year ("04/12/2026") are not read as periods
 _DECIMAL_YEARS = re.compile(r"(?<![\d.])(\d{1,2}\.\d)\s*(?:个)?\s*(?:年|years?\b)", re.I)
@@ -440,6 +457,8 @@ _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul":
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
+_DATE_ZH_SHORT = re.compile(r"(?<=[（(])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[)）])|"
+                            r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])")
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
@@ -546,7 +565,8 @@ def _stated_pod(text: str) -> int | None:
 
 
 # English: "Date of discharge: 02/12/2026 (POD 8)", or the day of the operation and the day of discharge both written
-_POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?", re.I)
+_POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?|"
+                            r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s+(?:at|on|of) discharge\b", re.I)
 _SURGERY_DATE_EN = re.compile(r"\b(?:date of (?:surgery|operation|procedure)|(?:procedure|operation|surgery|repair|ORIF|fixation)\b[^\n.;]{0,80}?\bon)\s*[:：]?\s*"
                               r"(\d{1,2}/\d{1,2}/20\d\d|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
 _POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bday\s+(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s+post-?op(?:eratively)?\b|"
@@ -556,7 +576,7 @@ _POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bda
 def _stated_pod_en(text: str, discharge: dt.date | None) -> int | None:
     m = _POD_STATED_EN.search(text)
     if m:
-        return int(m.group(1))
+        return int(m.group(1) or m.group(2))
     m = _SURGERY_DATE_EN.search(text)
     if m and discharge is not None:
         dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
@@ -574,11 +594,11 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 # a discharge date the order states: "出院日期：2026年12月3日", "Discharged 04/12/2026", "discharged on 14 Jan 2027"
 _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
-_ZH_FULL_DATE = r"20\d\d\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2}"
+_ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d[-/]\d{1,2}[-/]\d{1,2}"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"\b(?:date of discharge|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -589,6 +609,11 @@ def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> s
     """An ambiguous discharge date ("Discharged on 12/03/2026"): the reading under which the other numeric dates of the
     order fall soonest after it (12/08/2026 is five days later read month first, five months later read day first);
     day first when nothing tells."""
+    # a date elsewhere in the order that reads one way only ("stent placement on 11/30/2026") shows the order
+    plain = {("dm" if p > 12 >= q else "md") for p, q in ((int(x.group(1)), int(x.group(2))) for x in _DATE_NUMERIC.finditer(text))
+             if (p > 12) != (q > 12) and max(p, q) <= 31}
+    if len(plain) == 1:
+        return plain.pop()
     others = [(int(x.group(1)), int(x.group(2)), int(x.group(3))) for x in _DATE_NUMERIC.finditer(text, after)]
 
     def gap(order: str) -> float:
@@ -682,6 +707,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, f"P{int(months)}M" if months == int(months) else None)
     for m in _ISO_DATE.finditer(text):
         y, mo, d = (int(g) for g in m.groups())
+        y += 1911 if y < 200 else 0
         add(m, _date_from_parts(y, mo, d, ref))
     for m in _DATE_NUMERIC.finditer(text):
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
@@ -698,6 +724,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             a, b = int(m.group(1)), int(m.group(2))
             day, month = (a, b) if _NUMERIC_ORDER.get() == "dm" else (b, a)
             add((m.start(1), m.end(2)), _date_from_parts(None, month, day, ref))
+    for m in _DATE_ZH_SHORT.finditer(text):      # "12/16（三）骨科門診拆線", "兩週後（12/16）": month/day in a Chinese order
+        add(m, _date_from_parts(None, int(m.group(1) or m.group(3)), int(m.group(2) or m.group(4)), ref))
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -721,7 +749,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
     for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) before\b", text, re.I):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
-    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:周|天|日)", text):
+    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:个)?(?:周|天|日|星期|礼拜)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
@@ -804,9 +832,14 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         base = None
         if period and re.match(r"\s*later\b", after, re.I):
             base = next((f[2] for f in reversed(found[:k]) if not f[2].startswith("P")), None)
-        elif period and re.match(r"\s*after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?\s*[(（]", after, re.I):
+        elif period and re.match(r"\s*after\s+(?:(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?|cycle\s+\d{1,2})\s*[(（]", after, re.I):
+            # ("2-3 weeks after cycle 4 (C4D1 due 12/01/2027)")
             own = [f[2] for f in found[k + 1:] if f[0] < b + 40 and not f[2].startswith("P")]
             base = own[0] if own else None
+        elif period and period.group(2) in "WM" and re.match(r"\s*after\s+(?:the|your)\s+(?:procedure|operation|surgery)\b(?!\s*[(（])", after, re.I) \
+                and _DISCHARGE_POD.get() is not None and ref is not None:
+            # "Renal ultrasound 6 weeks after the procedure" with the day of the procedure stated: from that day
+            base = (ref - dt.timedelta(days=_DISCHARGE_POD.get())).isoformat()
         if base:
             value = _add_period(dt.date.fromisoformat(base), float(period.group(1)), period.group(2)) or value
         chained.append((a, b, value))
@@ -995,8 +1028,14 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         if n is not None and used and _num(used.group(1)) is not None and _UNIT_ZH[used.group(2)] == _UNIT_ZH[zh.group(2)] \
                 and _num(used.group(1)) < n:
             n -= _num(used.group(1))
+        pod = _DISCHARGE_POD.get()
+        if n is not None and pod is not None and re.search(r"至术后第", zh.group(0)) and _UNIT_ZH[zh.group(2)] == "D" and n > pod:
+            n -= pod                # "至术后第10天" on 术后第4天 at discharge: 6 more days (AUTHOR-NOTES-10)
         if n is not None:
             return _iso_period(n, _UNIT_ZH[zh.group(2)])
+    pod_end = re.search(r"\b(?:until|till|to)\s+(?:POD|post-?op(?:erative)? day|day)\s*(\d{1,3})\b", text, re.I)
+    if pod_end and _DISCHARGE_POD.get() is not None and int(pod_end.group(1)) > _DISCHARGE_POD.get():
+        return f"P{int(pod_end.group(1)) - _DISCHARGE_POD.get()}D"      # "Enoxaparin … till POD 28" at POD 6: 22 more days
     then_stop = _STEP_THEN_STOP.search(text)
     if then_stop and not _TAPER_STEP.search(text) and _num(then_stop.group(1)) is not None \
             and "前" not in text[max(0, then_stop.start() - 2):then_stop.start()]:
@@ -1160,7 +1199,7 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
 
 
 # words of a plan, not of a brand, before a drug in brackets ("降糖继续原方案（二甲双胍）")
-_NOT_BRAND = re.compile(r"方案|继续|维持|治疗|降糖|降压|调脂|降脂|抗凝|抗血小板|护胃|预防|用药")
+_NOT_BRAND = re.compile(r"^(?:眼药水|药水|眼药膏|药膏|眼膏|滴眼液|滴耳液|鼻喷剂|针剂|药丸)$|方案|继续|维持|治疗|降糖|降压|调脂|降脂|抗凝|抗血小板|护胃|预防|用药")
 
 
 def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
@@ -1170,6 +1209,22 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     i = 0
     while i < len(meds):
         med = meds[i]
+        # a fixed-dose combination written with "+": "Ferrous sulfate + folic acid, 1 tab", "Ultracet (tramadol 37.5 mg +
+        # paracetamol 325 mg) 1 tab": one drug named by its components, taken by the tablet (AUTHOR-NOTES-2/3)
+        joined = re.match(rf"(\s*\d+(?:\.\d+)?\s*{_UNIT})?\s*[+＋]\s*", text[med.end:]) if i + 1 < len(meds) else None
+        if joined and meds[i + 1].start == med.end + joined.end():
+            second = meds[i + 1]
+            strength = re.match(rf"\s*\d+(?:\.\d+)?\s*{_UNIT}\s*[)）]", text[second.end:])
+            if joined.group(1) and strength:
+                brand = re.search(r"([A-Za-z][\w-]{1,20}(?:\s+\d{2,4})?)\s*[(（]\s*$", text[max(0, med.start - 30):med.start])
+                start = med.start - (len(text[max(0, med.start - 30):med.start]) - brand.start(1)) if brand else med.start
+                out.append(_Med(f"{med.name}/{second.name}", start, second.end + strength.end(), med.drug or second.drug))
+                i += 2
+                continue
+            if not joined.group(1) and not re.match(rf"\s*\d", text[second.end:second.end + 3]) and _DOSE_IN_MED.match(text, second.end) is None:
+                out.append(_Med(text[med.start:second.end], med.start, second.end, med.drug or second.drug))
+                i += 2
+                continue
         bracket = re.match(r"\s?[(（]((?:[^()（）\d]|(?<=[A-Za-z\u4e00-\u9fff])\d){1,30})[)）]", text[med.end:])   # "(vitamin D3)"
         if bracket:
             inner_start, close = med.end + bracket.start(1), med.end + bracket.end()
@@ -1220,6 +1275,11 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
 
 _GIVEN_AT_VISIT = re.compile(r"\b(?:at|in) (?:the |your |our )?(?:[A-Za-z-]+ ){0,3}(?:clinic|day unit|day ward|outpatients?)\b|"
                              r"(?:到|于|在|回)[\u4e00-\u9fff]{0,10}(?:门诊|病房|医院|中心)[\u4e00-\u9fff]{0,6}?(?:注射|肌注|灌注|给药|输注|输液)", re.I)
+# "重组人促红素 10000IU 每周1次，透析时由护士皮下注射": given by the staff, not taken at home (AUTHOR-NOTES-2/3)
+_GIVEN_BY_STAFF = re.compile(r"由(?:护士|医护人员|医生|透析室|血透室)[\u4e00-\u9fff]{0,4}?(?:注射|给药|输注|肌注)|透析时(?:由[\u4e00-\u9fff]{1,4})?(?:皮下|静脉)?(?:注射|推注|给药)|"
+                             r"\b(?:given|administered|injected) (?:by|at) (?:the )?(?:clinic |practice |district )?(?:nurse|dialysis|GP)\b", re.I)
+
+
 @functools.lru_cache(maxsize=1)
 def _non_drug_products() -> re.Pattern[str]:
     data = yaml.safe_load(VOCAB_PATH.read_text(encoding="utf-8"))
@@ -1340,7 +1400,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         clause_from = max((window + m.end() for m in re.finditer(r"[，,；;]", segment.text[window:med.start])), default=window)
         clause_to = re.search(r"[，,；;]", segment.text[med.end:med.end + 200])
         own_clause = segment.text[clause_from:med.end + (clause_to.start() if clause_to else 200)]
-        if (_GIVEN_AT_VISIT.search(own_clause) or _route(own_clause) == "iv" and _GIVEN_AT_VISIT.search(segment.text)) and not stopped:
+        by_staff = _GIVEN_BY_STAFF.search(segment.text[med.end:med.end + 60])
+        if (_GIVEN_AT_VISIT.search(own_clause) or _route(own_clause) == "iv" and _GIVEN_AT_VISIT.search(segment.text)
+                or by_staff and not _find_drug_names(segment.text[med.end:med.end + by_staff.start()], True)) and not stopped:
             continue                  # ("IV methylprednisolone 500 mg weekly …, given in the Eye day unit": an infusion there)
         if _non_drug_products().search(med.name):
             continue                  # "硅酮凝胶 外涂 bid", "Saline nose drops": care products, not drugs (order_vocab.yaml)
@@ -1424,15 +1486,19 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    spec = re.match(rf"\s*[:：]\s*\d+(?:\.\d+)?\s*{_UNIT}", after[dose_m.end():]) if dose_m else None
+    if spec and _DOSE_IN_MED.search(after, dose_m.end() + spec.end()):
+        # "甘精胰岛素注射液 3ml:300U … 每次14单位": the pen's volume and content, then the dose
+        dose_m = _DOSE_IN_MED.search(after, dose_m.end() + spec.end())
     if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)(?:取汁|取|至)?\s*$", after[max(0, dose_m.start() - 6):dose_m.start()]):
         # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
         per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
         each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
         dose_m = each or dose_m
-    if dose_m and re.match(r"\s*/\s*kg\b", after[dose_m.end():], re.I):
+    if dose_m and re.match(r"\s*/\s*(?:kg|m2|m²)\b", after[dose_m.end():], re.I):
         # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
         worked = _DOSE_IN_MED.search(after, dose_m.end())
-        while worked and re.match(r"\s*/\s*kg\b", after[worked.end():], re.I):
+        while worked and re.match(r"\s*/\s*(?:kg|m2|m²)\b", after[worked.end():], re.I):
             worked = _DOSE_IN_MED.search(after, worked.end())
         dose_m = worked or dose_m
     if dose_m:
@@ -1456,9 +1522,16 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                     dose_text = worded.group(0).strip()
         elif _CONCENTRATION.match(after, dose_m.end()) and _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end()):
             # "250 mg/5 mL: give 5 mL": the strength, then the dose
-            dose_m = _DOSE_IN_MED.search(after, _CONCENTRATION.match(after, dose_m.end()).end())
+            per = _CONCENTRATION.match(after, dose_m.end())
+            strength = dose_m
+            dose_m = _DOSE_IN_MED.search(after, per.end())
             unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
             dose, dose_text = float(dose_m.group(1)), dose_m.group(0).strip()
+            solid = re.search(r"片|粒|tab|tablet|capsule|cap", per.group(0), re.I)
+            mass = _UNIT_NORMAL.get(strength.group(3).lower(), strength.group(3))
+            if solid and unit in ("tablet", "capsule", "片", "粒") and mass in ("mg", "g", "μg"):
+                # "Cefuroxime 500 mg/tab, 1 tab twice a day": the mass of the tablets taken (AUTHOR-NOTES-2: mass beats count)
+                dose, unit, dose_text = round(float(strength.group(1)) * dose, 6), mass, f"{strength.group(0).strip()} × {dose_m.group(0).strip()}"
         else:
             dose = round(float(dose_m.group(1)) * times, 6)
             dose_text = dose_m.group(0).strip() if times == 1 else package.group(0).strip()
@@ -1478,6 +1551,12 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             if amount:
                 dose, unit = float(amount.group(1)), _UNIT_NORMAL.get(amount.group(2).lower(), amount.group(2))
                 dose_text = amount.group(0).strip()
+            each = re.match(r"\s*[（(]\s*(?:每|each)\s*(?:粒|片|袋|支|tablet|capsule|cap|tab)?\s*(?:含)?\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|mcg|毫克|克|微克)\s*[)）]",
+                            after[dose_m.end():], re.I)
+            if each and not amount and unit in ("片", "粒", "袋", "支", "tablet", "capsule"):
+                # "每次2粒（每粒70mg）": the count times the strength of one (AUTHOR-NOTES-2: the mass wins)
+                dose, unit = round(dose * float(each.group(1)), 6), _UNIT_NORMAL.get(each.group(2).lower(), each.group(2))
+                dose_text = dose_m.group(0).strip() + each.group(0).strip()
     else:
         word = _DOSE_WORD.search(head) or _DOSE_WORD_ZH.search(head)     # "one drop", "half a tablet", "一次半片"
         if word:
@@ -1492,7 +1571,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     if route is None:
         if re.search(r"鼻喷|鼻用|滴鼻|\bnasal\b", med.name, re.I):
             route = "topical"                              # "糠酸莫米松鼻喷雾剂 每侧2喷": a nasal spray's puffs go up the nose
-        elif unit == "puff" or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
+        elif unit in ("puff", "nebule") or re.search(r"inhaler|气雾剂|吸入", med.name, re.I):
             route = "inhaled"
         elif med.drug is not None and med.drug.drug_class == "insulin" or unit == "U" and re.search(r"胰岛素|insulin", med.name, re.I):
             route = "sc"
@@ -1512,8 +1591,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
+_HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
 # as a choice ("可在社区医院", "社区医院或本院") is not
@@ -1532,9 +1612,10 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
                           r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
-                          r"^继续.*每周\s*[\d一二两三四五六七]\s*次", re.I)
+                          r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
+                          r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内|隔|挂号)+")
+_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
 _ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1545,7 +1626,7 @@ _ITEM_EXPAND = {
 _NOT_A_TEST_ZH = re.compile(r"(?:伤口|切口|创面|刀口|滤过泡|愈合)(?:情况|愈合)?")
 _WARNING_TRIGGER = re.compile(
     r"如(?:出现|有|果|发现|患儿|孩子|病人|患者)|若(?:出现|有|发现)|一旦|出现|发生|(?:时|的话)[，,]?(?:请)?(?:立即|及时|马上|尽快)|及时就(?:诊|医)|立即就(?:诊|医)|"
-    r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|提前复诊|"
+    r"(?:也|均|都)?请(?:及时|尽快|立即|马上)?(?:到|来|去)?(?:医院|急诊|本院)?就(?:诊|医)|急诊|警惕|警示|危险信号|注意观察|密切观察|以下情况|下列情况|以下症状|下列症状|随时就诊|随时(?:来院|返院|回院|就医|复诊)|提前复诊|"
     r"(?:立即|马上|及时|尽快|速)(?:拨打|呼叫|来院|返院|回院|到|去|联系|告知|就诊|就医|送医|送院|送急诊)|(?:立即|马上|及时|尽快)与[\u4e00-\u9fff]{1,12}联系|120|"
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
@@ -1559,14 +1640,15 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
+                         r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
                       r"bnp|d-dimer|smear|dexa|bone density|visual field|pressure test|audiogram|hearing test|intraocular pressure|"
                       r"eye pressure|\biop\b|visual acuity|vision test|calprotectin|amylase|lipase|ammonia|lactate|uric acid|urate|"
-                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
+                      r"vitamin d\b|b12|folate|cortisol|\bt4\b|thyroid|field of (?:binocular )?vision|\bweight\b|\bheight\b|\bbmi\b|peak flow|\bpft|\bdexa\b|mri|pet\b|"
                       r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
@@ -1578,9 +1660,9 @@ _EN_TIME = re.compile(
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
     rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?(?:the\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:of\s+)?{_MONTH_EN}(?:\s+\d{{1,2}}(?!\d)(?:st|nd|rd|th)?)?(?:,?\s*20\d\d)?|\b(?:on\s+)?20\d\d-\d{{1,2}}-\d{{1,2}}|"
-    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|"
+    rf"\b(?:on|by)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day\s+)?\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b|\b(?:on\s+)?day\s+\d{{1,3}}\b|\b(?:on\s+)?(?:POD|post-?op(?:erative)? day)\s*\d{{1,3}}\b|"
     rf"\bq\s?\d{{1,2}}\s?(?:d|wk|w|mo|m)\b|\bfor\s+{_NUM}\s*(?:days?|weeks?|months?)['’]\s?time\b|"
-    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation)|post[- ]?op)",
+    rf"\b(?:in|within|after)\s+\d{{2,3}}\s*(?:hours?|hrs?|h)\b|(?<![\d/])\d{{1,2}}/\d{{1,2}}/20\d\d\b|\b(?:in|within|after)\s+(?:an?|one|two|three|\d)\s+fortnights?\b|{_COMPOUND_PERIOD.pattern}|(?<![\w/.])\d{{1,2}}\s*/\s*(?:52|12)(?![\d/])|\btomorrow\b|\bnext (?:week|month)\b|\b{_NUM}\s*(?:days?|weeks?|months?)\s+(?:from (?:now|discharge|today)|after (?:discharge|surgery|the operation|(?:the |your )(?:procedure|operation|surgery))|post[- ]?op)",
     re.I)
 
 
@@ -1706,7 +1788,7 @@ def _local_swelling(text: str, start: int, end: int) -> bool:
                              p.group(0), re.I) for p in parts)
 
 
-_EITHER_PLACE_ZH = re.compile(r"(?:门诊|医院|卫生院|科|室|中心|诊所)\s*(?:或者?|或在|或到)\s*(?:[我本]院)?[\u4e00-\u9fff]{1,10}?(?:门诊|医院|卫生院|科|室|中心|诊所)")
+_EITHER_PLACE_ZH = re.compile(r"(?:门诊|医院|卫生院|科|室|中心|诊所)(?:[\u4e00-\u9fff]{1,3}[，,])?\s*(?:或者?|或在|或到|或回|或去|或来)\s*(?:[我本]院)?[\u4e00-\u9fff]{1,10}?(?:门诊|医院|卫生院|科|室|中心|诊所)")
 
 
 def _zh_department(text: str) -> str | None:
@@ -1739,6 +1821,7 @@ def _zh_department(text: str) -> str | None:
             return m.group(0)
     for m in _DEPT_ZH.finditer(text):
         raw = re.split(r"[到至去在于回赴来]", m.group(1) or m.group(2))[-1]     # "上午8点空腹到门诊抽血": no clinic named
+        raw = re.sub(r"(?<=.科)专科$", "", raw)          # "內科專科門診" (Hong Kong SOPC): the department
         dept = _DEPT_PREFIX.sub("", raw)
         dept = re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", dept)
         dept = _DEPT_PREFIX.sub("", dept)
@@ -1754,12 +1837,12 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成|照|量|评估)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
 
 
 def _zh_has_test_verb(text: str) -> bool:
-    return bool(re.search(r"复查|检查|复测|化验|加查", text) or _zh_test_verb().search(text))
+    return bool(re.search(r"复查|检查|复测|化验|加查|(?:抽血|采血|验血|查血)\s*[（(]", text) or _zh_test_verb().search(text))
 
 
 def _split_items(body: str) -> list[tuple[str, int]]:
@@ -1814,6 +1897,12 @@ def _zh_bare_tests(text: str) -> list[str]:
 
 def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     """(item, start, end) after 复查/检查 ("复查血常规、肝肾功能" → 血常规, 肝功能, 肾功能) or a bare verb before a test word."""
+    drawn = re.search(r"(?:抽血|采血|验血|查血)\s*[（(]([^（）()]{2,40})[)）]", text)
+    if drawn:
+        # "到本院抽血室抽血（全血計數、腎功能）": the blood tests are the ones in the brackets
+        names = [n for piece, _ in _split_items(drawn.group(1)) for n in _ITEM_EXPAND.get(piece.strip(), [piece.strip()]) if len(n) >= 2]
+        if names and all(len(n) <= 12 and (_zh_test_words().search(n) or re.search(r"[\u4e00-\u9fff]{2}", n)) for n in names):
+            return [(n, drawn.start(), drawn.end()) for n in names]
     found = [m for m in (re.search(r"(?:复查|检查|复测|化验|查)(?!后|结果|看|阅|询)", text), _zh_test_verb().search(text)) if m]
     if not found:
         # "1周后眼科门诊复诊：视力、眼压、OCT": the tests listed after a visit and a colon, when the list opens with a test word
@@ -1834,7 +1923,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     masked = re.sub(r"[（(][^（）()]*[)）]", lambda b: b.group(0)[0] + "　" * (len(b.group(0)) - 2) + b.group(0)[-1], tail)
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
-                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估|了解|明确|观察|判断)|"
+                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估(?![、，,。；;]|\s*$)|了解|明确|观察|判断)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
@@ -1850,16 +1939,21 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
             start = idx if idx >= 0 else offset
             items += [(x, start, start + len(raw)) for x in inner]
             continue
+        held = re.fullmatch(r"([^（）()]{1,8}?)\s*[（(]([^（）()]{2,16})[)）]", piece.strip())
+        if held and not _zh_test_words().search(held.group(1)) and _zh_test_words().search(held.group(2)) \
+                and re.search(r"[\u4e00-\u9fff]", held.group(2)) \
+                and not re.search(r"[、，,及和]", held.group(2)):
+            piece = held.group(2)                       # "照肺（胸肺X光）": the test is the one named in the brackets
         piece = re.sub(r"[（(][^（）()]*[)）]", "", piece.strip())        # "血常规（注意白细胞）": a note, not the test
         piece = re.sub(r"[)）]+$", "", piece) if not re.search(r"[（(]", piece) else piece   # "（复查头颅CT、血脂）": the bracket closes
-        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次)", "", piece)   # "行第3次眼底筛查"
+        piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次|复查|查|测|量)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
         if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
             piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -1895,7 +1989,7 @@ def _clinic_nouns_en() -> frozenset[str]:
 
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
 _NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|fu|f/u|"
-                              r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|"
+                              r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|consultant|"
                               r"\w*ing|\w*ed)$", re.I)
 
 
@@ -1998,7 +2092,7 @@ def _en_department(text: str) -> str | None:
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
 _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
-                            r"centre|center|GP)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
+                            r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
 # a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
@@ -2059,10 +2153,10 @@ def _en_test_names(raw: str) -> list[str]:
         if looks and len(looks) < len(parts):
             parts = [p for p in parts if p not in looks]  # "wound check and X-ray": a look at the wound is not a test
         done = [p for p in parts if not _TEST_EN.search(p)
-                and re.search(r"\b(?:change|removal|insertion|fitting|dressing|injection|infusion|review|check)s?$", p, re.I)]
+                and re.search(r"\b(?:change|removal|insertion|fitting|dressing|injection|infusion|review|check|refill|prescription)s?$", p, re.I)]
         if done and len(done) < len(parts):
             parts = [p for p in parts if p not in done]   # "arthrogram and spica change": a procedure done then is not a test
-        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?", p)
+        if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?|[A-Z][A-Za-z]{0,3}(?:/[A-Z][A-Za-z]{0,3}){1,3}", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
     # "CEA blood test": the test is the abbreviation
@@ -2072,7 +2166,7 @@ def _en_test_names(raw: str) -> list[str]:
     return [p[0].upper() + p[1:] for p in parts if p]
 
 
-_GENERIC_TESTS = re.compile(r"(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)", re.I)
+_GENERIC_TESTS = re.compile(r"(?:(?:fasting|routine|baseline|repeat)\s+)?(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)", re.I)
 
 
 def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]]:
@@ -2112,6 +2206,13 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if raw.endswith(")") and note > 0 and ")" not in raw[note:-1] and not _TEST_EN.search(raw[note:]):
             raw = raw[:note].rstrip()                                    # "… (bottles posted)": a note, not a test
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
+        raw = re.sub(r"^(?:FU|F/U|follow[- ]?up|plan|monitoring|advice|review)\s*:\s*", "", raw, flags=re.I)       # "FU: INR check at …"
+        raw = re.sub(r"^(?:and\s+)?(?:then|thereafter|after that)\s+", "", raw, flags=re.I)          # "thereafter FBC every 4 weeks"
+        raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?results?\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile"
+        raw = re.sub(r"\s+on the (?:day|morning|afternoon) of\b.*$", "", raw, flags=re.I)       # "… on the morning of C3D1"
+        raw = re.sub(r"\s+\d{1,2}(?:\s*(?:-|–|to)\s*\d{1,2})?\s*(?:days?|weeks?|months?)\s+after\b.*$", "", raw, flags=re.I)   # "PET-CT 2-3 weeks after cycle 4 (…"
+        raw = re.sub(r"\s+(?:booked|scheduled|arranged|requested)\s+(?:at|in|with|for)\b.*$", "", raw, flags=re.I)   # "… booked at the Radiology department for 14/01"
+        raw = re.sub(r"\s+\d{1,2}\s*(?:hours?|hrs?|h)\s+(?:post|after)[- ]?(?:the\s+)?(?:last\s+)?dose$", "", raw, flags=re.I)   # "lithium level 12 hours post-dose"
         raw = _TEST_BY.sub("", raw)                                                        # "GP to recheck sodium"
         raw = _SAMPLE_FOR.sub("", _POLITE_ASK.sub("", raw))
         place = _order_vocab()[0].match(raw) or _en_clinic_vocab()[1].match(raw)
@@ -2121,7 +2222,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = _EN_TEST_VERBS.sub("", _TEST_BY.sub("", re.sub(r"^for\s+(?=(?:the |your )?[A-Za-z]+(?: [A-Za-z]+)? to\s)", "", raw))).strip()
         # ("arrange for the GP to check INR": who does it, then the verb)
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
-        raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
+        raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance|interim)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
                      r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
@@ -2144,6 +2245,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
+        visit_for = re.fullmatch(r".+?\b(?:clinic|OPD|unit|review|appointment|visit)\s+for\s+(?:a\s+|an\s+|the\s+)?(.+)", raw, re.I)
+        if visit_for and _TEST_EN.search(visit_for.group(1)) and not _REVISIT_EN.search(visit_for.group(1)):
+            raw = visit_for.group(1)          # "Eye clinic for retinal screening": the test the visit is for
+        if re.search(r"\b(?:home|own|your)\b[^,;]*\b(?:records?|diary|diaries|readings?|charts?|logs?|book)$", raw, re.I):
+            continue          # "with your home glucose records": readings the patient brings, not a test
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
                 or re.match(r"(?:on |at )?(?:the )?same (?:day|morning|afternoon|time|visit) as\b", raw, re.I):
             continue          # ("Stroke clinic at 6 weeks, on the same day as the duplex": the test named is the time, not a new one)
@@ -2169,6 +2275,7 @@ _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appoint
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
                          r"\bon the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)\b|\bon arrival\b|"
+                         r"\bon the (?:day|morning|afternoon) of (?:the |your )?(?:C\d{1,2}D1|cycle \d{1,2}|(?:next )?(?:chemotherapy|chemo|infusion|treatment))\b|"
                          r"\b(?:before|at|with) (?:each|every|the next) (?:infusion|dose|treatment|cycle|session|injection)\b|\bto (?:that|this|the|your) (?:visit|appointment|clinic)\b|"
                          r"\bbefore then\b|\bby then\b|复诊时|复诊前|届时|同日|当天|当日", re.I)
 _JOINED_TIMES = re.compile(r"\s*(?:then|and|again|and again|and then|以及|及|和|再)\b", re.I)
@@ -2259,6 +2366,31 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
                        warning_context: bool = False, stop_list: bool = False,
                        names: list[_Med] | None = None, visit_when: str | None = None,
                        visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
+    items = _segment_items(segment, zh, original, lang, ref, warning_context, stop_list, names, visit_when, visit_whens)
+    first = re.search(r"\b(?:first|1st) (?:session|visit|appointment|class|treatment)\b[^.;]{0,30}", segment.text, re.I)
+    first_when = _when(first.group(0), ref) if first else None
+    if first_when and not first_when.startswith("P"):
+        # "Outpatient physiotherapy twice weekly, first session Tuesday 08/12/2026": a repeating visit's first date
+        items = [replace(i, when=first_when) if i.kind == "revisit" and i.when and i.when.startswith("P") and _RECURRING.search(i.text)
+                 else i for i in items]
+    ahead = None if zh else re.search(r"\b(?:to be |are to be |should be )?(?:done|taken|drawn)\s+((?:1|one|a|2|two|3|three) (?:days?|weeks?) before)\s+"
+                                      r"(?:your|the)\s+(?:check-?up|visit|appointment|review|clinic)\b", segment.text, re.I)
+    if ahead:
+        # "Bring the results of CBC and chest X-ray, to be done 1 day before your check-up": the tests come that long before
+        items = [replace(i, when=_before_the_visit(ahead.group(1), i.when)) if i.kind == "reexam" and i.when
+                 and i.span_start < segment.start + ahead.start() else i for i in items]
+    either = _EITHER_PLACE_ZH.search(segment.text) if zh else None
+    if either and any(i.kind == "revisit" and i.name for i in items):
+        # "术后第7天到乡镇卫生院拆线，或回本院换药室拆线均可": either place, across the comma: no department (AUTHOR-NOTES-3)
+        at = segment.start + either.start()
+        items = [replace(i, name=None) if i.kind == "revisit" and i.span_start <= at + len(either.group(0)) and i.span_end >= at - 20
+                 else i for i in items]
+    return items
+
+
+def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None,
+                   warning_context: bool, stop_list: bool, names: list[_Med] | None, visit_when: str | None,
+                   visit_whens: tuple[str, ...]) -> list[OrderItemDraft]:
     items = _medication_items(segment, zh, original, stop_section=stop_list, names=names)
     if items:
         return items + _after_medication(segment, zh, original, lang, ref, names)
@@ -2269,7 +2401,8 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
     # visits and tests, clause by clause ("两周后肾内科复诊，复查血常规": a re-exam without its own time goes
     # with the visit before it); in a sentence of warning signs only clauses without the warning words count
     # ("两周后复诊，如有发热随时就诊" is a visit and a sign; "如有发热请及时就诊" is no visit)
-    warning = warning_context or bool(_WARNING_TRIGGER.search(text))
+    # ("Diagnosis: Dengue fever with warning signs": the illness treated, not signs to watch for)
+    warning = (warning_context or bool(_WARNING_TRIGGER.search(text))) and not _DIAGNOSIS_LINE.match(text)
     structured: list[OrderItemDraft] = []
     last_whens: list[str] = []        # the times of the clause before ("术后1、3、6个月骨科门诊复诊，复查腰椎正侧位片")
     if visit_when and (_SAME_VISIT.search(text) or _BEFORE_VISIT.search(text)) and not _when(text, ref):
@@ -2580,11 +2713,13 @@ def _is_time_only(text: str, ref: dt.date | None) -> bool:
 
 
 _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:hand|occupational|speech(?: and language)?) therapy|classes|sessions|"
-                            r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b", re.I)
+                            r"programme|program)\b[^.;]{0,30}?\b(?:will |should |to )?(?:start|starts|begin|begins|commence|commences)\b|"
+                            r"\bout-?patient (?:physio(?:therapy)?|rehab(?:ilitation)?|hydrotherapy|(?:hand|occupational|speech(?: and language)?) therapy)\b"
+                            r"(?=[^.;]{0,30}?\b(?:weekly|twice|times|every|first session|from|starting)\b)", re.I)
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
                            r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
-_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(周|天|日)", re.I)
+_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(?:个)?(周|天|日|星期|礼拜)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
@@ -2594,7 +2729,7 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
     if not m or not when:
         return when
     n = int(_num(m.group(1) or m.group(3)) or 1) if (m.group(1) or m.group(3) or "").lower() not in ("the", "a") else 1
-    days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) == "周" else 1)
+    days = n * (7 if (m.group(2) or "").lower().startswith("week") or m.group(4) in ("周", "星期", "礼拜") else 1)
     # (a month counts as 4 weeks here: "出院后1个月复诊，复诊前1周复查" → P3W, AUTHOR-NOTES-8)
     period = re.fullmatch(r"P(\d+)([DWM])", when)
     if not period:
@@ -2608,6 +2743,7 @@ def _before_the_visit(text: str, when: str | None) -> str | None:
     return f"P{count // 7}W" if count % 7 == 0 else f"P{count}D"
 
 
+_DIAGNOSIS_LINE = re.compile(r"\s*(?:(?:discharge |final |principal |admission )?diagnos[ie]s|dx|impression|(?:出院|入院|临床|主要)?诊断)\s*[:：]", re.I)
 _TIME_HEAD = re.compile(r"^\s*([^:：]{1,30}?)\s*[:：]\s*(\S.*)$")
 
 
@@ -2660,6 +2796,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             and not re.search(r"监测", monitored) else []
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
+        if re.search(r"(?:勿|不要|不可|避免|禁止)[^，,。；;]{0,4}?(?:测|量|抽血)", text):
+            reexams = []                # "患肢勿测血压、输液": not to be done
+        if _HOME_READING_ZH.search(text):
+            # "每日早晚测血压并记录": a reading taken at home is not a test at a visit (AUTHOR-NOTES-3)
+            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0]]
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
@@ -2685,7 +2826,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 found[:0] = [OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name=department, when=w)
                              for w in whens]
             elif when and ((_REVISIT_ZH.search(text[:reexams[0][1]]) or department) and
-                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|回院|来院|入院|住院", text[:reexams[0][1]])
+                           re.search(r"拆线|换药|拔管|拆钉|拔除|拔出|取出|拆除|复诊|返院|回院|来院|入院|住院|回(?:村)?卫生(?:院|室)", text[:reexams[0][1]])
                            or re.search(r"并(?:拔除|拔出|拔|取出|拆除|拆线|换药)", text[reexams[-1][2]:])):
                 # "1个月后复查上消化道造影并拔除营养管": the tube comes out at a visit after the test
                 # "1周后门诊拆线并复查血常规", "出院后10天社区医院拆线并复查血常规": a visit for something done there (at the
@@ -2770,13 +2911,22 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if rest and when and (_REVISIT_EN.search(rest) or (_TEST_BY.match(rest) or _order_vocab()[0].match(rest.lstrip())
                                                                or _en_clinic_vocab()[1].match(rest.lstrip())
                                                                or re.search(r"\b(?:see|with|at|to|visit)\s", rest, re.I))
-                                  and _known_en_department(rest)):
+                                  and _known_en_department(rest)) \
+                    and (_en_department(rest) or not _TEST_PLACE_EN.search(text)):
+                # ("FU: INR check at the Anticoagulation clinic": a label names no place; the place after the test does)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
             elif when and _TEST_PLACE_EN.search(text) and _known_en_department(text[_TEST_PLACE_EN.search(text).end():]):
                 # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
+            elif when and (named := re.search(r"\b(?:of|at|before|for|to)\s+(?:your|the)\s+(?:next\s+)?(?:\d{1,2}[- ](?:week|month)\s+)?"
+                                              r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s+(?:review|visit|appointment|check-?up)\b",
+                                              text[reexams[-1][2]:] if reexams[-1][2] > 0 else text, re.I)) \
+                    and _known_en_department(named.group(1)):
+                # "Fasting blood test (…) on the morning of your 3-month polyclinic review": taken at that visit, which is one too
+                found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
+                                               name=_en_department(named.group(1)), when=when))
             elif when and re.search(r"\b(?:at|to) (?:the|your|her|his) surgery\b(?! (?:clinic|team|department|outpatients?|OPD)\b)", text, re.I):
                 # "check her TFTs at the surgery in two weeks": the GP's surgery (a letter to the GP)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e, name="GP", when=when))
@@ -2894,7 +3044,8 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
     written = text or ""
-    text = _digit_groups(_correct_spelling(written))      # same length: spans index the written text
+    # same length: spans index the written text
+    text = _digit_groups(_correct_spelling(_dashed_dates(_to_simplified(written))))
     stated, order = _stated_discharge(text)
     if discharge_date is None:
         discharge_date = stated
@@ -3146,13 +3297,41 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     items = _without_repeats(items)
     # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
     items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
+    items = _after_the_test(items)
+    if discharge_date is not None:
+        # "Procedure: cystoscopy and stent placement on 11/30/2026": a date before the discharge is history, not follow-up
+        items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when and not i.when.startswith("P")
+                                          and i.when < discharge_date.isoformat())]
     if written != text:
         items = [replace(i, text=written[i.span_start:i.span_end]) for i in items]
+        back = _traditional_back(written, _to_simplified(written))
+        if back:      # "心臟內科", "腎功能": names in the characters the order is written in
+            items = [replace(i, name=i.name.translate(back)) if i.name and i.kind in ("revisit", "reexam", "warning_sign") else i
+                     for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
 
 
 _GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)
 _UNTIMED_ROUTINE = re.compile(r"定期|遵医嘱(?:复查|复诊|随访)|\b(?:regularly|periodically|routinely)\b|\bat regular intervals\b|\bas (?:advised|directed)\b", re.I)
+
+
+_AFTER_THE_TEST = re.compile(r"\b(?:\d{1,2}|one|two|three|four|a)\s+(?:days?|weeks?)\s+after\s+(?:the|that|this|your)\s+(?:scan|test|x-?ray|mri|ct|pet(?:-ct)?|echo|"
+                             r"ultrasound|biopsy|endoscopy|colonoscopy|procedure)\b(?!\s*[(（])|(?:检查|复查|CT|MRI|彩超|B超|胃镜|肠镜)后\s*(?:\d{1,2}|[一二两三四五六七])\s*(?:天|日|周)", re.I)
+
+
+def _after_the_test(items: list[OrderItemDraft]) -> list[OrderItemDraft]:
+    """"see Dr Lim in Haematology clinic with the PET result one week after the scan" after "PET-CT … 2027-01-26": the time is
+    counted from the dated test before it, not from discharge."""
+    out: list[OrderItemDraft] = []
+    for item in items:
+        m = _AFTER_THE_TEST.search(item.text) if item.kind == "revisit" and item.when and item.when.startswith("P") else None
+        dated = [i for i in out if i.kind == "reexam" and i.when and not i.when.startswith("P") and i.span_end <= item.span_start]
+        period = re.fullmatch(r"P(\d+)([DW])", item.when or "")
+        if m and dated and period and _when(m.group(0)) == item.when:
+            base = dt.date.fromisoformat(dated[-1].when)
+            item = replace(item, when=_add_period(base, float(period.group(1)), period.group(2)) or item.when)
+        out.append(item)
+    return out
 
 
 def _without_repeats(items: list[OrderItemDraft]) -> list[OrderItemDraft]:
@@ -3259,6 +3438,46 @@ def _correct_spelling(text: str) -> str:
             word = word[:1].upper() + word[1:]
         return lead + word
     return pattern.sub(fix, text)
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> Any:
+    try:
+        from opencc import OpenCC
+        return OpenCC("t2s")
+    except Exception:  # noqa: BLE001 - the converter is optional; simplified text passes unchanged
+        return None
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional characters (Taiwan, Hong Kong: "覆診", "腎功能", "每日兩次") read as simplified, so one set of
+    patterns serves both. Character by character when a phrase would change the length (spans stay exact)."""
+    if _t2s() is None or not re.search(r"[\u4e00-\u9fff]", text):
+        return text
+    return "".join(_simplified_char(c) if "\u4e00" <= c <= "\u9fff" else c for c in text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _simplified_char(c: str) -> str:
+    t = _t2s().convert(c)
+    return t if len(t) == 1 else c
+
+
+def _traditional_back(written: str, text: str) -> dict[int, str]:
+    """The characters this order wrote in traditional form, to give names back as written ("肾功能" → "腎功能")."""
+    back: dict[int, str] = {}
+    for w, t in zip(written, text):
+        if w != t and "\u4e00" <= t <= "\u9fff":
+            back.setdefault(ord(t), w)
+    return back
+
+
+# "04-12-2026" (India, Nigeria): a numeric date with dashes reads like one with slashes (same length)
+_DASHED_DATE = re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(20\d\d)(?![\d-])")
+
+
+def _dashed_dates(text: str) -> str:
+    return _DASHED_DATE.sub(r"\1/\2/\3", text)
 
 
 # a dose written with a thousands separator ("15,000 units", "20,000 IU"): the comma moves to a leading zero, so the
