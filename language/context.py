@@ -77,6 +77,7 @@ class ContextRules:
     admission_story: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     back_to_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since_codes: frozenset[str] = frozenset()
+    worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
@@ -158,6 +159,7 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                                          for lang in langs},
                         back_to_now={lang: _compile(f"admission_story.back_to_now.{lang}", data["admission_story"]["back_to_now"][lang], re.I)
                                      for lang in langs},
+                        worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
@@ -320,6 +322,11 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
             else:
                 speaking_of_other = False
+        for ci in range(1, len(clauses)):
+            # "胸闷是老毛病了，最近加重了": a long-standing complaint said to be worse now is a finding again
+            if r.worse_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
+                for back in range(ci + 1):
+                    status[back] = [("present", None, 0) if st[0] == "historical" else st for st in status[back]]
         if lang == "en":
             for ci in range(1, len(clauses)):
                 before = status[ci - 1]
