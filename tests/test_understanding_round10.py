@@ -51,6 +51,9 @@ def test_bled_is_bleeding_and_over_an_hour_is_heavy(harness) -> None:  # noqa: A
     assert highest_flag(harness, text, "en") == "red"
     # near miss: a short bleed is bleeding, not heavy
     assert highest_flag(harness, "My gums bled a bit when I brushed, stopped straight away", "en") == "yellow"
+    # near miss: "a little" through the dressing is no heavy bleeding
+    assert highest_flag(harness, "It bled a little through the dressing when I coughed. Stopped when I pressed on it.",
+                        "en") == "yellow"
 
 
 def test_many_spots_are_no_amount_of_blood(harness) -> None:  # noqa: ANN001
@@ -92,6 +95,11 @@ def test_symptoms_in_other_words(text: str, lang: str, codes: list[str]) -> None
 ])
 def test_near_misses_are_nothing_new(text: str, lang: str) -> None:
     assert present(text, lang) == []
+
+
+def test_years_already_must_be_said_of_the_symptom() -> None:
+    # "我爸都走了好几年了" is about the father, not the confusion told before it
+    assert present("我妈今天早上起来一直在说胡话，叫我爸的名字，我爸都走了好几年了") == ["confusion"]
 
 
 def test_singapore_no_have_denies_what_it_follows() -> None:
