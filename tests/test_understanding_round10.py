@@ -160,6 +160,14 @@ def test_not_one_missed_in_other_words() -> None:
     assert adherence("都按医生说的来，一针一片都没落", ["二甲双胍缓释片", "甘精胰岛素注射液"]) == ("full", [])
 
 
+def test_singapore_stop_already_is_stopped() -> None:
+    meds = ["Metformin 500 mg", "Amlodipine 5 mg"]
+    assert adherence("All taking lah, but the metformin I stop already, make my stomach jialat", meds, "en") == \
+        ("partial", ["Metformin 500 mg"])
+    # near miss: never stopped is no miss
+    assert adherence("Taking all, never stop already one", meds, "en") in (None, ("full", []))
+
+
 def test_as_needed_and_mouthwash_taken() -> None:
     assert adherence("Only had a couple of Panadol.", ["Paracetamol 1 g"], "en") == ("full", [])
     assert adherence("He's doing the mouthwash and the lansoprazole, and the co-codamol when it's bad.",
