@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialogs.clinical_rules import default_threshold
-from language.non_answer import KINDS as NON_ANSWER_KINDS, non_answer_kind
+from language.non_answer import KINDS as NON_ANSWER_KINDS, non_answer_kind, relayed_answer
 from language.numbers import to_digits
 from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
 from language.asr import fix_homophones
@@ -1015,9 +1015,16 @@ _SATISFACTION_REPAIR = re.compile(r"算了|说实话|说实在的|老实说|to b
 _SATISFACTION_CONCESSION = re.compile(r"[，,]\s*(?:就是|不过|但是|只是|可是)")
 
 
+# A score on the five-point scale said in so many words ("Not happy at all, one out of five").
+_SCORE_OUT_OF_FIVE = re.compile(r"(?<![\d.])([1-5]) out of 5\b", re.I)
+
+
 def _satisfaction(text: str) -> Parse:
     if _SATISFACTION_HEDGE.search(text.strip()) or _SATISFACTION_DECLINED.search(text):
         return NOTHING
+    scored = _SCORE_OUT_OF_FIVE.findall(to_digits(text))
+    if scored and not _CORRECTION_MARK.search(text):
+        return Parse(int(scored[-1]))   # the verdict's words ("not happy at all") only say which end
     # second thoughts count only when they go on to a rating ("满意满意，算了不说了" stays 满意)
     repairs = [m for m in _SATISFACTION_REPAIR.finditer(text) if _satisfaction_value(text[m.end():]).value is not None]
     marks = sorted([*_CORRECTION_MARK.finditer(text), *repairs], key=lambda m: m.end())
@@ -1204,7 +1211,8 @@ def parse_field(field_name: str | None, text: str, lang: str, context: dict[str,
 
     `semantic` (a language.semantic.SemanticMatcher) adds symptoms said in other words."""
     context = context or {}
-    text = text.strip()
+    # "我问问我老伴儿……他说都吃了": the relative's words passed on are the answer, not the stall before them
+    text = relayed_answer(text.strip())
     if not text or not field_name:
         return NOTHING
     if field_name == "overall_condition":

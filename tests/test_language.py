@@ -103,6 +103,9 @@ TRIGGER_CASES = [
     ("zh-historical-before-admission", "zh", "那个黑便啊，住院前有过", "melena", "historical"),
     ("zh-unchanged-sentence", "zh", "手抖，跟出院时候一样", "hypoglycemia_symptoms", "historical"),
     ("zh-unchanged-post", "zh", "手抖还那样", "hypoglycemia_symptoms", "historical"),
+    ("en-longstanding-bare", "en", "Pins and needles in my feet, but that's the diabetes, had it for ages", "limb_weakness", "historical"),
+    ("zh-historical-years-sentence", "zh", "手有点麻，这个麻了好几年了", "limb_weakness", "historical"),
+    ("en-neg-no-have", "en", "Tummy okay. Blood no have, I checked every time.", "bleeding", "negated"),
 ]
 # Rows that apply only when a family member answers (only_for_family): their example is said by one.
 FAMILY_ONLY = {"en-other-speaker", "zh-other-speaker"}
