@@ -98,6 +98,7 @@ def table() -> dict[str, Any]:
     out["blames_drug"] = _one_per_language(data, "blames_drug")
     out["stopped_for_it"] = _one_per_language(data, "stopped_for_it")
     out["stop_for_a_while"] = _one_per_language(data, "stop_for_a_while")
+    out["without_since"] = _one_per_language(data, "without_since")
     prn = data.get("as_needed") or {}
     courses = data.get("courses") or {}
     out["courses"] = (frozenset(courses.get("classes") or ()), re.compile(str(courses.get("order_words") or "(?!x)x"), re.I))
@@ -325,7 +326,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         return AdherenceReading("none", all_names)    # "药一直没去拿", "stopped it the day he came home"
     # Every ordered drug given up, none taken: nothing is taken now. A course stopped early was taken in part
     # ("I stopped the antibiotic after three days"), and a stop for a while is a miss of some days.
-    if missed and not taken and set(all_names) <= set(given_up) and not courses & set(given_up) \
+    without = set(missed) if _any(t["without_since"], text) else set()
+    if missed and not taken and set(all_names) <= set(given_up) | without and not courses & (set(given_up) | without) \
             and not _any(t["stop_for_a_while"], text):
         return AdherenceReading("none", all_names)
     if missed:

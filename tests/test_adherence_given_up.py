@@ -41,3 +41,24 @@ def test_a_stop_for_a_while_a_course_cut_short_or_one_drug_of_several_is_partial
         text: str, meds: list[dict], lang: str, missed: list[str]) -> None:
     got = adherence(text, meds, lang)
     assert got is not None and got["adherence"] == "partial" and sorted(got["missed"]) == sorted(missed)
+
+
+BP_EN = [{"name": "Amlodipine 5 mg", "generic_name": "amlodipine", "drug_class": "antihypertensive"},
+         {"name": "Losartan 50 mg", "generic_name": "losartan", "drug_class": "antihypertensive"}]
+
+
+@pytest.mark.parametrize(("text", "meds", "lang"), [
+    ("药上礼拜吃完了，已经断了一个礼拜了", TWO_ZH, "zh"),
+    ("The blood pressure tablets ran out on Friday, I've been without them since.", BP_EN, "en"),
+])
+def test_every_drug_run_out_and_still_without_is_none(text: str, meds: list[dict], lang: str) -> None:
+    assert adherence(text, meds, lang) == {"adherence": "none", "missed": [m["name"] for m in meds]}
+
+
+@pytest.mark.parametrize(("text", "meds", "lang"), [
+    ("两样药上礼拜吃完了，断了三天，昨天又接着吃上了", TWO_ZH, "zh"),       # taken again
+    ("The blood pressure tablets ran out on Friday, I picked more up Monday.", BP_EN, "en"),
+])
+def test_run_out_and_taken_again_is_partial(text: str, meds: list[dict], lang: str) -> None:
+    got = adherence(text, meds, lang)
+    assert got is not None and got["adherence"] == "partial"
