@@ -89,7 +89,3 @@ def test_the_english_table_leaves_chinese_and_ordinary_words_alone() -> None:
 
 def test_palpitations_said_gone_in_a_clause_of_their_own_are_resolved() -> None:
     assert collected("symptoms", "前两天有点心慌 现在不慌了", "zh") == []
-
-
-def test_not_pain_denies_the_pain_only_and_is_no_self_repair() -> None:
-    assert collected("symptoms", "胸口闷 就是闷 不是疼", "zh") == ["chest_tightness"]
