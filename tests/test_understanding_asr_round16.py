@@ -39,7 +39,7 @@ def test_a_pause_between_chinese_words_is_a_comma_but_not_between_digits_or_engl
     ("大变黑 拉了三回了", "zh"),                                          # 大便 written 大变
     ("I feinted on the stairs yesterday", "en"),                          # feint for faint
     ("he's got chess pains sitting in his chair", "en"),                  # chess for chest
-    ("my stole is black like tar", "en"),                                 # stole for stool
+    ("my stole has gone black", "en"),                                    # stole for stool
     ("honestly i don't wanna be here anymore", "en"),                     # wanna, anymore
     ("about the same but i did black out on friday", "en"),
 ])
