@@ -35,11 +35,18 @@ _FULLWIDTH_ASCII = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) n
 _FULLWIDTH_ASCII[0x3000] = 0x20
 
 
+# A space between two Chinese characters is no word break in written Chinese: it is where a speech recogniser
+# heard a pause and wrote no comma ("喘不上来气 说两句话就喘 坐那都喘"). Read as the comma a typist would have
+# put, so that clause-bound rules (a denial's scope, a cue's clause) do not run across the pause.
+_ZH_PAUSE = re.compile(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width → half-width), traditional → simplified Chinese, speech-recognition homophones of
-    medical words (language/data/asr_homophones.yaml), single spaces."""
+    medical words (language/data/asr_homophones.yaml), a pause between Chinese words as a comma, single spaces."""
     text = (text or "").translate(_FULLWIDTH_ASCII)
     text = fix_homophones(_to_simplified(text))
+    text = _ZH_PAUSE.sub("，", text)
     return _WS.sub(" ", text).strip()
 
 

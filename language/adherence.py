@@ -169,10 +169,13 @@ def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
                 if any(core.startswith(h) and len(core) > len(h) + len(tail) and (not tail or core.endswith(tail))
                        for core in cores for h in (head, head[-1:])):
                     named.append(d.name)
+    by_name = set(named)
     for cls, patterns in table()["class_words"].items():
         for p in patterns:
             for m in p.finditer(rest):
                 of_class = [d for d in drugs if d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set())]
+                if any(d.name in by_name for d in of_class):
+                    continue    # "降压药那个氨氯地平": the class word only says what the named drug is
                 form = _FORM_AFTER.match(rest[m.end():])
                 of_form = [d for d in of_class if form and form.group(1) in d.name]
                 named += [d.name for d in (of_form or of_class)]

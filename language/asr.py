@@ -39,9 +39,20 @@ def _table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     return pattern, mapping
 
 
+@functools.lru_cache(maxsize=1)
+def _table_en() -> tuple[tuple[re.Pattern[str], str], ...]:
+    rows = _data().get("en") or []
+    bad = [r for r in rows if not isinstance(r, dict) or set(r) != {"heard", "say"}]
+    if bad:
+        raise ValueError(f"{TABLE_PATH.name}: each en row is {{heard, say}}: {bad}")
+    return tuple((re.compile(str(r["heard"]), re.I), str(r["say"])) for r in rows)
+
+
 def fix_homophones(text: str) -> str:
     pattern, mapping = _table()
     if not re.search(r"[\u4e00-\u9fff]", text):
+        for heard, say in _table_en():
+            text = heard.sub(say, text)
         return text
     if pattern is not None:
         text = pattern.sub(lambda m: mapping[m.group(0)], text)

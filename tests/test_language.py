@@ -96,6 +96,7 @@ TRIGGER_CASES = [
     ("zh-other-pre", "zh", "隔壁床那个老王老头晕", "dizziness", "other_person"),
     ("zh-other-family", "zh", "我没事，倒是我老伴这两天咳嗽", "cough", "other_person"),
     ("zh-other-is", "zh", "没得啥子。咳嗽的是我老婆子，她感冒了", "cough", "other_person"),
+    ("zh-other-was", "zh", "那个咳嗽啊，是我们隔壁老张，不是我", "cough", "other_person"),
     ("en-other-pre", "en", "my neighbour has a terrible cough", "cough", "other_person"),
     ("en-other-family", "en", "Not me, but my husband's got a terrible cough.", "cough", "other_person"),
     ("en-other-speaker", "en", "He's fine. I'm the one with the cough, I caught it off the grandkids.", "cough", "other_person"),
