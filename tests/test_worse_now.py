@@ -25,6 +25,8 @@ def test_an_old_complaint_worse_now_is_present(text: str, lang: str, code: str) 
     ("胸闷是老毛病了，也没加重", "zh", "chest_tightness"),
     ("腿肿是老毛病了，跟以前差不多", "zh", "edema"),
     ("以前就胸闷，现在好多了", "zh", "chest_tightness"),
+    ("爬楼有点喘，歇歇就好，跟以前一样", "zh", "dyspnea"),
+    ("腿有点肿，跟平时差不多", "zh", "edema"),
 ])
 def test_an_old_complaint_no_worse_stays_history(text: str, lang: str, code: str) -> None:
     assert status(text, lang).get(code) == "historical"
