@@ -314,9 +314,10 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                 for t in triggers)
             clause = sentence[clauses[ci][0]:clauses[ci][1]]
             # When the speaker also says how they are themselves ("我好好的", "I'm fine"), a clause with no
-            # subject of its own goes on about the other person ("我闺女怀孕了，孕吐得厉害"), and so does a bare
-            # list after them ("My husband's had the flu, fever and all").
-            goes_on = contrast[lang] and (
+            # subject of its own goes on about the other person's complaint told just before ("老伴咳嗽，咳得
+            # 睡不着"), and so does a bare list ("My husband's got a cough, fever and all"). Only after a
+            # complaint of theirs: "俺闺女来了，晚上胸口疼得睡不着" may well be the patient's own chest pain.
+            goes_on = contrast[lang] and any(st[0] == "other_person" for st in status[ci - 1]) and (
                 not _FIRST_PERSON[lang].search(clause) if lang == "zh" else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
