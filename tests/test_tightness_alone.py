@@ -28,3 +28,10 @@ def test_tightness_said_alone_is_the_chests(text: str) -> None:
 def test_tightness_of_another_body_part_is_not(text: str) -> None:
     got = symptoms(text)
     assert got is None or "chest_tightness" not in got["present"]
+
+
+def test_the_dog_walked_is_no_one_elses_complaint_but_the_dogs_cough_is() -> None:
+    got = symptoms("When I walk the dog I get a bit of tightness, it goes when I stand still.")
+    assert got is not None and "chest_tightness" in got["present"]
+    got = symptoms("The dog's had a cough all week. Me? I'm fine.")
+    assert got is None or "cough" not in got["present"]
