@@ -329,9 +329,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         return AdherenceReading("none", all_names)    # "药一直没去拿", "stopped it the day he came home"
     # Every ordered drug given up, none taken: nothing is taken now. A course stopped early was taken in part
     # ("I stopped the antibiotic after three days"), and a stop for a while is a miss of some days.
-    without = set(missed) if _any(t["without_since"], text) else set()
-    if missed and not taken and set(all_names) <= set(given_up) | without and not courses & (set(given_up) | without) \
-            and not _any(t["stop_for_a_while"], text):
+    gone = set(given_up) | (set(missed) if _any(t["without_since"], text) else set())
+    if missed and not taken and set(all_names) <= gone and not courses & gone and not _any(t["stop_for_a_while"], text):
         return AdherenceReading("none", all_names)
     if missed:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
