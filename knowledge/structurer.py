@@ -1341,7 +1341,7 @@ def _stopped_after(after: str) -> bool:
         if _STOP_NEGATED.search(after[:m.start()]):
             continue
         if re.search(r"\b(?:then|and|until|after|before|if|when|below|above|under|over)\b|然后|之后|后|前|再|随后|直至|直到|如|若|一旦|时|低于|高于|"
-                     r"减完|减至|减到|减量|逐渐减|(?:reduc|taper|wean|decreas)\w*\s+(?:\w+\s+)?to\s*$|"         # "每周减1次，减完停药", "reduce to stop": the end of a taper, not a stop now
+                     r"减完|减至|减到|减量|逐渐减|(?:服|吃|用|打|喷|滴)完|(?:reduc|taper|wean|decreas)\w*\s+(?:\w+\s+)?to\s*$|"         # "每周减1次，减完停药", "reduce to stop": the end of a taper or a course ("共5天，服完停用"), not a stop now
                      r"小于|大于|超过|不足|<|>|＜|＞|[\d一二两三四五六七八九十]\s*(?:天|日|周)$", pre, re.I):
             continue
         # "stop for 2 days before surgery", "stop if …" are not a stop now; "HOLD until review", "stop for now" are

@@ -106,6 +106,7 @@ def table() -> dict[str, Any]:
     out["miss_object"] = (frozenset(str(w) for w in objects.get("determiners") or ()),
                           frozenset(str(w) for w in objects.get("medicine_words") or ()))
     out["wondering"] = _one_per_language(data, "wondering")
+    out["form_words"] = re.compile(str(data.get("form_words") or "(?!x)x"), re.I)
     out["course_said"] = _one_per_language(data, "course_said")
     out["never_since"] = _one_per_language(data, "never_since")
     out["past_habit"] = _one_per_language(data, "past_habit")
@@ -212,6 +213,22 @@ def _miss_of_something_else(clause: str) -> bool:
     return True
 
 
+def _about_another_drug(clause: str, drugs: list[DrugRef]) -> bool:
+    """The clause names a kind of drug the orders do not hold ("胰岛素生完就停了" when no insulin is ordered):
+    its stop or miss is not of the ordered drugs. Only when every ordered drug's class is known."""
+    if any(d.drug_class is None for d in drugs):
+        return False
+    for cls, patterns in table()["class_words"].items():
+        if any(d.drug_class == cls or d.drug_class in _RELATED_CLASSES.get(cls, set()) for d in drugs):
+            continue
+        for p in patterns:
+            m = p.search(clause)
+            if m and not table()["form_words"].search(m.group(0)) and \
+                    not any(m.group(0).lower() in k for d in drugs for k in d.keys):
+                return True
+    return False
+
+
 def says_missed(text: str) -> bool | None:
     """Whether any clause of the answer says a drug was not taken as prescribed (True), only that
     they were taken (False), or neither (None): the words a reading from elsewhere (the language
@@ -226,6 +243,12 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     t = table()
     all_names = [d.name for d in drugs]
     if _any(t["hedged"], text.strip()):
+        # A hedge about one drug does not undo a miss said plainly of another ("晚上那个曲唑酮她根本没咽，都偷偷
+        # 攒着。早上那个，我也说不准"): the clauses that are sure still count; otherwise the answer is asked again.
+        sure = [c for c in _CLAUSE.split(text) if c and c.strip() and not _any(t["hedged"], c)]
+        reading = read_adherence("，".join(sure), drugs) if sure and "，".join(sure) != text.strip() else None
+        if reading is not None and reading.adherence in ("partial", "none") and reading.missed:
+            return AdherenceReading("partial", reading.missed)
         return AdherenceReading(None, hedged=True)
     missed: list[str] = []
     taken: list[str] = []
@@ -246,8 +269,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     given_up: list[str] = []    # drugs said stopped for good ("恩替卡韦吃了半个月觉得好了就停了", "I stopped the sertraline")
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
+        own_named = bool(named)     # named in the clause itself, not carried from the clauses before
         status = _status(clause)
-        if status == "missed" and not named and _miss_of_something_else(clause):
+        if status == "missed" and not named and (_miss_of_something_else(clause) or _about_another_drug(clause, drugs)):
             status = None
         if status == "missed" and not named and t["unnamed_all"].search(clause):
             named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
@@ -261,9 +285,10 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         elif not named and status and previous and (_REFERS_BACK.search(clause) or _SELF_STOP.search(clause)
                                                      or len(clause.strip()) <= 8):
             named = previous            # "…，我就停了": the drugs of the clause before
-        if status == "missed" and not named and _BARE_STOP.match(clause) and (
-                previous and set(previous) <= courses or _AS_TOLD.search(before)):
-            status = "completed"       # "激素吃了五天，医生说吃完就停，我就停了": a course stopped as told
+        if status == "missed" and not own_named and _BARE_STOP.match(clause) and _AS_TOLD.search(before):
+            # "激素吃了五天，医生说吃完就停，我就停了": a course stopped as told; "头孢吃了三天身上起疹子，我就停了"
+            # is a course cut short
+            status = "completed"
         elif status == "missed" and _CHANGED.search(clause) and (_AS_TOLD.search(before) or _AS_TOLD.search(clause)):
             status = "taken"           # "医生看了指标，让我改成一天一片": the dose the doctor changed is the dose
         if status == "missed" and _NOT_YET.search(clause) and i + 1 < len(clauses) and _ABOUT_TO.search(clauses[i + 1]):
