@@ -564,8 +564,8 @@ def _dose_words(item: IndexedItem, language: str) -> str | None:
     if amount is None:
         return None
     unit = item.unit or ""
-    if unit and amount.replace(" ", "").lower().endswith(unit.lower()):
-        unit = ""  # dose_text "100mg" already says it: never "100mgmg"
+    if unit and re.search(r"[^\d.,/\s~\-–]", amount):
+        unit = ""  # dose_text "100mg", "1吸", "10 units" already says it: never "100mgmg", "1吸puff", "10 unitsU"
     return f"{amount}{unit}" if language == "zh" else f"{amount} {unit}".strip()
 
 

@@ -399,6 +399,14 @@ def test_a_dose_written_with_its_unit_is_said_once() -> None:
                    dose_text="100mg", unit="mg")
     assert _dose_words(aspirin, "zh") == "100mg"
     assert _dose_words(replace(aspirin, dose_text=None), "en") == "100 mg"
+    # a dose in a unit word of its own ("1吸" with unit puff, "10 units" with U) keeps its own word
+    inhaler = item(2, "medication", "布地奈德福莫特罗吸入粉雾剂 160/4.5μg 1吸 每日两次", name="布地奈德福莫特罗吸入粉雾剂",
+                   dose=1.0, dose_text="1吸", unit="puff")
+    assert _dose_words(inhaler, "zh") == "1吸"
+    insulin = item(3, "medication", "Insulin glargine 10 units at night", name="Insulin glargine", dose=10.0,
+                   dose_text="10 units", unit="U")
+    assert _dose_words(insulin, "en") == "10 units"
+    assert _dose_words(replace(insulin, dose_text="10"), "en") == "10 U"
 
 
 def test_the_drug_named_by_how_it_is_given(kb: KnowledgeBase) -> None:
