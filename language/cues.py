@@ -47,6 +47,7 @@ def _table() -> dict[str, Any]:
         "some_minutes": _compile("some_minutes", data["some_minutes"]),
         "negated": _compile("negated_cue", data["negated_cue"]),
         "pus": _compile("pus", data["pus"]),
+        "chronic_contrast": _compile("chronic_contrast", data["chronic_contrast"]),
         "denied_after": {name: _compile(f"denied_after.{name}", p) for name, p in (data.get("denied_after") or {}).items()},
         "denied_before": {name: _compile(f"denied_before.{name}", p) for name, p in (data.get("denied_before") or {}).items()},
     }
@@ -55,6 +56,11 @@ def _table() -> dict[str, Any]:
 def cue_names() -> frozenset[str]:
     """Every cue sentence_cues can give (what the flag rules may ask for)."""
     return frozenset(_table()["cues"]) | {"duration_min", "temperature", "glucose", "pus"}
+
+
+def chronic_contrast() -> re.Pattern[str]:
+    """A contrast after which a complaint is told apart from the unchanged one before it."""
+    return _table()["chronic_contrast"]
 
 
 def sentence_cues(sentence: str) -> dict[str, Any]:

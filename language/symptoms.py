@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from language.context import _SENTENCE, _spans, assess, clause_status, rules, says_nothing_new
-from language.cues import sentence_cues
+from language.cues import chronic_contrast, sentence_cues
 from language.lexicon import GENERIC_ANYWHERE, GENERIC_APART_ACROSS_CLAUSES, GENERIC_OVER
 
 
@@ -22,6 +22,19 @@ class Parse:
 NOTHING = Parse(None)
 _QUESTION_END = re.compile(r"[？?][\s。.!！]*$")
 _CLAUSE_BREAK = re.compile(r"[，,;；。.!！?？]")
+
+
+def _after_contrast(sentence_cue: dict[str, Any], text: str, mention: Any) -> dict[str, Any]:
+    """"左边没劲是老毛病，一直这样，可是这两天右边手也开始麻了": a complaint told after a contrast is not
+    unchanged because of what was said of the old one before it (table `chronic_contrast` of cues.yaml)."""
+    if not sentence_cue.get("chronic"):
+        return sentence_cue
+    offset = text.find(mention.sentence)
+    head = mention.sentence[:max(0, mention.start - offset)] if offset >= 0 else ""
+    contrasts = list(chronic_contrast().finditer(head))
+    if not contrasts or sentence_cues(mention.sentence[contrasts[-1].start():]).get("chronic"):
+        return sentence_cue
+    return {**sentence_cue, "chronic": False}
 
 
 def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, semantic: Any = None) -> Parse:
@@ -67,7 +80,7 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
             spans.setdefault(mention.code, []).append((mention.start, mention.end))
             if mention.sentence not in cues_of:
                 cues_of[mention.sentence] = sentence_cues(follow.get(mention.sentence, mention.sentence))
-            cues.setdefault(mention.code, {}).update(cues_of[mention.sentence])
+            cues.setdefault(mention.code, {}).update(_after_contrast(cues_of[mention.sentence], text, mention))
         elif mention.denied or mention.present:
             absent.append(mention.code)
     hypothetical_only = bool(mentions) and all(m.status in ("hypothetical", "other_person") for m in mentions)

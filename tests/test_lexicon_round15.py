@@ -1,0 +1,58 @@
+"""Train items of earlier authors read by general rows: a new one-sided numbness after a contrast is not
+"unchanged" because the old weakness before it is (cues.yaml chronic_contrast); looking for someone long dead is
+confusion; "not a single dose missed" is no miss."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.clinical_rules import default_rules
+from dialogs.flags import symptom_level
+from dialogs.understanding import normalize, parse_field
+
+
+def symptoms(text: str, lang: str) -> dict:
+    return parse_field("symptoms", normalize(text), lang, {}).value or {}
+
+
+def level(text: str, lang: str, code: str) -> str | None:
+    value = symptoms(text, lang)
+    if code not in value.get("present", []):
+        return None
+    return symptom_level(code, value["cues"].get(code) or {}, rules=default_rules())[0]
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("左边手脚没劲是前年中风落下的，一直这样，可是这两天右边手也开始麻了，拿不住碗", "zh"),
+    ("The left arm has been weak since the stroke, same as before, but my right hand went numb yesterday.", "en"),
+])
+def test_a_new_one_sided_numbness_after_a_contrast_is_red(text: str, lang: str) -> None:
+    assert level(text, lang, "limb_weakness") == "red"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("左边手脚没劲，可是一直这样，没什么变化", "zh"),
+    ("右手还是有点麻，跟出院时候一样", "zh"),
+])
+def test_an_unchanged_old_weakness_is_not_a_new_finding(text: str, lang: str) -> None:
+    assert level(text, lang, "limb_weakness") != "red"
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("老头子半夜起来到处找他妈，他妈都走了几十年了", "zh"),
+    ("He keeps asking for his mother at night, she died thirty years ago.", "en"),
+])
+def test_looking_for_someone_long_dead_is_confusion(text: str, lang: str) -> None:
+    assert "confusion" in symptoms(text, lang).get("present", [])
+
+
+def test_looking_for_a_living_relative_is_not_confusion() -> None:
+    assert "confusion" not in symptoms("她一直找她妈，她妈在老家呢", "zh").get("present", [])
+
+
+def test_not_a_single_dose_missed_is_full() -> None:
+    meds = [{"name": "Pantoprazole", "generic_name": "pantoprazole", "drug_class": "ppi"},
+            {"name": "Atorvastatin", "generic_name": "atorvastatin", "drug_class": "statin"}]
+    text = "I give him Pantoprazole before breakfast and Atorvastatin at night. Not a single dose missed."
+    assert parse_field("medication_adherence", normalize(text), "en", {"medications": meds}).value == \
+        {"adherence": "full", "missed": []}
