@@ -56,3 +56,24 @@ def test_not_a_single_dose_missed_is_full() -> None:
     text = "I give him Pantoprazole before breakfast and Atorvastatin at night. Not a single dose missed."
     assert parse_field("medication_adherence", normalize(text), "en", {"medications": meds}).value == \
         {"adherence": "full", "missed": []}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("手脚有点凉，冬天一直这样", "zh"),
+    ("我这记性一直不好，钥匙老找不着，年轻时候就这样", "zh"),
+    ("他记性一直不好，老忘事，这个几十年了，跟住院前一样", "zh"),
+    ("热死了 这天气 人倒是没啥事", "zh"),
+    ("I'm just forgetful, always have been.", "en"),
+    ("my heart's broken cause my team lost but physically fine", "en"),
+])
+def test_a_long_standing_thing_or_nothing_of_the_body_is_no_new_finding(text: str, lang: str) -> None:
+    assert symptoms(text, lang) == {"present": [], "absent": [], "cues": {}}
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    # the same words with a change said are not "nothing new": asked again, or the finding itself
+    ("一直这样，这几天又厉害了", "zh"),
+    ("It has always been like this, but it got worse again this week.", "en"),
+])
+def test_a_long_standing_thing_said_to_be_worse_is_not_settled_as_nothing(text: str, lang: str) -> None:
+    assert symptoms(text, lang) != {"present": [], "absent": [], "cues": {}}
