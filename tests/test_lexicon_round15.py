@@ -88,3 +88,12 @@ def test_a_long_standing_thing_said_to_be_worse_is_not_settled_as_nothing(text: 
 def test_a_chest_squeezed_as_by_a_hand(text: str, code: str) -> None:
     assert symptoms(text, "zh")["present"] == [code]
     assert level(text, "zh", code) == "red"
+
+
+@pytest.mark.parametrize("text", ["I just want it to end.", "Some nights I only want it all to be over."])
+def test_a_wish_for_it_to_end_is_suicidal_ideation(text: str) -> None:
+    assert level(text, "en", "suicidal_ideation") == "red"
+
+
+def test_wanting_a_symptom_to_end_is_not() -> None:
+    assert "suicidal_ideation" not in symptoms("I want this cough to end, it keeps me up.", "en").get("present", [])
