@@ -78,6 +78,7 @@ class ContextRules:
     back_to_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since_codes: frozenset[str] = frozenset()
     worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    their_condition: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
@@ -160,6 +161,8 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         back_to_now={lang: _compile(f"admission_story.back_to_now.{lang}", data["admission_story"]["back_to_now"][lang], re.I)
                                      for lang in langs},
                         worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
+                        their_condition={lang: _compile(f"their_condition.{lang}", data["their_condition"][lang], re.I)
+                                         for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
@@ -317,7 +320,13 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             # subject of its own goes on about the other person's complaint told just before ("老伴咳嗽，咳得
             # 睡不着"), and so does a bare list ("My husband's got a cough, fever and all"). Only after a
             # complaint of theirs: "俺闺女来了，晚上胸口疼得睡不着" may well be the patient's own chest pain.
-            goes_on = contrast[lang] and any(st[0] == "other_person" for st in status[ci - 1]) and (
+            before = sentence[clauses[ci - 1][0]:clauses[ci - 1][1]]
+            # A condition of theirs that is no symptom code ("My husband's had the flu, fever and all", "我闺女
+            # 怀孕了，孕吐得厉害") is their complaint too (table their_condition).
+            theirs = any(st[0] == "other_person" for st in status[ci - 1]) or (
+                r.their_condition[lang].search(before) is not None and
+                any(t.category == "other_person" and t.pattern.search(before) for t in triggers))
+            goes_on = contrast[lang] and theirs and (
                 not _FIRST_PERSON[lang].search(clause) if lang == "zh" else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]

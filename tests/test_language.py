@@ -100,6 +100,7 @@ TRIGGER_CASES = [
     ("en-other-pre", "en", "my neighbour has a terrible cough", "cough", "other_person"),
     ("en-other-family", "en", "Not me, but my husband's got a terrible cough.", "cough", "other_person"),
     ("en-other-speaker", "en", "He's fine. I'm the one with the cough, I caught it off the grandkids.", "cough", "other_person"),
+    ("en-other-only-one", "en", "The only one coughing in this house is the dog.", "cough", "other_person"),
     ("zh-other-speaker", "zh", "我妈没什么，我这当闺女的累得腰疼倒是", "pain", "other_person"),
     ("zh-historical-before-admission", "zh", "那个黑便啊，住院前有过", "melena", "historical"),
     ("zh-unchanged-sentence", "zh", "手抖，跟出院时候一样", "hypoglycemia_symptoms", "historical"),

@@ -97,3 +97,23 @@ def test_a_wish_for_it_to_end_is_suicidal_ideation(text: str) -> None:
 
 def test_wanting_a_symptom_to_end_is_not() -> None:
     assert "suicidal_ideation" not in symptoms("I want this cough to end, it keeps me up.", "en").get("present", [])
+
+
+@pytest.mark.parametrize(("text", "lang", "code"), [
+    ("My husband's had the flu, fever and all, but I'm fine.", "en", "fever"),
+    ("我闺女怀孕了，孕吐得厉害，我天天给她炖汤。我？我没啥事，忙得很。", "zh", "nausea_vomiting"),
+    ("The only one coughing in this house is the dog, he's picked up kennel cough. Me, I'm fine.", "en", "cough"),
+    ("the only one with a cough is my husband.", "en", "cough"),
+])
+def test_a_condition_of_someone_elses_carries_to_the_complaint_after_it(text: str, lang: str, code: str) -> None:
+    assert code not in symptoms(text, lang).get("present", [])
+
+
+@pytest.mark.parametrize(("text", "lang", "code"), [
+    # without the speaker saying how they are, or with the speaker's own complaint, it stays the patient's
+    ("My husband's had the flu, and I've got a fever now.", "en", "fever"),
+    ("我闺女感冒了，我也发烧了", "zh", "fever"),
+    ("俺闺女来了，晚上胸口疼得睡不着", "zh", "chest_pain"),
+])
+def test_the_speakers_own_complaint_stays_theirs(text: str, lang: str, code: str) -> None:
+    assert code in symptoms(text, lang).get("present", [])
