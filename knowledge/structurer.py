@@ -564,6 +564,21 @@ def _stated_pod(text: str) -> int | None:
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
 
 
+# "手术：左膝关节镜下半月板缝合术（2026年12月1日）", "手术日期：2026-11-24": the day of the operation, written with the discharge date
+_SURGERY_DATE_ZH = re.compile(r"(?:手术(?:日期|时间)?|术式)\s*[:：][^\n。；;]{0,40}?[（(]?\s*((?:20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})")
+
+
+def _stated_pod_zh(text: str, discharge: dt.date | None) -> int | None:
+    m = _SURGERY_DATE_ZH.search(text)
+    if not m or discharge is None:
+        return None
+    dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
+    if not dates:
+        return None
+    pod = (discharge - dt.date.fromisoformat(dates[0])).days
+    return pod if 0 <= pod <= 60 else None
+
+
 # English: "Date of discharge: 02/12/2026 (POD 8)", or the day of the operation and the day of discharge both written
 _POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?|"
                             r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s+(?:at|on|of) discharge\b", re.I)
@@ -637,7 +652,9 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     """The discharge date written in the order, and the order of day and month its numeric form shows."""
     m = _STATED_DISCHARGE.search(text)
     if not m:
-        return None, None
+        # "Discharge instructions, 12/03/2026 (mm/dd/yyyy)": no discharge date found, but the order of day and month is written out
+        declared = _DECLARED_ORDER.search(text)
+        return None, (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else None
     written = next(g for g in m.groups() if g)
     order = None
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
@@ -826,11 +843,22 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     # "U&E at the GP on Tuesday 08/12 and again 1/52 later", "6-8 weeks after the cardioversion (06/01/2027)": a time
     # counted on from a date written before it is that date plus the time
     chained = []
+    post_op = False
     for k, (a, b, value) in enumerate(found):
         period = re.fullmatch(r"P(\d+)([DWMY])", value)
         after = text[b:b + 40]
         base = None
-        if period and re.match(r"\s*later\b", after, re.I):
+        operated = ref - dt.timedelta(days=_DISCHARGE_POD.get()) if _DISCHARGE_POD.get() is not None and ref is not None else None
+        listed = post_op and k > 0 and re.fullmatch(r"\s*[、,，和及]\s*", text[found[k - 1][1]:a])
+        post_op = False
+        gloss = re.search(r"[（(]\s*(?:即|约)?\s*术后\s*$", text[max(0, a - 6):a])     # "出院后18天左右（术后1个月）": the other time is meant
+        if operated and period and not gloss and period.group(2) in "WMY" and (re.search(r"术后\s*$", text[max(0, a - 4):a]) or listed
+                                                                 or re.match(r"\s*post[- ]?op(?:erative(?:ly)?)?\b", after, re.I)):
+            # "术后4周、8周、12周运动医学科门诊随访", "Orthopaedic clinic r/v 6/52 post-op" with the day of the operation
+            # stated: from that day (AUTHOR-NOTES-11/12)
+            base = operated.isoformat()
+            post_op = True
+        elif period and re.match(r"\s*later\b", after, re.I):
             base = next((f[2] for f in reversed(found[:k]) if not f[2].startswith("P")), None)
         elif period and re.match(r"\s*after\s+(?:(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?|cycle\s+\d{1,2})\s*[(（]", after, re.I):
             # ("2-3 weeks after cycle 4 (C4D1 due 12/01/2027)")
@@ -1616,7 +1644,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
 _DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
-_ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
+_ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (血氧饱和度 is one test)
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"], "甲功": ["甲状腺功能"], "甲功能": ["甲状腺功能"],
@@ -1639,10 +1667,10 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -2187,10 +2215,11 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         purpose = re.match(r"for\s+(?:a\s+|an\s+)?", after, re.I)
         if purpose and _TEST_EN.search(re.split(r"[.;]", after[purpose.end():])[0][:60]):
             after = after[purpose.end():]                   # "… on 22/12 for a weight and BP check", "clinic on 14/12 for an X-ray"
-        candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
-        with_tests = re.search(r"\bwith\s+(?=[^.;]{0,50}?(?:" + _TEST_EN.pattern + r"))", after, re.I)
+        # ("S. bilirubin", "S. creatinine": a capital and a full stop is serum, not the end of the sentence)
+        candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|(?<!\b[A-Z])\.|;", after, maxsplit=1)[0].strip(" ,:;-"))
+        with_tests = re.search(r"\bwith\s+(?=(?:[^.;]|(?<=\b[A-Z])\.){0,50}?(?:" + _TEST_EN.pattern + r"))", after, re.I)
         if with_tests:                                  # "review in the dialysis unit with PTH", "(date to follow) with a KUB on the day"
-            candidates.append(re.split(r"[.;]", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
+            candidates.append(re.split(r"(?<!\b[A-Z])\.|;", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
         raw = re.sub(r"\s+(?:at|on|by|from)\s+day\s*\+?\d{1,3}\s*[(（]?$|\s*[(（]$", "", raw)   # "PET-CT at day +100 (26/02/2027)"
@@ -2208,7 +2237,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = re.sub(r"^(?:FU|F/U|follow[- ]?up|plan|monitoring|advice|review)\s*:\s*", "", raw, flags=re.I)       # "FU: INR check at …"
         raw = re.sub(r"^(?:and\s+)?(?:then|thereafter|after that)\s+", "", raw, flags=re.I)          # "thereafter FBC every 4 weeks"
-        raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?results?\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile"
+        raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?(?:results?|reports?)\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile", "with reports of CBC"
         raw = re.sub(r"\s+on the (?:day|morning|afternoon) of\b.*$", "", raw, flags=re.I)       # "… on the morning of C3D1"
         raw = re.sub(r"\s+\d{1,2}(?:\s*(?:-|–|to)\s*\d{1,2})?\s*(?:days?|weeks?|months?)\s+after\b.*$", "", raw, flags=re.I)   # "PET-CT 2-3 weeks after cycle 4 (…"
         raw = re.sub(r"\s+(?:booked|scheduled|arranged|requested)\s+(?:at|in|with|for)\b.*$", "", raw, flags=re.I)   # "… booked at the Radiology department for 14/01"
@@ -2241,7 +2270,10 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if purpose and _TEST_EN.search(purpose.group(1)) and not _GENERIC_TESTS.fullmatch(purpose.group(1)) \
                 and not _TEST_EN.search(purpose.group(2)):
             raw = purpose.group(1)                # "OGD for variceal surveillance": what it is for is not a test
-        raw = re.sub(r"\s+(?:once|twice|three times|(?:\d|two|three|four) times)$", "", raw, flags=re.I)   # "magnesium twice (weekly)"
+        raw = re.sub(r"\s+(?:once|twice|three times|(?:\d|two|three|four) times|[x×]\s*\d)$", "", raw, flags=re.I)   # "magnesium twice (weekly)", "Stool culture x 1"
+        dash = re.match(r"(.+?)\s+[-–—]\s+(.+)$", raw)
+        if dash and _TEST_EN.search(dash.group(1)) and (not _TEST_EN.search(dash.group(2)) or _GENERIC_TESTS.match(dash.group(2))):
+            raw = dash.group(1)                   # "Echocardiogram - the office will book it", "FBC - bloods on the morning of the clinic"
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
@@ -3051,6 +3083,9 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
     pod_token = _DISCHARGE_POD.set(_stated_pod(text))
+    if _DISCHARGE_POD.get() is None and re.search(r"[\u4e00-\u9fff]", text):
+        _DISCHARGE_POD.reset(pod_token)
+        pod_token = _DISCHARGE_POD.set(_stated_pod_zh(text, discharge_date))
     if _DISCHARGE_POD.get() is None and not re.search(r"[\u4e00-\u9fff]", text):
         _DISCHARGE_POD.reset(pod_token)
         pod_token = _DISCHARGE_POD.set(_stated_pod_en(text, discharge_date))
