@@ -835,6 +835,10 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     # "之后一周（即出院后第12天）", "纠正42天（约出院后5周）": the time from discharge in the brackets is the one meant
     for g in _GLOSS_FROM_DISCHARGE.finditer(text):
         found = [f for f in found if not (f[1] <= g.start() and not text[f[1]:g.start()].strip())]
+    # "Cast clinic in 1 week (Dec 9)", "两周后（12月16日）": the date written in brackets right after a period is the one meant
+    glossed = [f for f in found if f[2].startswith("P") and any(g[2][:1] != "P" and re.fullmatch(r"\s*[（(]\s*(?:on\s+|即\s*)?", text[f[1]:g[0]])
+                                                                and re.match(r"[^()（）]{0,12}[)）]", text[g[1]:]) for g in found)]
+    found = [f for f in found if f not in glossed]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -883,7 +887,7 @@ def _when(text: str, ref: dt.date | None = None) -> str | None:
 
 _SIG_CODE = r"(?:qd|od|bid|bd|tid|tds|qid|qds|qn|q\d{1,2}h)"
 # The Indian dose schedule: tablets at morning-noon-night ("1-0-1" twice a day, "0-0-1" at night, "1-1-1-1" four times)
-_DOSE_SLOTS = re.compile(r"(?<![\d/.:-])((?:[0-2]|½|1/2)(?:\s*-\s*(?:[0-2]|½|1/2)){2,3})(?![\d/.:-]|\s*(?:mg|ml|g|%|days?|weeks?|months?))", re.I)
+_DOSE_SLOTS = re.compile(r"(?<![\d/.:+-])((?:[0-2]|½|1/2)(?:\s*-\s*(?:[0-2]|½|1/2)){2,3}|(?:[0-2]|½|1/2)(?:\s*\+\s*(?:[0-2]|½|1/2)){2,3})(?![\d/.:+-]|\s*(?:mg|ml|g|%|days?|weeks?|months?))", re.I)
 _SIG_RANGE = re.compile(rf"\b({_SIG_CODE})\s*(?:-|–|—|~|to|or|/)\s*{_SIG_CODE}\b", re.I)
 
 
@@ -894,7 +898,7 @@ def _frequency(text: str) -> str | None:
         return "prn"
     slots = _DOSE_SLOTS.search(text)
     if slots:
-        taken = [p.strip() not in ("0",) for p in slots.group(1).split("-")]
+        taken = [p.strip() not in ("0",) for p in re.split(r"[-+]", slots.group(1))]     # "1-0-1", "1+0+1"
         if sum(taken) >= 2:
             return _TIMES_CODE.get(sum(taken))
         if sum(taken) == 1:
@@ -1630,20 +1634,23 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s])|(?<=结果)|(?<=报告))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
                                r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
+                               r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:confirms?|shows?|is positive|are positive|comes? back (?:positive|abnormal))\b|"   # "If the CTPA confirms PE:"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
 _CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
-                          r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?health\b|\btelemedicine\b|"
+                          # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
+                          r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
+_DEPT_PREFIX = re.compile(r"^(?:同时|同日|同天|当天|当日|届时|出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
 _ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (血氧饱和度 is one test)
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1670,7 +1677,7 @@ _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -2129,7 +2136,7 @@ _TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*(?:[:：]\s+|：)(
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
-_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|request|"
                             r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |her |his |their |another |repeat |follow-up |follow up )*", re.I)
 # a sample handed in for a test: the test is what the sample is for ("Drop a stool sample for faecal calprotectin")
 _SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|provide|leave)(?:\s+(?:in|off))?\s+)?(?:a\s+|an\s+|your\s+)?"
@@ -2164,7 +2171,7 @@ def _en_test_names(raw: str) -> list[str]:
         if lead and _TEST_EN.search(lead.group(1)) and not re.search(r"[()]", lead.group(1)):
             return _en_test_names(lead.group(1)) + [p[0].upper() + p[1:] for p in parts if p]
     else:
-        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+|\s+\+\s+", raw) if p.strip()]      # "U&E" is one test; "ultrasound + AFP" two
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|(?<!\bgroup)\s+(?:and|&)\s+(?!save\b)|\s+\+\s+", raw) if p.strip()]   # ("group and save" is one test)      # "U&E" is one test; "ultrasound + AFP" two
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
         if len(parts) > 1:                                  # "BP check and BMP": the test, not the word for checking it
             parts = [re.sub(r"\s+checks?$", "", p, flags=re.I) if _TEST_EN.search(re.sub(r"\s+checks?$", "", p, flags=re.I)) else p
@@ -2222,6 +2229,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
             candidates.append(re.split(r"(?<!\b[A-Z])\.|;", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
+        raw = re.sub(r"^(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:am|pm|hrs?)?\s*(?:[(（](?=[^()（）]*$))?", "", raw, flags=re.I)   # "at 10:00 (FBC, U&E …"
         raw = re.sub(r"\s+(?:at|on|by|from)\s+day\s*\+?\d{1,3}\s*[(（]?$|\s*[(（]$", "", raw)   # "PET-CT at day +100 (26/02/2027)"
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
@@ -2621,7 +2629,7 @@ _APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|c
                                   r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
                                   r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
-_FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit)?\b", re.I)
+_FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit| draw| blood draw| sample| session)?\b", re.I)
 
 
 def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
@@ -2649,7 +2657,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
 _FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:the\s+)?next(?:\s+(?:one|dose|session|visit))?\s+(?:on\s+)?(?=\d)|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
-_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*(?:\s*[-~～至到]\s*[\d一二两三四五六七八九十]+)?\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+_RECURRING = re.compile(r"\b(?:every|each)\b|每(?:个|一)?(?:疗程|周期)|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*(?:\s*[-~～至到]\s*[\d一二两三四五六七八九十]+)?\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
 
 
