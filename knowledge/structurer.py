@@ -407,7 +407,7 @@ _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|�
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|(?<=\s)[-–—](?=\s)|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|years?|nights?)\b", re.I)     # ("Aciclovir 400 mg BD for 1 year")
 # (a Taiwanese year counts from 1912: 115年12月9日 is 2026-12-09)
@@ -1634,11 +1634,12 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s])|(?<=结果)|(?<=报告))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若)(?:必须|确需)|"       # "如必须进入（高原），出发前1周到…门诊咨询"
+                               r"(?:^|(?<=[。；;，,\s]))(?:结果|报告)?(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
                                r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:confirms?|shows?|is positive|are positive|comes? back (?:positive|abnormal))\b|"   # "If the CTPA confirms PE:"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|如(?:必须|确需)|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
@@ -1726,7 +1727,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         return []
     out = []
     offset = 0
-    for piece in re.split(r"([、及和与]|以及)", text):
+    for piece in re.split(r"([、及与]|(?<!饱)和(?!度)|以及)", text):
         start = offset
         offset += len(piece)
         if not tests.search(piece):
@@ -1890,7 +1891,7 @@ def _split_items(body: str) -> list[tuple[str, int]]:
             depth += 1
         elif ch in "）)" and depth:
             depth -= 1
-        cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" else 0
+        cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" and not body.startswith("饱和度", i - 1) else 0   # (血氧饱和度)
         if cut and ch in "+＋" and re.match(r"(?:增强|平扫|动态|延迟|三维重建|重建|弥散|DWI|CTA|MRA)", body[i + 1:]):
             cut = 0                                   # "腹部CT平扫+增强": one scan with and without contrast
         if cut and depth == 0 and not (ch == "/" and re.match(r"[^、，,及和与+＋]{1,8}?比", body[i + 1:])):
@@ -1966,7 +1967,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         offset = tail_start + at
         raw = piece
         listed = re.fullmatch(r"([^（）()]{2,12}?)\s*[（(]([^（）()]+)[)）]", piece.strip())
-        inner = [x.strip() for x in re.split(r"[、，,/＋+]|及|和", listed.group(2)) if x.strip()] if listed else []
+        inner = [x.strip() for x in re.split(r"[、，,/＋+]|及|(?<!饱)和(?!度)", listed.group(2)) if x.strip()] if listed else []
         if len(inner) >= 2 and re.search(r"标志物|指标|生化|化验|抽血|全套|系列", listed.group(1)) \
                 and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9β\-]{1,10}", x) or _zh_test_words().search(x) for x in inner):
             # "肿瘤标志物（CEA、CA199、CA724）": a general name with the tests it stands for in brackets is those tests
