@@ -198,6 +198,10 @@ class _Segment:
     start: int
 
 
+def _open_brackets(text: str) -> int:
+    return text.count("(") + text.count("（") - text.count(")") - text.count("）")
+
+
 def _segments(text: str, zh: bool) -> list[_Segment]:
     """Numbered items, lines and sentences, with offsets into the original text."""
     out: list[_Segment] = []
@@ -216,7 +220,9 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     for start, end in pieces:
         chunk = text[start:end]
         # split further at numbering markers inside a run-on line ("1、…；2、…" or "1. … 2. …")
-        cuts = [m.start() for m in _NUMBERING.finditer(chunk) if m.start() > 0]
+        # ("Cast clinic in 1 week (Dec 9): …": "9)" closes a bracket opened before it, it is no item number)
+        cuts = [m.start() for m in _NUMBERING.finditer(chunk) if m.start() > 0
+                and not (re.match(r"\d{1,2}[)）]", chunk[m.start():]) and _open_brackets(chunk[:m.start()]) > 0)]
         bounds = [0, *cuts, len(chunk)]
         for a, b in zip(bounds, bounds[1:]):
             part = chunk[a:b]
@@ -2266,7 +2272,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
-        raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"\s+(?:re-?)?checks?$", "", raw, flags=re.I)                          # "an intraocular pressure check", "a BP recheck"
         raw = re.sub(r"\s+(?:should|will|must|can|to|needs? to|are to)\s+be$", "", raw, flags=re.I)   # "Serum sodium should be (rechecked)"
         raw = re.sub(r"\s+(?:has|have|is|are)\s+(?:been\s+)?(?:requested|booked|arranged|ordered)$", "", raw, flags=re.I)   # "… has been requested"
         raw = re.sub(r"(?<=\w)\s+results?$", "", raw, flags=re.I)                             # "with a PSA result"
@@ -2403,11 +2409,21 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     return items
 
 
+def _tidy_test_name(name: str) -> str:
+    raw = _EN_TEST_VERBS.sub("", re.sub(r"^(?:with|plus)\s+(?:(?:a|an|the|your)\s+)?", "", name.lstrip(" :：;,-"), flags=re.I)).strip()
+    raw = re.sub(r"\s+(?:on arrival|beforehand|before (?:the|your) (?:visit|appointment|clinic))$", "", raw, flags=re.I)
+    return raw[:1].upper() + raw[1:] if raw else name
+
+
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
                        names: list[_Med] | None = None, visit_when: str | None = None,
                        visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
     items = _segment_items(segment, zh, original, lang, ref, warning_context, stop_list, names, visit_when, visit_whens)
+    if not zh:
+        # "(Dec 9): repeat x-ray of the right wrist on arrival": the colon and the verb before a test are not its name
+        items = [replace(i, name=_tidy_test_name(i.name)) if i.kind == "reexam" and i.name and re.match(r"[\s:：;,-]|with\s", i.name, re.I) else i
+                 for i in items]
     first = re.search(r"\b(?:first|1st) (?:session|visit|appointment|class|treatment)\b[^.;]{0,30}", segment.text, re.I)
     first_when = _when(first.group(0), ref) if first else None
     if first_when and not first_when.startswith("P"):
