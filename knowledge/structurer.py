@@ -2295,6 +2295,9 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         visit_for = re.fullmatch(r".+?\b(?:clinic|OPD|unit|review|appointment|visit)\s+for\s+(?:a\s+|an\s+|the\s+)?(.+)", raw, re.I)
         if visit_for and _TEST_EN.search(visit_for.group(1)) and not _REVISIT_EN.search(visit_for.group(1)):
             raw = visit_for.group(1)          # "Eye clinic for retinal screening": the test the visit is for
+        # "for staple removal and a left hip x-ray": what is done at the visit first, then the test
+        raw = re.sub(r"^(?:(?:staple|suture|stitch|clip|drain|stent|cast|catheter|splint|wire|pin)s?\s+(?:removal|out|change|off)|(?:removal|change) of (?:the |your )?\w+)"
+                     r"\s+(?:and|with|plus)\s+(?:(?:a|an|the|your)\s+)?(?=\S)", "", raw, flags=re.I)
         if re.search(r"\b(?:home|own|your)\b[^,;]*\b(?:records?|diary|diaries|readings?|charts?|logs?|book)$", raw, re.I):
             continue          # "with your home glucose records": readings the patient brings, not a test
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
@@ -2655,7 +2658,8 @@ def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
     m = _FIRST_NOTE.search(text)
     if not m or not _RECURRING.search(text[:m.start()]):
         return None
-    first = _when(re.split(r"[)）。；;，,]", text[m.end():m.end() + 40])[0], ref)
+    note = re.split(r"[)）。；;，,]", text[m.end():m.end() + 40])[0]
+    first = _when(note, ref) or (_when(f"on {note.strip()}", ref) if re.match(r"\s*\d{1,2}/\d{1,2}\b", note) else None)   # "(first draw 12/08 …)"
     return [first] if first else None
 
 
@@ -2947,6 +2951,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                                 name=label.group(1).strip(), when=v.when) for v in visits]
         reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
+            first = _first_occurrence(text, ref) if when and when.startswith("P") else None
+            # "CBC and BMP weekly … (first draw 12/08)": the repeat starts that day (not "for the first 4 weeks")
+            when = first[0] if first and not first[0].startswith("P") else when
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
                                     when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
