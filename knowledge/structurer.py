@@ -1652,7 +1652,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?health\b|\btelemedicine\b|"
                           # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
                           r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
@@ -2412,6 +2412,10 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     return items
 
 
+_NEXT_DATE = re.compile(r"下次(?:注射|输注|治疗|打针|用药|就诊|复诊)?(?:时间|日期)?\s*[:：为]\s*(?=[\d下本])|"
+                        r"\bnext (?:injection|dose|infusion|session|appointment)\s+(?:is\s+)?(?:due\s+)?(?:on\s+|:\s*)?(?=\d)", re.I)
+
+
 def _tidy_test_name(name: str) -> str:
     raw = _EN_TEST_VERBS.sub("", re.sub(r"^(?:with|plus)\s+(?:(?:a|an|the|your)\s+)?", "", name.lstrip(" :：;,-"), flags=re.I)).strip()
     raw = re.sub(r"\s+(?:on arrival|beforehand|before (?:the|your) (?:visit|appointment|clinic))$", "", raw, flags=re.I)
@@ -2439,6 +2443,11 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         # "Bring the results of CBC and chest X-ray, to be done 1 day before your check-up": the tests come that long before
         items = [replace(i, when=_before_the_visit(ahead.group(1), i.when)) if i.kind == "reexam" and i.when
                  and i.span_start < segment.start + ahead.start() else i for i in items]
+    nxt = _NEXT_DATE.search(segment.text)
+    next_when = _when(segment.text[nxt.end():nxt.end() + 30], ref) if nxt and _RECURRING.search(segment.text) else None
+    if next_when and not next_when.startswith("P"):
+        # "每4周1次…，下次注射时间：12月29日，以后每4周一次": a repeating visit whose next date is written is on that date
+        items = [replace(i, when=next_when) if i.kind == "revisit" and i.when and i.when.startswith("P") else i for i in items]
     either = _EITHER_PLACE_ZH.search(segment.text) if zh else None
     if either and any(i.kind == "revisit" and i.name for i in items):
         # "术后第7天到乡镇卫生院拆线，或回本院换药室拆线均可": either place, across the comma: no department (AUTHOR-NOTES-3)
