@@ -479,6 +479,7 @@ _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)
 _AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
+_WITHIN_SPAN_ZH = re.compile(r"(?:术后|出院后)\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内(?=\s*每)")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) (?:a|per))\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
@@ -778,6 +779,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
     for m in _FIRST_SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "出院后第1个月每周查血常规": weekly from discharge on
+    for m in _WITHIN_SPAN_ZH.finditer(text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "术后2年内每3个月复查CEA": how long the repeats go on
     for m in _UNIT_FIRST_EN.finditer(text):          # "then at weeks 6, 8 and 12": the unit before the numbers
         unit = _UNIT_EN[m.group(1).lower() + ("" if m.group(1).lower().endswith("s") else "s")]
         for n in re.finditer(r"\d{1,3}", m.group(2)):
@@ -862,7 +865,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         listed = post_op and k > 0 and re.fullmatch(r"\s*[、,，和及]\s*", text[found[k - 1][1]:a])
         post_op = False
         gloss = re.search(r"[（(]\s*(?:即|约)?\s*术后\s*$", text[max(0, a - 6):a])     # "出院后18天左右（术后1个月）": the other time is meant
-        if operated and period and not gloss and period.group(2) in "WMY" and (re.search(r"术后\s*$", text[max(0, a - 4):a]) or listed
+        within = re.search(r"术后\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内[^。；;\n]{0,40}?每\s*$", text[max(0, a - 60):a])   # "术后2年内每3个月…，每6个月…"
+        if operated and period and not gloss and period.group(2) in "WMY" and (re.search(r"术后\s*$", text[max(0, a - 4):a]) or listed or within
                                                                  or re.match(r"\s*post[- ]?op(?:erative(?:ly)?)?\b", after, re.I)):
             # "术后4周、8周、12周运动医学科门诊随访", "Orthopaedic clinic r/v 6/52 post-op" with the day of the operation
             # stated: from that day (AUTHOR-NOTES-11/12)
@@ -2133,7 +2137,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
                             r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
