@@ -340,7 +340,7 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
+_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:立即|即|马上)?(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|(?-i:\bSOS\b)|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
@@ -2658,7 +2658,7 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
     return structured + signs
 
 
-_APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\bappointment|"
+_APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\b(?:appointment|start date)|"
                                   r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
                                   r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
