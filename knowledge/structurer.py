@@ -423,6 +423,7 @@ _ISO_DATE = re.compile(r"(20\d\d|(?<!\d)1[01]\d(?=\s*年))\s*[-/.年]\s*(\d{1,2}
 _DECIMAL_YEARS = re.compile(r"(?<![\d.])(\d{1,2}\.\d)\s*(?:个)?\s*(?:年|years?\b)", re.I)
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?<!day )(?<!\b[MTWFS][a-z]{2} )(?<!\b[MTWFS][a-z]{3} )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+_SLASH_RANGE = re.compile(r"(?<![\w/.])(?!0)(\d{1,2})\s*(?:-|–|to)\s*\d{1,2}\s*/\s*(52|12|7)(?![\d/])")
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
 # a time written as an adjective before a visit word: "6-week postnatal check", "GP 6–8 week baby check", "3-month review"
@@ -837,6 +838,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, _iso_period(2 * n, "W") if n is not None else None)
     for m in _Q_PERIOD.finditer(text):               # "INR q1w", "CT q3m": the first of a repeat
         add(m, _iso_period(float(m.group(1)), {"d": "D", "w": "W", "wk": "W", "m": "M", "mo": "M", "y": "Y"}[m.group(2).lower()]))
+    for m in _SLASH_RANGE.finditer(text):            # "classes start 4-6/52 after discharge": the lower bound
+        add(m, _iso_period(float(m.group(1)), _SLASH_UNIT[m.group(2)]))
     for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
         add(m, _slash_period(m))
     for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
@@ -2512,6 +2515,12 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
             # "3个月后复查胸部HRCT，同日呼吸科间质病MDT门诊": the clinic on the day of the test before
             found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
                                     span_end=clause.start + len(clause.text), name=_zh_department(clause.text), when=prev_found[-1].when)]
+        if zh and not found and not warning and prev_found and prev_found[-1].when and not _when(clause.text, ref) \
+                and re.match(r"\s*(?:同日|同天|当天|当日|同时|届时)", clause.text) and re.search(r"复诊|随诊|随访|就诊", clause.text) \
+                and not _zh_department(clause.text) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "3个月后复查胸部X线片、肺功能，同时门诊复诊": a visit on the day of the tests before, its clinic not named
+            found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
+                                    span_end=clause.start + len(clause.text), name=None, when=prev_found[-1].when)]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)
