@@ -2876,7 +2876,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
         reexams = _zh_reexam_items(text) if (_zh_has_test_verb(text) or re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]", text)) \
-            and not re.search(r"监测", monitored) else []
+            and not re.search(r"监测", re.sub(r"[（(][^（）()]*[)）]", "", monitored)) else []   # ("（副作用监测）": why, in brackets)
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if re.search(r"(?:勿|不要|不可|避免|禁止)[^，,。；;]{0,4}?(?:测|量|抽血)", text):
