@@ -2308,6 +2308,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if re.search(r"\b(?:home|own|your)\b[^,;]*\b(?:records?|diary|diaries|readings?|charts?|logs?|book)$", raw, re.I):
             continue          # "with your home glucose records": readings the patient brings, not a test
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
+                or re.search(r"\b(?:will|shall|would)\b", raw, re.I) \
                 or re.match(r"(?:on |at )?(?:the )?same (?:day|morning|afternoon|time|visit) as\b", raw, re.I):
             continue          # ("Stroke clinic at 6 weeks, on the same day as the duplex": the test named is the time, not a new one)
         start = text.find(raw)
