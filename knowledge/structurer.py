@@ -2884,7 +2884,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             reexams = []                # "患肢勿测血压、输液": not to be done
         if _HOME_READING_ZH.search(text):
             # "每日早晚测血压并记录": a reading taken at home is not a test at a visit (AUTHOR-NOTES-3)
-            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0]]
+            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0] and "体重" not in r[0]]
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
