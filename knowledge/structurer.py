@@ -1517,6 +1517,11 @@ _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actu
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
 
 
+# "Salbutamol inhaler 100 micrograms/dose 2 puffs", "Albuterol HFA 90 mcg - 2 puffs": the strength of one puff, then the puffs
+_PER_PUFF_EN = re.compile(r"[ \t]*(?:(?:/|per[ \t]+)(?:puff|dose|actuation|inhalation)\b)?[ \t]*(?:[-–,][ \t]*)?(?:take |inhale |use )?"
+                          r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*puffs?\b", re.I)
+
+
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
                 start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
@@ -1589,6 +1594,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                     dose = round(dose * n, 6)
             # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
             puffs = _PER_PUFF.match(after, dose_m.end())
+            per = _PER_PUFF_EN.match(after, dose_m.end()) if not puffs else None
+            puffs = puffs or (per if per and re.search(r"/|\bper\b|[-–,]", per.group(0)) else None)
             if puffs and unit in ("mg", "μg"):
                 dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
