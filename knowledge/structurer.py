@@ -1540,10 +1540,13 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     if spec and _DOSE_IN_MED.search(after, dose_m.end() + spec.end()):
         # "甘精胰岛素注射液 3ml:300U … 每次14单位": the pen's volume and content, then the dose
         dose_m = _DOSE_IN_MED.search(after, dose_m.end() + spec.end())
+    halves = None
     if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)(?:取汁|取|至)?\s*$", after[max(0, dose_m.start() - 6):dose_m.start()]):
         # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
         per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
         each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
+        # "水煎400ml，早晚分服" / "分2次温服": the decoction shared between two doses (AUTHOR-NOTES-5: 400 ml 分两次 → 200 ml bid)
+        halves = not each and re.match(r"[^。；;\n]{0,12}?(?:早晚分(?:温)?服|分(?:早晚)?\s*(?:两|二|2)次(?:温)?服)", after[dose_m.end():])
         dose_m = each or dose_m
     if dose_m and re.match(r"\s*/\s*(?:kg|m2|m²)\b", after[dose_m.end():], re.I):
         # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
@@ -1634,6 +1637,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             route = _form_route(med.name) or _form_route(after[:24])
             if route is None and re.search(r"[左右双]眼|\b(?:right|left|both|each) eyes?\b|\beye drops?\b", line, re.I):
                 route = "topical"                          # "Right eye: Maxitrol drops QID"
+    if halves and dose is not None:
+        dose, frequency = round(dose / 2, 6), "bid"
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
         generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
