@@ -1598,7 +1598,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
             puffs = _PER_PUFF.match(after, dose_m.end())
             per = _PER_PUFF_EN.match(after, dose_m.end()) if not puffs else None
-            puffs = puffs or (per if per and re.search(r"/|\bper\b|[-–,]", per.group(0)) else None)
+            # (the "/dose" or the dash before the count, not "1-2 puffs": "GTN spray 400mcg 1-2 puffs" stays 400 μg, AUTHOR-NOTES-6)
+            puffs = puffs or (per if per and re.search(r"/|\bper\b|[-–,]", after[per.start():per.start(1)]) else None)
             if puffs and unit in ("mg", "μg"):
                 dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
