@@ -2240,6 +2240,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
     after = re.sub(r"^[(（][^()（）]{1,40}[)）]\s*(?=for\b)", "", after)      # "twice weekly (Monday and Thursday) for FBC, U&E"
+    after = re.sub(r"^(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:am|pm|hrs?|h)?\s*(?=for\b)", "", after, flags=re.I)   # "on 03/12/2026 at 09:00 for CTPA"
     candidates = [before]
     # ("Thyroid clinic in 6 weeks with TFTs": a clinic named after an organ is not a test; the tests come after it)
     if not before or not _TEST_EN.search(before) or _REVISIT_EN.search(before):
