@@ -153,3 +153,41 @@ def test_how_often_a_test_is_done_is_not_a_bowel_sign() -> None:
     text = "出院第2天、第5天各复查一次血钾、肾功能（急诊化验窗口抽血）"
     assert _signs(text) == []
     assert reexams(text) == [("血钾", "P2D"), ("肾功能", "P2D"), ("血钾", "P5D"), ("肾功能", "P5D")]
+
+
+# ----- later in the round ---------------------------------------------------------------------------------
+
+def test_measurements_taken_at_a_visit_are_re_exams_but_a_daily_weight_at_home_is_not() -> None:
+    text = "出院日期：2026年12月2日\n出院后2周儿保门诊复诊，测体重、身长，复查血红蛋白"
+    assert ("体重", "P2W") in reexams(text) and ("身长", "P2W") in reexams(text)
+    assert reexams("出院日期：2026年12月2日\n每日早晨测体重并记录") == []
+
+
+def test_a_decoction_shared_between_morning_and_evening_is_half_twice_a_day() -> None:
+    assert _meds("归脾汤加减 5剂 每日1剂 水煎300ml 早晚分服") == [("归脾汤", 150.0, "mL", "bid", "P5D")]
+
+
+def test_an_inhaler_written_per_dose_then_puffs_is_dosed_in_puffs_but_a_spray_range_is_not() -> None:
+    assert _meds("Beclometasone inhaler 100 micrograms/dose 2 puffs bd")[0][1:3] == (2.0, "puff")
+    assert _meds("GTN spray 400mcg 1-2 puffs SL prn")[0][1:3] == (400.0, "μg")
+
+
+def test_a_department_that_will_contact_you_with_a_start_date_is_a_visit_to_come() -> None:
+    text = "Discharged 03/12/2026\n- Hand therapy: referral sent; the physio department will contact you with a start date."
+    assert visits(text) == [("Physiotherapy", None)]
+
+
+def test_a_clause_saying_who_will_send_the_date_names_no_test() -> None:
+    text = "Discharged 03/12/2026\nEcho in 3/12 - ordered, the Echo dept will send the date."
+    assert reexams(text) == [("Echo", "P3M")]
+
+
+def test_why_a_test_is_done_in_brackets_is_not_home_monitoring() -> None:
+    text = "出院日期：2026年12月2日\n出院后1个月复查血常规、肝功能（药物副作用监测）"
+    assert reexams(text) == [("血常规", "P1M"), ("肝功能", "P1M")]
+
+
+def test_a_clock_time_before_the_purpose_and_named_scales() -> None:
+    text = "Discharged 01/12/2026\nReturn to the Ambulatory unit on 04/12/2026 at 08:30 for CTPA."
+    assert ("CTPA", "2026-12-04") in reexams(text)
+    assert reexams("出院日期：2026年12月2日\n出院1个月后到记忆门诊做MMSE评估") == [("MMSE", "P1M")]
