@@ -1652,7 +1652,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 _REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
-_TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
+_TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
 # as a choice ("可在社区医院", "社区医院或本院") is not
 _COMMUNITY_ZH = re.compile(r"社区(?:医院|卫生服务中心|卫生服务站|卫生院)")
@@ -1985,7 +1985,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     masked = re.sub(r"[（(][^（）()]*[)）]", lambda b: b.group(0)[0] + "　" * (len(b.group(0)) - 2) + b.group(0)[-1], tail)
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
-                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估(?![、，,。；;]|\s*$)|了解|明确|观察|判断)|"
+                     r"(?<=[A-Za-z\u4e00-\u9fff)）])(?:评估(?![、，,。；;]|\s*$)|了解|明确|观察|判断)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
@@ -2015,7 +2015,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果|当(?:晚|天|日))|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -2891,7 +2891,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
         reexams = _zh_reexam_items(text) if (_zh_has_test_verb(text) or re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]", text)) \
-            and not re.search(r"监测", re.sub(r"[（(][^（）()]*[)）]", "", monitored)) else []   # ("（副作用监测）": why, in brackets)
+            and not re.search(r"(?<!睡眠)监测", re.sub(r"[（(][^（）()]*[)）]", "", monitored)) else []   # ("（副作用监测）": why, in brackets; 多导睡眠监测 is a test)
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if re.search(r"(?:勿|不要|不可|避免|禁止)[^，,。；;]{0,4}?(?:测|量|抽血)", text):
