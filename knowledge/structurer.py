@@ -1049,7 +1049,7 @@ def _zh_steps(text: str) -> list[re.Match[str]]:
     return found
 
 
-_UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b)\s*", re.I)
+_UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b|\bthrough\b|\bthru\b)\s*", re.I)   # ("once daily through 12/29/2026")
 
 
 def _duration(text: str, first_dose: float | None = None) -> str | None:
@@ -1465,6 +1465,7 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         if dose_m is None and frequency is None and not kept_on and not used_so:
             continue
         name = med.name.strip(" ，,、")
+        name = re.sub(r"\s*[（(](?:自动)?(?:注射笔|预充式?注射器|预充针|auto-?injector|pen)[)）]$", "", name, flags=re.I)   # "肾上腺素注射液（自动注射笔）": the device
         if not zh:
             name = re.sub(r"\s+(?:inhaler|tablets?|capsules?)$", "", name, flags=re.I)
         start = segment.start + med.start
