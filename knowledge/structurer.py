@@ -1512,7 +1512,7 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 
 # (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
 # corpora's choice)
-_TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
+_TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*(?:[,，:：;-][ \t]*)?(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
                             r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
