@@ -1062,6 +1062,10 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         dates = [w for a, _, w in _time_expressions(text[until.end():until.end() + 30]) if a == 0 and not w.startswith("P")]
         if dates:
             return dates[0]
+    rest = re.search(rf"出院后(?:再|继续|还需|仍需)?(?:服|用|服用|使用)\s*{_NUM}\s*(?:个)?\s*(天|日|周|月)", text)
+    if rest and _num(rest.group(1)) is not None:
+        # "共6周（住院已服10天，出院后再服32天）": what is left after discharge, as written
+        return _iso_period(_num(rest.group(1)), _UNIT_ZH[rest.group(2)])
     cycle = re.search(r"(?<![A-Za-z])d1\s*[-–~～至到]\s*d?(\d{1,2})\b|\bdays? 1\s*(?:-|–|to)\s*(\d{1,2})\b", text, re.I)
     if cycle:                                   # "d1-14，休息7天": the first on-period of the cycle
         return _iso_period(float(cycle.group(1) or cycle.group(2)), "D")
