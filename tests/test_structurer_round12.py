@@ -191,3 +191,19 @@ def test_a_clock_time_before_the_purpose_and_named_scales() -> None:
     text = "Discharged 01/12/2026\nReturn to the Ambulatory unit on 04/12/2026 at 08:30 for CTPA."
     assert ("CTPA", "2026-12-04") in reexams(text)
     assert reexams("出院日期：2026年12月2日\n出院1个月后到记忆门诊做MMSE评估") == [("MMSE", "P1M")]
+
+
+def test_a_sleep_study_is_a_test_at_a_lab_not_a_visit_and_a_course_left_after_discharge_is_read() -> None:
+    text = "出院日期：2026年12月2日\n2个月后复查多导睡眠监测（PSG）评估疗效，检查当晚20:00到睡眠监测室"
+    assert reexams(text) == [("多导睡眠监测", "P2M")]
+    assert visits(text) == []
+    assert _meds("克拉霉素缓释片 500mg 口服 每日1次 共4周（住院已服7天，出院后再服21天）")[0][4] == "P21D"
+
+
+def test_a_course_through_a_date_and_a_device_after_the_name() -> None:
+    assert _meds("Discharged 12/01/2026\nDalteparin 5000 units subcutaneously once daily through 12/22/2026")[0][4] == "2026-12-22"
+    assert _meds("肾上腺素注射液（自动注射笔）0.15mg 肌注 过敏发作时立即注射")[0][0] == "肾上腺素注射液"
+
+
+def test_two_tablets_after_the_strength_without_a_comma() -> None:
+    assert _meds("Tab Paracetamol 500mg 2 tabs SOS")[0][1:3] == (1000.0, "mg")
