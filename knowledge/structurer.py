@@ -222,7 +222,7 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
         # split further at numbering markers inside a run-on line ("1、…；2、…" or "1. … 2. …")
         # ("Cast clinic in 1 week (Dec 9): …": "9)" closes a bracket opened before it, it is no item number)
         cuts = [m.start() for m in _NUMBERING.finditer(chunk) if m.start() > 0
-                and not (re.match(r"\d{1,2}[)）]", chunk[m.start():]) and _open_brackets(chunk[:m.start()]) > 0)]
+                and not (re.match(r"\d{1,2}[)）]", chunk[m.start():m.start() + 3]) and _open_brackets(chunk[max(0, m.start() - 40):m.start()]) > 0)]
         bounds = [0, *cuts, len(chunk)]
         for a, b in zip(bounds, bounds[1:]):
             part = chunk[a:b]
@@ -848,8 +848,13 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     for g in _GLOSS_FROM_DISCHARGE.finditer(text):
         found = [f for f in found if not (f[1] <= g.start() and not text[f[1]:g.start()].strip())]
     # "Cast clinic in 1 week (Dec 9)", "两周后（12月16日）": the date written in brackets right after a period is the one meant
-    glossed = [f for f in found if f[2].startswith("P") and any(g[2][:1] != "P" and re.fullmatch(r"\s*[（(]\s*(?:on\s+|即\s*)?", text[f[1]:g[0]])
-                                                                and re.match(r"[^()（）]{0,12}[)）]", text[g[1]:]) for g in found)]
+    dated = {g[0]: g for g in found if g[2][:1] != "P"}          # (by start: linear in the number of times found)
+    glossed = []
+    for f in found:
+        opened = re.match(r"\s*[（(]\s*(?:on\s+|即\s*)?", text[f[1]:f[1] + 12]) if f[2].startswith("P") else None
+        g = dated.get(f[1] + opened.end()) if opened else None
+        if g and re.match(r"[^()（）]{0,12}[)）]", text[g[1]:g[1] + 13]):
+            glossed.append(f)
     found = [f for f in found if f not in glossed]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
