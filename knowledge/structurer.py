@@ -198,6 +198,10 @@ class _Segment:
     start: int
 
 
+def _open_brackets(text: str) -> int:
+    return text.count("(") + text.count("（") - text.count(")") - text.count("）")
+
+
 def _segments(text: str, zh: bool) -> list[_Segment]:
     """Numbered items, lines and sentences, with offsets into the original text."""
     out: list[_Segment] = []
@@ -216,7 +220,9 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     for start, end in pieces:
         chunk = text[start:end]
         # split further at numbering markers inside a run-on line ("1、…；2、…" or "1. … 2. …")
-        cuts = [m.start() for m in _NUMBERING.finditer(chunk) if m.start() > 0]
+        # ("Cast clinic in 1 week (Dec 9): …": "9)" closes a bracket opened before it, it is no item number)
+        cuts = [m.start() for m in _NUMBERING.finditer(chunk) if m.start() > 0
+                and not (re.match(r"\d{1,2}[)）]", chunk[m.start():m.start() + 3]) and _open_brackets(chunk[max(0, m.start() - 40):m.start()]) > 0)]
         bounds = [0, *cuts, len(chunk)]
         for a, b in zip(bounds, bounds[1:]):
             part = chunk[a:b]
@@ -334,7 +340,7 @@ _TIMES_A_DAY = re.compile(r"(?:每日|每天|一日|一天|日|每24小时)\s*([
                           r"\b(once|twice|thrice)\s+(?:a|per|each|every)\s+day\b|\b(once|twice|thrice)\s+daily\b", re.I)
 _TIMES_CODE = {1: "qd", 2: "bid", 3: "tid", 4: "qid"}
 _COUNT_WORD = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "one": 1, "two": 2, "three": 3, "four": 4, "once": 1, "twice": 2, "thrice": 3}
-_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
+_PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕吐)后|\bafter each (?:loose|watery) (?:stool|motion|bowel movement)|(?:℃|度|°C?)\s*(?:以上)?\s*时|(?<![餐饭同按定准随临小及])时(?:立即|即|马上)?(?:服用?|使用|用|口服|含服|吸入|喷|外用|涂|嚼服|加用|注射|湿敷|外敷|纳肛|塞肛|灌肠)|"
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|(?-i:\bSOS\b)|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
@@ -407,7 +413,7 @@ _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|�
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
-_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
+_DURATION_EN = re.compile(rf"(?:\bfor\b|\bx\b|×|(?<=\s)[-–—](?=\s)|\bmax(?:imum)?\b|\bmore than\b|\bno longer than\b|\bstop(?:ping)?\s+(?:within|after|in)\b)\s*(?:at least\s+|another\s+|a further\s+|the next\s+|up to\s+)?"
                           rf"{_NUM}\s*(?:more\s+|further\s+)?"
                           rf"(days?|weeks?|months?|years?|nights?)\b", re.I)     # ("Aciclovir 400 mg BD for 1 year")
 # (a Taiwanese year counts from 1912: 115年12月9日 is 2026-12-09)
@@ -417,6 +423,7 @@ _ISO_DATE = re.compile(r"(20\d\d|(?<!\d)1[01]\d(?=\s*年))\s*[-/.年]\s*(\d{1,2}
 _DECIMAL_YEARS = re.compile(r"(?<![\d.])(\d{1,2}\.\d)\s*(?:个)?\s*(?:年|years?\b)", re.I)
 _SLASH_PERIOD = re.compile(r"(?<![\w/.])(?<!\bon )(?<!\bby )(?<!\buntil )(?<!day )(?<!\b[MTWFS][a-z]{2} )(?<!\b[MTWFS][a-z]{3} )(?!0)(\d{1,2})\s*/\s*(52|12|7)(?![\d/])")
 _SLASH_UNIT = {"52": "W", "12": "M", "7": "D"}
+_SLASH_RANGE = re.compile(r"(?<![\w/.])(?!0)(\d{1,2})\s*(?:-|–|to)\s*\d{1,2}\s*/\s*(52|12|7)(?![\d/])")
 _Q_PERIOD = re.compile(r"\bq\s?(\d{1,2})\s?(d|wk|w|mo|m|y)\b", re.I)
 _FORTNIGHTS = re.compile(r"\b(an?|one|two|three|\d)\s+fortnights?\b", re.I)
 # a time written as an adjective before a visit word: "6-week postnatal check", "GP 6–8 week baby check", "3-month review"
@@ -473,6 +480,7 @@ _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)
 _AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
+_WITHIN_SPAN_ZH = re.compile(r"(?:术后|出院后)\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内(?=\s*每)")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
 _EVERY_ZH = re.compile(r"(?:每|隔)(?:隔)?\s*(?:一)?(?:个)?\s*(周|星期|礼拜|月|天|日|年)")
 _EVERY_EN = re.compile(r"\b(?:every|each|(?:once|twice|three times|[2-4] times) (?:a|per))\s+(other\s+)?(day|week|fortnight|month|year)\b|\b(weekly|fortnightly|monthly|yearly|annually)\b|"
@@ -564,6 +572,21 @@ def _stated_pod(text: str) -> int | None:
     return 0 if m.group(3) else int(m.group(1) or m.group(2) or m.group(4) or m.group(5))
 
 
+# "手术：左膝关节镜下半月板缝合术（2026年12月1日）", "手术日期：2026-11-24": the day of the operation, written with the discharge date
+_SURGERY_DATE_ZH = re.compile(r"(?:手术(?:日期|时间)?|术式)\s*[:：][^\n。；;]{0,40}?[（(]?\s*((?:20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})")
+
+
+def _stated_pod_zh(text: str, discharge: dt.date | None) -> int | None:
+    m = _SURGERY_DATE_ZH.search(text)
+    if not m or discharge is None:
+        return None
+    dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
+    if not dates:
+        return None
+    pod = (discharge - dt.date.fromisoformat(dates[0])).days
+    return pod if 0 <= pod <= 60 else None
+
+
 # English: "Date of discharge: 02/12/2026 (POD 8)", or the day of the operation and the day of discharge both written
 _POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?|"
                             r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s+(?:at|on|of) discharge\b", re.I)
@@ -637,7 +660,9 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     """The discharge date written in the order, and the order of day and month its numeric form shows."""
     m = _STATED_DISCHARGE.search(text)
     if not m:
-        return None, None
+        # "Discharge instructions, 12/03/2026 (mm/dd/yyyy)": no discharge date found, but the order of day and month is written out
+        declared = _DECLARED_ORDER.search(text)
+        return None, (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else None
     written = next(g for g in m.groups() if g)
     order = None
     numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
@@ -755,6 +780,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
     for m in _FIRST_SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "出院后第1个月每周查血常规": weekly from discharge on
+    for m in _WITHIN_SPAN_ZH.finditer(text):
+        covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "术后2年内每3个月复查CEA": how long the repeats go on
     for m in _UNIT_FIRST_EN.finditer(text):          # "then at weeks 6, 8 and 12": the unit before the numbers
         unit = _UNIT_EN[m.group(1).lower() + ("" if m.group(1).lower().endswith("s") else "s")]
         for n in re.finditer(r"\d{1,3}", m.group(2)):
@@ -811,6 +838,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         add(m, _iso_period(2 * n, "W") if n is not None else None)
     for m in _Q_PERIOD.finditer(text):               # "INR q1w", "CT q3m": the first of a repeat
         add(m, _iso_period(float(m.group(1)), {"d": "D", "w": "W", "wk": "W", "m": "M", "mo": "M", "y": "Y"}[m.group(2).lower()]))
+    for m in _SLASH_RANGE.finditer(text):            # "classes start 4-6/52 after discharge": the lower bound
+        add(m, _iso_period(float(m.group(1)), _SLASH_UNIT[m.group(2)]))
     for m in _SLASH_PERIOD.finditer(text):           # "FU Rheumatology OPD 6/52"
         add(m, _slash_period(m))
     for m in _COMPOUND_PERIOD.finditer(text):        # "GP 6–8 week baby check": the lower bound
@@ -818,6 +847,15 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     # "之后一周（即出院后第12天）", "纠正42天（约出院后5周）": the time from discharge in the brackets is the one meant
     for g in _GLOSS_FROM_DISCHARGE.finditer(text):
         found = [f for f in found if not (f[1] <= g.start() and not text[f[1]:g.start()].strip())]
+    # "Cast clinic in 1 week (Dec 9)", "两周后（12月16日）": the date written in brackets right after a period is the one meant
+    dated = {g[0]: g for g in found if g[2][:1] != "P"}          # (by start: linear in the number of times found)
+    glossed = []
+    for f in found:
+        opened = re.match(r"\s*[（(]\s*(?:on\s+|即\s*)?", text[f[1]:f[1] + 12]) if f[2].startswith("P") else None
+        g = dated.get(f[1] + opened.end()) if opened else None
+        if g and re.match(r"[^()（）]{0,12}[)）]", text[g[1]:g[1] + 13]):
+            glossed.append(f)
+    found = [f for f in found if f not in glossed]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
     if daily and len(daily) < len(found):
@@ -826,11 +864,23 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
     # "U&E at the GP on Tuesday 08/12 and again 1/52 later", "6-8 weeks after the cardioversion (06/01/2027)": a time
     # counted on from a date written before it is that date plus the time
     chained = []
+    post_op = False
     for k, (a, b, value) in enumerate(found):
         period = re.fullmatch(r"P(\d+)([DWMY])", value)
         after = text[b:b + 40]
         base = None
-        if period and re.match(r"\s*later\b", after, re.I):
+        operated = ref - dt.timedelta(days=_DISCHARGE_POD.get()) if _DISCHARGE_POD.get() is not None and ref is not None else None
+        listed = post_op and k > 0 and re.fullmatch(r"\s*[、,，和及]\s*", text[found[k - 1][1]:a])
+        post_op = False
+        gloss = re.search(r"[（(]\s*(?:即|约)?\s*术后\s*$", text[max(0, a - 6):a])     # "出院后18天左右（术后1个月）": the other time is meant
+        within = re.search(r"术后\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内[^。；;\n]{0,40}?每\s*$", text[max(0, a - 60):a])   # "术后2年内每3个月…，每6个月…"
+        if operated and period and not gloss and period.group(2) in "WMY" and (re.search(r"术后\s*$", text[max(0, a - 4):a]) or listed or within
+                                                                 or re.match(r"\s*post[- ]?op(?:erative(?:ly)?)?\b", after, re.I)):
+            # "术后4周、8周、12周运动医学科门诊随访", "Orthopaedic clinic r/v 6/52 post-op" with the day of the operation
+            # stated: from that day (AUTHOR-NOTES-11/12)
+            base = operated.isoformat()
+            post_op = True
+        elif period and re.match(r"\s*later\b", after, re.I):
             base = next((f[2] for f in reversed(found[:k]) if not f[2].startswith("P")), None)
         elif period and re.match(r"\s*after\s+(?:(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?|cycle\s+\d{1,2})\s*[(（]", after, re.I):
             # ("2-3 weeks after cycle 4 (C4D1 due 12/01/2027)")
@@ -855,7 +905,7 @@ def _when(text: str, ref: dt.date | None = None) -> str | None:
 
 _SIG_CODE = r"(?:qd|od|bid|bd|tid|tds|qid|qds|qn|q\d{1,2}h)"
 # The Indian dose schedule: tablets at morning-noon-night ("1-0-1" twice a day, "0-0-1" at night, "1-1-1-1" four times)
-_DOSE_SLOTS = re.compile(r"(?<![\d/.:-])((?:[0-2]|½|1/2)(?:\s*-\s*(?:[0-2]|½|1/2)){2,3})(?![\d/.:-]|\s*(?:mg|ml|g|%|days?|weeks?|months?))", re.I)
+_DOSE_SLOTS = re.compile(r"(?<![\d/.:+-])((?:[0-2]|½|1/2)(?:\s*-\s*(?:[0-2]|½|1/2)){2,3}|(?:[0-2]|½|1/2)(?:\s*\+\s*(?:[0-2]|½|1/2)){2,3})(?![\d/.:+-]|\s*(?:mg|ml|g|%|days?|weeks?|months?))", re.I)
 _SIG_RANGE = re.compile(rf"\b({_SIG_CODE})\s*(?:-|–|—|~|to|or|/)\s*{_SIG_CODE}\b", re.I)
 
 
@@ -866,7 +916,7 @@ def _frequency(text: str) -> str | None:
         return "prn"
     slots = _DOSE_SLOTS.search(text)
     if slots:
-        taken = [p.strip() not in ("0",) for p in slots.group(1).split("-")]
+        taken = [p.strip() not in ("0",) for p in re.split(r"[-+]", slots.group(1))]     # "1-0-1", "1+0+1"
         if sum(taken) >= 2:
             return _TIMES_CODE.get(sum(taken))
         if sum(taken) == 1:
@@ -1004,7 +1054,7 @@ def _zh_steps(text: str) -> list[re.Match[str]]:
     return found
 
 
-_UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b)\s*", re.I)
+_UNTIL_DATE = re.compile(r"(?:(?<![减加增])至|直至|直到|\buntil\b|\btill\b|\bthrough\b|\bthru\b)\s*", re.I)   # ("once daily through 12/29/2026")
 
 
 def _duration(text: str, first_dose: float | None = None) -> str | None:
@@ -1017,6 +1067,10 @@ def _duration(text: str, first_dose: float | None = None) -> str | None:
         dates = [w for a, _, w in _time_expressions(text[until.end():until.end() + 30]) if a == 0 and not w.startswith("P")]
         if dates:
             return dates[0]
+    rest = re.search(rf"出院后(?:再|继续|还需|仍需)?(?:服|用|服用|使用)\s*{_NUM}\s*(?:个)?\s*(天|日|周|月)", text)
+    if rest and _num(rest.group(1)) is not None:
+        # "共6周（住院已服10天，出院后再服32天）": what is left after discharge, as written
+        return _iso_period(_num(rest.group(1)), _UNIT_ZH[rest.group(2)])
     cycle = re.search(r"(?<![A-Za-z])d1\s*[-–~～至到]\s*d?(\d{1,2})\b|\bdays? 1\s*(?:-|–|to)\s*(\d{1,2})\b", text, re.I)
     if cycle:                                   # "d1-14，休息7天": the first on-period of the cycle
         return _iso_period(float(cycle.group(1) or cycle.group(2)), "D")
@@ -1420,6 +1474,7 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         if dose_m is None and frequency is None and not kept_on and not used_so:
             continue
         name = med.name.strip(" ，,、")
+        name = re.sub(r"\s*[（(](?:自动)?(?:注射笔|预充式?注射器|预充针|auto-?injector|pen)[)）]$", "", name, flags=re.I)   # "肾上腺素注射液（自动注射笔）": the device
         if not zh:
             name = re.sub(r"\s+(?:inhaler|tablets?|capsules?)$", "", name, flags=re.I)
         start = segment.start + med.start
@@ -1466,10 +1521,15 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 
 # (the strength must be set apart from the puffs, as a product's strength: "100 micrograms 2 puffs" keeps the mass, the older
 # corpora's choice)
-_TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*[,，:：;-][ \t]*(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
+_TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*(?:[,，:：;-][ \t]*)?(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
                             r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
+
+
+# "Salbutamol inhaler 100 micrograms/dose 2 puffs", "Albuterol HFA 90 mcg - 2 puffs": the strength of one puff, then the puffs
+_PER_PUFF_EN = re.compile(r"[ \t]*(?:(?:/|per[ \t]+)(?:puff|dose|actuation|inhalation)\b)?[ \t]*(?:[-–,][ \t]*)?(?:take |inhale |use )?"
+                          r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*puffs?\b", re.I)
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
@@ -1490,10 +1550,13 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     if spec and _DOSE_IN_MED.search(after, dose_m.end() + spec.end()):
         # "甘精胰岛素注射液 3ml:300U … 每次14单位": the pen's volume and content, then the dose
         dose_m = _DOSE_IN_MED.search(after, dose_m.end() + spec.end())
+    halves = None
     if dose_m and re.search(r"(?:水煎|煎取|煎至|煎成|浓煎|共)(?:取汁|取|至)?\s*$", after[max(0, dose_m.start() - 6):dose_m.start()]):
         # "水煎400ml，早晚各温服200ml": the amount of one dose, not the whole decoction
         per = re.search(r"(?:各|每次|每回|每服)\s*(?:温服|口服|服用|服|顿服)?\s*(?=\d)", after[dose_m.end():])
         each = _DOSE_IN_MED.match(after, dose_m.end() + per.end()) if per else None
+        # "水煎400ml，早晚分服" / "分2次温服": the decoction shared between two doses (AUTHOR-NOTES-5: 400 ml 分两次 → 200 ml bid)
+        halves = not each and re.match(r"[^。；;\n]{0,12}?(?:早晚分(?:温)?服|分(?:早晚)?\s*(?:两|二|2)次(?:温)?服)", after[dose_m.end():])
         dose_m = each or dose_m
     if dose_m and re.match(r"\s*/\s*(?:kg|m2|m²)\b", after[dose_m.end():], re.I):
         # "按阿莫西林30mg/kg/次，即每次360mg": a dose per kilogram, then the child's dose worked out
@@ -1544,6 +1607,9 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                     dose = round(dose * n, 6)
             # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
             puffs = _PER_PUFF.match(after, dose_m.end())
+            per = _PER_PUFF_EN.match(after, dose_m.end()) if not puffs else None
+            # (the "/dose" or the dash before the count, not "1-2 puffs": "GTN spray 400mcg 1-2 puffs" stays 400 μg, AUTHOR-NOTES-6)
+            puffs = puffs or (per if per and re.search(r"/|\bper\b|[-–,]", after[per.start():per.start(1)]) else None)
             if puffs and unit in ("mg", "μg"):
                 dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
@@ -1582,6 +1648,8 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             route = _form_route(med.name) or _form_route(after[:24])
             if route is None and re.search(r"[左右双]眼|\b(?:right|left|both|each) eyes?\b|\beye drops?\b", line, re.I):
                 route = "topical"                          # "Right eye: Maxitrol drops QID"
+    if halves and dose is not None:
+        dose, frequency = round(dose / 2, 6), "bid"
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
         generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
@@ -1594,7 +1662,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 _REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
-_TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房")
+_TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
 # a community clinic named as the place of a test ("出院后3天到社区医院测血压"): a visit there (AUTHOR-NOTES-4/5); one offered
 # as a choice ("可在社区医院", "社区医院或本院") is not
 _COMMUNITY_ZH = re.compile(r"社区(?:医院|卫生服务中心|卫生服务站|卫生院)")
@@ -1602,21 +1670,25 @@ _OPTIONAL_PLACE_ZH = re.compile(r"可(?:在|于|到|去)|或|均可")
 _NOT_BETTER = re.compile(r"(?:如|若|假如|如果)(?:症状|病情|情况|咳嗽|疼痛)?(?:仍)?(?:不|未|无)(?:缓解|好转|改善|减轻)|"
                          r"\bif (?:it is |it's |you are |you're |things are |symptoms are |the \w+ (?:is|are) )?not (?:better|improving|settling|"
                          r"improved|resolved|settled)\b", re.I)
-_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
+_RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若)(?:必须|确需)|"       # "如必须进入（高原），出发前1周到…门诊咨询"
+                               r"(?:^|(?<=[。；;，,\s]))(?:结果|报告)?(?:如|若|如果|假如|倘若)[^，,。；;]{0,20}?(?:低于|高于|超过|大于|小于|异常|升高|下降不满意|不满意|未下降|未降至|未转阴|阳性|阴性|良性|恶性|[<>≥≤＜＞])|"
                                r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
+                               r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:confirms?|shows?|is positive|are positive|comes? back (?:positive|abnormal))\b|"   # "If the CTPA confirms PE:"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|如(?:必须|确需)|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
-                          r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic)s?\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?(?:health|medicine) (?:visit|appointment|review|consultation|call|follow[- ]?up)s?\b(?! or\b)|"
+                          # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
+                          r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
-_DEPT_PREFIX = re.compile(r"^(?:出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
-_ITEM_SPLIT = re.compile(r"[、，,及和与/]|以及")
+_DEPT_PREFIX = re.compile(r"^(?:同时|同日|同天|当天|当日|届时|出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
+_ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (血氧饱和度 is one test)
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"], "甲功": ["甲状腺功能"], "甲功能": ["甲状腺功能"],
@@ -1639,10 +1711,10 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -1691,7 +1763,7 @@ def _zh_named_tests(text: str, ref: dt.date | None) -> list[tuple[str, int, int]
         return []
     out = []
     offset = 0
-    for piece in re.split(r"([、及和与]|以及)", text):
+    for piece in re.split(r"([、及与]|(?<!饱)和(?!度)|以及)", text):
         start = offset
         offset += len(piece)
         if not tests.search(piece):
@@ -1855,7 +1927,7 @@ def _split_items(body: str) -> list[tuple[str, int]]:
             depth += 1
         elif ch in "）)" and depth:
             depth -= 1
-        cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" else 0
+        cut = 2 if body.startswith("以及", i) else 1 if ch in "、，,及和与/+＋" and not body.startswith("饱和度", i - 1) else 0   # (血氧饱和度)
         if cut and ch in "+＋" and re.match(r"(?:增强|平扫|动态|延迟|三维重建|重建|弥散|DWI|CTA|MRA)", body[i + 1:]):
             cut = 0                                   # "腹部CT平扫+增强": one scan with and without contrast
         if cut and depth == 0 and not (ch == "/" and re.match(r"[^、，,及和与+＋]{1,8}?比", body[i + 1:])):
@@ -1923,7 +1995,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
     masked = re.sub(r"[（(][^（）()]*[)）]", lambda b: b.group(0)[0] + "　" * (len(b.group(0)) - 2) + b.group(0)[-1], tail)
     stop = re.search(r"[。；;:：]|(?:[，,](?![\u4e00-\u9fffA-Za-z]{1,8}(?:[、，,]|$)))|等|结果|情况|以|来院|门诊|复诊|后(?=调整|决定|再|评估|根据|视)|"
                      r"每(?=[\d一二两三四五六七八九十]*\s*(?:个)?\s*(?:天|日|周|星期|月|年))|至(?=正常|稳定|恢复|转阴|阴性)|"
-                     r"(?<=[A-Za-z\u4e00-\u9fff])(?:评估(?![、，,。；;]|\s*$)|了解|明确|观察|判断)|"
+                     r"(?<=[A-Za-z\u4e00-\u9fff)）])(?:评估(?![、，,。；;]|\s*$)|了解|明确|观察|判断)|"
                      r"并(?=拔|取|拆|换|行|做|放|置)", masked)
     body = tail[:stop.start()] if stop else tail
     items = []
@@ -1931,7 +2003,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         offset = tail_start + at
         raw = piece
         listed = re.fullmatch(r"([^（）()]{2,12}?)\s*[（(]([^（）()]+)[)）]", piece.strip())
-        inner = [x.strip() for x in re.split(r"[、，,/＋+]|及|和", listed.group(2)) if x.strip()] if listed else []
+        inner = [x.strip() for x in re.split(r"[、，,/＋+]|及|(?<!饱)和(?!度)", listed.group(2)) if x.strip()] if listed else []
         if len(inner) >= 2 and re.search(r"标志物|指标|生化|化验|抽血|全套|系列", listed.group(1)) \
                 and all(re.fullmatch(r"[A-Za-z][A-Za-z0-9β\-]{1,10}", x) or _zh_test_words().search(x) for x in inner):
             # "肿瘤标志物（CEA、CA199、CA724）": a general name with the tests it stands for in brackets is those tests
@@ -1948,12 +2020,12 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(r"[)）]+$", "", piece) if not re.search(r"[（(]", piece) else piece   # "（复查头颅CT、血脂）": the bracket closes
         piece = re.sub(r"^(?:一下|一次|下(?![肢腹颌颚])|的|第?[\d一二两三四五六七八九十]{1,2}次|再次|复查|查|测|量)", "", piece)   # "行第3次眼底筛查"
         piece = re.sub(r"(?:[\d一二两三四五六七八九十]{1,2}次)$", "", piece)
-        if piece.endswith("检查") and _zh_test_words().search(piece[:-2]):
-            piece = piece[:-2]                          # "进行肺功能检查": the test, not the word for it
+        if re.search(r"(?:检查|评估|测评)$", piece) and _zh_test_words().search(piece[:-2]):
+            piece = piece[:-2]                          # "进行肺功能检查", "做MoCA评估": the test, not the word for it
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果)|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果|当(?:晚|天|日))|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -1988,7 +2060,7 @@ def _clinic_nouns_en() -> frozenset[str]:
 
 
 # the words before "clinic" / "day unit" that are not part of its name ("Suture removal at the renal access nurse clinic")
-_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|fu|f/u|"
+_NOT_CLINIC_WORD = re.compile(r"(?:the|a|an|your|our|his|her|at|in|to|with|see|of|for|on|and|or|by|from|next|then|removal|review|check|fu|f/u|tca|"
                               r"outpatient|outpatients|appointment|follow-?up|up|visit|attend|book|booked|return|back|cycle|please|consultant|"
                               r"\w*ing|\w*ed)$", re.I)
 
@@ -2091,7 +2163,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a)\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
                             r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
 
 
@@ -2101,7 +2173,7 @@ _TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*(?:[:：]\s+|：)(
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
-_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|"
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|request|"
                             r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |her |his |their |another |repeat |follow-up |follow up )*", re.I)
 # a sample handed in for a test: the test is what the sample is for ("Drop a stool sample for faecal calprotectin")
 _SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|provide|leave)(?:\s+(?:in|off))?\s+)?(?:a\s+|an\s+|your\s+)?"
@@ -2136,7 +2208,7 @@ def _en_test_names(raw: str) -> list[str]:
         if lead and _TEST_EN.search(lead.group(1)) and not re.search(r"[()]", lead.group(1)):
             return _en_test_names(lead.group(1)) + [p[0].upper() + p[1:] for p in parts if p]
     else:
-        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+|\s+&\s+|\s+\+\s+", raw) if p.strip()]      # "U&E" is one test; "ultrasound + AFP" two
+        parts = [p.strip() for p in re.split(r",\s*(?:and\s+)?|(?<!\bgroup)\s+(?:and|&)\s+(?!save\b)|\s+\+\s+", raw) if p.strip()]   # ("group and save" is one test)      # "U&E" is one test; "ultrasound + AFP" two
         parts = [re.sub(r"^(?:a|an|the|your|another|repeat)\s+", "", p, flags=re.I) for p in parts]          # "Echo and a 24-hour tape"
         if len(parts) > 1:                                  # "BP check and BMP": the test, not the word for checking it
             parts = [re.sub(r"\s+checks?$", "", p, flags=re.I) if _TEST_EN.search(re.sub(r"\s+checks?$", "", p, flags=re.I)) else p
@@ -2178,6 +2250,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     before = text[:time.start()].strip(" ,:;-") if time else text.strip(" ,:;-")
     after = re.sub(r"^[\s,:;-]+", "", text[time.end():]) if time else ""
     after = re.sub(r"^[(（][^()（）]{1,40}[)）]\s*(?=for\b)", "", after)      # "twice weekly (Monday and Thursday) for FBC, U&E"
+    after = re.sub(r"^(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:am|pm|hrs?|h)?\s*(?=for\b)", "", after, flags=re.I)   # "on 03/12/2026 at 09:00 for CTPA"
     candidates = [before]
     # ("Thyroid clinic in 6 weeks with TFTs": a clinic named after an organ is not a test; the tests come after it)
     if not before or not _TEST_EN.search(before) or _REVISIT_EN.search(before):
@@ -2187,12 +2260,14 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         purpose = re.match(r"for\s+(?:a\s+|an\s+)?", after, re.I)
         if purpose and _TEST_EN.search(re.split(r"[.;]", after[purpose.end():])[0][:60]):
             after = after[purpose.end():]                   # "… on 22/12 for a weight and BP check", "clinic on 14/12 for an X-ray"
-        candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|[.;]", after, maxsplit=1)[0].strip(" ,:;-"))
-        with_tests = re.search(r"\bwith\s+(?=[^.;]{0,50}?(?:" + _TEST_EN.pattern + r"))", after, re.I)
+        # ("S. bilirubin", "S. creatinine": a capital and a full stop is serum, not the end of the sentence)
+        candidates.append(re.split(r"\b(?:for|until|to|while|then|and then)\b|(?<!\b[A-Z])\.|;", after, maxsplit=1)[0].strip(" ,:;-"))
+        with_tests = re.search(r"\bwith\s+(?=(?:[^.;]|(?<=\b[A-Z])\.){0,50}?(?:" + _TEST_EN.pattern + r"))", after, re.I)
         if with_tests:                                  # "review in the dialysis unit with PTH", "(date to follow) with a KUB on the day"
-            candidates.append(re.split(r"[.;]", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
+            candidates.append(re.split(r"(?<!\b[A-Z])\.|;", after[with_tests.end():], maxsplit=1)[0].strip(" ,:;-"))
     for raw in candidates:
         raw = raw.strip().strip(".;:!–—- ")                         # "– liver Doppler ultrasound": a dash before it
+        raw = re.sub(r"^(?:at\s+)?\d{1,2}[:.]\d{2}\s*(?:am|pm|hrs?)?\s*(?:[(（](?=[^()（）]*$))?", "", raw, flags=re.I)   # "at 10:00 (FBC, U&E …"
         raw = re.sub(r"\s+(?:at|on|by|from)\s+day\s*\+?\d{1,3}\s*[(（]?$|\s*[(（]$", "", raw)   # "PET-CT at day +100 (26/02/2027)"
         if re.fullmatch(r"[(（][^()（）]*[)）]", raw):
             raw = raw[1:-1].strip()                                     # "(thrombophilia screen at that visit)"
@@ -2208,7 +2283,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:with|and|plus|including|after|before)\s+(?:(?:a|an|the|your|another|repeat)\s+)*", "", raw, flags=re.I)
         raw = re.sub(r"^(?:FU|F/U|follow[- ]?up|plan|monitoring|advice|review)\s*:\s*", "", raw, flags=re.I)       # "FU: INR check at …"
         raw = re.sub(r"^(?:and\s+)?(?:then|thereafter|after that)\s+", "", raw, flags=re.I)          # "thereafter FBC every 4 weeks"
-        raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?results?\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile"
+        raw = re.sub(r"^(?:(?:with|bring|and)\s+)?(?:the\s+)?(?:results?|reports?)\s+of\s+(?:(?:a|an|the|your|repeat)\s+)*", "", raw, flags=re.I)   # "with results of fasting lipid profile", "with reports of CBC"
         raw = re.sub(r"\s+on the (?:day|morning|afternoon) of\b.*$", "", raw, flags=re.I)       # "… on the morning of C3D1"
         raw = re.sub(r"\s+\d{1,2}(?:\s*(?:-|–|to)\s*\d{1,2})?\s*(?:days?|weeks?|months?)\s+after\b.*$", "", raw, flags=re.I)   # "PET-CT 2-3 weeks after cycle 4 (…"
         raw = re.sub(r"\s+(?:booked|scheduled|arranged|requested)\s+(?:at|in|with|for)\b.*$", "", raw, flags=re.I)   # "… booked at the Radiology department for 14/01"
@@ -2228,7 +2303,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
-        raw = re.sub(r"\s+checks?$", "", raw, flags=re.I)                                   # "an intraocular pressure check"
+        raw = re.sub(r"\s+(?:re-?)?checks?$", "", raw, flags=re.I)                          # "an intraocular pressure check", "a BP recheck"
         raw = re.sub(r"\s+(?:should|will|must|can|to|needs? to|are to)\s+be$", "", raw, flags=re.I)   # "Serum sodium should be (rechecked)"
         raw = re.sub(r"\s+(?:has|have|is|are)\s+(?:been\s+)?(?:requested|booked|arranged|ordered)$", "", raw, flags=re.I)   # "… has been requested"
         raw = re.sub(r"(?<=\w)\s+results?$", "", raw, flags=re.I)                             # "with a PSA result"
@@ -2241,16 +2316,23 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         if purpose and _TEST_EN.search(purpose.group(1)) and not _GENERIC_TESTS.fullmatch(purpose.group(1)) \
                 and not _TEST_EN.search(purpose.group(2)):
             raw = purpose.group(1)                # "OGD for variceal surveillance": what it is for is not a test
-        raw = re.sub(r"\s+(?:once|twice|three times|(?:\d|two|three|four) times)$", "", raw, flags=re.I)   # "magnesium twice (weekly)"
+        raw = re.sub(r"\s+(?:once|twice|three times|(?:\d|two|three|four) times|[x×]\s*\d)$", "", raw, flags=re.I)   # "magnesium twice (weekly)", "Stool culture x 1"
+        dash = re.match(r"(.+?)\s+[-–—]\s+(.+)$", raw)
+        if dash and _TEST_EN.search(dash.group(1)) and (not _TEST_EN.search(dash.group(2)) or _GENERIC_TESTS.match(dash.group(2))):
+            raw = dash.group(1)                   # "Echocardiogram - the office will book it", "FBC - bloods on the morning of the clinic"
         noted = re.fullmatch(r"(.*?)\s*\(([^()]{2,50})\)", raw)
         if noted and _TEST_EN.search(noted.group(2)) and not _TEST_EN.search(noted.group(1)) and _known_en_department(noted.group(1)):
             raw = noted.group(2).strip()          # "Orthoptics (field of binocular vision) on 16/12": the test done at that clinic
         visit_for = re.fullmatch(r".+?\b(?:clinic|OPD|unit|review|appointment|visit)\s+for\s+(?:a\s+|an\s+|the\s+)?(.+)", raw, re.I)
         if visit_for and _TEST_EN.search(visit_for.group(1)) and not _REVISIT_EN.search(visit_for.group(1)):
             raw = visit_for.group(1)          # "Eye clinic for retinal screening": the test the visit is for
+        # "for staple removal and a left hip x-ray": what is done at the visit first, then the test
+        raw = re.sub(r"^(?:(?:staple|suture|stitch|clip|drain|stent|cast|catheter|splint|wire|pin)s?\s+(?:removal|out|change|off)|(?:removal|change) of (?:the |your )?\w+)"
+                     r"\s+(?:and|with|plus)\s+(?:(?:a|an|the|your)\s+)?(?=\S)", "", raw, flags=re.I)
         if re.search(r"\b(?:home|own|your)\b[^,;]*\b(?:records?|diary|diaries|readings?|charts?|logs?|book)$", raw, re.I):
             continue          # "with your home glucose records": readings the patient brings, not a test
         if not raw or len(raw) > 60 or not _TEST_EN.search(raw) or _REVISIT_EN.search(raw) \
+                or re.search(r"\b(?:will|shall|would)\b", raw, re.I) \
                 or re.match(r"(?:on |at )?(?:the )?same (?:day|morning|afternoon|time|visit) as\b", raw, re.I):
             continue          # ("Stroke clinic at 6 weeks, on the same day as the duplex": the test named is the time, not a new one)
         start = text.find(raw)
@@ -2362,11 +2444,25 @@ def _table_row(segment: _Segment, zh: bool, original: str, ref: dt.date | None) 
     return items
 
 
+_NEXT_DATE = re.compile(r"下次(?:注射|输注|治疗|打针|用药|就诊|复诊)?(?:时间|日期)?\s*[:：为]\s*(?=[\d下本])|"
+                        r"\bnext (?:injection|dose|infusion|session|appointment)\s+(?:is\s+)?(?:due\s+)?(?:on\s+|:\s*)?(?=\d)", re.I)
+
+
+def _tidy_test_name(name: str) -> str:
+    raw = _EN_TEST_VERBS.sub("", re.sub(r"^(?:with|plus)\s+(?:(?:a|an|the|your)\s+)?", "", name.lstrip(" :：;,-"), flags=re.I)).strip()
+    raw = re.sub(r"\s+(?:on arrival|beforehand|before (?:the|your) (?:visit|appointment|clinic))$", "", raw, flags=re.I)
+    return raw[:1].upper() + raw[1:] if raw else name
+
+
 def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, ref: dt.date | None = None,
                        warning_context: bool = False, stop_list: bool = False,
                        names: list[_Med] | None = None, visit_when: str | None = None,
                        visit_whens: tuple[str, ...] = ()) -> list[OrderItemDraft]:
     items = _segment_items(segment, zh, original, lang, ref, warning_context, stop_list, names, visit_when, visit_whens)
+    if not zh:
+        # "(Dec 9): repeat x-ray of the right wrist on arrival": the colon and the verb before a test are not its name
+        items = [replace(i, name=_tidy_test_name(i.name)) if i.kind == "reexam" and i.name and re.match(r"[\s:：;,-]|with\s", i.name, re.I) else i
+                 for i in items]
     first = re.search(r"\b(?:first|1st) (?:session|visit|appointment|class|treatment)\b[^.;]{0,30}", segment.text, re.I)
     first_when = _when(first.group(0), ref) if first else None
     if first_when and not first_when.startswith("P"):
@@ -2379,6 +2475,11 @@ def _structure_segment(segment: _Segment, zh: bool, original: str, lang: str, re
         # "Bring the results of CBC and chest X-ray, to be done 1 day before your check-up": the tests come that long before
         items = [replace(i, when=_before_the_visit(ahead.group(1), i.when)) if i.kind == "reexam" and i.when
                  and i.span_start < segment.start + ahead.start() else i for i in items]
+    nxt = _NEXT_DATE.search(segment.text)
+    next_when = _when(segment.text[nxt.end():nxt.end() + 30], ref) if nxt and _RECURRING.search(segment.text) else None
+    if next_when and not next_when.startswith("P"):
+        # "每4周1次…，下次注射时间：12月29日，以后每4周一次": a repeating visit whose next date is written is on that date
+        items = [replace(i, when=next_when) if i.kind == "revisit" and i.when and i.when.startswith("P") else i for i in items]
     either = _EITHER_PLACE_ZH.search(segment.text) if zh else None
     if either and any(i.kind == "revisit" and i.name for i in items):
         # "术后第7天到乡镇卫生院拆线，或回本院换药室拆线均可": either place, across the comma: no department (AUTHOR-NOTES-3)
@@ -2439,6 +2540,12 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
             # "3个月后复查胸部HRCT，同日呼吸科间质病MDT门诊": the clinic on the day of the test before
             found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
                                     span_end=clause.start + len(clause.text), name=_zh_department(clause.text), when=prev_found[-1].when)]
+        if zh and not found and not warning and prev_found and prev_found[-1].when and not _when(clause.text, ref) \
+                and re.match(r"\s*(?:同日|同天|当天|当日|同时|届时)", clause.text) and re.search(r"复诊|随诊|随访|就诊", clause.text) \
+                and not _zh_department(clause.text) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "3个月后复查胸部X线片、肺功能，同时门诊复诊": a visit on the day of the tests before, its clinic not named
+            found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
+                                    span_end=clause.start + len(clause.text), name=None, when=prev_found[-1].when)]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)
@@ -2585,11 +2692,11 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
     return structured + signs
 
 
-_APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\bappointment|"
+_APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\b(?:appointment|start date)|"
                                   r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
                                   r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
-_FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit)?\b", re.I)
+_FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit| draw| blood draw| sample| session)?\b", re.I)
 
 
 def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
@@ -2598,7 +2705,8 @@ def _first_occurrence(text: str, ref: dt.date | None) -> list[str] | None:
     m = _FIRST_NOTE.search(text)
     if not m or not _RECURRING.search(text[:m.start()]):
         return None
-    first = _when(re.split(r"[)）。；;，,]", text[m.end():m.end() + 40])[0], ref)
+    note = re.split(r"[)）。；;，,]", text[m.end():m.end() + 40])[0]
+    first = _when(note, ref) or (_when(f"on {note.strip()}", ref) if re.match(r"\s*\d{1,2}/\d{1,2}\b", note) else None)   # "(first draw 12/08 …)"
     return [first] if first else None
 
 
@@ -2617,7 +2725,7 @@ def _last_visit_times(items: list[OrderItemDraft]) -> tuple[str, ...]:
 # "first set on 07/12/2026", "首次于12月7日": the first of a repeating visit or test; "then … every 3 months": its repeats
 _FIRST_ON = re.compile(r"^\s*(?:the\s+)?first\b|^\s*(?:the\s+)?next(?:\s+(?:one|dose|session|visit))?\s+(?:on\s+)?(?=\d)|^\s*(?:starting|beginning|start|from)\b|^\s*(?:首次|第一次)|^[^，,。；;]{1,10}?(?:开始|起)\s*$", re.I)
 _THEN_AGAIN = re.compile(r"^\s*(?:and\s+)?(?:then|thereafter|after that)\b|^\s*(?:之后|以后|此后|然后|随后)", re.I)
-_RECURRING = re.compile(r"\b(?:every|each)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*(?:\s*[-~～至到]\s*[\d一二两三四五六七八九十]+)?\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
+_RECURRING = re.compile(r"\b(?:every|each)\b|每(?:个|一)?(?:疗程|周期)|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|\b(?:weekly|fortnightly|monthly|yearly|annually)\b|每(?:隔)?\s*[\d一二两三四五六七八九十半]*(?:\s*[-~～至到]\s*[\d一二两三四五六七八九十]+)?\s*(?:个)?\s*(?:天|日|周|星期|月|年)",
                         re.I)
 
 
@@ -2793,14 +2901,14 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
         # "INR监测：出院后第2天在社区医院抽血查INR": a label naming what is monitored heads tests; home monitoring is not one
         monitored = re.sub(r"^\s*[^:：，,。；;\s]{1,12}?监测\s*[:：]\s*(?=[^:：]*(?:复查|查|抽血|化验))", "", text)
         reexams = _zh_reexam_items(text) if (_zh_has_test_verb(text) or re.search(r"(?:复诊|随访|随诊|门诊)\s*[:：]", text)) \
-            and not re.search(r"监测", monitored) else []
+            and not re.search(r"(?<!睡眠)监测", re.sub(r"[（(][^（）()]*[)）]", "", monitored)) else []   # ("（副作用监测）": why, in brackets; 多导睡眠监测 is a test)
         if not reexams and when and not _REVISIT_ZH.search(text):
             reexams = _zh_named_tests(text, ref)
         if re.search(r"(?:勿|不要|不可|避免|禁止)[^，,。；;]{0,4}?(?:测|量|抽血)", text):
             reexams = []                # "患肢勿测血压、输液": not to be done
         if _HOME_READING_ZH.search(text):
             # "每日早晚测血压并记录": a reading taken at home is not a test at a visit (AUTHOR-NOTES-3)
-            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0]]
+            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0] and "体重" not in r[0]]
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
@@ -2890,6 +2998,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                                                 name=label.group(1).strip(), when=v.when) for v in visits]
         reexams = _en_reexam_items(text, timed=pending_when is None)
         if reexams:
+            first = _first_occurrence(text, ref) if when and when.startswith("P") else None
+            # "CBC and BMP weekly … (first draw 12/08)": the repeat starts that day (not "for the first 4 weeks")
+            when = first[0] if first and not first[0].startswith("P") else when
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item,
                                     when=_before_the_visit(text, when))
                      for item, _, _ in reexams]
@@ -3051,6 +3162,9 @@ def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
         discharge_date = stated
     token = _NUMERIC_ORDER.set(order)
     pod_token = _DISCHARGE_POD.set(_stated_pod(text))
+    if _DISCHARGE_POD.get() is None and re.search(r"[\u4e00-\u9fff]", text):
+        _DISCHARGE_POD.reset(pod_token)
+        pod_token = _DISCHARGE_POD.set(_stated_pod_zh(text, discharge_date))
     if _DISCHARGE_POD.get() is None and not re.search(r"[\u4e00-\u9fff]", text):
         _DISCHARGE_POD.reset(pod_token)
         pod_token = _DISCHARGE_POD.set(_stated_pod_en(text, discharge_date))
