@@ -24,7 +24,7 @@ CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person
 DIRECTIONS = ("forward", "backward", "list_back", "sentence_back", "answer_back")
 # A trailing-off "…" is a pause inside a sentence ("头晕嘛…也没有"), not its end.
 _SENTENCE = re.compile(r"[。！!？?；;\n]+|(?<=[a-z])\.\s")
-_THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I),
+_THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they|the one (?:who|that)|who)\b", re.I),
                  "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
 _FIRST_PERSON = {"zh": re.compile(r"我|俺|咱|自己|自个|本人"), "en": re.compile(r"\b(?:i|i'm|i've|me|my)\b", re.I)}
@@ -35,6 +35,8 @@ _LIST_FILLER = {
 }
 
 
+# Triggers that set a mention at a time before the admission; a clause that goes on after them is of that time.
+_TIME_BEFORE = frozenset({"zh-historical-pre", "en-historical-pre"})
 # Categories a forward trigger carries from inside a mention's span (negation inside has its own rule).
 _INSIDE_CATEGORIES = frozenset({"historical"})
 
@@ -317,12 +319,25 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             # subject of its own goes on about the other person's complaint told just before ("老伴咳嗽，咳得
             # 睡不着"), and so does a bare list ("My husband's got a cough, fever and all"). Only after a
             # complaint of theirs: "俺闺女来了，晚上胸口疼得睡不着" may well be the patient's own chest pain.
-            goes_on = contrast[lang] and any(st[0] == "other_person" for st in status[ci - 1]) and (
+            # So does a clause right after one that only names them, or tells what befell them with no complaint
+            # in it ("我好得很，是我们隔壁那个王嬢嬢，前天晕倒了", "俺没事儿，俺家老头子倒是前两天说话舌头发硬").
+            named_only = not found[ci - 1] and any(
+                t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
+                for t in triggers)
+            goes_on = contrast[lang] and (any(st[0] == "other_person" for st in status[ci - 1]) or named_only) and (
                 not _FIRST_PERSON[lang].search(clause) if lang == "zh" else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
             else:
                 speaking_of_other = False
+        for ci in range(1, len(clauses)):
+            # "住院前那会儿天天胸口疼，晕倒过两回": a clause that goes on right after a time before the admission,
+            # with no trigger and no word of now of its own, is told of that time too.
+            before = status[ci - 1]
+            if before and all(st[0] == "historical" and st[1] in _TIME_BEFORE for st in before) and status[ci] and \
+                    all(st[0] == "present" and st[1] is None for st in status[ci]) and \
+                    not r.back_to_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
+                status[ci] = [("historical", before[-1][1], 0) for _ in status[ci]]
         for ci in range(1, len(clauses)):
             # "胸闷是老毛病了，最近加重了": a long-standing complaint said to be worse now is a finding again
             if r.worse_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
