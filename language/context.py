@@ -325,7 +325,7 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                 t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
                 for t in triggers)
             goes_on = contrast[lang] and (any(st[0] == "other_person" for st in status[ci - 1]) or named_only) and (
-                not _FIRST_PERSON[lang].search(clause) if lang == "zh" else _is_bare(clause, found[ci], lang))
+                not _FIRST_PERSON[lang].search(clause) if lang == "zh" or named_only else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
             else:
