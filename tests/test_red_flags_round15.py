@@ -118,3 +118,25 @@ def test_not_knowing_whether_one_will_make_it_is_no_doubt_about_the_booking() ->
 def test_puzzlement_about_a_symptom_is_no_hedge_on_the_condition() -> None:
     levels, value = run("overall_condition", "比以前好点了吧，就是这两天晚上躺不平，一躺下就喘不上气，我也不知道咋回事", "zh")
     assert value == "better" and "red" in levels
+
+
+def test_it_taking_up_a_chest_pain_is_the_same_finding() -> None:
+    levels, value = run("symptoms", "My chest is paining me since morning, even now lying down it is still paining me.", "en")
+    assert value == ["chest_pain"] and "red" in levels
+
+
+def test_blood_brought_up_on_coughing_is_no_vomiting() -> None:
+    assert run("symptoms", "Brought up a bit of blood this morning when I coughed, bright red.", "en")[1] == ["hemoptysis"]
+
+
+def test_a_time_of_day_then_a_reading_in_words() -> None:
+    assert run("blood_pressure", "BP this morning one thirty-two over eighty, normal lah.", "en")[1] == \
+        {"systolic": 132, "diastolic": 80}
+
+
+def test_breathless_only_in_the_first_days_home_and_now_up_five_floors_is_resolved() -> None:
+    assert run("symptoms", "刚回来那两天爬楼还喘，现在五楼一口气就上去了", "zh") == (set(), [])
+
+
+def test_a_heart_not_right_is_low_mood_not_fatigue() -> None:
+    assert run("symptoms", "这两天心里老不得劲儿，也没想不开", "zh")[1] == ["low_mood"]
