@@ -335,7 +335,7 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             # with no trigger and no word of now of its own, is told of that time too.
             before = status[ci - 1]
             if before and all(st[0] == "historical" and st[1] in _TIME_BEFORE for st in before) and status[ci] and \
-                    all(st[0] == "present" and st[1] is None for st in status[ci]) and \
+                    all(st[0] == "present" and st[1] is None or st[0] == "resolved" for st in status[ci]) and \
                     not r.back_to_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
                 status[ci] = [("historical", before[-1][1], 0) for _ in status[ci]]
         for ci in range(1, len(clauses)):

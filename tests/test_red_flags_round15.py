@@ -140,3 +140,20 @@ def test_breathless_only_in_the_first_days_home_and_now_up_five_floors_is_resolv
 
 def test_a_heart_not_right_is_low_mood_not_fatigue() -> None:
     assert run("symptoms", "这两天心里老不得劲儿，也没想不开", "zh")[1] == ["low_mood"]
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("我挺好的，我们楼下老张，前两天吐血了", "zh"),                        # a neighbour named by surname
+    ("住院前那阵子老晕倒，吐过两回血，出院以后都没有了", "zh"),            # all of the time before the admission
+])
+def test_more_near_misses_raise_nothing(text: str, lang: str) -> None:
+    assert run("symptoms", text, lang) == (set(), [])
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("The blood is coming from nose since one hour, not stopping.", "en"),
+    ("Since morning my father is not able to talk properly and his mouth is deviated to one side.", "en"),
+    ("我这两天说话嘴里像含了个枣", "zh"),
+])
+def test_more_red_findings(text: str, lang: str) -> None:
+    assert "red" in run("symptoms", text, lang)[0]
