@@ -81,6 +81,7 @@ class ContextRules:
     not_since_codes: frozenset[str] = frozenset()
     worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    named_goes_on: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         back_to_now={lang: _compile(f"admission_story.back_to_now.{lang}", data["admission_story"]["back_to_now"][lang], re.I)
                                      for lang in langs},
                         worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
+                        named_goes_on={lang: _compile(f"named_goes_on.{lang}", data["named_goes_on"][lang], re.I) for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
@@ -216,6 +218,21 @@ def not_the_patients(sentence: str, lang: str, *, whole: str = "", respondent: s
         if t.pattern.search(sentence):
             return True
     return False
+
+
+_PERSON_FILLER = re.compile(r"[\s是系就倒那这个的们家我俺阿拉咱]|\b(?:the|my|our|a|an|it'?s|is|was)\b", re.I)
+
+
+def _names_only_another(clause: str, lang: str, triggers: list[Trigger]) -> bool:
+    """A clause with no complaint that names someone else and says who it is, what befell them, or nothing more
+    (context_rules.yaml `named_goes_on`); or a show or the news."""
+    hits = [(t, m) for t in triggers if t.category == "other_person" for m in t.pattern.finditer(clause) if m.end() > m.start()]
+    if not hits:
+        return False
+    if any("media" in t.id for t, _ in hits) or rules().named_goes_on[lang].search(clause):
+        return True
+    rest = _PERSON_FILLER.sub("", _mask(clause, [m.span() for _, m in hits], ""))
+    return len(rest.replace("\x00", "")) <= 1
 
 
 def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Mention]:
@@ -321,9 +338,8 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             # complaint of theirs: "俺闺女来了，晚上胸口疼得睡不着" may well be the patient's own chest pain.
             # So does a clause right after one that only names them, or tells what befell them with no complaint
             # in it ("我好得很，是我们隔壁那个王嬢嬢，前天晕倒了", "俺没事儿，俺家老头子倒是前两天说话舌头发硬").
-            named_only = not found[ci - 1] and any(
-                t.category == "other_person" and t.pattern.search(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]])
-                for t in triggers)
+            named_only = not found[ci - 1] and _names_only_another(sentence[clauses[ci - 1][0]:clauses[ci - 1][1]], lang,
+                                                                   triggers)
             goes_on = contrast[lang] and (any(st[0] == "other_person" for st in status[ci - 1]) or named_only) and (
                 not _FIRST_PERSON[lang].search(clause) if lang == "zh" or named_only else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
