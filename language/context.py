@@ -24,7 +24,7 @@ CATEGORIES = ("negated", "resolved", "historical", "hypothetical", "other_person
 DIRECTIONS = ("forward", "backward", "list_back", "sentence_back", "answer_back")
 # A trailing-off "…" is a pause inside a sentence ("头晕嘛…也没有"), not its end.
 _SENTENCE = re.compile(r"[。！!？?；;\n]+|(?<=[a-z])\.\s")
-_THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they)\b", re.I),
+_THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they|the one (?:who|that)|who)\b", re.I),
                  "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
 _FIRST_PERSON = {"zh": re.compile(r"我|俺|咱|自己|自个|本人"), "en": re.compile(r"\b(?:i|i'm|i've|me|my)\b", re.I)}
@@ -35,6 +35,8 @@ _LIST_FILLER = {
 }
 
 
+# Triggers that set a mention at a time before the admission; a clause that goes on after them is of that time.
+_TIME_BEFORE = frozenset({"zh-historical-pre", "en-historical-pre"})
 # Categories a forward trigger carries from inside a mention's span (negation inside has its own rule).
 _INSIDE_CATEGORIES = frozenset({"historical"})
 
@@ -80,6 +82,7 @@ class ContextRules:
     worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     their_condition: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    named_goes_on: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
                         their_condition={lang: _compile(f"their_condition.{lang}", data["their_condition"][lang], re.I)
                                          for lang in langs},
+                        named_goes_on={lang: _compile(f"named_goes_on.{lang}", data["named_goes_on"][lang], re.I) for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
@@ -217,6 +221,21 @@ def not_the_patients(sentence: str, lang: str, *, whole: str = "", respondent: s
         if t.pattern.search(sentence):
             return True
     return False
+
+
+_PERSON_FILLER = re.compile(r"[\s是系就倒那这个的们家我俺阿拉咱]|\b(?:the|my|our|a|an|it'?s|is|was)\b", re.I)
+
+
+def _names_only_another(clause: str, lang: str, triggers: list[Trigger]) -> bool:
+    """A clause with no complaint that names someone else and says who it is, what befell them, or nothing more
+    (context_rules.yaml `named_goes_on`); or a show or the news."""
+    hits = [(t, m) for t in triggers if t.category == "other_person" for m in t.pattern.finditer(clause) if m.end() > m.start()]
+    if not hits:
+        return False
+    if any("media" in t.id for t, _ in hits) or rules().named_goes_on[lang].search(clause):
+        return True
+    rest = _PERSON_FILLER.sub("", _mask(clause, [m.span() for _, m in hits], ""))
+    return len(rest.replace("\x00", "")) <= 1
 
 
 def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Mention]:
@@ -320,18 +339,29 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             # subject of its own goes on about the other person's complaint told just before ("老伴咳嗽，咳得
             # 睡不着"), and so does a bare list ("My husband's got a cough, fever and all"). Only after a
             # complaint of theirs: "俺闺女来了，晚上胸口疼得睡不着" may well be the patient's own chest pain.
+            # So does a clause right after one that only names them, or tells what befell them with no complaint
+            # in it ("我好得很，是我们隔壁那个王嬢嬢，前天晕倒了", "俺没事儿，俺家老头子倒是前两天说话舌头发硬"), and one
+            # after a condition of theirs that is no symptom code ("My husband's had the flu, fever and all", "我闺女
+            # 怀孕了，孕吐得厉害": table their_condition).
             before = sentence[clauses[ci - 1][0]:clauses[ci - 1][1]]
-            # A condition of theirs that is no symptom code ("My husband's had the flu, fever and all", "我闺女
-            # 怀孕了，孕吐得厉害") is their complaint too (table their_condition).
-            theirs = any(st[0] == "other_person" for st in status[ci - 1]) or (
-                r.their_condition[lang].search(before) is not None and
-                any(t.category == "other_person" and t.pattern.search(before) for t in triggers))
+            named_only = not found[ci - 1] and _names_only_another(before, lang, triggers)
+            their_condition = r.their_condition[lang].search(before) is not None and \
+                any(t.category == "other_person" and t.pattern.search(before) for t in triggers)
+            theirs = any(st[0] == "other_person" for st in status[ci - 1]) or named_only or their_condition
             goes_on = contrast[lang] and theirs and (
-                not _FIRST_PERSON[lang].search(clause) if lang == "zh" else _is_bare(clause, found[ci], lang))
+                not _FIRST_PERSON[lang].search(clause) if lang == "zh" or named_only else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
             else:
                 speaking_of_other = False
+        for ci in range(1, len(clauses)):
+            # "住院前那会儿天天胸口疼，晕倒过两回": a clause that goes on right after a time before the admission,
+            # with no trigger and no word of now of its own, is told of that time too.
+            before = status[ci - 1]
+            if before and all(st[0] == "historical" and st[1] in _TIME_BEFORE for st in before) and status[ci] and \
+                    all(st[0] == "present" and st[1] is None or st[0] == "resolved" for st in status[ci]) and \
+                    not r.back_to_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
+                status[ci] = [("historical", before[-1][1], 0) for _ in status[ci]]
         for ci in range(1, len(clauses)):
             # "胸闷是老毛病了，最近加重了": a long-standing complaint said to be worse now is a finding again
             if r.worse_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):

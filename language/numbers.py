@@ -162,6 +162,9 @@ _DIGIT_RUN = re.compile(r"(?<![\d.])(?:(?:\d|\boh|\bo)[ ,-]+){2,}(?:\d|oh\b)(?!\
 _ONE_PRONOUN = re.compile(r"\b((?:top|bottom|upper|lower|other|first|second|third|last|higher|big|bigger|small|"
                           r"smaller|latest|earlier|later|newer|older|morning|evening|night|each|which|every|same|"
                           r"white|blue|pink|yellow|round|little)\s+)one\b", re.I)
+# "this morning one thirty-two over eighty": a time of day, then a reading (not "the morning one", a tablet)
+_TIME_THEN_READING = re.compile(r"\b((?:this|last|yesterday|tomorrow)\s+(?:morning|evening|night|afternoon))\s+(?=one[\s-]+"
+                                r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)\b)", re.I)
 _ONE_MARK = "\u2063"   # an invisible separator: text2num does not read it as a number
 _NUMBER_WORD_HYPHEN = re.compile(r"(?:(?<=\bone)|(?<=\btwo)|(?<=\bthree)|(?<=\bfour))-(?=(?:ten|eleven|twelve|thirteen|fourteen|"
                                  r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
@@ -181,6 +184,7 @@ def english_to_digits(text: str) -> str:
     # "one-forty", "one-seventy": a hyphen between two number words of a spoken reading
     text = _NUMBER_WORD_HYPHEN.sub(" ", text)
     text = _OH_HYPHEN.sub(" ", text)
+    text = _TIME_THEN_READING.sub(r"\1, ", text)
     text = _ONE_PRONOUN.sub(lambda m: m.group(1) + _ONE_MARK, text)
     out = alpha2digit(text, "en")
     out = _EN_SMALL_WORD.sub(lambda m: _EN_SMALL_VALUE[m.group(1).lower()], out)

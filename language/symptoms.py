@@ -22,6 +22,8 @@ class Parse:
 NOTHING = Parse(None)
 _QUESTION_END = re.compile(r"[？?][\s。.!！]*$")
 _CLAUSE_BREAK = re.compile(r"[，,;；。.!！?？]")
+# A generic word whose subject is "it" takes up the specific one said before it ("it is still paining me").
+_IT_AGAIN = re.compile(r"\bit(?:'s| is| was| has| had)?(?: been)?(?: still| also| really)?\s+$", re.I)
 
 
 def _after_contrast(sentence_cue: dict[str, Any], text: str, mention: Any) -> dict[str, Any]:
@@ -111,6 +113,9 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
 
             def one_finding(g_s: int, g_e: int, s_s: int, s_e: int) -> bool:
                 if g_s < s_e and s_s < g_e:
+                    return True
+                # "my chest was paining me…, it pained me for a long time": "it" takes up the pain named before
+                if lang == "en" and s_e <= g_s and _IT_AGAIN.search(text[max(0, g_s - 24):g_s]):
                     return True
                 between = text[min(g_e, s_e):max(g_s, s_s)]
                 if generic in GENERIC_APART_ACROSS_CLAUSES and _CLAUSE_BREAK.search(between):
