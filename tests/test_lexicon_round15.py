@@ -84,6 +84,8 @@ def test_a_long_standing_thing_said_to_be_worse_is_not_settled_as_nothing(text: 
     ("坐在沙发上看电视，胸口突然像被人攥住了一样，攥了快半个钟头才松开", "chest_tightness"),
     # with the pain told after it, it is the pain
     ("前胸跟有人拿手攥着似的，一阵一阵的，昨晚上睡觉的时候疼醒了", "chest_pain"),
+    # the pain in the same clause: no gap between the two rows
+    ("胸口像被人攥住了一样疼，坐着也疼", "chest_pain"),
 ])
 def test_a_chest_squeezed_as_by_a_hand(text: str, code: str) -> None:
     assert symptoms(text, "zh")["present"] == [code]
