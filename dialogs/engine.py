@@ -441,11 +441,18 @@ class FollowupEngine:
             self._scan_for_danger(utterance)
             self.state.answers += 1
             return self._advance_from_current(prefix=self._red_prefix())
-        if not asked and yes_no == "yes" and len(utterance) <= 6:
+        if not asked and (yes_no == "yes" and len(utterance) <= 6 or nlu.acknowledgement_only(utterance, self.lang)):
+            # "嗯，行" / "Uh-huh" to "anything to ask?": go ahead once; a second bare yes with still no
+            # question is a backchannel, not a question waiting, so the call moves on (no endless "请问").
+            if self.state.reprompts >= 1:
+                self.state.answers += 1
+                return self._advance_from_current(prefix=self._red_prefix())
+            self.state.reprompts += 1
             return self._say([self._message("question_go_ahead")], expecting="questions")
         if len(self.state.questions) >= self._questions_heard:
             return self._advance_from_current(prefix=[self._message("question_noted")])
         reply_text = self._answer(utterance)
+        self.state.reprompts = 0   # a question was heard: the next bare yes may be another one coming
         return self._say([reply_text, self._message("question_more")], expecting="questions")
 
     def _handle_question(self, utterance: str, *, resume: Step) -> Reply:

@@ -145,6 +145,24 @@ def _first_tier(tiers: list[list[str]], drugs: list[DrugRef]) -> list[str]:
     return []
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]{4,}")
+
+
+def _names_unordered_drug(clause: str, drugs: list[DrugRef]) -> bool:
+    """The clause names, by an English name the drug lexicon knows, a drug that is not one of the orders
+    ("I haven't touched the ramipril" when ramipril was stopped at discharge): what it says is not about them."""
+    from knowledge.structurer import drug_info
+
+    ordered = {k for d in drugs for k in d.keys if k}
+    for m in _LATIN_WORD.finditer(clause):
+        word = m.group(0).lower()
+        if any(word in k or k in word for k in ordered):
+            continue
+        if drug_info(word) is not None:
+            return True
+    return False
+
+
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
     named: list[str] = []
     # A description that picks out drugs ("饭前那个针", "the night-time insulin") is read first, and its words
@@ -247,6 +265,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
+        if status and not named and _names_unordered_drug(clause, drugs):
+            status = None   # "I haven't touched the ramipril, like they said": a drug not in these orders
         if status == "missed" and not named and _miss_of_something_else(clause):
             status = None
         if status == "missed" and not named and t["unnamed_all"].search(clause):
