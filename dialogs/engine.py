@@ -264,8 +264,12 @@ class FollowupEngine:
                                or not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         if s.questions:
             out["questions"] = list(s.questions)
-        out["flags"] = [dict(f) for f in s.flags]
-        grade = risk_grade(out, [_FlagView(**f) for f in s.flags], rules=self.rules) if s.answers else None
+        # The yellow of a generic symptom the specific one took in across answers goes with it ("吐了一口，咖啡色的"
+        # told with the medicines, "就早上吐那一口" with the symptoms: one red finding, no yellow vomiting beside it).
+        absorbed = {f"symptom_{c}" for c in set(s.collected.get("symptoms") or []) - set(out.get("symptoms") or [])}
+        kept = [f for f in s.flags if not (f.get("level") == "yellow" and f.get("code") in absorbed)]
+        out["flags"] = [dict(f) for f in kept]
+        grade = risk_grade(out, [_FlagView(**f) for f in kept], rules=self.rules) if s.answers else None
         if grade and s.status not in ("wrong_person", "refused", "no_answer"):
             out["risk_grade"] = grade
         if s.unclear:

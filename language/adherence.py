@@ -38,7 +38,7 @@ _OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+(?!(?:mor
 _HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
 # The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.
 _FORM_AFTER = re.compile(r"^(?:的|那个|那种|那)?\s*(胶囊|片|针|贴|粉雾剂|气雾剂|滴眼液|口服液|颗粒|药水)")
-_REFERS_BACK = re.compile(r"^\W*(?:(?:早上|中午|晚上|下午|夜里|半夜|第二天)(?=[^，,。]{0,6}(?:又|再|忘|没|多))|前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
+_REFERS_BACK = re.compile(r"^\W*(?:(?:早上|中午|晚上|下午|夜里|半夜|第二天)(?=[^，,。]{0,6}(?:又|再|忘|没|多))|(?:出门|出去|外出|周末|上班|忙)(?:的时候|时)?(?=[^，,。]{0,4}(?:就|又|也)?(?:不|没|忘))|前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
 class AdherenceTableError(ValueError):
@@ -350,7 +350,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     # Every ordered drug given up, none taken: nothing is taken now. A course stopped early was taken in part
     # ("I stopped the antibiotic after three days"), and a stop for a while is a miss of some days.
     gone = set(given_up) | (set(missed) if _any(t["without_since"], text) else set())
-    if missed and not taken and set(all_names) <= gone and not courses & gone and not _any(t["stop_for_a_while"], text):
+    # The one drug ordered, taken once and given up after ("胃药早上空腹吃，吃了一个礼拜…我就停了"), is not taken now.
+    taken_now = set(taken) - set(given_up) if len(all_names) == 1 else set(taken)
+    if missed and not taken_now and set(all_names) <= gone and not courses & gone and not _any(t["stop_for_a_while"], text):
         return AdherenceReading("none", all_names)
     if missed:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
