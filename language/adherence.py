@@ -334,7 +334,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     if unnamed_ran_out and not missed and not taken:
         missed = list(all_names)         # "药都吃完了，儿子今天去医院拿": every drug ran out
     as_needed = {d.name for d in drugs if d.as_needed}
-    missed = [m for m in dict.fromkeys(missed) if m not in as_needed or m in too_much]
+    # …but one given up for a complaint put down to it ("The naproxen I stop it, it was burning up my belly") is missed.
+    blamed = set(given_up) if blames_drug(text) else set()
+    missed = [m for m in dict.fromkeys(missed) if m not in as_needed or m in too_much or m in blamed]
     all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
     # "全停了。吃了几天觉得好了…就都没吃了": nothing taken now, whatever was taken before; but "有一天一个都没吃"

@@ -83,6 +83,9 @@ def test_findings_in_everyday_words(text: str, lang: str, code: str) -> None:
     ("没啥不舒服，就是夜里老伴儿咳嗽吵得我睡不好", "zh", "cough"),                       # the husband's cough
     ("No fever, no. The wife had a temperature last week, not me.", "en", "fever"),
     ("I was coughing a bit when I drank too fast, but that's settled now I sip.", "en", "cough"),
+    ("Only my knees, they always ache in the cold, have for twenty years.", "en", "pain"),        # baseline
+    ("Honestly I'm just tired of it all. Everyone would be better off if I wasn't here.", "en", "fatigue"),
+    ("Fever and the shakes, teeth chattering under three blankets.", "en", "hypoglycemia_symptoms"),  # rigors
 ])
 def test_near_misses_are_not_findings(text: str, lang: str, code: str) -> None:
     assert code not in (run("symptoms", text, lang).state.collected.get("symptoms") or [])
@@ -109,6 +112,8 @@ def test_a_generic_symptom_taken_in_by_a_specific_one_told_earlier_raises_no_yel
     ("利尿的那个吃了老跑厕所，出门的时候就不吃了，一礼拜有两三天没吃", "zh", ("呋塞米片", "螺内酯片"), "partial", {"呋塞米片"}),
     ("I watch him take every one, morning and night, nothing missed.", "en", ("Aspirin", "Clopidogrel"), "full", set()),
     ("The amlodipine every morning. I haven't touched the ramipril, like they said.", "en", ("Amlodipine",), "full", set()),
+    ("The leflunomide every morning. The naproxen I stop it Thursday, it was burning up my belly something terrible.",
+     "en", ("Leflunomide", "Naproxen"), "partial", {"Naproxen"}),     # a painkiller given up for what it did
 ])
 def test_adherence_stories(text: str, lang: str, drugs: tuple[str, ...], adherence: str, missed: set[str]) -> None:
     engine = run("medication_adherence", text, lang, medications=meds(*drugs))
