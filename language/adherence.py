@@ -352,9 +352,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     # Every ordered drug given up, none taken: nothing is taken now. A course stopped early was taken in part
     # ("I stopped the antibiotic after three days"), and a stop for a while is a miss of some days.
     gone = set(given_up) | (set(missed) if _any(t["without_since"], text) else set())
-    # The one drug ordered, taken once and given up after ("胃药早上空腹吃，吃了一个礼拜…我就停了"), is not taken now.
-    taken_now = set(taken) - set(given_up) if len(all_names) == 1 else set(taken)
-    if missed and not taken_now and set(all_names) <= gone and not courses & gone and not _any(t["stop_for_a_while"], text):
+    if missed and not taken and set(all_names) <= gone and not courses & gone and not _any(t["stop_for_a_while"], text):
         return AdherenceReading("none", all_names)
     if missed:
         # Every drug missed for a while ("针头用完了，断了三天") is partial; none is said in so many words.
