@@ -1204,7 +1204,9 @@ def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Pars
     medications = [m for m in context.get("medications", []) if m.get("name")]
     if is_backchannel(text, "zh" if _zh(lang) else "en", "hums"):
         return NOTHING      # "嗯" to "all taken? any missed or stopped?" says neither
-    reading = read_adherence(text, _drug_refs(medications))
+    from knowledge.structurer import drug_info
+
+    reading = read_adherence(text, _drug_refs(medications), is_drug=lambda word: drug_info(word) is not None)
     if reading.hedged:
         return NOTHING
     if reading.adherence is not None:

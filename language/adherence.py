@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,17 +148,18 @@ def _first_tier(tiers: list[list[str]], drugs: list[DrugRef]) -> list[str]:
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]{4,}")
 
 
-def _names_unordered_drug(clause: str, drugs: list[DrugRef]) -> bool:
-    """The clause names, by an English name the drug lexicon knows, a drug that is not one of the orders
-    ("I haven't touched the ramipril" when ramipril was stopped at discharge): what it says is not about them."""
-    from knowledge.structurer import drug_info
-
+def _names_unordered_drug(clause: str, drugs: list[DrugRef], is_drug: Callable[[str], bool] | None) -> bool:
+    """The clause names, by an English name the drug lexicon knows (`is_drug`, given by the caller), a drug that
+    is not one of the orders ("I haven't touched the ramipril" when ramipril was stopped at discharge): what it
+    says is not about them."""
+    if is_drug is None:
+        return False
     ordered = {k for d in drugs for k in d.keys if k}
     for m in _LATIN_WORD.finditer(clause):
         word = m.group(0).lower()
         if any(word in k or k in word for k in ordered):
             continue
-        if drug_info(word) is not None:
+        if is_drug(word):
             return True
     return False
 
@@ -240,7 +241,7 @@ def says_missed(text: str) -> bool | None:
     return False if statuses & {"taken", "completed"} else None
 
 
-def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
+def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], bool] | None = None) -> AdherenceReading:
     t = table()
     all_names = [d.name for d in drugs]
     if _any(t["hedged"], text.strip()):
@@ -265,7 +266,7 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     for i, clause in enumerate(clauses):
         named = drugs_named(clause, drugs)
         status = _status(clause)
-        if status and not named and _names_unordered_drug(clause, drugs):
+        if status and not named and _names_unordered_drug(clause, drugs, is_drug):
             status = None   # "I haven't touched the ramipril, like they said": a drug not in these orders
         if status == "missed" and not named and _miss_of_something_else(clause):
             status = None
