@@ -264,8 +264,12 @@ class FollowupEngine:
                                or not any(specific in present for specific in GENERIC_OVER.get(c, ()))]
         if s.questions:
             out["questions"] = list(s.questions)
-        out["flags"] = [dict(f) for f in s.flags]
-        grade = risk_grade(out, [_FlagView(**f) for f in s.flags], rules=self.rules) if s.answers else None
+        # The yellow of a generic symptom the specific one took in across answers goes with it ("吐了一口，咖啡色的"
+        # told with the medicines, "就早上吐那一口" with the symptoms: one red finding, no yellow vomiting beside it).
+        absorbed = {f"symptom_{c}" for c in set(s.collected.get("symptoms") or []) - set(out.get("symptoms") or [])}
+        kept = [f for f in s.flags if not (f.get("level") == "yellow" and f.get("code") in absorbed)]
+        out["flags"] = [dict(f) for f in kept]
+        grade = risk_grade(out, [_FlagView(**f) for f in kept], rules=self.rules) if s.answers else None
         if grade and s.status not in ("wrong_person", "refused", "no_answer"):
             out["risk_grade"] = grade
         if s.unclear:
@@ -441,11 +445,18 @@ class FollowupEngine:
             self._scan_for_danger(utterance)
             self.state.answers += 1
             return self._advance_from_current(prefix=self._red_prefix())
-        if not asked and yes_no == "yes" and len(utterance) <= 6:
+        if not asked and (yes_no == "yes" and len(utterance) <= 6 or nlu.acknowledgement_only(utterance, self.lang)):
+            # "嗯，行" / "Uh-huh" to "anything to ask?": go ahead once; a second bare yes with still no
+            # question is a backchannel, not a question waiting, so the call moves on (no endless "请问").
+            if self.state.reprompts >= 1:
+                self.state.answers += 1
+                return self._advance_from_current(prefix=self._red_prefix())
+            self.state.reprompts += 1
             return self._say([self._message("question_go_ahead")], expecting="questions")
         if len(self.state.questions) >= self._questions_heard:
             return self._advance_from_current(prefix=[self._message("question_noted")])
         reply_text = self._answer(utterance)
+        self.state.reprompts = 0   # a question was heard: the next bare yes may be another one coming
         return self._say([reply_text, self._message("question_more")], expecting="questions")
 
     def _handle_question(self, utterance: str, *, resume: Step) -> Reply:

@@ -280,6 +280,34 @@ def _closings(lang: str) -> re.Pattern[str]:
     return re.compile(r"^(?:" + "|".join(re.escape(w) for w in words) + r")", re.I)
 
 
+def acknowledgement_only(text: str, lang: str) -> bool:
+    """Nothing but backchannels, acknowledgements and closings ("嗯，行", "好嘞", "Okay, thank you.", "Cool."):
+    heard, and no content — to "anything to ask?" no question waiting (word_lists.yaml acknowledgements_*)."""
+    clauses = [c.strip() for c in _CLAUSE_SPLIT.split(text or "") if c.strip()]
+    if not clauses:
+        return False
+    for clause in clauses:
+        rest = clause.lower()
+        while rest:
+            rest = rest.strip(" '-")
+            if not rest:
+                break
+            match = _acknowledgements(lang).match(rest)
+            if match is None or not match.group(0):
+                return False
+            rest = rest[match.end():]
+    return True
+
+
+@functools.lru_cache(maxsize=2)
+def _acknowledgements(lang: str) -> re.Pattern[str]:
+    words = {*word_list(f"acknowledgements_{lang}"), *word_list(f"backchannels_{lang}"), *word_list(f"closings_{lang}"),
+             *word_list(f"hums_{lang}")}
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    # English words end at a word boundary ("ta" is not the start of "take"); Mandarin has no spaces.
+    return re.compile(rf"(?:{alternatives})" + (r"\b" if lang == "en" else ""), re.I)
+
+
 def is_bare_reply(text: str, lang: str) -> bool:
     """Only a short yes or no and closing words ("没有了，谢谢你们啊", "No, that's all."): nothing that
     answers a question other than a yes/no one."""
@@ -1176,7 +1204,9 @@ def _medication_adherence(text: str, lang: str, context: dict[str, Any]) -> Pars
     medications = [m for m in context.get("medications", []) if m.get("name")]
     if is_backchannel(text, "zh" if _zh(lang) else "en", "hums"):
         return NOTHING      # "嗯" to "all taken? any missed or stopped?" says neither
-    reading = read_adherence(text, _drug_refs(medications))
+    from knowledge.structurer import drug_info
+
+    reading = read_adherence(text, _drug_refs(medications), is_drug=lambda word: drug_info(word) is not None)
     if reading.hedged:
         return NOTHING
     if reading.adherence is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ _OTHER_SUBJECT = re.compile(r"^\W*(?:the|that|those|my|his|her|this)\s+(?!(?:mor
 _HALF_NAME = re.compile(r"([\u4e00-\u9fff]{1,2})(?:什么|啥子?|那个)([\u4e00-\u9fff]?)(?=的|[，,。；;！!？?\s]|$)")
 # The form said after a class word ("降压的那个胶囊"): of the drugs of that class, the ones of that form.
 _FORM_AFTER = re.compile(r"^(?:的|那个|那种|那)?\s*(胶囊|片|针|贴|粉雾剂|气雾剂|滴眼液|口服液|颗粒|药水)")
-_REFERS_BACK = re.compile(r"^\W*(?:(?:早上|中午|晚上|下午|夜里|半夜|第二天)(?=[^，,。]{0,6}(?:又|再|忘|没|多))|前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
+_REFERS_BACK = re.compile(r"^\W*(?:(?:早上|中午|晚上|下午|夜里|半夜|第二天)(?=[^，,。]{0,6}(?:又|再|忘|没|多))|(?:出门|出去|外出|周末|上班|忙)(?:的时候|时)?(?=[^，,。]{0,4}(?:就|又|也)?(?:不|没|忘))|前(?:几|两)(?:天|日)|这(?:几|两)(?:天|日)|自己|偷偷|佢|后尾|我|他|她|就|那|后来|所以|结果|于是|然后|这个|那个|so|and|then|that|it|i|he|she|which)", re.I)
 
 
 class AdherenceTableError(ValueError):
@@ -146,6 +146,25 @@ def _first_tier(tiers: list[list[str]], drugs: list[DrugRef]) -> list[str]:
     return []
 
 
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]{4,}")
+
+
+def _names_unordered_drug(clause: str, drugs: list[DrugRef], is_drug: Callable[[str], bool] | None) -> bool:
+    """The clause names, by an English name the drug lexicon knows (`is_drug`, given by the caller), a drug that
+    is not one of the orders ("I haven't touched the ramipril" when ramipril was stopped at discharge): what it
+    says is not about them."""
+    if is_drug is None:
+        return False
+    ordered = {k for d in drugs for k in d.keys if k}
+    for m in _LATIN_WORD.finditer(clause):
+        word = m.group(0).lower()
+        if any(word in k or k in word for k in ordered):
+            continue
+        if is_drug(word):
+            return True
+    return False
+
+
 def drugs_named(clause: str, drugs: list[DrugRef]) -> list[str]:
     named: list[str] = []
     # A description that picks out drugs ("饭前那个针", "the night-time insulin") is read first, and its words
@@ -239,14 +258,14 @@ def says_missed(text: str) -> bool | None:
     return False if statuses & {"taken", "completed"} else None
 
 
-def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
+def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], bool] | None = None) -> AdherenceReading:
     t = table()
     all_names = [d.name for d in drugs]
     if _any(t["hedged"], text.strip()):
         # A hedge about one drug does not undo a miss said plainly of another ("晚上那个曲唑酮她根本没咽，都偷偷
         # 攒着。早上那个，我也说不准"): the clauses that are sure still count; otherwise the answer is asked again.
         sure = [c for c in _CLAUSE.split(text) if c and c.strip() and not _any(t["hedged"], c)]
-        reading = read_adherence("，".join(sure), drugs) if sure and "，".join(sure) != text.strip() else None
+        reading = read_adherence("，".join(sure), drugs, is_drug) if sure and "，".join(sure) != text.strip() else None
         if reading is not None and reading.adherence in ("partial", "none") and reading.missed:
             return AdherenceReading("partial", reading.missed)
         return AdherenceReading(None, hedged=True)
@@ -271,6 +290,8 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
         named = drugs_named(clause, drugs)
         own_named = bool(named)     # named in the clause itself, not carried from the clauses before
         status = _status(clause)
+        if status and not named and _names_unordered_drug(clause, drugs, is_drug):
+            status = None   # "I haven't touched the ramipril, like they said": a drug not in these orders
         if status == "missed" and not named and (_miss_of_something_else(clause) or _about_another_drug(clause, drugs)):
             status = None
         if status == "missed" and not named and t["unnamed_all"].search(clause):
@@ -339,7 +360,9 @@ def read_adherence(text: str, drugs: list[DrugRef]) -> AdherenceReading:
     if unnamed_ran_out and not missed and not taken:
         missed = list(all_names)         # "药都吃完了，儿子今天去医院拿": every drug ran out
     as_needed = {d.name for d in drugs if d.as_needed}
-    missed = [m for m in dict.fromkeys(missed) if m not in as_needed or m in too_much]
+    # …but one given up for a complaint put down to it ("The naproxen I stop it, it was burning up my belly") is missed.
+    blamed = set(given_up) if blames_drug(text) else set()
+    missed = [m for m in dict.fromkeys(missed) if m not in as_needed or m in too_much or m in blamed]
     all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
     # "全停了。吃了几天觉得好了…就都没吃了": nothing taken now, whatever was taken before; but "有一天一个都没吃"
