@@ -18,6 +18,7 @@ _HEART_FAILURE_WORDS = word_list("heart_failure_words")
 _RATE_DIAGNOSIS_WORDS = word_list("rate_diagnosis_words")
 _INFECTION_WORDS = word_list("infection_words")
 _RATE_DRUGS = word_list("rate_drugs")
+_BP_WATCH_CLASSES = frozenset(word_list("bp_watch_classes"))
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def derive_facts(*, diagnosis: str, surgery: bool, medications: tuple[Medication
         facts.add("diabetes")
     if any(w in text for w in _HYPERTENSION_WORDS):
         facts.add("hypertension")
+    if classes & _BP_WATCH_CLASSES:
+        facts.add("bp_watch")     # a drug that lowers the pressure: the reading is asked
     if any(w in text for w in _HEART_FAILURE_WORDS):
         facts.add("heart_failure")
     names = " ".join(f"{m.generic_name or ''} {m.name or ''}".lower() for m in medications)

@@ -15,9 +15,9 @@ from dialogs.engine import FollowupEngine
 from dialogs.flows import load_flows
 
 
-def _call(flow: str, symptoms: str) -> list[str]:
+def _call(flow: str, symptoms: str, drug: Medication | None = None) -> list[str]:
     flows = load_flows()
-    drug = Medication(item_id=1, name="阿司匹林肠溶片", generic_name="阿司匹林", drug_class="antiplatelet")
+    drug = drug or Medication(item_id=1, name="阿司匹林肠溶片", generic_name="阿司匹林", drug_class="antiplatelet")
     facts = derive_facts(diagnosis="", medications=(drug,), revisits=(), reexams=(), surgery=False,
                          call_date=dt.date(2026, 11, 27))
     context = CallContext(patient_id=1, patient_name="罗建华", sex="male", birth_year=1950, id_last4=None,
@@ -49,3 +49,13 @@ def test_a_pain_told_asks_the_pain_score(flow: str) -> None:
 @pytest.mark.parametrize("flow", ["diabetes", "heart_failure"])
 def test_dizziness_asks_the_pressure(flow: str) -> None:
     assert "blood_pressure" in _call(flow, "一站起来就头晕，眼前发黑")
+
+
+@pytest.mark.parametrize("flow", ["general", "diabetes", "heart_failure", "surgery"])
+def test_a_drug_that_lowers_the_pressure_asks_the_pressure(flow: str) -> None:
+    """An ACE inhibitor after a heart attack or a diuretic for oedema, whatever the diagnosis: the reading is asked."""
+    ramipril = Medication(item_id=2, name="雷米普利片", generic_name="雷米普利", drug_class="antihypertensive")
+    furosemide = Medication(item_id=3, name="呋塞米片", generic_name="呋塞米", drug_class="diuretic")
+    assert "blood_pressure" in _call(flow, "没有，都挺好的", ramipril)
+    assert "blood_pressure" in _call(flow, "没有，都挺好的", furosemide)
+    assert "blood_pressure" not in _call(flow, "没有，都挺好的")
