@@ -403,9 +403,10 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
            "twelve": 12, "fourteen": 14, "a": 1, "an": 1}
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
-_UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
+_UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "wk": "W", "wks": "W", "month": "M", "months": "M",
+            "mth": "M", "mths": "M", "year": "Y", "years": "Y", "yr": "Y", "yrs": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
-_PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
+_PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|wks?|months?|mths?|years?|yrs?)\b", re.I)      # ("after 2 wks")
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|最后|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
                           rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
@@ -465,7 +466,10 @@ _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
 _DATE_ZH_SHORT = re.compile(r"(?<=[（(])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[)）])|"
-                            r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])")
+                            r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])|"
+                            # "12/15老年科门诊复诊", "首次12/15抽血": a bare month/day against Chinese text (not "1/2片", "6/12后")
+                            r"(?:(?<=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff][\s:：]))(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])(?=\s*[\u4e00-\u9fff（(，,；;。])(?!\s*(?:后|以后|之后|内|片|粒|袋|支|丸|滴|吸|喷|次|个))|"
+                            r"(?<![\w/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])(?=[\u4e00-\u9fff])(?!(?:后|以后|之后|内|片|粒|袋|支|丸|滴|吸|喷|次|个))")
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
@@ -576,14 +580,34 @@ def _stated_pod(text: str) -> int | None:
 _SURGERY_DATE_ZH = re.compile(r"(?:手术(?:日期|时间)?|术式)\s*[:：][^\n。；;]{0,40}?[（(]?\s*((?:20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})")
 
 
+# the day of the operation as a busy surgeon writes it, month/day without a year: "（11/23手术）", "术日11/24",
+# "11/27行腹腔镜袖状胃切除术", "机械瓣置换术后（11/20）"
+_SURGERY_MD_ZH = re.compile(r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])\s*(?:手术|行[\u4e00-\u9fffA-Za-z+\-]{1,30}?术(?!后))|"
+                            r"(?:术日|手术日|手术日期)\s*[:：]?\s*(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])|"
+                            r"[\u4e00-\u9fff]术后\s*[（(]\s*(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])\s*[)）]")
+
+
 def _stated_pod_zh(text: str, discharge: dt.date | None) -> int | None:
     m = _SURGERY_DATE_ZH.search(text)
-    if not m or discharge is None:
+    if discharge is None and m:
         return None
-    dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
-    if not dates:
+    discharge = discharge or dt.date.today()      # (a month/day alone is placed like any date without a year)
+    if m:
+        dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
+        operated = dt.date.fromisoformat(dates[0]) if dates else None
+    else:
+        short = _SURGERY_MD_ZH.search(text)
+        if not short:
+            return None
+        month, day = next((int(short.group(i)), int(short.group(i + 1))) for i in (1, 3, 5) if short.group(i))
+        try:       # an operation lies before the discharge: the year that puts it there
+            operated = dt.date(discharge.year, month, day)
+            operated = operated if operated <= discharge else dt.date(discharge.year - 1, month, day)
+        except ValueError:
+            operated = None
+    if operated is None:
         return None
-    pod = (discharge - dt.date.fromisoformat(dates[0])).days
+    pod = (discharge - operated).days
     return pod if 0 <= pod <= 60 else None
 
 
@@ -625,6 +649,9 @@ _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FUL
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
+# a month and day of discharge with no year, in a Chinese order ("12/1出院", "12月1日出院"), not "出院后"
+_STATED_DISCHARGE_MD = re.compile(r"(?<![\d/.年])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])\s*(?:办理)?出院(?![后前])|"
+                                  r"(?<![\d年])(1[0-2]|0?[1-9])\s*月\s*([12]\d|3[01]|0?[1-9])\s*日\s*(?:办理)?出院(?![后前])")
 _DECLARED_ORDER = re.compile(r"\b(mm/dd|dd/mm)(?:/yy(?:yy)?)?\b", re.I)
 
 
@@ -659,6 +686,11 @@ def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> s
 def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     """The discharge date written in the order, and the order of day and month its numeric form shows."""
     m = _STATED_DISCHARGE.search(text)
+    short = None if m else _STATED_DISCHARGE_MD.search(text)
+    if short:       # "11/27行袖状胃切除术，12/1出院", "12月1日出院": placed like any date without a year
+        month, day = (int(short.group(1)), int(short.group(2))) if short.group(1) else (int(short.group(3)), int(short.group(4)))
+        placed = _date_from_parts(None, month, day, None)
+        return (dt.date.fromisoformat(placed) if placed else None), None
     if not m:
         # "Discharge instructions, 12/03/2026 (mm/dd/yyyy)": no discharge date found, but the order of day and month is written out
         declared = _DECLARED_ORDER.search(text)
@@ -703,7 +735,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
 
     for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
-    for m in [*_POD_STATED.finditer(text), *_POD_GLOSSED.finditer(text)]:
+    for m in [*_POD_STATED.finditer(text), *_POD_GLOSSED.finditer(text), *_SURGERY_MD_ZH.finditer(text)]:
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())    # "今日为术后第3天": when the order is written, not a visit
     pod = _DISCHARGE_POD.get()
     if pod is not None:
@@ -750,7 +782,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             day, month = (a, b) if _NUMERIC_ORDER.get() == "dm" else (b, a)
             add((m.start(1), m.end(2)), _date_from_parts(None, month, day, ref))
     for m in _DATE_ZH_SHORT.finditer(text):      # "12/16（三）骨科門診拆線", "兩週後（12/16）": month/day in a Chinese order
-        add(m, _date_from_parts(None, int(m.group(1) or m.group(3)), int(m.group(2) or m.group(4)), ref))
+        month, day = next((int(m.group(i)), int(m.group(i + 1))) for i in (1, 3, 5, 7) if m.group(i))
+        add(m, _date_from_parts(None, month, day, ref))
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -1659,7 +1692,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
@@ -1675,7 +1708,7 @@ _RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若)(?:必须|
                                r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:confirms?|shows?|is positive|are positive|comes? back (?:positive|abnormal))\b|"   # "If the CTPA confirms PE:"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|如(?:必须|确需)|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|视[^，,。；;]{0,16}?(?:而定|再定|决定)|如有必要|如有需要|如(?:必须|确需)|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
@@ -1687,7 +1720,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
-_DEPT_PREFIX = re.compile(r"^(?:同时|同日|同天|当天|当日|届时|出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
+_DEPT_PREFIX = re.compile(r"^(?:(?:下|本|这)(?:周|星期|礼拜)[一二三四五六日天]?|同时|同日|同天|当天|当日|届时|出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
 _ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (血氧饱和度 is one test)
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1703,7 +1736,7 @@ _WARNING_TRIGGER = re.compile(
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
-    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
+    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|\bcome to (?:the |your )?(?:[\w-]+ ){0,3}clinic (?:if|with|for)\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
     r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
     r"\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
@@ -1711,7 +1744,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bappts?\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
@@ -1910,7 +1943,7 @@ def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
     return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成|照|量|评估)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
-                      rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
+                      rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-zα-ωΑ-Ω])")     # ("查β-hCG")
 
 
 def _zh_has_test_verb(text: str) -> bool:
