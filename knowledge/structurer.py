@@ -645,7 +645,7 @@ _ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"(?:\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -697,18 +697,18 @@ def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
         return None, (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else None
     written = next(g for g in m.groups() if g)
     order = None
-    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
+    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/((?:20)?\d\d)", written)       # ("d/c 01/12/26": a two-digit year)
     if numeric:
         a, b = int(numeric.group(1)), int(numeric.group(2))
         declared = _DECLARED_ORDER.search(text)          # "Discharge date: 12/03/2026 (mm/dd/yyyy)": the order written out
         order = "dm" if a > 12 >= b else "md" if b > 12 >= a else \
             (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else \
-            (_order_by_other_dates(text, m.end(), a, b, int(numeric.group(3))) if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+            (_order_by_other_dates(text, m.end(), a, b, int(numeric.group(3)) % 100 + 2000) if re.search(r"[\u4e00-\u9fff]", text) is None else None)
         if order is None:
             return None, None
         day, month = (a, b) if order == "dm" else (b, a)
         try:
-            return dt.date(int(numeric.group(3)), month, day), order
+            return dt.date(int(numeric.group(3)) % 100 + 2000, month, day), order
         except ValueError:
             return None, None
     found = [w for _, _, w in _time_expressions(written, None) if not w.startswith("P")]
@@ -2104,7 +2104,9 @@ def _clinic_phrase(text: str) -> str | None:
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
     for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.)|"
-                         r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$)))\b", text, re.I):
+                         r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$))|"
+                         # a place named by its own name: "Bontleng Clinic", "Maningrida Health Centre", "Faleolo District Hospital"
+                         r"(?<=[A-Za-z] )(?-i:Health Cent(?:re|er)|District Hospital))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -2118,7 +2120,8 @@ def _clinic_phrase(text: str) -> str | None:
         phrase = " ".join(kept)
         # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
         if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)
-                              or owner >= 0 or m.group(1).lower() in ("room", "centre", "center")):     # "the Plaster room"
+                              or owner >= 0 or m.group(1).lower() in ("room", "centre", "center")     # "the Plaster room"
+                              or m.group(1)[0].isupper() and kept[-1][0].isupper() and not re.search(r"(?i)^(?:OPD|the|your|a)$", kept[-1])):
             continue
         phrase = short.get(phrase.lower(), phrase)
         if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
@@ -2188,7 +2191,7 @@ def _en_department(text: str) -> str | None:
             dept = re.sub(r"\s+(?:clinic|doctor|physician|office|department|team)$", "", m.group(1).strip(), flags=re.I)
             dept = re.sub(r"^(?:dr\.? )", "Dr ", dept)
             dept = re.sub(r"\s+(?:is|are|will be|was|has been)$", "", dept, flags=re.I)
-            if re.search(r"\b(?:we|you|will|see|in|at|to|is|are|be|please|should|need|return|back|with|for|on)\b", dept, re.I):
+            if re.search(r"\b(?:we|you|will|see|in|at|to|is|are|be|please|should|need|return|back|with|for|on)\b|^(?:local|nearest|nearby|any)$", dept, re.I):
                 continue
             if dept and len(dept) <= 40 and not re.search(r"\d", dept):
                 return dept[0].upper() + dept[1:]
@@ -2332,7 +2335,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance|interim)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?(?:the )?same (?:morning|afternoon|day)|that day|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
