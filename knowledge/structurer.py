@@ -644,7 +644,7 @@ _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
 _ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d[-/]\d{1,2}[-/]\d{1,2}"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
-                               rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
+                               rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:(?:医嘱|记录|小结|证明)\s*[:：]?|\s*[:：])\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
                                r"(?:\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
@@ -1760,7 +1760,7 @@ _EN_TIME = re.compile(
     rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|\b(?:in|within|after|at)\s+\d{{1,2}}\.\d\s*years?\b|"
     rf"\b(?:on\s+)?{_WEEKDAY_EN},?\s*\(?\s*\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b\s*\)?|"
     rf"\b\d{{1,2}}(?:\s*(?:-|–|to)\s*\d{{1,2}})?\s*(?:days?|weeks?|months?)\s+after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?(?=\s*[(（])|"
-    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
+    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|wks?|months?|mths?|years?|yrs?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
