@@ -2944,7 +2944,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             reexams = []                # "患肢勿测血压、输液": not to be done
         if _HOME_READING_ZH.search(text):
             # "每日早晚测血压并记录": a reading taken at home is not a test at a visit (AUTHOR-NOTES-3)
-            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0] and "体重" not in r[0]]
+            reexams = [r for r in reexams if not re.search(r"血压|血糖|体重|腹围|腰围|尿量|出入量|体温|脉搏|心率", r[0])]
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
@@ -3186,13 +3186,22 @@ def _continued_medication(segment: _Segment, previous: list[_Med], names: list[_
     return _medication(previous[0], name, after, head, dose_m, frequency, segment.start, end, original)
 
 
+# where the results go, in brackets ("在社区卫生服务中心查（结果报抗凝门诊）"): not a visit to that clinic
+_RESULT_NOTE = re.compile(r"[（(]\s*(?:结果|报告|化验单)\s*(?:报|发给?|交给?|上传(?:至|到)?|告知|拍照发给?|微信发给?)[^（）()\n]{0,24}[)）]")
+
+
+def _mask_result_notes(text: str) -> str:
+    """The text with result-destination notes blanked out (same length: spans index the written text)."""
+    return _RESULT_NOTE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
                      discharge_date: dt.date | None = None) -> StructuredOrders:
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
     written = text or ""
     # same length: spans index the written text
-    text = _digit_groups(_correct_spelling(_dashed_dates(_to_simplified(written))))
+    text = _mask_result_notes(_digit_groups(_correct_spelling(_dashed_dates(_to_simplified(written)))))
     stated, order = _stated_discharge(text)
     if discharge_date is None:
         discharge_date = stated
