@@ -464,7 +464,7 @@ _MONTH_EN = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
-_DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
+_DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d|2\d)(?![\d/])")     # ("w/c 14/12/26": a two-digit year)
 _DATE_ZH_SHORT = re.compile(r"(?<=[（(])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[)）])|"
                             r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])|"
                             # "12/15老年科门诊复诊", "首次12/15抽血": a bare month/day against Chinese text (not "1/2片", "6/12后")
@@ -664,7 +664,7 @@ def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> s
              if (p > 12) != (q > 12) and max(p, q) <= 31}
     if len(plain) == 1:
         return plain.pop()
-    others = [(int(x.group(1)), int(x.group(2)), int(x.group(3))) for x in _DATE_NUMERIC.finditer(text, after)]
+    others = [(int(x.group(1)), int(x.group(2)), int(x.group(3)) % 100 + 2000) for x in _DATE_NUMERIC.finditer(text, after)]
 
     def gap(order: str) -> float:
         try:
@@ -767,7 +767,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         y += 1911 if y < 200 else 0
         add(m, _date_from_parts(y, mo, d, ref))
     for m in _DATE_NUMERIC.finditer(text):
-        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3)) % 100 + 2000
         readings = [d for d in (_date_from_parts(y, b, a, ref), _date_from_parts(y, a, b, ref)) if d]   # day first, month first
         order = _NUMERIC_ORDER.get()
         if order and len(readings) == 2:
