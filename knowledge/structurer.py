@@ -403,9 +403,10 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
            "twelve": 12, "fourteen": 14, "a": 1, "an": 1}
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
-_UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "month": "M", "months": "M", "year": "Y", "years": "Y"}
+_UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "wk": "W", "wks": "W", "month": "M", "months": "M",
+            "mth": "M", "mths": "M", "year": "Y", "years": "Y", "yr": "Y", "yrs": "Y"}
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
-_PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|months?|years?)\b", re.I)
+_PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|wks?|months?|mths?|years?|yrs?)\b", re.I)      # ("after 2 wks")
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|最后|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
                           rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
@@ -463,9 +464,12 @@ _MONTH_EN = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _MONTH_NUM = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}
 _DATE_EN_MD = re.compile(rf"\b{_MONTH_EN}\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(20\d\d)\b)?", re.I)
 _DATE_EN_DM = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_EN}(?![a-z])(?:,?\s*(20\d\d)\b)?", re.I)
-_DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d)(?![\d/])")
+_DATE_NUMERIC = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](20\d\d|2\d)(?![\d/])")     # ("w/c 14/12/26": a two-digit year)
 _DATE_ZH_SHORT = re.compile(r"(?<=[（(])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[)）])|"
-                            r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])")
+                            r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?=\s*[（(]\s*(?:周|星期|礼拜)?[一二三四五六日天]\s*[)）])|"
+                            # "12/15老年科门诊复诊", "首次12/15抽血": a bare month/day against Chinese text (not "1/2片", "6/12后")
+                            r"(?:(?<=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff][\s:：]))(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])(?=\s*[\u4e00-\u9fff（(，,；;。])(?!\s*(?:后|以后|之后|内|片|粒|袋|支|丸|滴|吸|喷|次|个))|"
+                            r"(?<![\w/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])(?=[\u4e00-\u9fff])(?!(?:后|以后|之后|内|片|粒|袋|支|丸|滴|吸|喷|次|个))")
 _DATE_ZH_MD = re.compile(r"(?<![\d年])(\d{1,2})\s*月\s*(\d{1,2})\s*(?:日|号)")
 _RANGE_ZH = re.compile(r"((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十]+)\s*(?:-|–|~|～|至|到)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)")
 _RANGE_EN = re.compile(r"\b(\d+|one|two|three|four|five|six)\s*(?:-|–|to|or)\s*(?:\d+|two|three|four|five|six|eight|twelve)\s*(days?|weeks?|months?)\b", re.I)
@@ -477,7 +481,7 @@ _LIST_BEFORE_ZH = re.compile(r"(?:(?<![\d.])\d{1,3}\s*[、,，和及]\s*){1,8}$"
 _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|or)\s*$", re.I)
 # a first month in which something repeats ("出院后第1个月每周…", "头1个月内每周…"): the repeat gives the first time
 _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
-_AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
+_AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(?:the\s+end\s+of\s+)?(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _WITHIN_SPAN_ZH = re.compile(r"(?:术后|出院后)\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内(?=\s*每)")
@@ -576,14 +580,34 @@ def _stated_pod(text: str) -> int | None:
 _SURGERY_DATE_ZH = re.compile(r"(?:手术(?:日期|时间)?|术式)\s*[:：][^\n。；;]{0,40}?[（(]?\s*((?:20\d\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d-\d{1,2}-\d{1,2})")
 
 
+# the day of the operation as a busy surgeon writes it, month/day without a year: "（11/23手术）", "术日11/24",
+# "11/27行腹腔镜袖状胃切除术", "机械瓣置换术后（11/20）"
+_SURGERY_MD_ZH = re.compile(r"(?<![\d/.])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])\s*(?:手术|行[\u4e00-\u9fffA-Za-z+\-]{1,30}?术(?!后))|"
+                            r"(?:术日|手术日|手术日期)\s*[:：]?\s*(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])(?![\d/.])|"
+                            r"[\u4e00-\u9fff]术后\s*[（(]\s*(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])\s*[)）]")
+
+
 def _stated_pod_zh(text: str, discharge: dt.date | None) -> int | None:
     m = _SURGERY_DATE_ZH.search(text)
-    if not m or discharge is None:
+    if discharge is None and m:
         return None
-    dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
-    if not dates:
+    discharge = discharge or dt.date.today()      # (a month/day alone is placed like any date without a year)
+    if m:
+        dates = [f[2] for f in _time_expressions(m.group(1), discharge) if not f[2].startswith("P")]
+        operated = dt.date.fromisoformat(dates[0]) if dates else None
+    else:
+        short = _SURGERY_MD_ZH.search(text)
+        if not short:
+            return None
+        month, day = next((int(short.group(i)), int(short.group(i + 1))) for i in (1, 3, 5) if short.group(i))
+        try:       # an operation lies before the discharge: the year that puts it there
+            operated = dt.date(discharge.year, month, day)
+            operated = operated if operated <= discharge else dt.date(discharge.year - 1, month, day)
+        except ValueError:
+            operated = None
+    if operated is None:
         return None
-    pod = (discharge - dt.date.fromisoformat(dates[0])).days
+    pod = (discharge - operated).days
     return pod if 0 <= pod <= 60 else None
 
 
@@ -620,11 +644,14 @@ _DISCHARGED_ZH = r"(?:出院日期|出院时间|出院于)"
 _ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\d[-/]\d{1,2}[-/]\d{1,2}"
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
-                               rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:医嘱|记录|小结|证明)\s*[:：]?\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/20\d\d|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:(?:医嘱|记录|小结|证明)\s*[:：]?|\s*[:：])\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
+                               r"(?:\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
+# a month and day of discharge with no year, in a Chinese order ("12/1出院", "12月1日出院"), not "出院后"
+_STATED_DISCHARGE_MD = re.compile(r"(?<![\d/.年])(1[0-2]|0?[1-9])/([12]\d|3[01]|0?[1-9])\s*(?:办理)?出院(?![后前])|"
+                                  r"(?<![\d年])(1[0-2]|0?[1-9])\s*月\s*([12]\d|3[01]|0?[1-9])\s*日\s*(?:办理)?出院(?![后前])")
 _DECLARED_ORDER = re.compile(r"\b(mm/dd|dd/mm)(?:/yy(?:yy)?)?\b", re.I)
 
 
@@ -637,7 +664,7 @@ def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> s
              if (p > 12) != (q > 12) and max(p, q) <= 31}
     if len(plain) == 1:
         return plain.pop()
-    others = [(int(x.group(1)), int(x.group(2)), int(x.group(3))) for x in _DATE_NUMERIC.finditer(text, after)]
+    others = [(int(x.group(1)), int(x.group(2)), int(x.group(3)) % 100 + 2000) for x in _DATE_NUMERIC.finditer(text, after)]
 
     def gap(order: str) -> float:
         try:
@@ -659,24 +686,29 @@ def _order_by_other_dates(text: str, after: int, a: int, b: int, year: int) -> s
 def _stated_discharge(text: str) -> tuple[dt.date | None, str | None]:
     """The discharge date written in the order, and the order of day and month its numeric form shows."""
     m = _STATED_DISCHARGE.search(text)
+    short = None if m else _STATED_DISCHARGE_MD.search(text)
+    if short:       # "11/27行袖状胃切除术，12/1出院", "12月1日出院": placed like any date without a year
+        month, day = (int(short.group(1)), int(short.group(2))) if short.group(1) else (int(short.group(3)), int(short.group(4)))
+        placed = _date_from_parts(None, month, day, None)
+        return (dt.date.fromisoformat(placed) if placed else None), None
     if not m:
         # "Discharge instructions, 12/03/2026 (mm/dd/yyyy)": no discharge date found, but the order of day and month is written out
         declared = _DECLARED_ORDER.search(text)
         return None, (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else None
     written = next(g for g in m.groups() if g)
     order = None
-    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(20\d\d)", written)
+    numeric = re.fullmatch(r"(\d{1,2})/(\d{1,2})/((?:20)?\d\d)", written)       # ("d/c 01/12/26": a two-digit year)
     if numeric:
         a, b = int(numeric.group(1)), int(numeric.group(2))
         declared = _DECLARED_ORDER.search(text)          # "Discharge date: 12/03/2026 (mm/dd/yyyy)": the order written out
         order = "dm" if a > 12 >= b else "md" if b > 12 >= a else \
             (declared.group(1)[0].lower() + declared.group(1)[3].lower()) if declared else \
-            (_order_by_other_dates(text, m.end(), a, b, int(numeric.group(3))) if re.search(r"[\u4e00-\u9fff]", text) is None else None)
+            (_order_by_other_dates(text, m.end(), a, b, int(numeric.group(3)) % 100 + 2000) if re.search(r"[\u4e00-\u9fff]", text) is None else None)
         if order is None:
             return None, None
         day, month = (a, b) if order == "dm" else (b, a)
         try:
-            return dt.date(int(numeric.group(3)), month, day), order
+            return dt.date(int(numeric.group(3)) % 100 + 2000, month, day), order
         except ValueError:
             return None, None
     found = [w for _, _, w in _time_expressions(written, None) if not w.startswith("P")]
@@ -703,7 +735,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
 
     for m in _GESTATION.finditer(text):        # "孕39周顺娩", "born at 34 weeks": an age, not a time from discharge
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())
-    for m in [*_POD_STATED.finditer(text), *_POD_GLOSSED.finditer(text)]:
+    for m in [*_POD_STATED.finditer(text), *_POD_GLOSSED.finditer(text), *_SURGERY_MD_ZH.finditer(text)]:
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())    # "今日为术后第3天": when the order is written, not a visit
     pod = _DISCHARGE_POD.get()
     if pod is not None:
@@ -735,7 +767,7 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         y += 1911 if y < 200 else 0
         add(m, _date_from_parts(y, mo, d, ref))
     for m in _DATE_NUMERIC.finditer(text):
-        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3)) % 100 + 2000
         readings = [d for d in (_date_from_parts(y, b, a, ref), _date_from_parts(y, a, b, ref)) if d]   # day first, month first
         order = _NUMERIC_ORDER.get()
         if order and len(readings) == 2:
@@ -750,7 +782,8 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             day, month = (a, b) if _NUMERIC_ORDER.get() == "dm" else (b, a)
             add((m.start(1), m.end(2)), _date_from_parts(None, month, day, ref))
     for m in _DATE_ZH_SHORT.finditer(text):      # "12/16（三）骨科門診拆線", "兩週後（12/16）": month/day in a Chinese order
-        add(m, _date_from_parts(None, int(m.group(1) or m.group(3)), int(m.group(2) or m.group(4)), ref))
+        month, day = next((int(m.group(i)), int(m.group(i + 1))) for i in (1, 3, 5, 7) if m.group(i))
+        add(m, _date_from_parts(None, month, day, ref))
     for m in _DATE_ZH_MD.finditer(text):
         add(m, _date_from_parts(None, int(m.group(1)), int(m.group(2)), ref))
     for m in _DATE_EN_MD.finditer(text):
@@ -1659,7 +1692,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
@@ -1675,19 +1708,19 @@ _RESULT_CONDITION = re.compile(r"(?:^|(?<=[。；;，,\s]))(?:如|若)(?:必须|
                                r"(?:^|(?<=[。；;，,\s]))(?:如|若|如果|假如|倘若)[^，,。；;]{0,6}?(?:病理|活检|结果|报告)(?:提示|示|为|显示)|"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:confirms?|shows?|is positive|are positive|comes? back (?:positive|abnormal))\b|"   # "If the CTPA confirms PE:"
                                r"\bif (?:the |your |his |her |their )?[\w -]{1,30}? (?:is|are|falls?|rises?|goes|stays|remains) (?:still )?(?:above|below|over|under|less than|more than|greater than|higher than|lower than|raised|abnormal|>|<)", re.I)
-_CONDITIONAL_VISIT = re.compile(r"必要时|如有必要|如有需要|如(?:必须|确需)|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
+_CONDITIONAL_VISIT = re.compile(r"必要时|视[^，,。；;]{0,16}?(?:而定|再定|决定)|如有必要|如有需要|如(?:必须|确需)|视情况|者\s*(?:需)?(?:复查|复诊|就诊|再行|再做|行|做)|(?:无|未|没有?)(?:改善|好转|缓解)(?:或[\u4e00-\u9fff]{1,4})?时|不作常规安排|(?:持续|仍)[^，,。；;]{0,8}?(?:超过|以上|不缓解|未缓解|无缓解|不好转|无好转|未好转)|\bonly if\b|\bif (?:you are |he is |she is |they are |(?:the |your |his |her |their )?[a-z]+ (?:is|are) )?still\b|\bif (?:needed|necessary|required|not (?:better|improving|improved|settling))\b|"
                                 r"\bas (?:needed|required)\b", re.I)
 # not a visit the patient goes to: a home visit or a call, or a regular treatment that simply goes on
 _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，,。；;（）()]{0,6}?(?:复诊|随访|问诊|门诊|就诊)|"
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?(?:health|medicine) (?:visit|appointment|review|consultation|call|follow[- ]?up)s?\b(?! or\b)|"
                           # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
                           r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?at (?:your |his |her |their )?home\b|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
 _DEPT_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心))|([\u4e00-\u9fff]{2,8}?(?:MDT|mdt)?)门诊")   # "头颈肿瘤MDT门诊"
-_DEPT_PREFIX = re.compile(r"^(?:同时|同日|同天|当天|当日|届时|出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
+_DEPT_PREFIX = re.compile(r"^(?:(?:下|本|这)(?:周|星期|礼拜)[一二三四五六日天]?|同时|同日|同天|当天|当日|届时|出院后|术后|出院|后|周|月|天|日|年|个|次|到|去|至|于|在|我院|本院|专家|复诊|随诊|定期|需|请|的|左右|再|返院|回|每|内(?!科)|隔|挂号|门诊)+")
 _ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (血氧饱和度 is one test)
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
@@ -1703,7 +1736,7 @@ _WARNING_TRIGGER = re.compile(
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
-    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|"
+    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|\bcome to (?:the |your )?(?:[\w-]+ ){0,3}clinic (?:if|with|for)\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
     r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
     r"\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
@@ -1711,7 +1744,7 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bvisit\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bappts?\b|\bvisit\b|"
                          r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
 _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
@@ -1724,10 +1757,10 @@ _TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|eg
                       r"hba1c|swab|liver enzymes|blood films?\b|\bcea\b|\bca ?(?:19-?9|125|15-?3|72-?4)\b|\bafp\b|\b(?:beta-?)?hcg\b|\bldh\b|tumou?r markers?|(?:arthro|cysto|veno|uro|myelo|sino|fistulo)gra|sleep stud|conduction stud|urodynamic|\b24-hour tape\b|\bflow rate\b|colou?r vision|\bbp\b|blood pressure(?= (?:check|measurement|and|at|in)\b)|\binr\b|(?<!anti)coagulation|clotting", re.I)
 _EN_TIME = re.compile(
     rf"\b(?:in|after|at)\s+\d{{1,3}}(?:\s*,\s*\d{{1,3}})*\s*,?\s*(?:and|or)\s+\d{{1,3}}\s*(?:days?|weeks?|months?|years?)\b|"       # "at 6, 12 and 24 months"
-    rf"\b(?:at|in|during|by)\s+(?:week|month)\s+\d{{1,2}}\b|\b(?:in|within|after|at)\s+\d{{1,2}}\.\d\s*years?\b|"
+    rf"\b(?:at|in|during|by)\s+(?:the\s+end\s+of\s+)?(?:week|month)\s+\d{{1,2}}\b|(?:(?<=\bclinic )|(?<=\bOPD ))\d{{1,2}}\s*(?:weeks?|wks?|months?|mths?)\b|\b(?:in|within|after|at)\s+\d{{1,2}}\.\d\s*years?\b|"
     rf"\b(?:on\s+)?{_WEEKDAY_EN},?\s*\(?\s*\d{{1,2}}/\d{{1,2}}(?:/20\d\d)?\b\s*\)?|"
     rf"\b\d{{1,2}}(?:\s*(?:-|–|to)\s*\d{{1,2}})?\s*(?:days?|weeks?|months?)\s+after\s+(?:the|your)\s+[a-z-]+(?:\s+[a-z-]+)?(?=\s*[(（])|"
-    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|months?|years?)\b(?:['’]\s?time\b)?|"
+    rf"\b(?:in|within|after|at|by|around)\s+(?:about\s+|around\s+|approximately\s+)?{_NUM}(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:days?|weeks?|wks?|months?|mths?|years?|yrs?)\b(?:['’]\s?time\b)?|"
     rf"\b(?:every|each)\s+(?:other\s+)?(?:{_NUM}\s*)?(?:days?|weeks?|months?|years?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|"
     rf"saturdays?|sundays?)\b|\b(?:on|this|by|coming|next) (?:mon|tues|wednes|thurs|fri|satur|sun)day\b(?!s)|\b(?:weekly|fortnightly|monthly)\b|\b(?:twice|three times|[2-4] times) (?:a|per) (?:week|month)\b|"
     rf"\bon (?:mon|tues|wednes|thurs|fri|satur|sun)days\b|"
@@ -1910,7 +1943,7 @@ def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
     return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成|照|量|评估)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
-                      rf"(?<![调审排追检复加])查(?![看阅询找体])(?=[\u4e00-\u9fffA-Za-z])")
+                      rf"(?<![调审排追检复加])查(?![看阅询找体房])(?=[\u4e00-\u9fffA-Za-zα-ωΑ-Ω])")     # ("查β-hCG")
 
 
 def _zh_has_test_verb(text: str) -> bool:
@@ -2071,7 +2104,9 @@ def _clinic_phrase(text: str) -> str | None:
     departments, _ = _order_vocab()
     short, nurses = _en_clinic_vocab()
     for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.)|"
-                         r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$)))\b", text, re.I):
+                         r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$))|"
+                         # a place named by its own name: "Bontleng Clinic", "Maningrida Health Centre", "Faleolo District Hospital"
+                         r"(?<=[A-Za-z] )(?-i:Health Cent(?:re|er)|District Hospital))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -2085,7 +2120,8 @@ def _clinic_phrase(text: str) -> str | None:
         phrase = " ".join(kept)
         # a clinic named by an acronym ("the EIP clinic", "OMFS clinic") is one as written
         if not phrase or not (departments.search(phrase) or len(kept) >= 2 or phrase.lower() in short or re.fullmatch(r"[A-Z]{2,5}", phrase)
-                              or owner >= 0 or m.group(1).lower() in ("room", "centre", "center")):     # "the Plaster room"
+                              or owner >= 0 or m.group(1).lower() in ("room", "centre", "center")     # "the Plaster room"
+                              or m.group(1)[0].isupper() and kept[-1][0].isupper() and not re.search(r"(?i)^(?:OPD|the|your|a)$", kept[-1])):
             continue
         phrase = short.get(phrase.lower(), phrase)
         if m.group(1).lower() not in ("clinic", "opd"):          # "Rheumatology OPD" is the Rheumatology clinic
@@ -2155,7 +2191,7 @@ def _en_department(text: str) -> str | None:
             dept = re.sub(r"\s+(?:clinic|doctor|physician|office|department|team)$", "", m.group(1).strip(), flags=re.I)
             dept = re.sub(r"^(?:dr\.? )", "Dr ", dept)
             dept = re.sub(r"\s+(?:is|are|will be|was|has been)$", "", dept, flags=re.I)
-            if re.search(r"\b(?:we|you|will|see|in|at|to|is|are|be|please|should|need|return|back|with|for|on)\b", dept, re.I):
+            if re.search(r"\b(?:we|you|will|see|in|at|to|is|are|be|please|should|need|return|back|with|for|on)\b|^(?:local|nearest|nearby|any)$", dept, re.I):
                 continue
             if dept and len(dept) <= 40 and not re.search(r"\d", dept):
                 return dept[0].upper() + dept[1:]
@@ -2299,7 +2335,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
         raw = re.sub(r"^(?:your |the )?next\s+(?=\S)", "", raw, flags=re.I)                   # "Your next INR is due on …"
         raw = re.sub(r"^(?:out-?patient|OP|follow[- ]?up|surveillance|interim)\s+(?=\S)", "", raw, flags=re.I)   # "Outpatient MRI brain", "Follow-up CT abdomen"
         raw = re.sub(r"\s+(?:on the (?:day|morning|afternoon) of (?:the|your) (?:clinic|visit|appointment|admission)|on arrival|taken on arrival|"
-                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?the same (?:morning|afternoon)|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
+                     r"(?:the|a|1|one) (?:week|day) before|on the day|before then|by then|to (?:that|this|the|your) (?:visit|appointment|clinic)|(?:is|are) due|(?:on )?(?:the )?same (?:morning|afternoon|day)|that day|at (?:every|each) (?:[a-z]+ )?(?:visit|appointment)|before (?:the|your|this|that) (?:clinic|review)|as an? outpatient|as outpatients?|in clinic|on the same day|the same day|at the same visit|at that visit|at (?:that|this|the|your) (?:appointment|clinic)|beforehand|before (?:the|your) (?:visit|appointment)|"
                      r"prior to (?:the |your )?(?:visit|appointment)|before (?:this|that) (?:visit|appointment)|before|(?:tests? )?(?:again|due|repeated|rechecked|to be (?:done|repeated)))$",
                      "", raw, flags=re.I)
         raw = re.split(r"(?<!\s)\s+(?:(?:will|should|must|can|to|are to)\s+be|are|is)\s+(?:taken|done|drawn|checked|re-?checked|repeated|sent|measured)\b", raw, 1, flags=re.I)[0]   # "FBC and PTH will be taken on dialysis"
@@ -2908,7 +2944,7 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             reexams = []                # "患肢勿测血压、输液": not to be done
         if _HOME_READING_ZH.search(text):
             # "每日早晚测血压并记录": a reading taken at home is not a test at a visit (AUTHOR-NOTES-3)
-            reexams = [r for r in reexams if "血压" not in r[0] and "血糖" not in r[0] and "体重" not in r[0]]
+            reexams = [r for r in reexams if not re.search(r"血压|血糖|体重|腹围|腰围|尿量|出入量|体温|脉搏|心率", r[0])]
         if reexams:
             # "化疗后第7天、第14天复查血常规": the test at each time
             whens = _revisit_whens(text[:reexams[0][1]] or text, ref)
@@ -3150,13 +3186,22 @@ def _continued_medication(segment: _Segment, previous: list[_Med], names: list[_
     return _medication(previous[0], name, after, head, dose_m, frequency, segment.start, end, original)
 
 
+# where the results go, in brackets ("在社区卫生服务中心查（结果报抗凝门诊）"): not a visit to that clinic
+_RESULT_NOTE = re.compile(r"[（(]\s*(?:结果|报告|化验单)\s*(?:报|发给?|交给?|上传(?:至|到)?|告知|拍照发给?|微信发给?)[^（）()\n]{0,24}[)）]")
+
+
+def _mask_result_notes(text: str) -> str:
+    """The text with result-destination notes blanked out (same length: spans index the written text)."""
+    return _RESULT_NOTE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def structure_orders(text: str, *, language: str | None = None, llm: Any = None,
                      discharge_date: dt.date | None = None) -> StructuredOrders:
     """Structure free-text discharge orders. discharge_date (default today) places dates written without
     a year ("Dec 8", "12月8日")."""
     written = text or ""
     # same length: spans index the written text
-    text = _digit_groups(_correct_spelling(_dashed_dates(_to_simplified(written))))
+    text = _mask_result_notes(_digit_groups(_correct_spelling(_dashed_dates(_to_simplified(written)))))
     stated, order = _stated_discharge(text)
     if discharge_date is None:
         discharge_date = stated
