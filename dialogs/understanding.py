@@ -604,10 +604,11 @@ def reading_numbers(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
-# Self-repair and a second reading: "一百五，不对，一百四", "150 over 95, and this morning 168 over 104".
+# Self-repair and a second reading: "一百五，不对，一百四", "150 over 95, and this morning 168 over 104",
+# "it's an eight, no, call it a seven".
 # What comes after the last correction counts; of several readings, the latest said counts.
 _CORRECTION_MARK = re.compile(r"不对|不是(?=[，,\s\d])|说错了|搞错了|记错了|哦不|不不|应该是|"
-                              r"\bno,? (?:sorry|wait|hang on)|\bno[,.]?\s+(?:(?:a|it'?s|make (?:it|that))\s+)?(?=\d)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
+                              r"\bno,? (?:sorry|wait|hang on)|\bno[,.]?\s+(?:(?:a|it'?s|(?:make|call|say) (?:it|that)(?: an?)?)\s+)?(?=\d)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
                               r"\bactually\b|\bhang on\b|\bscratch that\b|\bcorrection\b|that'?s (?:last week|yesterday|the oxygen)", re.I)
 
 def _after_correction(t: str) -> str:
