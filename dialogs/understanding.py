@@ -1033,6 +1033,9 @@ _SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|说�
                                   r"neither here nor there|\bin between\b|\bmiddling\b|middle of the road", re.I)
 # A score said first ("Four. Parking was a nightmare but…", "四分吧"): the number is the answer.
 _SATISFACTION_OPENING = re.compile(r"^\W*(?:i'?d (?:say|give (?:it|you|them)(?: a)?)\s+|给(?:个|你们)?|打)?([1-5])(?:\s*分)?(?:\W|$)", re.I)
+# "One. Absolutely shocking": a bare "one" said first and alone is the bottom of the scale (numbers.to_digits leaves
+# "one" as a word, since "the one", "one of the nurses" are no numbers).
+_SATISFACTION_ONE = re.compile(r"^\W*one(?:\s+out of (?:5|five))?\s*(?:[.,!;]|$)", re.I)
 
 
 # Declining to rate ("我不太想打分", "I'd rather not put a number on it"): no score, never a low one.
@@ -1088,6 +1091,8 @@ def _satisfaction_value(text: str) -> Parse:
     opening = _SATISFACTION_OPENING.match(to_digits(text))
     if opening:
         return Parse(int(opening.group(1)))
+    if _SATISFACTION_ONE.match(text):
+        return Parse(1)
     if _SATISFACTION_MIDDLE.search(text):
         return Parse(3)
     if _SATISFACTION_TOP.search(to_digits(text)):

@@ -88,3 +88,15 @@ def test_yellow_level_complaints_in_regional_words(text: str, lang: str, codes: 
 def test_a_plan_to_ring_later_is_a_no_to_the_booking_not_a_stall() -> None:
     _, value = run("revisit_booked", "还没有 book，我等一下打电话。", "zh")
     assert value is False
+
+
+def test_a_bare_one_said_first_is_the_bottom_of_the_satisfaction_scale() -> None:
+    levels, value = run("satisfaction", "One. Absolutely shocking, I was left in a corridor.", "en")
+    assert value == 1
+    assert "yellow" in levels
+
+
+def test_not_sure_about_the_evening_tablets_is_no_full_adherence() -> None:
+    _, value = run("medication_adherence", "Yes, yes, I'm taking them. Well, mostly. I'm not sure about the evening "
+                   "ones.", "en")
+    assert value in (None, "unknown")
