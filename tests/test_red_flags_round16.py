@@ -100,3 +100,12 @@ def test_not_sure_about_the_evening_tablets_is_no_full_adherence() -> None:
     _, value = run("medication_adherence", "Yes, yes, I'm taking them. Well, mostly. I'm not sure about the evening "
                    "ones.", "en")
     assert value in (None, "unknown")
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("I had the bloods done Monday. I'm not sure about the scan, I don't know if it's been done or not.", "en"),
+    ("Blood test 做了，scan 做了没有我不太记得。", "zh"),
+])
+def test_one_re_examination_done_and_unsure_of_the_other_is_asked_again(text: str, lang: str) -> None:
+    _, value = run("reexam_done", text, lang)
+    assert value is None
