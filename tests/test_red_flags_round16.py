@@ -60,11 +60,10 @@ def test_a_pain_score_corrected_downwards_counts_as_corrected() -> None:
 
 
 @pytest.mark.parametrize("text, lang", [
-    ("I get a bit winded on the stairs, same as before I went in, nothing new there really.", "en"),
     ("I've had pins and needles in my feet for years with the sugar, it's no worse than it ever was.", "en"),
     ("走快一点会有点 short of breath，慢下来就好，以前都是这样，不是新的。", "zh"),
 ])
-def test_a_complaint_said_to_be_as_it_was_before_the_admission_is_not_new(text: str, lang: str) -> None:
+def test_a_complaint_said_to_be_as_it_always_was_is_not_new(text: str, lang: str) -> None:
     levels, value = run("symptoms", text, lang)
     assert value == []
     assert not levels
@@ -109,3 +108,11 @@ def test_not_sure_about_the_evening_tablets_is_no_full_adherence() -> None:
 def test_one_re_examination_done_and_unsure_of_the_other_is_asked_again(text: str, lang: str) -> None:
     _, value = run("reexam_done", text, lang)
     assert value is None
+
+
+def test_black_stools_again_same_as_before_admission_stay_red() -> None:
+    # "same as before I came in" tells a return of the admission's bleed, not a history (scenario tr4-29)
+    levels, value = run("symptoms", "Since yesterday my stools are black again, like tar, sticky, you know, same as "
+                        "before I came in. And when I stand up quick the room spins a bit.", "en")
+    assert "melena" in (value or [])
+    assert "red" in levels
