@@ -604,10 +604,11 @@ def reading_numbers(text: str) -> list[tuple[float, int, int]]:
     return out
 
 
-# Self-repair and a second reading: "一百五，不对，一百四", "150 over 95, and this morning 168 over 104".
+# Self-repair and a second reading: "一百五，不对，一百四", "150 over 95, and this morning 168 over 104",
+# "it's an eight, no, call it a seven".
 # What comes after the last correction counts; of several readings, the latest said counts.
 _CORRECTION_MARK = re.compile(r"不对|不是(?=[，,\s\d])|说错了|搞错了|记错了|哦不|不不|应该是|"
-                              r"\bno,? (?:sorry|wait|hang on)|\bno[,.]?\s+(?:(?:a|it'?s|make (?:it|that))\s+)?(?=\d)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
+                              r"\bno,? (?:sorry|wait|hang on)|\bno[,.]?\s+(?:(?:a|it'?s|(?:make|call|say) (?:it|that)(?: an?)?)\s+)?(?=\d)|\bsorry,? (?:no|it'?s|it was|i mean)|\bi mean\b|\bi meant\b|"
                               r"\bactually\b|\bhang on\b|\bscratch that\b|\bcorrection\b|that'?s (?:last week|yesterday|the oxygen)", re.I)
 
 def _after_correction(t: str) -> str:
@@ -1032,6 +1033,9 @@ _SATISFACTION_MIDDLE = re.compile(r"说不上满意.{0,4}说不上不满意|说�
                                   r"neither here nor there|\bin between\b|\bmiddling\b|middle of the road", re.I)
 # A score said first ("Four. Parking was a nightmare but…", "四分吧"): the number is the answer.
 _SATISFACTION_OPENING = re.compile(r"^\W*(?:i'?d (?:say|give (?:it|you|them)(?: a)?)\s+|给(?:个|你们)?|打)?([1-5])(?:\s*分)?(?:\W|$)", re.I)
+# "One. Absolutely shocking": a bare "one" said first and alone is the bottom of the scale (numbers.to_digits leaves
+# "one" as a word, since "the one", "one of the nurses" are no numbers).
+_SATISFACTION_ONE = re.compile(r"^\W*one(?:\s+out of (?:5|five))?\s*(?:[.,!;]|$)", re.I)
 
 
 # Declining to rate ("我不太想打分", "I'd rather not put a number on it"): no score, never a low one.
@@ -1087,6 +1091,8 @@ def _satisfaction_value(text: str) -> Parse:
     opening = _SATISFACTION_OPENING.match(to_digits(text))
     if opening:
         return Parse(int(opening.group(1)))
+    if _SATISFACTION_ONE.match(text):
+        return Parse(1)
     if _SATISFACTION_MIDDLE.search(text):
         return Parse(3)
     if _SATISFACTION_TOP.search(to_digits(text)):
