@@ -404,7 +404,7 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
                     {cls for cls, p in t["unnamed_classes"].items() if p.search(text)}]
         if len(all_names) == 1 or not of_class and t["unnamed_all"].search(text):
             # the only drug given up (not a course stopped early, which was taken in part) is nothing taken now
-            gone = never or (unnamed_given_up and len(all_names) == 1 and not courses and not taken and not completed)
+            gone = never or (unnamed_given_up and len(drugs) == 1 and not courses and not taken and not completed)
             return AdherenceReading("none" if gone else "partial", list(all_names))
         return AdherenceReading("partial", of_class)
     if taken or unnamed_taken or completed:
