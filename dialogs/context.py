@@ -29,10 +29,12 @@ class Medication:
     drug_class: str | None
     frequency: str | None = None    # prn: taken only when needed, so not taking it is no miss
     duration: str | None = None     # a set course ("P7D"): "吃完了" then is the course done, not run out
+    route: str | None = None        # sc, im, inhaled…: "the injections" may name it when its name does not say so
 
     def as_dict(self) -> dict:
         return {"id": self.item_id, "name": self.name, "generic_name": self.generic_name,
-                "drug_class": self.drug_class, "frequency": self.frequency, "duration": self.duration}
+                "drug_class": self.drug_class, "frequency": self.frequency, "duration": self.duration,
+                "route": self.route}
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def build_context(*, patient, discharge, items, ward_team: str, hospital: str,  
     """From record rows (records.schema Patient, Discharge, OrderItem)."""
     medications = tuple(
         Medication(item_id=i.id, name=i.name, generic_name=i.generic_name, drug_class=i.drug_class,
-                   frequency=i.frequency, duration=i.duration)
+                   frequency=i.frequency, duration=i.duration, route=i.route)
         for i in items if i.kind == "medication" and i.name
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from dialogs.clinical_rules import default_threshold
 from language.non_answer import KINDS as NON_ANSWER_KINDS, non_answer_kind, relayed_answer
 from language.numbers import to_digits
-from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, stopped_for_it
+from language.adherence import DrugRef, blames_drug, is_as_needed, is_course, not_from_drug, read_adherence, route_keys, stopped_for_it
 from language.asr import fix_homophones
 from language.backchannel import is_backchannel
 from language.condition import read_condition
@@ -157,6 +157,9 @@ _QUESTION_EN = re.compile(
 
 
 _TRAILING_MARK = re.compile(r"[?？]\s*$")
+# A question by its word order ("Is that normal?", "Are they important?"), not only by a rising voice.
+_ASKS_BY_FORM_EN = re.compile(r"^\W*(?:(?:and|so|but|oh|why|well),?\s+)?(?:is|are|was|were|has|have|had|do|does|did|can|could|should|will|would|shall|may|might|must"
+                              r"|isn'?t|aren'?t|wasn'?t|don'?t|doesn'?t|didn'?t|won'?t|can'?t|shouldn'?t)\b", re.I)
 
 
 def _bare_reply(text: str, lang: str) -> bool:
@@ -216,6 +219,14 @@ def split_questions(text: str, lang: str) -> tuple[str, str]:
         parts = [c for c in re.split(r"(?<=[，,])", sentence) if c.strip()] if zh else [sentence]
         for part in parts:
             (asked if parse_is_question(part.strip(" ，,"), lang) else said).append(part.strip())
+    if not zh and len(asked) > 1:
+        # "About the same, I guess? Is that normal?": a statement said rising, beside a question that asks by its
+        # form, is the answer.
+        rising = [p for p in asked if not _has(_QUESTION_EN, _TRAILING_MARK.sub("", p).strip())
+                  and not _ASKS_BY_FORM_EN.search(p)]
+        if rising and len(rising) < len(asked):
+            asked = [p for p in asked if p not in rising]
+            said = rising + said
     if asked:
         # "…when do I stop? I can't remember.", "记不清了，这个药吃到什么时候？": not knowing is why they ask,
         # no answer to the question put to them.
@@ -1195,7 +1206,7 @@ def _drug_refs(medications: list[dict[str, Any]]) -> list[DrugRef]:
 
     refs = []
     for med in medications:
-        keys = _drug_keys(med)
+        keys = _drug_keys(med) + list(route_keys(med.get("route")))
         keys += [a.lower() for a in drug_aliases(med.get("generic_name") or med["name"]) if len(a) >= 3 or
                  re.search(r"[\u4e00-\u9fff]", a) and len(a) >= 2]
         # An English generic said half ("hydrochloro-whatsit"): its first eight letters.

@@ -110,9 +110,16 @@ def table() -> dict[str, Any]:
     out["course_said"] = _one_per_language(data, "course_said")
     out["never_since"] = _one_per_language(data, "never_since")
     out["past_habit"] = _one_per_language(data, "past_habit")
+    out["described_other"] = _one_per_language(data, "described_other")
+    out["route_keys"] = {str(r): tuple(str(k).lower() for k in keys) for r, keys in (data.get("route_keys") or {}).items()}
     out["as_needed"] = (frozenset(prn.get("classes") or ()), tuple(str(n).lower() for n in prn.get("names") or ()),
                         re.compile(str(prn.get("order_words") or "(?!x)x"), re.I))
     return out
+
+
+def route_keys(route: str | None) -> tuple[str, ...]:
+    """Name parts a drug given by this route answers to ("the injections" for an sc drug whose name says no form)."""
+    return table()["route_keys"].get(route or "", ())
 
 
 def is_as_needed(name: str, drug_class: str | None, frequency: str | None = None) -> bool:
@@ -272,7 +279,7 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
     missed: list[str] = []
     taken: list[str] = []
     completed: list[str] = []
-    unnamed_miss = unnamed_taken = False
+    unnamed_miss = unnamed_taken = unnamed_given_up = False
     # "I've missed a few. Maybe three, four days of the metoprolol?": a miss said without a drug is of the
     # drug named in the next clauses that say nothing else of it.
     awaiting_drug = 0
@@ -296,6 +303,12 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
             status = None
         if status == "missed" and not named and t["unnamed_all"].search(clause):
             named = [n for n in all_names if n not in taken]     # "so I didn't get either of them"
+        if not named and _any(t["described_other"], clause):
+            # "硝苯地平天天吃着，那个小白片子断了一个礼拜": a pill described, not named, beside drugs the answer
+            # names — the one ordered drug the answer does not name.
+            unnamed_rest = [n for n in all_names if n not in drugs_named(text, drugs)]
+            if len(unnamed_rest) == 1 and len(all_names) > 1:
+                named = unnamed_rest
         if status and not named and pending and pending_age <= 2 and not t["others"].search(clause) \
                 and not _OTHER_SUBJECT.match(clause):
             named = pending
@@ -323,6 +336,9 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
                     given_up += named
             else:
                 unnamed_miss, awaiting_drug = True, 3
+                # "他自己把药停了，有一个礼拜了": given up, said of no drug by name
+                unnamed_given_up = unnamed_given_up or (_any(t["stopped_for_it"], clause)
+                                                        and not _any(t["stop_for_a_while"], text))
                 unnamed_ran_out = unnamed_ran_out or _any(t["ran_out"], clause)
         elif status == "taken":
             # "波立维吃完了，我在药店买的国产氯吡格雷接着吃": the supply went on, no miss
@@ -387,7 +403,9 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
         of_class = [d.name for d in drugs if d.name in all_names and d.drug_class in
                     {cls for cls, p in t["unnamed_classes"].items() if p.search(text)}]
         if len(all_names) == 1 or not of_class and t["unnamed_all"].search(text):
-            return AdherenceReading("none" if never else "partial", list(all_names))
+            # the only drug given up (not a course stopped early, which was taken in part) is nothing taken now
+            gone = never or (unnamed_given_up and len(drugs) == 1 and not courses and not taken and not completed)
+            return AdherenceReading("none" if gone else "partial", list(all_names))
         return AdherenceReading("partial", of_class)
     if taken or unnamed_taken or completed:
         return AdherenceReading("full", [])
