@@ -119,3 +119,13 @@ def test_a_condition_of_someone_elses_carries_to_the_complaint_after_it(text: st
 ])
 def test_the_speakers_own_complaint_stays_theirs(text: str, lang: str, code: str) -> None:
     assert code in symptoms(text, lang).get("present", [])
+
+
+@pytest.mark.parametrize(("text", "present"), [
+    # the pair said as one: a negation before it covers both halves
+    ("我每天看他刷牙、看他大便，都没见着血，身上也没青一块紫一块的。", []),
+    ("身上没有青一块紫一块", []),
+    ("胳膊上青一块紫一块，也没碰着", ["bruising"]),
+])
+def test_bruises_said_as_a_pair(text: str, present: list[str]) -> None:
+    assert parse_field("side_effects", normalize(text), "zh", {}).value["present"] == present
