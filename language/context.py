@@ -80,7 +80,6 @@ class ContextRules:
     back_to_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since_codes: frozenset[str] = frozenset()
     worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
-    their_condition: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     named_goes_on: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
@@ -164,8 +163,6 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         back_to_now={lang: _compile(f"admission_story.back_to_now.{lang}", data["admission_story"]["back_to_now"][lang], re.I)
                                      for lang in langs},
                         worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
-                        their_condition={lang: _compile(f"their_condition.{lang}", data["their_condition"][lang], re.I)
-                                         for lang in langs},
                         named_goes_on={lang: _compile(f"named_goes_on.{lang}", data["named_goes_on"][lang], re.I) for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
@@ -340,14 +337,11 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
             # 睡不着"), and so does a bare list ("My husband's got a cough, fever and all"). Only after a
             # complaint of theirs: "俺闺女来了，晚上胸口疼得睡不着" may well be the patient's own chest pain.
             # So does a clause right after one that only names them, or tells what befell them with no complaint
-            # in it ("我好得很，是我们隔壁那个王嬢嬢，前天晕倒了", "俺没事儿，俺家老头子倒是前两天说话舌头发硬"), and one
-            # after a condition of theirs that is no symptom code ("My husband's had the flu, fever and all", "我闺女
-            # 怀孕了，孕吐得厉害": table their_condition).
+            # in it ("我好得很，是我们隔壁那个王嬢嬢，前天晕倒了", "俺没事儿，俺家老头子倒是前两天说话舌头发硬", "My husband's
+            # had the flu, fever and all", "我闺女怀孕了，孕吐得厉害": table named_goes_on).
             before = sentence[clauses[ci - 1][0]:clauses[ci - 1][1]]
             named_only = not found[ci - 1] and _names_only_another(before, lang, triggers)
-            their_condition = r.their_condition[lang].search(before) is not None and \
-                any(t.category == "other_person" and t.pattern.search(before) for t in triggers)
-            theirs = any(st[0] == "other_person" for st in status[ci - 1]) or named_only or their_condition
+            theirs = any(st[0] == "other_person" for st in status[ci - 1]) or named_only
             goes_on = contrast[lang] and theirs and (
                 not _FIRST_PERSON[lang].search(clause) if lang == "zh" or named_only else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
