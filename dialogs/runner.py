@@ -321,9 +321,12 @@ class CallRunner:
             reading = self.second_reader(transcript, language=self.engine.lang, outcome=self._outcome,
                                          post_surgery=c.post_surgery, days_since_discharge=c.days_since_discharge)
         except Exception as exc:  # noqa: BLE001 - the rules' outcome stands when the model fails
-            # The error's kind only: a message may quote the transcript.
-            log.warning("second reader failed for call %s (%s); the rules' outcome stands", self.call_id,
-                        exc.__class__.__name__)
+            # The error's kind only: a message may quote the transcript. The model's own unavailability
+            # messages are fixed texts ("timed out after 180 s", "busy past the timeout").
+            from models.llm import LLMUnavailable
+
+            reason = f"{exc.__class__.__name__}: {exc}" if isinstance(exc, LLMUnavailable) else exc.__class__.__name__
+            log.warning("second reader failed for call %s (%s); the rules' outcome stands", self.call_id, reason)
             return
         if reading.empty:
             return

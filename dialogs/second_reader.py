@@ -65,8 +65,9 @@ def _patient_text(transcript: list[tuple[str, str]]) -> list[str]:
 SecondReader = Callable[..., SecondReading]
 
 
-def make_second_reader(llm: Any, *, rules: ClinicalRules | None = None) -> SecondReader:
-    """A second reader over a LanguageModel (models/llm.py)."""
+def make_second_reader(llm: Any, *, rules: ClinicalRules | None = None,
+                       timeout_s: float | None = None) -> SecondReader:
+    """A second reader over a LanguageModel (models/llm.py); timeout_s bounds its one reply."""
 
     def read(transcript: list[tuple[str, str]], *, language: str, outcome: dict[str, Any],
              post_surgery: bool = False, days_since_discharge: int | None = None) -> SecondReading:
@@ -82,7 +83,8 @@ def make_second_reader(llm: Any, *, rules: ClinicalRules | None = None) -> Secon
         ]
         # Unconstrained: llama.cpp's JSON grammar over a 150k-token vocabulary runs past the time budget on a
         # CPU; the reply is parsed leniently and validated strictly below.
-        raw = _json_object(llm.generate(messages, max_tokens=120))
+        extra = {"timeout_s": timeout_s} if timeout_s is not None else {}
+        raw = _json_object(llm.generate(messages, max_tokens=120, **extra))
         return validate(raw, patient_turns=patient_turns, language=language, outcome=outcome, rules=rules,
                         post_surgery=post_surgery, days_since_discharge=days_since_discharge)
 
@@ -124,6 +126,12 @@ def validate(raw: str, *, patient_turns: list[str], language: str, outcome: dict
             continue
         # The rules' reading of the quote in its sentence must not be a denial / someone else's / hypothetical.
         sentence = next((s for s in re.split(r"(?<=[。！!？?；;.])\s*", turn) if quote in s), turn)
+        named = {m.code for m in assess(quote, language)}
+        if named and code not in named:
+            # Words the lexicon reads as another symptom are not this one: the packaged model put
+            # "chest_pain" on "脚有点肿" (swollen feet). Words it cannot read are the model's to add.
+            rejected.append(f"{code}: the words name {', '.join(sorted(named))}")
+            continue
         statuses = [m.status for m in assess(sentence, language) if m.code == code]
         status = statuses[-1] if statuses else clause_status(quote, language)[0]
         if status != "present":

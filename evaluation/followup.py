@@ -166,7 +166,8 @@ def run_scenario(scenario: dict[str, Any], *, session_factory: Any, settings: An
             latencies.append((time.perf_counter() - began) * 1000)
             result_transcript.append(("system", reply.say))
         outcome = runner.finish() if runner.done else runner.hangup()
-        outcome = runner.wait_post_call(timeout=120) or outcome   # the second reader's additions, if any
+        # The second reader's additions, if any: waited for as long as its own limit allows.
+        outcome = runner.wait_post_call(timeout=settings.dialog.second_reader_timeout_s + 10) or outcome
 
     return score(scenario, outcome, transcript=result_transcript, latencies_ms=latencies,
                  answer_failures=answer_failures)

@@ -41,8 +41,10 @@ class LLMUnavailable(RuntimeError):
 class LanguageModel(Protocol):
     name: str
 
-    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
-        """The assistant reply to `messages`. With json_mode the reply is one JSON object (as text)."""
+    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
+        """The assistant reply to `messages`. With json_mode the reply is one JSON object (as text).
+        timeout_s overrides the configured limit for this reply (work after a call may take longer)."""
         ...
 
 
@@ -134,17 +136,19 @@ class LocalLlamaModel:
         if llama is not None:
             llama.close()
 
-    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
         # Callers may ask for more than the configured default (a long extraction), never more
         # than half the context.
         limit = max(1, min(max_tokens or self.max_tokens, self.n_ctx // 2))
-        if not self._lock.acquire(timeout=self.timeout_s):
+        limit_s = timeout_s or self.timeout_s
+        if not self._lock.acquire(timeout=limit_s):
             raise LLMUnavailable("local model busy past the timeout")
         try:
             llama = self._ensure_loaded()
             # The time bound is on generation: a first call also pays the one-off load.
-            deadline = time.monotonic() + self.timeout_s
-            text, finish = self._stream(llama, messages, limit, json_mode, deadline)
+            deadline = time.monotonic() + limit_s
+            text, finish = self._stream(llama, messages, limit, json_mode, deadline, limit_s)
         finally:
             self._lock.release()
         if json_mode:
@@ -154,7 +158,7 @@ class LocalLlamaModel:
         return text.strip()
 
     def _stream(self, llama: Any, messages: Messages, limit: int, json_mode: bool,
-                deadline: float) -> tuple[str, str | None]:
+                deadline: float, limit_s: float) -> tuple[str, str | None]:
         kwargs: dict[str, Any] = {}
         if json_mode:
             kwargs["response_format"] = {"type": "json_object"}  # grammar-constrained decoding
@@ -169,7 +173,7 @@ class LocalLlamaModel:
                     pieces.append(choice.get("delta", {}).get("content") or "")
                     finish = choice.get("finish_reason") or finish
                     if time.monotonic() > deadline:
-                        raise LLMUnavailable(f"local model timed out after {self.timeout_s:g} s")
+                        raise LLMUnavailable(f"local model timed out after {limit_s:g} s")
             finally:
                 stream.close()
         except LLMUnavailable:
@@ -200,19 +204,22 @@ class OpenAICompatibleModel:
         return cls(base_url=cfg.openai.base_url, model=cfg.openai.model, api_key=settings.llm_api_key,
                    max_tokens=cfg.max_tokens, timeout_s=cfg.timeout_s)
 
-    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
         body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0,
                                 "max_tokens": max_tokens or self.max_tokens, "stream": False}
         if json_mode:
             body["response_format"] = {"type": "json_object"}
-        deadline = time.monotonic() + self.timeout_s
+        limit_s = timeout_s or self.timeout_s
+        deadline = time.monotonic() + limit_s
         try:
-            with self._client.stream("POST", "chat/completions", json=body) as response:
+            with self._client.stream("POST", "chat/completions", json=body,
+                                     timeout=httpx.Timeout(limit_s)) as response:
                 chunks = []
                 for chunk in response.iter_bytes():
                     chunks.append(chunk)
                     if time.monotonic() > deadline:
-                        raise LLMUnavailable(f"LLM server timed out after {self.timeout_s:g} s")
+                        raise LLMUnavailable(f"LLM server timed out after {limit_s:g} s")
                 if response.status_code != 200:
                     log.warning("LLM server answered HTTP %d", response.status_code)
                     raise LLMUnavailable(f"LLM server answered HTTP {response.status_code}")
@@ -221,7 +228,7 @@ class OpenAICompatibleModel:
         except LLMUnavailable:
             raise
         except httpx.TimeoutException as exc:
-            raise LLMUnavailable(f"LLM server timed out after {self.timeout_s:g} s") from exc
+            raise LLMUnavailable(f"LLM server timed out after {limit_s:g} s") from exc
         except httpx.HTTPError as exc:
             raise LLMUnavailable(f"LLM server unreachable: {exc.__class__.__name__}") from exc
         except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -239,7 +246,8 @@ class DisabledModel:
 
     name = "off"
 
-    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
         raise LLMUnavailable("language model is switched off (models.llm.backend: off)")
 
 

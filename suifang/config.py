@@ -200,6 +200,9 @@ class DialogConfig(_Section):
     max_questions: int = 5
     use_llm_fallback: bool = True
     second_reader: bool = True
+    # The second reader runs after the call, so no turn waits for it; a whole transcript on two CPU cores
+    # takes the packaged model 30–100 s (the turn limit, models.llm.timeout_s, cut every one of them off).
+    second_reader_timeout_s: float = Field(default=180.0, gt=0)
     read_back_readings: bool = True   # spoken calls read a reading past a red line back before keeping it
     semantic: SemanticConfig = SemanticConfig()
     llm_timeout_s: float = Field(default=4.0, gt=0)  # one fallback reply; past it the answer stays unsettled

@@ -167,7 +167,8 @@ class Services:
             return None
         from dialogs.second_reader import make_second_reader
 
-        return make_second_reader(llm, rules=self.settings.clinical_rules())
+        return make_second_reader(llm, rules=self.settings.clinical_rules(),
+                                  timeout_s=self.settings.dialog.second_reader_timeout_s)
 
     def semantic_matcher(self) -> SemanticMatcher | None:
         """Nearest labelled phrasings over the embeddings (language.semantic), or None when off or broken."""
@@ -310,12 +311,14 @@ class BudgetedModel:
         self.budget_s = budget_s
         self.name: str = getattr(model, "name", "model")
 
-    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: Messages, *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
         from models.llm import LLMUnavailable
 
         try:
+            extra = {"timeout_s": timeout_s} if timeout_s is not None else {}
             return run_within(self.budget_s, partial(self.model.generate, messages, max_tokens=max_tokens,
-                                                     json_mode=json_mode), name="suifang-llm-budget")
+                                                     json_mode=json_mode, **extra), name="suifang-llm-budget")
         except TimeoutError:
             log.warning("language model %s gave no reply within %.1f s; using the rules", self.name, self.budget_s)
             raise LLMUnavailable(f"no reply within the {self.budget_s:g} s budget") from None

@@ -134,6 +134,30 @@ def test_openai_client_timeout_is_unavailable(fake_server) -> None:
     assert time.monotonic() - started < SLOW_SECONDS - 1
 
 
+def test_a_reply_may_be_given_longer_than_the_configured_limit(fake_server) -> None:
+    # Work after a call (the second reader) waits longer than a turn may.
+    base_url, _ = fake_server
+    assert _client(base_url, "slow", timeout_s=0.5).generate(MESSAGES, timeout_s=SLOW_SECONDS + 5) == \
+        "Take it in the morning."
+
+
+class _SlowLlama:
+    """llama.cpp's streaming chat completion, one chunk every 0.1 s."""
+
+    def create_chat_completion(self, **kwargs):  # noqa: ANN003, ANN201
+        for piece in ("Take ", "it ", "at ", "night."):
+            time.sleep(0.1)
+            yield {"choices": [{"delta": {"content": piece}, "finish_reason": None}]}
+
+
+def test_local_model_timeout_can_be_lengthened_for_one_reply() -> None:
+    model = LocalLlamaModel(Path("/nonexistent.gguf"), timeout_s=0.15)
+    model._llama = _SlowLlama()
+    with pytest.raises(LLMUnavailable, match="timed out after 0.15 s"):
+        model.generate(MESSAGES)
+    assert model.generate(MESSAGES, timeout_s=5) == "Take it at night."
+
+
 def test_openai_client_unreachable_server_is_unavailable() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

@@ -23,6 +23,16 @@ def test_a_symptom_quoted_from_the_patient_is_added_with_the_rules_level() -> No
     assert reading.flags[0]["evidence"] == "一下子就倒地上了"
 
 
+def test_a_code_the_quoted_words_name_otherwise_is_rejected() -> None:
+    # Seen from the packaged model: chest pain "quoted" as swollen feet.
+    turns = ["脚有点肿，别的没啥。"]
+    reading = _read([{"code": "chest_pain", "quote": "脚有点肿"}], turns)
+    assert reading.empty and reading.rejected == ("chest_pain: the words name edema",)
+    assert _read([{"code": "edema", "quote": "脚有点肿"}], turns).symptoms == ("edema",)
+    # Words the lexicon cannot read stay the model's to add (the rules' level still applies).
+    assert _read([{"code": "insomnia", "quote": "老是瞪着天花板到天亮"}], ["夜里老是瞪着天花板到天亮"]).symptoms == ("insomnia",)
+
+
 def test_a_quote_the_patient_never_said_is_rejected() -> None:
     reading = _read([{"code": "chest_pain", "quote": "胸口很痛"}], ["挺好的，没什么不舒服"])
     assert reading.empty and reading.rejected
