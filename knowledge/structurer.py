@@ -251,6 +251,10 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     return out
 
 
+_WITH_LIST_EN = re.compile(r"\bwith\s+([A-Za-z0-9&/+.-]+(?:\s+[A-Za-z0-9&/+.-]+){0,2})\s*,\s*(?:[A-Za-z0-9&/+.-]+(?:\s+[A-Za-z0-9&/+.-]+){0,2}\s*,\s*){0,6}"
+                           r"[A-Za-z0-9&/+.-]+(?:\s+[A-Za-z0-9&/+.-]+){0,2}(?:\s+and\s+|(?=\s*(?:[.;]\s|[.;]?$)))", re.I)
+
+
 def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
     splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))(?!\s*(?:abdomen|pelvis|chest|neck|thorax|head|spine)\b)")
     out = []
@@ -264,6 +268,10 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
                 cuts.append(m)
         cuts.sort(key=lambda m: m.start())
         # "- GP: weight, BP, U&E and magnesium twice weekly": the list after a place label, up to its time, is one clause
+        # "Renal clinic 4/52 with FBC, RP, calcium and phosphate": the tests listed after "with" are one clause
+        for m in _WITH_LIST_EN.finditer(segment.text):
+            if _TEST_EN.search(m.group(1)):
+                cuts = [c for c in cuts if not m.start() <= c.start() < m.end()]
         place = _PLACE_LABEL_EN.match(segment.text.lstrip("–—-•* "))
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)) and _TEST_EN.search(place.group(2)):
             cuts = [m for m in cuts if _EN_TIME.search(segment.text[:m.start()])]
@@ -483,6 +491,8 @@ _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|
 _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
 _AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(?:the\s+end\s+of\s+)?(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
+# what a test is done some time before ("复诊前1周", "拔管前1周", "入院前一天"): a time counted back from that event, not from discharge
+_BEFORE_WHAT_ZH = r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术|拔管|拔除|取管|取出|拆线|拆除|放疗|造影)"
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _WITHIN_SPAN_ZH = re.compile(r"(?:术后|出院后)\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内(?=\s*每)")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
@@ -805,9 +815,9 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
-    for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) before\b", text, re.I):
+    for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b", text, re.I):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
-    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:个)?(?:周|天|日|星期|礼拜)", text):
+    for m in re.finditer(rf"{_BEFORE_WHAT_ZH}前(?:一|1|两|二|2|三|3)(?:个)?(?:周|天|日|星期|礼拜)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
@@ -1498,6 +1508,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         lead = segment.text[max(0, med.start - 120):med.start]            # (a bounded window: linear on long lines)
         if not dose_m and _WARNING_TRIGGER.search(lead) and re.search(r"\b(?:if|when)\b|如|若|一旦", lead, re.I):
             continue                  # "Return to ED if he needs salbutamol more often than every 4 hours": a sign, not an order
+        if not dose_m and re.search(r"\b(?:if|when)\b|如|若|一旦", lead, re.I) and _DRUG_FAILED.match(after):
+            continue                  # "如夜间憋醒、沙丁胺醇用后不缓解，立即急诊": the drug not helping is a sign, not an order
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
@@ -1547,6 +1559,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
     return items
 
 
+# a drug named in a warning sign as not helping ("沙丁胺醇用后不缓解", "GTN spray does not help")
+_DRUG_FAILED = re.compile(r"\s*(?:[（(][^)）]{0,20}[)）])?\s*(?:(?:使用|用|吸入|喷|含服|服用?|口服)(?:药)?后)?\s*(?:仍|还|也)?(?:不|无|未|没有?)(?:缓解|好转|效|见效|改善)|"
+                          r"\s*(?:(?:spray|inhaler|tablets?|puffs?)\s+)?(?:does not|doesn.t|did not|didn.t|is not|isn.t|fails? to) (?:help|work|relieve|settle)", re.I)
 _TOPICAL_USE = re.compile(r"^\s*[\u4e00-\u9fff]{0,6}?(?:坐浴|外用|外涂|外敷|湿敷|涂抹|含漱|漱口|泡脚|冲洗)(?!后)")
 _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn|qod|q\d{1,2}h|每|一日|一天|口服)|\bboth\b|\beach\b(?! (?:eye|ear|nostril|side))",
                          re.I)
@@ -1725,6 +1740,7 @@ _ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"], "甲功": ["甲状腺功能"], "甲功能": ["甲状腺功能"],
+    "甲功三项": ["甲状腺功能"], "甲功五项": ["甲状腺功能"], "甲功七项": ["甲状腺功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
 # a clinical look at a wound or a bleb is not a test ("复查眼压及滤过泡")
@@ -2058,7 +2074,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果|当(?:晚|天|日))|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果|当(?:晚|天|日))|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$|预约|单号|^已(?:开|约|预)", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -2227,6 +2243,7 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
+    raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
     inner = re.search(r"\(([^)]*)\)", raw)
     if inner and not _TEST_EN.search(inner.group(1)) and not re.fullmatch(r"\s*[A-Z][A-Za-z0-9&]{1,5}\s*", inner.group(1)):
         # "Serum bilirubin (heel prick)": how it is taken, not a test
@@ -2863,7 +2880,7 @@ _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:han
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
                            r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
-_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(?:个)?(周|天|日|星期|礼拜)", re.I)
+_BEFORE_VISIT = re.compile(rf"\b(the|a|1|one|2|two|3|three) (weeks?|days?) (?:before|earlier|prior)\b|{_BEFORE_WHAT_ZH}?前(一|1|两|二|2|三|3)(?:个)?(周|天|日|星期|礼拜)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
@@ -3457,6 +3474,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
     items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
     items = _after_the_test(items)
+    items = _after_a_dated_event(items, text, discharge_date)
     if discharge_date is not None:
         # "Procedure: cystoscopy and stent placement on 11/30/2026": a date before the discharge is history, not follow-up
         items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when and not i.when.startswith("P")
@@ -3468,6 +3486,46 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             items = [replace(i, name=i.name.translate(back)) if i.name and i.kind in ("revisit", "reexam", "warning_sign") else i
                      for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+# a time counted from an event the order dates ("出院后4周（12月29日）拔除双J管…；拔管后1个月复诊", "碘-131治疗日期：2026年11月28日 …
+# 治疗后3个月复诊"): that date plus the period, not the period from discharge (AUTHOR-NOTES-8/10's chained dates)
+_AFTER_EVENT_ZH = re.compile(rf"(拔管|拔除|取管|治疗|消融)后\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?![（(]\s*(?:20\d\d|\d{{1,2}}\s*月))")
+_EVENT_STEM = {"拔管": "拔(?:管|除)|取(?:管|出)", "拔除": "拔(?:管|除)|取(?:管|出)", "取管": "拔(?:管|除)|取(?:管|出)", "治疗": "治疗", "消融": "消融"}
+
+
+def _after_a_dated_event(items: list[OrderItemDraft], text: str, ref: dt.date | None) -> list[OrderItemDraft]:
+    out = list(items)
+    last: tuple[str, str, int] | None = None        # (period, date, end) of the item chained before
+    for k, item in enumerate(items):
+        if item.kind not in ("revisit", "reexam") or not item.when or not item.when.startswith("P"):
+            continue
+        m = _AFTER_EVENT_ZH.search(item.text)
+        n = _num(m.group(2)) if m else None
+        if not m or n is None or _iso_period(n, _UNIT_ZH[m.group(3)]) != item.when:
+            if last and item.when == last[0] and item.span_start >= last[2] and not _when(item.text, ref) \
+                    and not re.search(r"[；;。\n]", text[last[2]:item.span_start]):
+                out[k] = replace(item, when=last[1])       # "…复诊，并复查24小时尿生化": a test of that visit
+                last = (last[0], last[1], item.span_end)
+            continue
+        stem = _EVENT_STEM[m.group(1)]
+        before = text[:item.span_start + m.start()]
+        anchor = None
+        stated = list(re.finditer(rf"(?:{stem})[\u4e00-\u9fff]{{0,2}}(?:日期|时间)\s*[:：]\s*({_ZH_FULL_DATE})", before))
+        if stated:
+            anchor = _when(stated[-1].group(1), ref)
+        else:
+            dated = [i for i in items[:k] if i.kind == "revisit" and i.when and not i.when.startswith("P") and re.search(stem, i.text)]
+            anchor = dated[-1].when if dated else None
+        try:
+            day = dt.date.fromisoformat(anchor) if anchor else None
+        except ValueError:
+            day = None
+        chained = _add_period(day, n, _UNIT_ZH[m.group(3)]) if day else None
+        if chained:
+            out[k] = replace(item, when=chained)
+            last = (item.when, chained, item.span_end)
+    return out
 
 
 _GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)

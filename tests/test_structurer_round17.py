@@ -1,0 +1,70 @@
+"""Discharge-order structuring, round 17: mechanisms found on orders/train14.jsonl (invented examples, not corpus lines)."""
+
+from __future__ import annotations
+
+from knowledge.structurer import structure_orders
+from tests.test_structurer_round4 import _items, reexams, visits
+
+
+def _signs(text: str) -> set[str]:
+    return {i.symptom_code for i in _items(text, "warning_sign")}
+
+
+def _meds(text: str) -> list[tuple]:
+    return [(i.name, i.dose, i.unit, i.frequency) for i in _items(text, "medication")]
+
+
+def test_order_register_signs_of_breathing_urine_and_stoma() -> None:
+    assert "dyspnea" in _signs("注意：如半夜憋醒、讲不出完整句子，立即急诊")
+    assert "urinary_problem" in _signs("出现发热、无法自行排尿，请立即来院")
+    assert "urinary_problem" in _signs("如尿量明显增多伴口渴，及时就诊")
+    assert "hemoptysis" in _signs("Seek urgent review if she develops haemoptysis.")
+    assert "diarrhea" in _signs("Call the ward if you have a high stoma output (over 2 litres a day).")
+
+
+def test_a_drug_that_does_not_help_in_a_warning_is_no_order() -> None:
+    text = "出院日期：2027年3月2日\n如胸闷加重、硝酸甘油含服后仍不缓解，立即拨打120"
+    assert _meds(text) == []
+    assert "chest_tightness" in _signs(text)
+    # a drug with its dose in a conditional line stays an order
+    assert [m[:3] for m in _meds("如疼痛明显时服布洛芬缓释胶囊 0.3g")] == [("布洛芬缓释胶囊", 0.3, "g")]
+
+
+def test_a_thyroid_panel_is_thyroid_function() -> None:
+    assert reexams("出院后1个月复查甲功三项、血常规") == [("甲状腺功能", "P1M"), ("血常规", "P1M")]
+
+
+def test_a_booking_number_is_not_a_test() -> None:
+    text = "出院后2周复查胸部CT，检查预约单号：CT0316-0021；检查已开好"
+    assert reexams(text) == [("胸部CT", "P2W")]
+
+
+def test_a_test_before_a_dated_removal_counts_back_from_it() -> None:
+    text = "出院日期：2027年3月2日\n出院后3周（2027年3月23日）来泌尿外科日间病房拔除双J管，拔管前1周复查泌尿系B超"
+    assert visits(text) == [("泌尿外科日间病房", "2027-03-23")]
+    assert reexams(text) == [("泌尿系B超", "2027-03-16")]
+    text = "Date of discharge: 02/03/2027. Renal clinic in 6 weeks; U&E one week earlier."
+    assert ("U&E", "P5W") in reexams(text)
+
+
+def test_a_time_after_a_dated_event_is_counted_from_that_date() -> None:
+    text = ("出院日期：2027年3月2日\n1. 3月23日泌尿外科日间病房拔除双J管；\n2. 拔管后2周泌尿外科门诊复诊，并复查尿常规")
+    assert ("泌尿外科", "2027-04-06") in visits(text)
+    assert ("尿常规", "2027-04-06") in reexams(text)
+    text = "核医学科出院医嘱（出院日期：2027年3月2日；碘-131治疗日期：2027年2月27日）\n治疗后2个月核医学科门诊复诊并复查甲功"
+    assert visits(text) == [("核医学科", "2027-04-27")]
+    # with no dated event the time stays from discharge
+    assert visits("出院日期：2027年3月2日\n治疗后1个月血液科门诊复诊") == [("血液科", "P1M")]
+
+
+def test_tests_listed_after_with_stay_with_their_visit() -> None:
+    text = "Date of discharge: 02/03/2027. Follow-up: Renal clinic 6/52 with FBC, RP, calcium and phosphate (bloods 1 week before appt)."
+    assert visits(text) == [("Renal", "P6W")]
+    assert reexams(text) == [("FBC", "P5W"), ("RP", "P5W"), ("Calcium", "P5W"), ("Phosphate", "P5W")]
+    text = "Discharged 02/03/2027. Plan: TCA Medical Clinic in 3/12 with HbA1c, FSL, RP."
+    assert reexams(text) == [("HbA1c", "P3M"), ("FSL", "P3M"), ("RP", "P3M")]
+
+
+def test_a_diabetes_educator_is_its_own_visit() -> None:
+    text = "Discharged 02/03/2027. TCA Klinik Kesihatan in 1/52, with a Diabetes educator appointment on the same day."
+    assert visits(text) == [("Klinik Kesihatan", "P1W"), ("Diabetes educator", "P1W")]
