@@ -367,7 +367,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|(?<![次当翌今明])日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;（(])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?:(?<=[日号])|(?<=日[)）]))[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;（(])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -418,7 +418,7 @@ _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|wks?|months?|mths?|years?|yr
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|最后|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
                           rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
-                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
+                          rf"\s*{_NUM}(?:\s*[-~～]\s*\d{{1,2}})?\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency; "至少服用6-8周": the lower bound
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
@@ -1707,7 +1707,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|门诊看(?:片|报告|结果|病理)|(?:定于|安排(?:在|于)|预约(?:在|于))[^，,。；;]{0,20}?(?:入院|住院)(?![前后])|挂号[\u4e00-\u9fffA-Za-z]{2,14}?门诊|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
@@ -1918,7 +1918,7 @@ def _zh_department(text: str) -> str | None:
     units, names = _zh_department_vocab()
     if _EITHER_PLACE_ZH.search(text):
         return None                     # "（骨科门诊或当地医院均可）": either place, no department (AUTHOR-NOTES-3)
-    mdt = re.search(r"([\u4e00-\u9fff]{1,12}(?:MDT|mdt))门诊", text)
+    mdt = re.search(r"([\u4e00-\u9fff]{1,12}(?:MDT|mdt|多学科)(?:联合)?)门诊", text)      # ("糖尿病足多学科门诊")
     if mdt:                             # "呼吸科间质病MDT门诊": an MDT clinic keeps its whole name (AUTHOR-NOTES-9)
         name = re.split(r"[到至去在于回赴来]|同日|同天|当天|当日|同时|届时|上午|下午|晚上|早上|中午|[)）]", mdt.group(1))[-1]
         name = _DEPT_PREFIX.sub("", re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", name))
@@ -2244,6 +2244,9 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
+    bare = re.sub(r"^(?:blood[- ]taking|blood draws?|blood tests?|bloods)\s+for\s+", "", raw, flags=re.I)      # "blood taking for CBC at GOPC"
+    if bare != raw and _TEST_EN.search(bare):
+        raw = re.sub(r"\s+(?:at|in|with)\s+(?:the\s+|your\s+)?[A-Z][\w&'’-]*(?:\s+[\w&'’-]+){0,3}$", "", bare) or bare
     inner = re.search(r"\(([^)]*)\)", raw)
     if inner and not _TEST_EN.search(inner.group(1)) and not re.fullmatch(r"\s*[A-Z][A-Za-z0-9&]{1,5}\s*", inner.group(1)):
         # "Serum bilirubin (heel prick)": how it is taken, not a test
@@ -2406,6 +2409,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
+_EACH_TEST_VISIT_ZH = re.compile(r"\s*(?:每次|每次复查后|复查后)(?:均|都)?(?:需|须|要)?(?:凭报告|带报告)?(?:到|来|去|回)?(?:我院|本院)?[\u4e00-\u9fff]{0,10}?门诊(?:复诊|随诊|就诊|看报告)")
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
@@ -2599,6 +2603,14 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
             # "3个月后复查胸部X线片、肺功能，同时门诊复诊": a visit on the day of the tests before, its clinic not named
             found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
                                     span_end=clause.start + len(clause.text), name=None, when=prev_found[-1].when)]
+        if zh and not found and not warning and prev_found and all(i.kind == "reexam" and i.when for i in prev_found) \
+                and _EACH_TEST_VISIT_ZH.match(clause.text) and not _when(clause.text, ref) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "出院后6周、3个月、1年各复查一次心脏彩超，每次均门诊复诊": a visit at each time of the tests before (AUTHOR-NOTES-9)
+            found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
+                                    span_end=clause.start + len(clause.text), when=w,
+                                    # (the clinic named earlier in the sentence, when this one names none)
+                                    name=_zh_department(clause.text) or next((i.name for i in reversed(structured) if i.kind == "revisit"), None))
+                     for w in dict.fromkeys(i.when for i in prev_found)]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)

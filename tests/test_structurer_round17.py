@@ -68,3 +68,31 @@ def test_tests_listed_after_with_stay_with_their_visit() -> None:
 def test_a_diabetes_educator_is_its_own_visit() -> None:
     text = "Discharged 02/03/2027. TCA Klinik Kesihatan in 1/52, with a Diabetes educator appointment on the same day."
     assert visits(text) == [("Klinik Kesihatan", "P1W"), ("Diabetes educator", "P1W")]
+
+
+def test_a_lower_bound_course_and_a_once_dose_on_a_bracketed_day() -> None:
+    text = "出院日期：2027年3月2日\n阿司匹林肠溶片 50mg 口服 每日一次，至少服用6-8周"
+    assert [i.duration for i in _items(text, "medication")] == ["P6W"]
+    text = "出院日期：2027年3月2日\n聚乙二醇化重组人粒细胞刺激因子注射液 6mg 皮下注射 出院次日（3月3日）1次"
+    assert [i.frequency for i in _items(text, "medication")] == ["once"]
+
+
+def test_a_visit_after_each_test_is_at_each_test_time() -> None:
+    text = "出院日期：2027年3月2日\n出院后1个月、3个月各复查一次心脏彩超，每次均到儿科门诊复诊"
+    assert visits(text) == [("儿科", "P1M"), ("儿科", "P3M")]
+
+
+def test_hong_kong_and_us_clinic_names() -> None:
+    assert visits("Discharged 02/03/2027. FU Medical SOPC in 10 weeks.") == [("Medical", "P10W")]
+    assert visits("Discharged 02/03/2027. FU M&G SOPC 16 weeks.") == [("M&G", "P16W")]
+    assert visits("Discharged 03/02/2027. OB office visit at 2 weeks.") == [("OB", "P2W")]
+    assert reexams("Discharged 02/03/2027. Blood taking for CBC at GOPC 2 weeks after discharge.") == [("CBC", "P2W")]
+
+
+def test_mdt_clinics_booked_and_a_dated_admission() -> None:
+    assert visits("出院日期：2027年3月2日\n请于3月18日挂号肺结节MDT门诊看病理") == [("肺结节MDT", "2027-03-18")]
+    assert visits("出院日期：2027年3月2日\n2027年4月6日上午糖尿病足多学科门诊") == [("糖尿病足多学科", "2027-04-06")]
+    assert visits("出院日期：2027年3月2日\n4周后复查CT，CT当天下午到消化内科门诊看片") == [("消化内科", "P4W")]
+    text = "出院日期：2027年3月2日\n第3周期化疗定于3月23日入院，入院前一天门诊查血常规"
+    assert visits(text) == [(None, "2027-03-23")]
+    assert reexams(text) == [("血常规", "2027-03-22")]
