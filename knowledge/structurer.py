@@ -985,7 +985,12 @@ def _frequency(text: str) -> str | None:
     for code, pattern in _MEALS:
         if pattern.search(text):
             return code
+    if _CLOCK_DOSE.search(text):
+        return "qd"           # "氢化可的松片 20mg 口服 早8点": one dose at a clock time each day (AUTHOR-NOTES-3/6)
     return None
+
+
+_CLOCK_DOSE = re.compile(r"(?:早上?|晨|上午|中午|下午|傍晚)\s*(?:[01]?\d|2[0-3])\s*(?:点|时)(?![\d\s]*[-~～至到])|\bat (?:[01]?\d|2[0-3])[:.]?00\b|\bat (?:[1-9]|1[0-2])\s*(?:am|pm)\b", re.I)
 
 
 def _route(text: str) -> str | None:
@@ -1306,6 +1311,10 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     i = 0
     while i < len(meds):
         med = meds[i]
+        digits = re.search(r"\s+\d+(?:\.\d+)?$", med.name)
+        if digits and re.match(r"\s*(?:mg|mcg|µg|μg|ug|g|ml)\b", text[med.end:], re.I):
+            # "Tab. Pan 40 mg (pantoprazole)": a brand written with its number ("Pan 40") before a unit: the number is the strength
+            med = _Med(med.name[:digits.start()], med.start, med.start + digits.start(), med.drug)
         # a fixed-dose combination written with "+": "Ferrous sulfate + folic acid, 1 tab", "Ultracet (tramadol 37.5 mg +
         # paracetamol 325 mg) 1 tab": one drug named by its components, taken by the tablet (AUTHOR-NOTES-2/3)
         joined = re.match(rf"(\s*\d+(?:\.\d+)?\s*{_UNIT})?\s*[+＋]\s*", text[med.end:]) if i + 1 < len(meds) else None
@@ -1340,6 +1349,14 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
         if strength and close_after:
             prev = out.pop()            # the brand keeps its name; its strength and what follows stay its order
             out.append(_Med(prev.name, prev.start, prev.end, prev.drug or med.drug))
+            i += 1
+            continue
+        # "Tab. Pan 40 mg (pantoprazole)": an unknown short brand after "Tab.", its strength, then the generic in brackets
+        window = max(0, med.start - 50)
+        unknown = re.search(r"(?:^|(?<=[\s.:：;,]))(?:Tab|Tabs|Cap|Caps|T|Inj|Syp)\.?\s+([A-Z][A-Za-z-]{1,15})\s+\d+(?:\.\d+)?\s*(?:mg|mcg|µg|ug|g|ml|iu|units?)\s?[(（]\s?$",
+                            text[window:med.start], re.I)
+        if unknown and close_after and not (out and out[-1].end > window + unknown.start(1)):
+            out.append(_Med(unknown.group(1), window + unknown.start(1), window + unknown.end(1), med.drug))
             i += 1
             continue
         # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
@@ -1580,6 +1597,10 @@ _PER_PUFF_EN = re.compile(r"[ \t]*(?:(?:/|per[ \t]+)(?:puff|dose|actuation|inhal
                           r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*puffs?\b", re.I)
 
 
+_COMBINATION_NAME = re.compile(r"[A-Za-z]{3,}\s*[-/]\s*[A-Za-z]{3,}")
+_COUNT_SOON = re.compile(r"[^;.\n]{0,25}?\b(?:\d+|one|two|half a|a)\s*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
+
+
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
                 start: int, end: int, original: str, line: str = "", before: str = "") -> OrderItemDraft:
     """The medication item of one drug name and the text of its order after the name."""
@@ -1615,7 +1636,10 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         combination = _SECOND_STRENGTH.match(after, dose_m.end())
-        if dose_m.group(2) and re.search(r"/", dose_m.group(0)) or combination:
+        if dose_m.group(2) and re.search(r"/", dose_m.group(0)) or combination \
+                or dose_m.group(2) and _COMBINATION_NAME.search(name) and _COUNT_SOON.match(after, dose_m.end()):
+            # ("amoxicillin-clavulanate 875-125 mg tablet, 1 tablet", "Sacubitril-valsartan 24-26 mg, 1 tablet": the two
+            # strengths of a combination named with a hyphen, not a range)
             # "49/51 mg", "(600 mg/125 IU) 1 tablet": a combination of two strengths; the dose is the tablet count
             dose_text = dose_m.group(0).strip()
             count = _DOSE_IN_MED.search(after, combination.end() if combination else dose_m.end())
@@ -1700,7 +1724,10 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         dose, frequency = round(dose / 2, 6), "bid"
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
-        generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
+        # ("Tab. Pan 40 mg (pantoprazole)": a short brand the lexicon knows only with its number is the bracketed generic)
+        generic_name=med.drug.generic_en if med.drug and re.fullmatch(r"[A-Za-z]{2,8}", name) and generic_name(name) == name.lower()
+        else generic_name(name),
+        drug_class=med.drug.drug_class if med.drug else None, dose=dose,
         dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after, dose),
     )
 

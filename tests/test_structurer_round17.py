@@ -96,3 +96,21 @@ def test_mdt_clinics_booked_and_a_dated_admission() -> None:
     text = "出院日期：2027年3月2日\n第3周期化疗定于3月23日入院，入院前一天门诊查血常规"
     assert visits(text) == [(None, "2027-03-23")]
     assert reexams(text) == [("血常规", "2027-03-22")]
+
+
+def test_a_hyphenated_combination_is_taken_by_the_tablet() -> None:
+    assert _meds("Discharged 03/02/2027. amoxicillin-clavulanate 875-125 mg tablet, 1 tablet by mouth twice daily") == \
+        [("amoxicillin-clavulanate", 1.0, "tablet", "bid")]
+    assert _meds("Sacubitril-valsartan 49-51 mg, 1 tablet PO twice daily") == [("Sacubitril-valsartan", 1.0, "tablet", "bid")]
+    # a range of one drug stays its lower bound
+    assert _meds("Paracetamol 500-1000 mg QDS PRN") == [("Paracetamol", 500.0, "mg", "prn")]
+
+
+def test_one_dose_at_a_clock_time_is_daily() -> None:
+    text = "出院带药：氢化可的松片 20mg 口服 早8点；氢化可的松片 10mg 口服 下午4点"
+    assert _meds(text) == [("氢化可的松片", 20.0, "mg", "qd"), ("氢化可的松片", 10.0, "mg", "qd")]
+
+
+def test_a_brand_written_with_its_number_before_the_unit() -> None:
+    items = _items("5. Tab. Pan 40 mg (pantoprazole) 1-0-0 before breakfast", "medication")
+    assert [(i.generic_name, i.dose, i.unit, i.frequency) for i in items] == [("pantoprazole", 40.0, "mg", "qd")]
