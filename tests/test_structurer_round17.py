@@ -114,3 +114,18 @@ def test_one_dose_at_a_clock_time_is_daily() -> None:
 def test_a_brand_written_with_its_number_before_the_unit() -> None:
     items = _items("5. Tab. Pan 40 mg (pantoprazole) 1-0-0 before breakfast", "medication")
     assert [(i.generic_name, i.dose, i.unit, i.frequency) for i in items] == [("pantoprazole", 40.0, "mg", "qd")]
+
+
+def test_a_readmission_to_assess_and_tests_completed_before_it() -> None:
+    text = "出院日期：2027年3月2日\n出院后4-6周再次入院评估及治疗，入院前在门诊完善上腹部增强MRI及AFP；住院预约请提前3天致电介入科护士站"
+    assert visits(text) == [(None, "P4W")]
+    assert reexams(text) == [("上腹部增强MRI", "P4W"), ("AFP", "P4W")]
+
+
+def test_a_schedule_heading_is_not_a_visit_and_a_place_is_not_a_test() -> None:
+    text = "出院日期：2027年3月2日\n复诊安排：出院后1个月在当地医院查肝功能"
+    assert visits(text) == []
+    assert reexams(text) == [("肝功能", "P1M")]
+    text = "出院日期：2027年3月2日\n出院后6个月复查HPV，但6个月复查须到妇科宫颈专病门诊现场就诊"
+    assert visits(text) == [("妇科", "P6M")]
+    assert reexams(text) == [("HPV", "P6M")]
