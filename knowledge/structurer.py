@@ -2252,7 +2252,7 @@ _TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*(?:[:：]\s+|：)(
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
-_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|request|"
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you|he|she|they|the patient|the child)?\s*(?:will\s+)?needs?\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|request|"
                             r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |her |his |their |another |repeat |follow-up |follow up )*", re.I)
 # a sample handed in for a test: the test is what the sample is for ("Drop a stool sample for faecal calprotectin")
 _SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|provide|leave)(?:\s+(?:in|off))?\s+)?(?:a\s+|an\s+|your\s+)?"
@@ -2271,6 +2271,8 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
+    raw = re.sub(r"\s+(?:in|at) the [A-Za-z&-]{2,12} (?:room|lab|laboratory|suite|department)$", "", raw, flags=re.I) or raw   # "Transcranial Doppler in the TCD room"
+    raw = re.sub(r"(?<=[A-Z&])\s+[1-9]\s*[-–]?$", "", raw) or raw        # "U&E 1-2/52": the lower bound of a slash range is the time, not the name
     bare = re.sub(r"^(?:blood[- ]taking|blood draws?|blood tests?|bloods)\s+for\s+", "", raw, flags=re.I)      # "blood taking for CBC at GOPC"
     if bare != raw and _TEST_EN.search(bare):
         raw = re.sub(r"\s+(?:at|in|with)\s+(?:the\s+|your\s+)?[A-Z][\w&'’-]*(?:\s+[\w&'’-]+){0,3}$", "", bare) or bare

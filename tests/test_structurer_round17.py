@@ -129,3 +129,11 @@ def test_a_schedule_heading_is_not_a_visit_and_a_place_is_not_a_test() -> None:
     text = "出院日期：2027年3月2日\n出院后6个月复查HPV，但6个月复查须到妇科宫颈专病门诊现场就诊"
     assert visits(text) == [("妇科", "P6M")]
     assert reexams(text) == [("HPV", "P6M")]
+
+
+def test_english_test_names_lose_the_patient_the_room_and_the_range() -> None:
+    text = "Discharged 02/03/2027. She needs a repeat chest X-ray at 6 weeks to confirm resolution."
+    assert reexams(text) == [("Chest X-ray", "P6W")]
+    text = "Discharged 02/03/2027. Clinic on 12/03/2027 with FBC; Transcranial Doppler in the TCD room on the same day."
+    assert ("Transcranial Doppler", "2027-03-12") in reexams(text)
+    assert reexams("Discharged 02/03/2027. Ramipril 2.5 mg od – new, please check U&E 1-2/52 after starting.") == [("U&E", "P1W")]
