@@ -3389,6 +3389,16 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    visit_whens=_last_visit_times(items),
                                    names=names)
+        if previous_segment and _NOT_SETTLED.match(segment.text) and _WARNING_TRIGGER.search(segment.text):
+            # "If sugar <4 with sweating, take sugar first; if no improvement, go to ED": the signs before are the trigger of the
+            # visit (AUTHOR-NOTES-5)
+            at = text.rfind(previous_segment[0], 0, segment.start)
+            have = {i.symptom_code for i in items + found if i.kind == "warning_sign"}
+            for code, a, b in (warning_signs(previous_segment[0], lang) if at >= 0 else []):
+                if code not in have:
+                    have.add(code)
+                    found.append(OrderItemDraft(kind="warning_sign", text=text[at + a:at + b], span_start=at + a, span_end=at + b,
+                                                name=text[at + a:at + b], symptom_code=code))
         if previous_segment and re.search(r"每次(?:复查|检查|化验|检验)(?:后|结果出来后)", segment.text):
             # "…1、3、6个月复查胸部CT；每次复查后凭报告到呼吸科门诊复诊": a visit after each of the tests before
             test_whens = list(dict.fromkeys(i.when for i in items[previous_segment[1]:] if i.kind == "reexam" and i.when))
@@ -3567,6 +3577,11 @@ def _after_a_dated_event(items: list[OrderItemDraft], text: str, ref: dt.date | 
             out[k] = replace(item, when=chained)
             last = (item.when, chained, item.span_end)
     return out
+
+
+# a sentence that goes on from the one before when what was tried does not help ("…take sugar first; if no improvement, go to ED")
+_NOT_SETTLED = re.compile(r"\s*(?:but\s+)?(?:if|when)\s+(?:there is\s+|there.s\s+)?(?:no (?:improvement|better|response)|(?:it |this |that |he |she |they |you )?(?:does not|doesn.t|do not|don.t|is not|isn.t) (?:settle|improve|get better|better|help)|not (?:better|improving|settling|settled|improved))|"
+                          r"\s*(?:如|若|如果)?(?:仍|还|依然)?(?:不|未|无)(?:缓解|好转|改善|见好)", re.I)
 
 
 _GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)

@@ -137,3 +137,11 @@ def test_english_test_names_lose_the_patient_the_room_and_the_range() -> None:
     text = "Discharged 02/03/2027. Clinic on 12/03/2027 with FBC; Transcranial Doppler in the TCD room on the same day."
     assert ("Transcranial Doppler", "2027-03-12") in reexams(text)
     assert reexams("Discharged 02/03/2027. Ramipril 2.5 mg od – new, please check U&E 1-2/52 after starting.") == [("U&E", "P1W")]
+
+
+def test_signs_before_an_if_not_settled_visit_are_warning_signs() -> None:
+    text = "Discharged 02/03/2027. If sugar <4 with sweating and shaking, take sugar first; if no improvement, go to the nearest ED."
+    assert "hypoglycemia_symptoms" in _signs(text)
+    assert "hypoglycemia_symptoms" in _signs("出院日期：2027年3月2日\n出现心慌、出汗、手抖等低血糖表现时先进食糖果；如不缓解请立即就诊")
+    # a later sentence that is not about the advice failing adds nothing
+    assert "hypoglycemia_symptoms" not in _signs("Discharged 02/03/2027. Eat regular meals with sugar; go to the nearest ED if short of breath.")
