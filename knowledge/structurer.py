@@ -2746,10 +2746,16 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
         # "Oncology will write to you with an appointment", "肿瘤科将电话通知放疗时间": a visit that is certain but not yet
         # timed has its department only (AUTHOR-NOTES-3/4)
         department = _zh_department(text) if zh else _known_en_department(text)
+        tests = [] if zh or department else _en_reexam_items(re.split(r"[,，(]", text)[0], timed=False)
+        end = segment.start + len(text)
         if department:
-            end = segment.start + len(text)
             structured = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
                                          span_end=end, name=department)]
+        elif tests:
+            # "echo requested as an outpatient, the echo department will send an appointment": the test, its time not yet known
+            # (AUTHOR-NOTES-12: a DEXA scan booked by letter is a re-exam with no time)
+            structured = [OrderItemDraft(kind="reexam", text=original[segment.start:end], span_start=segment.start, span_end=end,
+                                         name=re.sub(r"\s+(?:requested|booked|arranged|ordered)$", "", name, flags=re.I)) for name, _, _ in tests]
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     result_if = _RESULT_CONDITION.search(text)
@@ -2789,6 +2795,8 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
 _APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\b(?:appointment|start date)|"
                                   r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
+                                  r"\bwill (?:send|post) (?:you )?an? (?:[A-Za-z]+ ){0,2}appointment\b|"
+                                  r"\breferral (?:has been )?(?:placed|made|sent|done)\b[^.;]{0,20}?\bwill (?:call|contact|phone|ring|write to) you\b|"
                                   r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
 _FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit| draw| blood draw| sample| session)?\b", re.I)
 

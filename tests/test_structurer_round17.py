@@ -145,3 +145,11 @@ def test_signs_before_an_if_not_settled_visit_are_warning_signs() -> None:
     assert "hypoglycemia_symptoms" in _signs("出院日期：2027年3月2日\n出现心慌、出汗、手抖等低血糖表现时先进食糖果；如不缓解请立即就诊")
     # a later sentence that is not about the advice failing adds nothing
     assert "hypoglycemia_symptoms" not in _signs("Discharged 02/03/2027. Eat regular meals with sugar; go to the nearest ED if short of breath.")
+
+
+def test_a_referral_or_test_whose_appointment_will_come() -> None:
+    text = "Discharge date: Tue 03/02/2027. Cardiac rehab referral placed (they will call you)."
+    assert visits(text) == [("Cardiac rehab", None)]
+    text = "Discharged 02/03/2027. Echo requested as an outpatient, the echo department will send an appointment."
+    assert reexams(text) == [("Echo", None)]
+    assert visits(text) == []
