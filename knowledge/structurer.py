@@ -251,6 +251,10 @@ def _segments(text: str, zh: bool) -> list[_Segment]:
     return out
 
 
+_WITH_LIST_EN = re.compile(r"\bwith\s+([A-Za-z0-9&/+.-]+(?:\s+[A-Za-z0-9&/+.-]+){0,2})\s*,\s*(?:[A-Za-z0-9&/+.-]+(?:\s+[A-Za-z0-9&/+.-]+){0,2}\s*,\s*){0,6}"
+                           r"[A-Za-z0-9&/+.-]+(?:\s+[A-Za-z0-9&/+.-]+){0,2}(?:\s+and\s+|(?=\s*(?:[.;]\s|[.;]?$)))", re.I)
+
+
 def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
     splitter = re.compile(r"[，；]|,(?!\d)" if zh else r",(?!\s*\d)(?![^(]*\))(?!\s*(?:abdomen|pelvis|chest|neck|thorax|head|spine)\b)")
     out = []
@@ -264,6 +268,10 @@ def _clauses(segment: _Segment, zh: bool) -> list[_Segment]:
                 cuts.append(m)
         cuts.sort(key=lambda m: m.start())
         # "- GP: weight, BP, U&E and magnesium twice weekly": the list after a place label, up to its time, is one clause
+        # "Renal clinic 4/52 with FBC, RP, calcium and phosphate": the tests listed after "with" are one clause
+        for m in _WITH_LIST_EN.finditer(segment.text):
+            if _TEST_EN.search(m.group(1)):
+                cuts = [c for c in cuts if not m.start() <= c.start() < m.end()]
         place = _PLACE_LABEL_EN.match(segment.text.lstrip("–—-•* "))
         if place and not _TEST_EN.search(place.group(1)) and _known_en_department(place.group(1)) and _TEST_EN.search(place.group(2)):
             cuts = [m for m in cuts if _EN_TIME.search(segment.text[:m.start()])]
@@ -359,7 +367,7 @@ _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) fo
            r"每天晚上|晚上(?:一|1)次"),
     ("qd", r"\b12\s*(?:hours?|hrs?|h)\s*on\b|贴\s*12\s*小时|(?<=[\dlLg片粒袋])\s*/\s*(?:日|天|d\b|day\b)|(?:每日|每天|一日|一天|(?<![次当翌今明])日)(?:一|1)次|1次/日|每日|每天|\bqd\b|q\.d\.|\bod\b|once (?:a|per) day|once daily|\bdaily\b|every day|each day|"
            r"every morning|each morning|in the morning|\bmane\b|\bom\b|每早|每天早上|早上(?:一|1)次|晨起|\bqam\b|\bq\.?am\b|\b(?:a|per) day\b"),
-    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?<=[日号])[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;（(])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
+    ("once", r"\bst\b|立即|单次|once only|single dose|\bstat\b|one dose|一次性|(?:(?<=[日号])|(?<=日[)）]))[ \t]?(?:皮下)?(?:注射|使用|服用|口服)?[ \t]?(?:1|一)次(?=$|[\s，,。；;（(])|\bonce\b(?=\s*(?:[,;.)]|$|\d|(?:on|at|after|before)\b))"),
 )]
 # doses written per meal ("早6U 中4U 晚6U", "4 units before breakfast … 6 units before dinner"): one a day per meal
 _SLOT_ZH = re.compile(r"(早餐|早上|早晨|早|午餐|中午|中餐|午|中|晚餐|晚上|晚|睡前)(?:餐)?(?:前|后|时)?\s*[:：]?\s*\d+(?:\.\d+)?\s*"
@@ -410,7 +418,7 @@ _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|wks?|months?|mths?|years?|yr
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
 _DURATION_ZH = re.compile(rf"(?:共|连用|连服|服用|使用|用|服|疗程|持续|连续|治疗|至少|计划|最后|×|\*|[xX](?=\s*\d)|(?:用|服|使用|注射)?至(?:出院后|术后)第?|"
                           rf"(?:用|服|使用|注射)至(?:出院后|术后)?第?)"
-                          rf"\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency
+                          rf"\s*{_NUM}(?:\s*[-~～]\s*\d{{1,2}})?\s*(?:个)?\s*(天|日|周|星期|月|年)(?!\s*[一二两三四五六\d\-~～至到或]*次)")   # "服 一日三次" is a frequency; "至少服用6-8周": the lower bound
 # a course written bare after the sig ("0.5mg tid 1月", "tid 3d", "饭后 6周", "qn 半年"): a period standing alone, not "2周后"
 _DURATION_BARE = re.compile(r"(?:(?<=[\s，,;；])|^)((?<![\d.])\d+|(?<![一二两三四五六七八九十])[一二两三四五六七八九十半]+)\s*(?:个)?\s*"
                             r"(天|日|周|星期|月|年|d|w)(?=$|[\s，,。;；(（])", re.I)
@@ -483,6 +491,8 @@ _LIST_BEFORE_EN = re.compile(r"(?:\b\d{1,3}\s*,\s*){0,7}\b\d{1,3}\s*,?\s*(?:and|
 _FIRST_SPAN_ZH = re.compile(r"(?:出院后)?(?:第(?:1|一)|头|前)\s*(?:1|一)?\s*个?\s*月\s*(?:内)?(?=[^，,。；;]{0,8}?每)")
 _AT_WEEK_EN = re.compile(r"\b(?:at|in|during|by)\s+(?:the\s+end\s+of\s+)?(week|month)\s+(\d{1,2})\b(?!\s*(?:,|and|or|&)\s*\d)", re.I)
 _UNIT_FIRST_EN = re.compile(r"\b(days?|weeks?|months?)\s+(\d{1,3}(?:\s*,\s*\d{1,3})*\s*,?\s*(?:and|or|&)\s*\d{1,3})\b", re.I)
+# what a test is done some time before ("复诊前1周", "拔管前1周", "入院前一天"): a time counted back from that event, not from discharge
+_BEFORE_WHAT_ZH = r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术|拔管|拔除|取管|取出|拆线|拆除|放疗|造影)"
 _GLOSS_FROM_DISCHARGE = re.compile(r"[（(]\s*(?:即|约|大约|也就是|相当于)?\s*出院后第?\s*\d{1,3}\s*(?:个)?(?:天|日|周|月)(?:左右)?\s*[)）]")
 _WITHIN_SPAN_ZH = re.compile(r"(?:术后|出院后)\s*[\d一二两三四五]+\s*(?:个)?\s*(?:年|月)\s*内(?=\s*每)")
 _SPAN_ZH = re.compile(r"(?:连续|持续|连服|连用)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个)?\s*(?:天|日|周|星期|月)")
@@ -805,9 +815,9 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
             for k, n in enumerate(numbers):
                 end = m.end() if k == len(numbers) - 1 else before.start() + n.end()
                 add((before.start() + n.start(), end), _iso_period(float(n.group(0)), unit))
-    for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) before\b", text, re.I):
+    for m in re.finditer(r"\b(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b", text, re.I):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "TFTs 1 week before": before the visit, not from discharge
-    for m in re.finditer(r"(?:复诊|门诊|就诊|入院|住院|化疗|治疗|手术)前(?:一|1|两|二|2|三|3)(?:个)?(?:周|天|日|星期|礼拜)", text):
+    for m in re.finditer(rf"{_BEFORE_WHAT_ZH}前(?:一|1|两|二|2|三|3)(?:个)?(?:周|天|日|星期|礼拜)", text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "复诊前一周": before the visit, not from discharge
     for m in _SPAN_ZH.finditer(text):
         covered[m.start():m.end()] = b"\x01" * (m.end() - m.start())      # "连续2天每日<10ml时": how long, not when
@@ -975,7 +985,12 @@ def _frequency(text: str) -> str | None:
     for code, pattern in _MEALS:
         if pattern.search(text):
             return code
+    if _CLOCK_DOSE.search(text):
+        return "qd"           # "氢化可的松片 20mg 口服 早8点": one dose at a clock time each day (AUTHOR-NOTES-3/6)
     return None
+
+
+_CLOCK_DOSE = re.compile(r"(?:早上?|晨|上午|中午|下午|傍晚)\s*(?:[01]?\d|2[0-3])\s*(?:点|时)(?![\d\s]*[-~～至到])|\bat (?:[01]?\d|2[0-3])[:.]?00\b|\bat (?:[1-9]|1[0-2])\s*(?:am|pm)\b", re.I)
 
 
 def _route(text: str) -> str | None:
@@ -1296,6 +1311,10 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
     i = 0
     while i < len(meds):
         med = meds[i]
+        digits = re.search(r"\s+\d+(?:\.\d+)?$", med.name)
+        if digits and re.match(r"\s*(?:mg|mcg|µg|μg|ug|g|ml)\b", text[med.end:], re.I):
+            # "Tab. Pan 40 mg (pantoprazole)": a brand written with its number ("Pan 40") before a unit: the number is the strength
+            med = _Med(med.name[:digits.start()], med.start, med.start + digits.start(), med.drug)
         # a fixed-dose combination written with "+": "Ferrous sulfate + folic acid, 1 tab", "Ultracet (tramadol 37.5 mg +
         # paracetamol 325 mg) 1 tab": one drug named by its components, taken by the tablet (AUTHOR-NOTES-2/3)
         joined = re.match(rf"(\s*\d+(?:\.\d+)?\s*{_UNIT})?\s*[+＋]\s*", text[med.end:]) if i + 1 < len(meds) else None
@@ -1330,6 +1349,14 @@ def _merge_names(text: str, meds: list[_Med]) -> list[_Med]:
         if strength and close_after:
             prev = out.pop()            # the brand keeps its name; its strength and what follows stay its order
             out.append(_Med(prev.name, prev.start, prev.end, prev.drug or med.drug))
+            i += 1
+            continue
+        # "Tab. Pan 40 mg (pantoprazole)": an unknown short brand after "Tab.", its strength, then the generic in brackets
+        window = max(0, med.start - 50)
+        unknown = re.search(r"(?:^|(?<=[\s.:：;,]))(?:Tab|Tabs|Cap|Caps|T|Inj|Syp)\.?\s+([A-Z][A-Za-z-]{1,15})\s+\d+(?:\.\d+)?\s*(?:mg|mcg|µg|ug|g|ml|iu|units?)\s?[(（]\s?$",
+                            text[window:med.start], re.I)
+        if unknown and close_after and not (out and out[-1].end > window + unknown.start(1)):
+            out.append(_Med(unknown.group(1), window + unknown.start(1), window + unknown.end(1), med.drug))
             i += 1
             continue
         # the brand before the bracket is unknown: "帅泰(盐酸曲美他嗪片)"
@@ -1498,6 +1525,8 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
         lead = segment.text[max(0, med.start - 120):med.start]            # (a bounded window: linear on long lines)
         if not dose_m and _WARNING_TRIGGER.search(lead) and re.search(r"\b(?:if|when)\b|如|若|一旦", lead, re.I):
             continue                  # "Return to ED if he needs salbutamol more often than every 4 hours": a sign, not an order
+        if not dose_m and re.search(r"\b(?:if|when)\b|如|若|一旦", lead, re.I) and _DRUG_FAILED.match(after):
+            continue                  # "如夜间憋醒、沙丁胺醇用后不缓解，立即急诊": the drug not helping is a sign, not an order
         # a drug mentioned without a dose or a frequency is prose ("避免服用布洛芬"), not an order, unless the line says
         # to keep taking it ("降糖继续原方案（二甲双胍）": listed by name only)
         kept_on = _KEEP_TAKING.search(between) and not stopped and not re.search(r"\d", after)
@@ -1547,6 +1576,9 @@ def _medication_items(segment: _Segment, zh: bool, original: str, stop_section: 
     return items
 
 
+# a drug named in a warning sign as not helping ("沙丁胺醇用后不缓解", "GTN spray does not help")
+_DRUG_FAILED = re.compile(r"\s*(?:[（(][^)）]{0,20}[)）])?\s*(?:(?:使用|用|吸入|喷|含服|服用?|口服)(?:药)?后)?\s*(?:仍|还|也)?(?:不|无|未|没有?)(?:缓解|好转|效|见效|改善)|"
+                          r"\s*(?:(?:spray|inhaler|tablets?|puffs?)\s+)?(?:does not|doesn.t|did not|didn.t|is not|isn.t|fails? to) (?:help|work|relieve|settle)", re.I)
 _TOPICAL_USE = re.compile(r"^\s*[\u4e00-\u9fff]{0,6}?(?:坐浴|外用|外涂|外敷|湿敷|涂抹|含漱|漱口|泡脚|冲洗)(?!后)")
 _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn|qod|q\d{1,2}h|每|一日|一天|口服)|\bboth\b|\beach\b(?! (?:eye|ear|nostril|side))",
                          re.I)
@@ -1563,6 +1595,10 @@ _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actu
 # "Salbutamol inhaler 100 micrograms/dose 2 puffs", "Albuterol HFA 90 mcg - 2 puffs": the strength of one puff, then the puffs
 _PER_PUFF_EN = re.compile(r"[ \t]*(?:(?:/|per[ \t]+)(?:puff|dose|actuation|inhalation)\b)?[ \t]*(?:[-–,][ \t]*)?(?:take |inhale |use )?"
                           r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*puffs?\b", re.I)
+
+
+_COMBINATION_NAME = re.compile(r"[A-Za-z]{3,}\s*[-/]\s*[A-Za-z]{3,}")
+_COUNT_SOON = re.compile(r"[^;.\n]{0,25}?\b(?:\d+|one|two|half a|a)\s*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
 
 
 def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[str] | None, frequency: str | None,
@@ -1600,7 +1636,10 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
     if dose_m:
         unit = _UNIT_NORMAL.get(dose_m.group(3).lower(), _UNIT_NORMAL.get(dose_m.group(3), dose_m.group(3)))
         combination = _SECOND_STRENGTH.match(after, dose_m.end())
-        if dose_m.group(2) and re.search(r"/", dose_m.group(0)) or combination:
+        if dose_m.group(2) and re.search(r"/", dose_m.group(0)) or combination \
+                or dose_m.group(2) and _COMBINATION_NAME.search(name) and _COUNT_SOON.match(after, dose_m.end()):
+            # ("amoxicillin-clavulanate 875-125 mg tablet, 1 tablet", "Sacubitril-valsartan 24-26 mg, 1 tablet": the two
+            # strengths of a combination named with a hyphen, not a range)
             # "49/51 mg", "(600 mg/125 IU) 1 tablet": a combination of two strengths; the dose is the tablet count
             dose_text = dose_m.group(0).strip()
             count = _DOSE_IN_MED.search(after, combination.end() if combination else dose_m.end())
@@ -1685,14 +1724,17 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         dose, frequency = round(dose / 2, 6), "bid"
     return OrderItemDraft(
         kind="medication", text=original[start:end], span_start=start, span_end=end, name=name,
-        generic_name=generic_name(name), drug_class=med.drug.drug_class if med.drug else None, dose=dose,
+        # ("Tab. Pan 40 mg (pantoprazole)": a short brand the lexicon knows only with its number is the bracketed generic)
+        generic_name=med.drug.generic_en if med.drug and re.fullmatch(r"[A-Za-z]{2,8}", name) and generic_name(name) == name.lower()
+        else generic_name(name),
+        drug_class=med.drug.drug_class if med.drug else None, dose=dose,
         dose_text=dose_text, unit=unit, route=route, frequency=frequency, duration=_duration(after, dose),
     )
 
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊(?!安排|计划)|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|门诊看(?:片|报告|结果|病理)|(?:定于|安排(?:在|于)|预约(?:在|于))[^，,。；;]{0,20}?(?:入院|住院)(?![前后])|挂号[\u4e00-\u9fffA-Za-z]{2,14}?门诊|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|再次(?:入院|住院)(?:评估|复查)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
@@ -1715,7 +1757,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?(?:health|medicine) (?:visit|appointment|review|consultation|call|follow[- ]?up)s?\b(?! or\b)|"
                           # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
                           r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|(?:提前|预先)[\d一二两三四五六七]?(?:天|日)?(?:致电|电话)|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
@@ -1725,6 +1767,7 @@ _ITEM_SPLIT = re.compile(r"[、，,及与/]|(?<!饱)和(?!度)|以及")      # (
 _ITEM_EXPAND = {
     "肝肾功能": ["肝功能", "肾功能"], "肝肾功": ["肝功能", "肾功能"], "血尿常规": ["血常规", "尿常规"], "血尿便常规": ["血常规", "尿常规", "便常规"],
     "血常规及肝肾功能": ["血常规", "肝功能", "肾功能"], "肝功肾功": ["肝功能", "肾功能"], "肝功": ["肝功能"], "肾功": ["肾功能"], "甲功": ["甲状腺功能"], "甲功能": ["甲状腺功能"],
+    "甲功三项": ["甲状腺功能"], "甲功五项": ["甲状腺功能"], "甲功七项": ["甲状腺功能"],
     "血脂肝功能": ["血脂", "肝功能"],
 }
 # a clinical look at a wound or a bleb is not a test ("复查眼压及滤过泡")
@@ -1902,7 +1945,7 @@ def _zh_department(text: str) -> str | None:
     units, names = _zh_department_vocab()
     if _EITHER_PLACE_ZH.search(text):
         return None                     # "（骨科门诊或当地医院均可）": either place, no department (AUTHOR-NOTES-3)
-    mdt = re.search(r"([\u4e00-\u9fff]{1,12}(?:MDT|mdt))门诊", text)
+    mdt = re.search(r"([\u4e00-\u9fff]{1,12}(?:MDT|mdt|多学科)(?:联合)?)门诊", text)      # ("糖尿病足多学科门诊")
     if mdt:                             # "呼吸科间质病MDT门诊": an MDT clinic keeps its whole name (AUTHOR-NOTES-9)
         name = re.split(r"[到至去在于回赴来]|同日|同天|当天|当日|同时|届时|上午|下午|晚上|早上|中午|[)）]", mdt.group(1))[-1]
         name = _DEPT_PREFIX.sub("", re.sub(r"^[\d一二两三四五六七八九十半]+(?:个)?(?:天|日|周|月|年)?(?:后|内)?", "", name))
@@ -1942,7 +1985,7 @@ def _zh_department(text: str) -> str | None:
 def _zh_test_verb() -> re.Pattern[str]:
     """A bare verb before a test word of tests_zh ("入院当日查血常规", "复诊时拍髋关节正侧位片", "并行24小时动态心电图"):
     the verb alone is too common to mean a test, the verb and a test word within a few characters do."""
-    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成|照|量|评估)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
+    return re.compile(rf"(?:抽血)?(?:查(?![看阅询])|测|拍|做|行|完成|完善|照|量|评估)(?=[^，,。；;、：:]{{0,12}}?(?:{_zh_test_words().pattern}))|"
                       rf"(?<![调审排追检复加])查(?![看阅询找体房])(?=[\u4e00-\u9fffA-Za-zα-ωΑ-Ω])")     # ("查β-hCG")
 
 
@@ -2058,7 +2101,7 @@ def _zh_reexam_items(text: str) -> list[tuple[str, int, int]]:
         piece = re.sub(rf"^{_NUM}(?:个)?(?:天|日|周|月|年)(?:后|内)?", "", piece) if piece else piece
         if re.fullmatch(r"(?:项目|时间|地点|科室|内容|备注|日期|[\s—–/|-])+", piece):
             continue                                    # "复查安排：项目 — 时间 — 地点": the head of a table
-        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果|当(?:晚|天|日))|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
+        if piece and len(piece) >= 2 and not re.search(r"^(?:后|内(?!瘘|镜|分泌|耳|眼)|时|结果|当(?:晚|天|日))|决定|再定|调整|停用|停药|^(?:安排|计划|时间|项目)$|预约|单号|^已(?:开|约|预)|^(?:须|需|要|应)(?:到|去|来|回)|^(?:到|去|来|回)(?:我院|本院)?[\u4e00-\u9fff]{0,8}?(?:科|门诊|医院|中心)", piece) and not _NOT_A_TEST_ZH.fullmatch(piece):
             idx = text.find(raw, offset)
             start = idx if idx >= 0 else offset
             for expanded in _ITEM_EXPAND.get(piece, [piece]):
@@ -2209,7 +2252,7 @@ _TIMED_LABEL_EN = re.compile(r"^\s*([A-Za-z][^:：]{1,60}?)\s*(?:[:：]\s+|：)(
 _PLACE_LABEL_EN = re.compile(r"^\s*([A-Za-z][A-Za-z'&/ -]{1,40}?)\s*:\s*(\S.*)$")
 _TEST_LABEL_EN = re.compile(r"^\s*(?!(?:blood |lab(?:oratory)? )?(?:tests?|labs?|bloods|investigations|monitoring|results)\s*:)"
                             r"([A-Za-z][A-Za-z0-9&/ -]{1,30}?)(?:\s+(?:checks?|tests?|levels?|monitoring))?\s*:\s*(\S.*)$", re.I)
-_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you\s+)?(?:will\s+)?need\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|request|"
+_EN_TEST_VERBS = re.compile(r"^(?:please\s+)?(?:(?:you|he|she|they|the patient|the child)?\s*(?:will\s+)?needs?\s+(?:to\s+)?(?:have\s+)?|(?:repeat|recheck|re-check|check|get|have|obtain|request|"
                             r"schedule|arrange|book|do|draw|take|bring|hand in|provide)\s+)(?:a |an |your |the |her |his |their |another |repeat |follow-up |follow up )*", re.I)
 # a sample handed in for a test: the test is what the sample is for ("Drop a stool sample for faecal calprotectin")
 _SAMPLE_FOR = re.compile(r"^(?:please\s+)?(?:(?:drop|hand|bring|give|send|take|provide|leave)(?:\s+(?:in|off))?\s+)?(?:a\s+|an\s+|your\s+)?"
@@ -2227,6 +2270,12 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
+    raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
+    raw = re.sub(r"\s+(?:in|at) the [A-Za-z&-]{2,12} (?:room|lab|laboratory|suite|department)$", "", raw, flags=re.I) or raw   # "Transcranial Doppler in the TCD room"
+    raw = re.sub(r"(?<=[A-Z&])\s+[1-9]\s*[-–]?$", "", raw) or raw        # "U&E 1-2/52": the lower bound of a slash range is the time, not the name
+    bare = re.sub(r"^(?:blood[- ]taking|blood draws?|blood tests?|bloods)\s+for\s+", "", raw, flags=re.I)      # "blood taking for CBC at GOPC"
+    if bare != raw and _TEST_EN.search(bare):
+        raw = re.sub(r"\s+(?:at|in|with)\s+(?:the\s+|your\s+)?[A-Z][\w&'’-]*(?:\s+[\w&'’-]+){0,3}$", "", bare) or bare
     inner = re.search(r"\(([^)]*)\)", raw)
     if inner and not _TEST_EN.search(inner.group(1)) and not re.fullmatch(r"\s*[A-Z][A-Za-z0-9&]{1,5}\s*", inner.group(1)):
         # "Serum bilirubin (heel prick)": how it is taken, not a test
@@ -2389,6 +2438,7 @@ def _en_reexam_items(text: str, timed: bool = True) -> list[tuple[str, int, int]
     return []
 
 
+_EACH_TEST_VISIT_ZH = re.compile(r"\s*(?:每次|每次复查后|复查后)(?:均|都)?(?:需|须|要)?(?:凭报告|带报告)?(?:到|来|去|回)?(?:我院|本院)?[\u4e00-\u9fff]{0,10}?门诊(?:复诊|随诊|就诊|看报告)")
 _SAME_VISIT = re.compile(r"\b(?:at|on|during) (?:the )?same (?:visit|day|appointment|morning|time)\b|\bprior to (?:the |your )?(?:visit|appointment|clinic|review)\b|\b(?:taken |done )?the same (?:day|morning)\b|"
                          r"\bat (?:that|this|the) (?:visit|appointment)\b|\bat (?:that|this|the same) clinic\b|\bbeforehand\b|\bbefore (?:the|your|that|this) (?:visit|appointment|clinic|review)\b|"
                          r"\bat (?:every|each) (?:[a-z]+ )?(?:visit|appointment)\b|每次复诊时?|"
@@ -2582,6 +2632,14 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
             # "3个月后复查胸部X线片、肺功能，同时门诊复诊": a visit on the day of the tests before, its clinic not named
             found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
                                     span_end=clause.start + len(clause.text), name=None, when=prev_found[-1].when)]
+        if zh and not found and not warning and prev_found and all(i.kind == "reexam" and i.when for i in prev_found) \
+                and _EACH_TEST_VISIT_ZH.match(clause.text) and not _when(clause.text, ref) and not _CONDITIONAL_VISIT.search(clause.text):
+            # "出院后6周、3个月、1年各复查一次心脏彩超，每次均门诊复诊": a visit at each time of the tests before (AUTHOR-NOTES-9)
+            found = [OrderItemDraft(kind="revisit", text=original[clause.start:clause.start + len(clause.text)], span_start=clause.start,
+                                    span_end=clause.start + len(clause.text), when=w,
+                                    # (the clinic named earlier in the sentence, when this one names none)
+                                    name=_zh_department(clause.text) or next((i.name for i in reversed(structured) if i.kind == "revisit"), None))
+                     for w in dict.fromkeys(i.when for i in prev_found)]
         if zh and not found and not warning and prev_found and prev_found[-1].kind == "reexam" and not _CONDITIONAL_VISIT.search(clause.text):
             # "出院后1周查血常规，肝功": more tests after a comma, with the verb and time of the clause before
             more = _zh_bare_tests(clause.text)
@@ -2688,10 +2746,16 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
         # "Oncology will write to you with an appointment", "肿瘤科将电话通知放疗时间": a visit that is certain but not yet
         # timed has its department only (AUTHOR-NOTES-3/4)
         department = _zh_department(text) if zh else _known_en_department(text)
+        tests = [] if zh or department else _en_reexam_items(re.split(r"[,，(]", text)[0], timed=False)
+        end = segment.start + len(text)
         if department:
-            end = segment.start + len(text)
             structured = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
                                          span_end=end, name=department)]
+        elif tests:
+            # "echo requested as an outpatient, the echo department will send an appointment": the test, its time not yet known
+            # (AUTHOR-NOTES-12: a DEXA scan booked by letter is a re-exam with no time)
+            structured = [OrderItemDraft(kind="reexam", text=original[segment.start:end], span_start=segment.start, span_end=end,
+                                         name=re.sub(r"\s+(?:requested|booked|arranged|ordered)$", "", name, flags=re.I)) for name, _, _ in tests]
     if _NOT_BETTER.search(text):
         structured = [i for i in structured if i.kind != "revisit"]
     result_if = _RESULT_CONDITION.search(text)
@@ -2731,6 +2795,8 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
 _APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\b(?:appointment|start date)|"
                                   r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
+                                  r"\bwill (?:send|post) (?:you )?an? (?:[A-Za-z]+ ){0,2}appointment\b|"
+                                  r"\breferral (?:has been )?(?:placed|made|sent|done)\b[^.;]{0,20}?\bwill (?:call|contact|phone|ring|write to) you\b|"
                                   r"(?:将|会)(?:另行|电话|短信)?(?:通知|联系)(?:您|你|患者|家属)?[^，,。；;]{0,10}?(?:时间|日期)", re.I)
 _FIRST_NOTE = re.compile(r"第一次|首次|\bfirst(?: one| set| test| check| visit| draw| blood draw| sample| session)?\b", re.I)
 
@@ -2863,7 +2929,7 @@ _THERAPY_START = re.compile(r"\b(?:physio(?:therapy)?|rehab(?:ilitation)?|(?:han
 _THERAPY_AT_ZH = re.compile(r"治疗|训练|针刺|针灸|理疗|推拿|康复|透析")
 _SAME_TIME_EN = re.compile(r"\b(?:on |in )?(?:the )?same (?:day|week|morning|afternoon|visit)\b|\bthat (?:day|week|morning)\b|\bafterwards\b|"
                            r"\bafter (?:the|that|this) (?:scan|test|x-?ray|ultrasound|mri|ct)\b", re.I)
-_BEFORE_VISIT = re.compile(r"\b(the|a|1|one|2|two|3|three) (weeks?|days?) before\b|(?:复诊|门诊|入院|住院|化疗|治疗|手术)?前(一|1|两|二|2|三|3)(?:个)?(周|天|日|星期|礼拜)", re.I)
+_BEFORE_VISIT = re.compile(rf"\b(the|a|1|one|2|two|3|three) (weeks?|days?) (?:before|earlier|prior)\b|{_BEFORE_WHAT_ZH}?前(一|1|两|二|2|三|3)(?:个)?(周|天|日|星期|礼拜)", re.I)
 
 
 def _before_the_visit(text: str, when: str | None) -> str | None:
@@ -3331,6 +3397,16 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
                                    visit_when=next((i.when for i in reversed(items) if i.kind == "revisit" and i.when), None),
                                    visit_whens=_last_visit_times(items),
                                    names=names)
+        if previous_segment and _NOT_SETTLED.match(segment.text) and _WARNING_TRIGGER.search(segment.text):
+            # "If sugar <4 with sweating, take sugar first; if no improvement, go to ED": the signs before are the trigger of the
+            # visit (AUTHOR-NOTES-5)
+            at = text.rfind(previous_segment[0], 0, segment.start)
+            have = {i.symptom_code for i in items + found if i.kind == "warning_sign"}
+            for code, a, b in (warning_signs(previous_segment[0], lang) if at >= 0 else []):
+                if code not in have:
+                    have.add(code)
+                    found.append(OrderItemDraft(kind="warning_sign", text=text[at + a:at + b], span_start=at + a, span_end=at + b,
+                                                name=text[at + a:at + b], symptom_code=code))
         if previous_segment and re.search(r"每次(?:复查|检查|化验|检验)(?:后|结果出来后)", segment.text):
             # "…1、3、6个月复查胸部CT；每次复查后凭报告到呼吸科门诊复诊": a visit after each of the tests before
             test_whens = list(dict.fromkeys(i.when for i in items[previous_segment[1]:] if i.kind == "reexam" and i.when))
@@ -3457,6 +3533,7 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # "定期复查血脂", "遵医嘱定期复查肾上腺CT": a standing instruction with no time is no visit and no test (AUTHOR-NOTES-9/10)
     items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when is None and _UNTIMED_ROUTINE.search(i.text))]
     items = _after_the_test(items)
+    items = _after_a_dated_event(items, text, discharge_date)
     if discharge_date is not None:
         # "Procedure: cystoscopy and stent placement on 11/30/2026": a date before the discharge is history, not follow-up
         items = [i for i in items if not (i.kind in ("revisit", "reexam") and i.when and not i.when.startswith("P")
@@ -3468,6 +3545,51 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             items = [replace(i, name=i.name.translate(back)) if i.name and i.kind in ("revisit", "reexam", "warning_sign") else i
                      for i in items]
     return StructuredOrders(items=tuple(items), language=lang, unparsed_lines=tuple(unparsed))
+
+
+# a time counted from an event the order dates ("出院后4周（12月29日）拔除双J管…；拔管后1个月复诊", "碘-131治疗日期：2026年11月28日 …
+# 治疗后3个月复诊"): that date plus the period, not the period from discharge (AUTHOR-NOTES-8/10's chained dates)
+_AFTER_EVENT_ZH = re.compile(rf"(拔管|拔除|取管|治疗|消融)后\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?![（(]\s*(?:20\d\d|\d{{1,2}}\s*月))")
+_EVENT_STEM = {"拔管": "拔(?:管|除)|取(?:管|出)", "拔除": "拔(?:管|除)|取(?:管|出)", "取管": "拔(?:管|除)|取(?:管|出)", "治疗": "治疗", "消融": "消融"}
+
+
+def _after_a_dated_event(items: list[OrderItemDraft], text: str, ref: dt.date | None) -> list[OrderItemDraft]:
+    out = list(items)
+    last: tuple[str, str, int] | None = None        # (period, date, end) of the item chained before
+    for k, item in enumerate(items):
+        if item.kind not in ("revisit", "reexam") or not item.when or not item.when.startswith("P"):
+            continue
+        m = _AFTER_EVENT_ZH.search(item.text)
+        n = _num(m.group(2)) if m else None
+        if not m or n is None or _iso_period(n, _UNIT_ZH[m.group(3)]) != item.when:
+            if last and item.when == last[0] and item.span_start >= last[2] and not _when(item.text, ref) \
+                    and not re.search(r"[；;。\n]", text[last[2]:item.span_start]):
+                out[k] = replace(item, when=last[1])       # "…复诊，并复查24小时尿生化": a test of that visit
+                last = (last[0], last[1], item.span_end)
+            continue
+        stem = _EVENT_STEM[m.group(1)]
+        before = text[:item.span_start + m.start()]
+        anchor = None
+        stated = list(re.finditer(rf"(?:{stem})[\u4e00-\u9fff]{{0,2}}(?:日期|时间)\s*[:：]\s*({_ZH_FULL_DATE})", before))
+        if stated:
+            anchor = _when(stated[-1].group(1), ref)
+        else:
+            dated = [i for i in items[:k] if i.kind == "revisit" and i.when and not i.when.startswith("P") and re.search(stem, i.text)]
+            anchor = dated[-1].when if dated else None
+        try:
+            day = dt.date.fromisoformat(anchor) if anchor else None
+        except ValueError:
+            day = None
+        chained = _add_period(day, n, _UNIT_ZH[m.group(3)]) if day else None
+        if chained:
+            out[k] = replace(item, when=chained)
+            last = (item.when, chained, item.span_end)
+    return out
+
+
+# a sentence that goes on from the one before when what was tried does not help ("…take sugar first; if no improvement, go to ED")
+_NOT_SETTLED = re.compile(r"\s*(?:but\s+)?(?:if|when)\s+(?:there is\s+|there.s\s+)?(?:no (?:improvement|better|response)|(?:it |this |that |he |she |they |you )?(?:does not|doesn.t|do not|don.t|is not|isn.t) (?:settle|improve|get better|better|help)|not (?:better|improving|settling|settled|improved))|"
+                          r"\s*(?:如|若|如果)?(?:仍|还|依然)?(?:不|未|无)(?:缓解|好转|改善|见好)", re.I)
 
 
 _GP_ACTIONS = re.compile(r"\s*(?:(?:actions?|requests?|plan|jobs?|tasks?)\s+for\s+(?:the\s+)?(?:GP|general practitioner)|GP\s+(?:actions?|to\s+do|follow[- ]?up(?:\s+actions?)?|requests?|tasks?))\s*[:：-]?\s*", re.I)
