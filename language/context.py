@@ -82,6 +82,8 @@ class ContextRules:
     worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     named_goes_on: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    residual_triggers: frozenset[str] = frozenset()
+    residual_of_improving: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,10 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
     unknown = set(data.get("occasion_triggers") or ()) - {t.id for t in triggers}
     if unknown:
         raise ContextRuleError(f"{path}: occasion_triggers names no trigger: {sorted(unknown)}")
+    residual = data.get("residual_of_improving") or {}
+    unknown = set(residual.get("triggers") or ()) - {t.id for t in triggers}
+    if unknown:
+        raise ContextRuleError(f"{path}: residual_of_improving names no trigger: {sorted(unknown)}")
     return ContextRules(terminators=terminators, scope_breakers=breakers, pseudo=pseudo, inner_negation=inner,
                         events_persist=frozenset(data.get("events_persist") or ()), nothing_new=nothing,
                         self_contrast=contrast, no_longer=_compile("no_longer", data.get("no_longer") or "(?!)"),
@@ -164,6 +170,9 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                                      for lang in langs},
                         worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
                         named_goes_on={lang: _compile(f"named_goes_on.{lang}", data["named_goes_on"][lang], re.I) for lang in langs},
+                        residual_triggers=frozenset(residual.get("triggers") or ()),
+                        residual_of_improving={lang: _compile(f"residual_of_improving.{lang}", residual.get(lang) or "(?!)", re.I)
+                                               for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
@@ -356,6 +365,19 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                     all(st[0] == "present" and st[1] is None or st[0] == "resolved" for st in status[ci]) and \
                     not r.back_to_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
                 status[ci] = [("historical", before[-1][1], 0) for _ in status[ci]]
+        for ci in range(1, len(clauses)):
+            # "咳嗽好多了，就早上起来咳两声": what is left of a complaint that eased, told right after it, is that
+            # easing complaint (table residual_of_improving); a word of worse below still makes it a finding.
+            pi = ci - 1
+            while pi > 0 and not sentence[clauses[pi][0]:clauses[pi][1]].strip():
+                pi -= 1
+            eased = {found[pi][k][0]: st for k, st in enumerate(status[pi]) if st[1] in r.residual_triggers}
+            # the words between the clauses ("，就是", ", just") are the clause terminators' own
+            told = sentence[clauses[pi][1]:clauses[ci][1]].lstrip(" ，,;；")
+            if eased and r.residual_of_improving[lang].match(told):
+                status[ci] = [eased[code] if st[0] == "present" and st[1] is None and code in eased
+                              and code not in r.events_persist else st
+                              for (code, _, _), st in zip(found[ci], status[ci])]
         for ci in range(1, len(clauses)):
             # "胸闷是老毛病了，最近加重了": a long-standing complaint said to be worse now is a finding again
             if r.worse_now[lang].search(sentence[clauses[ci][0]:clauses[ci][1]]):
