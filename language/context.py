@@ -82,6 +82,8 @@ class ContextRules:
     worse_now: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     not_since: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     named_goes_on: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    else_after: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    reading_of_other: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,10 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                                      for lang in langs},
                         worse_now={lang: _compile(f"worse_now.{lang}", data["worse_now"][lang], re.I) for lang in langs},
                         named_goes_on={lang: _compile(f"named_goes_on.{lang}", data["named_goes_on"][lang], re.I) for lang in langs},
+                        reading_of_other={lang: _compile(f"reading_of_other.{lang}", (data.get("reading_of_other") or {}).get(lang) or "(?!)", re.I)
+                                          for lang in langs},
+                        else_after={lang: _compile(f"else_after.{lang}", (data.get("else_after") or {}).get(lang) or "(?!)", re.I)
+                                    for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 
