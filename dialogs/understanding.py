@@ -796,6 +796,9 @@ def _current_reading(t: str, found: list[tuple[float, int]], field_name: str) ->
     told = rules().reading_hypothetical
     said = [x for x in said if not (told["zh"].search(x[2]) or told["en"].search(x[2]))] or said
     pool = [x for x in said if not other.search(x[2])] or said
+    # "三十七度九……不对，是三十七度二，三十七度九是我妈那张": a reading said to be someone else's is not the patient's
+    of_other = rules().reading_of_other
+    pool = [x for x in pool if not (of_other["zh"].search(x[2]) or of_other["en"].search(x[2]))] or pool
 
     best = max(_time_rank(c) for _, _, c in pool)
     return [v for v, _, c in pool if _time_rank(c) == best][-1]

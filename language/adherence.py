@@ -26,8 +26,10 @@ _ONE_DAY = re.compile(r"(?:有|那|某)一?天|一天(?:没|都没)|\b(?:one|tha
 # "大夫没让停，我自己停了", "I stopped it on my own": a stop on one's own account is of the drug just named.
 _SELF_STOP = re.compile(r"(?:自己|自个儿?|私自|擅自|偷偷)(?:就|把它|给)?停|\b(?:stopped|quit) (?:it|them)? ?(?:myself|on my own)\b", re.I)
 # "今天早上的还没吃，一会儿吃", "haven't had it yet, I'll take it after breakfast": today's dose still to come, no miss.
-_NOT_YET = re.compile(r"还没(?:吃|打|用)|\bnot (?:taken|had) (?:it|them|today'?s) yet\b|\bhaven'?t (?:taken|had) (?:it|them|today'?s) yet\b", re.I)
-_ABOUT_TO = re.compile(r"^\W*(?:一会儿?|待会儿?|等会儿?|马上|过会儿?|吃完饭|饭后)(?:就|再)?(?:吃|打|用)|\b(?:i'?ll|i will|going to|gonna) (?:take|have) (?:it|them)\b", re.I)
+_NOT_YET = re.compile(r"还没(?:开始)?(?:吃|打|用|滴|点|喷)|\bhaven'?t started (?:it|them|the \w+)(?: \w+)? yet\b|\bnot (?:taken|had) (?:it|them|today'?s) yet\b|\bhaven'?t (?:taken|had) (?:it|them|today'?s) yet\b", re.I)
+# …or a drug whose start the doctor put off ("滴耳朵的还没开始用，医生说等拆了线再滴", "they said to wait till the packing's out").
+_ABOUT_TO = re.compile(r"^\W*(?:一会儿?|待会儿?|等会儿?|马上|过会儿?|吃完饭|饭后)(?:就|再)?(?:吃|打|用)|\b(?:i'?ll|i will|going to|gonna) (?:take|have) (?:it|them)\b"
+                       r"|^\W*(?:医生|大夫|护士)(?:说|讲|让|叫|交代)(?:了)?(?:要)?等|\b(?:doctors?|nurses?|they) (?:said|told (?:me|him|her|us)) to (?:wait|start (?:it|them) (?:after|when|once))", re.I)
 _CHANGED = re.compile(r"改|减|换|\bchanged\b|\bcut\b|\breduced\b|\blowered\b", re.I)
 _AS_TOLD = re.compile(r"(?<!牙)(?:医生|大夫|护士)(?:说|让|叫|交代|看了)|吃完就停|\b(?:doctors?|clinic|nurses?) (?:said|told|changed)|\bas (?:told|instructed)", re.I)
 # A clause about a thing of its own ("the oxy only at night"): a name not understood, not the drug of before.
@@ -378,6 +380,9 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
     as_needed = {d.name for d in drugs if d.as_needed}
     # …but one given up for a complaint put down to it ("The naproxen I stop it, it was burning up my belly") is missed.
     blamed = set(given_up) if blames_drug(text) else set()
+    # An as-needed drug said as not taken or taken now and then ("布洛芬就前两天吃了两回，后来不疼了就没吃") is taken as
+    # needed: no miss, and an answer about it all the same.
+    as_needed_said = [m for m in dict.fromkeys(missed) if m in as_needed and m not in too_much and m not in blamed]
     missed = [m for m in dict.fromkeys(missed) if m not in as_needed or m in too_much or m in blamed]
     all_names = [n for n in all_names if n not in as_needed] or all_names
     none_said = _any(t["none_taken"], text)
@@ -407,7 +412,7 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
             gone = never or (unnamed_given_up and len(drugs) == 1 and not courses and not taken and not completed)
             return AdherenceReading("none" if gone else "partial", list(all_names))
         return AdherenceReading("partial", of_class)
-    if taken or unnamed_taken or completed:
+    if taken or unnamed_taken or completed or as_needed_said:
         return AdherenceReading("full", [])
     return AdherenceReading(None)
 

@@ -84,6 +84,8 @@ class ContextRules:
     named_goes_on: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
     residual_triggers: frozenset[str] = frozenset()
     residual_of_improving: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    else_after: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
+    reading_of_other: dict[str, re.Pattern[str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,10 @@ def load_rules(path: Path = RULES_PATH) -> ContextRules:
                         residual_triggers=frozenset(residual.get("triggers") or ()),
                         residual_of_improving={lang: _compile(f"residual_of_improving.{lang}", residual.get(lang) or "(?!)", re.I)
                                                for lang in langs},
+                        reading_of_other={lang: _compile(f"reading_of_other.{lang}", (data.get("reading_of_other") or {}).get(lang) or "(?!)", re.I)
+                                          for lang in langs},
+                        else_after={lang: _compile(f"else_after.{lang}", (data.get("else_after") or {}).get(lang) or "(?!)", re.I)
+                                    for lang in langs},
                         not_since_codes=frozenset(not_since.get("codes") or ()),
                         not_since={lang: _compile(f"not_since.{lang}", not_since.get(lang) or "(?!)", re.I) for lang in langs})
 

@@ -55,6 +55,7 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
     # except that an event since discharge (a faint, blood) said once stays a finding.
     persist = rules().events_persist
     last: dict[str, str] = {}
+    last_end: dict[str, int] = {}
     at_rest_only = rules().circumstance_denial[lang]
     for mention in mentions:
         if mention.present or mention.denied:
@@ -63,7 +64,14 @@ def parse_symptoms(text: str, lang: str, *, respondent: str | None = None, seman
             if mention.denied and last.get(mention.code) == "present" and \
                     at_rest_only.search(text[max(0, mention.start - 16):mention.start]):
                 continue
+            # "老漏尿，一咳嗽就漏。别的没啥，不烧，尿的时候也不疼": a denial said after "nothing else" is of other
+            # things; it does not take back the complaint told before it (table `else_after`).
+            if mention.denied and last.get(mention.code) == "present" and \
+                    rules().else_after[lang if lang == "zh" else "en"].search(text[last_end.get(mention.code, 0):mention.start]):
+                continue
             last[mention.code] = "present" if mention.present else "absent"
+            if mention.present:
+                last_end[mention.code] = mention.end
     # A sentence with no mention of its own goes on about the one before ("…sitting on my chest. It went on
     # a good twenty minutes."): its cues count for that sentence's mentions.
     with_mentions = {m.sentence for m in mentions}
