@@ -127,3 +127,17 @@ def test_half_the_blood_thinner_is_a_partial_miss() -> None:
 def test_not_knowing_whether_a_grandchild_booked_it_is_asked_again() -> None:
     levels, value = run("revisit_booked", "约没约上我不晓得，我外孙弄的。", "zh")
     assert value is None
+
+
+def test_a_daughter_watching_every_meal_dose_is_full() -> None:
+    assert adherence("药都是我女儿管，顿顿看着我吃。", CLOPIDOGREL_SET, "zh") == {"adherence": "full", "missed": []}
+
+
+def test_a_day_of_next_month_in_words_is_knowing_the_revisit() -> None:
+    levels, value = run("revisit_aware", "下个月十二号，门诊二楼。", "zh")
+    assert value is True
+
+
+def test_the_hospital_ringing_with_a_time_is_not_booked() -> None:
+    levels, value = run("revisit_booked", "The clinic is going to phone me with a date.", "en")
+    assert value is False
