@@ -1588,6 +1588,12 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 # corpora's choice)
 _TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*(?:[,，:：;-][ \t]*)?(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
                             r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
+# "头孢克肟分散片 0.1g 2片 bid", "铝碳酸镁咀嚼片 0.5g 2片 tid", "Concor 5mg 0.5# QD": the strength of one tablet, then how many
+# taken (AUTHOR-NOTES-5/11: mass × count); "（每粒35mg）3粒": the strength of one capsule in brackets, then the count
+_TABLETS_AFTER_ZH = re.compile(r"[ \t]*(?:每次|一次)?[ \t]*(0\.5|[234]|两|二|三|四|半)[ \t]*(?:片|粒|#|＃)(?![/／]|\s*[（(]\s*\d)")
+_EACH_THEN_COUNT = re.compile(r"(?<=每粒|每片|每袋|每支)\s*$")
+_COUNT_AFTER_EACH = re.compile(r"\s*[)）]\s*(?:每次|一次)?\s*(\d+(?:\.\d+)?|两|二|三|四|半)\s*(?:粒|片|袋|支|#|＃)")
+_ZH_COUNT = {"两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0, "半": 0.5}
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
 
@@ -1677,6 +1683,15 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 n = float(count.group(1)) if count.group(1).isdigit() else _WORD_AMOUNT.get(count.group(1).lower())
                 if n:
                     dose = round(dose * n, 6)
+            zh_count = _TABLETS_AFTER_ZH.match(after, dose_m.end()) if not count else None
+            if zh_count and unit in ("mg", "g", "μg") and times == 1:
+                n = _ZH_COUNT.get(zh_count.group(1)) or float(zh_count.group(1))
+                dose = round(dose * n, 6)
+            bracketed = _COUNT_AFTER_EACH.match(after, dose_m.end()) \
+                if unit in ("mg", "g", "μg") and times == 1 and re.search(r"[（(]\s*(?:每粒|每片|每袋|每支)\s*(?:含)?\s*$", after[:dose_m.start()]) else None
+            if bracketed:
+                n = _ZH_COUNT.get(bracketed.group(1)) or float(bracketed.group(1))
+                dose = round(dose * n, 6)
             # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
             puffs = _PER_PUFF.match(after, dose_m.end())
             per = _PER_PUFF_EN.match(after, dose_m.end()) if not puffs else None

@@ -30,3 +30,15 @@ def test_chinese_fast_breathing_and_chest_indrawing_are_dyspnea() -> None:
 def test_r_v_with_a_time_is_a_review_visit() -> None:
     assert visits("Plan: GP r/v 2/52.") == [("GP", "P2W")]
     assert visits("Plan: GP r/v in 1/52 please, with U&E.") == [("GP", "P1W")]
+
+
+def test_a_chinese_strength_then_a_tablet_count_is_the_mass_taken() -> None:
+    assert _meds("头孢呋辛酯片 0.25g 2片 bid 口服") == [("头孢呋辛酯片", 0.5, "g", "bid")]
+    assert _meds("硝苯地平片 10mg 两片 tid") == [("硝苯地平片", 20.0, "mg", "tid")]
+    assert _meds("比索洛尔 5mg 0.5# qd") == [("比索洛尔", 2.5, "mg", "qd")]
+    # one tablet changes nothing; a package (strength × 20) is not a dose
+    assert _meds("氨氯地平 5mg 1# qd") == [("氨氯地平", 5.0, "mg", "qd")]
+
+
+def test_the_strength_of_one_capsule_in_brackets_then_the_count() -> None:
+    assert _meds("水飞蓟宾胶囊（每粒35mg）3粒 tid") == [("水飞蓟宾胶囊", 105.0, "mg", "tid")]
