@@ -1772,7 +1772,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?(?:health|medicine) (?:visit|appointment|review|consultation|call|follow[- ]?up)s?\b(?! or\b)|"
                           # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
                           r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|(?:提前|预先)[\d一二两三四五六七]?(?:天|日)?(?:致电|电话)|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+(?:you\s+)?(?:with|w/)\s*(?:a |the |your |an )?(?:time|date|appointment|appt))|\bno visit (?:is )?needed\b|电话随访|家访|上门|(?:提前|预先)[\d一二两三四五六七]?(?:天|日)?(?:致电|电话)|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
@@ -1803,9 +1803,9 @@ _WARNING_TRIGGER = re.compile(
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
 _REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|\br/v\b(?=\s*(?:in\s+|at\s+|within\s+|after\s+)?\d)|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bappts?\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
+                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|(?-i:\b[A-Z][a-z]+(?: [A-Z][a-z]+){0,2} Unit\b)(?= (?:in|on|within|after) (?:\d|an?\b|one|two|three|four|six))|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|\bretics?\b|\blytes\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -2296,7 +2296,7 @@ def _en_test_names(raw: str) -> list[str]:
         # "Serum bilirubin (heel prick)": how it is taken, not a test
         raw = (raw[:inner.start()] + raw[inner.end():]).strip()
         inner = None
-    generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
+    generic = inner and re.fullmatch(r"\s*(?:(?:repeat|fasting|routine|baseline)\s+)?(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
     if inner and re.fullmatch(r"[A-Z][A-Za-z0-9&]{1,5}", inner.group(1).strip()) and _TEST_EN.search(inner.group(1)) \
             and not _TEST_EN.search(raw[:inner.start()]) and not raw[inner.end():].strip():
         return [inner.group(1).strip()]                          # "Pressure (IOP)": the test is the abbreviation
@@ -2331,6 +2331,9 @@ def _en_test_names(raw: str) -> list[str]:
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?|[A-Z][A-Za-z]{0,3}(?:/[A-Z][A-Za-z]{0,3}){1,3}", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
+    # "FBC/CRP": two tests written with a slash, each a test on its own ("PT/INR", "lying/standing BP", "U/E/Cr" stay one)
+    parts = [q for p in parts for q in (p.split("/") if re.fullmatch(r"[A-Za-z&]{2,6}(?:/[A-Za-z&]{2,6})+", p)
+                                          and all(_TEST_EN.search(x) for x in p.split("/")) else [p])]
     # "CEA blood test": the test is the abbreviation
     parts = [re.sub(r"^([A-Z][A-Z0-9-]{1,7})\s+(?:blood|urine|serum)\s+tests?$", r"\1", p) for p in parts]
     # "TOE-guided cardioversion booked for …": the imaging that guides a procedure is the test, the procedure is not
@@ -2766,6 +2769,11 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
         if department:
             structured = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
                                          span_end=end, name=department)]
+            # "Eye clinic re retinal screen – appt will be sent": the test the visit is for, its time not yet known (AUTHOR-NOTES-13)
+            about = None if zh else re.search(r"\b(?:re:?|regarding|for)\s+(?:a\s+|an\s+|the\s+)?([A-Za-z][\w&/ -]{1,40}?)\s*(?:[-–—,;(]|$)", text)
+            if about and _TEST_EN.search(about.group(1)):
+                structured += [OrderItemDraft(kind="reexam", text=original[segment.start:end], span_start=segment.start,
+                                              span_end=end, name=name) for name in _en_test_names(about.group(1).strip())]
         elif tests:
             # "echo requested as an outpatient, the echo department will send an appointment": the test, its time not yet known
             # (AUTHOR-NOTES-12: a DEXA scan booked by letter is a re-exam with no time)
@@ -2808,7 +2816,7 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
 
 
 _APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\b(?:appointment|start date)|"
-                                  r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
+                                  r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}(?:appointment|appt) (?:will be|is to be|to be) (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
                                   r"\bwill (?:send|post) (?:you )?an? (?:[A-Za-z]+ ){0,2}appointment\b|"
                                   r"\breferral (?:has been )?(?:placed|made|sent|done)\b[^.;]{0,20}?\bwill (?:call|contact|phone|ring|write to) you\b|"

@@ -42,3 +42,30 @@ def test_a_chinese_strength_then_a_tablet_count_is_the_mass_taken() -> None:
 
 def test_the_strength_of_one_capsule_in_brackets_then_the_count() -> None:
     assert _meds("水飞蓟宾胶囊（每粒35mg）3粒 tid") == [("水飞蓟宾胶囊", 105.0, "mg", "tid")]
+
+
+def test_tests_written_with_a_slash_or_in_a_bloods_bracket_are_split() -> None:
+    from tests.test_structurer_round4 import reexams
+    assert reexams("GP review in 1/52 with FBC/CRP.") == [("FBC", "P1W"), ("CRP", "P1W")]
+    assert sorted(reexams("f/u with GP in 2/52 with repeat bloods (lytes, Cr).")) == [("Cr", "P2W"), ("Lytes", "P2W")]
+    # a pair that is one test stays one
+    assert reexams("GP review in 1/52 with PT/INR.") == [("PT/INR", "P1W")]
+
+
+def test_a_named_unit_with_a_time_is_a_visit_and_its_bracketed_tests_are_taken_there() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "Follow-up: Haemophilia Unit in 3 weeks (FBC, retics, LFTs on the day)."
+    assert visits(text) == [("Haemophilia Unit", "P3W")]
+    assert sorted(reexams(text)) == [("FBC", "P3W"), ("LFTs", "P3W"), ("Retics", "P3W")]
+
+
+def test_a_clinic_that_will_call_with_the_date_is_still_a_visit() -> None:
+    assert visits("Neurology f/u (Dr. Lim) in 8/52 - clinic will call w/ appt date.") == [("Neurology", "P8W")]
+    assert visits("Physio will call you to check how you are doing.") == []
+
+
+def test_an_untimed_clinic_for_a_test_gives_the_visit_and_the_test_without_a_time() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "Eye clinic re visual field test - appt will be sent."
+    assert visits(text) == [("Eye", None)]
+    assert reexams(text) == [("Visual field test", None)]
