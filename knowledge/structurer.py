@@ -2164,7 +2164,7 @@ def _clinic_phrase(text: str) -> str | None:
     for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.)|"
                          r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$))|"
                          # a place named by its own name: "Bontleng Clinic", "Maningrida Health Centre", "Faleolo District Hospital"
-                         r"(?<=[A-Za-z] )(?-i:Health Cent(?:re|er)|District Hospital))\b", text, re.I):
+                         r"(?<=[A-Za-z] )(?-i:Health Cent(?:re|er)|District Hospital|Polyclinic))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -2258,7 +2258,9 @@ def _en_department(text: str) -> str | None:
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
 _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
-                            r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
+                            r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)|"
+                            # "BP check at Winston Scott Polyclinic": a place named by its own name
+                            r"\s+at\s+(?=(?-i:(?:[A-Z][A-Za-z'’-]+\s+){1,3}(?:Polyclinic|Health Cent(?:re|er)|District Hospital)\b))", re.I)
 
 
 # a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
@@ -3548,6 +3550,17 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # ("the practice nurse at your GP surgery": the place is the GP)
     items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
              if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
+    # "BP check at Winston Scott Polyclinic in 3 days; U&Es at the polyclinic in 2/52": "the polyclinic" is the place named before
+    named = {}
+    for k, i in enumerate(items):
+        if i.kind != "revisit" or not i.name:
+            continue
+        word = i.name.strip().lower()
+        if word in named and re.search(rf"\bthe {re.escape(word)}\b", i.text, re.I):
+            items[k] = replace(i, name=named[word])
+        own = re.fullmatch(r"(?:[A-Z][A-Za-z'’-]+ ){1,3}(Polyclinic|Health Cent(?:re|er)|District Hospital)", i.name.strip())
+        if own:
+            named.setdefault(own.group(1).lower(), i.name.strip())
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     # (a re-admission for an operation is a visit of its own: "3个月后住院行硅油取出术" beside "3个月眼科门诊复诊")
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens

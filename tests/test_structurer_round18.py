@@ -69,3 +69,12 @@ def test_an_untimed_clinic_for_a_test_gives_the_visit_and_the_test_without_a_tim
     text = "Eye clinic re visual field test - appt will be sent."
     assert visits(text) == [("Eye", None)]
     assert reexams(text) == [("Visual field test", None)]
+
+
+def test_a_test_at_a_named_polyclinic_is_a_visit_there_and_the_polyclinic_later_is_the_same_place() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "Plan: BP check at Bridgetown North Polyclinic in 3 days; repeat U&Es at the polyclinic in 2/52."
+    assert visits(text) == [("Bridgetown North Polyclinic", "P3D"), ("Bridgetown North Polyclinic", "P2W")]
+    assert reexams(text) == [("BP", "P3D"), ("U&Es", "P2W")]
+    # with no place named before, "the polyclinic" stays the polyclinic
+    assert visits("Repeat U&Es at the polyclinic in 2/52.") == [("Polyclinic", "P2W")]
