@@ -898,6 +898,16 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         g = dated.get(f[1] + opened.end()) if opened else None
         if g and re.match(r"[^()（）]{0,12}[)）]", text[g[1]:g[1] + 13]):
             glossed.append(f)
+        elif f[2].startswith("P") and ref is not None:
+            # "八周后复查胃镜（已预约，2027年1月26日上午）": a booked date in brackets later in the clause, near the period, is the one
+            # meant (AUTHOR-NOTES-10: the written date wins)
+            later = re.match(r"[^。；;\n（(]{0,16}[（(]([^（）()]{0,30})[)）]", text[f[1]:f[1] + 60])
+            period = re.fullmatch(r"P(\d+)([DWMY])", f[2])
+            if later and period:
+                inside = [g for g in found if g[2][:1] != "P" and f[1] + later.start(1) <= g[0] < f[1] + later.end(1)]
+                expected = _add_period(ref, float(period.group(1)), period.group(2))
+                if inside and expected and abs((dt.date.fromisoformat(inside[0][2]) - dt.date.fromisoformat(expected)).days) <= 7:
+                    glossed.append(f)
     found = [f for f in found if f not in glossed]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
@@ -3042,6 +3052,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if whens == [None]:
                 whens = _revisit_whens(text, ref)       # "定期复查血β-hCG：12月16日抽血": the time after the test
             whens = _first_occurrence(text, ref) or whens
+            if len(whens) == 1 and whens[0] and whens[0].startswith("P") and when and not when.startswith("P") \
+                    and not any(f[2] == whens[0] for f in _time_expressions(text, ref)):
+                whens = [when]      # "八周后复查胃镜（已预约，2027年1月26日）": the booked date glosses the period (AUTHOR-NOTES-10)
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
             own = [re.search(r"[（(]([^（）()]{1,20})[)）]\s*$", text[a:b]) for _, a, b in reexams]

@@ -78,3 +78,10 @@ def test_a_test_at_a_named_polyclinic_is_a_visit_there_and_the_polyclinic_later_
     assert reexams(text) == [("BP", "P3D"), ("U&Es", "P2W")]
     # with no place named before, "the polyclinic" stays the polyclinic
     assert visits("Repeat U&Es at the polyclinic in 2/52.") == [("Polyclinic", "P2W")]
+
+
+def test_a_booked_date_in_brackets_after_the_test_glosses_the_period() -> None:
+    from tests.test_structurer_round4 import reexams
+    assert reexams("出院日期：2026年12月1日。八周后复查肠镜（已预约，预约号CJ-88，2027年1月26日上午）") == [("肠镜", "2027-01-26")]
+    # a date far from the period is something else; the period stays
+    assert reexams("出院日期：2026年12月1日。八周后复查肠镜（上次2025年3月26日）") == [("肠镜", "P8W")]
