@@ -1759,7 +1759,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊(?!安排|计划)|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|门诊看(?:片|报告|结果|病理)|(?:定于|安排(?:在|于)|预约(?:在|于))[^，,。；;]{0,20}?(?:入院|住院)(?![前后])|挂号[\u4e00-\u9fffA-Za-z]{2,14}?门诊|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|再次(?:入院|住院)(?:评估|复查)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<![\d月])\d{1,2}\s*月\s*\d{1,2}\s*[日号]\s*(?:来院|回院|到院)?(?:拆线|拆钉)(?!后)|(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊(?!安排|计划)|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|门诊看(?:片|报告|结果|病理)|(?:定于|安排(?:在|于)|预约(?:在|于))[^，,。；;]{0,20}?(?:入院|住院)(?![前后])|挂号[\u4e00-\u9fffA-Za-z]{2,14}?门诊|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|再次(?:入院|住院)(?:评估|复查)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
@@ -3563,6 +3563,17 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # ("the practice nurse at your GP surgery": the place is the GP)
     items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
              if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
+    # "12月15日肾内科门诊及血管通路门诊同日复诊": two clinics joined before one visit word are two visits at that time
+    if lang == "zh":
+        doubled = []
+        for i in items:
+            both = _TWO_CLINICS_ZH.search(i.text) if i.kind == "revisit" and i.name else None
+            names = [_zh_department(both.group(1)), _zh_department(both.group(2))] if both else []
+            if both and all(names) and names[0] != names[1] and i.name in names:
+                doubled += [replace(i, name=n) for n in names]
+            else:
+                doubled.append(i)
+        items = doubled
     # "BP check at Winston Scott Polyclinic in 3 days; U&Es at the polyclinic in 2/52": "the polyclinic" is the place named before
     named = {}
     for k, i in enumerate(items):
@@ -3600,6 +3611,10 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
 # 治疗后3个月复诊"): that date plus the period, not the period from discharge (AUTHOR-NOTES-8/10's chained dates)
 _AFTER_EVENT_ZH = re.compile(rf"(拔管|拔除|取管|治疗|消融)后\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?![（(]\s*(?:20\d\d|\d{{1,2}}\s*月))")
 _EVENT_STEM = {"拔管": "拔(?:管|除)|取(?:管|出)", "拔除": "拔(?:管|除)|取(?:管|出)", "取管": "拔(?:管|除)|取(?:管|出)", "治疗": "治疗", "消融": "消融"}
+
+
+_TWO_CLINICS_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心)(?:门诊)?|[\u4e00-\u9fff]{2,10}?门诊)\s*(?:及|和|与|以及|、)\s*"
+                             r"([\u4e00-\u9fff]{2,10}?(?:科|中心)(?:门诊)?|[\u4e00-\u9fff]{2,10}?门诊)\s*(?:同日|同天|同时|一并|当天)?\s*(?:复诊|随访|就诊|看诊)")
 
 
 def _after_a_dated_event(items: list[OrderItemDraft], text: str, ref: dt.date | None) -> list[OrderItemDraft]:

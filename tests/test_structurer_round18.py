@@ -85,3 +85,10 @@ def test_a_booked_date_in_brackets_after_the_test_glosses_the_period() -> None:
     assert reexams("出院日期：2026年12月1日。八周后复查肠镜（已预约，预约号CJ-88，2027年1月26日上午）") == [("肠镜", "2027-01-26")]
     # a date far from the period is something else; the period stays
     assert reexams("出院日期：2026年12月1日。八周后复查肠镜（上次2025年3月26日）") == [("肠镜", "P8W")]
+
+
+def test_a_chinese_dated_suture_removal_is_a_visit_and_two_joined_clinics_are_two_visits() -> None:
+    assert visits("出院日期：2026年12月1日。12月9日拆线") == [(None, "2026-12-09")]
+    # a period before 拆线 stays as before (shared dev labels "术后10天拆线" as no visit)
+    assert visits("出院日期：2026年12月1日。术后10天拆线") == []
+    assert visits("出院日期：2026年12月1日。12月15日心内科门诊和血管通路门诊同日复诊") == [("心内科", "2026-12-15"), ("血管通路门诊", "2026-12-15")]
