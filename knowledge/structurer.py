@@ -3555,6 +3555,16 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then
             items = [replace(i, when=first) if n >= previous_segment[1] and i.kind in ("revisit", "reexam") else i
                      for n, i in enumerate(items)]
+        booked = (_BOOKED_TEST_ZH_IN.search(segment.text) or _BOOKED_TEST_ZH.search(segment.text)) if zh else None
+        booked_when = _when(segment.text, discharge_date) if booked else None
+        if booked and booked_when and _zh_test_words().search(booked.group(1)) \
+                and (_TEST_ROOM_ZH.search(segment.text) or not any(i.kind == "revisit" for i in found)):
+            # "内瘘彩超检查预约单号：US-2612，12月10日超声科", "检查预约单号：JC-0457（眼底照相，2026-12-08，眼科检查室）": a booked
+            # test at a test room is a re-exam only, on its date (AUTHOR-NOTES-10: a test at 心电图室 / 放射科 is no visit)
+            end = segment.start + len(segment.text)
+            found = [i for i in found if i.kind not in ("revisit", "reexam")] + [
+                OrderItemDraft(kind="reexam", text=text[segment.start:end], span_start=segment.start, span_end=end,
+                               name=re.sub(r"检查$", "", booked.group(1)), when=booked_when)]
         previous_segment = (segment.text, len(items))
         items += found + _uncovered_clauses(segment, found, text)
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
@@ -3613,6 +3623,11 @@ _AFTER_EVENT_ZH = re.compile(rf"(拔管|拔除|取管|治疗|消融)后\s*{_NUM}
 _EVENT_STEM = {"拔管": "拔(?:管|除)|取(?:管|出)", "拔除": "拔(?:管|除)|取(?:管|出)", "取管": "拔(?:管|除)|取(?:管|出)", "治疗": "治疗", "消融": "消融"}
 
 
+# a test booked with its slip number: "内瘘彩超检查预约单号：US-2612，12月10日超声科", "检查预约单号：JC-0457（眼底照相，…）"
+_BOOKED_NO = r"(?:检查)?(?:预约单号|预约号|检查单号|申请单号|预约编号)\s*[:：]?\s*[A-Za-z0-9-]+"
+_BOOKED_TEST_ZH = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{2,12}}?)\s*{_BOOKED_NO}")
+_BOOKED_TEST_ZH_IN = re.compile(rf"{_BOOKED_NO}\s*[（(]\s*([\u4e00-\u9fffA-Za-z0-9]{{2,12}}?)\s*[，,、]")
+_TEST_ROOM_ZH = re.compile(r"检查室|超声(?:医学)?科|放射科|影像科|心电图室|内镜中心|检验科|B超室|CT室|MRI室|功能检查科")
 _TWO_CLINICS_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心)(?:门诊)?|[\u4e00-\u9fff]{2,10}?门诊)\s*(?:及|和|与|以及|、)\s*"
                              r"([\u4e00-\u9fff]{2,10}?(?:科|中心)(?:门诊)?|[\u4e00-\u9fff]{2,10}?门诊)\s*(?:同日|同天|同时|一并|当天)?\s*(?:复诊|随访|就诊|看诊)")
 

@@ -92,3 +92,11 @@ def test_a_chinese_dated_suture_removal_is_a_visit_and_two_joined_clinics_are_tw
     # a period before 拆线 stays as before (shared dev labels "术后10天拆线" as no visit)
     assert visits("出院日期：2026年12月1日。术后10天拆线") == []
     assert visits("出院日期：2026年12月1日。12月15日心内科门诊和血管通路门诊同日复诊") == [("心内科", "2026-12-15"), ("血管通路门诊", "2026-12-15")]
+
+
+def test_a_test_booked_with_its_slip_number_at_a_test_room_is_a_re_exam_on_its_date() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "出院日期：2026年12月1日。颈动脉彩超检查预约单号：US-778，12月9日超声科"
+    assert reexams(text) == [("颈动脉彩超", "2026-12-09")] and visits(text) == []
+    text = "出院日期：2026年12月1日。检查预约单号：CT-0012（胸部CT，2026-12-20，放射科CT室）"
+    assert reexams(text) == [("胸部CT", "2026-12-20")] and visits(text) == []
