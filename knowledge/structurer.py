@@ -333,7 +333,7 @@ _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~�
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
 _COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|sachets?|片|粒|袋|支|丸|#|ml|mL|毫升)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
 _SECOND_STRENGTH = re.compile(r"\s*/\s*\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|IU|U|units?|单位|毫克|微克)(?![A-Za-z])", re.I)
-_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸|贴)")
+_DOSE_WORD_ZH = re.compile(r"(?:(?:一次|每次|每回|单次)\s*|(?<=[\s　])|^)(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸|贴)(?![\u4e00-\u9fff]{0,1}[剂次])")
 _WORD_AMOUNT = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5,
                 "半": 0.5, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0}
 _DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
@@ -352,7 +352,7 @@ _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|(?-i:\bSOS\b)|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
-                  r"\bas necessary\b|\bif necessary\b|"
+                  r"\bas necessary\b|\bif necessary\b|\bonly (?:if|when)\b|"
                   r"\b(?:if|when) (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious|itch)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
@@ -1628,9 +1628,14 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         # other amount: two tablets of 0.3 g a dose (a package holds more than 4 and is often written "/盒")
         following = _DOSE_IN_MED.search(after, package.end())
         count = re.search(r"[*×xX]\s*(\d+)", package.group(0))
-        if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
+        limit = 8 if re.match(r"\s*(?:q\.?[a-z0-9]|bid|tid|qid|bd|tds|od\b|每日|每天|一日|日[一二三1-3]次)", after[package.end():], re.I) else 4
+        if following is None and count and 1 < int(count.group(1)) <= limit and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    column = re.match(r"\s*[|｜]\s*(?=\d)", after[dose_m.end():]) if dose_m else None
+    if column and _DOSE_IN_MED.match(after, dose_m.end() + column.end()):
+        # "二甲双胍缓释片 | 0.5g | 1g 口服 每日一次": a 出院带药 table row, the strength column then the dose column
+        dose_m = _DOSE_IN_MED.match(after, dose_m.end() + column.end())
     spec = re.match(rf"\s*[:：]\s*\d+(?:\.\d+)?\s*{_UNIT}", after[dose_m.end():]) if dose_m else None
     if spec and _DOSE_IN_MED.search(after, dose_m.end() + spec.end()):
         # "甘精胰岛素注射液 3ml:300U … 每次14单位": the pen's volume and content, then the dose
@@ -1707,6 +1712,14 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
             per = _PER_PUFF_EN.match(after, dose_m.end()) if not puffs else None
             # (the "/dose" or the dash before the count, not "1-2 puffs": "GTN spray 400mcg 1-2 puffs" stays 400 μg, AUTHOR-NOTES-6)
             puffs = puffs or (per if per and re.search(r"/|\bper\b|[-–,]", after[per.start():per.start(1)]) else None)
+            if not puffs and unit in ("mg", "μg") and not re.search(r"spray|喷雾|硝酸甘油|nitro|GTN|粉|powder|handihaler|capsule",
+                                                                  med.name + after[:dose_m.start()], re.I) \
+                    and re.search(r"气雾剂|吸入|inhaler|respimat|diskus|turbuhaler|accuhaler|ellipta|evohaler", med.name + after[:40], re.I):
+                # "万托林 100ug 2揿", "Spiriva Respimat 2.5 mcg 2 puffs daily": the strength of one puff, then the puffs (AUTHOR-NOTES-6)
+                puffs = re.match(r"[ \t]*(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?\b|揿|吸(?!入))", after[dose_m.end():], re.I)
+                if puffs:
+                    dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
+                    puffs = None
             if puffs and unit in ("mg", "μg"):
                 dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose

@@ -100,3 +100,29 @@ def test_a_test_booked_with_its_slip_number_at_a_test_room_is_a_re_exam_on_its_d
     assert reexams(text) == [("颈动脉彩超", "2026-12-09")] and visits(text) == []
     text = "出院日期：2026年12月1日。检查预约单号：CT-0012（胸部CT，2026-12-20，放射科CT室）"
     assert reexams(text) == [("胸部CT", "2026-12-20")] and visits(text) == []
+
+
+def test_an_emr_table_row_takes_the_dose_column_not_the_strength_column() -> None:
+    assert _meds("格列美脲片 | 2mg | 4mg 口服 每日一次 早餐前 | 1盒") == [("格列美脲片", 4.0, "mg", "qd")]
+
+
+def test_a_small_tablet_count_after_a_times_sign_before_the_frequency_is_the_dose() -> None:
+    assert _meds("醋酸泼尼松片 5mg×6片 qd") == [("醋酸泼尼松片", 30.0, "mg", "qd")]
+    # a package of 20 is not a dose
+    assert _meds("氨溴索片 30mg×20片 1片 tid") == [("氨溴索片", 1.0, "片", "tid")]
+
+
+def test_a_bare_chinese_count_word_is_the_dose() -> None:
+    assert _meds("蒙脱石散 半袋 tid") == [("蒙脱石散", 0.5, "袋", "tid")]
+
+
+def test_only_if_a_reading_is_as_needed_but_skipping_on_a_reading_is_not() -> None:
+    assert _meds("Captopril 25mg 1 tab only if BP >180/110") == [("Captopril", 25.0, "mg", "prn")]
+    assert _meds("amlodipine 5 mg po qd (skip if BP < 110)")[0][3] == "qd"
+
+
+def test_an_inhaler_strength_then_puffs_is_the_puff_count_but_sprays_and_dry_powder_keep_the_mass() -> None:
+    assert _meds("万托林（硫酸沙丁胺醇气雾剂）100ug 2揿 喘时吸入")[0][1:3] == (2.0, "puff")
+    assert _meds("Spiriva Respimat 2.5 mcg 2 puffs daily")[0][1:4] == (2.0, "puff", "qd")
+    assert _meds("噻托溴铵粉吸入剂 18μg 1吸 qd")[0][1:3] == (18.0, "μg")
+    assert _meds("GTN spray 400mcg 1-2 puffs prn")[0][1:3] == (400.0, "μg")
