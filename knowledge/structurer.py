@@ -1817,7 +1817,8 @@ _WARNING_TRIGGER = re.compile(
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
-    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|\bcome to (?:the |your )?(?:[\w-]+ ){0,3}clinic (?:if|with|for)\b|"
+    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|\bbring (?:the |your )?(?:child|baby|infant|patient) to (?:the )?(?:ER|ED|A&E|emergency|hospital|clinic)\b|"
+    r"\breturn to (?:the |your )?(?:[\w-]+ ){0,2}clinic (?:if|with|for)\b|\bcome to (?:the |your )?(?:[\w-]+ ){0,3}clinic (?:if|with|for)\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
     r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
     r"\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",

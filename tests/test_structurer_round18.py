@@ -126,3 +126,10 @@ def test_an_inhaler_strength_then_puffs_is_the_puff_count_but_sprays_and_dry_pow
     assert _meds("Spiriva Respimat 2.5 mcg 2 puffs daily")[0][1:4] == (2.0, "puff", "qd")
     assert _meds("噻托溴铵粉吸入剂 18μg 1吸 qd")[0][1:3] == (18.0, "μg")
     assert _meds("GTN spray 400mcg 1-2 puffs prn")[0][1:3] == (400.0, "μg")
+
+
+def test_return_to_clinic_if_and_bring_the_child_to_er_open_warning_signs() -> None:
+    assert {"chest_pain", "dyspnea", "edema", "fever"} <= _signs("Return to clinic if chest pain, SOB, swollen legs or fever.")
+    assert {"bleeding", "urinary_problem"} <= _signs("Bring child to ER for any bleeding from the nose or few wet diapers.")
+    # a clinic return with a time is a visit, not a sign
+    assert _signs("Return to clinic in 2 weeks for a wound check.") == set()
