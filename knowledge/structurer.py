@@ -2284,7 +2284,7 @@ def _en_department(text: str) -> str | None:
 _TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
                             r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)|"
                             # "BP check at Winston Scott Polyclinic": a place named by its own name
-                            r"\s+at\s+(?=(?-i:(?:[A-Z][A-Za-z'’-]+\s+){1,3}(?:Polyclinic|Health Cent(?:re|er)|District Hospital)\b))", re.I)
+                            r"\s+at\s+(?=(?-i:(?:[A-Z][A-Za-z'’-]+\s+){1,3}(?:Polyclinic|Health Cent(?:re|er)|District Hospital|[Cc]linic|OPD)\b))", re.I)
 
 
 # a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
@@ -2311,6 +2311,7 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
 
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
+    raw = re.sub(r"^please\s*[-–—:,]?\s*", "", raw, flags=re.I) or raw        # "GP r/v in 1/52 please - lying/standing BP"
     raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
     raw = re.sub(r"\s+(?:in|at) the [A-Za-z&-]{2,12} (?:room|lab|laboratory|suite|department)$", "", raw, flags=re.I) or raw   # "Transcranial Doppler in the TCD room"
     raw = re.sub(r"(?<=[A-Z&])\s+[1-9]\s*[-–]?$", "", raw) or raw        # "U&E 1-2/52": the lower bound of a slash range is the time, not the name

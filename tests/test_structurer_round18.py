@@ -133,3 +133,14 @@ def test_return_to_clinic_if_and_bring_the_child_to_er_open_warning_signs() -> N
     assert {"bleeding", "urinary_problem"} <= _signs("Bring child to ER for any bleeding from the nose or few wet diapers.")
     # a clinic return with a time is a visit, not a sign
     assert _signs("Return to clinic in 2 weeks for a wound check.") == set()
+
+
+def test_a_test_at_a_capitalised_clinic_with_no_article_is_taken_at_a_visit_there() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "F/u: weight check at Well Baby PHC clinic after 1 week."
+    assert visits(text) == [("Well Baby PHC", "P1W")] and reexams(text) == [("Weight", "P1W")]
+
+
+def test_please_before_a_test_is_not_part_of_its_name() -> None:
+    from tests.test_structurer_round4 import reexams
+    assert ("Lying/standing BP", "P1W") in reexams("Plan: GP r/v in 1/52 please - lying/standing BP and U&E.")
