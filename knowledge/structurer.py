@@ -3599,6 +3599,19 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             else:
                 doubled.append(i)
         items = doubled
+    # "ENT OPD in 2 weeks with audiology hearing test the same day": a department word before a test is a visit there too
+    if lang == "en":
+        split = []
+        for i in items:
+            lead = re.match(r"([A-Za-z]+)\s+(.{3,40})$", i.name or "") if i.kind == "reexam" else None
+            dept = _known_en_department(lead.group(1)) if lead and _TEST_EN.search(lead.group(2)) \
+                and not _TEST_EN.search(lead.group(1)) and re.fullmatch(r"[A-Za-z]+(?:ology|ics|iatry)", lead.group(1), re.I) \
+                and not re.fullmatch(r"(?:radi|path|neurophysi|physi|bi|immun)ology", lead.group(1), re.I) else None
+            if dept:
+                split += [replace(i, kind="revisit", name=dept), replace(i, name=lead.group(2))]
+            else:
+                split.append(i)
+        items = split
     # "BP check at Winston Scott Polyclinic in 3 days; U&Es at the polyclinic in 2/52": "the polyclinic" is the place named before
     named = {}
     for k, i in enumerate(items):

@@ -144,3 +144,12 @@ def test_a_test_at_a_capitalised_clinic_with_no_article_is_taken_at_a_visit_ther
 def test_please_before_a_test_is_not_part_of_its_name() -> None:
     from tests.test_structurer_round4 import reexams
     assert ("Lying/standing BP", "P1W") in reexams("Plan: GP r/v in 1/52 please - lying/standing BP and U&E.")
+
+
+def test_a_clinical_department_word_before_a_test_is_a_visit_there_too() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "Discharged 01/12/2026. F/u: ENT OPD on 15/12/2026 with audiology hearing test the same day."
+    assert ("Audiology", "2026-12-15") in visits(text) and ("ENT", "2026-12-15") in visits(text)
+    assert reexams(text) == [("hearing test", "2026-12-15")]
+    # a radiology test is no clinic visit
+    assert ("Radiology", "P6W") not in visits("Radiology CT chest in 6 weeks.")
