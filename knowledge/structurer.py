@@ -3570,6 +3570,14 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then
             items = [replace(i, when=first) if n >= previous_segment[1] and i.kind in ("revisit", "reexam") else i
                      for n, i in enumerate(items)]
+        last_visit = next((i for i in reversed(items) if i.kind == "revisit" and i.when), None)
+        if not zh and last_visit and not any(i.kind in ("medication", "revisit", "reexam", "warning_sign") for i in found) \
+                and _SAME_TIME_EN.search(segment.text) and _known_en_department(segment.text) \
+                and not _CONDITIONAL_VISIT.search(segment.text) and not _NOT_A_VISIT.search(segment.text):
+            # "Endocrinology OPD on 08/12/2026 with HbA1c; Diabetes educator (Room 12) same day": a visit at the time before
+            end = segment.start + len(segment.text)
+            found = [OrderItemDraft(kind="revisit", text=text[segment.start:end], span_start=segment.start, span_end=end,
+                                    name=_known_en_department(segment.text), when=last_visit.when)]
         booked = (_BOOKED_TEST_ZH_IN.search(segment.text) or _BOOKED_TEST_ZH.search(segment.text)) if zh else None
         booked_when = _when(segment.text, discharge_date) if booked else None
         if booked and booked_when and _zh_test_words().search(booked.group(1)) \

@@ -153,3 +153,8 @@ def test_a_clinical_department_word_before_a_test_is_a_visit_there_too() -> None
     assert reexams(text) == [("hearing test", "2026-12-15")]
     # a radiology test is no clinic visit
     assert ("Radiology", "P6W") not in visits("Radiology CT chest in 6 weeks.")
+
+
+def test_a_department_on_the_same_day_in_a_sentence_of_its_own_is_a_visit_at_the_time_before() -> None:
+    text = "Discharged 01/12/2026. Follow up: Endocrinology OPD on 08/12/2026 with HbA1c; Dietitian (Room 3) same day."
+    assert ("Dietitian", "2026-12-08") in visits(text)
