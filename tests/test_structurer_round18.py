@@ -158,3 +158,10 @@ def test_a_clinical_department_word_before_a_test_is_a_visit_there_too() -> None
 def test_a_department_on_the_same_day_in_a_sentence_of_its_own_is_a_visit_at_the_time_before() -> None:
     text = "Discharged 01/12/2026. Follow up: Endocrinology OPD on 08/12/2026 with HbA1c; Dietitian (Room 3) same day."
     assert ("Dietitian", "2026-12-08") in visits(text)
+
+
+def test_vitamin_b6_and_calcichew_forte_are_known_drugs() -> None:
+    from knowledge.structurer import generic_name
+    assert _meds("Vitamin B6 (pyridoxine) 50mg OD")[0][1:] == (50.0, "mg", "qd")
+    assert generic_name("Vitamin B6 (pyridoxine)") == "pyridoxine"
+    assert generic_name("Calcichew D3 Forte") == generic_name("calcium carbonate/colecalciferol")
