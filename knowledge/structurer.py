@@ -2281,7 +2281,7 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|local|any|(?:a|your|the) local|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
                             r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)|"
                             # "BP check at Winston Scott Polyclinic": a place named by its own name
                             r"\s+at\s+(?=(?-i:(?:[A-Z][A-Za-z'’-]+\s+){1,3}(?:Polyclinic|Health Cent(?:re|er)|District Hospital|[Cc]linic|OPD)\b))", re.I)
@@ -2307,6 +2307,11 @@ _POLITE_ASK = re.compile(r"^(?:I|we)(?:'d|\s+would|\s+should)\s+be\s+(?:most\s+|
 # who does a test, before it ("GP to recheck sodium in 2 weeks": a GP visit and the test)
 _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|should|can|may|must) (?=(?:re-?check|check|repeat|take|do|draw|arrange|get)\b)",
                       re.I)
+
+
+def _place_words(text: str) -> str:
+    """The place after "at …" up to a dash or a semicolon: "local pathology collection centre Fri 04/12 - GP to dose"."""
+    return re.split(r"\s[-–—]\s|;", text, 1)[0]
 
 
 def _en_test_names(raw: str) -> list[str]:
@@ -3182,10 +3187,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # ("FU: INR check at the Anticoagulation clinic": a label names no place; the place after the test does)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
-            elif when and _TEST_PLACE_EN.search(text) and _known_en_department(text[_TEST_PLACE_EN.search(text).end():]):
+            elif when and _TEST_PLACE_EN.search(text) and _known_en_department(_place_words(text[_TEST_PLACE_EN.search(text).end():])):
                 # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
+                # ("INR at local pathology collection centre Fri 04/12 - GP to dose": the GP after the dash is not the place)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
-                                               name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
+                                               name=_known_en_department(_place_words(text[_TEST_PLACE_EN.search(text).end():])), when=when))
             elif when and (named := re.search(r"\b(?:of|at|before|for|to)\s+(?:your|the)\s+(?:next\s+)?(?:\d{1,2}[- ](?:week|month)\s+)?"
                                               r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s+(?:review|visit|appointment|check-?up)\b",
                                               text[reexams[-1][2]:] if reexams[-1][2] > 0 else text, re.I)) \

@@ -165,3 +165,10 @@ def test_vitamin_b6_and_calcichew_forte_are_known_drugs() -> None:
     assert _meds("Vitamin B6 (pyridoxine) 50mg OD")[0][1:] == (50.0, "mg", "qd")
     assert generic_name("Vitamin B6 (pyridoxine)") == "pyridoxine"
     assert generic_name("Calcichew D3 Forte") == generic_name("calcium carbonate/colecalciferol")
+
+
+def test_a_test_at_a_local_lab_is_a_re_exam_and_a_gp_after_a_dash_is_not_its_place() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = "d/c 01/12/2026. INR at local pathology collection centre Fri 04/12 - GP to dose."
+    assert reexams(text) == [("INR", "2026-12-04")]
+    assert visits(text) == []
