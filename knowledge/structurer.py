@@ -1307,7 +1307,16 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         if kept and f.start < kept[-1].end:
             continue
         kept.append(f)
-    return _merge_names(text, kept)
+    # "FDC-4 (rifampicin/isoniazid/pyrazinamide/ethambutol) 3 tabs": known drugs joined by slashes are one combination tablet
+    joined: list[_Med] = []
+    for f in kept:
+        prev = joined[-1] if joined else None
+        if prev and re.fullmatch(r"\s*/\s*", text[prev.end:f.start]) and prev.drug is not None and f.drug is not None:
+            combined = text[prev.start:f.end]
+            joined[-1] = _Med(combined, prev.start, f.end, _lookup(combined) or prev.drug)
+        else:
+            joined.append(f)
+    return _merge_names(text, joined)
 
 
 # words of a plan, not of a brand, before a drug in brackets ("降糖继续原方案（二甲双胍）")

@@ -172,3 +172,10 @@ def test_a_test_at_a_local_lab_is_a_re_exam_and_a_gp_after_a_dash_is_not_its_pla
     text = "d/c 01/12/2026. INR at local pathology collection centre Fri 04/12 - GP to dose."
     assert reexams(text) == [("INR", "2026-12-04")]
     assert visits(text) == []
+
+
+def test_known_drugs_joined_by_slashes_are_one_combination_tablet() -> None:
+    from knowledge.structurer import generic_name
+    meds = [i for i in _items("FDC-4 (rifampicin/isoniazid/pyrazinamide/ethambutol) 3 tabs OD", "medication")]
+    assert len(meds) == 1 and meds[0].dose == 3.0 and meds[0].frequency == "qd"
+    assert meds[0].generic_name == generic_name("rifampicin/isoniazid/pyrazinamide/ethambutol")
