@@ -625,7 +625,7 @@ def _stated_pod_zh(text: str, discharge: dt.date | None) -> int | None:
 _POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?|"
                             r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s+(?:at|on|of) discharge\b", re.I)
 _SURGERY_DATE_EN = re.compile(r"\b(?:date of (?:surgery|operation|procedure)|(?:procedure|operation|surgery|repair|ORIF|fixation)\b[^\n.;]{0,80}?\bon)\s*[:：]?\s*"
-                              r"(\d{1,2}/\d{1,2}/20\d\d|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
+                              r"(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
 _POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bday\s+(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s+post-?op(?:eratively)?\b|"
                          r"\b(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s*days?\s+(?:post-?op(?:eratively)?|after (?:the |your )?(?:surgery|operation))\b", re.I)
 
@@ -655,7 +655,7 @@ _ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:(?:医嘱|记录|小结|证明)\s*[:：]?|\s*[:：])\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"(?:\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"(?:\b(?:date of discharge|(?-i:DOD)|discharge(?:\s+(?:summary|letter|note))?\s*[.,–—-]\s*date|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -2326,6 +2326,7 @@ def _place_words(text: str) -> str:
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
     raw = re.sub(r"^please\s*[-–—:,]?\s*", "", raw, flags=re.I) or raw        # "GP r/v in 1/52 please - lying/standing BP"
+    raw = re.sub(r"^post-?op(?:erative(?:ly)?)?\s+(?:with\s+)?", "", raw, flags=re.I) or raw     # "6/52 post-op with X-ray R hip"
     raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
     raw = re.sub(r"\s+(?:in|at) the [A-Za-z&-]{2,12} (?:room|lab|laboratory|suite|department)$", "", raw, flags=re.I) or raw   # "Transcranial Doppler in the TCD room"
     raw = re.sub(r"(?<=[A-Z&])\s+[1-9]\s*[-–]?$", "", raw) or raw        # "U&E 1-2/52": the lower bound of a slash range is the time, not the name

@@ -179,3 +179,11 @@ def test_known_drugs_joined_by_slashes_are_one_combination_tablet() -> None:
     meds = [i for i in _items("FDC-4 (rifampicin/isoniazid/pyrazinamide/ethambutol) 3 tabs OD", "medication")]
     assert len(meds) == 1 and meds[0].dose == 3.0 and meds[0].frequency == "qd"
     assert meds[0].generic_name == generic_name("rifampicin/isoniazid/pyrazinamide/ethambutol")
+
+
+def test_a_discharge_dot_date_header_and_a_two_digit_operation_date_chain_post_op_times() -> None:
+    from tests.test_structurer_round4 import reexams
+    text = ("Orthopaedic Discharge. Date: 01/12/26. Procedure: ORIF L ankle on 24/11/26. "
+            "Plan: Fracture clinic 6/52 post-op with X-ray L ankle on arrival.")
+    assert visits(text) == [("Fracture", "2027-01-05")]
+    assert reexams(text) == [("X-ray L ankle", "2027-01-05")]
