@@ -1311,7 +1311,10 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
     joined: list[_Med] = []
     for f in kept:
         prev = joined[-1] if joined else None
-        if prev and re.fullmatch(r"\s*/\s*", text[prev.end:f.start]) and prev.drug is not None and f.drug is not None:
+        # ("Ferrous sulfate + folic acid 1 tab OD": a plus before one tablet count is one tablet too)
+        plus = re.fullmatch(r"\s*[+＋]\s*", text[prev.end:f.start]) is not None and \
+            re.match(r"\s*(?:\d+|one|two|half)\s*(?:tabs?|tablets?|caps?|capsules?|片|粒)\b", text[f.end:], re.I) is not None if prev else False
+        if prev and (re.fullmatch(r"\s*/\s*", text[prev.end:f.start]) or plus) and prev.drug is not None and f.drug is not None:
             combined = text[prev.start:f.end]
             joined[-1] = _Med(combined, prev.start, f.end, _lookup(combined) or prev.drug)
         else:

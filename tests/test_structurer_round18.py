@@ -187,3 +187,10 @@ def test_a_discharge_dot_date_header_and_a_two_digit_operation_date_chain_post_o
             "Plan: Fracture clinic 6/52 post-op with X-ray L ankle on arrival.")
     assert visits(text) == [("Fracture", "2027-01-05")]
     assert reexams(text) == [("X-ray L ankle", "2027-01-05")]
+
+
+def test_two_known_drugs_joined_by_a_plus_before_one_tablet_count_are_one_tablet() -> None:
+    meds = _items("Ferrous sulfate + folic acid 1 tab OD", "medication")
+    assert len(meds) == 1 and (meds[0].dose, meds[0].unit, meds[0].frequency) == (1.0, "tablet", "qd")
+    # a plus before a strength is not a combination tablet
+    assert [i.name for i in _items("aspirin + clopidogrel 75mg od", "medication")] != ["aspirin + clopidogrel"]
