@@ -997,6 +997,9 @@ def _frequency(text: str) -> str | None:
             return code
     if _CLOCK_DOSE.search(text):
         return "qd"           # "氢化可的松片 20mg 口服 早8点": one dose at a clock time each day (AUTHOR-NOTES-3/6)
+    one = re.search(r"(?:皮下|肌内|肌肉|静脉)?注射\s*(?:1|一)\s*次(?=$|[\s，,。；;（(])", text)
+    if one and not re.search(r"[每隔]", text[:one.start()]):
+        return "once"         # "聚乙二醇化重组人粒细胞刺激因子 6mg 皮下注射 1次": a single injection (AUTHOR-NOTES-6)
     return None
 
 

@@ -194,3 +194,9 @@ def test_two_known_drugs_joined_by_a_plus_before_one_tablet_count_are_one_tablet
     assert len(meds) == 1 and (meds[0].dose, meds[0].unit, meds[0].frequency) == (1.0, "tablet", "qd")
     # a plus before a strength is not a combination tablet
     assert [i.name for i in _items("aspirin + clopidogrel 75mg od", "medication")] != ["aspirin + clopidogrel"]
+
+
+def test_a_single_chinese_injection_is_once_but_a_daily_or_weekly_one_is_not() -> None:
+    assert _meds("聚乙二醇化重组人粒细胞刺激因子 6mg 皮下注射 1次")[0][3] == "once"
+    assert _meds("依诺肝素 4000IU 每日皮下注射1次")[0][3] == "qd"
+    assert _meds("甲钴胺注射液 0.5mg 每周肌肉注射1次")[0][3] != "once"
