@@ -412,7 +412,7 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
 _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "wk": "W", "wks": "W", "month": "M", "months": "M",
-            "mth": "M", "mths": "M", "year": "Y", "years": "Y", "yr": "Y", "yrs": "Y"}
+            "mth": "M", "mths": "M", "year": "Y", "years": "Y", "yr": "Y", "yrs": "Y", "d": "D"}     # ("40 mg x 3d")
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|wks?|months?|mths?|years?|yrs?)\b", re.I)      # ("after 2 wks")
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
@@ -1000,6 +1000,8 @@ def _frequency(text: str) -> str | None:
     one = re.search(r"(?:皮下|肌内|肌肉|静脉)?注射\s*(?:1|一)\s*次(?=$|[\s，,。；;（(])", text)
     if one and not re.search(r"[每隔]", text[:one.start()]):
         return "once"         # "聚乙二醇化重组人粒细胞刺激因子 6mg 皮下注射 1次": a single injection (AUTHOR-NOTES-6)
+    if re.search(r"\d+(?:\.\d+)?\s*mg\s*(?:x|×|for)\s*\d+\s*(?:d|days?)\b\s*[,;]?\s*(?:then\s+)?\d+(?:\.\d+)?\s*mg\s*(?:x|×|for)\s*\d+", text, re.I):
+        return "qd"           # "prednisone taper - 40 mg x 3d, 30 mg x 3d, …": a daily dose stepped down every few days
     return None
 
 
@@ -1052,7 +1054,7 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
         return _iso_period(n, unit) if n is not None and unit else None
     steps = [m for m in _DURATION_EN.finditer(text)] or _zh_steps(text)
     units = {(_UNIT_EN.get(m.group(2).lower()) or _UNIT_ZH.get(m.group(2))) for m in steps}
-    if len(steps) >= 2 and len(units) == 1:
+    if len(steps) >= 2 and len(units) == 1 and None not in units:
         counts = [_num(m.group(1)) for m in steps]
         if all(c is not None for c in counts):
             return _iso_period(sum(counts), units.pop())

@@ -200,3 +200,8 @@ def test_a_single_chinese_injection_is_once_but_a_daily_or_weekly_one_is_not() -
     assert _meds("聚乙二醇化重组人粒细胞刺激因子 6mg 皮下注射 1次")[0][3] == "once"
     assert _meds("依诺肝素 4000IU 每日皮下注射1次")[0][3] == "qd"
     assert _meds("甲钴胺注射液 0.5mg 每周肌肉注射1次")[0][3] != "once"
+
+
+def test_a_taper_written_in_days_abbreviated_is_daily_and_its_course_adds_up() -> None:
+    meds = _items("prednisolone taper - 30 mg x 5d, 20 mg x 5d, 10 mg x 5d then stop", "medication")
+    assert (meds[0].dose, meds[0].frequency, meds[0].duration) == (30.0, "qd", "P15D")
