@@ -333,7 +333,7 @@ _DOSE_IN_MED = re.compile(rf"(?<![A-Za-z0-9.])(\d+(?:\.\d+)?)(?:\s*(?:[-–—~�
 _PACKAGE = re.compile(rf"\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|ml|mL)\s*[*×xX]\s*\d+\s*(?:片|粒|支|袋|瓶|盒|tablets?|capsules?|tabs?|caps?)")
 _COUNT_AMOUNT = re.compile(r"\d+(?:\.\d+)?\s*(?:tablets?|tabs?|capsules?|caps?|sachets?|片|粒|袋|支|丸|#|ml|mL|毫升)\s*[(（]\s*(\d+(?:\.\d+)?)\s*(mg|g|μg|µg|ug|mcg|毫克|克|微克|IU|U|单位|mL|ml)\s*[)）]", re.I)
 _SECOND_STRENGTH = re.compile(r"\s*/\s*\d+(?:\.\d+)?\s*(?:mg|g|μg|µg|ug|mcg|IU|U|units?|单位|毫克|微克)(?![A-Za-z])", re.I)
-_DOSE_WORD_ZH = re.compile(r"(?:一次|每次|每回|单次)\s*(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸|贴)")
+_DOSE_WORD_ZH = re.compile(r"(?:(?:一次|每次|每回|单次)\s*|(?<=[\s　])|^)(半|一|两|二|三|四|\d+/\d+)\s*(片|粒|袋|支|丸|滴|喷|吸|贴)(?![\u4e00-\u9fff]{0,1}[剂次])")
 _WORD_AMOUNT = {"one": 1.0, "a": 1.0, "an": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "half a": 0.5, "half": 0.5,
                 "半": 0.5, "一": 1.0, "两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0}
 _DOSE_WORD = re.compile(r"\b(one|two|three|four|half a|half|an?)\s+(drops?|puffs?|tablets?|capsules?|sprays?|patch(?:es)?|sachets?)\b", re.I)
@@ -352,7 +352,7 @@ _PRN = re.compile(r"必要时|需要时|按需|每次(?:稀便|腹泻|大便|呕
                   r"(?:疼痛|痛|发作|不适|发热|发烧|高热|恶心|呕吐|失眠|腹泻|便秘|头痛|胸痛|胸闷|气喘|喘息|咳嗽|焦虑|烦躁|睡不着|血压高|出血|瘙痒|痒)"
                   r"(?:明显|严重|加重|剧烈)?时(?!\s*(?:可|再)?(?:加至|加量|增至|加服|加用|临时加|增加)|\s*(?:可|再)$)|"
                   r"\bprn\b|p\.r\.n\.|(?-i:\bSOS\b)|\bas needed\b|\bif needed\b|\bwhen needed\b|\bas required\b|\bif required\b|\bwhen required\b|"
-                  r"\bas necessary\b|\bif necessary\b|"
+                  r"\bas necessary\b|\bif necessary\b|\bonly (?:if|when)\b|"
                   r"\b(?:if|when) (?:you (?:have|are|feel) |there is )?(?:in )?(?:pain|fever|nause|sick\b|wheez|constipat|unable to sleep|short of breath|anxious|itch)", re.I)
 _FREQ_RULES: list[tuple[str, re.Pattern[str]]] = [(code, re.compile(p, re.I)) for code, p in (
     ("qid", r"\bqid\b|q\.i\.d\.|\bqds\b|四次/日"),
@@ -412,7 +412,7 @@ _EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
 _NUM = r"((?<![\d.])\d+|(?<![一二两三四五六七八九十半])[一二两三四五六七八九十半]+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|an?)"
 _UNIT_ZH = {"天": "D", "日": "D", "周": "W", "星期": "W", "礼拜": "W", "月": "M", "年": "Y"}
 _UNIT_EN = {"day": "D", "days": "D", "night": "D", "nights": "D", "week": "W", "weeks": "W", "wk": "W", "wks": "W", "month": "M", "months": "M",
-            "mth": "M", "mths": "M", "year": "Y", "years": "Y", "yr": "Y", "yrs": "Y"}
+            "mth": "M", "mths": "M", "year": "Y", "years": "Y", "yr": "Y", "yrs": "Y", "d": "D"}     # ("40 mg x 3d")
 _PERIOD_ZH = re.compile(rf"{_NUM}\s*(?:个)?\s*(天|日|周|星期|礼拜|月|年)(?!期)")      # "第3周期" is a chemo cycle, not a week
 _PERIOD_EN = re.compile(rf"\b{_NUM}\s*(days?|weeks?|wks?|months?|mths?|years?|yrs?)\b", re.I)      # ("after 2 wks")
 _HOURS_AHEAD = re.compile(r"(?:\b(?:in|within|after)\s+(\d{2,3})\s*(?:hours?|hrs?|h)\b|(?<![\d.])(\d{2,3})\s*(?:个)?小时(?:后|内))", re.I)   # "GP review in 48 hours"
@@ -625,7 +625,7 @@ def _stated_pod_zh(text: str, discharge: dt.date | None) -> int | None:
 _POD_STATED_EN = re.compile(r"\bdischarge[^\n]{0,60}?[(,]\s*(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s*\)?|"
                             r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,2})\s+(?:at|on|of) discharge\b", re.I)
 _SURGERY_DATE_EN = re.compile(r"\b(?:date of (?:surgery|operation|procedure)|(?:procedure|operation|surgery|repair|ORIF|fixation)\b[^\n.;]{0,80}?\bon)\s*[:：]?\s*"
-                              r"(\d{1,2}/\d{1,2}/20\d\d|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
+                              r"(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|20\d\d-\d{1,2}-\d{1,2}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d)", re.I)
 _POD_DAY_EN = re.compile(r"\b(?:POD|post-?op(?:erative)? day)\s*(\d{1,3})\b|\bday\s+(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s+post-?op(?:eratively)?\b|"
                          r"\b(\d{1,3})(?:\s*(?:-|–|to)\s*\d{1,3})?\s*days?\s+(?:post-?op(?:eratively)?|after (?:the |your )?(?:surgery|operation))\b", re.I)
 
@@ -655,7 +655,7 @@ _ZH_FULL_DATE = r"(?:20\d\d|1[01]\d)\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|20\d\
 _STATED_DISCHARGE = re.compile(rf"(?:{_DISCHARGED_ZH}|于)\s*[:：]?\s*({_ZH_FULL_DATE})|"
                                # "（2026年12月3日出院）", "妇科出院医嘱（2026-12-04出院）", "肾内科出院医嘱 2026-12-07"
                                rf"({_ZH_FULL_DATE})\s*(?:办理)?出院(?![后前])|出院(?:(?:医嘱|记录|小结|证明)\s*[:：]?|\s*[:：])\s*({_ZH_FULL_DATE})(?!\s*(?:[\u4e00-\u9fff]{{0,8}}(?:复诊|复查|入院|门诊)))|"
-                               r"(?:\b(?:date of discharge|(?-i:DOD)|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
+                               r"(?:\b(?:date of discharge|(?-i:DOD)|discharge(?:\s+(?:summary|letter|note))?\s*[.,–—-]\s*date|discharged?(?:\s+(?:on|date))?)|\bd/c(?:\s+on)?)\s*[:：]?\s*(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?,?\s+)?(\d{1,2}/\d{1,2}/(?:20)?\d\d(?![\d/])|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+20\d\d|"
                                r"[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+20\d\d|20\d\d-\d{1,2}-\d{1,2})", re.I)
 
 
@@ -898,6 +898,16 @@ def _time_expressions(text: str, ref: dt.date | None = None) -> list[tuple[int, 
         g = dated.get(f[1] + opened.end()) if opened else None
         if g and re.match(r"[^()（）]{0,12}[)）]", text[g[1]:g[1] + 13]):
             glossed.append(f)
+        elif f[2].startswith("P") and ref is not None:
+            # "八周后复查胃镜（已预约，2027年1月26日上午）": a booked date in brackets later in the clause, near the period, is the one
+            # meant (AUTHOR-NOTES-10: the written date wins)
+            later = re.match(r"[^。；;\n（(]{0,16}[（(]([^（）()]{0,30})[)）]", text[f[1]:f[1] + 60])
+            period = re.fullmatch(r"P(\d+)([DWMY])", f[2])
+            if later and period:
+                inside = [g for g in found if g[2][:1] != "P" and f[1] + later.start(1) <= g[0] < f[1] + later.end(1)]
+                expected = _add_period(ref, float(period.group(1)), period.group(2))
+                if inside and expected and abs((dt.date.fromisoformat(inside[0][2]) - dt.date.fromisoformat(expected)).days) <= 7:
+                    glossed.append(f)
     found = [f for f in found if f not in glossed]
     # "每日记录引流量…（预计出院后5-7天）": "daily" is how often something is done, not when, beside another time
     daily = [f for f in found if f[2] == "P1D" and re.fullmatch(r"每(?:一)?(?:日|天)|every day|each day|daily", text[f[0]:f[1]], re.I)]
@@ -987,6 +997,11 @@ def _frequency(text: str) -> str | None:
             return code
     if _CLOCK_DOSE.search(text):
         return "qd"           # "氢化可的松片 20mg 口服 早8点": one dose at a clock time each day (AUTHOR-NOTES-3/6)
+    one = re.search(r"(?:皮下|肌内|肌肉|静脉)?注射\s*(?:1|一)\s*次(?=$|[\s，,。；;（(])", text)
+    if one and not re.search(r"[每隔]", text[:one.start()]):
+        return "once"         # "聚乙二醇化重组人粒细胞刺激因子 6mg 皮下注射 1次": a single injection (AUTHOR-NOTES-6)
+    if re.search(r"\d+(?:\.\d+)?\s*mg\s*(?:x|×|for)\s*\d+\s*(?:d|days?)\b\s*[,;]?\s*(?:then\s+)?\d+(?:\.\d+)?\s*mg\s*(?:x|×|for)\s*\d+", text, re.I):
+        return "qd"           # "prednisone taper - 40 mg x 3d, 30 mg x 3d, …": a daily dose stepped down every few days
     return None
 
 
@@ -1039,7 +1054,7 @@ def _taper_duration(text: str, first_dose: float | None) -> str | None:
         return _iso_period(n, unit) if n is not None and unit else None
     steps = [m for m in _DURATION_EN.finditer(text)] or _zh_steps(text)
     units = {(_UNIT_EN.get(m.group(2).lower()) or _UNIT_ZH.get(m.group(2))) for m in steps}
-    if len(steps) >= 2 and len(units) == 1:
+    if len(steps) >= 2 and len(units) == 1 and None not in units:
         counts = [_num(m.group(1)) for m in steps]
         if all(c is not None for c in counts):
             return _iso_period(sum(counts), units.pop())
@@ -1297,7 +1312,19 @@ def _find_drug_names(text: str, zh: bool) -> list[_Med]:
         if kept and f.start < kept[-1].end:
             continue
         kept.append(f)
-    return _merge_names(text, kept)
+    # "FDC-4 (rifampicin/isoniazid/pyrazinamide/ethambutol) 3 tabs": known drugs joined by slashes are one combination tablet
+    joined: list[_Med] = []
+    for f in kept:
+        prev = joined[-1] if joined else None
+        # ("Ferrous sulfate + folic acid 1 tab OD": a plus before one tablet count is one tablet too)
+        plus = re.fullmatch(r"\s*[+＋]\s*", text[prev.end:f.start]) is not None and \
+            re.match(r"\s*(?:\d+|one|two|half)\s*(?:tabs?|tablets?|caps?|capsules?|片|粒)\b", text[f.end:], re.I) is not None if prev else False
+        if prev and (re.fullmatch(r"\s*/\s*", text[prev.end:f.start]) or plus) and prev.drug is not None and f.drug is not None:
+            combined = text[prev.start:f.end]
+            joined[-1] = _Med(combined, prev.start, f.end, _lookup(combined) or prev.drug)
+        else:
+            joined.append(f)
+    return _merge_names(text, joined)
 
 
 # words of a plan, not of a brand, before a drug in brackets ("降糖继续原方案（二甲双胍）")
@@ -1588,6 +1615,12 @@ _SHARED_SIG = re.compile(r"(?:均|各|都)\s*(?:为|是)?\s*(?:qd|bid|tid|qid|qn
 # corpora's choice)
 _TABLETS_AFTER = re.compile(r"[ \t]*(?:(?:chewable|dispersible|soluble|effervescent)[ \t]+)?(?:tablets?|tabs?|capsules?|caps?)?[ \t]*(?:[,，:：;-][ \t]*)?(?:(?:take|chew|swallow|dissolve)[ \t]+)?(two|three|four|[234])(?:[ \t]*(?:-|–|to|or)[ \t]*\w+)?"
                             r"[ \t]*(?:tablets?|tabs?|capsules?|caps?)\b", re.I)
+# "头孢克肟分散片 0.1g 2片 bid", "铝碳酸镁咀嚼片 0.5g 2片 tid", "Concor 5mg 0.5# QD": the strength of one tablet, then how many
+# taken (AUTHOR-NOTES-5/11: mass × count); "（每粒35mg）3粒": the strength of one capsule in brackets, then the count
+_TABLETS_AFTER_ZH = re.compile(r"[ \t]*(?:每次|一次)?[ \t]*(0\.5|[234]|两|二|三|四|半)[ \t]*(?:片|粒|#|＃)(?![/／]|\s*[（(]\s*\d)")
+_EACH_THEN_COUNT = re.compile(r"(?<=每粒|每片|每袋|每支)\s*$")
+_COUNT_AFTER_EACH = re.compile(r"\s*[)）]\s*(?:每次|一次)?\s*(\d+(?:\.\d+)?|两|二|三|四|半)\s*(?:粒|片|袋|支|#|＃)")
+_ZH_COUNT = {"两": 2.0, "二": 2.0, "三": 3.0, "四": 4.0, "半": 0.5}
 _PER_PUFF = re.compile(r"[ \t]*(?:(?:(?:metered[- ]dose |aerosol |breath[- ]actuated )?inhaler|MDI|HFA)[ \t]*[:：,，-]?|[:：])[ \t]*(?:take |inhale |use )?"
                        r"(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?|吸|揿)(?![A-Za-z])", re.I)
 
@@ -1612,9 +1645,14 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
         # other amount: two tablets of 0.3 g a dose (a package holds more than 4 and is often written "/盒")
         following = _DOSE_IN_MED.search(after, package.end())
         count = re.search(r"[*×xX]\s*(\d+)", package.group(0))
-        if following is None and count and 1 < int(count.group(1)) <= 4 and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
+        limit = 8 if re.match(r"\s*(?:q\.?[a-z0-9]|bid|tid|qid|bd|tds|od\b|每日|每天|一日|日[一二三1-3]次)", after[package.end():], re.I) else 4
+        if following is None and count and 1 < int(count.group(1)) <= limit and not re.match(r"\s*/\s*(?:盒|瓶|支|袋)", after[package.end():]):
             times = float(count.group(1))
         dose_m = following or dose_m
+    column = re.match(r"\s*[|｜]\s*(?=\d)", after[dose_m.end():]) if dose_m else None
+    if column and _DOSE_IN_MED.match(after, dose_m.end() + column.end()):
+        # "二甲双胍缓释片 | 0.5g | 1g 口服 每日一次": a 出院带药 table row, the strength column then the dose column
+        dose_m = _DOSE_IN_MED.match(after, dose_m.end() + column.end())
     spec = re.match(rf"\s*[:：]\s*\d+(?:\.\d+)?\s*{_UNIT}", after[dose_m.end():]) if dose_m else None
     if spec and _DOSE_IN_MED.search(after, dose_m.end() + spec.end()):
         # "甘精胰岛素注射液 3ml:300U … 每次14单位": the pen's volume and content, then the dose
@@ -1677,11 +1715,28 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
                 n = float(count.group(1)) if count.group(1).isdigit() else _WORD_AMOUNT.get(count.group(1).lower())
                 if n:
                     dose = round(dose * n, 6)
+            zh_count = _TABLETS_AFTER_ZH.match(after, dose_m.end()) if not count else None
+            if zh_count and unit in ("mg", "g", "μg") and times == 1:
+                n = _ZH_COUNT.get(zh_count.group(1)) or float(zh_count.group(1))
+                dose = round(dose * n, 6)
+            bracketed = _COUNT_AFTER_EACH.match(after, dose_m.end()) \
+                if unit in ("mg", "g", "μg") and times == 1 and re.search(r"[（(]\s*(?:每粒|每片|每袋|每支)\s*(?:含)?\s*$", after[:dose_m.start()]) else None
+            if bracketed:
+                n = _ZH_COUNT.get(bracketed.group(1)) or float(bracketed.group(1))
+                dose = round(dose * n, 6)
             # "Salbutamol 100 microgram inhaler: 2-4 puffs": the strength of one puff, then the dose in puffs
             puffs = _PER_PUFF.match(after, dose_m.end())
             per = _PER_PUFF_EN.match(after, dose_m.end()) if not puffs else None
             # (the "/dose" or the dash before the count, not "1-2 puffs": "GTN spray 400mcg 1-2 puffs" stays 400 μg, AUTHOR-NOTES-6)
             puffs = puffs or (per if per and re.search(r"/|\bper\b|[-–,]", after[per.start():per.start(1)]) else None)
+            if not puffs and unit in ("mg", "μg") and not re.search(r"spray|喷雾|硝酸甘油|nitro|GTN|粉|powder|handihaler|capsule",
+                                                                  med.name + after[:dose_m.start()], re.I) \
+                    and re.search(r"气雾剂|吸入|inhaler|respimat|diskus|turbuhaler|accuhaler|ellipta|evohaler", med.name + after[:40], re.I):
+                # "万托林 100ug 2揿", "Spiriva Respimat 2.5 mcg 2 puffs daily": the strength of one puff, then the puffs (AUTHOR-NOTES-6)
+                puffs = re.match(r"[ \t]*(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*\d+)?\s*(?:puffs?\b|揿|吸(?!入))", after[dose_m.end():], re.I)
+                if puffs:
+                    dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
+                    puffs = None
             if puffs and unit in ("mg", "μg"):
                 dose, unit, dose_text = float(puffs.group(1)), "puff", puffs.group(0).strip()
             # "take 4 tablets (20 mg)", "20 mg tablet – take 2 tablets (40 mg)": the amount in brackets is the dose
@@ -1734,7 +1789,7 @@ def _medication(med: _Med, name: str, after: str, head: str, dose_m: re.Match[st
 
 # ----- revisits, re-exams, warning signs --------------------------------------------------------------
 
-_REVISIT_ZH = re.compile(r"(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊(?!安排|计划)|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|门诊看(?:片|报告|结果|病理)|(?:定于|安排(?:在|于)|预约(?:在|于))[^，,。；;]{0,20}?(?:入院|住院)(?![前后])|挂号[\u4e00-\u9fffA-Za-z]{2,14}?门诊|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|再次(?:入院|住院)(?:评估|复查)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
+_REVISIT_ZH = re.compile(r"(?<![\d月])\d{1,2}\s*月\s*\d{1,2}\s*[日号]\s*(?:来院|回院|到院)?(?:拆线|拆钉)(?!后)|(?<=[天周月年]后)(?:来院|门诊)?评估(?!骨|疗效)|(?:拔除|拔出|取出|拆除)[\u4e00-\u9fffA-Za-z]{0,6}?(?:管|支架|钢板|钢针|克氏针|牵引|夹板|填塞物|纱条)|(?:夹板|填塞物|纱条)[^，,。；;]{0,12}?(?:拆除|取出)|(?:当地|本地|附近|就近|社区)(?:医院|卫生院|诊所|卫生服务中心|卫生服务站)(?:门诊)?(?:换药|拆线|拆钉)|返院(?=行|化疗|治疗|放疗|手术|复查|复诊|拆线|换药|输注|输液)|到[\u4e00-\u9fff]{2,10}?(?:医院|卫生院|中心|诊所|换药室|门诊)(?:[\u4e00-\u9fff]{1,4}?科(?:门诊)?)?(?:换药|拆线|拆钉|拔管|注射|输注|开机|调机|调试|程控)|培训(?=\s*[:：])|转[\u4e00-\u9fff]{2,8}?科(?:门诊)?(?:开始|进行|行|做)|复诊(?!安排|计划)|随诊|门诊随访|门诊(?:拆线|换药|拔管|拆钉)|下次(?:化疗|治疗|放疗|输注|入院)(?:时间|日期)?\s*[:：为]|回院|来院|入住|回(?:村)?卫生(?:院|室)|(?:来|回|到)门诊看(?:报告|结果)|门诊看(?:片|报告|结果|病理)|(?:定于|安排(?:在|于)|预约(?:在|于))[^，,。；;]{0,20}?(?:入院|住院)(?![前后])|挂号[\u4e00-\u9fffA-Za-z]{2,14}?门诊|拆(?:除)?(?:石膏|支具)|(?:再次|按时|返院)?(?:入院|住院)(?:行|化疗|治疗|放疗|手术|取出?|拔除?|拆除?)|再次(?:入院|住院)(?:评估|复查)|就诊(?!.*(?:及时|立即|马上|尽快))|看门诊|门诊复查|专科门诊")
 # where a test is only drawn ("在社区卫生服务中心复查血常规"): no clinic visit; "如症状不缓解，2周后复诊": a visit on a condition
 _HOME_READING_ZH = re.compile(r"每日|每天|早晚|自测|自量|家庭|在家|家中|记录|日记")
 _TEST_PLACE_ZH = re.compile(r"社区|卫生(?:院|服务)|诊所|检验|化验|采血|药房|监测室")
@@ -1757,7 +1812,7 @@ _NOT_A_VISIT = re.compile(r"(?:线上|网上|互联网医院|视频|远程)[^，
                           r"\b(?:video|online|virtual|remote)\s+(?:review|call|follow[- ]?up|consultation|appointment|clinic|visit)s?\b|\btele-?(?:health|medicine) (?:visit|appointment|review|consultation|call|follow[- ]?up)s?\b(?! or\b)|"
                           # collecting medicines is not a visit ("collect them from the pharmacy window", "given at the OPD dispensary")
                           r"\b(?:pick(?:ed)? (?:them |it )?up|collect(?:ed)?(?: them| it)?|given|refills?)\b[^.;]{0,40}?\b(?:pharmacy|dispensary|pick-up point)\b|\b(?:pharmacy|dispensary) (?:window|pick-up)\b|"
-                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+you\s+with\s+(?:a |the |your )?(?:time|date|appointment))|\bno visit (?:is )?needed\b|电话随访|家访|上门|(?:提前|预先)[\d一二两三四五六七]?(?:天|日)?(?:致电|电话)|"
+                          r"^\W*(?:and\s+)?then\b(?:(?!\b(?:clinic|appointment|visit|review)\b)[^.;])*\buntil (?:(?:you are|he is|she is|they are) )?(?:seen|reviewed)\b|\bhome visits?\b|\bby (?:the |a |your )?(?:district|community) nurses?\b|\b(?:midwife|midwives|nurses?|health visitors?|care coordinator|coordinator|team) will (?:visit|come)\b|\bhospital in the home\b|\bHITH\b|\bnurses? to (?:visit|call) (?:you )?(?:daily|at home|every)\b|\bby (?:phone|telephone|video)\b|\bvirtual (?:ward|review|clinic)\b|\bvisit\w* (?:you |him |her |them )?(?:at )?(?:your |his |her |their |the )?home\b|\(?\bnot (?:a|an) (?:clinic )?(?:visit|appointment|appt)\b|不算(?:门诊|复诊|就诊)|(?:不用|无需|不需|不必)(?:来院|到院|回院|来医院|去医院)|\b(?:phone|telephone) (?:call|review|follow-?up)|\bwill (?:call|phone|ring) you\b(?! with (?:a |the |your )?(?:time|date|appointment))|\b(?:telephone|phone|video) (?:clinic|appointment|consultation)\b|\bwill (?:phone|call|ring)\b(?!\s+(?:you\s+)?(?:to|and)\s+(?:book|arrange|make))(?!\s+(?:you\s+)?(?:with|w/)\s*(?:a |the |your |an )?(?:time|date|appointment|appt))|\bno visit (?:is )?needed\b|电话随访|家访|上门|(?:提前|预先)[\d一二两三四五六七]?(?:天|日)?(?:致电|电话)|"
                           r"^(?:continue|carry on with|keep up)\b.*\b(?:\d|once|twice|three|four)\s*(?:times|x)\s*(?:a|per|/)\s*week|"
                           r"^继续.*每周\s*[\d一二两三四五六七]\s*次|(?:继续|规律|维持性?)(?:血液)?透析|"
                           r"每周[一二三四五六日、，,]{1,8}(?:在)?[^，,。；;]{0,6}?(?:血透室|透析(?:中心|室))", re.I)
@@ -1779,7 +1834,8 @@ _WARNING_TRIGGER = re.compile(
     r"\breturn to\b(?! (?:the |your )?(?:[\w-]+ ){0,3}clinic)|\breturn (?:\w+ )?(?:if|for|with)\b|\bgo to (?:the|a|your|an)\b(?! (?:[\w-]+ ){0,3}clinic)|\bseek\b|"
     r"\b(?:call|phone|ring) (?:911|999|111|120|your|us|the|if|a|an)\b|\bif (?:you|your|he|she|they|there|any|the child|your child|still)\b|"
     r"\bwatch for\b|\blook out for\b|\breport\b|\bsee (?:your|a) (?:GP|doctor)(?: (?:urgently|promptly|straight away|the same day))? (?:for|about|with|if)\b|\bemergency\b|\bcall if\b|\bcontact\b|\bcome back\b(?! to (?:the |your )?(?:[\w-]+ ){0,3}clinic)|"
-    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|\bcome to (?:the |your )?(?:[\w-]+ ){0,3}clinic (?:if|with|for)\b|"
+    r"\bbring (?:him|her|them|your child|the child|the baby) back\b|\bbring (?:the |your )?(?:child|baby|infant|patient) to (?:the )?(?:ER|ED|A&E|emergency|hospital|clinic)\b|"
+    r"\breturn to (?:the |your )?(?:[\w-]+ ){0,2}clinic (?:if|with|for)\b|\bcome to (?:the |your )?(?:[\w-]+ ){0,3}clinic (?:if|with|for)\b|"
     r"\bwarning signs?\b|\bred flags?\b|\bdanger signs?\b|\bwhen to (?:seek|get|call|return|come back)\b|\breturn precautions\b|"
     r"\b(?-i:ER|ED|A&E)\b|\bcome (?:in)?to (?:the )?(?:emergency|hospital|casualty)\b|"
     r"\bimmediately\b|\bright away\b|\bstraight away\b|\burgent(?:ly)?\b|\bat once\b",
@@ -1787,10 +1843,10 @@ _WARNING_TRIGGER = re.compile(
 # a line that opens a list of warning signs on the lines after it ("如出现以下情况请及时就诊：", "Seek care if you notice:")
 _WARNING_LIST_OPENER = re.compile(r"[:：]\s*$|以下(?:情况|症状)|下列(?:情况|症状)|\bfollowing\b[^.]*$|\bany of these\b|\bwarning signs?\b|\bred flags?\b|"
                                   r"^\s*(?:return precautions|when to (?:seek help|return|call)|危险信号|警示症状)\s*$", re.I)
-_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bappts?\b|\bvisit\b|"
-                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
+_REVISIT_EN = re.compile(r"follow[- ]?up|\breturn (?:in|after|within) (?:\d|an?\b|one|two|three|four|six)|\bcome back (?:in|after|on)\b|\b(?:baby|postnatal|post-natal|postpartum|newborn) (?:check|examination|review)\b|\bf/u\b|\br/v\b(?=\s*(?:in\s+|at\s+|within\s+|after\s+)?\d)|(?-i:\bFU\b)|(?-i:\bOPD\b)|(?-i:\bTCA\b)|\boutpatients?(?= (?:in|on|at|after|within)\b)|\bsee (?:your|the|a|an|dr|doctor)\b|\bsee (?:him|her|them)\b|\bclinic\b|\bappointment\b|\bappts?\b|\bvisit\b|"
+                         r"return to (?:the )?clinic|\b(?:re-?admission|re-?admitted|(?:be )?admitted|admission)\b(?= (?:for|to|on|in)\b)|\b(?:at|in) the (?:[A-Za-z-]+ ){1,3}(?-i:Unit|(?:Day|day) (?:Unit|unit|Ward|ward))\b|(?-i:\b[A-Z][a-z]+(?: [A-Z][a-z]+){0,2} Unit\b)(?= (?:in|on|within|after) (?:\d|an?\b|one|two|three|four|six))|\bfollow\b|\breview(?:ed)? (?:in|within|after|at|by|with|on)\b|\bback to (?:the )?clinic\b|\b(?:stent|catheter|drain|sutures?|stitch(?:es)?|staples?|clips?|cast|splint|plaster|packing)\s+(?:removal|out|off|removed)\b|\bremov(?:e|al of) (?:the |your )?(?:stent|catheter|drain|sutures|stitches|staples|clips|cast|splint|packing)\b|"
                          r"\b(?:wound )?dressing(?: change)?s?\s+(?=(?:on|in|at|after)\s+(?:POD|post-?op|day|\d))", re.I)
-_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|"
+_TEST_EN = re.compile(r"(?<![(])\b\w+scopy\b(?![)])|\b\w{3,}graphy\b|\b(?:ogd|egd|ercp|mrcp|fbc|u&e|lft|tft|uec|kft|rft)s?\b|\b(?:tte|toe|tee)\b|\bretinal screening\b|\bscreening\b|breath test|panel|bilirubin|prothrombin|\bctpa\b|\bcta\b|\bmoca\b|\bmmse\b|\busg\b|group (?:and|&) save|\bscreen\b|\bcxr\b|trough|\btests?\b|x-?rays?\b|\bhb\b|\bpth\b|\bkub\b|duplex|thyroglobulin|bicarbonate|\bcalcium\b|phosphate|\bct\b|\bmri\b|\becho|\becg\b|\bekg\b|\beeg\b|\binr\b|blood ?work|\bbloods\b|\blabs?\b|\bcbc\b|\bretics?\b|\blytes\b|"
                       r"\bfbc\b|\bbmp\b|\bcmp\b|\bxr\b|\bu\+es?\b|\blfts?\b|\bu&es?\b|\btsh\b|\bpsa\b|\bcrp\b|\besr\b|lipid|a1c|ultrasound|function|potassium|"
                       r"sodium|magnesium|creatinine|electrolytes|culture|scan|\bprofile\b|colonoscopy|endoscopy|gastroscopy|mammogra|h(?:a)?emoglobin|glucose|"
                       r"spirometry|holter|angiogra|doppler|biopsy|urinalysis|urine|sputum|\blevels?\b|\bcount\b|ferritin|albumin|troponin|"
@@ -2149,7 +2205,7 @@ def _clinic_phrase(text: str) -> str | None:
     for m in re.finditer(r"\b(clinic|(?-i:OPD)|day (?:unit|ward|centre|center)|(?<=[a-z] )(?-i:Unit)|(?<=[a-z] )unit(?= on\b| at\b|,|\.)|"
                          r"(?<=[a-z] )(?:centre|center|room)(?=\s*(?:\([^()]*\))?\s*(?:on\b|at\b|:|,|\.|$))|"
                          # a place named by its own name: "Bontleng Clinic", "Maningrida Health Centre", "Faleolo District Hospital"
-                         r"(?<=[A-Za-z] )(?-i:Health Cent(?:re|er)|District Hospital))\b", text, re.I):
+                         r"(?<=[A-Za-z] )(?-i:Health Cent(?:re|er)|District Hospital|Polyclinic))\b", text, re.I):
         words = re.findall(r"[A-Za-z][A-Za-z&/'-]*", re.search(r"(?:[A-Za-z][A-Za-z&/'-]* ){0,4}$", text[max(0, m.start() - 120):m.start()]).group(0))
         kept: list[str] = []
         for word in reversed(words):
@@ -2242,8 +2298,10 @@ def _en_department(text: str) -> str | None:
 
 
 # where a test is taken, after it: "at your GP surgery", "with the practice nurse", "at the anticoagulation clinic"
-_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
-                            r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)", re.I)
+_TEST_PLACE_EN = re.compile(r"\s+(?:at|with|in|by|on)\s+(?:your|the|a|local|any|(?:a|your|the) local|(?:Dr\.?|Doctor)\s+[A-Z][A-Za-z-]+(?:'s|’s))\s+(?=(?:[A-Za-z'’-]+\s+){0,2}(?:surgery|practice|clinic|unit|nurse|hospital|office|ward|lab|laboratory|"
+                            r"centre|center|GP|polyclinic|department)\b)|\s+(?:at|with|by)\s+(?=(?:GP|PCP)\b)|"
+                            # "BP check at Winston Scott Polyclinic": a place named by its own name
+                            r"\s+at\s+(?=(?-i:(?:[A-Z][A-Za-z'’-]+\s+){1,3}(?:Polyclinic|Health Cent(?:re|er)|District Hospital|[Cc]linic|OPD)\b))", re.I)
 
 
 # a place and its time before a colon, then the tests taken there ("GP 1/52: U&E and BP check")
@@ -2268,8 +2326,15 @@ _TEST_BY = re.compile(r"^(?:(?:your|the) )?[A-Za-z]+(?: [A-Za-z]+)? (?:to|will|s
                       re.I)
 
 
+def _place_words(text: str) -> str:
+    """The place after "at …" up to a dash or a semicolon: "local pathology collection centre Fri 04/12 - GP to dose"."""
+    return re.split(r"\s[-–—]\s|;", text, 1)[0]
+
+
 def _en_test_names(raw: str) -> list[str]:
     """"Kidney function and potassium" → two tests; "X-ray of the hip and pelvis" stays one."""
+    raw = re.sub(r"^please\s*[-–—:,]?\s*", "", raw, flags=re.I) or raw        # "GP r/v in 1/52 please - lying/standing BP"
+    raw = re.sub(r"^post-?op(?:erative(?:ly)?)?\s+(?:with\s+)?", "", raw, flags=re.I) or raw     # "6/52 post-op with X-ray R hip"
     raw = re.sub(r"\s+(?:(?:1|one|a|2|two|3|three) (?:weeks?|days?) (?:before|earlier|prior)\b|beforehand\b).*$", "", raw, flags=re.I) or raw   # "U&E one week earlier"
     raw = re.sub(r"\s+(?:in|at) the [A-Za-z&-]{2,12} (?:room|lab|laboratory|suite|department)$", "", raw, flags=re.I) or raw   # "Transcranial Doppler in the TCD room"
     raw = re.sub(r"(?<=[A-Z&])\s+[1-9]\s*[-–]?$", "", raw) or raw        # "U&E 1-2/52": the lower bound of a slash range is the time, not the name
@@ -2281,7 +2346,7 @@ def _en_test_names(raw: str) -> list[str]:
         # "Serum bilirubin (heel prick)": how it is taken, not a test
         raw = (raw[:inner.start()] + raw[inner.end():]).strip()
         inner = None
-    generic = inner and re.fullmatch(r"\s*(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
+    generic = inner and re.fullmatch(r"\s*(?:(?:repeat|fasting|routine|baseline)\s+)?(?:lab(?:oratory)? ?work|labs?|blood ?work|bloods|blood tests?|tests?)\s*", raw[:inner.start()], re.I)
     if inner and re.fullmatch(r"[A-Z][A-Za-z0-9&]{1,5}", inner.group(1).strip()) and _TEST_EN.search(inner.group(1)) \
             and not _TEST_EN.search(raw[:inner.start()]) and not raw[inner.end():].strip():
         return [inner.group(1).strip()]                          # "Pressure (IOP)": the test is the abbreviation
@@ -2316,6 +2381,9 @@ def _en_test_names(raw: str) -> list[str]:
         if len(parts) > 1 and not all(_TEST_EN.search(p) or re.fullmatch(r"[A-Z][A-Za-z0-9]{1,5}s?|[A-Z][A-Za-z]{0,3}(?:/[A-Z][A-Za-z]{0,3}){1,3}", p)
                                          or re.fullmatch(r"blood pressure", p, re.I) for p in parts):
             parts = [raw]
+    # "FBC/CRP": two tests written with a slash, each a test on its own ("PT/INR", "lying/standing BP", "U/E/Cr" stay one)
+    parts = [q for p in parts for q in (p.split("/") if re.fullmatch(r"[A-Za-z&]{2,6}(?:/[A-Za-z&]{2,6})+", p)
+                                          and all(_TEST_EN.search(x) for x in p.split("/")) else [p])]
     # "CEA blood test": the test is the abbreviation
     parts = [re.sub(r"^([A-Z][A-Z0-9-]{1,7})\s+(?:blood|urine|serum)\s+tests?$", r"\1", p) for p in parts]
     # "TOE-guided cardioversion booked for …": the imaging that guides a procedure is the test, the procedure is not
@@ -2751,6 +2819,11 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
         if department:
             structured = [OrderItemDraft(kind="revisit", text=original[segment.start:end], span_start=segment.start,
                                          span_end=end, name=department)]
+            # "Eye clinic re retinal screen – appt will be sent": the test the visit is for, its time not yet known (AUTHOR-NOTES-13)
+            about = None if zh else re.search(r"\b(?:re:?|regarding|for)\s+(?:a\s+|an\s+|the\s+)?([A-Za-z][\w&/ -]{1,40}?)\s*(?:[-–—,;(]|$)", text)
+            if about and _TEST_EN.search(about.group(1)):
+                structured += [OrderItemDraft(kind="reexam", text=original[segment.start:end], span_start=segment.start,
+                                              span_end=end, name=name) for name in _en_test_names(about.group(1).strip())]
         elif tests:
             # "echo requested as an outpatient, the echo department will send an appointment": the test, its time not yet known
             # (AUTHOR-NOTES-12: a DEXA scan booked by letter is a re-exam with no time)
@@ -2793,7 +2866,7 @@ def _segment_items(segment: _Segment, zh: bool, original: str, lang: str, ref: d
 
 
 _APPOINTMENT_TO_COME = re.compile(r"\bwill (?:write to|send|post|contact|phone|call|ring) (?:you|him|her|them)\b[^.;]*\b(?:appointment|start date)|"
-                                  r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}appointment (?:will|is to) be (?:sent|posted|made|arranged)|"
+                                  r"\b(?:an? |your )?(?:[A-Za-z]+ ){0,3}(?:appointment|appt) (?:will be|is to be|to be) (?:sent|posted|made|arranged)|"
                                   r"\bwill be sent an? (?:[A-Za-z]+ ){0,3}appointment|\bletter will follow with (?:your|an?) |"
                                   r"\bwill (?:send|post) (?:you )?an? (?:[A-Za-z]+ ){0,2}appointment\b|"
                                   r"\breferral (?:has been )?(?:placed|made|sent|done)\b[^.;]{0,20}?\bwill (?:call|contact|phone|ring|write to) you\b|"
@@ -3017,6 +3090,9 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
             if whens == [None]:
                 whens = _revisit_whens(text, ref)       # "定期复查血β-hCG：12月16日抽血": the time after the test
             whens = _first_occurrence(text, ref) or whens
+            if len(whens) == 1 and whens[0] and whens[0].startswith("P") and when and not when.startswith("P") \
+                    and not any(f[2] == whens[0] for f in _time_expressions(text, ref)):
+                whens = [when]      # "八周后复查胃镜（已预约，2027年1月26日）": the booked date glosses the period (AUTHOR-NOTES-10)
             found = [OrderItemDraft(kind="reexam", text=original[s:e], span_start=s, span_end=e, name=item, when=w)
                      for w in whens for item, _, _ in reexams]
             own = [re.search(r"[（(]([^（）()]{1,20})[)）]\s*$", text[a:b]) for _, a, b in reexams]
@@ -3129,10 +3205,11 @@ def _structure_clause(clause: _Segment, zh: bool, original: str, ref: dt.date | 
                 # ("FU: INR check at the Anticoagulation clinic": a label names no place; the place after the test does)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
                                                name=_en_department(rest), when=when))
-            elif when and _TEST_PLACE_EN.search(text) and _known_en_department(text[_TEST_PLACE_EN.search(text).end():]):
+            elif when and _TEST_PLACE_EN.search(text) and _known_en_department(_place_words(text[_TEST_PLACE_EN.search(text).end():])):
                 # "Blood test (FBC) at your GP surgery on 8 Dec": the test is taken at a visit to that place
+                # ("INR at local pathology collection centre Fri 04/12 - GP to dose": the GP after the dash is not the place)
                 found.insert(0, OrderItemDraft(kind="revisit", text=original[s:e], span_start=s, span_end=e,
-                                               name=_known_en_department(text[_TEST_PLACE_EN.search(text).end():]), when=when))
+                                               name=_known_en_department(_place_words(text[_TEST_PLACE_EN.search(text).end():])), when=when))
             elif when and (named := re.search(r"\b(?:of|at|before|for|to)\s+(?:your|the)\s+(?:next\s+)?(?:\d{1,2}[- ](?:week|month)\s+)?"
                                               r"([A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?)\s+(?:review|visit|appointment|check-?up)\b",
                                               text[reexams[-1][2]:] if reexams[-1][2] > 0 else text, re.I)) \
@@ -3517,6 +3594,24 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
             # "GP: U&E twice weekly, then weekly; first on Friday 04/12/2026": the repeating visit and tests start then
             items = [replace(i, when=first) if n >= previous_segment[1] and i.kind in ("revisit", "reexam") else i
                      for n, i in enumerate(items)]
+        last_visit = next((i for i in reversed(items) if i.kind == "revisit" and i.when), None)
+        if not zh and last_visit and not any(i.kind in ("medication", "revisit", "reexam", "warning_sign") for i in found) \
+                and _SAME_TIME_EN.search(segment.text) and _known_en_department(segment.text) \
+                and not _CONDITIONAL_VISIT.search(segment.text) and not _NOT_A_VISIT.search(segment.text):
+            # "Endocrinology OPD on 08/12/2026 with HbA1c; Diabetes educator (Room 12) same day": a visit at the time before
+            end = segment.start + len(segment.text)
+            found = [OrderItemDraft(kind="revisit", text=text[segment.start:end], span_start=segment.start, span_end=end,
+                                    name=_known_en_department(segment.text), when=last_visit.when)]
+        booked = (_BOOKED_TEST_ZH_IN.search(segment.text) or _BOOKED_TEST_ZH.search(segment.text)) if zh else None
+        booked_when = _when(segment.text, discharge_date) if booked else None
+        if booked and booked_when and _zh_test_words().search(booked.group(1)) \
+                and (_TEST_ROOM_ZH.search(segment.text) or not any(i.kind == "revisit" for i in found)):
+            # "内瘘彩超检查预约单号：US-2612，12月10日超声科", "检查预约单号：JC-0457（眼底照相，2026-12-08，眼科检查室）": a booked
+            # test at a test room is a re-exam only, on its date (AUTHOR-NOTES-10: a test at 心电图室 / 放射科 is no visit)
+            end = segment.start + len(segment.text)
+            found = [i for i in found if i.kind not in ("revisit", "reexam")] + [
+                OrderItemDraft(kind="reexam", text=text[segment.start:end], span_start=segment.start, span_end=end,
+                               name=re.sub(r"检查$", "", booked.group(1)), when=booked_when)]
         previous_segment = (segment.text, len(items))
         items += found + _uncovered_clauses(segment, found, text)
     # "服1周后复诊再调整" and "出院后1周肝胆外科门诊复诊": a visit without a clinic at the time of one with a clinic is that visit
@@ -3525,6 +3620,41 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
     # ("the practice nurse at your GP surgery": the place is the GP)
     items = [replace(i, name="GP" if re.search(r"\b(?-i:GP)(?:'s)? (?:surgery|practice)\b", i.text, re.I) else None)
              if i.kind == "revisit" and i.name and _no_department().fullmatch(i.name.strip()) else i for i in items]
+    # "12月15日肾内科门诊及血管通路门诊同日复诊": two clinics joined before one visit word are two visits at that time
+    if lang == "zh":
+        doubled = []
+        for i in items:
+            both = _TWO_CLINICS_ZH.search(i.text) if i.kind == "revisit" and i.name else None
+            names = [_zh_department(both.group(1)), _zh_department(both.group(2))] if both else []
+            if both and all(names) and names[0] != names[1] and i.name in names:
+                doubled += [replace(i, name=n) for n in names]
+            else:
+                doubled.append(i)
+        items = doubled
+    # "ENT OPD in 2 weeks with audiology hearing test the same day": a department word before a test is a visit there too
+    if lang == "en":
+        split = []
+        for i in items:
+            lead = re.match(r"([A-Za-z]+)\s+(.{3,40})$", i.name or "") if i.kind == "reexam" else None
+            dept = _known_en_department(lead.group(1)) if lead and _TEST_EN.search(lead.group(2)) \
+                and not _TEST_EN.search(lead.group(1)) and re.fullmatch(r"[A-Za-z]+(?:ology|ics|iatry)", lead.group(1), re.I) \
+                and not re.fullmatch(r"(?:radi|path|neurophysi|physi|bi|immun)ology", lead.group(1), re.I) else None
+            if dept:
+                split += [replace(i, kind="revisit", name=dept), replace(i, name=lead.group(2))]
+            else:
+                split.append(i)
+        items = split
+    # "BP check at Winston Scott Polyclinic in 3 days; U&Es at the polyclinic in 2/52": "the polyclinic" is the place named before
+    named = {}
+    for k, i in enumerate(items):
+        if i.kind != "revisit" or not i.name:
+            continue
+        word = i.name.strip().lower()
+        if word in named and re.search(rf"\bthe {re.escape(word)}\b", i.text, re.I):
+            items[k] = replace(i, name=named[word])
+        own = re.fullmatch(r"(?:[A-Z][A-Za-z'’-]+ ){1,3}(Polyclinic|Health Cent(?:re|er)|District Hospital)", i.name.strip())
+        if own:
+            named.setdefault(own.group(1).lower(), i.name.strip())
     named_whens = {i.when for i in items if i.kind == "revisit" and i.name and i.when}
     # (a re-admission for an operation is a visit of its own: "3个月后住院行硅油取出术" beside "3个月眼科门诊复诊")
     items = [i for i in items if not (i.kind == "revisit" and not i.name and i.when in named_whens
@@ -3551,6 +3681,15 @@ def _structure_orders(text: str, written: str, language: str | None, llm: Any, d
 # 治疗后3个月复诊"): that date plus the period, not the period from discharge (AUTHOR-NOTES-8/10's chained dates)
 _AFTER_EVENT_ZH = re.compile(rf"(拔管|拔除|取管|治疗|消融)后\s*{_NUM}\s*(?:个)?\s*(天|日|周|星期|月|年)(?![（(]\s*(?:20\d\d|\d{{1,2}}\s*月))")
 _EVENT_STEM = {"拔管": "拔(?:管|除)|取(?:管|出)", "拔除": "拔(?:管|除)|取(?:管|出)", "取管": "拔(?:管|除)|取(?:管|出)", "治疗": "治疗", "消融": "消融"}
+
+
+# a test booked with its slip number: "内瘘彩超检查预约单号：US-2612，12月10日超声科", "检查预约单号：JC-0457（眼底照相，…）"
+_BOOKED_NO = r"(?:检查)?(?:预约单号|预约号|检查单号|申请单号|预约编号)\s*[:：]?\s*[A-Za-z0-9-]+"
+_BOOKED_TEST_ZH = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{2,12}}?)\s*{_BOOKED_NO}")
+_BOOKED_TEST_ZH_IN = re.compile(rf"{_BOOKED_NO}\s*[（(]\s*([\u4e00-\u9fffA-Za-z0-9]{{2,12}}?)\s*[，,、]")
+_TEST_ROOM_ZH = re.compile(r"检查室|超声(?:医学)?科|放射科|影像科|心电图室|内镜中心|检验科|B超室|CT室|MRI室|功能检查科")
+_TWO_CLINICS_ZH = re.compile(r"([\u4e00-\u9fff]{2,10}?(?:科|中心)(?:门诊)?|[\u4e00-\u9fff]{2,10}?门诊)\s*(?:及|和|与|以及|、)\s*"
+                             r"([\u4e00-\u9fff]{2,10}?(?:科|中心)(?:门诊)?|[\u4e00-\u9fff]{2,10}?门诊)\s*(?:同日|同天|同时|一并|当天)?\s*(?:复诊|随访|就诊|看诊)")
 
 
 def _after_a_dated_event(items: list[OrderItemDraft], text: str, ref: dt.date | None) -> list[OrderItemDraft]:
