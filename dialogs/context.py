@@ -19,6 +19,8 @@ _RATE_DIAGNOSIS_WORDS = word_list("rate_diagnosis_words")
 _INFECTION_WORDS = word_list("infection_words")
 _RATE_DRUGS = word_list("rate_drugs")
 _BP_WATCH_CLASSES = frozenset(word_list("bp_watch_classes"))
+_PAIN_WATCH_WORDS = word_list("pain_watch_words")
+_PAIN_WATCH_DRUGS = word_list("pain_watch_drugs")
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ def derive_facts(*, diagnosis: str, surgery: bool, medications: tuple[Medication
     names = " ".join(f"{m.generic_name or ''} {m.name or ''}".lower() for m in medications)
     if any(w in text for w in _RATE_DIAGNOSIS_WORDS) or any(w in names for w in _RATE_DRUGS):
         facts.add("rate_watch")   # a rhythm diagnosis, a device or a drug that slows the heart: the pulse is asked
+    by_clock = " ".join(f"{m.generic_name or ''} {m.name or ''}".lower() for m in medications if m.frequency != "prn")
+    if any(w in text for w in _PAIN_WATCH_WORDS) or any(w in by_clock for w in _PAIN_WATCH_DRUGS):
+        facts.add("pain_watch")   # pain treated as such: the pain score is asked even when no pain is said
     if any(w in text for w in _INFECTION_WORDS):
         facts.add("infection")    # an infection treated: the temperature is asked even when no fever is said
     return frozenset(facts)

@@ -38,7 +38,7 @@ PLACEHOLDERS = frozenset({
 # often leaves out: a question may use it in one language only. Every other placeholder is in both.
 OPTIONAL_PLACEHOLDERS = frozenset({"subject"})
 FACTS = frozenset({"medications", "revisit", "reexam_due", "surgery", "diabetes", "hypertension",
-                   "heart_failure", "rate_watch", "infection", "bp_watch"})
+                   "heart_failure", "rate_watch", "infection", "bp_watch", "pain_watch"})
 # Fields whose answer matters clinically: an answer not understood after one closed re-ask is kept as
 # "unclear" with the patient's words and a nurse calls back; it is never stored as "no".
 FAIL_CLOSED_FIELDS = frozenset({

@@ -561,8 +561,8 @@ _FEVER_GONE = re.compile(r"(?:烧|热|体温)(?:已经|早就|早|也|都|就)?(
 
 _NO_FEVER_NO_READING = re.compile(
     r"^\W*(?:没(?:有)?(?:发)?烧|不烧|没发热|不发烧|没量|没测|没有量|没有测|体温(?:挺|很)?正常|没有|没有了|没|no fever|not feverish|"
-    r"(?:i )?(?:didn'?t|haven'?t|did not|have not) (?:take|taken|check|checked|measure|measured) it|normal|no)(?![a-z])"
-    r"(?:[，,。.!！\s]*(?:也)?(?:没(?:有)?(?:量|测|烧)|不烧|正常|挺好|no|nope|it'?s fine|didn'?t (?:take|check) it|haven'?t checked))*\W*$", re.I)
+    r"(?:i )?(?:didn'?t|haven'?t|did not|have not) (?:take|taken|check|checked|measure|measured) it|normal|nope|nah|no)(?![a-z])"
+    r"(?:[，,。.!！\s]*(?:也)?(?:没(?:有)?(?:量|测|烧)|不烧|正常|挺好|no fever|not feverish|no|nope|it'?s fine|didn'?t (?:take|check) it|haven'?t checked))*\W*$", re.I)
 
 
 def no_fever_no_reading(text: str, lang: str) -> bool:

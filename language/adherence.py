@@ -113,6 +113,7 @@ def table() -> dict[str, Any]:
     out["never_since"] = _one_per_language(data, "never_since")
     out["past_habit"] = _one_per_language(data, "past_habit")
     out["described_other"] = _one_per_language(data, "described_other")
+    out["taken_now_and_then"] = _one_per_language(data, "taken_now_and_then")
     out["route_keys"] = {str(r): tuple(str(k).lower() for k in keys) for r, keys in (data.get("route_keys") or {}).items()}
     out["as_needed"] = (frozenset(prn.get("classes") or ()), tuple(str(n).lower() for n in prn.get("names") or ()),
                         re.compile(str(prn.get("order_words") or "(?!x)x"), re.I))
@@ -311,6 +312,9 @@ def read_adherence(text: str, drugs: list[DrugRef], is_drug: Callable[[str], boo
             unnamed_rest = [n for n in all_names if n not in drugs_named(text, drugs)]
             if len(unnamed_rest) == 1 and len(all_names) > 1:
                 named = unnamed_rest
+        if status is None and named and all(d.as_needed for d in drugs if d.name in named) \
+                and _any(t["taken_now_and_then"], clause):
+            status = "taken"    # "ibuprofen couple times", "布洛芬就…喂了一次": an as-needed drug taken when needed
         if status and not named and pending and pending_age <= 2 and not t["others"].search(clause) \
                 and not _OTHER_SUBJECT.match(clause):
             named = pending

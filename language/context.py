@@ -27,6 +27,12 @@ _SENTENCE = re.compile(r"[。！!？?；;\n]+|(?<=[a-z])\.\s")
 _THIRD_PERSON = {"en": re.compile(r"^\s*(?:and |then |so )?(?:her|his|she|he|their|they|the one (?:who|that)|who)\b", re.I),
                  "zh": re.compile(r"^\s*(?:他|她|说是|听说|说)")}
 _QUESTION_END = re.compile(r"^\s*[？?]")
+# A short aside about someone just named, with no I as its subject ("跟我一个矿的", "who lives with us").
+_ASIDE = {"zh": re.compile(r"^\s*(?!我|俺|咱)[^，,。]{1,8}$"),
+          "en": re.compile(r"^\s*(?:who|that|the one|same|from) (?!.*\b(?:i|i'm|i've)\b)[^,.]{0,30}$", re.I)}
+# The words that except one complaint from a denial after it ("Apart from the constipation, no", "除了便秘，别的没有").
+_EXCEPTED = {"en": re.compile(r"\b(?:apart from|other than|except(?: for)?|besides|aside from)\s*$", re.I),
+             "zh": re.compile(r"除了\s*$")}
 _FIRST_PERSON = {"zh": re.compile(r"我|俺|咱|自己|自个|本人"), "en": re.compile(r"\b(?:i|i'm|i've|me|my)\b", re.I)}
 _LIST_FILLER = {
     # "你说的那些个…" names the list asked about: filler too
@@ -315,8 +321,10 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                     if m.end() == m.start():
                         continue
                     if trig.direction == "forward":
-                        for mi, (_, s, _e) in enumerate(mentions):
+                        for mi, (code, s, _e) in enumerate(mentions):
                             distance = s - m.end()
+                            if trig.codes and code not in trig.codes:
+                                continue
                             if 0 <= distance <= trig.scope and distance < status[ci][mi][2] and \
                                     not r.scope_breakers[lang].search(masked[m.end():s]):
                                 status[ci][mi] = (trig.category, trig.id, distance)
@@ -328,8 +336,9 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                     elif trig.direction == "list_back" and not mentions:
                         for back in range(ci - 1, -1, -1):
                             b_start, b_end = clauses[back]
-                            if not found[back] or not _is_bare(sentence[b_start:b_end], found[back], lang):
-                                break
+                            if not found[back] or not _is_bare(sentence[b_start:b_end], found[back], lang) \
+                                    or _EXCEPTED[lang].search(sentence[:b_start]):
+                                break   # "Apart from the constipation, no.": the one excepted is not denied
                             status[back] = [(trig.category, trig.id, 0) if st[0] == "present" else st for st in status[back]]
                     elif trig.direction == "sentence_back" and not mentions:
                         for back in range(ci - 1, -1, -1):
@@ -361,6 +370,10 @@ def assess(text: str, lang: str, *, respondent: str | None = None) -> list[Menti
                 not _FIRST_PERSON[lang].search(clause) if lang == "zh" or named_only else _is_bare(clause, found[ci], lang))
             if speaking_of_other and (_THIRD_PERSON[lang].match(clause) or goes_on):
                 status[ci] = [("other_person", "third_person", 0) if st[0] == "present" else st for st in status[ci]]
+            elif speaking_of_other and not found[ci] and _ASIDE[lang].match(clause):
+                # "倒是我哥，跟我一个矿的，他这两天痰里带血": an aside about the other person with no complaint
+                # in it and no I as its subject keeps them the one spoken of, for a he / she clause after it.
+                pass
             else:
                 speaking_of_other = False
         for ci in range(1, len(clauses)):

@@ -99,6 +99,7 @@ TRIGGER_CASES = [
     ("zh-when-post", "zh", "咳嗽的时候刀口疼", "cough", "hypothetical"),
     ("zh-when-then-drug", "zh", "喘了就用那个喷的药，最近都没用过", "dyspnea", "hypothetical"),
     ("en-when-pre", "en", "the scar hurts when I cough", "cough", "hypothetical"),
+    ("en-when-drug", "en", "The liquid one she's had maybe twice when the pain flared.", "pain", "hypothetical"),
     ("zh-other-pre", "zh", "隔壁床那个老王老头晕", "dizziness", "other_person"),
     ("zh-other-family", "zh", "我没事，倒是我老伴这两天咳嗽", "cough", "other_person"),
     ("zh-other-is", "zh", "没得啥子。咳嗽的是我老婆子，她感冒了", "cough", "other_person"),
