@@ -109,9 +109,8 @@ def _outcome_facts(outcome: dict[str, Any], *, evidence: dict[str, str], cues: d
             glucose, glucose_field = said[-1], "symptoms"
     # A hypo told with a reading under the red line ("一测血糖三点五，吃了俩糖块才缓过来") is a red event since
     # discharge whatever a later reading says: the glucose rows read that reading (followup-outcome.md: < 3.9 is red).
-    hypo = (cues.get("hypoglycemia_symptoms") or {}).get("glucose") if isinstance(cues, dict) else None
-    low_line = rules.thresholds.get("glucose_red_low")
-    if hypo is not None and low_line is not None and hypo < low_line and (glucose is None or hypo < glucose):
+    hypo = (cues.get("hypoglycemia_symptoms") or {}).get("glucose")
+    if hypo is not None and hypo < rules.thresholds["glucose_red_low"] and (glucose is None or hypo < glucose):
         glucose, glucose_field = hypo, "symptoms"
     temperature, temperature_field = outcome.get("temperature"), "temperature"
     if temperature is None:

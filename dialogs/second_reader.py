@@ -83,8 +83,7 @@ def make_second_reader(llm: Any, *, rules: ClinicalRules | None = None,
         ]
         # Unconstrained: llama.cpp's JSON grammar over a 150k-token vocabulary runs past the time budget on a
         # CPU; the reply is parsed leniently and validated strictly below.
-        extra = {"timeout_s": timeout_s} if timeout_s is not None else {}
-        raw = _json_object(llm.generate(messages, max_tokens=120, **extra))
+        raw = _json_object(llm.generate(messages, max_tokens=120, timeout_s=timeout_s))
         return validate(raw, patient_turns=patient_turns, language=language, outcome=outcome, rules=rules,
                         post_surgery=post_surgery, days_since_discharge=days_since_discharge)
 

@@ -316,9 +316,9 @@ class BudgetedModel:
         from models.llm import LLMUnavailable
 
         try:
-            extra = {"timeout_s": timeout_s} if timeout_s is not None else {}
             return run_within(self.budget_s, partial(self.model.generate, messages, max_tokens=max_tokens,
-                                                     json_mode=json_mode, **extra), name="suifang-llm-budget")
+                                                     json_mode=json_mode, timeout_s=timeout_s),
+                              name="suifang-llm-budget")
         except TimeoutError:
             log.warning("language model %s gave no reply within %.1f s; using the rules", self.name, self.budget_s)
             raise LLMUnavailable(f"no reply within the {self.budget_s:g} s budget") from None

@@ -119,7 +119,7 @@ class FakeLLM:
         self.prompts: list[list[dict[str, str]]] = []
 
     def generate(self, messages: list[dict[str, str]], *, max_tokens: int | None = None,
-                 json_mode: bool = False) -> str:
+                 json_mode: bool = False, timeout_s: float | None = None) -> str:
         self.prompts.append(messages)
         if isinstance(self.reply, Exception):
             raise self.reply

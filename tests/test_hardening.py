@@ -324,7 +324,7 @@ def test_a_slow_model_reply_gives_way_to_the_rules() -> None:
     class SlowModel:
         name = "slow"
 
-        def generate(self, messages, *, max_tokens=None, json_mode=False):  # noqa: ANN001, ANN201
+        def generate(self, messages, *, max_tokens=None, json_mode=False, timeout_s=None):  # noqa: ANN001, ANN201
             time.sleep(10)
             return "too late"
 

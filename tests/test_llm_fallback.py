@@ -20,7 +20,8 @@ class ScriptedModel:
         self.value = value
         self.asked = 0
 
-    def generate(self, messages: list[dict], *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: list[dict], *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
         self.asked += 1
         return json.dumps({"value": self.value})
 

@@ -50,7 +50,7 @@ class _FakeModel:
     def __init__(self, level: str) -> None:
         self.level = level
 
-    def generate(self, messages, *, max_tokens=None, json_mode=False) -> str:  # noqa: ANN001
+    def generate(self, messages, *, max_tokens=None, json_mode=False, timeout_s=None) -> str:  # noqa: ANN001
         return json.dumps({"level": self.level, "reason": "test"})
 
 

@@ -101,7 +101,8 @@ class FakeModel:
         self.reply = reply
         self.calls = 0
 
-    def generate(self, messages: list, *, max_tokens: int | None = None, json_mode: bool = False) -> str:
+    def generate(self, messages: list, *, max_tokens: int | None = None, json_mode: bool = False,
+                 timeout_s: float | None = None) -> str:
         self.calls += 1
         if isinstance(self.reply, Exception):
             raise self.reply
